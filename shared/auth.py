@@ -1,0 +1,94 @@
+"""Bearer JWT authentication with roles, as a FastAPI dependency every service uses.
+
+Missing or invalid token → 401; valid token without a required role → 403.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from enum import StrEnum
+from typing import Annotated, Callable
+
+import jwt
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+ALGORITHM = "HS256"
+ISSUER = "mentorship-platform"
+
+
+class Role(StrEnum):
+    admin = "admin"
+    mentor = "mentor"
+    mentee = "mentee"
+    analyst = "analyst"
+    hr_integration = "hr-integration"
+
+
+class Principal(BaseModel):
+    subject: str
+    roles: frozenset[Role]
+
+    def has_any(self, roles: set[Role]) -> bool:
+        return bool(self.roles & roles)
+
+
+def mint_token(secret: str, subject: str, roles: list[Role], ttl: timedelta = timedelta(hours=12)) -> str:
+    now = datetime.now(timezone.utc)
+    claims = {
+        "sub": subject,
+        "roles": sorted(r.value for r in roles),
+        "iss": ISSUER,
+        "iat": now,
+        "exp": now + ttl,
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+class InvalidToken(ValueError):
+    pass
+
+
+def verify_token(secret: str, token: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], issuer=ISSUER, options={"require": ["sub", "exp", "iss"]}
+        )
+        roles = frozenset(Role(r) for r in claims.get("roles", []))
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise InvalidToken(str(exc)) from exc
+    return Principal(subject=claims["sub"], roles=roles)
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    if credentials is None:
+        raise _unauthorized("missing bearer token")
+    try:
+        return verify_token(request.app.state.jwt_secret, credentials.credentials)
+    except InvalidToken as exc:
+        raise _unauthorized(f"invalid token: {exc}") from exc
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+    """Dependency: the caller must hold at least one of ``roles``."""
+    allowed = set(roles)
+
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.has_any(allowed):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"requires one of the roles: {', '.join(sorted(allowed))}",
+            )
+        return principal
+
+    return check

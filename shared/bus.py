@@ -1,0 +1,75 @@
+"""Topic names, producer and topic set-up shared by every service.
+
+One topic per publishing service (``<service>.events``), the institution's HR
+feed (``hr.events``) and one dead-letter topic per consumer group.  Messages
+are CloudEvents in structured JSON mode, keyed by subject (aggregate id) so
+each aggregate's events stay in order on one partition.
+"""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+
+from shared.envelope import CONTENT_TYPE, Envelope
+
+SERVICES = ("profiles", "matching", "relationships", "notifications", "analytics")
+PUBLISHING_SERVICES = ("profiles", "matching", "relationships", "notifications")
+HR_TOPIC = "hr.events"
+RETAIN_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+
+
+def topic_for(service: str) -> str:
+    return f"{service}.events"
+
+
+def dead_letter_topic(consumer_group: str) -> str:
+    return f"{consumer_group}.dlq"
+
+
+def all_event_topics() -> list[str]:
+    return [topic_for(s) for s in PUBLISHING_SERVICES] + [HR_TOPIC]
+
+
+def message_headers(envelope: Envelope) -> list[tuple[str, bytes]]:
+    return [
+        ("content-type", CONTENT_TYPE.encode()),
+        ("ce_type", envelope.type.encode()),
+        ("ce_id", str(envelope.id).encode()),
+    ]
+
+
+def new_producer(bootstrap: str, **overrides: object) -> AIOKafkaProducer:
+    """A producer that waits for all replicas; idempotence off because Tansu lacks it."""
+    options: dict[str, object] = {
+        "bootstrap_servers": bootstrap,
+        "acks": "all",
+        "enable_idempotence": False,
+        "linger_ms": 5,
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
+def new_broker(bootstrap: str) -> KafkaBroker:
+    return KafkaBroker(bootstrap, enable_idempotence=False, logger=None)
+
+
+async def ensure_topics(bootstrap: str, topics: list[str], partitions: int, replication: int = 1) -> None:
+    """Create missing topics with retention forever; existing ones are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if not missing:
+            return
+        new = [NewTopic(t, partitions, replication, topic_configs=RETAIN_FOREVER) for t in missing]
+        try:
+            await admin.create_topics(new)
+        except TopicAlreadyExistsError:
+            pass  # a replica of another service created it at the same moment
+    finally:
+        await admin.close()

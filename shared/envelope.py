@@ -1,0 +1,40 @@
+"""CloudEvents 1.0 envelope (structured JSON mode) carried on every topic.
+
+Extension attributes follow the CloudEvents naming rule (lower-case letters and
+digits only): ``correlationid``, ``causationid``, ``sequence``, ``schemaversion``.
+Unknown attributes from newer producers are ignored, never rejected.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CONTENT_TYPE = "application/cloudevents+json"
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: UUID
+    source: str = Field(description="URI-reference of the producing service, e.g. /services/profiles")
+    type: str = Field(description="Event type name from the catalog, e.g. MentorRegistered")
+    specversion: Literal["1.0"] = "1.0"
+    time: datetime
+    subject: str = Field(description="Aggregate (stream) id; also the Kafka message key")
+    datacontenttype: Literal["application/json"] = "application/json"
+    correlationid: UUID
+    causationid: UUID | None = None
+    sequence: int = Field(ge=1, description="Version of the event within its stream")
+    schemaversion: int = Field(ge=1, description="Version of the payload schema")
+    data: dict[str, Any]
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Envelope:
+        return cls.model_validate_json(raw)

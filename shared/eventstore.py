@@ -1,0 +1,166 @@
+"""Append-only event store in a service's own Postgres database.
+
+``append`` runs inside the caller's transaction, so the caller's state change,
+the events and their outbox rows commit (or roll back) together.  Optimistic
+concurrency: the caller says which stream version it decided on; if another
+writer got there first, ``ConcurrencyConflict`` is raised and nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Sequence
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from shared.clock import Clock, SystemClock
+from shared.envelope import Envelope
+from shared.events.base import Event, decode
+
+_APPEND = """
+WITH current AS (
+    SELECT coalesce(max(version), 0) AS version FROM events WHERE stream_id = $1
+), inserted AS (
+    INSERT INTO events (event_id, stream_id, version, event_type, schema_version,
+                        occurred_at, correlation_id, causation_id, data)
+    SELECT e.event_id, $1, $2 + e.ord, e.event_type, e.schema_version, $3, $4, $5, e.data::jsonb
+    FROM current,
+         unnest($6::uuid[], $7::text[], $8::int[], $9::text[])
+             WITH ORDINALITY AS e(event_id, event_type, schema_version, data, ord)
+    WHERE current.version = $2
+    RETURNING position, version
+), queued AS (
+    INSERT INTO outbox (position) SELECT position FROM inserted
+)
+SELECT position, version FROM inserted ORDER BY version
+"""
+
+_COLUMNS = (
+    "position, event_id, stream_id, version, event_type, schema_version,"
+    " occurred_at, correlation_id, causation_id, data"
+)
+
+
+class ConcurrencyConflict(Exception):
+    """The stream moved on since the caller read it; reload and decide again."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"stream {stream_id!r} is at version {actual}, not the expected {expected}: "
+            "it was changed concurrently; reload and retry"
+        )
+        self.stream_id, self.expected, self.actual = stream_id, expected, actual
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    position: int
+    envelope: Envelope
+
+    @property
+    def event(self) -> Event:
+        return decode(self.envelope.type, self.envelope.data, self.envelope.schemaversion)
+
+
+class EventStore:
+    def __init__(self, service: str, clock: Clock | None = None) -> None:
+        self.service = service
+        self.source = f"/services/{service}"
+        self.clock = clock or SystemClock()
+
+    async def append(
+        self,
+        conn: asyncpg.Connection,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[Event],
+        *,
+        correlation_id: UUID | None = None,
+        causation_id: UUID | None = None,
+    ) -> list[Envelope]:
+        if not conn.is_in_transaction():
+            raise RuntimeError("append must run inside the transaction that holds the state change")
+        if not events:
+            return []
+        ids = [uuid4() for _ in events]
+        correlation_id = correlation_id or ids[0]
+        occurred_at = self.clock.now()
+        try:
+            rows = await conn.fetch(
+                _APPEND,
+                stream_id,
+                expected_version,
+                occurred_at,
+                correlation_id,
+                causation_id,
+                ids,
+                [e.type_name() for e in events],
+                [e.schema_version for e in events],
+                [e.model_dump_json() for e in events],
+            )
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name != "events_stream_version_unique":
+                raise
+            rows = []
+        if not rows:
+            raise ConcurrencyConflict(stream_id, expected_version, await self.stream_version(conn, stream_id))
+        return [
+            Envelope(
+                id=event_id,
+                source=self.source,
+                type=event.type_name(),
+                time=occurred_at,
+                subject=stream_id,
+                correlationid=correlation_id,
+                causationid=causation_id,
+                sequence=row["version"],
+                schemaversion=event.schema_version,
+                data=event.model_dump(mode="json"),
+            )
+            for event_id, event, row in zip(ids, events, rows)
+        ]
+
+    async def stream_version(self, conn: asyncpg.Connection, stream_id: str) -> int:
+        return await conn.fetchval("SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1", stream_id)
+
+    async def read_stream(self, conn: asyncpg.Connection, stream_id: str) -> list[StoredEvent]:
+        rows = await conn.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version", stream_id
+        )
+        return [self.to_stored(r) for r in rows]
+
+    async def read_all(
+        self, conn: asyncpg.Connection, after_position: int = 0, limit: int = 1000
+    ) -> list[StoredEvent]:
+        """Committed events in global (position) order.
+
+        Positions are taken when a transaction inserts, not when it commits, so
+        a reader tracking "the last position seen" could miss a slow writer's
+        event; the outbox, not this method, is what publishing relies on.
+        """
+        rows = await conn.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+            after_position,
+            limit,
+        )
+        return [self.to_stored(r) for r in rows]
+
+    def to_stored(self, row: asyncpg.Record) -> StoredEvent:
+        data = row["data"]
+        return StoredEvent(
+            position=row["position"],
+            envelope=Envelope(
+                id=row["event_id"],
+                source=self.source,
+                type=row["event_type"],
+                time=row["occurred_at"],
+                subject=row["stream_id"],
+                correlationid=row["correlation_id"],
+                causationid=row["causation_id"],
+                sequence=row["version"],
+                schemaversion=row["schema_version"],
+                data=json.loads(data) if isinstance(data, str) else data,
+            ),
+        )

@@ -1,0 +1,167 @@
+"""Idempotent consumer: effect and "handled" record commit together; the offset is committed after.
+
+Outcomes of one message:
+
+* unparseable envelope, unknown or invalid payload, or a handler raising
+  ``PermanentError``: published to the group's dead-letter topic with the
+  error in its headers, then acknowledged; the consumer carries on;
+* event type the group does not handle: acknowledged, nothing recorded;
+* event id already in the inbox: acknowledged, handler not called (redelivery);
+* handler error: retried with exponential back-off; after ``max_attempts``
+  tries the message is dead-lettered;
+* database or broker unreachable: retried without limit (capped back-off),
+  because dead-lettering would turn an outage into lost work.
+
+The method returns only once the message is handled or dead-lettered, so a
+later acknowledgement can never commit an offset past an unhandled message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Literal
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from pydantic import ValidationError
+
+from shared.bus import dead_letter_topic
+from shared.envelope import Envelope
+from shared.events.base import Event, UnknownEventType, decode
+from shared.logging import bound_contextvars, get_logger
+from shared.metrics import consumed_events, handler_failures
+
+log = get_logger(__name__)
+
+Handler = Callable[[asyncpg.Connection, Event, Envelope], Awaitable[None]]
+Outcome = Literal["handled", "duplicate", "ignored", "dead_lettered"]
+
+_INFRASTRUCTURE_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError)
+_MAX_BACKOFF_SECONDS = 30.0
+
+
+class PermanentError(Exception):
+    """Raised by a handler when retrying can never succeed."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One Kafka record as the consumer received it."""
+
+    value: bytes
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+class IdempotentConsumer:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        group: str,
+        handlers: dict[str, Handler],
+        producer: AIOKafkaProducer,
+        *,
+        max_attempts: int = 5,
+        backoff_seconds: float = 0.2,
+    ) -> None:
+        self.pool = pool
+        self.group = group
+        self.handlers = handlers
+        self.producer = producer
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.dead_letter_topic = dead_letter_topic(group)
+
+    async def process(self, delivery: Delivery) -> Outcome:
+        try:
+            envelope = Envelope.from_bytes(delivery.value)
+        except ValidationError as exc:
+            return await self._dead_letter(delivery, "invalid-envelope", exc, "?", attempts=0)
+        handler = self.handlers.get(envelope.type)
+        if handler is None:
+            consumed_events.labels(self.group, envelope.type, "ignored").inc()
+            return "ignored"
+        try:
+            event = decode(envelope.type, envelope.data, envelope.schemaversion)
+        except (ValidationError, UnknownEventType) as exc:
+            return await self._dead_letter(delivery, "invalid-payload", exc, envelope.type, attempts=0)
+        with bound_contextvars(
+            event_id=str(envelope.id),
+            event_type=envelope.type,
+            correlation_id=str(envelope.correlationid),
+            causation_id=str(envelope.causationid) if envelope.causationid else None,
+        ):
+            return await self._handle_with_retries(delivery, handler, event, envelope)
+
+    async def _handle_with_retries(
+        self, delivery: Delivery, handler: Handler, event: Event, envelope: Envelope
+    ) -> Outcome:
+        failures = 0
+        while True:
+            try:
+                outcome = await self._handle_once(handler, event, envelope)
+                consumed_events.labels(self.group, envelope.type, outcome).inc()
+                return outcome
+            except PermanentError as exc:
+                return await self._dead_letter(delivery, "rejected", exc, envelope.type, attempts=failures + 1)
+            except _INFRASTRUCTURE_ERRORS as exc:
+                log.warning("database unreachable; will retry", error=repr(exc))
+                await asyncio.sleep(self._delay(failures))
+                failures = min(failures + 1, 20)
+            except Exception as exc:  # noqa: BLE001 - any other handler failure is retried, then dead-lettered
+                failures += 1
+                handler_failures.labels(self.group, envelope.type).inc()
+                if failures >= self.max_attempts:
+                    return await self._dead_letter(delivery, "handler-failed", exc, envelope.type, attempts=failures)
+                log.warning("handler failed; retrying", error=repr(exc), attempt=failures)
+                await asyncio.sleep(self._delay(failures - 1))
+
+    async def _handle_once(self, handler: Handler, event: Event, envelope: Envelope) -> Outcome:
+        async with self.pool.acquire() as conn, conn.transaction():
+            first_time = await conn.fetchval(
+                "INSERT INTO inbox (consumer_group, event_id, event_type) VALUES ($1, $2, $3)"
+                " ON CONFLICT DO NOTHING RETURNING true",
+                self.group,
+                envelope.id,
+                envelope.type,
+            )
+            if not first_time:
+                return "duplicate"
+            await handler(conn, event, envelope)
+            return "handled"
+
+    def _delay(self, failures: int) -> float:
+        return min(self.backoff_seconds * 2**failures, _MAX_BACKOFF_SECONDS)
+
+    async def _dead_letter(
+        self, delivery: Delivery, reason: str, error: Exception, event_type: str, *, attempts: int
+    ) -> Outcome:
+        headers = [h for h in delivery.headers if not h[0].startswith("x-dlq-")] + [
+            ("x-dlq-reason", reason.encode()),
+            ("x-dlq-error", str(error)[:4000].encode()),
+            ("x-dlq-consumer-group", self.group.encode()),
+            ("x-dlq-source-topic", delivery.topic.encode()),
+            ("x-dlq-source-partition", str(delivery.partition).encode()),
+            ("x-dlq-source-offset", str(delivery.offset).encode()),
+            ("x-dlq-attempts", str(attempts).encode()),
+        ]
+        failures = 0
+        while True:
+            try:
+                await self.producer.send_and_wait(
+                    self.dead_letter_topic, value=delivery.value, key=delivery.key, headers=headers
+                )
+                break
+            except KafkaError as exc:
+                log.warning("dead-letter publish failed; retrying", error=repr(exc))
+                await asyncio.sleep(self._delay(failures))
+                failures = min(failures + 1, 20)
+        log.error("event dead-lettered", reason=reason, error=str(error)[:500], topic=delivery.topic,
+                  partition=delivery.partition, offset=delivery.offset)
+        consumed_events.labels(self.group, event_type, "dead_lettered").inc()
+        return "dead_lettered"

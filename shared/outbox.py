@@ -1,0 +1,135 @@
+"""Outbox relay: publishes committed events to the service's topic, in order, at least once.
+
+Exactly one relay per service publishes at a time: it holds a session-level
+Postgres advisory lock on a dedicated connection.  Other replicas stand by and
+take over within ``standby_poll_seconds`` when that connection goes away.
+
+Each round publishes the oldest unpublished rows (lowest positions first),
+waits for the broker to acknowledge them all, then deletes them from the
+outbox.  A crash between the two republishes the batch; consumers are
+idempotent by event id.  Rows are found by presence in the outbox, never by
+"position greater than the last one published", so a transaction that commits
+late with a lower position is still published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from dataclasses import dataclass, field
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from shared.bus import message_headers, topic_for
+from shared.eventstore import EventStore
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+_PENDING = """
+SELECT e.position, e.event_id, e.stream_id, e.version, e.event_type, e.schema_version,
+       e.occurred_at, e.correlation_id, e.causation_id, e.data
+FROM outbox o JOIN events e USING (position)
+ORDER BY o.position
+LIMIT $1
+"""
+
+
+def relay_lock_key(service: str) -> int:
+    return zlib.crc32(f"outbox-relay:{service}".encode())
+
+
+@dataclass
+class RelayStats:
+    published: int = 0
+    batches: int = 0
+    active: bool = False
+    last_error: str | None = field(default=None)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        dsn: str,
+        store: EventStore,
+        producer: AIOKafkaProducer,
+        *,
+        topic: str | None = None,
+        batch_size: int = 500,
+        poll_seconds: float = 0.05,
+        standby_poll_seconds: float = 1.0,
+    ) -> None:
+        self.dsn = dsn
+        self.store = store
+        self.producer = producer
+        self.topic = topic or topic_for(store.service)
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.standby_poll_seconds = standby_poll_seconds
+        self.lock_key = relay_lock_key(store.service)
+        self.stats = RelayStats()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Stand by for the lock, then publish until ``stop`` is set; survives lost connections."""
+        while not stop.is_set():
+            try:
+                await self._run_once(stop)
+            except (OSError, KafkaError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                self.stats.active = False
+                self.stats.last_error = repr(exc)
+                log.warning("outbox relay interrupted; retrying", error=repr(exc))
+                await _sleep_or_stop(stop, self.standby_poll_seconds)
+
+    async def _run_once(self, stop: asyncio.Event) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            while not stop.is_set():
+                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_key):
+                    break
+                await _sleep_or_stop(stop, self.standby_poll_seconds)
+            else:
+                return
+            self.stats.active = True
+            log.info("outbox relay active", topic=self.topic)
+            while not stop.is_set():
+                published = await self.publish_pending(conn)
+                if published < self.batch_size:
+                    await _sleep_or_stop(stop, self.poll_seconds)
+        finally:
+            self.stats.active = False
+            await conn.close()
+
+    async def publish_pending(self, conn: asyncpg.Connection) -> int:
+        """One round: publish up to a batch of unpublished events and forget them once acknowledged."""
+        rows = await conn.fetch(_PENDING, self.batch_size)
+        if not rows:
+            return 0
+        sends = []
+        for row in rows:
+            envelope = self.store.to_stored(row).envelope
+            sends.append(
+                await self.producer.send(
+                    self.topic,
+                    value=envelope.to_bytes(),
+                    key=envelope.subject.encode(),
+                    headers=message_headers(envelope),
+                )
+            )
+        await asyncio.gather(*sends)
+        await conn.execute("DELETE FROM outbox WHERE position = ANY($1::bigint[])", [r["position"] for r in rows])
+        self.stats.published += len(rows)
+        self.stats.batches += 1
+        return len(rows)
+
+
+async def outbox_backlog(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval("SELECT count(*) FROM outbox")
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except asyncio.TimeoutError:
+        pass

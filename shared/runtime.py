@@ -1,0 +1,107 @@
+"""Everything a service process runs beside its HTTP API, started and stopped with it.
+
+One FastAPI app and one FastStream broker share the lifespan (FastStream's
+FastAPI plugin is deprecated): pool + migrations, topics, the outbox relay
+and the idempotent consumers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import AsyncIterator
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaBroker
+
+from shared.bus import dead_letter_topic, ensure_topics, new_broker, new_producer, topic_for
+from shared.clock import Clock, SystemClock
+from shared.db import Migration, create_pool, migrate, shared_migrations
+from shared.eventstore import EventStore
+from shared.inbox import Handler, IdempotentConsumer
+from shared.logging import configure_logging, get_logger
+from shared.outbox import OutboxRelay
+from shared.settings import ServiceSettings
+from shared.subscription import subscribe
+
+log = get_logger(__name__)
+
+
+@dataclass
+class ServiceRuntime:
+    settings: ServiceSettings
+    migrations: list[Migration] = field(default_factory=list)
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    consumes: list[str] = field(default_factory=list)
+    publishes: bool = True
+    clock: Clock = field(default_factory=SystemClock)
+
+    pool: asyncpg.Pool | None = None
+    producer: AIOKafkaProducer | None = None
+    broker: KafkaBroker | None = None
+    relay: OutboxRelay | None = None
+    store: EventStore | None = None
+
+    @property
+    def service(self) -> str:
+        return self.settings.service_name
+
+    @property
+    def group(self) -> str:
+        return self.service
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[ServiceRuntime]:
+        s = self.settings
+        configure_logging(self.service, s.log_level, s.log_json)
+        stop = asyncio.Event()
+        tasks: list[asyncio.Task[None]] = []
+        self.pool = await create_pool(s.pg_dsn)
+        try:
+            applied = await migrate(self.pool, shared_migrations() + self.migrations)
+            log.info("database ready", migrations_applied=applied)
+            self.store = EventStore(self.service, self.clock)
+            topics = [topic_for(self.service)] if self.publishes else []
+            if self.handlers:
+                topics += [*self.consumes, dead_letter_topic(self.group)]
+            await ensure_topics(s.kafka_bootstrap, topics, s.topic_partitions)
+            self.producer = new_producer(s.kafka_bootstrap)
+            await self.producer.start()
+            if self.publishes:
+                self.relay = OutboxRelay(
+                    s.pg_dsn, self.store, self.producer,
+                    batch_size=s.relay_batch_size, poll_seconds=s.relay_poll_seconds,
+                )
+                tasks.append(asyncio.create_task(self.relay.run(stop), name="outbox-relay"))
+            if self.handlers:
+                self.broker = new_broker(s.kafka_bootstrap)
+                consumer = IdempotentConsumer(
+                    self.pool, self.group, self.handlers, self.producer,
+                    max_attempts=s.consumer_max_attempts, backoff_seconds=s.consumer_backoff_seconds,
+                )
+                subscribe(self.broker, consumer, self.consumes)
+                await self.broker.start()
+            log.info("service started", topics=topics)
+            yield self
+        finally:
+            stop.set()
+            if self.broker is not None:
+                await self.broker.stop()
+            for task in tasks:
+                await asyncio.wait_for(task, timeout=10)
+            if self.producer is not None:
+                await self.producer.stop()
+            await self.pool.close()
+            log.info("service stopped")
+
+    async def ready(self) -> dict[str, bool]:
+        checks = {"database": False, "broker": self.producer is not None}
+        if self.pool is not None:
+            try:
+                async with self.pool.acquire(timeout=2) as conn:
+                    checks["database"] = await conn.fetchval("SELECT true")
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.TimeoutError):
+                pass
+        return checks

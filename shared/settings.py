@@ -1,0 +1,26 @@
+"""Settings every service takes from its environment (prefix ``MENTORSHIP_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MENTORSHIP_", extra="ignore")
+
+    service_name: str = Field(description="profiles, matching, relationships, notifications or analytics")
+    pg_dsn: str = Field(description="DSN of this service's own database")
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    topic_partitions: int = Field(default=3, ge=1)
+    jwt_secret: str = DEV_JWT_SECRET
+    log_level: str = "INFO"
+    log_json: bool = True
+    consumer_max_attempts: int = Field(default=5, ge=1, description="Tries before a failing event is dead-lettered")
+    consumer_backoff_seconds: float = Field(default=0.2, gt=0)
+    relay_batch_size: int = Field(default=500, ge=1)
+    relay_poll_seconds: float = Field(default=0.5, gt=0)

@@ -1,0 +1,49 @@
+"""Session-wide real servers: one broker and one Postgres server; a fresh database per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from shared.db import create_pool, migrate, shared_migrations
+from shared.devstack.broker import Broker, start_broker
+from shared.devstack.postgres import Postgres, start_postgres
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[Broker]:
+    with start_broker() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    with start_postgres() as running:
+        yield running
+
+
+@pytest.fixture
+def fresh_dsn(postgres: Postgres) -> Iterator[str]:
+    """DSN of a new, empty database that only this test uses."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    dsn = postgres.create_database(name)
+    yield dsn
+    postgres.drop_database(name)
+
+
+@pytest_asyncio.fixture
+async def pool(fresh_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a fresh database with the event store, outbox and inbox tables."""
+    pool = await create_pool(fresh_dsn, min_size=1, max_size=10)
+    await migrate(pool, shared_migrations())
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def topic_name() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
