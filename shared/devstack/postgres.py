@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import asyncpg
 import psutil
 
+from ._sync import run_sync
 from .docker import docker_engine_available
 
 DSN_ENV = "MENTORSHIP_PG_DSN"
@@ -50,14 +50,14 @@ class Postgres:
 
     def create_database(self, name: str, drop_existing: bool = False) -> str:
         """Create ``name`` unless it exists (or recreate it); return its DSN. Not inside an event loop."""
-        return asyncio.run(self.create_database_async(name, drop_existing))
+        return run_sync(self.create_database_async(name, drop_existing))
 
     async def create_database_async(self, name: str, drop_existing: bool = False) -> str:
         await _create_database(self.admin_dsn, name, drop_existing)
         return self.dsn_for(name)
 
     def drop_database(self, name: str) -> None:
-        asyncio.run(_drop_database(self.admin_dsn, name))
+        run_sync(_drop_database(self.admin_dsn, name))
 
 
 async def _drop_database(admin_dsn: str, name: str) -> None:

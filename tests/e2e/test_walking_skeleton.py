@@ -1,0 +1,134 @@
+"""Walking skeleton: profiles and matching as separate OS processes, over HTTP and the real broker."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from shared.auth import Role, mint_token
+from shared.bus import new_producer, topic_for
+from shared.settings import DEV_JWT_SECRET
+from shared.stack import start_services
+from tests.helpers import consume_all, eventually
+
+pytestmark = pytest.mark.e2e
+
+ADMIN = {"Authorization": f"Bearer {mint_token(DEV_JWT_SECRET, 'director-1', [Role.admin])}"}
+MENTEE = {"Authorization": f"Bearer {mint_token(DEV_JWT_SECRET, 'mentee-1', [Role.mentee])}"}
+
+
+def mentor_body(email: str, **overrides) -> dict:
+    body = {
+        "name": "Dr. Ada Okafor",
+        "email": email,
+        "capacity": 3,
+        "profile": {
+            "biography": "Cardiologist; mentors early-career clinician scientists.",
+            "specialty": "cardiology",
+            "interests": ["heart failure", "grant writing"],
+            "career_stage": "senior",
+            "time_zone": "America/Chicago",
+            "languages": ["en", "yo"],
+        },
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture(scope="module")
+def services(postgres, broker, tmp_path_factory):
+    log_dir = Path(tmp_path_factory.mktemp("logs"))
+    prefix = f"e2e_{uuid.uuid4().hex[:8]}"
+    with start_services(postgres, broker.bootstrap, log_dir, names=("profiles", "matching"), database_prefix=prefix) as running:
+        yield running
+
+
+def duplicates_seen(matching_url: str) -> float:
+    text = httpx.get(f"{matching_url}/metrics").text
+    found = re.findall(r'mentorship_consumed_events_total\{[^}]*outcome="duplicate"[^}]*\} (\S+)', text)
+    return sum(float(v) for v in found)
+
+
+async def test_registered_mentor_appears_in_matching_directory_once(services, postgres, broker) -> None:
+    profiles, matching = services["profiles"].url, services["matching"].url
+    async with httpx.AsyncClient(timeout=10) as client:
+        created = await client.post(f"{profiles}/mentors", json=mentor_body("ada@example.edu"), headers=ADMIN)
+        assert created.status_code == 201, created.text
+        mentor_id = created.json()["participant_id"]
+
+        async def listed() -> bool:
+            page = (await client.get(f"{matching}/directory/mentors", headers=MENTEE)).json()
+            return any(m["mentor_id"] == mentor_id for m in page["items"])
+
+        await eventually(listed, timeout=30)
+        page = (await client.get(f"{matching}/directory/mentors", headers=MENTEE)).json()
+        [entry] = [m for m in page["items"] if m["mentor_id"] == mentor_id]
+        assert entry["specialty"] == "cardiology" and entry["capacity"] == 3
+        assert entry["biography"].startswith("Cardiologist")
+
+    # The same event delivered a second time changes nothing in matching.
+    [record] = [
+        r for r in await consume_all(broker.bootstrap, topic_for("profiles"), expected=1)
+        if json.loads(r.value)["subject"] == mentor_id
+    ]
+    before = duplicates_seen(matching)
+    producer = new_producer(broker.bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic_for("profiles"), value=record.value, key=record.key, headers=list(record.headers))
+    finally:
+        await producer.stop()
+
+    async def duplicate_counted() -> bool:
+        return duplicates_seen(matching) == before + 1
+
+    await eventually(duplicate_counted, timeout=30)
+    conn = await asyncpg.connect(postgres.dsn_for(services["matching"].database))
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM mentor_directory WHERE mentor_id = $1", mentor_id) == 1
+        assert await conn.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", uuid.UUID(json.loads(record.value)["id"])) == 1
+    finally:
+        await conn.close()
+
+
+def test_bad_registration_is_422_naming_the_field(services) -> None:
+    profiles = services["profiles"].url
+    response = httpx.post(f"{profiles}/mentors", json=mentor_body("not-an-email", capacity=-1), headers=ADMIN)
+    assert response.status_code == 422
+    fields = {tuple(error["loc"]) for error in response.json()["detail"]}
+    assert ("body", "email") in fields and ("body", "capacity") in fields
+
+
+def test_duplicate_registration_is_409(services) -> None:
+    profiles = services["profiles"].url
+    first = httpx.post(f"{profiles}/mentors", json=mentor_body("bo@example.edu"), headers=ADMIN)
+    again = httpx.post(
+        f"{profiles}/mentors",
+        json=mentor_body("bo@example.edu", participant_id=first.json()["participant_id"]),
+        headers=ADMIN,
+    )
+    other = httpx.post(f"{profiles}/mentors", json=mentor_body("bo@example.edu"), headers=ADMIN)
+    assert first.status_code == 201
+    assert again.status_code == 409 and "already registered as a mentor" in again.json()["detail"]
+    assert other.status_code == 409 and "bo@example.edu" in other.json()["detail"]
+
+
+def test_missing_token_is_401_and_wrong_role_is_403(services) -> None:
+    profiles = services["profiles"].url
+    assert httpx.post(f"{profiles}/mentors", json=mentor_body("c@example.edu")).status_code == 401
+    bad = httpx.post(f"{profiles}/mentors", json=mentor_body("c@example.edu"), headers={"Authorization": "Bearer x.y.z"})
+    assert bad.status_code == 401
+    assert httpx.post(f"{profiles}/mentors", json=mentor_body("c@example.edu"), headers=MENTEE).status_code == 403
+
+
+def test_health_and_readiness(services) -> None:
+    for service in services.values():
+        assert httpx.get(f"{service.url}/healthz").json()["status"] == "ok"
+        ready = httpx.get(f"{service.url}/readyz").json()
+        assert ready["ready"] is True and ready["checks"] == {"database": True, "broker": True}
