@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 
 from shared.envelope import CONTENT_TYPE, Envelope
@@ -57,19 +56,31 @@ def new_broker(bootstrap: str) -> KafkaBroker:
     return KafkaBroker(bootstrap, enable_idempotence=False, logger=None)
 
 
-async def ensure_topics(bootstrap: str, topics: list[str], partitions: int, replication: int = 1) -> None:
-    """Create missing topics with retention forever; existing ones are left as they are."""
+# Kafka error codes that create_topics reports per topic (aiokafka returns them, it does not raise).
+_TOPIC_ALREADY_EXISTS = 36
+
+
+async def ensure_topics(
+    bootstrap: str,
+    topics: list[str],
+    partitions: int,
+    replication: int = 1,
+    configs: dict[str, str] | None = None,
+) -> None:
+    """Create missing topics (retention forever by default); existing ones are left as they are."""
+    configs = RETAIN_FOREVER if configs is None else configs
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [t for t in topics if t not in existing]
+        missing = [t for t in dict.fromkeys(topics) if t not in existing]
         if not missing:
             return
-        new = [NewTopic(t, partitions, replication, topic_configs=RETAIN_FOREVER) for t in missing]
-        try:
-            await admin.create_topics(new)
-        except TopicAlreadyExistsError:
-            pass  # a replica of another service created it at the same moment
+        response = await admin.create_topics(
+            [NewTopic(t, partitions, replication, topic_configs=dict(configs)) for t in missing]
+        )
+        for topic, code, *rest in response.topic_errors:
+            if code not in (0, _TOPIC_ALREADY_EXISTS):  # "exists": another replica was quicker
+                raise RuntimeError(f"creating topic {topic!r} failed: Kafka error {code} {rest[0] if rest else ''}")
     finally:
         await admin.close()

@@ -81,7 +81,7 @@ class ServiceRuntime:
                     self.pool, self.group, self.handlers, self.producer,
                     max_attempts=s.consumer_max_attempts, backoff_seconds=s.consumer_backoff_seconds,
                 )
-                subscribe(self.broker, consumer, self.consumes)
+                subscribe(self.broker, consumer, self.consumes, session_timeout_ms=s.consumer_session_timeout_ms)
                 await self.broker.start()
             log.info("service started", topics=topics)
             yield self

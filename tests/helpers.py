@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from typing import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -15,7 +14,7 @@ async def consume_all(bootstrap: str, topic: str, expected: int, timeout: float 
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
-        group_id=f"reader-{uuid.uuid4().hex[:8]}",
+        group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 import time
@@ -13,13 +12,13 @@ from pathlib import Path
 from typing import Literal
 
 from aiokafka import AIOKafkaClient
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from shared.bus import ensure_topics
 
 from ._sync import run_sync
 from .docker import docker_engine_available
 from .processes import ManagedProcess, free_port
 
-log = logging.getLogger(__name__)
 
 BOOTSTRAP_ENV = "MENTORSHIP_KAFKA_BOOTSTRAP"
 KAFKA_IMAGE = "confluentinc/cp-kafka:7.6.0"
@@ -134,13 +133,6 @@ async def _fetch_metadata(bootstrap: str) -> None:
         await client.close()
 
 
-# Kafka error codes that create_topics reports per topic (aiokafka returns them, it does not raise).
-_TOPIC_ALREADY_EXISTS = 36
-_CONFIG_REJECTED = {40, 44}  # INVALID_CONFIG, POLICY_VIOLATION
-
-FOREVER: dict[str, str] = {"retention.ms": "-1"}
-
-
 async def create_topics_async(
     bootstrap: str,
     names: Iterable[str],
@@ -150,45 +142,9 @@ async def create_topics_async(
 ) -> None:
     """Create topics that keep their records forever; topics that already exist are left alone.
 
-    Tansu 0.6 accepts and stores ``retention.ms=-1`` (and, in fact, any config key without
-    validating it; its memory storage never deletes anything anyway). A broker that rejects
-    the configs with INVALID_CONFIG / POLICY_VIOLATION gets the topic created with its own
-    defaults instead, with a warning, because a running stack beats no stack in dev and tests.
+    Tansu 0.6 accepts and stores ``retention.ms=-1`` (and any config key, unvalidated).
     """
-    configs = FOREVER if configs is None else configs
-    names = list(dict.fromkeys(names))
-    if not names:
-        return
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        rejected = await _create(admin, names, partitions, replication, configs)
-        if rejected:
-            log.warning("broker rejected topic configs %s for %s; creating with broker defaults", configs, rejected)
-            still = await _create(admin, rejected, partitions, replication, {})
-            if still:
-                raise RuntimeError(f"could not create topics {still}")
-    finally:
-        await admin.close()
-
-
-async def _create(
-    admin: AIOKafkaAdminClient, names: list[str], partitions: int, replication: int, configs: dict[str, str]
-) -> list[str]:
-    """Create ``names``; return those whose configs were rejected, raise on any other error."""
-    response = await admin.create_topics(
-        [NewTopic(n, partitions, replication, topic_configs=dict(configs)) for n in names]
-    )
-    rejected = []
-    for topic, code, *rest in response.topic_errors:
-        if code in (0, _TOPIC_ALREADY_EXISTS):
-            continue
-        if code in _CONFIG_REJECTED and configs:
-            rejected.append(topic)
-            continue
-        message = rest[0] if rest else ""
-        raise RuntimeError(f"creating topic {topic!r} failed: error {code} {message}")
-    return rejected
+    await ensure_topics(bootstrap, list(names), partitions, replication, configs)
 
 
 def create_topics(

@@ -45,7 +45,10 @@ def mentor_body(email: str, **overrides) -> dict:
 def services(postgres, broker, tmp_path_factory):
     log_dir = Path(tmp_path_factory.mktemp("logs"))
     prefix = f"e2e_{uuid.uuid4().hex[:8]}"
-    with start_services(postgres, broker.bootstrap, log_dir, names=("profiles", "matching"), database_prefix=prefix) as running:
+    with start_services(
+        postgres, broker.bootstrap, log_dir, names=("profiles", "matching"), database_prefix=prefix,
+        extra_env={"MENTORSHIP_CONSUMER_SESSION_TIMEOUT_MS": "2000"},
+    ) as running:
         yield running
 
 

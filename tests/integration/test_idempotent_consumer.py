@@ -64,7 +64,7 @@ class Scenario:
             max_attempts=3, backoff_seconds=0.01,
         )
         self.broker = new_broker(self.bootstrap)
-        subscribe(self.broker, consumer, [self.topic])
+        subscribe(self.broker, consumer, [self.topic], session_timeout_ms=2_000)
         await self.broker.start()
 
     async def stop(self):

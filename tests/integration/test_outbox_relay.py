@@ -6,7 +6,6 @@ import asyncio
 import json
 from collections import defaultdict
 
-import asyncpg
 import pytest
 
 from shared.bus import ensure_topics, new_producer
