@@ -1,0 +1,45 @@
+# The two commands a new machine needs:  `make run`  and  `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test test-unit test-integration test-e2e schemas lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Broker, Postgres, every service as its own process, and the demo; Ctrl-C stops everything.
+run: setup
+	$(BIN)/mentorship dev up
+
+## The whole suite: unit, integration (real Postgres + broker) and e2e (services as processes).
+test: setup
+	$(BIN)/python -m pytest
+
+test-unit: setup
+	$(BIN)/python -m pytest -m unit
+
+test-integration: setup
+	$(BIN)/python -m pytest -m integration
+
+test-e2e: setup
+	$(BIN)/python -m pytest -m e2e
+
+schemas: setup
+	$(BIN)/mentorship schemas
+
+lint: setup
+	$(BIN)/lint-imports
+
+bench: setup
+	$(BIN)/python -m bench.append
+	$(BIN)/python -m bench.relay
+
+clean:
+	rm -rf $(VENV) .mentorship .pytest_cache

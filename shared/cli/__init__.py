@@ -1,0 +1,16 @@
+"""The ``mentorship`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from shared.cli import dev, schemas, token
+
+app = typer.Typer(help="Mentoring-program platform: run it, mint tokens, generate schemas.", no_args_is_help=True)
+app.add_typer(dev.app, name="dev")
+app.command("token")(token.token)
+app.command("schemas")(schemas.schemas)
+
+
+def main() -> None:
+    app()

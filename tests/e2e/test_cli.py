@@ -1,0 +1,68 @@
+"""The ``mentorship`` command as a user runs it: clear messages, no tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shared.auth import Role, verify_token
+from shared.settings import DEV_JWT_SECRET
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def mentorship(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shared.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def plain(text: str) -> str:
+    """Rich draws errors in a box and wraps them; compare words only."""
+    return " ".join(text.replace("│", " ").split())
+
+
+def test_token_is_verifiable_and_carries_roles() -> None:
+    result = mentorship("token", "--role", "mentee", "--role", "mentor", "--subject", "m-42")
+    assert result.returncode == 0, result.stderr
+    principal = verify_token(DEV_JWT_SECRET, result.stdout.strip())
+    assert principal.subject == "m-42" and principal.roles == {Role.mentee, Role.mentor}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("token", "--role", "superuser"), "'superuser' is not one of"),
+        (("token",), "Missing option '--role'"),
+        (("token", "--role", "admin", "--subject", " "), "must not be empty"),
+        (("schemas", "--root", "/tmp"), "is not the repository root"),
+    ],
+)
+def test_bad_input_gets_a_message_not_a_traceback(args: tuple[str, ...], message: str) -> None:
+    result = mentorship(*args)
+    assert result.returncode == 2
+    assert message in plain(result.stderr)
+    assert "Traceback" not in result.stderr
+
+
+def test_schemas_check_passes_on_the_checked_in_files() -> None:
+    result = mentorship("schemas", "--check")
+    assert result.returncode == 0, result.stdout
+
+
+def test_dev_up_brings_the_stack_up_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
+    result = mentorship(
+        "dev", "up", "--exit-when-ready", "--no-fixed-ports", "--log-dir", str(tmp_path), timeout=180
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "5 mentors registered in profiles reached matching's directory" in result.stdout
+    for service in ("profiles", "matching", "relationships", "notifications", "analytics"):
+        assert f"{service} " in result.stdout
+        assert (tmp_path / f"{service}.log").exists()
+    leftovers = subprocess.run(["pgrep", "-f", f"log-dir {tmp_path}|{tmp_path}/tansu"], capture_output=True)
+    assert leftovers.stdout == b""

@@ -1,0 +1,60 @@
+"""CloudEvents envelope: required attributes, round trip, tolerance of newer attributes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from pydantic import ValidationError
+
+from shared.envelope import Envelope
+
+pytestmark = pytest.mark.unit
+
+
+def sample(**overrides) -> dict:
+    attributes = {
+        "id": str(uuid.uuid4()),
+        "source": "/services/profiles",
+        "type": "MentorRegistered",
+        "specversion": "1.0",
+        "time": datetime(2026, 3, 1, tzinfo=timezone.utc).isoformat(),
+        "subject": "mentor-1",
+        "datacontenttype": "application/json",
+        "correlationid": str(uuid.uuid4()),
+        "causationid": None,
+        "sequence": 1,
+        "schemaversion": 1,
+        "data": {"participant_id": "mentor-1"},
+    }
+    attributes.update(overrides)
+    return attributes
+
+
+def test_round_trip() -> None:
+    envelope = Envelope.model_validate(sample())
+    assert Envelope.from_bytes(envelope.to_bytes()) == envelope
+    assert json.loads(envelope.to_bytes())["specversion"] == "1.0"
+
+
+def test_unknown_newer_attributes_are_ignored() -> None:
+    envelope = Envelope.from_bytes(json.dumps(sample(traceparent="00-abc", partitionkey="x")).encode())
+    assert envelope.subject == "mentor-1"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"specversion": "0.3"}, {"sequence": 0}, {"id": "not-a-uuid"}, {"schemaversion": 0}, {"time": "yesterday"}],
+)
+def test_invalid_attributes_are_rejected(overrides: dict) -> None:
+    with pytest.raises(ValidationError):
+        Envelope.model_validate(sample(**overrides))
+
+
+def test_missing_required_attribute_is_rejected() -> None:
+    attributes = sample()
+    del attributes["subject"]
+    with pytest.raises(ValidationError, match="subject"):
+        Envelope.model_validate(attributes)
