@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from contextlib import asynccontextmanager
-from typing import Annotated, AsyncIterator
+from typing import Annotated, AsyncIterator, Awaitable, Callable
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.eventstore import ConcurrencyConflict
+from shared.logging import bound_contextvars
 from shared.runtime import ServiceRuntime
 
 
@@ -37,11 +39,37 @@ def create_app(runtime: ServiceRuntime, *, title: str, description: str = "") ->
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    @app.middleware("http")
+    async def correlate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """Every command carries a correlation id: the caller's ``X-Correlation-ID`` or a new one."""
+        request.state.correlation_id = _correlation_id(request.headers.get(CORRELATION_HEADER))
+        with bound_contextvars(correlation_id=str(request.state.correlation_id)):
+            response = await call_next(request)
+        response.headers[CORRELATION_HEADER] = str(request.state.correlation_id)
+        return response
+
     @app.exception_handler(ConcurrencyConflict)
     async def conflict(_: Request, exc: ConcurrencyConflict) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
 
     return app
+
+
+CORRELATION_HEADER = "X-Correlation-ID"
+
+
+def _correlation_id(header: str | None) -> uuid.UUID:
+    try:
+        return uuid.UUID(header) if header else uuid.uuid4()
+    except ValueError:
+        return uuid.uuid4()
+
+
+def correlation_id(request: Request) -> uuid.UUID:
+    return request.state.correlation_id
+
+
+CorrelationDep = Annotated[uuid.UUID, Depends(correlation_id)]
 
 
 def get_runtime(request: Request) -> ServiceRuntime:

@@ -106,6 +106,7 @@ class IdempotentConsumer:
             try:
                 outcome = await self._handle_once(handler, event, envelope)
                 consumed_events.labels(self.group, envelope.type, outcome).inc()
+                log.info("event consumed", outcome=outcome, topic=delivery.topic, offset=delivery.offset)
                 return outcome
             except PermanentError as exc:
                 return await self._dead_letter(delivery, "rejected", exc, envelope.type, attempts=failures + 1)

@@ -61,8 +61,12 @@ def duplicates_seen(matching_url: str) -> float:
 async def test_registered_mentor_appears_in_matching_directory_once(services, postgres, broker) -> None:
     profiles, matching = services["profiles"].url, services["matching"].url
     async with httpx.AsyncClient(timeout=10) as client:
-        created = await client.post(f"{profiles}/mentors", json=mentor_body("ada@example.edu"), headers=ADMIN)
+        correlation = str(uuid.uuid4())
+        created = await client.post(
+            f"{profiles}/mentors", json=mentor_body("ada@example.edu"), headers={**ADMIN, "X-Correlation-ID": correlation}
+        )
         assert created.status_code == 201, created.text
+        assert created.headers["X-Correlation-ID"] == correlation
         mentor_id = created.json()["participant_id"]
 
         async def listed() -> bool:
@@ -80,6 +84,15 @@ async def test_registered_mentor_appears_in_matching_directory_once(services, po
         r for r in await consume_all(broker.bootstrap, topic_for("profiles"), expected=1)
         if json.loads(r.value)["subject"] == mentor_id
     ]
+    assert json.loads(record.value)["correlationid"] == correlation
+    consumed = [json.loads(line) for line in services["matching"].process.log_path.read_text().splitlines()
+                if line.startswith("{") and correlation in line]
+    assert any(
+        entry["event"] == "event consumed" and entry["outcome"] == "handled" and entry["service"] == "matching"
+        and entry["event_type"] == "MentorRegistered" and entry["event_id"] == json.loads(record.value)["id"]
+        for entry in consumed
+    ), consumed
+
     before = duplicates_seen(matching)
     producer = new_producer(broker.bootstrap)
     await producer.start()

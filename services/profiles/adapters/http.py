@@ -20,7 +20,7 @@ from shared.events.profiles import (
     ProfileFields,
     TrainingStatus,
 )
-from shared.http import RuntimeDep
+from shared.http import CorrelationDep, RuntimeDep
 from services.profiles.application.register_mentor import register_mentor
 from services.profiles.domain.participant import ParticipantRuleViolation
 
@@ -51,12 +51,13 @@ class Registered(BaseModel):
 async def post_mentor(
     body: MentorRegistration,
     runtime: RuntimeDep,
+    correlation_id: CorrelationDep,
     principal: Annotated[Principal, Depends(require_roles(Role.admin, Role.mentor))],
 ) -> Registered:
     participant_id = _participant_id_for(body, principal)
     registration = MentorRegistered(participant_id=participant_id, **body.model_dump(exclude={"participant_id"}))
     try:
-        version = await register_mentor(runtime.pool, runtime.store, registration)
+        version = await register_mentor(runtime.pool, runtime.store, registration, correlation_id)
     except ParticipantRuleViolation as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
     except asyncpg.UniqueViolationError as exc:

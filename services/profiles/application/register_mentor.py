@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import asyncpg
 
 from shared.eventstore import EventStore
@@ -13,7 +15,9 @@ class EmailTaken(ParticipantRuleViolation):
     pass
 
 
-async def register_mentor(pool: asyncpg.Pool, store: EventStore, registration: MentorRegistered) -> int:
+async def register_mentor(
+    pool: asyncpg.Pool, store: EventStore, registration: MentorRegistered, correlation_id: UUID | None = None
+) -> int:
     """Append ``MentorRegistered`` and update the read model in one transaction; returns the new version."""
     async with pool.acquire() as conn, conn.transaction():
         history = await store.read_stream(conn, registration.participant_id)
@@ -24,7 +28,9 @@ async def register_mentor(pool: asyncpg.Pool, store: EventStore, registration: M
         )
         if owner is not None and owner != registration.participant_id:
             raise EmailTaken(f"email {registration.email} already belongs to another participant")
-        envelopes = await store.append(conn, registration.participant_id, participant.version, events)
+        envelopes = await store.append(
+            conn, registration.participant_id, participant.version, events, correlation_id=correlation_id
+        )
         version = envelopes[-1].sequence
         await conn.execute(
             """
