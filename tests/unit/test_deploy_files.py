@@ -1,0 +1,173 @@
+"""The deployment files describe the platform as DESIGN §4 asks: Kafka in KRaft mode
+keeping events forever, one Postgres per service, every service its own healthy container."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+yaml = pytest.importorskip("yaml", reason="pyyaml is not installed (it belongs in the dev extras)")
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = REPO / "docker-compose.yml"
+SERVICES = {"profiles": 8001, "matching": 8002, "relationships": 8003, "notifications": 8004, "analytics": 8005}
+DEFAULT = re.compile(r"\$\{(\w+):-([^}]*)\}")
+
+
+def with_defaults(value: Any) -> str:
+    """The value compose would use with none of the ``${VAR:-default}`` variables set."""
+    return DEFAULT.sub(lambda m: m.group(2), str(value))
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment", {})
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {key: str(value) for key, value in env.items()}
+
+
+def kafka(services: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    found = [(name, s) for name, s in services.items() if str(s.get("image", "")).startswith("apache/kafka")]
+    assert len(found) == 1, "exactly one apache/kafka service"
+    return found[0]
+
+
+def own_database_host(service: dict[str, Any]) -> str:
+    host = urlsplit(with_defaults(environment(service)["MENTORSHIP_PG_DSN"])).hostname
+    assert host
+    return host
+
+
+def test_kafka_runs_in_kraft_mode_without_zookeeper(services: dict[str, dict[str, Any]]) -> None:
+    name, broker = kafka(services)
+    env = environment(broker)
+    assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == f"{env['KAFKA_NODE_ID']}@{name}:9093"
+    assert env["KAFKA_CONTROLLER_LISTENER_NAMES"] in env["KAFKA_LISTENERS"]
+    assert env["KAFKA_ADVERTISED_LISTENERS"]
+    assert env["CLUSTER_ID"]
+    assert "zookeeper" not in COMPOSE_FILE.read_text().lower()
+
+
+def test_kafka_keeps_events_forever_and_leaves_topic_creation_to_services(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    env = environment(kafka(services)[1])
+    assert env["KAFKA_LOG_RETENTION_MS"] == "-1"
+    assert env.get("KAFKA_LOG_RETENTION_BYTES", "-1") == "-1"
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_service_runs_its_own_module(services: dict[str, dict[str, Any]], name: str) -> None:
+    service = services[name]
+    assert service["command"] == ["python", "-m", f"services.{name}"]
+    assert (REPO / "services" / name / "__main__.py").is_file()
+    assert "build" in service
+    assert "container_name" not in service, "a fixed container name stops --scale"
+    assert service["deploy"]["replicas"] == 1
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_service_is_configured_for_the_container_network(
+    services: dict[str, dict[str, Any]], name: str
+) -> None:
+    env = environment(services[name])
+    broker_name = kafka(services)[0]
+    assert env["MENTORSHIP_HTTP_HOST"] == "0.0.0.0"
+    assert env["MENTORSHIP_HTTP_PORT"] == "8000"
+    assert env["MENTORSHIP_KAFKA_BOOTSTRAP"].split(":")[0] == broker_name
+    assert env["MENTORSHIP_JWT_SECRET"].startswith("${MENTORSHIP_JWT_SECRET:-")
+    assert "MENTORSHIP_SERVICE_NAME" not in env, "the entry point sets it"
+    assert [with_defaults(p) for p in services[name]["ports"]] == [f"{SERVICES[name]}:8000"]
+
+
+def test_each_service_has_its_own_postgres(compose: dict[str, Any], services: dict[str, dict[str, Any]]) -> None:
+    hosts = {name: own_database_host(services[name]) for name in SERVICES}
+    assert len(set(hosts.values())) == len(SERVICES), hosts
+    volumes = set()
+    for name, host in hosts.items():
+        database = services[host]
+        assert str(database["image"]).startswith("postgres:16")
+        assert environment(database)["POSTGRES_DB"] == name
+        assert urlsplit(with_defaults(environment(services[name])["MENTORSHIP_PG_DSN"])).path == f"/{name}"
+        [mount] = [v for v in database["volumes"] if v.endswith(":/var/lib/postgresql/data")]
+        volume = mount.split(":")[0]
+        assert volume in compose["volumes"]
+        volumes.add(volume)
+    assert len(volumes) == len(SERVICES)
+
+
+def test_every_container_has_a_healthcheck(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        check = service.get("healthcheck", {})
+        assert check.get("test") and not check.get("disable"), name
+    for name in SERVICES:
+        assert "/readyz" in " ".join(services[name]["healthcheck"]["test"])
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_service_waits_for_healthy_kafka_and_database(
+    services: dict[str, dict[str, Any]], name: str
+) -> None:
+    depends_on = services[name]["depends_on"]
+    assert set(depends_on) == {kafka(services)[0], own_database_host(services[name])}
+    assert all(d["condition"] == "service_healthy" for d in depends_on.values())
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    text = re.sub(r"\\\n", " ", (REPO / "Dockerfile").read_text())
+    lines = [line.strip() for line in text.splitlines()]
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines if line and not line.startswith("#")]
+
+
+def test_dockerfile_installs_the_project_and_runs_as_non_root() -> None:
+    instructions = dockerfile_instructions()
+    assert instructions[0] == ("FROM", "python:3.11-slim")
+    assert any(kind == "RUN" and "pip install --no-cache-dir ." in arg for kind, arg in instructions)
+    users = [arg for kind, arg in instructions if kind == "USER"]
+    assert users and users[-1].split(":")[0] not in {"root", "0"}
+    assert ("EXPOSE", "8000") in instructions
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert {".venv", ".git"} <= set(ignored)
+
+
+def compose_cli() -> list[str] | None:
+    if shutil.which("docker"):
+        plugin = subprocess.run(["docker", "compose", "version"], check=False, capture_output=True, timeout=30)
+        if plugin.returncode == 0:
+            return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return None
+
+
+@pytest.mark.parametrize("scaled", [{}, {"MATCHING_HOST_PORTS": "8020-8029"}], ids=["default", "port-range"])
+def test_compose_validates_its_own_file(scaled: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    cli = compose_cli()
+    if cli is None:
+        pytest.skip("neither the docker compose plugin nor docker-compose is installed")
+    for key, value in scaled.items():
+        monkeypatch.setenv(key, value)
+    result = subprocess.run(
+        [*cli, "-f", str(COMPOSE_FILE), "config", "-q"], check=False, capture_output=True, text=True, timeout=60, cwd=REPO
+    )
+    assert result.returncode == 0, result.stderr
