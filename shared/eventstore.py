@@ -37,6 +37,23 @@ WITH current AS (
 SELECT position, version FROM inserted ORDER BY version
 """
 
+# The common case, one event per command, without the array machinery.
+_APPEND_ONE = """
+WITH current AS (
+    SELECT coalesce(max(version), 0) AS version FROM events WHERE stream_id = $1
+), inserted AS (
+    INSERT INTO events (event_id, stream_id, version, event_type, schema_version,
+                        occurred_at, correlation_id, causation_id, data)
+    SELECT $6, $1, $2 + 1, $7, $8, $3, $4, $5, ($9::text)::jsonb
+    FROM current
+    WHERE current.version = $2
+    RETURNING position, version
+), queued AS (
+    INSERT INTO outbox (position) SELECT position FROM inserted
+)
+SELECT position, version FROM inserted
+"""
+
 _COLUMNS = (
     "position, event_id, stream_id, version, event_type, schema_version,"
     " occurred_at, correlation_id, causation_id, data"
@@ -85,21 +102,24 @@ class EventStore:
         if not events:
             return []
         ids = [uuid4() for _ in events]
+        payloads = [e.model_dump_json() for e in events]
         correlation_id = correlation_id or ids[0]
         occurred_at = self.clock.now()
+        common = (stream_id, expected_version, occurred_at, correlation_id, causation_id)
         try:
-            rows = await conn.fetch(
-                _APPEND,
-                stream_id,
-                expected_version,
-                occurred_at,
-                correlation_id,
-                causation_id,
-                ids,
-                [e.type_name() for e in events],
-                [e.schema_version for e in events],
-                [e.model_dump_json() for e in events],
-            )
+            if len(events) == 1:
+                rows = await conn.fetch(
+                    _APPEND_ONE, *common, ids[0], events[0].type_name(), events[0].schema_version, payloads[0]
+                )
+            else:
+                rows = await conn.fetch(
+                    _APPEND,
+                    *common,
+                    ids,
+                    [e.type_name() for e in events],
+                    [e.schema_version for e in events],
+                    payloads,
+                )
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name != "events_stream_version_unique":
                 raise
@@ -107,19 +127,21 @@ class EventStore:
         if not rows:
             raise ConcurrencyConflict(stream_id, expected_version, await self.stream_version(conn, stream_id))
         return [
-            Envelope(
+            Envelope.model_construct(  # fields come from validated events and the database: no re-validation
                 id=event_id,
                 source=self.source,
                 type=event.type_name(),
+                specversion="1.0",
                 time=occurred_at,
                 subject=stream_id,
+                datacontenttype="application/json",
                 correlationid=correlation_id,
                 causationid=causation_id,
                 sequence=row["version"],
                 schemaversion=event.schema_version,
-                data=event.model_dump(mode="json"),
+                data=json.loads(payload),
             )
-            for event_id, event, row in zip(ids, events, rows)
+            for event_id, event, payload, row in zip(ids, events, payloads, rows)
         ]
 
     async def stream_version(self, conn: asyncpg.Connection, stream_id: str) -> int:
@@ -147,14 +169,17 @@ class EventStore:
         )
         return [self.to_stored(r) for r in rows]
 
-    def to_stored(self, row: asyncpg.Record) -> StoredEvent:
-        data = row["data"]
+    def to_stored(self, row: asyncpg.Record, *, raw_data: bool = False) -> StoredEvent:
+        """``raw_data``: leave the payload out (``data={}``) for callers that splice the stored text."""
+        data = {} if raw_data else row["data"]
         return StoredEvent(
             position=row["position"],
-            envelope=Envelope(
+            envelope=Envelope.model_construct(
                 id=row["event_id"],
                 source=self.source,
                 type=row["event_type"],
+                specversion="1.0",
+                datacontenttype="application/json",
                 time=row["occurred_at"],
                 subject=row["stream_id"],
                 correlationid=row["correlation_id"],

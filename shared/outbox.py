@@ -28,12 +28,13 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 
+# Limit the outbox first: joining first would walk the ever-growing events index on every batch.
 _PENDING = """
 SELECT e.position, e.event_id, e.stream_id, e.version, e.event_type, e.schema_version,
-       e.occurred_at, e.correlation_id, e.causation_id, e.data
-FROM outbox o JOIN events e USING (position)
-ORDER BY o.position
-LIMIT $1
+       e.occurred_at, e.correlation_id, e.causation_id, e.data::text AS data
+FROM (SELECT position FROM outbox ORDER BY position LIMIT $1) o
+JOIN events e USING (position)
+ORDER BY e.position
 """
 
 
@@ -108,11 +109,11 @@ class OutboxRelay:
             return 0
         sends = []
         for row in rows:
-            envelope = self.store.to_stored(row).envelope
+            envelope = self.store.to_stored(row, raw_data=True).envelope
             sends.append(
                 await self.producer.send(
                     self.topic,
-                    value=envelope.to_bytes(),
+                    value=envelope.to_bytes(raw_data=row["data"]),
                     key=envelope.subject.encode(),
                     headers=message_headers(envelope),
                 )
