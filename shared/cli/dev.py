@@ -42,7 +42,8 @@ def up(
     exit_when_ready: Annotated[bool, typer.Option(help="Stop everything once the stack is up (smoke test)")] = False,
 ) -> None:
     """Start broker, Postgres and every service; print where they are; Ctrl-C stops everything."""
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # clean up children on `kill` too
+    for signum in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a background job may inherit it ignored
+        signal.signal(signum, _raise_keyboard_interrupt)
     try:
         with ExitStack() as stack:
             console.print("[bold]starting the broker and Postgres…[/bold]")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from shared.auth import Role, verify_token
@@ -55,14 +58,30 @@ def test_schemas_check_passes_on_the_checked_in_files() -> None:
     assert result.returncode == 0, result.stdout
 
 
-def test_dev_up_brings_the_stack_up_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
-    result = mentorship(
-        "dev", "up", "--exit-when-ready", "--no-fixed-ports", "--log-dir", str(tmp_path), timeout=180
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "5 mentors registered in profiles reached matching's directory" in result.stdout
+def test_dev_up_brings_the_stack_up_runs_the_demo_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    output = tmp_path / "dev-up.out"
+    with output.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "shared.cli", "dev", "up", "--no-fixed-ports", "--log-dir", str(tmp_path)],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while "Ctrl-C stops everything" not in output.read_text():
+            assert process.poll() is None, output.read_text()
+            assert time.monotonic() < deadline, output.read_text()
+            time.sleep(0.2)
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert len(children) >= 6  # broker + five services (+ Postgres)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    text = output.read_text()
+    assert "5 mentors registered in profiles reached matching's directory" in text
+    assert text.rstrip().endswith("stopped")
     for service in ("profiles", "matching", "relationships", "notifications", "analytics"):
-        assert f"{service} " in result.stdout
-        assert (tmp_path / f"{service}.log").exists()
-    leftovers = subprocess.run(["pgrep", "-f", f"log-dir {tmp_path}|{tmp_path}/tansu"], capture_output=True)
-    assert leftovers.stdout == b""
+        assert f"{service} " in text and (tmp_path / f"{service}.log").exists()
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []
