@@ -1,4 +1,4 @@
-"""Relay throughput: draining a pre-filled outbox through ``OutboxRelay.publish_pending`` against
+"""Relay throughput: draining a pre-filled outbox through ``OutboxRelay.run`` against
 a raw aiokafka producer sending the same messages, both to fresh 3-partition topics.
 
     python -m bench.relay [--events 50000] [--batch-size 500] [--quick]
@@ -11,7 +11,6 @@ import asyncio
 import time
 import uuid
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.common import (
@@ -85,17 +84,26 @@ async def started_producer(bootstrap: str, topic: str) -> AIOKafkaProducer:
     return producer
 
 
-async def relay_drain(dsn: str, store: EventStore, bootstrap: str, topic: str, batch_size: int) -> tuple[int, float]:
+async def relay_drain(
+    dsn: str, store: EventStore, bootstrap: str, topic: str, batch_size: int, total: int
+) -> tuple[int, float]:
+    """The production loop (``OutboxRelay.run``: lock, pipelined batches), timed until all ``total`` are acknowledged."""
     producer = await started_producer(bootstrap, topic)
-    conn = await asyncpg.connect(dsn)  # as OutboxRelay.run connects: no jsonb codec
-    relay = OutboxRelay(dsn, store, producer, topic=topic, batch_size=batch_size)
+    relay = OutboxRelay(dsn, store, producer, topic=topic, batch_size=batch_size, poll_seconds=0.001)
+    stop = asyncio.Event()
     try:
         start = time.perf_counter()
-        while await relay.publish_pending(conn):
-            pass
-        return relay.stats.published, time.perf_counter() - start
+        running = asyncio.create_task(relay.run(stop))
+        while relay.stats.published < total:
+            if running.done():
+                running.result()  # raises what stopped the relay
+                raise RuntimeError("relay stopped before draining the outbox")
+            await asyncio.sleep(0.001)
+        elapsed = time.perf_counter() - start
+        stop.set()
+        await running
+        return relay.stats.published, elapsed
     finally:
-        await conn.close()
         await producer.stop()
 
 
@@ -138,7 +146,7 @@ async def measure(dsn: str, bootstrap: str, events: int, batch_size: int) -> dic
     rates = {}
     for name, topic, run in (
         ("raw", raw_topic, lambda: raw_send(bootstrap, raw_topic, messages, batch_size)),
-        ("relay", relay_topic, lambda: relay_drain(dsn, store, bootstrap, relay_topic, batch_size)),
+        ("relay", relay_topic, lambda: relay_drain(dsn, store, bootstrap, relay_topic, batch_size, events)),
     ):
         sent, seconds = await run()
         landed = await records_in(bootstrap, topic, events)

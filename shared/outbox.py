@@ -32,7 +32,7 @@ log = get_logger(__name__)
 _PENDING = """
 SELECT e.position, e.event_id, e.stream_id, e.version, e.event_type, e.schema_version,
        e.occurred_at, e.correlation_id, e.causation_id, e.data::text AS data
-FROM (SELECT position FROM outbox ORDER BY position LIMIT $1) o
+FROM (SELECT position FROM outbox WHERE position <> ALL($2::bigint[]) ORDER BY position LIMIT $1) o
 JOIN events e USING (position)
 ORDER BY e.position
 """
@@ -94,23 +94,40 @@ class OutboxRelay:
                 return
             self.stats.active = True
             log.info("outbox relay active", topic=self.topic)
-            while not stop.is_set():
-                published = await self.publish_pending(conn)
-                if published < self.batch_size:
-                    await _sleep_or_stop(stop, self.poll_seconds)
+            await self._publish_until_stopped(conn, stop)
         finally:
             self.stats.active = False
             await conn.close()
 
+    async def _publish_until_stopped(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
+        """Pipelined rounds: the next batch is read and handed to the producer while the
+        previous one waits for its acknowledgements; rows are forgotten only once acknowledged."""
+        in_flight: _Batch | None = None
+        while not stop.is_set():
+            batch = await self._send_batch(conn, exclude=in_flight.positions if in_flight else [])
+            if in_flight is not None:
+                await self._settle(conn, in_flight)
+            in_flight = batch
+            if len(batch.positions) < self.batch_size:
+                if in_flight.positions:
+                    await self._settle(conn, in_flight)
+                in_flight = None
+                await _sleep_or_stop(stop, self.poll_seconds)
+        if in_flight is not None:
+            await self._settle(conn, in_flight)
+
     async def publish_pending(self, conn: asyncpg.Connection) -> int:
         """One round: publish up to a batch of unpublished events and forget them once acknowledged."""
-        rows = await conn.fetch(_PENDING, self.batch_size)
-        if not rows:
-            return 0
-        sends = []
+        batch = await self._send_batch(conn, exclude=[])
+        await self._settle(conn, batch)
+        return len(batch.positions)
+
+    async def _send_batch(self, conn: asyncpg.Connection, exclude: list[int]) -> _Batch:
+        rows = await conn.fetch(_PENDING, self.batch_size, exclude)
+        acks = []
         for row in rows:
             envelope = self.store.to_stored(row, raw_data=True).envelope
-            sends.append(
+            acks.append(
                 await self.producer.send(
                     self.topic,
                     value=envelope.to_bytes(raw_data=row["data"]),
@@ -118,11 +135,21 @@ class OutboxRelay:
                     headers=message_headers(envelope),
                 )
             )
-        await asyncio.gather(*sends)
-        await conn.execute("DELETE FROM outbox WHERE position = ANY($1::bigint[])", [r["position"] for r in rows])
-        self.stats.published += len(rows)
+        return _Batch([r["position"] for r in rows], acks)
+
+    async def _settle(self, conn: asyncpg.Connection, batch: _Batch) -> None:
+        if not batch.positions:
+            return
+        await asyncio.gather(*batch.acks)
+        await conn.execute("DELETE FROM outbox WHERE position = ANY($1::bigint[])", batch.positions)
+        self.stats.published += len(batch.positions)
         self.stats.batches += 1
-        return len(rows)
+
+
+@dataclass
+class _Batch:
+    positions: list[int]
+    acks: list[asyncio.Future]
 
 
 async def outbox_backlog(conn: asyncpg.Connection) -> int:
