@@ -39,7 +39,8 @@ def relay_for(dsn: str, producer, topic: str, **options) -> OutboxRelay:
     return OutboxRelay(dsn, EventStore("profiles"), producer, topic=topic, **options)
 
 
-async def test_publishes_every_event_in_order_per_aggregate(pool, fresh_dsn, producer, topic, broker) -> None:
+@pytest.mark.parametrize("loop", ["rounds", "pipelined-run"])
+async def test_publishes_every_event_in_order_per_aggregate(pool, fresh_dsn, producer, topic, broker, loop) -> None:
     store = EventStore("profiles")
     for i in range(10):
         for pid in ("a", "b", "c"):
@@ -47,9 +48,17 @@ async def test_publishes_every_event_in_order_per_aggregate(pool, fresh_dsn, pro
                 await store.append(conn, pid, i, [change(pid, i)])
 
     relay = relay_for(fresh_dsn, producer, topic, batch_size=7)
+    if loop == "rounds":
+        async with pool.acquire() as conn:
+            while await relay.publish_pending(conn):
+                pass
+    else:
+        stop = asyncio.Event()
+        running = asyncio.create_task(relay.run(stop))
+        await eventually(lambda: _true(relay.stats.published == 30))
+        stop.set()
+        await running
     async with pool.acquire() as conn:
-        while await relay.publish_pending(conn):
-            pass
         assert await outbox_backlog(conn) == 0
 
     records = await consume_all(broker.bootstrap, topic, expected=30)
