@@ -26,6 +26,7 @@ from shared.logging import configure_logging, get_logger
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.subscription import subscribe
+from shared.timers import TimerHandler, TimerWheel
 
 log = get_logger(__name__)
 
@@ -36,6 +37,7 @@ class ServiceRuntime:
     migrations: list[Migration] = field(default_factory=list)
     handlers: dict[str, Handler] = field(default_factory=dict)
     consumes: list[str] = field(default_factory=list)
+    timer_handlers: dict[str, TimerHandler] = field(default_factory=dict)
     publishes: bool = True
     clock: Clock = field(default_factory=SystemClock)
 
@@ -76,6 +78,9 @@ class ServiceRuntime:
                     batch_size=s.relay_batch_size, poll_seconds=s.relay_poll_seconds,
                 )
                 tasks.append(asyncio.create_task(self.relay.run(stop), name="outbox-relay"))
+            if self.timer_handlers:
+                wheel = TimerWheel(self.pool, self.timer_handlers, self.clock, poll_seconds=s.timer_poll_seconds)
+                tasks.append(asyncio.create_task(wheel.run(stop), name="timers"))
             if self.handlers:
                 self.broker = new_broker(s.kafka_bootstrap)
                 consumer = IdempotentConsumer(

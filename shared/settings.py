@@ -23,5 +23,6 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1, description="Tries before a failing event is dead-lettered")
     consumer_backoff_seconds: float = Field(default=0.2, gt=0)
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    timer_poll_seconds: float = Field(default=1.0, gt=0, description="How often due timers are looked for")
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=0.5, gt=0)

@@ -1,0 +1,166 @@
+"""Durable timers in the owning service's database.
+
+``schedule`` and ``cancel`` run inside the caller's transaction, so a timer is
+set or cleared together with the state change that needs it.  ``TimerWheel``
+fires due timers: each one in its own transaction that also marks it fired, so
+a timer fires once even with several replicas (``FOR UPDATE SKIP LOCKED``) and
+across restarts.  Time comes from an injectable clock: tests move the clock
+and call ``fire_due`` instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Awaitable, Callable
+
+import asyncpg
+
+from shared.clock import Clock, SystemClock
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Timer:
+    key: str
+    kind: str
+    subject: str
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+TimerHandler = Callable[[asyncpg.Connection, Timer], Awaitable[None]]
+
+
+async def schedule(
+    conn: asyncpg.Connection, key: str, kind: str, subject: str, due_at: datetime, payload: dict[str, Any] | None = None
+) -> None:
+    """Set (or move) the timer ``key``; a timer that already fired is armed again."""
+    await conn.execute(
+        """
+        INSERT INTO timers (timer_key, kind, subject, due_at, payload) VALUES ($1, $2, $3, $4, $5::text::jsonb)
+        ON CONFLICT (timer_key) DO UPDATE SET
+            kind = EXCLUDED.kind, subject = EXCLUDED.subject, due_at = EXCLUDED.due_at,
+            payload = EXCLUDED.payload, fired_at = NULL, cancelled_at = NULL
+        """,
+        key, kind, subject, due_at, _json(payload or {}),
+    )
+
+
+async def cancel(conn: asyncpg.Connection, key: str) -> bool:
+    """Cancel a pending timer; False when there was none pending."""
+    status = await conn.execute(
+        "UPDATE timers SET cancelled_at = now() WHERE timer_key = $1 AND fired_at IS NULL AND cancelled_at IS NULL",
+        key,
+    )
+    return status.endswith(" 1")
+
+
+async def pending(conn: asyncpg.Connection, subject: str | None = None) -> list[Timer]:
+    rows = await conn.fetch(
+        "SELECT timer_key, kind, subject, due_at, payload::text AS payload FROM timers"
+        " WHERE fired_at IS NULL AND cancelled_at IS NULL AND ($1::text IS NULL OR subject = $1) ORDER BY due_at, timer_key",
+        subject,
+    )
+    return [_timer(r) for r in rows]
+
+
+class TimerWheel:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        handlers: dict[str, TimerHandler],
+        clock: Clock | None = None,
+        *,
+        poll_seconds: float = 1.0,
+        batch_size: int = 100,
+        retry_delay: timedelta = timedelta(seconds=30),
+        max_retry_delay: timedelta = timedelta(hours=1),
+    ) -> None:
+        self.retry_delay = retry_delay
+        self.max_retry_delay = max_retry_delay
+        self.pool = pool
+        self.handlers = handlers
+        self.clock = clock or SystemClock()
+        self.poll_seconds = poll_seconds
+        self.batch_size = batch_size
+
+    async def fire_due(self) -> int:
+        """Fire every timer due by the clock's now; returns how many fired."""
+        fired = 0
+        while True:
+            batch = await self._fire_batch()
+            fired += batch
+            if batch < self.batch_size:
+                return fired
+
+    async def _fire_batch(self) -> int:
+        fired = 0
+        for _ in range(self.batch_size):
+            outcome = await self._fire_next()
+            if outcome is None:
+                break
+            fired += outcome
+        return fired
+
+    async def _fire_next(self) -> int | None:
+        """Fire the most overdue timer: 1 if it fired, 0 if its handler failed, None if none is due."""
+        now = self.clock.now()
+        row = None
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                row = await conn.fetchrow(
+                    "SELECT timer_key, kind, subject, due_at, payload::text AS payload FROM timers"
+                    " WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1"
+                    " ORDER BY due_at, timer_key LIMIT 1 FOR UPDATE SKIP LOCKED",
+                    now,
+                )
+                if row is None:
+                    return None
+                timer = _timer(row)
+                handler = self.handlers.get(timer.kind)
+                if handler is None:
+                    raise LookupError(f"no handler for timer kind {timer.kind!r}")
+                await handler(conn, timer)
+                await conn.execute("UPDATE timers SET fired_at = $2 WHERE timer_key = $1", timer.key, now)
+                return 1
+        except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one failing timer must not hold up the others
+            if row is None:
+                raise
+            await self._postpone(row["timer_key"], now, exc)
+            return 0
+
+    async def _postpone(self, key: str, now: datetime, error: Exception) -> None:
+        async with self.pool.acquire() as conn:
+            attempts = await conn.fetchval(
+                "UPDATE timers SET attempts = attempts + 1, last_error = $2 WHERE timer_key = $1 RETURNING attempts",
+                key, repr(error)[:2000],
+            )
+            retry_at = now + min(self.retry_delay * 2 ** (attempts - 1), self.max_retry_delay)
+            await conn.execute("UPDATE timers SET due_at = $2 WHERE timer_key = $1", key, retry_at)
+        log.warning("timer handler failed; postponed", timer=key, attempts=attempts, error=repr(error))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.fire_due()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("timer wheel round failed; retrying", error=repr(exc))
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
+            except asyncio.TimeoutError:
+                pass
+
+
+def _json(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, default=str)
+
+
+def _timer(row: asyncpg.Record) -> Timer:
+    return Timer(row["timer_key"], row["kind"], row["subject"], row["due_at"], json.loads(row["payload"]))
