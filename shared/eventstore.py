@@ -63,9 +63,10 @@ _COLUMNS = (
 class ConcurrencyConflict(Exception):
     """The stream moved on since the caller read it; reload and decide again."""
 
-    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+    def __init__(self, stream_id: str, expected: int, actual: int | None) -> None:
+        where = f"is at version {actual}" if actual is not None else "was appended to by another writer"
         super().__init__(
-            f"stream {stream_id!r} is at version {actual}, not the expected {expected}: "
+            f"stream {stream_id!r} {where}, not at the expected version {expected}: "
             "it was changed concurrently; reload and retry"
         )
         self.stream_id, self.expected, self.actual = stream_id, expected, actual
@@ -123,7 +124,8 @@ class EventStore:
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name != "events_stream_version_unique":
                 raise
-            rows = []
+            # The caller's transaction is aborted now, so the winner's version can't be read here.
+            raise ConcurrencyConflict(stream_id, expected_version, actual=None) from exc
         if not rows:
             raise ConcurrencyConflict(stream_id, expected_version, await self.stream_version(conn, stream_id))
         return [

@@ -1,21 +1,38 @@
-"""Run the profiles service: ``python -m services.profiles`` (settings from MENTORSHIP_* env)."""
+"""Run the profiles service: ``python -m services.profiles`` (settings from MENTORSHIP_* env).
+
+Wiring: the HTTP API, the ``hr.events`` consumer, and the durable timers that
+apply forward-dated HR facts when their date arrives.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from shared.bus import HR_TOPIC
+from shared.clock import Clock, SystemClock
 from shared.db import migrations_from_package
+from shared.eventstore import EventStore
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.serve import serve
 from shared.settings import ServiceSettings
-from services.profiles.adapters.http import router
+from services.profiles.adapters.hr_feed import hr_handlers, hr_timer_handlers
+from services.profiles.adapters.http import install
 
 
-def build_app(settings: ServiceSettings) -> FastAPI:
-    runtime = ServiceRuntime(settings, migrations=migrations_from_package("services.profiles.migrations"))
+def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
+    clock = clock or SystemClock()
+    store = EventStore(settings.service_name, clock)
+    runtime = ServiceRuntime(
+        settings,
+        migrations=migrations_from_package("services.profiles.migrations"),
+        handlers=hr_handlers(store, clock),
+        consumes=[HR_TOPIC],
+        timer_handlers=hr_timer_handlers(store, clock),
+        clock=clock,
+    )
     app = create_app(runtime, title="Mentorship · profiles", description="Participants, roles, capacity, consent.")
-    app.include_router(router)
+    install(app)
     return app
 
 

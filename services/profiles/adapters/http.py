@@ -1,50 +1,63 @@
-"""HTTP API of the profiles service."""
+"""HTTP API of the profiles service: registration, edits, capacity, training, the mentor directory.
+
+Edits take an optional ``If-Match: "<version>"`` (the ``ETag`` of GET); a stale
+version is 409, as is a concurrent write between load and append.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import uuid4
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from shared.auth import Principal, Role, require_roles
-from shared.events.profiles import (
-    MAX_CAPACITY,
-    Availability,
-    Demographics,
-    Email,
-    Id,
-    MentorRegistered,
-    ProfileFields,
-    TrainingStatus,
-)
+from shared.events.profiles import MenteeRegistered, MentorRegistered
 from shared.http import CorrelationDep, RuntimeDep
+from services.profiles.adapters import read_model
+from services.profiles.adapters.directory import router as directory_router
+from services.profiles.adapters.requests import (
+    CapacityChange,
+    MenteeRegistration,
+    MentorRegistration,
+    ProfilePatch,
+    TrainingCompletion,
+)
+from services.profiles.application.change_capacity import change_capacity
+from services.profiles.application.complete_training import complete_training
+from services.profiles.application.edit_profile import edit_profile
+from services.profiles.application.participants import ParticipantNotFound
+from services.profiles.application.register_mentee import register_mentee
 from services.profiles.application.register_mentor import register_mentor
-from services.profiles.domain.participant import ParticipantRuleViolation
+from services.profiles.domain.participant import InvalidChange, ParticipantRuleViolation
 
 router = APIRouter(tags=["participants"])
 
-
-class MentorRegistration(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    participant_id: Id | None = Field(default=None, description="Admins may set it; otherwise the caller's subject")
-    employee_id: Id | None = None
-    name: str = Field(min_length=1, max_length=200)
-    email: Email
-    profile: ProfileFields
-    capacity: int = Field(ge=0, le=MAX_CAPACITY, description="Mentees at once, the mentor's own choice")
-    training_status: TrainingStatus = "untrained"
-    availability: Availability = Field(default_factory=Availability)
-    demographics: Demographics | None = None
-    priority_group: str | None = Field(default=None, max_length=100)
+Participant_ = Annotated[Principal, Depends(require_roles(Role.admin, Role.mentor, Role.mentee))]
+IfMatch = Annotated[str | None, Header(description='Version last read, e.g. "3"; stale → 409')]
 
 
 class Registered(BaseModel):
     participant_id: str
     version: int
+
+
+class Edited(BaseModel):
+    participant_id: str
+    version: int
+    changed: list[str]
+
+
+def install(app: FastAPI) -> None:
+    """Routes plus the mapping of domain errors to status codes."""
+    app.include_router(router)
+    app.include_router(directory_router)
+    app.add_exception_handler(ParticipantNotFound, _status_handler(status.HTTP_404_NOT_FOUND))
+    app.add_exception_handler(ParticipantRuleViolation, _status_handler(status.HTTP_409_CONFLICT))
+    app.add_exception_handler(InvalidChange, _invalid_change)
 
 
 @router.post("/mentors", status_code=status.HTTP_201_CREATED, response_model=Registered)
@@ -54,38 +67,138 @@ async def post_mentor(
     correlation_id: CorrelationDep,
     principal: Annotated[Principal, Depends(require_roles(Role.admin, Role.mentor))],
 ) -> Registered:
-    participant_id = _participant_id_for(body, principal)
+    participant_id = _participant_id_for(body.participant_id, body.priority_group, principal)
     registration = MentorRegistered(participant_id=participant_id, **body.model_dump(exclude={"participant_id"}))
-    try:
-        version = await register_mentor(runtime.pool, runtime.store, registration, correlation_id)
-    except ParticipantRuleViolation as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
-    except asyncpg.UniqueViolationError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"email {body.email} is already registered") from exc
+    version = await _registering(register_mentor(runtime.pool, runtime.store, registration, correlation_id), body.email)
     return Registered(participant_id=participant_id, version=version)
 
 
-def _participant_id_for(body: MentorRegistration, principal: Principal) -> str:
-    if Role.admin in principal.roles:
-        return body.participant_id or str(uuid4())
-    if body.participant_id not in (None, principal.subject):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="participants may only register themselves")
-    return principal.subject
+@router.post("/mentees", status_code=status.HTTP_201_CREATED, response_model=Registered)
+async def post_mentee(
+    body: MenteeRegistration,
+    runtime: RuntimeDep,
+    correlation_id: CorrelationDep,
+    principal: Annotated[Principal, Depends(require_roles(Role.admin, Role.mentee))],
+) -> Registered:
+    participant_id = _participant_id_for(body.participant_id, body.priority_group, principal)
+    registration = MenteeRegistered(participant_id=participant_id, **body.model_dump(exclude={"participant_id"}))
+    version = await _registering(register_mentee(runtime.pool, runtime.store, registration, correlation_id), body.email)
+    return Registered(participant_id=participant_id, version=version)
 
 
 @router.get("/participants/{participant_id}")
-async def get_participant(
-    participant_id: str,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require_roles(Role.admin, Role.mentor, Role.mentee))],
-) -> dict:
-    if Role.admin not in principal.roles and principal.subject != participant_id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="participants may only read their own profile")
-    row = await runtime.pool.fetchrow(
-        "SELECT participant_id, name, email, roles, capacity, profile, active, version"
-        " FROM participants WHERE participant_id = $1",
-        participant_id,
-    )
+async def get_participant(participant_id: str, runtime: RuntimeDep, principal: Participant_, response: Response) -> dict:
+    _may_touch(principal, participant_id, "read")
+    row = await read_model.fetch(runtime.pool, participant_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no participant {participant_id}")
-    return dict(row)
+    response.headers["ETag"] = f'"{row["version"]}"'
+    return row
+
+
+@router.patch("/participants/{participant_id}/profile", response_model=Edited)
+async def patch_profile(
+    participant_id: str,
+    body: ProfilePatch,
+    runtime: RuntimeDep,
+    correlation_id: CorrelationDep,
+    principal: Participant_,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Edited:
+    _may_touch(principal, participant_id, "edit")
+    changes = body.changes()
+    if "priority_group" in changes and Role.admin not in principal.roles:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only admins set priority_group")
+    source = "participant" if principal.subject == participant_id else "admin"
+    version, changed = await _registering(
+        edit_profile(runtime.pool, runtime.store, participant_id, changes, source,
+                     expected_version=_version(if_match), correlation_id=correlation_id),
+        str(changes.get("email")),
+    )
+    response.headers["ETag"] = f'"{version}"'
+    return Edited(participant_id=participant_id, version=version, changed=changed)
+
+
+@router.put("/participants/{participant_id}/capacity", response_model=Registered)
+async def put_capacity(
+    participant_id: str,
+    body: CapacityChange,
+    runtime: RuntimeDep,
+    correlation_id: CorrelationDep,
+    principal: Participant_,
+    if_match: IfMatch = None,
+) -> Registered:
+    _may_touch(principal, participant_id, "edit")
+    version = await change_capacity(
+        runtime.pool, runtime.store, participant_id, body.capacity,
+        expected_version=_version(if_match), correlation_id=correlation_id,
+    )
+    return Registered(participant_id=participant_id, version=version)
+
+
+@router.post("/participants/{participant_id}/training", response_model=Registered)
+async def post_training(
+    participant_id: str,
+    body: TrainingCompletion,
+    runtime: RuntimeDep,
+    correlation_id: CorrelationDep,
+    principal: Participant_,
+    if_match: IfMatch = None,
+) -> Registered:
+    _may_touch(principal, participant_id, "edit")
+    version = await complete_training(
+        runtime.pool, runtime.store, runtime.clock, participant_id, body.kind, body.completed_on,
+        expected_version=_version(if_match), correlation_id=correlation_id,
+    )
+    return Registered(participant_id=participant_id, version=version)
+
+
+def _participant_id_for(requested: str | None, priority_group: str | None, principal: Principal) -> str:
+    if Role.admin in principal.roles:
+        return requested or str(uuid4())
+    if requested not in (None, principal.subject):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="participants may only register themselves")
+    if priority_group is not None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only admins set priority_group")
+    return principal.subject
+
+
+def _may_touch(principal: Principal, participant_id: str, action: str) -> None:
+    if Role.admin not in principal.roles and principal.subject != participant_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"participants may only {action} their own profile")
+
+
+def _version(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise HTTPException(
+            422,
+            detail=[{"loc": ["header", "If-Match"], "msg": "must be a version number, e.g. \"3\"", "type": "value_error"}],
+        )
+    return int(text)
+
+
+async def _registering(command: Any, email: str) -> Any:
+    try:
+        return await command
+    except asyncpg.UniqueViolationError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"email {email} is already registered") from exc
+
+
+def _status_handler(code: int):
+    async def handle(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=code)
+
+    return handle
+
+
+async def _invalid_change(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidChange)
+    loc = ["body", *exc.field.split(".")]
+    return JSONResponse(
+        {"detail": [{"loc": loc, "msg": exc.reason, "type": "value_error"}]},
+        status_code=422,
+    )

@@ -1,15 +1,57 @@
-"""Participant aggregate: decides from commands, evolves from its events.  No I/O."""
+"""Participant aggregate: decides from commands, evolves from its events.  No I/O.
+
+The profile is held flat, as dotted paths (``profile.interests``,
+``availability.formats``, ``demographics.gender``), so an edit is compared field
+by field and only what differs becomes a ``FieldChange``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from pydantic import JsonValue
 
 from shared.events import Event
-from shared.events.profiles import MenteeRegistered, MentorRegistered
+from shared.events.profiles import (
+    Availability,
+    Demographics,
+    FieldChange,
+    MenteeRegistered,
+    MentorCapacityChanged,
+    MentorRegistered,
+    MentorTrainingCompleted,
+    ParticipantDeactivated,
+    ParticipantReactivated,
+    ProfileFields,
+    ProfileUpdated,
+)
+
+EditSource = Literal["participant", "admin", "hr_feed"]
+EmploymentStatus = Literal["active", "leave", "terminated"]
+
+PERSON_FIELDS = ("name", "email", "employee_id", "priority_group")
+PROFILE_FIELDS = tuple(f"profile.{name}" for name in ProfileFields.model_fields)
+AVAILABILITY_FIELDS = tuple(f"availability.{name}" for name in Availability.model_fields)
+DEMOGRAPHIC_ANSWERS = tuple(f"demographics.{name}" for name in Demographics.model_fields if name != "consented")
+CONSENT = "demographics.consented"
+EDITABLE = frozenset(PERSON_FIELDS + PROFILE_FIELDS + AVAILABILITY_FIELDS + DEMOGRAPHIC_ANSWERS + (CONSENT,))
+HR_ONLY = frozenset({"employee_id"})
+
+_HR_DEACTIVATION = {"leave": "on_leave", "terminated": "left_institution"}
 
 
 class ParticipantRuleViolation(Exception):
     """A command the participant's current state does not allow."""
+
+
+class InvalidChange(ValueError):
+    """An edit that names an unknown field or breaks a rule about one field's value."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
 
 
 @dataclass
@@ -17,6 +59,12 @@ class Participant:
     participant_id: str
     version: int = 0
     roles: set[str] = field(default_factory=set)
+    fields: dict[str, JsonValue] = field(default_factory=dict)
+    capacity: int | None = None
+    registered_training: str = "untrained"
+    training: dict[str, date] = field(default_factory=dict)
+    active: bool = True
+    inactive_reason: str | None = None
 
     @classmethod
     def from_events(cls, participant_id: str, events: list[Event]) -> Participant:
@@ -25,14 +73,141 @@ class Participant:
             participant.apply(event)
         return participant
 
-    def apply(self, event: Event) -> None:
-        self.version += 1
-        if isinstance(event, MentorRegistered):
-            self.roles.add("mentor")
-        elif isinstance(event, MenteeRegistered):
-            self.roles.add("mentee")
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+    @property
+    def training_status(self) -> str:
+        if "workshop" in self.training:
+            return "workshop_completed"
+        if "handbook" in self.training:
+            return "handbook_completed"
+        return self.registered_training
+
+    def section(self, name: str) -> dict[str, JsonValue]:
+        prefix = f"{name}."
+        return {path[len(prefix):]: value for path, value in self.fields.items() if path.startswith(prefix)}
+
+    # --- commands -----------------------------------------------------------------
 
     def register_mentor(self, registration: MentorRegistered) -> list[Event]:
-        if "mentor" in self.roles:
-            raise ParticipantRuleViolation(f"participant {self.participant_id} is already registered as a mentor")
+        self._check_registration(registration, "mentor")
         return [registration]
+
+    def register_mentee(self, registration: MenteeRegistered) -> list[Event]:
+        self._check_registration(registration, "mentee")
+        return [registration]
+
+    def edit(self, changes: dict[str, JsonValue], source: EditSource) -> list[Event]:
+        """Only fields whose value differs become changes; an edit that changes nothing decides nothing."""
+        if source != "hr_feed" and not self.roles:
+            raise ParticipantRuleViolation(f"participant {self.participant_id} has not registered as mentor or mentee")
+        for path in changes:
+            if path not in EDITABLE or (path in HR_ONLY and source != "hr_feed"):
+                raise InvalidChange(path, "is not an editable field")
+        if source != "hr_feed" and "mentor" not in self.roles and any(p in AVAILABILITY_FIELDS for p in changes):
+            raise InvalidChange("availability", "only mentors have an availability")
+        changes = self._with_consent_rules(changes)
+        diff = [
+            FieldChange(field=path, old=self.fields.get(path), new=new)
+            for path, new in changes.items()
+            if self.fields.get(path) != new
+        ]
+        return [ProfileUpdated(participant_id=self.participant_id, changes=diff, source=source)] if diff else []
+
+    def change_capacity(self, new_capacity: int) -> list[Event]:
+        self._require_mentor("change capacity")
+        if new_capacity == self.capacity:
+            return []
+        return [MentorCapacityChanged(
+            participant_id=self.participant_id, old_capacity=self.capacity or 0, new_capacity=new_capacity
+        )]
+
+    def complete_training(self, kind: Literal["workshop", "handbook"], completed_on: date, today: date) -> list[Event]:
+        self._require_mentor("record training")
+        if completed_on > today:
+            raise InvalidChange("completed_on", "lies in the future")
+        if self.training.get(kind) == completed_on:
+            return []
+        return [MentorTrainingCompleted(participant_id=self.participant_id, kind=kind, completed_on=completed_on)]
+
+    def follow_employment(self, status: EmploymentStatus, effective_date: date) -> list[Event]:
+        """Leave pauses, termination deactivates, a return (or a rescinded termination) resumes.
+
+        A deactivation by an admin is not lifted by HR.
+        """
+        if status == "active":
+            if self.active or self.inactive_reason not in _HR_DEACTIVATION.values():
+                return []
+            return [ParticipantReactivated(participant_id=self.participant_id, effective_date=effective_date)]
+        reason = _HR_DEACTIVATION[status]
+        if not self.active and self.inactive_reason == reason:
+            return []
+        return [ParticipantDeactivated(participant_id=self.participant_id, reason=reason, effective_date=effective_date)]
+
+    # --- evolution ----------------------------------------------------------------
+
+    def apply(self, event: Event) -> None:
+        self.version += 1
+        if isinstance(event, (MentorRegistered, MenteeRegistered)):
+            self._apply_registration(event)
+        elif isinstance(event, ProfileUpdated):
+            for change in event.changes:
+                self.fields[change.field] = change.new
+        elif isinstance(event, MentorCapacityChanged):
+            self.capacity = event.new_capacity
+        elif isinstance(event, MentorTrainingCompleted):
+            self.training[event.kind] = event.completed_on
+        elif isinstance(event, ParticipantDeactivated):
+            self.active, self.inactive_reason = False, event.reason
+        elif isinstance(event, ParticipantReactivated):
+            self.active, self.inactive_reason = True, None
+
+    def apply_all(self, events: list[Event]) -> None:
+        for event in events:
+            self.apply(event)
+
+    def _apply_registration(self, event: MentorRegistered | MenteeRegistered) -> None:
+        role = "mentor" if isinstance(event, MentorRegistered) else "mentee"
+        self.roles.add(role)
+        self.fields.update(name=event.name, email=event.email, priority_group=event.priority_group)
+        if event.employee_id is not None:
+            self.fields["employee_id"] = event.employee_id
+        self.fields.update(_flatten("profile", event.profile.model_dump(mode="json")))
+        demographics = event.demographics or Demographics(consented=False)
+        self.fields.update(_flatten("demographics", demographics.model_dump(mode="json")))
+        if isinstance(event, MentorRegistered):
+            self.capacity = event.capacity
+            self.registered_training = event.training_status
+            self.fields.update(_flatten("availability", event.availability.model_dump(mode="json")))
+
+    # --- rules --------------------------------------------------------------------
+
+    def _check_registration(self, registration: MentorRegistered | MenteeRegistered, role: str) -> None:
+        if role in self.roles:
+            raise ParticipantRuleViolation(f"participant {self.participant_id} is already registered as a {role}")
+        known = self.fields.get("employee_id")
+        if known is not None and registration.employee_id not in (None, known):
+            raise ParticipantRuleViolation(
+                f"participant {self.participant_id} is employee {known}, not {registration.employee_id}"
+            )
+
+    def _require_mentor(self, action: str) -> None:
+        if "mentor" not in self.roles:
+            raise ParticipantRuleViolation(f"participant {self.participant_id} is not a mentor and cannot {action}")
+
+    def _with_consent_rules(self, changes: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        """Withdrawing consent clears the answers; answers without consent are refused."""
+        consented = changes.get(CONSENT, self.fields.get(CONSENT, False))
+        if consented:
+            return changes
+        if any(changes.get(path) is not None for path in DEMOGRAPHIC_ANSWERS):
+            raise InvalidChange("demographics", "answers may only be given with consent (demographics.consented)")
+        if CONSENT in changes:
+            return {**changes, **{path: None for path in DEMOGRAPHIC_ANSWERS if self.fields.get(path) is not None}}
+        return changes
+
+
+def _flatten(prefix: str, values: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    return {f"{prefix}.{name}": value for name, value in values.items()}

@@ -1,0 +1,62 @@
+"""The participants table: the read model, rewritten from the aggregate in the transaction that appends."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.profiles.domain.participant import Participant
+
+_UPSERT = """
+INSERT INTO participants (participant_id, email, name, roles, capacity, profile, active, version, employee_id,
+                          demographics, availability, training_status, training, priority_group, inactive_reason,
+                          updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now())
+ON CONFLICT (participant_id) DO UPDATE SET
+    email = EXCLUDED.email, name = EXCLUDED.name, roles = EXCLUDED.roles, capacity = EXCLUDED.capacity,
+    profile = EXCLUDED.profile, active = EXCLUDED.active, version = EXCLUDED.version,
+    employee_id = EXCLUDED.employee_id, demographics = EXCLUDED.demographics,
+    availability = EXCLUDED.availability, training_status = EXCLUDED.training_status,
+    training = EXCLUDED.training, priority_group = EXCLUDED.priority_group,
+    inactive_reason = EXCLUDED.inactive_reason, updated_at = now()
+"""
+
+COLUMNS = (
+    "participant_id, name, email, employee_id, roles, capacity, profile, demographics, availability,"
+    " training_status, training, priority_group, active, inactive_reason, version"
+)
+
+
+async def save(conn: asyncpg.Connection, participant: Participant) -> None:
+    p = participant
+    demographics = p.section("demographics")
+    await conn.execute(
+        _UPSERT,
+        p.participant_id,
+        p.fields["email"],
+        p.fields["name"],
+        sorted(p.roles),
+        p.capacity,
+        p.section("profile"),
+        p.active,
+        p.version,
+        p.fields.get("employee_id"),
+        demographics if demographics.get("consented") else None,
+        p.section("availability") or None,
+        p.training_status,
+        {kind: on.isoformat() for kind, on in sorted(p.training.items())},
+        p.fields.get("priority_group"),
+        p.inactive_reason,
+    )
+
+
+async def owner_of_email(conn: asyncpg.Connection, email: str) -> str | None:
+    return await conn.fetchval("SELECT participant_id FROM participants WHERE lower(email) = lower($1)", email)
+
+
+async def owner_of_employee(conn: asyncpg.Connection, employee_id: str) -> str | None:
+    return await conn.fetchval("SELECT participant_id FROM participants WHERE employee_id = $1", employee_id)
+
+
+async def fetch(conn: asyncpg.Connection | asyncpg.Pool, participant_id: str) -> dict | None:
+    row = await conn.fetchrow(f"SELECT {COLUMNS} FROM participants WHERE participant_id = $1", participant_id)
+    return dict(row) if row is not None else None
