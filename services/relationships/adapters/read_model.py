@@ -1,0 +1,68 @@
+"""The relationship_view table: status and dates of every relationship, never notes or comments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from services.relationships.domain.relationship import Relationship
+
+_UPSERT = """
+INSERT INTO relationship_view (relationship_id, version, model, mentor_id, mentee_ids, match_id, phase, started_on,
+                               agreement_signed_on, cadence_weeks_max, last_meeting_on, meetings, lagging,
+                               review_due_on, closed_on, closure_reason, rematch_requested)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+ON CONFLICT (relationship_id) DO UPDATE SET
+    version = EXCLUDED.version, phase = EXCLUDED.phase, agreement_signed_on = EXCLUDED.agreement_signed_on,
+    cadence_weeks_max = EXCLUDED.cadence_weeks_max, last_meeting_on = EXCLUDED.last_meeting_on,
+    meetings = EXCLUDED.meetings, lagging = EXCLUDED.lagging, review_due_on = EXCLUDED.review_due_on,
+    closed_on = EXCLUDED.closed_on, closure_reason = EXCLUDED.closure_reason,
+    rematch_requested = EXCLUDED.rematch_requested
+"""
+
+_SELECT = """
+SELECT v.relationship_id, v.version, v.model, v.mentor_id, v.mentee_ids, v.match_id,
+       CASE WHEN v.phase = 'preparing' AND d.relationship_id IS NOT NULL THEN 'negotiating' ELSE v.phase END AS phase,
+       v.started_on, v.agreement_signed_on, v.cadence_weeks_max, v.last_meeting_on, v.meetings, v.lagging,
+       v.review_due_on, v.closed_on, v.closure_reason, v.rematch_requested
+FROM relationship_view v LEFT JOIN agreement_drafts d USING (relationship_id)
+"""
+
+
+async def save(conn: asyncpg.Connection, r: Relationship) -> None:
+    await conn.execute(
+        _UPSERT,
+        r.relationship_id, r.version, r.model, r.mentor_id, r.mentee_ids, r.match_id, r.phase, r.started_on,
+        r.agreement.signed_on if r.agreement else None, r.cadence_weeks_max, r.last_meeting_on, len(r.meetings),
+        r.lagging, r.review_due_on, r.closure.closed_on if r.closure else None,
+        r.closure.reason if r.closure else None, r.closure.rematch_requested if r.closure else None,
+    )
+
+
+async def fetch(conn: asyncpg.Connection | asyncpg.Pool, relationship_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(f"{_SELECT} WHERE v.relationship_id = $1", relationship_id)
+    return dict(row) if row else None
+
+
+async def listing(
+    conn: asyncpg.Connection | asyncpg.Pool, *, participant_id: str | None, phase: str | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """``participant_id`` None: every relationship (the program director's view)."""
+    rows = await conn.fetch(
+        f"""SELECT * FROM ({_SELECT}
+                WHERE $1::text IS NULL OR v.mentor_id = $1 OR $1 = ANY (v.mentee_ids)) AS r
+            WHERE $2::text IS NULL OR r.phase = $2
+            ORDER BY r.started_on, r.relationship_id LIMIT $3 OFFSET $4""",
+        participant_id, phase, limit, offset,
+    )
+    return [dict(r) for r in rows]
+
+
+async def open_ids_of(conn: asyncpg.Connection, participant_id: str) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT relationship_id FROM relationship_view"
+        " WHERE phase <> 'closed' AND (mentor_id = $1 OR $1 = ANY (mentee_ids)) ORDER BY relationship_id",
+        participant_id,
+    )
+    return [r["relationship_id"] for r in rows]

@@ -1,0 +1,347 @@
+"""Relationship aggregate: decides from commands, evolves from its events.  No I/O.
+
+Phases: preparing → (negotiating, while a draft agreement exists; see
+``agreement.py``) → enabling once every party signed → closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Literal
+
+from services.relationships.domain.agreement import AgreementDraft
+from services.relationships.domain.errors import (
+    InvalidCommand,
+    NotAParty,
+    RelationshipNotFound,
+    RelationshipRuleViolation,
+)
+from services.relationships.domain.topics import PROGRAM_TOPICS
+from shared.events import Event
+from shared.events.profiles import MeetingFormat
+from shared.events.relationships import (
+    AgreementReviewDue,
+    AgreementReviewed,
+    AgreementSigned,
+    ClosureReason,
+    FeedbackSubmitted,
+    GoalProgressed,
+    GoalSet,
+    MeetingLogged,
+    RelationshipClosed,
+    RelationshipLagging,
+    RelationshipStarted,
+    SmartGoal,
+)
+
+Phase = Literal["preparing", "enabling", "closed"]
+Model = Literal["one_to_one", "group", "peer"]
+GoalStatus = Literal["in_progress", "achieved", "dropped"]
+ReviewOutcome = Literal["continued", "revised", "closing"]
+
+DEFAULT_CADENCE_WEEKS_MAX = 8
+A_YEAR = timedelta(days=365)
+ONLY_BY = {"no_fault_mentor": "the mentor", "no_fault_mentee": "a mentee", "participant_left": "the program director",
+           "program_ended": "the program director"}
+
+
+@dataclass
+class Goal:
+    goal: SmartGoal
+    mentee_id: str | None
+    status: GoalStatus = "in_progress"
+    progress_percent: int = 0
+
+
+@dataclass
+class Meeting:
+    meeting_id: str
+    held_on: date
+    duration_minutes: int
+    format: MeetingFormat
+    topic_tags: list[str]
+
+
+@dataclass
+class Relationship:
+    relationship_id: str
+    version: int = 0
+    phase: Phase = "preparing"
+    model: Model = "one_to_one"
+    mentor_id: str = ""
+    mentee_ids: list[str] = field(default_factory=list)
+    match_id: str = ""
+    started_on: date | None = None
+    agreement: AgreementSigned | None = None
+    cadence_weeks_max: int = DEFAULT_CADENCE_WEEKS_MAX
+    review_due_on: date | None = None
+    review_flagged: bool = False
+    goals: dict[str, Goal] = field(default_factory=dict)
+    meetings: dict[str, Meeting] = field(default_factory=dict)
+    last_meeting_on: date | None = None
+    lagging: bool = False
+    survey: str | None = None
+    answered: dict[str, set[str]] = field(default_factory=dict)
+    closure: RelationshipClosed | None = None
+
+    @classmethod
+    def from_events(cls, relationship_id: str, events: list[Event]) -> Relationship:
+        relationship = cls(relationship_id)
+        relationship.apply_all(events)
+        return relationship
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+    @property
+    def parties(self) -> list[str]:
+        return [self.mentor_id, *self.mentee_ids]
+
+    def is_party(self, participant_id: str) -> bool:
+        return participant_id in self.parties
+
+    def require_party(self, participant_id: str) -> None:
+        if not self.is_party(participant_id):
+            raise NotAParty(f"{participant_id} is not a party of relationship {self.relationship_id}")
+
+    def lagging_on(self, grace: timedelta) -> date | None:
+        """The day the pair counts as lagging if they have not met by then; None once closed."""
+        if self.phase == "closed" or self.started_on is None:
+            return None
+        since = self.last_meeting_on or self.started_on
+        return since + timedelta(weeks=self.cadence_weeks_max) + grace
+
+    # --- commands -----------------------------------------------------------------
+
+    def start(
+        self, model: Model, mentor_id: str, mentee_ids: list[str], match_id: str, started_on: date
+    ) -> list[Event]:
+        if self.exists:
+            raise RelationshipRuleViolation(f"relationship {self.relationship_id} has already started")
+        try:
+            started = RelationshipStarted(
+                relationship_id=self.relationship_id, model=model, mentor_id=mentor_id,
+                mentee_ids=mentee_ids, match_id=match_id, started_on=started_on,
+            )
+        except ValueError as exc:
+            raise InvalidCommand("mentee_ids", _first_error(exc)) from exc
+        return [started]
+
+    def conclude_agreement(self, draft: AgreementDraft, today: date) -> list[Event]:
+        self.require_open("sign an agreement")
+        if not draft.signed_by_all(self.parties):
+            return []
+        terms = draft.terms
+        review_due_on = terms.review_due_on or today + A_YEAR
+        _check_review_date("review_due_on", review_due_on, today)
+        return [AgreementSigned(
+            relationship_id=self.relationship_id,
+            cadence_weeks_min=terms.cadence_weeks_min,
+            cadence_weeks_max=terms.cadence_weeks_max,
+            format=terms.format,
+            confidentiality_accepted=True,
+            no_fault_termination_acknowledged=True,
+            goals=terms.goals,
+            development_plan_attached=bool(terms.development_plan),
+            signed_by=sorted(draft.signatures),
+            signed_on=today,
+            review_due_on=review_due_on,
+        )]
+
+    def log_meeting(
+        self, by: str, meeting_id: str, held_on: date, duration_minutes: int, format: MeetingFormat,
+        topic_tags: list[str], today: date, topics: tuple[str, ...] = PROGRAM_TOPICS,
+    ) -> list[Event]:
+        self.require_party(by)
+        self.require_open("log a meeting")
+        if held_on > today:
+            raise InvalidCommand("held_on", "a meeting is logged once it took place, not ahead")
+        if self.started_on and held_on < self.started_on:
+            raise InvalidCommand("held_on", f"lies before the relationship started on {self.started_on}")
+        unknown = sorted(set(topic_tags) - set(topics))
+        if unknown:
+            raise InvalidCommand("topic_tags", f"not on the program's topic list: {', '.join(unknown)}")
+        if meeting_id in self.meetings:
+            raise RelationshipRuleViolation(f"meeting {meeting_id} is already logged")
+        return [MeetingLogged(
+            relationship_id=self.relationship_id, meeting_id=meeting_id, held_on=held_on,
+            duration_minutes=duration_minutes, format=format, topic_tags=list(dict.fromkeys(topic_tags)),
+        )]
+
+    def set_goal(self, by: str, mentee_id: str | None, goal: SmartGoal, today: date) -> list[Event]:
+        self.require_party(by)
+        self.require_open("set a goal")
+        mentee_id = mentee_id or (by if by in self.mentee_ids else self.mentee_ids[0])
+        if mentee_id not in self.mentee_ids:
+            raise InvalidCommand("mentee_id", f"{mentee_id} is not a mentee of this relationship")
+        if goal.goal_id in self.goals:
+            raise RelationshipRuleViolation(f"goal {goal.goal_id} is already set")
+        if goal.due_on <= today:
+            raise InvalidCommand("due_on", "a goal falls due after today")
+        return [GoalSet(relationship_id=self.relationship_id, mentee_id=mentee_id, goal=goal)]
+
+    def progress_goal(self, by: str, goal_id: str, status: GoalStatus, progress_percent: int) -> list[Event]:
+        self.require_party(by)
+        self.require_open("progress a goal")
+        goal = self.goals.get(goal_id)
+        if goal is None:
+            raise RelationshipNotFound(f"relationship {self.relationship_id} has no goal {goal_id}")
+        if goal.status != "in_progress":
+            raise RelationshipRuleViolation(f"goal {goal_id} is already {goal.status}")
+        if status == "achieved":
+            progress_percent = 100
+        return [GoalProgressed(
+            relationship_id=self.relationship_id, goal_id=goal_id, status=status, progress_percent=progress_percent,
+        )]
+
+    def check_cadence(self, today: date, grace: timedelta) -> list[Event]:
+        """Lagging once per lapse: after the first warning nothing more until a meeting clears it."""
+        due = self.lagging_on(grace)
+        if due is None or self.lagging or today < due:
+            return []
+        since = self.last_meeting_on or self.started_on
+        assert since is not None
+        return [RelationshipLagging(
+            relationship_id=self.relationship_id, last_meeting_on=self.last_meeting_on,
+            days_since=(today - since).days, cadence_weeks_max=self.cadence_weeks_max,
+        )]
+
+    def check_review(self, today: date) -> list[Event]:
+        if self.phase != "enabling" or self.review_due_on is None or self.review_flagged or today < self.review_due_on:
+            return []
+        return [AgreementReviewDue(relationship_id=self.relationship_id, due_on=self.review_due_on)]
+
+    def review(
+        self, by: str, outcome: ReviewOutcome, today: date, next_review_due_on: date | None = None
+    ) -> list[Event]:
+        self.require_open("review the agreement")
+        if self.phase != "enabling":
+            raise RelationshipRuleViolation(f"relationship {self.relationship_id} has no signed agreement to review")
+        if outcome == "closing":
+            if next_review_due_on is not None:
+                raise InvalidCommand("next_review_due_on", "a closing agreement has no next review")
+        else:
+            next_review_due_on = next_review_due_on or today + A_YEAR
+            _check_review_date("next_review_due_on", next_review_due_on, today)
+        return [AgreementReviewed(
+            relationship_id=self.relationship_id, reviewed_on=today, outcome=outcome,
+            next_review_due_on=next_review_due_on,
+        )]
+
+    def submit_feedback(self, by: str, satisfaction: int, goals_met: bool, would_recommend: bool) -> list[Event]:
+        """A survey is open at closure and at each annual review; each party answers it once."""
+        self.require_party(by)
+        if self.survey is None:
+            raise RelationshipRuleViolation(
+                "no survey is open: feedback is asked at each annual review and at closure"
+            )
+        if by in self.answered.get(self.survey, set()):
+            raise RelationshipRuleViolation(f"{by} has already answered the {self.survey} survey")
+        return [FeedbackSubmitted(
+            relationship_id=self.relationship_id, survey="relationship_feedback", respondent_id=by,
+            respondent_role="mentor" if by == self.mentor_id else "mentee",
+            satisfaction=satisfaction, goals_met=goals_met, would_recommend=would_recommend,
+        )]
+
+    def close(
+        self, by: str, reason: ClosureReason, today: date, *, by_director: bool, rematch_requested: bool = False
+    ) -> list[Event]:
+        if not by_director:
+            self.require_party(by)
+        self.require_open("close it")
+        allowed = {
+            "no_fault_mentor": by == self.mentor_id,
+            "no_fault_mentee": by in self.mentee_ids,
+            "participant_left": by_director,
+            "program_ended": by_director,
+            "objectives_achieved": True,
+        }
+        if not allowed[reason]:
+            raise InvalidCommand("reason", f"only {ONLY_BY[reason]} may close a relationship as {reason}")
+        return [self._closed(reason, by, rematch_requested, today)]
+
+    def participant_left(self, participant_id: str, today: date) -> list[Event]:
+        """Someone left the institution: the relationship ends; mentees who lost their mentor get a rematch."""
+        if self.phase == "closed" or not self.is_party(participant_id):
+            return []
+        return [self._closed("participant_left", None, participant_id == self.mentor_id, today)]
+
+    # --- evolution ----------------------------------------------------------------
+
+    def apply(self, event: Event) -> None:
+        self.version += 1
+        if isinstance(event, RelationshipStarted):
+            self.model, self.mentor_id, self.mentee_ids = event.model, event.mentor_id, list(event.mentee_ids)
+            self.match_id, self.started_on = event.match_id, event.started_on
+        elif isinstance(event, AgreementSigned):
+            self.phase, self.agreement = "enabling", event
+            self.cadence_weeks_max = event.cadence_weeks_max
+            self.review_due_on, self.review_flagged = event.review_due_on, False
+            for goal in event.goals:
+                self.goals.setdefault(goal.goal_id, Goal(goal, None))
+        elif isinstance(event, GoalSet):
+            self.goals[event.goal.goal_id] = Goal(event.goal, event.mentee_id)
+        elif isinstance(event, GoalProgressed):
+            goal = self.goals[event.goal_id]
+            goal.status, goal.progress_percent = event.status, event.progress_percent
+        elif isinstance(event, MeetingLogged):
+            self.meetings[event.meeting_id] = Meeting(
+                event.meeting_id, event.held_on, event.duration_minutes, event.format, list(event.topic_tags)
+            )
+            self.last_meeting_on = max(filter(None, (self.last_meeting_on, event.held_on)))
+            self.lagging = False
+        elif isinstance(event, RelationshipLagging):
+            self.lagging = True
+        elif isinstance(event, AgreementReviewDue):
+            self.review_flagged = True
+            self._open_survey(f"review:{event.due_on}")
+        elif isinstance(event, AgreementReviewed):
+            self._open_survey(f"review:{self.review_due_on}")
+            self.review_due_on, self.review_flagged = event.next_review_due_on, False
+        elif isinstance(event, FeedbackSubmitted):
+            assert self.survey is not None
+            self.answered.setdefault(self.survey, set()).add(event.respondent_id)
+        elif isinstance(event, RelationshipClosed):
+            self.phase, self.closure = "closed", event
+            self._open_survey("closure")
+
+    def apply_all(self, events: list[Event]) -> None:
+        for event in events:
+            self.apply(event)
+
+    # --- rules --------------------------------------------------------------------
+
+    def _open_survey(self, name: str) -> None:
+        self.survey = name
+
+    def require_open(self, action: str) -> None:
+        if not self.exists:
+            raise RelationshipNotFound(f"no relationship {self.relationship_id}")
+        if self.phase == "closed":
+            assert self.closure is not None
+            raise RelationshipRuleViolation(
+                f"relationship {self.relationship_id} was closed on {self.closure.closed_on}"
+                f" ({self.closure.reason}): cannot {action}"
+            )
+
+    def _closed(self, reason: ClosureReason, by: str | None, rematch: bool, today: date) -> RelationshipClosed:
+        return RelationshipClosed(
+            relationship_id=self.relationship_id, reason=reason, closed_by=by, mentor_id=self.mentor_id,
+            mentee_ids=self.mentee_ids, rematch_requested=rematch, closed_on=today,
+        )
+
+
+def _check_review_date(field_name: str, due: date, today: date) -> None:
+    if due <= today:
+        raise InvalidCommand(field_name, "the review falls due after today")
+    if due > today + A_YEAR + timedelta(days=1):
+        raise InvalidCommand(field_name, "the agreement is reviewed at least annually: within a year")
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        return "; ".join(e["msg"] for e in errors())
+    return str(exc)

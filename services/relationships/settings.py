@@ -1,0 +1,20 @@
+"""Settings of the relationships service beyond every service's own (prefix ``MENTORSHIP_RELATIONSHIPS_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.relationships.domain.topics import PROGRAM_TOPICS
+
+
+class RelationshipsSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MENTORSHIP_RELATIONSHIPS_", extra="ignore")
+
+    confidential_keys: str | None = Field(
+        default=None,
+        description="AES-256 key ring for notes and comments, 'id:base64key,…' (first encrypts, all decrypt);"
+        " unset: a public development key — set it in production",
+    )
+    cadence_grace_days: int = Field(default=14, ge=0, le=180, description="Days past the cadence before lagging")
+    meeting_topics: list[str] = Field(default=list(PROGRAM_TOPICS), min_length=1)
