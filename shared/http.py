@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from contextlib import asynccontextmanager
 from typing import Annotated, AsyncIterator, Awaitable, Callable
@@ -12,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.eventstore import ConcurrencyConflict
 from shared.logging import bound_contextvars
+from shared.metrics import http_latency
 from shared.runtime import ServiceRuntime
 
 
@@ -43,8 +45,13 @@ def create_app(runtime: ServiceRuntime, *, title: str, description: str = "") ->
     async def correlate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         """Every command carries a correlation id: the caller's ``X-Correlation-ID`` or a new one."""
         request.state.correlation_id = _correlation_id(request.headers.get(CORRELATION_HEADER))
+        started = time.perf_counter()
         with bound_contextvars(correlation_id=str(request.state.correlation_id)):
             response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        http_latency.labels(runtime.service, request.method, route, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
         response.headers[CORRELATION_HEADER] = str(request.state.correlation_id)
         return response
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -25,6 +26,8 @@ from aiokafka.errors import KafkaError
 from shared.bus import message_headers, topic_for
 from shared.eventstore import EventStore
 from shared.logging import get_logger
+from shared.metrics import outbox_backlog as backlog_gauge
+from shared.metrics import outbox_published, relay_latency
 
 log = get_logger(__name__)
 
@@ -135,21 +138,31 @@ class OutboxRelay:
                     headers=message_headers(envelope),
                 )
             )
-        return _Batch([r["position"] for r in rows], acks)
+        return _Batch([r["position"] for r in rows], acks, [r["occurred_at"] for r in rows])
 
     async def _settle(self, conn: asyncpg.Connection, batch: _Batch) -> None:
         if not batch.positions:
             return
         await asyncio.gather(*batch.acks)
+        acknowledged = datetime.now(timezone.utc)
         await conn.execute("DELETE FROM outbox WHERE position = ANY($1::bigint[])", batch.positions)
         self.stats.published += len(batch.positions)
         self.stats.batches += 1
+        service = self.store.service
+        outbox_published.labels(service).inc(len(batch.positions))
+        for occurred_at in batch.occurred_at:
+            relay_latency.labels(service).observe(max((acknowledged - occurred_at).total_seconds(), 0.0))
+        if len(batch.positions) < self.batch_size:
+            backlog_gauge.labels(service).set(0)
+        else:
+            backlog_gauge.labels(service).set(await outbox_backlog(conn))
 
 
 @dataclass
 class _Batch:
     positions: list[int]
     acks: list[asyncio.Future]
+    occurred_at: list[datetime]
 
 
 async def outbox_backlog(conn: asyncpg.Connection) -> int:

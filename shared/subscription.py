@@ -7,10 +7,12 @@ handler's transaction or dead-lettered the message.
 
 from __future__ import annotations
 
+from aiokafka import ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
 from shared.inbox import Delivery, IdempotentConsumer
+from shared.metrics import consumer_lag
 
 
 def subscribe(
@@ -38,3 +40,10 @@ def subscribe(
             )
         )
         await msg.ack()
+        _record_lag(consumer.group, msg, record)
+
+
+def _record_lag(group: str, msg: KafkaMessage, record: ConsumerRecord) -> None:
+    highwater = msg.consumer.highwater(TopicPartition(record.topic, record.partition))
+    if highwater is not None:
+        consumer_lag.labels(group, record.topic, str(record.partition)).set(max(highwater - record.offset - 1, 0))

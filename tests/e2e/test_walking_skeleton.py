@@ -148,3 +148,17 @@ def test_health_and_readiness(services) -> None:
         assert httpx.get(f"{service.url}/healthz").json()["status"] == "ok"
         ready = httpx.get(f"{service.url}/readyz").json()
         assert ready["ready"] is True and ready["checks"] == {"database": True, "broker": True}
+
+
+def test_metrics_show_relay_consumer_and_http_figures(services) -> None:
+    """Runs after the registration above: the relay, the consumer and the API each left figures."""
+    profiles = httpx.get(f"{services['profiles'].url}/metrics").text
+    matching = httpx.get(f"{services['matching'].url}/metrics").text
+
+    published = re.search(r'mentorship_outbox_published_total\{service="profiles"\} (\S+)', profiles)
+    assert published and float(published.group(1)) >= 1
+    latency = re.search(r'mentorship_relay_latency_seconds_count\{service="profiles"\} (\S+)', profiles)
+    assert latency and float(latency.group(1)) == float(published.group(1))
+    assert 'mentorship_outbox_backlog{service="profiles"} 0.0' in profiles
+    assert re.search(r'mentorship_http_request_seconds_count\{method="POST",route="/mentors",service="profiles",status="201"\} [1-9]', profiles)
+    assert re.search(r'mentorship_consumer_lag\{group="matching",partition="\d+",topic="profiles.events"\} 0.0', matching)
