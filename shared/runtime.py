@@ -102,6 +102,14 @@ class ServiceRuntime:
             await self.pool.close()
             log.info("service stopped")
 
+    async def migrate_only(self) -> list[str]:
+        """Apply pending migrations and return (a deployment's migration step)."""
+        pool = await create_pool(self.settings.pg_dsn, min_size=1, max_size=1)
+        try:
+            return await migrate(pool, shared_migrations() + self.migrations)
+        finally:
+            await pool.close()
+
     async def ready(self) -> dict[str, bool]:
         checks = {"database": False, "broker": False}
         if self.producer is not None:

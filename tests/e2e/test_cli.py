@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import psutil
@@ -85,3 +87,22 @@ def test_dev_up_brings_the_stack_up_runs_the_demo_and_ctrl_c_stops_everything(tm
         assert f"{service} " in text and (tmp_path / f"{service}.log").exists()
     _, alive = psutil.wait_procs(children, timeout=10)
     assert alive == []
+
+
+def test_service_entry_point_explains_bad_settings_and_migrates_alone(postgres) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MENTORSHIP_")}
+    missing = subprocess.run([sys.executable, "-m", "services.matching"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and "MENTORSHIP_PG_DSN: Field required" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+    database = f"migrate_{uuid.uuid4().hex[:8]}"
+    env["MENTORSHIP_PG_DSN"] = postgres.create_database(database)
+    try:
+        runs = [subprocess.run([sys.executable, "-m", "services.matching", "--migrate-only"], cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=60) for _ in range(2)]
+    finally:
+        postgres.drop_database(database)
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
+    assert "shared.migrations:001_event_store.sql" in runs[0].stdout
+    assert "matching: 0 migration(s) applied" in runs[1].stdout
