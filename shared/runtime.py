@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import AsyncIterator
+from typing import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -30,6 +30,9 @@ from shared.timers import TimerHandler, TimerWheel
 
 log = get_logger(__name__)
 
+BackgroundTask = Callable[["ServiceRuntime", asyncio.Event], Awaitable[None]]
+"""Runs beside the API once the pool exists; returns when the event is set."""
+
 
 @dataclass
 class ServiceRuntime:
@@ -38,6 +41,7 @@ class ServiceRuntime:
     handlers: dict[str, Handler] = field(default_factory=dict)
     consumes: list[str] = field(default_factory=list)
     timer_handlers: dict[str, TimerHandler] = field(default_factory=dict)
+    background: list[BackgroundTask] = field(default_factory=list)
     publishes: bool = True
     clock: Clock = field(default_factory=SystemClock)
 
@@ -81,6 +85,8 @@ class ServiceRuntime:
             if self.timer_handlers:
                 wheel = TimerWheel(self.pool, self.timer_handlers, self.clock, poll_seconds=s.timer_poll_seconds)
                 tasks.append(asyncio.create_task(wheel.run(stop), name="timers"))
+            for task in self.background:
+                tasks.append(asyncio.create_task(task(self, stop), name=getattr(task, "__name__", "background")))
             if self.handlers:
                 self.broker = new_broker(s.kafka_bootstrap)
                 consumer = IdempotentConsumer(

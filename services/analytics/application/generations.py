@@ -1,0 +1,74 @@
+"""Generations of the projections: each in its own schema; readers follow the live one.
+
+A rebuild creates a new generation, fills it from the beginning of every topic
+while the live one keeps serving, then swaps it in with one small transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from services.analytics.projections import timeline
+
+PROJECTIONS_DDL = [timeline.DDL]
+CHECKPOINTS_DDL = """
+CREATE TABLE {schema}.checkpoints (
+    topic       text    NOT NULL,
+    partition   integer NOT NULL,
+    next_offset bigint  NOT NULL,
+    PRIMARY KEY (topic, partition)
+);
+"""
+_LOCK = 7_240_100
+
+
+def schema_name(generation: int) -> str:
+    return f"gen_{generation}"
+
+
+async def live_generation(conn: asyncpg.Connection | asyncpg.Pool) -> int | None:
+    return await conn.fetchval("SELECT generation FROM projection_generations WHERE state = 'live'")
+
+
+async def create_generation(conn: asyncpg.Connection, as_of: datetime | None = None) -> int:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
+        generation = await conn.fetchval("SELECT coalesce(max(generation), 0) + 1 FROM projection_generations")
+        schema = schema_name(generation)
+        await conn.execute(f"CREATE SCHEMA {schema}")
+        for ddl in [CHECKPOINTS_DDL, *PROJECTIONS_DDL]:
+            await conn.execute(ddl.format(schema=schema))
+        await conn.execute(
+            "INSERT INTO projection_generations (generation, state, as_of) VALUES ($1, 'building', $2)",
+            generation, as_of,
+        )
+    return generation
+
+
+async def make_live(conn: asyncpg.Connection, generation: int) -> int | None:
+    """Swap ``generation`` in; the previous live one is retired and its schema dropped. Returns it."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
+        previous = await live_generation(conn)
+        await conn.execute("UPDATE projection_generations SET state = 'retired' WHERE state = 'live'")
+        await conn.execute(
+            "UPDATE projection_generations SET state = 'live', live_at = now() WHERE generation = $1", generation
+        )
+        if previous is not None:
+            await conn.execute(f"DROP SCHEMA {schema_name(previous)} CASCADE")
+    return previous
+
+
+async def ensure_live(pool: asyncpg.Pool) -> int:
+    """The live generation, creating the first one on a fresh database."""
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK + 1)
+            live = await live_generation(conn)
+            if live is not None:
+                return live
+            generation = await create_generation(conn)
+            await make_live(conn, generation)
+            return generation

@@ -1,0 +1,115 @@
+"""Relationship and participant timelines: every event from request to closure, without personal text.
+
+Events are linked across services by the ids they carry: a ``MatchApproved``
+names its request, a ``RelationshipStarted`` names its match.  Payload fields
+holding personal data (biographies, names, addresses, profiles) are left out;
+notes and comments never travel on the bus in the first place.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import asyncpg
+
+from shared.envelope import Envelope
+
+PERSONAL_FIELDS = frozenset({
+    "biography", "motivation", "name", "email", "profile", "demographics", "availability",
+    "legal_name", "preferred_name", "work_email", "worker",
+})
+PARTICIPANT_FIELDS = ("participant_id", "mentee_id", "mentor_id", "mentee_ids", "respondent_id", "recipient_id",
+                      "signed_by")
+REQUEST_EVENTS = frozenset({"RequestRanked", "RequestReviewed", "RequestForwarded", "MentorResponded",
+                            "RequestExpired", "RequestUnmatched", "RequestWithdrawn"})
+
+DDL = """
+CREATE TABLE {schema}.timeline_events (
+    seq          bigserial   PRIMARY KEY,
+    event_id     uuid        NOT NULL UNIQUE,
+    stream_kind  text        NOT NULL,
+    stream_id    text        NOT NULL,
+    event_type   text        NOT NULL,
+    at           timestamptz NOT NULL,
+    participants text[]      NOT NULL,
+    summary      jsonb       NOT NULL
+);
+CREATE INDEX ON {schema}.timeline_events (stream_kind, stream_id);
+CREATE INDEX ON {schema}.timeline_events USING gin (participants);
+CREATE TABLE {schema}.stream_parties (
+    stream_kind    text NOT NULL,
+    stream_id      text NOT NULL,
+    participant_id text NOT NULL,
+    PRIMARY KEY (participant_id, stream_kind, stream_id)
+);
+CREATE TABLE {schema}.timeline_links (
+    kind    text NOT NULL,
+    from_id text NOT NULL,
+    to_id   text NOT NULL,
+    PRIMARY KEY (kind, from_id)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    stream_kind: str
+    stream_id: str
+    participants: list[str]
+    summary: dict
+    link: tuple[str, str, str] | None = None
+    parties: tuple[str, ...] = ()
+    """Whose timeline the whole stream belongs to: the request's mentee, the match's and relationship's pair."""
+
+
+def entry_for(envelope: Envelope) -> Entry | None:
+    data, kind = envelope.data, envelope.type
+    participants = sorted({p for field in PARTICIPANT_FIELDS for p in _as_list(data.get(field))})
+    summary = {k: v for k, v in data.items() if k not in PERSONAL_FIELDS}
+    if kind in REQUEST_EVENTS:
+        parties = (data["mentee_id"],) if kind == "RequestRanked" else ()
+        return Entry("request", data["request_id"], participants, summary, parties=parties)
+    if kind == "MatchApproved":
+        link = ("match->request", data["match_id"], data["request_id"]) if data.get("request_id") else None
+        return Entry("match", data["match_id"], participants, summary, link, (data["mentee_id"], data["mentor_id"]))
+    if kind == "RelationshipStarted":
+        link = ("relationship->match", data["relationship_id"], data["match_id"])
+        parties = (data["mentor_id"], *data["mentee_ids"])
+        return Entry("relationship", data["relationship_id"], participants, summary, link, parties)
+    if envelope.source.endswith("/relationships") and data.get("relationship_id"):
+        return Entry("relationship", data["relationship_id"], participants, summary)
+    if kind == "NotificationSent" and participants:
+        return Entry("notification", data.get("notification_id", str(envelope.id)), participants, summary)
+    if envelope.source.endswith("/profiles") and data.get("participant_id"):
+        return Entry("participant", data["participant_id"], participants, summary)
+    return None
+
+
+async def apply(conn: asyncpg.Connection, schema: str, envelope: Envelope) -> bool:
+    entry = entry_for(envelope)
+    if entry is None:
+        return False
+    inserted = await conn.fetchval(
+        f"INSERT INTO {schema}.timeline_events (event_id, stream_kind, stream_id, event_type, at, participants, summary)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb) ON CONFLICT (event_id) DO NOTHING RETURNING true",
+        envelope.id, entry.stream_kind, entry.stream_id, envelope.type, envelope.time, entry.participants,
+        json.dumps(entry.summary),
+    )
+    if inserted and entry.link:
+        await conn.execute(
+            f"INSERT INTO {schema}.timeline_links (kind, from_id, to_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            *entry.link,
+        )
+    if inserted and entry.parties:
+        await conn.executemany(
+            f"INSERT INTO {schema}.stream_parties VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            [(entry.stream_kind, entry.stream_id, party) for party in entry.parties],
+        )
+    return bool(inserted)
+
+
+def _as_list(value: object) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
