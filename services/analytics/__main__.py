@@ -18,7 +18,7 @@ from shared.runtime import ServiceRuntime
 from shared.serve import serve
 from shared.settings import ServiceSettings
 from services.analytics.adapters.http import router
-from services.analytics.application.generations import ensure_live
+from services.analytics.application.generations import ensure_live, live_generation
 from services.analytics.application.projector import Projector
 
 log = get_logger(__name__)
@@ -32,13 +32,28 @@ async def project_live(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
         try:
             await ensure_topics(settings.kafka_bootstrap, topics, settings.topic_partitions)
             generation = await ensure_live(runtime.pool)
-            await Projector(runtime.pool, settings.kafka_bootstrap, generation, topics).run(stop)
+            swapped = asyncio.Event()
+            watcher = asyncio.create_task(_until_swapped(runtime, generation, stop, swapped))
+            try:
+                await Projector(runtime.pool, settings.kafka_bootstrap, generation, topics).run(swapped)
+            finally:
+                watcher.cancel()
         except Exception as exc:  # noqa: BLE001 - the read side must outlive outages
             log.warning("projector stopped; restarting", error=repr(exc))
             try:
                 await asyncio.wait_for(stop.wait(), timeout=2)
             except asyncio.TimeoutError:
                 pass
+
+
+async def _until_swapped(runtime: ServiceRuntime, generation: int, stop: asyncio.Event, swapped: asyncio.Event) -> None:
+    """Sets ``swapped`` when the service stops or a replay made another generation live."""
+    while not stop.is_set() and await live_generation(runtime.pool) == generation:
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=1)
+        except asyncio.TimeoutError:
+            pass
+    swapped.set()
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from shared.cli import dev, schemas, token
+from shared.cli import dev, replay, schemas, token
 
 app = typer.Typer(help="Mentoring-program platform: run it, mint tokens, generate schemas.", no_args_is_help=True)
 app.add_typer(dev.app, name="dev")
 app.command("token")(token.token)
 app.command("schemas")(schemas.schemas)
+app.command("replay")(replay.replay)
 
 
 def main() -> None:

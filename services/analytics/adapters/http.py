@@ -4,28 +4,43 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from shared.auth import Principal, Role, require_roles
 from shared.http import RuntimeDep
+from shared.bus import all_event_topics
 from services.analytics.application.generations import live_generation, schema_name
+from services.analytics.application.projector import estimate_total
+from services.analytics.application.replay import ReplayAlreadyRunning, Replays
 from services.analytics.application.timelines import participant_timeline, relationship_timeline
 
 router = APIRouter(tags=["timelines"])
 Reader = Annotated[Principal, Depends(require_roles(Role.admin, Role.analyst, Role.mentor, Role.mentee))]
 
 
-async def _live_schema(runtime) -> str:
-    generation = await live_generation(runtime.pool)
+Operator = Annotated[Principal, Depends(require_roles(Role.admin, Role.analyst))]
+GenerationParam = Annotated[int | None, Query(ge=1, description="A snapshot generation (as-of replay); default live")]
+
+
+async def _schema(runtime, generation: int | None = None) -> str:
     if generation is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="projections are not built yet")
+        generation = await live_generation(runtime.pool)
+        if generation is None:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="projections are not built yet")
+        return schema_name(generation)
+    state = await runtime.pool.fetchval("SELECT state FROM projection_generations WHERE generation = $1", generation)
+    if state not in ("live", "snapshot"):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"generation {generation} is not live or a snapshot")
     return schema_name(generation)
 
 
 @router.get("/timelines/relationships/{relationship_id}")
-async def get_relationship_timeline(relationship_id: str, runtime: RuntimeDep, principal: Reader) -> dict:
+async def get_relationship_timeline(
+    relationship_id: str, runtime: RuntimeDep, principal: Reader, generation: GenerationParam = None
+) -> dict:
     async with runtime.pool.acquire() as conn:
-        timeline = await relationship_timeline(conn, await _live_schema(runtime), relationship_id)
+        timeline = await relationship_timeline(conn, await _schema(runtime, generation), relationship_id)
     if timeline is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no relationship {relationship_id}")
     if not principal.has_any({Role.admin}) and principal.subject not in timeline["participants"]:
@@ -34,8 +49,40 @@ async def get_relationship_timeline(relationship_id: str, runtime: RuntimeDep, p
 
 
 @router.get("/timelines/participants/{participant_id}")
-async def get_participant_timeline(participant_id: str, runtime: RuntimeDep, principal: Reader) -> dict:
+async def get_participant_timeline(
+    participant_id: str, runtime: RuntimeDep, principal: Reader, generation: GenerationParam = None
+) -> dict:
     if not principal.has_any({Role.admin}) and principal.subject != participant_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only the participant themself and directors")
     async with runtime.pool.acquire() as conn:
-        return await participant_timeline(conn, await _live_schema(runtime), participant_id)
+        return await participant_timeline(conn, await _schema(runtime, generation), participant_id)
+
+
+class ReplayRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    as_of: AwareDatetime | None = None
+
+
+def _replays(request: Request, runtime) -> Replays:
+    if not hasattr(request.app.state, "replays"):
+        request.app.state.replays = Replays(runtime.pool, runtime.settings.kafka_bootstrap, all_event_topics())
+    return request.app.state.replays
+
+
+@router.post("/replays", status_code=status.HTTP_202_ACCEPTED, tags=["replay"])
+async def start_replay(body: ReplayRequest, request: Request, runtime: RuntimeDep, _: Operator) -> dict:
+    """Rebuild every projection from the beginning of every topic (as of a moment, if given)."""
+    total = await estimate_total(runtime.settings.kafka_bootstrap, all_event_topics())
+    try:
+        replay = await _replays(request, runtime).start(body.as_of, total)
+    except ReplayAlreadyRunning as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+    return replay.status()
+
+
+@router.get("/replays/{generation}", tags=["replay"])
+async def replay_status(generation: int, request: Request, runtime: RuntimeDep, _: Operator) -> dict:
+    replay = _replays(request, runtime).known.get(generation)
+    if replay is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no replay {generation} in this process")
+    return replay.status()

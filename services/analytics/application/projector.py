@@ -106,3 +106,19 @@ class Projector:
                     " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset",
                     tp.topic, tp.partition, records[-1].offset + 1,
                 )
+
+
+async def estimate_total(bootstrap: str, topics: list[str]) -> int:
+    """Records on the topics now (an estimate: Tansu's end offsets can lag behind the last batch)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        partitions = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or [])]
+        if not partitions:
+            return 0
+        ends = await consumer.end_offsets(partitions)
+        starts = await consumer.beginning_offsets(partitions)
+        return sum(max(ends[tp] - starts[tp], 0) for tp in partitions)
+    finally:
+        await consumer.stop()
