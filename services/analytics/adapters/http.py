@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import os
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.auth import Principal, Role, require_roles
-from shared.http import RuntimeDep
 from shared.bus import all_event_topics
+from shared.http import RuntimeDep
+from services.analytics.adapters import dashboard_page
+from services.analytics.application.dashboard import Filters, figures_as_rows, program_figures
 from services.analytics.application.generations import live_generation, schema_name
 from services.analytics.application.projector import estimate_total
 from services.analytics.application.replay import ReplayAlreadyRunning, Replays
@@ -86,3 +93,46 @@ async def replay_status(generation: int, request: Request, runtime: RuntimeDep, 
     if replay is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no replay {generation} in this process")
     return replay.status()
+
+
+MIN_CELL = int(os.environ.get("MENTORSHIP_ANALYTICS_MIN_CELL", "5"))
+
+
+class DashboardFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    department: str | None = None
+    cohort: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$", description="Registration month, YYYY-MM")
+    start: date | None = None
+    end: date | None = None
+    generation: int | None = Field(default=None, ge=1)
+
+
+async def _figures(runtime, query: DashboardFilters) -> dict:
+    if query.start and query.end and query.start > query.end:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            detail=[{"loc": ["query", "end"], "msg": "end lies before start", "type": "value_error"}])
+    filters = Filters(query.department or None, query.cohort or None, query.start, query.end)
+    async with runtime.pool.acquire() as conn:
+        return await program_figures(conn, await _schema(runtime, query.generation), filters, MIN_CELL)
+
+
+@router.get("/dashboard.json", tags=["dashboard"])
+async def dashboard_json(runtime: RuntimeDep, _: Operator, query: Annotated[DashboardFilters, Query()]) -> dict:
+    return await _figures(runtime, query)
+
+
+@router.get("/dashboard.csv", tags=["dashboard"], response_class=PlainTextResponse)
+async def dashboard_csv(runtime: RuntimeDep, _: Operator, query: Annotated[DashboardFilters, Query()]) -> PlainTextResponse:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["figure", "value"])
+    for name, value in figures_as_rows(await _figures(runtime, query)):
+        writer.writerow([name, "" if value is None else value])
+    return PlainTextResponse(out.getvalue(), media_type="text/csv",
+                             headers={"Content-Disposition": "attachment; filename=program-evaluation.csv"})
+
+
+@router.get("/dashboard", tags=["dashboard"], response_class=HTMLResponse)
+async def dashboard(request: Request, runtime: RuntimeDep, _: Operator,
+                    query: Annotated[DashboardFilters, Query()]) -> HTMLResponse:
+    return HTMLResponse(dashboard_page.render(await _figures(runtime, query), request.url.query))

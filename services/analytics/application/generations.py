@@ -10,9 +10,9 @@ from datetime import datetime
 
 import asyncpg
 
-from services.analytics.projections import timeline
+from services.analytics.projections import program, timeline
 
-PROJECTIONS_DDL = [timeline.DDL]
+PROJECTIONS_DDL = [timeline.DDL, program.DDL]
 CHECKPOINTS_DDL = """
 CREATE TABLE {schema}.checkpoints (
     topic       text    NOT NULL,
@@ -20,6 +20,8 @@ CREATE TABLE {schema}.checkpoints (
     next_offset bigint  NOT NULL,
     PRIMARY KEY (topic, partition)
 );
+-- Every event applied to this generation: a republished copy is recognised and skipped.
+CREATE TABLE {schema}.projected_events (event_id uuid PRIMARY KEY);
 """
 _LOCK = 7_240_100
 

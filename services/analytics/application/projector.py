@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from shared.envelope import Envelope
 from shared.logging import get_logger
 from services.analytics.application.generations import schema_name
-from services.analytics.projections import timeline
+from services.analytics.projections import program, timeline
 
 log = get_logger(__name__)
 
@@ -94,13 +94,20 @@ class Projector:
                     if self.as_of is not None and envelope.time > self.as_of:
                         self.progress.skipped_after_cut += 1
                         continue
-                    try:
-                        applied = await timeline.apply(conn, self.schema, envelope)
-                    except (KeyError, TypeError) as exc:
+                    fresh = await conn.fetchval(
+                        f"INSERT INTO {self.schema}.projected_events VALUES ($1) ON CONFLICT DO NOTHING RETURNING true",
+                        envelope.id,
+                    )
+                    if not fresh:
+                        continue  # republished: already in this generation
+                    try:  # a payload missing what a projection needs fails in Python, before its statement runs
+                        await timeline.apply(conn, self.schema, envelope)
+                        await program.apply(conn, self.schema, envelope)
+                    except (KeyError, TypeError, ValueError) as exc:
                         log.warning("event not projectable; skipped", event_id=str(envelope.id), error=repr(exc))
                         self.progress.skipped_invalid += 1
                         continue
-                    self.progress.applied += int(applied)
+                    self.progress.applied += 1
                 await conn.execute(
                     f"INSERT INTO {self.schema}.checkpoints (topic, partition, next_offset) VALUES ($1, $2, $3)"
                     " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset",

@@ -1,0 +1,165 @@
+"""Program-evaluation figures from the program facts, filtered, with small cells suppressed.
+
+Any breakdown cell counting fewer than ``min_cell`` people is withheld (``None``)
+in the page, the JSON and the CSV alike, so no individual can be singled out;
+a department filter that selects fewer than ``min_cell`` participants withholds
+every figure.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import date
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class Filters:
+    department: str | None = None
+    cohort: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+
+def _where(filters: Filters, column_time: str, person: str) -> tuple[str, list]:
+    """SQL conditions on a fact's time column and on the department/cohort of the person it is about."""
+    clauses, args = [], []
+    if filters.start:
+        args.append(filters.start)
+        clauses.append(f"{column_time}::date >= ${len(args)}")
+    if filters.end:
+        args.append(filters.end)
+        clauses.append(f"{column_time}::date <= ${len(args)}")
+    for field in ("department", "cohort"):
+        value = getattr(filters, field)
+        if value:
+            args.append(value)
+            clauses.append(f"{person} IN (SELECT participant_id FROM {{schema}}.participants WHERE {field} = ${len(args)})")
+    return (" AND ".join(clauses) or "true"), args
+
+
+async def program_figures(conn: asyncpg.Connection, schema: str, filters: Filters, min_cell: int = 5) -> dict:
+    people_where, people_args = _where(filters, "registered_at", "participant_id")
+    people = await conn.fetch(
+        f"SELECT is_mentor, is_mentee, department, capacity, left_on FROM {schema}.participants WHERE "
+        + people_where.format(schema=schema), *people_args)
+    if (filters.department or filters.cohort) and len(people) < min_cell:
+        return {"suppressed": True, "reason": f"fewer than {min_cell} participants match the filter",
+                "filters": _filters_json(filters), "min_cell": min_cell}
+    return {
+        "filters": _filters_json(filters),
+        "min_cell": min_cell,
+        "participants": _participants(people, min_cell),
+        "requests": await _requests(conn, schema, filters),
+        "relationships": await _relationships(conn, schema, filters, min_cell),
+        "satisfaction": await _satisfaction(conn, schema, filters, min_cell),
+    }
+
+
+def _participants(rows: list[asyncpg.Record], min_cell: int) -> dict:
+    by_department: dict[str, dict[str, int]] = {}
+    for row in rows:
+        cell = by_department.setdefault(row["department"] or "unknown", {"mentors": 0, "mentees": 0})
+        cell["mentors"] += row["is_mentor"]
+        cell["mentees"] += row["is_mentee"]
+    return {
+        "mentors": sum(r["is_mentor"] for r in rows),
+        "mentees": sum(r["is_mentee"] for r in rows),
+        "left_institution": sum(r["left_on"] is not None for r in rows),
+        "mentor_capacity": sum(r["capacity"] for r in rows if r["is_mentor"] and r["left_on"] is None),
+        "by_department": [
+            {"department": name, **{k: _cell(v, min_cell) for k, v in counts.items()}}
+            for name, counts in sorted(by_department.items())
+        ],
+    }
+
+
+async def _requests(conn: asyncpg.Connection, schema: str, filters: Filters) -> dict:
+    where, args = _where(filters, "ranked_at", "mentee_id")
+    rows = await conn.fetch(
+        f"SELECT approved, matched_at, ranked_at, choice_rank, unmatched, withdrawn FROM {schema}.requests WHERE "
+        + where.format(schema=schema), *args)
+    hours = sorted((r["matched_at"] - r["ranked_at"]).total_seconds() / 3600 for r in rows if r["matched_at"])
+    matched = len(hours)
+    return {
+        "submitted": len(rows),
+        "approved": sum(r["approved"] is True for r in rows),
+        "declined": sum(r["approved"] is False for r in rows),
+        "matched": matched,
+        "unmatched": sum(r["unmatched"] for r in rows),
+        "withdrawn": sum(r["withdrawn"] for r in rows),
+        "match_rate": round(matched / len(rows), 4) if rows else None,
+        "time_to_match_hours": {"median": _quantile(hours, 0.5), "p90": _quantile(hours, 0.9)},
+        "matched_by_choice_rank": {str(k): sum(r["choice_rank"] == k for r in rows if r["matched_at"]) for k in (1, 2, 3)},
+    }
+
+
+async def _relationships(conn: asyncpg.Connection, schema: str, filters: Filters, min_cell: int) -> dict:
+    where, args = _where(filters, "started_on", "mentee_ids[1]")
+    rows = await conn.fetch(f"SELECT * FROM {schema}.program_relationships WHERE " + where.format(schema=schema), *args)
+    closed = [r for r in rows if r["closed_on"]]
+    reasons: dict[str, int] = {}
+    for r in closed:
+        reasons[r["closure_reason"]] = reasons.get(r["closure_reason"], 0) + 1
+    return {
+        "started": len(rows),
+        "active": len(rows) - len(closed),
+        "lagging_now": sum(r["lagging"] for r in rows),
+        "ever_lagging": sum(r["lagging_spells"] > 0 for r in rows),
+        "agreements_signed": sum(r["signed_on"] is not None for r in rows),
+        "meetings_per_relationship": round(statistics.fmean(r["meetings"] for r in rows), 2) if rows else None,
+        "goals_set": sum(r["goals_set"] for r in rows),
+        "goals_achieved": sum(r["goals_achieved"] for r in rows),
+        "closed": len(closed),
+        "closure_reasons": {k: _cell(v, min_cell) for k, v in sorted(reasons.items())},
+        "median_duration_days": _quantile(sorted((r["closed_on"] - r["started_on"]).days for r in closed), 0.5),
+    }
+
+
+async def _satisfaction(conn: asyncpg.Connection, schema: str, filters: Filters, min_cell: int) -> dict:
+    where, args = _where(filters, "answered_at", "(SELECT mentee_ids[1] FROM {schema}.program_relationships r"
+                                                 " WHERE r.relationship_id = a.relationship_id)")
+    rows = await conn.fetch(f"SELECT * FROM {schema}.survey_answers a WHERE " + where.format(schema=schema), *args)
+    if len(rows) < min_cell:
+        return {"answers": len(rows), "suppressed": True}
+    return {
+        "answers": len(rows),
+        "mean": round(statistics.fmean(r["satisfaction"] for r in rows), 2),
+        "distribution": {str(k): _cell(sum(r["satisfaction"] == k for r in rows), min_cell) for k in range(1, 6)},
+        "goals_met_rate": round(sum(r["goals_met"] for r in rows) / len(rows), 4),
+        "would_recommend_rate": round(sum(r["would_recommend"] for r in rows) / len(rows), 4),
+    }
+
+
+def _cell(count: int, min_cell: int) -> int | None:
+    return count if count == 0 or count >= min_cell else None
+
+
+def _quantile(values: list[float], q: float) -> float | None:
+    """Nearest-rank quantile of sorted values."""
+    if not values:
+        return None
+    rank = max(1, -(-len(values) * q // 1))
+    return round(values[int(rank) - 1], 2)
+
+
+def _filters_json(filters: Filters) -> dict:
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in vars(filters).items()}
+
+
+def figures_as_rows(figures: dict, prefix: str = "") -> list[tuple[str, object]]:
+    """Flatten the figures for CSV: (dotted name, value); suppressed cells stay empty."""
+    rows: list[tuple[str, object]] = []
+    for key, value in figures.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows += figures_as_rows(value, f"{name}.")
+        elif isinstance(value, list):
+            for item in value:
+                label = next(iter(item.values()))
+                rows += figures_as_rows({k: v for k, v in list(item.items())[1:]}, f"{name}[{label}].")
+        else:
+            rows.append((name, value))
+    return rows
