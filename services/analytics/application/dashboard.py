@@ -78,9 +78,9 @@ def _participants(rows: list[asyncpg.Record], min_cell: int) -> dict:
 
 async def _requests(conn: asyncpg.Connection, schema: str, filters: Filters) -> dict:
     where, args = _where(filters, "ranked_at", "mentee_id")
-    rows = await conn.fetch(
-        f"SELECT approved, matched_at, ranked_at, choice_rank, unmatched, withdrawn FROM {schema}.requests WHERE "
-        + where.format(schema=schema), *args)
+    rows = await conn.fetch(  # a request counts once its RequestRanked has been seen
+        f"SELECT approved, matched_at, ranked_at, choice_rank, unmatched, withdrawn FROM {schema}.requests"
+        " WHERE ranked_at IS NOT NULL AND " + where.format(schema=schema), *args)
     hours = sorted((r["matched_at"] - r["ranked_at"]).total_seconds() / 3600 for r in rows if r["matched_at"])
     matched = len(hours)
     return {

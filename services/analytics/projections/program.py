@@ -25,10 +25,12 @@ CREATE TABLE {schema}.participants (
     capacity       integer NOT NULL DEFAULT 0,
     left_on        date
 );
+-- Request facts arrive from two streams (request and match) in no guaranteed order: every
+-- handler upserts, and a column stays null until the event that knows it arrives.
 CREATE TABLE {schema}.requests (
     request_id  text PRIMARY KEY,
-    mentee_id   text NOT NULL,
-    ranked_at   timestamptz NOT NULL,
+    mentee_id   text,
+    ranked_at   timestamptz,
     approved    boolean,
     matched_at  timestamptz,
     choice_rank integer,
@@ -105,28 +107,37 @@ async def _reactivated(conn, schema, data, at, event_id) -> None:
                        data["participant_id"])
 
 
+async def _upsert_request(conn, schema, request_id: str, **values) -> None:
+    columns = list(values)
+    assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns)
+    placeholders = ", ".join(f"${i + 2}" for i in range(len(columns)))
+    await conn.execute(
+        f"INSERT INTO {schema}.requests (request_id, {', '.join(columns)}) VALUES ($1, {placeholders})"
+        f" ON CONFLICT (request_id) DO UPDATE SET {assignments}",
+        request_id, *values.values(),
+    )
+
+
 async def _ranked(conn, schema, data, at, event_id) -> None:
-    await conn.execute(f"INSERT INTO {schema}.requests (request_id, mentee_id, ranked_at) VALUES ($1, $2, $3)"
-                       " ON CONFLICT DO NOTHING", data["request_id"], data["mentee_id"], at)
+    await _upsert_request(conn, schema, data["request_id"], mentee_id=data["mentee_id"], ranked_at=at)
 
 
 async def _reviewed(conn, schema, data, at, event_id) -> None:
-    await conn.execute(f"UPDATE {schema}.requests SET approved = $2 WHERE request_id = $1",
-                       data["request_id"], data["approved"])
+    await _upsert_request(conn, schema, data["request_id"], approved=data["approved"])
 
 
 async def _unmatched(conn, schema, data, at, event_id) -> None:
-    await conn.execute(f"UPDATE {schema}.requests SET unmatched = true WHERE request_id = $1", data["request_id"])
+    await _upsert_request(conn, schema, data["request_id"], mentee_id=data["mentee_id"], unmatched=True)
 
 
 async def _withdrawn(conn, schema, data, at, event_id) -> None:
-    await conn.execute(f"UPDATE {schema}.requests SET withdrawn = true WHERE request_id = $1", data["request_id"])
+    await _upsert_request(conn, schema, data["request_id"], mentee_id=data["mentee_id"], withdrawn=True)
 
 
 async def _matched(conn, schema, data, at, event_id) -> None:
     if data.get("request_id"):
-        await conn.execute(f"UPDATE {schema}.requests SET matched_at = $2, choice_rank = $3 WHERE request_id = $1",
-                           data["request_id"], at, data.get("choice_rank"))
+        await _upsert_request(conn, schema, data["request_id"], mentee_id=data["mentee_id"], matched_at=at,
+                              choice_rank=data.get("choice_rank"))
 
 
 async def _started(conn, schema, data, at, event_id) -> None:

@@ -125,3 +125,35 @@ async def test_csv_rows_and_page_carry_the_same_withheld_cells(projected) -> Non
     page = render(result, "")
     assert page.count("<svg") == 4 and "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "&lt;2" in page and "<2" not in page  # withheld cells are labelled (escaped), not drawn
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_figures_do_not_depend_on_the_order_across_streams(pool, seed) -> None:
+    """Kafka orders events per key only: interleave the streams at random, keeping each stream's own order."""
+    import random
+
+    from shared.db import migrate, migrations_from_package
+    from services.analytics.application.generations import create_generation
+    from services.analytics.projections import program, timeline
+
+    await migrate(pool, migrations_from_package("services.analytics.migrations"))
+    streams: dict[str, list] = {}
+    for owner, env in program_events():
+        streams.setdefault(f"{owner}:{env.subject}", []).append(env)
+    rng = random.Random(seed)
+    shuffled, generations = [], []
+    while streams:
+        key = rng.choice(sorted(streams))
+        shuffled.append(streams[key].pop(0))
+        if not streams[key]:
+            del streams[key]
+    for order in ([env for _, env in program_events()], shuffled):
+        async with pool.acquire() as conn:
+            generation = await create_generation(conn)
+            async with conn.transaction():
+                for env in order:
+                    await timeline.apply(conn, schema_name(generation), env)
+                    await program.apply(conn, schema_name(generation), env)
+        generations.append(generation)
+    in_order, interleaved = [await figures((pool, schema_name(g))) for g in generations]
+    assert interleaved == in_order

@@ -1,0 +1,69 @@
+"""The dashboard page in headless Chromium (Debian's package, driven by Playwright): charts present, no network."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.auth import Role, mint_token
+from shared.bus import new_producer, topic_for
+from shared.devstack.broker import start_tansu
+from shared.settings import DEV_JWT_SECRET
+from shared.stack import start_services
+from tests.helpers import eventually
+from tests.integration.analytics.test_dashboard import program_events
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ANALYST = f"Bearer {mint_token(DEV_JWT_SECRET, 'analyst-1', [Role.analyst])}"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+async def test_dashboard_renders_its_charts_in_chromium(postgres, tmp_path: Path) -> None:
+    from playwright.async_api import async_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is installed by `make setup`"
+    with start_tansu(log_dir=tmp_path) as broker, start_services(
+        postgres, broker.bootstrap, tmp_path, names=("analytics",), database_prefix=f"dash_{uuid.uuid4().hex[:8]}",
+        extra_env={"MENTORSHIP_ANALYTICS_MIN_CELL": "2"},
+    ) as services:
+        url = services["analytics"].url
+        producer = new_producer(broker.bootstrap)
+        await producer.start()
+        try:
+            for owner, env in program_events():
+                await producer.send_and_wait(topic_for(owner), env.to_bytes(), key=env.subject.encode())
+        finally:
+            await producer.stop()
+
+        async def projected() -> bool:
+            response = httpx.get(f"{url}/dashboard.json", headers={"Authorization": ANALYST})
+            return response.status_code == 200 and response.json()["participants"]["mentees"] == 7
+
+        await eventually(projected, timeout=30)
+        requested: list[str] = []
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            try:
+                context = await browser.new_context(extra_http_headers={"Authorization": ANALYST})
+                page = await context.new_page()
+                page.on("request", lambda request: requested.append(request.url))
+                response = await page.goto(f"{url}/dashboard")
+                assert response is not None and response.status == 200
+                assert await page.locator("figure.chart svg").count() == 4
+                assert await page.locator("#chart-departments rect.bar").count() == 2
+                assert "0.5" in await page.locator(".tiles").inner_text()  # match rate
+                ARTIFACTS.mkdir(exist_ok=True)
+                await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+            finally:
+                await browser.close()
+        assert requested and all(r.startswith(url) for r in requested), requested
+        assert (ARTIFACTS / "dashboard.png").stat().st_size > 5_000
