@@ -19,9 +19,10 @@ def bar_chart(chart_id: str, title: str, bars: dict[str, int | None], min_cell: 
         x = BAR_GAP + i * (BAR_WIDTH + BAR_GAP)
         height = 0 if not value else round(CHART_HEIGHT * value / top)
         shown = escape(f"<{min_cell}" if value is None else str(value))
-        parts.append(f'<rect class="bar" x="{x}" y="{CHART_HEIGHT - height + 10}" width="{BAR_WIDTH}" height="{height}"'
+        parts.append(f'<rect class="bar" x="{x}" y="{CHART_HEIGHT - height + 16}" width="{BAR_WIDTH}" height="{height}"'
                      f' fill="#2f6f9f"><title>{escape(label)}: {shown}</title></rect>')
-        parts.append(f'<text x="{x + BAR_WIDTH / 2}" y="{CHART_HEIGHT + 5}" text-anchor="middle" font-size="11">{shown}</text>')
+        parts.append(f'<text x="{x + BAR_WIDTH / 2}" y="{CHART_HEIGHT - height + 12}" text-anchor="middle"'
+                     f' font-size="11">{shown}</text>')
         parts.append(f'<text x="{x + BAR_WIDTH / 2}" y="{CHART_HEIGHT + 30}" text-anchor="middle" font-size="10">'
                      f'{escape(label[:10])}</text>')
     parts.append("</svg></figure>")
