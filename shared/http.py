@@ -11,9 +11,11 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from shared.auth import Principal, Role, require_roles
 from shared.eventstore import ConcurrencyConflict
 from shared.logging import bound_contextvars
 from shared.metrics import http_latency
+from shared.outbox import requeue_all
 from shared.runtime import ServiceRuntime
 
 
@@ -54,6 +56,15 @@ def create_app(runtime: ServiceRuntime, *, title: str, description: str = "") ->
         )
         response.headers[CORRELATION_HEADER] = str(request.state.correlation_id)
         return response
+
+    if runtime.publishes:
+
+        @app.post("/admin/republish", tags=["ops"], status_code=202)
+        async def republish(_: Annotated[Principal, Depends(require_roles(Role.admin))]) -> dict[str, int | str]:
+            """Refill this service's topic from its event store (after the broker lost its history)."""
+            async with runtime.pool.acquire() as conn:
+                queued = await requeue_all(conn)
+            return {"service": runtime.service, "queued": queued}
 
     @app.exception_handler(ConcurrencyConflict)
     async def conflict(_: Request, exc: ConcurrencyConflict) -> JSONResponse:

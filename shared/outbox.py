@@ -165,6 +165,13 @@ class _Batch:
     occurred_at: list[datetime]
 
 
+async def requeue_all(conn: asyncpg.Connection) -> int:
+    """Queue every stored event for publishing again (a broker that lost its history is refilled
+    in position order; consumers recognise what they already handled by event id)."""
+    status = await conn.execute("INSERT INTO outbox (position) SELECT position FROM events ON CONFLICT DO NOTHING")
+    return int(status.split()[-1])
+
+
 async def outbox_backlog(conn: asyncpg.Connection) -> int:
     return await conn.fetchval("SELECT count(*) FROM outbox")
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from shared.cli import dev, replay, schemas, token
+from shared.cli import dev, replay, republish, schemas, token
 
 app = typer.Typer(help="Mentoring-program platform: run it, mint tokens, generate schemas.", no_args_is_help=True)
 app.add_typer(dev.app, name="dev")
 app.command("token")(token.token)
 app.command("schemas")(schemas.schemas)
 app.command("replay")(replay.replay)
+app.command("republish")(republish.republish)
 
 
 def main() -> None:

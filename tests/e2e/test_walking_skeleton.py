@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import re
 import uuid
 from pathlib import Path
@@ -162,3 +163,21 @@ def test_metrics_show_relay_consumer_and_http_figures(services) -> None:
     assert 'mentorship_outbox_backlog{service="profiles"} 0.0' in profiles
     assert re.search(r'mentorship_http_request_seconds_count\{method="POST",route="/mentors",service="profiles",status="201"\} [1-9]', profiles)
     assert re.search(r'mentorship_consumer_lag\{group="matching",partition="\d+",topic="profiles.events"\} 0.0', matching)
+
+
+def test_republish_is_admin_only_and_refilled_events_change_nothing_downstream(services) -> None:
+    profiles, matching = services["profiles"].url, services["matching"].url
+    assert httpx.post(f"{profiles}/admin/republish", headers=MENTEE).status_code == 403
+    before = duplicates_seen(matching)
+    response = httpx.post(f"{profiles}/admin/republish", headers=ADMIN)
+    assert response.status_code == 202 and response.json()["queued"] >= 2
+
+    def all_seen_again() -> bool:
+        return duplicates_seen(matching) >= before + response.json()["queued"]
+
+    deadline = time.monotonic() + 30
+    while not all_seen_again():
+        assert time.monotonic() < deadline, "matching did not see the republished events"
+        time.sleep(0.2)
+    page = httpx.get(f"{matching}/directory/mentors", headers=MENTEE).json()
+    assert len({m["mentor_id"] for m in page["items"]}) == page["total"]  # no mentor twice

@@ -136,3 +136,30 @@ async def test_only_one_relay_publishes_and_another_takes_over(pool, fresh_dsn, 
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_requeue_all_refills_a_broker_that_lost_its_history(pool, fresh_dsn, producer, topic, broker) -> None:
+    from shared.outbox import requeue_all
+
+    store = EventStore("profiles")
+    for i in range(4):
+        for pid in ("a", "b"):
+            async with pool.acquire() as conn, conn.transaction():
+                await store.append(conn, pid, i, [change(pid, i)])
+    async with pool.acquire() as conn:
+        while await relay_for(fresh_dsn, producer, topic).publish_pending(conn):
+            pass
+        assert await outbox_backlog(conn) == 0
+
+        empty_broker_topic = f"{topic}-after-loss"  # the same topic name on a broker that lost it
+        await ensure_topics(broker.bootstrap, [empty_broker_topic], partitions=3)
+        assert await requeue_all(conn) == 8
+        assert await requeue_all(conn) == 0  # already queued: nothing twice
+        while await relay_for(fresh_dsn, producer, empty_broker_topic).publish_pending(conn):
+            pass
+
+    original = await consume_all(broker.bootstrap, topic, expected=8)
+    refilled = await consume_all(broker.bootstrap, empty_broker_topic, expected=8)
+    assert sorted(r.value for r in refilled) == sorted(r.value for r in original)  # the same envelopes, same ids
+    for key in (b"a", b"b"):
+        assert [json.loads(r.value)["sequence"] for r in refilled if r.key == key] == [1, 2, 3, 4]

@@ -1,0 +1,41 @@
+"""``mentorship republish``: refill the topics from every service's event store."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import httpx
+import typer
+
+from shared.auth import Role, mint_token
+from shared.settings import DEV_JWT_SECRET
+from shared.stack import DEFAULT_PORTS
+
+PUBLISHERS = ("profiles", "matching", "relationships", "notifications")
+
+
+def republish(
+    service: Annotated[list[str] | None, typer.Option(help="Only these services (repeatable); default all")] = None,
+    host: Annotated[str, typer.Option(help="Where the services listen (their default ports)")] = "http://127.0.0.1",
+) -> None:
+    """Queue every stored event for publishing again; consumers skip what they already handled."""
+    chosen = service or list(PUBLISHERS)
+    unknown = sorted(set(chosen) - set(PUBLISHERS))
+    if unknown:
+        raise typer.BadParameter(f"{', '.join(unknown)}: not a publishing service ({', '.join(PUBLISHERS)})",
+                                 param_hint="--service")
+    secret = os.environ.get("MENTORSHIP_JWT_SECRET", DEV_JWT_SECRET)
+    headers = {"Authorization": f"Bearer {mint_token(secret, 'republish-cli', [Role.admin])}"}
+    failed = False
+    for name in chosen:
+        url = f"{host}:{DEFAULT_PORTS[name]}/admin/republish"
+        try:
+            response = httpx.post(url, headers=headers, timeout=60)
+            response.raise_for_status()
+            typer.echo(f"{name}: {response.json()['queued']:,} events queued for publishing")
+        except httpx.HTTPError as exc:
+            typer.echo(f"{name}: failed ({exc})", err=True)
+            failed = True
+    if failed:
+        raise typer.Exit(1)
