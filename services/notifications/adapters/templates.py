@@ -1,0 +1,47 @@
+"""Message templates: Jinja2 files ``<name>.subject``, ``<name>.txt`` and ``<name>.html``.
+
+Looked up in ``<templates_dir>/<program>/``, then ``<templates_dir>/default/``,
+then the built-in ``services/notifications/templates/default/``: a program
+overrides any single file and inherits the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    select_autoescape,
+)
+
+BUILT_IN = Path(__file__).resolve().parent.parent / "templates" / "default"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+class Templates:
+    def __init__(self, templates_dir: Path | None = None, program: str = "default") -> None:
+        folders = [templates_dir / program, templates_dir / "default"] if templates_dir else []
+        self.env = Environment(
+            loader=ChoiceLoader([FileSystemLoader([str(f) for f in folders]), FileSystemLoader(str(BUILT_IN))]),
+            autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
+            undefined=StrictUndefined, keep_trailing_newline=True,
+        )
+
+    def render(self, name: str, context: dict[str, Any]) -> Rendered:
+        subject = self.env.get_template(f"{name}.subject").render(context)
+        return Rendered(
+            subject=" ".join(subject.split()),
+            text=self.env.get_template(f"{name}.txt").render(context),
+            html=self.env.get_template(f"{name}.html").render(context),
+        )

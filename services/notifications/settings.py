@@ -1,0 +1,47 @@
+"""Settings of the notifications service beyond every service's own (prefix ``MENTORSHIP_NOTIFICATIONS_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class NotificationsSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MENTORSHIP_NOTIFICATIONS_", extra="ignore")
+
+    director_ids: list[str] = Field(
+        default_factory=list, description="Participant ids of the program directors (contacts from profiles events)"
+    )
+    director_emails: list[str] = Field(
+        default_factory=list, description="Director addresses without a profile; each is its own recipient id"
+    )
+    program: str = Field(default="default", description="Template folder tried before the built-in templates")
+    templates_dir: Path | None = Field(
+        default=None, description="Holds <program>/ and default/ folders of *.subject/*.txt/*.html overrides"
+    )
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_tls: bool = Field(default=False, description="Implicit TLS (port 465 style)")
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout_seconds: float = Field(default=10, gt=0)
+    smtp_helo_name: str = Field(
+        default="notifications.mentorship.local",
+        description="EHLO name; given explicitly because aiosmtplib's default (socket.getfqdn) blocks the event loop",
+    )
+    mail_from: str = "Mentoring Office <mentoring@example.org>"
+    message_id_domain: str = "notifications.mentorship.local"
+    webhook_url: str | None = Field(default=None, description="The institution's receiver; unset: no webhook channel")
+    webhook_secret: str = Field(default="", description="Shared secret for the HMAC-SHA256 signature")
+    default_channels: list[str] = Field(default_factory=lambda: ["email"])
+    max_attempts: int = Field(default=5, ge=1, description="Delivery tries before NotificationFailed")
+    retry_first_seconds: float = Field(default=30, gt=0, description="Back-off after the first failure; doubles")
+    claim_lease_seconds: float = Field(default=120, gt=0, description="A 'sending' claim older than this was lost")
+    response_reminder_days: float = Field(default=2, ge=0, description="Reminder this long before respond_by")
+    cadence_reminder_days: float = Field(default=7, ge=0, description="Reminder this long before the cadence ends")
+    digest_hour_utc: int = Field(default=7, ge=0, le=23)
+    delivery_concurrency: int = Field(default=16, ge=1, le=200, description="Messages sent at once")
+    delivery_poll_seconds: float = Field(default=1.0, gt=0)
