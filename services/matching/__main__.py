@@ -1,28 +1,44 @@
-"""Run the matching service: ``python -m services.matching`` (settings from MENTORSHIP_* env)."""
+"""Run the matching service: ``python -m services.matching`` (settings from MENTORSHIP_* env).
+
+Wiring: the HTTP API, the consumer of profiles', HR's and relationships' events, and the response-deadline
+timers, all on one clock (injectable for tests).
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shared.bus import topic_for
+from services.matching.adapters.bus import CONSUMES, bus_handlers
+from services.matching.adapters.http import install
+from services.matching.application.deadlines import timer_handlers
+from services.matching.application.deps import Deps
+from services.matching.settings import MatchingSettings
+from shared.clock import Clock, SystemClock
 from shared.db import migrations_from_package
+from shared.eventstore import EventStore
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.serve import serve
 from shared.settings import ServiceSettings
-from services.matching.adapters.http import router
-from services.matching.application.mentor_directory import HANDLERS
 
 
-def build_app(settings: ServiceSettings) -> FastAPI:
+def build_app(settings: ServiceSettings, clock: Clock | None = None, options: MatchingSettings | None = None) -> FastAPI:
+    clock = clock or SystemClock()
+    options = options or MatchingSettings()
+    deps = Deps(
+        store=EventStore(settings.service_name, clock), clock=clock,
+        default_response_days=options.response_days, bulk_candidates=options.bulk_candidates,
+    )
     runtime = ServiceRuntime(
         settings,
         migrations=migrations_from_package("services.matching.migrations"),
-        handlers=HANDLERS,
-        consumes=[topic_for("profiles")],
+        handlers=bus_handlers(deps),
+        consumes=CONSUMES,
+        timer_handlers=timer_handlers(deps),
+        clock=clock,
     )
     app = create_app(runtime, title="Mentorship · matching", description="Requests, forwarding, suggestions, bulk runs.")
-    app.include_router(router)
+    install(app, deps)
     return app
 
 

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.matching.domain.errors import (
+    InvalidCommand,
+    MatchingRuleViolation,
+    NotAllowed,
+)
+from services.matching.domain.request import Request
+from shared.events.matching import (
+    MatchApproved,
+    RequestExpired,
+    RequestForwarded,
+    RequestUnmatched,
+)
+
+pytestmark = pytest.mark.unit
+T0 = datetime(2026, 3, 2, tzinfo=UTC)
+DEADLINE = T0 + timedelta(days=7)
+
+
+def everyone(_: str) -> bool:
+    return True
+
+
+def submitted(*ranked: str) -> Request:
+    request = Request("r1")
+    request.apply_all(request.submit("mentee", "bio", "why", list(ranked)), T0)
+    return request
+
+
+def forwarded(*ranked: str, eligible=everyone) -> Request:
+    request = submitted(*ranked)
+    request.apply_all(request.review("director", True, None, eligible, DEADLINE), T0)
+    return request
+
+
+@pytest.mark.parametrize("ranked, reason", [
+    ([], "at least one"), (["a", "b", "c", "d"], "at most 3"), (["a", "a"], "distinct"), (["mentee"], "themselves"),
+])
+def test_a_submission_names_one_to_three_distinct_other_mentors(ranked, reason) -> None:
+    with pytest.raises(InvalidCommand, match=reason) as caught:
+        Request("r1").submit("mentee", "bio", "why", ranked)
+    assert caught.value.field == "ranked_mentor_ids"
+
+
+def test_approval_forwards_to_the_first_eligible_choice() -> None:
+    request = forwarded("a", "b", "c", eligible=lambda m: m != "a")
+    assert (request.status, request.mentor_id, request.choice_rank, request.respond_by) == ("forwarded", "b", 2, DEADLINE)
+
+
+def test_declines_pass_it_on_and_exhaustion_returns_it_to_the_director() -> None:
+    request = forwarded("a", "b")
+    request.apply_all(request.respond("a", False, None, everyone, DEADLINE, T0), T0)
+    assert request.mentor_id == "b"
+    events = request.respond("b", False, "busy", everyone, DEADLINE, T0)
+    assert isinstance(events[-1], RequestUnmatched) and events[-1].tried_mentor_ids == ["a", "b"]
+
+
+def test_acceptance_by_the_waited_for_mentor_only_and_time_to_match() -> None:
+    request = forwarded("a")
+    with pytest.raises(NotAllowed):
+        request.respond("b", True, None, everyone, DEADLINE, T0)
+    match = request.respond("a", True, None, everyone, DEADLINE, T0 + timedelta(hours=5))[-1]
+    assert isinstance(match, MatchApproved)
+    assert (match.match_id, match.choice_rank, match.mode, match.time_to_match_seconds) == ("r1", 1, "director", 18000)
+
+
+def test_a_deadline_expires_only_when_due_and_only_while_waiting() -> None:
+    request = forwarded("a", "b")
+    assert request.expire(DEADLINE - timedelta(seconds=1), everyone, DEADLINE) == []
+    events = request.expire(DEADLINE, everyone, DEADLINE + timedelta(days=7))
+    assert [type(e) for e in events] == [RequestExpired, RequestForwarded] and events[1].choice_rank == 2
+    request.apply_all(events, DEADLINE)
+    request.apply_all(request.respond("b", True, None, everyone, DEADLINE, DEADLINE), DEADLINE)
+    assert request.expire(DEADLINE + timedelta(days=30), everyone, DEADLINE) == []
+
+
+def test_admin_match_only_for_an_unmatched_request_and_rematch_requests_wait_for_it() -> None:
+    with pytest.raises(MatchingRuleViolation):
+        forwarded("a").admin_match("director", "z", T0)
+    rematch = Request("r2")
+    rematch.apply_all(rematch.reopen_for_rematch("mentee", "a"), T0)
+    assert (rematch.status, rematch.origin, rematch.mentee_id) == ("unmatched", "rematch", "mentee")
+    assert rematch.reopen_for_rematch("mentee", "a") == []
+    match = rematch.admin_match("director", "z", T0)[0]
+    assert (match.mode, match.approved_by, match.choice_rank) == ("admin", "director", None)
+    with pytest.raises(InvalidCommand):
+        rematch.admin_match("director", "mentee", T0)
+
+
+def test_a_decline_needs_a_reason_and_a_review_happens_once() -> None:
+    request = submitted("a")
+    with pytest.raises(InvalidCommand) as caught:
+        request.review("director", False, " ", everyone, DEADLINE)
+    assert caught.value.field == "decline_reason"
+    request.apply_all(request.review("director", False, "off topic", everyone, DEADLINE), T0)
+    with pytest.raises(MatchingRuleViolation):
+        request.review("director", True, None, everyone, DEADLINE)
+    with pytest.raises(MatchingRuleViolation):
+        request.withdraw(None)
