@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Protocol, Sequence
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -82,11 +82,24 @@ class StoredEvent:
         return decode(self.envelope.type, self.envelope.data, self.envelope.schemaversion)
 
 
+class PayloadCodec(Protocol):
+    """Transforms a payload on its way into and out of the store (e.g. sealing personal data per person).
+
+    The store keeps what ``seal`` returns; the relay publishes what ``open`` gives back, so the
+    contract on the bus stays the plain payload.
+    """
+
+    async def seal(self, conn: asyncpg.Connection, stream_id: str, event_type: str, data: dict) -> dict: ...
+
+    async def open(self, conn: asyncpg.Connection, stream_id: str, event_type: str, data: dict) -> dict: ...
+
+
 class EventStore:
-    def __init__(self, service: str, clock: Clock | None = None) -> None:
+    def __init__(self, service: str, clock: Clock | None = None, codec: PayloadCodec | None = None) -> None:
         self.service = service
         self.source = f"/services/{service}"
         self.clock = clock or SystemClock()
+        self.codec = codec
 
     async def append(
         self,
@@ -104,13 +117,19 @@ class EventStore:
             return []
         ids = [uuid4() for _ in events]
         payloads = [e.model_dump_json() for e in events]
+        stored = payloads
+        if self.codec is not None:
+            stored = [
+                json.dumps(await self.codec.seal(conn, stream_id, e.type_name(), json.loads(p)))
+                for e, p in zip(events, payloads)
+            ]
         correlation_id = correlation_id or ids[0]
         occurred_at = self.clock.now()
         common = (stream_id, expected_version, occurred_at, correlation_id, causation_id)
         try:
             if len(events) == 1:
                 rows = await conn.fetch(
-                    _APPEND_ONE, *common, ids[0], events[0].type_name(), events[0].schema_version, payloads[0]
+                    _APPEND_ONE, *common, ids[0], events[0].type_name(), events[0].schema_version, stored[0]
                 )
             else:
                 rows = await conn.fetch(
@@ -119,7 +138,7 @@ class EventStore:
                     ids,
                     [e.type_name() for e in events],
                     [e.schema_version for e in events],
-                    payloads,
+                    stored,
                 )
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name != "events_stream_version_unique":
@@ -153,7 +172,7 @@ class EventStore:
         rows = await conn.fetch(
             f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version", stream_id
         )
-        return [self.to_stored(r) for r in rows]
+        return [await self._opened(conn, self.to_stored(r)) for r in rows]
 
     async def read_all(
         self, conn: asyncpg.Connection, after_position: int = 0, limit: int = 1000
@@ -169,7 +188,15 @@ class EventStore:
             after_position,
             limit,
         )
-        return [self.to_stored(r) for r in rows]
+        return [await self._opened(conn, self.to_stored(r)) for r in rows]
+
+    async def _opened(self, conn: asyncpg.Connection, stored: StoredEvent) -> StoredEvent:
+        """The payload as it was appended (the codec opens what it sealed)."""
+        if self.codec is None:
+            return stored
+        envelope = stored.envelope
+        data = await self.codec.open(conn, envelope.subject, envelope.type, envelope.data)
+        return StoredEvent(stored.position, envelope.model_copy(update={"data": data}))
 
     def to_stored(self, row: asyncpg.Record, *, raw_data: bool = False) -> StoredEvent:
         """``raw_data``: leave the payload out (``data={}``) for callers that splice the stored text."""

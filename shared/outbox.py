@@ -15,6 +15,7 @@ late with a lower position is still published.
 from __future__ import annotations
 
 import asyncio
+import json
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -130,10 +131,13 @@ class OutboxRelay:
         acks = []
         for row in rows:
             envelope = self.store.to_stored(row, raw_data=True).envelope
+            payload = row["data"]
+            if self.store.codec is not None:
+                payload = json.dumps(await self.store.codec.open(conn, envelope.subject, envelope.type, json.loads(payload)))
             acks.append(
                 await self.producer.send(
                     self.topic,
-                    value=envelope.to_bytes(raw_data=row["data"]),
+                    value=envelope.to_bytes(raw_data=payload),
                     key=envelope.subject.encode(),
                     headers=message_headers(envelope),
                 )

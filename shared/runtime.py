@@ -20,7 +20,7 @@ from faststream.kafka import KafkaBroker
 from shared.bus import dead_letter_topic, ensure_topics, new_broker, new_producer, topic_for
 from shared.clock import Clock, SystemClock
 from shared.db import Migration, create_pool, migrate, shared_migrations
-from shared.eventstore import EventStore
+from shared.eventstore import EventStore, PayloadCodec
 from shared.inbox import Handler, IdempotentConsumer
 from shared.logging import configure_logging, get_logger
 from shared.outbox import OutboxRelay
@@ -44,6 +44,7 @@ class ServiceRuntime:
     background: list[BackgroundTask] = field(default_factory=list)
     publishes: bool = True
     clock: Clock = field(default_factory=SystemClock)
+    codec: PayloadCodec | None = None
 
     pool: asyncpg.Pool | None = None
     producer: AIOKafkaProducer | None = None
@@ -69,7 +70,7 @@ class ServiceRuntime:
         try:
             applied = await migrate(self.pool, shared_migrations() + self.migrations)
             log.info("database ready", migrations_applied=applied)
-            self.store = EventStore(self.service, self.clock)
+            self.store = EventStore(self.service, self.clock, self.codec)
             topics = [topic_for(self.service)] if self.publishes else []
             if self.handlers:
                 topics += [*self.consumes, dead_letter_topic(self.group)]

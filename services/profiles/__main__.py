@@ -16,13 +16,15 @@ from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.serve import serve
 from shared.settings import ServiceSettings
+from services.profiles.application.participants import PERSONAL_DATA
 from services.profiles.adapters.hr_feed import hr_handlers, hr_timer_handlers
+from services.profiles.adapters import hr_import_api, scim_api
 from services.profiles.adapters.http import install
 
 
 def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
-    store = EventStore(settings.service_name, clock)
+    store = EventStore(settings.service_name, clock, PERSONAL_DATA)  # personal fields sealed per person
     runtime = ServiceRuntime(
         settings,
         migrations=migrations_from_package("services.profiles.migrations"),
@@ -30,9 +32,12 @@ def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
         consumes=[HR_TOPIC],
         timer_handlers=hr_timer_handlers(store, clock),
         clock=clock,
+        codec=PERSONAL_DATA,
     )
     app = create_app(runtime, title="Mentorship · profiles", description="Participants, roles, capacity, consent.")
     install(app)
+    hr_import_api.install(app)
+    scim_api.install(app)
     return app
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import typer
 
 from shared.cli import dev, replay, republish, schemas, token
+from shared.cli import hr
 
 app = typer.Typer(help="Mentoring-program platform: run it, mint tokens, generate schemas.", no_args_is_help=True)
 app.add_typer(dev.app, name="dev")
+app.add_typer(hr.app, name="hr")
 app.command("token")(token.token)
 app.command("schemas")(schemas.schemas)
 app.command("replay")(replay.replay)

@@ -22,6 +22,11 @@ async def add_fact(conn: asyncpg.Connection, event_id: str, event: Event) -> Non
     )
 
 
+async def known_facts(conn: asyncpg.Connection, event_ids: list[str]) -> set[str]:
+    rows = await conn.fetch("SELECT event_id FROM hr_facts WHERE event_id = ANY($1::text[])", event_ids)
+    return {r["event_id"] for r in rows}
+
+
 async def fact_owner(conn: asyncpg.Connection, event_id: str) -> tuple[str, str] | None:
     row = await conn.fetchrow("SELECT employee_id, event_type FROM hr_facts WHERE event_id = $1", event_id)
     return (row["employee_id"], row["event_type"]) if row else None
@@ -84,3 +89,20 @@ async def add_timer(conn: asyncpg.Connection, employee_id: str, due_on: date) ->
 
 def _json(value: object) -> dict:
     return json.loads(value) if isinstance(value, str) else value  # type: ignore[return-value]
+
+
+async def erase_worker(conn: asyncpg.Connection, participant_id: str) -> None:
+    """Drop every HR fact about the participant's worker; facts that arrive later are not kept."""
+    employee_id = await conn.fetchval("SELECT employee_id FROM hr_workers WHERE participant_id = $1", participant_id)
+    if employee_id is None:
+        return
+    await conn.execute("DELETE FROM hr_facts WHERE employee_id = $1", employee_id)
+    await conn.execute("DELETE FROM hr_rescissions WHERE employee_id = $1", employee_id)
+    await conn.execute("DELETE FROM scim_users WHERE employee_id = $1", employee_id)
+    await conn.execute("UPDATE hr_workers SET applied = NULL, erased_at = now() WHERE employee_id = $1", employee_id)
+
+
+async def is_erased(conn: asyncpg.Connection, employee_id: str) -> bool:
+    return await conn.fetchval(
+        "SELECT erased_at IS NOT NULL FROM hr_workers WHERE employee_id = $1", employee_id
+    ) or False

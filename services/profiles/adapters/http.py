@@ -29,6 +29,7 @@ from services.profiles.adapters.requests import (
 from services.profiles.application.change_capacity import change_capacity
 from services.profiles.application.complete_training import complete_training
 from services.profiles.application.edit_profile import edit_profile
+from services.profiles.application.erase_participant import erase_participant
 from services.profiles.application.participants import ParticipantNotFound
 from services.profiles.application.register_mentee import register_mentee
 from services.profiles.application.register_mentor import register_mentor
@@ -58,6 +59,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ParticipantNotFound, _status_handler(status.HTTP_404_NOT_FOUND))
     app.add_exception_handler(ParticipantRuleViolation, _status_handler(status.HTTP_409_CONFLICT))
     app.add_exception_handler(InvalidChange, _invalid_change)
+    for not_storable in (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError):
+        app.add_exception_handler(not_storable, _not_storable_text)
 
 
 @router.post("/mentors", status_code=status.HTTP_201_CREATED, response_model=Registered)
@@ -90,10 +93,20 @@ async def post_mentee(
 async def get_participant(participant_id: str, runtime: RuntimeDep, principal: Participant_, response: Response) -> dict:
     _may_touch(principal, participant_id, "read")
     row = await read_model.fetch(runtime.pool, participant_id)
+    if row is None and await read_model.was_erased(runtime.pool, participant_id):
+        raise HTTPException(status.HTTP_410_GONE, detail=f"participant {participant_id} was erased")
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no participant {participant_id}")
     response.headers["ETag"] = f'"{row["version"]}"'
     return row
+
+
+@router.delete("/participants/{participant_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def erase(participant_id: str, runtime: RuntimeDep, correlation_id: CorrelationDep, principal: Participant_) -> Response:
+    """Right to erasure (an admin, or the participant themself): ``ParticipantErased``; personal data is gone."""
+    _may_touch(principal, participant_id, "erase")
+    await erase_participant(runtime.pool, runtime.store, participant_id, correlation_id=correlation_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.patch("/participants/{participant_id}/profile", response_model=Edited)
@@ -200,5 +213,15 @@ async def _invalid_change(_: Request, exc: Exception) -> JSONResponse:
     loc = ["body", *exc.field.split(".")]
     return JSONResponse(
         {"detail": [{"loc": loc, "msg": exc.reason, "type": "value_error"}]},
+        status_code=422,
+    )
+
+
+async def _not_storable_text(request: Request, _: Exception) -> JSONResponse:
+    """Postgres text cannot hold NUL characters; say so instead of failing with a 500."""
+    in_query = any("\x00" in key + value for key, value in request.query_params.multi_items())
+    where = "path" if "\x00" in request.url.path else "query" if in_query else "body"
+    return JSONResponse(
+        {"detail": [{"loc": [where], "msg": "text may not contain NUL (\\u0000) characters", "type": "value_error"}]},
         status_code=422,
     )

@@ -28,6 +28,13 @@ COLUMNS = (
 
 async def save(conn: asyncpg.Connection, participant: Participant) -> None:
     p = participant
+    if p.erased:
+        await conn.execute("DELETE FROM participants WHERE participant_id = $1", p.participant_id)
+        await conn.execute(
+            "INSERT INTO erased_participants (participant_id, erased_at) VALUES ($1, now()) ON CONFLICT DO NOTHING",
+            p.participant_id,
+        )
+        return
     demographics = p.section("demographics")
     await conn.execute(
         _UPSERT,
@@ -60,3 +67,7 @@ async def owner_of_employee(conn: asyncpg.Connection, employee_id: str) -> str |
 async def fetch(conn: asyncpg.Connection | asyncpg.Pool, participant_id: str) -> dict | None:
     row = await conn.fetchrow(f"SELECT {COLUMNS} FROM participants WHERE participant_id = $1", participant_id)
     return dict(row) if row is not None else None
+
+
+async def was_erased(conn: asyncpg.Connection | asyncpg.Pool, participant_id: str) -> bool:
+    return await conn.fetchval("SELECT true FROM erased_participants WHERE participant_id = $1", participant_id) or False

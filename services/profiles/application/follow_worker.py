@@ -17,6 +17,7 @@ mentee still takes a registration.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
@@ -30,6 +31,15 @@ from services.profiles.domain.participant import Participant
 from services.profiles.domain.worker import ImpossibleHrFact, WorkerView, derive, effective_from
 
 
+@dataclass(frozen=True)
+class Followed:
+    """The worker view applied to the participant before and after; ``linked``: a participant existed before."""
+
+    linked: bool
+    before: WorkerView | None
+    after: WorkerView | None
+
+
 async def follow_worker(
     conn: asyncpg.Connection,
     store: EventStore,
@@ -38,12 +48,13 @@ async def follow_worker(
     *,
     correlation_id: UUID | None = None,
     causation_id: UUID | None = None,
-) -> None:
-    """Runs inside the caller's transaction (the inbox's, or a timer's)."""
+) -> Followed:
+    """Runs inside the caller's transaction (the inbox's, a timer's or an import's)."""
     participant_id, applied = await hr_records.lock_worker(conn, employee_id)
+    followed = Followed(participant_id is not None, applied, applied)
     view = derive(await hr_records.standing_facts(conn, employee_id), today)
     if view is None or view == applied:
-        return
+        return followed
     if participant_id is None:
         participant_id, applied = await _link(conn, view), None
     participant = await load(conn, store, participant_id)
@@ -52,6 +63,7 @@ async def follow_worker(
         events += participant.follow_employment(view.status, effective_from(applied, view))
     await commit(conn, store, participant, events, correlation_id=correlation_id, causation_id=causation_id)
     await hr_records.save_worker(conn, employee_id, participant_id, view)
+    return Followed(followed.linked, applied, view)
 
 
 def _hr_changes(applied: WorkerView | None, view: WorkerView, participant: Participant) -> dict[str, JsonValue]:

@@ -7,9 +7,13 @@ from uuid import UUID
 import asyncpg
 
 from shared.eventstore import ConcurrencyConflict, EventStore
-from shared.events import Event
+from shared.events import Event, decode
 from services.profiles.adapters import read_model
+from services.profiles.adapters.personal_data import PersonalData
 from services.profiles.domain.participant import Participant
+
+
+PERSONAL_DATA = PersonalData()
 
 
 class ParticipantNotFound(LookupError):
@@ -21,7 +25,11 @@ async def load(
 ) -> Participant:
     """``expected_version``: the version the caller last saw (``If-Match``); a stale one is a conflict."""
     history = await store.read_stream(conn, participant_id)
-    participant = Participant.from_events(participant_id, [stored.event for stored in history])
+    events = [
+        decode(e.type, await PERSONAL_DATA.open(conn, participant_id, e.type, e.data), e.schemaversion)
+        for e in (stored.envelope for stored in history)
+    ]
+    participant = Participant.from_events(participant_id, events)
     if expected_version is not None and expected_version != participant.version:
         raise ConcurrencyConflict(participant_id, expected_version, participant.version)
     return participant

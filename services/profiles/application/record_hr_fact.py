@@ -20,26 +20,43 @@ from shared.events import Event
 from shared.events.hr import HrEventRescinded
 from shared.inbox import PermanentError
 from services.profiles.adapters import hr_records
-from services.profiles.application.follow_worker import follow_worker
+from services.profiles.application.follow_worker import Followed, follow_worker
 from services.profiles.domain.worker import ImpossibleHrFact, check_fact, check_rescission
 
 
 async def record_hr_fact(
     conn: asyncpg.Connection, store: EventStore, event: Event, envelope: Envelope, today: date
-) -> None:
+) -> Followed:
+    """A fact about an erased worker is dropped: profiles keeps no personal data about them again."""
+    if await hr_records.is_erased(conn, event.employee_id):
+        return Followed(linked=False, before=None, after=None)
     try:
         check_fact(event, envelope.subject)
         if isinstance(event, HrEventRescinded):
             await _rescind(conn, event, envelope.id)
         else:
             await _keep(conn, event, str(envelope.id))
-        await follow_worker(
+        followed = await follow_worker(
             conn, store, event.employee_id, today, correlation_id=envelope.correlationid, causation_id=envelope.id
         )
     except ImpossibleHrFact as exc:
         raise PermanentError(str(exc)) from exc
     if not isinstance(event, HrEventRescinded) and event.effective_date > today:
         await hr_records.add_timer(conn, event.employee_id, event.effective_date)
+    return followed
+
+
+async def record_local_hr_fact(
+    conn: asyncpg.Connection, store: EventStore, event: Event, event_id: UUID, correlation_id: UUID, today: date,
+    source: str = "/services/profiles",
+) -> Followed:
+    """An HR fact that reached profiles another way (bulk import, SCIM) goes the way of one off ``hr.events``."""
+    envelope = Envelope.model_construct(
+        id=event_id, source=source, type=event.type_name(), specversion="1.0", time=event.recorded_at,
+        subject=event.employee_id, datacontenttype="application/json", correlationid=correlation_id,
+        causationid=None, sequence=1, schemaversion=event.schema_version, data={},
+    )
+    return await record_hr_fact(conn, store, event, envelope, today)
 
 
 async def _keep(conn: asyncpg.Connection, event: Event, event_id: str) -> None:

@@ -23,6 +23,7 @@ from shared.events.profiles import (
     MentorRegistered,
     MentorTrainingCompleted,
     ParticipantDeactivated,
+    ParticipantErased,
     ParticipantReactivated,
     ProfileFields,
     ProfileUpdated,
@@ -65,6 +66,7 @@ class Participant:
     training: dict[str, date] = field(default_factory=dict)
     active: bool = True
     inactive_reason: str | None = None
+    erased: bool = False
 
     @classmethod
     def from_events(cls, participant_id: str, events: list[Event]) -> Participant:
@@ -91,6 +93,10 @@ class Participant:
 
     # --- commands -----------------------------------------------------------------
 
+    def erase(self) -> list[Event]:
+        """Right to erasure; erasing twice decides nothing."""
+        return [] if self.erased else [ParticipantErased(participant_id=self.participant_id)]
+
     def register_mentor(self, registration: MentorRegistered) -> list[Event]:
         self._check_registration(registration, "mentor")
         return [registration]
@@ -101,6 +107,7 @@ class Participant:
 
     def edit(self, changes: dict[str, JsonValue], source: EditSource) -> list[Event]:
         """Only fields whose value differs become changes; an edit that changes nothing decides nothing."""
+        self._require_not_erased()
         if source != "hr_feed" and not self.roles:
             raise ParticipantRuleViolation(f"participant {self.participant_id} has not registered as mentor or mentee")
         for path in changes:
@@ -137,6 +144,7 @@ class Participant:
 
         A deactivation by an admin is not lifted by HR.
         """
+        self._require_not_erased()
         if status == "active":
             if self.active or self.inactive_reason not in _HR_DEACTIVATION.values():
                 return []
@@ -150,6 +158,8 @@ class Participant:
 
     def apply(self, event: Event) -> None:
         self.version += 1
+        if self.erased:
+            return
         if isinstance(event, (MentorRegistered, MenteeRegistered)):
             self._apply_registration(event)
         elif isinstance(event, ProfileUpdated):
@@ -163,6 +173,9 @@ class Participant:
             self.active, self.inactive_reason = False, event.reason
         elif isinstance(event, ParticipantReactivated):
             self.active, self.inactive_reason = True, None
+        elif isinstance(event, ParticipantErased):
+            self.erased, self.active, self.inactive_reason = True, False, "erased"
+            self.fields, self.training = {}, {}
 
     def apply_all(self, events: list[Event]) -> None:
         for event in events:
@@ -184,7 +197,12 @@ class Participant:
 
     # --- rules --------------------------------------------------------------------
 
+    def _require_not_erased(self) -> None:
+        if self.erased:
+            raise ParticipantRuleViolation(f"participant {self.participant_id} was erased")
+
     def _check_registration(self, registration: MentorRegistered | MenteeRegistered, role: str) -> None:
+        self._require_not_erased()
         if role in self.roles:
             raise ParticipantRuleViolation(f"participant {self.participant_id} is already registered as a {role}")
         known = self.fields.get("employee_id")
@@ -194,6 +212,7 @@ class Participant:
             )
 
     def _require_mentor(self, action: str) -> None:
+        self._require_not_erased()
         if "mentor" not in self.roles:
             raise ParticipantRuleViolation(f"participant {self.participant_id} is not a mentor and cannot {action}")
 

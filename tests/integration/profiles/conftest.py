@@ -19,6 +19,7 @@ from shared.eventstore import EventStore
 from shared.inbox import IdempotentConsumer
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 from shared.subscription import subscribe
+from services.profiles.application.participants import PERSONAL_DATA
 from services.profiles.__main__ import build_app
 from services.profiles.adapters.hr_feed import hr_handlers
 from tests.helpers import eventually
@@ -37,7 +38,7 @@ async def profiles_pool(pool: asyncpg.Pool) -> asyncpg.Pool:
 
 @pytest.fixture
 def store(clock: FrozenClock) -> EventStore:
-    return EventStore("profiles", clock)
+    return EventStore("profiles", clock, PERSONAL_DATA)  # as the service wires it
 
 
 @pytest_asyncio.fixture

@@ -8,6 +8,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from shared.eventstore import EventStore
+from services.profiles.application.participants import PERSONAL_DATA
+
 from shared.auth import Role
 from shared.bus import dead_letter_topic
 from shared.events.hr import (
@@ -36,8 +39,10 @@ async def fire_hr_timers(hr_feed, clock) -> int:
 
 
 async def stream(pool, participant_id: str = "E100") -> list[tuple[str, dict]]:
-    rows = await pool.fetch("SELECT event_type, data FROM events WHERE stream_id = $1 ORDER BY version", participant_id)
-    return [(r["event_type"], r["data"]) for r in rows]
+    """The stream as appended (personal fields are sealed at rest; the store opens them)."""
+    async with pool.acquire() as conn:
+        stored = await EventStore("profiles", codec=PERSONAL_DATA).read_stream(conn, participant_id)
+    return [(s.envelope.type, s.envelope.data) for s in stored]
 
 
 async def participant(pool, participant_id: str = "E100") -> dict | None:

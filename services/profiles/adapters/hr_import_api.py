@@ -1,0 +1,137 @@
+"""HTTP: bulk HR imports for institutions without a streaming feed (admins and the HR integration)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, FastAPI, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, JsonValue, model_validator
+
+from shared.auth import Principal, Role, require_roles
+from shared.http import RuntimeDep
+from shared.runtime import ServiceRuntime
+from services.profiles.adapters import hr_imports
+from services.profiles.application.complete_hr_import import complete_hr_import
+from services.profiles.application.import_hr_rows import ImportClosed, ImportNotFound, import_hr_rows
+from services.profiles.application.start_hr_import import start_hr_import
+from services.profiles.domain.hr_import import TooManyLeavers
+
+router = APIRouter(prefix="/hr/imports", tags=["hr import"])
+HrIntegration = Annotated[Principal, Depends(require_roles(Role.admin, Role.hr_integration))]
+MAX_BATCH = 5_000
+
+
+class ImportStart(BaseModel):
+    mode: Literal["delta", "snapshot"] = Field(
+        default="delta", description="snapshot: a worker missing from the roster is a leaver"
+    )
+    dry_run: bool = False
+    as_of: date | None = Field(default=None, description="Snapshot date (leavers' last day); default today")
+    roster: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, max_length=2_000_000, description="Snapshot only: every employee id in the file"
+    )
+    max_leaver_share: float = Field(default=0.1, ge=0, le=1)
+    force: bool = Field(default=False, description="Apply a snapshot even above max_leaver_share")
+
+    @model_validator(mode="after")
+    def _roster_with_snapshot(self) -> ImportStart:
+        if (self.mode == "snapshot") != (self.roster is not None):
+            raise ValueError("roster is given exactly for snapshot imports")
+        return self
+
+
+class ImportSession(BaseModel):
+    import_id: UUID
+    mode: str
+    dry_run: bool
+    as_of: date
+    counts: dict[str, int]
+    leavers: list[str]
+    created_at: datetime
+    completed_at: datetime | None
+    workforce: int | None = None
+
+
+class ImportLine(BaseModel):
+    row: int = Field(ge=1, description="Row number in the file, echoed in the report")
+    fields: dict[str, JsonValue] = Field(description="Worker fields and effective_date")
+
+
+class ImportBatch(BaseModel):
+    rows: list[ImportLine] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class RowErrorOut(BaseModel):
+    field: str
+    reason: str
+
+
+class RowReport(BaseModel):
+    row: int
+    employee_id: str | None
+    outcome: str
+    changes: dict[str, dict[str, JsonValue]] = {}
+    errors: list[RowErrorOut] = []
+
+
+class BatchReport(BaseModel):
+    counts: dict[str, int]
+    rows: list[RowReport] = Field(description="Every row except the unchanged ones")
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)
+    app.add_exception_handler(TooManyLeavers, _detail(status.HTTP_409_CONFLICT))
+    app.add_exception_handler(ImportNotFound, _detail(status.HTTP_404_NOT_FOUND))
+    app.add_exception_handler(ImportClosed, _detail(status.HTTP_409_CONFLICT))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ImportSession)
+async def post_import(body: ImportStart, runtime: RuntimeDep, _: HrIntegration) -> ImportSession:
+    import_id, _, workforce = await start_hr_import(
+        runtime.pool, runtime.clock, body.mode, dry_run=body.dry_run, as_of=body.as_of, roster=body.roster,
+        max_leaver_share=body.max_leaver_share, force=body.force,
+    )
+    return await _session(runtime, import_id, workforce if body.mode == "snapshot" else None)
+
+
+@router.get("/{import_id}", response_model=ImportSession)
+async def get_import(import_id: UUID, runtime: RuntimeDep, _: HrIntegration) -> ImportSession:
+    return await _session(runtime, import_id)
+
+
+@router.post("/{import_id}/rows", response_model=BatchReport)
+async def post_rows(import_id: UUID, body: ImportBatch, runtime: RuntimeDep, _: HrIntegration) -> BatchReport:
+    results, counts = await import_hr_rows(
+        runtime.pool, runtime.store, runtime.clock, import_id, [(line.row, line.fields) for line in body.rows]
+    )
+    return BatchReport(
+        counts=dict(counts),
+        rows=[
+            RowReport(row=r.row, employee_id=r.employee_id, outcome=r.outcome, changes=r.changes,
+                      errors=[RowErrorOut(field=e.field, reason=e.reason) for e in r.errors])
+            for r in results if r.outcome != "unchanged"
+        ],
+    )
+
+
+@router.post("/{import_id}/complete", response_model=ImportSession)
+async def post_complete(import_id: UUID, runtime: RuntimeDep, _: HrIntegration) -> ImportSession:
+    return ImportSession(**await complete_hr_import(runtime.pool, runtime.store, runtime.clock, import_id))
+
+
+async def _session(runtime: ServiceRuntime, import_id: UUID, workforce: int | None = None) -> ImportSession:
+    session = await hr_imports.fetch(runtime.pool, import_id)
+    if session is None:
+        raise ImportNotFound(f"no import {import_id}")
+    return ImportSession(**session, workforce=workforce)
+
+
+def _detail(code: int):
+    async def handle(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=code)
+
+    return handle

@@ -1,0 +1,178 @@
+"""``mentorship hr import FILE``: bulk-import workers (CSV or JSON Lines) into profiles over HTTP.
+
+The file is read here and sent in batches to ``/hr/imports`` of the profiles
+service; each row is a worker record (``shared.events.hr.Worker`` fields) with
+its ``effective_date``.  Rows with errors are reported and not applied.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Annotated, Any, Iterator
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from shared.auth import Role, mint_token
+from shared.settings import DEV_JWT_SECRET
+
+app = typer.Typer(help="The institution's HR data: bulk imports.", no_args_is_help=True)
+out = Console()
+
+MAX_BATCH = 5000  # what /hr/imports/{id}/rows takes at once
+Row = tuple[int, dict[str, Any] | None, str | None]  # row number, fields, or why the line could not be read
+
+
+def read_rows(path: Path) -> Iterator[Row]:
+    """CSV (header row; empty cells are absent) or JSON Lines (one object a line; blank lines skipped)."""
+    if path.suffix.lower() == ".csv":
+        with path.open(newline="", encoding="utf-8") as f:
+            for number, record in enumerate(csv.DictReader(f), start=2):
+                yield number, {k.strip(): v.strip() for k, v in record.items() if k and v and v.strip()}, None
+        return
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                fields = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, None, f"is not JSON: {exc.msg}"
+                continue
+            if not isinstance(fields, dict):
+                yield number, None, "is not a JSON object"
+            else:
+                yield number, fields, None
+
+
+def _client(url: str) -> httpx.Client:
+    secret = os.environ.get("MENTORSHIP_JWT_SECRET", DEV_JWT_SECRET)
+    token = mint_token(secret, "hr-import-cli", [Role.hr_integration])
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=300)
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[red]error:[/red] {message}")
+    return typer.Exit(1)
+
+
+def _checked(response: httpx.Response) -> dict:
+    if response.status_code >= 400:
+        try:
+            detail = response.json().get("detail")
+        except ValueError:
+            detail = response.text
+        raise _fail(f"{response.request.method} {response.request.url.path}: {response.status_code} {detail}")
+    return response.json()
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help=".csv or .jsonl")],
+    url: Annotated[str, typer.Option(help="Base URL of the profiles service")] = "http://127.0.0.1:8001",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; change nothing")] = False,
+    snapshot: Annotated[bool, typer.Option(
+        "--snapshot", help="Full snapshot: a current worker missing from the file is a leaver")] = False,
+    max_leaver_share: Annotated[float, typer.Option(
+        min=0, max=1, help="Snapshot: refuse when more than this share of workers would leave")] = 0.1,
+    force: Annotated[bool, typer.Option("--force", help="Snapshot: apply even above --max-leaver-share")] = False,
+    as_of: Annotated[str | None, typer.Option(help="Snapshot date (leavers' last day), YYYY-MM-DD")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=5000)] = 1000,
+    parallel: Annotated[int, typer.Option(min=1, max=16, help="Batches in flight at once")] = 2,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no per-row listing")] = False,
+) -> None:
+    """Import workers; re-importing the same file changes nothing."""
+    if file.suffix.lower() not in (".csv", ".jsonl", ".ndjson"):
+        raise typer.BadParameter("must end in .csv, .jsonl or .ndjson", param_hint="FILE")
+    rows = list(read_rows(file))
+    unreadable = [(n, "row", why) for n, fields, why in rows if fields is None]
+    readable = [(n, fields) for n, fields, _ in rows if fields is not None]
+    start: dict[str, Any] = {"mode": "snapshot" if snapshot else "delta", "dry_run": dry_run}
+    if snapshot:
+        start |= {"roster": sorted({str(f["employee_id"]) for _, f in readable if f.get("employee_id")}),
+                  "max_leaver_share": max_leaver_share, "force": force, "as_of": as_of}
+    counts: Counter[str] = Counter()
+    reported: list[dict] = []
+    try:
+        with _client(url) as client:
+            session = _checked(client.post("/hr/imports", json=start))
+            import_id = session["import_id"]
+            with _progress(quiet) as progress, ThreadPoolExecutor(parallel) as pool:
+                task = progress.add_task("importing", total=len(readable))
+
+                def send(batch: list[tuple[int, dict]]) -> dict:
+                    lines = [{"row": n, "fields": fields} for n, fields in batch]
+                    report = _checked(client.post(f"/hr/imports/{import_id}/rows", json={"rows": lines}))
+                    progress.advance(task, len(batch))
+                    return report
+
+                for report in pool.map(send, _batches(readable, batch_size)):
+                    counts.update(report["counts"])
+                    reported += report["rows"]
+            session = _checked(client.post(f"/hr/imports/{import_id}/complete"))
+    except httpx.HTTPError as exc:
+        raise _fail(f"cannot reach the profiles service at {url}: {exc}") from exc
+    errors = [(n, field, why) for n, field, why in unreadable] + [
+        (r["row"], e["field"], e["reason"]) for r in reported for e in r["errors"]
+    ]
+    counts["error"] = len(errors)
+    _summary(counts, session, dry_run, quiet, reported, sorted(errors))
+    if errors:
+        raise typer.Exit(1)
+
+
+def _batches(rows: list[tuple[int, dict]], size: int) -> list[list[tuple[int, dict]]]:
+    """One employee's rows stay in one batch (in file order), so batches in flight never touch the same worker."""
+    ordered = sorted(rows, key=lambda r: str(r[1].get("employee_id", "")))
+    batches: list[list[tuple[int, dict]]] = [[]]
+    for row in ordered:
+        last = batches[-1]
+        same_worker = last and last[-1][1].get("employee_id") == row[1].get("employee_id")
+        if len(last) >= MAX_BATCH or (len(last) >= size and not same_worker):
+            batches.append([])
+        batches[-1].append(row)
+    return [batch for batch in batches if batch]
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=out, disable=quiet,
+    )
+
+
+def _summary(counts: Counter[str], session: dict, dry_run: bool, quiet: bool, rows: list[dict],
+             errors: list[tuple[int, str, str]]) -> None:
+    verb = "would be" if dry_run else "were"
+    leavers = session.get("leavers", [])
+    out.print(f"import {session['import_id']}" + (" (dry run: nothing changed)" if dry_run else ""))
+    table = Table()
+    table.add_column("outcome")
+    table.add_column("rows", justify="right")
+    for outcome in ("created", "updated", "unchanged", "deactivated", "scheduled", "error"):
+        table.add_row(outcome, str(counts.get(outcome, 0)))
+    if session["mode"] == "snapshot":
+        table.add_row("leavers", str(len(leavers)))
+    out.print(table)
+    if leavers and not quiet:
+        out.print(f"leavers ({verb} deactivated): {', '.join(leavers)}")
+    if dry_run and not quiet:
+        for r in rows:
+            if r["changes"]:
+                changed = "; ".join(f"{k}: {v['old']!r} → {v['new']!r}" for k, v in r["changes"].items())
+                out.print(f"row {r['row']} ({r['employee_id']}) {r['outcome']}: {changed}")
+    if errors:
+        report = Table(title=f"{len(errors)} row error(s): these rows were not applied")
+        for column in ("row", "field", "reason"):
+            report.add_column(column)
+        for number, field, reason in errors:
+            report.add_row(str(number), field, reason)
+        Console(stderr=True).print(report)

@@ -1,0 +1,160 @@
+"""Bulk HR import over the API: rows become HR facts; errors are per row; re-import and dry runs change nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from shared.auth import Role
+from tests.integration.profiles.conftest import auth
+
+pytestmark = pytest.mark.integration
+
+HR = auth("hr-bot", Role.hr_integration)
+
+
+def row(employee_id: str, **overrides) -> dict:
+    fields = dict(
+        employee_id=employee_id, legal_name=f"Worker {employee_id}", work_email=f"{employee_id.lower()}@example.edu",
+        title="Professor", job_function="faculty", department_id="D1", department_name="Surgery",
+        location="Main campus", country="US", original_hire_date="2020-01-01", last_hire_date="2020-01-01",
+        effective_date="2025-01-01",
+    )
+    return {**fields, **overrides}
+
+
+async def run_import(api, rows: list[dict], *, dry_run: bool = False, snapshot: bool = False, **start) -> dict:
+    body = {"mode": "snapshot" if snapshot else "delta", "dry_run": dry_run, **start}
+    if snapshot:
+        body["roster"] = [r["employee_id"] for r in rows if "employee_id" in r]
+    opened = await api.post("/hr/imports", json=body, headers=HR)
+    if opened.status_code != 201:
+        return {"refused": opened}
+    import_id = opened.json()["import_id"]
+    lines = [{"row": n, "fields": fields} for n, fields in enumerate(rows, start=1)]
+    batch = await api.post(f"/hr/imports/{import_id}/rows", json={"rows": lines}, headers=HR)
+    assert batch.status_code == 200, batch.text
+    done = await api.post(f"/hr/imports/{import_id}/complete", headers=HR)
+    assert done.status_code == 200, done.text
+    return {"batch": batch.json(), "session": done.json()}
+
+
+async def events(pool) -> int:
+    return await pool.fetchval("SELECT count(*) FROM events")
+
+
+async def test_rows_become_participants_and_a_reimport_changes_nothing(api, profiles_pool) -> None:
+    rows = [row("E1"), row("E2", department_name="Medicine"), row("E3", employment_status="leave")]
+    first = await run_import(api, rows)
+    assert first["batch"]["counts"] == {"created": 2, "deactivated": 1}
+    people = await profiles_pool.fetch("SELECT participant_id, profile, active FROM participants ORDER BY 1")
+    assert [(p["participant_id"], p["profile"]["department"], p["active"]) for p in people] == [
+        ("E1", "Surgery", True), ("E2", "Medicine", True), ("E3", "Surgery", False),
+    ]
+    before = await events(profiles_pool)
+
+    again = await run_import(api, rows)
+    assert again["batch"] == {"counts": {"unchanged": 3}, "rows": []}
+    assert await events(profiles_pool) == before
+    assert await profiles_pool.fetchval("SELECT count(*) FROM hr_facts") == 3
+
+
+async def test_a_changed_row_is_an_update_reported_field_by_field(api, profiles_pool) -> None:
+    await run_import(api, [row("E1")])
+    report = await run_import(api, [row("E1", department_name="Oncology", effective_date="2025-02-01")])
+    [changed] = report["batch"]["rows"]
+    assert changed["outcome"] == "updated"
+    assert changed["changes"] == {"profile.department": {"old": "Surgery", "new": "Oncology"}}
+    row_ = await profiles_pool.fetchrow("SELECT profile FROM participants WHERE participant_id = 'E1'")
+    assert row_["profile"]["department"] == "Oncology"
+
+
+async def test_rows_with_errors_are_reported_and_skipped_the_rest_applied(api, profiles_pool) -> None:
+    rows = [
+        row("E1"),
+        row("E2", work_email="not-an-email"),
+        {k: v for k, v in row("E3").items() if k != "country"},
+        row("E4", last_hire_date="2019-01-01"),
+        row("E5", work_email="e1@example.edu"),  # E1's work email
+    ]
+    report = await run_import(api, rows)
+    errors = {r["row"]: r["errors"] for r in report["batch"]["rows"] if r["outcome"] == "error"}
+    assert errors[2][0]["field"] == "work_email" and "pattern" in errors[2][0]["reason"]
+    assert errors[3] == [{"field": "country", "reason": "Field required"}]
+    assert errors[4] == [{"field": "row", "reason": "last_hire_date precedes original_hire_date"}]
+    assert errors[5][0]["field"] == "work_email" and "belongs to employee E1" in errors[5][0]["reason"]
+    assert report["batch"]["counts"] == {"created": 1, "error": 4}
+    assert await profiles_pool.fetchval("SELECT array_agg(participant_id) FROM participants") == ["E1"]
+
+
+async def test_a_dry_run_reports_what_would_change_and_writes_nothing(api, profiles_pool) -> None:
+    await run_import(api, [row("E1")])
+    before = await events(profiles_pool)
+    rows = [row("E1", location="North site", effective_date="2025-02-01"), row("E2")]
+    report = await run_import(api, rows, dry_run=True)
+    assert report["batch"]["counts"] == {"created": 1, "updated": 1}
+    assert report["batch"]["rows"][0]["changes"] == {"profile.location": {"old": "Main campus", "new": "North site"}}
+    assert report["session"]["counts"] == {"created": 1, "updated": 1}
+    assert await events(profiles_pool) == before
+    assert await profiles_pool.fetchval("SELECT count(*) FROM participants") == 1
+    assert await profiles_pool.fetchval("SELECT count(*) FROM hr_facts") == 1
+
+
+async def test_a_snapshot_makes_the_missing_workers_leavers(api, profiles_pool) -> None:
+    everyone = [row(f"E{n}") for n in range(1, 21)]
+    await run_import(api, everyone)
+    report = await run_import(api, everyone[:-2], snapshot=True, as_of="2025-02-28")
+    assert report["session"]["leavers"] == ["E19", "E20"] and report["session"]["counts"]["leavers"] == 2
+    gone = await profiles_pool.fetch("SELECT participant_id, inactive_reason FROM participants WHERE NOT active")
+    assert sorted((g["participant_id"], g["inactive_reason"]) for g in gone) == [
+        ("E19", "left_institution"), ("E20", "left_institution"),
+    ]
+    deactivation = await profiles_pool.fetchval(
+        "SELECT data FROM events WHERE stream_id = 'E20' AND event_type = 'ParticipantDeactivated'"
+    )
+    assert deactivation["effective_date"] == "2025-02-28"
+    again = await run_import(api, everyone[:-2], snapshot=True, as_of="2025-02-28")
+    assert again["session"]["leavers"] == [] and again["batch"]["counts"] == {"unchanged": 18}
+
+
+async def test_a_snapshot_losing_too_many_workers_is_refused_unless_forced(api, profiles_pool) -> None:
+    await run_import(api, [row(f"E{n}") for n in range(1, 11)])
+    refused = (await run_import(api, [row("E1"), row("E2")], snapshot=True))["refused"]
+    assert refused.status_code == 409 and "8 of 10" in refused.json()["detail"]
+    assert await profiles_pool.fetchval("SELECT count(*) FROM participants WHERE NOT active") == 0
+    forced = await run_import(api, [row("E1"), row("E2")], snapshot=True, force=True)
+    assert len(forced["session"]["leavers"]) == 8
+    assert await profiles_pool.fetchval("SELECT count(*) FROM participants WHERE NOT active") == 8
+
+
+async def test_a_snapshot_row_outside_its_roster_is_an_error(api) -> None:
+    opened = await api.post("/hr/imports", json={"mode": "snapshot", "roster": ["E1"]}, headers=HR)
+    import_id = opened.json()["import_id"]
+    batch = await api.post(f"/hr/imports/{import_id}/rows", json={"rows": [{"row": 7, "fields": row("E2")}]},
+                           headers=HR)
+    [report] = batch.json()["rows"]
+    assert report["row"] == 7 and report["errors"][0]["field"] == "employee_id"
+
+
+async def test_import_needs_the_hr_role_and_a_well_formed_request(api) -> None:
+    mentee = auth("m1", Role.mentee)
+    assert (await api.post("/hr/imports", json={}, headers=mentee)).status_code == 403
+    bad = await api.post("/hr/imports", json={"mode": "snapshot"}, headers=HR)
+    assert bad.status_code == 422 and "roster" in bad.text
+    opened = await api.post("/hr/imports", json={}, headers=HR)
+    import_id = opened.json()["import_id"]
+    empty = await api.post(f"/hr/imports/{import_id}/rows", json={"rows": []}, headers=HR)
+    assert empty.status_code == 422 and empty.json()["detail"][0]["loc"] == ["body", "rows"]
+    await api.post(f"/hr/imports/{import_id}/complete", headers=HR)
+    closed = await api.post(f"/hr/imports/{import_id}/rows", json={"rows": [{"row": 1, "fields": row("E1")}]},
+                            headers=HR)
+    assert closed.status_code == 409
+    unknown = await api.post("/hr/imports/00000000-0000-0000-0000-000000000000/complete", headers=HR)
+    assert unknown.status_code == 404
+
+
+async def test_a_forward_dated_row_is_scheduled(api, profiles_pool, clock) -> None:
+    report = await run_import(api, [row("E1", effective_date=str(date(2025, 6, 1)))])
+    assert report["batch"]["counts"] == {"scheduled": 1}
+    assert await profiles_pool.fetchval("SELECT count(*) FROM timers") == 1
