@@ -42,6 +42,9 @@ lint: setup
 bench: setup
 	$(BIN)/python -m bench.append
 	$(BIN)/python -m bench.relay
+	$(BIN)/python -m bench.bulk_match
+	$(BIN)/python -m bench.hr_import
+	$(BIN)/python -m bench.notify_latency
 
 clean:
 	rm -rf $(VENV) .mentorship .pytest_cache
