@@ -171,3 +171,26 @@ async def _phase_is(service, relationship_id: str, phase: str) -> bool:
 
 async def _outbox_empty(service) -> bool:
     return await service.runtime.pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+
+async def test_an_erased_participants_notes_are_deleted_and_the_others_kept(service) -> None:
+    from shared.events.profiles import ParticipantErased
+
+    rid = await service.start_one_to_one()
+    await service.agree(rid)
+    view = (await service.client.get(f"/relationships/{rid}", headers=DIRECTOR)).json()
+    mentor, [mentee] = view["mentor_id"], view["mentee_ids"]
+    for who, role in ((mentor, Role.mentor), (mentee, Role.mentee)):
+        logged = await service.client.post(f"/relationships/{rid}/meetings", headers=auth(who, role), json={
+            "held_on": view["started_on"], "duration_minutes": 30, "format": "video", "notes": f"written by {who}"})
+        assert logged.status_code == 201, logged.text
+
+    erased = envelope_of(ParticipantErased(participant_id=mentee), mentee, "/services/profiles")
+    await publish(service.bootstrap, topic_for("profiles"), erased)
+
+    async def only_the_mentors_note_left() -> bool:
+        return await service.runtime.pool.fetchval("SELECT count(*) FROM confidential_texts") == 1
+
+    await eventually(only_the_mentors_note_left, timeout=30)
+    notes = (await service.client.get(f"/relationships/{rid}/notes", headers=auth(mentor, Role.mentor))).json()
+    assert [n["author_id"] for n in notes] == [mentor]
