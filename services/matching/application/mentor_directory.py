@@ -19,6 +19,7 @@ from shared.events.profiles import (
     MentorCapacityChanged,
     MentorRegistered,
     ParticipantDeactivated,
+    ParticipantErased,
     ParticipantReactivated,
     ProfileUpdated,
 )
@@ -105,23 +106,33 @@ async def on_reactivated(conn: asyncpg.Connection, event: Event, envelope: Envel
 
 
 def profile_handlers(deps: Deps) -> dict[str, Handler]:
-    async def on_deactivated(conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
-        assert isinstance(event, ParticipantDeactivated)
-        await _set_active(conn, event.participant_id, False)
+    async def leave(conn: asyncpg.Connection, participant_id: str, reason: str, envelope: Envelope) -> None:
+        """Out of the directory; their open requests withdrawn, requests waiting on them passed on."""
+        await _set_active(conn, participant_id, False)
         ids = {"correlation_id": envelope.correlationid, "causation_id": envelope.id}
         own = await conn.fetch("SELECT request_id FROM requests WHERE mentee_id = $1 AND status = ANY($2::text[])",
-                               event.participant_id, list(WITHDRAWABLE))
+                               participant_id, list(WITHDRAWABLE))
         for row in own:
             request = await load(conn, deps, row["request_id"])
-            await commit(conn, deps, request, request.withdraw(f"mentee deactivated: {event.reason}"), **ids)
+            await commit(conn, deps, request, request.withdraw(reason), **ids)
         waiting = await conn.fetch("SELECT request_id FROM requests WHERE mentor_id = $1 AND status = 'forwarded'",
-                                   event.participant_id)
+                                   participant_id)
         program = await get_program(conn, deps)
         for row in waiting:
             request = await load(conn, deps, row["request_id"])
-            events = request.pass_on(event.participant_id, await eligibility(conn, request),
+            events = request.pass_on(participant_id, await eligibility(conn, request),
                                      program.respond_by(deps.clock.now()))
             await commit(conn, deps, request, events, **ids)
+
+    async def on_deactivated(conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
+        assert isinstance(event, ParticipantDeactivated)
+        await leave(conn, event.participant_id, f"mentee deactivated: {event.reason}", envelope)
+
+    async def on_erased(conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
+        """Erasure: as leaving, and the names and request texts matching copied are scrubbed."""
+        assert isinstance(event, ParticipantErased)
+        await leave(conn, event.participant_id, "mentee erased", envelope)
+        await scrub_personal_data(conn, event.participant_id)
 
     return {
         MentorRegistered.type_name(): on_mentor_registered,
@@ -130,7 +141,17 @@ def profile_handlers(deps: Deps) -> dict[str, Handler]:
         MentorCapacityChanged.type_name(): on_capacity_changed,
         ParticipantDeactivated.type_name(): on_deactivated,
         ParticipantReactivated.type_name(): on_reactivated,
+        ParticipantErased.type_name(): on_erased,
     }
+
+
+ERASED = "[erased]"
+
+
+async def scrub_personal_data(conn: asyncpg.Connection, participant_id: str) -> None:
+    await conn.execute("UPDATE mentor_directory SET name = $2, biography = $2 WHERE mentor_id = $1", participant_id, ERASED)
+    await conn.execute("UPDATE mentees SET name = $2 WHERE mentee_id = $1", participant_id, ERASED)
+    await conn.execute("UPDATE requests SET biography = $2, motivation = $2 WHERE mentee_id = $1", participant_id, ERASED)
 
 
 async def _set_active(conn: asyncpg.Connection, participant_id: str, active: bool) -> None:

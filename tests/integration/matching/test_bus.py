@@ -148,3 +148,20 @@ async def test_profile_edits_reach_suggestions(service) -> None:
     await service.feed(ProfileUpdated(participant_id=mentor, changes=[
         FieldChange(field="availability.accepting_requests", old=True, new=False)]))
     assert (await service.client.get(f"/mentees/{mentee}/suggestions", headers=auth(mentee))).json()["items"] == []
+
+
+async def test_an_erasure_withdraws_requests_and_scrubs_what_matching_copied(service) -> None:
+    from shared.events.profiles import ParticipantErased
+
+    mentor, mentee = unique("mentor"), unique("mentee")
+    await service.feed(mentor_registered(mentor), mentee_registered(mentee))
+    own = await service.submit(mentee, mentor)
+
+    await service.feed(ParticipantErased(participant_id=mentee), ParticipantErased(participant_id=mentor))
+    assert (await service.request(own))["status"] == "withdrawn"
+    pool = service.runtime.pool
+    assert await pool.fetchval("SELECT name FROM mentees WHERE mentee_id = $1", mentee) == "[erased]"
+    assert await pool.fetchval("SELECT biography || motivation FROM requests WHERE request_id = $1", own) \
+        == "[erased][erased]"
+    assert await pool.fetchrow("SELECT name, biography, active FROM mentor_directory WHERE mentor_id = $1",
+                               mentor) == ("[erased]", "[erased]", False)
