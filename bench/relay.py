@@ -74,7 +74,7 @@ async def prefill(dsn: str, store: EventStore, total: int) -> list[Message]:
     finally:
         await conn.close()
     envelopes = [s.envelope for s in stored]
-    return [(e.subject.encode(), e.to_bytes(), message_headers(e)) for e in envelopes]
+    return [(e.subject.encode(), e.to_bytes(), message_headers(e.type, e.id)) for e in envelopes]
 
 
 async def started_producer(bootstrap: str, topic: str) -> AIOKafkaProducer:

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream.kafka import KafkaBroker
 
-from shared.envelope import CONTENT_TYPE, Envelope
+from shared.envelope import CONTENT_TYPE
 
 SERVICES = ("profiles", "matching", "relationships", "notifications", "analytics")
 PUBLISHING_SERVICES = ("profiles", "matching", "relationships", "notifications")
@@ -32,11 +32,11 @@ def all_event_topics() -> list[str]:
     return [topic_for(s) for s in PUBLISHING_SERVICES] + [HR_TOPIC]
 
 
-def message_headers(envelope: Envelope) -> list[tuple[str, bytes]]:
+def message_headers(event_type: str, event_id: object) -> list[tuple[str, bytes]]:
     return [
         ("content-type", CONTENT_TYPE.encode()),
-        ("ce_type", envelope.type.encode()),
-        ("ce_id", str(envelope.id).encode()),
+        ("ce_type", event_type.encode()),
+        ("ce_id", str(event_id).encode()),
     ]
 
 

@@ -32,12 +32,8 @@ class Envelope(BaseModel):
     schemaversion: int = Field(ge=1, description="Version of the payload schema")
     data: dict[str, Any]
 
-    def to_bytes(self, raw_data: str | None = None) -> bytes:
-        """Serialise; ``raw_data`` is the payload's JSON text as stored, spliced in without re-encoding."""
-        if raw_data is None:
-            return self.model_dump_json().encode()
-        head = self.model_dump_json(exclude={"data"})
-        return f'{head[:-1]},"data":{raw_data}}}'.encode()
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Envelope:

@@ -130,16 +130,16 @@ class OutboxRelay:
         rows = await conn.fetch(_PENDING, self.batch_size, exclude)
         acks = []
         for row in rows:
-            envelope = self.store.to_stored(row, raw_data=True).envelope
             payload = row["data"]
             if self.store.codec is not None:
-                payload = json.dumps(await self.store.codec.open(conn, envelope.subject, envelope.type, json.loads(payload)))
+                opened = await self.store.codec.open(conn, row["stream_id"], row["event_type"], json.loads(payload))
+                payload = json.dumps(opened)
             acks.append(
                 await self.producer.send(
                     self.topic,
-                    value=envelope.to_bytes(raw_data=payload),
-                    key=envelope.subject.encode(),
-                    headers=message_headers(envelope),
+                    value=self.store.envelope_bytes(row, payload),
+                    key=row["stream_id"].encode(),
+                    headers=message_headers(row["event_type"], row["event_id"]),
                 )
             )
         return _Batch([r["position"] for r in rows], acks, [r["occurred_at"] for r in rows])

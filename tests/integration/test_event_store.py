@@ -123,3 +123,18 @@ async def test_old_schema_versions_are_upcast_on_read(pool: asyncpg.Pool) -> Non
         assert stored.event == StoreUpcastProbe(label="OLD")
     finally:
         _registry.pop("StoreUpcastProbe")
+
+
+async def test_relay_message_bytes_read_back_as_the_stored_envelope(pool: asyncpg.Pool) -> None:
+    store = EventStore("profiles")
+    async with pool.acquire() as conn, conn.transaction():
+        await store.append(conn, "p1", 0, [capacity_change(1, 2)], causation_id=uuid.uuid4())
+    async with pool.acquire() as conn:
+        [stored] = await store.read_stream(conn, "p1")
+        row = await conn.fetchrow(
+            "SELECT event_id, stream_id, version, event_type, schema_version, occurred_at, correlation_id,"
+            " causation_id, data::text AS data FROM events WHERE stream_id = 'p1'"
+        )
+    from shared.envelope import Envelope
+
+    assert Envelope.from_bytes(store.envelope_bytes(row, row["data"])) == stored.envelope

@@ -59,8 +59,3 @@ def test_missing_required_attribute_is_rejected() -> None:
     with pytest.raises(ValidationError, match="subject"):
         Envelope.model_validate(attributes)
 
-
-def test_spliced_raw_payload_reads_back_as_the_same_envelope() -> None:
-    envelope = Envelope.model_validate(sample(data={"participant_id": "mentor-1", "interests": ["a", "b"]}))
-    raw = json.dumps(envelope.data, separators=(",", ":"))
-    assert Envelope.from_bytes(envelope.to_bytes(raw_data=raw)) == envelope
