@@ -66,11 +66,25 @@ def create_app(runtime: ServiceRuntime, *, title: str, description: str = "") ->
                 queued = await requeue_all(conn)
             return {"service": runtime.service, "queued": queued}
 
-    @app.exception_handler(ConcurrencyConflict)
-    async def conflict(_: Request, exc: ConcurrencyConflict) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
-
+    app.add_exception_handler(ConcurrencyConflict, detail_handler(409))
     return app
+
+
+def detail_handler(code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    """Exception handler answering ``code`` with the exception's message as ``detail``."""
+
+    async def handle(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=code)
+
+    return handle
+
+
+async def field_error_handler(_: Request, exc: Exception) -> JSONResponse:
+    """422 in FastAPI's validation shape for a rule breach naming a body field (``exc.field``, ``exc.reason``)."""
+    field, reason = getattr(exc, "field"), getattr(exc, "reason")
+    return JSONResponse(
+        {"detail": [{"loc": ["body", *field.split(".")], "msg": reason, "type": "value_error"}]}, status_code=422
+    )
 
 
 CORRELATION_HEADER = "X-Correlation-ID"

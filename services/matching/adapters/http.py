@@ -11,7 +11,6 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.matching.adapters.requests import (
@@ -47,7 +46,7 @@ from services.matching.domain.errors import (
     NotFound,
 )
 from shared.auth import Principal, Role, require_roles
-from shared.http import CorrelationDep, RuntimeDep
+from shared.http import CorrelationDep, RuntimeDep, detail_handler, field_error_handler
 
 router = APIRouter()
 
@@ -91,10 +90,10 @@ class DirectoryPage(BaseModel):
 def install(app: FastAPI, deps: Deps) -> None:
     app.state.deps = deps
     app.include_router(router)
-    app.add_exception_handler(NotFound, _status(status.HTTP_404_NOT_FOUND))
-    app.add_exception_handler(NotAllowed, _status(status.HTTP_403_FORBIDDEN))
-    app.add_exception_handler(MatchingRuleViolation, _status(status.HTTP_409_CONFLICT))
-    app.add_exception_handler(InvalidCommand, _invalid)
+    app.add_exception_handler(NotFound, detail_handler(status.HTTP_404_NOT_FOUND))
+    app.add_exception_handler(NotAllowed, detail_handler(status.HTTP_403_FORBIDDEN))
+    app.add_exception_handler(MatchingRuleViolation, detail_handler(status.HTTP_409_CONFLICT))
+    app.add_exception_handler(InvalidCommand, field_error_handler)
 
 
 @router.get("/directory/mentors", response_model=DirectoryPage, tags=["directory"])
@@ -258,18 +257,3 @@ async def post_bulk_discard(run_id: str, runtime: RuntimeDep, deps: DepsDep, pri
 
 def _program(program: Program) -> dict[str, Any]:
     return {"program_id": program.program_id, "weights": asdict(program.weights), "response_days": program.response_days}
-
-
-def _status(code: int):
-    async def handle(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=code)
-
-    return handle
-
-
-async def _invalid(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, InvalidCommand)
-    return JSONResponse(
-        {"detail": [{"loc": ["body", *exc.field.split(".")], "msg": exc.reason, "type": "value_error"}]},
-        status_code=422,
-    )

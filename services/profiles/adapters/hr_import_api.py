@@ -6,12 +6,11 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, FastAPI, status
 from pydantic import BaseModel, Field, JsonValue, model_validator
 
 from shared.auth import Principal, Role, require_roles
-from shared.http import RuntimeDep
+from shared.http import RuntimeDep, detail_handler
 from shared.runtime import ServiceRuntime
 from services.profiles.adapters import hr_imports
 from services.profiles.application.complete_hr_import import complete_hr_import
@@ -84,9 +83,9 @@ class BatchReport(BaseModel):
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
-    app.add_exception_handler(TooManyLeavers, _detail(status.HTTP_409_CONFLICT))
-    app.add_exception_handler(ImportNotFound, _detail(status.HTTP_404_NOT_FOUND))
-    app.add_exception_handler(ImportClosed, _detail(status.HTTP_409_CONFLICT))
+    app.add_exception_handler(TooManyLeavers, detail_handler(status.HTTP_409_CONFLICT))
+    app.add_exception_handler(ImportNotFound, detail_handler(status.HTTP_404_NOT_FOUND))
+    app.add_exception_handler(ImportClosed, detail_handler(status.HTTP_409_CONFLICT))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ImportSession)
@@ -128,10 +127,3 @@ async def _session(runtime: ServiceRuntime, import_id: UUID, workforce: int | No
     if session is None:
         raise ImportNotFound(f"no import {import_id}")
     return ImportSession(**session, workforce=workforce)
-
-
-def _detail(code: int):
-    async def handle(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=code)
-
-    return handle

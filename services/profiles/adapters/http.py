@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from shared.auth import Principal, Role, require_roles
 from shared.events.profiles import MenteeRegistered, MentorRegistered
-from shared.http import CorrelationDep, RuntimeDep
+from shared.http import CorrelationDep, RuntimeDep, detail_handler, field_error_handler
 from services.profiles.adapters import read_model
 from services.profiles.adapters.directory import router as directory_router
 from services.profiles.adapters.requests import (
@@ -56,9 +56,9 @@ def install(app: FastAPI) -> None:
     """Routes plus the mapping of domain errors to status codes."""
     app.include_router(router)
     app.include_router(directory_router)
-    app.add_exception_handler(ParticipantNotFound, _status_handler(status.HTTP_404_NOT_FOUND))
-    app.add_exception_handler(ParticipantRuleViolation, _status_handler(status.HTTP_409_CONFLICT))
-    app.add_exception_handler(InvalidChange, _invalid_change)
+    app.add_exception_handler(ParticipantNotFound, detail_handler(status.HTTP_404_NOT_FOUND))
+    app.add_exception_handler(ParticipantRuleViolation, detail_handler(status.HTTP_409_CONFLICT))
+    app.add_exception_handler(InvalidChange, field_error_handler)
     for not_storable in (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError):
         app.add_exception_handler(not_storable, _not_storable_text)
 
@@ -199,22 +199,6 @@ async def _registering(command: Any, email: str) -> Any:
         return await command
     except asyncpg.UniqueViolationError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"email {email} is already registered") from exc
-
-
-def _status_handler(code: int):
-    async def handle(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=code)
-
-    return handle
-
-
-async def _invalid_change(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, InvalidChange)
-    loc = ["body", *exc.field.split(".")]
-    return JSONResponse(
-        {"detail": [{"loc": loc, "msg": exc.reason, "type": "value_error"}]},
-        status_code=422,
-    )
 
 
 async def _not_storable_text(request: Request, _: Exception) -> JSONResponse:

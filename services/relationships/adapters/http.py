@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.relationships.adapters import read_model
@@ -46,7 +45,7 @@ from services.relationships.domain.errors import (
     RelationshipRuleViolation,
 )
 from shared.auth import Principal, Role, require_roles
-from shared.http import CorrelationDep, RuntimeDep
+from shared.http import CorrelationDep, RuntimeDep, detail_handler, field_error_handler
 
 router = APIRouter(prefix="/relationships", tags=["relationships"])
 
@@ -77,10 +76,10 @@ class Note(BaseModel):
 def install(app: FastAPI, deps: Deps) -> None:
     app.state.deps = deps
     app.include_router(router)
-    app.add_exception_handler(RelationshipNotFound, _status(status.HTTP_404_NOT_FOUND))
-    app.add_exception_handler(NotAParty, _status(status.HTTP_403_FORBIDDEN))
-    app.add_exception_handler(RelationshipRuleViolation, _status(status.HTTP_409_CONFLICT))
-    app.add_exception_handler(InvalidCommand, _invalid)
+    app.add_exception_handler(RelationshipNotFound, detail_handler(status.HTTP_404_NOT_FOUND))
+    app.add_exception_handler(NotAParty, detail_handler(status.HTTP_403_FORBIDDEN))
+    app.add_exception_handler(RelationshipRuleViolation, detail_handler(status.HTTP_409_CONFLICT))
+    app.add_exception_handler(InvalidCommand, field_error_handler)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Changed)
@@ -224,18 +223,3 @@ async def post_feedback(
 async def get_comments(relationship_id: str, runtime: RuntimeDep, deps: DepsDep, principal: Reader) -> list[Note]:
     texts = await queries.confidential_texts(runtime.pool, deps, relationship_id, principal.subject, "feedback_comment")
     return [Note(record_id=t.record_id, author_id=t.author_id, text=t.text, written_at=t.written_at) for t in texts]
-
-
-def _status(code: int):
-    async def handle(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=code)
-
-    return handle
-
-
-async def _invalid(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, InvalidCommand)
-    return JSONResponse(
-        {"detail": [{"loc": ["body", *exc.field.split(".")], "msg": exc.reason, "type": "value_error"}]},
-        status_code=422,
-    )
