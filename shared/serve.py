@@ -11,7 +11,6 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 
@@ -41,11 +40,3 @@ def serve(build_app: Callable[[ServiceSettings], FastAPI], *, service_name: str,
         timeout_graceful_shutdown=10,
     )
 
-
-def serve_frame(service_name: str, default_port: int, description: str, *, publishes: bool = True) -> None:
-    """Run a service that has only its frame yet: database, topics, health, readiness, metrics."""
-    def build_app(settings: ServiceSettings) -> FastAPI:
-        runtime = ServiceRuntime(settings, publishes=publishes)
-        return create_app(runtime, title=f"Mentorship · {service_name}", description=description)
-
-    serve(build_app, service_name=service_name, default_port=default_port)
