@@ -11,6 +11,8 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	@# Debian's Chromium for the dashboard's browser test (Playwright drives it; no browser download).
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@# docker-compose (v1, Debian) validates docker-compose.yml in the tests; no Docker engine is needed for that.
+	command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[local,dev]'
