@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shared.cli import dev, replay, republish, schemas, token
+from shared.cli import dev, export, replay, republish, schemas, token
 from shared.cli import hr
 
 app = typer.Typer(help="Mentoring-program platform: run it, mint tokens, generate schemas.", no_args_is_help=True)
@@ -14,6 +14,7 @@ app.command("token")(token.token)
 app.command("schemas")(schemas.schemas)
 app.command("replay")(replay.replay)
 app.command("republish")(republish.republish)
+app.command("export")(export.export)
 
 
 def main() -> None:

@@ -23,11 +23,11 @@ EmploymentStatus = Literal["active", "leave", "terminated"]
 class Worker(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    employee_id: Id
-    supervisor_id: Id | None = None
-    legal_name: str = Field(min_length=1, max_length=200)
-    preferred_name: str | None = Field(default=None, max_length=200)
-    work_email: Email
+    employee_id: Id = Field(json_schema_extra={"person_id": True})
+    supervisor_id: Id | None = Field(default=None, json_schema_extra={"person_id": True})
+    legal_name: str = Field(min_length=1, max_length=200, json_schema_extra={"personal": True})
+    preferred_name: str | None = Field(default=None, max_length=200, json_schema_extra={"personal": True})
+    work_email: Email = Field(json_schema_extra={"personal": True})
     title: str = Field(max_length=200)
     job_function: str = Field(max_length=200, description="e.g. faculty, research, clinical, administration")
     department_id: Id
@@ -53,7 +53,7 @@ class Worker(BaseModel):
 class _HrEvent(Event):
     owner: ClassVar[str] = "hr"
 
-    employee_id: Id
+    employee_id: Id = Field(json_schema_extra={"person_id": True})
     effective_date: date
     recorded_at: AwareDatetime
 
@@ -82,7 +82,7 @@ class WorkerTransferred(_HrEvent):
     old_department_id: Id
     new_department_id: Id
     new_department_name: str = Field(max_length=200)
-    new_supervisor_id: Id | None = None
+    new_supervisor_id: Id | None = Field(default=None, json_schema_extra={"person_id": True})
     new_location: str | None = Field(default=None, max_length=200)
 
 

@@ -25,11 +25,13 @@ class RequestRanked(_MatchingEvent):
     """A mentee asks for mentorship, naming up to three mentors in order of preference."""
 
     request_id: Id
-    mentee_id: Id
-    biography: str = Field(min_length=1, max_length=4000)
-    motivation: str = Field(min_length=1, max_length=4000, description="Why the mentee seeks mentorship")
+    mentee_id: Id = Field(json_schema_extra={"person_id": True})
+    biography: str = Field(min_length=1, max_length=4000, json_schema_extra={"personal": True})
+    motivation: str = Field(min_length=1, max_length=4000, description="Why the mentee seeks mentorship",
+                            json_schema_extra={"personal": True})
     ranked_mentor_ids: list[Id] = Field(
-        min_length=1, max_length=3, description="First choice first", json_schema_extra={"uniqueItems": True}
+        min_length=1, max_length=3, description="First choice first",
+        json_schema_extra={"uniqueItems": True, "person_id": True},
     )
 
     @model_validator(mode="after")
@@ -43,9 +45,9 @@ class RequestRanked(_MatchingEvent):
 
 class RequestReviewed(_MatchingEvent):
     request_id: Id
-    reviewer_id: Id = Field(description="The program director who reviewed it")
+    reviewer_id: Id = Field(description="The program director who reviewed it", json_schema_extra={"person_id": True})
     approved: bool
-    decline_reason: str | None = Field(default=None, max_length=2000)
+    decline_reason: str | None = Field(default=None, max_length=2000, json_schema_extra={"personal": True})
 
     @model_validator(mode="after")
     def _reason_iff_declined(self) -> RequestReviewed:
@@ -58,38 +60,40 @@ class RequestReviewed(_MatchingEvent):
 
 class RequestForwarded(_MatchingEvent):
     request_id: Id
-    mentee_id: Id
-    mentor_id: Id
+    mentee_id: Id = Field(json_schema_extra={"person_id": True})
+    mentor_id: Id = Field(json_schema_extra={"person_id": True})
     choice_rank: ChoiceRank
     respond_by: AwareDatetime = Field(description="Deadline; a missed one passes the request on")
 
 
 class MentorResponded(_MatchingEvent):
     request_id: Id
-    mentor_id: Id
+    mentor_id: Id = Field(json_schema_extra={"person_id": True})
     choice_rank: ChoiceRank
     accepted: bool
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: str | None = Field(default=None, max_length=2000, json_schema_extra={"personal": True})
 
 
 class RequestExpired(_MatchingEvent):
     """The mentor let the response deadline pass; counts as a decline."""
 
     request_id: Id
-    mentor_id: Id
+    mentor_id: Id = Field(json_schema_extra={"person_id": True})
     choice_rank: ChoiceRank
     respond_by: AwareDatetime
 
 
 class MatchApproved(_MatchingEvent):
     match_id: Id
-    mentee_id: Id
-    mentor_id: Id
+    mentee_id: Id = Field(json_schema_extra={"person_id": True})
+    mentor_id: Id = Field(json_schema_extra={"person_id": True})
     mode: MatchMode
     request_id: Id | None = Field(default=None, description="None when no request preceded the match")
     choice_rank: ChoiceRank | None = Field(default=None, description="None for admin and bulk matches")
     run_id: Id | None = Field(default=None, description="The bulk run, for bulk matches only")
-    approved_by: Id | None = Field(default=None, description="Director or admin who approved, if any")
+    approved_by: Id | None = Field(
+        default=None, description="Director or admin who approved, if any", json_schema_extra={"person_id": True}
+    )
     time_to_match_seconds: float | None = Field(
         default=None, ge=0, description="From request submission to match; None without a request"
     )
@@ -111,14 +115,14 @@ class RequestUnmatched(_MatchingEvent):
     """Every ranked mentor declined or let the deadline pass; back to the director for an admin match."""
 
     request_id: Id
-    mentee_id: Id
-    tried_mentor_ids: list[Id] = Field(min_length=1, max_length=3)
+    mentee_id: Id = Field(json_schema_extra={"person_id": True})
+    tried_mentor_ids: list[Id] = Field(min_length=1, max_length=3, json_schema_extra={"person_id": True})
 
 
 class RequestWithdrawn(_MatchingEvent):
     request_id: Id
-    mentee_id: Id
-    reason: str | None = Field(default=None, max_length=2000)
+    mentee_id: Id = Field(json_schema_extra={"person_id": True})
+    reason: str | None = Field(default=None, max_length=2000, json_schema_extra={"personal": True})
 
 
 class BulkMatchSummary(BaseModel):
@@ -140,7 +144,7 @@ class BulkMatchProposed(_MatchingEvent):
     mode: Literal["optimal", "stable"] = Field(
         description="optimal: maximum total compatibility; stable: no blocking mentee-mentor pair"
     )
-    requested_by: Id
+    requested_by: Id = Field(json_schema_extra={"person_id": True})
     summary: BulkMatchSummary
 
 
@@ -148,6 +152,6 @@ class BulkMatchCommitted(_MatchingEvent):
     """The admin accepted the run; each pair follows as its own MatchApproved (mode bulk)."""
 
     run_id: Id
-    committed_by: Id
+    committed_by: Id = Field(json_schema_extra={"person_id": True})
     pair_count: int = Field(ge=0)
     overridden_count: int = Field(default=0, ge=0, description="Pairs the admin changed before committing")

@@ -20,7 +20,7 @@ class _NotificationsEvent(Event):
 
     notification_id: Id
     cause_event_id: Id = Field(description="Envelope id of the event that called for this notification")
-    recipient_id: Id
+    recipient_id: Id = Field(json_schema_extra={"person_id": True})
     channel: Literal["email", "webhook"]
     template: str = Field(min_length=1, max_length=100, description="e.g. introduction, request_forwarded")
 
@@ -32,5 +32,7 @@ class NotificationSent(_NotificationsEvent):
 class NotificationFailed(_NotificationsEvent):
     """Delivery was given up after the last attempt."""
 
-    error: str = Field(max_length=2000)
+    error: str = Field(
+        max_length=2000, description="Free text; may quote an address", json_schema_extra={"personal": True}
+    )
     attempts: int = Field(ge=1)

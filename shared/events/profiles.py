@@ -23,7 +23,7 @@ class _Part(BaseModel):
 
 
 class ProfileFields(_Part):
-    biography: str = Field(max_length=4000)
+    biography: str = Field(max_length=4000, json_schema_extra={"personal": True})
     specialty: str = Field(max_length=200, description="Field or specialty, e.g. cardiology")
     interests: list[str] = Field(default_factory=list, max_length=30)
     career_stage: CareerStage
@@ -58,8 +58,8 @@ class Availability(_Part):
 
 class FieldChange(_Part):
     field: str = Field(min_length=1, max_length=100, description="Dotted path, e.g. profile.interests")
-    old: JsonValue
-    new: JsonValue
+    old: JsonValue = Field(json_schema_extra={"personal": True})
+    new: JsonValue = Field(json_schema_extra={"personal": True})
 
 
 class _ProfilesEvent(Event):
@@ -67,12 +67,14 @@ class _ProfilesEvent(Event):
 
 
 class _Registered(_ProfilesEvent):
-    participant_id: Id
-    employee_id: Id | None = Field(default=None, description="HR worker id when the participant is staff")
-    name: str = Field(min_length=1, max_length=200)
-    email: Email
+    participant_id: Id = Field(json_schema_extra={"person_id": True})
+    employee_id: Id | None = Field(
+        default=None, description="HR worker id when the participant is staff", json_schema_extra={"person_id": True}
+    )
+    name: str = Field(min_length=1, max_length=200, json_schema_extra={"personal": True})
+    email: Email = Field(json_schema_extra={"personal": True})
     profile: ProfileFields
-    demographics: Demographics | None = None
+    demographics: Demographics | None = Field(default=None, json_schema_extra={"personal": True})
     priority_group: str | None = Field(
         default=None, max_length=100, description="Program-defined group served first, e.g. committee_member"
     )
@@ -91,7 +93,7 @@ class MenteeRegistered(_Registered):
 class ProfileUpdated(_ProfilesEvent):
     """Carries only the changed fields, never the whole profile again."""
 
-    participant_id: Id
+    participant_id: Id = Field(json_schema_extra={"person_id": True})
     changes: list[FieldChange] = Field(min_length=1)
     source: Literal["participant", "admin", "hr_feed"] = "participant"
 
@@ -104,7 +106,7 @@ class ProfileUpdated(_ProfilesEvent):
 
 
 class MentorCapacityChanged(_ProfilesEvent):
-    participant_id: Id
+    participant_id: Id = Field(json_schema_extra={"person_id": True})
     old_capacity: int = Field(ge=0, le=MAX_CAPACITY)
     new_capacity: int = Field(ge=0, le=MAX_CAPACITY)
 
@@ -116,19 +118,19 @@ class MentorCapacityChanged(_ProfilesEvent):
 
 
 class MentorTrainingCompleted(_ProfilesEvent):
-    participant_id: Id
+    participant_id: Id = Field(json_schema_extra={"person_id": True})
     kind: Literal["workshop", "handbook"]
     completed_on: date
 
 
 class ParticipantDeactivated(_ProfilesEvent):
-    participant_id: Id
+    participant_id: Id = Field(json_schema_extra={"person_id": True})
     reason: Literal["left_institution", "on_leave", "admin"]
     effective_date: date
 
 
 class ParticipantReactivated(_ProfilesEvent):
-    participant_id: Id
+    participant_id: Id = Field(json_schema_extra={"person_id": True})
     effective_date: date
 
 
@@ -138,4 +140,4 @@ class ParticipantErased(_ProfilesEvent):
     Carries no personal data itself; aggregates already counted stay counted.
     """
 
-    participant_id: Id
+    participant_id: Id = Field(json_schema_extra={"person_id": True})

@@ -23,8 +23,9 @@ class SmartGoal(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     goal_id: Id
-    text: str = Field(min_length=1, max_length=1000)
-    measure: str = Field(min_length=1, max_length=500, description="How achievement is recognised")
+    text: str = Field(min_length=1, max_length=1000, json_schema_extra={"personal": True})
+    measure: str = Field(min_length=1, max_length=500, description="How achievement is recognised",
+                         json_schema_extra={"personal": True})
     due_on: date
 
 
@@ -36,8 +37,12 @@ class _RelationshipsEvent(Event):
 
 class RelationshipStarted(_RelationshipsEvent):
     model: Literal["one_to_one", "group", "peer"]
-    mentor_id: Id = Field(description="For peer mentoring, the peer in the mentor role")
-    mentee_ids: list[Id] = Field(min_length=1, max_length=20, json_schema_extra={"uniqueItems": True})
+    mentor_id: Id = Field(
+        description="For peer mentoring, the peer in the mentor role", json_schema_extra={"person_id": True}
+    )
+    mentee_ids: list[Id] = Field(
+        min_length=1, max_length=20, json_schema_extra={"uniqueItems": True, "person_id": True}
+    )
     match_id: Id
     started_on: date
 
@@ -62,7 +67,9 @@ class AgreementSigned(_RelationshipsEvent):
     no_fault_termination_acknowledged: bool
     goals: list[SmartGoal] = Field(default_factory=list, max_length=20)
     development_plan_attached: bool = Field(default=False, description="An individual development plan exists")
-    signed_by: list[Id] = Field(min_length=2, description="Every party of the relationship")
+    signed_by: list[Id] = Field(
+        min_length=2, description="Every party of the relationship", json_schema_extra={"person_id": True}
+    )
     signed_on: date
     review_due_on: date = Field(description="Re-evaluated at least annually")
 
@@ -78,7 +85,7 @@ class AgreementSigned(_RelationshipsEvent):
 
 
 class GoalSet(_RelationshipsEvent):
-    mentee_id: Id
+    mentee_id: Id = Field(json_schema_extra={"person_id": True})
     goal: SmartGoal
 
 
@@ -139,7 +146,7 @@ class FeedbackSubmitted(_RelationshipsEvent):
 
     relationship_id: Id | None = Field(description="None for the end-of-training survey")
     survey: Literal["relationship_feedback", "end_of_training"]
-    respondent_id: Id
+    respondent_id: Id = Field(json_schema_extra={"person_id": True})
     respondent_role: Literal["mentor", "mentee"]
     satisfaction: int = Field(ge=1, le=5, description="1 = very dissatisfied, 5 = very satisfied")
     goals_met: bool
@@ -154,8 +161,10 @@ class FeedbackSubmitted(_RelationshipsEvent):
 
 class RelationshipClosed(_RelationshipsEvent):
     reason: ClosureReason
-    closed_by: Id | None = Field(default=None, description="None when closed by the system")
-    mentor_id: Id
-    mentee_ids: list[Id] = Field(min_length=1, max_length=20)
+    closed_by: Id | None = Field(
+        default=None, description="None when closed by the system", json_schema_extra={"person_id": True}
+    )
+    mentor_id: Id = Field(json_schema_extra={"person_id": True})
+    mentee_ids: list[Id] = Field(min_length=1, max_length=20, json_schema_extra={"person_id": True})
     rematch_requested: bool = Field(description="The director should arrange another mentor")
     closed_on: date
