@@ -15,7 +15,7 @@ from shared.devstack.broker import start_tansu
 from shared.settings import DEV_JWT_SECRET
 from shared.stack import start_services
 from tests.helpers import eventually
-from tests.integration.analytics.test_dashboard import program_events
+from tests.integration.analytics.test_dashboard_trends import trend_events
 
 pytestmark = pytest.mark.e2e
 
@@ -39,14 +39,18 @@ async def test_dashboard_renders_its_charts_in_chromium(postgres, tmp_path: Path
         producer = new_producer(broker.bootstrap)
         await producer.start()
         try:
-            for owner, env in program_events():
+            for owner, env in trend_events():
                 await producer.send_and_wait(topic_for(owner), env.to_bytes(), key=env.subject.encode())
         finally:
             await producer.stop()
 
         async def projected() -> bool:
             response = httpx.get(f"{url}/dashboard.json", headers={"Authorization": ANALYST})
-            return response.status_code == 200 and response.json()["participants"]["mentees"] == 7
+            if response.status_code != 200:
+                return False
+            figures = response.json()
+            return (figures["participants"]["mentees"] == 11 and len(figures["retention"]["cohorts"]) == 2
+                    and figures["as_of"] == "2026-06-02")
 
         await eventually(projected, timeout=30)
         requested: list[str] = []
@@ -58,8 +62,17 @@ async def test_dashboard_renders_its_charts_in_chromium(postgres, tmp_path: Path
                 page.on("request", lambda request: requested.append(request.url))
                 response = await page.goto(f"{url}/dashboard")
                 assert response is not None and response.status == 200
-                assert await page.locator("figure.chart svg").count() == 4
-                assert await page.locator("#chart-departments rect.bar").count() == 2
+                assert await page.locator("figure.chart svg").count() == 10
+                assert await page.locator("#chart-departments rect.bar").count() == 3
+                # months 2025-12..2026-06, two lines; lagging: three lines over 2026-01..06
+                assert await page.locator("#chart-participants-over-time circle.point").count() == 14
+                assert await page.locator("#chart-lagging-over-time circle.point").count() == 18
+                assert await page.locator("#chart-cadence-over-time polyline.series").count() == 1
+                assert await page.locator("#chart-cadence rect.bar").count() == 4
+                assert await page.locator("#chart-mentor-load rect.bar").count() == 5
+                # 2024 and 2025, participants and non-participants; 2025's rates are withheld (under 2 people)
+                assert await page.locator("#chart-retention rect.bar").count() == 4
+                assert "<2" in (await page.locator("#chart-retention").text_content() or "")
                 assert "0.5" in await page.locator(".tiles").inner_text()  # match rate
                 ARTIFACTS.mkdir(exist_ok=True)
                 await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)

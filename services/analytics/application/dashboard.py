@@ -14,6 +14,12 @@ from datetime import date
 
 import asyncpg
 
+from services.analytics.application.mentor_load import mentor_load
+from services.analytics.application.periods import as_of
+from services.analytics.application.retention import retention
+from services.analytics.application.trends import (cadence, lagging_over_time, participants_over_time,
+                                                   relationship_facts)
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -55,6 +61,21 @@ async def program_figures(conn: asyncpg.Connection, schema: str, filters: Filter
         "requests": await _requests(conn, schema, filters),
         "relationships": await _relationships(conn, schema, filters, min_cell),
         "satisfaction": await _satisfaction(conn, schema, filters, min_cell),
+        **await dated_figures(conn, schema, filters, min_cell),
+    }
+
+
+async def dated_figures(conn: asyncpg.Connection, schema: str, filters: Filters, min_cell: int) -> dict:
+    """Figures over time and as at "now" (the generation's latest event, or the ``end`` filter)."""
+    now = await as_of(conn, schema, filters)
+    relationships = await relationship_facts(conn, schema, filters)
+    return {
+        "as_of": now.isoformat(),
+        "participants_over_time": await participants_over_time(conn, schema, filters, now),
+        "mentor_load": await mentor_load(conn, schema, filters, now, min_cell),
+        "lagging_over_time": lagging_over_time(relationships, filters, now),
+        "cadence": cadence(relationships, filters, now),
+        "retention": await retention(conn, schema, filters, now, min_cell),
     }
 
 

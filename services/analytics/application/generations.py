@@ -10,9 +10,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.analytics.projections import program, timeline
-
-PROJECTIONS_DDL = [timeline.DDL, program.DDL]
+from services.analytics.projections import ALL
 CHECKPOINTS_DDL = """
 CREATE TABLE {schema}.checkpoints (
     topic       text    NOT NULL,
@@ -40,7 +38,7 @@ async def create_generation(conn: asyncpg.Connection, as_of: datetime | None = N
         generation = await conn.fetchval("SELECT coalesce(max(generation), 0) + 1 FROM projection_generations")
         schema = schema_name(generation)
         await conn.execute(f"CREATE SCHEMA {schema}")
-        for ddl in [CHECKPOINTS_DDL, *PROJECTIONS_DDL]:
+        for ddl in [CHECKPOINTS_DDL, *(projection.DDL for projection in ALL)]:
             await conn.execute(ddl.format(schema=schema))
         await conn.execute(
             "INSERT INTO projection_generations (generation, state, as_of) VALUES ($1, 'building', $2)",

@@ -8,4 +8,12 @@ Each module in ``ALL`` exposes:
   ``events`` holds only events new to this generation (deduplicated by id) and inside an as-of
   cut, in log order per partition. Order across topics and partitions is not guaranteed, so a
   projection must reach the same rows whatever order related streams arrive in.
+
+A projection works set-wise: it turns the batch into rows in Python (an event whose payload lacks
+what it needs is logged and left out, the other projections still see it) and writes them with a
+few statements (COPY, ``INSERT … SELECT FROM unnest``), never one statement per event.
 """
+
+from services.analytics.projections import activity, program, timeline, workforce
+
+ALL = (timeline, program, activity, workforce)

@@ -8,11 +8,15 @@ no names, addresses or free text.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
 import asyncpg
 
 from shared.envelope import Envelope
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 DDL = """
 CREATE TABLE {schema}.participants (
@@ -64,141 +68,288 @@ CREATE TABLE {schema}.survey_answers (
 """
 
 
-async def apply(conn: asyncpg.Connection, schema: str, envelope: Envelope) -> None:
-    """Called once per event: the projector records projected event ids in the same transaction."""
-    handler = _HANDLERS.get(envelope.type)
-    if handler is not None:
-        await handler(conn, schema, envelope.data, envelope.time, envelope.id)
+async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[Envelope]) -> None:
+    """Load the rows the batch touches, fold its events onto them in order, write each changed row once.
+
+    Folding in Python gives exactly the rows that applying the events one at a time would
+    (the same rules: an update to a row that does not exist yet is a no-op, request facts
+    upsert), with one read and one write per table instead of statements per event.
+    """
+    tables = {"participants": _participants(), "requests": _requests(), "relationships": _relationships()}
+    folds = []
+    for envelope in events:
+        rule = _RULES.get(envelope.type)
+        if rule is None:
+            continue
+        table, handler = rule
+        try:  # a payload missing what a handler needs fails before any row changes
+            key = _KEYS[table](envelope.data) if table else None
+            change = handler(envelope.data, envelope.time, envelope.id)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.warning("event not projectable into program facts; skipped", event_id=str(envelope.id),
+                        error=repr(exc))
+            continue
+        if table and key is None:
+            continue  # e.g. a match without a request
+        if table:
+            tables[table].want(key)
+        folds.append((table, key, change))
+    for table in tables.values():
+        await table.load(conn, schema)
+    answers = []
+    for table, key, change in folds:
+        if table is None:
+            answers.append(change)
+        else:
+            change(tables[table], key)
+    for table in tables.values():
+        await table.write(conn, schema)
+    if answers:
+        await conn.copy_records_to_table("survey_answers", schema_name=schema, records=answers,
+                                         columns=_ANSWER_COLUMNS)
 
 
-async def _registered(conn, schema, data, at: datetime, role: str) -> None:
-    department = (data.get("profile") or {}).get("department")
-    await conn.execute(
-        f"""INSERT INTO {schema}.participants (participant_id, is_{role}, department, cohort, registered_at, capacity)
-            VALUES ($1, true, $2, $3, $4, $5)
-            ON CONFLICT (participant_id) DO UPDATE SET is_{role} = true,
-                department = coalesce(EXCLUDED.department, {schema}.participants.department),
-                capacity = greatest({schema}.participants.capacity, EXCLUDED.capacity)""",
-        data["participant_id"], department, at.strftime("%Y-%m"), at, data.get("capacity", 0),
-    )
+class _Table:
+    """The rows of one table the batch touches: loaded on first touch, written back at the end."""
+
+    def __init__(self, name: str, key: str, columns: dict[str, str], defaults: dict[str, object]) -> None:
+        self.name, self.key, self.columns, self.defaults = name, key, columns, defaults
+        self.rows: dict[str, dict | None] = {}
+        self.wanted: list[str] = []
+        self.changed: set[str] = set()
+
+    def want(self, key: str) -> None:
+        if key not in self.rows:
+            self.rows[key] = None
+            self.wanted.append(key)
+
+    async def load(self, conn: asyncpg.Connection, schema: str) -> None:
+        if self.wanted:
+            found = await conn.fetch(f"SELECT {', '.join(self.columns)} FROM {schema}.{self.name}"
+                                     f" WHERE {self.key} = ANY($1::text[])", self.wanted)
+            self.rows.update((r[self.key], dict(r)) for r in found)
+            self.wanted.clear()
+
+    def get(self, key: str) -> dict | None:
+        return self.rows[key]
+
+    def create(self, key: str, **values) -> dict:
+        row = self.rows[key] = {self.key: key, **self.defaults, **values}
+        self.changed.add(key)
+        return row
+
+    def touch(self, key: str) -> dict | None:
+        row = self.rows[key]
+        if row is not None:
+            self.changed.add(key)
+        return row
+
+    async def write(self, conn: asyncpg.Connection, schema: str) -> None:
+        """Binary COPY into a session-local staging table, then one upsert from it.
+
+        COPY rather than ``unnest($1::text[], …)`` parameters: asyncpg checks every element of an
+        array parameter against the collection ABCs in Python, which cost more than the fold itself.
+        """
+        if not self.changed:
+            return
+        names = list(self.columns)
+        stage = f"program_stage_{self.name}"
+        await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage}"
+                           f" ({', '.join(f'{c} {t}' for c, t in self.columns.items())}) ON COMMIT DELETE ROWS")
+        await conn.copy_records_to_table(stage, records=[tuple(self.rows[key][c] for c in names) for key in self.changed])
+        await conn.execute(
+            f"INSERT INTO {schema}.{self.name} ({', '.join(names)}) SELECT {', '.join(names)} FROM {stage}"
+            f" ON CONFLICT ({self.key}) DO UPDATE SET"
+            f" {', '.join(f'{c} = EXCLUDED.{c}' for c in names if c != self.key)}"
+        )
 
 
-async def _mentor(conn, schema, data, at, event_id) -> None:
-    await _registered(conn, schema, data, at, "mentor")
+def _participants() -> _Table:
+    return _Table("participants", "participant_id", {
+        "participant_id": "text", "is_mentor": "boolean", "is_mentee": "boolean", "department": "text",
+        "cohort": "text", "registered_at": "timestamptz", "capacity": "integer", "left_on": "date",
+    }, {"is_mentor": False, "is_mentee": False, "department": None, "capacity": 0, "left_on": None})
 
 
-async def _mentee(conn, schema, data, at, event_id) -> None:
-    await _registered(conn, schema, data, at, "mentee")
+def _requests() -> _Table:
+    return _Table("requests", "request_id", {
+        "request_id": "text", "mentee_id": "text", "ranked_at": "timestamptz", "approved": "boolean",
+        "matched_at": "timestamptz", "choice_rank": "integer", "unmatched": "boolean", "withdrawn": "boolean",
+    }, {"mentee_id": None, "ranked_at": None, "approved": None, "matched_at": None, "choice_rank": None,
+        "unmatched": False, "withdrawn": False})
 
 
-async def _capacity(conn, schema, data, at, event_id) -> None:
-    await conn.execute(f"UPDATE {schema}.participants SET capacity = $2 WHERE participant_id = $1",
-                       data["participant_id"], data["new_capacity"])
+def _relationships() -> _Table:
+    return _Table("program_relationships", "relationship_id", {
+        "relationship_id": "text", "mentor_id": "text", "mentee_ids": "text[]", "started_on": "date",
+        "signed_on": "date", "cadence_weeks": "integer", "meetings": "integer", "lagging": "boolean",
+        "lagging_spells": "integer", "goals_set": "integer", "goals_achieved": "integer", "closed_on": "date",
+        "closure_reason": "text",
+    }, {"signed_on": None, "cadence_weeks": None, "meetings": 0, "lagging": False, "lagging_spells": 0,
+        "goals_set": 0, "goals_achieved": 0, "closed_on": None, "closure_reason": None})
 
 
-async def _deactivated(conn, schema, data, at, event_id) -> None:
-    if data.get("reason") == "left_institution":
-        await conn.execute(f"UPDATE {schema}.participants SET left_on = $2 WHERE participant_id = $1",
-                           data["participant_id"], date.fromisoformat(data["effective_date"]))
+_ANSWER_COLUMNS = ("event_id", "relationship_id", "respondent_role", "satisfaction", "goals_met", "would_recommend",
+                   "answered_at")
+_KEYS = {
+    "participants": lambda data: data["participant_id"],
+    "requests": lambda data: data.get("request_id"),
+    "relationships": lambda data: data["relationship_id"],
+}
+
+# Each handler reads what it needs from the payload now (so a bad payload is skipped whole) and
+# returns the change to make to its row once the batch's rows are loaded.
 
 
-async def _reactivated(conn, schema, data, at, event_id) -> None:
-    await conn.execute(f"UPDATE {schema}.participants SET left_on = NULL WHERE participant_id = $1",
-                       data["participant_id"])
+def _registered(role: str):
+    def handler(data, at: datetime, event_id):
+        department = (data.get("profile") or {}).get("department")
+        capacity = int(data.get("capacity", 0))
+
+        def change(table: _Table, key: str) -> None:
+            row = table.touch(key)
+            if row is None:
+                table.create(key, **{f"is_{role}": True}, department=department, cohort=at.strftime("%Y-%m"),
+                             registered_at=at, capacity=capacity)
+                return
+            row[f"is_{role}"] = True
+            row["department"] = department if department is not None else row["department"]
+            row["capacity"] = max(row["capacity"], capacity)
+        return change
+    return handler
 
 
-async def _upsert_request(conn, schema, request_id: str, **values) -> None:
-    columns = list(values)
-    assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns)
-    placeholders = ", ".join(f"${i + 2}" for i in range(len(columns)))
-    await conn.execute(
-        f"INSERT INTO {schema}.requests (request_id, {', '.join(columns)}) VALUES ($1, {placeholders})"
-        f" ON CONFLICT (request_id) DO UPDATE SET {assignments}",
-        request_id, *values.values(),
-    )
+def _set(**values):
+    """A change setting columns of an existing row (none when the row does not exist yet)."""
+    def change(table: _Table, key: str) -> None:
+        row = table.touch(key)
+        if row is not None:
+            row.update(values)
+    return change
 
 
-async def _ranked(conn, schema, data, at, event_id) -> None:
-    await _upsert_request(conn, schema, data["request_id"], mentee_id=data["mentee_id"], ranked_at=at)
+def _capacity(data, at, event_id):
+    return _set(capacity=int(data["new_capacity"]))
 
 
-async def _reviewed(conn, schema, data, at, event_id) -> None:
-    await _upsert_request(conn, schema, data["request_id"], approved=data["approved"])
+def _deactivated(data, at, event_id):
+    if data.get("reason") != "left_institution":
+        return _nothing
+    return _set(left_on=date.fromisoformat(data["effective_date"]))
 
 
-async def _unmatched(conn, schema, data, at, event_id) -> None:
-    await _upsert_request(conn, schema, data["request_id"], mentee_id=data["mentee_id"], unmatched=True)
+def _reactivated(data, at, event_id):
+    return _set(left_on=None)
 
 
-async def _withdrawn(conn, schema, data, at, event_id) -> None:
-    await _upsert_request(conn, schema, data["request_id"], mentee_id=data["mentee_id"], withdrawn=True)
+def _upsert(**values):
+    """Request facts: create the row if needed, then set what this event knows."""
+    def change(table: _Table, key: str) -> None:
+        row = table.touch(key) or table.create(key)
+        row.update(values)
+    return change
 
 
-async def _matched(conn, schema, data, at, event_id) -> None:
-    if data.get("request_id"):
-        await _upsert_request(conn, schema, data["request_id"], mentee_id=data["mentee_id"], matched_at=at,
-                              choice_rank=data.get("choice_rank"))
+def _ranked(data, at, event_id):
+    return _upsert(mentee_id=data["mentee_id"], ranked_at=at)
 
 
-async def _started(conn, schema, data, at, event_id) -> None:
-    await conn.execute(
-        f"INSERT INTO {schema}.program_relationships (relationship_id, mentor_id, mentee_ids, started_on)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        data["relationship_id"], data["mentor_id"], data["mentee_ids"], date.fromisoformat(data["started_on"]),
-    )
+def _reviewed(data, at, event_id):
+    return _upsert(approved=bool(data["approved"]))
 
 
-async def _signed(conn, schema, data, at, event_id) -> None:
-    await conn.execute(
-        f"UPDATE {schema}.program_relationships SET signed_on = $2, cadence_weeks = $3,"
-        f" goals_set = goals_set + $4 WHERE relationship_id = $1",
-        data["relationship_id"], date.fromisoformat(data["signed_on"]), data["cadence_weeks_max"],
-        len(data.get("goals") or []),
-    )
+def _unmatched(data, at, event_id):
+    return _upsert(mentee_id=data["mentee_id"], unmatched=True)
 
 
-async def _relationship_update(conn, schema, relationship_id: str, assignments: str, *args) -> None:
-    await conn.execute(f"UPDATE {schema}.program_relationships SET {assignments} WHERE relationship_id = $1",
-                       relationship_id, *args)
+def _withdrawn(data, at, event_id):
+    return _upsert(mentee_id=data["mentee_id"], withdrawn=True)
 
 
-async def _meeting(conn, schema, data, at, event_id) -> None:
-    await _relationship_update(conn, schema, data["relationship_id"], "meetings = meetings + 1, lagging = false")
+def _matched(data, at, event_id):
+    return _upsert(mentee_id=data["mentee_id"], matched_at=at, choice_rank=data.get("choice_rank"))
 
 
-async def _lagging(conn, schema, data, at, event_id) -> None:
-    await _relationship_update(conn, schema, data["relationship_id"],
-                               "lagging = true, lagging_spells = lagging_spells + 1")
+def _started(data, at, event_id):
+    values = {"mentor_id": data["mentor_id"], "mentee_ids": list(data["mentee_ids"]),
+              "started_on": date.fromisoformat(data["started_on"])}
+
+    def change(table: _Table, key: str) -> None:
+        if table.get(key) is None:
+            table.create(key, **values)
+    return change
 
 
-async def _goal_set(conn, schema, data, at, event_id) -> None:
-    await _relationship_update(conn, schema, data["relationship_id"], "goals_set = goals_set + 1")
+def _update(edit):
+    """A change to an existing relationship row (none before it started)."""
+    def change(table: _Table, key: str) -> None:
+        row = table.touch(key)
+        if row is not None:
+            edit(row)
+    return change
 
 
-async def _goal_progressed(conn, schema, data, at, event_id) -> None:
-    if data.get("status") == "achieved":
-        await _relationship_update(conn, schema, data["relationship_id"], "goals_achieved = goals_achieved + 1")
+def _signed(data, at, event_id):
+    signed_on, cadence, goals = date.fromisoformat(data["signed_on"]), data["cadence_weeks_max"], len(data.get("goals") or [])
+
+    def edit(row: dict) -> None:
+        row.update(signed_on=signed_on, cadence_weeks=cadence, goals_set=row["goals_set"] + goals)
+    return _update(edit)
 
 
-async def _closed(conn, schema, data, at, event_id) -> None:
-    await _relationship_update(conn, schema, data["relationship_id"], "closed_on = $2, closure_reason = $3,"
-                               " lagging = false", date.fromisoformat(data["closed_on"]), data["reason"])
+def _meeting(data, at, event_id):
+    def edit(row: dict) -> None:
+        row.update(meetings=row["meetings"] + 1, lagging=False)
+    return _update(edit)
 
 
-async def _feedback(conn, schema, data, at, event_id) -> None:
-    await conn.execute(
-        f"INSERT INTO {schema}.survey_answers VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-        event_id, data.get("relationship_id"), data["respondent_role"], data["satisfaction"],
-        data["goals_met"], data["would_recommend"], at,
-    )
+def _lagging(data, at, event_id):
+    def edit(row: dict) -> None:
+        row.update(lagging=True, lagging_spells=row["lagging_spells"] + 1)
+    return _update(edit)
 
 
-_HANDLERS = {
-    "MentorRegistered": _mentor, "MenteeRegistered": _mentee, "MentorCapacityChanged": _capacity,
-    "ParticipantDeactivated": _deactivated, "ParticipantReactivated": _reactivated,
-    "RequestRanked": _ranked, "RequestReviewed": _reviewed, "RequestUnmatched": _unmatched,
-    "RequestWithdrawn": _withdrawn, "MatchApproved": _matched,
-    "RelationshipStarted": _started, "AgreementSigned": _signed, "MeetingLogged": _meeting,
-    "RelationshipLagging": _lagging, "GoalSet": _goal_set, "GoalProgressed": _goal_progressed,
-    "RelationshipClosed": _closed, "FeedbackSubmitted": _feedback,
+def _goal_set(data, at, event_id):
+    def edit(row: dict) -> None:
+        row["goals_set"] += 1
+    return _update(edit)
+
+
+def _goal_progressed(data, at, event_id):
+    if data.get("status") != "achieved":
+        return _nothing
+
+    def edit(row: dict) -> None:
+        row["goals_achieved"] += 1
+    return _update(edit)
+
+
+def _closed(data, at, event_id):
+    values = {"closed_on": date.fromisoformat(data["closed_on"]), "closure_reason": data["reason"], "lagging": False}
+    return _update(lambda row: row.update(values))
+
+
+def _feedback(data, at, event_id):
+    return (event_id, data.get("relationship_id"), data["respondent_role"], int(data["satisfaction"]),
+            bool(data["goals_met"]), bool(data["would_recommend"]), at)
+
+
+def _nothing(table: _Table, key: str) -> None:
+    pass
+
+
+_RULES = {
+    "MentorRegistered": ("participants", _registered("mentor")),
+    "MenteeRegistered": ("participants", _registered("mentee")),
+    "MentorCapacityChanged": ("participants", _capacity),
+    "ParticipantDeactivated": ("participants", _deactivated),
+    "ParticipantReactivated": ("participants", _reactivated),
+    "RequestRanked": ("requests", _ranked), "RequestReviewed": ("requests", _reviewed),
+    "RequestUnmatched": ("requests", _unmatched), "RequestWithdrawn": ("requests", _withdrawn),
+    "MatchApproved": ("requests", _matched),
+    "RelationshipStarted": ("relationships", _started), "AgreementSigned": ("relationships", _signed),
+    "MeetingLogged": ("relationships", _meeting), "RelationshipLagging": ("relationships", _lagging),
+    "GoalSet": ("relationships", _goal_set), "GoalProgressed": ("relationships", _goal_progressed),
+    "RelationshipClosed": ("relationships", _closed),
+    "FeedbackSubmitted": (None, _feedback),
 }

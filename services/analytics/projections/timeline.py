@@ -8,12 +8,16 @@ notes and comments never travel on the bus in the first place.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
+from pydantic_core import to_json
 
 from shared.envelope import Envelope
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 PERSONAL_FIELDS = frozenset({
     "biography", "motivation", "name", "email", "profile", "demographics", "availability",
@@ -21,22 +25,22 @@ PERSONAL_FIELDS = frozenset({
 })
 PARTICIPANT_FIELDS = ("participant_id", "mentee_id", "mentor_id", "mentee_ids", "respondent_id", "recipient_id",
                       "signed_by")
+_PARTICIPANT_FIELDS = frozenset(PARTICIPANT_FIELDS)
 REQUEST_EVENTS = frozenset({"RequestRanked", "RequestReviewed", "RequestForwarded", "MentorResponded",
                             "RequestExpired", "RequestUnmatched", "RequestWithdrawn"})
 
 DDL = """
 CREATE TABLE {schema}.timeline_events (
     seq          bigserial   PRIMARY KEY,
-    event_id     uuid        NOT NULL UNIQUE,
+    event_id     uuid        NOT NULL,  -- unique: the projector hands over each event once (projected_events)
     stream_kind  text        NOT NULL,
     stream_id    text        NOT NULL,
     event_type   text        NOT NULL,
     at           timestamptz NOT NULL,
     participants text[]      NOT NULL,
-    summary      jsonb       NOT NULL
+    summary      json        NOT NULL  -- read back whole, never queried into: json is copied in as text
 );
 CREATE INDEX ON {schema}.timeline_events (stream_kind, stream_id);
-CREATE INDEX ON {schema}.timeline_events USING gin (participants);
 CREATE TABLE {schema}.stream_parties (
     stream_kind    text NOT NULL,
     stream_id      text NOT NULL,
@@ -65,8 +69,9 @@ class Entry:
 
 def entry_for(envelope: Envelope) -> Entry | None:
     data, kind = envelope.data, envelope.type
-    participants = sorted({p for field in PARTICIPANT_FIELDS for p in _as_list(data.get(field))})
-    summary = {k: v for k, v in data.items() if k not in PERSONAL_FIELDS}
+    named = _PARTICIPANT_FIELDS.intersection(data)  # set operations: this runs for every event of a replay
+    participants = sorted({p for field in named for p in _as_list(data[field])}) if named else []
+    summary = data if PERSONAL_FIELDS.isdisjoint(data) else {k: v for k, v in data.items() if k not in PERSONAL_FIELDS}
     if kind in REQUEST_EVENTS:
         parties = (data["mentee_id"],) if kind == "RequestRanked" else ()
         return Entry("request", data["request_id"], participants, summary, parties=parties)
@@ -86,27 +91,39 @@ def entry_for(envelope: Envelope) -> Entry | None:
     return None
 
 
-async def apply(conn: asyncpg.Connection, schema: str, envelope: Envelope) -> bool:
-    entry = entry_for(envelope)
-    if entry is None:
-        return False
-    inserted = await conn.fetchval(
-        f"INSERT INTO {schema}.timeline_events (event_id, stream_kind, stream_id, event_type, at, participants, summary)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb) ON CONFLICT (event_id) DO NOTHING RETURNING true",
-        envelope.id, entry.stream_kind, entry.stream_id, envelope.type, envelope.time, entry.participants,
-        json.dumps(entry.summary),
-    )
-    if inserted and entry.link:
+async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[Envelope]) -> None:
+    """Events are new to the generation (the projector deduplicates by id), so rows are copied in (binary COPY)."""
+    rows, links, parties = [], [], []
+    for envelope in events:
+        try:  # a payload missing what the timeline needs fails here, before any statement runs
+            entry = entry_for(envelope)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.warning("event not projectable into timelines; skipped", event_id=str(envelope.id), error=repr(exc))
+            continue
+        if entry is None:
+            continue
+        rows.append((envelope.id, entry.stream_kind, entry.stream_id, envelope.type, envelope.time,
+                     entry.participants, to_json(entry.summary).decode()))
+        if entry.link:
+            links.append(entry.link)
+        parties += [(entry.stream_kind, entry.stream_id, party) for party in entry.parties]
+    if rows:
+        await conn.copy_records_to_table("timeline_events", schema_name=schema, records=rows, columns=_COLUMNS)
+    if links:  # the first link of a kind and id wins, as when events came one at a time
         await conn.execute(
-            f"INSERT INTO {schema}.timeline_links (kind, from_id, to_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            *entry.link,
+            f"INSERT INTO {schema}.timeline_links (kind, from_id, to_id)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING",
+            *map(list, zip(*links)),
         )
-    if inserted and entry.parties:
-        await conn.executemany(
-            f"INSERT INTO {schema}.stream_parties VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            [(entry.stream_kind, entry.stream_id, party) for party in entry.parties],
+    if parties:
+        await conn.execute(
+            f"INSERT INTO {schema}.stream_parties (stream_kind, stream_id, participant_id)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING",
+            *map(list, zip(*parties)),
         )
-    return bool(inserted)
+
+
+_COLUMNS = ("event_id", "stream_kind", "stream_id", "event_type", "at", "participants", "summary")
 
 
 def _as_list(value: object) -> list[str]:

@@ -126,13 +126,13 @@ async def test_a_killed_run_resumes_to_the_same_result_and_as_of_cuts(analytics_
     resumed = await new_generation(analytics_pool)
     stop = asyncio.Event()
     first = Projector(analytics_pool, broker.bootstrap, resumed, topics, batch_size=2)
-    original_apply = first._apply
+    original_store = first._store
 
-    async def apply_then_stop(batches):
-        await original_apply(batches)
+    async def store_then_stop(batch):
+        await original_store(batch)
         stop.set()  # "killed" after its first committed batch
 
-    first._apply = apply_then_stop
+    first._store = store_then_stop
     await first.run(stop)
     assert 0 < first.progress.read < 13
     await project(analytics_pool, broker, topics, resumed)

@@ -1,0 +1,221 @@
+"""Dated program activity: when each role began and ended, relationships' spans, meetings, lagging
+spells and mentor capacity over time, so figures can be computed "as at the end of each month".
+
+Every table is either append-only (one row per fact, keyed by the fact) or folded with
+order-free rules (earliest registration, first non-null value), so the rows are the same
+whatever order the streams arrive in.  A lagging spell is not stored: it starts at a
+``RelationshipLagging`` and ends at the next ``MeetingLogged`` or ``RelationshipClosed``,
+which the queries find from the dated facts.  ``activity_horizon`` keeps the latest event
+time seen: the "now" of this generation (an as-of build's cut), so figures never depend on
+the wall clock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime, timezone
+
+import asyncpg
+
+from shared.envelope import Envelope
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+DDL = """
+CREATE TABLE {schema}.activity_roles (
+    participant_id text NOT NULL,
+    role           text NOT NULL,
+    registered_on  date NOT NULL,
+    employee_id    text,
+    PRIMARY KEY (participant_id, role)
+);
+-- Leaving (ParticipantDeactivated, reason left_institution) and coming back (ParticipantReactivated):
+-- whether someone is present on a day is the latest of these facts effective by then.
+CREATE TABLE {schema}.activity_presence (
+    event_id       uuid PRIMARY KEY,
+    participant_id text        NOT NULL,
+    effective_on   date        NOT NULL,
+    present        boolean     NOT NULL,
+    at             timestamptz NOT NULL
+);
+CREATE INDEX ON {schema}.activity_presence (participant_id);
+CREATE TABLE {schema}.activity_capacity (
+    event_id       uuid PRIMARY KEY,
+    participant_id text        NOT NULL,
+    capacity       integer     NOT NULL,
+    at             timestamptz NOT NULL
+);
+CREATE INDEX ON {schema}.activity_capacity (participant_id);
+CREATE TABLE {schema}.activity_relationships (
+    relationship_id text PRIMARY KEY,
+    mentor_id       text,
+    mentee_ids      text[],
+    started_on      date,
+    signed_on       date,
+    cadence_weeks   integer,
+    closed_on       date,
+    closed_at       timestamptz
+);
+CREATE TABLE {schema}.activity_meetings (
+    relationship_id text        NOT NULL,
+    meeting_id      text        NOT NULL,
+    held_on         date        NOT NULL,
+    logged_at       timestamptz NOT NULL,
+    PRIMARY KEY (relationship_id, meeting_id)
+);
+CREATE TABLE {schema}.activity_lagging (
+    event_id        uuid PRIMARY KEY,
+    relationship_id text        NOT NULL,
+    lagging_at      timestamptz NOT NULL
+);
+CREATE INDEX ON {schema}.activity_relationships (mentor_id);
+CREATE TABLE {schema}.activity_horizon (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    latest    timestamptz NOT NULL
+);
+"""
+
+
+class _Batch:
+    def __init__(self) -> None:
+        self.roles: dict[tuple[str, str], list] = {}
+        self.presence: list[tuple] = []
+        self.capacity: list[tuple] = []
+        self.relationships: dict[str, dict] = {}
+        self.meetings: list[tuple] = []
+        self.lagging: list[tuple] = []
+
+    def role(self, data: dict, at: datetime, event_id, role: str) -> None:
+        key = (data["participant_id"], role)
+        registered_on, employee_id = _utc_date(at), data.get("employee_id")
+        known = self.roles.get(key)
+        if known:
+            registered_on, employee_id = min(known[0], registered_on), employee_id or known[1]
+        self.roles[key] = [registered_on, employee_id]
+        if role == "mentor":
+            self.capacity.append((event_id, data["participant_id"], int(data.get("capacity", 0)), at))
+
+    def relationship(self, relationship_id: str, **values) -> None:
+        row = self.relationships.setdefault(relationship_id, {})
+        row.update({k: v for k, v in values.items() if v is not None})
+
+
+def _mentor(b: _Batch, data, at, event_id) -> None:
+    b.role(data, at, event_id, "mentor")
+
+
+def _mentee(b: _Batch, data, at, event_id) -> None:
+    b.role(data, at, event_id, "mentee")
+
+
+def _capacity(b: _Batch, data, at, event_id) -> None:
+    b.capacity.append((event_id, data["participant_id"], int(data["new_capacity"]), at))
+
+
+def _deactivated(b: _Batch, data, at, event_id) -> None:
+    if data["reason"] == "left_institution":
+        b.presence.append((event_id, data["participant_id"], date.fromisoformat(data["effective_date"]), False, at))
+
+
+def _reactivated(b: _Batch, data, at, event_id) -> None:
+    b.presence.append((event_id, data["participant_id"], date.fromisoformat(data["effective_date"]), True, at))
+
+
+def _started(b: _Batch, data, at, event_id) -> None:
+    b.relationship(data["relationship_id"], mentor_id=data["mentor_id"], mentee_ids=json.dumps(list(data["mentee_ids"])),
+                   started_on=date.fromisoformat(data["started_on"]))
+
+
+def _signed(b: _Batch, data, at, event_id) -> None:
+    b.relationship(data["relationship_id"], signed_on=date.fromisoformat(data["signed_on"]),
+                   cadence_weeks=int(data.get("cadence_weeks_max", 8)))
+
+
+def _closed(b: _Batch, data, at, event_id) -> None:
+    b.relationship(data["relationship_id"], closed_on=date.fromisoformat(data["closed_on"]), closed_at=at)
+
+
+def _meeting(b: _Batch, data, at, event_id) -> None:
+    b.meetings.append((data["relationship_id"], data["meeting_id"], date.fromisoformat(data["held_on"]), at))
+
+
+def _lagging(b: _Batch, data, at, event_id) -> None:
+    b.lagging.append((event_id, data["relationship_id"], at))
+
+
+_HANDLERS = {
+    "MentorRegistered": _mentor, "MenteeRegistered": _mentee, "MentorCapacityChanged": _capacity,
+    "ParticipantDeactivated": _deactivated, "ParticipantReactivated": _reactivated,
+    "RelationshipStarted": _started, "AgreementSigned": _signed, "RelationshipClosed": _closed,
+    "MeetingLogged": _meeting, "RelationshipLagging": _lagging,
+}
+_RELATIONSHIP_COLUMNS = ("mentor_id", "mentee_ids", "started_on", "signed_on", "cadence_weeks", "closed_on", "closed_at")
+_RELATIONSHIP_TYPES = ("text", "text", "date", "date", "integer", "date", "timestamptz")
+
+
+async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[Envelope]) -> None:
+    batch = _Batch()
+    for envelope in events:
+        handler = _HANDLERS.get(envelope.type)
+        if handler is None:
+            continue
+        try:
+            handler(batch, envelope.data, envelope.time, envelope.id)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.warning("event not projectable into activity facts; skipped", event_id=str(envelope.id),
+                        error=repr(exc))
+    if events:
+        await conn.execute(
+            f"INSERT INTO {schema}.activity_horizon (latest) VALUES ($1) ON CONFLICT (singleton)"
+            f" DO UPDATE SET latest = greatest({schema}.activity_horizon.latest, EXCLUDED.latest)",
+            max(e.time for e in events))
+    await _write_roles(conn, schema, batch.roles)
+    await _write_relationships(conn, schema, batch.relationships)
+    await _append(conn, schema, "activity_presence", ("uuid", "text", "date", "boolean", "timestamptz"), batch.presence)
+    await _append(conn, schema, "activity_capacity", ("uuid", "text", "integer", "timestamptz"), batch.capacity)
+    await _append(conn, schema, "activity_meetings", ("text", "text", "date", "timestamptz"), batch.meetings)
+    await _append(conn, schema, "activity_lagging", ("uuid", "text", "timestamptz"), batch.lagging)
+
+
+async def _append(conn: asyncpg.Connection, schema: str, table: str, types: tuple[str, ...], rows: list[tuple]) -> None:
+    """Facts keyed by themselves: a copy already stored (or twice in the batch) is a no-op."""
+    if rows:
+        columns = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(types))
+        await conn.execute(f"INSERT INTO {schema}.{table} SELECT * FROM unnest({columns}) ON CONFLICT DO NOTHING",
+                           *(list(column) for column in zip(*rows)))
+
+
+async def _write_roles(conn: asyncpg.Connection, schema: str, roles: dict) -> None:
+    if roles:
+        keys = list(roles)
+        await conn.execute(
+            f"""INSERT INTO {schema}.activity_roles AS r
+                SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[])
+                ON CONFLICT (participant_id, role) DO UPDATE SET
+                    registered_on = least(r.registered_on, EXCLUDED.registered_on),
+                    employee_id = coalesce(EXCLUDED.employee_id, r.employee_id)""",
+            [k[0] for k in keys], [k[1] for k in keys], [roles[k][0] for k in keys], [roles[k][1] for k in keys])
+
+
+async def _write_relationships(conn: asyncpg.Connection, schema: str, relationships: dict[str, dict]) -> None:
+    """Each event fills its own columns; a column once known keeps its value (events never contradict)."""
+    if not relationships:
+        return
+    ids = list(relationships)
+    params = ", ".join(f"${i + 2}::{t}[]" for i, t in enumerate(_RELATIONSHIP_TYPES))
+    names = ", ".join(_RELATIONSHIP_COLUMNS)
+    await conn.execute(
+        f"""INSERT INTO {schema}.activity_relationships AS r (relationship_id, {names})
+            SELECT id, mentor_id, CASE WHEN mentee_ids IS NOT NULL
+                   THEN ARRAY(SELECT jsonb_array_elements_text(mentee_ids::jsonb)) END, started_on, signed_on,
+                   cadence_weeks, closed_on, closed_at
+            FROM unnest($1::text[], {params}) AS u(id, {names})
+            ON CONFLICT (relationship_id) DO UPDATE SET
+            {', '.join(f'{c} = coalesce(EXCLUDED.{c}, r.{c})' for c in _RELATIONSHIP_COLUMNS)}""",
+        ids, *([relationships[i].get(c) for i in ids] for c in _RELATIONSHIP_COLUMNS))
+
+
+def _utc_date(at: datetime) -> date:
+    return at.astimezone(timezone.utc).date()
