@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test test-unit test-integration test-e2e schemas lint bench clean
+.PHONY: setup run test test-unit test-integration test-e2e faults schemas lint bench clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,10 @@ test-integration: setup
 test-e2e: setup
 	$(BIN)/python -m pytest -m e2e
 
+## Every fault-injection case (`make test` runs a bounded subset); the table lands in test-artifacts/faults.txt.
+faults: setup
+	$(BIN)/python -m pytest tests/faults --all-faults
+
 schemas: setup
 	$(BIN)/mentorship schemas
 
@@ -47,6 +51,7 @@ bench: setup
 	$(BIN)/python -m bench.bulk_match
 	$(BIN)/python -m bench.hr_import
 	$(BIN)/python -m bench.notify_latency
+	$(BIN)/python -m bench.replay
 
 clean:
 	rm -rf $(VENV) .mentorship .pytest_cache

@@ -1,17 +1,20 @@
 """Starts services as separate OS processes, each with its own database, and waits until ready.
 
-Used by ``mentorship dev up`` and by the end-to-end tests.
+Used by ``mentorship dev up``, the end-to-end tests and the fault-injection suite.  A service may
+run as several replicas: OS processes sharing its database and consumer group, each with its own
+port and log file (``<name>.log`` for the first, ``<name>-<i>.log`` for the others).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import httpx
 
@@ -22,12 +25,47 @@ from shared.devstack.processes import ManagedProcess, free_port
 DEFAULT_PORTS = {"profiles": 8001, "matching": 8002, "relationships": 8003, "notifications": 8004, "analytics": 8005}
 
 
+class Replica:
+    """One process of a service; it can be killed (``SIGKILL``, no clean-up) and started again."""
+
+    def __init__(self, name: str, index: int, url: str, argv: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.name = name
+        self.index = index
+        self.url = url
+        self._argv = argv
+        self._env = env
+        self.log_path = log_path
+        self.process = ManagedProcess(argv, env=env, log_path=log_path, name=self.label)
+
+    @property
+    def label(self) -> str:
+        return self.name if self.index == 0 else f"{self.name}-{self.index}"
+
+    def kill(self) -> None:
+        """``kill -9`` the replica's whole process group: no shutdown hooks, no goodbyes to the broker."""
+        self.signal(signal.SIGKILL)
+        self.process.stop(timeout=0)  # reaps it
+
+    def signal(self, sig: signal.Signals) -> None:
+        if self.process.is_running():
+            os.killpg(self.process.pid, sig)  # type: ignore[arg-type]
+
+    def restart(self, timeout: float = 60.0) -> None:
+        """Start a fresh process on the same port, database and log file; wait until it is ready."""
+        if self.process.is_running():
+            raise RuntimeError(f"{self.label} is still running")
+        self.process = ManagedProcess(self._argv, env=self._env, log_path=self.log_path, name=self.label)
+        self.process.start()
+        wait_ready(self, timeout)
+
+
 @dataclass(frozen=True)
 class RunningService:
     name: str
     url: str
     database: str
     process: ManagedProcess
+    replicas: tuple[Replica, ...] = field(default=())
 
 
 def service_env(
@@ -48,7 +86,7 @@ def service_env(
     return env
 
 
-def wait_ready(service: RunningService, timeout: float = 60.0) -> None:
+def wait_ready(service: RunningService | Replica, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
@@ -75,22 +113,38 @@ def start_services(
     database_prefix: str = "mentorship",
     fixed_ports: bool = False,
     extra_env: Mapping[str, str] | None = None,
+    replicas: int | Mapping[str, int] = 1,
+    service_env_overrides: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Iterator[dict[str, RunningService]]:
-    """Start ``names`` in parallel, wait until every one answers ``/readyz``; stop them all on exit."""
+    """Start ``names`` in parallel, wait until every one answers ``/readyz``; stop them all on exit.
+
+    ``replicas`` is a count for every service or per service name; ``url`` and ``process`` of a
+    ``RunningService`` are its first replica's.  Fixed ports apply to the first replica only.
+    ``service_env_overrides`` adds environment variables for one service's processes.
+    """
     with ExitStack() as stack:
         running: dict[str, RunningService] = {}
         for name in names:
             database = f"{database_prefix}_{name}"
             dsn = postgres.create_database(database)
-            port = DEFAULT_PORTS[name] if fixed_ports else free_port()
-            process = ManagedProcess(
-                [sys.executable, "-m", f"services.{name}"],
-                env=service_env(name, dsn=dsn, bootstrap=bootstrap, port=port, extra=extra_env),
-                log_path=log_dir / f"{name}.log",
-                name=name,
-            )
-            stack.enter_context(process)
-            running[name] = RunningService(name, f"http://127.0.0.1:{port}", database, process)
+            count = replicas if isinstance(replicas, int) else replicas.get(name, 1)
+            if count < 1:
+                raise ValueError(f"replicas of {name} must be at least 1, got {count}")
+            extra = {**(extra_env or {}), **((service_env_overrides or {}).get(name, {}))}
+            members = []
+            for index in range(count):
+                port = DEFAULT_PORTS[name] if fixed_ports and index == 0 else free_port()
+                replica = Replica(
+                    name, index, f"http://127.0.0.1:{port}", [sys.executable, "-m", f"services.{name}"],
+                    service_env(name, dsn=dsn, bootstrap=bootstrap, port=port, extra=extra),
+                    log_dir / (f"{name}.log" if index == 0 else f"{name}-{index}.log"),
+                )
+                replica.process.start()
+                stack.callback(lambda r=replica: r.process.stop())
+                members.append(replica)
+            first = members[0]
+            running[name] = RunningService(name, first.url, database, first.process, tuple(members))
         for service in running.values():
-            wait_ready(service)
+            for replica in service.replicas:
+                wait_ready(replica)
         yield running

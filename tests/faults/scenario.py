@@ -1,0 +1,185 @@
+"""One faulted run: workload flowing, a fault injected mid-stream, then the end state checked.
+
+``exercise`` drives the workload, waits until it is busy matching (events flowing through every
+service), injects the fault, lets the workload finish, and waits until the platform settles.  The
+row it returns says what was in flight when the fault hit, what was lost or took effect twice
+compared with the clean run, and how long the services took to be ready again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from shared.bus import dead_letter_topic
+from tests.faults import ledger
+from tests.faults.cluster import Cluster
+from tests.faults.workload import Api, Plan, Workload
+
+PLAN = Plan(mentors=6, mentees=24, capacity=10)
+SETTLE_TIMEOUT = 150.0
+DEAD_LETTER_GROUPS = ("profiles", "matching", "relationships", "notifications")
+
+Fault = Callable[[Cluster], Awaitable[float]]
+"""Injects the fault; returns the ``time.monotonic()`` at which it ended (broker resumed, restart begun, …)."""
+
+
+@dataclass(frozen=True)
+class CleanRun:
+    fingerprint: dict[str, ledger.TableSum]
+    interests: dict[str, set[str]]
+    events: int
+
+
+@dataclass(frozen=True)
+class FaultRow:
+    fault: str
+    in_flight: int
+    lost: int
+    duplicated: int
+    recovery_seconds: float
+    settled_seconds: float
+    dead_lettered: int
+    resent_emails: int = 0  # second copies after a crash, same Message-ID (the receiver drops them)
+
+
+def format_table(rows: list[FaultRow]) -> str:
+    head = (f"{'fault':<34} {'in flight':>9} {'lost':>5} {'dup. effects':>12} {'recovery s':>10} {'settled s':>9}"
+            f" {'dead-lettered':>13} {'e-mail resent':>13}")
+    lines = [head, "-" * len(head)]
+    lines += [
+        f"{r.fault:<34} {r.in_flight:>9} {r.lost:>5} {r.duplicated:>12} {r.recovery_seconds:>10.1f} "
+        f"{r.settled_seconds:>9.1f} {r.dead_lettered:>13} {r.resent_emails:>13}"
+        for r in rows
+    ]
+    lines += ["", "in flight: events stored but unpublished or not yet recorded by a consumer when the fault hit;",
+              "recovery: seconds from the fault's end until every replica answered /readyz; settled: until the",
+              "state equalled the clean run's; e-mail resent: second copies after a crash, same Message-ID."]
+    return "\n".join(lines)
+
+
+async def quiet(cluster: Cluster) -> bool:
+    """Nothing waiting in an outbox and no notification waiting to be delivered."""
+    return await ledger.outbox_backlog(cluster) == 0 and await ledger.undelivered(cluster) == 0
+
+
+async def settle(cluster: Cluster, timeout: float = SETTLE_TIMEOUT) -> CleanRun:
+    """Wait until the state stops changing (two equal fingerprints a few seconds apart, all quiet).
+
+    The masked rows of the last fingerprint stay in ``<log dir>/state/`` for diffing two runs.
+    """
+    deadline = time.monotonic() + timeout
+    previous = None
+    while True:
+        current = await ledger.fingerprint(cluster, cluster.log_dir / "state") if await quiet(cluster) else None
+        if current is not None and current == previous:
+            interests = await ledger.handled_types(cluster)
+            events = sum(len(e) for e in (await ledger.stored_events(cluster)).values())
+            return CleanRun(current, interests, events)
+        if time.monotonic() > deadline:
+            raise TimeoutError("the clean run never settled")
+        previous = current
+        await asyncio.sleep(2)
+
+
+async def in_flight(cluster: Cluster, clean: CleanRun) -> int:
+    """Events stored but not yet published, plus published events some consumer has not recorded yet."""
+    missing, _ = await ledger.unreached(cluster, clean.interests)
+    return await ledger.outbox_backlog(cluster) + missing
+
+
+async def all_ready(cluster: Cluster, timeout: float = 120.0) -> float:
+    """Wait until every replica of every service answers ``/readyz`` with 200; return the seconds taken."""
+    started = time.monotonic()
+    async with httpx.AsyncClient(timeout=3) as client:
+        for url in (u for urls in cluster.urls().values() for u in urls):
+            while True:
+                try:
+                    if (await client.get(f"{url}/readyz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() - started > timeout:
+                    raise TimeoutError(f"{url} not ready {timeout}s after the fault")
+                await asyncio.sleep(0.2)
+    return time.monotonic() - started
+
+
+async def dead_letters(cluster: Cluster) -> dict[str, int]:
+    """Messages in each consumer group's dead-letter topic (end offsets)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=cluster.broker.bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        counts = {}
+        topics = await consumer.topics()
+        for group in DEAD_LETTER_GROUPS:
+            topic = dead_letter_topic(group)
+            partitions = consumer.partitions_for_topic(topic) if topic in topics else None
+            if not partitions:
+                counts[group] = 0
+                continue
+            ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+            counts[group] = sum(ends.values())
+        return counts
+    finally:
+        await consumer.stop()
+
+
+async def exercise(
+    cluster: Cluster, clean: CleanRun, name: str, fault: Fault, *, expected_dead_letters: dict[str, int] | None = None,
+    when: Callable[[Workload], bool] = lambda w: w.phase in ("matching", "relationships"),
+) -> tuple[FaultRow, list[str]]:
+    """Run the workload with ``fault`` injected once ``when(workload)`` holds; return the row and any diffs."""
+    api = Api(cluster.urls())
+    workload = Workload(api, PLAN)
+    run = asyncio.create_task(workload.run())
+    try:
+        while not when(workload):
+            if run.done():
+                await run  # raises what the workload raised
+                raise AssertionError(f"the workload finished before the fault could be injected ({name})")
+            await asyncio.sleep(0.05)
+        flight = await in_flight(cluster, clean)
+        fault_over = await fault(cluster)
+        await all_ready(cluster)
+        recovery = time.monotonic() - fault_over
+        await run
+    finally:
+        if not run.done():
+            run.cancel()
+        await api.close()
+    problems: list[str] = []
+    try:
+        settled = await settle(cluster)
+        seen = settled.fingerprint
+    except TimeoutError:
+        seen = await ledger.fingerprint(cluster, cluster.log_dir / "state")
+        problems.append("never settled (outbox or deliveries still pending)")
+    settled_seconds = time.monotonic() - fault_over
+    missing_rows, extra_rows, differ = ledger.compare(clean.fingerprint, seen)
+    unreached, recorded_twice = await ledger.unreached(cluster, clean.interests)
+    duplicated = extra_rows + recorded_twice
+    resent = cluster.smtp.duplicates
+    lost = max(missing_rows, unreached)
+    letters = await dead_letters(cluster)
+    expected = expected_dead_letters or {}
+    for group, count in letters.items():
+        if count != expected.get(group, 0):
+            problems.append(f"{group}.dlq holds {count} messages, expected {expected.get(group, 0)}")
+    problems += differ
+    # An e-mail accepted by SMTP just before its sender was killed is sent once more, same Message-ID:
+    # notifications' documented crash rule.  Any other second copy, or a third, is a duplicated effect.
+    allowed = await ledger.crash_resent(cluster)
+    if resent > allowed or cluster.smtp.most_copies > 2:
+        problems.append(f"{resent} e-mails delivered twice (same Message-ID), only {allowed} after a crash;"
+                        f" most copies of one: {cluster.smtp.most_copies}")
+        duplicated += resent - allowed
+    if unreached:
+        problems.append(f"{unreached} stored events never reached a consumer that handles them")
+    row = FaultRow(name, flight, lost, duplicated, recovery, settled_seconds, sum(letters.values()), resent)
+    return row, problems
