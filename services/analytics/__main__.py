@@ -24,35 +24,55 @@ from services.analytics.application.projector import Projector
 log = get_logger(__name__)
 
 
+LIVE_PROJECTOR_LOCK = 7_240_200
+"""Advisory lock held by the one replica projecting the live generation; the others stand by.
+
+Two projectors on one generation would each move the checkpoints (one could move them back) and
+contend for the same rows, so replicas of analytics share the reads but only one writes."""
+
+
 async def project_live(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
     """Keep the live generation current; a failed round (broker or database away) is retried."""
+    while not stop.is_set():
+        try:
+            async with runtime.pool.acquire() as holder:
+                if await holder.fetchval("SELECT pg_try_advisory_lock($1)", LIVE_PROJECTOR_LOCK):
+                    try:
+                        await _project_generations(runtime, stop)
+                    finally:
+                        await holder.execute("SELECT pg_advisory_unlock($1)", LIVE_PROJECTOR_LOCK)
+                    continue
+        except Exception as exc:  # noqa: BLE001 - the read side must outlive outages
+            log.warning("projector stopped; restarting", error=repr(exc))
+        await _sleep_or_stop(stop, 1)
+
+
+async def _project_generations(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    """Project into the live generation, and into the next one after a replay swaps it in."""
     settings = runtime.settings
     topics = all_event_topics()
     while not stop.is_set():
+        await ensure_topics(settings.kafka_bootstrap, topics, settings.topic_partitions)
+        generation = await ensure_live(runtime.pool)
+        swapped = asyncio.Event()
+        watcher = asyncio.create_task(_until_swapped(runtime, generation, stop, swapped))
         try:
-            await ensure_topics(settings.kafka_bootstrap, topics, settings.topic_partitions)
-            generation = await ensure_live(runtime.pool)
-            swapped = asyncio.Event()
-            watcher = asyncio.create_task(_until_swapped(runtime, generation, stop, swapped))
-            try:
-                await Projector(runtime.pool, settings.kafka_bootstrap, generation, topics).run(swapped)
-            finally:
-                watcher.cancel()
-        except Exception as exc:  # noqa: BLE001 - the read side must outlive outages
-            log.warning("projector stopped; restarting", error=repr(exc))
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=2)
-            except asyncio.TimeoutError:
-                pass
+            await Projector(runtime.pool, settings.kafka_bootstrap, generation, topics).run(swapped)
+        finally:
+            watcher.cancel()
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except asyncio.TimeoutError:
+        pass
 
 
 async def _until_swapped(runtime: ServiceRuntime, generation: int, stop: asyncio.Event, swapped: asyncio.Event) -> None:
     """Sets ``swapped`` when the service stops or a replay made another generation live."""
     while not stop.is_set() and await live_generation(runtime.pool) == generation:
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=1)
-        except asyncio.TimeoutError:
-            pass
+        await _sleep_or_stop(stop, 1)
     swapped.set()
 
 
