@@ -26,3 +26,8 @@ class ServiceSettings(BaseSettings):
     timer_poll_seconds: float = Field(default=1.0, gt=0, description="How often due timers are looked for")
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=0.5, gt=0)
+    dev_clock_file: str | None = Field(
+        default=None,
+        description="Development only (`mentorship dev up` demo): read the time from this file while it exists."
+        " Never set in production",
+    )

@@ -13,7 +13,7 @@ from services.matching.adapters.http import install
 from services.matching.application.deadlines import timer_handlers
 from services.matching.application.deps import Deps
 from services.matching.settings import MatchingSettings
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, clock_for
 from shared.db import migrations_from_package
 from shared.eventstore import EventStore
 from shared.http import create_app
@@ -23,7 +23,7 @@ from shared.settings import ServiceSettings
 
 
 def build_app(settings: ServiceSettings, clock: Clock | None = None, options: MatchingSettings | None = None) -> FastAPI:
-    clock = clock or SystemClock()
+    clock = clock or clock_for(settings)
     options = options or MatchingSettings()
     deps = Deps(
         store=EventStore(settings.service_name, clock), clock=clock,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from shared.bus import HR_TOPIC
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, clock_for
 from shared.db import migrations_from_package
 from shared.eventstore import EventStore
 from shared.http import create_app
@@ -23,7 +23,7 @@ from services.profiles.adapters.http import install
 
 
 def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
-    clock = clock or SystemClock()
+    clock = clock or clock_for(settings)
     store = EventStore(settings.service_name, clock, PERSONAL_DATA)  # personal fields sealed per person
     runtime = ServiceRuntime(
         settings,

@@ -17,7 +17,7 @@ from services.relationships.application.deps import Deps
 from services.relationships.application.fire_timers import timer_handlers
 from services.relationships.settings import RelationshipsSettings
 from shared.bus import topic_for
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, clock_for
 from shared.db import migrations_from_package
 from shared.eventstore import EventStore
 from shared.http import create_app
@@ -32,7 +32,7 @@ log = get_logger(__name__)
 def build_app(
     settings: ServiceSettings, clock: Clock | None = None, options: RelationshipsSettings | None = None
 ) -> FastAPI:
-    clock = clock or SystemClock()
+    clock = clock or clock_for(settings)
     options = options or RelationshipsSettings()
     cipher = Cipher.from_setting(options.confidential_keys)
     if cipher.is_development_key:
