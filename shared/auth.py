@@ -68,13 +68,22 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+TOKEN_COOKIE = "mentorship_token"
+"""Where a browser keeps its token after signing in to a page (``/login``): HttpOnly, SameSite=Strict."""
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
 def current_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
-    if credentials is None:
+    """The bearer token; for reads only, a browser's sign-in cookie instead (so no cookie ever authorises a change)."""
+    token = credentials.credentials if credentials is not None else None
+    if token is None and request.method in SAFE_METHODS:
+        token = request.cookies.get(TOKEN_COOKIE)
+    if token is None:
         raise _unauthorized("missing bearer token")
     try:
-        return verify_token(request.app.state.jwt_secret, credentials.credentials)
+        return verify_token(request.app.state.jwt_secret, token)
     except InvalidToken as exc:
         raise _unauthorized(f"invalid token: {exc}") from exc
 

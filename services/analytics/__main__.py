@@ -17,6 +17,7 @@ from shared.logging import get_logger
 from shared.runtime import ServiceRuntime
 from shared.serve import serve
 from shared.settings import ServiceSettings
+from services.analytics.adapters import login
 from services.analytics.adapters.http import router
 from services.analytics.application.generations import ensure_live, live_generation
 from services.analytics.application.projector import Projector
@@ -86,6 +87,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     app = create_app(runtime, title="Mentorship · analytics",
                      description="Read side: relationship timelines and program-evaluation dashboards.")
     app.include_router(router)
+    app.include_router(login.router)
     return app
 
 

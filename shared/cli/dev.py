@@ -125,3 +125,6 @@ def _print_where(services: dict[str, RunningService], log_dir: Path) -> None:
         f"try: curl -H 'Authorization: Bearer <token>' {services['matching'].url}/directory/mentors",
         soft_wrap=True, highlight=False,
     )
+    if "analytics" in services:
+        console.print(f"dashboard: open {services['analytics'].url}/login and paste the admin token",
+                      soft_wrap=True, highlight=False)

@@ -57,11 +57,18 @@ async def test_dashboard_renders_its_charts_in_chromium(postgres, tmp_path: Path
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
             try:
-                context = await browser.new_context(extra_http_headers={"Authorization": ANALYST})
-                page = await context.new_page()
+                page = await browser.new_page()
                 page.on("request", lambda request: requested.append(request.url))
                 response = await page.goto(f"{url}/dashboard")
-                assert response is not None and response.status == 200
+                assert response is not None and response.status == 401  # not signed in yet
+                await page.goto(f"{url}/login")
+                await page.fill("#token", "not-a-token")
+                await page.click("button[type=submit]")
+                assert "not valid" in await page.locator(".error").inner_text()
+                await page.fill("#token", ANALYST.removeprefix("Bearer "))
+                async with page.expect_navigation():
+                    await page.click("button[type=submit]")
+                assert page.url == f"{url}/dashboard"
                 assert await page.locator("figure.chart svg").count() == 10
                 assert await page.locator("#chart-departments rect.bar").count() == 3
                 # months 2025-12..2026-06, two lines; lagging: three lines over 2026-01..06

@@ -10,7 +10,7 @@ import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
-from shared.auth import InvalidToken, Principal, Role, mint_token, require_roles, verify_token
+from shared.auth import TOKEN_COOKIE, InvalidToken, Principal, Role, mint_token, require_roles, verify_token
 
 pytestmark = pytest.mark.unit
 
@@ -25,6 +25,10 @@ def client() -> TestClient:
     @app.get("/admin-only")
     def admin_only(who: Annotated[Principal, Depends(require_roles(Role.admin))]) -> dict:
         return {"subject": who.subject}
+
+    @app.post("/admin-only")
+    def admin_change(who: Annotated[Principal, Depends(require_roles(Role.admin))]) -> dict:
+        return {"changed_by": who.subject}
 
     @app.get("/participants")
     def participants(who: Annotated[Principal, Depends(require_roles(Role.mentor, Role.mentee))]) -> dict:
@@ -78,3 +82,11 @@ def test_any_of_the_roles_is_enough(client: TestClient) -> None:
     analyst = client.get("/participants", headers=bearer(mint_token(SECRET, "a1", [Role.analyst])))
     assert ok.status_code == 200 and ok.json() == {"roles": ["mentee"]}
     assert analyst.status_code == 403
+
+
+def test_a_sign_in_cookie_authorises_reads_but_never_changes(client: TestClient) -> None:
+    client.cookies.set(TOKEN_COOKIE, mint_token(SECRET, "director", [Role.admin]))
+    assert client.get("/admin-only").json() == {"subject": "director"}
+    assert client.post("/admin-only").status_code == 401  # a cross-site form could ride a cookie
+    client.cookies.set(TOKEN_COOKIE, "garbage")
+    assert client.get("/admin-only").status_code == 401
