@@ -54,6 +54,22 @@ WITH current AS (
 SELECT position, version FROM inserted
 """
 
+# Many new streams with one event each (version 1), e.g. one outcome per notification, in one statement.
+_START_STREAMS = """
+WITH inserted AS (
+    INSERT INTO events (event_id, stream_id, version, event_type, schema_version,
+                        occurred_at, correlation_id, causation_id, data)
+    SELECT e.event_id, e.stream_id, 1, e.event_type, e.schema_version, $1, e.event_id, NULL, e.data::jsonb
+    FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::text[])
+         WITH ORDINALITY AS e(event_id, stream_id, event_type, schema_version, data, ord)
+    ORDER BY e.ord
+    RETURNING position
+), queued AS (
+    INSERT INTO outbox (position) SELECT position FROM inserted
+)
+SELECT count(*) FROM inserted
+"""
+
 _COLUMNS = (
     "position, event_id, stream_id, version, event_type, schema_version,"
     " occurred_at, correlation_id, causation_id, data"
@@ -164,6 +180,28 @@ class EventStore:
             )
             for event_id, event, payload, row in zip(ids, events, payloads, rows)
         ]
+
+    async def start_streams(self, conn: asyncpg.Connection, firsts: Sequence[tuple[str, Event]]) -> None:
+        """Append the first event of each of many new streams in one statement (the same as
+        ``append(conn, stream_id, 0, [event])`` for each, with one round trip for all).
+        ``ConcurrencyConflict`` if one of the streams already exists."""
+        if not conn.is_in_transaction():
+            raise RuntimeError("start_streams must run inside the transaction that holds the state change")
+        if not firsts:
+            return
+        stored = [event.model_dump_json() for _, event in firsts]
+        if self.codec is not None:
+            stored = [json.dumps(await self.codec.seal(conn, stream_id, event.type_name(), json.loads(payload)))
+                      for (stream_id, event), payload in zip(firsts, stored)]
+        try:
+            await conn.fetchval(
+                _START_STREAMS, self.clock.now(), [uuid4() for _ in firsts], [stream_id for stream_id, _ in firsts],
+                [event.type_name() for _, event in firsts], [event.schema_version for _, event in firsts], stored,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name != "events_stream_version_unique":
+                raise
+            raise ConcurrencyConflict(firsts[0][0] if len(firsts) == 1 else "one of several", 0, actual=None) from exc
 
     async def stream_version(self, conn: asyncpg.Connection, stream_id: str) -> int:
         return await conn.fetchval("SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1", stream_id)

@@ -45,6 +45,8 @@ class ServiceRuntime:
     publishes: bool = True
     clock: Clock = field(default_factory=SystemClock)
     codec: PayloadCodec | None = None
+    consumer_batch_size: int = 1  # > 1: records handled in batches (``subscribe``), e.g. for a high event rate
+    consumer_fetch_max_wait_ms: int = 500  # lower: less latency when idle, more fetch requests (``subscribe``)
 
     pool: asyncpg.Pool | None = None
     producer: AIOKafkaProducer | None = None
@@ -94,7 +96,8 @@ class ServiceRuntime:
                     self.pool, self.group, self.handlers, self.producer,
                     max_attempts=s.consumer_max_attempts, backoff_seconds=s.consumer_backoff_seconds,
                 )
-                subscribe(self.broker, consumer, self.consumes, session_timeout_ms=s.consumer_session_timeout_ms)
+                subscribe(self.broker, consumer, self.consumes, session_timeout_ms=s.consumer_session_timeout_ms,
+                          batch_size=self.consumer_batch_size, fetch_max_wait_ms=self.consumer_fetch_max_wait_ms)
                 await self.broker.start()
             log.info("service started", topics=topics)
             yield self

@@ -21,7 +21,7 @@ from services.notifications.application.fire_timers import timer_handlers
 from services.notifications.domain.outgoing import Channel
 from services.notifications.settings import NotificationsSettings
 from shared.bus import topic_for
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, clock_for
 from shared.db import migrations_from_package
 from shared.eventstore import EventStore
 from shared.http import create_app
@@ -37,7 +37,7 @@ def build_app(
     channels: dict[str, Channel] | None = None,
     run_worker: bool = True,
 ) -> FastAPI:
-    clock = clock or SystemClock()
+    clock = clock or clock_for(settings)
     options = options or NotificationsSettings()
     deps = Deps(store=EventStore(settings.service_name, clock), clock=clock, options=options)
     channels = channels or default_channels(options)
@@ -50,8 +50,10 @@ def build_app(
         timer_handlers=timer_handlers(deps),
         clock=clock,
         worker_factory=lambda pool: DeliveryWorker(pool, deps, channels, templates),
-        worker_connections=options.delivery_concurrency + 2,
+        worker_connections=options.delivery_batches + 3,  # LISTEN, claims, lease checks, batches recording
         run_worker=run_worker,
+        consumer_batch_size=options.consumer_batch,
+        consumer_fetch_max_wait_ms=options.consumer_fetch_wait_ms,
     )
     app = create_app(
         runtime, title="Mentorship · notifications",

@@ -28,6 +28,10 @@ class NotificationsSettings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_timeout_seconds: float = Field(default=10, gt=0)
+    smtp_connections: int = Field(default=8, ge=1, le=100, description="SMTP sessions kept open and reused")
+    smtp_idle_seconds: float = Field(
+        default=30, gt=0, description="A pooled SMTP session idle longer than this is closed, not reused"
+    )
     smtp_helo_name: str = Field(
         default="notifications.mentorship.local",
         description="EHLO name; given explicitly because aiosmtplib's default (socket.getfqdn) blocks the event loop",
@@ -43,5 +47,15 @@ class NotificationsSettings(BaseSettings):
     response_reminder_days: float = Field(default=2, ge=0, description="Reminder this long before respond_by")
     cadence_reminder_days: float = Field(default=7, ge=0, description="Reminder this long before the cadence ends")
     digest_hour_utc: int = Field(default=7, ge=0, le=23)
-    delivery_concurrency: int = Field(default=16, ge=1, le=200, description="Messages sent at once")
+    delivery_concurrency: int = Field(default=32, ge=1, le=200, description="Intents claimed (and sent) as one batch")
+    delivery_batches: int = Field(
+        default=4, ge=1, le=50, description="Claimed batches (of up to delivery_concurrency) in flight at once"
+    )
     delivery_poll_seconds: float = Field(default=1.0, gt=0)
+    consumer_fetch_wait_ms: int = Field(
+        default=20, ge=1, le=500,
+        description="Longest the broker may hold an empty fetch: the latency an idle consumer adds (Kafka's default 500)",
+    )
+    consumer_batch: int = Field(
+        default=100, ge=1, le=1000, description="Events handled in one consumer transaction at most (1: one by one)"
+    )

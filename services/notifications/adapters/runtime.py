@@ -35,4 +35,5 @@ class NotificationsRuntime(ServiceRuntime):
                 self.worker.stop()
                 if task is not None:
                     await asyncio.wait_for(task, timeout=15)
+                await self.worker.close()
                 await worker_pool.close()

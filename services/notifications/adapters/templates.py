@@ -36,6 +36,7 @@ class Templates:
             loader=ChoiceLoader([FileSystemLoader([str(f) for f in folders]), FileSystemLoader(str(BUILT_IN))]),
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
             undefined=StrictUndefined, keep_trailing_newline=True,
+            auto_reload=False,  # templates are read once per process, not stat()ed again for every message
         )
 
     def render(self, name: str, context: dict[str, Any]) -> Rendered:

@@ -21,11 +21,29 @@ def free_port() -> int:
 
 @dataclass
 class Mailbox:
-    """What the SMTP server accepted; ``refuse`` makes it answer 451 to the next N messages."""
+    """What the SMTP server accepted; ``refuse`` makes it answer 451 to the next N messages;
+    ``hang_up`` makes it answer the next N MAIL FROM with 421 and close the session (as a server
+    does with a session it has kept idle too long); ``sessions`` counts the sessions opened (EHLOs)."""
 
     messages: list[EmailMessage] = field(default_factory=list)
     refuse: int = 0
     logins: list[str] = field(default_factory=list)
+    hang_up: int = 0
+    sessions: int = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:
+        self.sessions += 1
+        session.host_name = hostname  # what aiosmtpd does itself when there is no hook
+        return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options) -> str:
+        if self.hang_up:
+            self.hang_up -= 1
+            asyncio.get_running_loop().call_soon(server.transport.close)
+            return "421 4.4.2 idle for too long, closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         if self.refuse:
@@ -53,7 +71,14 @@ class SmtpServer:
         kwargs = {}
         if password is not None:
             kwargs = {"authenticator": self._authenticator(password), "auth_require_tls": False, "auth_required": True}
+        self._kwargs = kwargs
         self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, **kwargs)
+
+    def restart(self) -> None:
+        """Stop the server, which drops every open session, and start it again on the same port."""
+        self.controller.stop()
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, **self._kwargs)
+        self.controller.start()
 
     def _authenticator(self, password: str):
         def check(server, session, envelope, mechanism, auth_data) -> AuthResult:
