@@ -329,7 +329,7 @@ async def _raw_consume(bootstrap: str, topics: list[str], expected: int, batch_s
 
 
 async def _replay(dsn: str, bootstrap: str, topics: list[str], batch_size: int) -> dict:
-    from services.analytics.application.generations import create_generation, schema_name
+    from services.analytics.application.generations import build_indexes, create_generation, schema_name
     from services.analytics.application.projector import Projector
 
     from services.analytics.projections import ALL
@@ -362,17 +362,22 @@ async def _replay(dsn: str, bootstrap: str, topics: list[str], batch_size: int) 
     try:
         await migrate(pool, migrations_from_package("services.analytics.migrations"))
         async with pool.acquire() as conn:
-            generation = await create_generation(conn)
+            generation = await create_generation(conn, defer_indexes=True)  # as a rebuild does (replay.py)
             backend = await conn.fetchval("SELECT pg_backend_pid()")
         projector = TimedProjector(pool, bootstrap, generation, topics, batch_size=batch_size)
         cpu_before, pg_before = time.process_time(), _process_cpu(backend)
         start = time.perf_counter()
         progress = await projector.run(asyncio.Event(), until_caught_up=True)
+        indexing_from = time.perf_counter()
+        async with pool.acquire() as conn:  # part of the rebuild: the generation is not served without them
+            await build_indexes(conn, generation)
+        spent["indexes"] = indexing = time.perf_counter() - indexing_from
         cpu, pg_cpu = time.process_time() - cpu_before, _process_cpu(backend)
         schema = schema_name(generation)
         rows = {name: await pool.fetchval(f"SELECT count(*) FROM {schema}.{name}") for name in (
             "timeline_events", "participants", "requests", "program_relationships", "survey_answers")}
-        return {"count": progress.read, "applied": progress.applied, "seconds": projector.committed_at - start,
+        seconds = projector.committed_at - start + indexing
+        return {"count": progress.read, "applied": progress.applied, "seconds": seconds,
                 "rows": rows, "cpu": cpu, "pg_cpu": None if pg_cpu is None else pg_cpu - pg_before, "spent": spent}
     finally:
         await pool.close()

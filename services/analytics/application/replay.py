@@ -14,7 +14,11 @@ from datetime import datetime
 
 import asyncpg
 
-from services.analytics.application.generations import create_generation, make_live
+from services.analytics.application.generations import (
+    build_indexes,
+    create_generation,
+    make_live,
+)
 from services.analytics.application.projector import Projector
 
 
@@ -58,7 +62,7 @@ class Replays:
         if self._task is not None and not self._task.done():
             raise ReplayAlreadyRunning("a replay is already running; wait for it to finish")
         async with self.pool.acquire() as conn:
-            generation = await create_generation(conn, as_of=as_of)
+            generation = await create_generation(conn, as_of=as_of, defer_indexes=True)
         replay = Replay(generation, as_of, Projector(self.pool, self.bootstrap, generation, self.topics, as_of=as_of),
                         total_estimate)
         self.known[generation] = replay
@@ -69,6 +73,7 @@ class Replays:
         try:
             await replay.projector.run(asyncio.Event(), until_caught_up=True)
             async with self.pool.acquire() as conn:
+                await build_indexes(conn, replay.generation)  # left out while projecting; needed to serve it
                 if replay.as_of is None:
                     await make_live(conn, replay.generation)
                     replay.state = "live"

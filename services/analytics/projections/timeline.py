@@ -9,7 +9,7 @@ notes and comments never travel on the bus in the first place.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import asyncpg
 from pydantic_core import to_json
@@ -56,8 +56,7 @@ CREATE TABLE {schema}.timeline_links (
 """
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):  # a tuple, not a frozen dataclass: built for nearly every event of a replay
     stream_kind: str
     stream_id: str
     participants: list[str]

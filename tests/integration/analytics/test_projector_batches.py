@@ -13,7 +13,7 @@ import pytest
 from bench.replay import OWNERS, messages
 from shared.bus import ensure_topics, new_producer
 from shared.db import migrate, migrations_from_package
-from services.analytics.application.generations import create_generation, schema_name
+from services.analytics.application.generations import build_indexes, create_generation, schema_name
 from services.analytics.application.projector import Projector
 
 pytestmark = pytest.mark.integration
@@ -127,6 +127,28 @@ async def test_a_replay_killed_mid_batch_resumes_to_the_same_rows(history, broke
     rest = await project(pool, broker, topics, resumed, batch_size=50)
     assert rest.applied == EVENTS - committed
     assert await every_row(pool, resumed) == await every_row(pool, clean)
+
+
+async def indexes(pool: asyncpg.Pool, gen: int) -> list[str]:
+    schema = schema_name(gen)
+    return sorted(r[0].replace(f"{schema}.", "").replace(f"{schema}_", "") for r in await pool.fetch(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = $1", schema))
+
+
+async def test_a_rebuild_indexes_after_projecting_and_ends_with_the_same_rows_and_indexes(history, broker) -> None:
+    """A replay projects into a generation with only its keys and builds the secondary indexes at the end."""
+    pool, topics, _ = history
+    normal = await generation(pool)
+    async with pool.acquire() as conn:
+        deferred = await create_generation(conn, defer_indexes=True)
+    assert len(await indexes(pool, deferred)) < len(await indexes(pool, normal))
+    await project(pool, broker, topics, normal, batch_size=10_000)
+    await project(pool, broker, topics, deferred, batch_size=10_000)
+    async with pool.acquire() as conn:
+        await build_indexes(conn, deferred)
+
+    assert await indexes(pool, deferred) == await indexes(pool, normal)
+    assert await every_row(pool, deferred) == await every_row(pool, normal)
 
 
 async def test_an_event_a_projection_cannot_use_is_skipped_and_the_batch_still_commits(
