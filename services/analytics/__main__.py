@@ -19,7 +19,9 @@ from shared.serve import serve
 from shared.settings import ServiceSettings
 from services.analytics.adapters import login
 from services.analytics.adapters.http import router
-from services.analytics.application.generations import ensure_live, live_generation
+from services.analytics.application.generations import (
+    SHAPE, build_indexes, create_generation, ensure_live, generation_shape, live_generation, make_live,
+)
 from services.analytics.application.projector import Projector
 
 log = get_logger(__name__)
@@ -55,12 +57,31 @@ async def _project_generations(runtime: ServiceRuntime, stop: asyncio.Event) -> 
     while not stop.is_set():
         await ensure_topics(settings.kafka_bootstrap, topics, settings.topic_partitions)
         generation = await ensure_live(runtime.pool)
+        if await generation_shape(runtime.pool, generation) != SHAPE:
+            await _rebuild_outdated(runtime, generation, topics, stop)
+            continue
         swapped = asyncio.Event()
         watcher = asyncio.create_task(_until_swapped(runtime, generation, stop, swapped))
         try:
             await Projector(runtime.pool, settings.kafka_bootstrap, generation, topics).run(swapped)
         finally:
             watcher.cancel()
+
+
+async def _rebuild_outdated(runtime: ServiceRuntime, outdated: int, topics: list[str], stop: asyncio.Event) -> None:
+    """The live generation was built by another version of the projections (after an upgrade): build a
+    new one from the beginning of every topic and swap it in. Reads answer 503 until then."""
+    log.warning("live projections were built by another version; rebuilding", generation=outdated, shape=SHAPE)
+    async with runtime.pool.acquire() as conn:
+        generation = await create_generation(conn, defer_indexes=True)
+    projector = Projector(runtime.pool, runtime.settings.kafka_bootstrap, generation, topics)
+    await projector.run(stop, until_caught_up=True)
+    if stop.is_set():
+        return  # a later start builds again; this generation stays 'building' and is never served
+    async with runtime.pool.acquire() as conn:
+        await build_indexes(conn, generation)
+        await make_live(conn, generation)
+    log.info("rebuilt projections are live", generation=generation, events=projector.progress.applied)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -17,7 +17,7 @@ from shared.bus import all_event_topics
 from shared.http import RuntimeDep
 from services.analytics.adapters import dashboard_page
 from services.analytics.application.dashboard import Filters, figures_as_rows, program_figures
-from services.analytics.application.generations import live_generation, schema_name
+from services.analytics.application.generations import SHAPE, live_generation, schema_name
 from services.analytics.application.projector import estimate_total
 from services.analytics.application.replay import ReplayAlreadyRunning, Replays
 from services.analytics.application.timelines import participant_timeline, relationship_timeline
@@ -35,10 +35,14 @@ async def _schema(runtime, generation: int | None = None) -> str:
         generation = await live_generation(runtime.pool)
         if generation is None:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="projections are not built yet")
-        return schema_name(generation)
-    state = await runtime.pool.fetchval("SELECT state FROM projection_generations WHERE generation = $1", generation)
-    if state not in ("live", "snapshot"):
+    row = await runtime.pool.fetchrow("SELECT state, shape FROM projection_generations WHERE generation = $1",
+                                      generation)
+    if row is None or row["state"] not in ("live", "snapshot"):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"generation {generation} is not live or a snapshot")
+    if row["shape"] != SHAPE:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=(
+            f"generation {generation} was built by another version of analytics"
+            + (": it is being rebuilt, try again shortly" if row["state"] == "live" else "; replay it again")))
     return schema_name(generation)
 
 

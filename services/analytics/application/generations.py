@@ -6,6 +6,7 @@ while the live one keeps serving, then swaps it in with one small transaction.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 import asyncpg
@@ -42,6 +43,15 @@ def _code(statement: str) -> str:
     return "\n".join(line for line in statement.splitlines() if not line.lstrip().startswith("--")).strip()
 
 
+SHAPE = hashlib.sha256("\n".join(_code(s) for s in _statements(indexes=False) + _statements(indexes=True))
+                       .encode()).hexdigest()[:16]
+"""Digest of the projections' DDL: a generation of another shape was built by another version of the code."""
+
+
+async def generation_shape(conn: asyncpg.Connection | asyncpg.Pool, generation: int) -> str | None:
+    return await conn.fetchval("SELECT shape FROM projection_generations WHERE generation = $1", generation)
+
+
 async def create_generation(conn: asyncpg.Connection, as_of: datetime | None = None, *,
                             defer_indexes: bool = False) -> int:
     """A new generation in state ``building``.
@@ -60,8 +70,8 @@ async def create_generation(conn: asyncpg.Connection, as_of: datetime | None = N
         for statement in statements:
             await conn.execute(statement.format(schema=schema))
         await conn.execute(
-            "INSERT INTO projection_generations (generation, state, as_of) VALUES ($1, 'building', $2)",
-            generation, as_of,
+            "INSERT INTO projection_generations (generation, state, as_of, shape) VALUES ($1, 'building', $2, $3)",
+            generation, as_of, SHAPE,
         )
     return generation
 

@@ -1,4 +1,4 @@
-"""Replicas of analytics: one projects the live generation, the other stands by and takes over."""
+"""The live projector: one replica projects, the others stand by; a generation of an older shape is rebuilt."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from shared.envelope import Envelope
 from shared.events.relationships import MeetingLogged
 from shared.settings import ServiceSettings
 from services.analytics.__main__ import LIVE_PROJECTOR_LOCK, project_live
-from services.analytics.application.generations import live_generation, schema_name
+from services.analytics.application.generations import (
+    SHAPE, create_generation, generation_shape, live_generation, make_live, schema_name,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -100,3 +102,37 @@ async def test_one_replica_projects_the_other_takes_over(fresh_dsn: str, broker)
 
 async def _held_by(setup: asyncpg.Pool, name: str) -> bool:
     return await holders(setup) == [name]
+
+
+async def test_a_live_generation_built_by_an_older_version_is_rebuilt_and_swapped_in(fresh_dsn: str, broker) -> None:
+    setup = await create_pool(fresh_dsn, min_size=1, max_size=2)
+    await migrate(setup, [*shared_migrations(), *migrations_from_package("services.analytics.migrations")])
+    await ensure_topics(broker.bootstrap, all_event_topics(), partitions=3)
+    async with setup.acquire() as conn:  # what an older version left: a live generation of another shape
+        outdated = await create_generation(conn)
+        await make_live(conn, outdated)
+        await conn.execute("UPDATE projection_generations SET shape = 'older' WHERE generation = $1", outdated)
+    event = meeting("rel-upgrade")
+    producer = new_producer(broker.bootstrap)
+    await producer.start()
+    replica = Replica("upgraded", fresh_dsn, broker.bootstrap)
+    try:
+        await producer.send_and_wait(topic_for("relationships"), event.to_bytes(), key=b"rel-upgrade")
+        await replica.start()
+
+        async def rebuilt() -> bool:
+            live = await live_generation(setup)
+            return live != outdated and bool(await setup.fetchval(
+                f"SELECT count(*) FROM {schema_name(live)}.timeline_events WHERE event_id = $1", event.id))
+
+        await until(rebuilt)
+        live = await live_generation(setup)
+        assert await generation_shape(setup, live) == SHAPE
+        assert not await setup.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname = $1", schema_name(outdated))
+        indexes = await setup.fetchval("SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexdef NOT LIKE "
+                                       "'%UNIQUE%'", schema_name(live))
+        assert indexes > 0  # the secondary indexes a rebuild defers were built before serving it
+    finally:
+        await producer.stop()
+        await replica.halt()
+        await setup.close()
