@@ -61,9 +61,9 @@ def up(
                 postgres, broker.bootstrap, log_dir, fixed_ports=fixed_ports,
                 extra_env=service_env(clock_file) if demo else None,
             ))
+            _print_where(services, log_dir)  # usable now; the demo fills the dashboard as it plays
             if demo:
                 _run_demo(services, postgres, broker.bootstrap, clock_file, demo_scale.value, demo_seed)
-            _print_where(services, log_dir)
             if exit_when_ready:
                 return
             console.print("[bold green]running[/bold green] — Ctrl-C stops everything")
@@ -109,7 +109,7 @@ def _run_demo(
         console.print(f"demo: the dashboard caught up {time.monotonic() - started:.0f}s later")
     except TimeoutError as exc:  # the services hold the demo; the read side may still be catching up
         console.print(f"[yellow]demo: {exc}[/yellow]")
-    console.print(f"dashboard: {urls['analytics']}/dashboard (token: `mentorship token --role analyst`)",
+    console.print(f"dashboard: {urls['analytics']}/login, then /dashboard (token: `mentorship token --role analyst`)",
                   soft_wrap=True, highlight=False)
 
 
