@@ -55,7 +55,12 @@ async def test_racing_admin_matches_and_a_full_mentor_is_skipped_when_forwarding
         assert (await service.answer(requests[-1], fallback, False)).status_code == 200
     answers = await asyncio.gather(*(service.client.post(f"/requests/{rid}/match", headers=DIRECTOR,
                                                          json={"mentor_id": mentor}) for rid in requests))
-    assert sorted(a.status_code for a in answers) == [200, 409]
+    won = [a for a in answers if a.status_code == 200]
+    lost = [a for a in answers if a.status_code != 200]
+    assert len(won) == 1 and len(lost) == 1, [a.text for a in answers]
+    # The loser either raced the winner to the commit (409) or started after it and found the mentor full (422):
+    # which one depends on scheduling; both refuse with the reason, and capacity holds either way.
+    assert lost[0].status_code in (409, 422) and "no capacity left" in lost[0].text, lost[0].text
     assert await service.load(mentor) == 1
 
     last = await service.client.post("/requests", headers=auth(mentees[2]), json={
