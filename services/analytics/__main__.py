@@ -10,6 +10,18 @@ import asyncio
 
 from fastapi import FastAPI
 
+from services.analytics.adapters import login
+from services.analytics.adapters.http import router
+from services.analytics.application.generations import (
+    SHAPE,
+    build_indexes,
+    create_generation,
+    ensure_live,
+    generation_shape,
+    live_generation,
+    make_live,
+)
+from services.analytics.application.projector import Projector
 from shared.bus import all_event_topics, ensure_topics
 from shared.db import migrations_from_package
 from shared.http import create_app
@@ -17,12 +29,6 @@ from shared.logging import get_logger
 from shared.runtime import ServiceRuntime
 from shared.serve import serve
 from shared.settings import ServiceSettings
-from services.analytics.adapters import login
-from services.analytics.adapters.http import router
-from services.analytics.application.generations import (
-    SHAPE, build_indexes, create_generation, ensure_live, generation_shape, live_generation, make_live,
-)
-from services.analytics.application.projector import Projector
 
 log = get_logger(__name__)
 
@@ -87,7 +93,7 @@ async def _rebuild_outdated(runtime: ServiceRuntime, outdated: int, topics: list
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     try:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
 
 

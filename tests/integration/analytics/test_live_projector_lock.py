@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
 import asyncpg
 import pytest
 
-from shared.bus import ensure_topics, new_producer, topic_for, all_event_topics
+from services.analytics.__main__ import LIVE_PROJECTOR_LOCK, project_live
+from services.analytics.application.generations import (
+    SHAPE,
+    create_generation,
+    generation_shape,
+    live_generation,
+    make_live,
+    schema_name,
+)
+from shared.bus import all_event_topics, ensure_topics, new_producer, topic_for
 from shared.db import create_pool, migrate, migrations_from_package, shared_migrations
 from shared.envelope import Envelope
 from shared.events.relationships import MeetingLogged
 from shared.settings import ServiceSettings
-from services.analytics.__main__ import LIVE_PROJECTOR_LOCK, project_live
-from services.analytics.application.generations import (
-    SHAPE, create_generation, generation_shape, live_generation, make_live, schema_name,
-)
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +32,7 @@ def meeting(relationship_id: str) -> Envelope:
     event = MeetingLogged(relationship_id=relationship_id, meeting_id=f"mt-{uuid.uuid4().hex[:8]}",
                           held_on=date(2026, 3, 1), duration_minutes=30, format="video", topic_tags=["goals"])
     return Envelope(id=uuid.uuid4(), source="/services/relationships", type=event.type_name(),
-                    time=datetime.now(timezone.utc), subject=relationship_id, correlationid=uuid.uuid4(), sequence=1,
+                    time=datetime.now(UTC), subject=relationship_id, correlationid=uuid.uuid4(), sequence=1,
                     schemaversion=event.schema_version, data=event.model_dump(mode="json"))
 
 
