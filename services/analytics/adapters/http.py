@@ -116,8 +116,10 @@ async def _figures(runtime, query: DashboardFilters) -> dict:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
                             detail=[{"loc": ["query", "end"], "msg": "end lies before start", "type": "value_error"}])
     filters = Filters(query.department or None, query.cohort or None, query.start, query.end)
-    async with runtime.pool.acquire() as conn:
-        return await program_figures(conn, await _schema(runtime, query.generation), filters, MIN_CELL)
+    schema = await _schema(runtime, query.generation)
+    # One snapshot for every query of the page, so no figure straddles a projector commit.
+    async with runtime.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        return await program_figures(conn, schema, filters, MIN_CELL)
 
 
 @router.get("/dashboard.json", tags=["dashboard"])
