@@ -8,6 +8,7 @@ replay stops at a moment in time and stays a snapshot beside the live one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,6 +51,10 @@ class ReplayAlreadyRunning(RuntimeError):
     pass
 
 
+REPLAY_LOCK = 7_240_300
+"""Advisory lock held while a replay runs: one replay at a time across every analytics replica."""
+
+
 class Replays:
     """At most one replay at a time per analytics process."""
 
@@ -57,19 +62,41 @@ class Replays:
         self.pool, self.bootstrap, self.topics = pool, bootstrap, topics
         self.known: dict[int, Replay] = {}
         self._task: asyncio.Task[None] | None = None
+        self._holder: asyncpg.Connection | None = None
 
     async def start(self, as_of: datetime | None, total_estimate: int) -> Replay:
         if self._task is not None and not self._task.done():
             raise ReplayAlreadyRunning("a replay is already running; wait for it to finish")
-        async with self.pool.acquire() as conn:
-            generation = await create_generation(conn, as_of=as_of, defer_indexes=True)
+        holder = await self.pool.acquire()  # holds REPLAY_LOCK for the whole replay, across replicas
+        try:
+            if not await holder.fetchval("SELECT pg_try_advisory_lock($1)", REPLAY_LOCK):
+                raise ReplayAlreadyRunning("a replay is already running on another replica; wait for it to finish")
+            generation = await create_generation(holder, as_of=as_of, defer_indexes=True)
+        except BaseException:
+            await self.pool.release(holder)  # the pool's reset drops a lock taken here
+            raise
         replay = Replay(generation, as_of, Projector(self.pool, self.bootstrap, generation, self.topics, as_of=as_of),
                         total_estimate)
         self.known[generation] = replay
+        self._holder = holder
         self._task = asyncio.create_task(self._run(replay), name=f"replay-{generation}")
         return replay
 
     async def _run(self, replay: Replay) -> None:
+        try:
+            await self._rebuild(replay)
+        finally:
+            await self._release_lock()
+
+    async def _release_lock(self) -> None:
+        holder, self._holder = self._holder, None
+        if holder is None:
+            return
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):  # a lost session holds no lock
+            await holder.execute("SELECT pg_advisory_unlock($1)", REPLAY_LOCK)
+        await self.pool.release(holder)
+
+    async def _rebuild(self, replay: Replay) -> None:
         try:
             await replay.projector.run(asyncio.Event(), until_caught_up=True)
             async with self.pool.acquire() as conn:
@@ -90,3 +117,6 @@ class Replays:
     async def stop(self) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._release_lock()  # a task cancelled before it ran never reached its own clean-up

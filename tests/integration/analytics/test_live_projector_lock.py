@@ -19,6 +19,7 @@ from services.analytics.application.generations import (
     make_live,
     schema_name,
 )
+from services.analytics.application.replay import ReplayAlreadyRunning, Replays
 from shared.bus import all_event_topics, ensure_topics, new_producer, topic_for
 from shared.db import create_pool, migrate, migrations_from_package, shared_migrations
 from shared.envelope import Envelope
@@ -140,4 +141,29 @@ async def test_a_live_generation_built_by_an_older_version_is_rebuilt_and_swappe
     finally:
         await producer.stop()
         await replica.halt()
+        await setup.close()
+
+
+async def test_one_replay_at_a_time_across_replicas(fresh_dsn: str, broker) -> None:
+    setup = await create_pool(fresh_dsn, min_size=1, max_size=2)
+    await migrate(setup, [*shared_migrations(), *migrations_from_package("services.analytics.migrations")])
+    await ensure_topics(broker.bootstrap, all_event_topics(), partitions=3)
+    pools = [await create_pool(fresh_dsn, min_size=1, max_size=4) for _ in range(2)]  # two replicas
+    first, second = (Replays(pool, broker.bootstrap, all_event_topics()) for pool in pools)
+    try:
+        running = await first.start(None, 0)
+        with pytest.raises(ReplayAlreadyRunning, match="another replica"):
+            await second.start(None, 0)
+
+        async def finished() -> bool:
+            return running.state != "running"
+
+        await until(finished, timeout=60)
+        assert running.state == "live", running.error
+        again = await second.start(None, 0)  # the lock went with the first replay
+        assert again.generation > running.generation
+        await second.stop()
+    finally:
+        for pool in pools:
+            await pool.close()
         await setup.close()
