@@ -60,23 +60,28 @@ def program_events() -> list[tuple[str, object]]:
     return events
 
 
-@pytest.fixture
-async def projected(pool, broker, topic_name):
+async def publish_and_project(pool, bootstrap: str, topic_name: str, events: list) -> tuple:
+    """``events`` ((owner, envelope) pairs) published to a real broker, projected into real Postgres."""
     from shared.db import migrate, migrations_from_package
 
     await migrate(pool, migrations_from_package("services.analytics.migrations"))
-    topics = {o: f"{topic_name}.{o}" for o in ("profiles", "matching", "relationships")}
-    await ensure_topics(broker.bootstrap, list(topics.values()), partitions=2)
-    producer = new_producer(broker.bootstrap)
+    topics = {owner: f"{topic_name}.{owner}" for owner, _ in events}
+    await ensure_topics(bootstrap, list(topics.values()), partitions=2)
+    producer = new_producer(bootstrap)
     await producer.start()
     try:
-        for owner, env in program_events():
+        for owner, env in events:
             await producer.send_and_wait(topics[owner], env.to_bytes(), key=env.subject.encode())
     finally:
         await producer.stop()
     generation = await ensure_live(pool)
-    await Projector(pool, broker.bootstrap, generation, list(topics.values())).run(asyncio.Event(), until_caught_up=True)
+    await Projector(pool, bootstrap, generation, list(topics.values())).run(asyncio.Event(), until_caught_up=True)
     return pool, schema_name(generation)
+
+
+@pytest.fixture
+async def projected(pool, broker, topic_name):
+    return await publish_and_project(pool, broker.bootstrap, topic_name, program_events())
 
 
 async def figures(projected, min_cell: int = 2, **filters) -> dict:

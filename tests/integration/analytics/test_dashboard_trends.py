@@ -7,13 +7,11 @@ the last survey answer, 2026-06-02.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from datetime import date, datetime, time, timezone
 
 import pytest
 
-from shared.bus import ensure_topics, new_producer
 from shared.events.hr import HrEventRescinded, Worker, WorkerHired, WorkerTerminated, WorkerUpdated
 from shared.events.profiles import MenteeRegistered, MentorCapacityChanged, MentorRegistered, ParticipantDeactivated
 from shared.events.profiles import ParticipantReactivated
@@ -21,10 +19,9 @@ from shared.events.relationships import (AgreementSigned, MeetingLogged, Relatio
                                          RelationshipStarted)
 from services.analytics.adapters.dashboard_page import render
 from services.analytics.application.dashboard import Filters, figures_as_rows, program_figures
-from services.analytics.application.generations import create_generation, ensure_live, schema_name
-from services.analytics.application.projector import Projector
+from services.analytics.application.generations import create_generation, schema_name
 from services.analytics.projections import ALL
-from tests.integration.analytics.test_dashboard import person, program_events
+from tests.integration.analytics.test_dashboard import person, program_events, publish_and_project
 from tests.integration.analytics.test_timeline_projection import envelope
 
 pytestmark = pytest.mark.integration
@@ -147,21 +144,7 @@ def trend_events() -> list[tuple[str, object]]:
 @pytest.fixture
 async def projected(pool, broker, topic_name):
     """The scenario published to a real broker and projected by the real projector into real Postgres."""
-    from shared.db import migrate, migrations_from_package
-
-    await migrate(pool, migrations_from_package("services.analytics.migrations"))
-    topics = {o: f"{topic_name}.{o}" for o in ("profiles", "matching", "relationships", "hr")}
-    await ensure_topics(broker.bootstrap, list(topics.values()), partitions=2)
-    producer = new_producer(broker.bootstrap)
-    await producer.start()
-    try:
-        for owner, env in trend_events():
-            await producer.send_and_wait(topics[owner], env.to_bytes(), key=env.subject.encode())
-    finally:
-        await producer.stop()
-    generation = await ensure_live(pool)
-    await Projector(pool, broker.bootstrap, generation, list(topics.values())).run(asyncio.Event(), until_caught_up=True)
-    return pool, schema_name(generation)
+    return await publish_and_project(pool, broker.bootstrap, topic_name, trend_events())
 
 
 async def figures(projected, min_cell: int = 1, **filters) -> dict:
