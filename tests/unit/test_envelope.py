@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 from pydantic import ValidationError
 
-from shared.envelope import Envelope
+from shared.envelope import Envelope, InvalidEnvelope, read_envelope
 
 pytestmark = pytest.mark.unit
 
@@ -59,3 +59,30 @@ def test_missing_required_attribute_is_rejected() -> None:
     with pytest.raises(ValidationError, match="subject"):
         Envelope.model_validate(attributes)
 
+
+
+def test_the_bulk_reader_agrees_with_the_model() -> None:
+    """``read_envelope`` (msgspec, used by the analytics projector) reads what ``Envelope`` reads."""
+    raw = json.dumps(sample(traceparent="00-abc", causationid=str(uuid.uuid4()))).encode()
+    model, record = Envelope.from_bytes(raw), read_envelope(raw)
+    for name in Envelope.model_fields:
+        assert getattr(record, name) == getattr(model, name), name
+    assert record.time.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"specversion": "0.3"}, {"sequence": 0}, {"id": "not-a-uuid"}, {"schemaversion": 0}, {"time": "yesterday"},
+     {"data": ["not", "an", "object"]}, {"subject": None}],
+)
+def test_the_bulk_reader_rejects_what_the_model_rejects(overrides: dict) -> None:
+    raw = json.dumps(sample(**overrides)).encode()
+    with pytest.raises(ValidationError):
+        Envelope.from_bytes(raw)
+    with pytest.raises(InvalidEnvelope):
+        read_envelope(raw)
+
+
+def test_the_bulk_reader_rejects_bytes_that_are_not_json() -> None:
+    with pytest.raises(InvalidEnvelope):
+        read_envelope(b"\xff not json")
