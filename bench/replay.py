@@ -27,7 +27,13 @@ from shared.db import create_pool, migrate, migrations_from_package
 from shared.devstack.broker import start_broker
 from shared.envelope import Envelope
 from shared.events import Event
-from shared.events.hr import Worker, WorkerHired, WorkerPromoted, WorkerTerminated, WorkerTransferred
+from shared.events.hr import (
+    Worker,
+    WorkerHired,
+    WorkerPromoted,
+    WorkerTerminated,
+    WorkerTransferred,
+)
 from shared.events.matching import (
     MatchApproved,
     MentorResponded,
@@ -329,9 +335,12 @@ async def _raw_consume(bootstrap: str, topics: list[str], expected: int, batch_s
 
 
 async def _replay(dsn: str, bootstrap: str, topics: list[str], batch_size: int) -> dict:
-    from services.analytics.application.generations import build_indexes, create_generation, schema_name
+    from services.analytics.application.generations import (
+        build_indexes,
+        create_generation,
+        schema_name,
+    )
     from services.analytics.application.projector import Projector
-
     from services.analytics.projections import ALL
 
     spent: dict[str, float] = {}  # wall seconds inside each step of the batch transactions
@@ -349,8 +358,21 @@ async def _replay(dsn: str, bootstrap: str, topics: list[str], batch_size: int) 
                     pg_spent[name] = pg_spent.get(name, 0.0) + (_process_cpu(backend) or 0.0) - pg_started
         return run
 
+    prepared_cpu: dict[str, float] = {}  # CPU seconds of the worker thread preparing each projection's rows
+
+    def timed_prepare(name: str, prepare):
+        def run(events):
+            started = time.thread_time()
+            try:
+                return prepare(events)
+            finally:
+                prepared_cpu[name] = prepared_cpu.get(name, 0.0) + time.thread_time() - started
+        return run
+
     for projection in ALL:
-        projection.apply_batch = timed(projection.__name__.rsplit(".", 1)[-1], projection.apply_batch)
+        name = projection.__name__.rsplit(".", 1)[-1]
+        projection.write = timed(name, projection.write)
+        projection.prepare = timed_prepare(name, projection.prepare)
 
     class TimedProjector(Projector):
         """Times until the last batch commits (the idle polls that tell it has caught up are not replay work)."""
@@ -383,7 +405,7 @@ async def _replay(dsn: str, bootstrap: str, topics: list[str], batch_size: int) 
         seconds = projector.committed_at - start + indexing
         return {"count": progress.read, "applied": progress.applied, "seconds": seconds,
                 "rows": rows, "cpu": cpu, "pg_cpu": None if pg_cpu is None else pg_cpu - pg_before, "spent": spent,
-                "pg_spent": pg_spent}
+                "pg_spent": pg_spent, "prepared_cpu": prepared_cpu}
     finally:
         await pool.close()
 
@@ -442,6 +464,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"CPU: raw consumer {raw['cpu']:.1f} s; projector {replay['cpu']:.1f} s{pg_cpu}"
           f" ({replay['count'] / replay['cpu']:,.0f} events per projector CPU-second;"
           f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    print("preparing rows in the worker thread (CPU s): "
+          + ", ".join(f"{name} {seconds:.1f}" for name, seconds in replay["prepared_cpu"].items()))
     print("inside the batch transactions (wall s / of which Postgres CPU s): " + ", ".join(
         f"{name} {seconds:.1f}/{replay['pg_spent'].get(name, 0.0):.1f}" for name, seconds in replay["spent"].items()))
     print("rows: " + ", ".join(f"{name} {count:,}" for name, count in replay["rows"].items())

@@ -11,48 +11,57 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 import time
 from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from shared.envelope import EnvelopeRecord, InvalidEnvelope, read_envelope
+
 from services.analytics.application.generations import schema_name
 from services.analytics.projections import ALL
+from shared.envelope import EnvelopeRecord, InvalidEnvelope, read_envelope
 
 FETCH_BYTES = 8 * 1024 * 1024
-DECODE_AHEAD = 2  # batches decoded while the database applies the one before them
+PREPARE_AHEAD = 2  # batches prepared (in the worker thread) while the database applies the one before them
 GC_GEN0_THRESHOLD = 50_000
+SWITCH_INTERVAL_S = 0.0005
 _projecting = 0
-_threshold_before = gc.get_threshold()
+_settings_before = (gc.get_threshold(), sys.getswitchinterval())
 
 
 @contextmanager
-def roomy_gc() -> Iterator[None]:
-    """Collect young objects less often while projecting.
+def tuned_for_batches() -> Iterator[None]:
+    """Interpreter settings for projecting big batches with a worker thread; process-wide, so they are
+    restored when the last running projector stops.
 
-    A batch holds tens of thousands of live objects (records, envelopes, payload dicts, rows), and
-    with the default gen-0 threshold (700 allocations) the cycle collector ran hundreds of times per
-    batch, re-scanning them: about 45% of the projector's CPU in a replay (measured with gc.disable()).
-    These objects are freed by reference counting; the collector is only needed for cycles, which
-    collecting every 50,000 allocations still finds. The setting is process-wide; it is restored
-    when the last running projector stops.
+    - Collect young objects less often. A batch holds tens of thousands of live objects (records,
+      envelopes, payload dicts, rows), and with the default gen-0 threshold (700 allocations) the cycle
+      collector ran hundreds of times per batch, re-scanning them: about 45% of the projector's CPU in a
+      replay. They are freed by reference counting; collecting every 50,000 allocations still finds cycles.
+    - Hand the GIL over sooner. While the worker thread prepares the next batch, the event loop must get
+      the interpreter back as soon as Postgres answers, or the database waits for Python: with the default
+      5 ms switch interval a batch's two dozen statements could lose a tenth of a second.
     """
-    global _projecting, _threshold_before
+    global _projecting, _settings_before
     if _projecting == 0:
-        _threshold_before = gc.get_threshold()
-        gc.set_threshold(max(_threshold_before[0], GC_GEN0_THRESHOLD), *_threshold_before[1:])
+        _settings_before = (gc.get_threshold(), sys.getswitchinterval())
+        threshold = _settings_before[0]
+        gc.set_threshold(max(threshold[0], GC_GEN0_THRESHOLD), *threshold[1:])
+        sys.setswitchinterval(min(_settings_before[1], SWITCH_INTERVAL_S))
     _projecting += 1
     try:
         yield
     finally:
         _projecting -= 1
         if _projecting == 0:
-            gc.set_threshold(*_threshold_before)
+            gc.set_threshold(*_settings_before[0])
+            sys.setswitchinterval(_settings_before[1])
 
 
 @dataclass
@@ -67,17 +76,20 @@ class Progress:
 
 @dataclass
 class Batch:
-    """Decoded records of one fetch, and where each partition stands after it."""
+    """Decoded records of one fetch, the projections' rows for them, and where each partition stands after it."""
 
     events: list[EnvelopeRecord]
     next_offsets: dict[TopicPartition, int]
+    prepared: list[object]
+    """What each projection in ``ALL`` prepared from ``events``."""
 
 
 class Projector:
     """Per fetched batch: decode, drop what is after the cut, drop what this generation already has
-    (one statement), let every projection apply the batch set-wise, move the checkpoints; one transaction.
+    (one statement), let every projection write the batch set-wise, move the checkpoints; one transaction.
 
-    Fetching and decoding the next batches overlaps with the database applying the current one.
+    Decoding and preparing the projections' rows runs in a worker thread, ahead: the next batches are
+    prepared while the database applies the current one, so Python and Postgres work at the same time.
     """
 
     def __init__(
@@ -92,15 +104,16 @@ class Projector:
 
     async def run(self, stop: asyncio.Event, *, until_caught_up: bool = False, idle_polls: int = 3) -> Progress:
         """Project until ``stop`` (or, with ``until_caught_up``, until ``idle_polls`` polls in a row find nothing)."""
-        with roomy_gc():
-            return await self._run(stop, until_caught_up, idle_polls)
+        with tuned_for_batches(), ThreadPoolExecutor(1, thread_name_prefix="projector-prepare") as worker:
+            return await self._run(stop, until_caught_up, idle_polls, worker)
 
-    async def _run(self, stop: asyncio.Event, until_caught_up: bool, idle_polls: int) -> Progress:
+    async def _run(self, stop: asyncio.Event, until_caught_up: bool, idle_polls: int,
+                   worker: ThreadPoolExecutor) -> Progress:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
                                     auto_offset_reset="earliest", max_partition_fetch_bytes=FETCH_BYTES,
                                     fetch_max_bytes=4 * FETCH_BYTES)
         await consumer.start()
-        ahead: deque[Batch] = deque()  # fetched and decoded, waiting for the database
+        ahead: deque[Batch] = deque()  # fetched and prepared, waiting for the database
         storing: asyncio.Task[None] | None = None
         try:
             await self._assign(consumer)
@@ -111,13 +124,13 @@ class Projector:
                     storing = None
                 if storing is None and ahead:
                     storing = asyncio.create_task(self._store(ahead.popleft()))
-                if len(ahead) >= DECODE_AHEAD:
+                if len(ahead) >= PREPARE_AHEAD:
                     await asyncio.wait({storing})
                     continue
                 records = await consumer.getmany(timeout_ms=300, max_records=self.batch_size)
                 if any(records.values()):
                     idle = 0
-                    ahead.append(self._decode(records))
+                    ahead.append(await asyncio.get_running_loop().run_in_executor(worker, self._prepare, records))
                 elif storing is None and not ahead:  # caught up only once everything fetched is committed
                     idle += 1
                     self.progress.caught_up = idle >= idle_polls
@@ -143,8 +156,9 @@ class Projector:
             else:
                 await consumer.seek_to_beginning(tp)
 
-    def _decode(self, records: dict) -> Batch:
-        """Envelopes inside the cut, in log order per partition."""
+    def _prepare(self, records: dict) -> Batch:
+        """Decode the records (those inside the cut, in log order per partition) and let every projection
+        prepare its rows. Runs in the worker thread: it touches nothing but the records and the progress."""
         events, next_offsets = [], {}
         for tp, partition_records in records.items():
             for record in partition_records:
@@ -159,7 +173,7 @@ class Projector:
                 events.append(envelope)
             self.progress.read += len(partition_records)
             next_offsets[tp] = partition_records[-1].offset + 1
-        return Batch(events, next_offsets)
+        return Batch(events, next_offsets, [projection.prepare(events) for projection in ALL])
 
     async def _store(self, batch: Batch) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -169,8 +183,10 @@ class Projector:
             await conn.execute("SET LOCAL synchronous_commit = off")
             fresh = await self._new_to_generation(conn, batch.events)
             if fresh:
-                for projection in ALL:
-                    await projection.apply_batch(conn, self.schema, fresh)
+                # Prepared ahead for the whole batch; prepared again for what is left when some were copies.
+                prepared = batch.prepared if len(fresh) == len(batch.events) else [p.prepare(fresh) for p in ALL]
+                for projection, rows in zip(ALL, prepared):
+                    await projection.write(conn, self.schema, rows)
             topics, partitions, offsets = zip(*((tp.topic, tp.partition, o) for tp, o in batch.next_offsets.items()))
             await conn.execute(
                 f"INSERT INTO {self.schema}.checkpoints (topic, partition, next_offset)"
@@ -183,28 +199,25 @@ class Projector:
     async def _new_to_generation(self, conn: asyncpg.Connection, events: list[EnvelopeRecord]) -> list[EnvelopeRecord]:
         """The events this generation has not applied yet (a republished copy is recognised by its id), recorded.
 
-        The ids travel as one ``bytea`` of 16-byte values, split in SQL (asyncpg would check each element of
-        a ``uuid[]`` parameter in Python, and ``str(uuid)`` costs more than ``uuid.bytes``). In a replay
-        almost every id is new, so the statement answers with a count alone; only when it falls short of
-        the batch are the inserted ids sent back to tell which events were copies.
+        The ids are copied into ``projected_events`` (its key rejects one applied before): a plain COPY costs
+        Postgres about half of an ``INSERT … ON CONFLICT DO NOTHING RETURNING``. Only when the COPY hits a
+        copy does the slower statement tell which events are new.
         """
         if not events:
             return []
-        unique = dict.fromkeys([e.id for e in events])  # a copy later in the same batch: only the first counts
-        count, inserted = await conn.fetchrow(
-            f"WITH given AS (SELECT encode(substring($1::bytea FROM i * 16 + 1 FOR 16), 'hex')::uuid AS event_id"
-            f" FROM generate_series(0, length($1::bytea) / 16 - 1) AS i),"
-            f" ins AS (INSERT INTO {self.schema}.projected_events SELECT event_id FROM given"
-            f" ON CONFLICT DO NOTHING RETURNING event_id)"
-            f" SELECT count(*), CASE WHEN count(*) < $2 THEN array_agg(event_id) END FROM ins",
-            b"".join([i.bytes for i in unique]), len(unique),
-        )
-        if count == len(unique):  # every id was new to the generation
-            if count == len(events):
-                return events
+        unique = list(dict.fromkeys([e.id for e in events]))  # a copy later in the same batch: only the first counts
+        try:
+            async with conn.transaction():  # a savepoint: a failed COPY leaves the batch's transaction usable
+                await conn.copy_records_to_table("projected_events", schema_name=self.schema,
+                                                 records=[(i,) for i in unique], columns=["event_id"])
             new_ids = set(unique)
-        else:
-            new_ids = set(inserted or ())  # none at all: array_agg of no rows is null
+        except asyncpg.UniqueViolationError:
+            new_ids = set(await conn.fetchval(
+                f"WITH ins AS (INSERT INTO {self.schema}.projected_events SELECT unnest($1::uuid[])"
+                f" ON CONFLICT DO NOTHING RETURNING event_id) SELECT coalesce(array_agg(event_id), '{{}}') FROM ins",
+                unique))
+        if len(new_ids) == len(events):  # every event was new
+            return events
         fresh = []
         for envelope in events:
             if envelope.id in new_ids:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import asyncpg
 
-from shared.envelope import Envelope
+from services.analytics.projections.copying import copy_new
+from shared.envelope import EnvelopeRecord
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -57,7 +58,7 @@ CREATE TABLE {schema}.activity_relationships (
     cadence_weeks   integer,
     closed_on       date,
     closed_at       timestamptz
-);
+) WITH (fillfactor = 70);  -- filled in by three events: room to update in place
 CREATE TABLE {schema}.activity_meetings (
     relationship_id text        NOT NULL,
     meeting_id      text        NOT NULL,
@@ -86,6 +87,7 @@ class _Batch:
         self.relationships: dict[str, dict] = {}
         self.meetings: list[tuple] = []
         self.lagging: list[tuple] = []
+        self.latest: datetime | None = None
 
     def role(self, data: dict, at: datetime, event_id, role: str) -> None:
         key = (data["participant_id"], role)
@@ -155,7 +157,8 @@ _RELATIONSHIP_COLUMNS = ("mentor_id", "mentee_ids", "started_on", "signed_on", "
 _RELATIONSHIP_TYPES = ("text", "text", "date", "date", "integer", "date", "timestamptz")
 
 
-async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[Envelope]) -> None:
+def prepare(events: Sequence[EnvelopeRecord]) -> _Batch:
+    """The batch's dated facts (no I/O: the projector runs this ahead)."""
     batch = _Batch()
     for envelope in events:
         handler = _HANDLERS.get(envelope.type)
@@ -166,25 +169,29 @@ async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[En
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             log.warning("event not projectable into activity facts; skipped", event_id=str(envelope.id),
                         error=repr(exc))
-    if events:
+    batch.latest = max((e.time for e in events), default=None)
+    return batch
+
+
+async def write(conn: asyncpg.Connection, schema: str, batch: _Batch) -> None:
+    """Facts keyed by themselves: a copy already stored (or twice in the batch) is left out."""
+    if batch.latest is not None:
         await conn.execute(
             f"INSERT INTO {schema}.activity_horizon (latest) VALUES ($1) ON CONFLICT (singleton)"
             f" DO UPDATE SET latest = greatest({schema}.activity_horizon.latest, EXCLUDED.latest)",
-            max(e.time for e in events))
+            batch.latest)
     await _write_roles(conn, schema, batch.roles)
     await _write_relationships(conn, schema, batch.relationships)
-    await _append(conn, schema, "activity_presence", ("uuid", "text", "date", "boolean", "timestamptz"), batch.presence)
-    await _append(conn, schema, "activity_capacity", ("uuid", "text", "integer", "timestamptz"), batch.capacity)
-    await _append(conn, schema, "activity_meetings", ("text", "text", "date", "timestamptz"), batch.meetings)
-    await _append(conn, schema, "activity_lagging", ("uuid", "text", "timestamptz"), batch.lagging)
+    await copy_new(conn, schema, "activity_presence", ("event_id", "participant_id", "effective_on", "present", "at"),
+                   batch.presence)
+    await copy_new(conn, schema, "activity_capacity", ("event_id", "participant_id", "capacity", "at"), batch.capacity)
+    await copy_new(conn, schema, "activity_meetings", ("relationship_id", "meeting_id", "held_on", "logged_at"),
+                   batch.meetings)
+    await copy_new(conn, schema, "activity_lagging", ("event_id", "relationship_id", "lagging_at"), batch.lagging)
 
 
-async def _append(conn: asyncpg.Connection, schema: str, table: str, types: tuple[str, ...], rows: list[tuple]) -> None:
-    """Facts keyed by themselves: a copy already stored (or twice in the batch) is a no-op."""
-    if rows:
-        columns = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(types))
-        await conn.execute(f"INSERT INTO {schema}.{table} SELECT * FROM unnest({columns}) ON CONFLICT DO NOTHING",
-                           *(list(column) for column in zip(*rows)))
+async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[EnvelopeRecord]) -> None:
+    await write(conn, schema, prepare(events))
 
 
 async def _write_roles(conn: asyncpg.Connection, schema: str, roles: dict) -> None:
@@ -218,4 +225,4 @@ async def _write_relationships(conn: asyncpg.Connection, schema: str, relationsh
 
 
 def _utc_date(at: datetime) -> date:
-    return at.astimezone(timezone.utc).date()
+    return at.astimezone(UTC).date()

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import asyncpg
 from pydantic_core import to_json
 
-from shared.envelope import Envelope
+from shared.envelope import EnvelopeRecord
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -66,7 +66,7 @@ class Entry(NamedTuple):  # a tuple, not a frozen dataclass: built for nearly ev
     """Whose timeline the whole stream belongs to: the request's mentee, the match's and relationship's pair."""
 
 
-def entry_for(envelope: Envelope) -> Entry | None:
+def entry_for(envelope: EnvelopeRecord) -> Entry | None:
     data, kind = envelope.data, envelope.type
     named = _PARTICIPANT_FIELDS.intersection(data)  # set operations: this runs for every event of a replay
     participants = sorted({p for field in named for p in _as_list(data[field])}) if named else []
@@ -90,8 +90,14 @@ def entry_for(envelope: Envelope) -> Entry | None:
     return None
 
 
-async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[Envelope]) -> None:
-    """Events are new to the generation (the projector deduplicates by id), so rows are copied in (binary COPY)."""
+class Prepared(NamedTuple):
+    rows: list[tuple]
+    links: list[tuple[str, str, str]]
+    parties: list[tuple[str, str, str]]
+
+
+def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
+    """The batch's timeline rows, links and stream parties (no I/O: the projector runs this ahead)."""
     rows, links, parties = [], [], []
     for envelope in events:
         try:  # a payload missing what the timeline needs fails here, before any statement runs
@@ -105,7 +111,14 @@ async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[En
                      entry.participants, to_json(entry.summary).decode()))
         if entry.link:
             links.append(entry.link)
-        parties += [(entry.stream_kind, entry.stream_id, party) for party in entry.parties]
+        if entry.parties:
+            parties += [(entry.stream_kind, entry.stream_id, party) for party in entry.parties]
+    return Prepared(rows, links, parties)
+
+
+async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> None:
+    """Events are new to the generation (the projector deduplicates by id), so rows are copied in (binary COPY)."""
+    rows, links, parties = prepared
     if rows:
         await conn.copy_records_to_table("timeline_events", schema_name=schema, records=rows, columns=_COLUMNS)
     if links:  # the first link of a kind and id wins, as when events came one at a time
@@ -120,6 +133,10 @@ async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[En
             " SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING",
             *map(list, zip(*parties)),
         )
+
+
+async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[EnvelopeRecord]) -> None:
+    await write(conn, schema, prepare(events))
 
 
 _COLUMNS = ("event_id", "stream_kind", "stream_id", "event_type", "at", "participants", "summary")

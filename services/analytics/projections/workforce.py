@@ -20,7 +20,8 @@ from datetime import date
 
 import asyncpg
 
-from shared.envelope import Envelope
+from services.analytics.projections.copying import copy_new
+from shared.envelope import EnvelopeRecord
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -40,13 +41,13 @@ _RECORD_EVENTS = frozenset({"WorkerHired", "WorkerUpdated"})
 _FACT_EVENTS = _RECORD_EVENTS | {"WorkerTransferred", "WorkerTerminated"}
 
 
-def facts_of(envelope: Envelope) -> list[tuple]:
+def facts_of(envelope: EnvelopeRecord) -> list[tuple]:
     """(event id, kind, employee id, date, department) rows for one HR event."""
     if envelope.type not in _FACT_EVENTS:
         return []
     data, kind = envelope.data, envelope.type
     employee, effective = data["employee_id"], date.fromisoformat(data["effective_date"])
-    row = lambda fact, on, department=None: (envelope.id, fact, employee, on, department)  # noqa: E731
+    row = lambda fact, on, department=None: (envelope.id, fact, employee, on, department)
     if kind in _RECORD_EVENTS:
         worker = data["worker"]
         hires = {date.fromisoformat(worker["original_hire_date"]), date.fromisoformat(worker["last_hire_date"])}
@@ -72,7 +73,8 @@ def _rescinded_id(value: str) -> str:
         return value
 
 
-async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[Envelope]) -> None:
+def prepare(events: Sequence[EnvelopeRecord]) -> tuple[list[tuple], list[str]]:
+    """The batch's HR facts and rescinded event ids (no I/O: the projector runs this ahead)."""
     facts, rescinded = [], []
     for envelope in events:
         if envelope.type not in _FACT_EVENTS and envelope.type != "HrEventRescinded":
@@ -85,10 +87,16 @@ async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[En
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             log.warning("HR event not projectable into workforce facts; skipped", event_id=str(envelope.id),
                         error=repr(exc))
-    if facts:
-        await conn.execute(
-            f"INSERT INTO {schema}.hr_facts SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::date[],"
-            " $5::text[]) ON CONFLICT DO NOTHING", *(list(column) for column in zip(*facts)))
+    return facts, rescinded
+
+
+async def write(conn: asyncpg.Connection, schema: str, prepared: tuple[list[tuple], list[str]]) -> None:
+    facts, rescinded = prepared
+    await copy_new(conn, schema, "hr_facts", ("event_id", "kind", "employee_id", "on_date", "department"), facts)
     if rescinded:
         await conn.execute(f"INSERT INTO {schema}.hr_rescinded SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
                            rescinded)
+
+
+async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[EnvelopeRecord]) -> None:
+    await write(conn, schema, prepare(events))

@@ -1,0 +1,36 @@
+"""Writing a batch's rows: binary COPY first, a merge only when a row is already there.
+
+A plain COPY is the cheapest way into a table (no per-row conflict handling), but it fails
+whole on a duplicate key.  Rows keyed by their event are new by construction (the projector
+hands each event over once), so the duplicate path is rare: a fact repeated under another
+event id.  The COPY runs inside a savepoint; on a duplicate it is undone and the rows are
+merged with ``INSERT … ON CONFLICT DO NOTHING`` from a staging copy instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+
+async def copy_new(conn: asyncpg.Connection, schema: str, table: str, columns: Sequence[str],
+                   rows: list[tuple]) -> None:
+    """Insert ``rows``; any whose key is already in ``table`` (or repeated in ``rows``) is left out."""
+    if not rows:
+        return
+    try:
+        async with conn.transaction():  # a savepoint: a failed COPY leaves the batch's transaction usable
+            await conn.copy_records_to_table(table, schema_name=schema, records=rows, columns=list(columns))
+    except asyncpg.UniqueViolationError:
+        await merge_new(conn, schema, table, columns, rows)
+
+
+async def merge_new(conn: asyncpg.Connection, schema: str, table: str, columns: Sequence[str],
+                    rows: list[tuple]) -> None:
+    names = ", ".join(columns)
+    stage = f"stage_{table}"
+    await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {names} FROM {schema}.{table} WITH NO DATA")
+    await conn.execute(f"TRUNCATE {stage}")
+    await conn.copy_records_to_table(stage, records=rows, columns=list(columns))
+    await conn.execute(f"INSERT INTO {schema}.{table} ({names}) SELECT {names} FROM {stage} ON CONFLICT DO NOTHING")
