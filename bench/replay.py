@@ -17,7 +17,7 @@ import resource
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -71,7 +71,7 @@ RSS_TARGET_MB = 500
 PARTITIONS = 3
 SEED = 20260105
 OWNERS = ("hr", "profiles", "matching", "relationships", "notifications")
-START = datetime(2024, 9, 2, 8, 0, tzinfo=timezone.utc)
+START = datetime(2024, 9, 2, 8, 0, tzinfo=UTC)
 DEPARTMENTS = ("Internal Medicine", "Surgery", "Pediatrics", "Cardiology", "Neurology", "Radiology", "Psychiatry",
                "Oncology", "Emergency Medicine", "Biostatistics", "Nursing", "Public Health")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import sys
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -19,49 +18,47 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.analytics.application.generations import schema_name
-from services.analytics.projections import ALL
+from services.analytics.projections import ALL, binary_copy
 from shared.envelope import EnvelopeRecord, InvalidEnvelope, read_envelope
 
 FETCH_BYTES = 8 * 1024 * 1024
 PREPARE_AHEAD = 2  # batches prepared (in the worker thread) while the database applies the one before them
 GC_GEN0_THRESHOLD = 50_000
-SWITCH_INTERVAL_S = 0.0005
 _projecting = 0
-_settings_before = (gc.get_threshold(), sys.getswitchinterval())
+_threshold_before = gc.get_threshold()
 
 
 @contextmanager
-def tuned_for_batches() -> Iterator[None]:
-    """Interpreter settings for projecting big batches with a worker thread; process-wide, so they are
-    restored when the last running projector stops.
+def roomy_gc() -> Iterator[None]:
+    """Collect young objects less often while projecting.
 
-    - Collect young objects less often. A batch holds tens of thousands of live objects (records,
-      envelopes, payload dicts, rows), and with the default gen-0 threshold (700 allocations) the cycle
-      collector ran hundreds of times per batch, re-scanning them: about 45% of the projector's CPU in a
-      replay. They are freed by reference counting; collecting every 50,000 allocations still finds cycles.
-    - Hand the GIL over sooner. While the worker thread prepares the next batch, the event loop must get
-      the interpreter back as soon as Postgres answers, or the database waits for Python: with the default
-      5 ms switch interval a batch's two dozen statements could lose a tenth of a second.
+    A batch holds tens of thousands of live objects (records, envelopes, payload dicts, rows), and
+    with the default gen-0 threshold (700 allocations) the cycle collector ran hundreds of times per
+    batch, re-scanning them: about 45% of the projector's CPU in a replay (measured with gc.disable()).
+    These objects are freed by reference counting; the collector is only needed for cycles, which
+    collecting every 50,000 allocations still finds. The setting is process-wide; it is restored
+    when the last running projector stops.
+
+    (The GIL's switch interval is left at its default: handing the interpreter between the event loop
+    and the worker thread every 0.5 ms instead of 5 ms cost 15-20% more CPU and was slower overall.)
     """
-    global _projecting, _settings_before
+    global _projecting, _threshold_before
     if _projecting == 0:
-        _settings_before = (gc.get_threshold(), sys.getswitchinterval())
-        threshold = _settings_before[0]
-        gc.set_threshold(max(threshold[0], GC_GEN0_THRESHOLD), *threshold[1:])
-        sys.setswitchinterval(min(_settings_before[1], SWITCH_INTERVAL_S))
+        _threshold_before = gc.get_threshold()
+        gc.set_threshold(max(_threshold_before[0], GC_GEN0_THRESHOLD), *_threshold_before[1:])
     _projecting += 1
     try:
         yield
     finally:
         _projecting -= 1
         if _projecting == 0:
-            gc.set_threshold(*_settings_before[0])
-            sys.setswitchinterval(_settings_before[1])
+            gc.set_threshold(*_threshold_before)
 
 
 @dataclass
@@ -82,6 +79,9 @@ class Batch:
     next_offsets: dict[TopicPartition, int]
     prepared: list[object]
     """What each projection in ``ALL`` prepared from ``events``."""
+    ids: list[object]
+    """The events' ids, each once, in order; and encoded for COPY."""
+    encoded_ids: bytes
 
 
 class Projector:
@@ -104,7 +104,7 @@ class Projector:
 
     async def run(self, stop: asyncio.Event, *, until_caught_up: bool = False, idle_polls: int = 3) -> Progress:
         """Project until ``stop`` (or, with ``until_caught_up``, until ``idle_polls`` polls in a row find nothing)."""
-        with tuned_for_batches(), ThreadPoolExecutor(1, thread_name_prefix="projector-prepare") as worker:
+        with roomy_gc(), ThreadPoolExecutor(1, thread_name_prefix="projector-prepare") as worker:
             return await self._run(stop, until_caught_up, idle_polls, worker)
 
     async def _run(self, stop: asyncio.Event, until_caught_up: bool, idle_polls: int,
@@ -173,7 +173,9 @@ class Projector:
                 events.append(envelope)
             self.progress.read += len(partition_records)
             next_offsets[tp] = partition_records[-1].offset + 1
-        return Batch(events, next_offsets, [projection.prepare(events) for projection in ALL])
+        ids = list(dict.fromkeys([e.id for e in events]))  # a copy later in the same batch: only the first counts
+        return Batch(events, next_offsets, [projection.prepare(events) for projection in ALL],
+                     ids, binary_copy.encode(("uuid",), [(i,) for i in ids]))
 
     async def _store(self, batch: Batch) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -181,7 +183,7 @@ class Projector:
             # the batch is simply projected again from the checkpoint. Not waiting for the WAL flush lets
             # the next batch start while this one reaches the disk.
             await conn.execute("SET LOCAL synchronous_commit = off")
-            fresh = await self._new_to_generation(conn, batch.events)
+            fresh = await self._new_to_generation(conn, batch)
             if fresh:
                 # Prepared ahead for the whole batch; prepared again for what is left when some were copies.
                 prepared = batch.prepared if len(fresh) == len(batch.events) else [p.prepare(fresh) for p in ALL]
@@ -196,26 +198,26 @@ class Projector:
             )
         self.progress.applied += len(fresh)
 
-    async def _new_to_generation(self, conn: asyncpg.Connection, events: list[EnvelopeRecord]) -> list[EnvelopeRecord]:
+    async def _new_to_generation(self, conn: asyncpg.Connection, batch: Batch) -> list[EnvelopeRecord]:
         """The events this generation has not applied yet (a republished copy is recognised by its id), recorded.
 
         The ids are copied into ``projected_events`` (its key rejects one applied before): a plain COPY costs
         Postgres about half of an ``INSERT … ON CONFLICT DO NOTHING RETURNING``. Only when the COPY hits a
         copy does the slower statement tell which events are new.
         """
+        events = batch.events
         if not events:
             return []
-        unique = list(dict.fromkeys([e.id for e in events]))  # a copy later in the same batch: only the first counts
         try:
             async with conn.transaction():  # a savepoint: a failed COPY leaves the batch's transaction usable
-                await conn.copy_records_to_table("projected_events", schema_name=self.schema,
-                                                 records=[(i,) for i in unique], columns=["event_id"])
-            new_ids = set(unique)
+                await binary_copy.copy_encoded(conn, self.schema, "projected_events", ["event_id"], batch.encoded_ids)
+            new_ids = set(batch.ids)
         except asyncpg.UniqueViolationError:
-            new_ids = set(await conn.fetchval(
+            inserted = await conn.fetchval(
                 f"WITH ins AS (INSERT INTO {self.schema}.projected_events SELECT unnest($1::uuid[])"
                 f" ON CONFLICT DO NOTHING RETURNING event_id) SELECT coalesce(array_agg(event_id), '{{}}') FROM ins",
-                unique))
+                batch.ids)
+            new_ids = {_same_kind(i, batch.ids[0]) for i in inserted}
         if len(new_ids) == len(events):  # every event was new
             return events
         fresh = []
@@ -224,6 +226,11 @@ class Projector:
                 new_ids.discard(envelope.id)
                 fresh.append(envelope)
         return fresh
+
+
+def _same_kind(value: UUID, like: object) -> object:
+    """An id read back from Postgres, in the form the envelopes carry it (``UUID``, or its text)."""
+    return str(value) if isinstance(like, str) else UUID(bytes=value.bytes)
 
 
 async def estimate_total(bootstrap: str, topics: list[str]) -> int:

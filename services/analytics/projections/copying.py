@@ -13,15 +13,23 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from services.analytics.projections.binary_copy import copy_encoded
+
 
 async def copy_new(conn: asyncpg.Connection, schema: str, table: str, columns: Sequence[str],
-                   rows: list[tuple]) -> None:
-    """Insert ``rows``; any whose key is already in ``table`` (or repeated in ``rows``) is left out."""
+                   rows: list[tuple], encoded: bytes | None = None) -> None:
+    """Insert ``rows``; any whose key is already in ``table`` (or repeated in ``rows``) is left out.
+
+    ``encoded``: the same rows already in binary COPY format (``binary_copy.encode``), for big tables.
+    """
     if not rows:
         return
     try:
         async with conn.transaction():  # a savepoint: a failed COPY leaves the batch's transaction usable
-            await conn.copy_records_to_table(table, schema_name=schema, records=rows, columns=list(columns))
+            if encoded is None:
+                await conn.copy_records_to_table(table, schema_name=schema, records=rows, columns=list(columns))
+            else:
+                await copy_encoded(conn, schema, table, columns, encoded)
     except asyncpg.UniqueViolationError:
         await merge_new(conn, schema, table, columns, rows)
 

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import asyncpg
-from pydantic_core import to_json
+import msgspec
 
+from services.analytics.projections import binary_copy
 from shared.envelope import EnvelopeRecord
 from shared.logging import get_logger
 
@@ -37,7 +38,8 @@ CREATE TABLE {schema}.timeline_events (
     stream_id    text        NOT NULL,
     event_type   text        NOT NULL,
     at           timestamptz NOT NULL,
-    participants text[]      NOT NULL,
+    participants_joined text NOT NULL,  -- the participant ids joined by U+001F: copied in as one text
+    participants text[]      GENERATED ALWAYS AS (string_to_array(participants_joined, E'\\x1f')) STORED,
     summary      json        NOT NULL  -- read back whole, never queried into: json is copied in as text
 );
 CREATE INDEX ON {schema}.timeline_events (stream_kind, stream_id);
@@ -92,6 +94,8 @@ def entry_for(envelope: EnvelopeRecord) -> Entry | None:
 
 class Prepared(NamedTuple):
     rows: list[tuple]
+    encoded: bytes
+    """``rows`` in binary COPY format: encoded here, in the projector's worker thread, not on the event loop."""
     links: list[tuple[str, str, str]]
     parties: list[tuple[str, str, str]]
 
@@ -108,19 +112,19 @@ def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
         if entry is None:
             continue
         rows.append((envelope.id, entry.stream_kind, entry.stream_id, envelope.type, envelope.time,
-                     entry.participants, to_json(entry.summary).decode()))
+                     PARTICIPANT_SEPARATOR.join(entry.participants), _json(entry.summary).decode()))
         if entry.link:
             links.append(entry.link)
         if entry.parties:
             parties += [(entry.stream_kind, entry.stream_id, party) for party in entry.parties]
-    return Prepared(rows, links, parties)
+    return Prepared(rows, binary_copy.encode(_TYPES, rows), links, parties)
 
 
 async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> None:
     """Events are new to the generation (the projector deduplicates by id), so rows are copied in (binary COPY)."""
-    rows, links, parties = prepared
+    rows, encoded, links, parties = prepared
     if rows:
-        await conn.copy_records_to_table("timeline_events", schema_name=schema, records=rows, columns=_COLUMNS)
+        await binary_copy.copy_encoded(conn, schema, "timeline_events", _COLUMNS, encoded)
     if links:  # the first link of a kind and id wins, as when events came one at a time
         await conn.execute(
             f"INSERT INTO {schema}.timeline_links (kind, from_id, to_id)"
@@ -139,7 +143,10 @@ async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[En
     await write(conn, schema, prepare(events))
 
 
-_COLUMNS = ("event_id", "stream_kind", "stream_id", "event_type", "at", "participants", "summary")
+_COLUMNS = ("event_id", "stream_kind", "stream_id", "event_type", "at", "participants_joined", "summary")
+_TYPES = ("uuid", "text", "text", "text", "timestamptz", "text", "json")
+PARTICIPANT_SEPARATOR = "\x1f"
+_json = msgspec.json.Encoder().encode
 
 
 def _as_list(value: object) -> list[str]:
