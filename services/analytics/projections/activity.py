@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 import asyncpg
 
 from services.analytics.projections import binary_copy
-from services.analytics.projections.copying import copy_new
+from services.analytics.projections.copying import copy_new, insert_new
 from shared.envelope import EnvelopeRecord
 from shared.logging import get_logger
 
@@ -187,11 +187,14 @@ async def write(conn: asyncpg.Connection, schema: str, batch: _Batch) -> None:
             batch.latest)
     await _write_roles(conn, schema, batch.roles)
     await _write_relationships(conn, schema, batch.relationships)
-    await copy_new(conn, schema, "activity_presence", ("event_id", "participant_id", "effective_on", "present", "at"),
-                   batch.presence)
-    await copy_new(conn, schema, "activity_capacity", ("event_id", "participant_id", "capacity", "at"), batch.capacity)
+    await insert_new(conn, schema, "activity_presence", {"event_id": "uuid", "participant_id": "text",
+                                                         "effective_on": "date", "present": "boolean",
+                                                         "at": "timestamptz"}, batch.presence)
+    await insert_new(conn, schema, "activity_capacity", {"event_id": "uuid", "participant_id": "text",
+                                                         "capacity": "integer", "at": "timestamptz"}, batch.capacity)
+    await insert_new(conn, schema, "activity_lagging", {"event_id": "uuid", "relationship_id": "text",
+                                                        "lagging_at": "timestamptz"}, batch.lagging)
     await copy_new(conn, schema, "activity_meetings", _MEETING_COLUMNS, batch.meetings, batch.meetings_encoded)
-    await copy_new(conn, schema, "activity_lagging", ("event_id", "relationship_id", "lagging_at"), batch.lagging)
 
 
 async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[EnvelopeRecord]) -> None:

@@ -4,7 +4,7 @@ asyncpg encodes ``copy_records_to_table`` rows while it sends them, on the event
 replay that was a fifth of the projector's CPU, spent while Postgres waited. The big tables
 (a timeline row per event, an id per event, a meeting per ``MeetingLogged``) are encoded here
 instead, in the projector's worker thread together with the rows, and the event loop only sends
-the bytes. The column types are the few these tables use; anything else is a ``TypeError``.
+the bytes. The column types are the few these tables use; anything else is a ``ValueError``.
 """
 
 from __future__ import annotations
@@ -66,6 +66,9 @@ ENCODERS: dict[str, Callable[[object], bytes]] = {
 
 def encode(types: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
     """``rows`` (values in the order of ``types``; ``None`` is NULL) as one binary COPY stream."""
+    unknown = [t for t in types if t not in ENCODERS]
+    if unknown:
+        raise ValueError(f"no binary COPY encoder for column type {', '.join(unknown)}")
     encoders = [ENCODERS[t] for t in types]
     count = _FIELD_COUNT.pack(len(types))
     parts = [_HEADER]

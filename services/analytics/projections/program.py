@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import asyncpg
 
-from services.analytics.projections.copying import copy_new
+from services.analytics.projections.copying import insert_new
 from shared.envelope import EnvelopeRecord
 from shared.logging import get_logger
 
@@ -108,8 +108,16 @@ class _Table:
             self.changed.add(key)
         return row
 
+    @property
+    def stage(self) -> str:
+        return f"program_stage_{self.name}"
+
+    def stage_ddl(self) -> str:
+        columns = ", ".join(f"{c} {t}" for c, t in self.columns.items())
+        return f"CREATE TEMP TABLE IF NOT EXISTS {self.stage} ({columns}) ON COMMIT DELETE ROWS"
+
     async def write(self, conn: asyncpg.Connection, schema: str) -> None:
-        """Binary COPY into a session-local staging table, then one upsert from it.
+        """Binary COPY into a session-local staging table (see ``stage_ddl``), then one upsert from it.
 
         COPY rather than ``unnest($1::text[], …)`` parameters: asyncpg checks every element of an
         array parameter against the collection ABCs in Python, which cost more than the fold itself.
@@ -117,9 +125,7 @@ class _Table:
         if not self.changed:
             return
         names = list(self.columns)
-        stage = f"program_stage_{self.name}"
-        await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage}"
-                           f" ({', '.join(f'{c} {t}' for c, t in self.columns.items())}) ON COMMIT DELETE ROWS")
+        stage = self.stage
         await conn.copy_records_to_table(stage, records=[tuple(self.rows[key][c] for c in names) for key in self.changed])
         await conn.execute(
             f"INSERT INTO {schema}.{self.name} ({', '.join(names)}) SELECT {', '.join(names)} FROM {stage}"
@@ -170,9 +176,11 @@ async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> No
         await table.load(conn, schema)
     for table, key, change in folds:
         change(tables[table], key)
-    for table in tables.values():
+    if changed := [table for table in tables.values() if table.changed]:
+        await conn.execute(";".join(table.stage_ddl() for table in changed))  # one round trip for the three
+    for table in changed:
         await table.write(conn, schema)
-    await copy_new(conn, schema, "survey_answers", _ANSWER_COLUMNS, answers)
+    await insert_new(conn, schema, "survey_answers", _ANSWER_COLUMNS, answers)
 
 
 async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[EnvelopeRecord]) -> None:
@@ -204,8 +212,8 @@ def _relationships() -> _Table:
         "goals_set": 0, "goals_achieved": 0, "closed_on": None, "closure_reason": None})
 
 
-_ANSWER_COLUMNS = ("event_id", "relationship_id", "respondent_role", "satisfaction", "goals_met", "would_recommend",
-                   "answered_at")
+_ANSWER_COLUMNS = {"event_id": "uuid", "relationship_id": "text", "respondent_role": "text", "satisfaction": "integer",
+                   "goals_met": "boolean", "would_recommend": "boolean", "answered_at": "timestamptz"}
 _KEYS = {
     "participants": lambda data: data["participant_id"],
     "requests": lambda data: data.get("request_id"),

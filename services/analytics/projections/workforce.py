@@ -20,7 +20,7 @@ from datetime import date
 
 import asyncpg
 
-from services.analytics.projections.copying import copy_new
+from services.analytics.projections.copying import insert_new
 from shared.envelope import EnvelopeRecord
 from shared.logging import get_logger
 
@@ -92,7 +92,8 @@ def prepare(events: Sequence[EnvelopeRecord]) -> tuple[list[tuple], list[str]]:
 
 async def write(conn: asyncpg.Connection, schema: str, prepared: tuple[list[tuple], list[str]]) -> None:
     facts, rescinded = prepared
-    await copy_new(conn, schema, "hr_facts", ("event_id", "kind", "employee_id", "on_date", "department"), facts)
+    await insert_new(conn, schema, "hr_facts", {"event_id": "uuid", "kind": "text", "employee_id": "text",
+                                                "on_date": "date", "department": "text"}, facts)
     if rescinded:
         await conn.execute(f"INSERT INTO {schema}.hr_rescinded SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
                            rescinded)
