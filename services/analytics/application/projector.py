@@ -180,7 +180,7 @@ class Projector:
             next_offsets[tp] = partition_records[-1].offset + 1
         ids = list(dict.fromkeys([e.id for e in events]))  # a copy later in the same batch: only the first counts
         return Batch(events, next_offsets, [projection.prepare(events) for projection in ALL],
-                     ids, binary_copy.encode(("uuid",), [(i,) for i in ids]))
+                     ids, binary_copy.encode_ids(ids))
 
     async def _store(self, batch: Batch) -> None:
         async with self.pool.acquire() as conn, conn.transaction():

@@ -29,8 +29,9 @@ _UUID_LENGTH = _LENGTH.pack(16)
 _TRUE, _FALSE = _LENGTH.pack(1) + b"\x01", _LENGTH.pack(1) + b"\x00"
 
 
-def _text(value: str) -> bytes:
-    data = value.encode()
+def _text(value: str | bytes) -> bytes:
+    """A text (or json) field; ``bytes`` are taken as already UTF-8."""
+    data = value if isinstance(value, bytes) else value.encode()
     return _LENGTH.pack(len(data)) + data
 
 
@@ -62,6 +63,33 @@ ENCODERS: dict[str, Callable[[object], bytes]] = {
     "uuid": _uuid, "text": _text, "json": _text, "timestamptz": _timestamptz, "date": _date, "integer": _int4,
     "boolean": _bool,
 }
+
+
+text_field, uuid_field, timestamptz_field = _text, _uuid, _timestamptz
+HEADER, TRAILER = _HEADER, _TRAILER
+
+
+def row_start(field_count: int) -> bytes:
+    return _FIELD_COUNT.pack(field_count)
+
+
+class Remembered(dict):
+    """Encoded fields of values that repeat (an event type, a stream kind): encoded once per batch."""
+
+    def __init__(self, encoder: Callable[[object], bytes]) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    def __missing__(self, value: object) -> bytes:
+        field = self[value] = self.encoder(value)
+        return field
+
+
+def encode_ids(ids: Sequence[UUID]) -> bytes:
+    """One-column rows of uuids (the projector's ids of a batch)."""
+    start = _FIELD_COUNT.pack(1) + _UUID_LENGTH
+    return b"".join([_HEADER, *[start + i.bytes if isinstance(i, UUID) else start + UUID(i).bytes for i in ids],
+                     _TRAILER])
 
 
 def encode(types: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:

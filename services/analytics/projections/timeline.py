@@ -93,31 +93,43 @@ def entry_for(envelope: EnvelopeRecord) -> Entry | None:
 
 
 class Prepared(NamedTuple):
-    rows: list[tuple]
+    rows: int
     encoded: bytes
-    """``rows`` in binary COPY format: encoded here, in the projector's worker thread, not on the event loop."""
+    """The rows in binary COPY format: encoded here, in the projector's worker thread, not on the event loop."""
     links: list[tuple[str, str, str]]
     parties: list[tuple[str, str, str]]
 
 
 def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
-    """The batch's timeline rows, links and stream parties (no I/O: the projector runs this ahead)."""
-    rows, links, parties = [], [], []
+    """The batch's timeline rows, links and stream parties (no I/O: the projector runs this ahead).
+
+    Rows go straight into binary COPY format, field by field in the order of ``_COLUMNS`` (a tuple per
+    row encoded afterwards cost a tenth of a replay's CPU more).
+    """
+    links, parties, rows = [], [], 0
+    parts = [binary_copy.HEADER]
+    append, text, row_start = parts.append, binary_copy.text_field, binary_copy.row_start(len(_COLUMNS))
+    uuid, timestamptz = binary_copy.uuid_field, binary_copy.timestamptz_field
+    kinds, types = binary_copy.Remembered(text), binary_copy.Remembered(text)
     for envelope in events:
-        try:  # a payload missing what the timeline needs fails here, before any statement runs
+        try:  # a payload missing what the timeline needs fails here, before any row is written
             entry = entry_for(envelope)
+            if entry is None:
+                continue
+            row = b"".join((row_start, uuid(envelope.id), kinds[entry.stream_kind], text(entry.stream_id),
+                            types[envelope.type], timestamptz(envelope.time),
+                            text(PARTICIPANT_SEPARATOR.join(entry.participants)), text(_json(entry.summary))))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             log.warning("event not projectable into timelines; skipped", event_id=str(envelope.id), error=repr(exc))
             continue
-        if entry is None:
-            continue
-        rows.append((envelope.id, entry.stream_kind, entry.stream_id, envelope.type, envelope.time,
-                     PARTICIPANT_SEPARATOR.join(entry.participants), _json(entry.summary).decode()))
+        append(row)
+        rows += 1
         if entry.link:
             links.append(entry.link)
         if entry.parties:
             parties += [(entry.stream_kind, entry.stream_id, party) for party in entry.parties]
-    return Prepared(rows, binary_copy.encode(_TYPES, rows), links, parties)
+    append(binary_copy.TRAILER)
+    return Prepared(rows, b"".join(parts), links, parties)
 
 
 async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> None:
@@ -144,7 +156,6 @@ async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[En
 
 
 _COLUMNS = ("event_id", "stream_kind", "stream_id", "event_type", "at", "participants_joined", "summary")
-_TYPES = ("uuid", "text", "text", "text", "timestamptz", "text", "json")
 PARTICIPANT_SEPARATOR = "\x1f"
 _json = msgspec.json.Encoder().encode
 
