@@ -59,13 +59,27 @@ def _bool(value: bool) -> bytes:
     return _TRUE if value else _FALSE
 
 
+_TEXT_OID = 25
+_ARRAY_HEADER = Struct("!iiiii")  # dimensions (1), has nulls (0), element type, length, lower bound (1)
+_EMPTY_TEXT_ARRAY = _LENGTH.pack(12) + Struct("!iii").pack(0, 0, _TEXT_OID)
+
+
+def _text_array(values: Sequence[str]) -> bytes:
+    """A one-dimensional ``text[]`` without nulls (most timeline rows name nobody: one constant)."""
+    if not values:
+        return _EMPTY_TEXT_ARRAY
+    elements = b"".join([_text(v) for v in values])
+    body = _ARRAY_HEADER.pack(1, 0, _TEXT_OID, len(values), 1) + elements
+    return _LENGTH.pack(len(body)) + body
+
+
 ENCODERS: dict[str, Callable[[object], bytes]] = {
     "uuid": _uuid, "text": _text, "json": _text, "timestamptz": _timestamptz, "date": _date, "integer": _int4,
-    "boolean": _bool,
+    "boolean": _bool, "text[]": _text_array,
 }
 
 
-text_field, uuid_field, timestamptz_field = _text, _uuid, _timestamptz
+text_field, uuid_field, timestamptz_field, text_array_field = _text, _uuid, _timestamptz, _text_array
 HEADER, TRAILER = _HEADER, _TRAILER
 
 

@@ -32,15 +32,14 @@ REQUEST_EVENTS = frozenset({"RequestRanked", "RequestReviewed", "RequestForwarde
 
 DDL = """
 CREATE TABLE {schema}.timeline_events (
-    seq          bigserial   PRIMARY KEY,
+    seq          bigserial   NOT NULL,  -- order of arrival, a tie-break when times are equal (no index needed)
     event_id     uuid        NOT NULL,  -- unique: the projector hands over each event once (projected_events)
     stream_kind  text        NOT NULL,
     stream_id    text        NOT NULL,
     event_type   text        NOT NULL,
     at           timestamptz NOT NULL,
-    participants_joined text NOT NULL,  -- the participant ids joined by U+001F: copied in as one text
-    participants text[]      GENERATED ALWAYS AS (string_to_array(participants_joined, E'\\x1f')) STORED,
-    summary      json        NOT NULL  -- read back whole, never queried into: json is copied in as text
+    participants text[]      NOT NULL,
+    summary      text        NOT NULL  -- JSON, read back whole and never queried into: text, not checked again
 );
 CREATE INDEX ON {schema}.timeline_events (stream_kind, stream_id);
 CREATE TABLE {schema}.stream_parties (
@@ -109,7 +108,7 @@ def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
     links, parties, rows = [], [], 0
     parts = [binary_copy.HEADER]
     append, text, row_start = parts.append, binary_copy.text_field, binary_copy.row_start(len(_COLUMNS))
-    uuid, timestamptz = binary_copy.uuid_field, binary_copy.timestamptz_field
+    uuid, timestamptz, participants = binary_copy.uuid_field, binary_copy.timestamptz_field, binary_copy.text_array_field
     kinds, types = binary_copy.Remembered(text), binary_copy.Remembered(text)
     for envelope in events:
         try:  # a payload missing what the timeline needs fails here, before any row is written
@@ -118,7 +117,7 @@ def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
                 continue
             row = b"".join((row_start, uuid(envelope.id), kinds[entry.stream_kind], text(entry.stream_id),
                             types[envelope.type], timestamptz(envelope.time),
-                            text(PARTICIPANT_SEPARATOR.join(entry.participants)), text(_json(entry.summary))))
+                            participants(entry.participants), text(_json(entry.summary))))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             log.warning("event not projectable into timelines; skipped", event_id=str(envelope.id), error=repr(exc))
             continue
@@ -155,8 +154,7 @@ async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[En
     await write(conn, schema, prepare(events))
 
 
-_COLUMNS = ("event_id", "stream_kind", "stream_id", "event_type", "at", "participants_joined", "summary")
-PARTICIPANT_SEPARATOR = "\x1f"
+_COLUMNS = ("event_id", "stream_kind", "stream_id", "event_type", "at", "participants", "summary")
 _json = msgspec.json.Encoder().encode
 
 

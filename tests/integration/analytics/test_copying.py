@@ -15,14 +15,14 @@ from services.analytics.projections.copying import copy_new, insert_new
 pytestmark = pytest.mark.integration
 
 COLUMNS = {"id": "uuid", "label": "text", "at": "timestamptz", "on_day": "date", "n": "integer", "flag": "boolean",
-           "doc": "json"}
+           "doc": "json", "names": "text[]"}
 ROWS = [
     (uuid.uuid4(), "héllo\tworld\n\\ \x1f 日本", datetime(2024, 9, 2, 8, 0, 0, 123456, tzinfo=UTC),
-     date(1999, 12, 31), -5, True, '{"a": "\\"quoted\\"", "b": [1, 2.5, null]}'),
+     date(1999, 12, 31), -5, True, '{"a": "\\"quoted\\"", "b": [1, 2.5, null]}', ["mentee-1", "mentor-2", "日本"]),
     (str(uuid.uuid4()), "", datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=-5))), date(2000, 1, 1),
-     2**31 - 1, False, "[]"),
-    (uuid.uuid4(), None, None, None, None, None, None),
-    (uuid.uuid4(), "naive time is UTC", datetime(1970, 1, 1, 0, 0, 1), date(2100, 2, 28), 0, True, "{}"),
+     2**31 - 1, False, "[]", []),
+    (uuid.uuid4(), None, None, None, None, None, None, None),
+    (uuid.uuid4(), "naive time is UTC", datetime(1970, 1, 1, 0, 0, 1), date(2100, 2, 28), 0, True, "{}", ["x"]),
 ]
 
 
