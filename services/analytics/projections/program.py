@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import asyncpg
 
+from services.analytics.projections import binary_copy
 from services.analytics.projections.copying import insert_new
 from shared.envelope import EnvelopeRecord
 from shared.logging import get_logger
@@ -120,13 +121,15 @@ class _Table:
         """Binary COPY into a session-local staging table (see ``stage_ddl``), then one upsert from it.
 
         COPY rather than ``unnest($1::text[], …)`` parameters: asyncpg checks every element of an
-        array parameter against the collection ABCs in Python, which cost more than the fold itself.
+        array parameter against the collection ABCs in Python, which cost more than the fold itself;
+        encoded by ``binary_copy`` (asyncpg's own COPY encoding checks the ``text[]`` the same way).
         """
         if not self.changed:
             return
         names = list(self.columns)
         stage = self.stage
-        await conn.copy_records_to_table(stage, records=[tuple(self.rows[key][c] for c in names) for key in self.changed])
+        rows = [tuple(self.rows[key][c] for c in names) for key in self.changed]
+        await binary_copy.copy_encoded(conn, "pg_temp", stage, names, binary_copy.encode(self.columns.values(), rows))
         await conn.execute(
             f"INSERT INTO {schema}.{self.name} ({', '.join(names)}) SELECT {', '.join(names)} FROM {stage}"
             f" ON CONFLICT ({self.key}) DO UPDATE SET"
