@@ -177,8 +177,8 @@ async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> No
     tables, folds, answers = prepared
     for table in tables.values():
         await table.load(conn, schema)
-    for table, key, change in folds:
-        change(tables[table], key)
+    for table, key, (change, args) in folds:
+        change(tables[table], key, *args)
     if changed := [table for table in tables.values() if table.changed]:
         await conn.execute(";".join(table.stage_ddl() for table in changed))  # one round trip for the three
     for table in changed:
@@ -224,135 +224,130 @@ _KEYS = {
 }
 
 # Each handler reads what it needs from the payload now (so a bad payload is skipped whole) and
-# returns the change to make to its row once the batch's rows are loaded.
+# returns the change to make to its row once the batch's rows are loaded: a module-level function
+# and its arguments, plain data, so a batch prepared in another process can be sent over whole.
 
 
 def _registered(role: str):
     def handler(data, at: datetime, event_id):
         department = (data.get("profile") or {}).get("department")
-        capacity = int(data.get("capacity", 0))
-
-        def change(table: _Table, key: str) -> None:
-            row = table.touch(key)
-            if row is None:
-                table.create(key, **{f"is_{role}": True}, department=department, cohort=at.strftime("%Y-%m"),
-                             registered_at=at, capacity=capacity)
-                return
-            row[f"is_{role}"] = True
-            row["department"] = department if department is not None else row["department"]
-            row["capacity"] = max(row["capacity"], capacity)
-        return change
+        return _register, (role, department, int(data.get("capacity", 0)), at)
     return handler
 
 
-def _set(**values):
-    """A change setting columns of an existing row (none when the row does not exist yet)."""
-    def change(table: _Table, key: str) -> None:
-        row = table.touch(key)
-        if row is not None:
-            row.update(values)
-    return change
+def _register(table: _Table, key: str, role: str, department: str | None, capacity: int, at: datetime) -> None:
+    row = table.touch(key)
+    if row is None:
+        table.create(key, **{f"is_{role}": True}, department=department, cohort=at.strftime("%Y-%m"),
+                     registered_at=at, capacity=capacity)
+        return
+    row[f"is_{role}"] = True
+    row["department"] = department if department is not None else row["department"]
+    row["capacity"] = max(row["capacity"], capacity)
+
+
+def _set(table: _Table, key: str, values: dict) -> None:
+    """Set columns of an existing row (nothing when the row does not exist yet)."""
+    row = table.touch(key)
+    if row is not None:
+        row.update(values)
 
 
 def _capacity(data, at, event_id):
-    return _set(capacity=int(data["new_capacity"]))
+    return _set, ({"capacity": int(data["new_capacity"])},)
 
 
 def _deactivated(data, at, event_id):
     if data.get("reason") != "left_institution":
-        return _nothing
-    return _set(left_on=date.fromisoformat(data["effective_date"]))
+        return _NOTHING
+    return _set, ({"left_on": date.fromisoformat(data["effective_date"])},)
 
 
 def _reactivated(data, at, event_id):
-    return _set(left_on=None)
+    return _set, ({"left_on": None},)
 
 
-def _upsert(**values):
+def _upsert(table: _Table, key: str, values: dict) -> None:
     """Request facts: create the row if needed, then set what this event knows."""
-    def change(table: _Table, key: str) -> None:
-        row = table.touch(key) or table.create(key)
-        row.update(values)
-    return change
+    row = table.touch(key) or table.create(key)
+    row.update(values)
 
 
 def _ranked(data, at, event_id):
-    return _upsert(mentee_id=data["mentee_id"], ranked_at=at)
+    return _upsert, ({"mentee_id": data["mentee_id"], "ranked_at": at},)
 
 
 def _reviewed(data, at, event_id):
-    return _upsert(approved=bool(data["approved"]))
+    return _upsert, ({"approved": bool(data["approved"])},)
 
 
 def _unmatched(data, at, event_id):
-    return _upsert(mentee_id=data["mentee_id"], unmatched=True)
+    return _upsert, ({"mentee_id": data["mentee_id"], "unmatched": True},)
 
 
 def _withdrawn(data, at, event_id):
-    return _upsert(mentee_id=data["mentee_id"], withdrawn=True)
+    return _upsert, ({"mentee_id": data["mentee_id"], "withdrawn": True},)
 
 
 def _matched(data, at, event_id):
-    return _upsert(mentee_id=data["mentee_id"], matched_at=at, choice_rank=data.get("choice_rank"))
+    return _upsert, ({"mentee_id": data["mentee_id"], "matched_at": at, "choice_rank": data.get("choice_rank")},)
 
 
 def _started(data, at, event_id):
-    values = {"mentor_id": data["mentor_id"], "mentee_ids": list(data["mentee_ids"]),
-              "started_on": date.fromisoformat(data["started_on"])}
-
-    def change(table: _Table, key: str) -> None:
-        if table.get(key) is None:
-            table.create(key, **values)
-    return change
+    return _start, ({"mentor_id": data["mentor_id"], "mentee_ids": list(data["mentee_ids"]),
+                     "started_on": date.fromisoformat(data["started_on"])},)
 
 
-def _update(edit):
-    """A change to an existing relationship row (none before it started)."""
-    def change(table: _Table, key: str) -> None:
-        row = table.touch(key)
-        if row is not None:
-            edit(row)
-    return change
+def _start(table: _Table, key: str, values: dict) -> None:
+    if table.get(key) is None:
+        table.create(key, **values)
 
 
 def _signed(data, at, event_id):
-    signed_on, cadence, goals = date.fromisoformat(data["signed_on"]), data["cadence_weeks_max"], len(data.get("goals") or [])
+    return _sign, (date.fromisoformat(data["signed_on"]), data["cadence_weeks_max"], len(data.get("goals") or []))
 
-    def edit(row: dict) -> None:
+
+def _sign(table: _Table, key: str, signed_on: date, cadence: int, goals: int) -> None:
+    if (row := table.touch(key)) is not None:  # a change to a relationship not started yet does nothing
         row.update(signed_on=signed_on, cadence_weeks=cadence, goals_set=row["goals_set"] + goals)
-    return _update(edit)
 
 
 def _meeting(data, at, event_id):
-    def edit(row: dict) -> None:
+    return _meet, ()
+
+
+def _meet(table: _Table, key: str) -> None:
+    if (row := table.touch(key)) is not None:
         row.update(meetings=row["meetings"] + 1, lagging=False)
-    return _update(edit)
 
 
 def _lagging(data, at, event_id):
-    def edit(row: dict) -> None:
+    return _lag, ()
+
+
+def _lag(table: _Table, key: str) -> None:
+    if (row := table.touch(key)) is not None:
         row.update(lagging=True, lagging_spells=row["lagging_spells"] + 1)
-    return _update(edit)
 
 
 def _goal_set(data, at, event_id):
-    def edit(row: dict) -> None:
-        row["goals_set"] += 1
-    return _update(edit)
+    return _count, ("goals_set",)
 
 
 def _goal_progressed(data, at, event_id):
     if data.get("status") != "achieved":
-        return _nothing
+        return _NOTHING
+    return _count, ("goals_achieved",)
 
-    def edit(row: dict) -> None:
-        row["goals_achieved"] += 1
-    return _update(edit)
+
+def _count(table: _Table, key: str, column: str) -> None:
+    if (row := table.touch(key)) is not None:
+        row[column] += 1
 
 
 def _closed(data, at, event_id):
-    values = {"closed_on": date.fromisoformat(data["closed_on"]), "closure_reason": data["reason"], "lagging": False}
-    return _update(lambda row: row.update(values))
+    return _set, ({"closed_on": date.fromisoformat(data["closed_on"]), "closure_reason": data["reason"],
+                   "lagging": False},)
 
 
 def _feedback(data, at, event_id):
@@ -362,6 +357,9 @@ def _feedback(data, at, event_id):
 
 def _nothing(table: _Table, key: str) -> None:
     pass
+
+
+_NOTHING = (_nothing, ())
 
 
 _RULES = {
