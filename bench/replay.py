@@ -80,6 +80,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.replay", description=__doc__.splitlines()[0])
     p.add_argument("--events", type=int, default=1_000_000, help="events produced across all topics")
     p.add_argument("--batch-size", type=int, default=10_000, help="projector fetch batch (max records)")
+    p.add_argument("--prepare-in", choices=("process", "thread"), default="process",
+                   help="where the projector prepares rows: a worker process (as a replay does) or a thread")
     p.add_argument("--quick", action="store_true", help="50,000 events")
     return p
 
@@ -334,7 +336,7 @@ async def _raw_consume(bootstrap: str, topics: list[str], expected: int, batch_s
         await consumer.stop()
 
 
-async def _replay(dsn: str, bootstrap: str, topics: list[str], batch_size: int) -> dict:
+async def _replay(dsn: str, bootstrap: str, topics: list[str], batch_size: int, prepare_in: str) -> dict:
     from services.analytics.application.generations import (
         build_indexes,
         create_generation,
@@ -390,7 +392,7 @@ async def _replay(dsn: str, bootstrap: str, topics: list[str], batch_size: int) 
         async with pool.acquire() as conn:
             generation = await create_generation(conn, defer_indexes=True)  # as a rebuild does (replay.py)
             backend = await conn.fetchval("SELECT pg_backend_pid()")
-        projector = TimedProjector(pool, bootstrap, generation, topics, batch_size=batch_size)
+        projector = TimedProjector(pool, bootstrap, generation, topics, batch_size=batch_size, prepare_in=prepare_in)
         cpu_before, pg_before = time.process_time(), _process_cpu(backend)
         start = time.perf_counter()
         progress = await projector.run(asyncio.Event(), until_caught_up=True)
@@ -423,7 +425,9 @@ def _process_cpu(pid: int) -> float | None:
 def _in_child(queue, name: str, *args) -> None:
     measure = {"raw": _raw_consume, "replay": _replay}[name]
     result = asyncio.run(measure(*args))
-    queue.put({**result, "rss_mb": _peak_rss_mb()})
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the projector's worker process, ended by now
+    queue.put({**result, "rss_mb": _peak_rss_mb() + workers.ru_maxrss / 1024, "worker_rss_mb": workers.ru_maxrss / 1024,
+               "worker_cpu": workers.ru_utime + workers.ru_stime})
 
 
 def in_own_process(name: str, *args) -> dict:
@@ -444,12 +448,14 @@ def main(argv: list[str] | None = None) -> None:
     topics = {owner: f"bench.replay.{run}.{owner}" for owner in OWNERS}
     with postgres_server() as pg, start_broker() as broker, fresh_database(pg, "bench_replay") as dsn:
         print(f"{pg.kind} {asyncio.run(durability(dsn))} | broker {broker.kind} at {broker.bootstrap}"
-              f" | {args.events:,} events on {len(topics)} topics x {PARTITIONS} partitions, batch {args.batch_size:,}")
+              f" | {args.events:,} events on {len(topics)} topics x {PARTITIONS} partitions, batch {args.batch_size:,},"
+              f" rows prepared in a worker {args.prepare_in}")
         asyncio.run(ensure_topics(broker.bootstrap, list(topics.values()), PARTITIONS))
         seconds = asyncio.run(produce(broker.bootstrap, topics, args.events))
         print(f"produced {args.events:,} events in {seconds:.1f} s (set-up, untimed)")
         raw = in_own_process("raw", broker.bootstrap, list(topics.values()), args.events, args.batch_size)
-        replay = in_own_process("replay", dsn, broker.bootstrap, list(topics.values()), args.batch_size)
+        replay = in_own_process("replay", dsn, broker.bootstrap, list(topics.values()), args.batch_size,
+                                args.prepare_in)
     for name, result in (("raw", raw), ("replay", replay)):
         if result["count"] != args.events:
             raise SystemExit(f"{name}: read {result['count']:,} of {args.events:,} events")
@@ -461,11 +467,14 @@ def main(argv: list[str] | None = None) -> None:
          f"{replay['rss_mb']:.0f}"],
     ]))
     pg_cpu = f" + its Postgres backend {replay['pg_cpu']:.1f} s" if replay["pg_cpu"] is not None else ""
-    print(f"CPU: raw consumer {raw['cpu']:.1f} s; projector {replay['cpu']:.1f} s{pg_cpu}"
-          f" ({replay['count'] / replay['cpu']:,.0f} events per projector CPU-second;"
-          f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
-    print("preparing rows in the worker thread (CPU s): "
-          + ", ".join(f"{name} {seconds:.1f}" for name, seconds in replay["prepared_cpu"].items()))
+    worker = f" + its worker process {replay['worker_cpu']:.1f} s" if args.prepare_in == "process" else ""
+    print(f"CPU: raw consumer {raw['cpu']:.1f} s; projector {replay['cpu']:.1f} s{worker}{pg_cpu}"
+          f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    if replay["prepared_cpu"]:
+        print("preparing rows in the worker thread (CPU s): "
+              + ", ".join(f"{name} {seconds:.1f}" for name, seconds in replay["prepared_cpu"].items()))
+    else:
+        print(f"rows prepared in a worker process (peak RSS {replay['worker_rss_mb']:.0f} MB, counted in the replay's)")
     print("inside the batch transactions (wall s / of which Postgres CPU s): " + ", ".join(
         f"{name} {seconds:.1f}/{replay['pg_spent'].get(name, 0.0):.1f}" for name, seconds in replay["spent"].items()))
     print("rows: " + ", ".join(f"{name} {count:,}" for name, count in replay["rows"].items())

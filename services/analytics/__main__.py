@@ -80,7 +80,7 @@ async def _rebuild_outdated(runtime: ServiceRuntime, outdated: int, topics: list
     log.warning("live projections were built by another version; rebuilding", generation=outdated, shape=SHAPE)
     async with runtime.pool.acquire() as conn:
         generation = await create_generation(conn, defer_indexes=True)
-    projector = Projector(runtime.pool, runtime.settings.kafka_bootstrap, generation, topics)
+    projector = Projector(runtime.pool, runtime.settings.kafka_bootstrap, generation, topics, prepare_in="process")
     await projector.run(stop, until_caught_up=True)
     if stop.is_set():
         return  # a later start builds again; this generation stays 'building' and is never served

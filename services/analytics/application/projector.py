@@ -11,24 +11,29 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import multiprocessing
 import sys
 import time
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from services.analytics.application import batches
+from services.analytics.application.batches import Batch
 from services.analytics.application.generations import schema_name
 from services.analytics.projections import ALL, binary_copy
-from shared.envelope import EnvelopeRecord, InvalidEnvelope, read_envelope
+from shared.envelope import EnvelopeRecord
 
 FETCH_BYTES = 8 * 1024 * 1024
+PrepareIn = Literal["thread", "process"]
 PREPARE_AHEAD = 2  # batches prepared (in the worker thread) while the database applies the one before them
 GC_GEN0_THRESHOLD = 50_000
 SWITCH_INTERVAL_S = 0.001
@@ -76,19 +81,6 @@ class Progress:
     started: float = field(default_factory=time.monotonic)
 
 
-@dataclass
-class Batch:
-    """Decoded records of one fetch, the projections' rows for them, and where each partition stands after it."""
-
-    events: list[EnvelopeRecord]
-    next_offsets: dict[TopicPartition, int]
-    prepared: list[object]
-    """What each projection in ``ALL`` prepared from ``events``."""
-    ids: list[object]
-    """The events' ids, each once, in order; and encoded for COPY."""
-    encoded_ids: bytes
-
-
 class Projector:
     """Per fetched batch: decode, drop what is after the cut, drop what this generation already has
     (one statement), let every projection write the batch set-wise, move the checkpoints; one transaction.
@@ -99,21 +91,41 @@ class Projector:
 
     def __init__(
         self, pool: asyncpg.Pool, bootstrap: str, generation: int, topics: list[str],
-        *, as_of: datetime | None = None, batch_size: int = 10_000,
+        *, as_of: datetime | None = None, batch_size: int = 10_000, prepare_in: PrepareIn = "thread",
     ) -> None:
         self.pool, self.bootstrap, self.topics = pool, bootstrap, topics
         self.schema = schema_name(generation)
         self.as_of = as_of
         self.batch_size = batch_size
+        self.prepare_in = prepare_in
         self.progress = Progress()
 
     async def run(self, stop: asyncio.Event, *, until_caught_up: bool = False, idle_polls: int = 3) -> Progress:
         """Project until ``stop`` (or, with ``until_caught_up``, until ``idle_polls`` polls in a row find nothing)."""
-        with tuned_for_batches(), ThreadPoolExecutor(1, thread_name_prefix="projector-prepare") as worker:
+        with tuned_for_batches(), self._worker() as worker:
             return await self._run(stop, until_caught_up, idle_polls, worker)
 
-    async def _run(self, stop: asyncio.Event, until_caught_up: bool, idle_polls: int,
-                   worker: ThreadPoolExecutor) -> Progress:
+    def _worker(self) -> Executor:
+        if self.prepare_in == "process":
+            return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=batches.start_worker_process)
+        return ThreadPoolExecutor(1, thread_name_prefix="projector-prepare")
+
+    async def _prepare(self, worker: Executor, fetched: dict) -> Batch:
+        """Hand the fetched records to the worker, and count what it read."""
+        records = [((tp.topic, tp.partition), [r.value for r in rs], rs[-1].offset + 1) for tp, rs in fetched.items() if rs]
+        loop = asyncio.get_running_loop()
+        if self.prepare_in == "process":
+            batch = await loop.run_in_executor(worker, batches.prepare_elsewhere, records, self.as_of)
+            batch.records = records
+        else:
+            batch = await loop.run_in_executor(worker, batches.prepare_batch, records, self.as_of)
+        self.progress.read += batch.read
+        self.progress.skipped_invalid += batch.skipped_invalid
+        self.progress.skipped_after_cut += batch.skipped_after_cut
+        return batch
+
+    async def _run(self, stop: asyncio.Event, until_caught_up: bool, idle_polls: int, worker: Executor) -> Progress:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
                                     auto_offset_reset="earliest", max_partition_fetch_bytes=FETCH_BYTES,
                                     fetch_max_bytes=4 * FETCH_BYTES)
@@ -135,7 +147,7 @@ class Projector:
                 records = await consumer.getmany(timeout_ms=300, max_records=self.batch_size)
                 if any(records.values()):
                     idle = 0
-                    ahead.append(await asyncio.get_running_loop().run_in_executor(worker, self._prepare, records))
+                    ahead.append(await self._prepare(worker, records))
                 elif storing is None and not ahead:  # caught up only once everything fetched is committed
                     idle += 1
                     self.progress.caught_up = idle >= idle_polls
@@ -161,27 +173,6 @@ class Projector:
             else:
                 await consumer.seek_to_beginning(tp)
 
-    def _prepare(self, records: dict) -> Batch:
-        """Decode the records (those inside the cut, in log order per partition) and let every projection
-        prepare its rows. Runs in the worker thread: it touches nothing but the records and the progress."""
-        events, next_offsets = [], {}
-        for tp, partition_records in records.items():
-            for record in partition_records:
-                try:
-                    envelope = read_envelope(record.value)
-                except InvalidEnvelope:
-                    self.progress.skipped_invalid += 1
-                    continue
-                if self.as_of is not None and envelope.time > self.as_of:
-                    self.progress.skipped_after_cut += 1
-                    continue
-                events.append(envelope)
-            self.progress.read += len(partition_records)
-            next_offsets[tp] = partition_records[-1].offset + 1
-        ids = list(dict.fromkeys([e.id for e in events]))  # a copy later in the same batch: only the first counts
-        return Batch(events, next_offsets, [projection.prepare(events) for projection in ALL],
-                     ids, binary_copy.encode_ids(ids))
-
     async def _store(self, batch: Batch) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             # Safe: the rows and the checkpoints commit together, so a commit lost in a crash loses both and
@@ -189,53 +180,47 @@ class Projector:
             # the next batch start while this one reaches the disk.
             await conn.execute("SET LOCAL synchronous_commit = off")
             fresh = await self._new_to_generation(conn, batch)
-            if fresh:
-                # Prepared ahead for the whole batch; prepared again for what is left when some were copies.
-                prepared = batch.prepared if len(fresh) == len(batch.events) else [p.prepare(fresh) for p in ALL]
-                for projection, rows in zip(ALL, prepared):
-                    await projection.write(conn, self.schema, rows)
-            topics, partitions, offsets = zip(*((tp.topic, tp.partition, o) for tp, o in batch.next_offsets.items()))
+            # Prepared ahead for the whole batch; prepared again for what is left when some were copies.
+            prepared = batch.prepared if fresh is None else [p.prepare(fresh) for p in ALL] if fresh else []
+            for projection, rows in zip(ALL, prepared):
+                await projection.write(conn, self.schema, rows)
+            topics, partitions, offsets = zip(*((topic, partition, o) for (topic, partition), o in batch.next_offsets.items()))
             await conn.execute(
                 f"INSERT INTO {self.schema}.checkpoints (topic, partition, next_offset)"
                 " SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[])"
                 " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset",
                 list(topics), list(partitions), list(offsets),
             )
-        self.progress.applied += len(fresh)
+        self.progress.applied += batch.count if fresh is None else len(fresh)
 
-    async def _new_to_generation(self, conn: asyncpg.Connection, batch: Batch) -> list[EnvelopeRecord]:
-        """The events this generation has not applied yet (a republished copy is recognised by its id), recorded.
+    async def _new_to_generation(self, conn: asyncpg.Connection, batch: Batch) -> list[EnvelopeRecord] | None:
+        """The events this generation has not applied yet (a republished copy is recognised by its id), recorded;
+        ``None`` when that is every event of the batch.
 
         The ids are copied into ``projected_events`` (its key rejects one applied before): a plain COPY costs
         Postgres about half of an ``INSERT … ON CONFLICT DO NOTHING RETURNING``. Only when the COPY hits a
         copy does the slower statement tell which events are new.
         """
-        events = batch.events
-        if not events:
+        if not batch.count:
             return []
         try:
             async with conn.transaction():  # a savepoint: a failed COPY leaves the batch's transaction usable
                 await binary_copy.copy_encoded(conn, self.schema, "projected_events", ["event_id"], batch.encoded_ids)
-            new_ids = set(batch.ids)
+            if batch.unique_ids == batch.count:
+                return None
+            new_ids = set(batch.ids())  # a copy later in the same batch: only the first counts
         except asyncpg.UniqueViolationError:
             inserted = await conn.fetchval(
                 f"WITH ins AS (INSERT INTO {self.schema}.projected_events SELECT unnest($1::uuid[])"
                 f" ON CONFLICT DO NOTHING RETURNING event_id) SELECT coalesce(array_agg(event_id), '{{}}') FROM ins",
-                batch.ids)
-            new_ids = {_same_kind(i, batch.ids[0]) for i in inserted}
-        if len(new_ids) == len(events):  # every event was new
-            return events
+                batch.ids())
+            new_ids = {UUID(bytes=i.bytes) for i in inserted}
         fresh = []
-        for envelope in events:
+        for envelope in batch.decoded_events(self.as_of):
             if envelope.id in new_ids:
                 new_ids.discard(envelope.id)
                 fresh.append(envelope)
         return fresh
-
-
-def _same_kind(value: UUID, like: object) -> object:
-    """An id read back from Postgres, in the form the envelopes carry it (``UUID``, or its text)."""
-    return str(value) if isinstance(like, str) else UUID(bytes=value.bytes)
 
 
 async def estimate_total(bootstrap: str, topics: list[str]) -> int:

@@ -75,8 +75,8 @@ class Replays:
         except BaseException:
             await self.pool.release(holder)  # the pool's reset drops a lock taken here
             raise
-        replay = Replay(generation, as_of, Projector(self.pool, self.bootstrap, generation, self.topics, as_of=as_of),
-                        total_estimate)
+        projector = Projector(self.pool, self.bootstrap, generation, self.topics, as_of=as_of, prepare_in="process")
+        replay = Replay(generation, as_of, projector, total_estimate)
         self.known[generation] = replay
         self._holder = holder
         self._task = asyncio.create_task(self._run(replay), name=f"replay-{generation}")

@@ -46,8 +46,8 @@ async def generation(pool: asyncpg.Pool) -> int:
         return await create_generation(conn)
 
 
-async def project(pool, broker, topics, gen: int, batch_size: int):
-    projector = Projector(pool, broker.bootstrap, gen, topics, batch_size=batch_size)
+async def project(pool, broker, topics, gen: int, batch_size: int, prepare_in: str = "thread"):
+    projector = Projector(pool, broker.bootstrap, gen, topics, batch_size=batch_size, prepare_in=prepare_in)
     return await projector.run(asyncio.Event(), until_caught_up=True)
 
 
@@ -82,6 +82,18 @@ async def test_rows_are_the_same_whatever_the_batch_size(history, broker) -> Non
     assert one_rows == many_rows
 
 
+async def test_rows_prepared_in_a_worker_process_are_the_same(history, broker) -> None:
+    """A replay prepares rows in a worker process (the events stay there); the copies, found only in the
+    database, are then left out from events decoded again here. Same rows as a worker thread's."""
+    pool, topics, _ = history
+    by_thread, by_process = await generation(pool), await generation(pool)
+    await project(pool, broker, topics, by_thread, batch_size=10_000)
+    progress = await project(pool, broker, topics, by_process, batch_size=40, prepare_in="process")
+
+    assert (progress.read, progress.applied, progress.skipped_invalid) == (EVENTS + 21, EVENTS, 1)
+    assert await every_row(pool, by_process) == await every_row(pool, by_thread)
+
+
 async def test_folded_counters_match_the_events(history, broker) -> None:
     """Meetings, lagging spells and the lagging flag (a meeting after a lagging spell clears it, also
     within one batch) counted straight from the events."""
@@ -108,12 +120,13 @@ async def test_folded_counters_match_the_events(history, broker) -> None:
         rel: (meetings[rel], spells[rel], lagging.get(rel, False)) for rel in {r["relationship_id"] for r in rows}}
 
 
-async def test_a_replay_killed_mid_batch_resumes_to_the_same_rows(history, broker) -> None:
+@pytest.mark.parametrize("prepare_in", ["thread", "process"])
+async def test_a_replay_killed_mid_batch_resumes_to_the_same_rows(history, broker, prepare_in) -> None:
     pool, topics, _ = history
     clean, resumed = await generation(pool), await generation(pool)
     await project(pool, broker, topics, clean, batch_size=50)
 
-    killed = Projector(pool, broker.bootstrap, resumed, topics, batch_size=50)
+    killed = Projector(pool, broker.bootstrap, resumed, topics, batch_size=50, prepare_in=prepare_in)
     running = asyncio.create_task(killed.run(asyncio.Event(), until_caught_up=True))
     while killed.progress.applied < 200 and not running.done():
         await asyncio.sleep(0.001)
@@ -124,7 +137,7 @@ async def test_a_replay_killed_mid_batch_resumes_to_the_same_rows(history, broke
     committed = await pool.fetchval(f"SELECT count(*) FROM {schema_name(resumed)}.projected_events")
     assert 0 < committed < EVENTS
 
-    rest = await project(pool, broker, topics, resumed, batch_size=50)
+    rest = await project(pool, broker, topics, resumed, batch_size=50, prepare_in=prepare_in)
     assert rest.applied == EVENTS - committed
     assert await every_row(pool, resumed) == await every_row(pool, clean)
 

@@ -1,0 +1,96 @@
+"""Preparing a fetched batch for the projections: pure Python, no I/O.
+
+``prepare_batch`` decodes the records, drops events after an as-of cut and lets every projection
+turn the batch into rows. It runs in the projector's worker thread, or in a worker process for a
+replay (``Projector(prepare_in="process")``): then Python's work is split over two cores instead of
+taking turns under one GIL, and what comes back must pickle cheaply, so the events themselves stay
+behind (``Batch.events`` is ``None``) and the ids travel as 16-byte strings.
+"""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from services.analytics.projections import ALL, binary_copy
+from shared.envelope import EnvelopeRecord, InvalidEnvelope, read_envelope
+
+Partition = tuple[str, int]
+Records = list[tuple[Partition, list[bytes], int]]
+"""Per topic partition: the records' values in log order, and the offset after the last one."""
+
+
+@dataclass
+class Batch:
+    """One fetch: the projections' rows for its events, and where each partition stands after it."""
+
+    records: Records
+    next_offsets: dict[Partition, int]
+    count: int
+    """Events inside the cut (valid envelopes)."""
+    read: int
+    skipped_invalid: int
+    skipped_after_cut: int
+    id_bytes: bytes
+    """The events' ids, each once, in log order, as 16-byte strings back to back."""
+    encoded_ids: bytes
+    """The same ids as a binary COPY stream for ``projected_events``."""
+    prepared: list[object]
+    """What each projection in ``ALL`` prepared from the events."""
+    events: list[EnvelopeRecord] | None = None
+    """The decoded events, when prepared in this process; ``decoded_events`` gives them either way."""
+
+    @property
+    def unique_ids(self) -> int:
+        return len(self.id_bytes) // 16
+
+    def ids(self) -> list[UUID]:
+        return [UUID(bytes=self.id_bytes[i:i + 16]) for i in range(0, len(self.id_bytes), 16)]
+
+    def decoded_events(self, as_of: datetime | None) -> list[EnvelopeRecord]:
+        if self.events is None:
+            self.events = decode(self.records, as_of)[0]
+        return self.events
+
+
+def decode(records: Records, as_of: datetime | None) -> tuple[list[EnvelopeRecord], int, int]:
+    """The valid envelopes inside the cut, in log order per partition; and how many were invalid, after the cut."""
+    events, invalid, after_cut = [], 0, 0
+    for _, values, _ in records:
+        for value in values:
+            try:
+                envelope = read_envelope(value)
+            except InvalidEnvelope:
+                invalid += 1
+                continue
+            if as_of is not None and envelope.time > as_of:
+                after_cut += 1
+                continue
+            events.append(envelope)
+    return events, invalid, after_cut
+
+
+def prepare_batch(records: Records, as_of: datetime | None, *, keep_events: bool = True) -> Batch:
+    events, invalid, after_cut = decode(records, as_of)
+    ids = list(dict.fromkeys([e.id for e in events]))  # a copy later in the same batch: only the first counts
+    return Batch(
+        records=records if keep_events else [],  # the caller has them; not sent back from a worker process
+        next_offsets={tp: next_offset for tp, _, next_offset in records},
+        count=len(events), read=sum(len(values) for _, values, _ in records),
+        skipped_invalid=invalid, skipped_after_cut=after_cut,
+        id_bytes=b"".join([i.bytes for i in ids]), encoded_ids=binary_copy.encode_ids(ids),
+        prepared=[projection.prepare(events) for projection in ALL],
+        events=events if keep_events else None,
+    )
+
+
+def prepare_elsewhere(records: Records, as_of: datetime | None) -> Batch:
+    """``prepare_batch`` for a worker process: the batch goes back without its events."""
+    return prepare_batch(records, as_of, keep_events=False)
+
+
+def start_worker_process() -> None:
+    """A worker process collects young objects as rarely as the projector does (see ``tuned_for_batches``)."""
+    gc.set_threshold(50_000, *gc.get_threshold()[1:])
