@@ -10,6 +10,9 @@ behind (``Batch.events`` is ``None``) and the ids travel as 16-byte strings.
 from __future__ import annotations
 
 import gc
+import os
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -91,6 +94,14 @@ def prepare_elsewhere(records: Records, as_of: datetime | None) -> Batch:
     return prepare_batch(records, as_of, keep_events=False)
 
 
-def start_worker_process() -> None:
-    """A worker process collects young objects as rarely as the projector does (see ``tuned_for_batches``)."""
+def start_worker_process(parent: int) -> None:
+    """A worker process collects young objects as rarely as the projector does (see ``tuned_for_batches``),
+    and ends when its parent does: after a ``kill -9`` of the service it would otherwise wait forever."""
     gc.set_threshold(50_000, *gc.get_threshold()[1:])
+    threading.Thread(target=_exit_with, args=(parent,), name="exit-with-parent", daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)

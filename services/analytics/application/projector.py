@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import multiprocessing
+import os
 import sys
 import time
 from collections import deque
@@ -108,7 +109,7 @@ class Projector:
     def _worker(self) -> Executor:
         if self.prepare_in == "process":
             return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=batches.start_worker_process)
+                                       initializer=batches.start_worker_process, initargs=(os.getpid(),))
         return ThreadPoolExecutor(1, thread_name_prefix="projector-prepare")
 
     async def _prepare(self, worker: Executor, fetched: dict) -> Batch:

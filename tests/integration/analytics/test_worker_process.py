@@ -1,0 +1,49 @@
+"""The replay's worker process ends with the service: after a ``kill -9`` it would otherwise wait forever."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+SERVICE = """
+import sys
+from services.analytics.application import batches
+from services.analytics.application.projector import Projector
+worker = Projector(None, "", 1, [], prepare_in="process")._worker()
+batch = worker.submit(batches.prepare_elsewhere, [(("t", 0), [b"not an event"], 1)], None).result()
+print(batch.skipped_invalid, *[p.pid for p in worker._processes.values()], flush=True)
+sys.stdin.read()
+"""
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_the_worker_process_exits_when_the_service_is_killed() -> None:
+    service = subprocess.Popen([sys.executable, "-c", SERVICE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True, cwd=Path(__file__).parents[3])
+    try:
+        skipped_invalid, worker = map(int, service.stdout.readline().split())
+        assert skipped_invalid == 1 and alive(worker)  # it prepared a batch: a record that is not an event
+        service.send_signal(signal.SIGKILL)
+        service.wait()
+        deadline = time.monotonic() + 5
+        while alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(worker)
+    finally:
+        service.kill()
