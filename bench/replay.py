@@ -1,7 +1,7 @@
 """Replay throughput: a seeded program history on every topic, read raw with aiokafka and replayed
 through the real ``Projector`` into a new generation (timelines + program facts) on Postgres.
 
-    python -m bench.replay [--events 1000000] [--batch-size 10000] [--quick]
+    python -m bench.replay [--events 1000000] [--batch-size 10000] [--prepare-in process|thread] [--quick]
 
 Each measurement runs in its own process so its peak RSS is its own (the producer's is not counted).
 """
@@ -425,8 +425,12 @@ def _process_cpu(pid: int) -> float | None:
 def _in_child(queue, name: str, *args) -> None:
     measure = {"raw": _raw_consume, "replay": _replay}[name]
     result = asyncio.run(measure(*args))
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the projector's worker process, ended by now
-    queue.put({**result, "rss_mb": _peak_rss_mb() + workers.ru_maxrss / 1024, "worker_rss_mb": workers.ru_maxrss / 1024,
+    from services.analytics.application.projector import PREPARE_PROCESSES
+
+    # The projector's worker processes, ended by now: the largest one's peak RSS, counted once per worker.
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    worker_mb = workers.ru_maxrss / 1024 if name == "replay" and args[-1] == "process" else 0.0
+    queue.put({**result, "rss_mb": _peak_rss_mb() + PREPARE_PROCESSES * worker_mb, "worker_rss_mb": worker_mb,
                "worker_cpu": workers.ru_utime + workers.ru_stime})
 
 
@@ -467,14 +471,15 @@ def main(argv: list[str] | None = None) -> None:
          f"{replay['rss_mb']:.0f}"],
     ]))
     pg_cpu = f" + its Postgres backend {replay['pg_cpu']:.1f} s" if replay["pg_cpu"] is not None else ""
-    worker = f" + its worker process {replay['worker_cpu']:.1f} s" if args.prepare_in == "process" else ""
+    worker = f" + its worker processes {replay['worker_cpu']:.1f} s" if args.prepare_in == "process" else ""
     print(f"CPU: raw consumer {raw['cpu']:.1f} s; projector {replay['cpu']:.1f} s{worker}{pg_cpu}"
           f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     if replay["prepared_cpu"]:
         print("preparing rows in the worker thread (CPU s): "
               + ", ".join(f"{name} {seconds:.1f}" for name, seconds in replay["prepared_cpu"].items()))
     else:
-        print(f"rows prepared in a worker process (peak RSS {replay['worker_rss_mb']:.0f} MB, counted in the replay's)")
+        print(f"rows prepared in worker processes (peak RSS up to {replay['worker_rss_mb']:.0f} MB each, counted in"
+              " the replay's)")
     print("inside the batch transactions (wall s / of which Postgres CPU s): " + ", ".join(
         f"{name} {seconds:.1f}/{replay['pg_spent'].get(name, 0.0):.1f}" for name, seconds in replay["spent"].items()))
     print("rows: " + ", ".join(f"{name} {count:,}" for name, count in replay["rows"].items())

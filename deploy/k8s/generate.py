@@ -37,7 +37,7 @@ SIZING = {
     "matching": Sizing(2, 6, "500m", "1Gi"),  # bulk runs hold a cohort's candidate graph in memory
     "relationships": Sizing(2, 6, "250m", "256Mi"),
     "notifications": Sizing(2, 4, "250m", "256Mi"),
-    "analytics": Sizing(1, 3, "500m", "512Mi"),
+    "analytics": Sizing(1, 3, "500m", "1Gi"),  # a replay adds a worker process (~110 MB) and batches in flight
 }
 
 

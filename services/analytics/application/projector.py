@@ -35,7 +35,8 @@ from shared.envelope import EnvelopeRecord
 
 FETCH_BYTES = 8 * 1024 * 1024
 PrepareIn = Literal["thread", "process"]
-PREPARE_AHEAD = 2  # batches prepared (in the worker thread) while the database applies the one before them
+PREPARE_AHEAD = 2  # batches being prepared while the database applies the one before them
+PREPARE_PROCESSES = 2  # a replay's worker processes: each prepares every other batch
 GC_GEN0_THRESHOLD = 50_000
 SWITCH_INTERVAL_S = 0.001
 _projecting = 0
@@ -86,8 +87,10 @@ class Projector:
     """Per fetched batch: decode, drop what is after the cut, drop what this generation already has
     (one statement), let every projection write the batch set-wise, move the checkpoints; one transaction.
 
-    Decoding and preparing the projections' rows runs in a worker thread, ahead: the next batches are
-    prepared while the database applies the current one, so Python and Postgres work at the same time.
+    Decoding and preparing the projections' rows runs ahead, in a worker thread or (``prepare_in="process"``,
+    for replays) in two worker processes taking every other batch: the next batches are prepared while
+    the database applies the current one, so Python and Postgres work at the same time. Batches are
+    stored in fetch order whoever prepared them.
     """
 
     def __init__(
@@ -108,7 +111,7 @@ class Projector:
 
     def _worker(self) -> Executor:
         if self.prepare_in == "process":
-            return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+            return ProcessPoolExecutor(PREPARE_PROCESSES, mp_context=multiprocessing.get_context("spawn"),
                                        initializer=batches.start_worker_process, initargs=(os.getpid(),))
         return ThreadPoolExecutor(1, thread_name_prefix="projector-prepare")
 
@@ -131,7 +134,7 @@ class Projector:
                                     auto_offset_reset="earliest", max_partition_fetch_bytes=FETCH_BYTES,
                                     fetch_max_bytes=4 * FETCH_BYTES)
         await consumer.start()
-        ahead: deque[Batch] = deque()  # fetched and prepared, waiting for the database
+        ahead: deque[asyncio.Future[Batch]] = deque()  # fetched, being prepared or waiting for the database
         storing: asyncio.Task[None] | None = None
         try:
             await self._assign(consumer)
@@ -141,14 +144,14 @@ class Projector:
                     await storing  # raises what failed
                     storing = None
                 if storing is None and ahead:
-                    storing = asyncio.create_task(self._store(ahead.popleft()))
+                    storing = asyncio.create_task(self._store_when_prepared(ahead.popleft()))
                 if len(ahead) >= PREPARE_AHEAD:
                     await asyncio.wait({storing})
                     continue
                 records = await consumer.getmany(timeout_ms=300, max_records=self.batch_size)
                 if any(records.values()):
                     idle = 0
-                    ahead.append(await self._prepare(worker, records))
+                    ahead.append(asyncio.ensure_future(self._prepare(worker, records)))
                 elif storing is None and not ahead:  # caught up only once everything fetched is committed
                     idle += 1
                     self.progress.caught_up = idle >= idle_polls
@@ -159,6 +162,8 @@ class Projector:
         finally:
             if storing is not None and not storing.done():
                 storing.cancel()  # its transaction rolls back; the checkpoints stay where they were
+            for preparing in ahead:
+                preparing.cancel()
             await consumer.stop()
         return self.progress
 
@@ -173,6 +178,9 @@ class Projector:
                 consumer.seek(tp, checkpoints[tp])
             else:
                 await consumer.seek_to_beginning(tp)
+
+    async def _store_when_prepared(self, preparing: asyncio.Future[Batch]) -> None:
+        await self._store(await preparing)
 
     async def _store(self, batch: Batch) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
