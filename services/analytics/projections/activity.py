@@ -174,7 +174,9 @@ def prepare(events: Sequence[EnvelopeRecord]) -> _Batch:
             log.warning("event not projectable into activity facts; skipped", event_id=str(envelope.id),
                         error=repr(exc))
     batch.latest = max((e.time for e in events), default=None)
-    batch.meetings_encoded = binary_copy.encode(_MEETING_TYPES, batch.meetings)  # nearly half of all events
+    if batch.meetings:  # nearly half of all events: encoded here, and only the bytes are kept
+        batch.meetings_encoded = binary_copy.encode(_MEETING_TYPES, batch.meetings)
+        batch.meetings = []
     return batch
 
 
@@ -194,7 +196,8 @@ async def write(conn: asyncpg.Connection, schema: str, batch: _Batch) -> None:
                                                          "capacity": "integer", "at": "timestamptz"}, batch.capacity)
     await insert_new(conn, schema, "activity_lagging", {"event_id": "uuid", "relationship_id": "text",
                                                         "lagging_at": "timestamptz"}, batch.lagging)
-    await copy_new(conn, schema, "activity_meetings", _MEETING_COLUMNS, batch.meetings, batch.meetings_encoded)
+    if batch.meetings_encoded:
+        await copy_new(conn, schema, "activity_meetings", _MEETING_COLUMNS, batch.meetings_encoded)
 
 
 async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[EnvelopeRecord]) -> None:

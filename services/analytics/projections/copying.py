@@ -1,13 +1,10 @@
 """Writing a batch's facts, each once: a few rows in one statement, many by binary COPY.
 
 Facts keyed by themselves (an event id, a meeting id) are new by construction, since the projector
-hands each event over once; a repeat is rare (a fact repeated under another event id) and is left out.
-
-For many rows a plain COPY is the cheapest way into a table (no per-row conflict handling), but it fails
-whole on a duplicate key.  Rows keyed by their event are new by construction (the projector
-hands each event over once), so the duplicate path is rare: a fact repeated under another
-event id.  The COPY runs inside a savepoint; on a duplicate it is undone and the rows are
-merged with ``INSERT … ON CONFLICT DO NOTHING`` from a staging copy instead.
+hands each event over once; a repeat (a fact repeated under another event id) is rare and left out.
+For many rows a plain COPY is the cheapest way into a table (no per-row conflict handling), but it
+fails whole on a duplicate key: it runs inside a savepoint, and on a duplicate it is undone and the
+rows are merged with ``INSERT … ON CONFLICT DO NOTHING`` from a staging copy instead.
 """
 
 from __future__ import annotations
@@ -19,31 +16,22 @@ import asyncpg
 from services.analytics.projections.binary_copy import copy_encoded
 
 
-async def copy_new(conn: asyncpg.Connection, schema: str, table: str, columns: Sequence[str],
-                   rows: list[tuple], encoded: bytes | None = None) -> None:
-    """Insert ``rows``; any whose key is already in ``table`` (or repeated in ``rows``) is left out.
-
-    ``encoded``: the same rows already in binary COPY format (``binary_copy.encode``), for big tables.
-    """
-    if not rows:
-        return
+async def copy_new(conn: asyncpg.Connection, schema: str, table: str, columns: Sequence[str], encoded: bytes) -> None:
+    """Insert rows already in binary COPY format (``binary_copy.encode``); any whose key is already in
+    ``table`` (or repeated in the rows) is left out."""
     try:
         async with conn.transaction():  # a savepoint: a failed COPY leaves the batch's transaction usable
-            if encoded is None:
-                await conn.copy_records_to_table(table, schema_name=schema, records=rows, columns=list(columns))
-            else:
-                await copy_encoded(conn, schema, table, columns, encoded)
+            await copy_encoded(conn, schema, table, columns, encoded)
     except asyncpg.UniqueViolationError:
-        await merge_new(conn, schema, table, columns, rows)
+        await merge_new(conn, schema, table, columns, encoded)
 
 
-async def merge_new(conn: asyncpg.Connection, schema: str, table: str, columns: Sequence[str],
-                    rows: list[tuple]) -> None:
+async def merge_new(conn: asyncpg.Connection, schema: str, table: str, columns: Sequence[str], encoded: bytes) -> None:
     names = ", ".join(columns)
     stage = f"stage_{table}"
     await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {names} FROM {schema}.{table} WITH NO DATA")
     await conn.execute(f"TRUNCATE {stage}")
-    await conn.copy_records_to_table(stage, records=rows, columns=list(columns))
+    await copy_encoded(conn, "pg_temp", stage, columns, encoded)
     await conn.execute(f"INSERT INTO {schema}.{table} ({names}) SELECT {names} FROM {stage} ON CONFLICT DO NOTHING")
 
 
