@@ -79,7 +79,7 @@ def prepare_batch(records: Records, as_of: datetime | None, *, keep_events: bool
     events, invalid, after_cut = decode(records, as_of)
     ids = list(dict.fromkeys([e.id for e in events]))  # a copy later in the same batch: only the first counts
     return Batch(
-        records=records if keep_events else [],  # the caller has them; not sent back from a worker process
+        records=[],  # the caller has them, and needs them only for a batch prepared in a worker process
         next_offsets={tp: next_offset for tp, _, next_offset in records},
         count=len(events), read=sum(len(values) for _, values, _ in records),
         skipped_invalid=invalid, skipped_after_cut=after_cut,

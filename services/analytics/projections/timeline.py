@@ -15,6 +15,7 @@ import asyncpg
 import msgspec
 
 from services.analytics.projections import binary_copy
+from services.analytics.projections.copying import insert_new
 from shared.envelope import EnvelopeRecord
 from shared.logging import get_logger
 
@@ -92,9 +93,9 @@ def entry_for(envelope: EnvelopeRecord) -> Entry | None:
 
 
 class Prepared(NamedTuple):
-    rows: int
+    count: int
     encoded: bytes
-    """The rows in binary COPY format: encoded here, in the projector's worker thread, not on the event loop."""
+    """The ``count`` rows in binary COPY format: encoded here, in the projector's worker thread, not on the event loop."""
     links: list[tuple[str, str, str]]
     parties: list[tuple[str, str, str]]
 
@@ -105,7 +106,7 @@ def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
     Rows go straight into binary COPY format, field by field in the order of ``_COLUMNS`` (a tuple per
     row encoded afterwards cost a tenth of a replay's CPU more).
     """
-    links, parties, rows = [], [], 0
+    links, parties, count = [], [], 0
     parts = [binary_copy.HEADER]
     append, text, row_start = parts.append, binary_copy.text_field, binary_copy.row_start(len(_COLUMNS))
     uuid, timestamptz, participants = binary_copy.uuid_field, binary_copy.timestamptz_field, binary_copy.text_array_field
@@ -122,32 +123,24 @@ def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
             log.warning("event not projectable into timelines; skipped", event_id=str(envelope.id), error=repr(exc))
             continue
         append(row)
-        rows += 1
+        count += 1
         if entry.link:
             links.append(entry.link)
         if entry.parties:
             parties += [(entry.stream_kind, entry.stream_id, party) for party in entry.parties]
     append(binary_copy.TRAILER)
-    return Prepared(rows, b"".join(parts), links, parties)
+    return Prepared(count, b"".join(parts), links, parties)
 
 
 async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> None:
     """Events are new to the generation (the projector deduplicates by id), so rows are copied in (binary COPY)."""
-    rows, encoded, links, parties = prepared
-    if rows:
+    count, encoded, links, parties = prepared
+    if count:
         await binary_copy.copy_encoded(conn, schema, "timeline_events", _COLUMNS, encoded)
-    if links:  # the first link of a kind and id wins, as when events came one at a time
-        await conn.execute(
-            f"INSERT INTO {schema}.timeline_links (kind, from_id, to_id)"
-            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING",
-            *map(list, zip(*links)),
-        )
-    if parties:
-        await conn.execute(
-            f"INSERT INTO {schema}.stream_parties (stream_kind, stream_id, participant_id)"
-            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING",
-            *map(list, zip(*parties)),
-        )
+    # The first link of a kind and id wins, as when events came one at a time.
+    await insert_new(conn, schema, "timeline_links", {"kind": "text", "from_id": "text", "to_id": "text"}, links)
+    await insert_new(conn, schema, "stream_parties",
+                     {"stream_kind": "text", "stream_id": "text", "participant_id": "text"}, parties)
 
 
 async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[EnvelopeRecord]) -> None:

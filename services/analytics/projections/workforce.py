@@ -94,9 +94,7 @@ async def write(conn: asyncpg.Connection, schema: str, prepared: tuple[list[tupl
     facts, rescinded = prepared
     await insert_new(conn, schema, "hr_facts", {"event_id": "uuid", "kind": "text", "employee_id": "text",
                                                 "on_date": "date", "department": "text"}, facts)
-    if rescinded:
-        await conn.execute(f"INSERT INTO {schema}.hr_rescinded SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
-                           rescinded)
+    await insert_new(conn, schema, "hr_rescinded", {"rescinded_event_id": "text"}, [(r,) for r in rescinded])
 
 
 async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[EnvelopeRecord]) -> None:
