@@ -22,8 +22,8 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/mentorship dev up
 
-## The whole suite: unit, integration (real Postgres + broker) and e2e (services as processes).
-test: setup
+## Lint first (a finding fails the run), then the whole suite: unit, integration (real Postgres + broker), e2e.
+test: lint
 	$(BIN)/python -m pytest
 
 test-unit: setup
@@ -42,7 +42,10 @@ faults: setup
 schemas: setup
 	$(BIN)/mentorship schemas
 
+## ruff (rules and formatting, configured in pyproject.toml) and the import-linter contracts.
 lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
 bench: setup

@@ -33,8 +33,8 @@ from bench.common import (
     spread_cell,
     table,
 )
+from mentorship.devstack.postgres import Postgres
 from shared.db import connect
-from shared.devstack.postgres import Postgres
 from shared.eventstore import EventStore
 
 PEER_TARGET, RAW_TARGET = 2.0, 0.7
@@ -102,8 +102,15 @@ async def raw(dsn: str, concurrency: int, warmup: float, seconds: float) -> Rate
             event_id = uuid.uuid4()
             async with conn.transaction():
                 await conn.execute(
-                    RAW_INSERT, event_id, stream, version, type_name, schema_version,
-                    datetime.now(UTC), event_id, PAYLOAD,
+                    RAW_INSERT,
+                    event_id,
+                    stream,
+                    version,
+                    type_name,
+                    schema_version,
+                    datetime.now(UTC),
+                    event_id,
+                    PAYLOAD,
                 )
 
         return step
@@ -118,9 +125,7 @@ async def raw(dsn: str, concurrency: int, warmup: float, seconds: float) -> Rate
 def peer(dsn: str, concurrency: int, warmup: float, seconds: float) -> Rate:
     """eventsourcing 9.5 has no async recorder: one thread per concurrent command."""
     p = pg_params(dsn)
-    datastore = PostgresDatastore(
-        p.dbname, p.host, p.port, p.user, p.password, pool_size=concurrency, max_overflow=0
-    )
+    datastore = PostgresDatastore(p.dbname, p.host, p.port, p.user, p.password, pool_size=concurrency, max_overflow=0)
     recorder = PostgresApplicationRecorder(datastore)
     recorder.create_table()
     state, topic = PAYLOAD.encode(), f"shared.events.profiles:{EVENT.type_name()}"
@@ -156,11 +161,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     rows, lines = [], []
     with postgres_server() as pg:
-        print(f"{pg.kind} {asyncio.run(durability(pg.admin_dsn))} | payload {len(PAYLOAD)} bytes of JSON"
-              f" | {args.seconds:g} s per figure after {args.warmup:g} s warm-up, median of {args.rounds} rounds")
+        print(
+            f"{pg.kind} {asyncio.run(durability(pg.admin_dsn))} | payload {len(PAYLOAD)} bytes of JSON"
+            f" | {args.seconds:g} s per figure after {args.warmup:g} s warm-up, median of {args.rounds} rounds"
+        )
         for c in args.concurrency:
             rounds = [measure_round(pg, c, args.warmup, args.seconds) for _ in range(args.rounds)]
-            spread = [sorted(figures) for figures in zip(*rounds)]
+            spread = [sorted(figures) for figures in zip(*rounds, strict=False)]
             o, p, r = (statistics.median(figures) for figures in spread)
             rows.append([c, *(spread_cell(figures) for figures in spread), f"{o / p:.2f}", f"{o / r:.2f}"])
             lines.append(

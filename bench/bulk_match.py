@@ -90,8 +90,11 @@ def synthetic_cohort(mentee_count: int, mentor_count: int, seed: int = SEED) -> 
         stage = CAREER_STAGES[rng.integers(2, 6)]
         capacity = int(rng.integers(1, 9))
         active = int(rng.integers(0, 2)) if rng.random() < 0.1 else 0
-        mentors.append(MentorProfile(f"m{j:05d}", career_stage=stage, formats=formats, capacity=capacity,
-                                     active_mentees=active, **person(s)))
+        mentors.append(
+            MentorProfile(
+                f"m{j:05d}", career_stage=stage, formats=formats, capacity=capacity, active_mentees=active, **person(s)
+            )
+        )
     mentor_ids_by_specialty: dict[str, list[str]] = {}
     for mentor in mentors:
         mentor_ids_by_specialty.setdefault(mentor.specialty, []).append(mentor.mentor_id)
@@ -102,13 +105,17 @@ def synthetic_cohort(mentee_count: int, mentor_count: int, seed: int = SEED) -> 
         s = int(rng.choice(40, p=specialty_weight))
         mentee_id = sorted(dual)[i] if i < len(dual) else f"e{i:05d}"
         preferences = MenteePreferences(
-            specialties=frozenset(rng.choice(specialties, size=rng.integers(1, 3)).tolist()) if rng.random() < 0.4
+            specialties=frozenset(rng.choice(specialties, size=rng.integers(1, 3)).tolist())
+            if rng.random() < 0.4
             else frozenset(),
             formats=frozenset(rng.choice(FORMATS, size=1).tolist()) if rng.random() < 0.3 else frozenset(),
             same_department=bool(rng.random() < 0.2),
         )
-        mentees.append(MenteeProfile(mentee_id, career_stage=CAREER_STAGES[rng.integers(0, 4)],
-                                     preferences=preferences, **person(s)))
+        mentees.append(
+            MenteeProfile(
+                mentee_id, career_stage=CAREER_STAGES[rng.integers(0, 4)], preferences=preferences, **person(s)
+            )
+        )
         if rng.random() < 0.6:
             pool = mentor_ids_by_specialty.get(specialties[s]) or [m.mentor_id for m in mentors]
             weight = popularity[: len(pool)] / popularity[: len(pool)].sum()
@@ -250,7 +257,7 @@ def _hospital_resident_child(graph: CandidateGraph, queue: Any) -> None:
         started = time.perf_counter()
         try:
             queue.put((hospital_resident(graph), time.perf_counter() - started))
-        except BaseException as error:  # noqa: BLE001 - reported by the parent
+        except BaseException as error:
             queue.put(error)
 
     worker = threading.Thread(target=run)
@@ -292,8 +299,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mentors", type=int)
     parser.add_argument("-k", type=int, default=50, help="top-K candidates per mentee")
     parser.add_argument("--overrides", type=int, default=100, help="pinned and forbidden pairs (each)")
-    parser.add_argument("--matching-budget", type=float, default=MATCHING_LIBRARY_BUDGET_S,
-                        help="seconds the matching library may take at full size before a subset is used")
+    parser.add_argument(
+        "--matching-budget",
+        type=float,
+        default=MATCHING_LIBRARY_BUDGET_S,
+        help="seconds the matching library may take at full size before a subset is used",
+    )
     args = parser.parse_args(argv)
     args.mentees = args.mentees or (2_000 if args.quick else 10_000)
     args.mentors = args.mentors or (400 if args.quick else 2_000)
@@ -306,23 +317,28 @@ def verdict(ok: bool) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    print(f"bulk match: {args.mentees:,} mentees x {args.mentors:,} mentors, capacities 1-8, K = {args.k}, "
-          f"seed {SEED}, {os.cpu_count()} cores")
+    print(
+        f"bulk match: {args.mentees:,} mentees x {args.mentors:,} mentors, capacities 1-8, K = {args.k}, "
+        f"seed {SEED}, {os.cpu_count()} cores"
+    )
     instance = synthetic_cohort(args.mentees, args.mentors)
     filters = default_filters(instance.supervisor_of)
     weights = Weights()
 
     def candidates(overrides: Overrides | None = None) -> CandidateGraph:
         cohort = Cohort(instance.mentees, instance.mentors)
-        return build_candidates(cohort, weights, k=args.k, ranked_choices=instance.ranked_choices,
-                                overrides=overrides, filters=filters)
+        return build_candidates(
+            cohort, weights, k=args.k, ranked_choices=instance.ranked_choices, overrides=overrides, filters=filters
+        )
 
     overrides = with_overrides(instance, candidates(), args.overrides)
     with measured() as building:
         graph = candidates(overrides)
-    print(f"candidate graph: {graph.edge_count:,} pairs, {int(graph.capacity.sum()):,} open slots, "
-          f"{len(overrides.pinned)} pinned and {len(overrides.forbidden)} forbidden pairs; "
-          f"built in {building.seconds:.2f} s, +{building.peak_mb:.0f} MB")
+    print(
+        f"candidate graph: {graph.edge_count:,} pairs, {int(graph.capacity.sum()):,} open slots, "
+        f"{len(overrides.pinned)} pinned and {len(overrides.forbidden)} forbidden pairs; "
+        f"built in {building.seconds:.2f} s, +{building.peak_mb:.0f} MB"
+    )
 
     runs: dict[str, tuple[BulkRun, Measured]] = {}
     for mode in ("optimal", "stable"):
@@ -345,32 +361,56 @@ def main(argv: list[str] | None = None) -> None:
     for mode, (run, solving) in runs.items():
         seconds = building.seconds + solving.seconds
         peak = max(building.peak_mb, solving.peak_mb)
-        rows.append([mode, f"{seconds:.2f}", f"{solving.seconds:.2f}", f"{peak:.0f}", f"{run.report.total_score:,}",
-                     f"{reference:,}", run.report.blocking_pairs, run.report.matched])
+        rows.append(
+            [
+                mode,
+                f"{seconds:.2f}",
+                f"{solving.seconds:.2f}",
+                f"{peak:.0f}",
+                f"{run.report.total_score:,}",
+                f"{reference:,}",
+                run.report.blocking_pairs,
+                run.report.matched,
+            ]
+        )
     print()
-    print(table(["mode", "end-to-end s", "solve+report s", "peak MB", "total", "OR-Tools optimum",
-                 "blocking", "matched"], rows))
+    print(
+        table(
+            ["mode", "end-to-end s", "solve+report s", "peak MB", "total", "OR-Tools optimum", "blocking", "matched"],
+            rows,
+        )
+    )
     print()
     for run, _ in runs.values():
         print(run.report.summary())
     optimal, stable = runs["optimal"][0].report, runs["stable"][0].report
     print()
     print(f"reference optimum: OR-Tools min-cost flow in {reference_time.seconds:.2f} s")
-    print(f"independent blocking-pair check (plain Python) of the stable result: {plain_blocking} "
-          f"in {checking.seconds:.2f} s")
-    print(f"price of stability: {optimal.price_of_stability:.4f} "
-          f"(optimal {optimal.total_score:,} vs stable {stable.total_score:,})")
+    print(
+        f"independent blocking-pair check (plain Python) of the stable result: {plain_blocking} "
+        f"in {checking.seconds:.2f} s"
+    )
+    print(
+        f"price of stability: {optimal.price_of_stability:.4f} "
+        f"(optimal {optimal.total_score:,} vs stable {stable.total_score:,})"
+    )
     hospital_line(residual.graph, args.matching_budget)
     print()
     for mode, (_, solving) in runs.items():
         seconds = building.seconds + solving.seconds
         peak = max(building.peak_mb, solving.peak_mb)
-        print(f"target {mode}: <= {TIME_TARGET_S:g} s {verdict(seconds <= TIME_TARGET_S)} ({seconds:.2f} s); "
-              f"<= {MEMORY_TARGET_MB} MB {verdict(peak <= MEMORY_TARGET_MB)} ({peak:.0f} MB)")
-    print(f"target optimal = reference optimum: {verdict(optimal.total_score == reference)} "
-          f"({optimal.total_score:,} vs {reference:,})")
-    print(f"target stable has zero blocking pairs: {verdict(stable.blocking_pairs == 0 and plain_blocking == 0)} "
-          f"(report {stable.blocking_pairs}, plain checker {plain_blocking})")
+        print(
+            f"target {mode}: <= {TIME_TARGET_S:g} s {verdict(seconds <= TIME_TARGET_S)} ({seconds:.2f} s); "
+            f"<= {MEMORY_TARGET_MB} MB {verdict(peak <= MEMORY_TARGET_MB)} ({peak:.0f} MB)"
+        )
+    print(
+        f"target optimal = reference optimum: {verdict(optimal.total_score == reference)} "
+        f"({optimal.total_score:,} vs {reference:,})"
+    )
+    print(
+        f"target stable has zero blocking pairs: {verdict(stable.blocking_pairs == 0 and plain_blocking == 0)} "
+        f"(report {stable.blocking_pairs}, plain checker {plain_blocking})"
+    )
 
 
 def hospital_line(residual_graph: CandidateGraph, budget: float) -> None:
@@ -389,11 +429,14 @@ def hospital_line(residual_graph: CandidateGraph, budget: float) -> None:
     theirs, seconds = outcome
     with measured() as ours_time:
         ours_chosen = stable_assignment(subset)
-    ours = {subset.mentee_ids[i]: subset.mentor_ids[subset.mentor[e]] for i, e in enumerate(ours_chosen.tolist())
-            if e >= 0}
+    ours = {
+        subset.mentee_ids[i]: subset.mentor_ids[subset.mentor[e]] for i, e in enumerate(ours_chosen.tolist()) if e >= 0
+    }
     same = ours == theirs
-    print(f"matching library hospital-resident ({scope}): {len(theirs):,} pairs in {seconds:.2f} s; "
-          f"ours {len(ours):,} pairs in {ours_time.seconds:.2f} s; identical matching: {same}")
+    print(
+        f"matching library hospital-resident ({scope}): {len(theirs):,} pairs in {seconds:.2f} s; "
+        f"ours {len(ours):,} pairs in {ours_time.seconds:.2f} s; identical matching: {same}"
+    )
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 
+from mentorship.devstack.postgres import DSN_ENV, Postgres, start_postgres
 from shared.db import create_pool, migrate, shared_migrations
-from shared.devstack.postgres import DSN_ENV, Postgres, start_postgres
 from shared.events.profiles import MentorCapacityChanged, MentorRegistered
 
 SERVICE = "profiles"
@@ -180,6 +180,7 @@ async def measure_tasks(steps: Sequence[Callable[[], Awaitable[object]]], warmup
 
 def measure_threads(steps: Sequence[Callable[[], object]], warmup: float, seconds: float) -> Rate:
     """Like :func:`measure_tasks` for blocking steps, one thread each."""
+
     def drive(step: Callable[[], object]) -> int:
         done = 0
         while window.open():
@@ -218,6 +219,6 @@ def ratio(name: str, numerator: float, denominator: float, target: float) -> str
 def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     cells = [list(map(str, header))] + [list(map(str, row)) for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = ["  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in cells]
+    lines = ["  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=False)) for row in cells]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)

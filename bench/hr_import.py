@@ -21,8 +21,8 @@ import uuid
 from pathlib import Path
 
 from bench.common import per_second, postgres_server, table
-from shared.devstack.broker import start_broker
-from shared.stack import start_services
+from mentorship.devstack.broker import start_broker
+from mentorship.stack import start_services
 
 DEPARTMENTS = ["Surgery", "Medicine", "Pediatrics", "Oncology", "Radiology", "Nursing", "Research", "Library"]
 FUNCTIONS = ["faculty", "research", "clinical", "administration"]
@@ -35,13 +35,22 @@ def synthetic_rows(count: int, seed: int) -> list[dict]:
     for n in range(count):
         hired = f"{rng.randint(1990, 2024)}-{rng.randint(1, 12):02}-{rng.randint(1, 28):02}"
         department = rng.randrange(len(DEPARTMENTS))
-        rows.append({
-            "employee_id": f"W{n:07}", "legal_name": f"Worker {n}", "work_email": f"w{n}@example.edu",
-            "title": rng.choice(["Lecturer", "Professor", "Nurse", "Analyst", "Coordinator"]),
-            "job_function": rng.choice(FUNCTIONS), "department_id": f"D{department}",
-            "department_name": DEPARTMENTS[department], "location": rng.choice(SITES), "country": "US",
-            "original_hire_date": hired, "last_hire_date": hired, "effective_date": "2025-01-01",
-        })
+        rows.append(
+            {
+                "employee_id": f"W{n:07}",
+                "legal_name": f"Worker {n}",
+                "work_email": f"w{n}@example.edu",
+                "title": rng.choice(["Lecturer", "Professor", "Nurse", "Analyst", "Coordinator"]),
+                "job_function": rng.choice(FUNCTIONS),
+                "department_id": f"D{department}",
+                "department_name": DEPARTMENTS[department],
+                "location": rng.choice(SITES),
+                "country": "US",
+                "original_hire_date": hired,
+                "last_hire_date": hired,
+                "effective_date": "2025-01-01",
+            }
+        )
     return rows
 
 
@@ -63,9 +72,23 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 def run_import(url: str, file: Path, batch_size: int, *options: str) -> float:
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "hr", "import", str(file), "--url", url, "--quiet",
-         "--batch-size", str(batch_size), *options],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "mentorship.cli",
+            "hr",
+            "import",
+            str(file),
+            "--url",
+            url,
+            "--quiet",
+            "--batch-size",
+            str(batch_size),
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
@@ -81,11 +104,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     rows = synthetic_rows(args.rows, args.seed)
-    with tempfile.TemporaryDirectory(prefix="bench-hr-import-") as tmp, postgres_server() as pg, \
-            start_broker() as broker, start_services(
-                pg, broker.bootstrap, Path(tmp), names=("profiles",), database_prefix=f"bench_{uuid.uuid4().hex[:6]}",
-                extra_env={"MENTORSHIP_LOG_LEVEL": "WARNING"},
-            ) as running:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-hr-import-") as tmp,
+        postgres_server() as pg,
+        start_broker() as broker,
+        start_services(
+            pg,
+            broker.bootstrap,
+            Path(tmp),
+            names=("profiles",),
+            database_prefix=f"bench_{uuid.uuid4().hex[:6]}",
+            extra_env={"MENTORSHIP_LOG_LEVEL": "WARNING"},
+        ) as running,
+    ):
         url = running["profiles"].url
         first = write_jsonl(Path(tmp) / "workers.jsonl", rows)
         second = write_jsonl(Path(tmp) / "workers-changed.jsonl", changed(rows, args.seed))
@@ -97,8 +128,12 @@ def main() -> None:
         ]
     print()
     print(f"{args.rows:,} rows, batches of {args.batch_size}, wall time of the CLI process (parse + HTTP + apply)")
-    print(table(["run", "seconds", "rows/s"],
-                [(name, f"{s:.1f}", per_second(args.rows / s, "rows/s")) for name, s in timings]))
+    print(
+        table(
+            ["run", "seconds", "rows/s"],
+            [(name, f"{s:.1f}", per_second(args.rows / s, "rows/s")) for name, s in timings],
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -31,12 +31,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiosmtpd.controller import Controller
 
 from bench.common import postgres_server, table
+from mentorship.devstack.broker import start_broker
+from mentorship.devstack.processes import free_port
+from mentorship.stack import start_services
 from shared.auth import Role, mint_token
 from shared.bus import all_event_topics
-from shared.devstack.broker import start_broker
-from shared.devstack.processes import free_port
 from shared.settings import DEV_JWT_SECRET
-from shared.stack import start_services
 
 GROUPS = {  # consumer group → the topics it reads
     "matching": ["profiles.events", "hr.events", "relationships.events"],
@@ -48,8 +48,12 @@ SPECIALTIES = ("cardiology", "oncology", "neurology", "pediatrics")
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=_rates, default=[5.0, 10.0, 20.0, 40.0, 80.0],
-                        help="offered commands/s per step, comma-separated (default 5,10,20,40,80)")
+    parser.add_argument(
+        "--steps",
+        type=_rates,
+        default=[5.0, 10.0, 20.0, 40.0, 80.0],
+        help="offered commands/s per step, comma-separated (default 5,10,20,40,80)",
+    )
     parser.add_argument("--step-seconds", type=_positive, default=20.0)
     parser.add_argument("--mentors", type=int, default=100)
     parser.add_argument("--max-in-flight", type=int, default=200, help="commands outstanding at once")
@@ -87,8 +91,14 @@ def token(subject: str, role: Role) -> dict[str, str]:
 
 
 def profile(n: int) -> dict:
-    return {"biography": f"Person {n}.", "specialty": SPECIALTIES[n % 4], "interests": ["grant writing"],
-            "career_stage": "senior" if n % 2 else "mid_career", "time_zone": "UTC", "languages": ["en"]}
+    return {
+        "biography": f"Person {n}.",
+        "specialty": SPECIALTIES[n % 4],
+        "interests": ["grant writing"],
+        "career_stage": "senior" if n % 2 else "mid_career",
+        "time_zone": "UTC",
+        "languages": ["en"],
+    }
 
 
 @dataclass
@@ -127,13 +137,21 @@ class Driver:
 
     async def setup(self) -> None:
         for j, mentor in enumerate(self.mentors):
-            body = {"participant_id": mentor, "name": f"Mentor {j}", "email": f"{mentor}@example.edu",
-                    "capacity": 20, "profile": profile(j)}
+            body = {
+                "participant_id": mentor,
+                "name": f"Mentor {j}",
+                "email": f"{mentor}@example.edu",
+                "capacity": 20,
+                "profile": profile(j),
+            }
             response = await self.client.post(self.url("profiles", "/mentors"), json=body, headers=self.admin)
             response.raise_for_status()
         while True:
-            page = (await self.client.get(self.url("matching", "/directory/mentors"), headers=self.admin,
-                                          params={"limit": 1})).json()
+            page = (
+                await self.client.get(
+                    self.url("matching", "/directory/mentors"), headers=self.admin, params={"limit": 1}
+                )
+            ).json()
             if page["total"] >= len(self.mentors):
                 return
             await asyncio.sleep(0.2)
@@ -195,8 +213,12 @@ class Driver:
         mentee, first = token(j.mentee, Role.mentee), j.mentors[0]
         c = self.client
         if j.step == "register":
-            body = {"participant_id": j.mentee, "name": "Mentee", "email": f"{j.mentee}@example.edu",
-                    "profile": profile(self.count)}
+            body = {
+                "participant_id": j.mentee,
+                "name": "Mentee",
+                "email": f"{j.mentee}@example.edu",
+                "profile": profile(self.count),
+            }
             r = await c.post(self.url("profiles", "/mentees"), json=body, headers=self.admin)
             return self._next(j, r, "submit")
         if j.step == "submit":
@@ -208,12 +230,16 @@ class Driver:
                 j.request_id = r.json()["request_id"]
             return self._next(j, r, "review")
         if j.step == "review":
-            r = await c.post(self.url("matching", f"/requests/{j.request_id}/review"), json={"approved": True},
-                             headers=self.admin)
+            r = await c.post(
+                self.url("matching", f"/requests/{j.request_id}/review"), json={"approved": True}, headers=self.admin
+            )
             return self._next(j, r, "respond")
         if j.step == "respond":
-            r = await c.post(self.url("matching", f"/requests/{j.request_id}/response"), json={"accepted": True},
-                             headers=token(first, Role.mentor))
+            r = await c.post(
+                self.url("matching", f"/requests/{j.request_id}/response"),
+                json={"accepted": True},
+                headers=token(first, Role.mentor),
+            )
             return self._next(j, r, "agreement")
         if j.step == "agreement":
             if j.relationship_id is None:
@@ -221,20 +247,29 @@ class Driver:
                 if not page.get("items"):
                     return "wait"
                 j.relationship_id = page["items"][0]["relationship_id"]
-            r = await c.put(self.url("relationships", f"/relationships/{j.relationship_id}/agreement"),
-                            json={"format": "video"}, headers=token(first, Role.mentor))
+            r = await c.put(
+                self.url("relationships", f"/relationships/{j.relationship_id}/agreement"),
+                json={"format": "video"},
+                headers=token(first, Role.mentor),
+            )
             if r.status_code == 200:
                 j.revision = r.json()["revision"]
             return self._next(j, r, "sign-mentee")
         if j.step in ("sign-mentee", "sign-mentor"):
             who = mentee if j.step == "sign-mentee" else token(first, Role.mentor)
             body = {"revision": j.revision, "confidentiality_accepted": True, "no_fault_termination_acknowledged": True}
-            r = await c.post(self.url("relationships", f"/relationships/{j.relationship_id}/agreement/signatures"),
-                             json=body, headers=who)
+            r = await c.post(
+                self.url("relationships", f"/relationships/{j.relationship_id}/agreement/signatures"),
+                json=body,
+                headers=who,
+            )
             return self._next(j, r, "sign-mentor" if j.step == "sign-mentee" else "meeting")
         body = {"held_on": date.today().isoformat(), "duration_minutes": 30, "format": "video"}
-        r = await c.post(self.url("relationships", f"/relationships/{j.relationship_id}/meetings"), json=body,
-                         headers=token(first, Role.mentor))
+        r = await c.post(
+            self.url("relationships", f"/relationships/{j.relationship_id}/meetings"),
+            json=body,
+            headers=token(first, Role.mentor),
+        )
         return self._next(j, r, "finished")
 
     @staticmethod
@@ -252,8 +287,12 @@ async def lag(bootstrap: str, analytics_dsn: str, dsns: list[str]) -> tuple[int,
     await consumer.start()
     try:
         existing = await consumer.topics()
-        partitions = [TopicPartition(t, p) for t in all_event_topics() if t in existing
-                      for p in consumer.partitions_for_topic(t) or ()]
+        partitions = [
+            TopicPartition(t, p)
+            for t in all_event_topics()
+            if t in existing
+            for p in consumer.partitions_for_topic(t) or ()
+        ]
         ends = await consumer.end_offsets(partitions)
         behind = 0
         for group, topics in GROUPS.items():
@@ -261,7 +300,11 @@ async def lag(bootstrap: str, analytics_dsn: str, dsns: list[str]) -> tuple[int,
         conn = await asyncpg.connect(analytics_dsn)
         try:
             generation = await conn.fetchval("SELECT generation FROM projection_generations WHERE state = 'live'")
-            rows = await conn.fetch(f"SELECT topic, partition, next_offset FROM gen_{generation}.checkpoints") if generation else []
+            rows = (
+                await conn.fetch(f"SELECT topic, partition, next_offset FROM gen_{generation}.checkpoints")
+                if generation
+                else []
+            )
         finally:
             await conn.close()
         done = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
@@ -318,17 +361,39 @@ async def drive(args: argparse.Namespace, urls: dict[str, list[str]], bootstrap:
             behind, backlog = await lag(bootstrap, dsns["analytics"], [d for s, d in dsns.items() if s != "analytics"])
             sustained = len(result.latencies) / elapsed
             p50, p99 = percentile(result.latencies, 50) * 1000, percentile(result.latencies, 99) * 1000
-            rows.append([f"{rate:g}", f"{sustained:.1f}", f"{p50:.0f}", f"{p99:.0f}", result.errors, result.late,
-                         behind, backlog])
-            print(table(["offered/s", "sustained/s", "p50 ms", "p99 ms", "errors", "not sent", "consumer lag",
-                         "outbox"], rows[-1:]), flush=True)
+            rows.append(
+                [
+                    f"{rate:g}",
+                    f"{sustained:.1f}",
+                    f"{p50:.0f}",
+                    f"{p99:.0f}",
+                    result.errors,
+                    result.late,
+                    behind,
+                    backlog,
+                ]
+            )
+            print(
+                table(
+                    ["offered/s", "sustained/s", "p50 ms", "p99 ms", "errors", "not sent", "consumer lag", "outbox"],
+                    rows[-1:],
+                ),
+                flush=True,
+            )
             if sustained >= 0.9 * rate and result.errors == 0 and p99 < args.p99_limit_ms:
                 knee = rate
         print()
-        print(table(["offered/s", "sustained/s", "p50 ms", "p99 ms", "errors", "not sent", "consumer lag", "outbox"],
-                    rows))
-        print(f"knee: {knee:g} commands/s offered (the last step sustained at >= 90 % with no errors and p99 < "
-              f"{args.p99_limit_ms:g} ms)" if knee else "knee: below the first step")
+        print(
+            table(
+                ["offered/s", "sustained/s", "p50 ms", "p99 ms", "errors", "not sent", "consumer lag", "outbox"], rows
+            )
+        )
+        print(
+            f"knee: {knee:g} commands/s offered (the last step sustained at >= 90 % with no errors and p99 < "
+            f"{args.p99_limit_ms:g} ms)"
+            if knee
+            else "knee: below the first step"
+        )
     finally:
         await driver.client.aclose()
 
@@ -339,13 +404,25 @@ def main(argv: list[str] | None = None) -> None:
     sink.start()
     try:
         with postgres_server() as pg, start_broker() as broker, tempfile.TemporaryDirectory(prefix="load-") as logs:
-            env = {"MENTORSHIP_NOTIFICATIONS_SMTP_PORT": str(sink.port), "MENTORSHIP_NOTIFICATIONS_SMTP_HOST": "127.0.0.1"}
+            env = {
+                "MENTORSHIP_NOTIFICATIONS_SMTP_PORT": str(sink.port),
+                "MENTORSHIP_NOTIFICATIONS_SMTP_HOST": "127.0.0.1",
+            }
             prefix = f"load_{int(time.time())}"
             try:
-                with start_services(pg, broker.bootstrap, Path(logs), database_prefix=prefix, replicas=args.replicas,
-                                    service_env_overrides={"notifications": env}) as services:
-                    print(f"platform up: {args.replicas} replica(s) per service, broker {broker.kind}, Postgres"
-                          f" {pg.kind}; steps of {args.step_seconds:g} s", flush=True)
+                with start_services(
+                    pg,
+                    broker.bootstrap,
+                    Path(logs),
+                    database_prefix=prefix,
+                    replicas=args.replicas,
+                    service_env_overrides={"notifications": env},
+                ) as services:
+                    print(
+                        f"platform up: {args.replicas} replica(s) per service, broker {broker.kind}, Postgres"
+                        f" {pg.kind}; steps of {args.step_seconds:g} s",
+                        flush=True,
+                    )
                     urls = {name: [r.url for r in s.replicas] for name, s in services.items()}
                     dsns = {name: pg.dsn_for(s.database) for name, s in services.items()}
                     asyncio.run(drive(args, urls, broker.bootstrap, dsns))

@@ -25,10 +25,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import durability, fresh_database, postgres_server, table
+from mentorship.devstack.broker import start_broker
 from services.notifications.__main__ import build_app
 from services.notifications.settings import NotificationsSettings
 from shared.bus import new_producer, topic_for
-from shared.devstack.broker import start_broker
 from shared.envelope import Envelope
 from shared.events import Event
 from shared.events.matching import MatchApproved
@@ -66,8 +66,12 @@ class SmtpProcess:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.log = log
-        self.proc = subprocess.Popen([sys.executable, "-c", SMTP_SERVER, str(self.port), str(log)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", SMTP_SERVER, str(self.port), str(log)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.proc.stdout.readline().strip() == "ready"
 
     def accepted(self) -> list[tuple[str, float]]:
@@ -82,8 +86,14 @@ class SmtpProcess:
 
 def envelope_of(event: Event, subject: str) -> Envelope:
     return Envelope(
-        id=uuid.uuid4(), source=f"/services/{event.owner}", type=event.type_name(), time=datetime.now(UTC),
-        subject=subject, correlationid=uuid.uuid4(), sequence=1, schemaversion=event.schema_version,
+        id=uuid.uuid4(),
+        source=f"/services/{event.owner}",
+        type=event.type_name(),
+        time=datetime.now(UTC),
+        subject=subject,
+        correlationid=uuid.uuid4(),
+        sequence=1,
+        schemaversion=event.schema_version,
         data=event.model_dump(mode="json"),
     )
 
@@ -94,14 +104,25 @@ def registrations() -> list[Envelope]:
     for i in range(PEOPLE):
         for pid, cls in ((f"bench-mentor-{i}", MentorRegistered), (f"bench-mentee-{i}", MenteeRegistered)):
             extra = {"capacity": 3} if cls is MentorRegistered else {}
-            envelopes.append(envelope_of(cls(participant_id=pid, name=f"Person {pid}", email=f"{pid}@bench.example",
-                                             profile=profile, **extra), pid))
+            envelopes.append(
+                envelope_of(
+                    cls(
+                        participant_id=pid, name=f"Person {pid}", email=f"{pid}@bench.example", profile=profile, **extra
+                    ),
+                    pid,
+                )
+            )
     return envelopes
 
 
 async def measure(dsn: str, bootstrap: str, rate: float, seconds: float, smtp: SmtpProcess) -> list[float]:
-    settings = ServiceSettings(service_name="notifications", pg_dsn=dsn, kafka_bootstrap=bootstrap,
-                               consumer_session_timeout_ms=6_000, log_level="WARNING")
+    settings = ServiceSettings(
+        service_name="notifications",
+        pg_dsn=dsn,
+        kafka_bootstrap=bootstrap,
+        consumer_session_timeout_ms=6_000,
+        log_level="WARNING",
+    )
     options = NotificationsSettings(smtp_port=smtp.port, delivery_poll_seconds=0.5)
     app = build_app(settings, options=options)
     producer = new_producer(bootstrap)
@@ -120,8 +141,12 @@ async def measure(dsn: str, bootstrap: str, rate: float, seconds: float, smtp: S
             for i in range(total):
                 await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
                 match_id = f"bench-match-{i}"
-                event = MatchApproved(match_id=match_id, mentee_id=f"bench-mentee-{i % PEOPLE}",
-                                      mentor_id=f"bench-mentor-{(i * 7 + 3) % PEOPLE}", mode="admin")
+                event = MatchApproved(
+                    match_id=match_id,
+                    mentee_id=f"bench-mentee-{i % PEOPLE}",
+                    mentor_id=f"bench-mentor-{(i * 7 + 3) % PEOPLE}",
+                    mode="admin",
+                )
                 value = envelope_of(event, match_id).to_bytes()
                 published[match_id] = time.monotonic()
                 await producer.send(topic_for("matching"), value=value, key=match_id.encode())
@@ -156,16 +181,29 @@ def main(argv: list[str] | None = None) -> None:
     smtp = SmtpProcess(workdir / "accepted.log")
     try:
         with postgres_server() as pg, start_broker() as broker, fresh_database(pg, "bench_notify") as dsn:
-            print(f"{pg.kind} {asyncio.run(durability(dsn))} | broker {broker.kind} at {broker.bootstrap}"
-                  f" | {args.rate:g} MatchApproved/s for {seconds:g} s, 2 introductions each")
+            print(
+                f"{pg.kind} {asyncio.run(durability(dsn))} | broker {broker.kind} at {broker.bootstrap}"
+                f" | {args.rate:g} MatchApproved/s for {seconds:g} s, 2 introductions each"
+            )
             latencies = asyncio.run(measure(dsn, broker.bootstrap, args.rate, seconds, smtp))
     finally:
         smtp.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
-    print(table(["messages", "p50 ms", "p99 ms", "max ms", f"p99 < {TARGET_P99_MS:g} ms"],
-                [[len(latencies), f"{p50:.1f}", f"{p99:.1f}", f"{max(latencies):.1f}",
-                  "met" if p99 < TARGET_P99_MS else "NOT met"]]))
+    print(
+        table(
+            ["messages", "p50 ms", "p99 ms", "max ms", f"p99 < {TARGET_P99_MS:g} ms"],
+            [
+                [
+                    len(latencies),
+                    f"{p50:.1f}",
+                    f"{p99:.1f}",
+                    f"{max(latencies):.1f}",
+                    "met" if p99 < TARGET_P99_MS else "NOT met",
+                ]
+            ],
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -25,9 +25,9 @@ from bench.common import (
     ratio,
     table,
 )
+from mentorship.devstack.broker import start_broker
 from shared.bus import ensure_topics, message_headers, new_producer
 from shared.db import connect
-from shared.devstack.broker import start_broker
 from shared.events.base import Event
 from shared.eventstore import EventStore
 from shared.outbox import OutboxRelay
@@ -87,7 +87,7 @@ async def started_producer(bootstrap: str, topic: str) -> AIOKafkaProducer:
 async def relay_drain(
     dsn: str, store: EventStore, bootstrap: str, topic: str, batch_size: int, total: int
 ) -> tuple[int, float]:
-    """The production loop (``OutboxRelay.run``: lock, pipelined batches), timed until all ``total`` are acknowledged."""
+    """The production loop (``OutboxRelay.run``: lock, pipelined batches), timed until all ``total`` are acked."""
     producer = await started_producer(bootstrap, topic)
     relay = OutboxRelay(dsn, store, producer, topic=topic, batch_size=batch_size, poll_seconds=0.001)
     stop = asyncio.Event()
@@ -159,13 +159,21 @@ async def measure(dsn: str, bootstrap: str, events: int, batch_size: int) -> dic
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     with postgres_server() as pg, start_broker() as broker, fresh_database(pg, "bench_relay") as dsn:
-        print(f"{pg.kind} {asyncio.run(durability(dsn))} | broker {broker.kind} at {broker.bootstrap}"
-              f" | {args.events:,} events, batch {args.batch_size}, {PARTITIONS} partitions")
+        print(
+            f"{pg.kind} {asyncio.run(durability(dsn))} | broker {broker.kind} at {broker.bootstrap}"
+            f" | {args.events:,} events, batch {args.batch_size}, {PARTITIONS} partitions"
+        )
         rates = asyncio.run(measure(dsn, broker.bootstrap, args.events, args.batch_size))
-    print(table(["relay ev/s", "raw aiokafka ev/s", "relay/raw"],
-                [[per_second(rates["relay"], ""), per_second(rates["raw"], ""), f"{rates['relay'] / rates['raw']:.2f}"]]))
-    print(f"relay batch={args.batch_size}: relay {per_second(rates['relay'])} | raw aiokafka {per_second(rates['raw'])}"
-          f" | {ratio('relay/raw', rates['relay'], rates['raw'], RAW_TARGET)}")
+    print(
+        table(
+            ["relay ev/s", "raw aiokafka ev/s", "relay/raw"],
+            [[per_second(rates["relay"], ""), per_second(rates["raw"], ""), f"{rates['relay'] / rates['raw']:.2f}"]],
+        )
+    )
+    print(
+        f"relay batch={args.batch_size}: relay {per_second(rates['relay'])} | raw aiokafka {per_second(rates['raw'])}"
+        f" | {ratio('relay/raw', rates['relay'], rates['raw'], RAW_TARGET)}"
+    )
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@ Missing or invalid token → 401; valid token without a required role → 403.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Callable
+from typing import Annotated
 
 import jwt
 from fastapi import Depends, HTTPException, Request, status
@@ -35,7 +36,7 @@ class Principal(BaseModel):
 
 
 def mint_token(secret: str, subject: str, roles: list[Role], ttl: timedelta = timedelta(hours=12)) -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     claims = {
         "sub": subject,
         "roles": sorted(r.value for r in roles),

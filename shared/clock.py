@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -20,7 +20,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FrozenClock:
@@ -73,7 +73,7 @@ class DevClockFile:
     def set(self, at: datetime) -> None:
         if at.tzinfo is None:
             raise ValueError("the dev clock takes an aware datetime")
-        text = at.astimezone(timezone.utc).isoformat()
+        text = at.astimezone(UTC).isoformat()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         while True:
             staging = self.path.with_name(f".{self.path.name}.{os.getpid()}")

@@ -23,9 +23,7 @@ class Migration:
 
 def migrations_from_package(package: str) -> list[Migration]:
     """Every ``*.sql`` file of a package, in file-name order (``001_x.sql``, ``002_y.sql`` …)."""
-    files = sorted(
-        (f for f in resources.files(package).iterdir() if f.name.endswith(".sql")), key=lambda f: f.name
-    )
+    files = sorted((f for f in resources.files(package).iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
     return [Migration(f"{package}:{f.name}", f.read_text()) for f in files]
 
 

@@ -9,14 +9,16 @@ writer got there first, ``ConcurrencyConflict`` is raised and nothing is written
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 from uuid import UUID, uuid4
 
 import asyncpg
 
 from shared.clock import Clock, SystemClock
 from shared.envelope import Envelope
+from shared.errors import ConcurrencyConflict
 from shared.events.base import Event, decode
 
 _APPEND = """
@@ -76,18 +78,6 @@ _COLUMNS = (
 )
 
 
-class ConcurrencyConflict(Exception):
-    """The stream moved on since the caller read it; reload and decide again."""
-
-    def __init__(self, stream_id: str, expected: int, actual: int | None) -> None:
-        where = f"is at version {actual}" if actual is not None else "was appended to by another writer"
-        super().__init__(
-            f"stream {stream_id!r} {where}, not at the expected version {expected}: "
-            "it was changed concurrently; reload and retry"
-        )
-        self.stream_id, self.expected, self.actual = stream_id, expected, actual
-
-
 @dataclass(frozen=True)
 class StoredEvent:
     position: int
@@ -137,7 +127,7 @@ class EventStore:
         if self.codec is not None:
             stored = [
                 json.dumps(await self.codec.seal(conn, stream_id, e.type_name(), json.loads(p)))
-                for e, p in zip(events, payloads)
+                for e, p in zip(events, payloads, strict=False)
             ]
         correlation_id = correlation_id or ids[0]
         occurred_at = self.clock.now()
@@ -178,7 +168,7 @@ class EventStore:
                 schemaversion=event.schema_version,
                 data=json.loads(payload),
             )
-            for event_id, event, payload, row in zip(ids, events, payloads, rows)
+            for event_id, event, payload, row in zip(ids, events, payloads, rows, strict=False)
         ]
 
     async def start_streams(self, conn: asyncpg.Connection, firsts: Sequence[tuple[str, Event]]) -> None:
@@ -191,12 +181,19 @@ class EventStore:
             return
         stored = [event.model_dump_json() for _, event in firsts]
         if self.codec is not None:
-            stored = [json.dumps(await self.codec.seal(conn, stream_id, event.type_name(), json.loads(payload)))
-                      for (stream_id, event), payload in zip(firsts, stored)]
+            stored = [
+                json.dumps(await self.codec.seal(conn, stream_id, event.type_name(), json.loads(payload)))
+                for (stream_id, event), payload in zip(firsts, stored, strict=False)
+            ]
         try:
             await conn.fetchval(
-                _START_STREAMS, self.clock.now(), [uuid4() for _ in firsts], [stream_id for stream_id, _ in firsts],
-                [event.type_name() for _, event in firsts], [event.schema_version for _, event in firsts], stored,
+                _START_STREAMS,
+                self.clock.now(),
+                [uuid4() for _ in firsts],
+                [stream_id for stream_id, _ in firsts],
+                [event.type_name() for _, event in firsts],
+                [event.schema_version for _, event in firsts],
+                stored,
             )
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name != "events_stream_version_unique":
@@ -207,14 +204,10 @@ class EventStore:
         return await conn.fetchval("SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1", stream_id)
 
     async def read_stream(self, conn: asyncpg.Connection, stream_id: str) -> list[StoredEvent]:
-        rows = await conn.fetch(
-            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version", stream_id
-        )
+        rows = await conn.fetch(f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version", stream_id)
         return [await self._opened(conn, self.to_stored(r)) for r in rows]
 
-    async def read_all(
-        self, conn: asyncpg.Connection, after_position: int = 0, limit: int = 1000
-    ) -> list[StoredEvent]:
+    async def read_all(self, conn: asyncpg.Connection, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Committed events in global (position) order.
 
         Positions are taken when a transaction inserts, not when it commits, so
@@ -243,13 +236,22 @@ class EventStore:
         ``to_stored(row).envelope`` does.
         """
         causation = row["causation_id"]
-        head = json.dumps({
-            "id": str(row["event_id"]), "source": self.source, "type": row["event_type"], "specversion": "1.0",
-            "time": row["occurred_at"].isoformat(), "subject": row["stream_id"],
-            "datacontenttype": "application/json", "correlationid": str(row["correlation_id"]),
-            "causationid": str(causation) if causation else None, "sequence": row["version"],
-            "schemaversion": row["schema_version"],
-        }, separators=(",", ":"))
+        head = json.dumps(
+            {
+                "id": str(row["event_id"]),
+                "source": self.source,
+                "type": row["event_type"],
+                "specversion": "1.0",
+                "time": row["occurred_at"].isoformat(),
+                "subject": row["stream_id"],
+                "datacontenttype": "application/json",
+                "correlationid": str(row["correlation_id"]),
+                "causationid": str(causation) if causation else None,
+                "sequence": row["version"],
+                "schemaversion": row["schema_version"],
+            },
+            separators=(",", ":"),
+        )
         return f'{head[:-1]},"data":{payload_json}}}'.encode()
 
     def to_stored(self, row: asyncpg.Record) -> StoredEvent:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, AsyncIterator, Awaitable, Callable
+from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -81,7 +82,7 @@ def detail_handler(code: int) -> Callable[[Request, Exception], Awaitable[JSONRe
 
 async def field_error_handler(_: Request, exc: Exception) -> JSONResponse:
     """422 in FastAPI's validation shape for a rule breach naming a body field (``exc.field``, ``exc.reason``)."""
-    field, reason = getattr(exc, "field"), getattr(exc, "reason")
+    field, reason = exc.field, exc.reason
     return JSONResponse(
         {"detail": [{"loc": ["body", *field.split(".")], "msg": reason, "type": "value_error"}]}, status_code=422
     )

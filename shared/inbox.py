@@ -19,8 +19,9 @@ later acknowledgement can never commit an offset past an unhandled message.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Literal, Sequence
+from typing import Literal
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -38,7 +39,12 @@ log = get_logger(__name__)
 Handler = Callable[[asyncpg.Connection, Event, Envelope], Awaitable[None]]
 Outcome = Literal["handled", "duplicate", "ignored", "dead_lettered"]
 
-_INFRASTRUCTURE_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError)
+_INFRASTRUCTURE_ERRORS = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+)
 _MAX_BACKOFF_SECONDS = 30.0
 
 
@@ -120,44 +126,63 @@ class IdempotentConsumer:
                 pass  # left to ``process``, which dead-letters it
         try:
             handled = await self._handle_batch(batch)
-        except Exception as exc:  # noqa: BLE001 - rolled back: each record gets its own retries below
+        except Exception as exc:
             log.warning("batch failed; handling its records one by one", error=repr(exc), records=len(batch))
             handled = {}
         for i, handler, event, envelope in batch:
             if i in handled:
                 outcomes[i] = handled[i]
                 consumed_events.labels(self.group, envelope.type, handled[i]).inc()
-                log.info("event consumed", outcome=handled[i], topic=deliveries[i].topic, offset=deliveries[i].offset,
-                         event_id=str(envelope.id), event_type=envelope.type,
-                         correlation_id=str(envelope.correlationid),
-                         causation_id=str(envelope.causationid) if envelope.causationid else None)
+                log.info(
+                    "event consumed",
+                    outcome=handled[i],
+                    topic=deliveries[i].topic,
+                    offset=deliveries[i].offset,
+                    event_id=str(envelope.id),
+                    event_type=envelope.type,
+                    correlation_id=str(envelope.correlationid),
+                    causation_id=str(envelope.causationid) if envelope.causationid else None,
+                )
                 continue
-            with bound_contextvars(event_id=str(envelope.id), event_type=envelope.type,
-                                   correlation_id=str(envelope.correlationid),
-                                   causation_id=str(envelope.causationid) if envelope.causationid else None):
+            with bound_contextvars(
+                event_id=str(envelope.id),
+                event_type=envelope.type,
+                correlation_id=str(envelope.correlationid),
+                causation_id=str(envelope.causationid) if envelope.causationid else None,
+            ):
                 outcomes[i] = await self._handle_with_retries(deliveries[i], handler, event, envelope)
-        return [outcome if outcome is not None else await self.process(delivery)
-                for outcome, delivery in zip(outcomes, deliveries)]
+        return [
+            outcome if outcome is not None else await self.process(delivery)
+            for outcome, delivery in zip(outcomes, deliveries, strict=False)
+        ]
 
     async def _handle_batch(self, batch: list[tuple[int, Handler, Event, Envelope]]) -> dict[int, Outcome]:
         if not batch:
             return {}
         outcomes: dict[int, Outcome] = {}
         async with self.pool.acquire() as conn, conn.transaction():
-            first_time = {r["event_id"] for r in await conn.fetch(
-                "INSERT INTO inbox (consumer_group, event_id, event_type)"
-                " SELECT $1, e.id, e.type FROM unnest($2::uuid[], $3::text[]) AS e(id, type)"
-                " ON CONFLICT DO NOTHING RETURNING event_id",
-                self.group, [envelope.id for *_, envelope in batch], [envelope.type for *_, envelope in batch],
-            )}
+            first_time = {
+                r["event_id"]
+                for r in await conn.fetch(
+                    "INSERT INTO inbox (consumer_group, event_id, event_type)"
+                    " SELECT $1, e.id, e.type FROM unnest($2::uuid[], $3::text[]) AS e(id, type)"
+                    " ON CONFLICT DO NOTHING RETURNING event_id",
+                    self.group,
+                    [envelope.id for *_, envelope in batch],
+                    [envelope.type for *_, envelope in batch],
+                )
+            }
             for i, handler, event, envelope in batch:
                 if envelope.id not in first_time:
                     outcomes[i] = "duplicate"
                     continue
                 first_time.discard(envelope.id)  # the same event twice in one batch: the second is a duplicate
-                with bound_contextvars(event_id=str(envelope.id), event_type=envelope.type,
-                                       correlation_id=str(envelope.correlationid),
-                                       causation_id=str(envelope.causationid) if envelope.causationid else None):
+                with bound_contextvars(
+                    event_id=str(envelope.id),
+                    event_type=envelope.type,
+                    correlation_id=str(envelope.correlationid),
+                    causation_id=str(envelope.causationid) if envelope.causationid else None,
+                ):
                     await handler(conn, event, envelope)
                 outcomes[i] = "handled"
         return outcomes
@@ -178,7 +203,7 @@ class IdempotentConsumer:
                 log.warning("database unreachable; will retry", error=repr(exc))
                 await asyncio.sleep(self._delay(failures))
                 failures = min(failures + 1, 20)
-            except Exception as exc:  # noqa: BLE001 - any other handler failure is retried, then dead-lettered
+            except Exception as exc:
                 failures += 1
                 handler_failures.labels(self.group, envelope.type).inc()
                 if failures >= self.max_attempts:
@@ -226,7 +251,13 @@ class IdempotentConsumer:
                 log.warning("dead-letter publish failed; retrying", error=repr(exc))
                 await asyncio.sleep(self._delay(failures))
                 failures = min(failures + 1, 20)
-        log.error("event dead-lettered", reason=reason, error=str(error)[:500], topic=delivery.topic,
-                  partition=delivery.partition, offset=delivery.offset)
+        log.error(
+            "event dead-lettered",
+            reason=reason,
+            error=str(error)[:500],
+            topic=delivery.topic,
+            partition=delivery.partition,
+            offset=delivery.offset,
+        )
         consumed_events.labels(self.group, event_type, "dead_lettered").inc()
         return "dead_lettered"

@@ -11,16 +11,23 @@ handler_failures = Counter(
     "mentorship_handler_failures_total", "Failed handler attempts (retried or dead-lettered)", ["group", "event_type"]
 )
 consumer_lag = Gauge(
-    "mentorship_consumer_lag", "Records behind the partition's end when the last record was handled",
+    "mentorship_consumer_lag",
+    "Records behind the partition's end when the last record was handled",
     ["group", "topic", "partition"],
 )
 outbox_published = Counter("mentorship_outbox_published_total", "Events the relay published", ["service"])
-outbox_backlog = Gauge("mentorship_outbox_backlog", "Committed events not yet published (as of the last round)", ["service"])
+outbox_backlog = Gauge(
+    "mentorship_outbox_backlog", "Committed events not yet published (as of the last round)", ["service"]
+)
 relay_latency = Histogram(
-    "mentorship_relay_latency_seconds", "From an event's append to the broker's acknowledgement of it", ["service"],
+    "mentorship_relay_latency_seconds",
+    "From an event's append to the broker's acknowledgement of it",
+    ["service"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 http_latency = Histogram(
-    "mentorship_http_request_seconds", "HTTP request latency by route and status", ["service", "method", "route", "status"],
+    "mentorship_http_request_seconds",
+    "HTTP request latency by route and status",
+    ["service", "method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )

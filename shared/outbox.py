@@ -15,10 +15,11 @@ late with a lower position is still published.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -148,7 +149,7 @@ class OutboxRelay:
         if not batch.positions:
             return
         await asyncio.gather(*batch.acks)
-        acknowledged = datetime.now(timezone.utc)
+        acknowledged = datetime.now(UTC)
         await conn.execute("DELETE FROM outbox WHERE position = ANY($1::bigint[])", batch.positions)
         self.stats.published += len(batch.positions)
         self.stats.batches += 1
@@ -181,7 +182,5 @@ async def outbox_backlog(conn: asyncpg.Connection) -> int:
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except asyncio.TimeoutError:
-        pass

@@ -8,9 +8,9 @@ and the idempotent consumers.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -81,8 +81,11 @@ class ServiceRuntime:
             await self.producer.start()
             if self.publishes:
                 self.relay = OutboxRelay(
-                    s.pg_dsn, self.store, self.producer,
-                    batch_size=s.relay_batch_size, poll_seconds=s.relay_poll_seconds,
+                    s.pg_dsn,
+                    self.store,
+                    self.producer,
+                    batch_size=s.relay_batch_size,
+                    poll_seconds=s.relay_poll_seconds,
                 )
                 tasks.append(asyncio.create_task(self.relay.run(stop), name="outbox-relay"))
             if self.timer_handlers:
@@ -93,11 +96,21 @@ class ServiceRuntime:
             if self.handlers:
                 self.broker = new_broker(s.kafka_bootstrap)
                 consumer = IdempotentConsumer(
-                    self.pool, self.group, self.handlers, self.producer,
-                    max_attempts=s.consumer_max_attempts, backoff_seconds=s.consumer_backoff_seconds,
+                    self.pool,
+                    self.group,
+                    self.handlers,
+                    self.producer,
+                    max_attempts=s.consumer_max_attempts,
+                    backoff_seconds=s.consumer_backoff_seconds,
                 )
-                subscribe(self.broker, consumer, self.consumes, session_timeout_ms=s.consumer_session_timeout_ms,
-                          batch_size=self.consumer_batch_size, fetch_max_wait_ms=self.consumer_fetch_max_wait_ms)
+                subscribe(
+                    self.broker,
+                    consumer,
+                    self.consumes,
+                    session_timeout_ms=s.consumer_session_timeout_ms,
+                    batch_size=self.consumer_batch_size,
+                    fetch_max_wait_ms=self.consumer_fetch_max_wait_ms,
+                )
                 await self.broker.start()
             log.info("service started", topics=topics)
             yield self
@@ -126,12 +139,12 @@ class ServiceRuntime:
             try:
                 await asyncio.wait_for(self.producer.client.fetch_all_metadata(), timeout=2)
                 checks["broker"] = True
-            except (asyncio.TimeoutError, KafkaError, OSError):
+            except (TimeoutError, KafkaError, OSError):
                 pass
         if self.pool is not None:
             try:
                 async with self.pool.acquire(timeout=2) as conn:
                     checks["database"] = await conn.fetchval("SELECT true")
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.TimeoutError):
+            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 pass
         return checks

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import uvicorn
 from fastapi import FastAPI
@@ -39,4 +39,3 @@ def serve(build_app: Callable[[ServiceSettings], FastAPI], *, service_name: str,
         access_log=False,
         timeout_graceful_shutdown=10,
     )
-

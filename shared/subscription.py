@@ -45,6 +45,7 @@ def subscribe(
         "fetch_max_wait_ms": fetch_max_wait_ms,
     }
     if batch_size > 1:
+
         @broker.subscriber(*topics, batch=True, max_records=batch_size, batch_timeout_ms=BATCH_WAIT_MS, **options)
         async def on_batch(msg: KafkaMessage) -> None:
             records = msg.raw_message
@@ -55,6 +56,7 @@ def subscribe(
             last = {(r.topic, r.partition): r for r in records}
             for record in last.values():
                 _record_lag(consumer.group, msg, record)
+
         return
 
     @broker.subscriber(*topics, **options)

@@ -11,10 +11,12 @@ and call ``fire_due`` instead of sleeping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import asyncpg
 
@@ -47,7 +49,11 @@ async def schedule(
             kind = EXCLUDED.kind, subject = EXCLUDED.subject, due_at = EXCLUDED.due_at,
             payload = EXCLUDED.payload, fired_at = NULL, cancelled_at = NULL
         """,
-        key, kind, subject, due_at, _json(payload or {}),
+        key,
+        kind,
+        subject,
+        due_at,
+        _json(payload or {}),
     )
 
 
@@ -63,7 +69,8 @@ async def cancel(conn: asyncpg.Connection, key: str) -> bool:
 async def pending(conn: asyncpg.Connection, subject: str | None = None) -> list[Timer]:
     rows = await conn.fetch(
         "SELECT timer_key, kind, subject, due_at, payload::text AS payload FROM timers"
-        " WHERE fired_at IS NULL AND cancelled_at IS NULL AND ($1::text IS NULL OR subject = $1) ORDER BY due_at, timer_key",
+        " WHERE fired_at IS NULL AND cancelled_at IS NULL AND ($1::text IS NULL OR subject = $1)"
+        " ORDER BY due_at, timer_key",
         subject,
     )
     return [_timer(r) for r in rows]
@@ -130,7 +137,7 @@ class TimerWheel:
                 return 1
         except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
             raise
-        except Exception as exc:  # noqa: BLE001 - one failing timer must not hold up the others
+        except Exception as exc:
             if row is None:
                 raise
             await self._postpone(row["timer_key"], now, exc)
@@ -140,7 +147,8 @@ class TimerWheel:
         async with self.pool.acquire() as conn:
             attempts = await conn.fetchval(
                 "UPDATE timers SET attempts = attempts + 1, last_error = $2 WHERE timer_key = $1 RETURNING attempts",
-                key, repr(error)[:2000],
+                key,
+                repr(error)[:2000],
             )
             retry_at = now + min(self.retry_delay * 2 ** (attempts - 1), self.max_retry_delay)
             await conn.execute("UPDATE timers SET due_at = $2 WHERE timer_key = $1", key, retry_at)
@@ -152,10 +160,8 @@ class TimerWheel:
                 await self.fire_due()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("timer wheel round failed; retrying", error=repr(exc))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
-            except asyncio.TimeoutError:
-                pass
 
 
 def _json(payload: dict[str, Any]) -> str:
@@ -164,3 +170,24 @@ def _json(payload: dict[str, Any]) -> str:
 
 def _timer(row: asyncpg.Record) -> Timer:
     return Timer(row["timer_key"], row["kind"], row["subject"], row["due_at"], json.loads(row["payload"]))
+
+
+class TimerBook:
+    """The timers as a port (``shared.ports.TimersPort``): what use cases and hooks are handed."""
+
+    async def schedule(
+        self,
+        conn: asyncpg.Connection,
+        key: str,
+        kind: str,
+        subject: str,
+        due_at: datetime,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        await schedule(conn, key, kind, subject, due_at, payload)
+
+    async def cancel(self, conn: asyncpg.Connection, key: str) -> bool:
+        return await cancel(conn, key)
+
+    async def pending(self, conn: asyncpg.Connection, subject: str | None = None) -> list[Timer]:
+        return await pending(conn, subject)

@@ -9,9 +9,9 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from mentorship.devstack.broker import Broker, start_broker
+from mentorship.devstack.postgres import Postgres, start_postgres
 from shared.db import create_pool, migrate, shared_migrations
-from shared.devstack.broker import Broker, start_broker
-from shared.devstack.postgres import Postgres, start_postgres
 
 
 @pytest.fixture(scope="session")

@@ -61,16 +61,25 @@ def secret_env(name: str, key: str) -> dict:
 
 def env(service: str) -> list[dict]:
     extra = [secret_env(name, key) for name, key in SERVICE_SECRETS.get(service, {}).items()]
-    return [secret_env("MENTORSHIP_PG_DSN", f"{service}-pg-dsn"), secret_env("MENTORSHIP_JWT_SECRET", "jwt-secret"), *extra]
+    return [
+        secret_env("MENTORSHIP_PG_DSN", f"{service}-pg-dsn"),
+        secret_env("MENTORSHIP_JWT_SECRET", "jwt-secret"),
+        *extra,
+    ]
 
 
 def probe(path: str, period: int, failures: int) -> dict:
-    return {"httpGet": {"path": path, "port": "http"}, "periodSeconds": period, "timeoutSeconds": 3,
-            "failureThreshold": failures}
+    return {
+        "httpGet": {"path": path, "port": "http"},
+        "periodSeconds": period,
+        "timeoutSeconds": 3,
+        "failureThreshold": failures,
+    }
 
 
 def deployment(service: str) -> dict:
     sizing = SIZING[service]
+
     def container_common() -> dict:
         return {
             "image": IMAGE,
@@ -89,30 +98,37 @@ def deployment(service: str) -> dict:
             "template": {
                 "metadata": {
                     "labels": labels(service),
-                    "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "8000",
-                                    "prometheus.io/path": "/metrics"},
+                    "annotations": {
+                        "prometheus.io/scrape": "true",
+                        "prometheus.io/port": "8000",
+                        "prometheus.io/path": "/metrics",
+                    },
                 },
                 "spec": {
                     "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001},
                     "terminationGracePeriodSeconds": 30,
-                    "initContainers": [{
-                        "name": "migrate",
-                        "command": ["python", "-m", f"services.{service}", "--migrate-only"],
-                        **container_common(),
-                    }],
-                    "containers": [{
-                        "name": service,
-                        "command": ["python", "-m", f"services.{service}"],
-                        "ports": [{"name": "http", "containerPort": 8000}],
-                        **container_common(),
-                        "livenessProbe": probe("/healthz", 10, 3),
-                        "readinessProbe": probe("/readyz", 5, 2),
-                        "startupProbe": probe("/healthz", 2, 30),
-                        "resources": {
-                            "requests": {"cpu": sizing.cpu, "memory": sizing.memory},
-                            "limits": {"memory": sizing.memory},
-                        },
-                    }],
+                    "initContainers": [
+                        {
+                            "name": "migrate",
+                            "command": ["python", "-m", f"services.{service}", "--migrate-only"],
+                            **container_common(),
+                        }
+                    ],
+                    "containers": [
+                        {
+                            "name": service,
+                            "command": ["python", "-m", f"services.{service}"],
+                            "ports": [{"name": "http", "containerPort": 8000}],
+                            **container_common(),
+                            "livenessProbe": probe("/healthz", 10, 3),
+                            "readinessProbe": probe("/readyz", 5, 2),
+                            "startupProbe": probe("/healthz", 2, 30),
+                            "resources": {
+                                "requests": {"cpu": sizing.cpu, "memory": sizing.memory},
+                                "limits": {"memory": sizing.memory},
+                            },
+                        }
+                    ],
                 },
             },
         },
@@ -138,8 +154,12 @@ def autoscaler(service: str) -> dict:
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": service},
             "minReplicas": sizing.min_replicas,
             "maxReplicas": sizing.max_replicas,
-            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization",
-                                                                                  "averageUtilization": 70}}}],
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
+                }
+            ],
         },
     }
 
@@ -150,7 +170,7 @@ def topics() -> list[str]:
 
 def topics_job() -> dict:
     create = " && ".join(
-        f"/opt/kafka/bin/kafka-topics.sh --bootstrap-server \"$KAFKA\" --create --if-not-exists --topic {t}"
+        f'/opt/kafka/bin/kafka-topics.sh --bootstrap-server "$KAFKA" --create --if-not-exists --topic {t}'
         f" --partitions {PARTITIONS} --replication-factor 3 --config retention.ms=-1 --config retention.bytes=-1"
         for t in topics()
     )
@@ -160,16 +180,29 @@ def topics_job() -> dict:
         "metadata": meta("create-topics"),
         "spec": {
             "backoffLimit": 6,
-            "template": {"spec": {
-                "restartPolicy": "OnFailure",
-                "containers": [{
-                    "name": "create-topics",
-                    "image": KAFKA_IMAGE,
-                    "env": [{"name": "KAFKA", "valueFrom": {"configMapKeyRef": {"name": "mentorship-config",
-                                                                                "key": "MENTORSHIP_KAFKA_BOOTSTRAP"}}}],
-                    "command": ["/bin/sh", "-c", create],
-                }],
-            }},
+            "template": {
+                "spec": {
+                    "restartPolicy": "OnFailure",
+                    "containers": [
+                        {
+                            "name": "create-topics",
+                            "image": KAFKA_IMAGE,
+                            "env": [
+                                {
+                                    "name": "KAFKA",
+                                    "valueFrom": {
+                                        "configMapKeyRef": {
+                                            "name": "mentorship-config",
+                                            "key": "MENTORSHIP_KAFKA_BOOTSTRAP",
+                                        }
+                                    },
+                                }
+                            ],
+                            "command": ["/bin/sh", "-c", create],
+                        }
+                    ],
+                }
+            },
         },
     }
 
@@ -178,7 +211,9 @@ def config() -> list[dict]:
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
         {
-            "apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("mentorship-config"),
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": meta("mentorship-config"),
             "data": {
                 "MENTORSHIP_KAFKA_BOOTSTRAP": "kafka.kafka.svc:9092",
                 "MENTORSHIP_TOPIC_PARTITIONS": str(PARTITIONS),
@@ -188,7 +223,10 @@ def config() -> list[dict]:
             },
         },
         {
-            "apiVersion": "v1", "kind": "Secret", "metadata": meta("mentorship-secrets"), "type": "Opaque",
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": meta("mentorship-secrets"),
+            "type": "Opaque",
             "stringData": {
                 "jwt-secret": "REPLACE-with-a-random-64-char-secret",
                 "relationships-confidential-keys": "REPLACE-with-k1:<base64 32-byte key>",

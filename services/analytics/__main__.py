@@ -7,6 +7,7 @@ projections in step with every topic.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from fastapi import FastAPI
 
@@ -51,7 +52,7 @@ async def project_live(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
                     finally:
                         await holder.execute("SELECT pg_advisory_unlock($1)", LIVE_PROJECTOR_LOCK)
                     continue
-        except Exception as exc:  # noqa: BLE001 - the read side must outlive outages
+        except Exception as exc:
             log.warning("projector stopped; restarting", error=repr(exc))
         await _sleep_or_stop(stop, 1)
 
@@ -91,10 +92,8 @@ async def _rebuild_outdated(runtime: ServiceRuntime, outdated: int, topics: list
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass
 
 
 async def _until_swapped(runtime: ServiceRuntime, generation: int, stop: asyncio.Event, swapped: asyncio.Event) -> None:
@@ -111,8 +110,11 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         publishes=False,
         background=[project_live],
     )
-    app = create_app(runtime, title="Mentorship · analytics",
-                     description="Read side: relationship timelines and program-evaluation dashboards.")
+    app = create_app(
+        runtime,
+        title="Mentorship · analytics",
+        description="Read side: relationship timelines and program-evaluation dashboards.",
+    )
     app.include_router(router)
     app.include_router(login.router)
     return app

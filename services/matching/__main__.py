@@ -22,12 +22,16 @@ from shared.serve import serve
 from shared.settings import ServiceSettings
 
 
-def build_app(settings: ServiceSettings, clock: Clock | None = None, options: MatchingSettings | None = None) -> FastAPI:
+def build_app(
+    settings: ServiceSettings, clock: Clock | None = None, options: MatchingSettings | None = None
+) -> FastAPI:
     clock = clock or clock_for(settings)
     options = options or MatchingSettings()
     deps = Deps(
-        store=EventStore(settings.service_name, clock), clock=clock,
-        default_response_days=options.response_days, bulk_candidates=options.bulk_candidates,
+        store=EventStore(settings.service_name, clock),
+        clock=clock,
+        default_response_days=options.response_days,
+        bulk_candidates=options.bulk_candidates,
     )
     runtime = ServiceRuntime(
         settings,
@@ -37,7 +41,9 @@ def build_app(settings: ServiceSettings, clock: Clock | None = None, options: Ma
         timer_handlers=timer_handlers(deps),
         clock=clock,
     )
-    app = create_app(runtime, title="Mentorship · matching", description="Requests, forwarding, suggestions, bulk runs.")
+    app = create_app(
+        runtime, title="Mentorship · matching", description="Requests, forwarding, suggestions, bulk runs."
+    )
     install(app, deps)
     return app
 

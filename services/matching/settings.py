@@ -12,4 +12,6 @@ class MatchingSettings(BaseSettings):
     response_days: int = Field(
         default=7, ge=1, le=90, description="Default days a forwarded mentor has to answer, until an admin sets it"
     )
-    bulk_candidates: int = Field(default=50, ge=1, le=500, description="Top-K candidate mentors per mentee in bulk runs")
+    bulk_candidates: int = Field(
+        default=50, ge=1, le=500, description="Top-K candidate mentors per mentee in bulk runs"
+    )

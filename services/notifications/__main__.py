@@ -56,7 +56,8 @@ def build_app(
         consumer_fetch_max_wait_ms=options.consumer_fetch_wait_ms,
     )
     app = create_app(
-        runtime, title="Mentorship · notifications",
+        runtime,
+        title="Mentorship · notifications",
         description="Introductions, forwarded requests, nudges and reminders — delivered once per cause.",
     )
     install(app, deps)

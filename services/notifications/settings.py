@@ -53,8 +53,11 @@ class NotificationsSettings(BaseSettings):
     )
     delivery_poll_seconds: float = Field(default=1.0, gt=0)
     consumer_fetch_wait_ms: int = Field(
-        default=20, ge=1, le=500,
-        description="Longest the broker may hold an empty fetch: the latency an idle consumer adds (Kafka's default 500)",
+        default=20,
+        ge=1,
+        le=500,
+        description="Longest the broker may hold an empty fetch: the latency an idle consumer adds"
+        " (Kafka's default 500)",
     )
     consumer_batch: int = Field(
         default=100, ge=1, le=1000, description="Events handled in one consumer transaction at most (1: one by one)"

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.profiles.adapters import hr_import_api, scim_api
+from services.profiles.adapters.hr_feed import hr_handlers, hr_timer_handlers
+from services.profiles.adapters.http import install
+from services.profiles.application.participants import PERSONAL_DATA
 from shared.bus import HR_TOPIC
 from shared.clock import Clock, clock_for
 from shared.db import migrations_from_package
@@ -16,10 +20,6 @@ from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.serve import serve
 from shared.settings import ServiceSettings
-from services.profiles.application.participants import PERSONAL_DATA
-from services.profiles.adapters.hr_feed import hr_handlers, hr_timer_handlers
-from services.profiles.adapters import hr_import_api, scim_api
-from services.profiles.adapters.http import install
 
 
 def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:

@@ -38,8 +38,11 @@ def build_app(
     if cipher.is_development_key:
         log.warning("confidential texts use the public development key: set MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS")
     deps = Deps(
-        store=EventStore(settings.service_name, clock), clock=clock, cipher=cipher,
-        cadence_grace=timedelta(days=options.cadence_grace_days), topics=tuple(options.meeting_topics),
+        store=EventStore(settings.service_name, clock),
+        clock=clock,
+        cipher=cipher,
+        cadence_grace=timedelta(days=options.cadence_grace_days),
+        topics=tuple(options.meeting_topics),
     )
     runtime = ServiceRuntime(
         settings,
@@ -50,7 +53,8 @@ def build_app(
         clock=clock,
     )
     app = create_app(
-        runtime, title="Mentorship · relationships",
+        runtime,
+        title="Mentorship · relationships",
         description="Relationships, agreements, goals, meetings, cadence, reviews, feedback and closure.",
     )
     install(app, deps)

@@ -9,7 +9,8 @@ are ignored (``extra="ignore"``), so a consumer never breaks on them.
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 

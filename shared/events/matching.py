@@ -27,10 +27,16 @@ class RequestRanked(_MatchingEvent):
     request_id: Id
     mentee_id: Id = Field(json_schema_extra={"person_id": True})
     biography: str = Field(min_length=1, max_length=4000, json_schema_extra={"personal": True})
-    motivation: str = Field(min_length=1, max_length=4000, description="Why the mentee seeks mentorship",
-                            json_schema_extra={"personal": True})
+    motivation: str = Field(
+        min_length=1,
+        max_length=4000,
+        description="Why the mentee seeks mentorship",
+        json_schema_extra={"personal": True},
+    )
     ranked_mentor_ids: list[Id] = Field(
-        min_length=1, max_length=3, description="First choice first",
+        min_length=1,
+        max_length=3,
+        description="First choice first",
         json_schema_extra={"uniqueItems": True, "person_id": True},
     )
 

@@ -24,8 +24,9 @@ class SmartGoal(BaseModel):
 
     goal_id: Id
     text: str = Field(min_length=1, max_length=1000, json_schema_extra={"personal": True})
-    measure: str = Field(min_length=1, max_length=500, description="How achievement is recognised",
-                         json_schema_extra={"personal": True})
+    measure: str = Field(
+        min_length=1, max_length=500, description="How achievement is recognised", json_schema_extra={"personal": True}
+    )
     due_on: date
 
 

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def mentorship(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "mentorship.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -65,9 +65,20 @@ def test_dev_up_brings_the_stack_up_and_ctrl_c_stops_everything(tmp_path: Path) 
     output = tmp_path / "dev-up.out"
     with output.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", "dev", "up", "--no-fixed-ports", "--no-demo", "--log-dir",
-             str(tmp_path)],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "mentorship.cli",
+                "dev",
+                "up",
+                "--no-fixed-ports",
+                "--no-demo",
+                "--log-dir",
+                str(tmp_path),
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 180
@@ -93,16 +104,26 @@ def test_dev_up_brings_the_stack_up_and_ctrl_c_stops_everything(tmp_path: Path) 
 
 def test_service_entry_point_explains_bad_settings_and_migrates_alone(postgres) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MENTORSHIP_")}
-    missing = subprocess.run([sys.executable, "-m", "services.matching"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=60)
+    missing = subprocess.run(
+        [sys.executable, "-m", "services.matching"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert missing.returncode == 2 and "MENTORSHIP_PG_DSN: Field required" in missing.stderr
     assert "Traceback" not in missing.stderr
 
     database = f"migrate_{uuid.uuid4().hex[:8]}"
     env["MENTORSHIP_PG_DSN"] = postgres.create_database(database)
     try:
-        runs = [subprocess.run([sys.executable, "-m", "services.matching", "--migrate-only"], cwd=ROOT, env=env,
-                               capture_output=True, text=True, timeout=60) for _ in range(2)]
+        runs = [
+            subprocess.run(
+                [sys.executable, "-m", "services.matching", "--migrate-only"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            for _ in range(2)
+        ]
     finally:
         postgres.drop_database(database)
     assert [r.returncode for r in runs] == [0, 0], runs[0].stderr

@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mentorship.stack import RunningService, start_services
 from shared.auth import Role
 from shared.bus import topic_for
-from shared.stack import RunningService, start_services
 from tests.faults.workload import bearer, profile
 from tests.helpers import consume_all, eventually
 
@@ -31,7 +31,11 @@ NAMES = ("profiles", "matching", "relationships", "notifications")
 def services(postgres, broker, tmp_path_factory):
     log_dir = Path(tmp_path_factory.mktemp("correlation"))
     with start_services(
-        postgres, broker.bootstrap, log_dir, names=NAMES, database_prefix=f"corr_{uuid.uuid4().hex[:8]}",
+        postgres,
+        broker.bootstrap,
+        log_dir,
+        names=NAMES,
+        database_prefix=f"corr_{uuid.uuid4().hex[:8]}",
         extra_env={"MENTORSHIP_CONSUMER_SESSION_TIMEOUT_MS": "2000"},
     ) as running:
         yield running
@@ -51,21 +55,34 @@ def _json(line: str) -> dict | None:
 
 
 def consumed(service: RunningService, correlation: str, event_type: str) -> list[dict]:
-    return [e for e in log_lines(service, correlation)
-            if e.get("event") == "event consumed" and e.get("event_type") == event_type and e.get("outcome") == "handled"]
+    return [
+        e
+        for e in log_lines(service, correlation)
+        if e.get("event") == "event consumed" and e.get("event_type") == event_type and e.get("outcome") == "handled"
+    ]
 
 
 async def test_one_correlation_id_along_profiles_matching_relationships_notifications(services, broker) -> None:
     urls = {name: s.url for name, s in services.items()}
     registration, acceptance = str(uuid.uuid4()), str(uuid.uuid4())
     async with httpx.AsyncClient(timeout=15) as client:
-        mentor = {"participant_id": "corr-mentor", "name": "Mentor", "email": "corr.mentor@example.edu",
-                  "capacity": 2, "profile": profile(1, "mentor")}
-        response = await client.post(f"{urls['profiles']}/mentors", json=mentor,
-                                     headers={**ADMIN, "X-Correlation-ID": registration})
+        mentor = {
+            "participant_id": "corr-mentor",
+            "name": "Mentor",
+            "email": "corr.mentor@example.edu",
+            "capacity": 2,
+            "profile": profile(1, "mentor"),
+        }
+        response = await client.post(
+            f"{urls['profiles']}/mentors", json=mentor, headers={**ADMIN, "X-Correlation-ID": registration}
+        )
         assert response.status_code == 201, response.text
-        mentee = {"participant_id": "corr-mentee", "name": "Mentee", "email": "corr.mentee@example.edu",
-                  "profile": profile(2, "mentee")}
+        mentee = {
+            "participant_id": "corr-mentee",
+            "name": "Mentee",
+            "email": "corr.mentee@example.edu",
+            "profile": profile(2, "mentee"),
+        }
         assert (await client.post(f"{urls['profiles']}/mentees", json=mentee, headers=ADMIN)).status_code == 201
 
         # Chain 1: profiles → matching, notifications.
@@ -77,26 +94,36 @@ async def test_one_correlation_id_along_profiles_matching_relationships_notifica
         as_mentee = bearer("corr-mentee", Role.mentee)
 
         async def submitted() -> bool:
-            r = await client.post(f"{urls['matching']}/requests", headers=as_mentee, json={
-                "biography": "b", "motivation": "m", "ranked_mentor_ids": ["corr-mentor"]})
+            r = await client.post(
+                f"{urls['matching']}/requests",
+                headers=as_mentee,
+                json={"biography": "b", "motivation": "m", "ranked_mentor_ids": ["corr-mentor"]},
+            )
             submitted.request_id = r.json().get("request_id") if r.status_code == 201 else None
             return submitted.request_id is not None
 
         await eventually(submitted, timeout=60, interval=0.3)  # once matching knows the mentee
         request_id = submitted.request_id
-        review = await client.post(f"{urls['matching']}/requests/{request_id}/review", headers=ADMIN, json={"approved": True})
+        review = await client.post(
+            f"{urls['matching']}/requests/{request_id}/review", headers=ADMIN, json={"approved": True}
+        )
         assert review.status_code == 200, review.text
-        accepted = await client.post(f"{urls['matching']}/requests/{request_id}/response", json={"accepted": True},
-                                     headers={**bearer("corr-mentor", Role.mentor), "X-Correlation-ID": acceptance})
+        accepted = await client.post(
+            f"{urls['matching']}/requests/{request_id}/response",
+            json={"accepted": True},
+            headers={**bearer("corr-mentor", Role.mentor), "X-Correlation-ID": acceptance},
+        )
         assert accepted.status_code == 200, accepted.text
         assert accepted.headers["X-Correlation-ID"] == acceptance
 
         # Chain 2: matching → relationships → matching, notifications.
         async def acceptance_followed() -> bool:
-            return (bool(consumed(services["relationships"], acceptance, "MatchApproved"))
-                    and bool(consumed(services["notifications"], acceptance, "MatchApproved"))
-                    and bool(consumed(services["matching"], acceptance, "RelationshipStarted"))
-                    and bool(consumed(services["notifications"], acceptance, "RelationshipStarted")))
+            return (
+                bool(consumed(services["relationships"], acceptance, "MatchApproved"))
+                and bool(consumed(services["notifications"], acceptance, "MatchApproved"))
+                and bool(consumed(services["matching"], acceptance, "RelationshipStarted"))
+                and bool(consumed(services["notifications"], acceptance, "RelationshipStarted"))
+            )
 
         await eventually(acceptance_followed, timeout=60)
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mentorship.devstack.broker import start_tansu
+from mentorship.stack import start_services
 from shared.auth import Role, mint_token
 from shared.bus import new_producer, topic_for
-from shared.devstack.broker import start_tansu
 from shared.settings import DEV_JWT_SECRET
-from shared.stack import start_services
 from tests.helpers import eventually
 from tests.integration.analytics.test_dashboard_trends import trend_events
 
@@ -23,18 +23,33 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ANALYST = f"Bearer {mint_token(DEV_JWT_SECRET, 'analyst-1', [Role.analyst])}"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 async def test_dashboard_renders_its_charts_in_chromium(postgres, tmp_path: Path) -> None:
     from playwright.async_api import async_playwright
 
     assert Path(CHROMIUM).exists(), "Debian's chromium is installed by `make setup`"
-    with start_tansu(log_dir=tmp_path) as broker, start_services(
-        postgres, broker.bootstrap, tmp_path, names=("analytics",), database_prefix=f"dash_{uuid.uuid4().hex[:8]}",
-        extra_env={"MENTORSHIP_ANALYTICS_MIN_CELL": "2"},
-    ) as services:
+    with (
+        start_tansu(log_dir=tmp_path) as broker,
+        start_services(
+            postgres,
+            broker.bootstrap,
+            tmp_path,
+            names=("analytics",),
+            database_prefix=f"dash_{uuid.uuid4().hex[:8]}",
+            extra_env={"MENTORSHIP_ANALYTICS_MIN_CELL": "2"},
+        ) as services,
+    ):
         url = services["analytics"].url
         producer = new_producer(broker.bootstrap)
         await producer.start()
@@ -49,8 +64,11 @@ async def test_dashboard_renders_its_charts_in_chromium(postgres, tmp_path: Path
             if response.status_code != 200:
                 return False
             figures = response.json()
-            return (figures["participants"]["mentees"] == 11 and len(figures["retention"]["cohorts"]) == 2
-                    and figures["as_of"] == "2026-06-02")
+            return (
+                figures["participants"]["mentees"] == 11
+                and len(figures["retention"]["cohorts"]) == 2
+                and figures["as_of"] == "2026-06-02"
+            )
 
         await eventually(projected, timeout=30)
         requested: list[str] = []

@@ -3,34 +3,52 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
+from mentorship.devstack.broker import start_tansu
+from mentorship.devstack.demo import SCALES
+from mentorship.devstack.demo.run import play, service_env, wait_for_dashboard
+from mentorship.stack import start_services
 from shared.auth import Role, mint_token
-from shared.devstack.broker import start_tansu
-from shared.devstack.demo import SCALES
-from shared.devstack.demo.run import play, service_env, wait_for_dashboard
 from shared.settings import DEV_JWT_SECRET
-from shared.stack import start_services
 
 pytestmark = pytest.mark.e2e
 
 DIRECTOR = {"Authorization": f"Bearer {mint_token(DEV_JWT_SECRET, 'dir', [Role.admin])}"}
 # Stamped by the services that act on the demo's calls and timers, never by a delivery retry afterwards.
-PROGRAM_EVENTS = {"RequestRanked", "RequestReviewed", "RequestForwarded", "MentorResponded", "RequestExpired",
-                  "MatchApproved", "RelationshipStarted", "AgreementSigned", "MeetingLogged", "RelationshipLagging",
-                  "GoalProgressed", "RelationshipClosed", "FeedbackSubmitted"}
+PROGRAM_EVENTS = {
+    "RequestRanked",
+    "RequestReviewed",
+    "RequestForwarded",
+    "MentorResponded",
+    "RequestExpired",
+    "MatchApproved",
+    "RelationshipStarted",
+    "AgreementSigned",
+    "MeetingLogged",
+    "RelationshipLagging",
+    "GoalProgressed",
+    "RelationshipClosed",
+    "FeedbackSubmitted",
+}
 
 
 async def test_small_demo_fills_the_dashboard_with_two_past_years(postgres, tmp_path: Path) -> None:
     clock_file = tmp_path / "dev-clock"
-    with start_tansu(log_dir=tmp_path) as broker, start_services(
-        postgres, broker.bootstrap, tmp_path, database_prefix=f"demo_{uuid.uuid4().hex[:8]}",
-        extra_env=service_env(clock_file),
-    ) as services:
+    with (
+        start_tansu(log_dir=tmp_path) as broker,
+        start_services(
+            postgres,
+            broker.bootstrap,
+            tmp_path,
+            database_prefix=f"demo_{uuid.uuid4().hex[:8]}",
+            extra_env=service_env(clock_file),
+        ) as services,
+    ):
         urls = {name: s.url for name, s in services.items()}
         dsns = {name: postgres.dsn_for(s.database) for name, s in services.items()}
         plan, report = await play(SCALES["small"], urls, dsns, broker.bootstrap, clock_file, DEV_JWT_SECRET, seed=7)
@@ -48,9 +66,10 @@ async def test_small_demo_fills_the_dashboard_with_two_past_years(postgres, tmp_
 
         mentee = next(a.data["mentee"] for a in plan.actions if a.kind == "agreement")
         timeline = httpx.get(f"{urls['analytics']}/timelines/participants/{mentee}", headers=DIRECTOR, timeout=30)
-        stamped = [datetime.fromisoformat(e["at"]) for e in timeline.json()["entries"]
-                   if e["event_type"] in PROGRAM_EVENTS]
+        stamped = [
+            datetime.fromisoformat(e["at"]) for e in timeline.json()["entries"] if e["event_type"] in PROGRAM_EVENTS
+        ]
         assert len(stamped) >= 5
-        assert all(plan.start <= at <= datetime.now(timezone.utc) for at in stamped), (plan.start, stamped)
+        assert all(plan.start <= at <= datetime.now(UTC) for at in stamped), (plan.start, stamped)
         assert (max(stamped) - min(stamped)).days > 30, "the clock moved through the simulated months"
         assert report.timer_steps > 0

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,8 +23,12 @@ UNREACHABLE = "127.0.0.1:1"
 
 def mentorship_export(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", "export", *args, "--no-progress"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        [sys.executable, "-m", "mentorship.cli", "export", *args, "--no-progress"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
     )
 
 
@@ -54,8 +58,11 @@ def test_bad_options_are_named(tmp_path: Path, args: list[str], words: list[str]
 
 
 def test_an_unreachable_broker_is_reported_and_nothing_is_written(tmp_path: Path) -> None:
-    refused(mentorship_export(str(tmp_path / "history"), "--bootstrap", UNREACHABLE), 1,
-            f"cannot reach the broker at {UNREACHABLE}")
+    refused(
+        mentorship_export(str(tmp_path / "history"), "--bootstrap", UNREACHABLE),
+        1,
+        f"cannot reach the broker at {UNREACHABLE}",
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -65,12 +72,20 @@ async def test_export_then_refuse_a_non_empty_out_unless_forced(broker, topic_na
     await producer.start()
     try:
         for n in range(3):
-            event = RequestRanked(request_id=f"req-{n}", mentee_id=f"m{n}", biography="b", motivation="m",
-                                  ranked_mentor_ids=["a"])
-            envelope = Envelope(id=uuid.uuid4(), source="/services/matching", type="RequestRanked",
-                                time=datetime(2026, 3, 1, tzinfo=timezone.utc), subject=f"req-{n}",
-                                correlationid=uuid.uuid4(), sequence=1, schemaversion=1,
-                                data=event.model_dump(mode="json"))
+            event = RequestRanked(
+                request_id=f"req-{n}", mentee_id=f"m{n}", biography="b", motivation="m", ranked_mentor_ids=["a"]
+            )
+            envelope = Envelope(
+                id=uuid.uuid4(),
+                source="/services/matching",
+                type="RequestRanked",
+                time=datetime(2026, 3, 1, tzinfo=UTC),
+                subject=f"req-{n}",
+                correlationid=uuid.uuid4(),
+                sequence=1,
+                schemaversion=1,
+                data=event.model_dump(mode="json"),
+            )
             await producer.send_and_wait(topic_name, envelope.to_bytes(), key=envelope.subject.encode())
     finally:
         await producer.stop()

@@ -12,24 +12,45 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from shared.stack import start_services
+from mentorship.stack import start_services
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 FIELDS = (
-    "employee_id", "legal_name", "preferred_name", "work_email", "title", "job_function", "department_id",
-    "department_name", "location", "country", "employment_status", "original_hire_date", "last_hire_date",
+    "employee_id",
+    "legal_name",
+    "preferred_name",
+    "work_email",
+    "title",
+    "job_function",
+    "department_id",
+    "department_name",
+    "location",
+    "country",
+    "employment_status",
+    "original_hire_date",
+    "last_hire_date",
     "effective_date",
 )
 
 
 def worker(n: int, **overrides: str) -> dict[str, str]:
     fields = {
-        "employee_id": f"E{n:03}", "legal_name": f"Worker {n}", "preferred_name": "", "work_email": f"w{n}@example.edu",
-        "title": "Lecturer", "job_function": "faculty", "department_id": "D1", "department_name": "Surgery",
-        "location": "Main campus", "country": "US", "employment_status": "active",
-        "original_hire_date": "2020-01-01", "last_hire_date": "2020-01-01", "effective_date": "2024-01-01",
+        "employee_id": f"E{n:03}",
+        "legal_name": f"Worker {n}",
+        "preferred_name": "",
+        "work_email": f"w{n}@example.edu",
+        "title": "Lecturer",
+        "job_function": "faculty",
+        "department_id": "D1",
+        "department_name": "Surgery",
+        "location": "Main campus",
+        "country": "US",
+        "employment_status": "active",
+        "original_hire_date": "2020-01-01",
+        "last_hire_date": "2020-01-01",
+        "effective_date": "2024-01-01",
     }
     return {**fields, **overrides}
 
@@ -44,8 +65,12 @@ def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
 
 def hr_import(url: str, file: Path, *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", "hr", "import", str(file), "--url", url, *options],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        [sys.executable, "-m", "mentorship.cli", "hr", "import", str(file), "--url", url, *options],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
     )
 
 
@@ -56,8 +81,9 @@ def plain(text: str) -> str:
 @pytest.fixture(scope="module")
 def profiles(postgres, broker, tmp_path_factory):
     prefix = f"e2e_{uuid.uuid4().hex[:8]}"
-    with start_services(postgres, broker.bootstrap, Path(tmp_path_factory.mktemp("logs")), names=("profiles",),
-                        database_prefix=prefix) as running:
+    with start_services(
+        postgres, broker.bootstrap, Path(tmp_path_factory.mktemp("logs")), names=("profiles",), database_prefix=prefix
+    ) as running:
         yield running["profiles"]
 
 

@@ -10,8 +10,8 @@ import httpx
 import psutil
 import pytest
 
-from shared.devstack.broker import start_tansu
-from shared.stack import start_services
+from mentorship.devstack.broker import start_tansu
+from mentorship.stack import start_services
 
 pytestmark = pytest.mark.e2e
 
@@ -19,7 +19,8 @@ pytestmark = pytest.mark.e2e
 def test_readiness_follows_the_broker(postgres, tmp_path: Path) -> None:
     with start_tansu(log_dir=tmp_path) as broker:
         [tansu] = [
-            p for p in psutil.process_iter(["cmdline"])
+            p
+            for p in psutil.process_iter(["cmdline"])
             if p.info["cmdline"] and "tansu" in p.info["cmdline"][0] and broker.bootstrap in " ".join(p.info["cmdline"])
         ]
         with start_services(

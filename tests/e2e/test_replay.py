@@ -10,13 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mentorship.devstack.broker import start_tansu
+from mentorship.stack import start_services
 from shared.auth import Role, mint_token
 from shared.bus import new_producer, topic_for
-from shared.devstack.broker import start_tansu
 from shared.settings import DEV_JWT_SECRET
-from shared.stack import start_services
 from tests.helpers import eventually
-from tests.integration.analytics.test_timeline_projection import T0, DAY, scenario
+from tests.integration.analytics.test_timeline_projection import DAY, T0, scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -25,9 +25,12 @@ DIRECTOR = {"Authorization": f"Bearer {mint_token(DEV_JWT_SECRET, 'dir', [Role.a
 
 
 async def test_live_projection_then_replay_and_as_of_snapshot(postgres, tmp_path: Path) -> None:
-    with start_tansu(log_dir=tmp_path) as broker, start_services(
-        postgres, broker.bootstrap, tmp_path, names=("analytics",), database_prefix=f"replay_{uuid.uuid4().hex[:8]}"
-    ) as services:
+    with (
+        start_tansu(log_dir=tmp_path) as broker,
+        start_services(
+            postgres, broker.bootstrap, tmp_path, names=("analytics",), database_prefix=f"replay_{uuid.uuid4().hex[:8]}"
+        ) as services,
+    ):
         url = services["analytics"].url
         producer = new_producer(broker.bootstrap)
         await producer.start()
@@ -44,15 +47,25 @@ async def test_live_projection_then_replay_and_as_of_snapshot(postgres, tmp_path
         await eventually(live_has_all, timeout=30)
         before = httpx.get(f"{url}/timelines/relationships/rel-1", headers=DIRECTOR).json()
 
-        replay = subprocess.run([sys.executable, "-m", "shared.cli", "replay", "--url", url], cwd=ROOT,
-                                capture_output=True, text=True, timeout=120)
+        replay = subprocess.run(
+            [sys.executable, "-m", "mentorship.cli", "replay", "--url", url],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert replay.returncode == 0, replay.stdout + replay.stderr
         assert "generation 2: live; 11 events read, 11 applied" in replay.stdout
         assert httpx.get(f"{url}/timelines/relationships/rel-1", headers=DIRECTOR).json() == before
 
         cut = (T0 + 20 * DAY).isoformat()
-        snapshot = subprocess.run([sys.executable, "-m", "shared.cli", "replay", "--url", url, "--as-of", cut],
-                                  cwd=ROOT, capture_output=True, text=True, timeout=120)
+        snapshot = subprocess.run(
+            [sys.executable, "-m", "mentorship.cli", "replay", "--url", url, "--as-of", cut],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert snapshot.returncode == 0, snapshot.stdout + snapshot.stderr
         assert "generation 3: snapshot" in snapshot.stdout
         then = httpx.get(f"{url}/timelines/relationships/rel-1?generation=3", headers=DIRECTOR).json()

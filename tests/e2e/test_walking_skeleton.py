@@ -11,10 +11,10 @@ import asyncpg
 import httpx
 import pytest
 
+from mentorship.stack import start_services
 from shared.auth import Role, mint_token
 from shared.bus import new_producer, topic_for
 from shared.settings import DEV_JWT_SECRET
-from shared.stack import start_services
 from tests.helpers import consume_all, eventually
 
 pytestmark = pytest.mark.e2e
@@ -46,7 +46,11 @@ def services(postgres, broker, tmp_path_factory):
     log_dir = Path(tmp_path_factory.mktemp("logs"))
     prefix = f"e2e_{uuid.uuid4().hex[:8]}"
     with start_services(
-        postgres, broker.bootstrap, log_dir, names=("profiles", "matching"), database_prefix=prefix,
+        postgres,
+        broker.bootstrap,
+        log_dir,
+        names=("profiles", "matching"),
+        database_prefix=prefix,
         extra_env={"MENTORSHIP_CONSUMER_SESSION_TIMEOUT_MS": "2000"},
     ) as running:
         yield running
@@ -70,7 +74,9 @@ async def test_registered_mentor_appears_in_matching_directory_once(services, po
     async with httpx.AsyncClient(timeout=10) as client:
         correlation = str(uuid.uuid4())
         created = await client.post(
-            f"{profiles}/mentors", json=mentor_body("ada@example.edu"), headers={**ADMIN, "X-Correlation-ID": correlation}
+            f"{profiles}/mentors",
+            json=mentor_body("ada@example.edu"),
+            headers={**ADMIN, "X-Correlation-ID": correlation},
         )
         assert created.status_code == 201, created.text
         assert created.headers["X-Correlation-ID"] == correlation
@@ -88,15 +94,22 @@ async def test_registered_mentor_appears_in_matching_directory_once(services, po
 
     # The same event delivered a second time changes nothing in matching.
     [record] = [
-        r for r in await consume_all(broker.bootstrap, topic_for("profiles"), expected=1)
+        r
+        for r in await consume_all(broker.bootstrap, topic_for("profiles"), expected=1)
         if json.loads(r.value)["subject"] == mentor_id
     ]
     assert json.loads(record.value)["correlationid"] == correlation
-    consumed = [json.loads(line) for line in services["matching"].process.log_path.read_text().splitlines()
-                if line.startswith("{") and correlation in line]
+    consumed = [
+        json.loads(line)
+        for line in services["matching"].process.log_path.read_text().splitlines()
+        if line.startswith("{") and correlation in line
+    ]
     assert any(
-        entry["event"] == "event consumed" and entry["outcome"] == "handled" and entry["service"] == "matching"
-        and entry["event_type"] == "MentorRegistered" and entry["event_id"] == json.loads(record.value)["id"]
+        entry["event"] == "event consumed"
+        and entry["outcome"] == "handled"
+        and entry["service"] == "matching"
+        and entry["event_type"] == "MentorRegistered"
+        and entry["event_id"] == json.loads(record.value)["id"]
         for entry in consumed
     ), consumed
 
@@ -104,7 +117,9 @@ async def test_registered_mentor_appears_in_matching_directory_once(services, po
     producer = new_producer(broker.bootstrap)
     await producer.start()
     try:
-        await producer.send_and_wait(topic_for("profiles"), value=record.value, key=record.key, headers=list(record.headers))
+        await producer.send_and_wait(
+            topic_for("profiles"), value=record.value, key=record.key, headers=list(record.headers)
+        )
     finally:
         await producer.stop()
 
@@ -115,7 +130,12 @@ async def test_registered_mentor_appears_in_matching_directory_once(services, po
     conn = await asyncpg.connect(postgres.dsn_for(services["matching"].database))
     try:
         assert await conn.fetchval("SELECT count(*) FROM mentor_directory WHERE mentor_id = $1", mentor_id) == 1
-        assert await conn.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", uuid.UUID(json.loads(record.value)["id"])) == 1
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM inbox WHERE event_id = $1", uuid.UUID(json.loads(record.value)["id"])
+            )
+            == 1
+        )
     finally:
         await conn.close()
 
@@ -145,7 +165,9 @@ def test_duplicate_registration_is_409(services) -> None:
 def test_missing_token_is_401_and_wrong_role_is_403(services) -> None:
     profiles = services["profiles"].url
     assert httpx.post(f"{profiles}/mentors", json=mentor_body("c@example.edu")).status_code == 401
-    bad = httpx.post(f"{profiles}/mentors", json=mentor_body("c@example.edu"), headers={"Authorization": "Bearer x.y.z"})
+    bad = httpx.post(
+        f"{profiles}/mentors", json=mentor_body("c@example.edu"), headers={"Authorization": "Bearer x.y.z"}
+    )
     assert bad.status_code == 401
     assert httpx.post(f"{profiles}/mentors", json=mentor_body("c@example.edu"), headers=MENTEE).status_code == 403
 
@@ -167,8 +189,14 @@ def test_metrics_show_relay_consumer_and_http_figures(services) -> None:
     latency = re.search(r'mentorship_relay_latency_seconds_count\{service="profiles"\} (\S+)', profiles)
     assert latency and float(latency.group(1)) == float(published.group(1))
     assert 'mentorship_outbox_backlog{service="profiles"} 0.0' in profiles
-    assert re.search(r'mentorship_http_request_seconds_count\{method="POST",route="/mentors",service="profiles",status="201"\} [1-9]', profiles)
-    assert re.search(r'mentorship_consumer_lag\{group="matching",partition="\d+",topic="profiles.events"\} 0.0', matching)
+    assert re.search(
+        r'mentorship_http_request_seconds_count\{method="POST",route="/mentors",service="profiles",'
+        r'status="201"\} [1-9]',
+        profiles,
+    )
+    assert re.search(
+        r'mentorship_consumer_lag\{group="matching",partition="\d+",topic="profiles.events"\} 0.0', matching
+    )
 
 
 async def test_republish_is_admin_only_and_refilled_events_change_nothing_downstream(services, postgres) -> None:
@@ -177,6 +205,7 @@ async def test_republish_is_admin_only_and_refilled_events_change_nothing_downst
         assert (await client.post(f"{profiles}/admin/republish", headers=MENTEE)).status_code == 403
     conn = await asyncpg.connect(postgres.dsn_for(services["profiles"].database))
     try:  # an event still waiting in the outbox goes out once anyway: republish queues only what was published
+
         async def outbox_drained() -> bool:
             return await conn.fetchval("SELECT count(*) FROM outbox") == 0
 

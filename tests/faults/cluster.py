@@ -20,10 +20,10 @@ from pathlib import Path
 import psutil
 from aiosmtpd.controller import Controller
 
-from shared.devstack.broker import Broker, start_tansu
-from shared.devstack.postgres import Postgres
-from shared.devstack.processes import free_port
-from shared.stack import Replica, RunningService, start_services
+from mentorship.devstack.broker import Broker, start_tansu
+from mentorship.devstack.postgres import Postgres
+from mentorship.devstack.processes import free_port
+from mentorship.stack import Replica, RunningService, start_services
 from tests.faults.workload import DIRECTOR_EMAIL
 
 SERVICES = ("profiles", "matching", "relationships", "notifications", "analytics")
@@ -72,8 +72,11 @@ class Cluster:
 
     def broker_process(self) -> psutil.Process:
         [tansu] = [
-            p for p in psutil.process_iter(["cmdline"])
-            if p.info["cmdline"] and "tansu" in p.info["cmdline"][0] and self.broker.bootstrap in " ".join(p.info["cmdline"])
+            p
+            for p in psutil.process_iter(["cmdline"])
+            if p.info["cmdline"]
+            and "tansu" in p.info["cmdline"][0]
+            and self.broker.bootstrap in " ".join(p.info["cmdline"])
         ]
         return tansu
 
@@ -121,10 +124,18 @@ def start_cluster(
         stack.callback(controller.stop)
         broker = stack.enter_context(start_tansu(log_dir=log_dir))
         prefix = f"f_{uuid.uuid4().hex[:8]}"
-        services = stack.enter_context(start_services(
-            postgres, broker.bootstrap, log_dir, names=names, database_prefix=prefix, extra_env=FAULT_ENV,
-            replicas=replicas, service_env_overrides={"notifications": notifications_env(port)},
-        ))
+        services = stack.enter_context(
+            start_services(
+                postgres,
+                broker.bootstrap,
+                log_dir,
+                names=names,
+                database_prefix=prefix,
+                extra_env=FAULT_ENV,
+                replicas=replicas,
+                service_env_overrides={"notifications": notifications_env(port)},
+            )
+        )
         try:
             yield Cluster(postgres, broker, services, sink, log_dir, prefix)
         finally:

@@ -23,8 +23,9 @@ DESELECTED: list[str] = []
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--all-faults", action="store_true", default=False,
-                     help="also run the long fault-injection cases (make faults)")
+    parser.addoption(
+        "--all-faults", action="store_true", default=False, help="also run the long fault-injection cases (make faults)"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -47,8 +48,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if DESELECTED:
-        terminalreporter.write_line(f"{len(DESELECTED)} long fault cases deselected (bounded CI subset);"
-                                    " `make faults` (pytest tests/faults --all-faults) runs them all")
+        terminalreporter.write_line(
+            f"{len(DESELECTED)} long fault cases deselected (bounded CI subset);"
+            " `make faults` (pytest tests/faults --all-faults) runs them all"
+        )
     if ROWS:
         terminalreporter.write_sep("=", "fault injection")
         terminalreporter.write_line(format_table(ROWS))
@@ -67,6 +70,7 @@ def fault_rows() -> Iterator[list[FaultRow]]:
 def clean_run(postgres, tmp_path_factory: pytest.TempPathFactory) -> CleanRun:
     """The same workload with no fault: the end state every faulted run must reach."""
     with start_cluster(postgres, tmp_path_factory.mktemp("clean")) as cluster:
+
         async def drive() -> CleanRun:
             api = Api(cluster.urls())
             try:

@@ -32,8 +32,23 @@ _ELAPSED = re.compile(r"seconds")  # measured durations, e.g. time_to_match_seco
 # (a delivery cut short by a crash is claimed again: attempts 2, one e-mail), encrypted bytes (fresh
 # nonces), migration records.  Column names, and the same keys inside JSON values.
 _SKIP_TABLES = {"schema_migrations", "checkpoints", "outbox", "projection_generations", "person_keys"}
-_SKIP_COLUMNS = {"attempts", "crash_resends", "claimed_at", "last_error", "sent_at", "due_at", "handled_at",
-                 "position", "seq", "ciphertext", "nonce", "data_key", "sealed", "updated_at", "created_at"}
+_SKIP_COLUMNS = {
+    "attempts",
+    "crash_resends",
+    "claimed_at",
+    "last_error",
+    "sent_at",
+    "due_at",
+    "handled_at",
+    "position",
+    "seq",
+    "ciphertext",
+    "nonce",
+    "data_key",
+    "sealed",
+    "updated_at",
+    "created_at",
+}
 PUBLISHING = ("profiles", "matching", "relationships", "notifications")
 CONSUMERS = {
     "profiles": ("hr",),
@@ -63,8 +78,10 @@ def mask(value: Any) -> Any:
     if isinstance(value, dict):
         if value.keys() == {"$pii"}:
             return "<sealed>"  # personal data sealed with a fresh nonce
-        return {mask(k): "<elapsed>" if _ELAPSED.search(str(k)) else "<bookkeeping>" if k in _SKIP_COLUMNS
-                else mask(v) for k, v in sorted(value.items())}
+        return {
+            mask(k): "<elapsed>" if _ELAPSED.search(str(k)) else "<bookkeeping>" if k in _SKIP_COLUMNS else mask(v)
+            for k, v in sorted(value.items())
+        }
     if isinstance(value, (list, tuple)):
         return [mask(v) for v in value]
     return value
@@ -142,7 +159,9 @@ async def stored_events(cluster: Cluster) -> dict[str, dict[UUID, str]]:
     for service in PUBLISHING:
         conn = await asyncpg.connect(cluster.dsn(service))
         try:
-            stores[service] = {r["event_id"]: r["event_type"] for r in await conn.fetch("SELECT event_id, event_type FROM events")}
+            stores[service] = {
+                r["event_id"]: r["event_type"] for r in await conn.fetch("SELECT event_id, event_type FROM events")
+            }
         finally:
             await conn.close()
     return stores
@@ -178,7 +197,9 @@ async def unreached(cluster: Cluster, interests: dict[str, set[str]]) -> tuple[i
     seen = await recorded(cluster)
     missing = duplicated = 0
     for consumer, sources in CONSUMERS.items():
-        wanted = {eid for s in sources if s in stores for eid, t in stores[s].items() if t in interests.get(consumer, ())}
+        wanted = {
+            eid for s in sources if s in stores for eid, t in stores[s].items() if t in interests.get(consumer, ())
+        }
         missing += len(wanted - seen[consumer].keys())
         duplicated += sum(n - 1 for n in seen[consumer].values() if n > 1)
     return missing, duplicated
@@ -198,7 +219,9 @@ async def outbox_backlog(cluster: Cluster) -> int:
 async def undelivered(cluster: Cluster) -> int:
     conn = await asyncpg.connect(cluster.dsn("notifications"))
     try:
-        return await conn.fetchval("SELECT count(*) FROM intents WHERE status NOT IN ('sent', 'failed', 'unknown', 'cancelled')")
+        return await conn.fetchval(
+            "SELECT count(*) FROM intents WHERE status NOT IN ('sent', 'failed', 'unknown', 'cancelled')"
+        )
     finally:
         await conn.close()
 

@@ -49,17 +49,22 @@ class FaultRow:
 
 
 def format_table(rows: list[FaultRow]) -> str:
-    head = (f"{'fault':<34} {'in flight':>9} {'lost':>5} {'dup. effects':>12} {'recovery s':>10} {'settled s':>9}"
-            f" {'dead-lettered':>13} {'e-mail resent':>13}")
+    head = (
+        f"{'fault':<34} {'in flight':>9} {'lost':>5} {'dup. effects':>12} {'recovery s':>10} {'settled s':>9}"
+        f" {'dead-lettered':>13} {'e-mail resent':>13}"
+    )
     lines = [head, "-" * len(head)]
     lines += [
         f"{r.fault:<34} {r.in_flight:>9} {r.lost:>5} {r.duplicated:>12} {r.recovery_seconds:>10.1f} "
         f"{r.settled_seconds:>9.1f} {r.dead_lettered:>13} {r.resent_emails:>13}"
         for r in rows
     ]
-    lines += ["", "in flight: events stored but unpublished or not yet recorded by a consumer when the fault hit;",
-              "recovery: seconds from the fault's end until every replica answered /readyz; settled: until the",
-              "state equalled the clean run's; e-mail resent: second copies after a crash, same Message-ID."]
+    lines += [
+        "",
+        "in flight: events stored but unpublished or not yet recorded by a consumer when the fault hit;",
+        "recovery: seconds from the fault's end until every replica answered /readyz; settled: until the",
+        "state equalled the clean run's; e-mail resent: second copies after a crash, same Message-ID.",
+    ]
     return "\n".join(lines)
 
 
@@ -131,7 +136,12 @@ async def dead_letters(cluster: Cluster) -> dict[str, int]:
 
 
 async def exercise(
-    cluster: Cluster, clean: CleanRun, name: str, fault: Fault, *, expected_dead_letters: dict[str, int] | None = None,
+    cluster: Cluster,
+    clean: CleanRun,
+    name: str,
+    fault: Fault,
+    *,
+    expected_dead_letters: dict[str, int] | None = None,
     when: Callable[[Workload], bool] = lambda w: w.phase in ("matching", "relationships"),
 ) -> tuple[FaultRow, list[str]]:
     """Run the workload with ``fault`` injected once ``when(workload)`` holds; return the row and any diffs."""
@@ -176,8 +186,10 @@ async def exercise(
     # notifications' documented crash rule.  Any other second copy, or a third, is a duplicated effect.
     allowed = await ledger.crash_resent(cluster)
     if resent > allowed or cluster.smtp.most_copies > 2:
-        problems.append(f"{resent} e-mails delivered twice (same Message-ID), only {allowed} after a crash;"
-                        f" most copies of one: {cluster.smtp.most_copies}")
+        problems.append(
+            f"{resent} e-mails delivered twice (same Message-ID), only {allowed} after a crash;"
+            f" most copies of one: {cluster.smtp.most_copies}"
+        )
         duplicated += resent - allowed
     if unreached:
         problems.append(f"{unreached} stored events never reached a consumer that handles them")

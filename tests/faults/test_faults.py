@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from mentorship.devstack.postgres import _embedded
 from shared.bus import HR_TOPIC, new_producer, topic_for
-from shared.devstack.postgres import _embedded
 from tests.faults.cluster import SERVICES, Cluster, start_cluster
 from tests.faults.scenario import CleanRun, FaultRow, exercise
 from tests.faults.workload import Workload
@@ -65,20 +65,31 @@ async def test_service_killed_mid_batch_and_restarted(
         return over
 
     with start_cluster(postgres, tmp_path) as cluster:
-        check(*await exercise(cluster, clean_run, f"kill -9 {service}, restart", kill_and_restart,
-                              when=BUSY.get(service, matching_started)), fault_rows)
+        check(
+            *await exercise(
+                cluster,
+                clean_run,
+                f"kill -9 {service}, restart",
+                kill_and_restart,
+                when=BUSY.get(service, matching_started),
+            ),
+            fault_rows,
+        )
 
 
 @pytest.mark.long_fault
 async def test_postgres_restarted(tmp_path: Path, clean_run: CleanRun, fault_rows) -> None:
     """A private embedded server (whatever MENTORSHIP_PG_DSN says): only a server we started can be restarted."""
+
     async def restart(cluster: Cluster) -> float:
         await asyncio.to_thread(cluster.postgres.restart, POSTGRES_DOWNTIME_SECONDS)
         return time.monotonic()
 
     with _embedded(None) as own, start_cluster(own, tmp_path) as cluster:
-        check(*await exercise(cluster, clean_run, f"Postgres down {POSTGRES_DOWNTIME_SECONDS:.0f} s, restart", restart),
-              fault_rows)
+        check(
+            *await exercise(cluster, clean_run, f"Postgres down {POSTGRES_DOWNTIME_SECONDS:.0f} s, restart", restart),
+            fault_rows,
+        )
 
 
 POISON_PER_TOPIC = 5
@@ -110,7 +121,9 @@ async def test_poison_burst_is_dead_lettered_and_nothing_else(
         producer = new_producer(cluster.broker.bootstrap)
         await producer.start()
         try:
-            for topic in [topic_for(s) for s in ("profiles", "matching", "relationships", "notifications")] + [HR_TOPIC]:
+            for topic in [topic_for(s) for s in ("profiles", "matching", "relationships", "notifications")] + [
+                HR_TOPIC
+            ]:
                 for i in range(POISON_PER_TOPIC):
                     value = b"\x00not json" if i % 2 else json.dumps({"type": "MentorRegistered", "id": "x"}).encode()
                     await producer.send_and_wait(topic, value, key=f"poison-{i}".encode())
@@ -119,18 +132,29 @@ async def test_poison_burst_is_dead_lettered_and_nothing_else(
                 poison_id = str(uuid.uuid4())
                 cluster.poison_ids.add(poison_id)
                 envelope = {
-                    "id": poison_id, "source": "/faults", "type": event_type, "specversion": "1.0",
-                    "time": "2026-01-01T00:00:00Z", "subject": f"poison-{i}", "datacontenttype": "application/json",
-                    "correlationid": str(uuid.uuid4()), "sequence": 1, "schemaversion": 1, "data": {"capacity": "many"},
+                    "id": poison_id,
+                    "source": "/faults",
+                    "type": event_type,
+                    "specversion": "1.0",
+                    "time": "2026-01-01T00:00:00Z",
+                    "subject": f"poison-{i}",
+                    "datacontenttype": "application/json",
+                    "correlationid": str(uuid.uuid4()),
+                    "sequence": 1,
+                    "schemaversion": 1,
+                    "data": {"capacity": "many"},
                 }
-                await producer.send_and_wait(topic_for(owner), json.dumps(envelope).encode(), key=f"poison-{i}".encode())
+                await producer.send_and_wait(
+                    topic_for(owner), json.dumps(envelope).encode(), key=f"poison-{i}".encode()
+                )
         finally:
             await producer.stop()
         return time.monotonic()
 
     with start_cluster(postgres, tmp_path) as cluster:
         expected = poison_expectations(clean_run.interests)
-        row, problems = await exercise(cluster, clean_run, "poison burst (28 messages)", burst,
-                                       expected_dead_letters=expected)
+        row, problems = await exercise(
+            cluster, clean_run, "poison burst (28 messages)", burst, expected_dead_letters=expected
+        )
         check(row, problems, fault_rows)
         assert row.dead_lettered == sum(expected.values())

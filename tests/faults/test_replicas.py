@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.stack import Replica
+from mentorship.stack import Replica
 from tests.faults import ledger
 from tests.faults.cluster import Cluster, start_cluster, wait_until
 from tests.faults.scenario import (
@@ -77,7 +77,9 @@ async def test_two_replicas_each_lose_one_mid_stream(postgres, tmp_path: Path, c
                 [holders[service]] = relay_holders(cluster, service)  # exactly one relay is active
             flight = await in_flight(cluster, clean_run)
             victims = {s: holders.get(s, cluster.replica(s)) for s in cluster.services}
-            survivors = {s: next(r for r in cluster.services[s].replicas if r is not victims[s]) for s in cluster.services}
+            survivors = {
+                s: next(r for r in cluster.services[s].replicas if r is not victims[s]) for s in cluster.services
+            }
             before = {s: activations(survivors[s]) for s in ledger.PUBLISHING}
             killed_at = time.monotonic()
             for replica in victims.values():
@@ -101,9 +103,18 @@ async def test_two_replicas_each_lose_one_mid_stream(postgres, tmp_path: Path, c
         letters = await dead_letters(cluster)
         slowest = max(fail_over.values())
         allowed = await ledger.crash_resent(cluster)
-        fault_rows.append(FaultRow("2 replicas, kill -9 one of each", flight, max(missing, unreached),
-                                   extra + twice + max(cluster.smtp.duplicates - allowed, 0), slowest,
-                                   time.monotonic() - killed_at, sum(letters.values()), cluster.smtp.duplicates))
+        fault_rows.append(
+            FaultRow(
+                "2 replicas, kill -9 one of each",
+                flight,
+                max(missing, unreached),
+                extra + twice + max(cluster.smtp.duplicates - allowed, 0),
+                slowest,
+                time.monotonic() - killed_at,
+                sum(letters.values()),
+                cluster.smtp.duplicates,
+            )
+        )
         print("relay fail-over seconds:", {s: round(v, 1) for s, v in fail_over.items()})
         assert differ == [] and (unreached, twice) == (0, 0)
         # Only notifications' crash rule may send an e-mail twice (same Message-ID), never thrice.

@@ -66,7 +66,9 @@ class Api:
     next one when a replica does not answer.
     """
 
-    def __init__(self, urls: Mapping[str, Sequence[str]], *, timeout: float = 180.0, stats: Stats | None = None) -> None:
+    def __init__(
+        self, urls: Mapping[str, Sequence[str]], *, timeout: float = 180.0, stats: Stats | None = None
+    ) -> None:
         self.urls = {name: list(u) for name, u in urls.items()}
         self._turn = {name: itertools.cycle(range(len(u))) for name, u in self.urls.items()}
         self.timeout = timeout
@@ -219,13 +221,22 @@ class Workload:
 
     # profiles ---------------------------------------------------------------------------------
     async def register_mentor(self, j: int) -> None:
-        body = {"participant_id": mentor_id(j), "name": f"Mentor {j}", "email": f"mentor{j}@example.edu",
-                "capacity": self.plan.capacity, "profile": profile(j, "mentor")}
+        body = {
+            "participant_id": mentor_id(j),
+            "name": f"Mentor {j}",
+            "email": f"mentor{j}@example.edu",
+            "capacity": self.plan.capacity,
+            "profile": profile(j, "mentor"),
+        }
         await self.api.command("profiles", "POST", "/mentors", self.admin, body, again=_status(409))
 
     async def register_mentee(self, i: int) -> None:
-        body = {"participant_id": mentee_id(i), "name": f"Mentee {i}", "email": f"mentee{i}@example.edu",
-                "profile": profile(i, "mentee")}
+        body = {
+            "participant_id": mentee_id(i),
+            "name": f"Mentee {i}",
+            "email": f"mentee{i}@example.edu",
+            "profile": profile(i, "mentee"),
+        }
         await self.api.command("profiles", "POST", "/mentees", self.admin, body, again=_status(409))
 
     async def wait_for_directory(self, timeout: float = 180.0) -> None:
@@ -250,17 +261,26 @@ class Workload:
         async def submitted() -> bool:
             return await own_request() is not None
 
-        body = {"biography": f"Mentee {i} biography.", "motivation": "Grow as a researcher.",
-                "ranked_mentor_ids": self.plan.ranking(i)}
+        body = {
+            "biography": f"Mentee {i} biography.",
+            "motivation": "Grow as a researcher.",
+            "ranked_mentor_ids": self.plan.ranking(i),
+        }
         # Refused until matching has consumed the mentee's registration: retry, it is eventual.
         response = await self.api.command(
-            "matching", "POST", "/requests", mentee, body, applied=submitted,
+            "matching",
+            "POST",
+            "/requests",
+            mentee,
+            body,
+            applied=submitted,
             retry_client_errors=lambda r: r.status_code == 409 and "not a registered mentee" in r.text,
         )
         request_id = response.json()["request_id"] if response is not None else await own_request()
         assert request_id is not None
-        await self.api.command("matching", "POST", f"/requests/{request_id}/review", self.admin,
-                               {"approved": True}, again=_status(409))
+        await self.api.command(
+            "matching", "POST", f"/requests/{request_id}/review", self.admin, {"approved": True}, again=_status(409)
+        )
         first, second = self.plan.ranking(i)
         if self.plan.first_choice_declines(i):
             await self._respond(request_id, first, accepted=False)
@@ -270,7 +290,10 @@ class Workload:
 
     async def _respond(self, request_id: str, mentor: str, *, accepted: bool) -> None:
         await self.api.command(
-            "matching", "POST", f"/requests/{request_id}/response", bearer(mentor, Role.mentor),
+            "matching",
+            "POST",
+            f"/requests/{request_id}/response",
+            bearer(mentor, Role.mentor),
             {"accepted": accepted, "reason": None if accepted else "No time this term."},
             again=lambda r: r.status_code in (403, 409),
         )
@@ -289,34 +312,65 @@ class Workload:
             return (await detail())["agreement"] is not None
 
         terms = {"cadence_weeks_min": 6, "cadence_weeks_max": 8, "format": "video"}
-        await self.api.command("relationships", "PUT", f"/relationships/{rid}/agreement", as_mentor, terms,
-                               applied=proposed)
+        await self.api.command(
+            "relationships", "PUT", f"/relationships/{rid}/agreement", as_mentor, terms, applied=proposed
+        )
         revision = (await detail())["agreement"]["revision"]
         signature = {"revision": revision, "confidentiality_accepted": True, "no_fault_termination_acknowledged": True}
         for who, auth in ((mentee, as_mentee), (mentor, as_mentor)):
+
             async def signed(who: str = who) -> bool:
                 return who in ((await detail())["agreement"] or {}).get("signatures", {})
 
-            await self.api.command("relationships", "POST", f"/relationships/{rid}/agreement/signatures", auth,
-                                   signature, applied=signed, again=_status(409))
+            await self.api.command(
+                "relationships",
+                "POST",
+                f"/relationships/{rid}/agreement/signatures",
+                auth,
+                signature,
+                applied=signed,
+                again=_status(409),
+            )
 
         async def goal_set() -> bool:
             return len((await detail())["goals"]) > 0
 
         due = (date.today() + timedelta(days=180)).isoformat()
-        await self.api.command("relationships", "POST", f"/relationships/{rid}/goals", as_mentee,
-                               {"text": "Submit a K award", "measure": "application sent", "due_on": due},
-                               applied=goal_set)
+        await self.api.command(
+            "relationships",
+            "POST",
+            f"/relationships/{rid}/goals",
+            as_mentee,
+            {"text": "Submit a K award", "measure": "application sent", "due_on": due},
+            applied=goal_set,
+        )
 
         async def met() -> bool:
             return len((await detail())["meetings"]) > 0
 
-        await self.api.command("relationships", "POST", f"/relationships/{rid}/meetings", as_mentor,
-                               {"held_on": date.today().isoformat(), "duration_minutes": 45, "format": "video",
-                                "topic_tags": ["goals"], "notes": f"private notes {i}"}, applied=met)
+        await self.api.command(
+            "relationships",
+            "POST",
+            f"/relationships/{rid}/meetings",
+            as_mentor,
+            {
+                "held_on": date.today().isoformat(),
+                "duration_minutes": 45,
+                "format": "video",
+                "topic_tags": ["goals"],
+                "notes": f"private notes {i}",
+            },
+            applied=met,
+        )
         if self.plan.closes(i):
-            await self.api.command("relationships", "POST", f"/relationships/{rid}/closure", as_mentee,
-                                   {"reason": "no_fault_mentee"}, again=_status(409))
+            await self.api.command(
+                "relationships",
+                "POST",
+                f"/relationships/{rid}/closure",
+                as_mentee,
+                {"reason": "no_fault_mentee"},
+                again=_status(409),
+            )
 
     def _matched_mentor(self, i: int) -> str:
         first, second = self.plan.ranking(i)

@@ -11,7 +11,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.devstack import ManagedProcess, create_topics, start_broker, start_postgres
+from mentorship.devstack import ManagedProcess, create_topics, start_broker, start_postgres
 
 pytestmark = pytest.mark.integration
 
@@ -76,18 +76,18 @@ def test_postgres_databases() -> None:
         data_dir = pg.data_dir
     if data_dir is not None:  # embedded: the server is gone with the context
         leftovers = [
-            p for p in psutil.process_iter(["name", "cmdline"])
+            p
+            for p in psutil.process_iter(["name", "cmdline"])
             if p.info["name"] == "postgres" and str(data_dir) in (p.info["cmdline"] or [])
         ]
         assert leftovers == []
 
 
 def test_managed_process_stopped_on_exception() -> None:
-    with pytest.raises(RuntimeError, match="boom"):
-        with ManagedProcess(["sleep", "1000"]) as proc:
-            pid = proc.pid
-            assert proc.is_running()
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), ManagedProcess(["sleep", "1000"]) as proc:
+        pid = proc.pid
+        assert proc.is_running()
+        raise RuntimeError("boom")
     assert pid is not None
     assert not proc.is_running()
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

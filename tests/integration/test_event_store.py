@@ -26,12 +26,18 @@ async def append(pool: asyncpg.Pool, store: EventStore, stream: str, expected: i
 async def test_append_then_read_stream_in_order(pool: asyncpg.Pool) -> None:
     store = EventStore("profiles")
     first = await append(pool, store, "p1", 0, capacity_change(1, 2), capacity_change(2, 3))
-    await append(pool, store, "p1", 2, MentorTrainingCompleted(participant_id="p1", kind="workshop", completed_on="2026-01-05"))
+    await append(
+        pool, store, "p1", 2, MentorTrainingCompleted(participant_id="p1", kind="workshop", completed_on="2026-01-05")
+    )
 
     async with pool.acquire() as conn:
         stream = await store.read_stream(conn, "p1")
     assert [s.envelope.sequence for s in stream] == [1, 2, 3]
-    assert [s.envelope.type for s in stream] == ["MentorCapacityChanged", "MentorCapacityChanged", "MentorTrainingCompleted"]
+    assert [s.envelope.type for s in stream] == [
+        "MentorCapacityChanged",
+        "MentorCapacityChanged",
+        "MentorTrainingCompleted",
+    ]
     assert stream[1].event == capacity_change(2, 3)
     assert stream[0].envelope.id == first[0].id
     assert stream[0].envelope.correlationid == stream[1].envelope.correlationid  # one command, one correlation
@@ -93,7 +99,7 @@ async def test_rolled_back_state_change_takes_its_events_along(pool: asyncpg.Poo
     with pytest.raises(ZeroDivisionError):
         async with pool.acquire() as conn, conn.transaction():
             await store.append(conn, "p1", 0, [capacity_change(1, 2)])
-            1 / 0
+            raise ZeroDivisionError("the use case fails after appending")
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM events") == 0
         assert await conn.fetchval("SELECT count(*) FROM outbox") == 0

@@ -11,30 +11,36 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from mentorship.export import MANIFEST, ExportRequest, export_history
+from services.analytics.application.dashboard import Filters, program_figures
+from services.analytics.application.generations import ensure_live, schema_name
+from services.analytics.application.projector import Projector
 from shared.bus import ensure_topics, new_producer
 from shared.db import migrate, migrations_from_package
 from shared.envelope import Envelope
 from shared.events import Event
 from shared.events.matching import (
-    MatchApproved, MentorResponded, RequestExpired, RequestForwarded, RequestRanked, RequestReviewed,
-    RequestUnmatched, RequestWithdrawn,
+    MatchApproved,
+    MentorResponded,
+    RequestExpired,
+    RequestForwarded,
+    RequestRanked,
+    RequestReviewed,
+    RequestUnmatched,
+    RequestWithdrawn,
 )
 from shared.events.profiles import Demographics, MenteeRegistered, MentorRegistered, ProfileFields
-from shared.export import MANIFEST, ExportRequest, export_history
-from services.analytics.application.dashboard import Filters, program_figures
-from services.analytics.application.generations import ensure_live, schema_name
-from services.analytics.application.projector import Projector
 
 pytestmark = pytest.mark.integration
 
-T0 = datetime(2026, 1, 26, 9, 0, tzinfo=timezone.utc)  # the program runs into February: two month partitions
+T0 = datetime(2026, 1, 26, 9, 0, tzinfo=UTC)  # the program runs into February: two month partitions
 DAY = timedelta(days=1)
 
 # The query in the README, verbatim; it runs in the directory that holds the export ``history/``.
@@ -66,17 +72,36 @@ class Script:
 
     def add(self, owner: str, subject: str, event: Event, at: datetime) -> None:
         self._sequence[subject] = self._sequence.get(subject, 0) + 1
-        self.events.append((owner, Envelope(
-            id=uuid.uuid4(), source=f"/services/{owner}", type=event.type_name(), time=at, subject=subject,
-            correlationid=uuid.uuid4(), sequence=self._sequence[subject], schemaversion=event.schema_version,
-            data=event.model_dump(mode="json"))))
+        self.events.append(
+            (
+                owner,
+                Envelope(
+                    id=uuid.uuid4(),
+                    source=f"/services/{owner}",
+                    type=event.type_name(),
+                    time=at,
+                    subject=subject,
+                    correlationid=uuid.uuid4(),
+                    sequence=self._sequence[subject],
+                    schemaversion=event.schema_version,
+                    data=event.model_dump(mode="json"),
+                ),
+            )
+        )
 
 
 def person(cls: type, pid: str, **extra: object) -> MentorRegistered | MenteeRegistered:
-    profile = ProfileFields(biography=f"Biography of SECRET {pid}", specialty="cardiology", career_stage="senior",
-                            department="Cardiology")
-    return cls(participant_id=pid, name=f"SECRET Name {pid}", email=f"secret.{pid}@example.edu", profile=profile,
-               demographics=Demographics(consented=True, gender="SECRET gender"), **extra)
+    profile = ProfileFields(
+        biography=f"Biography of SECRET {pid}", specialty="cardiology", career_stage="senior", department="Cardiology"
+    )
+    return cls(
+        participant_id=pid,
+        name=f"SECRET Name {pid}",
+        email=f"secret.{pid}@example.edu",
+        profile=profile,
+        demographics=Demographics(consented=True, gender="SECRET gender"),
+        **extra,
+    )
 
 
 def program() -> Script:
@@ -90,52 +115,109 @@ def program() -> Script:
 
     def ask(n: int, mentee: str, ranked: list[str], at: datetime) -> str:
         request = f"req-{n}"
-        script.add("matching", request, RequestRanked(request_id=request, mentee_id=mentee, ranked_mentor_ids=ranked,
-                                                      biography="SECRET biography", motivation="SECRET motivation"), at)
+        script.add(
+            "matching",
+            request,
+            RequestRanked(
+                request_id=request,
+                mentee_id=mentee,
+                ranked_mentor_ids=ranked,
+                biography="SECRET biography",
+                motivation="SECRET motivation",
+            ),
+            at,
+        )
         return request
 
     def forward(request: str, mentee: str, mentor: str, rank: int, at: datetime, answer: bool | None) -> None:
-        script.add("matching", request, RequestForwarded(request_id=request, mentee_id=mentee, mentor_id=mentor,
-                                                         choice_rank=rank, respond_by=at + 7 * DAY), at)
+        script.add(
+            "matching",
+            request,
+            RequestForwarded(
+                request_id=request, mentee_id=mentee, mentor_id=mentor, choice_rank=rank, respond_by=at + 7 * DAY
+            ),
+            at,
+        )
         if answer is None:
-            script.add("matching", request, RequestExpired(request_id=request, mentor_id=mentor, choice_rank=rank,
-                                                           respond_by=at + 7 * DAY), at + 7 * DAY)
+            script.add(
+                "matching",
+                request,
+                RequestExpired(request_id=request, mentor_id=mentor, choice_rank=rank, respond_by=at + 7 * DAY),
+                at + 7 * DAY,
+            )
         else:
-            script.add("matching", request, MentorResponded(request_id=request, mentor_id=mentor, choice_rank=rank,
-                                                            accepted=answer, reason=None if answer else "SECRET why"),
-                       at + DAY)
+            script.add(
+                "matching",
+                request,
+                MentorResponded(
+                    request_id=request,
+                    mentor_id=mentor,
+                    choice_rank=rank,
+                    accepted=answer,
+                    reason=None if answer else "SECRET why",
+                ),
+                at + DAY,
+            )
 
     def approve(request: str, at: datetime) -> None:
         script.add("matching", request, RequestReviewed(request_id=request, reviewer_id="director", approved=True), at)
 
     def match(n: int, request: str | None, mentee: str, mentor: str, rank: int | None, at: datetime) -> None:
         mode = "director" if request else "admin"
-        script.add("matching", f"match-{n}", MatchApproved(match_id=f"match-{n}", mentee_id=mentee, mentor_id=mentor,
-                                                           mode=mode, request_id=request, choice_rank=rank), at)
+        script.add(
+            "matching",
+            f"match-{n}",
+            MatchApproved(
+                match_id=f"match-{n}",
+                mentee_id=mentee,
+                mentor_id=mentor,
+                mode=mode,
+                request_id=request,
+                choice_rank=rank,
+            ),
+            at,
+        )
 
     plans = [  # (mentee, ranked mentors, answers in turn: True accept, False decline, None deadline missed)
-        ("m1", ["a", "b", "c"], [True]), ("m2", ["a", "b"], [False, True]),
-        ("m3", ["b", "c", "d"], [False, None, True]), ("m4", ["c"], [True]), ("m5", ["d", "a"], [False, False]),
+        ("m1", ["a", "b", "c"], [True]),
+        ("m2", ["a", "b"], [False, True]),
+        ("m3", ["b", "c", "d"], [False, None, True]),
+        ("m4", ["c"], [True]),
+        ("m5", ["d", "a"], [False, False]),
     ]
     for n, (mentee, ranked, answers) in enumerate(plans, start=1):
         at = T0 + n * DAY
         request = ask(n, mentee, ranked, at)
         approve(request, at + DAY)
         step = at + DAY
-        for rank, (mentor, answer) in enumerate(zip(ranked, answers), start=1):
+        for rank, (mentor, answer) in enumerate(zip(ranked, answers, strict=False), start=1):
             forward(request, mentee, mentor, rank, step, answer)
             step += 8 * DAY
             if answer:
                 match(n, request, mentee, mentor, rank, step)
         if not any(answers):
-            script.add("matching", request, RequestUnmatched(request_id=request, mentee_id=mentee,
-                                                             tried_mentor_ids=ranked), step)
+            script.add(
+                "matching",
+                request,
+                RequestUnmatched(request_id=request, mentee_id=mentee, tried_mentor_ids=ranked),
+                step,
+            )
     declined = ask(6, "m6", ["a"], T0 + 6 * DAY)
-    script.add("matching", declined, RequestReviewed(request_id=declined, reviewer_id="director", approved=False,
-                                                     decline_reason="SECRET not a mentoring request"), T0 + 7 * DAY)
+    script.add(
+        "matching",
+        declined,
+        RequestReviewed(
+            request_id=declined, reviewer_id="director", approved=False, decline_reason="SECRET not a mentoring request"
+        ),
+        T0 + 7 * DAY,
+    )
     withdrawn = ask(7, "m7", ["b"], T0 + 7 * DAY)
-    script.add("matching", withdrawn, RequestWithdrawn(request_id=withdrawn, mentee_id="m7", reason="SECRET moved"),
-               T0 + 8 * DAY)
+    script.add(
+        "matching",
+        withdrawn,
+        RequestWithdrawn(request_id=withdrawn, mentee_id="m7", reason="SECRET moved"),
+        T0 + 8 * DAY,
+    )
     match(8, None, "m8", "c", None, T0 + 9 * DAY)
     return script
 
@@ -151,8 +233,17 @@ async def published(broker, topic_name):
         for owner, envelope in script.events:
             await producer.send_and_wait(topics[owner], envelope.to_bytes(), key=envelope.subject.encode())
         await producer.send_and_wait(topics["matching"], b"{not an envelope", key=b"x")
-        stranger = Envelope(id=uuid.uuid4(), source="/services/future", type="MentorTeleported", time=T0,
-                            subject="a", correlationid=uuid.uuid4(), sequence=1, schemaversion=1, data={})
+        stranger = Envelope(
+            id=uuid.uuid4(),
+            source="/services/future",
+            type="MentorTeleported",
+            time=T0,
+            subject="a",
+            correlationid=uuid.uuid4(),
+            sequence=1,
+            schemaversion=1,
+            data={},
+        )
         await producer.send_and_wait(topics["profiles"], stranger.to_bytes(), key=b"a")
     finally:
         await producer.stop()
@@ -173,12 +264,21 @@ async def test_duckdb_over_the_export_gives_the_dashboard_figures(pool, broker, 
     dashboard = await dashboard_requests(pool, broker.bootstrap, topics)
     assert (dashboard["submitted"], dashboard["matched"], dashboard["match_rate"]) == (7, 4, 0.5714)
 
-    manifest = await export_history(ExportRequest(out=tmp_path / "history", bootstrap=broker.bootstrap,
-                                                  topics=tuple(topics), pseudonym_key="test-key"))
+    manifest = await export_history(
+        ExportRequest(
+            out=tmp_path / "history", bootstrap=broker.bootstrap, topics=tuple(topics), pseudonym_key="test-key"
+        )
+    )
     monkeypatch.chdir(tmp_path)
-    columns = ["submitted", "matched", "match_rate", "matched_at_choice_1", "matched_at_choice_2",
-               "matched_at_choice_3"]
-    from_export = dict(zip(columns, duckdb.sql(DASHBOARD_MATCH_RATE_SQL).fetchall()[0]))
+    columns = [
+        "submitted",
+        "matched",
+        "match_rate",
+        "matched_at_choice_1",
+        "matched_at_choice_2",
+        "matched_at_choice_3",
+    ]
+    from_export = dict(zip(columns, duckdb.sql(DASHBOARD_MATCH_RATE_SQL).fetchall()[0], strict=False))
 
     assert from_export["submitted"] == dashboard["submitted"]
     assert from_export["matched"] == dashboard["matched"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -24,7 +24,7 @@ def envelope_of(event, subject: str = "m1", sequence: int = 1) -> Envelope:
         id=uuid.uuid4(),
         source="/services/profiles",
         type=event.type_name(),
-        time=datetime.now(timezone.utc),
+        time=datetime.now(UTC),
         subject=subject,
         correlationid=uuid.uuid4(),
         sequence=sequence,
@@ -60,8 +60,12 @@ class Scenario:
         self.producer = new_producer(self.bootstrap)
         await self.producer.start()
         consumer = IdempotentConsumer(
-            self.pool, self.group, {"MentorCapacityChanged": self.on_capacity}, self.producer,
-            max_attempts=3, backoff_seconds=0.01,
+            self.pool,
+            self.group,
+            {"MentorCapacityChanged": self.on_capacity},
+            self.producer,
+            max_attempts=3,
+            backoff_seconds=0.01,
         )
         self.broker = new_broker(self.bootstrap)
         subscribe(self.broker, consumer, [self.topic], session_timeout_ms=2_000)

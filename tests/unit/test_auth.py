@@ -53,7 +53,9 @@ def test_round_trip_keeps_subject_and_roles() -> None:
         mint_token("another-secret-another-secret-another-secret", "x", [Role.admin]),
         mint_token(SECRET, "x", [Role.admin], ttl=timedelta(seconds=-1)),
         jwt.encode({"sub": "x", "roles": ["admin"], "iss": "someone-else", "exp": 9999999999}, SECRET, "HS256"),
-        jwt.encode({"sub": "x", "roles": ["superuser"], "iss": "mentorship-platform", "exp": 9999999999}, SECRET, "HS256"),
+        jwt.encode(
+            {"sub": "x", "roles": ["superuser"], "iss": "mentorship-platform", "exp": 9999999999}, SECRET, "HS256"
+        ),
         "not.a.jwt",
     ],
     ids=["wrong-secret", "expired", "wrong-issuer", "unknown-role", "garbage"],

@@ -57,7 +57,13 @@ def test_load_arguments() -> None:
     quick = load.parse_args(["--quick"])
     assert (quick.steps, quick.step_seconds) == ([2.0, 5.0], 5.0)
     assert load.parse_args(["--steps", "1,2.5,4", "--replicas", "2"]).steps == [1.0, 2.5, 4.0]
-    for bad in (["--steps", "10,5"], ["--steps", "0,5"], ["--steps", "a"], ["--replicas", "0"], ["--step-seconds", "-1"]):
+    for bad in (
+        ["--steps", "10,5"],
+        ["--steps", "0,5"],
+        ["--steps", "a"],
+        ["--replicas", "0"],
+        ["--step-seconds", "-1"],
+    ):
         with pytest.raises(SystemExit):
             load.parse_args(bad)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,8 +14,8 @@ from shared.settings import ServiceSettings
 def test_reads_the_file_follows_every_change_and_falls_back_when_it_is_gone(tmp_path: Path) -> None:
     path = tmp_path / "clock"
     clock, writer = DevClock(path), DevClockFile(path)
-    assert abs(clock.now() - datetime.now(timezone.utc)) < timedelta(minutes=1)
-    start = datetime(2024, 12, 1, 9, 30, tzinfo=timezone.utc)
+    assert abs(clock.now() - datetime.now(UTC)) < timedelta(minutes=1)
+    start = datetime(2024, 12, 1, 9, 30, tzinfo=UTC)
     for minutes in range(50):  # writes faster than mtimes tick are still seen
         writer.set(start + timedelta(minutes=minutes))
         assert clock.now() == start + timedelta(minutes=minutes)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from shared.devstack.demo import SCALES, Plan, generate
+from mentorship.devstack.demo import SCALES, Plan, generate
 
 END = date(2026, 12, 1)
 
@@ -35,10 +35,22 @@ def test_full_scale_is_an_institution_of_thousands_with_a_few_hundred_participan
     assert len(full.staff) == 2500 and counts["hr_hire"] == 2500
     assert counts["register_mentor"] + counts["register_mentee"] == 190
     assert counts["hr_leave"] > 100
-    assert any(s.leave_recorded_at and s.left_on and s.leave_recorded_at.date() > s.left_on for s in full.staff), \
+    assert any(s.leave_recorded_at and s.left_on and s.leave_recorded_at.date() > s.left_on for s in full.staff), (
         "some terminations are back-dated"
-    for kind in ("request", "review", "respond", "admin_match", "agreement", "meeting", "goal_achieved", "close",
-                 "feedback", "review_agreement", "training"):
+    )
+    for kind in (
+        "request",
+        "review",
+        "respond",
+        "admin_match",
+        "agreement",
+        "meeting",
+        "goal_achieved",
+        "close",
+        "feedback",
+        "review_agreement",
+        "training",
+    ):
         assert counts.get(kind, 0) > 0, kind
     reviews = [a for a in full.actions if a.kind == "review"]
     assert any(not a.data["approved"] for a in reviews), "the director declines some requests"
@@ -118,8 +130,9 @@ def test_staff_register_onto_their_own_hr_record(small: Plan) -> None:
     hires = {a.data["employee"]: a.at for a in small.actions if a.kind == "hr_hire"}
     for person in small.people:
         assert person.participant_id == person.staff.employee_id
-        registered = next(a.at for a in small.actions if a.actor == person.participant_id
-                          and a.kind.startswith("register_"))
+        registered = next(
+            a.at for a in small.actions if a.actor == person.participant_id and a.kind.startswith("register_")
+        )
         assert hires[person.participant_id] < registered
     departments = {s.department_id: s.employee_id for s in small.staff if s.supervisor_id is None}
     participants = {p.participant_id for p in small.people}

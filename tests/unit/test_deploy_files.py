@@ -87,9 +87,7 @@ def test_each_service_runs_its_own_module(services: dict[str, dict[str, Any]], n
 
 
 @pytest.mark.parametrize("name", SERVICES)
-def test_each_service_is_configured_for_the_container_network(
-    services: dict[str, dict[str, Any]], name: str
-) -> None:
+def test_each_service_is_configured_for_the_container_network(services: dict[str, dict[str, Any]], name: str) -> None:
     env = environment(services[name])
     broker_name = kafka(services)[0]
     assert env["MENTORSHIP_HTTP_HOST"] == "0.0.0.0"
@@ -125,9 +123,7 @@ def test_every_container_has_a_healthcheck(services: dict[str, dict[str, Any]]) 
 
 
 @pytest.mark.parametrize("name", SERVICES)
-def test_each_service_waits_for_healthy_kafka_and_database(
-    services: dict[str, dict[str, Any]], name: str
-) -> None:
+def test_each_service_waits_for_healthy_kafka_and_database(services: dict[str, dict[str, Any]], name: str) -> None:
     depends_on = services[name]["depends_on"]
     assert set(depends_on) == {kafka(services)[0], own_database_host(services[name])}
     assert all(d["condition"] == "service_healthy" for d in depends_on.values())
@@ -136,7 +132,9 @@ def test_each_service_waits_for_healthy_kafka_and_database(
 def dockerfile_instructions() -> list[tuple[str, str]]:
     text = re.sub(r"\\\n", " ", (REPO / "Dockerfile").read_text())
     lines = [line.strip() for line in text.splitlines()]
-    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines if line and not line.startswith("#")]
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines if line and not line.startswith("#")
+    ]
 
 
 def test_dockerfile_installs_the_project_and_runs_as_non_root() -> None:
@@ -168,6 +166,11 @@ def test_compose_validates_its_own_file(scaled: dict[str, str], monkeypatch: pyt
     for key, value in scaled.items():
         monkeypatch.setenv(key, value)
     result = subprocess.run(
-        [*cli, "-f", str(COMPOSE_FILE), "config", "-q"], check=False, capture_output=True, text=True, timeout=60, cwd=REPO
+        [*cli, "-f", str(COMPOSE_FILE), "config", "-q"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
     )
     assert result.returncode == 0, result.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
@@ -20,7 +20,7 @@ def sample(**overrides) -> dict:
         "source": "/services/profiles",
         "type": "MentorRegistered",
         "specversion": "1.0",
-        "time": datetime(2026, 3, 1, tzinfo=timezone.utc).isoformat(),
+        "time": datetime(2026, 3, 1, tzinfo=UTC).isoformat(),
         "subject": "mentor-1",
         "datacontenttype": "application/json",
         "correlationid": str(uuid.uuid4()),
@@ -60,7 +60,6 @@ def test_missing_required_attribute_is_rejected() -> None:
         Envelope.model_validate(attributes)
 
 
-
 def test_the_bulk_reader_agrees_with_the_model() -> None:
     """``read_envelope`` (msgspec, used by the analytics projector) reads what ``Envelope`` reads."""
     raw = json.dumps(sample(traceparent="00-abc", causationid=str(uuid.uuid4()))).encode()
@@ -72,8 +71,15 @@ def test_the_bulk_reader_agrees_with_the_model() -> None:
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"specversion": "0.3"}, {"sequence": 0}, {"id": "not-a-uuid"}, {"schemaversion": 0}, {"time": "yesterday"},
-     {"data": ["not", "an", "object"]}, {"subject": None}],
+    [
+        {"specversion": "0.3"},
+        {"sequence": 0},
+        {"id": "not-a-uuid"},
+        {"schemaversion": 0},
+        {"time": "yesterday"},
+        {"data": ["not", "an", "object"]},
+        {"subject": None},
+    ],
 )
 def test_the_bulk_reader_rejects_what_the_model_rejects(overrides: dict) -> None:
     raw = json.dumps(sample(**overrides)).encode()

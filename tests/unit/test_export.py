@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,34 +13,58 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from mentorship.export import MANIFEST, ExportRequest, OutputRefused
+from mentorship.export.history import HistoryWriter
+from mentorship.export.output import staged
+from mentorship.export.privacy import Pseudonymiser, is_personal, names_a_person, nested_model
+from mentorship.export.source import TopicsRead
 from shared.envelope import Envelope
 from shared.events.catalog import catalog_events
-from shared.export import MANIFEST, ExportRequest, OutputRefused
-from shared.export.history import HistoryWriter
-from shared.export.output import staged
-from shared.export.privacy import Pseudonymiser, is_personal, names_a_person, nested_model
-from shared.export.source import TopicsRead
 from tests.unit.test_event_catalog import VALID
 
 pytestmark = pytest.mark.unit
 
-T0 = datetime(2026, 1, 20, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
 # Every raw person id and personal text below carries one of these markers; none may reach a Parquet file.
 PERSON, SECRET = "PERSON-", "SECRET-"
 SUBSTITUTIONS = {
-    '"p1"': '"PERSON-ada"', '"p2"': '"PERSON-bo"', '"p3"': '"PERSON-cy"', '"d1"': '"PERSON-director"',
-    '"E100"': '"PERSON-e100"', '"Ada"': '"SECRET-name-ada"', '"Bo"': '"SECRET-name-bo"',
-    '"ada@example.edu"': '"SECRET-ada@example.edu"', '"bo@example.edu"': '"SECRET-bo@example.edu"',
-    '"Ada Lovelace"': '"SECRET-legal-name"', '"woman"': '"SECRET-gender"', '"Cardiologist."': '"SECRET-bio"',
-    '"Resident."': '"SECRET-bio-2"', '"Research career."': '"SECRET-motivation"', '"Full"': '"SECRET-reason"',
-    '"Submit a K award"': '"SECRET-goal"', '"Submitted"': '"SECRET-measure"', '"AI"': '"SECRET-new-value"',
+    '"p1"': '"PERSON-ada"',
+    '"p2"': '"PERSON-bo"',
+    '"p3"': '"PERSON-cy"',
+    '"d1"': '"PERSON-director"',
+    '"E100"': '"PERSON-e100"',
+    '"Ada"': '"SECRET-name-ada"',
+    '"Bo"': '"SECRET-name-bo"',
+    '"ada@example.edu"': '"SECRET-ada@example.edu"',
+    '"bo@example.edu"': '"SECRET-bo@example.edu"',
+    '"Ada Lovelace"': '"SECRET-legal-name"',
+    '"woman"': '"SECRET-gender"',
+    '"Cardiologist."': '"SECRET-bio"',
+    '"Resident."': '"SECRET-bio-2"',
+    '"Research career."': '"SECRET-motivation"',
+    '"Full"': '"SECRET-reason"',
+    '"Submit a K award"': '"SECRET-goal"',
+    '"Submitted"': '"SECRET-measure"',
+    '"AI"': '"SECRET-new-value"',
     '"550 mailbox unavailable"': '"SECRET-550 ada@example.edu unavailable"',
 }
 # Ids that name no person (requests, matches, relationships, runs, goals, meetings, departments, envelopes),
 # and a deadline whose name happens to end in "_by".
-NOT_PERSONS = {"request_id", "match_id", "relationship_id", "run_id", "notification_id", "cause_event_id", "goal_id",
-               "meeting_id", "department_id", "old_department_id", "new_department_id", "rescinded_event_id",
-               "respond_by"}
+NOT_PERSONS = {
+    "request_id",
+    "match_id",
+    "relationship_id",
+    "run_id",
+    "notification_id",
+    "cause_event_id",
+    "goal_id",
+    "meeting_id",
+    "department_id",
+    "old_department_id",
+    "new_department_id",
+    "rescinded_event_id",
+    "respond_by",
+}
 
 
 def payloads() -> dict[str, dict[str, Any]]:
@@ -49,16 +73,29 @@ def payloads() -> dict[str, dict[str, Any]]:
         text = text.replace(raw, replacement)
     data = json.loads(text)
     data["WorkerUpdated"]["worker"]["supervisor_id"] = "PERSON-boss"
-    data["RequestReviewed"] = {"request_id": "r1", "reviewer_id": "PERSON-director", "approved": False,
-                               "decline_reason": "SECRET-decline"}
+    data["RequestReviewed"] = {
+        "request_id": "r1",
+        "reviewer_id": "PERSON-director",
+        "approved": False,
+        "decline_reason": "SECRET-decline",
+    }
     return data
 
 
 def envelope(type_name: str, data: dict, at: datetime = T0, sequence: int = 1) -> bytes:
     owner = next((cls.owner for cls in catalog_events() if cls.type_name() == type_name), "future")
     subject = {"profiles": data.get("participant_id"), "hr": data.get("employee_id")}.get(owner) or "aggregate-1"
-    return Envelope(id=uuid.uuid4(), source=f"/services/{owner}", type=type_name, time=at, subject=subject,
-                    correlationid=uuid.uuid4(), sequence=sequence, schemaversion=1, data=data).to_bytes()
+    return Envelope(
+        id=uuid.uuid4(),
+        source=f"/services/{owner}",
+        type=type_name,
+        time=at,
+        subject=subject,
+        correlationid=uuid.uuid4(),
+        sequence=sequence,
+        schemaversion=1,
+        data=data,
+    ).to_bytes()
 
 
 def export(tmp_path: Path, records: list[bytes | None], **options: Any) -> tuple[Path, dict]:
@@ -111,11 +148,21 @@ def test_every_id_naming_a_person_is_marked_in_the_catalog() -> None:
 
 
 def test_the_catalog_marks_the_personal_fields() -> None:
-    marked = {f"{cls.type_name()}.{name}" for cls in catalog_events() for name, f in cls.model_fields.items()
-              if is_personal(f)}
-    assert {"MentorRegistered.name", "MentorRegistered.email", "MentorRegistered.demographics",
-            "RequestRanked.biography", "RequestRanked.motivation", "RequestReviewed.decline_reason",
-            "NotificationFailed.error"} <= marked
+    marked = {
+        f"{cls.type_name()}.{name}"
+        for cls in catalog_events()
+        for name, f in cls.model_fields.items()
+        if is_personal(f)
+    }
+    assert {
+        "MentorRegistered.name",
+        "MentorRegistered.email",
+        "MentorRegistered.demographics",
+        "RequestRanked.biography",
+        "RequestRanked.motivation",
+        "RequestReviewed.decline_reason",
+        "NotificationFailed.error",
+    } <= marked
 
 
 def test_no_personal_data_and_no_raw_person_id_reaches_any_column(tmp_path: Path) -> None:
@@ -128,10 +175,18 @@ def test_no_personal_data_and_no_raw_person_id_reaches_any_column(tmp_path: Path
     raw = (out / MANIFEST).read_text() + "".join(p.as_posix() for p in out.rglob("*"))
     assert PERSON not in raw and SECRET not in raw
     assert manifest["personal_data"]["dropped"]["MentorRegistered"] == [
-        "name", "email", "profile.biography", "demographics"]
+        "name",
+        "email",
+        "profile.biography",
+        "demographics",
+    ]
     assert "worker.legal_name" in manifest["personal_data"]["dropped"]["WorkerHired"]
     assert manifest["personal_data"]["pseudonymised"]["WorkerHired"] == [
-        "subject", "employee_id", "worker.employee_id", "worker.supervisor_id"]
+        "subject",
+        "employee_id",
+        "worker.employee_id",
+        "worker.supervisor_id",
+    ]
 
 
 def test_one_person_has_one_pseudonym_everywhere_so_joins_still_work(tmp_path: Path) -> None:
@@ -153,28 +208,37 @@ def test_one_person_has_one_pseudonym_everywhere_so_joins_still_work(tmp_path: P
 
 
 def test_hive_layout_with_typed_columns(tmp_path: Path) -> None:
-    records = [envelope("MatchApproved", payloads()["MatchApproved"], T0 + timedelta(days=d), d + 1)
-               for d in (0, 1, 2, 20)]
+    records = [
+        envelope("MatchApproved", payloads()["MatchApproved"], T0 + timedelta(days=d), d + 1) for d in (0, 1, 2, 20)
+    ]
     out, manifest = export(tmp_path, records, chunk_rows=2)
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.parquet"))
-    assert files == ["type=MatchApproved/month=2026-01/part-00000.parquet",
-                     "type=MatchApproved/month=2026-01/part-00001.parquet",
-                     "type=MatchApproved/month=2026-02/part-00000.parquet"]
+    assert files == [
+        "type=MatchApproved/month=2026-01/part-00000.parquet",
+        "type=MatchApproved/month=2026-01/part-00001.parquet",
+        "type=MatchApproved/month=2026-02/part-00000.parquet",
+    ]
     assert manifest["by_type"]["MatchApproved"]["months"] == ["2026-01", "2026-02"]
     schema = pq.read_schema(out / files[0])
     assert "type" not in schema.names and "month" not in schema.names  # they are the partition columns
     assert schema.field("time").type == pa.timestamp("us", tz="UTC")
     assert schema.field("choice_rank").type == pa.int64()
     assert schema.field("time_to_match_seconds").type == pa.float64()
-    rows = duckdb.sql(f"SELECT type, month, count(*) AS n FROM read_parquet('{out}/**/*.parquet', "
-                      "hive_partitioning = true) GROUP BY ALL ORDER BY month").fetchall()
+    rows = duckdb.sql(
+        f"SELECT type, month, count(*) AS n FROM read_parquet('{out}/**/*.parquet', "
+        "hive_partitioning = true) GROUP BY ALL ORDER BY month"
+    ).fetchall()
     assert rows == [("MatchApproved", "2026-01", 3), ("MatchApproved", "2026-02", 1)]
 
 
 def test_duckdb_reads_every_type_at_once(tmp_path: Path) -> None:
     out, _ = every_type(tmp_path)
-    counts = dict(duckdb.sql(f"SELECT type, count(*) FROM read_parquet('{out}/**/*.parquet', hive_partitioning = true,"
-                             " union_by_name = true) GROUP BY type").fetchall())
+    counts = dict(
+        duckdb.sql(
+            f"SELECT type, count(*) FROM read_parquet('{out}/**/*.parquet', hive_partitioning = true,"
+            " union_by_name = true) GROUP BY type"
+        ).fetchall()
+    )
     assert counts == {name: 1 for name in VALID}
     held_on = duckdb.sql(f"SELECT held_on FROM read_parquet('{out}/type=MeetingLogged/*/*.parquet')").fetchall()[0]
     assert str(held_on[0]) == "2025-04-01"
@@ -184,22 +248,34 @@ def test_time_range_and_type_filters(tmp_path: Path) -> None:
     data = payloads()
     records = [envelope("RequestRanked", data["RequestRanked"], T0 + timedelta(days=d)) for d in range(5)]
     records += [envelope("RequestWithdrawn", data["RequestWithdrawn"], T0 + timedelta(days=d)) for d in range(5)]
-    out, manifest = export(tmp_path, records, since=T0 + timedelta(days=1), until=T0 + timedelta(days=3),
-                           types=frozenset({"RequestRanked"}))
+    out, manifest = export(
+        tmp_path,
+        records,
+        since=T0 + timedelta(days=1),
+        until=T0 + timedelta(days=3),
+        types=frozenset({"RequestRanked"}),
+    )
     assert manifest["by_type"].keys() == {"RequestRanked"}
     assert manifest["events_written"] == 2  # days 1 and 2: since inclusive, until exclusive
     assert manifest["skipped"]["outside_time_range"] == 6 and manifest["skipped"]["other_types"] == 2
-    assert manifest["time_range"] == {"first": (T0 + timedelta(days=1)).isoformat(),
-                                      "last": (T0 + timedelta(days=2)).isoformat()}
+    assert manifest["time_range"] == {
+        "first": (T0 + timedelta(days=1)).isoformat(),
+        "last": (T0 + timedelta(days=2)).isoformat(),
+    }
     times = pq.read_table(next(out.rglob("*.parquet"))).column("time").to_pylist()
     assert sorted(times) == [T0 + timedelta(days=1), T0 + timedelta(days=2)]
 
 
 def test_bad_records_are_counted_not_fatal(tmp_path: Path) -> None:
     data = payloads()
-    records = [b"not json", b"\xff\xfe{", None, envelope("SomethingNewer", {"x": 1}),
-               envelope("MatchApproved", {**data["MatchApproved"], "choice_rank": 9}),
-               envelope("MatchApproved", data["MatchApproved"])]
+    records = [
+        b"not json",
+        b"\xff\xfe{",
+        None,
+        envelope("SomethingNewer", {"x": 1}),
+        envelope("MatchApproved", {**data["MatchApproved"], "choice_rank": 9}),
+        envelope("MatchApproved", data["MatchApproved"]),
+    ]
     records.append(records[-1])  # republished
     _, manifest = export(tmp_path, records)
     assert manifest["records_read"] == 7 and manifest["events_written"] == 1

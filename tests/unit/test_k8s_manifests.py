@@ -32,8 +32,15 @@ def test_checked_in_manifests_are_fresh() -> None:
 
 
 def test_every_object_is_well_formed(docs) -> None:
-    api_versions = {"Namespace": "v1", "ConfigMap": "v1", "Secret": "v1", "Service": "v1", "Job": "batch/v1",
-                    "Deployment": "apps/v1", "HorizontalPodAutoscaler": "autoscaling/v2"}
+    api_versions = {
+        "Namespace": "v1",
+        "ConfigMap": "v1",
+        "Secret": "v1",
+        "Service": "v1",
+        "Job": "batch/v1",
+        "Deployment": "apps/v1",
+        "HorizontalPodAutoscaler": "autoscaling/v2",
+    }
     for doc in docs:
         assert doc["apiVersion"] == api_versions[doc["kind"]], doc["kind"]
         assert DNS_LABEL.match(doc["metadata"]["name"])
@@ -96,5 +103,9 @@ def test_grafana_dashboard_is_fresh_and_uses_only_real_metrics() -> None:
     assert DASHBOARD.read_text() == render_dashboard(), "run: python -m deploy.grafana.generate"
     families = [f.name for m in vars(metrics).values() if isinstance(m, MetricWrapperBase) for f in m.describe()]
     known = {family + suffix for family in families for suffix in ("", "_total", "_bucket", "_count", "_sum")}
-    used = {name for panel in dashboard()["panels"] for name in re.findall(r"mentorship_[a-z_]+", panel["targets"][0]["expr"])}
+    used = {
+        name
+        for panel in dashboard()["panels"]
+        for name in re.findall(r"mentorship_[a-z_]+", panel["targets"][0]["expr"])
+    }
     assert len(used) == 8 and used <= known, used - known

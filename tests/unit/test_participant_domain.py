@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.events.profiles import MenteeRegistered, MentorRegistered, ProfileFields
 from services.profiles.domain.participant import Participant, ParticipantRuleViolation
+from shared.events.profiles import MenteeRegistered, MentorRegistered, ProfileFields
 
 pytestmark = pytest.mark.unit
 

@@ -14,19 +14,27 @@ def bar_chart(chart_id: str, title: str, bars: dict[str, int | None], min_cell: 
     known = [v for v in bars.values() if v]
     top = max(known, default=1)
     width = len(bars) * (BAR_WIDTH + BAR_GAP) + BAR_GAP
-    parts = [f'<figure class="chart" id="{escape(chart_id)}"><figcaption>{escape(title)}</figcaption>',
-             f'<svg role="img" aria-label="{escape(title)}" width="{width}" height="{CHART_HEIGHT + 40}"'
-             f' viewBox="0 0 {width} {CHART_HEIGHT + 40}" xmlns="http://www.w3.org/2000/svg">']
+    parts = [
+        f'<figure class="chart" id="{escape(chart_id)}"><figcaption>{escape(title)}</figcaption>',
+        f'<svg role="img" aria-label="{escape(title)}" width="{width}" height="{CHART_HEIGHT + 40}"'
+        f' viewBox="0 0 {width} {CHART_HEIGHT + 40}" xmlns="http://www.w3.org/2000/svg">',
+    ]
     for i, (label, value) in enumerate(bars.items()):
         x = BAR_GAP + i * (BAR_WIDTH + BAR_GAP)
         height = 0 if not value else round(CHART_HEIGHT * value / top)
         shown = escape(f"<{min_cell}" if value is None else str(value))
-        parts.append(f'<rect class="bar" x="{x}" y="{CHART_HEIGHT - height + 16}" width="{BAR_WIDTH}" height="{height}"'
-                     f' fill="#2f6f9f"><title>{escape(label)}: {shown}</title></rect>')
-        parts.append(f'<text x="{x + BAR_WIDTH / 2}" y="{CHART_HEIGHT - height + 12}" text-anchor="middle"'
-                     f' font-size="11">{shown}</text>')
-        parts.append(f'<text x="{x + BAR_WIDTH / 2}" y="{CHART_HEIGHT + 30}" text-anchor="middle" font-size="10">'
-                     f'{escape(label[:10])}</text>')
+        parts.append(
+            f'<rect class="bar" x="{x}" y="{CHART_HEIGHT - height + 16}" width="{BAR_WIDTH}" height="{height}"'
+            f' fill="#2f6f9f"><title>{escape(label)}: {shown}</title></rect>'
+        )
+        parts.append(
+            f'<text x="{x + BAR_WIDTH / 2}" y="{CHART_HEIGHT - height + 12}" text-anchor="middle"'
+            f' font-size="11">{shown}</text>'
+        )
+        parts.append(
+            f'<text x="{x + BAR_WIDTH / 2}" y="{CHART_HEIGHT + 30}" text-anchor="middle" font-size="10">'
+            f"{escape(label[:10])}</text>"
+        )
     parts.append("</svg></figure>")
     return "".join(parts)
 
@@ -40,8 +48,10 @@ def _withheld(value: object, min_cell: int, percent: bool = False) -> str:
 def _legend(names: list[str], y: int) -> str:
     parts, x = [], MARGIN
     for i, name in enumerate(names):
-        parts.append(f'<rect x="{x}" y="{y}" width="10" height="10" fill="{COLOURS[i % len(COLOURS)]}"/>'
-                     f'<text x="{x + 14}" y="{y + 9}" font-size="11">{escape(name)}</text>')
+        parts.append(
+            f'<rect x="{x}" y="{y}" width="10" height="10" fill="{COLOURS[i % len(COLOURS)]}"/>'
+            f'<text x="{x + 14}" y="{y + 9}" font-size="11">{escape(name)}</text>'
+        )
         x += 30 + round(6.5 * len(name))
     return "".join(parts)
 
@@ -50,108 +60,155 @@ def _legend_width(names: list[str]) -> int:
     return MARGIN + sum(30 + round(6.5 * len(name)) for name in names)
 
 
-def line_chart(chart_id: str, title: str, rows: list[dict], series: dict[str, str], min_cell: int,
-               percent: bool = False) -> str:
+def line_chart(
+    chart_id: str, title: str, rows: list[dict], series: dict[str, str], min_cell: int, percent: bool = False
+) -> str:
     """One line per series over the months of ``rows`` (``series``: row key → legend); gaps where withheld."""
     width = max(360, 2 * MARGIN + STEP * max(len(rows) - 1, 1), _legend_width(list(series.values())))
     known = [r[key] for r in rows for key in series if r[key] is not None]
     top = 1 if percent else max(known, default=0) or 1
     y = lambda v: round(16 + CHART_HEIGHT - CHART_HEIGHT * v / top, 1)  # noqa: E731
-    parts = [f'<figure class="chart" id="{escape(chart_id)}"><figcaption>{escape(title)}</figcaption>',
-             f'<svg role="img" aria-label="{escape(title)}" width="{width}" height="{CHART_HEIGHT + 64}"'
-             f' viewBox="0 0 {width} {CHART_HEIGHT + 64}" xmlns="http://www.w3.org/2000/svg">',
-             f'<text x="4" y="20" font-size="10">{escape(_withheld(top, min_cell, percent))}</text>'
-             f'<line x1="{MARGIN}" y1="{16 + CHART_HEIGHT}" x2="{width - MARGIN / 2}" y2="{16 + CHART_HEIGHT}"'
-             ' stroke="#999"/>']
+    parts = [
+        f'<figure class="chart" id="{escape(chart_id)}"><figcaption>{escape(title)}</figcaption>',
+        f'<svg role="img" aria-label="{escape(title)}" width="{width}" height="{CHART_HEIGHT + 64}"'
+        f' viewBox="0 0 {width} {CHART_HEIGHT + 64}" xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="4" y="20" font-size="10">{escape(_withheld(top, min_cell, percent))}</text>'
+        f'<line x1="{MARGIN}" y1="{16 + CHART_HEIGHT}" x2="{width - MARGIN / 2}" y2="{16 + CHART_HEIGHT}"'
+        ' stroke="#999"/>',
+    ]
     every = max(1, len(rows) // 12)
     for i, row in enumerate(rows):
         if i % every == 0:
-            parts.append(f'<text x="{MARGIN + i * STEP}" y="{CHART_HEIGHT + 32}" text-anchor="middle" font-size="10">'
-                         f'{escape(str(next(iter(row.values()))))}</text>')
+            parts.append(
+                f'<text x="{MARGIN + i * STEP}" y="{CHART_HEIGHT + 32}" text-anchor="middle" font-size="10">'
+                f"{escape(str(next(iter(row.values()))))}</text>"
+            )
     for n, (key, name) in enumerate(series.items()):
         colour = COLOURS[n % len(COLOURS)]
         segment: list[str] = []
-        for i, row in enumerate(rows + [{key: None}]):
+        for i, row in enumerate([*rows, {key: None}]):
             value = row[key]
             if value is None:
                 if len(segment) > 1:
-                    parts.append(f'<polyline class="series" fill="none" stroke="{colour}" stroke-width="2"'
-                                 f' points="{" ".join(segment)}"/>')
+                    parts.append(
+                        f'<polyline class="series" fill="none" stroke="{colour}" stroke-width="2"'
+                        f' points="{" ".join(segment)}"/>'
+                    )
                 segment = []
                 continue
             segment.append(f"{MARGIN + i * STEP},{y(value)}")
         for i, row in enumerate(rows):
             shown = escape(_withheld(row[key], min_cell, percent))
             value_y = y(row[key]) if row[key] is not None else 16 + CHART_HEIGHT
-            parts.append(f'<circle class="point" cx="{MARGIN + i * STEP}" cy="{value_y}" r="3"'
-                         f' fill="{colour if row[key] is not None else "none"}" stroke="{colour}">'
-                         f'<title>{escape(name)} {escape(str(next(iter(row.values()))))}: {shown}</title></circle>')
+            parts.append(
+                f'<circle class="point" cx="{MARGIN + i * STEP}" cy="{value_y}" r="3"'
+                f' fill="{colour if row[key] is not None else "none"}" stroke="{colour}">'
+                f"<title>{escape(name)} {escape(str(next(iter(row.values()))))}: {shown}</title></circle>"
+            )
     parts.append(_legend(list(series.values()), CHART_HEIGHT + 46))
     parts.append("</svg></figure>")
     return "".join(parts)
 
 
-def grouped_bar_chart(chart_id: str, title: str, groups: dict[str, dict[str, float | None]], min_cell: int,
-                      percent: bool = False) -> str:
+def grouped_bar_chart(
+    chart_id: str, title: str, groups: dict[str, dict[str, float | None]], min_cell: int, percent: bool = False
+) -> str:
     """Bars side by side per group (e.g. participants vs non-participants per cohort); withheld = labelled slot."""
     names = list(next(iter(groups.values()), {}))
     bar, group_width = 28, 28 * max(len(names), 1) + BAR_GAP * 2
     width = max(360, 2 * MARGIN + group_width * len(groups), _legend_width(names))
     known = [v for bars in groups.values() for v in bars.values() if v is not None]
     top = 1 if percent else max(known, default=0) or 1
-    parts = [f'<figure class="chart" id="{escape(chart_id)}"><figcaption>{escape(title)}</figcaption>',
-             f'<svg role="img" aria-label="{escape(title)}" width="{width}" height="{CHART_HEIGHT + 64}"'
-             f' viewBox="0 0 {width} {CHART_HEIGHT + 64}" xmlns="http://www.w3.org/2000/svg">']
+    parts = [
+        f'<figure class="chart" id="{escape(chart_id)}"><figcaption>{escape(title)}</figcaption>',
+        f'<svg role="img" aria-label="{escape(title)}" width="{width}" height="{CHART_HEIGHT + 64}"'
+        f' viewBox="0 0 {width} {CHART_HEIGHT + 64}" xmlns="http://www.w3.org/2000/svg">',
+    ]
     for g, (label, bars) in enumerate(groups.items()):
         x0 = MARGIN + g * group_width
         for n, name in enumerate(names):
             value, x = bars.get(name), x0 + n * bar
             height = 0 if not value else round(CHART_HEIGHT * value / top)
             shown = escape(_withheld(value, min_cell, percent))
-            parts.append(f'<rect class="bar" x="{x}" y="{CHART_HEIGHT - height + 16}" width="{bar - 4}"'
-                         f' height="{height}" fill="{COLOURS[n % len(COLOURS)]}"><title>{escape(label)}'
-                         f' {escape(name)}: {shown}</title></rect>'
-                         f'<text x="{x + bar / 2 - 2}" y="{CHART_HEIGHT - height + 12}" text-anchor="middle"'
-                         f' font-size="10">{shown}</text>')
-        parts.append(f'<text x="{x0 + bar * len(names) / 2}" y="{CHART_HEIGHT + 32}" text-anchor="middle"'
-                     f' font-size="11">{escape(label)}</text>')
+            parts.append(
+                f'<rect class="bar" x="{x}" y="{CHART_HEIGHT - height + 16}" width="{bar - 4}"'
+                f' height="{height}" fill="{COLOURS[n % len(COLOURS)]}"><title>{escape(label)}'
+                f" {escape(name)}: {shown}</title></rect>"
+                f'<text x="{x + bar / 2 - 2}" y="{CHART_HEIGHT - height + 12}" text-anchor="middle"'
+                f' font-size="10">{shown}</text>'
+            )
+        parts.append(
+            f'<text x="{x0 + bar * len(names) / 2}" y="{CHART_HEIGHT + 32}" text-anchor="middle"'
+            f' font-size="11">{escape(label)}</text>'
+        )
     parts.append(_legend(names, CHART_HEIGHT + 46))
     parts.append("</svg></figure>")
     return "".join(parts)
 
 
 def tiles(figures: dict[str, object]) -> str:
-    cells = "".join(f'<div class="tile"><b>{escape(str(v if v is not None else "—"))}</b><span>{escape(k)}</span></div>'
-                    for k, v in figures.items())
+    cells = "".join(
+        f'<div class="tile"><b>{escape(str(v if v is not None else "—"))}</b><span>{escape(k)}</span></div>'
+        for k, v in figures.items()
+    )
     return f'<section class="tiles">{cells}</section>'
 
 
 def render(figures: dict, query: str) -> str:
-    head = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Program evaluation</title><style>"
-            "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}.tiles{display:flex;flex-wrap:wrap;gap:1rem}"
-            ".tile{border:1px solid #ccc;border-radius:6px;padding:.6rem 1rem;min-width:8rem}.tile b{display:block;"
-            "font-size:1.5rem}.charts{display:flex;flex-wrap:wrap;gap:2rem}form{margin:1rem 0}</style></head><body>")
+    head = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Program evaluation</title><style>"
+        "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}.tiles{display:flex;flex-wrap:wrap;gap:1rem}"
+        ".tile{border:1px solid #ccc;border-radius:6px;padding:.6rem 1rem;min-width:8rem}.tile b{display:block;"
+        "font-size:1.5rem}.charts{display:flex;flex-wrap:wrap;gap:2rem}form{margin:1rem 0}</style></head><body>"
+    )
     filters = figures.get("filters", {})
-    form = ("<form method='get'>" + "".join(
-        f"<label>{name} <input name='{name}' value='{escape(str(filters.get(name) or ''))}'"
-        f"{' type=date' if name in ('start', 'end') else ''}></label> " for name in ("department", "cohort", "start", "end"))
-        + "<button>Filter</button></form>")
-    links = (f"<p><a href='dashboard.json?{escape(query)}'>JSON</a> · <a href='dashboard.csv?{escape(query)}'>CSV</a>"
-             f" · cells under {figures.get('min_cell')} people are withheld</p>")
+    form = (
+        "<form method='get'>"
+        + "".join(
+            f"<label>{name} <input name='{name}' value='{escape(str(filters.get(name) or ''))}'"
+            f"{' type=date' if name in ('start', 'end') else ''}></label> "
+            for name in ("department", "cohort", "start", "end")
+        )
+        + "<button>Filter</button></form>"
+    )
+    links = (
+        f"<p><a href='dashboard.json?{escape(query)}'>JSON</a> · <a href='dashboard.csv?{escape(query)}'>CSV</a>"
+        f" · cells under {figures.get('min_cell')} people are withheld</p>"
+    )
     if figures.get("suppressed"):
-        return head + "<h1>Program evaluation</h1>" + form + f"<p id='suppressed'>{escape(figures['reason'])}</p></body></html>"
+        return (
+            head
+            + "<h1>Program evaluation</h1>"
+            + form
+            + f"<p id='suppressed'>{escape(figures['reason'])}</p></body></html>"
+        )
     people, requests, rels, sat = (figures[k] for k in ("participants", "requests", "relationships", "satisfaction"))
     min_cell = figures["min_cell"]
     body = [
-        "<h1>Program evaluation</h1>", form, links,
-        tiles({"mentors": people["mentors"], "mentees": people["mentees"], "requests": requests["submitted"],
-               "match rate": requests["match_rate"], "median hours to match": requests["time_to_match_hours"]["median"],
-               "active relationships": rels["active"], "lagging now": rels["lagging_now"],
-               "mean satisfaction": sat.get("mean"), "keeping cadence": figures["cadence"]["share_keeping"],
-               "mentor capacity used": figures["mentor_load"]["utilisation"]}),
+        "<h1>Program evaluation</h1>",
+        form,
+        links,
+        tiles(
+            {
+                "mentors": people["mentors"],
+                "mentees": people["mentees"],
+                "requests": requests["submitted"],
+                "match rate": requests["match_rate"],
+                "median hours to match": requests["time_to_match_hours"]["median"],
+                "active relationships": rels["active"],
+                "lagging now": rels["lagging_now"],
+                "mean satisfaction": sat.get("mean"),
+                "keeping cadence": figures["cadence"]["share_keeping"],
+                "mentor capacity used": figures["mentor_load"]["utilisation"],
+            }
+        ),
         "<section class='charts'>",
-        bar_chart("chart-departments", "Mentees by department",
-                  {d["department"]: d["mentees"] for d in people["by_department"]}, min_cell),
+        bar_chart(
+            "chart-departments",
+            "Mentees by department",
+            {d["department"]: d["mentees"] for d in people["by_department"]},
+            min_cell,
+        ),
         bar_chart("chart-choice", "Matches by choice rank", requests["matched_by_choice_rank"], min_cell),
         bar_chart("chart-closures", "Closure reasons", rels["closure_reasons"], min_cell),
         bar_chart("chart-satisfaction", "Satisfaction (1-5)", sat.get("distribution", {}), min_cell),
@@ -164,21 +221,60 @@ def render(figures: dict, query: str) -> str:
 def dated_charts(figures: dict, min_cell: int) -> list[str]:
     cadence, load, retention = figures["cadence"], figures["mentor_load"], figures["retention"]
     return [
-        line_chart("chart-participants-over-time", "Participants at each month's end",
-                   figures["participants_over_time"], {"mentors": "mentors", "mentees": "mentees"}, min_cell),
-        line_chart("chart-lagging-over-time", "Relationships lagging, per month", figures["lagging_over_time"],
-                   {"active": "active at month end", "lagging_during_month": "lagging during the month",
-                    "lagging_at_month_end": "lagging at month end"}, min_cell),
-        bar_chart("chart-cadence", f"Relationships by meetings held vs their agreed cadence ({figures['as_of']})",
-                  {"kept": cadence["keeping_cadence"], "1 behind": cadence["behind_by_one"],
-                   "2+ behind": cadence["behind_by_two_or_more"], "no agreement": cadence["without_agreement"]},
-                  min_cell),
-        line_chart("chart-cadence-over-time", "Share of relationships keeping their agreed cadence",
-                   cadence["over_time"], {"share_keeping": "keeping cadence at month end"}, min_cell, percent=True),
-        bar_chart("chart-mentor-load", f"Mentors by load vs capacity ({load['as_of']})",
-                  {k.replace("_", " "): v for k, v in load["distribution"].items()}, min_cell),
-        grouped_bar_chart("chart-retention", "Retained at 12 months, by hire year",
-                          {c["cohort"]: {"participants": c["participants"]["retention_rate_12m"],
-                                         "non-participants": c["non_participants"]["retention_rate_12m"]}
-                           for c in retention["cohorts"]}, min_cell, percent=True),
+        line_chart(
+            "chart-participants-over-time",
+            "Participants at each month's end",
+            figures["participants_over_time"],
+            {"mentors": "mentors", "mentees": "mentees"},
+            min_cell,
+        ),
+        line_chart(
+            "chart-lagging-over-time",
+            "Relationships lagging, per month",
+            figures["lagging_over_time"],
+            {
+                "active": "active at month end",
+                "lagging_during_month": "lagging during the month",
+                "lagging_at_month_end": "lagging at month end",
+            },
+            min_cell,
+        ),
+        bar_chart(
+            "chart-cadence",
+            f"Relationships by meetings held vs their agreed cadence ({figures['as_of']})",
+            {
+                "kept": cadence["keeping_cadence"],
+                "1 behind": cadence["behind_by_one"],
+                "2+ behind": cadence["behind_by_two_or_more"],
+                "no agreement": cadence["without_agreement"],
+            },
+            min_cell,
+        ),
+        line_chart(
+            "chart-cadence-over-time",
+            "Share of relationships keeping their agreed cadence",
+            cadence["over_time"],
+            {"share_keeping": "keeping cadence at month end"},
+            min_cell,
+            percent=True,
+        ),
+        bar_chart(
+            "chart-mentor-load",
+            f"Mentors by load vs capacity ({load['as_of']})",
+            {k.replace("_", " "): v for k, v in load["distribution"].items()},
+            min_cell,
+        ),
+        grouped_bar_chart(
+            "chart-retention",
+            "Retained at 12 months, by hire year",
+            {
+                c["cohort"]: {
+                    "participants": c["participants"]["retention_rate_12m"],
+                    "non-participants": c["non_participants"]["retention_rate_12m"],
+                }
+                for c in retention["cohorts"]
+            },
+            min_cell,
+            percent=True,
+        ),
     ]

@@ -12,15 +12,15 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.auth import Principal, Role, require_roles
-from shared.bus import all_event_topics
-from shared.http import RuntimeDep
 from services.analytics.adapters import dashboard_page
 from services.analytics.application.dashboard import Filters, figures_as_rows, program_figures
 from services.analytics.application.generations import SHAPE, live_generation, schema_name
 from services.analytics.application.projector import estimate_total
 from services.analytics.application.replay import ReplayAlreadyRunning, Replays
 from services.analytics.application.timelines import participant_timeline, relationship_timeline
+from shared.auth import Principal, Role, require_roles
+from shared.bus import all_event_topics
+from shared.http import RuntimeDep
 
 router = APIRouter(tags=["timelines"])
 Reader = Annotated[Principal, Depends(require_roles(Role.admin, Role.analyst, Role.mentor, Role.mentee))]
@@ -35,14 +35,19 @@ async def _schema(runtime, generation: int | None = None) -> str:
         generation = await live_generation(runtime.pool)
         if generation is None:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="projections are not built yet")
-    row = await runtime.pool.fetchrow("SELECT state, shape FROM projection_generations WHERE generation = $1",
-                                      generation)
+    row = await runtime.pool.fetchrow(
+        "SELECT state, shape FROM projection_generations WHERE generation = $1", generation
+    )
     if row is None or row["state"] not in ("live", "snapshot"):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"generation {generation} is not live or a snapshot")
     if row["shape"] != SHAPE:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=(
-            f"generation {generation} was built by another version of analytics"
-            + (": it is being rebuilt, try again shortly" if row["state"] == "live" else "; replay it again")))
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail=(
+                f"generation {generation} was built by another version of analytics"
+                + (": it is being rebuilt, try again shortly" if row["state"] == "live" else "; replay it again")
+            ),
+        )
     return schema_name(generation)
 
 
@@ -113,8 +118,10 @@ class DashboardFilters(BaseModel):
 
 async def _figures(runtime, query: DashboardFilters) -> dict:
     if query.start and query.end and query.start > query.end:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
-                            detail=[{"loc": ["query", "end"], "msg": "end lies before start", "type": "value_error"}])
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            detail=[{"loc": ["query", "end"], "msg": "end lies before start", "type": "value_error"}],
+        )
     filters = Filters(query.department or None, query.cohort or None, query.start, query.end)
     schema = await _schema(runtime, query.generation)
     # One snapshot for every query of the page, so no figure straddles a projector commit.
@@ -128,17 +135,23 @@ async def dashboard_json(runtime: RuntimeDep, _: Operator, query: Annotated[Dash
 
 
 @router.get("/dashboard.csv", tags=["dashboard"], response_class=PlainTextResponse)
-async def dashboard_csv(runtime: RuntimeDep, _: Operator, query: Annotated[DashboardFilters, Query()]) -> PlainTextResponse:
+async def dashboard_csv(
+    runtime: RuntimeDep, _: Operator, query: Annotated[DashboardFilters, Query()]
+) -> PlainTextResponse:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["figure", "value"])
     for name, value in figures_as_rows(await _figures(runtime, query)):
         writer.writerow([name, "" if value is None else value])
-    return PlainTextResponse(out.getvalue(), media_type="text/csv",
-                             headers={"Content-Disposition": "attachment; filename=program-evaluation.csv"})
+    return PlainTextResponse(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": "attachment; filename=program-evaluation.csv"},
+    )
 
 
 @router.get("/dashboard", tags=["dashboard"], response_class=HTMLResponse)
-async def dashboard(request: Request, runtime: RuntimeDep, _: Operator,
-                    query: Annotated[DashboardFilters, Query()]) -> HTMLResponse:
+async def dashboard(
+    request: Request, runtime: RuntimeDep, _: Operator, query: Annotated[DashboardFilters, Query()]
+) -> HTMLResponse:
     return HTMLResponse(dashboard_page.render(await _figures(runtime, query), request.url.query))

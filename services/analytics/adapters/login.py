@@ -44,8 +44,9 @@ async def login(request: Request) -> HTMLResponse | RedirectResponse:
     if not principal.has_any(PAGE_ROLES):
         return HTMLResponse(_form("The dashboard needs an admin or analyst token."), status.HTTP_403_FORBIDDEN)
     response = RedirectResponse("/dashboard", status.HTTP_303_SEE_OTHER)
-    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", path="/",
-                        secure=request.url.scheme == "https")
+    response.set_cookie(
+        TOKEN_COOKIE, token, httponly=True, samesite="strict", path="/", secure=request.url.scheme == "https"
+    )
     return response
 
 

@@ -50,7 +50,7 @@ class Batch:
         return len(self.id_bytes) // 16
 
     def ids(self) -> list[UUID]:
-        return [UUID(bytes=self.id_bytes[i:i + 16]) for i in range(0, len(self.id_bytes), 16)]
+        return [UUID(bytes=self.id_bytes[i : i + 16]) for i in range(0, len(self.id_bytes), 16)]
 
     def decoded_events(self, as_of: datetime | None) -> list[EnvelopeRecord]:
         if self.events is None:
@@ -81,9 +81,12 @@ def prepare_batch(records: Records, as_of: datetime | None, *, keep_events: bool
     return Batch(
         records=[],  # the caller has them, and needs them only for a batch prepared in a worker process
         next_offsets={tp: next_offset for tp, _, next_offset in records},
-        count=len(events), read=sum(len(values) for _, values, _ in records),
-        skipped_invalid=invalid, skipped_after_cut=after_cut,
-        id_bytes=b"".join([i.bytes for i in ids]), encoded_ids=binary_copy.encode_ids(ids),
+        count=len(events),
+        read=sum(len(values) for _, values, _ in records),
+        skipped_invalid=invalid,
+        skipped_after_cut=after_cut,
+        id_bytes=b"".join([i.bytes for i in ids]),
+        encoded_ids=binary_copy.encode_ids(ids),
         prepared=[projection.prepare(events) for projection in ALL],
         events=events if keep_events else None,
     )

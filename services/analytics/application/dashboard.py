@@ -17,8 +17,7 @@ import asyncpg
 from services.analytics.application.mentor_load import mentor_load
 from services.analytics.application.periods import as_of
 from services.analytics.application.retention import retention
-from services.analytics.application.trends import (cadence, lagging_over_time, participants_over_time,
-                                                   relationship_facts)
+from services.analytics.application.trends import cadence, lagging_over_time, participants_over_time, relationship_facts
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,9 @@ def _where(filters: Filters, column_time: str, person: str) -> tuple[str, list]:
         value = getattr(filters, field)
         if value:
             args.append(value)
-            clauses.append(f"{person} IN (SELECT participant_id FROM {{schema}}.participants WHERE {field} = ${len(args)})")
+            clauses.append(
+                f"{person} IN (SELECT participant_id FROM {{schema}}.participants WHERE {field} = ${len(args)})"
+            )
     return (" AND ".join(clauses) or "true"), args
 
 
@@ -50,10 +51,16 @@ async def program_figures(conn: asyncpg.Connection, schema: str, filters: Filter
     people_where, people_args = _where(filters, "registered_at", "participant_id")
     people = await conn.fetch(
         f"SELECT is_mentor, is_mentee, department, capacity, left_on FROM {schema}.participants WHERE "
-        + people_where.format(schema=schema), *people_args)
+        + people_where.format(schema=schema),
+        *people_args,
+    )
     if (filters.department or filters.cohort) and len(people) < min_cell:
-        return {"suppressed": True, "reason": f"fewer than {min_cell} participants match the filter",
-                "filters": _filters_json(filters), "min_cell": min_cell}
+        return {
+            "suppressed": True,
+            "reason": f"fewer than {min_cell} participants match the filter",
+            "filters": _filters_json(filters),
+            "min_cell": min_cell,
+        }
     return {
         "filters": _filters_json(filters),
         "min_cell": min_cell,
@@ -101,7 +108,9 @@ async def _requests(conn: asyncpg.Connection, schema: str, filters: Filters) -> 
     where, args = _where(filters, "ranked_at", "mentee_id")
     rows = await conn.fetch(  # a request counts once its RequestRanked has been seen
         f"SELECT approved, matched_at, ranked_at, choice_rank, unmatched, withdrawn FROM {schema}.requests"
-        " WHERE ranked_at IS NOT NULL AND " + where.format(schema=schema), *args)
+        " WHERE ranked_at IS NOT NULL AND " + where.format(schema=schema),
+        *args,
+    )
     hours = sorted((r["matched_at"] - r["ranked_at"]).total_seconds() / 3600 for r in rows if r["matched_at"])
     matched = len(hours)
     return {
@@ -113,7 +122,9 @@ async def _requests(conn: asyncpg.Connection, schema: str, filters: Filters) -> 
         "withdrawn": sum(r["withdrawn"] for r in rows),
         "match_rate": round(matched / len(rows), 4) if rows else None,
         "time_to_match_hours": {"median": _quantile(hours, 0.5), "p90": _quantile(hours, 0.9)},
-        "matched_by_choice_rank": {str(k): sum(r["choice_rank"] == k for r in rows if r["matched_at"]) for k in (1, 2, 3)},
+        "matched_by_choice_rank": {
+            str(k): sum(r["choice_rank"] == k for r in rows if r["matched_at"]) for k in (1, 2, 3)
+        },
     }
 
 
@@ -140,8 +151,11 @@ async def _relationships(conn: asyncpg.Connection, schema: str, filters: Filters
 
 
 async def _satisfaction(conn: asyncpg.Connection, schema: str, filters: Filters, min_cell: int) -> dict:
-    where, args = _where(filters, "answered_at", "(SELECT mentee_ids[1] FROM {schema}.program_relationships r"
-                                                 " WHERE r.relationship_id = a.relationship_id)")
+    where, args = _where(
+        filters,
+        "answered_at",
+        "(SELECT mentee_ids[1] FROM {schema}.program_relationships r WHERE r.relationship_id = a.relationship_id)",
+    )
     rows = await conn.fetch(f"SELECT * FROM {schema}.survey_answers a WHERE " + where.format(schema=schema), *args)
     if len(rows) < min_cell:
         return {"answers": len(rows), "suppressed": True}

@@ -12,6 +12,7 @@ from datetime import datetime
 import asyncpg
 
 from services.analytics.projections import ALL
+
 CHECKPOINTS_DDL = """
 CREATE TABLE {schema}.checkpoints (
     topic       text    NOT NULL,
@@ -43,8 +44,9 @@ def _code(statement: str) -> str:
     return "\n".join(line for line in statement.splitlines() if not line.lstrip().startswith("--")).strip()
 
 
-SHAPE = hashlib.sha256("\n".join(_code(s) for s in _statements(indexes=False) + _statements(indexes=True))
-                       .encode()).hexdigest()[:16]
+SHAPE = hashlib.sha256(
+    "\n".join(_code(s) for s in _statements(indexes=False) + _statements(indexes=True)).encode()
+).hexdigest()[:16]
 """Digest of the projections' DDL: a generation of another shape was built by another version of the code."""
 
 
@@ -52,8 +54,9 @@ async def generation_shape(conn: asyncpg.Connection | asyncpg.Pool, generation: 
     return await conn.fetchval("SELECT shape FROM projection_generations WHERE generation = $1", generation)
 
 
-async def create_generation(conn: asyncpg.Connection, as_of: datetime | None = None, *,
-                            defer_indexes: bool = False) -> int:
+async def create_generation(
+    conn: asyncpg.Connection, as_of: datetime | None = None, *, defer_indexes: bool = False
+) -> int:
     """A new generation in state ``building``.
 
     With ``defer_indexes`` (a rebuild) the tables get only their keys (what projecting reads and the
@@ -71,7 +74,9 @@ async def create_generation(conn: asyncpg.Connection, as_of: datetime | None = N
             await conn.execute(statement.format(schema=schema))
         await conn.execute(
             "INSERT INTO projection_generations (generation, state, as_of, shape) VALUES ($1, 'building', $2, $3)",
-            generation, as_of, SHAPE,
+            generation,
+            as_of,
+            SHAPE,
         )
     return generation
 
@@ -98,12 +103,11 @@ async def make_live(conn: asyncpg.Connection, generation: int) -> int | None:
 
 async def ensure_live(pool: asyncpg.Pool) -> int:
     """The live generation, creating the first one on a fresh database."""
-    async with pool.acquire() as conn:
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK + 1)
-            live = await live_generation(conn)
-            if live is not None:
-                return live
-            generation = await create_generation(conn)
-            await make_live(conn, generation)
-            return generation
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK + 1)
+        live = await live_generation(conn)
+        if live is not None:
+            return live
+        generation = await create_generation(conn)
+        await make_live(conn, generation)
+        return generation

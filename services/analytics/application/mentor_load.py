@@ -26,8 +26,9 @@ def band(load: int, capacity: int) -> str:
     return "under_half" if load / capacity < 0.5 else "half_or_more"
 
 
-async def mentor_load(conn: asyncpg.Connection, schema: str, filters: PopulationFilters, now: date,
-                      min_cell: int) -> dict:
+async def mentor_load(
+    conn: asyncpg.Connection, schema: str, filters: PopulationFilters, now: date, min_cell: int
+) -> dict:
     args: list = [now]
     where = population(filters, "r.participant_id", schema, args)
     rows = await conn.fetch(
@@ -43,7 +44,8 @@ async def mentor_load(conn: asyncpg.Connection, schema: str, filters: Population
               AND coalesce((SELECT p.present FROM {schema}.activity_presence p
                             WHERE p.participant_id = r.participant_id AND p.effective_on <= $1
                             ORDER BY p.effective_on DESC, p.at DESC LIMIT 1), true)""",
-        *args)
+        *args,
+    )
     bands = [band(r["load"], r["capacity"]) for r in rows]
     capacity, load = sum(r["capacity"] for r in rows), sum(r["load"] for r in rows)
     return {

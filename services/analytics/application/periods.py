@@ -7,7 +7,7 @@ A month's figure is taken at its last day, or at "now" for the month "now" falls
 
 from __future__ import annotations
 
-from datetime import date, timedelta, timezone
+from datetime import UTC, date, timedelta
 from typing import Protocol
 
 import asyncpg
@@ -24,7 +24,7 @@ class PopulationFilters(Protocol):
 
 async def as_of(conn: asyncpg.Connection, schema: str, filters: PopulationFilters) -> date:
     latest = await conn.fetchval(f"SELECT latest FROM {schema}.activity_horizon")
-    now = latest.astimezone(timezone.utc).date() if latest else date.today()
+    now = latest.astimezone(UTC).date() if latest else date.today()
     return min(filters.end, now) if filters.end else now
 
 
@@ -48,7 +48,9 @@ def population(filters: PopulationFilters, person: str, schema: str, args: list)
         value = getattr(filters, field)
         if value:
             args.append(value)
-            clauses.append(f"{person} IN (SELECT participant_id FROM {schema}.participants WHERE {field} = ${len(args)})")
+            clauses.append(
+                f"{person} IN (SELECT participant_id FROM {schema}.participants WHERE {field} = ${len(args)})"
+            )
     return " AND ".join(clauses) or "true"
 
 

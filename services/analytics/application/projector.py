@@ -94,8 +94,15 @@ class Projector:
     """
 
     def __init__(
-        self, pool: asyncpg.Pool, bootstrap: str, generation: int, topics: list[str],
-        *, as_of: datetime | None = None, batch_size: int = 10_000, prepare_in: PrepareIn = "thread",
+        self,
+        pool: asyncpg.Pool,
+        bootstrap: str,
+        generation: int,
+        topics: list[str],
+        *,
+        as_of: datetime | None = None,
+        batch_size: int = 10_000,
+        prepare_in: PrepareIn = "thread",
     ) -> None:
         self.pool, self.bootstrap, self.topics = pool, bootstrap, topics
         self.schema = schema_name(generation)
@@ -111,13 +118,19 @@ class Projector:
 
     def _worker(self) -> Executor:
         if self.prepare_in == "process":
-            return ProcessPoolExecutor(PREPARE_PROCESSES, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=batches.start_worker_process, initargs=(os.getpid(),))
+            return ProcessPoolExecutor(
+                PREPARE_PROCESSES,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=batches.start_worker_process,
+                initargs=(os.getpid(),),
+            )
         return ThreadPoolExecutor(1, thread_name_prefix="projector-prepare")
 
     async def _prepare(self, worker: Executor, fetched: dict) -> Batch:
         """Hand the fetched records to the worker, and count what it read."""
-        records = [((tp.topic, tp.partition), [r.value for r in rs], rs[-1].offset + 1) for tp, rs in fetched.items() if rs]
+        records = [
+            ((tp.topic, tp.partition), [r.value for r in rs], rs[-1].offset + 1) for tp, rs in fetched.items() if rs
+        ]
         loop = asyncio.get_running_loop()
         if self.prepare_in == "process":
             batch = await loop.run_in_executor(worker, batches.prepare_elsewhere, records, self.as_of)
@@ -130,9 +143,14 @@ class Projector:
         return batch
 
     async def _run(self, stop: asyncio.Event, until_caught_up: bool, idle_polls: int, worker: Executor) -> Progress:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
-                                    auto_offset_reset="earliest", max_partition_fetch_bytes=FETCH_BYTES,
-                                    fetch_max_bytes=4 * FETCH_BYTES)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=FETCH_BYTES,
+            fetch_max_bytes=4 * FETCH_BYTES,
+        )
         await consumer.start()
         ahead: deque[asyncio.Future[Batch]] = deque()  # fetched, being prepared or waiting for the database
         storing: asyncio.Task[None] | None = None
@@ -191,14 +209,18 @@ class Projector:
             fresh = await self._new_to_generation(conn, batch)
             # Prepared ahead for the whole batch; prepared again for what is left when some were copies.
             prepared = batch.prepared if fresh is None else [p.prepare(fresh) for p in ALL] if fresh else []
-            for projection, rows in zip(ALL, prepared):
+            for projection, rows in zip(ALL, prepared, strict=False):
                 await projection.write(conn, self.schema, rows)
-            topics, partitions, offsets = zip(*((topic, partition, o) for (topic, partition), o in batch.next_offsets.items()))
+            topics, partitions, offsets = zip(
+                *((topic, partition, o) for (topic, partition), o in batch.next_offsets.items()), strict=False
+            )
             await conn.execute(
                 f"INSERT INTO {self.schema}.checkpoints (topic, partition, next_offset)"
                 " SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[])"
                 " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset",
-                list(topics), list(partitions), list(offsets),
+                list(topics),
+                list(partitions),
+                list(offsets),
             )
         self.progress.applied += batch.count if fresh is None else len(fresh)
 
@@ -222,7 +244,8 @@ class Projector:
             inserted = await conn.fetchval(
                 f"WITH ins AS (INSERT INTO {self.schema}.projected_events SELECT unnest($1::uuid[])"
                 f" ON CONFLICT DO NOTHING RETURNING event_id) SELECT coalesce(array_agg(event_id), '{{}}') FROM ins",
-                batch.ids())
+                batch.ids(),
+            )
             new_ids = {UUID(bytes=i.bytes) for i in inserted}
         fresh = []
         for envelope in batch.decoded_events(self.as_of):

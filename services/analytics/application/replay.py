@@ -39,9 +39,15 @@ class Replay:
         rate = progress.read / elapsed if elapsed > 0 else 0.0
         remaining = max(self.total_estimate - progress.read, 0)
         return {
-            "generation": self.generation, "state": self.state, "as_of": self.as_of, "error": self.error,
-            "read": progress.read, "applied": progress.applied, "skipped_invalid": progress.skipped_invalid,
-            "skipped_after_cut": progress.skipped_after_cut, "total_estimate": self.total_estimate,
+            "generation": self.generation,
+            "state": self.state,
+            "as_of": self.as_of,
+            "error": self.error,
+            "read": progress.read,
+            "applied": progress.applied,
+            "skipped_invalid": progress.skipped_invalid,
+            "skipped_after_cut": progress.skipped_after_cut,
+            "total_estimate": self.total_estimate,
             "events_per_second": round(rate, 1),
             "eta_seconds": round(remaining / rate, 1) if rate and self.state == "running" else None,
         }
@@ -92,7 +98,9 @@ class Replays:
         holder, self._holder = self._holder, None
         if holder is None:
             return
-        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):  # a lost session holds no lock
+        with contextlib.suppress(
+            OSError, asyncpg.PostgresError, asyncpg.InterfaceError
+        ):  # a lost session holds no lock
             await holder.execute("SELECT pg_advisory_unlock($1)", REPLAY_LOCK)
         await self.pool.release(holder)
 
@@ -109,7 +117,7 @@ class Replays:
                         "UPDATE projection_generations SET state = 'snapshot' WHERE generation = $1", replay.generation
                     )
                     replay.state = "snapshot"
-        except Exception as exc:  # noqa: BLE001 - reported through the status, the live generation is untouched
+        except Exception as exc:
             replay.state, replay.error = "failed", repr(exc)
         finally:
             replay.finished_at = time.monotonic()

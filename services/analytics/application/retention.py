@@ -53,7 +53,8 @@ async def workers(conn: asyncpg.Connection, schema: str) -> dict[str, Worker]:
     found: dict[str, Worker] = defaultdict(Worker)
     for row in await conn.fetch(
         f"""SELECT employee_id, kind, on_date, department FROM {schema}.hr_facts f
-            WHERE NOT EXISTS (SELECT 1 FROM {schema}.hr_rescinded r WHERE r.rescinded_event_id = f.event_id::text)"""):
+            WHERE NOT EXISTS (SELECT 1 FROM {schema}.hr_rescinded r WHERE r.rescinded_event_id = f.event_id::text)"""
+    ):
         worker = found[row["employee_id"]]
         if row["kind"] == "hire":
             worker.hires.append(row["on_date"])
@@ -67,8 +68,13 @@ async def workers(conn: asyncpg.Connection, schema: str) -> dict[str, Worker]:
 def _group(people: list[Worker], now: date, min_cell: int) -> dict:
     headcount = len(people)
     if cell(headcount, min_cell) is None:
-        return {"headcount": None, "leavers": None, "eligible_12m": None, "retained_12m": None,
-                "retention_rate_12m": None}
+        return {
+            "headcount": None,
+            "leavers": None,
+            "eligible_12m": None,
+            "retained_12m": None,
+            "retention_rate_12m": None,
+        }
     leavers = sum(not w.employed_on(now) for w in people)
     eligible = [w for w in people if anniversary(min(w.hires)) <= now]
     retained = sum(w.employed_on(anniversary(min(w.hires))) for w in eligible)
@@ -82,11 +88,17 @@ def _group(people: list[Worker], now: date, min_cell: int) -> dict:
     }
 
 
-async def retention(conn: asyncpg.Connection, schema: str, filters: PopulationFilters, now: date,
-                    min_cell: int) -> dict:
-    participants = {r["employee_id"] for r in await conn.fetch(
-        f"SELECT DISTINCT employee_id FROM {schema}.activity_roles WHERE employee_id IS NOT NULL AND registered_on <= $1",
-        now)}
+async def retention(
+    conn: asyncpg.Connection, schema: str, filters: PopulationFilters, now: date, min_cell: int
+) -> dict:
+    participants = {
+        r["employee_id"]
+        for r in await conn.fetch(
+            f"SELECT DISTINCT employee_id FROM {schema}.activity_roles"
+            " WHERE employee_id IS NOT NULL AND registered_on <= $1",
+            now,
+        )
+    }
     cohorts: dict[int, dict[bool, list[Worker]]] = defaultdict(lambda: {True: [], False: []})
     for employee_id, worker in (await workers(conn, schema)).items():
         if not worker.hires:
@@ -100,8 +112,12 @@ async def retention(conn: asyncpg.Connection, schema: str, filters: PopulationFi
     return {
         "as_of": now.isoformat(),
         "cohort_by": "hire_year",
-        "cohorts": [{"cohort": str(year), "participants": _group(groups[True], now, min_cell),
-                     "non_participants": _group(groups[False], now, min_cell)}
-                    for year, groups in sorted(cohorts.items())],
+        "cohorts": [
+            {
+                "cohort": str(year),
+                "participants": _group(groups[True], now, min_cell),
+                "non_participants": _group(groups[False], now, min_cell),
+            }
+            for year, groups in sorted(cohorts.items())
+        ],
     }
-

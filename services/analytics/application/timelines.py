@@ -7,8 +7,16 @@ from datetime import datetime
 
 import asyncpg
 
-MILESTONES = ("RequestRanked", "RequestReviewed", "RequestForwarded", "MatchApproved", "RelationshipStarted",
-              "AgreementSigned", "MeetingLogged", "RelationshipClosed")
+MILESTONES = (
+    "RequestRanked",
+    "RequestReviewed",
+    "RequestForwarded",
+    "MatchApproved",
+    "RelationshipStarted",
+    "AgreementSigned",
+    "MeetingLogged",
+    "RelationshipClosed",
+)
 
 _RELATIONSHIP = """
 WITH matches AS (
@@ -41,8 +49,12 @@ async def relationship_timeline(conn: asyncpg.Connection, schema: str, relations
     if not rows:
         return None
     entries = _entries(rows)
-    return {"relationship_id": relationship_id, "participants": _participants(rows), "entries": entries,
-            "milestones": milestones(entries)}
+    return {
+        "relationship_id": relationship_id,
+        "participants": _participants(rows),
+        "entries": entries,
+        "milestones": milestones(entries),
+    }
 
 
 async def participant_timeline(conn: asyncpg.Connection, schema: str, participant_id: str) -> dict:
@@ -57,8 +69,7 @@ def milestones(entries: list[dict]) -> list[dict]:
         first.setdefault(entry["event_type"], entry["at"])
     reached = [(name, first[name]) for name in MILESTONES if name in first]
     return [
-        {"milestone": name, "at": at,
-         "seconds_since_previous": (at - reached[i - 1][1]).total_seconds() if i else None}
+        {"milestone": name, "at": at, "seconds_since_previous": (at - reached[i - 1][1]).total_seconds() if i else None}
         for i, (name, at) in enumerate(reached)
     ]
 
@@ -66,11 +77,16 @@ def milestones(entries: list[dict]) -> list[dict]:
 def _entries(rows: list[asyncpg.Record]) -> list[dict]:
     entries = []
     for i, row in enumerate(rows):
-        entries.append({
-            "event_id": str(row["event_id"]), "event_type": row["event_type"], "at": row["at"],
-            "stream": f"{row['stream_kind']}:{row['stream_id']}", "summary": json.loads(row["summary"]),
-            "seconds_since_previous": (row["at"] - rows[i - 1]["at"]).total_seconds() if i else None,
-        })
+        entries.append(
+            {
+                "event_id": str(row["event_id"]),
+                "event_type": row["event_type"],
+                "at": row["at"],
+                "stream": f"{row['stream_kind']}:{row['stream_id']}",
+                "summary": json.loads(row["summary"]),
+                "seconds_since_previous": (row["at"] - rows[i - 1]["at"]).total_seconds() if i else None,
+            }
+        )
     return entries
 
 

@@ -13,23 +13,26 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import asyncpg
 
 from services.analytics.application.periods import PopulationFilters, month_points, population, ratio
 
 
-async def participants_over_time(conn: asyncpg.Connection, schema: str, filters: PopulationFilters,
-                                 now: date) -> list[dict]:
+async def participants_over_time(
+    conn: asyncpg.Connection, schema: str, filters: PopulationFilters, now: date
+) -> list[dict]:
     """Mentors and mentees active at each month's end: registered and not (or no longer) left."""
     args: list = []
     where = population(filters, "r.participant_id", schema, args)
-    roles = await conn.fetch(f"SELECT participant_id, role, registered_on FROM {schema}.activity_roles r WHERE {where}",
-                             *args)
+    roles = await conn.fetch(
+        f"SELECT participant_id, role, registered_on FROM {schema}.activity_roles r WHERE {where}", *args
+    )
     presence: dict[str, list] = defaultdict(list)
-    for row in await conn.fetch(f"SELECT participant_id, effective_on, at, present FROM {schema}.activity_presence"
-                                " ORDER BY effective_on, at"):
+    for row in await conn.fetch(
+        f"SELECT participant_id, effective_on, at, present FROM {schema}.activity_presence ORDER BY effective_on, at"
+    ):
         presence[row["participant_id"]].append((row["effective_on"], row["present"]))
 
     def present(participant_id: str, day: date) -> bool:
@@ -58,18 +61,20 @@ async def relationship_facts(conn: asyncpg.Connection, schema: str, filters: Pop
                    coalesce(l.lagging, '{{}}') AS lagging
             FROM {schema}.activity_relationships r
             LEFT JOIN m USING (relationship_id) LEFT JOIN l USING (relationship_id)
-            WHERE r.started_on IS NOT NULL AND {where}""", *args)
+            WHERE r.started_on IS NOT NULL AND {where}""",
+        *args,
+    )
 
 
 def _day(at: datetime) -> date:
-    return at.astimezone(timezone.utc).date()
+    return at.astimezone(UTC).date()
 
 
 def lagging_spells(row: asyncpg.Record) -> list[tuple[date, date | None]]:
     """(first day lagging, day it ended or None) per spell of one relationship."""
     ends: dict[datetime | None, datetime] = {}
     for start in row["lagging"]:
-        later = row["logged"][bisect.bisect_right(row["logged"], start):][:1]
+        later = row["logged"][bisect.bisect_right(row["logged"], start) :][:1]
         if row["closed_at"] is not None and row["closed_at"] > start:
             later.append(row["closed_at"])
         end = min(later, default=None)
@@ -91,8 +96,14 @@ def lagging_over_time(rows: list[asyncpg.Record], filters: PopulationFilters, no
             mine = spells[row["relationship_id"]]
             during += any(s <= day and (e is None or e >= month_start) for s, e in mine)
             at_end += any(s <= day and (e is None or e > day) for s, e in mine)
-        series.append({"month": month, "active": sum(_active(r, day) for r in rows),
-                       "lagging_during_month": during, "lagging_at_month_end": at_end})
+        series.append(
+            {
+                "month": month,
+                "active": sum(_active(r, day) for r in rows),
+                "lagging_during_month": during,
+                "lagging_at_month_end": at_end,
+            }
+        )
     return series
 
 
@@ -114,12 +125,17 @@ def cadence(rows: list[asyncpg.Record], filters: PopulationFilters, now: date) -
     for month, month_start, day in month_points(first, now):
         current = [r for r in rows if r["cadence_weeks"] is not None and r["signed_on"] <= day and _active(r, day)]
         keeping = sum(held >= expected for held, expected in (_cadence_at(r, day) for r in current))
-        over_time.append({
-            "month": month,
-            "meetings_held": sum(bisect.bisect_right(r["held"], day) - bisect.bisect_left(r["held"], month_start)
-                                 for r in rows),
-            "with_agreement": len(current), "keeping_cadence": keeping, "share_keeping": ratio(keeping, len(current)),
-        })
+        over_time.append(
+            {
+                "month": month,
+                "meetings_held": sum(
+                    bisect.bisect_right(r["held"], day) - bisect.bisect_left(r["held"], month_start) for r in rows
+                ),
+                "with_agreement": len(current),
+                "keeping_cadence": keeping,
+                "share_keeping": ratio(keeping, len(current)),
+            }
+        )
     return {
         "relationships_with_agreement": len(agreed),
         "without_agreement": len(in_range) - len(agreed),

@@ -128,13 +128,20 @@ def _reactivated(b: _Batch, data, at, event_id) -> None:
 
 
 def _started(b: _Batch, data, at, event_id) -> None:
-    b.relationship(data["relationship_id"], mentor_id=data["mentor_id"], mentee_ids=json.dumps(list(data["mentee_ids"])),
-                   started_on=date.fromisoformat(data["started_on"]))
+    b.relationship(
+        data["relationship_id"],
+        mentor_id=data["mentor_id"],
+        mentee_ids=json.dumps(list(data["mentee_ids"])),
+        started_on=date.fromisoformat(data["started_on"]),
+    )
 
 
 def _signed(b: _Batch, data, at, event_id) -> None:
-    b.relationship(data["relationship_id"], signed_on=date.fromisoformat(data["signed_on"]),
-                   cadence_weeks=int(data.get("cadence_weeks_max", 8)))
+    b.relationship(
+        data["relationship_id"],
+        signed_on=date.fromisoformat(data["signed_on"]),
+        cadence_weeks=int(data.get("cadence_weeks_max", 8)),
+    )
 
 
 def _closed(b: _Batch, data, at, event_id) -> None:
@@ -150,14 +157,28 @@ def _lagging(b: _Batch, data, at, event_id) -> None:
 
 
 _HANDLERS = {
-    "MentorRegistered": _mentor, "MenteeRegistered": _mentee, "MentorCapacityChanged": _capacity,
-    "ParticipantDeactivated": _deactivated, "ParticipantReactivated": _reactivated,
-    "RelationshipStarted": _started, "AgreementSigned": _signed, "RelationshipClosed": _closed,
-    "MeetingLogged": _meeting, "RelationshipLagging": _lagging,
+    "MentorRegistered": _mentor,
+    "MenteeRegistered": _mentee,
+    "MentorCapacityChanged": _capacity,
+    "ParticipantDeactivated": _deactivated,
+    "ParticipantReactivated": _reactivated,
+    "RelationshipStarted": _started,
+    "AgreementSigned": _signed,
+    "RelationshipClosed": _closed,
+    "MeetingLogged": _meeting,
+    "RelationshipLagging": _lagging,
 }
 _MEETING_COLUMNS = ("relationship_id", "meeting_id", "held_on", "logged_at")
 _MEETING_TYPES = ("text", "text", "date", "timestamptz")
-_RELATIONSHIP_COLUMNS = ("mentor_id", "mentee_ids", "started_on", "signed_on", "cadence_weeks", "closed_on", "closed_at")
+_RELATIONSHIP_COLUMNS = (
+    "mentor_id",
+    "mentee_ids",
+    "started_on",
+    "signed_on",
+    "cadence_weeks",
+    "closed_on",
+    "closed_at",
+)
 _RELATIONSHIP_TYPES = ("text", "text", "date", "date", "integer", "date", "timestamptz")
 
 
@@ -171,8 +192,9 @@ def prepare(events: Sequence[EnvelopeRecord]) -> _Batch:
         try:
             handler(batch, envelope.data, envelope.time, envelope.id)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            log.warning("event not projectable into activity facts; skipped", event_id=str(envelope.id),
-                        error=repr(exc))
+            log.warning(
+                "event not projectable into activity facts; skipped", event_id=str(envelope.id), error=repr(exc)
+            )
     batch.latest = max((e.time for e in events), default=None)
     if batch.meetings:  # nearly half of all events: encoded here, and only the bytes are kept
         batch.meetings_encoded = binary_copy.encode(_MEETING_TYPES, batch.meetings)
@@ -186,16 +208,37 @@ async def write(conn: asyncpg.Connection, schema: str, batch: _Batch) -> None:
         await conn.execute(
             f"INSERT INTO {schema}.activity_horizon (latest) VALUES ($1) ON CONFLICT (singleton)"
             f" DO UPDATE SET latest = greatest({schema}.activity_horizon.latest, EXCLUDED.latest)",
-            batch.latest)
+            batch.latest,
+        )
     await _write_roles(conn, schema, batch.roles)
     await _write_relationships(conn, schema, batch.relationships)
-    await insert_new(conn, schema, "activity_presence", {"event_id": "uuid", "participant_id": "text",
-                                                         "effective_on": "date", "present": "boolean",
-                                                         "at": "timestamptz"}, batch.presence)
-    await insert_new(conn, schema, "activity_capacity", {"event_id": "uuid", "participant_id": "text",
-                                                         "capacity": "integer", "at": "timestamptz"}, batch.capacity)
-    await insert_new(conn, schema, "activity_lagging", {"event_id": "uuid", "relationship_id": "text",
-                                                        "lagging_at": "timestamptz"}, batch.lagging)
+    await insert_new(
+        conn,
+        schema,
+        "activity_presence",
+        {
+            "event_id": "uuid",
+            "participant_id": "text",
+            "effective_on": "date",
+            "present": "boolean",
+            "at": "timestamptz",
+        },
+        batch.presence,
+    )
+    await insert_new(
+        conn,
+        schema,
+        "activity_capacity",
+        {"event_id": "uuid", "participant_id": "text", "capacity": "integer", "at": "timestamptz"},
+        batch.capacity,
+    )
+    await insert_new(
+        conn,
+        schema,
+        "activity_lagging",
+        {"event_id": "uuid", "relationship_id": "text", "lagging_at": "timestamptz"},
+        batch.lagging,
+    )
     if batch.meetings_encoded:
         await copy_new(conn, schema, "activity_meetings", _MEETING_COLUMNS, batch.meetings_encoded)
 
@@ -213,7 +256,11 @@ async def _write_roles(conn: asyncpg.Connection, schema: str, roles: dict) -> No
                 ON CONFLICT (participant_id, role) DO UPDATE SET
                     registered_on = least(r.registered_on, EXCLUDED.registered_on),
                     employee_id = coalesce(EXCLUDED.employee_id, r.employee_id)""",
-            [k[0] for k in keys], [k[1] for k in keys], [roles[k][0] for k in keys], [roles[k][1] for k in keys])
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [roles[k][0] for k in keys],
+            [roles[k][1] for k in keys],
+        )
 
 
 async def _write_relationships(conn: asyncpg.Connection, schema: str, relationships: dict[str, dict]) -> None:
@@ -230,8 +277,10 @@ async def _write_relationships(conn: asyncpg.Connection, schema: str, relationsh
                    cadence_weeks, closed_on, closed_at
             FROM unnest($1::text[], {params}) AS u(id, {names})
             ON CONFLICT (relationship_id) DO UPDATE SET
-            {', '.join(f'{c} = coalesce(EXCLUDED.{c}, r.{c})' for c in _RELATIONSHIP_COLUMNS)}""",
-        ids, *([relationships[i].get(c) for i in ids] for c in _RELATIONSHIP_COLUMNS))
+            {", ".join(f"{c} = coalesce(EXCLUDED.{c}, r.{c})" for c in _RELATIONSHIP_COLUMNS)}""",
+        ids,
+        *([relationships[i].get(c) for i in ids] for c in _RELATIONSHIP_COLUMNS),
+    )
 
 
 def _utc_date(at: datetime) -> date:

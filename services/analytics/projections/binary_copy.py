@@ -74,8 +74,14 @@ def _text_array(values: Sequence[str]) -> bytes:
 
 
 ENCODERS: dict[str, Callable[[object], bytes]] = {
-    "uuid": _uuid, "text": _text, "json": _text, "timestamptz": _timestamptz, "date": _date, "integer": _int4,
-    "boolean": _bool, "text[]": _text_array,
+    "uuid": _uuid,
+    "text": _text,
+    "json": _text,
+    "timestamptz": _timestamptz,
+    "date": _date,
+    "integer": _int4,
+    "boolean": _bool,
+    "text[]": _text_array,
 }
 
 
@@ -102,8 +108,9 @@ class Remembered(dict):
 def encode_ids(ids: Sequence[UUID]) -> bytes:
     """One-column rows of uuids (the projector's ids of a batch)."""
     start = _FIELD_COUNT.pack(1) + _UUID_LENGTH
-    return b"".join([_HEADER, *[start + i.bytes if isinstance(i, UUID) else start + UUID(i).bytes for i in ids],
-                     _TRAILER])
+    return b"".join(
+        [_HEADER, *[start + i.bytes if isinstance(i, UUID) else start + UUID(i).bytes for i in ids], _TRAILER]
+    )
 
 
 def encode(types: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
@@ -117,7 +124,7 @@ def encode(types: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
     append = parts.append
     for row in rows:
         append(count)
-        for encoder, value in zip(encoders, row):
+        for encoder, value in zip(encoders, row, strict=False):
             append(_NULL if value is None else encoder(value))
     append(_TRAILER)
     return b"".join(parts)

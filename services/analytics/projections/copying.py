@@ -35,8 +35,9 @@ async def merge_new(conn: asyncpg.Connection, schema: str, table: str, columns: 
     await conn.execute(f"INSERT INTO {schema}.{table} ({names}) SELECT {names} FROM {stage} ON CONFLICT DO NOTHING")
 
 
-async def insert_new(conn: asyncpg.Connection, schema: str, table: str, columns: Mapping[str, str],
-                     rows: list[tuple]) -> None:
+async def insert_new(
+    conn: asyncpg.Connection, schema: str, table: str, columns: Mapping[str, str], rows: list[tuple]
+) -> None:
     """Insert a few ``rows`` (``columns``: name -> type) in one statement; any already there is left out.
 
     One round trip, where ``copy_new`` takes four (savepoint, COPY, release): each is a moment the
@@ -44,5 +45,8 @@ async def insert_new(conn: asyncpg.Connection, schema: str, table: str, columns:
     """
     if rows:
         params = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(columns.values()))
-        await conn.execute(f"INSERT INTO {schema}.{table} ({', '.join(columns)}) SELECT * FROM unnest({params})"
-                           " ON CONFLICT DO NOTHING", *(list(column) for column in zip(*rows)))
+        await conn.execute(
+            f"INSERT INTO {schema}.{table} ({', '.join(columns)}) SELECT * FROM unnest({params})"
+            " ON CONFLICT DO NOTHING",
+            *(list(column) for column in zip(*rows, strict=False)),
+        )

@@ -90,8 +90,10 @@ class _Table:
 
     async def load(self, conn: asyncpg.Connection, schema: str) -> None:
         if self.wanted:
-            found = await conn.fetch(f"SELECT {', '.join(self.columns)} FROM {schema}.{self.name}"
-                                     f" WHERE {self.key} = ANY($1::text[])", self.wanted)
+            found = await conn.fetch(
+                f"SELECT {', '.join(self.columns)} FROM {schema}.{self.name} WHERE {self.key} = ANY($1::text[])",
+                self.wanted,
+            )
             self.rows.update((r[self.key], dict(r)) for r in found)
             self.wanted.clear()
 
@@ -156,8 +158,7 @@ def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
             key = _KEYS[table](envelope.data) if table else None
             change = handler(envelope.data, envelope.time, envelope.id)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            log.warning("event not projectable into program facts; skipped", event_id=str(envelope.id),
-                        error=repr(exc))
+            log.warning("event not projectable into program facts; skipped", event_id=str(envelope.id), error=repr(exc))
             continue
         if table is None:
             answers.append(change)
@@ -191,32 +192,91 @@ async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[En
 
 
 def _participants() -> _Table:
-    return _Table("participants", "participant_id", {
-        "participant_id": "text", "is_mentor": "boolean", "is_mentee": "boolean", "department": "text",
-        "cohort": "text", "registered_at": "timestamptz", "capacity": "integer", "left_on": "date",
-    }, {"is_mentor": False, "is_mentee": False, "department": None, "capacity": 0, "left_on": None})
+    return _Table(
+        "participants",
+        "participant_id",
+        {
+            "participant_id": "text",
+            "is_mentor": "boolean",
+            "is_mentee": "boolean",
+            "department": "text",
+            "cohort": "text",
+            "registered_at": "timestamptz",
+            "capacity": "integer",
+            "left_on": "date",
+        },
+        {"is_mentor": False, "is_mentee": False, "department": None, "capacity": 0, "left_on": None},
+    )
 
 
 def _requests() -> _Table:
-    return _Table("requests", "request_id", {
-        "request_id": "text", "mentee_id": "text", "ranked_at": "timestamptz", "approved": "boolean",
-        "matched_at": "timestamptz", "choice_rank": "integer", "unmatched": "boolean", "withdrawn": "boolean",
-    }, {"mentee_id": None, "ranked_at": None, "approved": None, "matched_at": None, "choice_rank": None,
-        "unmatched": False, "withdrawn": False})
+    return _Table(
+        "requests",
+        "request_id",
+        {
+            "request_id": "text",
+            "mentee_id": "text",
+            "ranked_at": "timestamptz",
+            "approved": "boolean",
+            "matched_at": "timestamptz",
+            "choice_rank": "integer",
+            "unmatched": "boolean",
+            "withdrawn": "boolean",
+        },
+        {
+            "mentee_id": None,
+            "ranked_at": None,
+            "approved": None,
+            "matched_at": None,
+            "choice_rank": None,
+            "unmatched": False,
+            "withdrawn": False,
+        },
+    )
 
 
 def _relationships() -> _Table:
-    return _Table("program_relationships", "relationship_id", {
-        "relationship_id": "text", "mentor_id": "text", "mentee_ids": "text[]", "started_on": "date",
-        "signed_on": "date", "cadence_weeks": "integer", "meetings": "integer", "lagging": "boolean",
-        "lagging_spells": "integer", "goals_set": "integer", "goals_achieved": "integer", "closed_on": "date",
-        "closure_reason": "text",
-    }, {"signed_on": None, "cadence_weeks": None, "meetings": 0, "lagging": False, "lagging_spells": 0,
-        "goals_set": 0, "goals_achieved": 0, "closed_on": None, "closure_reason": None})
+    return _Table(
+        "program_relationships",
+        "relationship_id",
+        {
+            "relationship_id": "text",
+            "mentor_id": "text",
+            "mentee_ids": "text[]",
+            "started_on": "date",
+            "signed_on": "date",
+            "cadence_weeks": "integer",
+            "meetings": "integer",
+            "lagging": "boolean",
+            "lagging_spells": "integer",
+            "goals_set": "integer",
+            "goals_achieved": "integer",
+            "closed_on": "date",
+            "closure_reason": "text",
+        },
+        {
+            "signed_on": None,
+            "cadence_weeks": None,
+            "meetings": 0,
+            "lagging": False,
+            "lagging_spells": 0,
+            "goals_set": 0,
+            "goals_achieved": 0,
+            "closed_on": None,
+            "closure_reason": None,
+        },
+    )
 
 
-_ANSWER_COLUMNS = {"event_id": "uuid", "relationship_id": "text", "respondent_role": "text", "satisfaction": "integer",
-                   "goals_met": "boolean", "would_recommend": "boolean", "answered_at": "timestamptz"}
+_ANSWER_COLUMNS = {
+    "event_id": "uuid",
+    "relationship_id": "text",
+    "respondent_role": "text",
+    "satisfaction": "integer",
+    "goals_met": "boolean",
+    "would_recommend": "boolean",
+    "answered_at": "timestamptz",
+}
 _KEYS = {
     "participants": lambda data: data["participant_id"],
     "requests": lambda data: data.get("request_id"),
@@ -232,14 +292,21 @@ def _registered(role: str):
     def handler(data, at: datetime, event_id):
         department = (data.get("profile") or {}).get("department")
         return _register, (role, department, int(data.get("capacity", 0)), at)
+
     return handler
 
 
 def _register(table: _Table, key: str, role: str, department: str | None, capacity: int, at: datetime) -> None:
     row = table.touch(key)
     if row is None:
-        table.create(key, **{f"is_{role}": True}, department=department, cohort=at.strftime("%Y-%m"),
-                     registered_at=at, capacity=capacity)
+        table.create(
+            key,
+            **{f"is_{role}": True},
+            department=department,
+            cohort=at.strftime("%Y-%m"),
+            registered_at=at,
+            capacity=capacity,
+        )
         return
     row[f"is_{role}"] = True
     row["department"] = department if department is not None else row["department"]
@@ -294,8 +361,13 @@ def _matched(data, at, event_id):
 
 
 def _started(data, at, event_id):
-    return _start, ({"mentor_id": data["mentor_id"], "mentee_ids": list(data["mentee_ids"]),
-                     "started_on": date.fromisoformat(data["started_on"])},)
+    return _start, (
+        {
+            "mentor_id": data["mentor_id"],
+            "mentee_ids": list(data["mentee_ids"]),
+            "started_on": date.fromisoformat(data["started_on"]),
+        },
+    )
 
 
 def _start(table: _Table, key: str, values: dict) -> None:
@@ -346,13 +418,21 @@ def _count(table: _Table, key: str, column: str) -> None:
 
 
 def _closed(data, at, event_id):
-    return _set, ({"closed_on": date.fromisoformat(data["closed_on"]), "closure_reason": data["reason"],
-                   "lagging": False},)
+    return _set, (
+        {"closed_on": date.fromisoformat(data["closed_on"]), "closure_reason": data["reason"], "lagging": False},
+    )
 
 
 def _feedback(data, at, event_id):
-    return (event_id, data.get("relationship_id"), data["respondent_role"], int(data["satisfaction"]),
-            bool(data["goals_met"]), bool(data["would_recommend"]), at)
+    return (
+        event_id,
+        data.get("relationship_id"),
+        data["respondent_role"],
+        int(data["satisfaction"]),
+        bool(data["goals_met"]),
+        bool(data["would_recommend"]),
+        at,
+    )
 
 
 def _nothing(table: _Table, key: str) -> None:
@@ -368,12 +448,17 @@ _RULES = {
     "MentorCapacityChanged": ("participants", _capacity),
     "ParticipantDeactivated": ("participants", _deactivated),
     "ParticipantReactivated": ("participants", _reactivated),
-    "RequestRanked": ("requests", _ranked), "RequestReviewed": ("requests", _reviewed),
-    "RequestUnmatched": ("requests", _unmatched), "RequestWithdrawn": ("requests", _withdrawn),
+    "RequestRanked": ("requests", _ranked),
+    "RequestReviewed": ("requests", _reviewed),
+    "RequestUnmatched": ("requests", _unmatched),
+    "RequestWithdrawn": ("requests", _withdrawn),
     "MatchApproved": ("requests", _matched),
-    "RelationshipStarted": ("relationships", _started), "AgreementSigned": ("relationships", _signed),
-    "MeetingLogged": ("relationships", _meeting), "RelationshipLagging": ("relationships", _lagging),
-    "GoalSet": ("relationships", _goal_set), "GoalProgressed": ("relationships", _goal_progressed),
+    "RelationshipStarted": ("relationships", _started),
+    "AgreementSigned": ("relationships", _signed),
+    "MeetingLogged": ("relationships", _meeting),
+    "RelationshipLagging": ("relationships", _lagging),
+    "GoalSet": ("relationships", _goal_set),
+    "GoalProgressed": ("relationships", _goal_progressed),
     "RelationshipClosed": ("relationships", _closed),
     "FeedbackSubmitted": (None, _feedback),
 }

@@ -21,15 +21,42 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 
-PERSONAL_FIELDS = frozenset({
-    "biography", "motivation", "name", "email", "profile", "demographics", "availability",
-    "legal_name", "preferred_name", "work_email", "worker",
-})
-PARTICIPANT_FIELDS = ("participant_id", "mentee_id", "mentor_id", "mentee_ids", "respondent_id", "recipient_id",
-                      "signed_by")
+PERSONAL_FIELDS = frozenset(
+    {
+        "biography",
+        "motivation",
+        "name",
+        "email",
+        "profile",
+        "demographics",
+        "availability",
+        "legal_name",
+        "preferred_name",
+        "work_email",
+        "worker",
+    }
+)
+PARTICIPANT_FIELDS = (
+    "participant_id",
+    "mentee_id",
+    "mentor_id",
+    "mentee_ids",
+    "respondent_id",
+    "recipient_id",
+    "signed_by",
+)
 _PARTICIPANT_FIELDS = frozenset(PARTICIPANT_FIELDS)
-REQUEST_EVENTS = frozenset({"RequestRanked", "RequestReviewed", "RequestForwarded", "MentorResponded",
-                            "RequestExpired", "RequestUnmatched", "RequestWithdrawn"})
+REQUEST_EVENTS = frozenset(
+    {
+        "RequestRanked",
+        "RequestReviewed",
+        "RequestForwarded",
+        "MentorResponded",
+        "RequestExpired",
+        "RequestUnmatched",
+        "RequestWithdrawn",
+    }
+)
 
 DDL = """
 CREATE TABLE {schema}.timeline_events (
@@ -95,7 +122,7 @@ def entry_for(envelope: EnvelopeRecord) -> Entry | None:
 class Prepared(NamedTuple):
     count: int
     encoded: bytes
-    """The ``count`` rows in binary COPY format: encoded here, in the projector's worker thread, not on the event loop."""
+    """The ``count`` rows in binary COPY format, encoded here: in the projector's worker, not on the event loop."""
     links: list[tuple[str, str, str]]
     parties: list[tuple[str, str, str]]
 
@@ -109,16 +136,29 @@ def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
     links, parties, count = [], [], 0
     parts = [binary_copy.HEADER]
     append, text, row_start = parts.append, binary_copy.text_field, binary_copy.row_start(len(_COLUMNS))
-    uuid, timestamptz, participants = binary_copy.uuid_field, binary_copy.timestamptz_field, binary_copy.text_array_field
+    uuid, timestamptz, participants = (
+        binary_copy.uuid_field,
+        binary_copy.timestamptz_field,
+        binary_copy.text_array_field,
+    )
     kinds, types = binary_copy.Remembered(text), binary_copy.Remembered(text)
     for envelope in events:
         try:  # a payload missing what the timeline needs fails here, before any row is written
             entry = entry_for(envelope)
             if entry is None:
                 continue
-            row = b"".join((row_start, uuid(envelope.id), kinds[entry.stream_kind], text(entry.stream_id),
-                            types[envelope.type], timestamptz(envelope.time),
-                            participants(entry.participants), text(_json(entry.summary))))
+            row = b"".join(
+                (
+                    row_start,
+                    uuid(envelope.id),
+                    kinds[entry.stream_kind],
+                    text(entry.stream_id),
+                    types[envelope.type],
+                    timestamptz(envelope.time),
+                    participants(entry.participants),
+                    text(_json(entry.summary)),
+                )
+            )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             log.warning("event not projectable into timelines; skipped", event_id=str(envelope.id), error=repr(exc))
             continue
@@ -139,8 +179,9 @@ async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> No
         await binary_copy.copy_encoded(conn, schema, "timeline_events", _COLUMNS, encoded)
     # The first link of a kind and id wins, as when events came one at a time.
     await insert_new(conn, schema, "timeline_links", {"kind": "text", "from_id": "text", "to_id": "text"}, links)
-    await insert_new(conn, schema, "stream_parties",
-                     {"stream_kind": "text", "stream_id": "text", "participant_id": "text"}, parties)
+    await insert_new(
+        conn, schema, "stream_parties", {"stream_kind": "text", "stream_id": "text", "participant_id": "text"}, parties
+    )
 
 
 async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[EnvelopeRecord]) -> None:

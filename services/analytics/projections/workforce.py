@@ -47,7 +47,10 @@ def facts_of(envelope: EnvelopeRecord) -> list[tuple]:
         return []
     data, kind = envelope.data, envelope.type
     employee, effective = data["employee_id"], date.fromisoformat(data["effective_date"])
-    row = lambda fact, on, department=None: (envelope.id, fact, employee, on, department)
+
+    def row(fact, on, department=None):
+        return (envelope.id, fact, employee, on, department)
+
     if kind in _RECORD_EVENTS:
         worker = data["worker"]
         hires = {date.fromisoformat(worker["original_hire_date"]), date.fromisoformat(worker["last_hire_date"])}
@@ -85,15 +88,21 @@ def prepare(events: Sequence[EnvelopeRecord]) -> tuple[list[tuple], list[str]]:
             else:
                 facts += facts_of(envelope)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            log.warning("HR event not projectable into workforce facts; skipped", event_id=str(envelope.id),
-                        error=repr(exc))
+            log.warning(
+                "HR event not projectable into workforce facts; skipped", event_id=str(envelope.id), error=repr(exc)
+            )
     return facts, rescinded
 
 
 async def write(conn: asyncpg.Connection, schema: str, prepared: tuple[list[tuple], list[str]]) -> None:
     facts, rescinded = prepared
-    await insert_new(conn, schema, "hr_facts", {"event_id": "uuid", "kind": "text", "employee_id": "text",
-                                                "on_date": "date", "department": "text"}, facts)
+    await insert_new(
+        conn,
+        schema,
+        "hr_facts",
+        {"event_id": "uuid", "kind": "text", "employee_id": "text", "on_date": "date", "department": "text"},
+        facts,
+    )
     await insert_new(conn, schema, "hr_rescinded", {"rescinded_event_id": "text"}, [(r,) for r in rescinded])
 
 

@@ -111,7 +111,8 @@ async def list_mentors(
                       CASE WHEN d.accepting_requests THEN greatest(d.capacity - (SELECT count(*) FROM active_pairs p
                            WHERE p.mentor_id = d.mentor_id), 0) ELSE 0 END AS open_slots
                FROM mentor_directory d WHERE d.active ORDER BY d.registered_at, d.mentor_id LIMIT $1 OFFSET $2""",
-            limit, offset,
+            limit,
+            offset,
         )
     return DirectoryPage(items=[DirectoryMentor(**dict(r)) for r in rows], total=total)
 
@@ -130,7 +131,9 @@ async def post_request(
 async def list_requests(
     runtime: RuntimeDep,
     principal: Reader,
-    status_: Annotated[str | None, Query(alias="status", pattern="^(submitted|declined|forwarded|matched|unmatched|withdrawn)$")] = None,
+    status_: Annotated[
+        str | None, Query(alias="status", pattern="^(submitted|declined|forwarded|matched|unmatched|withdrawn)$")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
@@ -146,12 +149,18 @@ async def list_requests(
 
 @router.get("/requests/{request_id}", tags=["requests"])
 async def get_request(request_id: str, runtime: RuntimeDep, principal: Reader) -> dict[str, Any]:
-    return await queries.request_view(runtime.pool, request_id, principal.subject, director=Role.admin in principal.roles)
+    return await queries.request_view(
+        runtime.pool, request_id, principal.subject, director=Role.admin in principal.roles
+    )
 
 
 @router.post("/requests/{request_id}/review", response_model=Changed, tags=["requests"])
 async def post_review(
-    request_id: str, body: Review, runtime: RuntimeDep, deps: DepsDep, correlation_id: CorrelationDep,
+    request_id: str,
+    body: Review,
+    runtime: RuntimeDep,
+    deps: DepsDep,
+    correlation_id: CorrelationDep,
     principal: Director,
 ) -> Changed:
     version = await review_request(
@@ -162,7 +171,11 @@ async def post_review(
 
 @router.post("/requests/{request_id}/response", response_model=Changed, tags=["requests"])
 async def post_response(
-    request_id: str, body: Response, runtime: RuntimeDep, deps: DepsDep, correlation_id: CorrelationDep,
+    request_id: str,
+    body: Response,
+    runtime: RuntimeDep,
+    deps: DepsDep,
+    correlation_id: CorrelationDep,
     principal: Mentor,
 ) -> Changed:
     version = await respond_to_request(
@@ -173,7 +186,11 @@ async def post_response(
 
 @router.post("/requests/{request_id}/match", response_model=Changed, tags=["requests"])
 async def post_admin_match(
-    request_id: str, body: AdminMatch, runtime: RuntimeDep, deps: DepsDep, correlation_id: CorrelationDep,
+    request_id: str,
+    body: AdminMatch,
+    runtime: RuntimeDep,
+    deps: DepsDep,
+    correlation_id: CorrelationDep,
     principal: Director,
 ) -> Changed:
     version = await admin_match(runtime.pool, deps, request_id, principal.subject, body.mentor_id, correlation_id)
@@ -182,7 +199,11 @@ async def post_admin_match(
 
 @router.post("/requests/{request_id}/withdrawal", response_model=Changed, tags=["requests"])
 async def post_withdrawal(
-    request_id: str, body: Withdrawal, runtime: RuntimeDep, deps: DepsDep, correlation_id: CorrelationDep,
+    request_id: str,
+    body: Withdrawal,
+    runtime: RuntimeDep,
+    deps: DepsDep,
+    correlation_id: CorrelationDep,
     principal: MenteeOrDirector,
 ) -> Changed:
     await queries.request_view(runtime.pool, request_id, principal.subject, director=Role.admin in principal.roles)
@@ -195,7 +216,10 @@ async def post_withdrawal(
 
 @router.get("/mentees/{mentee_id}/suggestions", tags=["suggestions"])
 async def get_suggestions(
-    mentee_id: str, runtime: RuntimeDep, deps: DepsDep, principal: MenteeOrDirector,
+    mentee_id: str,
+    runtime: RuntimeDep,
+    deps: DepsDep,
+    principal: MenteeOrDirector,
     k: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> dict[str, Any]:
     if Role.admin not in principal.roles and principal.subject != mentee_id:
@@ -210,7 +234,9 @@ async def get_program_settings(program_id: str, runtime: RuntimeDep, deps: DepsD
 
 
 @router.put("/programs/{program_id}/weights", tags=["program"])
-async def put_weights(program_id: str, body: WeightsBody, runtime: RuntimeDep, deps: DepsDep, _: Director) -> dict[str, Any]:
+async def put_weights(
+    program_id: str, body: WeightsBody, runtime: RuntimeDep, deps: DepsDep, _: Director
+) -> dict[str, Any]:
     try:
         weights = Weights(**body.model_dump())
     except ValueError as exc:
@@ -230,8 +256,14 @@ async def post_bulk_run(
     body: BulkRunBody, runtime: RuntimeDep, deps: DepsDep, correlation_id: CorrelationDep, principal: Director
 ) -> dict[str, Any]:
     run_id = await propose_bulk_run(
-        runtime.pool, deps, principal.subject, body.mode, body.mentee_ids, body.pinned,
-        [(p.mentee_id, p.mentor_id) for p in body.forbidden], correlation_id,
+        runtime.pool,
+        deps,
+        principal.subject,
+        body.mode,
+        body.mentee_ids,
+        body.pinned,
+        [(p.mentee_id, p.mentor_id) for p in body.forbidden],
+        correlation_id,
     )
     return await bulk_run_view(runtime.pool, run_id)
 
@@ -256,4 +288,8 @@ async def post_bulk_discard(run_id: str, runtime: RuntimeDep, deps: DepsDep, pri
 
 
 def _program(program: Program) -> dict[str, Any]:
-    return {"program_id": program.program_id, "weights": asdict(program.weights), "response_days": program.response_days}
+    return {
+        "program_id": program.program_id,
+        "weights": asdict(program.weights),
+        "response_days": program.response_days,
+    }

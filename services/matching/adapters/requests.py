@@ -58,7 +58,9 @@ class ForbiddenPair(_Body):
 class BulkRunBody(_Body):
     mode: Literal["optimal", "stable"]
     mentee_ids: list[Id] | None = Field(
-        default=None, min_length=1, max_length=20_000,
+        default=None,
+        min_length=1,
+        max_length=20_000,
         description="The cohort; omitted: every active mentee with no open request and no mentor",
     )
     pinned: dict[Id, Id] = Field(default_factory=dict, description="mentee id → mentor id, placed first")

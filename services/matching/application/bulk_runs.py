@@ -53,8 +53,14 @@ def bulk_match_id(run_id: str, mentee_id: str) -> str:
 
 
 async def propose_bulk_run(
-    pool: asyncpg.Pool, deps: Deps, admin_id: str, mode: Mode, mentee_ids: Sequence[str] | None,
-    pinned: Mapping[str, str], forbidden: Sequence[tuple[str, str]], correlation_id: UUID | None = None,
+    pool: asyncpg.Pool,
+    deps: Deps,
+    admin_id: str,
+    mode: Mode,
+    mentee_ids: Sequence[str] | None,
+    pinned: Mapping[str, str],
+    forbidden: Sequence[tuple[str, str]],
+    correlation_id: UUID | None = None,
 ) -> str:
     async with pool.acquire() as conn:
         if mentee_ids is None:
@@ -72,11 +78,16 @@ async def propose_bulk_run(
     if not mentors:
         raise MatchingRuleViolation("there are no active mentors to match")
     overrides = _overrides(mentees, mentors, pinned, forbidden, line)
-    run = await asyncio.to_thread(_solve, mentees, mentors, program.weights, overrides, mode, line, deps.bulk_candidates)
+    run = await asyncio.to_thread(
+        _solve, mentees, mentors, program.weights, overrides, mode, line, deps.bulk_candidates
+    )
     run_id = str(uuid.uuid4())
     summary = BulkMatchSummary(
-        mentees=len(mentees), mentors=sum(1 for m in mentors if m.open_slots > 0), pairs=len(run.pairs),
-        unmatched_mentees=len(mentees) - len(run.pairs), total_score=run.report.total_score,
+        mentees=len(mentees),
+        mentors=sum(1 for m in mentors if m.open_slots > 0),
+        pairs=len(run.pairs),
+        unmatched_mentees=len(mentees) - len(run.pairs),
+        total_score=run.report.total_score,
         mean_score=round(run.report.mean_score / 100, 6),
     )
     now = deps.clock.now()
@@ -84,20 +95,29 @@ async def propose_bulk_run(
         await conn.execute(
             "INSERT INTO bulk_runs (run_id, mode, cohort, status, requested_by, summary, report, created_at)"
             " VALUES ($1, $2, $3, 'proposed', $4, $5::text::jsonb, $6::text::jsonb, $7)",
-            run_id, mode, cohort_name, admin_id, summary.model_dump_json(), json.dumps(_report(run)), now,
+            run_id,
+            mode,
+            cohort_name,
+            admin_id,
+            summary.model_dump_json(),
+            json.dumps(_report(run)),
+            now,
         )
         await conn.executemany(
             "INSERT INTO bulk_run_pairs (run_id, mentee_id, mentor_id, score, choice_rank, pinned)"
             " VALUES ($1, $2, $3, $4, $5, $6)",
             [(run_id, p.mentee_id, p.mentor_id, p.score, p.choice_rank, p.pinned) for p in run.pairs],
         )
-        proposed = BulkMatchProposed(run_id=run_id, cohort=cohort_name, mode=mode, requested_by=admin_id, summary=summary)
+        proposed = BulkMatchProposed(
+            run_id=run_id, cohort=cohort_name, mode=mode, requested_by=admin_id, summary=summary
+        )
         await deps.store.append(conn, run_id, 0, [proposed], correlation_id=correlation_id)
     return run_id
 
 
-async def commit_bulk_run(pool: asyncpg.Pool, deps: Deps, run_id: str, admin_id: str,
-                          correlation_id: UUID | None = None) -> int:
+async def commit_bulk_run(
+    pool: asyncpg.Pool, deps: Deps, run_id: str, admin_id: str, correlation_id: UUID | None = None
+) -> int:
     now = deps.clock.now()
     async with pool.acquire() as conn, conn.transaction():
         await _proposed(conn, run_id)
@@ -106,21 +126,38 @@ async def commit_bulk_run(pool: asyncpg.Pool, deps: Deps, run_id: str, admin_id:
             run_id,
         )
         wanted = [p["mentee_id"] for p in pairs]
-        free = {r["mentee_id"] for r in await conn.fetch(
-            f"{_UNMATCHED} AND m.mentee_id = ANY($2::text[])", list(OPEN), wanted)}
+        free = {
+            r["mentee_id"]
+            for r in await conn.fetch(f"{_UNMATCHED} AND m.mentee_id = ANY($2::text[])", list(OPEN), wanted)
+        }
         busy = sorted(set(wanted) - free)
         if busy:
             raise MatchingRuleViolation(
-                f"since the run was proposed these mentees got an open request or a mentor, or left: {', '.join(busy)}")
+                f"since the run was proposed these mentees got an open request or a mentor, or left: {', '.join(busy)}"
+            )
         events = []
         for pair in pairs:
             match_id = bulk_match_id(run_id, pair["mentee_id"])
             await reserve(conn, pair["mentor_id"], pair["mentee_id"], match_id, now)
-            events.append((match_id, MatchApproved(match_id=match_id, mentee_id=pair["mentee_id"],
-                                                   mentor_id=pair["mentor_id"], mode="bulk", run_id=run_id,
-                                                   approved_by=admin_id)))
-        committed = BulkMatchCommitted(run_id=run_id, committed_by=admin_id, pair_count=len(pairs),
-                                       overridden_count=sum(1 for p in pairs if p["pinned"]))
+            events.append(
+                (
+                    match_id,
+                    MatchApproved(
+                        match_id=match_id,
+                        mentee_id=pair["mentee_id"],
+                        mentor_id=pair["mentor_id"],
+                        mode="bulk",
+                        run_id=run_id,
+                        approved_by=admin_id,
+                    ),
+                )
+            )
+        committed = BulkMatchCommitted(
+            run_id=run_id,
+            committed_by=admin_id,
+            pair_count=len(pairs),
+            overridden_count=sum(1 for p in pairs if p["pinned"]),
+        )
         version = await deps.store.stream_version(conn, run_id)
         await deps.store.append(conn, run_id, version, [committed], correlation_id=correlation_id)
         for match_id, event in events:
@@ -142,7 +179,8 @@ async def bulk_run_view(pool: asyncpg.Pool, run_id: str) -> dict:
             raise NotFound(f"no bulk run {run_id}")
         pairs = await conn.fetch(
             "SELECT mentee_id, mentor_id, score, choice_rank, pinned FROM bulk_run_pairs WHERE run_id = $1"
-            " ORDER BY mentee_id", run_id,
+            " ORDER BY mentee_id",
+            run_id,
         )
     view = dict(run)
     view["pairs"] = [dict(p) for p in pairs]
@@ -152,24 +190,33 @@ async def bulk_run_view(pool: asyncpg.Pool, run_id: str) -> dict:
 async def _named_cohort(conn: asyncpg.Connection, mentee_ids: Sequence[str]) -> list[asyncpg.Record]:
     if len(set(mentee_ids)) != len(mentee_ids):
         raise InvalidCommand("mentee_ids", "mentee ids must be distinct")
-    known = {r["mentee_id"]: r for r in await conn.fetch("SELECT * FROM mentees WHERE mentee_id = ANY($1::text[])",
-                                                           list(mentee_ids))}
+    known = {
+        r["mentee_id"]: r
+        for r in await conn.fetch("SELECT * FROM mentees WHERE mentee_id = ANY($1::text[])", list(mentee_ids))
+    }
     unknown = sorted(set(mentee_ids) - set(known))
     if unknown:
         raise InvalidCommand("mentee_ids", f"not registered mentees: {', '.join(unknown)}")
     inactive = sorted(i for i, r in known.items() if not r["active"])
     if inactive:
         raise InvalidCommand("mentee_ids", f"deactivated mentees: {', '.join(inactive)}")
-    free = {r["mentee_id"] for r in await conn.fetch(f"{_UNMATCHED} AND m.mentee_id = ANY($2::text[])", list(OPEN),
-                                                      list(mentee_ids))}
+    free = {
+        r["mentee_id"]
+        for r in await conn.fetch(f"{_UNMATCHED} AND m.mentee_id = ANY($2::text[])", list(OPEN), list(mentee_ids))
+    }
     busy = sorted(set(mentee_ids) - free)
     if busy:
         raise InvalidCommand("mentee_ids", f"these mentees have an open request or a mentor: {', '.join(busy)}")
     return [known[i] for i in sorted(mentee_ids)]
 
 
-def _overrides(mentees: list[MenteeProfile], mentors: list[MentorProfile], pinned: Mapping[str, str],
-               forbidden: Sequence[tuple[str, str]], line: Mapping[str, str]) -> Overrides:
+def _overrides(
+    mentees: list[MenteeProfile],
+    mentors: list[MentorProfile],
+    pinned: Mapping[str, str],
+    forbidden: Sequence[tuple[str, str]],
+    line: Mapping[str, str],
+) -> Overrides:
     mentee_ids, mentor_ids = {m.mentee_id for m in mentees}, {m.mentor_id for m in mentors}
     for field, pairs in (("pinned", list(pinned.items())), ("forbidden", list(forbidden))):
         for mentee_id, mentor_id in pairs:
@@ -186,8 +233,15 @@ def _overrides(mentees: list[MenteeProfile], mentors: list[MentorProfile], pinne
     return Overrides(pinned=dict(pinned), forbidden=frozenset(tuple(p) for p in forbidden))
 
 
-def _solve(mentees: list[MenteeProfile], mentors: list[MentorProfile], weights: Weights, overrides: Overrides,
-           mode: Mode, line: Mapping[str, str], k: int) -> BulkRun:
+def _solve(
+    mentees: list[MenteeProfile],
+    mentors: list[MentorProfile],
+    weights: Weights,
+    overrides: Overrides,
+    mode: Mode,
+    line: Mapping[str, str],
+    k: int,
+) -> BulkRun:
     cohort = Cohort(mentees, mentors)
     try:
         graph = build_candidates(cohort, weights, k=k, overrides=overrides, filters=default_filters(line))
@@ -214,5 +268,10 @@ async def _proposed(conn: asyncpg.Connection, run_id: str) -> None:
 
 
 async def _decide(conn: asyncpg.Connection, run_id: str, status: str, admin_id: str, now) -> None:
-    await conn.execute("UPDATE bulk_runs SET status = $2, decided_by = $3, decided_at = $4 WHERE run_id = $1",
-                       run_id, status, admin_id, now)
+    await conn.execute(
+        "UPDATE bulk_runs SET status = $2, decided_by = $3, decided_at = $4 WHERE run_id = $1",
+        run_id,
+        status,
+        admin_id,
+        now,
+    )

@@ -26,18 +26,36 @@ from shared.events.profiles import (
 from shared.inbox import Handler
 
 _MENTOR_COLUMNS = {
-    "name": "name", "profile.specialty": "specialty", "profile.interests": "interests",
-    "profile.career_stage": "career_stage", "profile.languages": "languages", "profile.time_zone": "time_zone",
-    "profile.biography": "biography", "profile.department": "department", "availability.formats": "formats",
+    "name": "name",
+    "profile.specialty": "specialty",
+    "profile.interests": "interests",
+    "profile.career_stage": "career_stage",
+    "profile.languages": "languages",
+    "profile.time_zone": "time_zone",
+    "profile.biography": "biography",
+    "profile.department": "department",
+    "availability.formats": "formats",
     "availability.accepting_requests": "accepting_requests",
 }
 _MENTEE_COLUMNS = {
-    "name": "name", "profile.specialty": "specialty", "profile.interests": "interests",
-    "profile.career_stage": "career_stage", "profile.languages": "languages", "profile.time_zone": "time_zone",
+    "name": "name",
+    "profile.specialty": "specialty",
+    "profile.interests": "interests",
+    "profile.career_stage": "career_stage",
+    "profile.languages": "languages",
+    "profile.time_zone": "time_zone",
     "profile.department": "department",
 }
-_NOT_NULL = {"specialty": "", "interests": [], "career_stage": "mid_career", "languages": ["en"],
-             "time_zone": "UTC", "biography": "", "formats": ["video"], "accepting_requests": True}
+_NOT_NULL = {
+    "specialty": "",
+    "interests": [],
+    "career_stage": "mid_career",
+    "languages": ["en"],
+    "time_zone": "UTC",
+    "biography": "",
+    "formats": ["video"],
+    "accepting_requests": True,
+}
 
 
 async def on_mentor_registered(conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
@@ -56,9 +74,20 @@ async def on_mentor_registered(conn: asyncpg.Connection, event: Event, envelope:
             source_event = EXCLUDED.source_event, department = EXCLUDED.department, formats = EXCLUDED.formats,
             accepting_requests = EXCLUDED.accepting_requests
         """,
-        event.participant_id, event.name, profile.specialty, profile.interests, profile.career_stage,
-        profile.languages, profile.time_zone, profile.biography, event.capacity, envelope.time, envelope.id,
-        profile.department, list(event.availability.formats), event.availability.accepting_requests,
+        event.participant_id,
+        event.name,
+        profile.specialty,
+        profile.interests,
+        profile.career_stage,
+        profile.languages,
+        profile.time_zone,
+        profile.biography,
+        event.capacity,
+        envelope.time,
+        envelope.id,
+        profile.department,
+        list(event.availability.formats),
+        event.availability.accepting_requests,
     )
     await _link_employee(conn, event.participant_id, event.employee_id)
 
@@ -76,8 +105,15 @@ async def on_mentee_registered(conn: asyncpg.Connection, event: Event, envelope:
             career_stage = EXCLUDED.career_stage, languages = EXCLUDED.languages, time_zone = EXCLUDED.time_zone,
             department = EXCLUDED.department
         """,
-        event.participant_id, event.name, profile.specialty, profile.interests, profile.career_stage,
-        profile.languages, profile.time_zone, profile.department, envelope.time,
+        event.participant_id,
+        event.name,
+        profile.specialty,
+        profile.interests,
+        profile.career_stage,
+        profile.languages,
+        profile.time_zone,
+        profile.department,
+        envelope.time,
     )
     await _link_employee(conn, event.participant_id, event.employee_id)
 
@@ -87,17 +123,23 @@ async def on_profile_updated(conn: asyncpg.Connection, event: Event, envelope: E
     changes = {change.field: change.new for change in event.changes}
     if "employee_id" in changes:
         await _link_employee(conn, event.participant_id, changes["employee_id"], unlink=changes["employee_id"] is None)
-    for table, key, columns in (("mentor_directory", "mentor_id", _MENTOR_COLUMNS), ("mentees", "mentee_id", _MENTEE_COLUMNS)):
+    for table, key, columns in (
+        ("mentor_directory", "mentor_id", _MENTOR_COLUMNS),
+        ("mentees", "mentee_id", _MENTEE_COLUMNS),
+    ):
         updates = {columns[f]: _value(columns[f], v) for f, v in changes.items() if f in columns}
         if updates:
             assignments = ", ".join(f"{column} = ${n}" for n, column in enumerate(updates, start=2))
-            await conn.execute(f"UPDATE {table} SET {assignments} WHERE {key} = $1", event.participant_id, *updates.values())
+            await conn.execute(
+                f"UPDATE {table} SET {assignments} WHERE {key} = $1", event.participant_id, *updates.values()
+            )
 
 
 async def on_capacity_changed(conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
     assert isinstance(event, MentorCapacityChanged)
-    await conn.execute("UPDATE mentor_directory SET capacity = $2 WHERE mentor_id = $1", event.participant_id,
-                       event.new_capacity)
+    await conn.execute(
+        "UPDATE mentor_directory SET capacity = $2 WHERE mentor_id = $1", event.participant_id, event.new_capacity
+    )
 
 
 async def on_reactivated(conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
@@ -110,18 +152,23 @@ def profile_handlers(deps: Deps) -> dict[str, Handler]:
         """Out of the directory; their open requests withdrawn, requests waiting on them passed on."""
         await _set_active(conn, participant_id, False)
         ids = {"correlation_id": envelope.correlationid, "causation_id": envelope.id}
-        own = await conn.fetch("SELECT request_id FROM requests WHERE mentee_id = $1 AND status = ANY($2::text[])",
-                               participant_id, list(WITHDRAWABLE))
+        own = await conn.fetch(
+            "SELECT request_id FROM requests WHERE mentee_id = $1 AND status = ANY($2::text[])",
+            participant_id,
+            list(WITHDRAWABLE),
+        )
         for row in own:
             request = await load(conn, deps, row["request_id"])
             await commit(conn, deps, request, request.withdraw(reason), **ids)
-        waiting = await conn.fetch("SELECT request_id FROM requests WHERE mentor_id = $1 AND status = 'forwarded'",
-                                   participant_id)
+        waiting = await conn.fetch(
+            "SELECT request_id FROM requests WHERE mentor_id = $1 AND status = 'forwarded'", participant_id
+        )
         program = await get_program(conn, deps)
         for row in waiting:
             request = await load(conn, deps, row["request_id"])
-            events = request.pass_on(participant_id, await eligibility(conn, request),
-                                     program.respond_by(deps.clock.now()))
+            events = request.pass_on(
+                participant_id, await eligibility(conn, request), program.respond_by(deps.clock.now())
+            )
             await commit(conn, deps, request, events, **ids)
 
     async def on_deactivated(conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
@@ -149,9 +196,13 @@ ERASED = "[erased]"
 
 
 async def scrub_personal_data(conn: asyncpg.Connection, participant_id: str) -> None:
-    await conn.execute("UPDATE mentor_directory SET name = $2, biography = $2 WHERE mentor_id = $1", participant_id, ERASED)
+    await conn.execute(
+        "UPDATE mentor_directory SET name = $2, biography = $2 WHERE mentor_id = $1", participant_id, ERASED
+    )
     await conn.execute("UPDATE mentees SET name = $2 WHERE mentee_id = $1", participant_id, ERASED)
-    await conn.execute("UPDATE requests SET biography = $2, motivation = $2 WHERE mentee_id = $1", participant_id, ERASED)
+    await conn.execute(
+        "UPDATE requests SET biography = $2, motivation = $2 WHERE mentee_id = $1", participant_id, ERASED
+    )
 
 
 async def _set_active(conn: asyncpg.Connection, participant_id: str, active: bool) -> None:
@@ -166,7 +217,8 @@ async def _link_employee(conn: asyncpg.Connection, participant_id: str, employee
         await conn.execute(
             "INSERT INTO participant_employees (participant_id, employee_id) VALUES ($1, $2)"
             " ON CONFLICT (participant_id) DO UPDATE SET employee_id = EXCLUDED.employee_id",
-            participant_id, employee_id,
+            participant_id,
+            employee_id,
         )
 
 

@@ -17,7 +17,8 @@ async def supervisors(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, str]
     employees = await conn.fetch("SELECT participant_id, employee_id FROM participant_employees")
     lines = await conn.fetch("SELECT employee_id, supervisor_id FROM hr_supervisors")
     return participant_supervisors(
-        {r["participant_id"]: r["employee_id"] for r in employees}, {r["employee_id"]: r["supervisor_id"] for r in lines}
+        {r["participant_id"]: r["employee_id"] for r in employees},
+        {r["employee_id"]: r["supervisor_id"] for r in lines},
     )
 
 
@@ -32,7 +33,8 @@ async def exclusions(conn: asyncpg.Connection, mentee_id: str, mentor_ids: Seque
                   (SELECT count(*) FROM active_pairs p WHERE p.mentor_id = d.mentor_id) AS load,
                   EXISTS (SELECT 1 FROM active_pairs p WHERE p.mentor_id = d.mentor_id AND p.mentee_id = $2) AS paired
            FROM mentor_directory d WHERE d.mentor_id = ANY($1::text[])""",
-        list(mentor_ids), mentee_id,
+        list(mentor_ids),
+        mentee_id,
     )
     known = {r["mentor_id"]: r for r in rows}
     above = await line_above(conn, mentee_id)
@@ -72,7 +74,10 @@ async def reserve(conn: asyncpg.Connection, mentor_id: str, mentee_id: str, matc
     inserted = await conn.fetchval(
         "INSERT INTO active_pairs (mentor_id, mentee_id, match_id, since) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT DO NOTHING RETURNING true",
-        mentor_id, mentee_id, match_id, now,
+        mentor_id,
+        mentee_id,
+        match_id,
+        now,
     )
     if not inserted:
         raise MatchingRuleViolation(f"mentor {mentor_id} already mentors {mentee_id}")

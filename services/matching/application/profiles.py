@@ -28,18 +28,28 @@ def _offset(time_zone: str) -> int:
 
 def mentee_of(row: asyncpg.Record) -> MenteeProfile:
     return MenteeProfile(
-        mentee_id=row["mentee_id"], specialty=row["specialty"], career_stage=row["career_stage"],
-        languages=tuple(row["languages"]), interests=frozenset(row["interests"]),
-        utc_offset_minutes=_offset(row["time_zone"]), department=row["department"],
+        mentee_id=row["mentee_id"],
+        specialty=row["specialty"],
+        career_stage=row["career_stage"],
+        languages=tuple(row["languages"]),
+        interests=frozenset(row["interests"]),
+        utc_offset_minutes=_offset(row["time_zone"]),
+        department=row["department"],
     )
 
 
 def mentor_of(row: asyncpg.Record) -> MentorProfile:
     return MentorProfile(
-        mentor_id=row["mentor_id"], specialty=row["specialty"], career_stage=row["career_stage"],
-        languages=tuple(row["languages"]), interests=frozenset(row["interests"]),
-        utc_offset_minutes=_offset(row["time_zone"]), department=row["department"],
-        formats=frozenset(row["formats"]), capacity=row["capacity"], active_mentees=row["load"],
+        mentor_id=row["mentor_id"],
+        specialty=row["specialty"],
+        career_stage=row["career_stage"],
+        languages=tuple(row["languages"]),
+        interests=frozenset(row["interests"]),
+        utc_offset_minutes=_offset(row["time_zone"]),
+        department=row["department"],
+        formats=frozenset(row["formats"]),
+        capacity=row["capacity"],
+        active_mentees=row["load"],
     )
 
 

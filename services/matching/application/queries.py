@@ -30,6 +30,10 @@ async def request_listing(
             WHERE ($1::text IS NULL OR mentee_id = $1) AND ($2::text IS NULL OR $2 = ANY (forwarded_to))
               AND ($3::text IS NULL OR status = $3)
             ORDER BY submitted_at, request_id LIMIT $4 OFFSET $5""",
-        mentee_id, mentor_id, status, limit, offset,
+        mentee_id,
+        mentor_id,
+        status,
+        limit,
+        offset,
     )
     return [dict(r) for r in rows]

@@ -34,14 +34,18 @@ def relationship_handlers(deps: Deps) -> dict[str, Handler]:
             await conn.execute(
                 "INSERT INTO active_pairs (mentor_id, mentee_id, match_id, since) VALUES ($1, $2, $3, $4)"
                 " ON CONFLICT DO NOTHING",
-                event.mentor_id, mentee_id, event.match_id, envelope.time,
+                event.mentor_id,
+                mentee_id,
+                event.match_id,
+                envelope.time,
             )
 
     async def on_closed(conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
         assert isinstance(event, RelationshipClosed)
         await conn.execute(
             "DELETE FROM active_pairs WHERE mentor_id = $1 AND mentee_id = ANY($2::text[])",
-            event.mentor_id, event.mentee_ids,
+            event.mentor_id,
+            event.mentee_ids,
         )
         if not event.rematch_requested:
             return
@@ -50,7 +54,13 @@ def relationship_handlers(deps: Deps) -> dict[str, Handler]:
             if active is False:
                 continue
             request = await load(conn, deps, rematch_request_id(event.relationship_id, mentee_id))
-            await commit(conn, deps, request, request.reopen_for_rematch(mentee_id, event.mentor_id),
-                         correlation_id=envelope.correlationid, causation_id=envelope.id)
+            await commit(
+                conn,
+                deps,
+                request,
+                request.reopen_for_rematch(mentee_id, event.mentor_id),
+                correlation_id=envelope.correlationid,
+                causation_id=envelope.id,
+            )
 
     return {RelationshipStarted.type_name(): on_started, RelationshipClosed.type_name(): on_closed}

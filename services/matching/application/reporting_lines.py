@@ -30,7 +30,10 @@ async def _record(conn: asyncpg.Connection, employee_id: str, supervisor_id: str
                effective_date = EXCLUDED.effective_date, recorded_at = EXCLUDED.recorded_at
            WHERE (hr_supervisors.effective_date, hr_supervisors.recorded_at)
                  <= (EXCLUDED.effective_date, EXCLUDED.recorded_at)""",
-        employee_id, supervisor_id, event.effective_date, event.recorded_at,
+        employee_id,
+        supervisor_id,
+        event.effective_date,
+        event.recorded_at,
     )
 
 

@@ -84,9 +84,23 @@ async def _save(conn: asyncpg.Connection, r: Request, now) -> None:
     try:
         async with conn.transaction():
             await conn.execute(
-                _UPSERT, r.request_id, r.version, r.mentee_id, r.status, r.origin, r.ranked, r.biography,
-                r.motivation, r.choice_rank, r.mentor_id, r.respond_by, r.forwarded_to, r.decline_reason,
-                r.matched_mentor_id, r.submitted_at or now, now,
+                _UPSERT,
+                r.request_id,
+                r.version,
+                r.mentee_id,
+                r.status,
+                r.origin,
+                r.ranked,
+                r.biography,
+                r.motivation,
+                r.choice_rank,
+                r.mentor_id,
+                r.respond_by,
+                r.forwarded_to,
+                r.decline_reason,
+                r.matched_mentor_id,
+                r.submitted_at or now,
+                now,
             )
     except asyncpg.UniqueViolationError as exc:
         raise MatchingRuleViolation(f"mentee {r.mentee_id} already has an open request") from exc

@@ -13,7 +13,12 @@ from services.matching.application.request_stream import commit, load_existing
 
 
 async def respond_to_request(
-    pool: asyncpg.Pool, deps: Deps, request_id: str, mentor_id: str, accepted: bool, reason: str | None,
+    pool: asyncpg.Pool,
+    deps: Deps,
+    request_id: str,
+    mentor_id: str,
+    accepted: bool,
+    reason: str | None,
     correlation_id: UUID | None = None,
 ) -> int:
     async with pool.acquire() as conn, conn.transaction():

@@ -13,7 +13,12 @@ from services.matching.application.request_stream import commit, load_existing
 
 
 async def review_request(
-    pool: asyncpg.Pool, deps: Deps, request_id: str, reviewer_id: str, approved: bool, decline_reason: str | None,
+    pool: asyncpg.Pool,
+    deps: Deps,
+    request_id: str,
+    reviewer_id: str,
+    approved: bool,
+    decline_reason: str | None,
     correlation_id: UUID | None = None,
 ) -> int:
     async with pool.acquire() as conn, conn.transaction():

@@ -16,7 +16,12 @@ from services.matching.domain.request import OPEN, Request, check_choices
 
 
 async def submit_request(
-    pool: asyncpg.Pool, deps: Deps, mentee_id: str, biography: str, motivation: str, ranked: Sequence[str],
+    pool: asyncpg.Pool,
+    deps: Deps,
+    mentee_id: str,
+    biography: str,
+    motivation: str,
+    ranked: Sequence[str],
     correlation_id: UUID | None = None,
 ) -> str:
     check_choices(mentee_id, ranked)
@@ -54,5 +59,6 @@ async def _supersede_unmatched(
     )
     for row in waiting:
         old = await load(conn, deps, row["request_id"])
-        await commit(conn, deps, old, old.withdraw(f"superseded by request {new_request_id}"),
-                     correlation_id=correlation_id)
+        await commit(
+            conn, deps, old, old.withdraw(f"superseded by request {new_request_id}"), correlation_id=correlation_id
+        )

@@ -15,8 +15,10 @@ from services.matching.domain.suggestions import Suggestion, suggest_mentors
 async def suggestions(pool: asyncpg.Pool, deps: Deps, mentee_id: str, k: int) -> list[Suggestion]:
     async with pool.acquire() as conn:
         mentee = await mentee_profile(conn, mentee_id)
-        current = {r["mentor_id"] for r in await conn.fetch(
-            "SELECT mentor_id FROM active_pairs WHERE mentee_id = $1", mentee_id)}
+        current = {
+            r["mentor_id"]
+            for r in await conn.fetch("SELECT mentor_id FROM active_pairs WHERE mentee_id = $1", mentee_id)
+        }
         mentors = [m for m in await mentor_profiles(conn) if m.mentor_id not in current]
         program = await get_program(conn, deps)
         line = await supervisors(conn)

@@ -106,7 +106,9 @@ def build_candidates(
     overrides.check_known(cohort.mentee_ids, cohort.mentor_index)
     filters = default_filters() if filters is None else filters
     ranked = _ranked_columns(cohort, ranked_choices or {})
-    pinned = np.array([cohort.mentor_index.get(overrides.pinned.get(i, ""), -1) for i in cohort.mentee_ids], dtype=np.int64)
+    pinned = np.array(
+        [cohort.mentor_index.get(overrides.pinned.get(i, ""), -1) for i in cohort.mentee_ids], dtype=np.int64
+    )
     forbidden = _columns_by_mentee(cohort, overrides.forbidden)
     blocks = [slice(s, min(s + BLOCK, cohort.mentee_count)) for s in range(0, cohort.mentee_count, BLOCK)]
 

@@ -35,7 +35,7 @@ class Overrides:
 
 @dataclass(frozen=True, eq=False)
 class Residual:
-    """What is left to solve once pins are placed: the graph without pinned mentees, forbidden pairs and full mentors."""
+    """What is left to solve once pins are placed: the graph without pinned mentees, forbidden pairs, full mentors."""
 
     graph: CandidateGraph
     pinned_edge: np.ndarray

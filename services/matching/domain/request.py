@@ -89,25 +89,49 @@ class Request:
         if self.exists:
             raise MatchingRuleViolation(f"request {self.request_id} already exists")
         check_choices(mentee_id, ranked)
-        return [RequestRanked(request_id=self.request_id, mentee_id=mentee_id, biography=biography,
-                              motivation=motivation, ranked_mentor_ids=list(ranked))]
+        return [
+            RequestRanked(
+                request_id=self.request_id,
+                mentee_id=mentee_id,
+                biography=biography,
+                motivation=motivation,
+                ranked_mentor_ids=list(ranked),
+            )
+        ]
 
-    def review(self, reviewer_id: str, approved: bool, reason: str | None, eligible: Eligible,
-               respond_by: datetime) -> list[Event]:
+    def review(
+        self, reviewer_id: str, approved: bool, reason: str | None, eligible: Eligible, respond_by: datetime
+    ) -> list[Event]:
         self._require("submitted", "reviewed")
         if not approved and not (reason and reason.strip()):
             raise InvalidCommand("decline_reason", "a declined request needs a reason")
-        reviewed = RequestReviewed(request_id=self.request_id, reviewer_id=reviewer_id, approved=approved,
-                                   decline_reason=None if approved else reason)
+        reviewed = RequestReviewed(
+            request_id=self.request_id,
+            reviewer_id=reviewer_id,
+            approved=approved,
+            decline_reason=None if approved else reason,
+        )
         return [reviewed, *self._forward_from(0, eligible, respond_by)] if approved else [reviewed]
 
-    def respond(self, mentor_id: str, accepted: bool, reason: str | None, eligible: Eligible,
-                respond_by: datetime, now: datetime) -> list[Event]:
+    def respond(
+        self,
+        mentor_id: str,
+        accepted: bool,
+        reason: str | None,
+        eligible: Eligible,
+        respond_by: datetime,
+        now: datetime,
+    ) -> list[Event]:
         self._require("forwarded", "answered")
         if mentor_id != self.mentor_id:
             raise NotAllowed(f"request {self.request_id} is not waiting for an answer from {mentor_id}")
-        responded = MentorResponded(request_id=self.request_id, mentor_id=mentor_id, choice_rank=self.choice_rank,
-                                    accepted=accepted, reason=reason)
+        responded = MentorResponded(
+            request_id=self.request_id,
+            mentor_id=mentor_id,
+            choice_rank=self.choice_rank,
+            accepted=accepted,
+            reason=reason,
+        )
         if accepted:
             return [responded, self._match(mentor_id, "director", now, choice_rank=self.choice_rank)]
         return [responded, *self._forward_from(self.choice_rank or 0, eligible, respond_by)]
@@ -116,8 +140,12 @@ class Request:
         """A missed deadline counts as a decline; a stale or early timer decides nothing."""
         if self.status != "forwarded" or self.respond_by is None or now < self.respond_by:
             return []
-        expired = RequestExpired(request_id=self.request_id, mentor_id=self.mentor_id, choice_rank=self.choice_rank,
-                                 respond_by=self.respond_by)
+        expired = RequestExpired(
+            request_id=self.request_id,
+            mentor_id=self.mentor_id,
+            choice_rank=self.choice_rank,
+            respond_by=self.respond_by,
+        )
         return [expired, *self._forward_from(self.choice_rank or 0, eligible, respond_by)]
 
     def pass_on(self, mentor_id: str, eligible: Eligible, respond_by: datetime) -> list[Event]:
@@ -141,28 +169,56 @@ class Request:
         """A closed relationship asks for another mentor: a request waiting for the director."""
         if self.exists:
             return []
-        return [RequestUnmatched(request_id=self.request_id, mentee_id=mentee_id, tried_mentor_ids=[previous_mentor_id])]
+        return [
+            RequestUnmatched(request_id=self.request_id, mentee_id=mentee_id, tried_mentor_ids=[previous_mentor_id])
+        ]
 
     def _require(self, status: Status, verb: str) -> None:
         if not self.exists:
             raise NotFound(f"no request {self.request_id}")
         if self.status != status:
-            raise MatchingRuleViolation(f"request {self.request_id} is {self.status}; only a {status} request can be {verb}")
+            raise MatchingRuleViolation(
+                f"request {self.request_id} is {self.status}; only a {status} request can be {verb}"
+            )
 
     def _forward_from(self, rank: int, eligible: Eligible, respond_by: datetime) -> list[Event]:
         for index in range(rank, len(self.ranked)):
             if eligible(self.ranked[index]):
-                return [RequestForwarded(request_id=self.request_id, mentee_id=self.mentee_id,
-                                         mentor_id=self.ranked[index], choice_rank=index + 1, respond_by=respond_by)]
-        return [RequestUnmatched(request_id=self.request_id, mentee_id=self.mentee_id,
-                                 tried_mentor_ids=self.forwarded_to or self.ranked)]
+                return [
+                    RequestForwarded(
+                        request_id=self.request_id,
+                        mentee_id=self.mentee_id,
+                        mentor_id=self.ranked[index],
+                        choice_rank=index + 1,
+                        respond_by=respond_by,
+                    )
+                ]
+        return [
+            RequestUnmatched(
+                request_id=self.request_id, mentee_id=self.mentee_id, tried_mentor_ids=self.forwarded_to or self.ranked
+            )
+        ]
 
-    def _match(self, mentor_id: str, mode: Literal["director", "admin"], now: datetime, *,
-               choice_rank: int | None = None, approved_by: str | None = None) -> MatchApproved:
+    def _match(
+        self,
+        mentor_id: str,
+        mode: Literal["director", "admin"],
+        now: datetime,
+        *,
+        choice_rank: int | None = None,
+        approved_by: str | None = None,
+    ) -> MatchApproved:
         waited = (now - self.submitted_at).total_seconds() if self.submitted_at else None
-        return MatchApproved(match_id=self.request_id, mentee_id=self.mentee_id, mentor_id=mentor_id, mode=mode,
-                             request_id=self.request_id, choice_rank=choice_rank, approved_by=approved_by,
-                             time_to_match_seconds=max(waited, 0.0) if waited is not None else None)
+        return MatchApproved(
+            match_id=self.request_id,
+            mentee_id=self.mentee_id,
+            mentor_id=mentor_id,
+            mode=mode,
+            request_id=self.request_id,
+            choice_rank=choice_rank,
+            approved_by=approved_by,
+            time_to_match_seconds=max(waited, 0.0) if waited is not None else None,
+        )
 
     # --- evolution ----------------------------------------------------------------
 

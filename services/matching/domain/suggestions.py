@@ -35,9 +35,7 @@ def suggest_mentors(
 ) -> list[Suggestion]:
     """Top ``k`` by score, ties by mentor id; mentors with no open slot or ruled out by a hard filter never appear."""
     filters = default_filters() if filters is None else filters
-    open_mentors = (
-        m for m in mentors if m.open_slots > 0 and first_exclusion(tuple(filters), mentee, m) is None
-    )
+    open_mentors = (m for m in mentors if m.open_slots > 0 and first_exclusion(tuple(filters), mentee, m) is None)
     scored = [(compatibility(mentee, m, weights), m.mentor_id) for m in open_mentors]
     scored.sort(key=lambda pair: (-pair[0].score, pair[1]))
     return [Suggestion(mentor_id, c.score, c.reason) for c, mentor_id in scored[: max(k, 0)]]

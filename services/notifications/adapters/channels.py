@@ -102,8 +102,13 @@ class EmailChannel:
     async def _connect(self) -> aiosmtplib.SMTP:
         o = self.options
         client = aiosmtplib.SMTP(
-            hostname=o.smtp_host, port=o.smtp_port, start_tls=o.smtp_starttls, use_tls=o.smtp_tls,
-            username=o.smtp_username, password=o.smtp_password, timeout=o.smtp_timeout_seconds,
+            hostname=o.smtp_host,
+            port=o.smtp_port,
+            start_tls=o.smtp_starttls,
+            use_tls=o.smtp_tls,
+            username=o.smtp_username,
+            password=o.smtp_password,
+            timeout=o.smtp_timeout_seconds,
             local_hostname=o.smtp_helo_name,
         )
         await client.connect()
@@ -155,15 +160,29 @@ class WebhookChannel:
         self.url, self.secret, self.client = url, secret, client
 
     async def send(self, message: Outgoing) -> None:
-        body = json.dumps({
-            "notification_id": str(message.notification_id), "cause_id": message.cause_id,
-            "recipient_id": message.recipient_id, "name": message.name, "email": message.email,
-            "template": message.template, "subject": message.subject, "text": message.text, "html": message.html,
-        }).encode()
+        body = json.dumps(
+            {
+                "notification_id": str(message.notification_id),
+                "cause_id": message.cause_id,
+                "recipient_id": message.recipient_id,
+                "name": message.name,
+                "email": message.email,
+                "template": message.template,
+                "subject": message.subject,
+                "text": message.text,
+                "html": message.html,
+            }
+        ).encode()
         timestamp = str(int(time.time()))
-        response = await self.client.post(self.url, content=body, headers={
-            "Content-Type": "application/json", TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: sign(self.secret, timestamp, body), NOTIFICATION_HEADER: str(message.notification_id),
-        })
+        response = await self.client.post(
+            self.url,
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                TIMESTAMP_HEADER: timestamp,
+                SIGNATURE_HEADER: sign(self.secret, timestamp, body),
+                NOTIFICATION_HEADER: str(message.notification_id),
+            },
+        )
         if response.status_code >= 300:
             raise RuntimeError(f"webhook answered {response.status_code}: {response.text[:200]}")

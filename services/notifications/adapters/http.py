@@ -50,14 +50,17 @@ async def put_preferences(
         async with runtime.pool.acquire() as conn:
             saved = await set_preferences(conn, deps, participant_id, Preferences(list(body.channels), body.digest))
     except ChannelUnavailable as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=[
-            {"loc": ["body", "channels"], "msg": str(exc), "type": "value_error"}
-        ]) from exc
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            detail=[{"loc": ["body", "channels"], "msg": str(exc), "type": "value_error"}],
+        ) from exc
     return PreferencesBody(channels=saved.channels, digest=saved.digest)
 
 
 @router.get("/{participant_id}/preferences", response_model=PreferencesBody)
-async def read_preferences(participant_id: str, principal: Caller, runtime: RuntimeDep, deps: DepsDep) -> PreferencesBody:
+async def read_preferences(
+    participant_id: str, principal: Caller, runtime: RuntimeDep, deps: DepsDep
+) -> PreferencesBody:
     _own_or_admin(principal, participant_id)
     async with runtime.pool.acquire() as conn:
         saved = await get_preferences(conn, deps, participant_id)

@@ -59,16 +59,26 @@ class MimeWriter:
         if not message.email:
             raise ValueError("an e-mail needs a recipient address")
         boundary = f"=_{uuid.uuid4().hex}"  # "=_" never occurs in quoted-printable text
-        head = b"".join((
-            self._from,
-            self._to(message.name, message.email),
-            header("Subject", message.subject),
-            f"Date: {formatdate(usegmt=True)}\r\nMessage-ID: {message.message_id}\r\n".encode("ascii"),
-            header("X-Mentorship-Template", message.template),
-            f'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode("ascii"),
-        ))
+        head = b"".join(
+            (
+                self._from,
+                self._to(message.name, message.email),
+                header("Subject", message.subject),
+                f"Date: {formatdate(usegmt=True)}\r\nMessage-ID: {message.message_id}\r\n".encode("ascii"),
+                header("X-Mentorship-Template", message.template),
+                f'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode(
+                    "ascii"
+                ),
+            )
+        )
         part = f"\r\n--{boundary}\r\n".encode("ascii")
-        return b"".join((
-            head, part[2:], _body("text/plain", message.text), part, _body("text/html", message.html),
-            f"\r\n--{boundary}--\r\n".encode("ascii"),
-        ))
+        return b"".join(
+            (
+                head,
+                part[2:],
+                _body("text/plain", message.text),
+                part,
+                _body("text/html", message.html),
+                f"\r\n--{boundary}--\r\n".encode("ascii"),
+            )
+        )

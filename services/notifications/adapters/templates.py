@@ -35,7 +35,8 @@ class Templates:
         self.env = Environment(
             loader=ChoiceLoader([FileSystemLoader([str(f) for f in folders]), FileSystemLoader(str(BUILT_IN))]),
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
-            undefined=StrictUndefined, keep_trailing_newline=True,
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
             auto_reload=False,  # templates are read once per process, not stat()ed again for every message
         )
 

@@ -15,7 +15,9 @@ async def on_registered(conn: asyncpg.Connection, event: _Registered) -> None:
     await conn.execute(
         "INSERT INTO contacts (participant_id, name, email) VALUES ($1, $2, $3)"
         " ON CONFLICT (participant_id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email",
-        event.participant_id, event.name, event.email,
+        event.participant_id,
+        event.name,
+        event.email,
     )
 
 
@@ -36,11 +38,13 @@ async def on_erased(conn: asyncpg.Connection, event: ParticipantErased) -> None:
     await conn.execute("DELETE FROM requests WHERE mentee_id = $1", who)
     await conn.execute(
         "UPDATE intents SET status = 'cancelled', context = '{}'::jsonb"
-        " WHERE recipient_id = $1 AND status IN ('held', 'pending', 'retrying')", who,
+        " WHERE recipient_id = $1 AND status IN ('held', 'pending', 'retrying')",
+        who,
     )
     await conn.execute(
         "UPDATE intents SET context = context - 'biography' - 'motivation'"
-        " WHERE context->>'mentee_id' = $1 AND status IN ('held', 'pending', 'retrying')", who,
+        " WHERE context->>'mentee_id' = $1 AND status IN ('held', 'pending', 'retrying')",
+        who,
     )
 
 

@@ -18,6 +18,7 @@ that its outcome is ``unknown`` (NotificationFailed) and it is never sent again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -98,10 +99,8 @@ class DeliveryWorker:
                         log.warning("delivery round failed; retrying", error=repr(exc))
                     if backlog:
                         continue
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=poll)
-                    except TimeoutError:
-                        pass
             finally:
                 if in_flight:
                     await asyncio.wait(in_flight)
@@ -150,72 +149,103 @@ class DeliveryWorker:
             return outgoing
         try:
             await self.channels[row["channel"]].send(outgoing)
-        except Exception as exc:  # noqa: BLE001 - every failure of one message is that message's retry
+        except Exception as exc:
             return exc
         return None
 
-    async def _compose_all(self, conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> dict[uuid.UUID, Outgoing | Exception]:
+    async def _compose_all(
+        self, conn: asyncpg.Connection, rows: list[asyncpg.Record]
+    ) -> dict[uuid.UUID, Outgoing | Exception]:
         """Render a claimed batch; the contacts of everyone in it come in one query."""
         contexts = {row["notification_id"]: json.loads(row["context"]) for row in rows}
-        people = await self._people(conn, set().union(*(
-            _people_ids(row["recipient_id"], contexts[row["notification_id"]]) for row in rows)))
+        people = await self._people(
+            conn, set().union(*(_people_ids(row["recipient_id"], contexts[row["notification_id"]]) for row in rows))
+        )
         composed: dict[uuid.UUID, Outgoing | Exception] = {}
         for row in rows:
             try:
-                composed[row["notification_id"]] = await self._compose(conn, row, contexts[row["notification_id"]], people)
-            except Exception as exc:  # noqa: BLE001 - e.g. a broken template override fails its own delivery
+                composed[row["notification_id"]] = await self._compose(
+                    conn, row, contexts[row["notification_id"]], people
+                )
+            except Exception as exc:
                 composed[row["notification_id"]] = exc
         return composed
 
-    async def _compose(self, conn: asyncpg.Connection, row: asyncpg.Record, context: dict[str, Any],
-                       people: dict[str, dict]) -> Outgoing:
+    async def _compose(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, context: dict[str, Any], people: dict[str, dict]
+    ) -> Outgoing:
         recipient = row["recipient_id"]
         if row["template"] == "digest":
             context["items"] = [await self._digest_item(conn, recipient, item) for item in context["items"]]
         rendered = self.templates.render(row["template"], _with_people(context, people, recipient))
         who = people[recipient]
         return Outgoing(
-            notification_id=row["notification_id"], message_id=message_id(row["notification_id"], self.deps.options.message_id_domain),
-            cause_id=row["cause_id"], recipient_id=recipient, name=who["name"], email=who["email"],
-            template=row["template"], subject=rendered.subject, text=rendered.text, html=rendered.html,
+            notification_id=row["notification_id"],
+            message_id=message_id(row["notification_id"], self.deps.options.message_id_domain),
+            cause_id=row["cause_id"],
+            recipient_id=recipient,
+            name=who["name"],
+            email=who["email"],
+            template=row["template"],
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
         )
 
     async def _digest_item(self, conn: asyncpg.Connection, recipient: str, item: str) -> dict[str, str]:
-        row = await conn.fetchrow("SELECT template, context::text AS context FROM intents WHERE notification_id = $1",
-                                  uuid.UUID(item))
+        row = await conn.fetchrow(
+            "SELECT template, context::text AS context FROM intents WHERE notification_id = $1", uuid.UUID(item)
+        )
         context = json.loads(row["context"])
         people = await self._people(conn, _people_ids(recipient, context))
         rendered = self.templates.render(row["template"], _with_people(context, people, recipient))
         return {"subject": rendered.subject, "text": rendered.text}
 
     async def _people(self, conn: asyncpg.Connection, ids: set[str]) -> dict[str, dict]:
-        rows = await conn.fetch("SELECT participant_id, name, email FROM contacts WHERE participant_id = ANY($1)", list(ids))
+        rows = await conn.fetch(
+            "SELECT participant_id, name, email FROM contacts WHERE participant_id = ANY($1)", list(ids)
+        )
         known = {r["participant_id"]: {"name": r["name"], "email": r["email"]} for r in rows}
         directors = set(self.deps.options.director_emails)
         return {
-            pid: known.get(pid) or ({"name": "Program director", "email": pid} if pid in directors
-                                    else {"name": "a participant", "email": None})
+            pid: known.get(pid)
+            or (
+                {"name": "Program director", "email": pid}
+                if pid in directors
+                else {"name": "a participant", "email": None}
+            )
             for pid in ids
         }
 
     async def _record(self, rows: list[asyncpg.Record], outcomes: list[Exception | None]) -> None:
         """The outcome of a whole batch in one transaction: ``sent`` + NotificationSent, or the failure rule."""
-        failed = [(row, error) for row, error in zip(rows, outcomes) if error is not None]
+        failed = [(row, error) for row, error in zip(rows, outcomes, strict=False) if error is not None]
         for row, error in failed:
-            log.warning("delivery failed", notification_id=str(row["notification_id"]), attempts=row["attempts"],
-                        error=repr(error), give_up=self.deps.retry.next_delay(row["attempts"]) is None)
+            log.warning(
+                "delivery failed",
+                notification_id=str(row["notification_id"]),
+                attempts=row["attempts"],
+                error=repr(error),
+                give_up=self.deps.retry.next_delay(row["attempts"]) is None,
+            )
         by_id = {row["notification_id"]: row for row in rows}
         async with self.pool.acquire() as conn, conn.transaction():
             sent = await conn.fetch(
                 "UPDATE intents SET status = 'sent', sent_at = $2, claimed_at = NULL"
                 " WHERE notification_id = ANY($1::uuid[]) AND status = 'sending' RETURNING notification_id, attempts",
-                [row["notification_id"] for row, error in zip(rows, outcomes) if error is None], self.deps.clock.now(),
+                [row["notification_id"] for row, error in zip(rows, outcomes, strict=False) if error is None],
+                self.deps.clock.now(),
             )
-            await self.deps.store.start_streams(conn, [
-                (str(done["notification_id"]), _outcome(by_id[done["notification_id"]], NotificationSent,
-                                                        attempts=done["attempts"]))
-                for done in sent
-            ])
+            await self.deps.store.start_streams(
+                conn,
+                [
+                    (
+                        str(done["notification_id"]),
+                        _outcome(by_id[done["notification_id"]], NotificationSent, attempts=done["attempts"]),
+                    )
+                    for done in sent
+                ],
+            )
             for row, error in failed:
                 await self._failed(conn, row, error)
 
@@ -226,12 +256,16 @@ class DeliveryWorker:
         updated = await conn.fetchval(
             "UPDATE intents SET status = $2, last_error = $3, claimed_at = NULL"
             " WHERE notification_id = $1 AND status = 'sending' RETURNING true",
-            nid, status, repr(error)[:2000],
+            nid,
+            status,
+            repr(error)[:2000],
         )
         if not updated:
             return
         if delay is not None:
-            await timers.schedule(conn, f"{DELIVERY_RETRY}:{nid}", DELIVERY_RETRY, str(nid), self.deps.clock.now() + delay)
+            await timers.schedule(
+                conn, f"{DELIVERY_RETRY}:{nid}", DELIVERY_RETRY, str(nid), self.deps.clock.now() + delay
+            )
         else:
             await self._publish(conn, row, NotificationFailed, attempts=attempts, error=repr(error)[:2000])
 
@@ -241,9 +275,12 @@ class DeliveryWorker:
         cutoff = now - timedelta(seconds=self.deps.options.claim_lease_seconds)
         async with self.pool.acquire() as conn, conn.transaction():
             resent = await conn.fetch(
-                "UPDATE intents SET status = 'pending', crash_resends = crash_resends + 1, due_at = $1, claimed_at = NULL"
+                "UPDATE intents SET status = 'pending', crash_resends = crash_resends + 1, due_at = $1,"
+                " claimed_at = NULL"
                 " WHERE status = 'sending' AND claimed_at < $2 AND crash_resends < $3 RETURNING notification_id",
-                now, cutoff, MAX_CRASH_RESENDS,
+                now,
+                cutoff,
+                MAX_CRASH_RESENDS,
             )
             unknown = await conn.fetch(
                 "UPDATE intents SET status = 'unknown', claimed_at = NULL, last_error = 'outcome unknown after a crash'"
@@ -252,9 +289,16 @@ class DeliveryWorker:
                 cutoff,
             )
             for row in unknown:
-                await self._publish(conn, row, NotificationFailed, attempts=row["attempts"], error=(
-                    f"outcome unknown: the sender stopped after handing the message over {row['attempts']} times;"
-                    " not sent again"))
+                await self._publish(
+                    conn,
+                    row,
+                    NotificationFailed,
+                    attempts=row["attempts"],
+                    error=(
+                        f"outcome unknown: the sender stopped after handing the message over {row['attempts']} times;"
+                        " not sent again"
+                    ),
+                )
             if resent:
                 await wake_worker(conn)
         if resent or unknown:
@@ -268,8 +312,12 @@ class DeliveryWorker:
 def _outcome(row: asyncpg.Record, event_type: type, **fields: Any) -> Any:
     """NotificationSent or NotificationFailed: ids, template and attempts, never the message itself."""
     return event_type(
-        notification_id=str(row["notification_id"]), cause_event_id=row["cause_id"],
-        recipient_id=row["recipient_id"], channel=row["channel"], template=row["template"], **fields,
+        notification_id=str(row["notification_id"]),
+        cause_event_id=row["cause_id"],
+        recipient_id=row["recipient_id"],
+        channel=row["channel"],
+        template=row["template"],
+        **fields,
     )
 
 
@@ -303,7 +351,8 @@ def retry_handler(deps: Deps):
     async def on_retry_due(conn: asyncpg.Connection, timer: Timer) -> None:
         await conn.execute(
             "UPDATE intents SET status = 'pending', due_at = $2 WHERE notification_id = $1 AND status = 'retrying'",
-            uuid.UUID(timer.subject), deps.clock.now(),
+            uuid.UUID(timer.subject),
+            deps.clock.now(),
         )
         await wake_worker(conn)
 

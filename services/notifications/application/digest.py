@@ -19,7 +19,8 @@ async def on_digest_due(conn: asyncpg.Connection, deps: Deps, timer: Timer) -> N
     held = await conn.fetch(
         "UPDATE intents SET status = 'bundled' WHERE recipient_id = $1 AND status = 'held' AND due_at <= $2"
         " RETURNING notification_id, channel, due_at",
-        timer.subject, timer.due_at,
+        timer.subject,
+        timer.due_at,
     )
     by_channel: dict[str, list[str]] = {}
     for row in sorted(held, key=lambda r: r["due_at"]):

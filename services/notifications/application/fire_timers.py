@@ -16,6 +16,7 @@ def timer_handlers(deps: Deps) -> dict[str, TimerHandler]:
     def with_deps(handler) -> TimerHandler:
         async def fire(conn: asyncpg.Connection, timer: Timer) -> None:
             await handler(conn, deps, timer)
+
         return fire
 
     return {

@@ -20,7 +20,9 @@ class ChannelUnavailable(ValueError):
     pass
 
 
-async def set_preferences(conn: asyncpg.Connection, deps: Deps, participant_id: str, wanted: Preferences) -> Preferences:
+async def set_preferences(
+    conn: asyncpg.Connection, deps: Deps, participant_id: str, wanted: Preferences
+) -> Preferences:
     unavailable = sorted(set(wanted.channels) - deps.channels_available)
     if unavailable:
         raise ChannelUnavailable(f"{', '.join(unavailable)} is not configured for this institution")
@@ -28,7 +30,9 @@ async def set_preferences(conn: asyncpg.Connection, deps: Deps, participant_id: 
     await conn.execute(
         "INSERT INTO preferences (participant_id, channels, digest) VALUES ($1, $2, $3)"
         " ON CONFLICT (participant_id) DO UPDATE SET channels = EXCLUDED.channels, digest = EXCLUDED.digest",
-        participant_id, channels, wanted.digest,
+        participant_id,
+        channels,
+        wanted.digest,
     )
     return Preferences(channels, wanted.digest)
 

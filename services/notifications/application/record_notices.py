@@ -53,14 +53,26 @@ async def record(conn: asyncpg.Connection, deps: Deps, cause_id: str, notices: S
     for notice in notices:
         context = json.dumps(notice.context, default=str)
         for channel in sorted(deps.channels_available):
-            candidates.setdefault(notification_id(cause_id, notice.recipient_id, channel),
-                                  (notice.recipient_id, channel, notice.template, context))
+            candidates.setdefault(
+                notification_id(cause_id, notice.recipient_id, channel),
+                (notice.recipient_id, channel, notice.template, context),
+            )
     if not candidates:
         return 0
     now = deps.clock.now()
-    recipients, channels, templates, contexts = (list(column) for column in zip(*candidates.values()))
-    inserted = await conn.fetch(_RECORD, list(candidates), cause_id, now, recipients, channels, templates, contexts,
-                                list(deps.options.default_channels), WAKE_CHANNEL)
+    recipients, channels, templates, contexts = (list(column) for column in zip(*candidates.values(), strict=False))
+    inserted = await conn.fetch(
+        _RECORD,
+        list(candidates),
+        cause_id,
+        now,
+        recipients,
+        channels,
+        templates,
+        contexts,
+        list(deps.options.default_channels),
+        WAKE_CHANNEL,
+    )
     for recipient in dict.fromkeys(r["recipient_id"] for r in inserted if r["status"] == "held"):
         due = next_digest_at(now, deps.options.digest_hour_utc)
         await timers.schedule(conn, f"digest:{recipient}:{due.date()}", DIGEST, recipient, due)
@@ -70,12 +82,20 @@ async def record(conn: asyncpg.Connection, deps: Deps, cause_id: str, notices: S
 async def record_intent(
     conn: asyncpg.Connection, cause_id: str, notice: Notice, channel: str, status: str, now: datetime
 ) -> bool:
-    return bool(await conn.fetchval(
-        "INSERT INTO intents (notification_id, cause_id, recipient_id, channel, template, context, status, due_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8) ON CONFLICT DO NOTHING RETURNING true",
-        notification_id(cause_id, notice.recipient_id, channel), cause_id, notice.recipient_id, channel,
-        notice.template, json.dumps(notice.context, default=str), status, now,
-    ))
+    return bool(
+        await conn.fetchval(
+            "INSERT INTO intents (notification_id, cause_id, recipient_id, channel, template, context, status, due_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8) ON CONFLICT DO NOTHING RETURNING true",
+            notification_id(cause_id, notice.recipient_id, channel),
+            cause_id,
+            notice.recipient_id,
+            channel,
+            notice.template,
+            json.dumps(notice.context, default=str),
+            status,
+            now,
+        )
+    )
 
 
 async def wake_worker(conn: asyncpg.Connection) -> None:

@@ -34,9 +34,14 @@ async def remind_before_deadline(conn: asyncpg.Connection, deps: Deps, event: Re
     due = response_reminder_at(event.respond_by, timedelta(days=deps.options.response_reminder_days))
     if due <= deps.clock.now():
         return
-    await timers.schedule(conn, response_timer_key(event.request_id, event.mentor_id), RESPONSE_REMINDER,
-                          event.request_id, due, {"mentor_id": event.mentor_id, "mentee_id": event.mentee_id,
-                                                  "respond_by": event.respond_by.isoformat()})
+    await timers.schedule(
+        conn,
+        response_timer_key(event.request_id, event.mentor_id),
+        RESPONSE_REMINDER,
+        event.request_id,
+        due,
+        {"mentor_id": event.mentor_id, "mentee_id": event.mentee_id, "respond_by": event.respond_by.isoformat()},
+    )
 
 
 async def mentor_answered(conn: asyncpg.Connection, event: MentorResponded | RequestExpired) -> None:
@@ -46,7 +51,8 @@ async def mentor_answered(conn: asyncpg.Connection, event: MentorResponded | Req
 async def agreement_signed(conn: asyncpg.Connection, deps: Deps, event: AgreementSigned) -> None:
     await conn.execute(
         "UPDATE relationships SET cadence_weeks_max = $2 WHERE relationship_id = $1",
-        event.relationship_id, event.cadence_weeks_max,
+        event.relationship_id,
+        event.cadence_weeks_max,
     )
     await _arm_cadence(conn, deps, event.relationship_id, event.signed_on, event.cadence_weeks_max)
 
@@ -66,8 +72,14 @@ async def relationship_closed(conn: asyncpg.Connection, event: RelationshipClose
 
 async def _arm_cadence(conn: asyncpg.Connection, deps: Deps, relationship_id: str, met_on, weeks: int) -> None:
     due = cadence_reminder_at(met_on, weeks, timedelta(days=deps.options.cadence_reminder_days))
-    await timers.schedule(conn, cadence_timer_key(relationship_id), CADENCE_REMINDER, relationship_id, due,
-                          {"last_met_on": met_on.isoformat(), "cadence_weeks_max": weeks})
+    await timers.schedule(
+        conn,
+        cadence_timer_key(relationship_id),
+        CADENCE_REMINDER,
+        relationship_id,
+        due,
+        {"last_met_on": met_on.isoformat(), "cadence_weeks_max": weeks},
+    )
 
 
 async def on_response_reminder(conn: asyncpg.Connection, deps: Deps, timer: Timer) -> None:
@@ -78,9 +90,15 @@ async def on_response_reminder(conn: asyncpg.Connection, deps: Deps, timer: Time
 
 async def on_cadence_reminder(conn: asyncpg.Connection, deps: Deps, timer: Timer) -> None:
     mentor_id, mentee_ids = await parties_of(conn, timer.subject)
-    notices = audience.to_parties("cadence_reminder", mentor_id, mentee_ids, {
-        "relationship_id": timer.subject, "last_met_on": timer.payload["last_met_on"],
-        "cadence_weeks_max": timer.payload["cadence_weeks_max"],
-        "runs_out_on": (timer.due_at + timedelta(days=deps.options.cadence_reminder_days)).date().isoformat(),
-    })
+    notices = audience.to_parties(
+        "cadence_reminder",
+        mentor_id,
+        mentee_ids,
+        {
+            "relationship_id": timer.subject,
+            "last_met_on": timer.payload["last_met_on"],
+            "cadence_weeks_max": timer.payload["cadence_weeks_max"],
+            "runs_out_on": (timer.due_at + timedelta(days=deps.options.cadence_reminder_days)).date().isoformat(),
+        },
+    )
     await record(conn, deps, timer_cause_id(timer.key, timer.due_at), notices)

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
+from services.profiles.application.search_mentors import MentorFilter, search_mentors
 from shared.auth import Principal, Role, require_roles
 from shared.events.profiles import CareerStage
 from shared.http import RuntimeDep
-from services.profiles.application.search_mentors import MentorFilter, search_mentors
 
 router = APIRouter(tags=["directory"])
 
@@ -59,8 +59,15 @@ async def mentor_directory(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> MentorPage:
     found = MentorFilter(
-        specialty=specialty, interests=interest, career_stage=career_stage, language=language, time_zone=time_zone,
-        location=location, has_capacity=has_capacity, trained=trained, text=q,
+        specialty=specialty,
+        interests=interest,
+        career_stage=career_stage,
+        language=language,
+        time_zone=time_zone,
+        location=location,
+        has_capacity=has_capacity,
+        trained=trained,
+        text=q,
     )
     items, total = await search_mentors(runtime.pool, found, limit, offset)
     return MentorPage(items=[MentorEntry(**item) for item in items], total=total, limit=limit, offset=offset)

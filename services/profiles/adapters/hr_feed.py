@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncpg
 
-from shared.clock import Clock
-from shared.envelope import Envelope
-from shared.eventstore import EventStore
-from shared.events import Event
-from shared.inbox import Handler
-from shared.timers import Timer, TimerHandler
 from services.profiles.adapters import hr_records
 from services.profiles.application.follow_worker import follow_worker
 from services.profiles.application.record_hr_fact import record_hr_fact
 from services.profiles.domain.worker import HR_FACT_TYPES
+from shared.clock import Clock
+from shared.envelope import Envelope
+from shared.events import Event
+from shared.eventstore import EventStore
+from shared.inbox import Handler
+from shared.timers import Timer, TimerHandler
 
 
 def hr_handlers(store: EventStore, clock: Clock) -> dict[str, Handler]:

@@ -9,14 +9,14 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, FastAPI, status
 from pydantic import BaseModel, Field, JsonValue, model_validator
 
-from shared.auth import Principal, Role, require_roles
-from shared.http import RuntimeDep, detail_handler
-from shared.runtime import ServiceRuntime
 from services.profiles.adapters import hr_imports
 from services.profiles.application.complete_hr_import import complete_hr_import
 from services.profiles.application.import_hr_rows import ImportClosed, ImportNotFound, import_hr_rows
 from services.profiles.application.start_hr_import import start_hr_import
 from services.profiles.domain.hr_import import TooManyLeavers
+from shared.auth import Principal, Role, require_roles
+from shared.http import RuntimeDep, detail_handler
+from shared.runtime import ServiceRuntime
 
 router = APIRouter(prefix="/hr/imports", tags=["hr import"])
 HrIntegration = Annotated[Principal, Depends(require_roles(Role.admin, Role.hr_integration))]
@@ -91,8 +91,14 @@ def install(app: FastAPI) -> None:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ImportSession)
 async def post_import(body: ImportStart, runtime: RuntimeDep, _: HrIntegration) -> ImportSession:
     import_id, _, workforce = await start_hr_import(
-        runtime.pool, runtime.clock, body.mode, dry_run=body.dry_run, as_of=body.as_of, roster=body.roster,
-        max_leaver_share=body.max_leaver_share, force=body.force,
+        runtime.pool,
+        runtime.clock,
+        body.mode,
+        dry_run=body.dry_run,
+        as_of=body.as_of,
+        roster=body.roster,
+        max_leaver_share=body.max_leaver_share,
+        force=body.force,
     )
     return await _session(runtime, import_id, workforce if body.mode == "snapshot" else None)
 
@@ -110,9 +116,15 @@ async def post_rows(import_id: UUID, body: ImportBatch, runtime: RuntimeDep, _: 
     return BatchReport(
         counts=dict(counts),
         rows=[
-            RowReport(row=r.row, employee_id=r.employee_id, outcome=r.outcome, changes=r.changes,
-                      errors=[RowErrorOut(field=e.field, reason=e.reason) for e in r.errors])
-            for r in results if r.outcome != "unchanged"
+            RowReport(
+                row=r.row,
+                employee_id=r.employee_id,
+                outcome=r.outcome,
+                changes=r.changes,
+                errors=[RowErrorOut(field=e.field, reason=e.reason) for e in r.errors],
+            )
+            for r in results
+            if r.outcome != "unchanged"
         ],
     )
 

@@ -15,19 +15,30 @@ _SESSION = "import_id, mode, dry_run, as_of, counts, leavers, created_at, comple
 
 
 async def create(
-    conn: asyncpg.Connection, import_id: UUID, mode: str, dry_run: bool, as_of: date, created_at: datetime,
+    conn: asyncpg.Connection,
+    import_id: UUID,
+    mode: str,
+    dry_run: bool,
+    as_of: date,
+    created_at: datetime,
     leavers: list[str],
 ) -> None:
     await conn.execute(
         "INSERT INTO hr_imports (import_id, mode, dry_run, as_of, leavers, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        import_id, mode, dry_run, as_of, leavers, created_at,
+        import_id,
+        mode,
+        dry_run,
+        as_of,
+        leavers,
+        created_at,
     )
 
 
 async def add_roster(conn: asyncpg.Connection, import_id: UUID, employee_ids: list[str]) -> None:
     await conn.execute(
         "INSERT INTO hr_import_roster (import_id, employee_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING",
-        import_id, sorted(set(employee_ids)),
+        import_id,
+        sorted(set(employee_ids)),
     )
 
 
@@ -43,8 +54,11 @@ async def fetch(conn: asyncpg.Connection | asyncpg.Pool, import_id: UUID, *, loc
 async def add_counts(conn: asyncpg.Connection, import_id: UUID, counts: Counter[str]) -> None:
     session = await fetch(conn, import_id, lock=True)
     total = Counter(session["counts"]) + counts
-    await conn.execute("UPDATE hr_imports SET counts = $2::text::jsonb WHERE import_id = $1", import_id,
-                       json.dumps(dict(sorted(total.items()))))
+    await conn.execute(
+        "UPDATE hr_imports SET counts = $2::text::jsonb WHERE import_id = $1",
+        import_id,
+        json.dumps(dict(sorted(total.items()))),
+    )
 
 
 async def mark_completed(conn: asyncpg.Connection, import_id: UUID, at: datetime) -> None:
@@ -54,7 +68,8 @@ async def mark_completed(conn: asyncpg.Connection, import_id: UUID, at: datetime
 async def in_roster(conn: asyncpg.Connection, import_id: UUID, employee_ids: list[str]) -> set[str]:
     rows = await conn.fetch(
         "SELECT employee_id FROM hr_import_roster WHERE import_id = $1 AND employee_id = ANY($2::text[])",
-        import_id, employee_ids,
+        import_id,
+        employee_ids,
     )
     return {r["employee_id"] for r in rows}
 
@@ -66,4 +81,3 @@ async def current_workers(conn: asyncpg.Connection) -> list[str]:
         " ORDER BY employee_id"
     )
     return [r["employee_id"] for r in rows]
-

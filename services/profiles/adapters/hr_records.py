@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import asyncpg
 
+from services.profiles.domain.worker import HrFact, WorkerView
 from shared import timers
 from shared.events import Event, decode
 from shared.events.hr import HrEventRescinded
-from services.profiles.domain.worker import HrFact, WorkerView
 
 
 async def add_fact(conn: asyncpg.Connection, event_id: str, event: Event) -> None:
     await conn.execute(
         "INSERT INTO hr_facts (event_id, employee_id, event_type, schema_version, effective_date, recorded_at, data)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb) ON CONFLICT (event_id) DO NOTHING",
-        event_id, event.employee_id, event.type_name(), event.schema_version, event.effective_date,
-        event.recorded_at, event.model_dump_json(),
+        event_id,
+        event.employee_id,
+        event.type_name(),
+        event.schema_version,
+        event.effective_date,
+        event.recorded_at,
+        event.model_dump_json(),
     )
 
 
@@ -43,7 +48,10 @@ async def add_rescission(conn: asyncpg.Connection, rescinded_by: str, rescission
     await conn.execute(
         "INSERT INTO hr_rescissions (rescinded_event_id, employee_id, rescinded_type, rescinded_by)"
         " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        rescission.rescinded_event_id, rescission.employee_id, rescission.rescinded_type, rescinded_by,
+        rescission.rescinded_event_id,
+        rescission.employee_id,
+        rescission.rescinded_type,
+        rescinded_by,
     )
 
 
@@ -74,7 +82,9 @@ async def lock_worker(conn: asyncpg.Connection, employee_id: str) -> tuple[str |
 async def save_worker(conn: asyncpg.Connection, employee_id: str, participant_id: str, applied: WorkerView) -> None:
     await conn.execute(
         "UPDATE hr_workers SET participant_id = $2, applied = $3, updated_at = now() WHERE employee_id = $1",
-        employee_id, participant_id, applied.to_json(),
+        employee_id,
+        participant_id,
+        applied.to_json(),
     )
 
 
@@ -83,7 +93,7 @@ HR_TIMER = "hr-effective"
 
 async def add_timer(conn: asyncpg.Connection, employee_id: str, due_on: date) -> None:
     """A durable timer (shared/timers.py) that re-derives the worker when a forward-dated fact takes effect."""
-    due_at = datetime.combine(due_on, time.min, tzinfo=timezone.utc)
+    due_at = datetime.combine(due_on, time.min, tzinfo=UTC)
     await timers.schedule(conn, f"{HR_TIMER}:{employee_id}:{due_on.isoformat()}", HR_TIMER, employee_id, due_at)
 
 
@@ -103,6 +113,6 @@ async def erase_worker(conn: asyncpg.Connection, participant_id: str) -> None:
 
 
 async def is_erased(conn: asyncpg.Connection, employee_id: str) -> bool:
-    return await conn.fetchval(
-        "SELECT erased_at IS NOT NULL FROM hr_workers WHERE employee_id = $1", employee_id
-    ) or False
+    return (
+        await conn.fetchval("SELECT erased_at IS NOT NULL FROM hr_workers WHERE employee_id = $1", employee_id) or False
+    )

@@ -14,9 +14,6 @@ from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request,
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from shared.auth import Principal, Role, require_roles
-from shared.events.profiles import MenteeRegistered, MentorRegistered
-from shared.http import CorrelationDep, RuntimeDep, detail_handler, field_error_handler
 from services.profiles.adapters import read_model
 from services.profiles.adapters.directory import router as directory_router
 from services.profiles.adapters.requests import (
@@ -34,6 +31,9 @@ from services.profiles.application.participants import ParticipantNotFound
 from services.profiles.application.register_mentee import register_mentee
 from services.profiles.application.register_mentor import register_mentor
 from services.profiles.domain.participant import InvalidChange, ParticipantRuleViolation
+from shared.auth import Principal, Role, require_roles
+from shared.events.profiles import MenteeRegistered, MentorRegistered
+from shared.http import CorrelationDep, RuntimeDep, detail_handler, field_error_handler
 
 router = APIRouter(tags=["participants"])
 
@@ -90,7 +90,9 @@ async def post_mentee(
 
 
 @router.get("/participants/{participant_id}")
-async def get_participant(participant_id: str, runtime: RuntimeDep, principal: Participant_, response: Response) -> dict:
+async def get_participant(
+    participant_id: str, runtime: RuntimeDep, principal: Participant_, response: Response
+) -> dict:
     _may_touch(principal, participant_id, "read")
     row = await read_model.fetch(runtime.pool, participant_id)
     if row is None and await read_model.was_erased(runtime.pool, participant_id):
@@ -102,7 +104,9 @@ async def get_participant(participant_id: str, runtime: RuntimeDep, principal: P
 
 
 @router.delete("/participants/{participant_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def erase(participant_id: str, runtime: RuntimeDep, correlation_id: CorrelationDep, principal: Participant_) -> Response:
+async def erase(
+    participant_id: str, runtime: RuntimeDep, correlation_id: CorrelationDep, principal: Participant_
+) -> Response:
     """Right to erasure (an admin, or the participant themself): ``ParticipantErased``; personal data is gone."""
     _may_touch(principal, participant_id, "erase")
     await erase_participant(runtime.pool, runtime.store, participant_id, correlation_id=correlation_id)
@@ -125,8 +129,15 @@ async def patch_profile(
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only admins set priority_group")
     source = "participant" if principal.subject == participant_id else "admin"
     version, changed = await _registering(
-        edit_profile(runtime.pool, runtime.store, participant_id, changes, source,
-                     expected_version=_version(if_match), correlation_id=correlation_id),
+        edit_profile(
+            runtime.pool,
+            runtime.store,
+            participant_id,
+            changes,
+            source,
+            expected_version=_version(if_match),
+            correlation_id=correlation_id,
+        ),
         str(changes.get("email")),
     )
     response.headers["ETag"] = f'"{version}"'
@@ -144,8 +155,12 @@ async def put_capacity(
 ) -> Registered:
     _may_touch(principal, participant_id, "edit")
     version = await change_capacity(
-        runtime.pool, runtime.store, participant_id, body.capacity,
-        expected_version=_version(if_match), correlation_id=correlation_id,
+        runtime.pool,
+        runtime.store,
+        participant_id,
+        body.capacity,
+        expected_version=_version(if_match),
+        correlation_id=correlation_id,
     )
     return Registered(participant_id=participant_id, version=version)
 
@@ -161,8 +176,14 @@ async def post_training(
 ) -> Registered:
     _may_touch(principal, participant_id, "edit")
     version = await complete_training(
-        runtime.pool, runtime.store, runtime.clock, participant_id, body.kind, body.completed_on,
-        expected_version=_version(if_match), correlation_id=correlation_id,
+        runtime.pool,
+        runtime.store,
+        runtime.clock,
+        participant_id,
+        body.kind,
+        body.completed_on,
+        expected_version=_version(if_match),
+        correlation_id=correlation_id,
     )
     return Registered(participant_id=participant_id, version=version)
 
@@ -189,7 +210,9 @@ def _version(if_match: str | None) -> int | None:
     if not text.isdigit():
         raise HTTPException(
             422,
-            detail=[{"loc": ["header", "If-Match"], "msg": "must be a version number, e.g. \"3\"", "type": "value_error"}],
+            detail=[
+                {"loc": ["header", "If-Match"], "msg": 'must be a version number, e.g. "3"', "type": "value_error"}
+            ],
         )
     return int(text)
 

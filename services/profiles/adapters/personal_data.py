@@ -55,7 +55,8 @@ async def key_for(conn: asyncpg.Connection, participant_id: str, *, create: bool
     if create:
         await conn.execute(
             "INSERT INTO person_keys (participant_id, data_key) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            participant_id, AESGCM.generate_key(bit_length=256),
+            participant_id,
+            AESGCM.generate_key(bit_length=256),
         )
     return await conn.fetchval("SELECT data_key FROM person_keys WHERE participant_id = $1", participant_id)
 

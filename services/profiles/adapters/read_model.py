@@ -70,4 +70,6 @@ async def fetch(conn: asyncpg.Connection | asyncpg.Pool, participant_id: str) ->
 
 
 async def was_erased(conn: asyncpg.Connection | asyncpg.Pool, participant_id: str) -> bool:
-    return await conn.fetchval("SELECT true FROM erased_participants WHERE participant_id = $1", participant_id) or False
+    return (
+        await conn.fetchval("SELECT true FROM erased_participants WHERE participant_id = $1", participant_id) or False
+    )

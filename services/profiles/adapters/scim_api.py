@@ -14,8 +14,6 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Respons
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared.auth import InvalidToken, Principal, Role, verify_token
-from shared.http import RuntimeDep
 from services.profiles.adapters import scim_users
 from services.profiles.application.provision_scim_user import (
     ScimUserNotFound,
@@ -26,11 +24,17 @@ from services.profiles.application.provision_scim_user import (
 )
 from services.profiles.domain import scim
 from services.profiles.domain.scim import ScimProblem
+from shared.auth import InvalidToken, Principal, Role, verify_token
+from shared.http import RuntimeDep
 
 MEDIA_TYPE = "application/scim+json"
 _bearer = HTTPBearer(auto_error=False)
-_SCIM_BODY = {"requestBody": {"required": True, "content": {MEDIA_TYPE: {"schema": {"type": "object"}},
-                                                             "application/json": {"schema": {"type": "object"}}}}}
+_SCIM_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {MEDIA_TYPE: {"schema": {"type": "object"}}, "application/json": {"schema": {"type": "object"}}},
+    }
+}
 
 
 def identity_provider(
@@ -77,15 +81,17 @@ async def get_user(user_id: str, request: Request, runtime: RuntimeDep) -> Respo
 
 @router.put("/Users/{user_id}", openapi_extra=_SCIM_BODY)
 async def replace_user(user_id: str, request: Request, runtime: RuntimeDep, if_match: IfMatch = None) -> Response:
-    row = await replace_scim_user(runtime.pool, runtime.store, runtime.clock, user_id, await _body(request),
-                                  _version(if_match))
+    row = await replace_scim_user(
+        runtime.pool, runtime.store, runtime.clock, user_id, await _body(request), _version(if_match)
+    )
     return _user_response(request, row)
 
 
 @router.patch("/Users/{user_id}", openapi_extra=_SCIM_BODY)
 async def patch_user(user_id: str, request: Request, runtime: RuntimeDep, if_match: IfMatch = None) -> Response:
-    row = await patch_scim_user(runtime.pool, runtime.store, runtime.clock, user_id, await _body(request),
-                                _version(if_match))
+    row = await patch_scim_user(
+        runtime.pool, runtime.store, runtime.clock, user_id, await _body(request), _version(if_match)
+    )
     return _user_response(request, row)
 
 
@@ -107,10 +113,15 @@ async def list_users(
     start = max(_integer("startIndex", startIndex, 1), 1)
     size = min(max(_integer("count", count, 100), 0), 200)
     rows, total = await scim_users.search(runtime.pool, attribute, value, start - 1, size)
-    return scim_response({
-        "schemas": [scim.LIST], "totalResults": total, "startIndex": start, "itemsPerPage": len(rows),
-        "Resources": [_representation(request, row) for row in rows],
-    })
+    return scim_response(
+        {
+            "schemas": [scim.LIST],
+            "totalResults": total,
+            "startIndex": start,
+            "itemsPerPage": len(rows),
+            "Resources": [_representation(request, row) for row in rows],
+        }
+    )
 
 
 def _representation(request: Request, row: dict) -> dict[str, Any]:
@@ -120,8 +131,11 @@ def _representation(request: Request, row: dict) -> dict[str, Any]:
         "id": row["user_id"],
         "active": row["resource"].get("active", True),
         "meta": {
-            "resourceType": "User", "created": _iso(row["created_at"]), "lastModified": _iso(row["updated_at"]),
-            "version": f'W/"{row["version"]}"', "location": location,
+            "resourceType": "User",
+            "created": _iso(row["created_at"]),
+            "lastModified": _iso(row["updated_at"]),
+            "version": f'W/"{row["version"]}"',
+            "location": location,
         },
     }
 

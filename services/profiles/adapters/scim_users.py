@@ -31,7 +31,12 @@ async def owner_of_employee(conn: asyncpg.Connection, employee_id: str) -> str |
 
 
 async def save(
-    conn: asyncpg.Connection, user_id: str, employee_id: str, resource: dict, version: int, created_at: datetime,
+    conn: asyncpg.Connection,
+    user_id: str,
+    employee_id: str,
+    resource: dict,
+    version: int,
+    created_at: datetime,
     updated_at: datetime,
 ) -> None:
     await conn.execute(
@@ -39,8 +44,14 @@ async def save(
         " updated_at) VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8)"
         " ON CONFLICT (user_id) DO UPDATE SET user_name = EXCLUDED.user_name, external_id = EXCLUDED.external_id,"
         " resource = EXCLUDED.resource, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at",
-        user_id, resource["userName"], resource.get("externalId"), employee_id, json.dumps(resource), version,
-        created_at, updated_at,
+        user_id,
+        resource["userName"],
+        resource.get("externalId"),
+        employee_id,
+        json.dumps(resource),
+        version,
+        created_at,
+        updated_at,
     )
 
 
@@ -59,6 +70,9 @@ async def search(
     total = await conn.fetchval(f"SELECT count(*) FROM scim_users WHERE {where}", *args)
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM scim_users WHERE {where} ORDER BY created_at, user_id"
-        f" OFFSET ${len(args) + 1} LIMIT ${len(args) + 2}", *args, offset, limit,
+        f" OFFSET ${len(args) + 1} LIMIT ${len(args) + 2}",
+        *args,
+        offset,
+        limit,
     )
     return [_row(r) for r in rows], total

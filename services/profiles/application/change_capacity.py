@@ -6,8 +6,8 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.eventstore import EventStore
 from services.profiles.application.participants import commit, load_existing
+from shared.eventstore import EventStore
 
 
 async def change_capacity(

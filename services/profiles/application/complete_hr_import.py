@@ -7,12 +7,12 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.clock import Clock
-from shared.eventstore import EventStore
 from services.profiles.adapters import hr_imports
 from services.profiles.application.import_hr_rows import IMPORT_SOURCE, ImportClosed, ImportNotFound
 from services.profiles.application.record_hr_fact import record_local_hr_fact
 from services.profiles.domain.hr_import import leaver_fact, leaver_fact_id
+from shared.clock import Clock
+from shared.eventstore import EventStore
 
 
 async def complete_hr_import(pool: asyncpg.Pool, store: EventStore, clock: Clock, import_id: UUID) -> dict:

@@ -8,9 +8,9 @@ from uuid import UUID
 
 import asyncpg
 
+from services.profiles.application.participants import commit, load_existing
 from shared.clock import Clock
 from shared.eventstore import EventStore
-from services.profiles.application.participants import commit, load_existing
 
 
 async def complete_training(

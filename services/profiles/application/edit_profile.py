@@ -7,11 +7,11 @@ from uuid import UUID
 import asyncpg
 from pydantic import JsonValue
 
-from shared.eventstore import EventStore
 from services.profiles.adapters import read_model
 from services.profiles.application.participants import commit, load_existing
 from services.profiles.application.registration import EmailTaken
 from services.profiles.domain.participant import EditSource
+from shared.eventstore import EventStore
 
 
 async def edit_profile(

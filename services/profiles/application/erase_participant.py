@@ -14,9 +14,9 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.eventstore import EventStore
 from services.profiles.adapters import hr_records, personal_data
 from services.profiles.application.participants import commit, load_existing
+from shared.eventstore import EventStore
 
 
 async def erase_participant(

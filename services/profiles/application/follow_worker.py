@@ -24,11 +24,11 @@ from uuid import UUID
 import asyncpg
 from pydantic import JsonValue
 
-from shared.eventstore import EventStore
 from services.profiles.adapters import hr_records, read_model
 from services.profiles.application.participants import commit, load
 from services.profiles.domain.participant import Participant
 from services.profiles.domain.worker import ImpossibleHrFact, WorkerView, derive, effective_from
+from shared.eventstore import EventStore
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,9 @@ async def follow_worker(
 def _hr_changes(applied: WorkerView | None, view: WorkerView, participant: Participant) -> dict[str, JsonValue]:
     """On linking, HR fills the gaps in the person's record; afterwards it changes what HR changed."""
     if applied is None:
-        return {path: value for path, value in view.participant_fields().items() if participant.fields.get(path) is None}
+        return {
+            path: value for path, value in view.participant_fields().items() if participant.fields.get(path) is None
+        }
     before = applied.participant_fields()
     return {path: value for path, value in view.participant_fields().items() if before[path] != value}
 

@@ -15,13 +15,21 @@ from uuid import UUID
 import asyncpg
 from pydantic import JsonValue
 
+from services.profiles.adapters import hr_imports, hr_records
+from services.profiles.application.record_hr_fact import record_local_hr_fact
+from services.profiles.domain.hr_import import (
+    ImportRow,
+    Outcome,
+    RowError,
+    changes,
+    fact_id,
+    outcome,
+    parse_row,
+    row_fact,
+)
 from shared.clock import Clock
 from shared.eventstore import EventStore
 from shared.inbox import PermanentError
-from services.profiles.adapters import hr_imports, hr_records
-from services.profiles.application.record_hr_fact import record_local_hr_fact
-from services.profiles.domain.hr_import import ImportRow, Outcome, RowError, changes, fact_id, outcome, parse_row, row_fact
-
 
 IMPORT_SOURCE = "/services/profiles/hr-import"
 

@@ -6,12 +6,11 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.eventstore import ConcurrencyConflict, EventStore
-from shared.events import Event, decode
 from services.profiles.adapters import read_model
 from services.profiles.adapters.personal_data import PersonalData
 from services.profiles.domain.participant import Participant
-
+from shared.events import Event, decode
+from shared.eventstore import ConcurrencyConflict, EventStore
 
 PERSONAL_DATA = PersonalData()
 
@@ -57,8 +56,12 @@ async def commit(
     if not events:
         return participant.version
     await store.append(
-        conn, participant.participant_id, participant.version, events,
-        correlation_id=correlation_id, causation_id=causation_id,
+        conn,
+        participant.participant_id,
+        participant.version,
+        events,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
     )
     participant.apply_all(events)
     await read_model.save(conn, participant)

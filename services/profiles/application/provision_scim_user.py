@@ -14,14 +14,14 @@ from uuid import uuid4
 
 import asyncpg
 
-from shared.clock import Clock
-from shared.eventstore import EventStore
-from shared.events.hr import WorkerUpdated
-from shared.inbox import PermanentError
 from services.profiles.adapters import scim_users
 from services.profiles.application.record_hr_fact import record_local_hr_fact
 from services.profiles.domain import scim
 from services.profiles.domain.scim import ScimProblem
+from shared.clock import Clock
+from shared.events.hr import WorkerUpdated
+from shared.eventstore import EventStore
+from shared.inbox import PermanentError
 
 
 class ScimUserNotFound(LookupError):
@@ -74,7 +74,9 @@ async def _save(
 ) -> dict:
     employee_id = scim.employee_id(user)
     if existing is not None and existing["employee_id"] != employee_id:
-        raise ScimProblem(400, "mutability", f"employeeNumber/externalId cannot change (it is {existing['employee_id']})")
+        raise ScimProblem(
+            400, "mutability", f"employeeNumber/externalId cannot change (it is {existing['employee_id']})"
+        )
     if await scim_users.owner_of_user_name(conn, user["userName"]) not in (None, user_id):
         raise ScimProblem(409, "uniqueness", f"userName {user['userName']!r} is taken")
     if await scim_users.owner_of_employee(conn, employee_id) not in (None, user_id):
@@ -82,8 +84,9 @@ async def _save(
     now = clock.now()
     created_at = existing["created_at"] if existing else now
     worker = scim.worker(user, created_at.date(), now.date())
-    fact = WorkerUpdated(employee_id=employee_id, effective_date=now.date(), recorded_at=now, worker=worker,
-                         changed_fields=["scim"])
+    fact = WorkerUpdated(
+        employee_id=employee_id, effective_date=now.date(), recorded_at=now, worker=worker, changed_fields=["scim"]
+    )
     try:
         await record_local_hr_fact(conn, store, fact, uuid4(), uuid4(), now.date(), "/services/profiles/scim")
     except PermanentError as exc:

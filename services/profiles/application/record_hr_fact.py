@@ -14,14 +14,14 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.envelope import Envelope
-from shared.eventstore import EventStore
-from shared.events import Event
-from shared.events.hr import HrEventRescinded
-from shared.inbox import PermanentError
 from services.profiles.adapters import hr_records
 from services.profiles.application.follow_worker import Followed, follow_worker
 from services.profiles.domain.worker import ImpossibleHrFact, check_fact, check_rescission
+from shared.envelope import Envelope
+from shared.events import Event
+from shared.events.hr import HrEventRescinded
+from shared.eventstore import EventStore
+from shared.inbox import PermanentError
 
 
 async def record_hr_fact(
@@ -47,14 +47,28 @@ async def record_hr_fact(
 
 
 async def record_local_hr_fact(
-    conn: asyncpg.Connection, store: EventStore, event: Event, event_id: UUID, correlation_id: UUID, today: date,
+    conn: asyncpg.Connection,
+    store: EventStore,
+    event: Event,
+    event_id: UUID,
+    correlation_id: UUID,
+    today: date,
     source: str = "/services/profiles",
 ) -> Followed:
     """An HR fact that reached profiles another way (bulk import, SCIM) goes the way of one off ``hr.events``."""
     envelope = Envelope.model_construct(
-        id=event_id, source=source, type=event.type_name(), specversion="1.0", time=event.recorded_at,
-        subject=event.employee_id, datacontenttype="application/json", correlationid=correlation_id,
-        causationid=None, sequence=1, schemaversion=event.schema_version, data={},
+        id=event_id,
+        source=source,
+        type=event.type_name(),
+        specversion="1.0",
+        time=event.recorded_at,
+        subject=event.employee_id,
+        datacontenttype="application/json",
+        correlationid=correlation_id,
+        causationid=None,
+        sequence=1,
+        schemaversion=event.schema_version,
+        data={},
     )
     return await record_hr_fact(conn, store, event, envelope, today)
 

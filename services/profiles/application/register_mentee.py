@@ -6,9 +6,9 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.eventstore import EventStore
-from shared.events.profiles import MenteeRegistered
 from services.profiles.application.registration import register
+from shared.events.profiles import MenteeRegistered
+from shared.eventstore import EventStore
 
 
 async def register_mentee(

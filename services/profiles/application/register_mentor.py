@@ -6,9 +6,9 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.eventstore import EventStore
-from shared.events.profiles import MentorRegistered
 from services.profiles.application.registration import EmailTaken, register
+from shared.events.profiles import MentorRegistered
+from shared.eventstore import EventStore
 
 __all__ = ["EmailTaken", "register_mentor"]
 

@@ -11,11 +11,11 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.eventstore import EventStore
-from shared.events.profiles import MenteeRegistered, MentorRegistered
 from services.profiles.adapters import read_model
 from services.profiles.application.participants import commit, load
 from services.profiles.domain.participant import ParticipantRuleViolation
+from shared.events.profiles import MenteeRegistered, MentorRegistered
+from shared.eventstore import EventStore
 
 
 class EmailTaken(ParticipantRuleViolation):

@@ -54,8 +54,10 @@ def _where(f: MentorFilter) -> tuple[str, list[object]]:
     if f.location:
         clauses.append(f"profile ->> 'location' ILIKE '%' || {arg(f.location)} || '%'")
     if f.has_capacity is not None:
-        left = ("(coalesce(capacity, 0) - active_mentees > 0"
-                " AND coalesce((availability ->> 'accepting_requests')::boolean, true))")
+        left = (
+            "(coalesce(capacity, 0) - active_mentees > 0"
+            " AND coalesce((availability ->> 'accepting_requests')::boolean, true))"
+        )
         clauses.append(left if f.has_capacity else f"NOT {left}")
     if f.trained is not None:
         clauses.append("training_status <> 'untrained'" if f.trained else "training_status = 'untrained'")
@@ -76,7 +78,9 @@ async def search_mentors(pool: asyncpg.Pool, f: MentorFilter, limit: int, offset
         rows = await conn.fetch(
             f"SELECT {_ENTRY} FROM participants WHERE {where} ORDER BY name, participant_id"
             f" LIMIT ${n + 1} OFFSET ${n + 2}",
-            *args, limit, offset,
+            *args,
+            limit,
+            offset,
         )
     return [_entry(dict(r)) for r in rows], total
 
@@ -88,10 +92,20 @@ def _entry(row: dict) -> dict:
     capacity = row["capacity"] or 0
     return {
         **row,
-        **{key: profile.get(key) for key in (
-            "biography", "specialty", "interests", "career_stage", "job_function", "department", "location",
-            "time_zone", "languages",
-        )},
+        **{
+            key: profile.get(key)
+            for key in (
+                "biography",
+                "specialty",
+                "interests",
+                "career_stage",
+                "job_function",
+                "department",
+                "location",
+                "time_zone",
+                "languages",
+            )
+        },
         "capacity": capacity,
         "capacity_left": max(capacity - load, 0) if accepting else 0,
         "accepting_requests": accepting,

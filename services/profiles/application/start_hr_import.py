@@ -12,9 +12,9 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from shared.clock import Clock
 from services.profiles.adapters import hr_imports
 from services.profiles.domain.hr_import import check_leaver_share
+from shared.clock import Clock
 
 
 async def start_hr_import(

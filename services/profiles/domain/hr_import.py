@@ -18,8 +18,8 @@ from typing import Literal
 
 from pydantic import JsonValue, ValidationError
 
-from shared.events.hr import Worker, WorkerTerminated, WorkerUpdated
 from services.profiles.domain.worker import WorkerView
+from shared.events.hr import Worker, WorkerTerminated, WorkerUpdated
 
 Outcome = Literal["created", "updated", "unchanged", "deactivated", "scheduled", "error"]
 FACT_NAMESPACE = uuid.UUID("6f1c1a52-1f0e-4c4e-9a54-3b1d2d0e7a11")
@@ -53,8 +53,11 @@ def fact_id(row: ImportRow) -> uuid.UUID:
 def row_fact(row: ImportRow, recorded_at: datetime) -> WorkerUpdated:
     worker = Worker.model_validate(row.model_dump(exclude={"effective_date"}))
     return WorkerUpdated(
-        employee_id=row.employee_id, effective_date=row.effective_date, recorded_at=recorded_at,
-        worker=worker, changed_fields=["bulk_import"],
+        employee_id=row.employee_id,
+        effective_date=row.effective_date,
+        recorded_at=recorded_at,
+        worker=worker,
+        changed_fields=["bulk_import"],
     )
 
 

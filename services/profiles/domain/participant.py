@@ -89,7 +89,7 @@ class Participant:
 
     def section(self, name: str) -> dict[str, JsonValue]:
         prefix = f"{name}."
-        return {path[len(prefix):]: value for path, value in self.fields.items() if path.startswith(prefix)}
+        return {path[len(prefix) :]: value for path, value in self.fields.items() if path.startswith(prefix)}
 
     # --- commands -----------------------------------------------------------------
 
@@ -127,9 +127,11 @@ class Participant:
         self._require_mentor("change capacity")
         if new_capacity == self.capacity:
             return []
-        return [MentorCapacityChanged(
-            participant_id=self.participant_id, old_capacity=self.capacity or 0, new_capacity=new_capacity
-        )]
+        return [
+            MentorCapacityChanged(
+                participant_id=self.participant_id, old_capacity=self.capacity or 0, new_capacity=new_capacity
+            )
+        ]
 
     def complete_training(self, kind: Literal["workshop", "handbook"], completed_on: date, today: date) -> list[Event]:
         self._require_mentor("record training")
@@ -152,7 +154,9 @@ class Participant:
         reason = _HR_DEACTIVATION[status]
         if not self.active and self.inactive_reason == reason:
             return []
-        return [ParticipantDeactivated(participant_id=self.participant_id, reason=reason, effective_date=effective_date)]
+        return [
+            ParticipantDeactivated(participant_id=self.participant_id, reason=reason, effective_date=effective_date)
+        ]
 
     # --- evolution ----------------------------------------------------------------
 

@@ -9,7 +9,8 @@ No I/O: the cipher and the keys are passed in.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pydantic import JsonValue
 
@@ -22,7 +23,10 @@ ERASED_TEXT = "[erased]"
 REGISTRATIONS = frozenset({"MentorRegistered", "MenteeRegistered"})
 PERSONAL_PATHS = frozenset({"name", "email", "profile.biography", CONSENT, *DEMOGRAPHIC_ANSWERS})
 _PLACEHOLDER: dict[str, JsonValue] = {
-    "name": ERASED_NAME, "email": ERASED_EMAIL, "profile.biography": ERASED_TEXT, CONSENT: False,
+    "name": ERASED_NAME,
+    "email": ERASED_EMAIL,
+    "profile.biography": ERASED_TEXT,
+    CONSENT: False,
     **{path: None for path in DEMOGRAPHIC_ANSWERS},
 }
 

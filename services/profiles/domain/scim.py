@@ -178,7 +178,7 @@ def _target(user: dict[str, Any], path: str, *, create: bool) -> tuple[Any, Any]
     """The dict holding the attribute and the attribute's name (or a value-filter tuple)."""
     container: Any = user
     if path.startswith(ENTERPRISE):
-        rest = path[len(ENTERPRISE):].lstrip(":")
+        rest = path[len(ENTERPRISE) :].lstrip(":")
         container = user.setdefault(ENTERPRISE, {}) if create else user.get(ENTERPRISE)
         if not rest:
             return user, ENTERPRISE

@@ -13,12 +13,13 @@ update) in that order have nothing to apply to and change nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
-from typing import Iterable
 
 from pydantic import JsonValue
 
+from services.profiles.domain.participant import EmploymentStatus
 from shared.events import Event
 from shared.events.hr import (
     HrEventRescinded,
@@ -31,11 +32,19 @@ from shared.events.hr import (
     WorkerTransferred,
     WorkerUpdated,
 )
-from services.profiles.domain.participant import EmploymentStatus
 
-HR_FACT_TYPES = frozenset(cls.__name__ for cls in (
-    WorkerHired, WorkerUpdated, WorkerTransferred, WorkerPromoted, WorkerOnLeave, WorkerReturned, WorkerTerminated
-))
+HR_FACT_TYPES = frozenset(
+    cls.__name__
+    for cls in (
+        WorkerHired,
+        WorkerUpdated,
+        WorkerTransferred,
+        WorkerPromoted,
+        WorkerOnLeave,
+        WorkerReturned,
+        WorkerTerminated,
+    )
+)
 
 
 class ImpossibleHrFact(ValueError):
@@ -90,9 +99,12 @@ def check_fact(event: Event, subject: str) -> None:
         raise ImpossibleHrFact(f"subject {subject!r} names another employee than {event.employee_id!r}")
     if isinstance(event, WorkerHired) and event.worker.employment_status == "terminated":
         raise ImpossibleHrFact("a hire cannot record a terminated worker")
-    if isinstance(event, WorkerOnLeave) and event.expected_return_date is not None:
-        if event.expected_return_date < event.effective_date:
-            raise ImpossibleHrFact("expected_return_date precedes the start of the leave")
+    if (
+        isinstance(event, WorkerOnLeave)
+        and event.expected_return_date is not None
+        and event.expected_return_date < event.effective_date
+    ):
+        raise ImpossibleHrFact("expected_return_date precedes the start of the leave")
     if isinstance(event, HrEventRescinded) and event.rescinded_type not in HR_FACT_TYPES:
         raise ImpossibleHrFact(f"cannot rescind a {event.rescinded_type}")
 
@@ -100,7 +112,8 @@ def check_fact(event: Event, subject: str) -> None:
 def check_rescission(rescission: HrEventRescinded, fact_employee_id: str, fact_type: str) -> None:
     if fact_employee_id != rescission.employee_id:
         raise ImpossibleHrFact(
-            f"event {rescission.rescinded_event_id} belongs to employee {fact_employee_id}, not {rescission.employee_id}"
+            f"event {rescission.rescinded_event_id} belongs to employee {fact_employee_id},"
+            f" not {rescission.employee_id}"
         )
     if fact_type != rescission.rescinded_type:
         raise ImpossibleHrFact(

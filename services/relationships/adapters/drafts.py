@@ -19,8 +19,12 @@ async def load(conn: asyncpg.Connection, relationship_id: str, *, for_update: bo
     if row is None:
         return None
     return AgreementDraft(
-        relationship_id, row["revision"], AgreementTerms.model_validate(row["terms"]), row["proposed_by"],
-        {party: date.fromisoformat(on) for party, on in row["signatures"].items()}, row["concluded"],
+        relationship_id,
+        row["revision"],
+        AgreementTerms.model_validate(row["terms"]),
+        row["proposed_by"],
+        {party: date.fromisoformat(on) for party, on in row["signatures"].items()},
+        row["concluded"],
     )
 
 
@@ -33,6 +37,10 @@ async def save(conn: asyncpg.Connection, draft: AgreementDraft) -> None:
             revision = EXCLUDED.revision, terms = EXCLUDED.terms, proposed_by = EXCLUDED.proposed_by,
             signatures = EXCLUDED.signatures, concluded = EXCLUDED.concluded, updated_at = now()
         """,
-        draft.relationship_id, draft.revision, draft.terms.model_dump(mode="json"), draft.proposed_by,
-        {party: on.isoformat() for party, on in draft.signatures.items()}, draft.concluded,
+        draft.relationship_id,
+        draft.revision,
+        draft.terms.model_dump(mode="json"),
+        draft.proposed_by,
+        {party: on.isoformat() for party, on in draft.signatures.items()},
+        draft.concluded,
     )

@@ -107,7 +107,9 @@ async def list_relationships(
 
 
 @router.get("/{relationship_id}")
-async def get_relationship(relationship_id: str, runtime: RuntimeDep, deps: DepsDep, principal: Reader) -> dict[str, Any]:
+async def get_relationship(
+    relationship_id: str, runtime: RuntimeDep, deps: DepsDep, principal: Reader
+) -> dict[str, Any]:
     row = await queries.relationship_status(
         runtime.pool, relationship_id, principal.subject, director=Role.admin in principal.roles
     )
@@ -127,25 +129,45 @@ async def put_agreement(
 
 @router.post("/{relationship_id}/agreement/signatures")
 async def post_signature(
-    relationship_id: str, body: Signature, runtime: RuntimeDep, deps: DepsDep, correlation_id: CorrelationDep,
+    relationship_id: str,
+    body: Signature,
+    runtime: RuntimeDep,
+    deps: DepsDep,
+    correlation_id: CorrelationDep,
     principal: Party,
 ) -> dict[str, Any]:
     draft = await sign_agreement(
-        runtime.pool, deps, relationship_id, principal.subject, body.revision,
+        runtime.pool,
+        deps,
+        relationship_id,
+        principal.subject,
+        body.revision,
         confidentiality_accepted=body.confidentiality_accepted,
-        no_fault_acknowledged=body.no_fault_termination_acknowledged, correlation_id=correlation_id,
+        no_fault_acknowledged=body.no_fault_termination_acknowledged,
+        correlation_id=correlation_id,
     )
     return {"revision": draft.revision, "signed_by": sorted(draft.signatures), "concluded": draft.concluded}
 
 
 @router.post("/{relationship_id}/meetings", status_code=status.HTTP_201_CREATED)
 async def post_meeting(
-    relationship_id: str, body: LogMeeting, runtime: RuntimeDep, deps: DepsDep, correlation_id: CorrelationDep,
+    relationship_id: str,
+    body: LogMeeting,
+    runtime: RuntimeDep,
+    deps: DepsDep,
+    correlation_id: CorrelationDep,
     principal: Party,
 ) -> dict[str, str]:
     meeting_id = await log_meeting(
-        runtime.pool, deps, relationship_id, principal.subject, held_on=body.held_on,
-        duration_minutes=body.duration_minutes, format=body.format, topic_tags=body.topic_tags, notes=body.notes,
+        runtime.pool,
+        deps,
+        relationship_id,
+        principal.subject,
+        held_on=body.held_on,
+        duration_minutes=body.duration_minutes,
+        format=body.format,
+        topic_tags=body.topic_tags,
+        notes=body.notes,
         correlation_id=correlation_id,
     )
     return {"meeting_id": meeting_id}
@@ -159,23 +181,45 @@ async def get_notes(relationship_id: str, runtime: RuntimeDep, deps: DepsDep, pr
 
 @router.post("/{relationship_id}/goals", status_code=status.HTTP_201_CREATED)
 async def post_goal(
-    relationship_id: str, body: NewGoal, runtime: RuntimeDep, deps: DepsDep, correlation_id: CorrelationDep,
+    relationship_id: str,
+    body: NewGoal,
+    runtime: RuntimeDep,
+    deps: DepsDep,
+    correlation_id: CorrelationDep,
     principal: Party,
 ) -> dict[str, str]:
     goal_id = await set_goal(
-        runtime.pool, deps, relationship_id, principal.subject, mentee_id=body.mentee_id, text=body.text,
-        measure=body.measure, due_on=body.due_on, correlation_id=correlation_id,
+        runtime.pool,
+        deps,
+        relationship_id,
+        principal.subject,
+        mentee_id=body.mentee_id,
+        text=body.text,
+        measure=body.measure,
+        due_on=body.due_on,
+        correlation_id=correlation_id,
     )
     return {"goal_id": goal_id}
 
 
 @router.post("/{relationship_id}/goals/{goal_id}/progress", response_model=Changed)
 async def post_goal_progress(
-    relationship_id: str, goal_id: str, body: GoalProgress, runtime: RuntimeDep, deps: DepsDep,
-    correlation_id: CorrelationDep, principal: Party,
+    relationship_id: str,
+    goal_id: str,
+    body: GoalProgress,
+    runtime: RuntimeDep,
+    deps: DepsDep,
+    correlation_id: CorrelationDep,
+    principal: Party,
 ) -> Changed:
     version = await progress_goal(
-        runtime.pool, deps, relationship_id, principal.subject, goal_id, body.status, body.progress_percent,
+        runtime.pool,
+        deps,
+        relationship_id,
+        principal.subject,
+        goal_id,
+        body.status,
+        body.progress_percent,
         correlation_id,
     )
     return Changed(relationship_id=relationship_id, version=version)
@@ -183,24 +227,43 @@ async def post_goal_progress(
 
 @router.post("/{relationship_id}/reviews", response_model=Changed)
 async def post_review(
-    relationship_id: str, body: Review, runtime: RuntimeDep, deps: DepsDep, correlation_id: CorrelationDep,
+    relationship_id: str,
+    body: Review,
+    runtime: RuntimeDep,
+    deps: DepsDep,
+    correlation_id: CorrelationDep,
     principal: Reader,
 ) -> Changed:
     version = await review_agreement(
-        runtime.pool, deps, relationship_id, principal.subject, body.outcome, body.next_review_due_on,
-        by_director=Role.admin in principal.roles, correlation_id=correlation_id,
+        runtime.pool,
+        deps,
+        relationship_id,
+        principal.subject,
+        body.outcome,
+        body.next_review_due_on,
+        by_director=Role.admin in principal.roles,
+        correlation_id=correlation_id,
     )
     return Changed(relationship_id=relationship_id, version=version)
 
 
 @router.post("/{relationship_id}/closure", response_model=Changed)
 async def post_closure(
-    relationship_id: str, body: Closure, runtime: RuntimeDep, deps: DepsDep, correlation_id: CorrelationDep,
+    relationship_id: str,
+    body: Closure,
+    runtime: RuntimeDep,
+    deps: DepsDep,
+    correlation_id: CorrelationDep,
     principal: Reader,
 ) -> Changed:
     version = await close_relationship(
-        runtime.pool, deps, relationship_id, principal.subject, body.reason,
-        by_director=Role.admin in principal.roles, rematch_requested=body.rematch_requested,
+        runtime.pool,
+        deps,
+        relationship_id,
+        principal.subject,
+        body.reason,
+        by_director=Role.admin in principal.roles,
+        rematch_requested=body.rematch_requested,
         correlation_id=correlation_id,
     )
     return Changed(relationship_id=relationship_id, version=version)
@@ -208,12 +271,22 @@ async def post_closure(
 
 @router.post("/{relationship_id}/feedback", status_code=status.HTTP_201_CREATED)
 async def post_feedback(
-    relationship_id: str, body: Feedback, runtime: RuntimeDep, deps: DepsDep, correlation_id: CorrelationDep,
+    relationship_id: str,
+    body: Feedback,
+    runtime: RuntimeDep,
+    deps: DepsDep,
+    correlation_id: CorrelationDep,
     principal: Party,
 ) -> dict[str, str]:
     survey = await submit_feedback(
-        runtime.pool, deps, relationship_id, principal.subject, satisfaction=body.satisfaction,
-        goals_met=body.goals_met, would_recommend=body.would_recommend, comment=body.comment,
+        runtime.pool,
+        deps,
+        relationship_id,
+        principal.subject,
+        satisfaction=body.satisfaction,
+        goals_met=body.goals_met,
+        would_recommend=body.would_recommend,
+        comment=body.comment,
         correlation_id=correlation_id,
     )
     return {"survey": survey}

@@ -33,10 +33,23 @@ FROM relationship_view v LEFT JOIN agreement_drafts d USING (relationship_id)
 async def save(conn: asyncpg.Connection, r: Relationship) -> None:
     await conn.execute(
         _UPSERT,
-        r.relationship_id, r.version, r.model, r.mentor_id, r.mentee_ids, r.match_id, r.phase, r.started_on,
-        r.agreement.signed_on if r.agreement else None, r.cadence_weeks_max, r.last_meeting_on, len(r.meetings),
-        r.lagging, r.review_due_on, r.closure.closed_on if r.closure else None,
-        r.closure.reason if r.closure else None, r.closure.rematch_requested if r.closure else None,
+        r.relationship_id,
+        r.version,
+        r.model,
+        r.mentor_id,
+        r.mentee_ids,
+        r.match_id,
+        r.phase,
+        r.started_on,
+        r.agreement.signed_on if r.agreement else None,
+        r.cadence_weeks_max,
+        r.last_meeting_on,
+        len(r.meetings),
+        r.lagging,
+        r.review_due_on,
+        r.closure.closed_on if r.closure else None,
+        r.closure.reason if r.closure else None,
+        r.closure.rematch_requested if r.closure else None,
     )
 
 
@@ -54,7 +67,10 @@ async def listing(
                 WHERE $1::text IS NULL OR v.mentor_id = $1 OR $1 = ANY (v.mentee_ids)) AS r
             WHERE $2::text IS NULL OR r.phase = $2
             ORDER BY r.started_on, r.relationship_id LIMIT $3 OFFSET $4""",
-        participant_id, phase, limit, offset,
+        participant_id,
+        phase,
+        limit,
+        offset,
     )
     return [dict(r) for r in rows]
 

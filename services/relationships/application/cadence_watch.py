@@ -34,4 +34,3 @@ async def sync_timers(conn: asyncpg.Connection, relationship: Relationship, grac
         await cancel(conn, f"review:{rid}")
     else:
         await schedule(conn, f"review:{rid}", REVIEW, rid, _at_start_of(due))
-

@@ -15,8 +15,15 @@ from shared.events.relationships import ClosureReason
 
 
 async def close_relationship(
-    pool: asyncpg.Pool, deps: Deps, relationship_id: str, by: str, reason: ClosureReason, *,
-    by_director: bool, rematch_requested: bool, correlation_id: UUID | None = None,
+    pool: asyncpg.Pool,
+    deps: Deps,
+    relationship_id: str,
+    by: str,
+    reason: ClosureReason,
+    *,
+    by_director: bool,
+    rematch_requested: bool,
+    correlation_id: UUID | None = None,
 ) -> int:
     async with pool.acquire() as conn, conn.transaction():
         relationship = await load_existing(conn, deps, relationship_id)

@@ -15,8 +15,16 @@ from shared.events.relationships import SmartGoal
 
 
 async def set_goal(
-    pool: asyncpg.Pool, deps: Deps, relationship_id: str, by: str, *, mentee_id: str | None, text: str,
-    measure: str, due_on: date, correlation_id: UUID | None = None,
+    pool: asyncpg.Pool,
+    deps: Deps,
+    relationship_id: str,
+    by: str,
+    *,
+    mentee_id: str | None,
+    text: str,
+    measure: str,
+    due_on: date,
+    correlation_id: UUID | None = None,
 ) -> str:
     goal = SmartGoal(goal_id=str(uuid.uuid4()), text=text, measure=measure, due_on=due_on)
     async with pool.acquire() as conn, conn.transaction():
@@ -27,8 +35,14 @@ async def set_goal(
 
 
 async def progress_goal(
-    pool: asyncpg.Pool, deps: Deps, relationship_id: str, by: str, goal_id: str, status: GoalStatus,
-    progress_percent: int, correlation_id: UUID | None = None,
+    pool: asyncpg.Pool,
+    deps: Deps,
+    relationship_id: str,
+    by: str,
+    goal_id: str,
+    status: GoalStatus,
+    progress_percent: int,
+    correlation_id: UUID | None = None,
 ) -> int:
     async with pool.acquire() as conn, conn.transaction():
         relationship = await load_existing(conn, deps, relationship_id)

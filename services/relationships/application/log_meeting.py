@@ -15,8 +15,17 @@ from shared.events.profiles import MeetingFormat
 
 
 async def log_meeting(
-    pool: asyncpg.Pool, deps: Deps, relationship_id: str, by: str, *, held_on: date, duration_minutes: int,
-    format: MeetingFormat, topic_tags: list[str], notes: str | None, correlation_id: UUID | None = None,
+    pool: asyncpg.Pool,
+    deps: Deps,
+    relationship_id: str,
+    by: str,
+    *,
+    held_on: date,
+    duration_minutes: int,
+    format: MeetingFormat,
+    topic_tags: list[str],
+    notes: str | None,
+    correlation_id: UUID | None = None,
 ) -> str:
     meeting_id = str(uuid.uuid4())
     async with pool.acquire() as conn, conn.transaction():

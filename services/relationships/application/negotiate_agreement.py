@@ -27,8 +27,15 @@ async def propose_agreement(
 
 
 async def sign_agreement(
-    pool: asyncpg.Pool, deps: Deps, relationship_id: str, by: str, revision: int, *,
-    confidentiality_accepted: bool, no_fault_acknowledged: bool, correlation_id: UUID | None = None,
+    pool: asyncpg.Pool,
+    deps: Deps,
+    relationship_id: str,
+    by: str,
+    revision: int,
+    *,
+    confidentiality_accepted: bool,
+    no_fault_acknowledged: bool,
+    correlation_id: UUID | None = None,
 ) -> AgreementDraft:
     async with pool.acquire() as conn, conn.transaction():
         relationship = await load_existing(conn, deps, relationship_id)
@@ -38,8 +45,11 @@ async def sign_agreement(
         if draft is None:
             raise RelationshipRuleViolation(f"relationship {relationship_id} has no agreement to sign yet")
         draft.sign(
-            by, revision, deps.today(),
-            confidentiality_accepted=confidentiality_accepted, no_fault_acknowledged=no_fault_acknowledged,
+            by,
+            revision,
+            deps.today(),
+            confidentiality_accepted=confidentiality_accepted,
+            no_fault_acknowledged=no_fault_acknowledged,
         )
         events = relationship.conclude_agreement(draft, deps.today())
         draft.concluded = bool(events)

@@ -12,7 +12,9 @@ from services.relationships.application.streams import load_existing
 from services.relationships.domain.errors import NotAParty, RelationshipNotFound
 
 
-async def relationship_status(pool: asyncpg.Pool, relationship_id: str, reader: str, *, director: bool) -> dict[str, Any]:
+async def relationship_status(
+    pool: asyncpg.Pool, relationship_id: str, reader: str, *, director: bool
+) -> dict[str, Any]:
     row = await read_model.fetch(pool, relationship_id)
     if row is None:
         raise RelationshipNotFound(f"no relationship {relationship_id}")
@@ -31,18 +33,32 @@ async def relationship_detail(pool: asyncpg.Pool, deps: Deps, relationship_id: s
     assert status is not None
     return {
         **status,
-        "agreement": None if draft is None else {
-            "revision": draft.revision, "terms": draft.terms.model_dump(mode="json"), "proposed_by": draft.proposed_by,
-            "signatures": {p: on.isoformat() for p, on in draft.signatures.items()}, "concluded": draft.concluded,
+        "agreement": None
+        if draft is None
+        else {
+            "revision": draft.revision,
+            "terms": draft.terms.model_dump(mode="json"),
+            "proposed_by": draft.proposed_by,
+            "signatures": {p: on.isoformat() for p, on in draft.signatures.items()},
+            "concluded": draft.concluded,
         },
         "goals": [
-            {**g.goal.model_dump(mode="json"), "mentee_id": g.mentee_id, "status": g.status,
-             "progress_percent": g.progress_percent}
+            {
+                **g.goal.model_dump(mode="json"),
+                "mentee_id": g.mentee_id,
+                "status": g.status,
+                "progress_percent": g.progress_percent,
+            }
             for g in relationship.goals.values()
         ],
         "meetings": [
-            {"meeting_id": m.meeting_id, "held_on": m.held_on, "duration_minutes": m.duration_minutes,
-             "format": m.format, "topic_tags": m.topic_tags}
+            {
+                "meeting_id": m.meeting_id,
+                "held_on": m.held_on,
+                "duration_minutes": m.duration_minutes,
+                "format": m.format,
+                "topic_tags": m.topic_tags,
+            }
             for m in sorted(relationship.meetings.values(), key=lambda m: (m.held_on, m.meeting_id))
         ],
         "open_survey": relationship.survey,

@@ -13,8 +13,15 @@ from services.relationships.domain.relationship import ReviewOutcome
 
 
 async def review_agreement(
-    pool: asyncpg.Pool, deps: Deps, relationship_id: str, by: str, outcome: ReviewOutcome,
-    next_review_due_on: date | None, *, by_director: bool, correlation_id: UUID | None = None,
+    pool: asyncpg.Pool,
+    deps: Deps,
+    relationship_id: str,
+    by: str,
+    outcome: ReviewOutcome,
+    next_review_due_on: date | None,
+    *,
+    by_director: bool,
+    correlation_id: UUID | None = None,
 ) -> int:
     async with pool.acquire() as conn, conn.transaction():
         relationship = await load_existing(conn, deps, relationship_id)

@@ -30,8 +30,13 @@ async def start_from_match(conn: asyncpg.Connection, deps: Deps, match: MatchApp
 
 
 async def start_relationship(
-    pool: asyncpg.Pool, deps: Deps, model: Model, mentor_id: str, mentee_ids: list[str],
-    match_id: str | None = None, correlation_id: UUID | None = None,
+    pool: asyncpg.Pool,
+    deps: Deps,
+    model: Model,
+    mentor_id: str,
+    mentee_ids: list[str],
+    match_id: str | None = None,
+    correlation_id: UUID | None = None,
 ) -> str:
     match_id = match_id or f"direct-{uuid.uuid4()}"
     relationship_id = relationship_id_for(match_id)

@@ -1,4 +1,4 @@
-"""Load a relationship from its stream; append what it decided, rewrite its view row and its timers, in one transaction."""
+"""Load a relationship from its stream; append what it decided, rewrite its view row and timers, in one transaction."""
 
 from __future__ import annotations
 
@@ -39,8 +39,12 @@ async def commit(
     if not events:
         return relationship.version
     await deps.store.append(
-        conn, relationship.relationship_id, relationship.version, events,
-        correlation_id=correlation_id, causation_id=causation_id,
+        conn,
+        relationship.relationship_id,
+        relationship.version,
+        events,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
     )
     relationship.apply_all(events)
     await read_model.save(conn, relationship)

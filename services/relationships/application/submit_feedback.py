@@ -12,8 +12,16 @@ from services.relationships.application.streams import commit, load_existing
 
 
 async def submit_feedback(
-    pool: asyncpg.Pool, deps: Deps, relationship_id: str, by: str, *, satisfaction: int, goals_met: bool,
-    would_recommend: bool, comment: str | None, correlation_id: UUID | None = None,
+    pool: asyncpg.Pool,
+    deps: Deps,
+    relationship_id: str,
+    by: str,
+    *,
+    satisfaction: int,
+    goals_met: bool,
+    would_recommend: bool,
+    comment: str | None,
+    correlation_id: UUID | None = None,
 ) -> str:
     async with pool.acquire() as conn, conn.transaction():
         relationship = await load_existing(conn, deps, relationship_id)

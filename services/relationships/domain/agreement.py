@@ -78,7 +78,8 @@ class AgreementDraft:
     ) -> None:
         if self.concluded:
             raise RelationshipRuleViolation(
-                f"agreement revision {self.revision} of relationship {self.relationship_id} is already signed by all parties"
+                f"agreement revision {self.revision} of relationship {self.relationship_id}"
+                " is already signed by all parties"
             )
         if revision != self.revision:
             raise RelationshipRuleViolation(

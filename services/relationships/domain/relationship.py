@@ -42,8 +42,12 @@ ReviewOutcome = Literal["continued", "revised", "closing"]
 
 DEFAULT_CADENCE_WEEKS_MAX = 8
 A_YEAR = timedelta(days=365)
-ONLY_BY = {"no_fault_mentor": "the mentor", "no_fault_mentee": "a mentee", "participant_left": "the program director",
-           "program_ended": "the program director"}
+ONLY_BY = {
+    "no_fault_mentor": "the mentor",
+    "no_fault_mentee": "a mentee",
+    "participant_left": "the program director",
+    "program_ended": "the program director",
+}
 
 
 @dataclass
@@ -122,8 +126,12 @@ class Relationship:
             raise RelationshipRuleViolation(f"relationship {self.relationship_id} has already started")
         try:
             started = RelationshipStarted(
-                relationship_id=self.relationship_id, model=model, mentor_id=mentor_id,
-                mentee_ids=mentee_ids, match_id=match_id, started_on=started_on,
+                relationship_id=self.relationship_id,
+                model=model,
+                mentor_id=mentor_id,
+                mentee_ids=mentee_ids,
+                match_id=match_id,
+                started_on=started_on,
             )
         except ValueError as exc:
             raise InvalidCommand("mentee_ids", _first_error(exc)) from exc
@@ -136,23 +144,32 @@ class Relationship:
         terms = draft.terms
         review_due_on = terms.review_due_on or today + A_YEAR
         _check_review_date("review_due_on", review_due_on, today)
-        return [AgreementSigned(
-            relationship_id=self.relationship_id,
-            cadence_weeks_min=terms.cadence_weeks_min,
-            cadence_weeks_max=terms.cadence_weeks_max,
-            format=terms.format,
-            confidentiality_accepted=True,
-            no_fault_termination_acknowledged=True,
-            goals=terms.goals,
-            development_plan_attached=bool(terms.development_plan),
-            signed_by=sorted(draft.signatures),
-            signed_on=today,
-            review_due_on=review_due_on,
-        )]
+        return [
+            AgreementSigned(
+                relationship_id=self.relationship_id,
+                cadence_weeks_min=terms.cadence_weeks_min,
+                cadence_weeks_max=terms.cadence_weeks_max,
+                format=terms.format,
+                confidentiality_accepted=True,
+                no_fault_termination_acknowledged=True,
+                goals=terms.goals,
+                development_plan_attached=bool(terms.development_plan),
+                signed_by=sorted(draft.signatures),
+                signed_on=today,
+                review_due_on=review_due_on,
+            )
+        ]
 
     def log_meeting(
-        self, by: str, meeting_id: str, held_on: date, duration_minutes: int, format: MeetingFormat,
-        topic_tags: list[str], today: date, topics: tuple[str, ...] = PROGRAM_TOPICS,
+        self,
+        by: str,
+        meeting_id: str,
+        held_on: date,
+        duration_minutes: int,
+        format: MeetingFormat,
+        topic_tags: list[str],
+        today: date,
+        topics: tuple[str, ...] = PROGRAM_TOPICS,
     ) -> list[Event]:
         self.require_party(by)
         self.require_open("log a meeting")
@@ -165,10 +182,16 @@ class Relationship:
             raise InvalidCommand("topic_tags", f"not on the program's topic list: {', '.join(unknown)}")
         if meeting_id in self.meetings:
             raise RelationshipRuleViolation(f"meeting {meeting_id} is already logged")
-        return [MeetingLogged(
-            relationship_id=self.relationship_id, meeting_id=meeting_id, held_on=held_on,
-            duration_minutes=duration_minutes, format=format, topic_tags=list(dict.fromkeys(topic_tags)),
-        )]
+        return [
+            MeetingLogged(
+                relationship_id=self.relationship_id,
+                meeting_id=meeting_id,
+                held_on=held_on,
+                duration_minutes=duration_minutes,
+                format=format,
+                topic_tags=list(dict.fromkeys(topic_tags)),
+            )
+        ]
 
     def set_goal(self, by: str, mentee_id: str | None, goal: SmartGoal, today: date) -> list[Event]:
         self.require_party(by)
@@ -192,9 +215,14 @@ class Relationship:
             raise RelationshipRuleViolation(f"goal {goal_id} is already {goal.status}")
         if status == "achieved":
             progress_percent = 100
-        return [GoalProgressed(
-            relationship_id=self.relationship_id, goal_id=goal_id, status=status, progress_percent=progress_percent,
-        )]
+        return [
+            GoalProgressed(
+                relationship_id=self.relationship_id,
+                goal_id=goal_id,
+                status=status,
+                progress_percent=progress_percent,
+            )
+        ]
 
     def check_cadence(self, today: date, grace: timedelta) -> list[Event]:
         """Lagging once per lapse: after the first warning nothing more until a meeting clears it."""
@@ -203,10 +231,14 @@ class Relationship:
             return []
         since = self.last_meeting_on or self.started_on
         assert since is not None
-        return [RelationshipLagging(
-            relationship_id=self.relationship_id, last_meeting_on=self.last_meeting_on,
-            days_since=(today - since).days, cadence_weeks_max=self.cadence_weeks_max,
-        )]
+        return [
+            RelationshipLagging(
+                relationship_id=self.relationship_id,
+                last_meeting_on=self.last_meeting_on,
+                days_since=(today - since).days,
+                cadence_weeks_max=self.cadence_weeks_max,
+            )
+        ]
 
     def check_review(self, today: date) -> list[Event]:
         if self.phase != "enabling" or self.review_due_on is None or self.review_flagged or today < self.review_due_on:
@@ -225,25 +257,33 @@ class Relationship:
         else:
             next_review_due_on = next_review_due_on or today + A_YEAR
             _check_review_date("next_review_due_on", next_review_due_on, today)
-        return [AgreementReviewed(
-            relationship_id=self.relationship_id, reviewed_on=today, outcome=outcome,
-            next_review_due_on=next_review_due_on,
-        )]
+        return [
+            AgreementReviewed(
+                relationship_id=self.relationship_id,
+                reviewed_on=today,
+                outcome=outcome,
+                next_review_due_on=next_review_due_on,
+            )
+        ]
 
     def submit_feedback(self, by: str, satisfaction: int, goals_met: bool, would_recommend: bool) -> list[Event]:
         """A survey is open at closure and at each annual review; each party answers it once."""
         self.require_party(by)
         if self.survey is None:
-            raise RelationshipRuleViolation(
-                "no survey is open: feedback is asked at each annual review and at closure"
-            )
+            raise RelationshipRuleViolation("no survey is open: feedback is asked at each annual review and at closure")
         if by in self.answered.get(self.survey, set()):
             raise RelationshipRuleViolation(f"{by} has already answered the {self.survey} survey")
-        return [FeedbackSubmitted(
-            relationship_id=self.relationship_id, survey="relationship_feedback", respondent_id=by,
-            respondent_role="mentor" if by == self.mentor_id else "mentee",
-            satisfaction=satisfaction, goals_met=goals_met, would_recommend=would_recommend,
-        )]
+        return [
+            FeedbackSubmitted(
+                relationship_id=self.relationship_id,
+                survey="relationship_feedback",
+                respondent_id=by,
+                respondent_role="mentor" if by == self.mentor_id else "mentee",
+                satisfaction=satisfaction,
+                goals_met=goals_met,
+                would_recommend=would_recommend,
+            )
+        ]
 
     def close(
         self, by: str, reason: ClosureReason, today: date, *, by_director: bool, rematch_requested: bool = False
@@ -328,8 +368,13 @@ class Relationship:
 
     def _closed(self, reason: ClosureReason, by: str | None, rematch: bool, today: date) -> RelationshipClosed:
         return RelationshipClosed(
-            relationship_id=self.relationship_id, reason=reason, closed_by=by, mentor_id=self.mentor_id,
-            mentee_ids=self.mentee_ids, rematch_requested=rematch, closed_on=today,
+            relationship_id=self.relationship_id,
+            reason=reason,
+            closed_by=by,
+            mentor_id=self.mentor_id,
+            mentee_ids=self.mentee_ids,
+            rematch_requested=rematch,
+            closed_on=today,
         )
 
 

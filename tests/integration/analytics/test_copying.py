@@ -14,13 +14,37 @@ from services.analytics.projections.copying import copy_new, insert_new
 
 pytestmark = pytest.mark.integration
 
-COLUMNS = {"id": "uuid", "label": "text", "at": "timestamptz", "on_day": "date", "n": "integer", "flag": "boolean",
-           "doc": "json", "names": "text[]"}
+COLUMNS = {
+    "id": "uuid",
+    "label": "text",
+    "at": "timestamptz",
+    "on_day": "date",
+    "n": "integer",
+    "flag": "boolean",
+    "doc": "json",
+    "names": "text[]",
+}
 ROWS = [
-    (uuid.uuid4(), "héllo\tworld\n\\ \x1f 日本", datetime(2024, 9, 2, 8, 0, 0, 123456, tzinfo=UTC),
-     date(1999, 12, 31), -5, True, '{"a": "\\"quoted\\"", "b": [1, 2.5, null]}', ["mentee-1", "mentor-2", "日本"]),
-    (str(uuid.uuid4()), "", datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=-5))), date(2000, 1, 1),
-     2**31 - 1, False, "[]", []),
+    (
+        uuid.uuid4(),
+        "héllo\tworld\n\\ \x1f 日本",
+        datetime(2024, 9, 2, 8, 0, 0, 123456, tzinfo=UTC),
+        date(1999, 12, 31),
+        -5,
+        True,
+        '{"a": "\\"quoted\\"", "b": [1, 2.5, null]}',
+        ["mentee-1", "mentor-2", "日本"],
+    ),
+    (
+        str(uuid.uuid4()),
+        "",
+        datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=-5))),
+        date(2000, 1, 1),
+        2**31 - 1,
+        False,
+        "[]",
+        [],
+    ),
     (uuid.uuid4(), None, None, None, None, None, None, None),
     (uuid.uuid4(), "naive time is UTC", datetime(1970, 1, 1, 0, 0, 1), date(2100, 2, 28), 0, True, "{}", ["x"]),
 ]
@@ -35,7 +59,9 @@ async def test_binary_copy_stores_what_asyncpg_stores(pool: asyncpg.Pool) -> Non
         await table(conn, "by_asyncpg")
         await table(conn, "by_hand")
         await conn.copy_records_to_table("by_asyncpg", records=ROWS, columns=list(COLUMNS))
-        await binary_copy.copy_encoded(conn, "public", "by_hand", list(COLUMNS), binary_copy.encode(COLUMNS.values(), ROWS))
+        await binary_copy.copy_encoded(
+            conn, "public", "by_hand", list(COLUMNS), binary_copy.encode(COLUMNS.values(), ROWS)
+        )
         peer = await conn.fetch("SELECT *, doc::text AS doc FROM by_asyncpg ORDER BY n NULLS LAST")
         ours = await conn.fetch("SELECT *, doc::text AS doc FROM by_hand ORDER BY n NULLS LAST")
     assert [tuple(r) for r in ours] == [tuple(r) for r in peer]
@@ -51,29 +77,53 @@ def test_an_unknown_column_type_is_refused() -> None:
 async def test_copy_new_leaves_out_what_is_there_and_keeps_the_transaction(pool: asyncpg.Pool) -> None:
     columns = ("relationship_id", "meeting_id", "held_on")
     async with pool.acquire() as conn:
-        await conn.execute("CREATE TABLE meetings (relationship_id text, meeting_id text, held_on date,"
-                           " PRIMARY KEY (relationship_id, meeting_id))")
+        await conn.execute(
+            "CREATE TABLE meetings (relationship_id text, meeting_id text, held_on date,"
+            " PRIMARY KEY (relationship_id, meeting_id))"
+        )
         await conn.execute("INSERT INTO meetings VALUES ('r1', 'm1', '2025-01-01')")
-        rows = [("r1", "m1", date(2030, 1, 1)), ("r1", "m2", date(2025, 2, 1)), ("r1", "m2", date(2030, 2, 1)),
-                ("r2", "m1", date(2025, 3, 1))]
+        rows = [
+            ("r1", "m1", date(2030, 1, 1)),
+            ("r1", "m2", date(2025, 2, 1)),
+            ("r1", "m2", date(2030, 2, 1)),
+            ("r2", "m1", date(2025, 3, 1)),
+        ]
         async with conn.transaction():
             await conn.execute("INSERT INTO meetings VALUES ('r0', 'm0', '2024-12-01')")  # before, same transaction
             await copy_new(conn, "public", "meetings", columns, binary_copy.encode(("text", "text", "date"), rows))
             await conn.execute("INSERT INTO meetings VALUES ('r9', 'm9', '2025-04-01')")  # still usable after
-        stored = {(r["relationship_id"], r["meeting_id"]): r["held_on"] for r in await conn.fetch("SELECT * FROM meetings")}
-    assert stored == {("r0", "m0"): date(2024, 12, 1), ("r1", "m1"): date(2025, 1, 1), ("r1", "m2"): date(2025, 2, 1),
-                      ("r2", "m1"): date(2025, 3, 1), ("r9", "m9"): date(2025, 4, 1)}
+        stored = {
+            (r["relationship_id"], r["meeting_id"]): r["held_on"] for r in await conn.fetch("SELECT * FROM meetings")
+        }
+    assert stored == {
+        ("r0", "m0"): date(2024, 12, 1),
+        ("r1", "m1"): date(2025, 1, 1),
+        ("r1", "m2"): date(2025, 2, 1),
+        ("r2", "m1"): date(2025, 3, 1),
+        ("r9", "m9"): date(2025, 4, 1),
+    }
 
 
 async def test_insert_new_leaves_out_what_is_there(pool: asyncpg.Pool) -> None:
     first, second = uuid.uuid4(), uuid.uuid4()
     async with pool.acquire() as conn:
-        await conn.execute("CREATE TABLE lagging (event_id uuid PRIMARY KEY, relationship_id text, lagging_at timestamptz)")
+        await conn.execute(
+            "CREATE TABLE lagging (event_id uuid PRIMARY KEY, relationship_id text, lagging_at timestamptz)"
+        )
         at = datetime(2025, 5, 1, tzinfo=UTC)
-        await insert_new(conn, "public", "lagging", {"event_id": "uuid", "relationship_id": "text",
-                                                     "lagging_at": "timestamptz"}, [(first, "r1", at)])
-        await insert_new(conn, "public", "lagging", {"event_id": "uuid", "relationship_id": "text",
-                                                     "lagging_at": "timestamptz"},
-                         [(first, "changed", at), (second, "r2", at), (second, "r2 again", at)])
+        await insert_new(
+            conn,
+            "public",
+            "lagging",
+            {"event_id": "uuid", "relationship_id": "text", "lagging_at": "timestamptz"},
+            [(first, "r1", at)],
+        )
+        await insert_new(
+            conn,
+            "public",
+            "lagging",
+            {"event_id": "uuid", "relationship_id": "text", "lagging_at": "timestamptz"},
+            [(first, "changed", at), (second, "r2", at), (second, "r2 again", at)],
+        )
         stored = {r["event_id"]: r["relationship_id"] for r in await conn.fetch("SELECT * FROM lagging")}
     assert stored == {first: "r1", second: "r2"}

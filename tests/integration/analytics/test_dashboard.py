@@ -7,14 +7,14 @@ from datetime import date, timedelta
 
 import pytest
 
+from services.analytics.adapters.dashboard_page import render
+from services.analytics.application.dashboard import Filters, figures_as_rows, program_figures
+from services.analytics.application.generations import ensure_live, schema_name
+from services.analytics.application.projector import Projector
 from shared.bus import ensure_topics, new_producer
 from shared.events.matching import MatchApproved, RequestRanked, RequestReviewed, RequestUnmatched
 from shared.events.profiles import MenteeRegistered, MentorRegistered, ProfileFields
 from shared.events.relationships import FeedbackSubmitted, RelationshipLagging, RelationshipStarted
-from services.analytics.application.dashboard import Filters, figures_as_rows, program_figures
-from services.analytics.application.generations import ensure_live, schema_name
-from services.analytics.application.projector import Projector
-from services.analytics.adapters.dashboard_page import render
 from tests.integration.analytics.test_timeline_projection import DAY, T0, envelope, scenario
 
 pytestmark = pytest.mark.integration
@@ -29,34 +29,103 @@ def program_events() -> list[tuple[str, object]]:
     """7 mentees (6 cardiology, 1 surgery), 3 mentors; m1 is the timeline scenario (matched at choice 2
     after 96 h, closed after 143 days); m2 matched at choice 1 after 48 h and is lagging; m3 declined;
     m4 unmatched; two survey answers (4 and 5)."""
-    events = [("profiles", envelope(person(MentorRegistered, p, "Cardiology", capacity=2), p, T0 - 30 * DAY, "profiles"))
-              for p in ("a", "b", "c")]
-    events += [("profiles", envelope(person(MenteeRegistered, f"m{i}", "Cardiology"), f"m{i}", T0 - 20 * DAY, "profiles"))
-               for i in range(1, 7)]
+    events = [
+        ("profiles", envelope(person(MentorRegistered, p, "Cardiology", capacity=2), p, T0 - 30 * DAY, "profiles"))
+        for p in ("a", "b", "c")
+    ]
+    events += [
+        ("profiles", envelope(person(MenteeRegistered, f"m{i}", "Cardiology"), f"m{i}", T0 - 20 * DAY, "profiles"))
+        for i in range(1, 7)
+    ]
     events.append(("profiles", envelope(person(MenteeRegistered, "m7", "Surgery"), "m7", T0 - 20 * DAY, "profiles")))
     events += scenario()
     ask = lambda r, m: RequestRanked(request_id=r, mentee_id=m, biography="b", motivation="m", ranked_mentor_ids=["c"])  # noqa: E731
     events += [
         ("matching", envelope(ask("req-2", "m2"), "req-2", T0, "matching")),
-        ("matching", envelope(RequestReviewed(request_id="req-2", reviewer_id="dir", approved=True), "req-2", T0, "matching", 2)),
-        ("matching", envelope(MatchApproved(match_id="match-2", mentee_id="m2", mentor_id="c", mode="director",
-                                            request_id="req-2", choice_rank=1), "match-2", T0 + 2 * DAY, "matching")),
-        ("relationships", envelope(RelationshipStarted(relationship_id="rel-2", model="one_to_one", mentor_id="c",
-                                                       mentee_ids=["m2"], match_id="match-2", started_on=date(2026, 1, 8)),
-                                   "rel-2", T0 + 3 * DAY, "relationships")),
-        ("relationships", envelope(RelationshipLagging(relationship_id="rel-2", last_meeting_on=None, days_since=70,
-                                                       cadence_weeks_max=8), "rel-2", T0 + 73 * DAY, "relationships", 2)),
+        (
+            "matching",
+            envelope(RequestReviewed(request_id="req-2", reviewer_id="dir", approved=True), "req-2", T0, "matching", 2),
+        ),
+        (
+            "matching",
+            envelope(
+                MatchApproved(
+                    match_id="match-2",
+                    mentee_id="m2",
+                    mentor_id="c",
+                    mode="director",
+                    request_id="req-2",
+                    choice_rank=1,
+                ),
+                "match-2",
+                T0 + 2 * DAY,
+                "matching",
+            ),
+        ),
+        (
+            "relationships",
+            envelope(
+                RelationshipStarted(
+                    relationship_id="rel-2",
+                    model="one_to_one",
+                    mentor_id="c",
+                    mentee_ids=["m2"],
+                    match_id="match-2",
+                    started_on=date(2026, 1, 8),
+                ),
+                "rel-2",
+                T0 + 3 * DAY,
+                "relationships",
+            ),
+        ),
+        (
+            "relationships",
+            envelope(
+                RelationshipLagging(relationship_id="rel-2", last_meeting_on=None, days_since=70, cadence_weeks_max=8),
+                "rel-2",
+                T0 + 73 * DAY,
+                "relationships",
+                2,
+            ),
+        ),
         ("matching", envelope(ask("req-3", "m3"), "req-3", T0, "matching")),
-        ("matching", envelope(RequestReviewed(request_id="req-3", reviewer_id="dir", approved=False,
-                                              decline_reason="not a mentoring request"), "req-3", T0 + DAY, "matching", 2)),
+        (
+            "matching",
+            envelope(
+                RequestReviewed(
+                    request_id="req-3", reviewer_id="dir", approved=False, decline_reason="not a mentoring request"
+                ),
+                "req-3",
+                T0 + DAY,
+                "matching",
+                2,
+            ),
+        ),
         ("matching", envelope(ask("req-4", "m4"), "req-4", T0, "matching")),
-        ("matching", envelope(RequestUnmatched(request_id="req-4", mentee_id="m4", tried_mentor_ids=["c"]),
-                              "req-4", T0 + 9 * DAY, "matching", 2)),
+        (
+            "matching",
+            envelope(
+                RequestUnmatched(request_id="req-4", mentee_id="m4", tried_mentor_ids=["c"]),
+                "req-4",
+                T0 + 9 * DAY,
+                "matching",
+                2,
+            ),
+        ),
     ]
     for i, (who, role, score) in enumerate((("m1", "mentee", 5), ("b", "mentor", 4))):
-        answer = FeedbackSubmitted(relationship_id="rel-1", survey="relationship_feedback", respondent_id=who,
-                                   respondent_role=role, satisfaction=score, goals_met=True, would_recommend=score == 5)
-        events.append(("relationships", envelope(answer, "rel-1", T0 + 148 * DAY + timedelta(minutes=i), "relationships", 9 + i)))
+        answer = FeedbackSubmitted(
+            relationship_id="rel-1",
+            survey="relationship_feedback",
+            respondent_id=who,
+            respondent_role=role,
+            satisfaction=score,
+            goals_met=True,
+            would_recommend=score == 5,
+        )
+        events.append(
+            ("relationships", envelope(answer, "rel-1", T0 + 148 * DAY + timedelta(minutes=i), "relationships", 9 + i))
+        )
     return events
 
 
@@ -93,13 +162,24 @@ async def figures(projected, min_cell: int = 2, **filters) -> dict:
 async def test_figures_match_the_hand_computed_ones(projected) -> None:
     result = await figures(projected)
     assert result["participants"] == {
-        "mentors": 3, "mentees": 7, "left_institution": 0, "mentor_capacity": 6,
-        "by_department": [{"department": "Cardiology", "mentors": 3, "mentees": 6},
-                          {"department": "Surgery", "mentors": 0, "mentees": None}],  # one person: withheld
+        "mentors": 3,
+        "mentees": 7,
+        "left_institution": 0,
+        "mentor_capacity": 6,
+        "by_department": [
+            {"department": "Cardiology", "mentors": 3, "mentees": 6},
+            {"department": "Surgery", "mentors": 0, "mentees": None},
+        ],  # one person: withheld
     }
     assert result["requests"] == {
-        "submitted": 4, "approved": 2, "declined": 1, "matched": 2, "unmatched": 1, "withdrawn": 0,
-        "match_rate": 0.5, "time_to_match_hours": {"median": 48.0, "p90": 96.0},
+        "submitted": 4,
+        "approved": 2,
+        "declined": 1,
+        "matched": 2,
+        "unmatched": 1,
+        "withdrawn": 0,
+        "match_rate": 0.5,
+        "time_to_match_hours": {"median": 48.0, "p90": 96.0},
         "matched_by_choice_rank": {"1": 1, "2": 1, "3": 0},
     }
     relationships = result["relationships"]
@@ -107,8 +187,13 @@ async def test_figures_match_the_hand_computed_ones(projected) -> None:
     assert (relationships["lagging_now"], relationships["ever_lagging"]) == (1, 1)
     assert relationships["closure_reasons"] == {"objectives_achieved": None}  # a single closure: withheld
     assert relationships["median_duration_days"] == 143
-    assert result["satisfaction"] == {"answers": 2, "mean": 4.5, "goals_met_rate": 1.0, "would_recommend_rate": 0.5,
-                                      "distribution": {"1": 0, "2": 0, "3": 0, "4": None, "5": None}}
+    assert result["satisfaction"] == {
+        "answers": 2,
+        "mean": 4.5,
+        "goals_met_rate": 1.0,
+        "would_recommend_rate": 0.5,
+        "distribution": {"1": 0, "2": 0, "3": 0, "4": None, "5": None},
+    }
 
 
 async def test_filters_and_small_populations(projected) -> None:
@@ -137,9 +222,9 @@ async def test_figures_do_not_depend_on_the_order_across_streams(pool, seed) -> 
     """Kafka orders events per key only: interleave the streams at random, keeping each stream's own order."""
     import random
 
-    from shared.db import migrate, migrations_from_package
     from services.analytics.application.generations import create_generation
     from services.analytics.projections import ALL
+    from shared.db import migrate, migrations_from_package
 
     await migrate(pool, migrations_from_package("services.analytics.migrations"))
     streams: dict[str, list] = {}

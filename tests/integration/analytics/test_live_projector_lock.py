@@ -30,18 +30,37 @@ pytestmark = pytest.mark.integration
 
 
 def meeting(relationship_id: str) -> Envelope:
-    event = MeetingLogged(relationship_id=relationship_id, meeting_id=f"mt-{uuid.uuid4().hex[:8]}",
-                          held_on=date(2026, 3, 1), duration_minutes=30, format="video", topic_tags=["goals"])
-    return Envelope(id=uuid.uuid4(), source="/services/relationships", type=event.type_name(),
-                    time=datetime.now(UTC), subject=relationship_id, correlationid=uuid.uuid4(), sequence=1,
-                    schemaversion=event.schema_version, data=event.model_dump(mode="json"))
+    event = MeetingLogged(
+        relationship_id=relationship_id,
+        meeting_id=f"mt-{uuid.uuid4().hex[:8]}",
+        held_on=date(2026, 3, 1),
+        duration_minutes=30,
+        format="video",
+        topic_tags=["goals"],
+    )
+    return Envelope(
+        id=uuid.uuid4(),
+        source="/services/relationships",
+        type=event.type_name(),
+        time=datetime.now(UTC),
+        subject=relationship_id,
+        correlationid=uuid.uuid4(),
+        sequence=1,
+        schemaversion=event.schema_version,
+        data=event.model_dump(mode="json"),
+    )
 
 
 async def holders(pool: asyncpg.Pool) -> list[str]:
     """Application names of the sessions holding the live projector's lock."""
-    return [r["application_name"] for r in await pool.fetch(
-        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
-        " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = $1", LIVE_PROJECTOR_LOCK)]
+    return [
+        r["application_name"]
+        for r in await pool.fetch(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
+            " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = $1",
+            LIVE_PROJECTOR_LOCK,
+        )
+    ]
 
 
 async def until(condition, timeout: float = 30.0) -> None:
@@ -80,8 +99,11 @@ async def test_one_replica_projects_the_other_takes_over(fresh_dsn: str, broker)
 
     async def projected(envelope: Envelope) -> bool:
         generation = await live_generation(setup)
-        return generation is not None and bool(await setup.fetchval(
-            f"SELECT count(*) FROM {schema_name(generation)}.timeline_events WHERE event_id = $1", envelope.id))
+        return generation is not None and bool(
+            await setup.fetchval(
+                f"SELECT count(*) FROM {schema_name(generation)}.timeline_events WHERE event_id = $1", envelope.id
+            )
+        )
 
     try:
         await first.start()
@@ -128,15 +150,19 @@ async def test_a_live_generation_built_by_an_older_version_is_rebuilt_and_swappe
 
         async def rebuilt() -> bool:
             live = await live_generation(setup)
-            return live != outdated and bool(await setup.fetchval(
-                f"SELECT count(*) FROM {schema_name(live)}.timeline_events WHERE event_id = $1", event.id))
+            return live != outdated and bool(
+                await setup.fetchval(
+                    f"SELECT count(*) FROM {schema_name(live)}.timeline_events WHERE event_id = $1", event.id
+                )
+            )
 
         await until(rebuilt)
         live = await live_generation(setup)
         assert await generation_shape(setup, live) == SHAPE
         assert not await setup.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname = $1", schema_name(outdated))
-        indexes = await setup.fetchval("SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexdef NOT LIKE "
-                                       "'%UNIQUE%'", schema_name(live))
+        indexes = await setup.fetchval(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexdef NOT LIKE '%UNIQUE%'", schema_name(live)
+        )
         assert indexes > 0  # the secondary indexes a rebuild defers were built before serving it
     finally:
         await producer.stop()

@@ -11,10 +11,10 @@ import asyncpg
 import pytest
 
 from bench.replay import OWNERS, messages
-from shared.bus import ensure_topics, new_producer
-from shared.db import migrate, migrations_from_package
 from services.analytics.application.generations import build_indexes, create_generation, schema_name
 from services.analytics.application.projector import Projector
+from shared.bus import ensure_topics, new_producer
+from shared.db import migrate, migrations_from_package
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,9 @@ EVENTS = 700  # the seeded history's first 700 events: mentors, mentees, request
 
 
 @pytest.fixture
-async def history(pool: asyncpg.Pool, broker, topic_name) -> tuple[asyncpg.Pool, list[str], list[tuple[str, bytes, bytes]]]:
+async def history(
+    pool: asyncpg.Pool, broker, topic_name
+) -> tuple[asyncpg.Pool, list[str], list[tuple[str, bytes, bytes]]]:
     """The seeded program history on every topic, plus republished copies (some next to their original,
     so inside one batch, some far from it) and a record that is not an event."""
     await migrate(pool, migrations_from_package("services.analytics.migrations"))
@@ -54,14 +56,25 @@ async def project(pool, broker, topics, gen: int, batch_size: int, prepare_in: s
 async def every_row(pool: asyncpg.Pool, gen: int) -> dict[str, list[tuple]]:
     """Every table of the generation, every column but the timeline's insertion counter, in a fixed order."""
     schema = schema_name(gen)
-    tables = [r["table_name"] for r in await pool.fetch(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name <> 'checkpoints'"
-        " ORDER BY table_name", schema)]
+    tables = [
+        r["table_name"]
+        for r in await pool.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name <> 'checkpoints'"
+            " ORDER BY table_name",
+            schema,
+        )
+    ]
     rows = {}
     for table in tables:
-        columns = [r["column_name"] for r in await pool.fetch(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2"
-            " AND column_name <> 'seq' ORDER BY ordinal_position", schema, table)]
+        columns = [
+            r["column_name"]
+            for r in await pool.fetch(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2"
+                " AND column_name <> 'seq' ORDER BY ordinal_position",
+                schema,
+                table,
+            )
+        ]
         listed = ", ".join(f"{c}::text" for c in columns)
         rows[table] = [tuple(r) for r in await pool.fetch(f"SELECT {listed} FROM {schema}.{table} ORDER BY {listed}")]
     return rows
@@ -114,10 +127,12 @@ async def test_folded_counters_match_the_events(history, broker) -> None:
         elif event["type"] == "RelationshipClosed":
             lagging[relationship] = False
     rows = await pool.fetch(
-        f"SELECT relationship_id, meetings, lagging_spells, lagging FROM {schema_name(gen)}.program_relationships")
+        f"SELECT relationship_id, meetings, lagging_spells, lagging FROM {schema_name(gen)}.program_relationships"
+    )
     assert len(rows) > 5 and sum(spells.values()) > 0 and any(lagging.values())
     assert {r["relationship_id"]: (r["meetings"], r["lagging_spells"], r["lagging"]) for r in rows} == {
-        rel: (meetings[rel], spells[rel], lagging.get(rel, False)) for rel in {r["relationship_id"] for r in rows}}
+        rel: (meetings[rel], spells[rel], lagging.get(rel, False)) for rel in {r["relationship_id"] for r in rows}
+    }
 
 
 @pytest.mark.parametrize("prepare_in", ["thread", "process"])
@@ -144,8 +159,10 @@ async def test_a_replay_killed_mid_batch_resumes_to_the_same_rows(history, broke
 
 async def indexes(pool: asyncpg.Pool, gen: int) -> list[str]:
     schema = schema_name(gen)
-    return sorted(r[0].replace(f"{schema}.", "").replace(f"{schema}_", "") for r in await pool.fetch(
-        "SELECT indexdef FROM pg_indexes WHERE schemaname = $1", schema))
+    return sorted(
+        r[0].replace(f"{schema}.", "").replace(f"{schema}_", "")
+        for r in await pool.fetch("SELECT indexdef FROM pg_indexes WHERE schemaname = $1", schema)
+    )
 
 
 async def test_a_rebuild_indexes_after_projecting_and_ends_with_the_same_rows_and_indexes(history, broker) -> None:
@@ -173,9 +190,18 @@ async def test_an_event_a_projection_cannot_use_is_skipped_and_the_batch_still_c
     await ensure_topics(broker.bootstrap, [topic], partitions=1)
     good = [value for owner, _, value in messages(400) if owner == "relationships"][:30]
     broken = json.loads(good[0])
-    broken.update(id="00000000-0000-4000-8000-000000000001", type="RelationshipStarted",
-                  data={"relationship_id": "rel-broken", "model": "one_to_one", "mentor_id": "a", "mentee_ids": ["b"],
-                        "match_id": "match-broken", "started_on": "not a date"})
+    broken.update(
+        id="00000000-0000-4000-8000-000000000001",
+        type="RelationshipStarted",
+        data={
+            "relationship_id": "rel-broken",
+            "model": "one_to_one",
+            "mentor_id": "a",
+            "mentee_ids": ["b"],
+            "match_id": "match-broken",
+            "started_on": "not a date",
+        },
+    )
     producer = new_producer(broker.bootstrap)
     await producer.start()
     try:

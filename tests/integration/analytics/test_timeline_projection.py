@@ -4,61 +4,124 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import pytest
 
+from services.analytics.application.generations import create_generation, ensure_live, schema_name
+from services.analytics.application.projector import Projector
+from services.analytics.application.timelines import participant_timeline, relationship_timeline
 from shared.bus import ensure_topics, new_producer
 from shared.db import migrate, migrations_from_package
 from shared.envelope import Envelope
 from shared.events import Event
 from shared.events.matching import MatchApproved, MentorResponded, RequestForwarded, RequestRanked, RequestReviewed
 from shared.events.relationships import AgreementSigned, MeetingLogged, RelationshipClosed, RelationshipStarted
-from services.analytics.application.generations import create_generation, ensure_live, schema_name
-from services.analytics.application.projector import Projector
-from services.analytics.application.timelines import participant_timeline, relationship_timeline
 
 pytestmark = pytest.mark.integration
 
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 
 
 def envelope(event: Event, subject: str, at: datetime, source: str, sequence: int = 1) -> Envelope:
-    return Envelope(id=uuid.uuid4(), source=f"/services/{source}", type=event.type_name(), time=at, subject=subject,
-                    correlationid=uuid.uuid4(), sequence=sequence, schemaversion=event.schema_version,
-                    data=event.model_dump(mode="json"))
+    return Envelope(
+        id=uuid.uuid4(),
+        source=f"/services/{source}",
+        type=event.type_name(),
+        time=at,
+        subject=subject,
+        correlationid=uuid.uuid4(),
+        sequence=sequence,
+        schemaversion=event.schema_version,
+        data=event.model_dump(mode="json"),
+    )
 
 
 def scenario() -> list[tuple[str, Envelope]]:
     """Mentee m1 asks for a then b; a declines, b accepts; they sign, meet once, and close."""
     request = dict(request_id="req-1")
     matching = [
-        (RequestRanked(**request, mentee_id="m1", biography="PRIVATE BIO", motivation="grow",
-                       ranked_mentor_ids=["a", "b"]), T0),
+        (
+            RequestRanked(
+                **request, mentee_id="m1", biography="PRIVATE BIO", motivation="grow", ranked_mentor_ids=["a", "b"]
+            ),
+            T0,
+        ),
         (RequestReviewed(**request, reviewer_id="dir", approved=True), T0 + DAY),
         (RequestForwarded(**request, mentee_id="m1", mentor_id="a", choice_rank=1, respond_by=T0 + 8 * DAY), T0 + DAY),
         (MentorResponded(**request, mentor_id="a", choice_rank=1, accepted=False), T0 + 3 * DAY),
-        (RequestForwarded(**request, mentee_id="m1", mentor_id="b", choice_rank=2, respond_by=T0 + 10 * DAY), T0 + 3 * DAY),
+        (
+            RequestForwarded(**request, mentee_id="m1", mentor_id="b", choice_rank=2, respond_by=T0 + 10 * DAY),
+            T0 + 3 * DAY,
+        ),
         (MentorResponded(**request, mentor_id="b", choice_rank=2, accepted=True), T0 + 4 * DAY),
-        (MatchApproved(match_id="match-1", mentee_id="m1", mentor_id="b", mode="director", request_id="req-1",
-                       choice_rank=2, time_to_match_seconds=4 * 86400), T0 + 4 * DAY),
+        (
+            MatchApproved(
+                match_id="match-1",
+                mentee_id="m1",
+                mentor_id="b",
+                mode="director",
+                request_id="req-1",
+                choice_rank=2,
+                time_to_match_seconds=4 * 86400,
+            ),
+            T0 + 4 * DAY,
+        ),
     ]
     rel = dict(relationship_id="rel-1")
     relationships = [
-        (RelationshipStarted(**rel, model="one_to_one", mentor_id="b", mentee_ids=["m1"], match_id="match-1",
-                             started_on=date(2026, 1, 9)), T0 + 4 * DAY + timedelta(seconds=1)),
-        (AgreementSigned(**rel, format="video", confidentiality_accepted=True, no_fault_termination_acknowledged=True,
-                         signed_by=["b", "m1"], signed_on=date(2026, 1, 20), review_due_on=date(2027, 1, 20)),
-         T0 + 15 * DAY),
-        (MeetingLogged(**rel, meeting_id="mt-1", held_on=date(2026, 2, 1), duration_minutes=45, format="video",
-                       topic_tags=["goals"]), T0 + 27 * DAY),
-        (RelationshipClosed(**rel, reason="objectives_achieved", closed_by="m1", mentor_id="b", mentee_ids=["m1"],
-                            rematch_requested=False, closed_on=date(2026, 6, 1)), T0 + 147 * DAY),
+        (
+            RelationshipStarted(
+                **rel,
+                model="one_to_one",
+                mentor_id="b",
+                mentee_ids=["m1"],
+                match_id="match-1",
+                started_on=date(2026, 1, 9),
+            ),
+            T0 + 4 * DAY + timedelta(seconds=1),
+        ),
+        (
+            AgreementSigned(
+                **rel,
+                format="video",
+                confidentiality_accepted=True,
+                no_fault_termination_acknowledged=True,
+                signed_by=["b", "m1"],
+                signed_on=date(2026, 1, 20),
+                review_due_on=date(2027, 1, 20),
+            ),
+            T0 + 15 * DAY,
+        ),
+        (
+            MeetingLogged(
+                **rel,
+                meeting_id="mt-1",
+                held_on=date(2026, 2, 1),
+                duration_minutes=45,
+                format="video",
+                topic_tags=["goals"],
+            ),
+            T0 + 27 * DAY,
+        ),
+        (
+            RelationshipClosed(
+                **rel,
+                reason="objectives_achieved",
+                closed_by="m1",
+                mentor_id="b",
+                mentee_ids=["m1"],
+                rematch_requested=False,
+                closed_on=date(2026, 6, 1),
+            ),
+            T0 + 147 * DAY,
+        ),
     ]
-    return ([("matching", envelope(e, "req-1", at, "matching", i + 1)) for i, (e, at) in enumerate(matching)]
-            + [("relationships", envelope(e, "rel-1", at, "relationships", i + 1)) for i, (e, at) in enumerate(relationships)])
+    return [("matching", envelope(e, "req-1", at, "matching", i + 1)) for i, (e, at) in enumerate(matching)] + [
+        ("relationships", envelope(e, "rel-1", at, "relationships", i + 1)) for i, (e, at) in enumerate(relationships)
+    ]
 
 
 @pytest.fixture
@@ -91,7 +154,9 @@ async def new_generation(pool: asyncpg.Pool, **options) -> int:
 
 
 async def project(pool, broker, topics, generation, **options):
-    return await Projector(pool, broker.bootstrap, generation, topics, **options).run(asyncio.Event(), until_caught_up=True)
+    return await Projector(pool, broker.bootstrap, generation, topics, **options).run(
+        asyncio.Event(), until_caught_up=True
+    )
 
 
 async def test_relationship_timeline_links_request_match_and_relationship(analytics_pool, broker, published) -> None:
@@ -109,8 +174,13 @@ async def test_relationship_timeline_links_request_match_and_relationship(analyt
     assert "PRIVATE BIO" not in str(timeline) and "biography" not in timeline["entries"][0]["summary"]
     milestones = {m["milestone"]: m["seconds_since_previous"] for m in timeline["milestones"]}
     assert milestones == {
-        "RequestRanked": None, "RequestReviewed": 86400.0, "RequestForwarded": 0.0, "MatchApproved": 3 * 86400.0,
-        "RelationshipStarted": 1.0, "AgreementSigned": 11 * 86400.0 - 1, "MeetingLogged": 12 * 86400.0,
+        "RequestRanked": None,
+        "RequestReviewed": 86400.0,
+        "RequestForwarded": 0.0,
+        "MatchApproved": 3 * 86400.0,
+        "RelationshipStarted": 1.0,
+        "AgreementSigned": 11 * 86400.0 - 1,
+        "MeetingLogged": 12 * 86400.0,
         "RelationshipClosed": 120 * 86400.0,
     }
     assert [e["event_id"] for e in mentee["entries"]] == [e["event_id"] for e in timeline["entries"]]
@@ -141,8 +211,13 @@ async def test_a_killed_run_resumes_to_the_same_result_and_as_of_cuts(analytics_
     await project(analytics_pool, broker, topics, cut, as_of=T0 + 20 * DAY)
 
     async def rows(generation: int) -> list:
-        return [tuple(r) for r in await analytics_pool.fetch(
-            f"SELECT event_id, event_type, at, summary::text FROM {schema_name(generation)}.timeline_events ORDER BY at, event_id")]
+        return [
+            tuple(r)
+            for r in await analytics_pool.fetch(
+                f"SELECT event_id, event_type, at, summary::text FROM {schema_name(generation)}.timeline_events"
+                " ORDER BY at, event_id"
+            )
+        ]
 
     assert await rows(resumed) == await rows(clean)
     assert len(await rows(clean)) == 11

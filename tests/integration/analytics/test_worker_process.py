@@ -34,8 +34,13 @@ def alive(pid: int) -> bool:
 
 
 def test_the_worker_processes_exit_when_the_service_is_killed() -> None:
-    service = subprocess.Popen([sys.executable, "-c", SERVICE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               text=True, cwd=Path(__file__).parents[3])
+    service = subprocess.Popen(
+        [sys.executable, "-c", SERVICE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[3],
+    )
     try:
         skipped_invalid, *workers = map(int, service.stdout.readline().split())
         assert skipped_invalid == 1  # a worker prepared a batch: a record that is not an event

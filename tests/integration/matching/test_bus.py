@@ -34,14 +34,22 @@ async def test_a_mentor_above_the_mentee_in_the_reporting_line_is_never_offered(
     chief, manager, peer, mentee = unique("chief"), unique("manager"), unique("peer"), unique("mentee")
     e_chief, e_manager, e_middle, e_mentee, e_peer = (unique("E") for _ in range(5))
     await service.feed(
-        hired(e_chief, None), hired(e_manager, e_chief), hired(e_middle, e_manager), hired(e_mentee, e_middle),
+        hired(e_chief, None),
+        hired(e_manager, e_chief),
+        hired(e_middle, e_manager),
+        hired(e_mentee, e_middle),
         hired(e_peer, e_chief),
-        mentor_registered(chief, employee_id=e_chief), mentor_registered(manager, employee_id=e_manager),
-        mentor_registered(peer, employee_id=e_peer), mentee_registered(mentee, employee_id=e_mentee),
+        mentor_registered(chief, employee_id=e_chief),
+        mentor_registered(manager, employee_id=e_manager),
+        mentor_registered(peer, employee_id=e_peer),
+        mentee_registered(mentee, employee_id=e_mentee),
     )
     for boss in (chief, manager):  # the mentee's grand-manager and great-grand-manager (the middle one takes no part)
-        response = await service.client.post("/requests", headers=auth(mentee), json={
-            "biography": "x", "motivation": "y", "ranked_mentor_ids": [peer, boss]})
+        response = await service.client.post(
+            "/requests",
+            headers=auth(mentee),
+            json={"biography": "x", "motivation": "y", "ranked_mentor_ids": [peer, boss]},
+        )
         assert response.status_code == 422
         assert response.json()["detail"][0]["msg"] == f"mentor {boss} is in the mentee's reporting line"
     suggested = await service.client.get(f"/mentees/{mentee}/suggestions", params={"k": 10}, headers=auth(mentee))
@@ -50,9 +58,17 @@ async def test_a_mentor_above_the_mentee_in_the_reporting_line_is_never_offered(
     rid = await service.submit(mentee, peer)
     await service.approve(rid)
     # HR moves the peer's team under the mentee's line: the peer is now above the mentee; no match can follow
-    await service.feed(WorkerTransferred(employee_id=e_middle, effective_date=date(2026, 3, 1), recorded_at=START,
-                                         old_department_id="D1", new_department_id="D2",
-                                         new_department_name="Surgery", new_supervisor_id=e_peer))
+    await service.feed(
+        WorkerTransferred(
+            employee_id=e_middle,
+            effective_date=date(2026, 3, 1),
+            recorded_at=START,
+            old_department_id="D1",
+            new_department_id="D2",
+            new_department_name="Surgery",
+            new_supervisor_id=e_peer,
+        )
+    )
     refused = await service.answer(rid, peer, True)
     assert refused.status_code == 409 and "reporting line" in refused.json()["detail"]
     late_fact = hired(e_middle, e_manager).model_copy(update={"effective_date": date(2019, 1, 1)})
@@ -62,8 +78,12 @@ async def test_a_mentor_above_the_mentee_in_the_reporting_line_is_never_offered(
 
 async def test_departures_withdraw_requests_pass_them_on_and_leave_the_directory(service) -> None:
     leaving, staying, mentee, leaving_mentee = (unique(p) for p in ("mentor", "mentor", "mentee", "mentee"))
-    await service.feed(mentor_registered(leaving), mentor_registered(staying), mentee_registered(mentee),
-                       mentee_registered(leaving_mentee))
+    await service.feed(
+        mentor_registered(leaving),
+        mentor_registered(staying),
+        mentee_registered(mentee),
+        mentee_registered(leaving_mentee),
+    )
     waiting_for_leaving = await service.submit(mentee, leaving, staying)
     await service.approve(waiting_for_leaving)
     own = await service.submit(leaving_mentee, staying)
@@ -89,11 +109,20 @@ async def test_capacity_changes_and_relationships_hold_and_free_slots(service) -
     rid = await service.submit(mentee, mentor)
     await service.approve(rid)
     assert (await service.answer(rid, mentor, True)).status_code == 200
-    await service.feed(RelationshipStarted(relationship_id="r-1", model="one_to_one", mentor_id=mentor,
-                                           mentee_ids=[mentee], match_id=rid, started_on=date(2026, 3, 2)))
+    await service.feed(
+        RelationshipStarted(
+            relationship_id="r-1",
+            model="one_to_one",
+            mentor_id=mentor,
+            mentee_ids=[mentee],
+            match_id=rid,
+            started_on=date(2026, 3, 2),
+        )
+    )
     assert await service.load(mentor) == 1  # the relationship from our own match holds the same slot
-    full = await service.client.post("/requests", headers=auth(other), json={
-        "biography": "x", "motivation": "y", "ranked_mentor_ids": [mentor]})
+    full = await service.client.post(
+        "/requests", headers=auth(other), json={"biography": "x", "motivation": "y", "ranked_mentor_ids": [mentor]}
+    )
     assert full.status_code == 422 and "no capacity" in full.json()["detail"][0]["msg"]
 
     await service.feed(MentorCapacityChanged(participant_id=mentor, old_capacity=1, new_capacity=2))
@@ -101,15 +130,32 @@ async def test_capacity_changes_and_relationships_hold_and_free_slots(service) -
     await service.client.post(f"/requests/{second}/withdrawal", headers=auth(other), json={})
     await service.feed(MentorCapacityChanged(participant_id=mentor, old_capacity=2, new_capacity=1))
 
-    await service.feed(RelationshipClosed(relationship_id="r-1", reason="objectives_achieved", mentor_id=mentor,
-                                          mentee_ids=[mentee], rematch_requested=False, closed_on=date(2026, 9, 1)))
+    await service.feed(
+        RelationshipClosed(
+            relationship_id="r-1",
+            reason="objectives_achieved",
+            mentor_id=mentor,
+            mentee_ids=[mentee],
+            rematch_requested=False,
+            closed_on=date(2026, 9, 1),
+        )
+    )
     assert await service.load(mentor) == 0
-    assert (await service.client.get("/requests", params={"status": "unmatched"}, headers=DIRECTOR)).json()["items"] == []
+    assert (await service.client.get("/requests", params={"status": "unmatched"}, headers=DIRECTOR)).json()[
+        "items"
+    ] == []
     await service.submit(other, mentor)
 
-    await service.feed(RelationshipStarted(relationship_id="r-2", model="group", mentor_id=mentor,
-                                           mentee_ids=[unique("m"), unique("m")], match_id="direct-1",
-                                           started_on=date(2026, 9, 2)))
+    await service.feed(
+        RelationshipStarted(
+            relationship_id="r-2",
+            model="group",
+            mentor_id=mentor,
+            mentee_ids=[unique("m"), unique("m")],
+            match_id="direct-1",
+            started_on=date(2026, 9, 2),
+        )
+    )
     assert await service.load(mentor) == 2  # a group the director started directly counts too
 
 
@@ -119,8 +165,15 @@ async def test_a_closure_asking_for_a_rematch_reopens_the_mentees_request_flow(s
     rid = await service.submit(mentee, mentor)
     await service.approve(rid)
     await service.answer(rid, mentor, True)
-    closure = RelationshipClosed(relationship_id="r-9", reason="no_fault_mentee", closed_by=mentee, mentor_id=mentor,
-                                 mentee_ids=[mentee], rematch_requested=True, closed_on=date(2026, 6, 1))
+    closure = RelationshipClosed(
+        relationship_id="r-9",
+        reason="no_fault_mentee",
+        closed_by=mentee,
+        mentor_id=mentor,
+        mentee_ids=[mentee],
+        rematch_requested=True,
+        closed_on=date(2026, 6, 1),
+    )
     await service.feed(closure, closure)  # the same fact twice (two envelopes) opens one rematch request
     assert await service.load(mentor) == 0
     rematch = rematch_request_id("r-9", mentee)
@@ -141,12 +194,18 @@ async def test_profile_edits_reach_suggestions(service) -> None:
     mentor, mentee = unique("mentor"), unique("mentee")
     await service.feed(mentor_registered(mentor, specialty="oncology"), mentee_registered(mentee))
     before = (await service.client.get(f"/mentees/{mentee}/suggestions", headers=auth(mentee))).json()["items"]
-    await service.feed(ProfileUpdated(participant_id=mentor, changes=[
-        FieldChange(field="profile.specialty", old="oncology", new="cardiology")]))
+    await service.feed(
+        ProfileUpdated(
+            participant_id=mentor, changes=[FieldChange(field="profile.specialty", old="oncology", new="cardiology")]
+        )
+    )
     after = (await service.client.get(f"/mentees/{mentee}/suggestions", headers=auth(mentee))).json()["items"]
     assert after[0]["score"] > before[0]["score"] and "same specialty: cardiology" in after[0]["reason"]
-    await service.feed(ProfileUpdated(participant_id=mentor, changes=[
-        FieldChange(field="availability.accepting_requests", old=True, new=False)]))
+    await service.feed(
+        ProfileUpdated(
+            participant_id=mentor, changes=[FieldChange(field="availability.accepting_requests", old=True, new=False)]
+        )
+    )
     assert (await service.client.get(f"/mentees/{mentee}/suggestions", headers=auth(mentee))).json()["items"] == []
 
 
@@ -161,7 +220,12 @@ async def test_an_erasure_withdraws_requests_and_scrubs_what_matching_copied(ser
     assert (await service.request(own))["status"] == "withdrawn"
     pool = service.runtime.pool
     assert await pool.fetchval("SELECT name FROM mentees WHERE mentee_id = $1", mentee) == "[erased]"
-    assert await pool.fetchval("SELECT biography || motivation FROM requests WHERE request_id = $1", own) \
+    assert (
+        await pool.fetchval("SELECT biography || motivation FROM requests WHERE request_id = $1", own)
         == "[erased][erased]"
-    assert await pool.fetchrow("SELECT name, biography, active FROM mentor_directory WHERE mentor_id = $1",
-                               mentor) == ("[erased]", "[erased]", False)
+    )
+    assert await pool.fetchrow("SELECT name, biography, active FROM mentor_directory WHERE mentor_id = $1", mentor) == (
+        "[erased]",
+        "[erased]",
+        False,
+    )

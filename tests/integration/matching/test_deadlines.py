@@ -37,7 +37,8 @@ async def test_a_missed_deadline_passes_the_request_on_once_even_across_a_restar
         await service.fire_timers()
         assert await service.fire_timers() == 0
         fired = await service.runtime.pool.fetchval(
-            "SELECT count(*) FROM timers WHERE subject = $1 AND fired_at IS NOT NULL", rid)
+            "SELECT count(*) FROM timers WHERE subject = $1 AND fired_at IS NOT NULL", rid
+        )
         assert fired == 1
         view = await service.request(rid)
         assert view["mentor_id"] == second and view["choice_rank"] == 2
@@ -50,8 +51,14 @@ async def test_a_missed_deadline_passes_the_request_on_once_even_across_a_restar
         assert await service.fire_timers() == 1
         assert (await service.request(rid))["status"] == "unmatched"
         assert await service.event_types(rid) == [
-            "RequestRanked", "RequestReviewed", "RequestForwarded", "RequestExpired", "RequestForwarded",
-            "RequestExpired", "RequestUnmatched"]
+            "RequestRanked",
+            "RequestReviewed",
+            "RequestForwarded",
+            "RequestExpired",
+            "RequestForwarded",
+            "RequestExpired",
+            "RequestUnmatched",
+        ]
         clock.advance(days(30))
         assert await service.fire_timers() == 0
 

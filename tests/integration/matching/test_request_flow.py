@@ -45,8 +45,14 @@ async def test_declined_by_the_first_choice_accepted_by_the_second(service) -> N
     view = await service.request(rid)
     assert view["status"] == "matched" and view["matched_mentor_id"] == second
     assert await service.event_types(rid) == [
-        "RequestRanked", "RequestReviewed", "RequestForwarded", "MentorResponded", "RequestForwarded",
-        "MentorResponded", "MatchApproved"]
+        "RequestRanked",
+        "RequestReviewed",
+        "RequestForwarded",
+        "MentorResponded",
+        "RequestForwarded",
+        "MentorResponded",
+        "MatchApproved",
+    ]
     [match] = await service.events(rid, "MatchApproved")
     assert match["mentor_id"] == second and match["choice_rank"] == 2 and match["mode"] == "director"
     assert match["match_id"] == rid and match["time_to_match_seconds"] == days(2).total_seconds()
@@ -66,11 +72,15 @@ async def test_the_director_declines_with_a_reason_and_reviews_once(service) -> 
 
     no_reason = await service.client.post(f"/requests/{rid}/review", headers=DIRECTOR, json={"approved": False})
     assert no_reason.status_code == 422 and no_reason.json()["detail"][0]["loc"] == ["body", "decline_reason"]
-    as_mentor = await service.client.post(f"/requests/{rid}/review", headers=auth(mentor, Role.mentor),
-                                          json={"approved": True})
+    as_mentor = await service.client.post(
+        f"/requests/{rid}/review", headers=auth(mentor, Role.mentor), json={"approved": True}
+    )
     assert as_mentor.status_code == 403
-    declined = await service.client.post(f"/requests/{rid}/review", headers=DIRECTOR,
-                                         json={"approved": False, "decline_reason": "Not a mentoring request"})
+    declined = await service.client.post(
+        f"/requests/{rid}/review",
+        headers=DIRECTOR,
+        json={"approved": False, "decline_reason": "Not a mentoring request"},
+    )
     assert declined.status_code == 200
     view = await service.request(rid)
     assert view["status"] == "declined" and view["decline_reason"] == "Not a mentoring request"
@@ -98,8 +108,9 @@ async def test_all_choices_exhausted_returns_to_the_director_for_an_admin_match(
     listing = await service.client.get("/requests", params={"status": "unmatched"}, headers=DIRECTOR)
     assert [r["request_id"] for r in listing.json()["items"]] == [rid]
 
-    not_admin = await service.client.post(f"/requests/{rid}/match", headers=auth(mentee, Role.mentee),
-                                          json={"mentor_id": other})
+    not_admin = await service.client.post(
+        f"/requests/{rid}/match", headers=auth(mentee, Role.mentee), json={"mentor_id": other}
+    )
     assert not_admin.status_code == 403
     unknown = await service.client.post(f"/requests/{rid}/match", headers=DIRECTOR, json={"mentor_id": "ghost"})
     assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "mentor_id"]
@@ -111,15 +122,24 @@ async def test_all_choices_exhausted_returns_to_the_director_for_an_admin_match(
     assert await service.load(other) == 1
     again = await service.client.post(f"/requests/{rid}/match", headers=DIRECTOR, json={"mentor_id": a})
     assert again.status_code == 409
-    has_mentor = await service.client.post("/requests", headers=auth(mentee, Role.mentee), json={
-        "biography": "x", "motivation": "y", "ranked_mentor_ids": [a]})
+    has_mentor = await service.client.post(
+        "/requests",
+        headers=auth(mentee, Role.mentee),
+        json={"biography": "x", "motivation": "y", "ranked_mentor_ids": [a]},
+    )
     assert has_mentor.status_code == 409 and "already has a mentor" in has_mentor.json()["detail"]
 
 
 async def test_a_submission_breaking_a_rule_is_refused_naming_the_field(service) -> None:
     ok, gone, full, mentee, other = (unique(p) for p in ("mentor", "mentor", "mentor", "mentee", "mentee"))
-    await service.feed(mentor_registered(ok), mentor_registered(gone), mentor_registered(full, capacity=0),
-                       mentee_registered(mentee), mentee_registered(other), deactivated(gone))
+    await service.feed(
+        mentor_registered(ok),
+        mentor_registered(gone),
+        mentor_registered(full, capacity=0),
+        mentee_registered(mentee),
+        mentee_registered(other),
+        deactivated(gone),
+    )
     as_mentee = auth(mentee, Role.mentee)
 
     async def refused(body_changes: dict, status: int = 422) -> str:
@@ -128,8 +148,13 @@ async def test_a_submission_breaking_a_rule_is_refused_naming_the_field(service)
         assert response.status_code == status, response.text
         return response.json()["detail"]
 
-    for ranked, reason in (([ok, "ghost"], "not a mentor"), ([gone], "not active"), ([full], "no capacity"),
-                           ([ok, mentee], "themselves"), ([ok, ok], "distinct")):
+    for ranked, reason in (
+        ([ok, "ghost"], "not a mentor"),
+        ([gone], "not active"),
+        ([full], "no capacity"),
+        ([ok, mentee], "themselves"),
+        ([ok, ok], "distinct"),
+    ):
         [detail] = await refused({"ranked_mentor_ids": ranked})
         assert detail["loc"] == ["body", "ranked_mentor_ids"] and reason in detail["msg"], detail
     too_many = await refused({"ranked_mentor_ids": [ok, gone, full, "x"]})
@@ -147,20 +172,27 @@ async def test_a_submission_breaking_a_rule_is_refused_naming_the_field(service)
     await service.approve(rid)
     assert f"already has an open request {rid}" in await refused({}, status=409)
 
-    as_mentor = await service.client.post("/requests", headers=auth(ok, Role.mentor), json={
-        "biography": "x", "motivation": "y", "ranked_mentor_ids": [full]})
+    as_mentor = await service.client.post(
+        "/requests",
+        headers=auth(ok, Role.mentor),
+        json={"biography": "x", "motivation": "y", "ranked_mentor_ids": [full]},
+    )
     assert as_mentor.status_code == 403
     anonymous = await service.client.post("/requests", json={})
     assert anonymous.status_code == 401
-    unregistered = await service.client.post("/requests", headers=auth(unique("nobody"), Role.mentee), json={
-        "biography": "x", "motivation": "y", "ranked_mentor_ids": [ok]})
+    unregistered = await service.client.post(
+        "/requests",
+        headers=auth(unique("nobody"), Role.mentee),
+        json={"biography": "x", "motivation": "y", "ranked_mentor_ids": [ok]},
+    )
     assert unregistered.status_code == 409 and "not a registered mentee" in unregistered.json()["detail"]
 
 
 async def test_parties_read_only_their_own_requests_and_the_mentee_withdraws(service) -> None:
     first, second, mentee, stranger = (unique(p) for p in ("mentor", "mentor", "mentee", "mentee"))
-    await service.feed(mentor_registered(first), mentor_registered(second), mentee_registered(mentee),
-                       mentee_registered(stranger))
+    await service.feed(
+        mentor_registered(first), mentor_registered(second), mentee_registered(mentee), mentee_registered(stranger)
+    )
     rid = await service.submit(mentee, first, second)
     await service.approve(rid)
 
@@ -175,12 +207,14 @@ async def test_parties_read_only_their_own_requests_and_the_mentee_withdraws(ser
 
     by_stranger = await service.client.post(f"/requests/{rid}/withdrawal", headers=auth(stranger, Role.mentee), json={})
     assert by_stranger.status_code == 403
-    withdrawn = await service.client.post(f"/requests/{rid}/withdrawal", headers=auth(mentee, Role.mentee),
-                                          json={"reason": "found a mentor elsewhere"})
+    withdrawn = await service.client.post(
+        f"/requests/{rid}/withdrawal", headers=auth(mentee, Role.mentee), json={"reason": "found a mentor elsewhere"}
+    )
     assert withdrawn.status_code == 200
     assert (await service.request(rid))["status"] == "withdrawn"
     assert (await service.answer(rid, first, True)).status_code == 409
     pending = await service.runtime.pool.fetchval(
-        "SELECT count(*) FROM timers WHERE subject = $1 AND fired_at IS NULL AND cancelled_at IS NULL", rid)
+        "SELECT count(*) FROM timers WHERE subject = $1 AND fired_at IS NULL AND cancelled_at IS NULL", rid
+    )
     assert pending == 0
     assert (await service.client.post(f"/requests/{rid}/withdrawal", headers=DIRECTOR, json={})).status_code == 409

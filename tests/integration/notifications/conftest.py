@@ -41,15 +41,23 @@ def unique(prefix: str) -> str:
 
 def envelope_of(event: Event, subject: str) -> Envelope:
     return Envelope(
-        id=uuid.uuid4(), source=f"/services/{event.owner}", type=event.type_name(), time=START, subject=subject,
-        correlationid=uuid.uuid4(), sequence=1, schemaversion=event.schema_version,
+        id=uuid.uuid4(),
+        source=f"/services/{event.owner}",
+        type=event.type_name(),
+        time=START,
+        subject=subject,
+        correlationid=uuid.uuid4(),
+        sequence=1,
+        schemaversion=event.schema_version,
         data=event.model_dump(mode="json"),
     )
 
 
 def person(participant_id: str, name: str, *, mentor: bool = False) -> Envelope:
     fields: dict[str, Any] = {
-        "participant_id": participant_id, "name": name, "email": f"{participant_id}@uni.example",
+        "participant_id": participant_id,
+        "name": name,
+        "email": f"{participant_id}@uni.example",
         "profile": ProfileFields(biography="", specialty="cardiology", career_stage="senior" if mentor else "trainee"),
     }
     event = MentorRegistered(capacity=2, **fields) if mentor else MenteeRegistered(**fields)
@@ -75,9 +83,13 @@ class Service:
 
     async def consume(self, *envelopes: Envelope) -> list[str]:
         """Hand events to the service's idempotent consumer as the broker subscription would."""
-        consumer = IdempotentConsumer(self.runtime.pool, self.runtime.group, self.runtime.handlers, self.runtime.producer)
+        consumer = IdempotentConsumer(
+            self.runtime.pool, self.runtime.group, self.runtime.handlers, self.runtime.producer
+        )
         return [
-            await consumer.process(Delivery(e.to_bytes(), topic_for(e.source.rsplit("/", 1)[-1]), 0, 0, e.subject.encode()))
+            await consumer.process(
+                Delivery(e.to_bytes(), topic_for(e.source.rsplit("/", 1)[-1]), 0, 0, e.subject.encode())
+            )
             for e in envelopes
         ]
 
@@ -86,7 +98,9 @@ class Service:
         await producer.start()
         try:
             for e in envelopes:
-                await producer.send_and_wait(topic_for(e.source.rsplit("/", 1)[-1]), value=e.to_bytes(), key=e.subject.encode())
+                await producer.send_and_wait(
+                    topic_for(e.source.rsplit("/", 1)[-1]), value=e.to_bytes(), key=e.subject.encode()
+                )
         finally:
             await producer.stop()
 
@@ -102,23 +116,42 @@ class Service:
 
     async def published(self, event_type: str) -> list[dict]:
         rows = await self.runtime.pool.fetch(
-            "SELECT data FROM events WHERE event_type = $1 ORDER BY position", event_type)
+            "SELECT data FROM events WHERE event_type = $1 ORDER BY position", event_type
+        )
         return [r["data"] for r in rows]
 
 
 def options(**overrides: Any) -> NotificationsSettings:
-    return NotificationsSettings(**{
-        "director_ids": [DIRECTOR], "director_emails": ["office@uni.example"], "retry_first_seconds": 30,
-        "max_attempts": 3, "delivery_poll_seconds": 0.2, **overrides,
-    })
+    return NotificationsSettings(
+        **{
+            "director_ids": [DIRECTOR],
+            "director_emails": ["office@uni.example"],
+            "retry_first_seconds": 30,
+            "max_attempts": 3,
+            "delivery_poll_seconds": 0.2,
+            **overrides,
+        }
+    )
 
 
-async def running_service(fresh_dsn: str, bootstrap: str, smtp: SmtpServer, hooks: WebhookReceiver,
-                          *, run_worker: bool, channels=None, **overrides: Any):
+async def running_service(
+    fresh_dsn: str,
+    bootstrap: str,
+    smtp: SmtpServer,
+    hooks: WebhookReceiver,
+    *,
+    run_worker: bool,
+    channels=None,
+    **overrides: Any,
+):
     clock = FrozenClock(START)
     settings = ServiceSettings(
-        service_name="notifications", pg_dsn=fresh_dsn, kafka_bootstrap=bootstrap,
-        consumer_session_timeout_ms=2_000, timer_poll_seconds=3_600, relay_poll_seconds=0.1,
+        service_name="notifications",
+        pg_dsn=fresh_dsn,
+        kafka_bootstrap=bootstrap,
+        consumer_session_timeout_ms=2_000,
+        timer_poll_seconds=3_600,
+        relay_poll_seconds=0.1,
     )
     opts = options(smtp_port=smtp.port, webhook_url=hooks.url, webhook_secret=SECRET, **overrides)
     app = build_app(settings, clock, opts, channels=channels, run_worker=run_worker)

@@ -86,6 +86,7 @@ class SmtpServer:
             if ok:
                 self.mailbox.logins.append(auth_data.login.decode())
             return AuthResult(success=ok, handled=False)
+
         return check
 
     def __enter__(self) -> Self:

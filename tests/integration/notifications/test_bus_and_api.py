@@ -31,8 +31,12 @@ async def test_introductions_flow_from_the_broker_to_smtp_once_despite_redeliver
     await service.publish(person(mentor, "Prof Mira Mentor", mentor=True), person(mentee, "Tom Trainee"))
 
     async def contacts_known() -> bool:  # profiles and matching are separate topics: no order between them
-        return await service.runtime.pool.fetchval(
-            "SELECT count(*) FROM contacts WHERE participant_id = ANY($1)", [mentor, mentee]) == 2
+        return (
+            await service.runtime.pool.fetchval(
+                "SELECT count(*) FROM contacts WHERE participant_id = ANY($1)", [mentor, mentee]
+            )
+            == 2
+        )
 
     await eventually(contacts_known, timeout=40)
     await service.publish(approved, approved)
@@ -43,15 +47,26 @@ async def test_introductions_flow_from_the_broker_to_smtp_once_despite_redeliver
     await eventually(both_introduced, timeout=40)
     marker_mentor, marker_mentee = unique("mentor"), unique("mentee")
     marker = unique("match")
-    await service.publish(approved, envelope_of(
-        MatchApproved(match_id=marker, mentee_id=marker_mentee, mentor_id=marker_mentor, mode="admin"), marker))
+    await service.publish(
+        approved,
+        envelope_of(
+            MatchApproved(match_id=marker, mentee_id=marker_mentee, mentor_id=marker_mentor, mode="admin"), marker
+        ),
+    )
 
     async def marker_recorded() -> bool:
-        return bool(await service.runtime.pool.fetchval("SELECT count(*) FROM intents WHERE cause_id <> $1"
-                                                        " AND recipient_id = $2", str(approved.id), marker_mentee))
+        return bool(
+            await service.runtime.pool.fetchval(
+                "SELECT count(*) FROM intents WHERE cause_id <> $1 AND recipient_id = $2",
+                str(approved.id),
+                marker_mentee,
+            )
+        )
 
     await eventually(marker_recorded, timeout=40)
-    assert len(service.mailbox.to(f"{mentor}@uni.example")) == 1 and len(service.mailbox.to(f"{mentee}@uni.example")) == 1
+    assert (
+        len(service.mailbox.to(f"{mentor}@uni.example")) == 1 and len(service.mailbox.to(f"{mentee}@uni.example")) == 1
+    )
     records = await consume_all(service.bootstrap, topic_for("notifications"), expected=2, timeout=20)
     mine = [r for r in records if mentor.encode() in r.value or mentee.encode() in r.value]
     assert len(mine) == 2 and all(b"NotificationSent" in r.value for r in mine)
@@ -61,21 +76,45 @@ async def test_introductions_flow_from_the_broker_to_smtp_once_despite_redeliver
 async def relationship(service) -> tuple[str, str, str]:
     mentor, mentee, rid = unique("mentor"), unique("mentee"), unique("rel")
     await service.consume(person(mentor, "Prof Mira Mentor", mentor=True), person(mentee, "Tom Trainee"))
-    await service.consume(envelope_of(RelationshipStarted(relationship_id=rid, model="one_to_one", mentor_id=mentor,
-                                                          mentee_ids=[mentee], match_id=unique("m"),
-                                                          started_on=date(2026, 3, 2)), rid))
+    await service.consume(
+        envelope_of(
+            RelationshipStarted(
+                relationship_id=rid,
+                model="one_to_one",
+                mentor_id=mentor,
+                mentee_ids=[mentee],
+                match_id=unique("m"),
+                started_on=date(2026, 3, 2),
+            ),
+            rid,
+        )
+    )
     return mentor, mentee, rid
 
 
 async def test_the_cadence_reminder_moves_with_each_meeting_and_reaches_both_parties(service) -> None:
     mentor, mentee, rid = await relationship(service)
-    signed = AgreementSigned(relationship_id=rid, cadence_weeks_min=6, cadence_weeks_max=8, format="video",
-                             confidentiality_accepted=True, no_fault_termination_acknowledged=True,
-                             signed_by=[mentor, mentee], signed_on=date(2026, 3, 2), review_due_on=date(2027, 3, 2))
+    signed = AgreementSigned(
+        relationship_id=rid,
+        cadence_weeks_min=6,
+        cadence_weeks_max=8,
+        format="video",
+        confidentiality_accepted=True,
+        no_fault_termination_acknowledged=True,
+        signed_by=[mentor, mentee],
+        signed_on=date(2026, 3, 2),
+        review_due_on=date(2027, 3, 2),
+    )
     await service.consume(envelope_of(signed, rid))
     service.clock.advance(timedelta(weeks=4))
-    await service.consume(envelope_of(MeetingLogged(relationship_id=rid, meeting_id="mt1", held_on=date(2026, 3, 30),
-                                                    duration_minutes=60, format="video"), rid))
+    await service.consume(
+        envelope_of(
+            MeetingLogged(
+                relationship_id=rid, meeting_id="mt1", held_on=date(2026, 3, 30), duration_minutes=60, format="video"
+            ),
+            rid,
+        )
+    )
     service.clock.advance(timedelta(weeks=4))  # the reminder from signing (7 days before 2026-04-27) is gone
     assert await service.fire_timers() == 0
     service.clock.advance(timedelta(weeks=3))  # 2026-05-18 09:00: 7 days before 2026-05-25
@@ -89,11 +128,22 @@ async def test_the_cadence_reminder_moves_with_each_meeting_and_reaches_both_par
 async def test_lagging_and_review_nudge_both_parties_and_a_rematch_reaches_the_directors(service) -> None:
     mentor, mentee, rid = await relationship(service)
     await service.consume(
-        envelope_of(RelationshipLagging(relationship_id=rid, last_meeting_on=None, days_since=70, cadence_weeks_max=8), rid),
+        envelope_of(
+            RelationshipLagging(relationship_id=rid, last_meeting_on=None, days_since=70, cadence_weeks_max=8), rid
+        ),
         envelope_of(AgreementReviewDue(relationship_id=rid, due_on=date(2027, 3, 2)), rid),
-        envelope_of(RelationshipClosed(relationship_id=rid, reason="no_fault_mentee", closed_by=mentee,
-                                       mentor_id=mentor, mentee_ids=[mentee], rematch_requested=True,
-                                       closed_on=date(2026, 6, 1)), rid),
+        envelope_of(
+            RelationshipClosed(
+                relationship_id=rid,
+                reason="no_fault_mentee",
+                closed_by=mentee,
+                mentor_id=mentor,
+                mentee_ids=[mentee],
+                rematch_requested=True,
+                closed_on=date(2026, 6, 1),
+            ),
+            rid,
+        ),
     )
     await service.deliver()
     for who in (mentor, mentee):

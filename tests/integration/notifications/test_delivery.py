@@ -62,8 +62,9 @@ async def test_a_match_introduces_mentee_and_mentor_to_each_other_once_however_o
     sent = await service.published("NotificationSent")
     assert sorted(e["recipient_id"] for e in sent) == sorted([mentor, mentee])
     assert all(e["cause_event_id"] == str(approved.id) and e["template"] == "introduction" for e in sent)
-    assert all(set(e) == {"notification_id", "cause_event_id", "recipient_id", "channel", "template", "attempts"}
-               for e in sent)
+    assert all(
+        set(e) == {"notification_id", "cause_event_id", "recipient_id", "channel", "template", "attempts"} for e in sent
+    )
 
 
 async def test_the_director_reviews_and_the_mentor_gets_the_forwarded_request_with_biography(service) -> None:
@@ -71,10 +72,22 @@ async def test_the_director_reviews_and_the_mentor_gets_the_forwarded_request_wi
     request_id = unique("req")
     respond_by = START + days(7)
     await service.consume(
-        envelope_of(RequestRanked(request_id=request_id, mentee_id=mentee, biography="Cardiology fellow, 2nd year.",
-                                  motivation="Career planning toward a K award.", ranked_mentor_ids=[mentor]), request_id),
-        envelope_of(RequestForwarded(request_id=request_id, mentee_id=mentee, mentor_id=mentor, choice_rank=1,
-                                     respond_by=respond_by), request_id),
+        envelope_of(
+            RequestRanked(
+                request_id=request_id,
+                mentee_id=mentee,
+                biography="Cardiology fellow, 2nd year.",
+                motivation="Career planning toward a K award.",
+                ranked_mentor_ids=[mentor],
+            ),
+            request_id,
+        ),
+        envelope_of(
+            RequestForwarded(
+                request_id=request_id, mentee_id=mentee, mentor_id=mentor, choice_rank=1, respond_by=respond_by
+            ),
+            request_id,
+        ),
     )
     await service.deliver()
 
@@ -93,17 +106,26 @@ async def test_the_response_reminder_comes_two_days_before_the_deadline_unless_t
     slow = unique("mentor")
     await service.consume(person(slow, "Dr Slow", mentor=True))
     request_id = unique("req")
-    ranked = RequestRanked(request_id=request_id, mentee_id=mentee, biography="bio", motivation="why",
-                           ranked_mentor_ids=[mentor, slow])
-    first = RequestForwarded(request_id=request_id, mentee_id=mentee, mentor_id=mentor, choice_rank=1,
-                             respond_by=START + days(7))
+    ranked = RequestRanked(
+        request_id=request_id, mentee_id=mentee, biography="bio", motivation="why", ranked_mentor_ids=[mentor, slow]
+    )
+    first = RequestForwarded(
+        request_id=request_id, mentee_id=mentee, mentor_id=mentor, choice_rank=1, respond_by=START + days(7)
+    )
     await service.consume(envelope_of(ranked, request_id), envelope_of(first, request_id))
     async with service.runtime.pool.acquire() as conn:
         assert [t.due_at for t in await pending(conn)] == [START + days(5)]
-    await service.consume(envelope_of(MentorResponded(request_id=request_id, mentor_id=mentor, choice_rank=1,
-                                                      accepted=False, reason="on sabbatical"), request_id))
-    second = RequestForwarded(request_id=request_id, mentee_id=mentee, mentor_id=slow, choice_rank=2,
-                              respond_by=START + days(14))
+    await service.consume(
+        envelope_of(
+            MentorResponded(
+                request_id=request_id, mentor_id=mentor, choice_rank=1, accepted=False, reason="on sabbatical"
+            ),
+            request_id,
+        )
+    )
+    second = RequestForwarded(
+        request_id=request_id, mentee_id=mentee, mentor_id=slow, choice_rank=2, respond_by=START + days(14)
+    )
     await service.consume(envelope_of(second, request_id))
     await service.deliver()
     before = len(service.mailbox.messages)
@@ -117,8 +139,12 @@ async def test_the_response_reminder_comes_two_days_before_the_deadline_unless_t
     assert reminder["To"].endswith(f"<{slow}@uni.example>") and "Reminder" in reminder["Subject"]
     assert service.mailbox.to(f"{mentor}@uni.example")[-1]["Subject"].startswith("Mentorship request")
 
-    await service.consume(envelope_of(RequestExpired(request_id=request_id, mentor_id=slow, choice_rank=2,
-                                                     respond_by=START + days(14)), request_id))
+    await service.consume(
+        envelope_of(
+            RequestExpired(request_id=request_id, mentor_id=slow, choice_rank=2, respond_by=START + days(14)),
+            request_id,
+        )
+    )
     await service.deliver()
     [expired] = service.mailbox.to(f"{mentee}@uni.example")
     assert "Dr Slow" in expired["Subject"] and "choice number 2" in service.mailbox.text(expired)
@@ -128,14 +154,27 @@ async def test_a_declined_request_tells_the_mentee_and_an_unmatched_one_the_dire
     mentor, mentee = await pair(service)
     declined, unmatched = unique("req"), unique("req")
     for request_id in (declined, unmatched):
-        await service.consume(envelope_of(RequestRanked(request_id=request_id, mentee_id=mentee, biography="b",
-                                                        motivation="m", ranked_mentor_ids=[mentor]), request_id))
+        await service.consume(
+            envelope_of(
+                RequestRanked(
+                    request_id=request_id, mentee_id=mentee, biography="b", motivation="m", ranked_mentor_ids=[mentor]
+                ),
+                request_id,
+            )
+        )
     await service.deliver()
     directors_before = len(service.mailbox.to("director-1@uni.example"))
     await service.consume(
         envelope_of(RequestReviewed(request_id=declined, reviewer_id="director-1", approved=True), declined),
-        envelope_of(RequestReviewed(request_id=declined, reviewer_id="director-1", approved=False,
-                                    decline_reason="Please ask a mentor outside your own lab."), declined),
+        envelope_of(
+            RequestReviewed(
+                request_id=declined,
+                reviewer_id="director-1",
+                approved=False,
+                decline_reason="Please ask a mentor outside your own lab.",
+            ),
+            declined,
+        ),
         envelope_of(RequestUnmatched(request_id=unmatched, mentee_id=mentee, tried_mentor_ids=[mentor]), unmatched),
     )
     await service.deliver()
@@ -147,29 +186,38 @@ async def test_a_declined_request_tells_the_mentee_and_an_unmatched_one_the_dire
 
 async def test_webhook_deliveries_are_signed_and_carry_the_notification_id(service) -> None:
     mentor, mentee = await pair(service)
-    response = await service.client.put(f"/participants/{mentee}/preferences", headers=auth(mentee, Role.mentee),
-                                        json={"channels": ["webhook", "email"]})
+    response = await service.client.put(
+        f"/participants/{mentee}/preferences",
+        headers=auth(mentee, Role.mentee),
+        json={"channels": ["webhook", "email"]},
+    )
     assert response.status_code == 200, response.text
     await service.consume(match(mentor, mentee))
     await service.deliver()
 
     [hook] = service.hooks.received
     assert verify(SECRET, hook.headers["x-mentorship-timestamp"], hook.body, hook.headers["x-mentorship-signature"])
-    assert not verify("another secret", hook.headers["x-mentorship-timestamp"], hook.body,
-                      hook.headers["x-mentorship-signature"])
+    assert not verify(
+        "another secret", hook.headers["x-mentorship-timestamp"], hook.body, hook.headers["x-mentorship-signature"]
+    )
     body = json.loads(hook.body)
     assert body["recipient_id"] == mentee and body["template"] == "introduction"
     assert body["notification_id"] == hook.headers["x-mentorship-notification-id"]
     assert "Prof Mira Mentor" in body["subject"]
-    assert len(service.mailbox.to(f"{mentee}@uni.example")) == 1 and len(service.mailbox.to(f"{mentor}@uni.example")) == 1
+    assert (
+        len(service.mailbox.to(f"{mentee}@uni.example")) == 1 and len(service.mailbox.to(f"{mentor}@uni.example")) == 1
+    )
 
 
 async def test_a_digest_bundles_the_days_messages_into_one(service) -> None:
     mentor, mentee = await pair(service)
     other = unique("mentor")
     await service.consume(person(other, "Dr Other", mentor=True))
-    response = await service.client.put(f"/participants/{mentee}/preferences", headers=auth("admin-1", Role.admin),
-                                        json={"channels": ["email"], "digest": True})
+    response = await service.client.put(
+        f"/participants/{mentee}/preferences",
+        headers=auth("admin-1", Role.admin),
+        json={"channels": ["email"], "digest": True},
+    )
     assert response.json() == {"channels": ["email"], "digest": True}
     await service.consume(match(mentor, mentee), match(other, mentee))
     await service.deliver()
@@ -200,8 +248,10 @@ async def test_an_erased_participant_receives_nothing_and_their_address_is_gone(
     assert len(service.mailbox.to(f"{mentor}@uni.example")) == 2
     pool = service.runtime.pool
     assert await pool.fetchval("SELECT count(*) FROM contacts WHERE participant_id = $1", mentee) == 0
-    dump = await pool.fetchval("SELECT string_agg(t::text, ' ') FROM (SELECT * FROM contacts UNION ALL"
-                               " SELECT participant_id, NULL, NULL FROM preferences) t")
+    dump = await pool.fetchval(
+        "SELECT string_agg(t::text, ' ') FROM (SELECT * FROM contacts UNION ALL"
+        " SELECT participant_id, NULL, NULL FROM preferences) t"
+    )
     assert f"{mentee}@uni.example" not in (dump or "")
     statuses = {r["status"] for r in await pool.fetch("SELECT status FROM intents WHERE recipient_id = $1", mentee)}
     assert statuses == {"cancelled"}
@@ -211,9 +261,13 @@ async def test_a_changed_address_is_used_from_then_on(service) -> None:
     from shared.events.profiles import FieldChange, ProfileUpdated
 
     mentor, mentee = await pair(service)
-    change = ProfileUpdated(participant_id=mentee, changes=[
-        FieldChange(field="email", old=f"{mentee}@uni.example", new=f"{mentee}@new.example"),
-        FieldChange(field="name", old="Tom Trainee", new="Tom T. Trainee")])
+    change = ProfileUpdated(
+        participant_id=mentee,
+        changes=[
+            FieldChange(field="email", old=f"{mentee}@uni.example", new=f"{mentee}@new.example"),
+            FieldChange(field="name", old="Tom Trainee", new="Tom T. Trainee"),
+        ],
+    )
     await service.consume(envelope_of(change, mentee), match(mentor, mentee))
     await service.deliver()
     assert service.mailbox.to(f"{mentee}@uni.example") == []

@@ -36,8 +36,9 @@ async def introduce(service) -> tuple[str, str]:
     mentor, mentee = unique("mentor"), unique("mentee")
     await service.consume(person(mentor, "Prof Mira Mentor", mentor=True), person(mentee, "Tom Trainee"))
     match_id = unique("match")
-    await service.consume(envelope_of(
-        MatchApproved(match_id=match_id, mentee_id=mentee, mentor_id=mentor, mode="admin"), match_id))
+    await service.consume(
+        envelope_of(MatchApproved(match_id=match_id, mentee_id=mentee, mentor_id=mentor, mode="admin"), match_id)
+    )
     return mentor, mentee
 
 
@@ -46,8 +47,9 @@ def worker(service, *, dies: bool) -> DeliveryWorker:
     deps = service.runtime.worker.deps
     one_at_a_time = replace(deps, options=deps.options.model_copy(update={"delivery_concurrency": 1}))
     email = EmailChannel(deps.options)
-    return DeliveryWorker(service.runtime.pool, one_at_a_time,
-                          {"email": DiesAfterSending(email) if dies else email}, Templates())
+    return DeliveryWorker(
+        service.runtime.pool, one_at_a_time, {"email": DiesAfterSending(email) if dies else email}, Templates()
+    )
 
 
 async def test_a_refused_message_is_retried_after_back_off_and_sent_once(service) -> None:
@@ -116,12 +118,25 @@ async def test_a_send_interrupted_before_its_record_is_resent_once_with_the_same
 async def decline(service) -> None:
     """Leaves exactly one intent to deliver: the mentee's decline notice."""
     mentee, request_id = unique("mentee"), unique("req")
-    await service.consume(person(mentee, "Tom Trainee"), envelope_of(RequestRanked(
-        request_id=request_id, mentee_id=mentee, biography="b", motivation="m", ranked_mentor_ids=["m-1"]), request_id))
+    await service.consume(
+        person(mentee, "Tom Trainee"),
+        envelope_of(
+            RequestRanked(
+                request_id=request_id, mentee_id=mentee, biography="b", motivation="m", ranked_mentor_ids=["m-1"]
+            ),
+            request_id,
+        ),
+    )
     await service.deliver()
     service.mailbox.messages.clear()
-    await service.consume(envelope_of(RequestReviewed(
-        request_id=request_id, reviewer_id="director-1", approved=False, decline_reason="out of scope"), request_id))
+    await service.consume(
+        envelope_of(
+            RequestReviewed(
+                request_id=request_id, reviewer_id="director-1", approved=False, decline_reason="out of scope"
+            ),
+            request_id,
+        )
+    )
 
 
 async def test_a_send_interrupted_twice_is_not_sent_a_third_time_and_its_outcome_is_unknown(service) -> None:

@@ -34,8 +34,16 @@ async def one_session(fresh_dsn, broker, smtp, hooks):
 @pytest.fixture
 async def small_batches(fresh_dsn, broker, smtp, hooks):
     """The delivery worker running, with small claims and several of them in flight at once."""
-    app, clock = await running_service(fresh_dsn, broker.bootstrap, smtp, hooks, run_worker=True,
-                                       delivery_concurrency=3, delivery_batches=3, smtp_connections=2)
+    app, clock = await running_service(
+        fresh_dsn,
+        broker.bootstrap,
+        smtp,
+        hooks,
+        run_worker=True,
+        delivery_concurrency=3,
+        delivery_batches=3,
+        smtp_connections=2,
+    )
     transport = httpx.ASGITransport(app=app)
     async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://n") as client:
         yield Service(app, client, clock, broker.bootstrap, smtp, hooks)
@@ -43,9 +51,11 @@ async def small_batches(fresh_dsn, broker, smtp, hooks):
 
 async def introduce(service) -> tuple[str, str]:
     mentor, mentee, match_id = unique("mentor"), unique("mentee"), unique("match")
-    await service.consume(person(mentor, "Prof Mira Mentor", mentor=True), person(mentee, "Tom Trainee"),
-                          envelope_of(MatchApproved(match_id=match_id, mentee_id=mentee, mentor_id=mentor, mode="admin"),
-                                      match_id))
+    await service.consume(
+        person(mentor, "Prof Mira Mentor", mentor=True),
+        person(mentee, "Tom Trainee"),
+        envelope_of(MatchApproved(match_id=match_id, mentee_id=mentee, mentor_id=mentor, mode="admin"), match_id),
+    )
     return mentor, mentee
 
 
@@ -101,8 +111,10 @@ async def test_the_running_worker_sends_each_of_many_messages_once(small_batches
     await service.consume(*(person(p, "Someone", mentor=i == 0) for pair in people for i, p in enumerate(pair)))
     runtime = service.runtime
     consumer = IdempotentConsumer(runtime.pool, runtime.group, runtime.handlers, runtime.producer)
-    matches = [envelope_of(MatchApproved(match_id=m, mentee_id=mentee, mentor_id=mentor, mode="admin"), m)
-               for m, (mentor, mentee) in ((unique("match"), pair) for pair in people)]
+    matches = [
+        envelope_of(MatchApproved(match_id=m, mentee_id=mentee, mentor_id=mentor, mode="admin"), m)
+        for m, (mentor, mentee) in ((unique("match"), pair) for pair in people)
+    ]
     assert set(await consumer.process_batch([delivery(m) for m in matches])) == {"handled"}  # 24 intents at once
 
     async def all_sent() -> bool:
@@ -119,18 +131,26 @@ async def test_the_running_worker_sends_each_of_many_messages_once(small_batches
 async def test_a_batch_of_events_has_the_outcomes_of_one_event_at_a_time(service) -> None:
     pairs = [(unique("mentor"), unique("mentee")) for _ in range(2)]
     await service.consume(*(person(p, "Someone", mentor=i == 0) for pair in pairs for i, p in enumerate(pair)))
-    first, second = (envelope_of(MatchApproved(match_id=m, mentee_id=mentee, mentor_id=mentor, mode="admin"), m)
-                     for m, (mentor, mentee) in zip((unique("match"), unique("match")), pairs))
+    first, second = (
+        envelope_of(MatchApproved(match_id=m, mentee_id=mentee, mentor_id=mentor, mode="admin"), m)
+        for m, (mentor, mentee) in zip((unique("match"), unique("match")), pairs, strict=False)
+    )
     unknown = unique("rel")
-    lagging = envelope_of(RelationshipLagging(relationship_id=unknown, last_meeting_on=None, days_since=90,
-                                              cadence_weeks_max=4), unknown)
+    lagging = envelope_of(
+        RelationshipLagging(relationship_id=unknown, last_meeting_on=None, days_since=90, cadence_weeks_max=4), unknown
+    )
     runtime = service.runtime
     consumer = IdempotentConsumer(runtime.pool, runtime.group, runtime.handlers, runtime.producer)
 
-    outcomes = await consumer.process_batch([
-        delivery(first), delivery(first), delivery(lagging), Delivery(b"not an event", "matching.events", 0, 1),
-        delivery(second),
-    ])
+    outcomes = await consumer.process_batch(
+        [
+            delivery(first),
+            delivery(first),
+            delivery(lagging),
+            Delivery(b"not an event", "matching.events", 0, 1),
+            delivery(second),
+        ]
+    )
     assert outcomes == ["handled", "duplicate", "dead_lettered", "dead_lettered", "handled"]
     assert await consumer.process_batch([delivery(second), delivery(first)]) == ["duplicate", "duplicate"]
     assert await service.deliver() == 4

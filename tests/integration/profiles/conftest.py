@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
 
+from services.profiles.__main__ import build_app
+from services.profiles.adapters.hr_feed import hr_handlers
+from services.profiles.application.participants import PERSONAL_DATA
 from shared.auth import Role, mint_token
 from shared.bus import dead_letter_topic, ensure_topics, new_broker, new_producer
 from shared.clock import FrozenClock
@@ -19,15 +22,12 @@ from shared.eventstore import EventStore
 from shared.inbox import IdempotentConsumer
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 from shared.subscription import subscribe
-from services.profiles.application.participants import PERSONAL_DATA
-from services.profiles.__main__ import build_app
-from services.profiles.adapters.hr_feed import hr_handlers
 from tests.helpers import eventually
 
 
 @pytest.fixture
 def clock() -> FrozenClock:
-    return FrozenClock(datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc))
+    return FrozenClock(datetime(2025, 3, 1, 9, 0, tzinfo=UTC))
 
 
 @pytest_asyncio.fixture
@@ -67,8 +67,12 @@ class HrFeed:
         self.producer = new_producer(self.bootstrap)
         await self.producer.start()
         consumer = IdempotentConsumer(
-            self.pool, self.group, hr_handlers(self.store, self.clock), self.producer,
-            max_attempts=2, backoff_seconds=0.01,
+            self.pool,
+            self.group,
+            hr_handlers(self.store, self.clock),
+            self.producer,
+            max_attempts=2,
+            backoff_seconds=0.01,
         )
         self.broker = new_broker(self.bootstrap)
         subscribe(self.broker, consumer, [self.topic], session_timeout_ms=2_000)

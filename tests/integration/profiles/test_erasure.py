@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from shared.auth import Role
-from shared.events import decode
 from services.profiles.adapters.personal_data import PersonalData, key_for
 from services.profiles.application.participants import load
+from shared.auth import Role
+from shared.events import decode
 from tests.integration.profiles.conftest import auth
 from tests.integration.profiles.hr_events import envelope, hired, updated
 
@@ -17,8 +17,13 @@ ADMIN = auth("director", Role.admin)
 
 
 def mentor(email: str = "ada@example.edu") -> dict:
-    return {"name": "Ada", "email": email, "capacity": 2, "demographics": {"consented": True, "gender": "woman"},
-            "profile": {"biography": "Grew up in Lagos", "specialty": "oncology", "career_stage": "senior"}}
+    return {
+        "name": "Ada",
+        "email": email,
+        "capacity": 2,
+        "demographics": {"consented": True, "gender": "woman"},
+        "profile": {"biography": "Grew up in Lagos", "specialty": "oncology", "career_stage": "senior"},
+    }
 
 
 async def test_a_participant_erases_themself_and_every_later_read_knows_only_that(api, profiles_pool, store) -> None:
@@ -71,7 +76,9 @@ async def test_sealed_events_read_back_until_the_key_is_shredded(api, profiles_p
         stored = await conn.fetchval("SELECT data::text FROM events WHERE event_type = 'MentorRegistered'")
         assert "Ada" not in stored and "Lagos" not in stored and "$pii" in stored
         participant = await load(conn, store, "p1")
-        assert participant.fields["name"] == "Ada Okafor" and participant.fields["profile.biography"] == "Grew up in Lagos"
+        assert (
+            participant.fields["name"] == "Ada Okafor" and participant.fields["profile.biography"] == "Grew up in Lagos"
+        )
 
     assert (await api.delete("/participants/p1", headers=ADMIN)).status_code == 204
     async with profiles_pool.acquire() as conn:

@@ -8,9 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from shared.eventstore import EventStore
+from services.profiles.adapters.hr_feed import hr_timer_handlers
 from services.profiles.application.participants import PERSONAL_DATA
-
 from shared.auth import Role
 from shared.bus import dead_letter_topic
 from shared.events.hr import (
@@ -21,7 +20,7 @@ from shared.events.hr import (
     WorkerTerminated,
     WorkerTransferred,
 )
-from services.profiles.adapters.hr_feed import hr_timer_handlers
+from shared.eventstore import EventStore
 from shared.timers import TimerWheel
 from tests.helpers import consume_all, eventually
 from tests.integration.profiles.conftest import auth
@@ -59,8 +58,12 @@ async def test_a_hire_creates_a_person_record_and_a_redelivery_changes_nothing(h
     [(kind, data)] = await stream(hr_feed.pool)
     assert kind == "ProfileUpdated" and data["source"] == "hr_feed"
     assert {c["field"]: c["new"] for c in data["changes"]} == {
-        "employee_id": "E100", "name": "Grace", "email": "e100@example.edu", "profile.job_function": "faculty",
-        "profile.department": "Computer Science", "profile.location": "Main campus",
+        "employee_id": "E100",
+        "name": "Grace",
+        "email": "e100@example.edu",
+        "profile.job_function": "faculty",
+        "profile.department": "Computer Science",
+        "profile.location": "Main campus",
     }
     row = await participant(hr_feed.pool)
     assert row["roles"] == [] and row["active"] and row["employee_id"] == "E100"
@@ -77,10 +80,22 @@ async def test_an_update_before_the_hire_is_applied_in_effective_order(hr_feed) 
 
 
 async def test_a_transfer_for_an_unknown_employee_waits_for_the_hire(hr_feed) -> None:
-    transfer = fact(WorkerTransferred, "E300", old_department_id="D1", new_department_id="D9",
-                    new_department_name="Surgery", new_location="North site")
-    promotion = fact(WorkerPromoted, "E300", date(2024, 7, 1), old_title="Professor", new_title="Chair",
-                     new_job_function="administration")
+    transfer = fact(
+        WorkerTransferred,
+        "E300",
+        old_department_id="D1",
+        new_department_id="D9",
+        new_department_name="Surgery",
+        new_location="North site",
+    )
+    promotion = fact(
+        WorkerPromoted,
+        "E300",
+        date(2024, 7, 1),
+        old_title="Professor",
+        new_title="Chair",
+        new_job_function="administration",
+    )
     await hr_feed.send(envelope(transfer), envelope(promotion))
     await hr_feed.until_handled(2)
     assert await participant(hr_feed.pool, "E300") is None
@@ -90,7 +105,9 @@ async def test_a_transfer_for_an_unknown_employee_waits_for_the_hire(hr_feed) ->
     await hr_feed.until_handled(3)
     row = await participant(hr_feed.pool, "E300")
     assert (row["profile"]["department"], row["profile"]["location"], row["profile"]["job_function"]) == (
-        "Surgery", "North site", "administration"
+        "Surgery",
+        "North site",
+        "administration",
     )
 
 
@@ -116,15 +133,21 @@ async def test_leave_pauses_and_return_resumes(hr_feed) -> None:
     await hr_feed.send(envelope(hired()), envelope(leave), envelope(back))
     await hr_feed.until_handled(3)
     kinds = [(kind, data.get("reason"), data.get("effective_date")) for kind, data in await stream(hr_feed.pool)]
-    assert kinds[1:] == [("ParticipantDeactivated", "on_leave", "2024-09-01"),
-                         ("ParticipantReactivated", None, "2025-01-06")]
+    assert kinds[1:] == [
+        ("ParticipantDeactivated", "on_leave", "2024-09-01"),
+        ("ParticipantReactivated", None, "2025-01-06"),
+    ]
     assert (await participant(hr_feed.pool))["active"]
 
 
 async def test_a_rescinded_termination_reactivates(hr_feed) -> None:
     termination = envelope(fact(WorkerTerminated, effective=date(2025, 2, 1), termination_type="involuntary"))
-    rescinded = fact(HrEventRescinded, effective=date(2025, 2, 20), rescinded_event_id=str(termination.id),
-                     rescinded_type="WorkerTerminated")
+    rescinded = fact(
+        HrEventRescinded,
+        effective=date(2025, 2, 20),
+        rescinded_event_id=str(termination.id),
+        rescinded_type="WorkerTerminated",
+    )
     await hr_feed.send(envelope(hired()), termination, envelope(rescinded))
     await hr_feed.until_handled(3)
     kinds = [(kind, data.get("effective_date")) for kind, data in await stream(hr_feed.pool)]
@@ -143,12 +166,15 @@ async def test_a_rescission_that_overtakes_its_fact_still_withdraws_it(hr_feed) 
 async def test_malformed_records_are_dead_lettered_and_the_feed_flows_on(hr_feed, broker) -> None:
     bad_schema = envelope(hired()).model_copy(update={"data": {"employee_id": "E100", "effective_date": "soon"}})
     wrong_subject = envelope(hired("E500"), subject="E501")
-    impossible_leave = envelope(fact(WorkerOnLeave, effective=date(2024, 9, 1), leave_type="medical",
-                                     expected_return_date=date(2024, 8, 1)))
-    stray_rescission = fact(HrEventRescinded, "E999", rescinded_event_id=str(uuid.uuid4()),
-                            rescinded_type="HrEventRescinded")
-    await hr_feed.send(b"{not json", bad_schema, wrong_subject, impossible_leave, envelope(stray_rescission),
-                       envelope(hired()))
+    impossible_leave = envelope(
+        fact(WorkerOnLeave, effective=date(2024, 9, 1), leave_type="medical", expected_return_date=date(2024, 8, 1))
+    )
+    stray_rescission = fact(
+        HrEventRescinded, "E999", rescinded_event_id=str(uuid.uuid4()), rescinded_type="HrEventRescinded"
+    )
+    await hr_feed.send(
+        b"{not json", bad_schema, wrong_subject, impossible_leave, envelope(stray_rescission), envelope(hired())
+    )
     await hr_feed.until_handled(1)
 
     dead = await consume_all(broker.bootstrap, dead_letter_topic(hr_feed.group), expected=5)
@@ -165,8 +191,13 @@ async def test_a_registration_lands_on_the_hr_person_record(hr_feed, api) -> Non
     await hr_feed.send(envelope(hired()))
     await hr_feed.until_handled(1)
     me = auth("E100", Role.mentor)
-    body = {"name": "Grace Hopper", "email": "grace@example.edu", "capacity": 2, "employee_id": "E100",
-            "profile": {"biography": "Compilers.", "specialty": "computer science", "career_stage": "senior"}}
+    body = {
+        "name": "Grace Hopper",
+        "email": "grace@example.edu",
+        "capacity": 2,
+        "employee_id": "E100",
+        "profile": {"biography": "Compilers.", "specialty": "computer science", "career_stage": "senior"},
+    }
     registered = await api.post("/mentors", json=body, headers=me)
     assert registered.status_code == 201, registered.text
     assert registered.json() == {"participant_id": "E100", "version": 2}
@@ -180,11 +211,17 @@ async def test_a_registration_lands_on_the_hr_person_record(hr_feed, api) -> Non
 
 async def test_a_hire_links_to_a_participant_who_registered_first(hr_feed, api) -> None:
     me = auth("u-42", Role.mentee)
-    body = {"name": "Lin", "email": "lin@example.edu", "employee_id": "E700",
-            "profile": {"biography": "PhD student.", "specialty": "genomics", "career_stage": "trainee"}}
+    body = {
+        "name": "Lin",
+        "email": "lin@example.edu",
+        "employee_id": "E700",
+        "profile": {"biography": "PhD student.", "specialty": "genomics", "career_stage": "trainee"},
+    }
     assert (await api.post("/mentees", json=body, headers=me)).status_code == 201
-    await hr_feed.send(envelope(hired("E700")), envelope(fact(WorkerTerminated, "E700", date(2025, 2, 1),
-                                                               termination_type="end_of_contract")))
+    await hr_feed.send(
+        envelope(hired("E700")),
+        envelope(fact(WorkerTerminated, "E700", date(2025, 2, 1), termination_type="end_of_contract")),
+    )
     await hr_feed.until_handled(2)
     assert await participant(hr_feed.pool, "E700") is None
     row = await participant(hr_feed.pool, "u-42")

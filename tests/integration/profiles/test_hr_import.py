@@ -16,9 +16,17 @@ HR = auth("hr-bot", Role.hr_integration)
 
 def row(employee_id: str, **overrides) -> dict:
     fields = dict(
-        employee_id=employee_id, legal_name=f"Worker {employee_id}", work_email=f"{employee_id.lower()}@example.edu",
-        title="Professor", job_function="faculty", department_id="D1", department_name="Surgery",
-        location="Main campus", country="US", original_hire_date="2020-01-01", last_hire_date="2020-01-01",
+        employee_id=employee_id,
+        legal_name=f"Worker {employee_id}",
+        work_email=f"{employee_id.lower()}@example.edu",
+        title="Professor",
+        job_function="faculty",
+        department_id="D1",
+        department_name="Surgery",
+        location="Main campus",
+        country="US",
+        original_hire_date="2020-01-01",
+        last_hire_date="2020-01-01",
         effective_date="2025-01-01",
     )
     return {**fields, **overrides}
@@ -50,7 +58,9 @@ async def test_rows_become_participants_and_a_reimport_changes_nothing(api, prof
     assert first["batch"]["counts"] == {"created": 2, "deactivated": 1}
     people = await profiles_pool.fetch("SELECT participant_id, profile, active FROM participants ORDER BY 1")
     assert [(p["participant_id"], p["profile"]["department"], p["active"]) for p in people] == [
-        ("E1", "Surgery", True), ("E2", "Medicine", True), ("E3", "Surgery", False),
+        ("E1", "Surgery", True),
+        ("E2", "Medicine", True),
+        ("E3", "Surgery", False),
     ]
     before = await events(profiles_pool)
 
@@ -108,7 +118,8 @@ async def test_a_snapshot_makes_the_missing_workers_leavers(api, profiles_pool) 
     assert report["session"]["leavers"] == ["E19", "E20"] and report["session"]["counts"]["leavers"] == 2
     gone = await profiles_pool.fetch("SELECT participant_id, inactive_reason FROM participants WHERE NOT active")
     assert sorted((g["participant_id"], g["inactive_reason"]) for g in gone) == [
-        ("E19", "left_institution"), ("E20", "left_institution"),
+        ("E19", "left_institution"),
+        ("E20", "left_institution"),
     ]
     deactivation = await profiles_pool.fetchval(
         "SELECT data FROM events WHERE stream_id = 'E20' AND event_type = 'ParticipantDeactivated'"
@@ -131,8 +142,9 @@ async def test_a_snapshot_losing_too_many_workers_is_refused_unless_forced(api, 
 async def test_a_snapshot_row_outside_its_roster_is_an_error(api) -> None:
     opened = await api.post("/hr/imports", json={"mode": "snapshot", "roster": ["E1"]}, headers=HR)
     import_id = opened.json()["import_id"]
-    batch = await api.post(f"/hr/imports/{import_id}/rows", json={"rows": [{"row": 7, "fields": row("E2")}]},
-                           headers=HR)
+    batch = await api.post(
+        f"/hr/imports/{import_id}/rows", json={"rows": [{"row": 7, "fields": row("E2")}]}, headers=HR
+    )
     [report] = batch.json()["rows"]
     assert report["row"] == 7 and report["errors"][0]["field"] == "employee_id"
 
@@ -147,8 +159,9 @@ async def test_import_needs_the_hr_role_and_a_well_formed_request(api) -> None:
     empty = await api.post(f"/hr/imports/{import_id}/rows", json={"rows": []}, headers=HR)
     assert empty.status_code == 422 and empty.json()["detail"][0]["loc"] == ["body", "rows"]
     await api.post(f"/hr/imports/{import_id}/complete", headers=HR)
-    closed = await api.post(f"/hr/imports/{import_id}/rows", json={"rows": [{"row": 1, "fields": row("E1")}]},
-                            headers=HR)
+    closed = await api.post(
+        f"/hr/imports/{import_id}/rows", json={"rows": [{"row": 1, "fields": row("E1")}]}, headers=HR
+    )
     assert closed.status_code == 409
     unknown = await api.post("/hr/imports/00000000-0000-0000-0000-000000000000/complete", headers=HR)
     assert unknown.status_code == 404

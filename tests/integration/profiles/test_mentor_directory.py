@@ -15,9 +15,19 @@ MENTEE = auth("someone", Role.mentee)
 
 async def mentor(api, name: str, *, capacity: int = 2, demographics=None, **profile) -> str:
     body = {
-        "participant_id": name.lower(), "name": name, "email": f"{name.lower()}@example.edu", "capacity": capacity,
-        "profile": {"biography": f"{name} mentors.", "specialty": "cardiology", "career_stage": "senior",
-                    "interests": ["grant writing"], "languages": ["en"], "time_zone": "America/Chicago", **profile},
+        "participant_id": name.lower(),
+        "name": name,
+        "email": f"{name.lower()}@example.edu",
+        "capacity": capacity,
+        "profile": {
+            "biography": f"{name} mentors.",
+            "specialty": "cardiology",
+            "career_stage": "senior",
+            "interests": ["grant writing"],
+            "languages": ["en"],
+            "time_zone": "America/Chicago",
+            **profile,
+        },
         "demographics": demographics,
     }
     response = await api.post("/mentors", json=body, headers=ADMIN)
@@ -32,8 +42,16 @@ async def directory(api):
     await mentor(api, "Cy", interests=["clinical trials", "Leadership"], career_stage="mid_career")
     await mentor(api, "Di", demographics={"consented": False})
     await api.post("/participants/cy/training", json={"kind": "workshop", "completed_on": "2025-01-10"}, headers=ADMIN)
-    await api.post("/mentees", json={"participant_id": "me", "name": "Me", "email": "me@example.edu", "profile": {
-        "biography": "x", "specialty": "cardiology", "career_stage": "trainee"}}, headers=ADMIN)
+    await api.post(
+        "/mentees",
+        json={
+            "participant_id": "me",
+            "name": "Me",
+            "email": "me@example.edu",
+            "profile": {"biography": "x", "specialty": "cardiology", "career_stage": "trainee"},
+        },
+        headers=ADMIN,
+    )
     return api
 
 
@@ -74,8 +92,9 @@ async def test_demographics_only_with_consent(directory) -> None:
 
 
 async def test_a_paused_or_inactive_mentor_has_no_place(directory, profiles_pool) -> None:
-    paused = await directory.patch("/participants/ada/profile",
-                                   json={"availability": {"accepting_requests": False}}, headers=ADMIN)
+    paused = await directory.patch(
+        "/participants/ada/profile", json={"availability": {"accepting_requests": False}}, headers=ADMIN
+    )
     assert paused.json()["changed"] == ["availability.accepting_requests"]
     assert await names(directory, has_capacity="true") == ["Cy", "Di"]
     await profiles_pool.execute("UPDATE participants SET active = false WHERE participant_id = 'ada'")

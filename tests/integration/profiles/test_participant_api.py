@@ -42,7 +42,8 @@ async def events_of(pool, participant_id: str) -> list[tuple[str, dict]]:
 
 async def test_a_mentee_registers_and_reads_their_profile(api) -> None:
     body = {
-        "name": "Ben Ito", "email": "ben@example.edu",
+        "name": "Ben Ito",
+        "email": "ben@example.edu",
         "profile": profile(specialty="oncology", career_stage="trainee"),
         "demographics": {"consented": True, "first_generation": True},
     }
@@ -67,7 +68,10 @@ async def test_an_edit_appends_only_the_changed_fields(api, profiles_pool) -> No
     await register_ada(api)
     edited = await api.patch(
         "/participants/ada/profile",
-        json={"profile": {"interests": ["heart failure", "grant writing"], "location": "Chicago"}, "name": "Ada Okafor"},
+        json={
+            "profile": {"interests": ["heart failure", "grant writing"], "location": "Chicago"},
+            "name": "Ada Okafor",
+        },
         headers=ADA,
     )
     assert edited.status_code == 200, edited.text
@@ -112,8 +116,12 @@ async def test_bad_input_is_422_naming_the_field(api) -> None:
     )
     assert bad.status_code == 422
     fields = {tuple(e["loc"]) for e in bad.json()["detail"]}
-    assert {("body", "profile", "time_zone"), ("body", "profile", "biography"), ("body", "profile", "colour"),
-            ("body", "email")} <= fields
+    assert {
+        ("body", "profile", "time_zone"),
+        ("body", "profile", "biography"),
+        ("body", "profile", "colour"),
+        ("body", "email"),
+    } <= fields
     unconsented = await api.patch("/participants/ada/profile", json={"demographics": {"gender": "woman"}}, headers=ADA)
     assert unconsented.status_code == 422
     assert unconsented.json()["detail"][0]["loc"] == ["body", "demographics"]
@@ -132,23 +140,28 @@ async def test_withdrawing_consent_clears_the_answers(api, profiles_pool) -> Non
 async def test_a_stale_edit_is_409(api, profiles_pool) -> None:
     await register_ada(api)
     seen = (await api.get("/participants/ada", headers=ADA)).headers["ETag"]
-    first = await api.patch("/participants/ada/profile", json={"profile": {"location": "A"}},
-                            headers={**ADA, "If-Match": seen})
-    stale = await api.patch("/participants/ada/profile", json={"profile": {"location": "B"}},
-                            headers={**ADA, "If-Match": seen})
+    first = await api.patch(
+        "/participants/ada/profile", json={"profile": {"location": "A"}}, headers={**ADA, "If-Match": seen}
+    )
+    stale = await api.patch(
+        "/participants/ada/profile", json={"profile": {"location": "B"}}, headers={**ADA, "If-Match": seen}
+    )
     assert first.status_code == 200 and stale.status_code == 409
     assert "at version 2, not at the expected version 1" in stale.json()["detail"]
-    assert (await api.put("/participants/ada/capacity", json={"capacity": 3}, headers={**ADA, "If-Match": seen})
-            ).status_code == 409
+    assert (
+        await api.put("/participants/ada/capacity", json={"capacity": 3}, headers={**ADA, "If-Match": seen})
+    ).status_code == 409
     assert (await api.get("/participants/ada", headers=ADA)).json()["profile"]["location"] == "A"
 
 
 async def test_concurrent_edits_never_overwrite_each_other(api, profiles_pool) -> None:
     await register_ada(api)
-    results = await asyncio.gather(*(
-        api.patch("/participants/ada/profile", json={"profile": {"location": f"city {i}"}}, headers=ADA)
-        for i in range(8)
-    ))
+    results = await asyncio.gather(
+        *(
+            api.patch("/participants/ada/profile", json={"profile": {"location": f"city {i}"}}, headers=ADA)
+            for i in range(8)
+        )
+    )
     codes = sorted(r.status_code for r in results)
     assert set(codes) <= {200, 409} and 200 in codes
     events = await events_of(profiles_pool, "ada")
@@ -168,11 +181,13 @@ async def test_capacity_changes_are_events_and_zero_means_not_taking_mentees(api
 
 async def test_training_is_recorded_with_its_date(api, profiles_pool) -> None:
     await register_ada(api)
-    done = await api.post("/participants/ada/training", json={"kind": "handbook", "completed_on": "2025-02-01"},
-                          headers=ADA)
+    done = await api.post(
+        "/participants/ada/training", json={"kind": "handbook", "completed_on": "2025-02-01"}, headers=ADA
+    )
     assert done.status_code == 200 and done.json()["version"] == 2
-    future = await api.post("/participants/ada/training", json={"kind": "workshop", "completed_on": "2025-03-02"},
-                            headers=ADA)
+    future = await api.post(
+        "/participants/ada/training", json={"kind": "workshop", "completed_on": "2025-03-02"}, headers=ADA
+    )
     assert future.status_code == 422 and future.json()["detail"][0]["loc"] == ["body", "completed_on"]
     row = (await api.get("/participants/ada", headers=ADA)).json()
     assert row["training_status"] == "handbook_completed" and row["training"] == {"handbook": "2025-02-01"}

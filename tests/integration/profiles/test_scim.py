@@ -57,7 +57,10 @@ async def test_a_scim_client_conversation(api, profiles_pool) -> None:
     assert created.headers["Location"].endswith(f"/scim/v2/Users/{user_id}")
     person = await participant(profiles_pool)
     assert (person["name"], person["email"], person["profile"]["department"]) == (
-        "Ada Okafor", "ada@example.edu", "Cardiology")
+        "Ada Okafor",
+        "ada@example.edu",
+        "Cardiology",
+    )
 
     got = await send(api, "GET", f"/Users/{user_id}")
     assert got.json()["userName"] == "ada@example.edu" and got.json()[ENTERPRISE]["employeeNumber"] == "E700"
@@ -68,11 +71,20 @@ async def test_a_scim_client_conversation(api, profiles_pool) -> None:
     assert [r["id"] for r in by_external["Resources"]] == [user_id]
     assert (await send(api, "GET", '/Users?filter=userName eq "nobody"')).json()["totalResults"] == 0
 
-    patched = await send(api, "PATCH", f"/Users/{user_id}", {"schemas": [PATCH], "Operations": [
-        {"op": "replace", "path": f"{ENTERPRISE}:department", "value": "Oncology"},
-        {"op": "add", "path": "title", "value": "Chair"},
-        {"op": "remove", "path": "displayName"},
-    ]}, **{"If-Match": 'W/"1"'})
+    patched = await send(
+        api,
+        "PATCH",
+        f"/Users/{user_id}",
+        {
+            "schemas": [PATCH],
+            "Operations": [
+                {"op": "replace", "path": f"{ENTERPRISE}:department", "value": "Oncology"},
+                {"op": "add", "path": "title", "value": "Chair"},
+                {"op": "remove", "path": "displayName"},
+            ],
+        },
+        **{"If-Match": 'W/"1"'},
+    )
     assert patched.status_code == 200, patched.text
     assert patched.json()[ENTERPRISE]["department"] == "Oncology" and "displayName" not in patched.json()
     person = await participant(profiles_pool)
@@ -82,16 +94,28 @@ async def test_a_scim_client_conversation(api, profiles_pool) -> None:
     assert replaced.json()["meta"]["version"] == 'W/"3"'
     assert (await participant(profiles_pool))["name"] == "Dr. Ada Okafor"
 
-    off = await send(api, "PATCH", f"/Users/{user_id}", {"schemas": [PATCH], "Operations": [
-        {"op": "Replace", "value": {"active": "False"}},  # as Azure AD sends it
-    ]})
+    off = await send(
+        api,
+        "PATCH",
+        f"/Users/{user_id}",
+        {
+            "schemas": [PATCH],
+            "Operations": [
+                {"op": "Replace", "value": {"active": "False"}},  # as Azure AD sends it
+            ],
+        },
+    )
     assert off.json()["active"] is False
     person = await participant(profiles_pool)
     assert not person["active"] and person["inactive_reason"] == "left_institution"
     assert event_types_ok(await event_types(profiles_pool))
 
-    back = await send(api, "PATCH", f"/Users/{user_id}", {"schemas": [PATCH], "Operations": [
-        {"op": "replace", "path": "active", "value": True}]})
+    back = await send(
+        api,
+        "PATCH",
+        f"/Users/{user_id}",
+        {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": True}]},
+    )
     assert back.json()["active"] is True and (await participant(profiles_pool))["active"]
 
     assert (await send(api, "DELETE", f"/Users/{user_id}")).status_code == 204
@@ -133,12 +157,21 @@ async def test_conflicts_bad_patches_and_auth(api) -> None:
     assert taken.status_code == 409 and taken.json()["scimType"] == "uniqueness"
     same_employee = await send(api, "POST", "/Users", user(userName="b@example.edu"))
     assert same_employee.status_code == 409 and "E700" in same_employee.json()["detail"]
-    email_of_other = await send(api, "POST", "/Users", user(
-        userName="c@example.edu", externalId="c", **{ENTERPRISE: {"employeeNumber": "E702"}}))
+    email_of_other = await send(
+        api,
+        "POST",
+        "/Users",
+        user(userName="c@example.edu", externalId="c", **{ENTERPRISE: {"employeeNumber": "E702"}}),
+    )
     assert email_of_other.status_code == 409 and "belongs to employee E700" in email_of_other.json()["detail"]
 
-    stale = await send(api, "PATCH", f"/Users/{user_id}", {"schemas": [PATCH], "Operations": [
-        {"op": "replace", "path": "title", "value": "x"}]}, **{"If-Match": 'W/"7"'})
+    stale = await send(
+        api,
+        "PATCH",
+        f"/Users/{user_id}",
+        {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "title", "value": "x"}]},
+        **{"If-Match": 'W/"7"'},
+    )
     assert stale.status_code == 412
     for operations, scim_type in (
         ([{"op": "move", "path": "title"}], "invalidSyntax"),
@@ -149,9 +182,18 @@ async def test_conflicts_bad_patches_and_auth(api) -> None:
     ):
         bad = await send(api, "PATCH", f"/Users/{user_id}", {"schemas": [PATCH], "Operations": operations})
         assert bad.status_code == 400 and bad.json()["scimType"] == scim_type, (operations, bad.text)
-    email = await send(api, "PATCH", f"/Users/{user_id}", {"schemas": [PATCH], "Operations": [
-        {"op": "replace", "path": 'emails[type eq "work"].value', "value": "ada.okafor@example.edu"},
-        {"op": "replace", "path": "emails[type eq \"work\"].primary", "value": True}]})
+    email = await send(
+        api,
+        "PATCH",
+        f"/Users/{user_id}",
+        {
+            "schemas": [PATCH],
+            "Operations": [
+                {"op": "replace", "path": 'emails[type eq "work"].value', "value": "ada.okafor@example.edu"},
+                {"op": "replace", "path": 'emails[type eq "work"].primary', "value": True},
+            ],
+        },
+    )
     assert email.json()["emails"][0]["value"] == "ada.okafor@example.edu"
 
     not_json = await api.post("/scim/v2/Users", content="{", headers=IDP)

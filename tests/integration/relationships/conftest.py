@@ -34,8 +34,14 @@ STRANGER, DIRECTOR, ANALYST = auth("mentee-9", Role.mentee), auth("director-1", 
 
 def envelope_of(event: Event, subject: str, source: str) -> Envelope:
     return Envelope(
-        id=uuid.uuid4(), source=source, type=event.type_name(), time=START, subject=subject,
-        correlationid=uuid.uuid4(), sequence=1, schemaversion=event.schema_version,
+        id=uuid.uuid4(),
+        source=source,
+        type=event.type_name(),
+        time=START,
+        subject=subject,
+        correlationid=uuid.uuid4(),
+        sequence=1,
+        schemaversion=event.schema_version,
         data=event.model_dump(mode="json"),
     )
 
@@ -62,23 +68,38 @@ class Service:
 
     async def start_one_to_one(self) -> str:
         response = await self.client.post(
-            "/relationships", json={"model": "one_to_one", "mentor_id": "mentor-1", "mentee_ids": ["mentee-1"]},
+            "/relationships",
+            json={"model": "one_to_one", "mentor_id": "mentor-1", "mentee_ids": ["mentee-1"]},
             headers=DIRECTOR,
         )
         assert response.status_code == 201, response.text
         return response.json()["relationship_id"]
 
     async def agree(self, relationship_id: str, **terms) -> None:
-        body = {"format": "video", "goals": [
-            {"goal_id": "g1", "text": "Submit a K award", "measure": "application submitted", "due_on": "2026-12-01"}
-        ], "development_plan": [{"title": "Specific aims page", "due_on": "2026-05-01"}], **terms}
+        body = {
+            "format": "video",
+            "goals": [
+                {
+                    "goal_id": "g1",
+                    "text": "Submit a K award",
+                    "measure": "application submitted",
+                    "due_on": "2026-12-01",
+                }
+            ],
+            "development_plan": [{"title": "Specific aims page", "due_on": "2026-05-01"}],
+            **terms,
+        }
         proposed = await self.client.put(f"/relationships/{relationship_id}/agreement", json=body, headers=MENTOR)
         assert proposed.status_code == 200, proposed.text
         for who in (MENTOR, MENTEE):
             signed = await self.client.post(
-                f"/relationships/{relationship_id}/agreement/signatures", headers=who,
-                json={"revision": proposed.json()["revision"], "confidentiality_accepted": True,
-                      "no_fault_termination_acknowledged": True},
+                f"/relationships/{relationship_id}/agreement/signatures",
+                headers=who,
+                json={
+                    "revision": proposed.json()["revision"],
+                    "confidentiality_accepted": True,
+                    "no_fault_termination_acknowledged": True,
+                },
             )
             assert signed.status_code == 200, signed.text
 
@@ -87,8 +108,12 @@ class Service:
 async def service(fresh_dsn, broker):
     clock = FrozenClock(START)
     settings = ServiceSettings(
-        service_name="relationships", pg_dsn=fresh_dsn, kafka_bootstrap=broker.bootstrap,
-        consumer_session_timeout_ms=2_000, timer_poll_seconds=3_600, relay_poll_seconds=0.1,
+        service_name="relationships",
+        pg_dsn=fresh_dsn,
+        kafka_bootstrap=broker.bootstrap,
+        consumer_session_timeout_ms=2_000,
+        timer_poll_seconds=3_600,
+        relay_poll_seconds=0.1,
     )
     app = build_app(settings, clock, RelationshipsSettings(confidential_keys=f"test:{new_key()}"))
     async with app.router.lifespan_context(app):

@@ -91,10 +91,16 @@ async def test_a_match_starts_one_relationship_however_often_it_arrives(service)
 async def test_leaving_the_institution_closes_that_persons_active_relationships(service) -> None:
     mentor, mentee, other = unique("mentor"), unique("mentee"), unique("mentee")
     approved = match(mentor, mentee)
-    group = await service.client.post("/relationships", headers=DIRECTOR, json={
-        "model": "group", "mentor_id": mentor, "mentee_ids": [other, unique("mentee")]})
-    unrelated = await service.client.post("/relationships", headers=DIRECTOR, json={
-        "model": "one_to_one", "mentor_id": unique("mentor"), "mentee_ids": [other]})
+    group = await service.client.post(
+        "/relationships",
+        headers=DIRECTOR,
+        json={"model": "group", "mentor_id": mentor, "mentee_ids": [other, unique("mentee")]},
+    )
+    unrelated = await service.client.post(
+        "/relationships",
+        headers=DIRECTOR,
+        json={"model": "one_to_one", "mentor_id": unique("mentor"), "mentee_ids": [other]},
+    )
     await publish(service.bootstrap, topic_for("matching"), approved)
     rid = relationship_id_for(approved.data["match_id"])
     await eventually(lambda: _phase_is(service, rid, "preparing"), timeout=30)
@@ -107,7 +113,8 @@ async def test_leaving_the_institution_closes_that_persons_active_relationships(
         assert status["closure_reason"] == "participant_left" and status["rematch_requested"] is True
     assert await _phase_is(service, unrelated.json()["relationship_id"], "preparing")
     [closed] = await service.runtime.pool.fetch(
-        "SELECT data FROM events WHERE stream_id = $1 AND event_type = 'RelationshipClosed'", rid)
+        "SELECT data FROM events WHERE stream_id = $1 AND event_type = 'RelationshipClosed'", rid
+    )
     assert closed["data"]["mentor_id"] == mentor and closed["data"]["mentee_ids"] == [mentee]
     assert closed["data"]["closed_by"] is None
 
@@ -123,38 +130,70 @@ async def test_no_note_or_comment_text_on_any_topic_the_scenario_touches(service
 
     proposed = await service.client.put(f"/relationships/{rid}/agreement", headers=as_mentee, json={"format": "video"})
     for who in (as_mentor, as_mentee):
-        await service.client.post(f"/relationships/{rid}/agreement/signatures", headers=who, json={
-            "revision": proposed.json()["revision"], "confidentiality_accepted": True,
-            "no_fault_termination_acknowledged": True})
+        await service.client.post(
+            f"/relationships/{rid}/agreement/signatures",
+            headers=who,
+            json={
+                "revision": proposed.json()["revision"],
+                "confidentiality_accepted": True,
+                "no_fault_termination_acknowledged": True,
+            },
+        )
     for who in (as_mentor, as_mentee):
-        logged = await service.client.post(f"/relationships/{rid}/meetings", headers=who, json={
-            "held_on": "2026-03-02", "duration_minutes": 60, "format": "in_person", "topic_tags": ["funding"],
-            "notes": f"{note} said by {who['Authorization'][-6:]}"})
+        logged = await service.client.post(
+            f"/relationships/{rid}/meetings",
+            headers=who,
+            json={
+                "held_on": "2026-03-02",
+                "duration_minutes": 60,
+                "format": "in_person",
+                "topic_tags": ["funding"],
+                "notes": f"{note} said by {who['Authorization'][-6:]}",
+            },
+        )
         assert logged.status_code == 201
-    closed = await service.client.post(f"/relationships/{rid}/closure", headers=as_mentee,
-                                       json={"reason": "objectives_achieved"})
+    closed = await service.client.post(
+        f"/relationships/{rid}/closure", headers=as_mentee, json={"reason": "objectives_achieved"}
+    )
     assert closed.status_code == 200
     for who in (as_mentor, as_mentee):
-        answered = await service.client.post(f"/relationships/{rid}/feedback", headers=who, json={
-            "satisfaction": 4, "goals_met": True, "would_recommend": True, "comment": comment})
+        answered = await service.client.post(
+            f"/relationships/{rid}/feedback",
+            headers=who,
+            json={"satisfaction": 4, "goals_met": True, "would_recommend": True, "comment": comment},
+        )
         assert answered.status_code == 201
-    await service.client.post(f"/relationships/{rid}/meetings", headers=as_mentor, json={
-        "held_on": "2026-03-02", "duration_minutes": 60, "format": "video", "notes": note})  # refused: closed
+    await service.client.post(
+        f"/relationships/{rid}/meetings",
+        headers=as_mentor,
+        json={"held_on": "2026-03-02", "duration_minutes": 60, "format": "video", "notes": note},
+    )  # refused: closed
 
     await eventually(lambda: _outbox_empty(service), timeout=30)
     published = await read_to_end(service.bootstrap, topic_for("relationships"))
     ours = [Envelope.from_bytes(r.value) for r in published if r.key == rid.encode()]
     assert [e.type for e in ours] == [
-        "RelationshipStarted", "AgreementSigned", "MeetingLogged", "MeetingLogged", "RelationshipClosed",
-        "FeedbackSubmitted", "FeedbackSubmitted"]
+        "RelationshipStarted",
+        "AgreementSigned",
+        "MeetingLogged",
+        "MeetingLogged",
+        "RelationshipClosed",
+        "FeedbackSubmitted",
+        "FeedbackSubmitted",
+    ]
     assert ours[0].causationid == approved.id
-    for topic in (topic_for("relationships"), topic_for("matching"), topic_for("profiles"),
-                  dead_letter_topic("relationships")):
+    for topic in (
+        topic_for("relationships"),
+        topic_for("matching"),
+        topic_for("profiles"),
+        dead_letter_topic("relationships"),
+    ):
         for record in await read_to_end(service.bootstrap, topic):
             text = record.value + b"".join(v for _, v in record.headers) + (record.key or b"")
             assert note.encode() not in text and comment.encode() not in text, f"confidential text on {topic}"
     stored = await service.runtime.pool.fetchval(
-        "SELECT count(*) FROM events WHERE data::text LIKE $1 OR data::text LIKE $2", f"%{note}%", f"%{comment}%")
+        "SELECT count(*) FROM events WHERE data::text LIKE $1 OR data::text LIKE $2", f"%{note}%", f"%{comment}%"
+    )
     assert stored == 0
     notes = (await service.client.get(f"/relationships/{rid}/notes", headers=as_mentee)).json()
     assert len(notes) == 2 and all(n["text"].startswith(note) for n in notes)
@@ -181,8 +220,16 @@ async def test_an_erased_participants_notes_are_deleted_and_the_others_kept(serv
     view = (await service.client.get(f"/relationships/{rid}", headers=DIRECTOR)).json()
     mentor, [mentee] = view["mentor_id"], view["mentee_ids"]
     for who, role in ((mentor, Role.mentor), (mentee, Role.mentee)):
-        logged = await service.client.post(f"/relationships/{rid}/meetings", headers=auth(who, role), json={
-            "held_on": view["started_on"], "duration_minutes": 30, "format": "video", "notes": f"written by {who}"})
+        logged = await service.client.post(
+            f"/relationships/{rid}/meetings",
+            headers=auth(who, role),
+            json={
+                "held_on": view["started_on"],
+                "duration_minutes": 30,
+                "format": "video",
+                "notes": f"written by {who}",
+            },
+        )
         assert logged.status_code == 201, logged.text
 
     erased = envelope_of(ParticipantErased(participant_id=mentee), mentee, "/services/profiles")

@@ -22,9 +22,15 @@ async def test_agreement_negotiation_moves_preparing_to_negotiating_to_enabling(
     rid = await service.start_one_to_one()
     assert (await service.client.get(f"/relationships/{rid}", headers=MENTEE)).json()["phase"] == "preparing"
 
-    body = {"cadence_weeks_min": 4, "cadence_weeks_max": 6, "format": "in_person", "goals": [
-        {"goal_id": "g1", "text": "Publish first-author paper", "measure": "accepted", "due_on": "2026-11-30"}],
-        "development_plan": [{"title": "Draft manuscript", "due_on": "2026-06-01"}]}
+    body = {
+        "cadence_weeks_min": 4,
+        "cadence_weeks_max": 6,
+        "format": "in_person",
+        "goals": [
+            {"goal_id": "g1", "text": "Publish first-author paper", "measure": "accepted", "due_on": "2026-11-30"}
+        ],
+        "development_plan": [{"title": "Draft manuscript", "due_on": "2026-06-01"}],
+    }
     proposed = await service.client.put(f"/relationships/{rid}/agreement", json=body, headers=MENTEE)
     assert proposed.json()["revision"] == 1
     assert (await service.client.get(f"/relationships/{rid}", headers=MENTOR)).json()["phase"] == "negotiating"
@@ -51,16 +57,24 @@ async def test_agreement_negotiation_moves_preparing_to_negotiating_to_enabling(
 
 
 async def test_group_and_peer_relationships_and_who_may_see_them(service) -> None:
-    group = await service.client.post("/relationships", headers=DIRECTOR, json={
-        "model": "group", "mentor_id": "mentor-1", "mentee_ids": ["mentee-1", "mentee-2", "mentee-3"]})
-    peer = await service.client.post("/relationships", headers=DIRECTOR, json={
-        "model": "peer", "mentor_id": "peer-a", "mentee_ids": ["peer-b"]})
+    group = await service.client.post(
+        "/relationships",
+        headers=DIRECTOR,
+        json={"model": "group", "mentor_id": "mentor-1", "mentee_ids": ["mentee-1", "mentee-2", "mentee-3"]},
+    )
+    peer = await service.client.post(
+        "/relationships", headers=DIRECTOR, json={"model": "peer", "mentor_id": "peer-a", "mentee_ids": ["peer-b"]}
+    )
     assert group.status_code == peer.status_code == 201
-    bad = await service.client.post("/relationships", headers=DIRECTOR, json={
-        "model": "peer", "mentor_id": "peer-a", "mentee_ids": ["peer-b", "peer-c"]})
+    bad = await service.client.post(
+        "/relationships",
+        headers=DIRECTOR,
+        json={"model": "peer", "mentor_id": "peer-a", "mentee_ids": ["peer-b", "peer-c"]},
+    )
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "mentee_ids"]
-    by_mentor = await service.client.post("/relationships", headers=MENTOR, json={
-        "model": "peer", "mentor_id": "peer-a", "mentee_ids": ["peer-b"]})
+    by_mentor = await service.client.post(
+        "/relationships", headers=MENTOR, json={"model": "peer", "mentor_id": "peer-a", "mentee_ids": ["peer-b"]}
+    )
     assert by_mentor.status_code == 403
 
     gid = group.json()["relationship_id"]
@@ -71,7 +85,12 @@ async def test_group_and_peer_relationships_and_who_may_see_them(service) -> Non
     assert (await service.client.get(f"/relationships/{gid}", headers=ANALYST)).status_code == 403
     assert (await service.client.get("/relationships", headers=ANALYST)).status_code == 403
     status = (await service.client.get(f"/relationships/{gid}", headers=DIRECTOR)).json()
-    assert status["phase"] == "preparing" and status["meetings"] == 0 and "agreement" not in status and "goals" not in status
+    assert (
+        status["phase"] == "preparing"
+        and status["meetings"] == 0
+        and "agreement" not in status
+        and "goals" not in status
+    )
 
 
 async def test_meetings_notes_goals_and_who_reads_the_notes(service) -> None:
@@ -79,9 +98,17 @@ async def test_meetings_notes_goals_and_who_reads_the_notes(service) -> None:
     await service.agree(rid)
     service.clock.advance(days(20))
     secret = "she is thinking of leaving for industry"
-    logged = await service.client.post(f"/relationships/{rid}/meetings", headers=MENTEE, json={
-        "held_on": "2026-03-20", "duration_minutes": 50, "format": "video",
-        "topic_tags": ["manuscripts", "work_life_balance"], "notes": secret})
+    logged = await service.client.post(
+        f"/relationships/{rid}/meetings",
+        headers=MENTEE,
+        json={
+            "held_on": "2026-03-20",
+            "duration_minutes": 50,
+            "format": "video",
+            "topic_tags": ["manuscripts", "work_life_balance"],
+            "notes": secret,
+        },
+    )
     assert logged.status_code == 201, logged.text
 
     notes = await service.client.get(f"/relationships/{rid}/notes", headers=MENTOR)
@@ -96,31 +123,50 @@ async def test_meetings_notes_goals_and_who_reads_the_notes(service) -> None:
     assert stored["key_id"] == "test" and secret.encode() not in bytes(stored["ciphertext"])
     assert await service.runtime.pool.fetchval("SELECT count(*) FROM events WHERE data::text LIKE '%industry%'") == 0
 
-    wrong_tag = await service.client.post(f"/relationships/{rid}/meetings", headers=MENTOR, json={
-        "held_on": "2026-03-20", "duration_minutes": 50, "format": "video", "topic_tags": ["gossip"]})
+    wrong_tag = await service.client.post(
+        f"/relationships/{rid}/meetings",
+        headers=MENTOR,
+        json={"held_on": "2026-03-20", "duration_minutes": 50, "format": "video", "topic_tags": ["gossip"]},
+    )
     assert wrong_tag.status_code == 422 and wrong_tag.json()["detail"][0]["loc"] == ["body", "topic_tags"]
-    missing = await service.client.post(f"/relationships/{rid}/meetings", headers=MENTOR, json={
-        "duration_minutes": 50, "format": "video"})
+    missing = await service.client.post(
+        f"/relationships/{rid}/meetings", headers=MENTOR, json={"duration_minutes": 50, "format": "video"}
+    )
     assert missing.status_code == 422 and missing.json()["detail"][0]["loc"] == ["body", "held_on"]
-    by_stranger = await service.client.post(f"/relationships/{rid}/meetings", headers=STRANGER, json={
-        "held_on": "2026-03-20", "duration_minutes": 50, "format": "video"})
+    by_stranger = await service.client.post(
+        f"/relationships/{rid}/meetings",
+        headers=STRANGER,
+        json={"held_on": "2026-03-20", "duration_minutes": 50, "format": "video"},
+    )
     assert by_stranger.status_code == 403 and "mentee-9 is not a party" in by_stranger.json()["detail"]
 
-    goal = await service.client.post(f"/relationships/{rid}/goals", headers=MENTOR, json={
-        "text": "Learn to negotiate start-up package", "measure": "offer letter reviewed", "due_on": "2026-09-01"})
+    goal = await service.client.post(
+        f"/relationships/{rid}/goals",
+        headers=MENTOR,
+        json={
+            "text": "Learn to negotiate start-up package",
+            "measure": "offer letter reviewed",
+            "due_on": "2026-09-01",
+        },
+    )
     goal_id = goal.json()["goal_id"]
     progressed = await service.client.post(
-        f"/relationships/{rid}/goals/{goal_id}/progress", headers=MENTEE, json={"status": "in_progress",
-                                                                             "progress_percent": 40})
+        f"/relationships/{rid}/goals/{goal_id}/progress",
+        headers=MENTEE,
+        json={"status": "in_progress", "progress_percent": 40},
+    )
     assert progressed.status_code == 200
-    achieved = await service.client.post(f"/relationships/{rid}/goals/g1/progress", headers=MENTEE,
-                                         json={"status": "achieved"})
+    achieved = await service.client.post(
+        f"/relationships/{rid}/goals/g1/progress", headers=MENTEE, json={"status": "achieved"}
+    )
     assert achieved.status_code == 200
-    dropped = await service.client.post(f"/relationships/{rid}/goals/g1/progress", headers=MENTEE,
-                                        json={"status": "dropped"})
+    dropped = await service.client.post(
+        f"/relationships/{rid}/goals/g1/progress", headers=MENTEE, json={"status": "dropped"}
+    )
     assert dropped.status_code == 409 and dropped.json()["detail"] == "goal g1 is already achieved"
-    unknown = await service.client.post(f"/relationships/{rid}/goals/nope/progress", headers=MENTEE,
-                                        json={"status": "dropped"})
+    unknown = await service.client.post(
+        f"/relationships/{rid}/goals/nope/progress", headers=MENTEE, json={"status": "dropped"}
+    )
     assert unknown.status_code == 404
 
     detail = (await service.client.get(f"/relationships/{rid}", headers=MENTOR)).json()
@@ -128,33 +174,48 @@ async def test_meetings_notes_goals_and_who_reads_the_notes(service) -> None:
     assert detail["meetings"][0]["topic_tags"] == ["manuscripts", "work_life_balance"]
     assert "notes" not in detail["meetings"][0] and detail["last_meeting_on"] == "2026-03-20"
     assert await service.event_types(rid) == [
-        "RelationshipStarted", "AgreementSigned", "MeetingLogged", "GoalSet", "GoalProgressed", "GoalProgressed"]
+        "RelationshipStarted",
+        "AgreementSigned",
+        "MeetingLogged",
+        "GoalSet",
+        "GoalProgressed",
+        "GoalProgressed",
+    ]
 
 
 async def test_closure_then_nothing_more_happens_but_the_survey(service) -> None:
     rid = await service.start_one_to_one()
     await service.agree(rid)
-    wrong = await service.client.post(f"/relationships/{rid}/closure", headers=MENTEE,
-                                      json={"reason": "no_fault_mentor"})
+    wrong = await service.client.post(
+        f"/relationships/{rid}/closure", headers=MENTEE, json={"reason": "no_fault_mentor"}
+    )
     assert wrong.status_code == 422 and wrong.json()["detail"][0]["loc"] == ["body", "reason"]
-    closed = await service.client.post(f"/relationships/{rid}/closure", headers=MENTEE,
-                                       json={"reason": "no_fault_mentee", "rematch_requested": True})
+    closed = await service.client.post(
+        f"/relationships/{rid}/closure", headers=MENTEE, json={"reason": "no_fault_mentee", "rematch_requested": True}
+    )
     assert closed.status_code == 200, closed.text
 
-    meeting = await service.client.post(f"/relationships/{rid}/meetings", headers=MENTOR, json={
-        "held_on": "2026-03-02", "duration_minutes": 30, "format": "phone"})
+    meeting = await service.client.post(
+        f"/relationships/{rid}/meetings",
+        headers=MENTOR,
+        json={"held_on": "2026-03-02", "duration_minutes": 30, "format": "phone"},
+    )
     assert meeting.status_code == 409
     assert meeting.json()["detail"] == (
-        f"relationship {rid} was closed on 2026-03-02 (no_fault_mentee): cannot log a meeting")
-    again = await service.client.post(f"/relationships/{rid}/closure", headers=DIRECTOR, json={"reason": "program_ended"})
+        f"relationship {rid} was closed on 2026-03-02 (no_fault_mentee): cannot log a meeting"
+    )
+    again = await service.client.post(
+        f"/relationships/{rid}/closure", headers=DIRECTOR, json={"reason": "program_ended"}
+    )
     assert again.status_code == 409
 
     answer = {"satisfaction": 2, "goals_met": False, "would_recommend": True, "comment": "we never clicked"}
     assert (await service.client.post(f"/relationships/{rid}/feedback", headers=MENTEE, json=answer)).status_code == 201
     twice = await service.client.post(f"/relationships/{rid}/feedback", headers=MENTEE, json=answer)
     assert twice.status_code == 409 and twice.json()["detail"] == "mentee-1 has already answered the closure survey"
-    out_of_range = await service.client.post(f"/relationships/{rid}/feedback", headers=MENTOR,
-                                             json={**answer, "satisfaction": 6})
+    out_of_range = await service.client.post(
+        f"/relationships/{rid}/feedback", headers=MENTOR, json={**answer, "satisfaction": 6}
+    )
     assert out_of_range.status_code == 422 and out_of_range.json()["detail"][0]["loc"] == ["body", "satisfaction"]
     comments = await service.client.get(f"/relationships/{rid}/feedback/comments", headers=MENTOR)
     assert [c["text"] for c in comments.json()] == ["we never clicked"]
@@ -163,8 +224,12 @@ async def test_closure_then_nothing_more_happens_but_the_survey(service) -> None
     status = (await service.client.get(f"/relationships/{rid}", headers=DIRECTOR)).json()
     assert status["phase"] == "closed" and status["closure_reason"] == "no_fault_mentee"
     assert status["rematch_requested"] is True and status["closed_on"] == "2026-03-02"
-    assert await service.runtime.pool.fetchval(
-        "SELECT count(*) FROM timers WHERE subject = $1 AND fired_at IS NULL AND cancelled_at IS NULL", rid) == 0
+    assert (
+        await service.runtime.pool.fetchval(
+            "SELECT count(*) FROM timers WHERE subject = $1 AND fired_at IS NULL AND cancelled_at IS NULL", rid
+        )
+        == 0
+    )
 
 
 async def test_unknown_relationship_is_404_and_tokens_are_required(service) -> None:

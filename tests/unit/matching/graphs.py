@@ -13,7 +13,9 @@ from services.matching.domain.overrides import Overrides
 
 
 @st.composite
-def candidate_graphs(draw: st.DrawFn, max_mentees: int = 6, max_mentors: int = 4, max_capacity: int = 3) -> CandidateGraph:
+def candidate_graphs(
+    draw: st.DrawFn, max_mentees: int = 6, max_mentors: int = 4, max_capacity: int = 3
+) -> CandidateGraph:
     n = draw(st.integers(0, max_mentees))
     m = draw(st.integers(1, max_mentors))
     capacity = draw(st.lists(st.integers(0, max_capacity), min_size=m, max_size=m))
@@ -21,7 +23,9 @@ def candidate_graphs(draw: st.DrawFn, max_mentees: int = 6, max_mentors: int = 4
     for _ in range(n):
         mentors = draw(st.permutations(range(m)))[: draw(st.integers(0, m))]
         scores = draw(st.lists(st.integers(0, 100), min_size=len(mentors), max_size=len(mentors)))
-        rows.append([(j, s, rank + 1 if rank < 3 else 0) for rank, (j, s) in enumerate(zip(mentors, scores, strict=True))])
+        rows.append(
+            [(j, s, rank + 1 if rank < 3 else 0) for rank, (j, s) in enumerate(zip(mentors, scores, strict=True))]
+        )
     return CandidateGraph.from_rows([f"e{i}" for i in range(n)], [f"m{j}" for j in range(m)], capacity, rows)
 
 

@@ -54,7 +54,9 @@ def mentors(draw: st.DrawFn, mentor_id: str = "m1") -> MentorProfile:
 
 
 @st.composite
-def cohorts(draw: st.DrawFn, max_mentees: int = 8, max_mentors: int = 6) -> tuple[list[MenteeProfile], list[MentorProfile]]:
+def cohorts(
+    draw: st.DrawFn, max_mentees: int = 8, max_mentors: int = 6
+) -> tuple[list[MenteeProfile], list[MentorProfile]]:
     n = draw(st.integers(0, max_mentees))
     m = draw(st.integers(1, max_mentors))
     return [draw(mentees(f"e{i}")) for i in range(n)], [draw(mentors(f"m{j}")) for j in range(m)]

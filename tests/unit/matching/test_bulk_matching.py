@@ -69,7 +69,9 @@ def test_stable_mode_leaves_no_blocking_pair(graph: CandidateGraph) -> None:
 
 @FEW
 @given(graphs_with_overrides(max_mentees=10, max_mentors=4))
-def test_stable_mode_with_overrides_leaves_no_blocking_pair_among_open_pairs(case: tuple[CandidateGraph, Overrides]) -> None:
+def test_stable_mode_with_overrides_leaves_no_blocking_pair_among_open_pairs(
+    case: tuple[CandidateGraph, Overrides],
+) -> None:
     graph, overrides = case
     assert run_bulk_match(graph, "stable", overrides).report.blocking_pairs == 0
 

@@ -25,7 +25,9 @@ def row(graph: CandidateGraph, mentee_id: str) -> list[tuple[str, int, int]]:
     return [(graph.mentor_ids[graph.mentor[e]], int(graph.score[e]), int(graph.choice_rank[e])) for e in edges]
 
 
-def naive_row(cohort: Cohort, mentee: MenteeProfile, weights: Weights, k: int, ranked: list[str], filters, overrides) -> list:
+def naive_row(
+    cohort: Cohort, mentee: MenteeProfile, weights: Weights, k: int, ranked: list[str], filters, overrides
+) -> list:
     def allowed(mentor: MentorProfile) -> bool:
         return (
             mentor.open_slots > 0

@@ -22,13 +22,21 @@ MENTEE = MenteeProfile(
     "e1", "cardiology", "trainee", ("en",), frozenset({"echo", "imaging", "research"}), utc_offset_minutes=-300
 )
 MENTOR = MentorProfile(
-    "m1", "cardiology", "early_career", ("es", "en"), frozenset({"echo", "imaging", "teaching"}), utc_offset_minutes=-300
+    "m1",
+    "cardiology",
+    "early_career",
+    ("es", "en"),
+    frozenset({"echo", "imaging", "teaching"}),
+    utc_offset_minutes=-300,
 )
 
 
 def test_reason_names_what_the_pair_shares() -> None:
     result = compatibility(MENTEE, MENTOR, Weights())
-    assert result.reason == "same specialty: cardiology; 2 shared interests; 1 career stage ahead; speaks en; same time zone"
+    assert (
+        result.reason
+        == "same specialty: cardiology; 2 shared interests; 1 career stage ahead; speaks en; same time zone"
+    )
 
 
 def test_a_close_match_scores_high_and_a_distant_one_low() -> None:
@@ -44,7 +52,9 @@ def test_weights_shift_the_score() -> None:
     stage_only = Weights(specialty=0, interests=0, career_stage=1, language=0, time_zone=0, preferences=0)
     behind = MentorProfile("m3", "cardiology", "student", ("en",))
     assert score(MENTEE, behind, stage_only) == 0
-    assert compatibility(MENTEE, behind, stage_only).reason.startswith("same specialty: cardiology; 1 career stage behind")
+    assert compatibility(MENTEE, behind, stage_only).reason.startswith(
+        "same specialty: cardiology; 1 career stage behind"
+    )
 
 
 def test_stated_preferences_count_only_when_stated() -> None:

@@ -38,9 +38,15 @@ def forwarded(*ranked: str, eligible=everyone) -> Request:
     return request
 
 
-@pytest.mark.parametrize("ranked, reason", [
-    ([], "at least one"), (["a", "b", "c", "d"], "at most 3"), (["a", "a"], "distinct"), (["mentee"], "themselves"),
-])
+@pytest.mark.parametrize(
+    "ranked, reason",
+    [
+        ([], "at least one"),
+        (["a", "b", "c", "d"], "at most 3"),
+        (["a", "a"], "distinct"),
+        (["mentee"], "themselves"),
+    ],
+)
 def test_a_submission_names_one_to_three_distinct_other_mentors(ranked, reason) -> None:
     with pytest.raises(InvalidCommand, match=reason) as caught:
         Request("r1").submit("mentee", "bio", "why", ranked)
@@ -49,7 +55,12 @@ def test_a_submission_names_one_to_three_distinct_other_mentors(ranked, reason) 
 
 def test_approval_forwards_to_the_first_eligible_choice() -> None:
     request = forwarded("a", "b", "c", eligible=lambda m: m != "a")
-    assert (request.status, request.mentor_id, request.choice_rank, request.respond_by) == ("forwarded", "b", 2, DEADLINE)
+    assert (request.status, request.mentor_id, request.choice_rank, request.respond_by) == (
+        "forwarded",
+        "b",
+        2,
+        DEADLINE,
+    )
 
 
 def test_declines_pass_it_on_and_exhaustion_returns_it_to_the_director() -> None:

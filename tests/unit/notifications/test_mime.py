@@ -14,16 +14,26 @@ from services.notifications.domain.outgoing import Outgoing
 
 pytestmark = pytest.mark.unit
 
-TEXT = "Dear Zoë,\n\n.a line that starts with a dot\nFrom the start of a line\ntrailing space \n" + "x" * 200 + "\n— Office\n"
+TEXT = (
+    "Dear Zoë,\n\n.a line that starts with a dot\nFrom the start of a line\ntrailing space \n"
+    + "x" * 200
+    + "\n— Office\n"
+)
 HTML = "<p>Dear <strong>Zoë</strong> &amp; co</p>\n"
 
 
 def outgoing(**overrides) -> Outgoing:
     fields = {
-        "notification_id": uuid.uuid4(), "message_id": "<n-1@notifications.example>", "cause_id": "c-1",
-        "recipient_id": "p-1", "name": "Zoë O'Brien, MD", "email": "zoe@uni.example", "template": "introduction",
+        "notification_id": uuid.uuid4(),
+        "message_id": "<n-1@notifications.example>",
+        "cause_id": "c-1",
+        "recipient_id": "p-1",
+        "name": "Zoë O'Brien, MD",
+        "email": "zoe@uni.example",
+        "template": "introduction",
         "subject": "Introduction: meet Jürgen Müller, your mentor — a subject far longer than one folded header line",
-        "text": TEXT, "html": HTML,
+        "text": TEXT,
+        "html": HTML,
     }
     return Outgoing(**{**fields, **overrides})
 

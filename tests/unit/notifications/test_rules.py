@@ -28,8 +28,17 @@ pytestmark = pytest.mark.unit
 def test_a_cause_has_one_stable_id_per_recipient_and_channel() -> None:
     first = notification_id("ev-1", "mentee-1", "email")
     assert first == notification_id("ev-1", "mentee-1", "email")
-    assert len({first, notification_id("ev-1", "mentee-1", "webhook"), notification_id("ev-1", "mentor-1", "email"),
-                notification_id("ev-2", "mentee-1", "email")}) == 4
+    assert (
+        len(
+            {
+                first,
+                notification_id("ev-1", "mentee-1", "webhook"),
+                notification_id("ev-1", "mentor-1", "email"),
+                notification_id("ev-2", "mentee-1", "email"),
+            }
+        )
+        == 4
+    )
     assert message_id(first, "example.org") == f"<{first}@example.org>"
 
 
@@ -41,7 +50,11 @@ def test_each_firing_of_a_reminder_is_its_own_cause() -> None:
 def test_back_off_doubles_up_to_a_cap_and_gives_up_after_the_last_attempt() -> None:
     policy = RetryPolicy(max_attempts=4, first_delay=timedelta(seconds=30), max_delay=timedelta(seconds=100))
     assert [policy.next_delay(n) for n in (1, 2, 3, 4)] == [
-        timedelta(seconds=30), timedelta(seconds=60), timedelta(seconds=100), None]
+        timedelta(seconds=30),
+        timedelta(seconds=60),
+        timedelta(seconds=100),
+        None,
+    ]
 
 
 def test_reminders_fall_before_the_deadline_and_before_the_cadence_runs_out() -> None:
@@ -66,7 +79,9 @@ def test_a_webhook_signature_covers_timestamp_and_body() -> None:
 def test_an_introduction_tells_each_party_about_the_other() -> None:
     notices = audience.introduction(MatchApproved(match_id="m", mentee_id="a", mentor_id="b", mode="admin"))
     assert {(n.recipient_id, n.context["other_id"], n.context["role"]) for n in notices} == {
-        ("a", "b", "mentee"), ("b", "a", "mentor")}
+        ("a", "b", "mentee"),
+        ("b", "a", "mentor"),
+    }
 
 
 def test_only_a_declined_review_and_only_a_requested_rematch_tell_anyone() -> None:
@@ -74,7 +89,13 @@ def test_only_a_declined_review_and_only_a_requested_rematch_tell_anyone() -> No
     declined = RequestReviewed(request_id="r", reviewer_id="d", approved=False, decline_reason="no")
     assert audience.request_declined(approved, "a") == []
     assert [n.recipient_id for n in audience.request_declined(declined, "a")] == ["a"]
-    closed = {"relationship_id": "x", "reason": "no_fault_mentor", "mentor_id": "b", "mentee_ids": ["a"], "closed_on": date(2026, 1, 1)}
+    closed = {
+        "relationship_id": "x",
+        "reason": "no_fault_mentor",
+        "mentor_id": "b",
+        "mentee_ids": ["a"],
+        "closed_on": date(2026, 1, 1),
+    }
     assert audience.rematch_requested(RelationshipClosed(rematch_requested=False, **closed), ["d1"]) == []
     told = audience.rematch_requested(RelationshipClosed(rematch_requested=True, **closed), ["d1", "d2"])
     assert [n.recipient_id for n in told] == ["d1", "d2"]

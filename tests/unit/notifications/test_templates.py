@@ -14,8 +14,12 @@ PERSON = {"name": "Ann <Lee>", "email": "ann@uni.example"}
 
 
 def context() -> dict:
-    return {"recipient": PERSON, "other": {"name": "Bo & Co", "email": "bo@uni.example"}, "role": "mentee",
-            "match_id": "m-1"}
+    return {
+        "recipient": PERSON,
+        "other": {"name": "Bo & Co", "email": "bo@uni.example"},
+        "role": "mentee",
+        "match_id": "m-1",
+    }
 
 
 def test_every_built_in_template_has_subject_text_and_html() -> None:

@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.profiles.domain.participant import Participant, ParticipantRuleViolation
+from services.profiles.domain.personal_data import ERASED_EMAIL, ERASED_NAME, is_sealed, open_payload, seal_payload
 from shared.events import decode
 from shared.events.profiles import (
     Demographics,
@@ -17,8 +19,6 @@ from shared.events.profiles import (
     ProfileFields,
     ProfileUpdated,
 )
-from services.profiles.domain.participant import Participant, ParticipantRuleViolation
-from services.profiles.domain.personal_data import ERASED_EMAIL, ERASED_NAME, is_sealed, open_payload, seal_payload
 
 pytestmark = pytest.mark.unit
 
@@ -26,8 +26,15 @@ PROFILE = ProfileFields(biography="Grew up in Lagos", specialty="oncology", care
 
 
 def registration(**extra) -> MentorRegistered:
-    return MentorRegistered(participant_id="p1", name="Ada", email="ada@example.edu", profile=PROFILE, capacity=2,
-                            demographics=Demographics(consented=True, gender="woman"), **extra)
+    return MentorRegistered(
+        participant_id="p1",
+        name="Ada",
+        email="ada@example.edu",
+        profile=PROFILE,
+        capacity=2,
+        demographics=Demographics(consented=True, gender="woman"),
+        **extra,
+    )
 
 
 def fake_seal(value) -> str:
@@ -45,9 +52,12 @@ def test_erasure_is_one_event_and_leaves_nothing_to_edit() -> None:
     participant.apply(event)
     assert participant.erased and not participant.active and participant.fields == {}
     assert participant.erase() == []
-    for command in (lambda: participant.edit({"name": "B"}, "admin"), lambda: participant.change_capacity(3),
-                    lambda: participant.register_mentor(registration()),
-                    lambda: participant.follow_employment("terminated", date(2025, 1, 1))):
+    for command in (
+        lambda: participant.edit({"name": "B"}, "admin"),
+        lambda: participant.change_capacity(3),
+        lambda: participant.register_mentor(registration()),
+        lambda: participant.follow_employment("terminated", date(2025, 1, 1)),
+    ):
         with pytest.raises(ParticipantRuleViolation, match="erased"):
             command()
 
@@ -65,9 +75,13 @@ def test_a_sealed_registration_opens_to_itself_and_to_placeholders_once_shredded
 
 @given(st.text(max_size=50), st.text(max_size=50))
 def test_personal_changes_in_an_update_are_sealed_and_others_are_not(old: str, new: str) -> None:
-    update = ProfileUpdated(participant_id="p1", changes=[
-        {"field": "name", "old": old, "new": new}, {"field": "profile.location", "old": None, "new": "Oslo"},
-    ]).model_dump(mode="json")
+    update = ProfileUpdated(
+        participant_id="p1",
+        changes=[
+            {"field": "name", "old": old, "new": new},
+            {"field": "profile.location", "old": None, "new": "Oslo"},
+        ],
+    ).model_dump(mode="json")
     sealed = seal_payload("ProfileUpdated", update, fake_seal)
     assert sealed["changes"][1] == update["changes"][1]
     assert open_payload("ProfileUpdated", sealed, fake_open) == update

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given
@@ -25,15 +25,31 @@ from services.profiles.domain.worker import WorkerView
 pytestmark = pytest.mark.unit
 
 ROW = {
-    "employee_id": "E1", "legal_name": "Grace Hopper", "work_email": "g@example.edu", "title": "Professor",
-    "job_function": "faculty", "department_id": "D1", "department_name": "CS", "country": "US",
-    "original_hire_date": "2020-01-01", "last_hire_date": "2020-01-01", "effective_date": "2025-01-01",
+    "employee_id": "E1",
+    "legal_name": "Grace Hopper",
+    "work_email": "g@example.edu",
+    "title": "Professor",
+    "job_function": "faculty",
+    "department_id": "D1",
+    "department_name": "CS",
+    "country": "US",
+    "original_hire_date": "2020-01-01",
+    "last_hire_date": "2020-01-01",
+    "effective_date": "2025-01-01",
 }
 
 
 def view(**overrides) -> WorkerView:
-    fields = dict(employee_id="E1", name="Grace Hopper", email="g@example.edu", job_function="faculty",
-                  department="CS", location=None, status="active", status_since=date(2025, 1, 1))
+    fields = dict(
+        employee_id="E1",
+        name="Grace Hopper",
+        email="g@example.edu",
+        job_function="faculty",
+        department="CS",
+        location=None,
+        status="active",
+        status_since=date(2025, 1, 1),
+    )
     return WorkerView(**{**fields, **overrides})
 
 
@@ -42,7 +58,7 @@ def test_the_same_row_is_the_same_fact_and_any_change_is_another() -> None:
     assert isinstance(row, ImportRow)
     assert fact_id(row) == fact_id(parse_row(dict(reversed(list(ROW.items())))))
     assert fact_id(row) != fact_id(parse_row({**ROW, "title": "Chair"}))
-    fact = row_fact(row, datetime(2025, 3, 1, tzinfo=timezone.utc))
+    fact = row_fact(row, datetime(2025, 3, 1, tzinfo=UTC))
     assert fact.effective_date == date(2025, 1, 1) and fact.worker.department_name == "CS"
 
 
@@ -82,8 +98,13 @@ def test_leaver_threshold_refuses_exactly_above_the_share(leavers: int, workforc
 
 
 def user(**overrides) -> dict:
-    return {"schemas": [USER, ENTERPRISE], "userName": "ada@example.edu", "name": {"givenName": "Ada"},
-            ENTERPRISE: {"employeeNumber": "E7", "department": "Cardiology"}, **overrides}
+    return {
+        "schemas": [USER, ENTERPRISE],
+        "userName": "ada@example.edu",
+        "name": {"givenName": "Ada"},
+        ENTERPRISE: {"employeeNumber": "E7", "department": "Cardiology"},
+        **overrides,
+    }
 
 
 def test_filters() -> None:
@@ -95,13 +116,19 @@ def test_filters() -> None:
 
 
 def test_patch_operations() -> None:
-    patched = scim.patch(user(), {"schemas": [PATCH_OP], "Operations": [
-        {"op": "add", "path": "name.familyName", "value": "Okafor"},
-        {"op": "replace", "path": f"{ENTERPRISE}:manager", "value": {"value": "E1"}},
-        {"op": "add", "path": 'emails[type eq "work"].value', "value": "ada@example.edu"},
-        {"op": "remove", "path": f"{ENTERPRISE}:department"},
-        {"op": "replace", "value": {"active": False, "title": "Chair"}},
-    ]})
+    patched = scim.patch(
+        user(),
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [
+                {"op": "add", "path": "name.familyName", "value": "Okafor"},
+                {"op": "replace", "path": f"{ENTERPRISE}:manager", "value": {"value": "E1"}},
+                {"op": "add", "path": 'emails[type eq "work"].value', "value": "ada@example.edu"},
+                {"op": "remove", "path": f"{ENTERPRISE}:department"},
+                {"op": "replace", "value": {"active": False, "title": "Chair"}},
+            ],
+        },
+    )
     assert patched["name"] == {"givenName": "Ada", "familyName": "Okafor"}
     assert patched[ENTERPRISE] == {"employeeNumber": "E7", "manager": {"value": "E1"}}
     assert patched["emails"] == [{"type": "work", "value": "ada@example.edu"}]

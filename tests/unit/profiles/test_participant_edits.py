@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.profiles.domain.participant import InvalidChange, Participant, ParticipantRuleViolation
 from shared.events.profiles import (
     Demographics,
     MenteeRegistered,
@@ -17,7 +18,6 @@ from shared.events.profiles import (
     ProfileFields,
     ProfileUpdated,
 )
-from services.profiles.domain.participant import InvalidChange, Participant, ParticipantRuleViolation
 
 pytestmark = pytest.mark.unit
 
@@ -25,8 +25,9 @@ PROFILE = ProfileFields(biography="b", specialty="oncology", career_stage="senio
 
 
 def mentor(**extra) -> Participant:
-    registration = MentorRegistered(participant_id="p1", name="P", email="p@example.edu", profile=PROFILE,
-                                    capacity=2, **extra)
+    registration = MentorRegistered(
+        participant_id="p1", name="P", email="p@example.edu", profile=PROFILE, capacity=2, **extra
+    )
     return Participant.from_events("p1", [registration])
 
 
@@ -41,22 +42,34 @@ def test_an_edit_that_changes_nothing_decides_nothing() -> None:
 
 
 def test_unknown_and_hr_only_fields_are_refused() -> None:
-    with pytest.raises(InvalidChange, match="profile.colour"):
+    with pytest.raises(InvalidChange, match=r"profile\.colour"):
         mentor().edit({"profile.colour": "red"}, "participant")
     with pytest.raises(InvalidChange, match="employee_id"):
         mentor().edit({"employee_id": "E1"}, "admin")
 
 
 def test_a_mentee_has_no_availability() -> None:
-    mentee = Participant.from_events("p1", [MenteeRegistered(participant_id="p1", name="P", email="p@example.edu",
-                                                             profile=PROFILE)])
+    mentee = Participant.from_events(
+        "p1", [MenteeRegistered(participant_id="p1", name="P", email="p@example.edu", profile=PROFILE)]
+    )
     with pytest.raises(InvalidChange, match="availability"):
         mentee.edit({"availability.formats": ["phone"]}, "participant")
 
 
 def test_an_unregistered_person_record_is_not_edited_by_its_participant() -> None:
-    person = Participant.from_events("E1", [ProfileUpdated(participant_id="E1", source="hr_feed", changes=[
-        {"field": "name", "old": None, "new": "G"}, {"field": "email", "old": None, "new": "g@example.edu"}])])
+    person = Participant.from_events(
+        "E1",
+        [
+            ProfileUpdated(
+                participant_id="E1",
+                source="hr_feed",
+                changes=[
+                    {"field": "name", "old": None, "new": "G"},
+                    {"field": "email", "old": None, "new": "g@example.edu"},
+                ],
+            )
+        ],
+    )
     with pytest.raises(ParticipantRuleViolation, match="has not registered"):
         person.edit({"profile.location": "x"}, "participant")
 
@@ -108,7 +121,9 @@ def test_hr_does_not_lift_an_admin_deactivation() -> None:
 
 text = st.text(max_size=20)
 edits = st.dictionaries(
-    st.sampled_from(["name", "profile.biography", "profile.location", "profile.department", "availability.hours_per_month"]),
+    st.sampled_from(
+        ["name", "profile.biography", "profile.location", "profile.department", "availability.hours_per_month"]
+    ),
     st.one_of(st.none(), text, st.integers(0, 40)),
     max_size=5,
 ).filter(lambda d: d.get("name") is not None if "name" in d else True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.profiles.domain.worker import HrFact, ImpossibleHrFact, check_fact, derive, effective_from
 from shared.events.hr import (
     HrEventRescinded,
     Worker,
@@ -17,23 +18,38 @@ from shared.events.hr import (
     WorkerTerminated,
     WorkerTransferred,
 )
-from services.profiles.domain.worker import HrFact, ImpossibleHrFact, check_fact, derive, effective_from
 
 pytestmark = pytest.mark.unit
 
-AT = datetime(2025, 1, 1, tzinfo=timezone.utc)
+AT = datetime(2025, 1, 1, tzinfo=UTC)
 TODAY = date(2025, 3, 1)
 
 
 def hire(on: date = date(2024, 1, 1)) -> WorkerHired:
-    worker = Worker(employee_id="E1", legal_name="G H", work_email="g@example.edu", title="t", job_function="faculty",
-                    department_id="D1", department_name="CS", country="US", original_hire_date=on, last_hire_date=on)
+    worker = Worker(
+        employee_id="E1",
+        legal_name="G H",
+        work_email="g@example.edu",
+        title="t",
+        job_function="faculty",
+        department_id="D1",
+        department_name="CS",
+        country="US",
+        original_hire_date=on,
+        last_hire_date=on,
+    )
     return WorkerHired(employee_id="E1", effective_date=on, recorded_at=AT, worker=worker)
 
 
 def transfer(on: date, department: str) -> WorkerTransferred:
-    return WorkerTransferred(employee_id="E1", effective_date=on, recorded_at=AT, old_department_id="D1",
-                             new_department_id="D2", new_department_name=department)
+    return WorkerTransferred(
+        employee_id="E1",
+        effective_date=on,
+        recorded_at=AT,
+        old_department_id="D1",
+        new_department_id="D2",
+        new_department_name=department,
+    )
 
 
 def facts(*events) -> list[HrFact]:
@@ -47,8 +63,9 @@ def test_partial_facts_before_any_record_leave_the_worker_pending() -> None:
 
 
 def test_facts_not_yet_effective_are_left_out() -> None:
-    leave = WorkerOnLeave(employee_id="E1", effective_date=TODAY + timedelta(days=1), recorded_at=AT,
-                          leave_type="sabbatical")
+    leave = WorkerOnLeave(
+        employee_id="E1", effective_date=TODAY + timedelta(days=1), recorded_at=AT, leave_type="sabbatical"
+    )
     assert derive(facts(hire(), leave), TODAY).status == "active"
     assert derive(facts(hire(), leave), TODAY + timedelta(days=1)).status == "leave"
 
@@ -65,8 +82,9 @@ def test_a_return_without_a_leave_changes_nothing() -> None:
 
 
 def test_an_undone_state_dates_from_when_it_began() -> None:
-    terminated = WorkerTerminated(employee_id="E1", effective_date=date(2025, 2, 1), recorded_at=AT,
-                                  termination_type="voluntary")
+    terminated = WorkerTerminated(
+        employee_id="E1", effective_date=date(2025, 2, 1), recorded_at=AT, termination_type="voluntary"
+    )
     before = derive(facts(hire(), terminated), TODAY)
     after = derive(facts(hire()), TODAY)
     assert effective_from(before, after) == date(2025, 2, 1)
@@ -76,8 +94,16 @@ def test_impossible_facts_are_named() -> None:
     with pytest.raises(ImpossibleHrFact, match="another employee"):
         check_fact(hire(), "E2")
     with pytest.raises(ImpossibleHrFact, match="cannot rescind"):
-        check_fact(HrEventRescinded(employee_id="E1", effective_date=TODAY, recorded_at=AT, rescinded_event_id="x",
-                                    rescinded_type="MentorRegistered"), "E1")
+        check_fact(
+            HrEventRescinded(
+                employee_id="E1",
+                effective_date=TODAY,
+                recorded_at=AT,
+                rescinded_event_id="x",
+                rescinded_type="MentorRegistered",
+            ),
+            "E1",
+        )
 
 
 dated = st.dates(min_value=date(2024, 1, 2), max_value=date(2025, 6, 1))

@@ -45,7 +45,9 @@ def started(model="one_to_one", mentees=("mentee-1",)) -> Relationship:
 def terms(**overrides) -> AgreementTerms:
     values = {
         "format": "video",
-        "goals": [SmartGoal(goal_id="g1", text="Submit an R01", measure="submitted", due_on=DAY0 + timedelta(days=200))],
+        "goals": [
+            SmartGoal(goal_id="g1", text="Submit an R01", measure="submitted", due_on=DAY0 + timedelta(days=200))
+        ],
         "development_plan": [Milestone(title="Specific aims drafted", due_on=DAY0 + timedelta(days=60))],
     }
     return AgreementTerms(**{**values, **overrides})
@@ -186,9 +188,9 @@ def test_closure_reasons_belong_to_who_closes() -> None:
     assert isinstance(closed, RelationshipClosed)
     assert closed.mentor_id == "mentor-1" and closed.mentee_ids == ["mentee-1"] and closed.rematch_requested
     r.apply(closed)
-    with pytest.raises(RelationshipRuleViolation, match="was closed on .* cannot log a meeting"):
+    with pytest.raises(RelationshipRuleViolation, match=r"was closed on .* cannot log a meeting"):
         r.log_meeting("mentee-1", "m9", DAY0, 30, "video", [], DAY0)
-    with pytest.raises(RelationshipRuleViolation, match="already closed|was closed"):
+    with pytest.raises(RelationshipRuleViolation, match=r"already closed|was closed"):
         r.close("mentee-1", "no_fault_mentee", DAY0, by_director=False)
     assert r.lagging_on(GRACE) is None
 
@@ -263,6 +265,10 @@ def test_replaying_decided_events_rebuilds_the_same_state(commands: list[str]) -
     base = signed()
     base.apply_all(history)
     assert (base.phase, base.version, base.last_meeting_on, base.survey, base.answered) == (
-        r.phase, r.version, r.last_meeting_on, r.survey, r.answered
+        r.phase,
+        r.version,
+        r.last_meeting_on,
+        r.survey,
+        r.answered,
     )
     assert sum(isinstance(e, RelationshipClosed) for e in history) <= 1

@@ -17,20 +17,20 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from mentorship.export.columns import EventColumns
+from mentorship.export.output import MANIFEST, staged
+from mentorship.export.privacy import Pseudonymiser, personal_paths
+from mentorship.export.source import TopicReader, TopicsRead
+from mentorship.export.writer import PartitionedWriter
 from shared.bus import all_event_topics
 from shared.envelope import Envelope
 from shared.events import decode
 from shared.events.catalog import catalog_events
-from shared.export.columns import EventColumns
-from shared.export.output import MANIFEST, staged
-from shared.export.privacy import Pseudonymiser, personal_paths
-from shared.export.source import TopicReader, TopicsRead
-from shared.export.writer import PartitionedWriter
 
 PSEUDONYM_KEY_ENV = "MENTORSHIP_EXPORT_PSEUDONYM_KEY"
 SKIP_REASONS = ("invalid_envelope", "outside_time_range", "other_types", "duplicates")
@@ -106,7 +106,7 @@ class HistoryWriter:
         if envelope.type not in self.columns:
             tally.unknown_types[envelope.type] += 1
             return
-        moment = envelope.time if envelope.time.tzinfo else envelope.time.replace(tzinfo=timezone.utc)
+        moment = envelope.time if envelope.time.tzinfo else envelope.time.replace(tzinfo=UTC)
         if (request.since and moment < request.since) or (request.until and moment >= request.until):
             tally.skipped["outside_time_range"] += 1
             return
@@ -118,11 +118,11 @@ class HistoryWriter:
             return
         try:
             payload = decode(envelope.type, envelope.data, envelope.schemaversion)
-        except Exception:  # noqa: BLE001 - a payload (or an upcaster) failing on one record must not end the export
+        except Exception:
             tally.invalid_by_type[envelope.type] += 1
             return
         columns = self.columns[envelope.type]
-        month = moment.astimezone(timezone.utc).strftime("%Y-%m")
+        month = moment.astimezone(UTC).strftime("%Y-%m")
         self.writer.add(envelope.type, month, columns.schema, columns.row(envelope, payload, self.pseudonym))
         tally.written_one(envelope.type, month, moment)
         self._seen.add(envelope.id.bytes)
@@ -134,8 +134,14 @@ class HistoryWriter:
         return manifest
 
 
-def _manifest(request: ExportRequest, info: TopicsRead, tally: _Tally, columns: dict[str, EventColumns],
-              pseudonym: Pseudonymiser, files: int) -> dict:
+def _manifest(
+    request: ExportRequest,
+    info: TopicsRead,
+    tally: _Tally,
+    columns: dict[str, EventColumns],
+    pseudonym: Pseudonymiser,
+    files: int,
+) -> dict:
     def iso(moment: datetime | None) -> str | None:
         return moment.isoformat() if moment else None
 
@@ -145,29 +151,41 @@ def _manifest(request: ExportRequest, info: TopicsRead, tally: _Tally, columns: 
         if columns[name].subject_is_person:
             privacy[name][1].insert(0, "subject")
     return {
-        "created_at": datetime.now(timezone.utc).isoformat(),
+        "created_at": datetime.now(UTC).isoformat(),
         "layout": "Hive partitions type=<EventType>/month=<YYYY-MM> (UTC month of the event's own time);"
-                  " type and month are not repeated inside the files",
-        "filters": {"since": iso(request.since), "until": iso(request.until),
-                    "types": sorted(request.types) if request.types is not None else None},
+        " type and month are not repeated inside the files",
+        "filters": {
+            "since": iso(request.since),
+            "until": iso(request.until),
+            "types": sorted(request.types) if request.types is not None else None,
+        },
         "topics": {"read": info.partitions, "missing": info.missing, "stopped_short": info.stopped_short},
         "records_read": tally.read,
         "events_written": sum(tally.written.values()),
         "files": files,
         "time_range": {"first": iso(tally.first), "last": iso(tally.last)},
-        "by_type": {name: {"events": tally.written[name], "months": sorted(tally.months[name]),
-                           "columns": {f.name: str(f.type) for f in columns[name].schema}} for name in exported},
-        "skipped": {**{k: tally.skipped[k] for k in SKIP_REASONS},
-                    "unknown_types": dict(sorted(tally.unknown_types.items())),
-                    "invalid_payload": dict(sorted(tally.invalid_by_type.items()))},
+        "by_type": {
+            name: {
+                "events": tally.written[name],
+                "months": sorted(tally.months[name]),
+                "columns": {f.name: str(f.type) for f in columns[name].schema},
+            }
+            for name in exported
+        },
+        "skipped": {
+            **{k: tally.skipped[k] for k in SKIP_REASONS},
+            "unknown_types": dict(sorted(tally.unknown_types.items())),
+            "invalid_payload": dict(sorted(tally.invalid_by_type.items())),
+        },
         "personal_data": {
             "note": "Fields the event catalog marks personal (names, e-mails, biographies, motivations, "
-                    "demographics, free text, HR legal names) are left out. Ids that name a person, and the "
-                    "subject of profiles and HR events, are replaced by HMAC-SHA256 pseudonyms: the same person "
-                    "has the same pseudonym everywhere in this export.",
+            "demographics, free text, HR legal names) are left out. Ids that name a person, and the "
+            "subject of profiles and HR events, are replaced by HMAC-SHA256 pseudonyms: the same person "
+            "has the same pseudonym everywhere in this export.",
             "pseudonym_key": "given (--pseudonym-key or MENTORSHIP_EXPORT_PSEUDONYM_KEY): exports made with the "
-                             "same key join" if pseudonym.keyed else
-                             "random for this export: its pseudonyms do not join with any other export",
+            "same key join"
+            if pseudonym.keyed
+            else "random for this export: its pseudonyms do not join with any other export",
             "dropped": {name: privacy[name][0] for name in exported if privacy[name][0]},
             "pseudonymised": {name: privacy[name][1] for name in exported if privacy[name][1]},
         },

@@ -7,7 +7,7 @@ import os
 import signal
 import time
 from contextlib import ExitStack
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,18 +15,19 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TimeElapsedColumn
 
+from mentorship.devstack.broker import start_broker
+from mentorship.devstack.demo import SCALES
+from mentorship.devstack.demo.run import DEFAULT_SEED, already_played, play, service_env, wait_for_dashboard
+from mentorship.devstack.postgres import Postgres, start_postgres
+from mentorship.stack import RunningService, start_services
 from shared.auth import Role, mint_token
-from shared.devstack.broker import start_broker
-from shared.devstack.demo import SCALES
-from shared.devstack.demo.run import DEFAULT_SEED, already_played, play, service_env, wait_for_dashboard
-from shared.devstack.postgres import Postgres, start_postgres
 from shared.settings import DEV_JWT_SECRET
-from shared.stack import RunningService, start_services
 
 app = typer.Typer(help="Run the whole platform locally (no Docker needed).", no_args_is_help=True)
 console = Console()
 
-class DemoScale(str, Enum):
+
+class DemoScale(StrEnum):
     small = "small"
     full = "full"
 
@@ -40,8 +41,9 @@ def up(
     log_dir: Annotated[Path, typer.Option(help="Where each process writes its log")] = Path(".mentorship/logs"),
     fixed_ports: Annotated[bool, typer.Option(help="Services on 8001-8005 (else free ports)")] = True,
     demo: Annotated[bool, typer.Option(help="Play the demo institution: HR feed and two years of activity")] = True,
-    demo_scale: Annotated[DemoScale, typer.Option(help="small: 30 participants, about a minute; full: 190")]
-    = DemoScale.full,
+    demo_scale: Annotated[
+        DemoScale, typer.Option(help="small: 30 participants, about a minute; full: 190")
+    ] = DemoScale.full,
     demo_seed: Annotated[int, typer.Option(help="Seed of the demo institution (same seed, same one)")] = DEFAULT_SEED,
     exit_when_ready: Annotated[bool, typer.Option(help="Stop everything once the stack is up (smoke test)")] = False,
 ) -> None:
@@ -57,10 +59,15 @@ def up(
             console.print("[bold]starting services…[/bold]")
             clock_file = log_dir.parent / "dev-clock"
             clock_file.unlink(missing_ok=True)  # a demo stopped half-way leaves it behind
-            services = stack.enter_context(start_services(
-                postgres, broker.bootstrap, log_dir, fixed_ports=fixed_ports,
-                extra_env=service_env(clock_file) if demo else None,
-            ))
+            services = stack.enter_context(
+                start_services(
+                    postgres,
+                    broker.bootstrap,
+                    log_dir,
+                    fixed_ports=fixed_ports,
+                    extra_env=service_env(clock_file) if demo else None,
+                )
+            )
             _print_where(services, log_dir)  # usable now; the demo fills the dashboard as it plays
             if demo:
                 _run_demo(services, postgres, broker.bootstrap, clock_file, demo_scale.value, demo_seed)
@@ -90,13 +97,27 @@ def _run_demo(
         return
     console.print(f"[bold]demo institution[/bold] ({scale}, seed {seed}): playing two years of activity…")
     secret = os.environ.get("MENTORSHIP_JWT_SECRET", DEV_JWT_SECRET)
-    with Progress("{task.description}", BarColumn(), "{task.completed}/{task.total}", TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
+    with Progress(
+        "{task.description}",
+        BarColumn(),
+        "{task.completed}/{task.total}",
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task("demo", total=None)
-        plan, report = asyncio.run(play(
-            SCALES[scale], urls, dsns, bootstrap, clock_file, secret, seed=seed,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        ))
+        plan, report = asyncio.run(
+            play(
+                SCALES[scale],
+                urls,
+                dsns,
+                bootstrap,
+                clock_file,
+                secret,
+                seed=seed,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        )
     people = plan.counts()
     console.print(
         f"demo: {len(plan.staff)} staff on hr.events, {people.get('register_mentor', 0)} mentors and "
@@ -109,22 +130,32 @@ def _run_demo(
         console.print(f"demo: the dashboard caught up {time.monotonic() - started:.0f}s later")
     except TimeoutError as exc:  # the services hold the demo; the read side may still be catching up
         console.print(f"[yellow]demo: {exc}[/yellow]")
-    console.print(f"dashboard: {urls['analytics']}/login, then /dashboard (token: `mentorship token --role analyst`)",
-                  soft_wrap=True, highlight=False)
+    console.print(
+        f"dashboard: {urls['analytics']}/login, then /dashboard (token: `mentorship token --role analyst`)",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def _print_where(services: dict[str, RunningService], log_dir: Path) -> None:
     console.print("[bold]services[/bold] (API docs at /docs, readiness at /readyz, metrics at /metrics):")
     for service in services.values():
-        console.print(f"  {service.name:<14} {service.url}/docs   log: {log_dir / (service.name + '.log')}",
-                      soft_wrap=True, highlight=False)
+        console.print(
+            f"  {service.name:<14} {service.url}/docs   log: {log_dir / (service.name + '.log')}",
+            soft_wrap=True,
+            highlight=False,
+        )
     token = mint_token(DEV_JWT_SECRET, "dev-admin", [Role.admin])
     console.print("admin token (12 h; mint others with `mentorship token --role mentee --subject someone`):")
     console.print(token, soft_wrap=True, highlight=False)
     console.print(
         f"try: curl -H 'Authorization: Bearer <token>' {services['matching'].url}/directory/mentors",
-        soft_wrap=True, highlight=False,
+        soft_wrap=True,
+        highlight=False,
     )
     if "analytics" in services:
-        console.print(f"dashboard: open {services['analytics'].url}/login and paste the admin token",
-                      soft_wrap=True, highlight=False)
+        console.print(
+            f"dashboard: open {services['analytics'].url}/login and paste the admin token",
+            soft_wrap=True,
+            highlight=False,
+        )

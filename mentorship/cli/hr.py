@@ -11,9 +11,10 @@ import csv
 import json
 import os
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated, Any, Iterator
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -79,10 +80,12 @@ def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help=".csv or .jsonl")],
     url: Annotated[str, typer.Option(help="Base URL of the profiles service")] = "http://127.0.0.1:8001",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; change nothing")] = False,
-    snapshot: Annotated[bool, typer.Option(
-        "--snapshot", help="Full snapshot: a current worker missing from the file is a leaver")] = False,
-    max_leaver_share: Annotated[float, typer.Option(
-        min=0, max=1, help="Snapshot: refuse when more than this share of workers would leave")] = 0.1,
+    snapshot: Annotated[
+        bool, typer.Option("--snapshot", help="Full snapshot: a current worker missing from the file is a leaver")
+    ] = False,
+    max_leaver_share: Annotated[
+        float, typer.Option(min=0, max=1, help="Snapshot: refuse when more than this share of workers would leave")
+    ] = 0.1,
     force: Annotated[bool, typer.Option("--force", help="Snapshot: apply even above --max-leaver-share")] = False,
     as_of: Annotated[str | None, typer.Option(help="Snapshot date (leavers' last day), YYYY-MM-DD")] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=5000)] = 1000,
@@ -97,8 +100,12 @@ def import_file(
     readable = [(n, fields) for n, fields, _ in rows if fields is not None]
     start: dict[str, Any] = {"mode": "snapshot" if snapshot else "delta", "dry_run": dry_run}
     if snapshot:
-        start |= {"roster": sorted({str(f["employee_id"]) for _, f in readable if f.get("employee_id")}),
-                  "max_leaver_share": max_leaver_share, "force": force, "as_of": as_of}
+        start |= {
+            "roster": sorted({str(f["employee_id"]) for _, f in readable if f.get("employee_id")}),
+            "max_leaver_share": max_leaver_share,
+            "force": force,
+            "as_of": as_of,
+        }
     counts: Counter[str] = Counter()
     reported: list[dict] = []
     try:
@@ -144,13 +151,23 @@ def _batches(rows: list[tuple[int, dict]], size: int) -> list[list[tuple[int, di
 
 def _progress(quiet: bool) -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=out, disable=quiet,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=out,
+        disable=quiet,
     )
 
 
-def _summary(counts: Counter[str], session: dict, dry_run: bool, quiet: bool, rows: list[dict],
-             errors: list[tuple[int, str, str]]) -> None:
+def _summary(
+    counts: Counter[str],
+    session: dict,
+    dry_run: bool,
+    quiet: bool,
+    rows: list[dict],
+    errors: list[tuple[int, str, str]],
+) -> None:
     verb = "would be" if dry_run else "were"
     leavers = session.get("leavers", [])
     out.print(f"import {session['import_id']}" + (" (dry run: nothing changed)" if dry_run else ""))

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import date, datetime, timezone
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Callable, Mapping
 
 import asyncpg
 import httpx
 
+from mentorship.devstack.demo.driver import DemoReport, Driver
+from mentorship.devstack.demo.plan import Plan, Scale, generate
+from mentorship.devstack.demo.settle import Settler
 from shared.auth import Role, mint_token
 from shared.bus import new_producer, topic_for
 from shared.clock import DevClockFile
-from shared.devstack.demo.driver import DemoReport, Driver
-from shared.devstack.demo.plan import Plan, Scale, generate
-from shared.devstack.demo.settle import Settler
 
 DEFAULT_SEED = 2026
 # What the planned calls rely on: matching following registrations and closures, relationships following
@@ -36,10 +36,18 @@ def service_env(clock_file: Path) -> dict[str, str]:
 
 
 async def play(
-    scale: Scale, urls: Mapping[str, str], dsns: Mapping[str, str], bootstrap: str, clock_file: Path, secret: str,
-    *, seed: int = DEFAULT_SEED, end: date | None = None, progress: Callable[[int, int], None] | None = None,
+    scale: Scale,
+    urls: Mapping[str, str],
+    dsns: Mapping[str, str],
+    bootstrap: str,
+    clock_file: Path,
+    secret: str,
+    *,
+    seed: int = DEFAULT_SEED,
+    end: date | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Plan, DemoReport]:
-    plan = generate(seed, scale, end or datetime.now(timezone.utc).date())  # the window ends at today, UTC
+    plan = generate(seed, scale, end or datetime.now(UTC).date())  # the window ends at today, UTC
     clock = DevClockFile(clock_file)
     producer = new_producer(bootstrap)
     await producer.start()

@@ -19,7 +19,6 @@ from ._sync import run_sync
 from .docker import docker_engine_available
 from .processes import ManagedProcess, free_port
 
-
 BOOTSTRAP_ENV = "MENTORSHIP_KAFKA_BOOTSTRAP"
 KAFKA_IMAGE = "confluentinc/cp-kafka:7.6.0"
 STARTUP_TIMEOUT = 30.0
@@ -74,8 +73,16 @@ def start_tansu(
         for attempt in range(3):
             port = free_port()
             url = f"tcp://127.0.0.1:{port}"
-            argv = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-                    "--storage-engine", "memory://tansu/"]
+            argv = [
+                binary,
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ]
             log_path = Path(tmp) / f"tansu-{port}.log"
             with ManagedProcess(argv, log_path=log_path, name="tansu") as proc:
                 try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -69,8 +70,12 @@ class Postgres:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self.system_user, timeout=60)
         if downtime > 0:
             time.sleep(downtime)
-        pg_ctl(["-w", "-l", str(self.data_dir / "log"), "-o", shlex.join(options), "start"],
-               pgdata=self.data_dir, user=self.system_user, timeout=60)
+        pg_ctl(
+            ["-w", "-l", str(self.data_dir / "log"), "-o", shlex.join(options), "start"],
+            pgdata=self.data_dir,
+            user=self.system_user,
+            timeout=60,
+        )
 
     def dsn_for(self, database: str) -> str:
         return dsn_with_database(self.admin_dsn, database)
@@ -103,10 +108,8 @@ async def _create_database(admin_dsn: str, name: str, drop_existing: bool) -> No
             await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
         if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
             return
-        try:
+        with contextlib.suppress(asyncpg.DuplicateDatabaseError):  # created concurrently by someone else: fine
             await conn.execute(f"CREATE DATABASE {quote_ident(name)}")
-        except asyncpg.DuplicateDatabaseError:
-            pass  # created concurrently by someone else: fine
     finally:
         await conn.close()
 

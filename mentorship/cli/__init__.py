@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shared.cli import dev, export, replay, republish, schemas, token
-from shared.cli import hr
+from mentorship.cli import dev, export, hr, replay, republish, schemas, token
 
 app = typer.Typer(help="Mentoring-program platform: run it, mint tokens, generate schemas.", no_args_is_help=True)
 app.add_typer(dev.app, name="dev")

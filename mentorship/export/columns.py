@@ -12,15 +12,15 @@ from __future__ import annotations
 import json
 import types
 import typing
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
 from pydantic import AwareDatetime, BaseModel, FutureDate, NaiveDatetime, PastDate
 
+from mentorship.export.privacy import Pseudonymiser, Treatment, kept_fields, subject_names_a_person
 from shared.envelope import Envelope
 from shared.events import Event
-from shared.export.privacy import Pseudonymiser, Treatment, kept_fields, subject_names_a_person
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 ENVELOPE_COLUMNS = [
@@ -36,8 +36,12 @@ ENVELOPE_COLUMNS = [
 PARTITION_COLUMNS = ("type", "month")
 RESERVED = {f.name for f in ENVELOPE_COLUMNS} | set(PARTITION_COLUMNS)
 _SCALARS: list[tuple[type, pa.DataType]] = [
-    (bool, pa.bool_()), (int, pa.int64()), (float, pa.float64()), (str, pa.string()),
-    (datetime, TIMESTAMP), (date, pa.date32()),  # datetime before date: it is a subclass
+    (bool, pa.bool_()),
+    (int, pa.int64()),
+    (float, pa.float64()),
+    (str, pa.string()),
+    (datetime, TIMESTAMP),
+    (date, pa.date32()),  # datetime before date: it is a subclass
 ]
 _PYDANTIC_TIMES = {AwareDatetime: TIMESTAMP, NaiveDatetime: TIMESTAMP, PastDate: pa.date32(), FutureDate: pa.date32()}
 
@@ -93,12 +97,14 @@ class EventColumns:
     def row(self, envelope: Envelope, payload: BaseModel, pseudonym: Pseudonymiser) -> dict[str, Any]:
         data = payload.model_dump()
         row: dict[str, Any] = {
-            "id": str(envelope.id), "source": envelope.source,
-            "time": envelope.time if envelope.time.tzinfo else envelope.time.replace(tzinfo=timezone.utc),
+            "id": str(envelope.id),
+            "source": envelope.source,
+            "time": envelope.time if envelope.time.tzinfo else envelope.time.replace(tzinfo=UTC),
             "subject": pseudonym(envelope.subject) if self.subject_is_person else envelope.subject,
             "correlationid": str(envelope.correlationid),
             "causationid": str(envelope.causationid) if envelope.causationid else None,
-            "sequence": envelope.sequence, "schemaversion": envelope.schemaversion,
+            "sequence": envelope.sequence,
+            "schemaversion": envelope.schemaversion,
         }
         for name, column, how, as_json in self.fields:
             value = how.apply(data.get(name), pseudonym)

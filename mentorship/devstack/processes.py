@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import signal
 import socket
@@ -15,7 +16,7 @@ from types import TracebackType
 import psutil
 
 # Strong references on purpose: a forgotten ManagedProcess must still be stopped at exit.
-_LIVE: "set[ManagedProcess]" = set()
+_LIVE: set[ManagedProcess] = set()
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -34,10 +35,8 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
 
 
 def _killpg(pgid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass
 
 
 class ManagedProcess:
@@ -64,15 +63,13 @@ class ManagedProcess:
     def pid(self) -> int | None:
         return self.popen.pid if self.popen else None
 
-    def start(self) -> "ManagedProcess":
+    def start(self) -> ManagedProcess:
         if self.popen is not None:
             raise RuntimeError(f"{self.name} already started")
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            out = open(self.log_path, "ab")
-        else:
-            out = open(os.devnull, "wb")
-        try:
+        # The child holds its own copy of the descriptor; ours is closed when the block ends.
+        with open(self.log_path or os.devnull, "ab") as out:
             self.popen = subprocess.Popen(
                 self.argv,
                 env=self.env,
@@ -82,8 +79,6 @@ class ManagedProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        finally:
-            out.close()  # the child holds its own copy of the descriptor
         _LIVE.add(self)
         return self
 
@@ -114,10 +109,8 @@ class ManagedProcess:
                     time.sleep(0.02)
             # Also reaches grandchildren that ignored SIGTERM or outlived the leader.
             _killpg(pgid, signal.SIGKILL)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
         self._stopped = True
         _LIVE.discard(self)
         return self.popen.returncode
@@ -129,9 +122,7 @@ class ManagedProcess:
             if port_open(host, port):
                 return
             if not self.is_running():
-                raise RuntimeError(
-                    f"{self.name} exited before {host}:{port} opened\n{self.log_tail()}"
-                )
+                raise RuntimeError(f"{self.name} exited before {host}:{port} opened\n{self.log_tail()}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.name}: {host}:{port} not open after {timeout}s\n{self.log_tail()}")
             time.sleep(0.05)
@@ -163,7 +154,7 @@ class ManagedProcess:
         text = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:]) or "(empty log)"
 
-    def __enter__(self) -> "ManagedProcess":
+    def __enter__(self) -> ManagedProcess:
         if self.popen is None:
             self.start()
         return self

@@ -8,9 +8,9 @@ from typing import Annotated
 import httpx
 import typer
 
+from mentorship.stack import DEFAULT_PORTS
 from shared.auth import Role, mint_token
 from shared.settings import DEV_JWT_SECRET
-from shared.stack import DEFAULT_PORTS
 
 PUBLISHERS = ("profiles", "matching", "relationships", "notifications")
 
@@ -23,8 +23,9 @@ def republish(
     chosen = service or list(PUBLISHERS)
     unknown = sorted(set(chosen) - set(PUBLISHERS))
     if unknown:
-        raise typer.BadParameter(f"{', '.join(unknown)}: not a publishing service ({', '.join(PUBLISHERS)})",
-                                 param_hint="--service")
+        raise typer.BadParameter(
+            f"{', '.join(unknown)}: not a publishing service ({', '.join(PUBLISHERS)})", param_hint="--service"
+        )
     secret = os.environ.get("MENTORSHIP_JWT_SECRET", DEV_JWT_SECRET)
     headers = {"Authorization": f"Bearer {mint_token(secret, 'republish-cli', [Role.admin])}"}
     failed = False

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 
+from mentorship.devstack.postgres import Postgres
+from mentorship.devstack.processes import ManagedProcess, free_port
 from shared.bus import SERVICES
-from shared.devstack.postgres import Postgres
-from shared.devstack.processes import ManagedProcess, free_port
 
 DEFAULT_PORTS = {"profiles": 8001, "matching": 8002, "relationships": 8003, "notifications": 8004, "analytics": 8005}
 
@@ -135,7 +135,10 @@ def start_services(
             for index in range(count):
                 port = DEFAULT_PORTS[name] if fixed_ports and index == 0 else free_port()
                 replica = Replica(
-                    name, index, f"http://127.0.0.1:{port}", [sys.executable, "-m", f"services.{name}"],
+                    name,
+                    index,
+                    f"http://127.0.0.1:{port}",
+                    [sys.executable, "-m", f"services.{name}"],
                     service_env(name, dsn=dsn, bootstrap=bootstrap, port=port, extra=extra),
                     log_dir / (f"{name}.log" if index == 0 else f"{name}-{index}.log"),
                 )

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Mapping
+from functools import partial
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -18,8 +19,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from shared.clock import DevClockFile
 
 # A timer whose handler keeps failing is postponed by the wheel; the demo does not wait on it.
-_DUE = ("SELECT {what} FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND attempts < 3"
-        " AND ($1::timestamptz IS NULL OR due_at <= $1)")
+_DUE = (
+    "SELECT {what} FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND attempts < 3"
+    " AND ($1::timestamptz IS NULL OR due_at <= $1)"
+)
 
 
 class Settler:
@@ -42,13 +45,18 @@ class Settler:
             self.conns[name] = await asyncpg.connect(dsn)
         self.admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
         await self.admin.start()
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                         auto_offset_reset="earliest", fetch_max_wait_ms=20)
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=20,
+        )
         await self.consumer.start()
         topics = sorted({t for consumed in self.groups.values() for t in consumed})
         await self.consumer.topics()
-        self.partitions = [TopicPartition(t, p) for t in topics
-                           for p in sorted(self.consumer.partitions_for_topic(t) or ())]
+        self.partitions = [
+            TopicPartition(t, p) for t in topics for p in sorted(self.consumer.partitions_for_topic(t) or ())
+        ]
         self.consumer.assign(self.partitions)
         return self
 
@@ -64,8 +72,9 @@ class Settler:
         dues = [await self.conns[name].fetchval(_DUE.format(what="min(due_at)"), None) for name in self.timed]
         return min((d for d in dues if d is not None), default=None)
 
-    async def step_to(self, clock: DevClockFile, until: datetime, *, timers_may_have_changed: bool = True,
-                      timeout: float = 60) -> int:
+    async def step_to(
+        self, clock: DevClockFile, until: datetime, *, timers_may_have_changed: bool = True, timeout: float = 60
+    ) -> int:
         """Move the clock to ``until``, stopping at every timer due on the way until it has fired.
 
         Without ``timers_may_have_changed`` (only the HR feed was fed since the last step) the next due
@@ -77,7 +86,7 @@ class Settler:
         while self._next_due is not None and self._next_due <= until:
             due = self._next_due
             clock.set(due)
-            await self._wait(lambda: self._due_count(due), "timers due at " + due.isoformat(), timeout)
+            await self._wait(partial(self._due_count, due), "timers due at " + due.isoformat(), timeout)
             steps += 1
             self._next_due = await self.next_due()
         clock.set(until)
@@ -96,11 +105,12 @@ class Settler:
             expected: set[str] = set()
             for name, conn in self.conns.items():
                 mark = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
-                rows = await conn.fetch("SELECT event_id FROM events WHERE position > $1 AND position <= $2",
-                                        self.marks.get(name, 0), mark)
+                rows = await conn.fetch(
+                    "SELECT event_id FROM events WHERE position > $1 AND position <= $2", self.marks.get(name, 0), mark
+                )
                 expected |= {str(r["event_id"]) for r in rows}
                 self.marks[name] = mark
-            await self._wait(lambda: self._unseen(expected), "events to reach the broker", timeout)
+            await self._wait(partial(self._unseen, expected), "events to reach the broker", timeout)
             for event_id in expected:
                 tp, offset = self.seen.pop(event_id)
                 self.target[tp] = max(self.target.get(tp, 0), offset + 1)

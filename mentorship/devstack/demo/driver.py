@@ -12,20 +12,21 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
+from mentorship.devstack.demo.plan import Action, Person, Plan, Staff
+from mentorship.devstack.demo.settle import Settler
 from shared.auth import Role, mint_token
 from shared.bus import HR_TOPIC
 from shared.clock import DevClockFile
-from shared.devstack.demo.plan import Action, Person, Plan, Staff
 from shared.envelope import Envelope
 from shared.events import Event
 from shared.events.hr import Worker, WorkerHired, WorkerTerminated
-from shared.devstack.demo.settle import Settler
 
 DIRECTOR = "demo-director"
 DECIDING = {"request", "review", "respond", "admin_match"}  # calls on which matching weighs mentors' load
@@ -49,7 +50,13 @@ class DemoReport:
 
 class Driver:
     def __init__(
-        self, plan: Plan, urls: dict[str, str], settler: Settler, clock: DevClockFile, producer: Any, secret: str,
+        self,
+        plan: Plan,
+        urls: dict[str, str],
+        settler: Settler,
+        clock: DevClockFile,
+        producer: Any,
+        secret: str,
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
         self.plan, self.urls, self.settler, self.clock = plan, urls, settler, clock
@@ -102,7 +109,7 @@ class Driver:
                 if self.progress:
                     self.progress(done, len(script))
             # up to real time, so what falls due between the plan's end and now fires on time as well
-            steps += await self.settler.step_to(self.clock, max(self.plan.end, datetime.now(timezone.utc)))
+            steps += await self.settler.step_to(self.clock, max(self.plan.end, datetime.now(UTC)))
             await self.producer.flush()
             await self.settler.settle()
         self.clock.clear()
@@ -119,50 +126,84 @@ class Driver:
 
     async def _hr_hire(self, action: Action, employee: str) -> None:
         s = self.staff[employee]
-        await self._hr(WorkerHired(employee_id=employee, effective_date=s.hired_on, recorded_at=action.at,
-                                   worker=_worker(s)))
+        await self._hr(
+            WorkerHired(employee_id=employee, effective_date=s.hired_on, recorded_at=action.at, worker=_worker(s))
+        )
 
     async def _hr_leave(self, action: Action, employee: str) -> None:
         s = self.staff[employee]
         assert s.left_on is not None and s.leave_type is not None
-        await self._hr(WorkerTerminated(employee_id=employee, effective_date=s.left_on, recorded_at=action.at,
-                                        termination_type=s.leave_type))
+        await self._hr(
+            WorkerTerminated(
+                employee_id=employee, effective_date=s.left_on, recorded_at=action.at, termination_type=s.leave_type
+            )
+        )
 
     async def _register_mentor(self, action: Action, person: str) -> None:
         p = self.people[person]
-        await self._call("profiles", "POST", "/mentors", DIRECTOR, Role.admin, {
-            **_registration(p), "capacity": p.capacity,
-            "availability": {"accepting_requests": True, "formats": ["video", "in_person"]},
-        })
+        await self._call(
+            "profiles",
+            "POST",
+            "/mentors",
+            DIRECTOR,
+            Role.admin,
+            {
+                **_registration(p),
+                "capacity": p.capacity,
+                "availability": {"accepting_requests": True, "formats": ["video", "in_person"]},
+            },
+        )
 
     async def _register_mentee(self, action: Action, person: str) -> None:
         await self._call("profiles", "POST", "/mentees", DIRECTOR, Role.admin, _registration(self.people[person]))
 
     async def _training(self, action: Action, training: str, completed_on: str) -> None:
-        await self._call("profiles", "POST", f"/participants/{action.actor}/training", action.actor, Role.mentor,
-                         {"kind": training, "completed_on": completed_on})
+        await self._call(
+            "profiles",
+            "POST",
+            f"/participants/{action.actor}/training",
+            action.actor,
+            Role.mentor,
+            {"kind": training, "completed_on": completed_on},
+        )
 
     async def _request(self, action: Action, request: str, ranked: list[str]) -> None:
         p = self.people[action.actor]
-        body = {"biography": _biography(p), "ranked_mentor_ids": ranked,
-                "motivation": f"I would like guidance on {p.interests[0]} and on my next career step."}
+        body = {
+            "biography": _biography(p),
+            "ranked_mentor_ids": ranked,
+            "motivation": f"I would like guidance on {p.interests[0]} and on my next career step.",
+        }
         answer = await self._call("matching", "POST", "/requests", action.actor, Role.mentee, body)
         self.requests[request] = answer["request_id"]
 
     async def _review(self, action: Action, request: str, approved: bool, reason: str | None = None) -> None:
-        await self._call("matching", "POST", f"/requests/{self.requests[request]}/review", DIRECTOR, Role.admin,
-                         {"approved": approved, "decline_reason": reason})
+        await self._call(
+            "matching",
+            "POST",
+            f"/requests/{self.requests[request]}/review",
+            DIRECTOR,
+            Role.admin,
+            {"approved": approved, "decline_reason": reason},
+        )
 
     async def _respond(self, action: Action, request: str, accepted: bool, reason: str | None = None) -> None:
-        await self._call("matching", "POST", f"/requests/{self.requests[request]}/response", action.actor,
-                         Role.mentor, {"accepted": accepted, "reason": reason})
+        await self._call(
+            "matching",
+            "POST",
+            f"/requests/{self.requests[request]}/response",
+            action.actor,
+            Role.mentor,
+            {"accepted": accepted, "reason": reason},
+        )
         if accepted:
             self.matches[request] = self.requests[request]
 
     async def _admin_match(self, action: Action, request: str | None, match: str, mentee: str, mentor: str) -> None:
         request_id = self.requests[request] if request else await self._rematch_request_of(mentee)
-        await self._call("matching", "POST", f"/requests/{request_id}/match", DIRECTOR, Role.admin,
-                         {"mentor_id": mentor})
+        await self._call(
+            "matching", "POST", f"/requests/{request_id}/match", DIRECTOR, Role.admin, {"mentor_id": mentor}
+        )
         self.matches[match] = request_id
 
     async def _rematch_request_of(self, mentee: str) -> str:
@@ -172,8 +213,9 @@ class Driver:
             raise DemoError(f"no rematch request waits for {mentee} in the director's queue")
         return mine[-1]["request_id"]
 
-    async def _agreement(self, action: Action, pair: str, match: str, mentee: str, mentor: str, format: str,
-                         goals: list[dict]) -> None:
+    async def _agreement(
+        self, action: Action, pair: str, match: str, mentee: str, mentor: str, format: str, goals: list[dict]
+    ) -> None:
         listing = await self._call("relationships", "GET", "/relationships?limit=500", mentee, Role.mentee)
         found = [r for r in listing["items"] if r["match_id"] == self.matches[match]]
         if not found:
@@ -182,26 +224,47 @@ class Driver:
         terms = {"cadence_weeks_min": 6, "cadence_weeks_max": 8, "format": format, "goals": goals}
         draft = await self._call("relationships", "PUT", f"/relationships/{rid}/agreement", mentor, Role.mentor, terms)
         for party, role in ((mentor, Role.mentor), (mentee, Role.mentee)):
-            await self._call("relationships", "POST", f"/relationships/{rid}/agreement/signatures", party, role,
-                             {"revision": draft["revision"], "confidentiality_accepted": True,
-                              "no_fault_termination_acknowledged": True})
+            await self._call(
+                "relationships",
+                "POST",
+                f"/relationships/{rid}/agreement/signatures",
+                party,
+                role,
+                {
+                    "revision": draft["revision"],
+                    "confidentiality_accepted": True,
+                    "no_fault_termination_acknowledged": True,
+                },
+            )
         for goal in goals:
             self.goals[goal["goal_id"]] = goal["goal_id"]
 
-    async def _meeting(self, action: Action, pair: str, held_on: str, format: str, duration_minutes: int,
-                       topics: list[str]) -> None:
-        body = {"held_on": held_on, "duration_minutes": duration_minutes, "format": format, "topic_tags": topics,
-                "notes": f"Talked about {topics[0].replace('_', ' ')}; next steps agreed."}
+    async def _meeting(
+        self, action: Action, pair: str, held_on: str, format: str, duration_minutes: int, topics: list[str]
+    ) -> None:
+        body = {
+            "held_on": held_on,
+            "duration_minutes": duration_minutes,
+            "format": format,
+            "topic_tags": topics,
+            "notes": f"Talked about {topics[0].replace('_', ' ')}; next steps agreed.",
+        }
         await self._party_call(action, pair, "POST", "meetings", body)
 
     async def _goal(self, action: Action, pair: str, goal: str, text: str, measure: str, due_on: str) -> None:
-        answer = await self._party_call(action, pair, "POST", "goals",
-                                        {"mentee_id": action.actor, "text": text, "measure": measure, "due_on": due_on})
+        answer = await self._party_call(
+            action,
+            pair,
+            "POST",
+            "goals",
+            {"mentee_id": action.actor, "text": text, "measure": measure, "due_on": due_on},
+        )
         self.goals[goal] = answer["goal_id"]
 
     async def _goal_achieved(self, action: Action, pair: str, goal: str) -> None:
-        await self._party_call(action, pair, "POST", f"goals/{self.goals[goal]}/progress",
-                               {"status": "achieved", "progress_percent": 100})
+        await self._party_call(
+            action, pair, "POST", f"goals/{self.goals[goal]}/progress", {"status": "achieved", "progress_percent": 100}
+        )
 
     async def _review_agreement(self, action: Action, pair: str, outcome: str) -> None:
         await self._party_call(action, pair, "POST", "reviews", {"outcome": outcome})
@@ -209,29 +272,47 @@ class Driver:
     async def _close(self, action: Action, pair: str, reason: str, rematch: bool) -> None:
         await self._party_call(action, pair, "POST", "closure", {"reason": reason, "rematch_requested": rematch})
 
-    async def _feedback(self, action: Action, pair: str, satisfaction: int, goals_met: bool,
-                        would_recommend: bool) -> None:
-        await self._party_call(action, pair, "POST", "feedback", {
-            "satisfaction": satisfaction, "goals_met": goals_met, "would_recommend": would_recommend})
+    async def _feedback(
+        self, action: Action, pair: str, satisfaction: int, goals_met: bool, would_recommend: bool
+    ) -> None:
+        await self._party_call(
+            action,
+            pair,
+            "POST",
+            "feedback",
+            {"satisfaction": satisfaction, "goals_met": goals_met, "would_recommend": would_recommend},
+        )
 
     # --- plumbing -----------------------------------------------------------------------------------------
 
     async def _party_call(self, action: Action, pair: str, method: str, path: str, body: dict) -> Any:
         role = Role.mentor if self.people[action.actor].role == "mentor" else Role.mentee
-        return await self._call("relationships", method, f"/relationships/{self.pairs[pair]}/{path}", action.actor,
-                                role, body)
+        return await self._call(
+            "relationships", method, f"/relationships/{self.pairs[pair]}/{path}", action.actor, role, body
+        )
 
-    async def _call(self, service: str, method: str, path: str, subject: str, role: Role, body: dict | None = None,
-                    ok: tuple[int, ...] = (200, 201)) -> Any:
+    async def _call(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        subject: str,
+        role: Role,
+        body: dict | None = None,
+        ok: tuple[int, ...] = (200, 201),
+    ) -> Any:
         token = self.tokens.get((subject, role))
         if token is None:
             token = self.tokens[(subject, role)] = mint_token(self.secret, subject, [role])
-        response = await self.http.request(method, self.urls[service] + path, json=body,
-                                           headers={"Authorization": f"Bearer {token}"})
+        response = await self.http.request(
+            method, self.urls[service] + path, json=body, headers={"Authorization": f"Bearer {token}"}
+        )
         self.calls += 1
         if response.status_code not in ok:
-            raise DemoError(f"{method} {service}{path} as {subject} at {self.clock_text()}: "
-                            f"{response.status_code} {response.text[:500]}")
+            raise DemoError(
+                f"{method} {service}{path} as {subject} at {self.clock_text()}: "
+                f"{response.status_code} {response.text[:500]}"
+            )
         return response.json() if response.content else None
 
     def clock_text(self) -> str:
@@ -240,8 +321,13 @@ class Driver:
     async def _hr(self, event: Event) -> None:
         envelope = Envelope(
             id=uuid.uuid5(uuid.NAMESPACE_URL, f"demo-hr:{self.plan.seed}:{event.type_name()}:{event.employee_id}"),
-            source="/hr/demo", type=event.type_name(), time=event.recorded_at, subject=event.employee_id,
-            correlationid=uuid.uuid4(), sequence=1, schemaversion=event.schema_version,
+            source="/hr/demo",
+            type=event.type_name(),
+            time=event.recorded_at,
+            subject=event.employee_id,
+            correlationid=uuid.uuid4(),
+            sequence=1,
+            schemaversion=event.schema_version,
             data=event.model_dump(mode="json"),
         )
         await self.producer.send(HR_TOPIC, envelope.to_bytes(), key=event.employee_id.encode())
@@ -251,24 +337,41 @@ class Driver:
 def _worker(s: Staff) -> Worker:
     first = s.name.split()[0]
     return Worker(
-        employee_id=s.employee_id, supervisor_id=s.supervisor_id, legal_name=s.name, preferred_name=first,
-        work_email=s.email, title=s.title, job_function=s.job_function, department_id=s.department_id,
-        department_name=s.department, location="Main campus", country="US",
-        original_hire_date=s.hired_on, last_hire_date=s.hired_on,
+        employee_id=s.employee_id,
+        supervisor_id=s.supervisor_id,
+        legal_name=s.name,
+        preferred_name=first,
+        work_email=s.email,
+        title=s.title,
+        job_function=s.job_function,
+        department_id=s.department_id,
+        department_name=s.department,
+        location="Main campus",
+        country="US",
+        original_hire_date=s.hired_on,
+        last_hire_date=s.hired_on,
     )
 
 
 def _registration(p: Person) -> dict:
     return {
-        "participant_id": p.participant_id, "employee_id": p.staff.employee_id, "name": p.staff.name,
+        "participant_id": p.participant_id,
+        "employee_id": p.staff.employee_id,
+        "name": p.staff.name,
         "email": p.staff.email,
-        "profile": {"biography": _biography(p), "specialty": p.specialty, "interests": list(p.interests),
-                    "career_stage": p.career_stage, "job_function": p.staff.job_function,
-                    "department": p.staff.department, "location": "Main campus", "time_zone": "America/Chicago",
-                    "languages": ["en"]},
+        "profile": {
+            "biography": _biography(p),
+            "specialty": p.specialty,
+            "interests": list(p.interests),
+            "career_stage": p.career_stage,
+            "job_function": p.staff.job_function,
+            "department": p.staff.department,
+            "location": "Main campus",
+            "time_zone": "America/Chicago",
+            "languages": ["en"],
+        },
     }
 
 
 def _biography(p: Person) -> str:
     return f"{p.staff.title} in {p.staff.department}, working on {p.specialty}."
-

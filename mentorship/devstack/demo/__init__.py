@@ -4,6 +4,6 @@
 the services' dev clock (``shared.clock.DevClock``); ``settle`` tells when the services have caught up.
 """
 
-from shared.devstack.demo.plan import SCALES, Action, Plan, Scale, generate
+from mentorship.devstack.demo.plan import SCALES, Action, Plan, Scale, generate
 
 __all__ = ["SCALES", "Action", "Plan", "Scale", "generate"]

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import heapq
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import count
-from typing import Any, Callable
+from typing import Any
 
-from shared.devstack.demo.people import (
+from mentorship.devstack.demo.people import (
     DECLINES,
     DEPARTMENTS,
     FIRST,
@@ -105,8 +106,11 @@ class Plan:
     def boundaries(self) -> list[datetime]:
         """The settle boundaries: every ``settle_days`` from the start, before the end."""
         step = timedelta(days=self.scale.settle_days)
-        return [self.start + i * step for i in range(1, self.scale.days // self.scale.settle_days + 1)
-                if self.start + i * step < self.end]
+        return [
+            self.start + i * step
+            for i in range(1, self.scale.days // self.scale.settle_days + 1)
+            if self.start + i * step < self.end
+        ]
 
     def counts(self) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -140,7 +144,7 @@ class _Simulation:
     def __init__(self, seed: int, scale: Scale, end: date) -> None:
         self.rng = random.Random(seed)
         self.seed, self.scale = seed, scale
-        self.end = datetime.combine(end, time.min, tzinfo=timezone.utc)
+        self.end = datetime.combine(end, time.min, tzinfo=UTC)
         self.start = self.end - scale.days * DAY
         self.actions: list[Action] = []
         self.queue: list[tuple[datetime, int, Callable[..., None], tuple]] = []
@@ -211,14 +215,23 @@ class _Simulation:
                 recorded = self.start + timedelta(minutes=1 + i // 100)
             else:  # hired during the window, recorded ahead of the start date (forward-dated)
                 hired_on = self.start.date() + timedelta(days=rng.randrange(30, scale.days - 30))
-                recorded = datetime.combine(hired_on - timedelta(days=rng.randrange(3, 21)), time(9, rng.randrange(60)),
-                                            tzinfo=timezone.utc)
-            self.staff.append(Staff(
-                employee_id=employee_id, name=f"{first} {last}", email=f"{first}.{last}.{i + 1}@example.edu".lower(),
-                department_id=dept_id, department=dept, supervisor_id=None if head else self.heads()[dept_id],
-                title="Department Chair" if head else rng.choice(TITLES[function]), job_function=function,
-                hired_on=hired_on, hire_recorded_at=recorded,
-            ))
+                recorded = datetime.combine(
+                    hired_on - timedelta(days=rng.randrange(3, 21)), time(9, rng.randrange(60)), tzinfo=UTC
+                )
+            self.staff.append(
+                Staff(
+                    employee_id=employee_id,
+                    name=f"{first} {last}",
+                    email=f"{first}.{last}.{i + 1}@example.edu".lower(),
+                    department_id=dept_id,
+                    department=dept,
+                    supervisor_id=None if head else self.heads()[dept_id],
+                    title="Department Chair" if head else rng.choice(TITLES[function]),
+                    job_function=function,
+                    hired_on=hired_on,
+                    hire_recorded_at=recorded,
+                )
+            )
         return self.staff
 
     def heads(self) -> dict[str, str]:
@@ -226,7 +239,7 @@ class _Simulation:
 
     def enrol(self, staff: list[Staff]) -> list[Person]:
         rng, scale = self.rng, self.scale
-        candidates = [s for s in staff[scale.departments:]]
+        candidates = [s for s in staff[scale.departments :]]
         rng.shuffle(candidates)
         senior = [s for s in candidates if s.job_function in ("faculty", "clinical") and s.hired_on < self.start.date()]
         mentor_staff = senior[: scale.mentors]
@@ -234,8 +247,12 @@ class _Simulation:
         mentee_staff = [s for s in candidates if s.employee_id not in taken][: scale.mentees]
         people: list[Person] = []
         for s in mentor_staff:
-            person = self.person("mentor", s, rng.choice(("senior", "mid_career")),
-                                 capacity=rng.choices((1, 2, 3, 4), weights=(2, 4, 3, 1))[0])
+            person = self.person(
+                "mentor",
+                s,
+                rng.choice(("senior", "mid_career")),
+                capacity=rng.choices((1, 2, 3, 4), weights=(2, 4, 3, 1))[0],
+            )
             people.append(person)
             launch = rng.random() < 0.7
             t = self.later(self.start + DAY, 0, 30) if launch else self.later(self.start, 30, 540)
@@ -243,11 +260,17 @@ class _Simulation:
         for s in mentee_staff:
             person = self.person("mentee", s, rng.choice(("trainee", "early_career", "student")))
             people.append(person)
-            earliest = max(self.start + DAY, datetime.combine(s.hired_on + 14 * DAY, time(9), tzinfo=timezone.utc),
-                           s.hire_recorded_at + DAY)
+            earliest = max(
+                self.start + DAY,
+                datetime.combine(s.hired_on + 14 * DAY, time(9), tzinfo=UTC),
+                s.hire_recorded_at + DAY,
+            )
             first_intake = rng.random() < 0.25 and earliest < self.start + 10 * DAY
-            t = self.later(earliest, 0, 40) if first_intake else self.later(earliest, 0, max(
-                (self.end - 150 * DAY - earliest).days, 1))
+            t = (
+                self.later(earliest, 0, 40)
+                if first_intake
+                else self.later(earliest, 0, max((self.end - 150 * DAY - earliest).days, 1))
+            )
             self.at(t, self.register, person)
         self.by_id = {p.participant_id: p for p in people}
         self.leavers(staff, taken | {s.employee_id for s in mentee_staff})
@@ -293,13 +316,21 @@ class _Simulation:
 
     def training(self, t: datetime, person: Person) -> None:
         done_on = (t - timedelta(days=self.rng.randrange(0, 3))).date()
-        self.emit(t, "training", person.participant_id, training=self.rng.choice(("workshop", "handbook")),
-                  completed_on=max(done_on, self.registered_at[person.participant_id].date()).isoformat())
+        self.emit(
+            t,
+            "training",
+            person.participant_id,
+            training=self.rng.choice(("workshop", "handbook")),
+            completed_on=max(done_on, self.registered_at[person.participant_id].date()).isoformat(),
+        )
 
     def open_mentors(self, t: datetime) -> list[_Mentor]:
         """Mentors matching's directory holds with a slot free (registered before the last settle)."""
-        return [m for pid, m in self.mentors.items()
-                if m.load < m.person.capacity and self.boundary_after(self.registered_at[pid]) <= t]
+        return [
+            m
+            for pid, m in self.mentors.items()
+            if m.load < m.person.capacity and self.boundary_after(self.registered_at[pid]) <= t
+        ]
 
     def submit(self, t: datetime, mentee: str) -> None:
         if mentee in self.busy:
@@ -367,8 +398,15 @@ class _Simulation:
             return  # stays in the director's queue
         mentor = max(open_now, key=lambda m: (m.person.capacity - m.load, m.person.participant_id))
         match = request or f"rematch-{next(self.keys)}"
-        self.emit(t, "admin_match", "director", request=request, match=match, mentee=mentee,
-                  mentor=mentor.person.participant_id)
+        self.emit(
+            t,
+            "admin_match",
+            "director",
+            request=request,
+            match=match,
+            mentee=mentee,
+            mentor=mentor.person.participant_id,
+        )
         self.matched(t, mentee, mentor, match)
 
     def matched(self, t: datetime, mentee: str, mentor: _Mentor, match: str) -> None:
@@ -381,15 +419,22 @@ class _Simulation:
 
     def agree(self, t: datetime, pair: str, mentee: str, mentor: _Mentor, match: str) -> None:
         rng, mid = self.rng, mentor.person.participant_id
-        goals = [{"goal_id": f"{pair}-g{n}", "text": text, "measure": measure,
-                  "due_on": (t + timedelta(days=rng.randrange(150, 360))).date().isoformat()}
-                 for n, (text, measure) in enumerate(rng.sample(GOALS, rng.choice((1, 2))), 1)]
+        goals = [
+            {
+                "goal_id": f"{pair}-g{n}",
+                "text": text,
+                "measure": measure,
+                "due_on": (t + timedelta(days=rng.randrange(150, 360))).date().isoformat(),
+            }
+            for n, (text, measure) in enumerate(rng.sample(GOALS, rng.choice((1, 2))), 1)
+        ]
         style = rng.choices(("steady", "drifting", "sporadic"), weights=(55, 30, 15))[0]
         fmt = rng.choice(FORMATS)
         self.emit(t, "agreement", mid, pair=pair, match=match, mentee=mentee, mentor=mid, format=fmt, goals=goals)
         ending = rng.choices(("achieved", "no_fault", "ongoing"), weights=(50, 20, 30))[0]
-        close_at = {"achieved": self.later(t, 270, 540), "no_fault": self.later(t, 60, 240),
-                    "ongoing": self.end + DAY}[ending]
+        close_at = {"achieved": self.later(t, 270, 540), "no_fault": self.later(t, 60, 240), "ongoing": self.end + DAY}[
+            ending
+        ]
         rel = _Rel(pair, mentee, mid, style, fmt, t, close_at, ending)
         self.meetings(rel)
         for goal in goals:
@@ -421,12 +466,20 @@ class _Simulation:
             held += timedelta(days=gap)
 
     def meeting(self, t: datetime, rel: _Rel, by: str, held_on: date) -> None:
-        self.emit(t, "meeting", by, pair=rel.pair, held_on=held_on.isoformat(), format=rel.format,
-                  duration_minutes=self.rng.choice((30, 45, 60, 90)), topics=self.rng.sample(TOPICS, 2))
+        self.emit(
+            t,
+            "meeting",
+            by,
+            pair=rel.pair,
+            held_on=held_on.isoformat(),
+            format=rel.format,
+            duration_minutes=self.rng.choice((30, 45, 60, 90)),
+            topics=self.rng.sample(TOPICS, 2),
+        )
         rel.meetings += 1
 
     def goal_achieved(self, rel: _Rel, goal_id: str, since: datetime, due: date) -> None:
-        until = min(datetime.combine(due, time(12), tzinfo=timezone.utc), rel.close_at - DAY, self.end - DAY)
+        until = min(datetime.combine(due, time(12), tzinfo=UTC), rel.close_at - DAY, self.end - DAY)
         if until > since + 30 * DAY:
             self.at(self.later(since, 30, (until - since).days), self.achieve, rel, goal_id)
 
@@ -441,8 +494,9 @@ class _Simulation:
         text, measure = self.rng.choice(GOALS)
         due = t.date() + timedelta(days=self.rng.randrange(90, 240))
         goal_id = f"{rel.pair}-g9"
-        self.emit(t, "goal", rel.mentee, pair=rel.pair, goal=goal_id, text=text, measure=measure,
-                  due_on=due.isoformat())
+        self.emit(
+            t, "goal", rel.mentee, pair=rel.pair, goal=goal_id, text=text, measure=measure, due_on=due.isoformat()
+        )
         if self.rng.random() < 0.5:
             self.goal_achieved(rel, goal_id, t, due)
 
@@ -477,8 +531,15 @@ class _Simulation:
     def feedback(self, t: datetime, rel: _Rel, by: str) -> None:
         base = {"steady": 4.4, "drifting": 3.5, "sporadic": 2.8}[rel.style]
         satisfaction = max(1, min(5, round(self.rng.gauss(base, 0.7))))
-        self.emit(t, "feedback", by, pair=rel.pair, satisfaction=satisfaction, goals_met=rel.achieved > 0,
-                  would_recommend=satisfaction >= 4)
+        self.emit(
+            t,
+            "feedback",
+            by,
+            pair=rel.pair,
+            satisfaction=satisfaction,
+            goals_met=rel.achieved > 0,
+            would_recommend=satisfaction >= 4,
+        )
 
     def mentee_leaves(self, t: datetime, mentee: str) -> None:
         if mentee in self.busy or t > self.end - 35 * DAY:
@@ -507,4 +568,4 @@ class _Rel:
 
 
 def _moment(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=timezone.utc)
+    return datetime.combine(day, time(hour, minute), tzinfo=UTC)

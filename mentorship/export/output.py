@@ -25,11 +25,13 @@ def check_output(out: Path, force: bool) -> None:
         raise OutputRefused(f"{out} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()):
         if not force:
-            raise OutputRefused(f"{out} is not empty; choose another directory,"
-                                " or pass --force to replace an earlier export")
+            raise OutputRefused(
+                f"{out} is not empty; choose another directory, or pass --force to replace an earlier export"
+            )
         if not (out / MANIFEST).is_file():
-            raise OutputRefused(f"{out} is not empty and holds no {MANIFEST}: it is not an earlier export,"
-                                " so --force leaves it alone")
+            raise OutputRefused(
+                f"{out} is not empty and holds no {MANIFEST}: it is not an earlier export, so --force leaves it alone"
+            )
     if not out.resolve().parent.is_dir():
         raise OutputRefused(f"{out.resolve().parent} does not exist")
 

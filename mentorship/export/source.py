@@ -34,8 +34,13 @@ class TopicReader:
         self._partitions: list[TopicPartition] = []
 
     async def __aenter__(self) -> TopicReader:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
-                                    auto_offset_reset="earliest", request_timeout_ms=15000)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            request_timeout_ms=15000,
+        )
         try:
             await consumer.start()
         except KafkaError as exc:

@@ -1,0 +1,3 @@
+from mentorship.cli import main
+
+main()

@@ -1,8 +1,0 @@
-"""The event history as Hive-partitioned Parquet for analysts (DuckDB, Spark), personal data left out."""
-
-from shared.export.history import PSEUDONYM_KEY_ENV, ExportRequest, catalog_types, export_history
-from shared.export.output import MANIFEST, OutputRefused
-from shared.export.source import BrokerUnavailable
-
-__all__ = ["MANIFEST", "PSEUDONYM_KEY_ENV", "BrokerUnavailable", "ExportRequest", "OutputRefused", "catalog_types",
-           "export_history"]

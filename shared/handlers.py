@@ -1,0 +1,68 @@
+"""The one way a service says what it does with the events it consumes.
+
+    handlers = EventHandlers()
+
+    @handlers.on(MatchApproved)
+    async def start_relationship(conn, event: MatchApproved, envelope) -> None: ...
+
+A step receives the event already decoded (and upcast) to the class it registered for, so it never
+checks types itself.  Several steps for one event type run in the order they were registered, in the
+consumer's one transaction.  ``inbox_handlers()`` gives the idempotent consumer its table by type name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from shared.envelope import Envelope
+from shared.events import Event
+from shared.inbox import Handler
+
+E = TypeVar("E", bound=Event)
+Step = Callable[[Any, Any, Envelope], Awaitable[None]]
+"""``(conn, event, envelope)``: the consumer's transaction, the typed event and its envelope."""
+
+
+class EventHandlers:
+    def __init__(self) -> None:
+        self._steps: dict[str, list[Step]] = {}
+
+    def on(self, *event_types: type[Event]) -> Callable[[Step], Step]:
+        """Decorator: run the step for each of ``event_types``."""
+        if not event_types:
+            raise TypeError("name at least one event type")
+
+        def register(step: Step) -> Step:
+            for event_type in event_types:
+                self.add(event_type, step)
+            return step
+
+        return register
+
+    def add(self, event_type: type[Event], step: Step) -> None:
+        self._steps.setdefault(event_type.type_name(), []).append(step)
+
+    def include(self, other: EventHandlers) -> EventHandlers:
+        """Take over another table's steps (after this one's, for a shared type)."""
+        for name, steps in other._steps.items():
+            self._steps.setdefault(name, []).extend(steps)
+        return self
+
+    @property
+    def event_types(self) -> frozenset[str]:
+        return frozenset(self._steps)
+
+    def inbox_handlers(self) -> dict[str, Handler]:
+        return {name: _in_order(steps) for name, steps in self._steps.items()}
+
+
+def _in_order(steps: list[Step]) -> Handler:
+    if len(steps) == 1:
+        return steps[0]
+
+    async def run_all(conn: Any, event: Event, envelope: Envelope) -> None:
+        for step in steps:
+            await step(conn, event, envelope)
+
+    return run_all

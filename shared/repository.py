@@ -1,0 +1,87 @@
+"""The one way a use case loads and commits an aggregate.
+
+``load`` rebuilds from the stream, ``get`` refuses a stream that does not exist, ``commit`` appends what
+the aggregate decided at the version it decided on (``ConcurrencyConflict`` if another writer got there
+first), applies it, and then runs the service's hooks in the same transaction: view rows, timers, a
+slot taken.  A hook that raises rolls everything back, events included.
+
+The store is a port: ``EventStore`` in production, ``shared.testing.InMemoryEventStore`` in unit tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Generic, TypeVar
+from uuid import UUID
+
+from shared.aggregate import Aggregate
+from shared.errors import ConcurrencyConflict
+from shared.events import Event
+from shared.ports import Conn, EventStorePort
+
+A = TypeVar("A", bound=Aggregate)
+
+
+CommitHook = Callable[[Conn, A, Sequence[Event], datetime], Awaitable[None]]
+"""Runs after the append, in the same transaction: ``(conn, aggregate after the events, events, now)``."""
+
+
+class Repository(Generic[A]):
+    def __init__(
+        self,
+        store: EventStorePort,
+        aggregate: type[A],
+        *,
+        not_found: Callable[[str], Exception],
+        on_commit: Sequence[CommitHook[A]] = (),
+    ) -> None:
+        self.store = store
+        self.aggregate = aggregate
+        self.not_found = not_found
+        self.on_commit = tuple(on_commit)
+
+    async def load(self, conn: Conn, stream_id: str) -> A:
+        """The aggregate, new and empty if its stream has no events yet."""
+        history = await self.store.read_stream(conn, stream_id)
+        return self.aggregate.rebuild(stream_id, [(stored.event, stored.envelope.time) for stored in history])
+
+    async def load_or_none(self, conn: Conn, stream_id: str) -> A | None:
+        aggregate = await self.load(conn, stream_id)
+        return aggregate if aggregate.exists else None
+
+    async def get(self, conn: Conn, stream_id: str, *, expected_version: int | None = None) -> A:
+        """The existing aggregate; ``not_found`` if there is none.  ``expected_version``: the version the
+        caller last saw (an ``If-Match``); a stale one is a ``ConcurrencyConflict`` before any decision."""
+        aggregate = await self.load(conn, stream_id)
+        if not aggregate.exists:
+            raise self.not_found(stream_id)
+        if expected_version is not None and expected_version != aggregate.version:
+            raise ConcurrencyConflict(stream_id, expected_version, aggregate.version)
+        return aggregate
+
+    async def commit(
+        self,
+        conn: Conn,
+        aggregate: A,
+        events: Sequence[Event],
+        *,
+        correlation_id: UUID | None = None,
+        causation_id: UUID | None = None,
+    ) -> int:
+        """Append ``events`` at the version ``aggregate`` decided on, evolve it, run the hooks; the new version."""
+        if not events:
+            return aggregate.version
+        recorded = await self.store.append(
+            conn,
+            aggregate.stream_id,
+            aggregate.version,
+            events,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+        now = recorded[0].time
+        aggregate.apply_all(events, now)
+        for hook in self.on_commit:
+            await hook(conn, aggregate, events, now)
+        return aggregate.version
