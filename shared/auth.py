@@ -102,3 +102,18 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
         return principal
 
     return check
+
+
+# The callers each service's routes name, one alias per combination of roles.
+Member = Annotated[Principal, Depends(require_roles(Role.admin, Role.mentor, Role.mentee))]
+"""Anyone in the program: the director, mentors and mentees."""
+Director = Annotated[Principal, Depends(require_roles(Role.admin))]
+Mentor = Annotated[Principal, Depends(require_roles(Role.mentor))]
+Mentee = Annotated[Principal, Depends(require_roles(Role.mentee))]
+Party = Annotated[Principal, Depends(require_roles(Role.mentor, Role.mentee))]
+"""A mentor or mentee acting for themselves (the director is not a party)."""
+DirectorOrMentor = Annotated[Principal, Depends(require_roles(Role.admin, Role.mentor))]
+DirectorOrMentee = Annotated[Principal, Depends(require_roles(Role.admin, Role.mentee))]
+Evaluator = Annotated[Principal, Depends(require_roles(Role.admin, Role.analyst))]
+"""The director or an analyst: whole-program figures, replays."""
+HrIntegration = Annotated[Principal, Depends(require_roles(Role.admin, Role.hr_integration))]

@@ -1,4 +1,8 @@
-"""Errors every service shares (no I/O here, so use cases may import them)."""
+"""Errors every service shares (no I/O here, so domain and use cases may import them).
+
+A service may subclass them under its own names; ``shared.http.install_error_handlers`` maps each to its
+HTTP status, so an edge never maps them one by one.
+"""
 
 from __future__ import annotations
 
@@ -15,4 +19,24 @@ class ConcurrencyConflict(Exception):
         self.stream_id, self.expected, self.actual = stream_id, expected, actual
 
 
-__all__ = ["ConcurrencyConflict"]
+class RuleViolation(Exception):
+    """The current state does not allow the command (HTTP 409)."""
+
+
+class NotAllowed(PermissionError):
+    """The caller may not act on this resource (HTTP 403)."""
+
+
+class NotFound(LookupError):
+    """No such resource (HTTP 404)."""
+
+
+class InvalidCommand(ValueError):
+    """A command whose field breaks a rule of meaning (HTTP 422, naming the field as FastAPI does)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
+
+
+__all__ = ["ConcurrencyConflict", "InvalidCommand", "NotAllowed", "NotFound", "RuleViolation"]

@@ -6,14 +6,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.auth import Principal, Role, require_roles
-from shared.eventstore import ConcurrencyConflict
+from shared.errors import ConcurrencyConflict, InvalidCommand, NotAllowed, NotFound, RuleViolation
 from shared.logging import bound_contextvars
 from shared.metrics import http_latency
 from shared.outbox import requeue_all
@@ -67,8 +67,17 @@ def create_app(runtime: ServiceRuntime, *, title: str, description: str = "") ->
                 queued = await requeue_all(conn)
             return {"service": runtime.service, "queued": queued}
 
-    app.add_exception_handler(ConcurrencyConflict, detail_handler(409))
+    install_error_handlers(app)
     return app
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """The shared domain errors (``shared.errors``) and their subclasses, each to its status code."""
+    app.add_exception_handler(ConcurrencyConflict, detail_handler(409))
+    app.add_exception_handler(RuleViolation, detail_handler(409))
+    app.add_exception_handler(NotAllowed, detail_handler(403))
+    app.add_exception_handler(NotFound, detail_handler(404))
+    app.add_exception_handler(InvalidCommand, field_error_handler)
 
 
 def detail_handler(code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
@@ -110,3 +119,8 @@ def get_runtime(request: Request) -> ServiceRuntime:
 
 
 RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+
+
+def get_container(request: Request) -> Any:
+    """The service's composition root (``bootstrap.py`` stores it as ``app.state.container``)."""
+    return request.app.state.container

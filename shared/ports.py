@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -19,6 +20,17 @@ from shared.events import Event
 
 Conn = Any
 """One transaction's connection: ``asyncpg.Connection`` in production, a token in unit tests."""
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A durable timer (``shared.timers``): what its handler is given when it fires."""
+
+    key: str
+    kind: str
+    subject: str
+    due_at: datetime
+    payload: dict[str, Any]
 
 
 class Transactions(Protocol):
@@ -78,4 +90,4 @@ class TimersPort(Protocol):
 
     async def cancel(self, conn: Conn, key: str) -> bool: ...
 
-    async def pending(self, conn: Conn, subject: str | None = None) -> list[Any]: ...
+    async def pending(self, conn: Conn, subject: str | None = None) -> list[Timer]: ...

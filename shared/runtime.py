@@ -72,7 +72,8 @@ class ServiceRuntime:
         try:
             applied = await migrate(self.pool, shared_migrations() + self.migrations)
             log.info("database ready", migrations_applied=applied)
-            self.store = EventStore(self.service, self.clock, self.codec)
+            if self.store is None:  # a composition root passes the one it built; otherwise build it here
+                self.store = EventStore(self.service, self.clock, self.codec)
             topics = [topic_for(self.service)] if self.publishes else []
             if self.handlers:
                 topics += [*self.consumes, dead_letter_topic(self.group)]

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,17 +21,9 @@ import asyncpg
 
 from shared.clock import Clock, SystemClock
 from shared.logging import get_logger
+from shared.ports import Timer
 
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class Timer:
-    key: str
-    kind: str
-    subject: str
-    due_at: datetime
-    payload: dict[str, Any]
 
 
 TimerHandler = Callable[[asyncpg.Connection, Timer], Awaitable[None]]

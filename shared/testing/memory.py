@@ -13,8 +13,7 @@ from uuid import UUID, uuid4
 from shared.envelope import Envelope
 from shared.errors import ConcurrencyConflict
 from shared.events import Event, decode
-from shared.ports import Conn
-from shared.timers import Timer
+from shared.ports import Conn, Timer
 
 
 class FixedClock:
