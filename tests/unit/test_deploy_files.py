@@ -1,4 +1,4 @@
-"""The deployment files describe the platform as DESIGN §4 asks: Kafka in KRaft mode
+"""The deployment files describe the platform as deployments need: Kafka in KRaft mode
 keeping events forever, one Postgres per service, every service its own healthy container."""
 
 from __future__ import annotations
