@@ -21,56 +21,53 @@ from shared.envelope import Envelope
 from shared.errors import ConcurrencyConflict
 from shared.events.base import Event, decode
 
-_APPEND = """
-WITH current AS (
-    SELECT coalesce(max(version), 0) AS version FROM events WHERE stream_id = $1
-), inserted AS (
-    INSERT INTO events (event_id, stream_id, version, event_type, schema_version,
-                        occurred_at, correlation_id, causation_id, data)
-    SELECT e.event_id, $1, $2 + e.ord, e.event_type, e.schema_version, $3, $4, $5, e.data::jsonb
-    FROM current,
-         unnest($6::uuid[], $7::text[], $8::int[], $9::text[])
-             WITH ORDINALITY AS e(event_id, event_type, schema_version, data, ord)
-    WHERE current.version = $2
-    RETURNING position, version
-), queued AS (
-    INSERT INTO outbox (position) SELECT position FROM inserted
-)
-SELECT position, version FROM inserted ORDER BY version
-"""
 
-# The common case, one event per command, without the array machinery.
-_APPEND_ONE = """
-WITH current AS (
-    SELECT coalesce(max(version), 0) AS version FROM events WHERE stream_id = $1
-), inserted AS (
-    INSERT INTO events (event_id, stream_id, version, event_type, schema_version,
-                        occurred_at, correlation_id, causation_id, data)
-    SELECT $6, $1, $2 + 1, $7, $8, $3, $4, $5, ($9::text)::jsonb
-    FROM current
-    WHERE current.version = $2
-    RETURNING position, version
-), queued AS (
-    INSERT INTO outbox (position) SELECT position FROM inserted
-)
-SELECT position, version FROM inserted
-"""
-
-# Many new streams with one event each (version 1), e.g. one outcome per notification, in one statement.
-_START_STREAMS = """
+def _appending(rows: str, returning: str, result: str) -> str:
+    """One statement that inserts ``rows`` into ``events`` and queues them in ``outbox``."""
+    return f"""
 WITH inserted AS (
     INSERT INTO events (event_id, stream_id, version, event_type, schema_version,
                         occurred_at, correlation_id, causation_id, data)
-    SELECT e.event_id, e.stream_id, 1, e.event_type, e.schema_version, $1, e.event_id, NULL, e.data::jsonb
-    FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::text[])
-         WITH ORDINALITY AS e(event_id, stream_id, event_type, schema_version, data, ord)
-    ORDER BY e.ord
-    RETURNING position
+    {rows}
+    RETURNING {returning}
 ), queued AS (
     INSERT INTO outbox (position) SELECT position FROM inserted
 )
-SELECT count(*) FROM inserted
+{result}
 """
+
+
+# Appends only while the stream is still at the expected version ($2); otherwise inserts nothing.
+_AT_EXPECTED_VERSION = "(SELECT coalesce(max(version), 0) AS version FROM events WHERE stream_id = $1) AS current"
+
+_APPEND = _appending(
+    f"""SELECT e.event_id, $1, $2 + e.ord, e.event_type, e.schema_version, $3, $4, $5, e.data::jsonb
+    FROM {_AT_EXPECTED_VERSION},
+         unnest($6::uuid[], $7::text[], $8::int[], $9::text[])
+             WITH ORDINALITY AS e(event_id, event_type, schema_version, data, ord)
+    WHERE current.version = $2""",
+    "position, version",
+    "SELECT position, version FROM inserted ORDER BY version",
+)
+
+# The common case, one event per command, without the array machinery.
+_APPEND_ONE = _appending(
+    f"""SELECT $6, $1, $2 + 1, $7, $8, $3, $4, $5, ($9::text)::jsonb
+    FROM {_AT_EXPECTED_VERSION}
+    WHERE current.version = $2""",
+    "position, version",
+    "SELECT position, version FROM inserted",
+)
+
+# Many new streams with one event each (version 1), e.g. one outcome per notification, in one statement.
+_START_STREAMS = _appending(
+    """SELECT e.event_id, e.stream_id, 1, e.event_type, e.schema_version, $1, e.event_id, NULL, e.data::jsonb
+    FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::text[])
+         WITH ORDINALITY AS e(event_id, stream_id, event_type, schema_version, data, ord)
+    ORDER BY e.ord""",
+    "position",
+    "SELECT count(*) FROM inserted",
+)
 
 _COLUMNS = (
     "position, event_id, stream_id, version, event_type, schema_version,"
