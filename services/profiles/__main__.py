@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from services.profiles.adapters import hr_import_api, scim_api
 from services.profiles.adapters.hr_feed import hr_handlers, hr_timer_handlers
 from services.profiles.adapters.http import install
-from services.profiles.application.participants import PERSONAL_DATA
+from services.profiles.adapters.personal_data import PersonalData
 from shared.bus import HR_TOPIC
 from shared.clock import Clock, clock_for
 from shared.db import migrations_from_package
@@ -24,7 +24,8 @@ from shared.settings import ServiceSettings
 
 def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
     clock = clock or clock_for(settings)
-    store = EventStore(settings.service_name, clock, PERSONAL_DATA)  # personal fields sealed per person
+    codec = PersonalData()  # personal fields sealed per person; the store opens them again on every read
+    store = EventStore(settings.service_name, clock, codec)
     runtime = ServiceRuntime(
         settings,
         migrations=migrations_from_package("services.profiles.migrations"),
@@ -32,7 +33,8 @@ def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
         consumes=[HR_TOPIC],
         timer_handlers=hr_timer_handlers(store, clock),
         clock=clock,
-        codec=PERSONAL_DATA,
+        codec=codec,
+        store=store,
     )
     app = create_app(runtime, title="Mentorship · profiles", description="Participants, roles, capacity, consent.")
     install(app)

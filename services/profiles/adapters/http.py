@@ -6,7 +6,7 @@ version is 409, as is a concurrent write between load and append.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import uuid4
 
 import asyncpg
@@ -27,13 +27,11 @@ from services.profiles.application.change_capacity import change_capacity
 from services.profiles.application.complete_training import complete_training
 from services.profiles.application.edit_profile import edit_profile
 from services.profiles.application.erase_participant import erase_participant
-from services.profiles.application.participants import ParticipantNotFound
 from services.profiles.application.register_mentee import register_mentee
 from services.profiles.application.register_mentor import register_mentor
-from services.profiles.domain.participant import InvalidChange, ParticipantRuleViolation
 from shared.auth import Principal, Role, require_roles
 from shared.events.profiles import MenteeRegistered, MentorRegistered
-from shared.http import CorrelationDep, RuntimeDep, detail_handler, field_error_handler
+from shared.http import CorrelationDep, RuntimeDep
 
 router = APIRouter(tags=["participants"])
 
@@ -53,12 +51,9 @@ class Edited(BaseModel):
 
 
 def install(app: FastAPI) -> None:
-    """Routes plus the mapping of domain errors to status codes."""
+    """Routes (``shared.http`` maps the domain errors to status codes)."""
     app.include_router(router)
     app.include_router(directory_router)
-    app.add_exception_handler(ParticipantNotFound, detail_handler(status.HTTP_404_NOT_FOUND))
-    app.add_exception_handler(ParticipantRuleViolation, detail_handler(status.HTTP_409_CONFLICT))
-    app.add_exception_handler(InvalidChange, field_error_handler)
     for not_storable in (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError):
         app.add_exception_handler(not_storable, _not_storable_text)
 
@@ -72,7 +67,7 @@ async def post_mentor(
 ) -> Registered:
     participant_id = _participant_id_for(body.participant_id, body.priority_group, principal)
     registration = MentorRegistered(participant_id=participant_id, **body.model_dump(exclude={"participant_id"}))
-    version = await _registering(register_mentor(runtime.pool, runtime.store, registration, correlation_id), body.email)
+    version = await register_mentor(runtime.pool, runtime.store, registration, correlation_id)
     return Registered(participant_id=participant_id, version=version)
 
 
@@ -85,7 +80,7 @@ async def post_mentee(
 ) -> Registered:
     participant_id = _participant_id_for(body.participant_id, body.priority_group, principal)
     registration = MenteeRegistered(participant_id=participant_id, **body.model_dump(exclude={"participant_id"}))
-    version = await _registering(register_mentee(runtime.pool, runtime.store, registration, correlation_id), body.email)
+    version = await register_mentee(runtime.pool, runtime.store, registration, correlation_id)
     return Registered(participant_id=participant_id, version=version)
 
 
@@ -128,17 +123,14 @@ async def patch_profile(
     if "priority_group" in changes and Role.admin not in principal.roles:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only admins set priority_group")
     source = "participant" if principal.subject == participant_id else "admin"
-    version, changed = await _registering(
-        edit_profile(
-            runtime.pool,
-            runtime.store,
-            participant_id,
-            changes,
-            source,
-            expected_version=_version(if_match),
-            correlation_id=correlation_id,
-        ),
-        str(changes.get("email")),
+    version, changed = await edit_profile(
+        runtime.pool,
+        runtime.store,
+        participant_id,
+        changes,
+        source,
+        expected_version=_version(if_match),
+        correlation_id=correlation_id,
     )
     response.headers["ETag"] = f'"{version}"'
     return Edited(participant_id=participant_id, version=version, changed=changed)
@@ -215,13 +207,6 @@ def _version(if_match: str | None) -> int | None:
             ],
         )
     return int(text)
-
-
-async def _registering(command: Any, email: str) -> Any:
-    try:
-        return await command
-    except asyncpg.UniqueViolationError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"email {email} is already registered") from exc
 
 
 async def _not_storable_text(request: Request, _: Exception) -> JSONResponse:

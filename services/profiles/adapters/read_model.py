@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 import asyncpg
 
-from services.profiles.domain.participant import Participant
+from services.profiles.domain.participant import EmailTaken, EmployeeTaken, Participant, ParticipantNotFound
+from shared.events import Event
+from shared.ports import EventStorePort
+from shared.repository import Repository
 
 _UPSERT = """
 INSERT INTO participants (participant_id, email, name, roles, capacity, profile, active, version, employee_id,
@@ -24,6 +30,25 @@ COLUMNS = (
     "participant_id, name, email, employee_id, roles, capacity, profile, demographics, availability,"
     " training_status, training, priority_group, active, inactive_reason, version"
 )
+
+
+def repository(store: EventStorePort) -> Repository[Participant]:
+    return Repository(store, Participant, not_found=ParticipantNotFound, on_commit=[rewrite_row])
+
+
+async def rewrite_row(
+    conn: asyncpg.Connection, participant: Participant, events: Sequence[Event], now: datetime
+) -> None:
+    """The repository's commit hook: the row follows the participant in the transaction that appends.
+
+    The table's unique email and employee id are the last word on a race two registrations both won.
+    """
+    try:
+        await save(conn, participant)
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == "participants_employee_id_key":
+            raise EmployeeTaken(f"employee {participant.fields.get('employee_id')} is already registered") from exc
+        raise EmailTaken(f"email {participant.fields.get('email')} is already registered") from exc
 
 
 async def save(conn: asyncpg.Connection, participant: Participant) -> None:

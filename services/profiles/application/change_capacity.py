@@ -6,7 +6,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.profiles.application.participants import commit, load_existing
+from services.profiles.adapters import read_model
 from shared.eventstore import EventStore
 
 
@@ -19,7 +19,8 @@ async def change_capacity(
     expected_version: int | None = None,
     correlation_id: UUID | None = None,
 ) -> int:
+    participants = read_model.repository(store)
     async with pool.acquire() as conn, conn.transaction():
-        participant = await load_existing(conn, store, participant_id, expected_version=expected_version)
+        participant = await participants.get(conn, participant_id, expected_version=expected_version)
         events = participant.change_capacity(capacity)
-        return await commit(conn, store, participant, events, correlation_id=correlation_id)
+        return await participants.commit(conn, participant, events, correlation_id=correlation_id)

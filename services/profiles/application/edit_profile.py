@@ -8,9 +8,7 @@ import asyncpg
 from pydantic import JsonValue
 
 from services.profiles.adapters import read_model
-from services.profiles.application.participants import commit, load_existing
-from services.profiles.application.registration import EmailTaken
-from services.profiles.domain.participant import EditSource
+from services.profiles.domain.participant import EditSource, require_email_free
 from shared.eventstore import EventStore
 
 
@@ -25,12 +23,12 @@ async def edit_profile(
     correlation_id: UUID | None = None,
 ) -> tuple[int, list[str]]:
     """Returns the version after the edit and the fields that changed (none: nothing was appended)."""
+    participants = read_model.repository(store)
     async with pool.acquire() as conn, conn.transaction():
-        participant = await load_existing(conn, store, participant_id, expected_version=expected_version)
+        participant = await participants.get(conn, participant_id, expected_version=expected_version)
         events = participant.edit(changes, source)
         if "email" in changes:
-            owner = await read_model.owner_of_email(conn, str(changes["email"]))
-            if owner not in (None, participant_id):
-                raise EmailTaken(f"email {changes['email']} already belongs to another participant")
+            email = str(changes["email"])
+            require_email_free(email, await read_model.owner_of_email(conn, email), participant_id)
         changed = [change.field for event in events for change in event.changes]
-        return await commit(conn, store, participant, events, correlation_id=correlation_id), changed
+        return await participants.commit(conn, participant, events, correlation_id=correlation_id), changed

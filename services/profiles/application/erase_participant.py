@@ -14,8 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.profiles.adapters import hr_records, personal_data
-from services.profiles.application.participants import commit, load_existing
+from services.profiles.adapters import hr_records, personal_data, read_model
 from shared.eventstore import EventStore
 
 
@@ -23,12 +22,13 @@ async def erase_participant(
     pool: asyncpg.Pool, store: EventStore, participant_id: str, *, correlation_id: UUID | None = None
 ) -> bool:
     """True when this call erased them, False when they already were."""
+    participants = read_model.repository(store)
     async with pool.acquire() as conn, conn.transaction():
-        participant = await load_existing(conn, store, participant_id)
+        participant = await participants.get(conn, participant_id)
         events = participant.erase()
         if not events:
             return False
-        await commit(conn, store, participant, events, correlation_id=correlation_id)
+        await participants.commit(conn, participant, events, correlation_id=correlation_id)
         await hr_records.erase_worker(conn, participant_id)
         await personal_data.shred(conn, participant_id)
         return True

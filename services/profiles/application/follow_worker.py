@@ -25,7 +25,6 @@ import asyncpg
 from pydantic import JsonValue
 
 from services.profiles.adapters import hr_records, read_model
-from services.profiles.application.participants import commit, load
 from services.profiles.domain.participant import Participant
 from services.profiles.domain.worker import ImpossibleHrFact, WorkerView, derive, effective_from
 from shared.eventstore import EventStore
@@ -57,11 +56,12 @@ async def follow_worker(
         return followed
     if participant_id is None:
         participant_id, applied = await _link(conn, view), None
-    participant = await load(conn, store, participant_id)
+    participants = read_model.repository(store)
+    participant = await participants.load(conn, participant_id)
     events = participant.edit(_hr_changes(applied, view, participant), source="hr_feed")
     if applied is None or applied.status != view.status:
         events += participant.follow_employment(view.status, effective_from(applied, view))
-    await commit(conn, store, participant, events, correlation_id=correlation_id, causation_id=causation_id)
+    await participants.commit(conn, participant, events, correlation_id=correlation_id, causation_id=causation_id)
     await hr_records.save_worker(conn, employee_id, participant_id, view)
     return Followed(followed.linked, applied, view)
 

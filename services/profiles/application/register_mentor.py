@@ -6,11 +6,9 @@ from uuid import UUID
 
 import asyncpg
 
-from services.profiles.application.registration import EmailTaken, register
+from services.profiles.application.registration import register
 from shared.events.profiles import MentorRegistered
 from shared.eventstore import EventStore
-
-__all__ = ["EmailTaken", "register_mentor"]
 
 
 async def register_mentor(

@@ -12,18 +12,9 @@ from uuid import UUID
 import asyncpg
 
 from services.profiles.adapters import read_model
-from services.profiles.application.participants import commit, load
-from services.profiles.domain.participant import ParticipantRuleViolation
+from services.profiles.domain.participant import require_email_free, require_employee_free
 from shared.events.profiles import MenteeRegistered, MentorRegistered
 from shared.eventstore import EventStore
-
-
-class EmailTaken(ParticipantRuleViolation):
-    pass
-
-
-class EmployeeTaken(ParticipantRuleViolation):
-    pass
 
 
 async def register(
@@ -34,17 +25,14 @@ async def register(
 ) -> int:
     """Append the registration and rewrite the read model in one transaction; returns the new version."""
     participant_id = registration.participant_id
+    participants = read_model.repository(store)
     async with pool.acquire() as conn, conn.transaction():
-        participant = await load(conn, store, participant_id)
-        if isinstance(registration, MentorRegistered):
-            events = participant.register_mentor(registration)
-        else:
-            events = participant.register_mentee(registration)
-        owner = await read_model.owner_of_email(conn, registration.email)
-        if owner not in (None, participant_id):
-            raise EmailTaken(f"email {registration.email} already belongs to another participant")
+        participant = await participants.load(conn, participant_id)
+        events = participant.register(registration)
+        require_email_free(
+            registration.email, await read_model.owner_of_email(conn, registration.email), participant_id
+        )
         if registration.employee_id is not None:
             owner = await read_model.owner_of_employee(conn, registration.employee_id)
-            if owner not in (None, participant_id):
-                raise EmployeeTaken(f"employee {registration.employee_id} is already participant {owner}")
-        return await commit(conn, store, participant, events, correlation_id=correlation_id)
+            require_employee_free(registration.employee_id, owner, participant_id)
+        return await participants.commit(conn, participant, events, correlation_id=correlation_id)

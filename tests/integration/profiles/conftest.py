@@ -12,7 +12,7 @@ import pytest_asyncio
 
 from services.profiles.__main__ import build_app
 from services.profiles.adapters.hr_feed import hr_handlers
-from services.profiles.application.participants import PERSONAL_DATA
+from services.profiles.adapters.personal_data import PersonalData
 from shared.auth import Role, mint_token
 from shared.bus import dead_letter_topic, ensure_topics, new_broker, new_producer
 from shared.clock import FrozenClock
@@ -38,7 +38,7 @@ async def profiles_pool(pool: asyncpg.Pool) -> asyncpg.Pool:
 
 @pytest.fixture
 def store(clock: FrozenClock) -> EventStore:
-    return EventStore("profiles", clock, PERSONAL_DATA)  # as the service wires it
+    return EventStore("profiles", clock, PersonalData())  # as the service wires it
 
 
 @pytest_asyncio.fixture
