@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
-import asyncpg
-from pydantic import JsonValue
-
-from services.profiles.adapters import read_model
-from services.profiles.domain.participant import EditSource, require_email_free
-from shared.eventstore import EventStore
+from services.profiles.application.commands import EditProfile
+from services.profiles.application.ports import Ports
+from services.profiles.domain.participant import require_email_free
 
 
-async def edit_profile(
-    pool: asyncpg.Pool,
-    store: EventStore,
-    participant_id: str,
-    changes: dict[str, JsonValue],
-    source: EditSource,
-    *,
-    expected_version: int | None = None,
-    correlation_id: UUID | None = None,
-) -> tuple[int, list[str]]:
-    """Returns the version after the edit and the fields that changed (none: nothing was appended)."""
-    participants = read_model.repository(store)
-    async with pool.acquire() as conn, conn.transaction():
-        participant = await participants.get(conn, participant_id, expected_version=expected_version)
-        events = participant.edit(changes, source)
-        if "email" in changes:
-            email = str(changes["email"])
-            require_email_free(email, await read_model.owner_of_email(conn, email), participant_id)
+async def handle(ports: Ports, cmd: EditProfile) -> tuple[int, list[str]]:
+    """The version after the edit and the fields that changed (none: nothing was appended)."""
+    async with ports.transactions() as conn:
+        participant = await ports.participants.get(conn, cmd.participant_id, expected_version=cmd.expected_version)
+        events = participant.edit(cmd.changes, cmd.source)
+        if "email" in cmd.changes:
+            email = str(cmd.changes["email"])
+            require_email_free(email, await ports.people.owner_of_email(conn, email), cmd.participant_id)
         changed = [change.field for event in events for change in event.changes]
-        return await participants.commit(conn, participant, events, correlation_id=correlation_id), changed
+        version = await ports.participants.commit(conn, participant, events, correlation_id=cmd.correlation_id)
+        return version, changed

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from services.profiles.adapters.personal_data import PersonalData, key_for
-from services.profiles.adapters.read_model import repository
 from shared.auth import Role
 from shared.events import decode
 from tests.integration.profiles.conftest import auth
@@ -64,11 +63,11 @@ async def test_erasure_drops_hr_facts_and_later_facts_are_not_kept(hr_feed, api,
     assert await profiles_pool.fetchval("SELECT count(*) FROM events WHERE stream_id = 'E100'") == 2
 
 
-async def test_sealed_events_read_back_until_the_key_is_shredded(api, profiles_pool, store) -> None:
+async def test_sealed_events_read_back_until_the_key_is_shredded(api, profiles_pool, container) -> None:
     """The store seals personal fields as it appends and opens them as it reads; a shredded key gives placeholders."""
     assert (await api.post("/mentors", json={**mentor(), "participant_id": "p1"}, headers=ADMIN)).status_code == 201
     await api.patch("/participants/p1/profile", json={"name": "Ada Okafor"}, headers=ADMIN)
-    sealer, participants = PersonalData(), repository(store)
+    sealer, participants = PersonalData(), container.participants
     async with profiles_pool.acquire() as conn:
         for stored in await conn.fetch("SELECT data::text FROM events WHERE stream_id = 'p1'"):
             assert "Ada" not in stored[0] and "Lagos" not in stored[0] and "$pii" in stored[0]

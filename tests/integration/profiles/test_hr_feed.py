@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.profiles.adapters.hr_feed import hr_timer_handlers
 from services.profiles.adapters.personal_data import PersonalData
 from shared.auth import Role
 from shared.bus import dead_letter_topic
@@ -30,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 
 def timer_wheel(hr_feed, clock, poll_seconds: float = 1.0) -> TimerWheel:
-    return TimerWheel(hr_feed.pool, hr_timer_handlers(hr_feed.store, clock), clock, poll_seconds=poll_seconds)
+    return TimerWheel(hr_feed.pool, hr_feed.timer_handlers, clock, poll_seconds=poll_seconds)
 
 
 async def fire_hr_timers(hr_feed, clock) -> int:
