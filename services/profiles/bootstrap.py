@@ -43,8 +43,21 @@ def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
         codec=personal_data,
         store=store,
     )
+    container = build_container(runtime, store, personal_data, clock)
+    runtime.handlers = bus.hr_handlers(container).inbox_handlers()
+    runtime.timer_handlers = bus.hr_timer_handlers(container)
+    app = create_app(runtime, title="Mentorship · profiles", description="Participants, roles, capacity, consent.")
+    app.state.container = container
+    http.install(app)
+    return app
+
+
+def build_container(
+    runtime: ServiceRuntime, store: EventStore, personal_data: PersonalData, clock: Clock
+) -> ProfilesContainer:
+    """The Postgres ports; transactions and reads use the runtime's pool once it exists."""
     read_model = ReadModel()
-    container = ProfilesContainer(
+    return ProfilesContainer(
         transactions=RuntimeTransactions(runtime),
         savepoint=savepoint,
         participants=Repository(store, Participant, not_found=ParticipantNotFound, on_commit=[read_model.rewrite_row]),
@@ -57,9 +70,3 @@ def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
         clock=clock,
         queries=Queries(runtime),
     )
-    runtime.handlers = bus.hr_handlers(container).inbox_handlers()
-    runtime.timer_handlers = bus.hr_timer_handlers(container)
-    app = create_app(runtime, title="Mentorship · profiles", description="Participants, roles, capacity, consent.")
-    app.state.container = container
-    http.install(app)
-    return app

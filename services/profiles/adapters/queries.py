@@ -102,43 +102,42 @@ class MentorFilter:
     text: str | None = None
 
 
+_ANY_INTEREST = (
+    "EXISTS (SELECT 1 FROM jsonb_array_elements_text(profile -> 'interests') i WHERE lower(i) = ANY($?::text[]))"
+)
+_CAPACITY_LEFT = (
+    "(coalesce(capacity, 0) - active_mentees > 0 AND coalesce((availability ->> 'accepting_requests')::boolean, true))"
+)
+_WORDS = (
+    "(profile ->> 'biography' ILIKE '%' || $? || '%' OR name ILIKE '%' || $? || '%'"
+    " OR profile ->> 'specialty' ILIKE '%' || $? || '%')"
+)
+
+
 def _where(f: MentorFilter) -> tuple[str, list[object]]:
-    clauses = ["active", "'mentor' = ANY(roles)"]
-    args: list[object] = []
+    """Active mentors, narrowed by each filter that is set; ``$?`` in a clause is its one argument."""
+    clauses, args = ["active", "'mentor' = ANY(roles)"], []
 
-    def arg(value: object) -> str:
+    def where(clause: str, value: object) -> None:
         args.append(value)
-        return f"${len(args)}"
+        clauses.append(clause.replace("$?", f"${len(args)}"))
 
-    if f.specialty:
-        clauses.append(f"lower(profile ->> 'specialty') = lower({arg(f.specialty)})")
-    if f.interests:
-        clauses.append(
-            f"EXISTS (SELECT 1 FROM jsonb_array_elements_text(profile -> 'interests') i"
-            f" WHERE lower(i) = ANY({arg([i.lower() for i in f.interests])}::text[]))"
-        )
-    if f.career_stage:
-        clauses.append(f"profile ->> 'career_stage' = {arg(f.career_stage)}")
-    if f.language:
-        clauses.append(f"profile -> 'languages' ? {arg(f.language)}")
-    if f.time_zone:
-        clauses.append(f"profile ->> 'time_zone' = {arg(f.time_zone)}")
-    if f.location:
-        clauses.append(f"profile ->> 'location' ILIKE '%' || {arg(f.location)} || '%'")
+    for clause, value in (
+        ("lower(profile ->> 'specialty') = lower($?)", f.specialty),
+        (_ANY_INTEREST, [i.lower() for i in f.interests]),
+        ("profile ->> 'career_stage' = $?", f.career_stage),
+        ("profile -> 'languages' ? $?", f.language),
+        ("profile ->> 'time_zone' = $?", f.time_zone),
+        ("profile ->> 'location' ILIKE '%' || $? || '%'", f.location),
+    ):
+        if value:
+            where(clause, value)
     if f.has_capacity is not None:
-        left = (
-            "(coalesce(capacity, 0) - active_mentees > 0"
-            " AND coalesce((availability ->> 'accepting_requests')::boolean, true))"
-        )
-        clauses.append(left if f.has_capacity else f"NOT {left}")
+        clauses.append(_CAPACITY_LEFT if f.has_capacity else f"NOT {_CAPACITY_LEFT}")
     if f.trained is not None:
         clauses.append("training_status <> 'untrained'" if f.trained else "training_status = 'untrained'")
     if f.text:
-        term = arg(f.text)
-        clauses.append(
-            f"(profile ->> 'biography' ILIKE '%' || {term} || '%' OR name ILIKE '%' || {term} || '%'"
-            f" OR profile ->> 'specialty' ILIKE '%' || {term} || '%')"
-        )
+        where(_WORDS, f.text)
     return " AND ".join(clauses), args
 
 
