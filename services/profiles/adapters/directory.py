@@ -1,16 +1,16 @@
-"""HTTP: the mentor directory, for authenticated participants."""
+"""HTTP: the mentor directory, for everyone in the program (a read: ``queries.Queries.mentors``)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from services.profiles.application.search_mentors import MentorFilter, search_mentors
-from shared.auth import Principal, Role, require_roles
+from services.profiles.adapters.container import Container
+from services.profiles.adapters.queries import MentorFilter
+from shared.auth import Member
 from shared.events.profiles import CareerStage
-from shared.http import RuntimeDep
 
 router = APIRouter(tags=["directory"])
 
@@ -44,8 +44,8 @@ class MentorPage(BaseModel):
 
 @router.get("/directory/mentors", response_model=MentorPage)
 async def mentor_directory(
-    runtime: RuntimeDep,
-    _: Annotated[Principal, Depends(require_roles(Role.admin, Role.mentor, Role.mentee))],
+    container: Container,
+    _: Member,
     specialty: Annotated[str | None, Query(max_length=200, description="Field or specialty")] = None,
     interest: Annotated[list[str], Query(max_length=30, description="Any of these interests")] = [],  # noqa: B006
     career_stage: CareerStage | None = None,
@@ -69,5 +69,5 @@ async def mentor_directory(
         trained=trained,
         text=q,
     )
-    items, total = await search_mentors(runtime.pool, found, limit, offset)
+    items, total = await container.queries.mentors(found, limit, offset)
     return MentorPage(items=[MentorEntry(**item) for item in items], total=total, limit=limit, offset=offset)

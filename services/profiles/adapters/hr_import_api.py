@@ -6,20 +6,16 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, Field, JsonValue, model_validator
 
-from services.profiles.adapters import hr_imports
-from services.profiles.application.complete_hr_import import complete_hr_import
-from services.profiles.application.import_hr_rows import ImportClosed, ImportNotFound, import_hr_rows
-from services.profiles.application.start_hr_import import start_hr_import
-from services.profiles.domain.hr_import import TooManyLeavers
-from shared.auth import Principal, Role, require_roles
-from shared.http import RuntimeDep, detail_handler
-from shared.runtime import ServiceRuntime
+from services.profiles.adapters.container import Container, ProfilesContainer
+from services.profiles.application import complete_hr_import, import_hr_rows, start_hr_import
+from services.profiles.application.commands import CompleteHrImport, ImportHrRows, StartHrImport
+from services.profiles.domain.hr_import import ImportNotFound
+from shared.auth import HrIntegration
 
 router = APIRouter(prefix="/hr/imports", tags=["hr import"])
-HrIntegration = Annotated[Principal, Depends(require_roles(Role.admin, Role.hr_integration))]
 MAX_BATCH = 5_000
 
 
@@ -81,38 +77,22 @@ class BatchReport(BaseModel):
     rows: list[RowReport] = Field(description="Every row except the unchanged ones")
 
 
-def install(app: FastAPI) -> None:
-    app.include_router(router)
-    app.add_exception_handler(TooManyLeavers, detail_handler(status.HTTP_409_CONFLICT))
-    app.add_exception_handler(ImportNotFound, detail_handler(status.HTTP_404_NOT_FOUND))
-    app.add_exception_handler(ImportClosed, detail_handler(status.HTTP_409_CONFLICT))
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ImportSession)
-async def post_import(body: ImportStart, runtime: RuntimeDep, _: HrIntegration) -> ImportSession:
-    import_id, _, workforce = await start_hr_import(
-        runtime.pool,
-        runtime.clock,
-        body.mode,
-        dry_run=body.dry_run,
-        as_of=body.as_of,
-        roster=body.roster,
-        max_leaver_share=body.max_leaver_share,
-        force=body.force,
-    )
-    return await _session(runtime, import_id, workforce if body.mode == "snapshot" else None)
+async def post_import(body: ImportStart, container: Container, _: HrIntegration) -> ImportSession:
+    start = StartHrImport(body.mode, body.dry_run, body.as_of, body.roster, body.max_leaver_share, body.force)
+    import_id, _, workforce = await start_hr_import.handle(container, start)
+    return await _session(container, import_id, workforce if body.mode == "snapshot" else None)
 
 
 @router.get("/{import_id}", response_model=ImportSession)
-async def get_import(import_id: UUID, runtime: RuntimeDep, _: HrIntegration) -> ImportSession:
-    return await _session(runtime, import_id)
+async def get_import(import_id: UUID, container: Container, _: HrIntegration) -> ImportSession:
+    return await _session(container, import_id)
 
 
 @router.post("/{import_id}/rows", response_model=BatchReport)
-async def post_rows(import_id: UUID, body: ImportBatch, runtime: RuntimeDep, _: HrIntegration) -> BatchReport:
-    results, counts = await import_hr_rows(
-        runtime.pool, runtime.store, runtime.clock, import_id, [(line.row, line.fields) for line in body.rows]
-    )
+async def post_rows(import_id: UUID, body: ImportBatch, container: Container, _: HrIntegration) -> BatchReport:
+    batch = ImportHrRows(import_id, [(line.row, line.fields) for line in body.rows])
+    results, counts = await import_hr_rows.handle(container, batch)
     return BatchReport(
         counts=dict(counts),
         rows=[
@@ -130,12 +110,12 @@ async def post_rows(import_id: UUID, body: ImportBatch, runtime: RuntimeDep, _: 
 
 
 @router.post("/{import_id}/complete", response_model=ImportSession)
-async def post_complete(import_id: UUID, runtime: RuntimeDep, _: HrIntegration) -> ImportSession:
-    return ImportSession(**await complete_hr_import(runtime.pool, runtime.store, runtime.clock, import_id))
+async def post_complete(import_id: UUID, container: Container, _: HrIntegration) -> ImportSession:
+    return ImportSession(**await complete_hr_import.handle(container, CompleteHrImport(import_id)))
 
 
-async def _session(runtime: ServiceRuntime, import_id: UUID, workforce: int | None = None) -> ImportSession:
-    session = await hr_imports.fetch(runtime.pool, import_id)
+async def _session(container: ProfilesContainer, import_id: UUID, workforce: int | None = None) -> ImportSession:
+    session = await container.queries.hr_import(import_id)
     if session is None:
-        raise ImportNotFound(f"no import {import_id}")
+        raise ImportNotFound(import_id)
     return ImportSession(**session, workforce=workforce)

@@ -1,118 +1,107 @@
-"""Profiles' own HR tables: facts, rescissions, the employee -> participant mapping, timers."""
+"""Profiles' own HR tables (the ``HrRecords`` port): facts, rescissions, the employee -> participant mapping."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, date, datetime, time
-
 import asyncpg
 
+from services.profiles.adapters.postgres import json_value
+from services.profiles.domain.participant import EmployeeTaken
 from services.profiles.domain.worker import HrFact, WorkerView
-from shared import timers
 from shared.events import Event, decode
 from shared.events.hr import HrEventRescinded
 
 
-async def add_fact(conn: asyncpg.Connection, event_id: str, event: Event) -> None:
-    await conn.execute(
-        "INSERT INTO hr_facts (event_id, employee_id, event_type, schema_version, effective_date, recorded_at, data)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb) ON CONFLICT (event_id) DO NOTHING",
-        event_id,
-        event.employee_id,
-        event.type_name(),
-        event.schema_version,
-        event.effective_date,
-        event.recorded_at,
-        event.model_dump_json(),
-    )
+class PostgresHrRecords:
+    async def add_fact(self, conn: asyncpg.Connection, event_id: str, event: Event) -> None:
+        await conn.execute(
+            "INSERT INTO hr_facts"
+            " (event_id, employee_id, event_type, schema_version, effective_date, recorded_at, data)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb) ON CONFLICT (event_id) DO NOTHING",
+            event_id,
+            event.employee_id,
+            event.type_name(),
+            event.schema_version,
+            event.effective_date,
+            event.recorded_at,
+            event.model_dump_json(),
+        )
 
+    async def known_facts(self, conn: asyncpg.Connection, event_ids: list[str]) -> set[str]:
+        rows = await conn.fetch("SELECT event_id FROM hr_facts WHERE event_id = ANY($1::text[])", event_ids)
+        return {r["event_id"] for r in rows}
 
-async def known_facts(conn: asyncpg.Connection, event_ids: list[str]) -> set[str]:
-    rows = await conn.fetch("SELECT event_id FROM hr_facts WHERE event_id = ANY($1::text[])", event_ids)
-    return {r["event_id"] for r in rows}
+    async def fact_owner(self, conn: asyncpg.Connection, event_id: str) -> tuple[str, str] | None:
+        row = await conn.fetchrow("SELECT employee_id, event_type FROM hr_facts WHERE event_id = $1", event_id)
+        return (row["employee_id"], row["event_type"]) if row else None
 
+    async def rescission_of(self, conn: asyncpg.Connection, event_id: str) -> tuple[str, str] | None:
+        row = await conn.fetchrow(
+            "SELECT employee_id, rescinded_type FROM hr_rescissions WHERE rescinded_event_id = $1", event_id
+        )
+        return (row["employee_id"], row["rescinded_type"]) if row else None
 
-async def fact_owner(conn: asyncpg.Connection, event_id: str) -> tuple[str, str] | None:
-    row = await conn.fetchrow("SELECT employee_id, event_type FROM hr_facts WHERE event_id = $1", event_id)
-    return (row["employee_id"], row["event_type"]) if row else None
+    async def add_rescission(self, conn: asyncpg.Connection, rescinded_by: str, rescission: HrEventRescinded) -> None:
+        await conn.execute(
+            "INSERT INTO hr_rescissions (rescinded_event_id, employee_id, rescinded_type, rescinded_by)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            rescission.rescinded_event_id,
+            rescission.employee_id,
+            rescission.rescinded_type,
+            rescinded_by,
+        )
 
+    async def standing_facts(self, conn: asyncpg.Connection, employee_id: str) -> list[HrFact]:
+        """Every fact about the employee that has not been rescinded."""
+        rows = await conn.fetch(
+            "SELECT f.arrival, f.event_id, f.event_type, f.schema_version, f.data FROM hr_facts f"
+            " WHERE f.employee_id = $1"
+            " AND NOT EXISTS (SELECT 1 FROM hr_rescissions r WHERE r.rescinded_event_id = f.event_id)",
+            employee_id,
+        )
+        return [
+            HrFact(r["event_id"], decode(r["event_type"], json_value(r["data"]), r["schema_version"]), r["arrival"])
+            for r in rows
+        ]
 
-async def rescission_of(conn: asyncpg.Connection, event_id: str) -> tuple[str, str] | None:
-    row = await conn.fetchrow(
-        "SELECT employee_id, rescinded_type FROM hr_rescissions WHERE rescinded_event_id = $1", event_id
-    )
-    return (row["employee_id"], row["rescinded_type"]) if row else None
+    async def lock_worker(self, conn: asyncpg.Connection, employee_id: str) -> tuple[str | None, WorkerView | None]:
+        """The worker's row, created if missing and locked for the rest of the transaction."""
+        await conn.execute("INSERT INTO hr_workers (employee_id) VALUES ($1) ON CONFLICT DO NOTHING", employee_id)
+        row = await conn.fetchrow(
+            "SELECT participant_id, applied FROM hr_workers WHERE employee_id = $1 FOR UPDATE", employee_id
+        )
+        applied = WorkerView.from_json(json_value(row["applied"])) if row["applied"] is not None else None
+        return row["participant_id"], applied
 
+    async def save_worker(
+        self, conn: asyncpg.Connection, employee_id: str, participant_id: str, applied: WorkerView
+    ) -> None:
+        """One worker per participant is the table's unique key: a race two workers both won is ``EmployeeTaken``."""
+        try:
+            await conn.execute(
+                "UPDATE hr_workers SET participant_id = $2, applied = $3, updated_at = now() WHERE employee_id = $1",
+                employee_id,
+                participant_id,
+                applied.to_json(),
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise EmployeeTaken(f"participant {participant_id} is already linked to another employee") from exc
 
-async def add_rescission(conn: asyncpg.Connection, rescinded_by: str, rescission: HrEventRescinded) -> None:
-    await conn.execute(
-        "INSERT INTO hr_rescissions (rescinded_event_id, employee_id, rescinded_type, rescinded_by)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        rescission.rescinded_event_id,
-        rescission.employee_id,
-        rescission.rescinded_type,
-        rescinded_by,
-    )
+    async def erase_worker(self, conn: asyncpg.Connection, participant_id: str) -> None:
+        """Drop every HR fact about the participant's worker; facts that arrive later are not kept."""
+        employee_id = await conn.fetchval(
+            "SELECT employee_id FROM hr_workers WHERE participant_id = $1", participant_id
+        )
+        if employee_id is None:
+            return
+        await conn.execute("DELETE FROM hr_facts WHERE employee_id = $1", employee_id)
+        await conn.execute("DELETE FROM hr_rescissions WHERE employee_id = $1", employee_id)
+        await conn.execute("DELETE FROM scim_users WHERE employee_id = $1", employee_id)
+        await conn.execute(
+            "UPDATE hr_workers SET applied = NULL, erased_at = now() WHERE employee_id = $1", employee_id
+        )
 
-
-async def standing_facts(conn: asyncpg.Connection, employee_id: str) -> list[HrFact]:
-    """Every fact about the employee that has not been rescinded."""
-    rows = await conn.fetch(
-        "SELECT f.arrival, f.event_id, f.event_type, f.schema_version, f.data FROM hr_facts f"
-        " WHERE f.employee_id = $1"
-        " AND NOT EXISTS (SELECT 1 FROM hr_rescissions r WHERE r.rescinded_event_id = f.event_id)",
-        employee_id,
-    )
-    return [
-        HrFact(r["event_id"], decode(r["event_type"], _json(r["data"]), r["schema_version"]), r["arrival"])
-        for r in rows
-    ]
-
-
-async def lock_worker(conn: asyncpg.Connection, employee_id: str) -> tuple[str | None, WorkerView | None]:
-    """The worker's row, created if missing and locked for the rest of the transaction."""
-    await conn.execute("INSERT INTO hr_workers (employee_id) VALUES ($1) ON CONFLICT DO NOTHING", employee_id)
-    row = await conn.fetchrow(
-        "SELECT participant_id, applied FROM hr_workers WHERE employee_id = $1 FOR UPDATE", employee_id
-    )
-    applied = WorkerView.from_json(_json(row["applied"])) if row["applied"] is not None else None
-    return row["participant_id"], applied
-
-
-async def save_worker(conn: asyncpg.Connection, employee_id: str, participant_id: str, applied: WorkerView) -> None:
-    await conn.execute(
-        "UPDATE hr_workers SET participant_id = $2, applied = $3, updated_at = now() WHERE employee_id = $1",
-        employee_id,
-        participant_id,
-        applied.to_json(),
-    )
-
-
-HR_TIMER = "hr-effective"
-
-
-async def add_timer(conn: asyncpg.Connection, employee_id: str, due_on: date) -> None:
-    """A durable timer (shared/timers.py) that re-derives the worker when a forward-dated fact takes effect."""
-    due_at = datetime.combine(due_on, time.min, tzinfo=UTC)
-    await timers.schedule(conn, f"{HR_TIMER}:{employee_id}:{due_on.isoformat()}", HR_TIMER, employee_id, due_at)
-
-
-def _json(value: object) -> dict:
-    return json.loads(value) if isinstance(value, str) else value  # type: ignore[return-value]
-
-
-async def erase_worker(conn: asyncpg.Connection, participant_id: str) -> None:
-    """Drop every HR fact about the participant's worker; facts that arrive later are not kept."""
-    employee_id = await conn.fetchval("SELECT employee_id FROM hr_workers WHERE participant_id = $1", participant_id)
-    if employee_id is None:
-        return
-    await conn.execute("DELETE FROM hr_facts WHERE employee_id = $1", employee_id)
-    await conn.execute("DELETE FROM hr_rescissions WHERE employee_id = $1", employee_id)
-    await conn.execute("DELETE FROM scim_users WHERE employee_id = $1", employee_id)
-    await conn.execute("UPDATE hr_workers SET applied = NULL, erased_at = now() WHERE employee_id = $1", employee_id)
-
-
-async def is_erased(conn: asyncpg.Connection, employee_id: str) -> bool:
-    return (
-        await conn.fetchval("SELECT erased_at IS NOT NULL FROM hr_workers WHERE employee_id = $1", employee_id) or False
-    )
+    async def is_erased(self, conn: asyncpg.Connection, employee_id: str) -> bool:
+        return (
+            await conn.fetchval("SELECT erased_at IS NOT NULL FROM hr_workers WHERE employee_id = $1", employee_id)
+            or False
+        )

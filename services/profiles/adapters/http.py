@@ -1,21 +1,23 @@
-"""HTTP API of the profiles service: registration, edits, capacity, training, the mentor directory.
+"""HTTP API of the profiles service: registration, edits, capacity, training, erasure, reading a participant.
 
-Edits take an optional ``If-Match: "<version>"`` (the ``ETag`` of GET); a stale
-version is 409, as is a concurrent write between load and append.
+Each route checks who may act (roles, "only their own profile"), builds a command and hands it to its use
+case; ``shared.http`` maps the domain errors (404, 409, 422 naming the field).  Edits take an optional
+``If-Match: "<version>"`` (the ``ETag`` of GET); a stale version is 409, as is a concurrent write between
+load and append.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-from uuid import uuid4
+from typing import Annotated
+from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response, status
+from fastapi import APIRouter, FastAPI, Header, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from services.profiles.adapters import read_model
-from services.profiles.adapters.directory import router as directory_router
+from services.profiles.adapters import directory, hr_import_api, scim_api
+from services.profiles.adapters.container import Container, ProfilesContainer
 from services.profiles.adapters.requests import (
     CapacityChange,
     MenteeRegistration,
@@ -23,21 +25,27 @@ from services.profiles.adapters.requests import (
     ProfilePatch,
     TrainingCompletion,
 )
-from services.profiles.application.change_capacity import change_capacity
-from services.profiles.application.complete_training import complete_training
-from services.profiles.application.edit_profile import edit_profile
-from services.profiles.application.erase_participant import erase_participant
-from services.profiles.application.participants import ParticipantNotFound
-from services.profiles.application.register_mentee import register_mentee
-from services.profiles.application.register_mentor import register_mentor
-from services.profiles.domain.participant import InvalidChange, ParticipantRuleViolation
-from shared.auth import Principal, Role, require_roles
+from services.profiles.application import (
+    change_capacity,
+    complete_training,
+    edit_profile,
+    erase_participant,
+    register,
+)
+from services.profiles.application.commands import (
+    ChangeCapacity,
+    CompleteTraining,
+    EditProfile,
+    EraseParticipant,
+    Register,
+)
+from services.profiles.domain.participant import ParticipantNotFound
+from shared.auth import DirectorOrMentee, DirectorOrMentor, Member, Principal, Role
 from shared.events.profiles import MenteeRegistered, MentorRegistered
-from shared.http import CorrelationDep, RuntimeDep, detail_handler, field_error_handler
+from shared.http import CorrelationDep
 
 router = APIRouter(tags=["participants"])
 
-Participant_ = Annotated[Principal, Depends(require_roles(Role.admin, Role.mentor, Role.mentee))]
 IfMatch = Annotated[str | None, Header(description='Version last read, e.g. "3"; stale → 409')]
 
 
@@ -53,63 +61,48 @@ class Edited(BaseModel):
 
 
 def install(app: FastAPI) -> None:
-    """Routes plus the mapping of domain errors to status codes."""
+    """Every route of the service and the two answers ``shared.http`` does not give (NUL text, SCIM errors)."""
     app.include_router(router)
-    app.include_router(directory_router)
-    app.add_exception_handler(ParticipantNotFound, detail_handler(status.HTTP_404_NOT_FOUND))
-    app.add_exception_handler(ParticipantRuleViolation, detail_handler(status.HTTP_409_CONFLICT))
-    app.add_exception_handler(InvalidChange, field_error_handler)
+    app.include_router(directory.router)
+    app.include_router(hr_import_api.router)
+    scim_api.install(app)
     for not_storable in (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError):
         app.add_exception_handler(not_storable, _not_storable_text)
 
 
 @router.post("/mentors", status_code=status.HTTP_201_CREATED, response_model=Registered)
 async def post_mentor(
-    body: MentorRegistration,
-    runtime: RuntimeDep,
-    correlation_id: CorrelationDep,
-    principal: Annotated[Principal, Depends(require_roles(Role.admin, Role.mentor))],
+    body: MentorRegistration, container: Container, correlation_id: CorrelationDep, principal: DirectorOrMentor
 ) -> Registered:
-    participant_id = _participant_id_for(body.participant_id, body.priority_group, principal)
-    registration = MentorRegistered(participant_id=participant_id, **body.model_dump(exclude={"participant_id"}))
-    version = await _registering(register_mentor(runtime.pool, runtime.store, registration, correlation_id), body.email)
-    return Registered(participant_id=participant_id, version=version)
+    return await _register(container, MentorRegistered, body, principal, correlation_id)
 
 
 @router.post("/mentees", status_code=status.HTTP_201_CREATED, response_model=Registered)
 async def post_mentee(
-    body: MenteeRegistration,
-    runtime: RuntimeDep,
-    correlation_id: CorrelationDep,
-    principal: Annotated[Principal, Depends(require_roles(Role.admin, Role.mentee))],
+    body: MenteeRegistration, container: Container, correlation_id: CorrelationDep, principal: DirectorOrMentee
 ) -> Registered:
-    participant_id = _participant_id_for(body.participant_id, body.priority_group, principal)
-    registration = MenteeRegistered(participant_id=participant_id, **body.model_dump(exclude={"participant_id"}))
-    version = await _registering(register_mentee(runtime.pool, runtime.store, registration, correlation_id), body.email)
-    return Registered(participant_id=participant_id, version=version)
+    return await _register(container, MenteeRegistered, body, principal, correlation_id)
 
 
 @router.get("/participants/{participant_id}")
-async def get_participant(
-    participant_id: str, runtime: RuntimeDep, principal: Participant_, response: Response
-) -> dict:
+async def get_participant(participant_id: str, container: Container, principal: Member, response: Response) -> dict:
     _may_touch(principal, participant_id, "read")
-    row = await read_model.fetch(runtime.pool, participant_id)
-    if row is None and await read_model.was_erased(runtime.pool, participant_id):
+    row = await container.queries.participant(participant_id)
+    if row is None and await container.queries.was_erased(participant_id):
         raise HTTPException(status.HTTP_410_GONE, detail=f"participant {participant_id} was erased")
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no participant {participant_id}")
+        raise ParticipantNotFound(participant_id)
     response.headers["ETag"] = f'"{row["version"]}"'
     return row
 
 
 @router.delete("/participants/{participant_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def erase(
-    participant_id: str, runtime: RuntimeDep, correlation_id: CorrelationDep, principal: Participant_
+    participant_id: str, container: Container, correlation_id: CorrelationDep, principal: Member
 ) -> Response:
     """Right to erasure (an admin, or the participant themself): ``ParticipantErased``; personal data is gone."""
     _may_touch(principal, participant_id, "erase")
-    await erase_participant(runtime.pool, runtime.store, participant_id, correlation_id=correlation_id)
+    await erase_participant.handle(container, EraseParticipant(participant_id, correlation_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -117,9 +110,9 @@ async def erase(
 async def patch_profile(
     participant_id: str,
     body: ProfilePatch,
-    runtime: RuntimeDep,
+    container: Container,
     correlation_id: CorrelationDep,
-    principal: Participant_,
+    principal: Member,
     response: Response,
     if_match: IfMatch = None,
 ) -> Edited:
@@ -128,18 +121,8 @@ async def patch_profile(
     if "priority_group" in changes and Role.admin not in principal.roles:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only admins set priority_group")
     source = "participant" if principal.subject == participant_id else "admin"
-    version, changed = await _registering(
-        edit_profile(
-            runtime.pool,
-            runtime.store,
-            participant_id,
-            changes,
-            source,
-            expected_version=_version(if_match),
-            correlation_id=correlation_id,
-        ),
-        str(changes.get("email")),
-    )
+    edit = EditProfile(participant_id, changes, source, _version(if_match), correlation_id)
+    version, changed = await edit_profile.handle(container, edit)
     response.headers["ETag"] = f'"{version}"'
     return Edited(participant_id=participant_id, version=version, changed=changed)
 
@@ -148,43 +131,41 @@ async def patch_profile(
 async def put_capacity(
     participant_id: str,
     body: CapacityChange,
-    runtime: RuntimeDep,
+    container: Container,
     correlation_id: CorrelationDep,
-    principal: Participant_,
+    principal: Member,
     if_match: IfMatch = None,
 ) -> Registered:
     _may_touch(principal, participant_id, "edit")
-    version = await change_capacity(
-        runtime.pool,
-        runtime.store,
-        participant_id,
-        body.capacity,
-        expected_version=_version(if_match),
-        correlation_id=correlation_id,
-    )
-    return Registered(participant_id=participant_id, version=version)
+    change = ChangeCapacity(participant_id, body.capacity, _version(if_match), correlation_id)
+    return Registered(participant_id=participant_id, version=await change_capacity.handle(container, change))
 
 
 @router.post("/participants/{participant_id}/training", response_model=Registered)
 async def post_training(
     participant_id: str,
     body: TrainingCompletion,
-    runtime: RuntimeDep,
+    container: Container,
     correlation_id: CorrelationDep,
-    principal: Participant_,
+    principal: Member,
     if_match: IfMatch = None,
 ) -> Registered:
     _may_touch(principal, participant_id, "edit")
-    version = await complete_training(
-        runtime.pool,
-        runtime.store,
-        runtime.clock,
-        participant_id,
-        body.kind,
-        body.completed_on,
-        expected_version=_version(if_match),
-        correlation_id=correlation_id,
-    )
+    training = CompleteTraining(participant_id, body.kind, body.completed_on, _version(if_match), correlation_id)
+    return Registered(participant_id=participant_id, version=await complete_training.handle(container, training))
+
+
+async def _register(
+    container: ProfilesContainer,
+    registered: type[MentorRegistered] | type[MenteeRegistered],
+    body: MentorRegistration | MenteeRegistration,
+    principal: Principal,
+    correlation_id: UUID,
+) -> Registered:
+    """The one registration path: an admin names anyone (or a new id); others register themselves."""
+    participant_id = _participant_id_for(body.participant_id, body.priority_group, principal)
+    registration = registered(participant_id=participant_id, **body.model_dump(exclude={"participant_id"}))
+    version = await register.handle(container, Register(registration, correlation_id))
     return Registered(participant_id=participant_id, version=version)
 
 
@@ -215,13 +196,6 @@ def _version(if_match: str | None) -> int | None:
             ],
         )
     return int(text)
-
-
-async def _registering(command: Any, email: str) -> Any:
-    try:
-        return await command
-    except asyncpg.UniqueViolationError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"email {email} is already registered") from exc
 
 
 async def _not_storable_text(request: Request, _: Exception) -> JSONResponse:

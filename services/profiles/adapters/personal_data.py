@@ -1,8 +1,9 @@
 """Crypto-shredding: a data key per person (``person_keys``), AES-256-GCM seals their personal fields.
 
 Shredding deletes the key; what was sealed under it can never be read again,
-wherever the ciphertext was copied.  ``PersonalData`` seals an event payload
-before it is stored and opens stored payloads when profiles reads its streams.
+wherever the ciphertext was copied.  ``PersonalData`` is the event store's codec:
+the store (built once in ``bootstrap.py``) seals a payload before it is stored and
+opens it on every read (``read_stream``, the relay), so nothing else opens payloads.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from services.profiles.domain.personal_data import is_sealed, open_payload, seal
 
 
 class PersonalData:
+    """The event store's codec (``shared.eventstore.PayloadCodec``) and the ``PersonalKeys`` port."""
+
     async def seal(self, conn: asyncpg.Connection, participant_id: str, event_type: str, data: dict) -> dict:
         key = await key_for(conn, participant_id, create=True)
         cipher = AESGCM(key)
@@ -49,6 +52,13 @@ class PersonalData:
 
         return open_payload(event_type, data, reveal)
 
+    async def shred(self, conn: asyncpg.Connection, participant_id: str) -> None:
+        await conn.execute(
+            "INSERT INTO person_keys (participant_id, data_key, shredded_at) VALUES ($1, NULL, now())"
+            " ON CONFLICT (participant_id) DO UPDATE SET data_key = NULL, shredded_at = now()",
+            participant_id,
+        )
+
 
 async def key_for(conn: asyncpg.Connection, participant_id: str, *, create: bool) -> bytes | None:
     """The person's key; None once shredded (a shredded key is never re-created)."""
@@ -59,11 +69,3 @@ async def key_for(conn: asyncpg.Connection, participant_id: str, *, create: bool
             AESGCM.generate_key(bit_length=256),
         )
     return await conn.fetchval("SELECT data_key FROM person_keys WHERE participant_id = $1", participant_id)
-
-
-async def shred(conn: asyncpg.Connection, participant_id: str) -> None:
-    await conn.execute(
-        "INSERT INTO person_keys (participant_id, data_key, shredded_at) VALUES ($1, NULL, now())"
-        " ON CONFLICT (participant_id) DO UPDATE SET data_key = NULL, shredded_at = now()",
-        participant_id,
-    )

@@ -1,10 +1,18 @@
-"""The participants table: the read model, rewritten from the aggregate in the transaction that appends."""
+"""The participants table: the read model, rewritten from the aggregate in the transaction that appends.
+
+``ReadModel.rewrite_row`` is the participant repository's commit hook; as ``ParticipantIndex`` it answers
+who holds an email or an employee id.  The routes read the table through ``queries``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 import asyncpg
 
-from services.profiles.domain.participant import Participant
+from services.profiles.domain.participant import EmailTaken, EmployeeTaken, Participant
+from shared.events import Event
 
 _UPSERT = """
 INSERT INTO participants (participant_id, email, name, roles, capacity, profile, active, version, employee_id,
@@ -20,13 +28,33 @@ ON CONFLICT (participant_id) DO UPDATE SET
     inactive_reason = EXCLUDED.inactive_reason, updated_at = now()
 """
 
-COLUMNS = (
-    "participant_id, name, email, employee_id, roles, capacity, profile, demographics, availability,"
-    " training_status, training, priority_group, active, inactive_reason, version"
-)
+
+class ReadModel:
+    async def rewrite_row(
+        self, conn: asyncpg.Connection, participant: Participant, events: Sequence[Event], now: datetime
+    ) -> None:
+        """The repository's commit hook: the row follows the participant (an erased one leaves a tombstone).
+
+        The table's unique email and employee id are the last word on a race two registrations both won.
+        """
+        try:
+            await _save(conn, participant)
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name == "participants_employee_id_key":
+                raise EmployeeTaken(f"employee {participant.fields.get('employee_id')} is already registered") from exc
+            raise EmailTaken(f"email {participant.fields.get('email')} is already registered") from exc
+
+    async def owner_of_email(self, conn: asyncpg.Connection, email: str) -> str | None:
+        return await conn.fetchval("SELECT participant_id FROM participants WHERE lower(email) = lower($1)", email)
+
+    async def owner_of_employee(self, conn: asyncpg.Connection, employee_id: str) -> str | None:
+        return await conn.fetchval("SELECT participant_id FROM participants WHERE employee_id = $1", employee_id)
+
+    async def employee_of(self, conn: asyncpg.Connection, participant_id: str) -> str | None:
+        return await conn.fetchval("SELECT employee_id FROM participants WHERE participant_id = $1", participant_id)
 
 
-async def save(conn: asyncpg.Connection, participant: Participant) -> None:
+async def _save(conn: asyncpg.Connection, participant: Participant) -> None:
     p = participant
     if p.erased:
         await conn.execute("DELETE FROM participants WHERE participant_id = $1", p.participant_id)
@@ -53,23 +81,4 @@ async def save(conn: asyncpg.Connection, participant: Participant) -> None:
         {kind: on.isoformat() for kind, on in sorted(p.training.items())},
         p.fields.get("priority_group"),
         p.inactive_reason,
-    )
-
-
-async def owner_of_email(conn: asyncpg.Connection, email: str) -> str | None:
-    return await conn.fetchval("SELECT participant_id FROM participants WHERE lower(email) = lower($1)", email)
-
-
-async def owner_of_employee(conn: asyncpg.Connection, employee_id: str) -> str | None:
-    return await conn.fetchval("SELECT participant_id FROM participants WHERE employee_id = $1", employee_id)
-
-
-async def fetch(conn: asyncpg.Connection | asyncpg.Pool, participant_id: str) -> dict | None:
-    row = await conn.fetchrow(f"SELECT {COLUMNS} FROM participants WHERE participant_id = $1", participant_id)
-    return dict(row) if row is not None else None
-
-
-async def was_erased(conn: asyncpg.Connection | asyncpg.Pool, participant_id: str) -> bool:
-    return (
-        await conn.fetchval("SELECT true FROM erased_participants WHERE participant_id = $1", participant_id) or False
     )

@@ -14,18 +14,12 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Respons
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.profiles.adapters import scim_users
-from services.profiles.application.provision_scim_user import (
-    ScimUserNotFound,
-    create_scim_user,
-    delete_scim_user,
-    patch_scim_user,
-    replace_scim_user,
-)
+from services.profiles.adapters.container import Container
+from services.profiles.application import provision_scim_user
+from services.profiles.application.commands import CreateScimUser, DeleteScimUser, PatchScimUser, ReplaceScimUser
 from services.profiles.domain import scim
 from services.profiles.domain.scim import ScimProblem
 from shared.auth import InvalidToken, Principal, Role, verify_token
-from shared.http import RuntimeDep
 
 MEDIA_TYPE = "application/scim+json"
 _bearer = HTTPBearer(auto_error=False)
@@ -56,9 +50,9 @@ IfMatch = Annotated[str | None, Header(description='W/"<version>" of the user; s
 
 
 def install(app: FastAPI) -> None:
+    """The routes and SCIM's own error messages (not ``shared.http``'s: RFC 7644 §3.12)."""
     app.include_router(router)
     app.add_exception_handler(ScimProblem, _problem)
-    app.add_exception_handler(ScimUserNotFound, _not_found)
 
 
 def scim_response(body: dict, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -66,45 +60,41 @@ def scim_response(body: dict, status_code: int = 200, headers: dict[str, str] | 
 
 
 @router.post("/Users", status_code=201, openapi_extra=_SCIM_BODY)
-async def create_user(request: Request, runtime: RuntimeDep) -> Response:
-    row = await create_scim_user(runtime.pool, runtime.store, runtime.clock, await _body(request))
+async def create_user(request: Request, container: Container) -> Response:
+    row = await provision_scim_user.create(container, CreateScimUser(await _body(request)))
     return _user_response(request, row, 201)
 
 
 @router.get("/Users/{user_id}")
-async def get_user(user_id: str, request: Request, runtime: RuntimeDep) -> Response:
-    row = await scim_users.fetch(runtime.pool, user_id)
+async def get_user(user_id: str, request: Request, container: Container) -> Response:
+    row = await container.queries.scim_user(user_id)
     if row is None:
-        raise ScimUserNotFound(f"no user {user_id}")
+        raise ScimProblem(404, None, f"no user {user_id}")
     return _user_response(request, row)
 
 
 @router.put("/Users/{user_id}", openapi_extra=_SCIM_BODY)
-async def replace_user(user_id: str, request: Request, runtime: RuntimeDep, if_match: IfMatch = None) -> Response:
-    row = await replace_scim_user(
-        runtime.pool, runtime.store, runtime.clock, user_id, await _body(request), _version(if_match)
-    )
-    return _user_response(request, row)
+async def replace_user(user_id: str, request: Request, container: Container, if_match: IfMatch = None) -> Response:
+    replace = ReplaceScimUser(user_id, await _body(request), _version(if_match))
+    return _user_response(request, await provision_scim_user.replace(container, replace))
 
 
 @router.patch("/Users/{user_id}", openapi_extra=_SCIM_BODY)
-async def patch_user(user_id: str, request: Request, runtime: RuntimeDep, if_match: IfMatch = None) -> Response:
-    row = await patch_scim_user(
-        runtime.pool, runtime.store, runtime.clock, user_id, await _body(request), _version(if_match)
-    )
-    return _user_response(request, row)
+async def patch_user(user_id: str, request: Request, container: Container, if_match: IfMatch = None) -> Response:
+    patch = PatchScimUser(user_id, await _body(request), _version(if_match))
+    return _user_response(request, await provision_scim_user.patch(container, patch))
 
 
 @router.delete("/Users/{user_id}", status_code=204)
-async def delete_user(user_id: str, runtime: RuntimeDep) -> Response:
-    await delete_scim_user(runtime.pool, runtime.store, runtime.clock, user_id)
+async def delete_user(user_id: str, container: Container) -> Response:
+    await provision_scim_user.delete(container, DeleteScimUser(user_id))
     return Response(status_code=204)
 
 
 @router.get("/Users")
 async def list_users(
     request: Request,
-    runtime: RuntimeDep,
+    container: Container,
     filter: Annotated[str | None, Query(max_length=1000, description='userName eq "…" or externalId eq "…"')] = None,
     startIndex: Annotated[str | None, Query(description="1-based")] = None,
     count: Annotated[str | None, Query(description="Page size, at most 200")] = None,
@@ -112,7 +102,7 @@ async def list_users(
     attribute, value = scim.parse_filter(filter) if filter is not None else (None, None)
     start = max(_integer("startIndex", startIndex, 1), 1)
     size = min(max(_integer("count", count, 100), 0), 200)
-    rows, total = await scim_users.search(runtime.pool, attribute, value, start - 1, size)
+    rows, total = await container.queries.scim_users(attribute, value, start - 1, size)
     return scim_response(
         {
             "schemas": [scim.LIST],
@@ -184,7 +174,3 @@ async def _problem(_: Request, exc: Exception) -> JSONResponse:
         body["scimType"] = exc.scim_type
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return scim_response(body, exc.status, headers)
-
-
-async def _not_found(request: Request, exc: Exception) -> JSONResponse:
-    return await _problem(request, ScimProblem(404, None, str(exc)))

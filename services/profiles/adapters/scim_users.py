@@ -1,4 +1,4 @@
-"""The scim_users table: the identity provider's view of each user, beside the HR facts it produced."""
+"""The scim_users table (the ``ScimUsers`` port): the identity provider's view of each user."""
 
 from __future__ import annotations
 
@@ -8,71 +8,50 @@ from typing import Any
 
 import asyncpg
 
-from services.profiles.adapters.hr_records import _json
+from services.profiles.adapters.postgres import json_value
 
-_COLUMNS = "user_id, user_name, external_id, employee_id, resource, version, created_at, updated_at"
-
-
-def _row(record: asyncpg.Record | None) -> dict[str, Any] | None:
-    return None if record is None else {**dict(record), "resource": _json(record["resource"])}
+COLUMNS = "user_id, user_name, external_id, employee_id, resource, version, created_at, updated_at"
 
 
-async def fetch(conn: asyncpg.Connection | asyncpg.Pool, user_id: str, *, lock: bool = False) -> dict | None:
-    sql = f"SELECT {_COLUMNS} FROM scim_users WHERE user_id = $1" + (" FOR UPDATE" if lock else "")
-    return _row(await conn.fetchrow(sql, user_id))
+def scim_row(record: asyncpg.Record | None) -> dict[str, Any] | None:
+    return None if record is None else {**dict(record), "resource": json_value(record["resource"])}
 
 
-async def owner_of_user_name(conn: asyncpg.Connection, user_name: str) -> str | None:
-    return await conn.fetchval("SELECT user_id FROM scim_users WHERE lower(user_name) = lower($1)", user_name)
+class PostgresScimUsers:
+    async def fetch(self, conn: asyncpg.Connection | asyncpg.Pool, user_id: str, *, lock: bool = False) -> dict | None:
+        sql = f"SELECT {COLUMNS} FROM scim_users WHERE user_id = $1" + (" FOR UPDATE" if lock else "")
+        return scim_row(await conn.fetchrow(sql, user_id))
 
+    async def owner_of_user_name(self, conn: asyncpg.Connection, user_name: str) -> str | None:
+        return await conn.fetchval("SELECT user_id FROM scim_users WHERE lower(user_name) = lower($1)", user_name)
 
-async def owner_of_employee(conn: asyncpg.Connection, employee_id: str) -> str | None:
-    return await conn.fetchval("SELECT user_id FROM scim_users WHERE employee_id = $1", employee_id)
+    async def owner_of_employee(self, conn: asyncpg.Connection, employee_id: str) -> str | None:
+        return await conn.fetchval("SELECT user_id FROM scim_users WHERE employee_id = $1", employee_id)
 
+    async def save(
+        self,
+        conn: asyncpg.Connection,
+        user_id: str,
+        employee_id: str,
+        resource: dict,
+        version: int,
+        created_at: datetime,
+        updated_at: datetime,
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO scim_users (user_id, user_name, external_id, employee_id, resource, version, created_at,"
+            " updated_at) VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8)"
+            " ON CONFLICT (user_id) DO UPDATE SET user_name = EXCLUDED.user_name, external_id = EXCLUDED.external_id,"
+            " resource = EXCLUDED.resource, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at",
+            user_id,
+            resource["userName"],
+            resource.get("externalId"),
+            employee_id,
+            json.dumps(resource),
+            version,
+            created_at,
+            updated_at,
+        )
 
-async def save(
-    conn: asyncpg.Connection,
-    user_id: str,
-    employee_id: str,
-    resource: dict,
-    version: int,
-    created_at: datetime,
-    updated_at: datetime,
-) -> None:
-    await conn.execute(
-        "INSERT INTO scim_users (user_id, user_name, external_id, employee_id, resource, version, created_at,"
-        " updated_at) VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8)"
-        " ON CONFLICT (user_id) DO UPDATE SET user_name = EXCLUDED.user_name, external_id = EXCLUDED.external_id,"
-        " resource = EXCLUDED.resource, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at",
-        user_id,
-        resource["userName"],
-        resource.get("externalId"),
-        employee_id,
-        json.dumps(resource),
-        version,
-        created_at,
-        updated_at,
-    )
-
-
-async def delete(conn: asyncpg.Connection, user_id: str) -> None:
-    await conn.execute("DELETE FROM scim_users WHERE user_id = $1", user_id)
-
-
-async def search(
-    conn: asyncpg.Connection | asyncpg.Pool, attribute: str | None, value: str | None, offset: int, limit: int
-) -> tuple[list[dict], int]:
-    where, args = "true", []
-    if attribute == "userName":
-        where, args = "lower(user_name) = lower($1)", [value]
-    elif attribute == "externalId":
-        where, args = "external_id = $1", [value]
-    total = await conn.fetchval(f"SELECT count(*) FROM scim_users WHERE {where}", *args)
-    rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM scim_users WHERE {where} ORDER BY created_at, user_id"
-        f" OFFSET ${len(args) + 1} LIMIT ${len(args) + 2}",
-        *args,
-        offset,
-        limit,
-    )
-    return [_row(r) for r in rows], total
+    async def delete(self, conn: asyncpg.Connection, user_id: str) -> None:
+        await conn.execute("DELETE FROM scim_users WHERE user_id = $1", user_id)

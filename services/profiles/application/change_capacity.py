@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
-import asyncpg
-
-from services.profiles.application.participants import commit, load_existing
-from shared.eventstore import EventStore
+from services.profiles.application.commands import ChangeCapacity
+from services.profiles.application.ports import Ports
 
 
-async def change_capacity(
-    pool: asyncpg.Pool,
-    store: EventStore,
-    participant_id: str,
-    capacity: int,
-    *,
-    expected_version: int | None = None,
-    correlation_id: UUID | None = None,
-) -> int:
-    async with pool.acquire() as conn, conn.transaction():
-        participant = await load_existing(conn, store, participant_id, expected_version=expected_version)
-        events = participant.change_capacity(capacity)
-        return await commit(conn, store, participant, events, correlation_id=correlation_id)
+async def handle(ports: Ports, cmd: ChangeCapacity) -> int:
+    async with ports.transactions() as conn:
+        participant = await ports.participants.get(conn, cmd.participant_id, expected_version=cmd.expected_version)
+        events = participant.change_capacity(cmd.capacity)
+        return await ports.participants.commit(conn, participant, events, correlation_id=cmd.correlation_id)

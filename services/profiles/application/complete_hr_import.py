@@ -3,34 +3,27 @@
 from __future__ import annotations
 
 from collections import Counter
-from uuid import UUID
 
-import asyncpg
-
-from services.profiles.adapters import hr_imports
-from services.profiles.application.import_hr_rows import IMPORT_SOURCE, ImportClosed, ImportNotFound
-from services.profiles.application.record_hr_fact import record_local_hr_fact
-from services.profiles.domain.hr_import import leaver_fact, leaver_fact_id
-from shared.clock import Clock
-from shared.eventstore import EventStore
+from services.profiles.application import record_hr_fact
+from services.profiles.application.commands import CompleteHrImport, RecordHrFact
+from services.profiles.application.ports import Ports
+from services.profiles.domain.hr_import import ImportClosed, ImportNotFound, leaver_fact, leaver_fact_id
 
 
-async def complete_hr_import(pool: asyncpg.Pool, store: EventStore, clock: Clock, import_id: UUID) -> dict:
-    """Returns the session with its final counts and the leavers."""
-    async with pool.acquire() as conn, conn.transaction():
-        session = await hr_imports.fetch(conn, import_id, lock=True)
+async def handle(ports: Ports, cmd: CompleteHrImport) -> dict:
+    """The session with its final counts and the leavers."""
+    async with ports.transactions() as conn:
+        session = await ports.imports.fetch(conn, cmd.import_id, lock=True)
         if session is None:
-            raise ImportNotFound(f"no import {import_id}")
+            raise ImportNotFound(cmd.import_id)
         if session["completed_at"] is not None:
-            raise ImportClosed(f"import {import_id} is already completed")
+            raise ImportClosed(f"import {cmd.import_id} is already completed")
         if session["leavers"]:
-            counts = Counter({"leavers": len(session["leavers"])})
             if not session["dry_run"]:
-                today = clock.now().date()
                 for employee_id in session["leavers"]:
-                    fact = leaver_fact(employee_id, session["as_of"], clock.now())
+                    fact = leaver_fact(employee_id, session["as_of"], ports.clock.now())
                     fact_id = leaver_fact_id(employee_id, session["as_of"])
-                    await record_local_hr_fact(conn, store, fact, fact_id, import_id, today, IMPORT_SOURCE)
-            await hr_imports.add_counts(conn, import_id, counts)
-        await hr_imports.mark_completed(conn, import_id, clock.now())
-        return await hr_imports.fetch(conn, import_id)
+                    await record_hr_fact.handle(ports, conn, RecordHrFact(fact, fact_id, employee_id, cmd.import_id))
+            await ports.imports.add_counts(conn, cmd.import_id, Counter({"leavers": len(session["leavers"])}))
+        await ports.imports.mark_completed(conn, cmd.import_id, ports.clock.now())
+        return await ports.imports.fetch(conn, cmd.import_id)

@@ -1,30 +1,13 @@
-"""Use case: record that a mentor completed the workshop or read the handbook."""
+"""Use case: record that a mentor completed the workshop or read the handbook (not on a future date)."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
-from uuid import UUID
-
-import asyncpg
-
-from services.profiles.application.participants import commit, load_existing
-from shared.clock import Clock
-from shared.eventstore import EventStore
+from services.profiles.application.commands import CompleteTraining
+from services.profiles.application.ports import Ports
 
 
-async def complete_training(
-    pool: asyncpg.Pool,
-    store: EventStore,
-    clock: Clock,
-    participant_id: str,
-    kind: Literal["workshop", "handbook"],
-    completed_on: date,
-    *,
-    expected_version: int | None = None,
-    correlation_id: UUID | None = None,
-) -> int:
-    async with pool.acquire() as conn, conn.transaction():
-        participant = await load_existing(conn, store, participant_id, expected_version=expected_version)
-        events = participant.complete_training(kind, completed_on, today=clock.now().date())
-        return await commit(conn, store, participant, events, correlation_id=correlation_id)
+async def handle(ports: Ports, cmd: CompleteTraining) -> int:
+    async with ports.transactions() as conn:
+        participant = await ports.participants.get(conn, cmd.participant_id, expected_version=cmd.expected_version)
+        events = participant.complete_training(cmd.kind, cmd.completed_on, today=ports.clock.now().date())
+        return await ports.participants.commit(conn, participant, events, correlation_id=cmd.correlation_id)

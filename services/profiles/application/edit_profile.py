@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
-import asyncpg
-from pydantic import JsonValue
-
-from services.profiles.adapters import read_model
-from services.profiles.application.participants import commit, load_existing
-from services.profiles.application.registration import EmailTaken
-from services.profiles.domain.participant import EditSource
-from shared.eventstore import EventStore
+from services.profiles.application.commands import EditProfile
+from services.profiles.application.ports import Ports
+from services.profiles.domain.participant import require_email_free
 
 
-async def edit_profile(
-    pool: asyncpg.Pool,
-    store: EventStore,
-    participant_id: str,
-    changes: dict[str, JsonValue],
-    source: EditSource,
-    *,
-    expected_version: int | None = None,
-    correlation_id: UUID | None = None,
-) -> tuple[int, list[str]]:
-    """Returns the version after the edit and the fields that changed (none: nothing was appended)."""
-    async with pool.acquire() as conn, conn.transaction():
-        participant = await load_existing(conn, store, participant_id, expected_version=expected_version)
-        events = participant.edit(changes, source)
-        if "email" in changes:
-            owner = await read_model.owner_of_email(conn, str(changes["email"]))
-            if owner not in (None, participant_id):
-                raise EmailTaken(f"email {changes['email']} already belongs to another participant")
+async def handle(ports: Ports, cmd: EditProfile) -> tuple[int, list[str]]:
+    """The version after the edit and the fields that changed (none: nothing was appended)."""
+    async with ports.transactions() as conn:
+        participant = await ports.participants.get(conn, cmd.participant_id, expected_version=cmd.expected_version)
+        events = participant.edit(cmd.changes, cmd.source)
+        if "email" in cmd.changes:
+            email = str(cmd.changes["email"])
+            require_email_free(email, await ports.people.owner_of_email(conn, email), cmd.participant_id)
         changed = [change.field for event in events for change in event.changes]
-        return await commit(conn, store, participant, events, correlation_id=correlation_id), changed
+        version = await ports.participants.commit(conn, participant, events, correlation_id=cmd.correlation_id)
+        return version, changed

@@ -1,34 +1,27 @@
 """Use case: erase a person (right to erasure) — ``ParticipantErased``, and their personal data is gone.
 
 In one transaction: the event is appended (it carries no personal data), the
-read-model row is removed (a tombstone remembers only that they were erased),
-the HR facts and SCIM user about their worker are deleted and later ones are
-not kept, and their data key is shredded, so whatever was sealed under it
-(``adapters.personal_data``) reads as placeholders from now on.  Erasing twice
+read-model row is removed by the repository's hook (a tombstone remembers only
+that they were erased), the HR facts and SCIM user about their worker are
+deleted and later ones are not kept, and their data key is shredded, so
+whatever was sealed under it reads as placeholders from now on.  Erasing twice
 changes nothing.
 """
 
 from __future__ import annotations
 
-from uuid import UUID
-
-import asyncpg
-
-from services.profiles.adapters import hr_records, personal_data
-from services.profiles.application.participants import commit, load_existing
-from shared.eventstore import EventStore
+from services.profiles.application.commands import EraseParticipant
+from services.profiles.application.ports import Ports
 
 
-async def erase_participant(
-    pool: asyncpg.Pool, store: EventStore, participant_id: str, *, correlation_id: UUID | None = None
-) -> bool:
+async def handle(ports: Ports, cmd: EraseParticipant) -> bool:
     """True when this call erased them, False when they already were."""
-    async with pool.acquire() as conn, conn.transaction():
-        participant = await load_existing(conn, store, participant_id)
+    async with ports.transactions() as conn:
+        participant = await ports.participants.get(conn, cmd.participant_id)
         events = participant.erase()
         if not events:
             return False
-        await commit(conn, store, participant, events, correlation_id=correlation_id)
-        await hr_records.erase_worker(conn, participant_id)
-        await personal_data.shred(conn, participant_id)
+        await ports.participants.commit(conn, participant, events, correlation_id=cmd.correlation_id)
+        await ports.hr.erase_worker(conn, cmd.participant_id)
+        await ports.keys.shred(conn, cmd.participant_id)
         return True

@@ -1,4 +1,4 @@
-"""Bring a participant in line with their worker as HR sees them today.
+"""Use case: bring a participant in line with their worker as HR sees them on a date.
 
 The worker is re-derived from every standing HR fact (see ``domain.worker``)
 and compared with the view last applied: the HR fields that changed become a
@@ -13,22 +13,21 @@ named it), else the one with the worker's email, else a new participant whose
 id is the employee id.  On linking, HR fills only the fields the person left
 empty.  A new participant holds a person record only; being a mentor or a
 mentee still takes a registration.
+
+Runs inside the caller's transaction (the inbox's, a timer's, an import row's or a SCIM write's).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from uuid import UUID
 
-import asyncpg
 from pydantic import JsonValue
 
-from services.profiles.adapters import hr_records, read_model
-from services.profiles.application.participants import commit, load
+from services.profiles.application.commands import FollowWorker
+from services.profiles.application.ports import Ports
 from services.profiles.domain.participant import Participant
 from services.profiles.domain.worker import ImpossibleHrFact, WorkerView, derive, effective_from
-from shared.eventstore import EventStore
+from shared.ports import Conn
 
 
 @dataclass(frozen=True)
@@ -40,29 +39,22 @@ class Followed:
     after: WorkerView | None
 
 
-async def follow_worker(
-    conn: asyncpg.Connection,
-    store: EventStore,
-    employee_id: str,
-    today: date,
-    *,
-    correlation_id: UUID | None = None,
-    causation_id: UUID | None = None,
-) -> Followed:
-    """Runs inside the caller's transaction (the inbox's, a timer's or an import's)."""
-    participant_id, applied = await hr_records.lock_worker(conn, employee_id)
+async def handle(ports: Ports, conn: Conn, cmd: FollowWorker) -> Followed:
+    participant_id, applied = await ports.hr.lock_worker(conn, cmd.employee_id)
     followed = Followed(participant_id is not None, applied, applied)
-    view = derive(await hr_records.standing_facts(conn, employee_id), today)
+    view = derive(await ports.hr.standing_facts(conn, cmd.employee_id), cmd.as_of)
     if view is None or view == applied:
         return followed
     if participant_id is None:
-        participant_id, applied = await _link(conn, view), None
-    participant = await load(conn, store, participant_id)
+        participant_id, applied = await _link(ports, conn, view), None
+    participant = await ports.participants.load(conn, participant_id)
     events = participant.edit(_hr_changes(applied, view, participant), source="hr_feed")
     if applied is None or applied.status != view.status:
         events += participant.follow_employment(view.status, effective_from(applied, view))
-    await commit(conn, store, participant, events, correlation_id=correlation_id, causation_id=causation_id)
-    await hr_records.save_worker(conn, employee_id, participant_id, view)
+    await ports.participants.commit(
+        conn, participant, events, correlation_id=cmd.correlation_id, causation_id=cmd.causation_id
+    )
+    await ports.hr.save_worker(conn, cmd.employee_id, participant_id, view)
     return Followed(followed.linked, applied, view)
 
 
@@ -76,17 +68,18 @@ def _hr_changes(applied: WorkerView | None, view: WorkerView, participant: Parti
     return {path: value for path, value in view.participant_fields().items() if before[path] != value}
 
 
-async def _link(conn: asyncpg.Connection, view: WorkerView) -> str:
-    by_employee = await read_model.owner_of_employee(conn, view.employee_id)
+async def _link(ports: Ports, conn: Conn, view: WorkerView) -> str:
+    """The participant a worker becomes: by employee id, else by email, else a new one named by the employee id."""
+    by_employee = await ports.people.owner_of_employee(conn, view.employee_id)
     if by_employee is not None:
         return by_employee
-    by_email = await read_model.owner_of_email(conn, view.email)
+    by_email = await ports.people.owner_of_email(conn, view.email)
     if by_email is not None:
-        row = await read_model.fetch(conn, by_email)
-        if row["employee_id"] not in (None, view.employee_id):
-            raise ImpossibleHrFact(f"work email {view.email} belongs to employee {row['employee_id']}")
+        employee_id = await ports.people.employee_of(conn, by_email)
+        if employee_id not in (None, view.employee_id):
+            raise ImpossibleHrFact(f"work email {view.email} belongs to employee {employee_id}")
         return by_email
-    existing = await read_model.fetch(conn, view.employee_id)
-    if existing is not None and existing["employee_id"] not in (None, view.employee_id):
-        raise ImpossibleHrFact(f"participant {view.employee_id} is employee {existing['employee_id']}")
+    employee_id = await ports.people.employee_of(conn, view.employee_id)
+    if employee_id not in (None, view.employee_id):
+        raise ImpossibleHrFact(f"participant {view.employee_id} is employee {employee_id}")
     return view.employee_id

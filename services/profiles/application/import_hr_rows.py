@@ -12,12 +12,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from uuid import UUID
 
-import asyncpg
 from pydantic import JsonValue
 
-from services.profiles.adapters import hr_imports, hr_records
-from services.profiles.application.record_hr_fact import record_local_hr_fact
+from services.profiles.application import record_hr_fact
+from services.profiles.application.commands import ImportHrRows, RecordHrFact
+from services.profiles.application.ports import Ports
 from services.profiles.domain.hr_import import (
+    ImportClosed,
+    ImportNotFound,
     ImportRow,
     Outcome,
     RowError,
@@ -27,23 +29,9 @@ from services.profiles.domain.hr_import import (
     parse_row,
     row_fact,
 )
-from shared.clock import Clock
-from shared.eventstore import EventStore
-from shared.inbox import PermanentError
-
-IMPORT_SOURCE = "/services/profiles/hr-import"
-
-
-class ImportNotFound(LookupError):
-    pass
-
-
-class ImportClosed(Exception):
-    pass
-
-
-class _DryRun(Exception):
-    """Leaves the batch's transaction by rolling it back."""
+from services.profiles.domain.participant import EmailTaken, EmployeeTaken
+from services.profiles.domain.worker import ImpossibleHrFact
+from shared.ports import Conn
 
 
 @dataclass
@@ -55,38 +43,43 @@ class RowResult:
     errors: list[RowError] = field(default_factory=list)
 
 
-async def import_hr_rows(
-    pool: asyncpg.Pool, store: EventStore, clock: Clock, import_id: UUID, rows: list[tuple[int, dict[str, JsonValue]]]
-) -> tuple[list[RowResult], Counter[str]]:
-    async with pool.acquire() as conn:
-        session = await hr_imports.fetch(conn, import_id)
-        if session is None:
-            raise ImportNotFound(f"no import {import_id}")
-        if session["completed_at"] is not None:
-            raise ImportClosed(f"import {import_id} is completed; start a new one")
-        try:
-            async with conn.transaction():
-                results = await _apply(conn, store, clock, session, rows)
-                counts = Counter(r.outcome for r in results)
-                if session["dry_run"]:
-                    raise _DryRun
-                await hr_imports.add_counts(conn, import_id, counts)
-        except _DryRun:
-            async with conn.transaction():
-                await hr_imports.add_counts(conn, import_id, counts)
+class _DryRun(Exception):
+    """Leaves the batch's transaction by rolling it back, carrying what it would have done."""
+
+    def __init__(self, results: list[RowResult], counts: Counter[str]) -> None:
+        super().__init__("dry run")
+        self.results, self.counts = results, counts
+
+
+async def handle(ports: Ports, cmd: ImportHrRows) -> tuple[list[RowResult], Counter[str]]:
+    """Every row's result and the batch's counts by outcome (added to the import's counts, dry run or not)."""
+    try:
+        async with ports.transactions() as conn:
+            session = await ports.imports.fetch(conn, cmd.import_id)
+            if session is None:
+                raise ImportNotFound(cmd.import_id)
+            if session["completed_at"] is not None:
+                raise ImportClosed(f"import {cmd.import_id} is completed; start a new one")
+            results = await _apply(ports, conn, session, cmd.rows)
+            counts = Counter(r.outcome for r in results)
+            if session["dry_run"]:
+                raise _DryRun(results, counts)
+            await ports.imports.add_counts(conn, cmd.import_id, counts)
+    except _DryRun as dry_run:
+        results, counts = dry_run.results, dry_run.counts
+        async with ports.transactions() as conn:
+            await ports.imports.add_counts(conn, cmd.import_id, counts)
     return results, counts
 
 
-async def _apply(
-    conn: asyncpg.Connection, store: EventStore, clock: Clock, session: dict, rows: list[tuple[int, dict]]
-) -> list[RowResult]:
+async def _apply(ports: Ports, conn: Conn, session: dict, rows: list[tuple[int, dict]]) -> list[RowResult]:
     """A row whose fact is already kept is the same fact again: unchanged, without deriving anything."""
     parsed = [(number, fields, parse_row(fields)) for number, fields in rows]
     valid = [row for _, _, row in parsed if isinstance(row, ImportRow)]
-    known = await hr_records.known_facts(conn, [str(fact_id(row)) for row in valid])
+    known = await ports.hr.known_facts(conn, [str(fact_id(row)) for row in valid])
     named = None
     if session["mode"] == "snapshot":
-        named = await hr_imports.in_roster(conn, session["import_id"], [row.employee_id for row in valid])
+        named = await ports.imports.in_roster(conn, session["import_id"], [row.employee_id for row in valid])
     results = []
     for number, fields, row in parsed:
         if not isinstance(row, ImportRow):
@@ -99,24 +92,21 @@ async def _apply(
         elif str(fact_id(row)) in known:
             results.append(RowResult(number, row.employee_id, "unchanged"))
         else:
-            results.append(await _apply_row(conn, store, clock, session["import_id"], number, row))
+            results.append(await _apply_row(ports, conn, session["import_id"], number, row))
     return results
 
 
-async def _apply_row(
-    conn: asyncpg.Connection, store: EventStore, clock: Clock, import_id: UUID, number: int, row: ImportRow
-) -> RowResult:
-    today = clock.now().date()
+async def _apply_row(ports: Ports, conn: Conn, import_id: UUID, number: int, row: ImportRow) -> RowResult:
+    now = ports.clock.now()
+    fact = RecordHrFact(row_fact(row, now), fact_id(row), row.employee_id, correlation_id=import_id)
     try:
-        async with conn.transaction():
-            followed = await record_local_hr_fact(
-                conn, store, row_fact(row, clock.now()), fact_id(row), import_id, today, IMPORT_SOURCE
-            )
-    except PermanentError as exc:
+        async with ports.savepoint(conn):
+            followed = await record_hr_fact.handle(ports, conn, fact)
+    except ImpossibleHrFact as exc:
         field_name = "work_email" if "email" in str(exc) else "employee_id"
         return RowResult(number, row.employee_id, "error", errors=[RowError(field_name, str(exc))])
-    except asyncpg.UniqueViolationError:  # a concurrent batch linked this email or employee id first
+    except (EmailTaken, EmployeeTaken):  # a concurrent batch linked this email or employee id first
         error = RowError("work_email", f"{row.work_email} or {row.employee_id} belongs to another participant")
         return RowResult(number, row.employee_id, "error", errors=[error])
-    kind = outcome(followed.linked, followed.before, followed.after, scheduled=row.effective_date > today)
+    kind = outcome(followed.linked, followed.before, followed.after, scheduled=row.effective_date > now.date())
     return RowResult(number, row.employee_id, kind, changes(followed.before, followed.after))

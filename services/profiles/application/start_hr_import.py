@@ -6,38 +6,23 @@ workforce leavers is refused before any row is applied, unless forced.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
 from uuid import UUID, uuid4
 
-import asyncpg
-
-from services.profiles.adapters import hr_imports
-from services.profiles.domain.hr_import import check_leaver_share
-from shared.clock import Clock
+from services.profiles.application.commands import StartHrImport
+from services.profiles.application.ports import Ports
+from services.profiles.domain.hr_import import check_leaver_share, snapshot_leavers
 
 
-async def start_hr_import(
-    pool: asyncpg.Pool,
-    clock: Clock,
-    mode: Literal["delta", "snapshot"],
-    *,
-    dry_run: bool,
-    as_of: date | None = None,
-    roster: list[str] | None = None,
-    max_leaver_share: float = 0.1,
-    force: bool = False,
-) -> tuple[UUID, list[str], int]:
-    """Returns the import id, the leavers a snapshot implies, and the current workforce they were counted in."""
-    import_id, as_of = uuid4(), as_of or clock.now().date()
-    async with pool.acquire() as conn, conn.transaction():
+async def handle(ports: Ports, cmd: StartHrImport) -> tuple[UUID, list[str], int]:
+    """The import id, the leavers a snapshot implies, and the current workforce they were counted in."""
+    import_id, as_of = uuid4(), cmd.as_of or ports.clock.now().date()
+    async with ports.transactions() as conn:
         leavers, workforce = [], 0
-        if mode == "snapshot":
-            named = set(roster or [])
-            current = await hr_imports.current_workers(conn)
-            workforce, leavers = len(current), [e for e in current if e not in named]
-            check_leaver_share(len(leavers), workforce, max_leaver_share, force)
-        await hr_imports.create(conn, import_id, mode, dry_run, as_of, clock.now(), leavers)
-        if mode == "snapshot":
-            await hr_imports.add_roster(conn, import_id, list(roster or []))
+        if cmd.mode == "snapshot":
+            current = await ports.imports.current_workers(conn)
+            workforce, leavers = len(current), snapshot_leavers(current, cmd.roster or [])
+            check_leaver_share(len(leavers), workforce, cmd.max_leaver_share, cmd.force)
+        await ports.imports.create(conn, import_id, cmd.mode, cmd.dry_run, as_of, ports.clock.now(), leavers)
+        if cmd.mode == "snapshot":
+            await ports.imports.add_roster(conn, import_id, list(cmd.roster or []))
     return import_id, leavers, workforce

@@ -19,6 +19,7 @@ from typing import Literal
 from pydantic import JsonValue, ValidationError
 
 from services.profiles.domain.worker import WorkerView
+from shared.errors import NotFound, RuleViolation
 from shared.events.hr import Worker, WorkerTerminated, WorkerUpdated
 
 Outcome = Literal["created", "updated", "unchanged", "deactivated", "scheduled", "error"]
@@ -71,13 +72,28 @@ def leaver_fact(employee_id: str, as_of: date, recorded_at: datetime) -> WorkerT
     )
 
 
-class TooManyLeavers(Exception):
+class ImportNotFound(NotFound):
+    def __init__(self, import_id: uuid.UUID) -> None:
+        super().__init__(f"no import {import_id}")
+
+
+class ImportClosed(RuleViolation):
+    """Rows or a completion for an import that is already completed (409)."""
+
+
+class TooManyLeavers(RuleViolation):
     def __init__(self, leavers: int, workforce: int, max_share: float) -> None:
         super().__init__(
             f"the snapshot would make {leavers} of {workforce} current workers leavers"
             f" ({leavers / workforce:.1%}), more than the allowed {max_share:.1%}; check the file or force it"
         )
         self.leavers, self.workforce, self.max_share = leavers, workforce, max_share
+
+
+def snapshot_leavers(current: list[str], roster: list[str]) -> list[str]:
+    """The current workers a snapshot's roster does not name."""
+    named = set(roster)
+    return [employee_id for employee_id in current if employee_id not in named]
 
 
 def check_leaver_share(leavers: int, workforce: int, max_share: float, force: bool) -> None:

@@ -8,11 +8,13 @@ by field and only what differs becomes a ``FieldChange``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import JsonValue
 
+from shared.aggregate import Aggregate
+from shared.errors import InvalidCommand, NotFound, RuleViolation
 from shared.events import Event
 from shared.events.profiles import (
     Availability,
@@ -43,20 +45,42 @@ HR_ONLY = frozenset({"employee_id"})
 _HR_DEACTIVATION = {"leave": "on_leave", "terminated": "left_institution"}
 
 
-class ParticipantRuleViolation(Exception):
-    """A command the participant's current state does not allow."""
+class ParticipantRuleViolation(RuleViolation):
+    """A command the participant's current state does not allow (409)."""
 
 
-class InvalidChange(ValueError):
-    """An edit that names an unknown field or breaks a rule about one field's value."""
+class InvalidChange(InvalidCommand):
+    """An edit that names an unknown field or breaks a rule about one field's value (422 naming the field)."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field, self.reason = field, reason
+
+class ParticipantNotFound(NotFound):
+    def __init__(self, participant_id: str) -> None:
+        super().__init__(f"no participant {participant_id}")
+
+
+class EmailTaken(ParticipantRuleViolation):
+    """The email belongs to another participant."""
+
+
+class EmployeeTaken(ParticipantRuleViolation):
+    """The employee id belongs to another participant."""
+
+
+def require_email_free(email: str, owner: str | None, participant_id: str) -> None:
+    """Rule: one participant per email (``owner``: who holds it now, as the read model says)."""
+    if owner not in (None, participant_id):
+        raise EmailTaken(f"email {email} already belongs to another participant")
+
+
+def require_employee_free(employee_id: str, owner: str | None, participant_id: str) -> None:
+    """Rule: one participant per employee id."""
+    if owner not in (None, participant_id):
+        raise EmployeeTaken(f"employee {employee_id} is already participant {owner}")
 
 
 @dataclass
-class Participant:
+class Participant(Aggregate):
+    id_field = "participant_id"
     participant_id: str
     version: int = 0
     roles: set[str] = field(default_factory=set)
@@ -67,17 +91,6 @@ class Participant:
     active: bool = True
     inactive_reason: str | None = None
     erased: bool = False
-
-    @classmethod
-    def from_events(cls, participant_id: str, events: list[Event]) -> Participant:
-        participant = cls(participant_id)
-        for event in events:
-            participant.apply(event)
-        return participant
-
-    @property
-    def exists(self) -> bool:
-        return self.version > 0
 
     @property
     def training_status(self) -> str:
@@ -97,12 +110,9 @@ class Participant:
         """Right to erasure; erasing twice decides nothing."""
         return [] if self.erased else [ParticipantErased(participant_id=self.participant_id)]
 
-    def register_mentor(self, registration: MentorRegistered) -> list[Event]:
-        self._check_registration(registration, "mentor")
-        return [registration]
-
-    def register_mentee(self, registration: MenteeRegistered) -> list[Event]:
-        self._check_registration(registration, "mentee")
+    def register(self, registration: MentorRegistered | MenteeRegistered) -> list[Event]:
+        """As a mentor or a mentee (the registration says which), onto a new or an HR-created person record."""
+        self._check_registration(registration, "mentor" if isinstance(registration, MentorRegistered) else "mentee")
         return [registration]
 
     def edit(self, changes: dict[str, JsonValue], source: EditSource) -> list[Event]:
@@ -160,8 +170,7 @@ class Participant:
 
     # --- evolution ----------------------------------------------------------------
 
-    def apply(self, event: Event) -> None:
-        self.version += 1
+    def evolve(self, event: Event, at: datetime) -> None:
         if self.erased:
             return
         if isinstance(event, (MentorRegistered, MenteeRegistered)):
@@ -180,10 +189,6 @@ class Participant:
         elif isinstance(event, ParticipantErased):
             self.erased, self.active, self.inactive_reason = True, False, "erased"
             self.fields, self.training = {}, {}
-
-    def apply_all(self, events: list[Event]) -> None:
-        for event in events:
-            self.apply(event)
 
     def _apply_registration(self, event: MentorRegistered | MenteeRegistered) -> None:
         role = "mentor" if isinstance(event, MentorRegistered) else "mentee"

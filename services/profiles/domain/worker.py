@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 
 from pydantic import JsonValue
 
@@ -33,18 +33,18 @@ from shared.events.hr import (
     WorkerUpdated,
 )
 
-HR_FACT_TYPES = frozenset(
-    cls.__name__
-    for cls in (
-        WorkerHired,
-        WorkerUpdated,
-        WorkerTransferred,
-        WorkerPromoted,
-        WorkerOnLeave,
-        WorkerReturned,
-        WorkerTerminated,
-    )
+HR_FACTS = (
+    WorkerHired,
+    WorkerUpdated,
+    WorkerTransferred,
+    WorkerPromoted,
+    WorkerOnLeave,
+    WorkerReturned,
+    WorkerTerminated,
 )
+HR_FACT_TYPES = frozenset(cls.__name__ for cls in HR_FACTS)
+HR_TIMER = "hr-effective"
+"""The kind of the durable timer that re-derives a worker when a forward-dated fact takes effect."""
 
 
 class ImpossibleHrFact(ValueError):
@@ -119,6 +119,20 @@ def check_rescission(rescission: HrEventRescinded, fact_employee_id: str, fact_t
         raise ImpossibleHrFact(
             f"event {rescission.rescinded_event_id} is a {fact_type}, not a {rescission.rescinded_type}"
         )
+
+
+def check_rescission_arrived_first(event: Event, event_id: str, employee_id: str, rescinded_type: str) -> None:
+    """A fact whose rescission came first must be the fact the rescission named."""
+    if employee_id != event.employee_id or rescinded_type != event.type_name():
+        raise ImpossibleHrFact(
+            f"event {event_id} was rescinded as a {rescinded_type} of employee {employee_id},"
+            f" but is a {event.type_name()} of employee {event.employee_id}"
+        )
+
+
+def effective_date_timer(employee_id: str, due_on: date) -> tuple[str, datetime]:
+    """The key and due time of the timer that applies a forward-dated fact (one per worker and date)."""
+    return f"{HR_TIMER}:{employee_id}:{due_on.isoformat()}", datetime.combine(due_on, time.min, tzinfo=UTC)
 
 
 def derive(facts: Iterable[HrFact], today: date) -> WorkerView | None:

@@ -1,4 +1,4 @@
-"""Profiles on a fresh database: its migrations, a frozen clock, and the API without a broker."""
+"""Profiles on a fresh database: its migrations, a frozen clock, and the app as bootstrap.py wires it (no broker)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+from fastapi import FastAPI
 
-from services.profiles.__main__ import build_app
-from services.profiles.adapters.hr_feed import hr_handlers
-from services.profiles.application.participants import PERSONAL_DATA
+from services.profiles.adapters.container import ProfilesContainer
+from services.profiles.bootstrap import build_app
 from shared.auth import Role, mint_token
 from shared.bus import dead_letter_topic, ensure_topics, new_broker, new_producer
 from shared.clock import FrozenClock
@@ -20,6 +20,7 @@ from shared.db import migrate, migrations_from_package
 from shared.envelope import Envelope
 from shared.eventstore import EventStore
 from shared.inbox import IdempotentConsumer
+from shared.runtime import ServiceRuntime
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 from shared.subscription import subscribe
 from tests.helpers import eventually
@@ -37,16 +38,27 @@ async def profiles_pool(pool: asyncpg.Pool) -> asyncpg.Pool:
 
 
 @pytest.fixture
-def store(clock: FrozenClock) -> EventStore:
-    return EventStore("profiles", clock, PERSONAL_DATA)  # as the service wires it
+def app(profiles_pool: asyncpg.Pool, clock: FrozenClock, fresh_dsn: str) -> FastAPI:
+    """The profiles app, its runtime given the test's pool (no lifespan, so no broker)."""
+    app = build_app(ServiceSettings(service_name="profiles", pg_dsn=fresh_dsn), clock=clock)
+    app.state.runtime.pool = profiles_pool
+    return app
+
+
+@pytest.fixture
+def container(app: FastAPI) -> ProfilesContainer:
+    return app.state.container
+
+
+@pytest.fixture
+def store(container: ProfilesContainer) -> EventStore:
+    """The one event store the app built, with its personal-data codec."""
+    return container.participants.store
 
 
 @pytest_asyncio.fixture
-async def api(profiles_pool: asyncpg.Pool, store: EventStore, clock: FrozenClock, fresh_dsn: str):
-    """The profiles app over ASGI, its runtime given the test's pool (no lifespan, so no broker)."""
-    app = build_app(ServiceSettings(service_name="profiles", pg_dsn=fresh_dsn), clock=clock)
-    runtime = app.state.runtime
-    runtime.pool, runtime.store = profiles_pool, store
+async def api(app: FastAPI):
+    """The profiles app over ASGI."""
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://profiles") as client:
         yield client
 
@@ -56,10 +68,12 @@ def auth(subject: str, *roles: Role) -> dict[str, str]:
 
 
 class HrFeed:
-    """Profiles' HR consumer on its own topic of the real broker, as the service wires it."""
+    """Profiles' HR consumer on its own topic of the real broker, with the handlers (and timer handlers)
+    the service wires."""
 
-    def __init__(self, bootstrap: str, pool: asyncpg.Pool, store: EventStore, clock: FrozenClock, topic: str) -> None:
-        self.bootstrap, self.pool, self.store, self.clock, self.topic = bootstrap, pool, store, clock, topic
+    def __init__(self, bootstrap: str, pool: asyncpg.Pool, runtime: ServiceRuntime, topic: str) -> None:
+        self.bootstrap, self.pool, self.topic = bootstrap, pool, topic
+        self.handlers, self.timer_handlers = runtime.handlers, runtime.timer_handlers
         self.group = f"profiles-{uuid.uuid4().hex[:8]}"
 
     async def start(self) -> None:
@@ -69,7 +83,7 @@ class HrFeed:
         consumer = IdempotentConsumer(
             self.pool,
             self.group,
-            hr_handlers(self.store, self.clock),
+            self.handlers,
             self.producer,
             max_attempts=2,
             backoff_seconds=0.01,
@@ -99,8 +113,8 @@ class HrFeed:
 
 
 @pytest_asyncio.fixture
-async def hr_feed(broker, profiles_pool, store, clock, topic_name):
-    feed = HrFeed(broker.bootstrap, profiles_pool, store, clock, topic_name)
+async def hr_feed(broker, profiles_pool, app, topic_name):
+    feed = HrFeed(broker.bootstrap, profiles_pool, app.state.runtime, topic_name)
     await feed.start()
     yield feed
     await feed.stop()

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
 
-from services.profiles.__main__ import build_app
+from services.profiles.bootstrap import build_app
 from shared.auth import Role
 from shared.settings import ServiceSettings
 from tests.integration.profiles.conftest import auth

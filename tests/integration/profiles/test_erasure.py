@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from services.profiles.adapters.personal_data import PersonalData, key_for
-from services.profiles.application.participants import load
 from shared.auth import Role
 from shared.events import decode
 from tests.integration.profiles.conftest import auth
@@ -64,18 +63,15 @@ async def test_erasure_drops_hr_facts_and_later_facts_are_not_kept(hr_feed, api,
     assert await profiles_pool.fetchval("SELECT count(*) FROM events WHERE stream_id = 'E100'") == 2
 
 
-async def test_sealed_events_read_back_until_the_key_is_shredded(api, profiles_pool, store) -> None:
-    """Stored payloads sealed as the event-store hook will seal them; reading a shredded one gives placeholders."""
+async def test_sealed_events_read_back_until_the_key_is_shredded(api, profiles_pool, container) -> None:
+    """The store seals personal fields as it appends and opens them as it reads; a shredded key gives placeholders."""
     assert (await api.post("/mentors", json={**mentor(), "participant_id": "p1"}, headers=ADMIN)).status_code == 201
     await api.patch("/participants/p1/profile", json={"name": "Ada Okafor"}, headers=ADMIN)
-    sealer = PersonalData()
+    sealer, participants = PersonalData(), container.participants
     async with profiles_pool.acquire() as conn:
-        for row in await conn.fetch("SELECT position, event_type, data FROM events WHERE stream_id = 'p1'"):
-            sealed = await sealer.seal(conn, "p1", row["event_type"], row["data"])
-            await conn.execute("UPDATE events SET data = $2 WHERE position = $1", row["position"], sealed)
-        stored = await conn.fetchval("SELECT data::text FROM events WHERE event_type = 'MentorRegistered'")
-        assert "Ada" not in stored and "Lagos" not in stored and "$pii" in stored
-        participant = await load(conn, store, "p1")
+        for stored in await conn.fetch("SELECT data::text FROM events WHERE stream_id = 'p1'"):
+            assert "Ada" not in stored[0] and "Lagos" not in stored[0] and "$pii" in stored[0]
+        participant = await participants.load(conn, "p1")
         assert (
             participant.fields["name"] == "Ada Okafor" and participant.fields["profile.biography"] == "Grew up in Lagos"
         )
@@ -88,4 +84,4 @@ async def test_sealed_events_read_back_until_the_key_is_shredded(api, profiles_p
         event = decode("MentorRegistered", await sealer.open(conn, "p1", "MentorRegistered", registration["data"]), 1)
         assert (event.name, event.email, event.profile.biography) == ("[erased]", "erased@erased.invalid", "[erased]")
         assert event.profile.specialty == "oncology"
-        assert (await load(conn, store, "p1")).erased
+        assert (await participants.load(conn, "p1")).erased

@@ -8,8 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.profiles.adapters.hr_feed import hr_timer_handlers
-from services.profiles.application.participants import PERSONAL_DATA
+from services.profiles.adapters.personal_data import PersonalData
 from shared.auth import Role
 from shared.bus import dead_letter_topic
 from shared.events.hr import (
@@ -30,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 
 def timer_wheel(hr_feed, clock, poll_seconds: float = 1.0) -> TimerWheel:
-    return TimerWheel(hr_feed.pool, hr_timer_handlers(hr_feed.store, clock), clock, poll_seconds=poll_seconds)
+    return TimerWheel(hr_feed.pool, hr_feed.timer_handlers, clock, poll_seconds=poll_seconds)
 
 
 async def fire_hr_timers(hr_feed, clock) -> int:
@@ -40,7 +39,7 @@ async def fire_hr_timers(hr_feed, clock) -> int:
 async def stream(pool, participant_id: str = "E100") -> list[tuple[str, dict]]:
     """The stream as appended (personal fields are sealed at rest; the store opens them)."""
     async with pool.acquire() as conn:
-        stored = await EventStore("profiles", codec=PERSONAL_DATA).read_stream(conn, participant_id)
+        stored = await EventStore("profiles", codec=PersonalData()).read_stream(conn, participant_id)
     return [(s.envelope.type, s.envelope.data) for s in stored]
 
 

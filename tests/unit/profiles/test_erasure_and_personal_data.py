@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given
@@ -21,6 +21,14 @@ from shared.events.profiles import (
 )
 
 pytestmark = pytest.mark.unit
+
+AT = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
+
+
+def rebuilt(participant_id: str, events: list) -> Participant:
+    """The participant as the repository rebuilds it from these recorded events."""
+    return Participant.rebuild(participant_id, [(event, AT) for event in events])
+
 
 PROFILE = ProfileFields(biography="Grew up in Lagos", specialty="oncology", career_stage="senior")
 
@@ -46,16 +54,16 @@ def fake_open(token: str):
 
 
 def test_erasure_is_one_event_and_leaves_nothing_to_edit() -> None:
-    participant = Participant.from_events("p1", [registration()])
+    participant = rebuilt("p1", [registration()])
     [event] = participant.erase()
     assert event == ParticipantErased(participant_id="p1")
-    participant.apply(event)
+    participant.apply(event, AT)
     assert participant.erased and not participant.active and participant.fields == {}
     assert participant.erase() == []
     for command in (
         lambda: participant.edit({"name": "B"}, "admin"),
         lambda: participant.change_capacity(3),
-        lambda: participant.register_mentor(registration()),
+        lambda: participant.register(registration()),
         lambda: participant.follow_employment("terminated", date(2025, 1, 1)),
     ):
         with pytest.raises(ParticipantRuleViolation, match="erased"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given
@@ -21,6 +21,14 @@ from shared.events.profiles import (
 
 pytestmark = pytest.mark.unit
 
+AT = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
+
+
+def rebuilt(participant_id: str, events: list) -> Participant:
+    """The participant as the repository rebuilds it from these recorded events."""
+    return Participant.rebuild(participant_id, [(event, AT) for event in events])
+
+
 PROFILE = ProfileFields(biography="b", specialty="oncology", career_stage="senior", interests=["trials"])
 
 
@@ -28,7 +36,7 @@ def mentor(**extra) -> Participant:
     registration = MentorRegistered(
         participant_id="p1", name="P", email="p@example.edu", profile=PROFILE, capacity=2, **extra
     )
-    return Participant.from_events("p1", [registration])
+    return rebuilt("p1", [registration])
 
 
 def test_an_edit_carries_only_the_fields_that_differ() -> None:
@@ -49,15 +57,13 @@ def test_unknown_and_hr_only_fields_are_refused() -> None:
 
 
 def test_a_mentee_has_no_availability() -> None:
-    mentee = Participant.from_events(
-        "p1", [MenteeRegistered(participant_id="p1", name="P", email="p@example.edu", profile=PROFILE)]
-    )
+    mentee = rebuilt("p1", [MenteeRegistered(participant_id="p1", name="P", email="p@example.edu", profile=PROFILE)])
     with pytest.raises(InvalidChange, match="availability"):
         mentee.edit({"availability.formats": ["phone"]}, "participant")
 
 
 def test_an_unregistered_person_record_is_not_edited_by_its_participant() -> None:
-    person = Participant.from_events(
+    person = rebuilt(
         "E1",
         [
             ProfileUpdated(
@@ -93,10 +99,10 @@ def test_training_is_dated_and_not_in_the_future() -> None:
     today = date(2025, 3, 1)
     with pytest.raises(InvalidChange, match="completed_on"):
         m.complete_training("workshop", date(2025, 3, 2), today)
-    m.apply_all(m.complete_training("handbook", date(2025, 1, 1), today))
+    m.apply_all(m.complete_training("handbook", date(2025, 1, 1), today), AT)
     assert m.training_status == "handbook_completed"
     assert m.complete_training("handbook", date(2025, 1, 1), today) == []
-    m.apply_all(m.complete_training("workshop", date(2025, 2, 1), today))
+    m.apply_all(m.complete_training("workshop", date(2025, 2, 1), today), AT)
     assert m.training_status == "workshop_completed"
 
 
@@ -105,7 +111,7 @@ def test_employment_pauses_deactivates_and_resumes() -> None:
     assert m.follow_employment("active", date(2025, 1, 1)) == []
     [leave] = m.follow_employment("leave", date(2025, 1, 1))
     assert isinstance(leave, ParticipantDeactivated) and leave.reason == "on_leave"
-    m.apply(leave)
+    m.apply(leave, AT)
     assert m.follow_employment("leave", date(2025, 1, 2)) == []
     [left] = m.follow_employment("terminated", date(2025, 2, 1))
     assert left.reason == "left_institution"
@@ -115,7 +121,7 @@ def test_employment_pauses_deactivates_and_resumes() -> None:
 
 def test_hr_does_not_lift_an_admin_deactivation() -> None:
     m = mentor()
-    m.apply(ParticipantDeactivated(participant_id="p1", reason="admin", effective_date=date(2025, 1, 1)))
+    m.apply(ParticipantDeactivated(participant_id="p1", reason="admin", effective_date=date(2025, 1, 1)), AT)
     assert m.follow_employment("active", date(2025, 2, 1)) == []
 
 
@@ -133,7 +139,7 @@ edits = st.dictionaries(
 def test_applying_an_edit_reaches_the_target_and_repeating_it_changes_nothing(changes) -> None:
     m = mentor()
     events = m.edit(changes, "participant")
-    m.apply_all(events)
+    m.apply_all(events, AT)
     assert all(m.fields.get(path) == value for path, value in changes.items())
     assert m.edit(changes, "participant") == []
     assert all(c.old != c.new for e in events for c in e.changes)

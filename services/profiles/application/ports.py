@@ -1,0 +1,166 @@
+"""What profiles' use cases need beyond the domain, as ports; ``Ports`` is the set ``bootstrap.py`` builds once.
+
+Use cases open a transaction (``transactions``), load and commit participants through the repository
+(``participants``: the event store with the personal-data codec, and the read-model row as its commit hook),
+and hand the transaction's ``Conn`` to the ports below.  The Postgres implementations live in
+``adapters/`` (``read_model``, ``hr_records``, ``hr_imports``, ``scim_users``, ``personal_data``,
+``transactions``); the in-memory ones for unit tests in ``tests/unit/profiles/fakes.py``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from services.profiles.domain.participant import Participant
+from services.profiles.domain.worker import HrFact, WorkerView
+from shared.clock import Clock
+from shared.events import Event
+from shared.events.hr import HrEventRescinded
+from shared.ports import Conn, TimersPort, Transactions
+from shared.repository import Repository
+
+
+class Savepoints(Protocol):
+    def __call__(self, conn: Conn) -> AbstractAsyncContextManager[Any]:
+        """A transaction nested in ``conn``'s: when its block raises, only its own work is undone."""
+        ...
+
+
+class ParticipantIndex(Protocol):
+    """Who holds an email or an employee id, as the participants read model says: the facts the
+    uniqueness rules (``domain.participant.require_email_free`` / ``require_employee_free``) decide on.
+    The table's unique keys settle a race both writers won (``EmailTaken`` / ``EmployeeTaken`` on commit)."""
+
+    async def owner_of_email(self, conn: Conn, email: str) -> str | None:
+        """Case-insensitive."""
+        ...
+
+    async def owner_of_employee(self, conn: Conn, employee_id: str) -> str | None: ...
+
+    async def employee_of(self, conn: Conn, participant_id: str) -> str | None:
+        """The participant's employee id; None when they have none (or there is no such participant)."""
+        ...
+
+
+class HrRecords(Protocol):
+    """Profiles' own HR tables: the facts kept, rescissions, and each worker's link and last applied view."""
+
+    async def is_erased(self, conn: Conn, employee_id: str) -> bool: ...
+
+    async def add_fact(self, conn: Conn, event_id: str, fact: Event) -> None:
+        """Keep a fact (the same event id twice is kept once)."""
+        ...
+
+    async def known_facts(self, conn: Conn, event_ids: list[str]) -> set[str]: ...
+
+    async def fact_owner(self, conn: Conn, event_id: str) -> tuple[str, str] | None:
+        """``(employee_id, event_type)`` of a kept fact."""
+        ...
+
+    async def rescission_of(self, conn: Conn, event_id: str) -> tuple[str, str] | None:
+        """``(employee_id, rescinded_type)`` of a rescission that names the event (it may come first)."""
+        ...
+
+    async def add_rescission(self, conn: Conn, rescinded_by: str, rescission: HrEventRescinded) -> None: ...
+
+    async def standing_facts(self, conn: Conn, employee_id: str) -> list[HrFact]:
+        """Every kept fact about the employee that is not rescinded."""
+        ...
+
+    async def lock_worker(self, conn: Conn, employee_id: str) -> tuple[str | None, WorkerView | None]:
+        """The worker's participant and last applied view, the worker created if new.  Holds the worker
+        locked until the transaction ends, so two facts about one worker are derived one after the other."""
+        ...
+
+    async def save_worker(self, conn: Conn, employee_id: str, participant_id: str, applied: WorkerView) -> None:
+        """Link and view applied.  One worker per participant is a unique key: a race is ``EmployeeTaken``."""
+        ...
+
+    async def erase_worker(self, conn: Conn, participant_id: str) -> None:
+        """Forget every HR fact and SCIM user about the participant's worker; later facts are not kept."""
+        ...
+
+
+class HrImports(Protocol):
+    """Bulk-import sessions (a dict: import_id, mode, dry_run, as_of, counts, leavers, created_at,
+    completed_at) and the roster a snapshot declares."""
+
+    async def create(
+        self,
+        conn: Conn,
+        import_id: UUID,
+        mode: str,
+        dry_run: bool,
+        as_of: date,
+        created_at: datetime,
+        leavers: list[str],
+    ) -> None: ...
+
+    async def add_roster(self, conn: Conn, import_id: UUID, employee_ids: list[str]) -> None: ...
+
+    async def fetch(self, conn: Conn, import_id: UUID, *, lock: bool = False) -> dict | None: ...
+
+    async def add_counts(self, conn: Conn, import_id: UUID, counts: Counter[str]) -> None: ...
+
+    async def mark_completed(self, conn: Conn, import_id: UUID, at: datetime) -> None: ...
+
+    async def in_roster(self, conn: Conn, import_id: UUID, employee_ids: list[str]) -> set[str]: ...
+
+    async def current_workers(self, conn: Conn) -> list[str]:
+        """Employees linked to a participant whose last applied status is not terminated, in order."""
+        ...
+
+
+class ScimUsers(Protocol):
+    """The identity provider's users (a dict: user_id, user_name, external_id, employee_id, resource,
+    version, created_at, updated_at)."""
+
+    async def fetch(self, conn: Conn, user_id: str, *, lock: bool = False) -> dict | None: ...
+
+    async def owner_of_user_name(self, conn: Conn, user_name: str) -> str | None:
+        """Case-insensitive."""
+        ...
+
+    async def owner_of_employee(self, conn: Conn, employee_id: str) -> str | None: ...
+
+    async def save(
+        self,
+        conn: Conn,
+        user_id: str,
+        employee_id: str,
+        resource: dict,
+        version: int,
+        created_at: datetime,
+        updated_at: datetime,
+    ) -> None: ...
+
+    async def delete(self, conn: Conn, user_id: str) -> None: ...
+
+
+class PersonalKeys(Protocol):
+    """The per-person data keys that seal personal fields at rest (crypto-shredding)."""
+
+    async def shred(self, conn: Conn, participant_id: str) -> None:
+        """Destroy the person's key for good: what was sealed under it reads as placeholders."""
+        ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Everything a profiles use case reaches: built once by ``bootstrap.build_app``, faked in unit tests."""
+
+    transactions: Transactions
+    savepoint: Savepoints
+    participants: Repository[Participant]
+    people: ParticipantIndex
+    hr: HrRecords
+    timers: TimersPort
+    imports: HrImports
+    scim_users: ScimUsers
+    keys: PersonalKeys
+    clock: Clock

@@ -1,0 +1,72 @@
+"""The composition root: everything profiles runs on, built once.
+
+The clock, the event store with the personal-data codec (it seals personal fields as it appends and opens
+them as it reads), the participant repository with the read-model row as its commit hook, the Postgres
+port implementations, the ``hr.events`` handler table and the timers of forward-dated HR facts, the
+runtime (pool, broker, relay) and the FastAPI app; the container goes on ``app.state.container``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.profiles.adapters import bus, http
+from services.profiles.adapters.container import ProfilesContainer
+from services.profiles.adapters.hr_imports import PostgresHrImports
+from services.profiles.adapters.hr_records import PostgresHrRecords
+from services.profiles.adapters.personal_data import PersonalData
+from services.profiles.adapters.postgres import RuntimeTransactions, savepoint
+from services.profiles.adapters.queries import Queries
+from services.profiles.adapters.read_model import ReadModel
+from services.profiles.adapters.scim_users import PostgresScimUsers
+from services.profiles.domain.participant import Participant, ParticipantNotFound
+from shared.bus import HR_TOPIC
+from shared.clock import Clock, clock_for
+from shared.db import migrations_from_package
+from shared.eventstore import EventStore
+from shared.http import create_app
+from shared.repository import Repository
+from shared.runtime import ServiceRuntime
+from shared.settings import ServiceSettings
+from shared.timers import TimerBook
+
+
+def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
+    clock = clock or clock_for(settings)
+    personal_data = PersonalData()
+    store = EventStore(settings.service_name, clock, personal_data)
+    runtime = ServiceRuntime(
+        settings,
+        migrations=migrations_from_package("services.profiles.migrations"),
+        consumes=[HR_TOPIC],
+        clock=clock,
+        codec=personal_data,
+        store=store,
+    )
+    container = build_container(runtime, store, personal_data, clock)
+    runtime.handlers = bus.hr_handlers(container).inbox_handlers()
+    runtime.timer_handlers = bus.hr_timer_handlers(container)
+    app = create_app(runtime, title="Mentorship · profiles", description="Participants, roles, capacity, consent.")
+    app.state.container = container
+    http.install(app)
+    return app
+
+
+def build_container(
+    runtime: ServiceRuntime, store: EventStore, personal_data: PersonalData, clock: Clock
+) -> ProfilesContainer:
+    """The Postgres ports; transactions and reads use the runtime's pool once it exists."""
+    read_model = ReadModel()
+    return ProfilesContainer(
+        transactions=RuntimeTransactions(runtime),
+        savepoint=savepoint,
+        participants=Repository(store, Participant, not_found=ParticipantNotFound, on_commit=[read_model.rewrite_row]),
+        people=read_model,
+        hr=PostgresHrRecords(),
+        timers=TimerBook(),
+        imports=PostgresHrImports(),
+        scim_users=PostgresScimUsers(),
+        keys=personal_data,
+        clock=clock,
+        queries=Queries(runtime),
+    )
