@@ -10,8 +10,10 @@ from fastapi import FastAPI
 
 from services.matching.adapters.bus import CONSUMES, bus_handlers
 from services.matching.adapters.http import install
+from services.matching.adapters.postgres_requests import PostgresRequestIndex, PostgresSlots
 from services.matching.application.deadlines import timer_handlers
 from services.matching.application.deps import Deps
+from services.matching.application.request_repository import request_repository
 from services.matching.settings import MatchingSettings
 from shared.clock import Clock, clock_for
 from shared.db import migrations_from_package
@@ -20,6 +22,7 @@ from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.serve import serve
 from shared.settings import ServiceSettings
+from shared.timers import TimerBook
 
 
 def build_app(
@@ -27,8 +30,10 @@ def build_app(
 ) -> FastAPI:
     clock = clock or clock_for(settings)
     options = options or MatchingSettings()
+    store = EventStore(settings.service_name, clock)
     deps = Deps(
-        store=EventStore(settings.service_name, clock),
+        store=store,
+        requests=request_repository(store, PostgresSlots(), PostgresRequestIndex(), TimerBook()),
         clock=clock,
         default_response_days=options.response_days,
         bulk_candidates=options.bulk_candidates,
@@ -40,6 +45,7 @@ def build_app(
         consumes=CONSUMES,
         timer_handlers=timer_handlers(deps),
         clock=clock,
+        store=store,
     )
     app = create_app(
         runtime, title="Mentorship · matching", description="Requests, forwarding, suggestions, bulk runs."

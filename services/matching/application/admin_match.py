@@ -8,7 +8,6 @@ import asyncpg
 
 from services.matching.application.deps import Deps
 from services.matching.application.mentors import exclusions
-from services.matching.application.request_stream import commit, load_existing
 from services.matching.domain.errors import InvalidCommand
 
 
@@ -16,9 +15,9 @@ async def admin_match(
     pool: asyncpg.Pool, deps: Deps, request_id: str, admin_id: str, mentor_id: str, correlation_id: UUID | None = None
 ) -> int:
     async with pool.acquire() as conn, conn.transaction():
-        request = await load_existing(conn, deps, request_id)
+        request = await deps.requests.get(conn, request_id)
         events = request.admin_match(admin_id, mentor_id, deps.clock.now())
         why = (await exclusions(conn, request.mentee_id, [mentor_id]))[mentor_id]
         if why is not None:
             raise InvalidCommand("mentor_id", why)
-        return await commit(conn, deps, request, events, correlation_id=correlation_id)
+        return await deps.requests.commit(conn, request, events, correlation_id=correlation_id)

@@ -10,7 +10,6 @@ import asyncpg
 from services.matching.application.deps import Deps
 from services.matching.application.forwarding import eligibility
 from services.matching.application.program import get_program
-from services.matching.application.request_stream import commit, load
 from services.matching.domain.request import WITHDRAWABLE
 from shared.envelope import Envelope
 from shared.events import Event
@@ -158,18 +157,18 @@ def profile_handlers(deps: Deps) -> dict[str, Handler]:
             list(WITHDRAWABLE),
         )
         for row in own:
-            request = await load(conn, deps, row["request_id"])
-            await commit(conn, deps, request, request.withdraw(reason), **ids)
+            request = await deps.requests.load(conn, row["request_id"])
+            await deps.requests.commit(conn, request, request.withdraw(reason), **ids)
         waiting = await conn.fetch(
             "SELECT request_id FROM requests WHERE mentor_id = $1 AND status = 'forwarded'", participant_id
         )
         program = await get_program(conn, deps)
         for row in waiting:
-            request = await load(conn, deps, row["request_id"])
+            request = await deps.requests.load(conn, row["request_id"])
             events = request.pass_on(
                 participant_id, await eligibility(conn, request), program.respond_by(deps.clock.now())
             )
-            await commit(conn, deps, request, events, **ids)
+            await deps.requests.commit(conn, request, events, **ids)
 
     async def on_deactivated(conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
         assert isinstance(event, ParticipantDeactivated)

@@ -12,7 +12,6 @@ import uuid
 import asyncpg
 
 from services.matching.application.deps import Deps
-from services.matching.application.request_stream import commit, load
 from shared.envelope import Envelope
 from shared.events import Event
 from shared.events.relationships import RelationshipClosed, RelationshipStarted
@@ -53,10 +52,9 @@ def relationship_handlers(deps: Deps) -> dict[str, Handler]:
             active = await conn.fetchval("SELECT active FROM mentees WHERE mentee_id = $1", mentee_id)
             if active is False:
                 continue
-            request = await load(conn, deps, rematch_request_id(event.relationship_id, mentee_id))
-            await commit(
+            request = await deps.requests.load(conn, rematch_request_id(event.relationship_id, mentee_id))
+            await deps.requests.commit(
                 conn,
-                deps,
                 request,
                 request.reopen_for_rematch(mentee_id, event.mentor_id),
                 correlation_id=envelope.correlationid,

@@ -9,7 +9,6 @@ import asyncpg
 from services.matching.application.deps import Deps
 from services.matching.application.forwarding import eligibility
 from services.matching.application.program import get_program
-from services.matching.application.request_stream import commit, load_existing
 
 
 async def respond_to_request(
@@ -22,9 +21,9 @@ async def respond_to_request(
     correlation_id: UUID | None = None,
 ) -> int:
     async with pool.acquire() as conn, conn.transaction():
-        request = await load_existing(conn, deps, request_id)
+        request = await deps.requests.get(conn, request_id)
         program = await get_program(conn, deps)
         now = deps.clock.now()
         eligible = await eligibility(conn, request)
         events = request.respond(mentor_id, accepted, reason, eligible, program.respond_by(now), now)
-        return await commit(conn, deps, request, events, correlation_id=correlation_id)
+        return await deps.requests.commit(conn, request, events, correlation_id=correlation_id)

@@ -9,7 +9,6 @@ import asyncpg
 from services.matching.application.deps import Deps
 from services.matching.application.forwarding import eligibility
 from services.matching.application.program import get_program
-from services.matching.application.request_stream import commit, load_existing
 
 
 async def review_request(
@@ -22,8 +21,8 @@ async def review_request(
     correlation_id: UUID | None = None,
 ) -> int:
     async with pool.acquire() as conn, conn.transaction():
-        request = await load_existing(conn, deps, request_id)
+        request = await deps.requests.get(conn, request_id)
         program = await get_program(conn, deps)
         eligible = await eligibility(conn, request)
         events = request.review(reviewer_id, approved, decline_reason, eligible, program.respond_by(deps.clock.now()))
-        return await commit(conn, deps, request, events, correlation_id=correlation_id)
+        return await deps.requests.commit(conn, request, events, correlation_id=correlation_id)

@@ -10,7 +10,6 @@ import asyncpg
 
 from services.matching.application.deps import Deps
 from services.matching.application.mentors import exclusions
-from services.matching.application.request_stream import commit, load
 from services.matching.domain.errors import InvalidCommand, MatchingRuleViolation
 from services.matching.domain.request import OPEN, Request, check_choices
 
@@ -46,7 +45,7 @@ async def submit_request(
                 raise InvalidCommand("ranked_mentor_ids", why)
         await _supersede_unmatched(conn, deps, mentee_id, request.request_id, correlation_id)
         events = request.submit(mentee_id, biography, motivation, ranked)
-        await commit(conn, deps, request, events, correlation_id=correlation_id)
+        await deps.requests.commit(conn, request, events, correlation_id=correlation_id)
     return request.request_id
 
 
@@ -58,7 +57,7 @@ async def _supersede_unmatched(
         "SELECT request_id FROM requests WHERE mentee_id = $1 AND status = 'unmatched'", mentee_id
     )
     for row in waiting:
-        old = await load(conn, deps, row["request_id"])
-        await commit(
-            conn, deps, old, old.withdraw(f"superseded by request {new_request_id}"), correlation_id=correlation_id
+        old = await deps.requests.load(conn, row["request_id"])
+        await deps.requests.commit(
+            conn, old, old.withdraw(f"superseded by request {new_request_id}"), correlation_id=correlation_id
         )

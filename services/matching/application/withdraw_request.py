@@ -7,12 +7,11 @@ from uuid import UUID
 import asyncpg
 
 from services.matching.application.deps import Deps
-from services.matching.application.request_stream import commit, load_existing
 
 
 async def withdraw_request(
     pool: asyncpg.Pool, deps: Deps, request_id: str, reason: str | None, correlation_id: UUID | None = None
 ) -> int:
     async with pool.acquire() as conn, conn.transaction():
-        request = await load_existing(conn, deps, request_id)
-        return await commit(conn, deps, request, request.withdraw(reason), correlation_id=correlation_id)
+        request = await deps.requests.get(conn, request_id)
+        return await deps.requests.commit(conn, request, request.withdraw(reason), correlation_id=correlation_id)

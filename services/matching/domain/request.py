@@ -18,6 +18,7 @@ from services.matching.domain.errors import (
     NotAllowed,
     NotFound,
 )
+from shared.aggregate import Aggregate
 from shared.events import Event
 from shared.events.matching import (
     MatchApproved,
@@ -51,7 +52,9 @@ def check_choices(mentee_id: str, ranked: Sequence[str]) -> None:
 
 
 @dataclass
-class Request:
+class Request(Aggregate):
+    id_field = "request_id"
+
     request_id: str
     version: int = 0
     status: Status = "new"
@@ -67,17 +70,6 @@ class Request:
     decline_reason: str | None = None
     matched_mentor_id: str | None = None
     origin: Literal["mentee", "rematch"] = "mentee"
-
-    @classmethod
-    def from_history(cls, request_id: str, history: Sequence[tuple[Event, datetime]]) -> Request:
-        request = cls(request_id)
-        for event, at in history:
-            request.apply(event, at)
-        return request
-
-    @property
-    def exists(self) -> bool:
-        return self.version > 0
 
     @property
     def is_open(self) -> bool:
@@ -222,8 +214,7 @@ class Request:
 
     # --- evolution ----------------------------------------------------------------
 
-    def apply(self, event: Event, at: datetime) -> None:
-        self.version += 1
+    def evolve(self, event: Event, at: datetime) -> None:
         match event:
             case RequestRanked():
                 self.status, self.mentee_id, self.submitted_at = "submitted", event.mentee_id, at
@@ -243,7 +234,3 @@ class Request:
                 self.status, self.matched_mentor_id, self.respond_by = "matched", event.mentor_id, None
             case RequestWithdrawn():
                 self.status, self.respond_by = "withdrawn", None
-
-    def apply_all(self, events: Sequence[Event], at: datetime) -> None:
-        for event in events:
-            self.apply(event, at)
