@@ -7,6 +7,7 @@ request id, so the ``MatchApproved`` of a request lives on the request's own str
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,8 +37,15 @@ OPEN: frozenset[str] = frozenset({"submitted", "forwarded"})
 WITHDRAWABLE: frozenset[str] = frozenset({"submitted", "forwarded", "unmatched"})
 MAX_CHOICES = 3
 
+_REMATCH_NAMESPACE = uuid.UUID("0c9b3c55-54a4-4bb8-8a4e-5d1f3bb4a0e2")
+
 Eligible = Callable[[str], bool]
 """Whether a ranked mentor may be offered the request now (active, open slot, not in the reporting line)."""
+
+
+def rematch_request_id(relationship_id: str, mentee_id: str) -> str:
+    """A closure's rematch request: deterministic, so a redelivered closure never opens a second one."""
+    return str(uuid.uuid5(_REMATCH_NAMESPACE, f"{relationship_id}/{mentee_id}"))
 
 
 def check_choices(mentee_id: str, ranked: Sequence[str]) -> None:

@@ -1,12 +1,12 @@
-"""Postgres implementations of the request index and the mentors' slots."""
+"""The request view rows in Postgres (``requests``): the ``RequestIndex`` port."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 import asyncpg
 
-from services.matching.application.mentors import reserve
 from services.matching.domain.errors import MatchingRuleViolation
 from services.matching.domain.request import Request
 
@@ -25,6 +25,7 @@ ON CONFLICT (request_id) DO UPDATE SET
 
 class PostgresRequestIndex:
     async def save(self, conn: asyncpg.Connection, r: Request, now: datetime) -> None:
+        """The unique partial index ``requests_one_open_per_mentee`` refuses a second open request."""
         try:
             async with conn.transaction():
                 await conn.execute(
@@ -49,9 +50,21 @@ class PostgresRequestIndex:
         except asyncpg.UniqueViolationError as exc:
             raise MatchingRuleViolation(f"mentee {r.mentee_id} already has an open request") from exc
 
+    async def of_mentee(self, conn: asyncpg.Connection, mentee_id: str, statuses: Collection[str]) -> list[str]:
+        rows = await conn.fetch(
+            "SELECT request_id FROM requests WHERE mentee_id = $1 AND status = ANY($2::text[])",
+            mentee_id,
+            list(statuses),
+        )
+        return [r["request_id"] for r in rows]
 
-class PostgresSlots:
-    async def reserve(
-        self, conn: asyncpg.Connection, mentor_id: str, mentee_id: str, match_id: str, now: datetime
-    ) -> None:
-        await reserve(conn, mentor_id, mentee_id, match_id, now)
+    async def waiting_for(self, conn: asyncpg.Connection, mentor_id: str) -> list[str]:
+        rows = await conn.fetch(
+            "SELECT request_id FROM requests WHERE mentor_id = $1 AND status = 'forwarded'", mentor_id
+        )
+        return [r["request_id"] for r in rows]
+
+    async def scrub(self, conn: asyncpg.Connection, mentee_id: str, erased: str) -> None:
+        await conn.execute(
+            "UPDATE requests SET biography = $2, motivation = $2 WHERE mentee_id = $1", mentee_id, erased
+        )

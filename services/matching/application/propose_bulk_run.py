@@ -1,0 +1,70 @@
+"""Use case: the director proposes a bulk run for a cohort (pairs and report kept for review; nothing is matched).
+
+The cohort and the mentors are read in one transaction, the run is solved off the event loop on the pure
+solvers (no connection held), and the proposal is recorded with its ``BulkMatchProposed`` in another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from services.matching.application.commands import ProposeBulkRun
+from services.matching.application.deps import Deps
+from services.matching.application.program import program_of
+from services.matching.domain.bulk_proposal import (
+    ALL_FREE_MENTEES,
+    check_cohort,
+    check_named_cohort,
+    overrides_for,
+    propose,
+    report_of,
+)
+from shared.events.matching import BulkMatchProposed, BulkMatchSummary
+
+
+async def handle(deps: Deps, cmd: ProposeBulkRun) -> str:
+    async with deps.transactions() as conn:
+        if cmd.mentee_ids is None:
+            mentees = await deps.directory.free_mentees(conn)
+            cohort_name = ALL_FREE_MENTEES
+        else:
+            known = await deps.directory.mentees(conn, cmd.mentee_ids)
+            free = await deps.directory.free_mentees(conn, cmd.mentee_ids)
+            check_named_cohort(cmd.mentee_ids, {i: r.active for i, r in known.items()}, {m.mentee_id for m in free})
+            mentees = [known[i].profile for i in sorted(cmd.mentee_ids)]
+            cohort_name = f"{len(mentees)} named mentees"
+        mentors = await deps.directory.mentor_profiles(conn)
+        program = await program_of(deps, conn)
+        line = await deps.lines.supervisors(conn)
+    check_cohort(mentees, mentors)
+    overrides = overrides_for(mentees, mentors, cmd.pinned, cmd.forbidden, line)
+    run = await asyncio.to_thread(
+        propose, mentees, mentors, program.weights, overrides, cmd.mode, line, deps.bulk_candidates
+    )
+    run_id = str(uuid.uuid4())
+    summary = BulkMatchSummary(
+        mentees=len(mentees),
+        mentors=sum(1 for m in mentors if m.open_slots > 0),
+        pairs=len(run.pairs),
+        unmatched_mentees=len(mentees) - len(run.pairs),
+        total_score=run.report.total_score,
+        mean_score=round(run.report.mean_score / 100, 6),
+    )
+    async with deps.transactions() as conn:
+        await deps.bulk_runs.record_proposal(
+            conn,
+            run_id,
+            mode=cmd.mode,
+            cohort=cohort_name,
+            requested_by=cmd.admin_id,
+            summary=summary,
+            report=report_of(run),
+            pairs=run.pairs,
+            now=deps.clock.now(),
+        )
+        proposed = BulkMatchProposed(
+            run_id=run_id, cohort=cohort_name, mode=cmd.mode, requested_by=cmd.admin_id, summary=summary
+        )
+        await deps.store.append(conn, run_id, 0, [proposed], correlation_id=cmd.correlation_id)
+    return run_id
