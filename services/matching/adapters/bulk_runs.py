@@ -3,45 +3,31 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
+from services.matching.application.ports import BulkProposal
 from services.matching.domain.bulk_run import ProposedPair
-from shared.events.matching import BulkMatchSummary
 
 
 class PostgresBulkRuns:
-    async def record_proposal(
-        self,
-        conn: asyncpg.Connection,
-        run_id: str,
-        *,
-        mode: str,
-        cohort: str,
-        requested_by: str,
-        summary: BulkMatchSummary,
-        report: Mapping[str, Any],
-        pairs: Sequence[ProposedPair],
-        now: datetime,
-    ) -> None:
+    async def record_proposal(self, conn: asyncpg.Connection, p: BulkProposal) -> None:
         await conn.execute(
             "INSERT INTO bulk_runs (run_id, mode, cohort, status, requested_by, summary, report, created_at)"
             " VALUES ($1, $2, $3, 'proposed', $4, $5::text::jsonb, $6::text::jsonb, $7)",
-            run_id,
-            mode,
-            cohort,
-            requested_by,
-            summary.model_dump_json(),
-            json.dumps(report),
-            now,
+            p.run_id,
+            p.mode,
+            p.cohort,
+            p.requested_by,
+            p.summary.model_dump_json(),
+            json.dumps(p.report),
+            p.created_at,
         )
         await conn.executemany(
             "INSERT INTO bulk_run_pairs (run_id, mentee_id, mentor_id, score, choice_rank, pinned)"
             " VALUES ($1, $2, $3, $4, $5, $6)",
-            [(run_id, p.mentee_id, p.mentor_id, p.score, p.choice_rank, p.pinned) for p in pairs],
+            [(p.run_id, pair.mentee_id, pair.mentor_id, pair.score, pair.choice_rank, pair.pinned) for pair in p.pairs],
         )
 
     async def lock_status(self, conn: asyncpg.Connection, run_id: str) -> str | None:

@@ -11,18 +11,7 @@ from services.matching.application import follow_hr, follow_profiles, follow_rel
 from services.matching.application.deps import Deps
 from shared.bus import HR_TOPIC, topic_for
 from shared.envelope import Envelope
-from shared.events import Event
-from shared.events.hr import WorkerHired, WorkerTransferred, WorkerUpdated
-from shared.events.profiles import (
-    MenteeRegistered,
-    MentorCapacityChanged,
-    MentorRegistered,
-    ParticipantDeactivated,
-    ParticipantErased,
-    ParticipantReactivated,
-    ProfileUpdated,
-)
-from shared.events.relationships import RelationshipClosed, RelationshipStarted
+from shared.events import Event, hr, profiles, relationships
 from shared.handlers import EventHandlers
 
 CONSUMES = [topic_for("profiles"), HR_TOPIC, topic_for("relationships")]
@@ -30,18 +19,18 @@ CONSUMES = [topic_for("profiles"), HR_TOPIC, topic_for("relationships")]
 UseCase = Callable[[Deps, Any, Any, Envelope], Awaitable[None]]
 
 TABLE: tuple[tuple[type[Event], UseCase], ...] = (
-    (MentorRegistered, follow_profiles.mentor_registered),
-    (MenteeRegistered, follow_profiles.mentee_registered),
-    (ProfileUpdated, follow_profiles.profile_updated),
-    (MentorCapacityChanged, follow_profiles.capacity_changed),
-    (ParticipantDeactivated, follow_profiles.deactivated),
-    (ParticipantReactivated, follow_profiles.reactivated),
-    (ParticipantErased, follow_profiles.erased),
-    (WorkerHired, follow_hr.worker_record),
-    (WorkerUpdated, follow_hr.worker_record),
-    (WorkerTransferred, follow_hr.worker_transferred),
-    (RelationshipStarted, follow_relationships.started),
-    (RelationshipClosed, follow_relationships.closed),
+    (profiles.MentorRegistered, follow_profiles.mentor_registered),
+    (profiles.MenteeRegistered, follow_profiles.mentee_registered),
+    (profiles.ProfileUpdated, follow_profiles.profile_updated),
+    (profiles.MentorCapacityChanged, follow_profiles.capacity_changed),
+    (profiles.ParticipantDeactivated, follow_profiles.deactivated),
+    (profiles.ParticipantReactivated, follow_profiles.reactivated),
+    (profiles.ParticipantErased, follow_profiles.erased),
+    (hr.WorkerHired, follow_hr.worker_record),
+    (hr.WorkerUpdated, follow_hr.worker_record),
+    (hr.WorkerTransferred, follow_hr.worker_transferred),
+    (relationships.RelationshipStarted, follow_relationships.started),
+    (relationships.RelationshipClosed, follow_relationships.closed),
 )
 """Consumed event type → its use case."""
 

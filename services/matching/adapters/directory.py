@@ -30,18 +30,6 @@ WHERE m.active
   AND ($2::text[] IS NULL OR m.mentee_id = ANY($2::text[]))
 ORDER BY m.mentee_id
 """
-_MENTOR_COLUMNS = {
-    "name": "name",
-    "profile.specialty": "specialty",
-    "profile.interests": "interests",
-    "profile.career_stage": "career_stage",
-    "profile.languages": "languages",
-    "profile.time_zone": "time_zone",
-    "profile.biography": "biography",
-    "profile.department": "department",
-    "availability.formats": "formats",
-    "availability.accepting_requests": "accepting_requests",
-}
 _MENTEE_COLUMNS = {
     "name": "name",
     "profile.specialty": "specialty",
@@ -50,6 +38,13 @@ _MENTEE_COLUMNS = {
     "profile.languages": "languages",
     "profile.time_zone": "time_zone",
     "profile.department": "department",
+}
+"""A changed field's path (``ProfileUpdated``) → its column."""
+_MENTOR_COLUMNS = {
+    **_MENTEE_COLUMNS,
+    "profile.biography": "biography",
+    "availability.formats": "formats",
+    "availability.accepting_requests": "accepting_requests",
 }
 _NOT_NULL = {
     "specialty": "",
@@ -113,58 +108,19 @@ class PostgresDirectory:
     async def register_mentor(
         self, conn: asyncpg.Connection, event: MentorRegistered, at: datetime, source_event: UUID
     ) -> None:
-        profile = event.profile
-        await conn.execute(
-            """
-            INSERT INTO mentor_directory (mentor_id, name, specialty, interests, career_stage, languages, time_zone,
-                                          biography, capacity, registered_at, source_event, department, formats,
-                                          accepting_requests)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-            ON CONFLICT (mentor_id) DO UPDATE SET
-                name = EXCLUDED.name, specialty = EXCLUDED.specialty, interests = EXCLUDED.interests,
-                career_stage = EXCLUDED.career_stage, languages = EXCLUDED.languages,
-                time_zone = EXCLUDED.time_zone, biography = EXCLUDED.biography, capacity = EXCLUDED.capacity,
-                source_event = EXCLUDED.source_event, department = EXCLUDED.department, formats = EXCLUDED.formats,
-                accepting_requests = EXCLUDED.accepting_requests
-            """,
-            event.participant_id,
-            event.name,
-            profile.specialty,
-            profile.interests,
-            profile.career_stage,
-            profile.languages,
-            profile.time_zone,
-            profile.biography,
-            event.capacity,
-            at,
-            source_event,
-            profile.department,
-            list(event.availability.formats),
-            event.availability.accepting_requests,
-        )
+        row = {
+            "mentor_id": event.participant_id,
+            **_registered(event, at),
+            "biography": event.profile.biography,
+            "capacity": event.capacity,
+            "source_event": source_event,
+            "formats": list(event.availability.formats),
+            "accepting_requests": event.availability.accepting_requests,
+        }
+        await _upsert(conn, "mentor_directory", row)
 
     async def register_mentee(self, conn: asyncpg.Connection, event: MenteeRegistered, at: datetime) -> None:
-        profile = event.profile
-        await conn.execute(
-            """
-            INSERT INTO mentees (mentee_id, name, specialty, interests, career_stage, languages, time_zone,
-                                 department, registered_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-            ON CONFLICT (mentee_id) DO UPDATE SET
-                name = EXCLUDED.name, specialty = EXCLUDED.specialty, interests = EXCLUDED.interests,
-                career_stage = EXCLUDED.career_stage, languages = EXCLUDED.languages,
-                time_zone = EXCLUDED.time_zone, department = EXCLUDED.department
-            """,
-            event.participant_id,
-            event.name,
-            profile.specialty,
-            profile.interests,
-            profile.career_stage,
-            profile.languages,
-            profile.time_zone,
-            profile.department,
-            at,
-        )
+        await _upsert(conn, "mentees", {"mentee_id": event.participant_id, **_registered(event, at)})
 
     async def update_profile(self, conn: asyncpg.Connection, participant_id: str, changes: Mapping[str, Any]) -> None:
         for table, key, columns in (
@@ -190,6 +146,33 @@ class PostgresDirectory:
             "UPDATE mentor_directory SET name = $2, biography = $2 WHERE mentor_id = $1", participant_id, erased
         )
         await conn.execute("UPDATE mentees SET name = $2 WHERE mentee_id = $1", participant_id, erased)
+
+
+def _registered(event: MentorRegistered | MenteeRegistered, at: datetime) -> dict[str, Any]:
+    """The columns mentors and mentees share, from their registration."""
+    profile = event.profile
+    return {
+        "name": event.name,
+        "specialty": profile.specialty,
+        "interests": profile.interests,
+        "career_stage": profile.career_stage,
+        "languages": profile.languages,
+        "time_zone": profile.time_zone,
+        "department": profile.department,
+        "registered_at": at,
+    }
+
+
+async def _upsert(conn: asyncpg.Connection, table: str, row: dict[str, Any]) -> None:
+    """Insert the row keyed by its first column; a registration seen again rewrites all but ``registered_at``."""
+    columns = list(row)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:] if c != "registered_at")
+    placeholders = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+    await conn.execute(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+        f" ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}",
+        *row.values(),
+    )
 
 
 def _value(column: str, value: Any) -> Any:

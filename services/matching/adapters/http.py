@@ -5,15 +5,16 @@ reviews, matches unmatched requests, sets the program's weights and deadline, an
 a mentor answers only the requests forwarded to them.
 
 Each command route parses its body (shape), builds a command (``application/commands.py``) and hands it
-to its use case; reads are served from the views (``adapters/views.py``).  Errors are the shared ones,
-mapped once by ``shared.http``.
+to its use case; the commands on one request share one route pattern (``REQUEST_ROUTES``).  Reads are
+served from the views (``adapters/views.py``).  Errors are the shared ones, mapped once by ``shared.http``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
-from typing import Annotated, Any, Protocol, TypeVar
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, status
 from pydantic import BaseModel
@@ -76,22 +77,6 @@ def _director(principal: Principal) -> bool:
     return Role.admin in principal.roles
 
 
-class _RequestCommand(Protocol):
-    @property
-    def request_id(self) -> str: ...
-
-
-C = TypeVar("C", bound=_RequestCommand)
-
-
-async def _changed(use_case: Callable[[Deps, C], Awaitable[int]], deps: Deps, cmd: C) -> Changed:
-    """Run a use case that changes one request; answer its id and new version."""
-    return Changed(request_id=cmd.request_id, version=await use_case(deps, cmd))
-
-
-# --- reads ---------------------------------------------------------------------------------------------
-
-
 @router.get("/directory/mentors", response_model=DirectoryPage, tags=["directory"])
 async def list_mentors(
     deps: Container,
@@ -101,6 +86,15 @@ async def list_mentors(
 ) -> DirectoryPage:
     total, rows = await deps.views.mentors(limit=limit, offset=offset)
     return DirectoryPage(items=[DirectoryMentor(**r) for r in rows], total=total)
+
+
+@router.post("/requests", status_code=status.HTTP_201_CREATED, response_model=Changed, tags=["requests"])
+async def post_request(
+    body: bodies.SubmitRequest, deps: Container, correlation_id: CorrelationDep, principal: Mentee
+) -> Changed:
+    ranked = tuple(body.ranked_mentor_ids)
+    cmd = commands.SubmitRequest(principal.subject, body.biography, body.motivation, ranked, correlation_id)
+    return Changed(request_id=await submit_request.handle(deps, cmd), version=1)
 
 
 @router.get("/requests", tags=["requests"])
@@ -130,6 +124,78 @@ async def get_request(request_id: str, deps: Container, principal: Member) -> di
     return view
 
 
+@dataclass(frozen=True)
+class RequestRoute:
+    """A command on one request: ``POST /requests/{request_id}/<action>`` with a body, by a caller in a role;
+    the route builds the command, runs the use case and answers the request's new version (``Changed``)."""
+
+    action: str
+    name: str
+    body: type[BaseModel]
+    caller: Any
+    """A role alias from ``shared.auth``."""
+    command: Callable[[str, Any, Principal, UUID], Any]
+    """(request id, body, caller, correlation id) → the command."""
+    use_case: Callable[[Deps, Any], Awaitable[int]]
+
+
+REQUEST_ROUTES = (
+    RequestRoute(
+        "review",
+        "post_review",
+        bodies.Review,
+        Director,
+        lambda rid, body, who, cid: commands.ReviewRequest(rid, who.subject, body.approved, body.decline_reason, cid),
+        review_request.handle,
+    ),
+    RequestRoute(
+        "response",
+        "post_response",
+        bodies.Response,
+        Mentor,
+        lambda rid, body, who, cid: commands.RespondToRequest(rid, who.subject, body.accepted, body.reason, cid),
+        respond_to_request.handle,
+    ),
+    RequestRoute(
+        "match",
+        "post_admin_match",
+        bodies.AdminMatch,
+        Director,
+        lambda rid, body, who, cid: commands.AdminMatch(rid, who.subject, body.mentor_id, cid),
+        admin_match.handle,
+    ),
+    RequestRoute(
+        "withdrawal",
+        "post_withdrawal",
+        bodies.Withdrawal,
+        DirectorOrMentee,
+        lambda rid, body, who, cid: commands.WithdrawRequest(rid, who.subject, _director(who), body.reason, cid),
+        withdraw_request.handle,
+    ),
+)
+
+
+def _add(spec: RequestRoute) -> None:
+    async def route(request_id, body, deps, correlation_id, principal):  # annotated below, per route
+        cmd = spec.command(request_id, body, principal, correlation_id)
+        return Changed(request_id=request_id, version=await spec.use_case(deps, cmd))
+
+    route.__name__ = route.__qualname__ = spec.name
+    route.__annotations__ = {
+        "request_id": str,
+        "body": spec.body,
+        "deps": Container,
+        "correlation_id": CorrelationDep,
+        "principal": spec.caller,
+        "return": Changed,
+    }
+    router.post(f"/requests/{{request_id}}/{spec.action}", response_model=Changed, tags=["requests"])(route)
+
+
+for _spec in REQUEST_ROUTES:
+    _add(_spec)
+
+
 @router.get("/mentees/{mentee_id}/suggestions", tags=["suggestions"])
 async def get_suggestions(
     mentee_id: str, deps: Container, principal: DirectorOrMentee, k: Annotated[int, Query(ge=1, le=50)] = 5
@@ -141,63 +207,6 @@ async def get_suggestions(
 @router.get("/programs/{program_id}", tags=["program"])
 async def get_program_settings(program_id: str, deps: Container, _: Member) -> dict[str, Any]:
     return _program(await show_program(deps, program_id))
-
-
-@router.get("/bulk-runs/{run_id}", tags=["bulk runs"])
-async def get_bulk_run(run_id: str, deps: Container, _: Director) -> dict[str, Any]:
-    return await _bulk_run(deps, run_id)
-
-
-# --- requests ------------------------------------------------------------------------------------------
-
-
-@router.post("/requests", status_code=status.HTTP_201_CREATED, response_model=Changed, tags=["requests"])
-async def post_request(
-    body: bodies.SubmitRequest, deps: Container, correlation_id: CorrelationDep, principal: Mentee
-) -> Changed:
-    cmd = commands.SubmitRequest(
-        principal.subject, body.biography, body.motivation, tuple(body.ranked_mentor_ids), correlation_id
-    )
-    return Changed(request_id=await submit_request.handle(deps, cmd), version=1)
-
-
-@router.post("/requests/{request_id}/review", response_model=Changed, tags=["requests"])
-async def post_review(
-    request_id: str, body: bodies.Review, deps: Container, correlation_id: CorrelationDep, principal: Director
-) -> Changed:
-    cmd = commands.ReviewRequest(request_id, principal.subject, body.approved, body.decline_reason, correlation_id)
-    return await _changed(review_request.handle, deps, cmd)
-
-
-@router.post("/requests/{request_id}/response", response_model=Changed, tags=["requests"])
-async def post_response(
-    request_id: str, body: bodies.Response, deps: Container, correlation_id: CorrelationDep, principal: Mentor
-) -> Changed:
-    cmd = commands.RespondToRequest(request_id, principal.subject, body.accepted, body.reason, correlation_id)
-    return await _changed(respond_to_request.handle, deps, cmd)
-
-
-@router.post("/requests/{request_id}/match", response_model=Changed, tags=["requests"])
-async def post_admin_match(
-    request_id: str, body: bodies.AdminMatch, deps: Container, correlation_id: CorrelationDep, principal: Director
-) -> Changed:
-    cmd = commands.AdminMatch(request_id, principal.subject, body.mentor_id, correlation_id)
-    return await _changed(admin_match.handle, deps, cmd)
-
-
-@router.post("/requests/{request_id}/withdrawal", response_model=Changed, tags=["requests"])
-async def post_withdrawal(
-    request_id: str,
-    body: bodies.Withdrawal,
-    deps: Container,
-    correlation_id: CorrelationDep,
-    principal: DirectorOrMentee,
-) -> Changed:
-    cmd = commands.WithdrawRequest(request_id, principal.subject, _director(principal), body.reason, correlation_id)
-    return await _changed(withdraw_request.handle, deps, cmd)
-
-
-# --- program -------------------------------------------------------------------------------------------
 
 
 @router.put("/programs/{program_id}/weights", tags=["program"])
@@ -214,9 +223,6 @@ async def put_response_deadline(
     return _program(await change_program.handle(deps, cmd))
 
 
-# --- bulk runs -----------------------------------------------------------------------------------------
-
-
 @router.post("/bulk-runs", status_code=status.HTTP_201_CREATED, tags=["bulk runs"])
 async def post_bulk_run(
     body: bodies.BulkRunBody, deps: Container, correlation_id: CorrelationDep, principal: Director
@@ -230,6 +236,11 @@ async def post_bulk_run(
         correlation_id,
     )
     return await _bulk_run(deps, await propose_bulk_run.handle(deps, cmd))
+
+
+@router.get("/bulk-runs/{run_id}", tags=["bulk runs"])
+async def get_bulk_run(run_id: str, deps: Container, _: Director) -> dict[str, Any]:
+    return await _bulk_run(deps, run_id)
 
 
 @router.post("/bulk-runs/{run_id}/commit", tags=["bulk runs"])

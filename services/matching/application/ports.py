@@ -31,6 +31,20 @@ class MenteeRecord:
     active: bool
 
 
+@dataclass(frozen=True)
+class BulkProposal:
+    """A proposed bulk run as it is kept for the director's review."""
+
+    run_id: str
+    mode: str
+    cohort: str
+    requested_by: str
+    summary: BulkMatchSummary
+    report: Mapping[str, Any]
+    pairs: Sequence[ProposedPair]
+    created_at: datetime
+
+
 class RequestIndex(Protocol):
     """The request view rows (one per request), rewritten after each commit and searched by mentee or mentor."""
 
@@ -151,19 +165,7 @@ class Programs(Protocol):
 class BulkRuns(Protocol):
     """Bulk runs' proposals: status, pairs and report."""
 
-    async def record_proposal(
-        self,
-        conn: Conn,
-        run_id: str,
-        *,
-        mode: str,
-        cohort: str,
-        requested_by: str,
-        summary: BulkMatchSummary,
-        report: Mapping[str, Any],
-        pairs: Sequence[ProposedPair],
-        now: datetime,
-    ) -> None: ...
+    async def record_proposal(self, conn: Conn, proposal: BulkProposal) -> None: ...
 
     async def lock_status(self, conn: Conn, run_id: str) -> str | None:
         """The run's status, locked until the transaction ends (None: no such run), so one decision wins."""

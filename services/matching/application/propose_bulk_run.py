@@ -11,6 +11,7 @@ import uuid
 
 from services.matching.application.commands import ProposeBulkRun
 from services.matching.application.deps import Deps
+from services.matching.application.ports import BulkProposal
 from services.matching.application.program import program_of
 from services.matching.domain.bulk_proposal import (
     ALL_FREE_MENTEES,
@@ -52,17 +53,10 @@ async def handle(deps: Deps, cmd: ProposeBulkRun) -> str:
         mean_score=round(run.report.mean_score / 100, 6),
     )
     async with deps.transactions() as conn:
-        await deps.bulk_runs.record_proposal(
-            conn,
-            run_id,
-            mode=cmd.mode,
-            cohort=cohort_name,
-            requested_by=cmd.admin_id,
-            summary=summary,
-            report=report_of(run),
-            pairs=run.pairs,
-            now=deps.clock.now(),
+        proposal = BulkProposal(
+            run_id, cmd.mode, cohort_name, cmd.admin_id, summary, report_of(run), run.pairs, deps.clock.now()
         )
+        await deps.bulk_runs.record_proposal(conn, proposal)
         proposed = BulkMatchProposed(
             run_id=run_id, cohort=cohort_name, mode=cmd.mode, requested_by=cmd.admin_id, summary=summary
         )

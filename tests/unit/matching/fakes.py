@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from services.matching.application.deps import Deps
-from services.matching.application.ports import MenteeRecord
+from services.matching.application.ports import BulkProposal, MenteeRecord
 from services.matching.application.request_repository import request_repository
 from services.matching.domain.bulk_run import ProposedPair
 from services.matching.domain.compatibility import MenteeProfile, MentorProfile
@@ -27,7 +27,6 @@ from services.matching.domain.request import OPEN, Request
 from services.matching.domain.rules import MenteeStanding, MentorStanding
 from shared.envelope import Envelope
 from shared.events import Event
-from shared.events.matching import BulkMatchSummary
 from shared.events.profiles import MenteeRegistered, MentorRegistered
 from shared.ports import Conn
 from shared.testing import FixedClock, InMemoryEventStore, InMemoryTimers, MemoryTransactions, Snapshotting
@@ -268,28 +267,11 @@ class MemoryBulkRuns:
     def __init__(self, tables: Tables) -> None:
         self.t = tables
 
-    async def record_proposal(
-        self,
-        conn: Conn,
-        run_id: str,
-        *,
-        mode: str,
-        cohort: str,
-        requested_by: str,
-        summary: BulkMatchSummary,
-        report: Mapping[str, Any],
-        pairs: Sequence[ProposedPair],
-        now: datetime,
-    ) -> None:
-        self.t.runs[run_id] = {
-            "mode": mode,
-            "cohort": cohort,
+    async def record_proposal(self, conn: Conn, proposal: BulkProposal) -> None:
+        self.t.runs[proposal.run_id] = {
+            **dataclasses.asdict(proposal),
+            "pairs": list(proposal.pairs),
             "status": "proposed",
-            "requested_by": requested_by,
-            "summary": summary,
-            "report": dict(report),
-            "pairs": list(pairs),
-            "created_at": now,
         }
 
     async def lock_status(self, conn: Conn, run_id: str) -> str | None:
