@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 
 from services.matching.application.commands import ProposeBulkRun
 from services.matching.application.deps import Deps
@@ -21,20 +22,14 @@ from services.matching.domain.bulk_proposal import (
     propose,
     report_of,
 )
+from services.matching.domain.compatibility import MenteeProfile
 from shared.events.matching import BulkMatchProposed, BulkMatchSummary
+from shared.ports import Conn
 
 
 async def handle(deps: Deps, cmd: ProposeBulkRun) -> str:
     async with deps.transactions() as conn:
-        if cmd.mentee_ids is None:
-            mentees = await deps.directory.free_mentees(conn)
-            cohort_name = ALL_FREE_MENTEES
-        else:
-            known = await deps.directory.mentees(conn, cmd.mentee_ids)
-            free = await deps.directory.free_mentees(conn, cmd.mentee_ids)
-            check_named_cohort(cmd.mentee_ids, {i: r.active for i, r in known.items()}, {m.mentee_id for m in free})
-            mentees = [known[i].profile for i in sorted(cmd.mentee_ids)]
-            cohort_name = f"{len(mentees)} named mentees"
+        mentees, cohort_name = await _cohort(deps, conn, cmd.mentee_ids)
         mentors = await deps.directory.mentor_profiles(conn)
         program = await program_of(deps, conn)
         line = await deps.lines.supervisors(conn)
@@ -62,3 +57,13 @@ async def handle(deps: Deps, cmd: ProposeBulkRun) -> str:
         )
         await deps.store.append(conn, run_id, 0, [proposed], correlation_id=cmd.correlation_id)
     return run_id
+
+
+async def _cohort(deps: Deps, conn: Conn, mentee_ids: Sequence[str] | None) -> tuple[list[MenteeProfile], str]:
+    """The named mentees (each must be registered, active and free) or every free one; and the cohort's name."""
+    if mentee_ids is None:
+        return await deps.directory.free_mentees(conn), ALL_FREE_MENTEES
+    known = await deps.directory.mentees(conn, mentee_ids)
+    free = await deps.directory.free_mentees(conn, mentee_ids)
+    check_named_cohort(mentee_ids, {i: r.active for i, r in known.items()}, {m.mentee_id for m in free})
+    return [known[i].profile for i in sorted(mentee_ids)], f"{len(mentee_ids)} named mentees"
