@@ -1,52 +1,14 @@
 """Run the matching service: ``python -m services.matching`` (settings from MENTORSHIP_* env).
 
-Wiring: the HTTP API, the consumer of profiles', HR's and relationships' events, and the response-deadline
-timers, all on one clock (injectable for tests).
+The wiring is in ``bootstrap.py``; ``build_app`` is re-exported for callers that import it from here.
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
-from services.matching.adapters.bus import CONSUMES, bus_handlers
-from services.matching.adapters.http import install
-from services.matching.application.deadlines import timer_handlers
-from services.matching.application.deps import Deps
-from services.matching.settings import MatchingSettings
-from shared.clock import Clock, clock_for
-from shared.db import migrations_from_package
-from shared.eventstore import EventStore
-from shared.http import create_app
-from shared.runtime import ServiceRuntime
+from services.matching.bootstrap import build_app
 from shared.serve import serve
-from shared.settings import ServiceSettings
 
-
-def build_app(
-    settings: ServiceSettings, clock: Clock | None = None, options: MatchingSettings | None = None
-) -> FastAPI:
-    clock = clock or clock_for(settings)
-    options = options or MatchingSettings()
-    deps = Deps(
-        store=EventStore(settings.service_name, clock),
-        clock=clock,
-        default_response_days=options.response_days,
-        bulk_candidates=options.bulk_candidates,
-    )
-    runtime = ServiceRuntime(
-        settings,
-        migrations=migrations_from_package("services.matching.migrations"),
-        handlers=bus_handlers(deps),
-        consumes=CONSUMES,
-        timer_handlers=timer_handlers(deps),
-        clock=clock,
-    )
-    app = create_app(
-        runtime, title="Mentorship · matching", description="Requests, forwarding, suggestions, bulk runs."
-    )
-    install(app, deps)
-    return app
-
+__all__ = ["build_app"]
 
 if __name__ == "__main__":
     serve(build_app, service_name="matching", default_port=8002)

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
-import asyncpg
-
+from services.matching.application.commands import AdminMatch
 from services.matching.application.deps import Deps
-from services.matching.application.mentors import exclusions
-from services.matching.application.request_stream import commit, load_existing
+from services.matching.application.eligibility import exclusions_for
 from services.matching.domain.errors import InvalidCommand
 
 
-async def admin_match(
-    pool: asyncpg.Pool, deps: Deps, request_id: str, admin_id: str, mentor_id: str, correlation_id: UUID | None = None
-) -> int:
-    async with pool.acquire() as conn, conn.transaction():
-        request = await load_existing(conn, deps, request_id)
-        events = request.admin_match(admin_id, mentor_id, deps.clock.now())
-        why = (await exclusions(conn, request.mentee_id, [mentor_id]))[mentor_id]
+async def handle(deps: Deps, cmd: AdminMatch) -> int:
+    async with deps.transactions() as conn:
+        request = await deps.requests.get(conn, cmd.request_id)
+        events = request.admin_match(cmd.admin_id, cmd.mentor_id, deps.clock.now())
+        why = (await exclusions_for(deps, conn, request.mentee_id, [cmd.mentor_id]))[cmd.mentor_id]
         if why is not None:
             raise InvalidCommand("mentor_id", why)
-        return await commit(conn, deps, request, events, correlation_id=correlation_id)
+        return await deps.requests.commit(conn, request, events, correlation_id=cmd.correlation_id)

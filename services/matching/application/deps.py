@@ -1,16 +1,38 @@
-"""What every use case needs besides a connection: the store, the clock and the program defaults."""
+"""The container every use case takes: the transactions, the request repository, the ports, the clock and the
+program defaults.  ``bootstrap.py`` builds it once (Postgres adapters); unit tests build it on fakes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.matching.application.ports import (
+    BulkRuns,
+    Directory,
+    Programs,
+    ReadModel,
+    ReportingLines,
+    RequestIndex,
+    Slots,
+)
+from services.matching.domain.request import Request
 from shared.clock import Clock
-from shared.eventstore import EventStore
+from shared.ports import EventStorePort, Transactions
+from shared.repository import Repository
 
 
 @dataclass(frozen=True)
 class Deps:
-    store: EventStore
+    transactions: Transactions
+    store: EventStorePort
+    requests: Repository[Request]
+    """Built by ``request_repository.request_repository`` over ``slots``, ``index`` and the timers."""
     clock: Clock
+    directory: Directory
+    slots: Slots
+    lines: ReportingLines
+    index: RequestIndex
+    programs: Programs
+    bulk_runs: BulkRuns
+    views: ReadModel
     default_response_days: int = 7
     bulk_candidates: int = 50

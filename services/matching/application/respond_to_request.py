@@ -1,30 +1,22 @@
-"""Use case: the mentor a request was forwarded to accepts (a match) or declines (the next choice gets it)."""
+"""Use case: the mentor a request was forwarded to accepts (a match) or declines (the next choice gets it).
+
+An acceptance takes the mentor's slot as the request commits (``request_repository``): a full mentor refuses
+(409) and the request stays forwarded.
+"""
 
 from __future__ import annotations
 
-from uuid import UUID
-
-import asyncpg
-
+from services.matching.application.commands import RespondToRequest
 from services.matching.application.deps import Deps
-from services.matching.application.forwarding import eligibility
-from services.matching.application.program import get_program
-from services.matching.application.request_stream import commit, load_existing
+from services.matching.application.eligibility import eligibility
+from services.matching.application.program import program_of
 
 
-async def respond_to_request(
-    pool: asyncpg.Pool,
-    deps: Deps,
-    request_id: str,
-    mentor_id: str,
-    accepted: bool,
-    reason: str | None,
-    correlation_id: UUID | None = None,
-) -> int:
-    async with pool.acquire() as conn, conn.transaction():
-        request = await load_existing(conn, deps, request_id)
-        program = await get_program(conn, deps)
+async def handle(deps: Deps, cmd: RespondToRequest) -> int:
+    async with deps.transactions() as conn:
+        request = await deps.requests.get(conn, cmd.request_id)
+        program = await program_of(deps, conn)
         now = deps.clock.now()
-        eligible = await eligibility(conn, request)
-        events = request.respond(mentor_id, accepted, reason, eligible, program.respond_by(now), now)
-        return await commit(conn, deps, request, events, correlation_id=correlation_id)
+        eligible = await eligibility(deps, conn, request)
+        events = request.respond(cmd.mentor_id, cmd.accepted, cmd.reason, eligible, program.respond_by(now), now)
+        return await deps.requests.commit(conn, request, events, correlation_id=cmd.correlation_id)

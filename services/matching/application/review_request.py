@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
-import asyncpg
-
+from services.matching.application.commands import ReviewRequest
 from services.matching.application.deps import Deps
-from services.matching.application.forwarding import eligibility
-from services.matching.application.program import get_program
-from services.matching.application.request_stream import commit, load_existing
+from services.matching.application.eligibility import eligibility
+from services.matching.application.program import program_of
 
 
-async def review_request(
-    pool: asyncpg.Pool,
-    deps: Deps,
-    request_id: str,
-    reviewer_id: str,
-    approved: bool,
-    decline_reason: str | None,
-    correlation_id: UUID | None = None,
-) -> int:
-    async with pool.acquire() as conn, conn.transaction():
-        request = await load_existing(conn, deps, request_id)
-        program = await get_program(conn, deps)
-        eligible = await eligibility(conn, request)
-        events = request.review(reviewer_id, approved, decline_reason, eligible, program.respond_by(deps.clock.now()))
-        return await commit(conn, deps, request, events, correlation_id=correlation_id)
+async def handle(deps: Deps, cmd: ReviewRequest) -> int:
+    async with deps.transactions() as conn:
+        request = await deps.requests.get(conn, cmd.request_id)
+        program = await program_of(deps, conn)
+        eligible = await eligibility(deps, conn, request)
+        respond_by = program.respond_by(deps.clock.now())
+        events = request.review(cmd.reviewer_id, cmd.approved, cmd.decline_reason, eligible, respond_by)
+        return await deps.requests.commit(conn, request, events, correlation_id=cmd.correlation_id)

@@ -1,64 +1,34 @@
-"""Use case: a mentee asks for mentorship, ranking one to three mentors."""
+"""Use case: a mentee asks for mentorship, ranking one to three mentors.
+
+Decided in this order (the first broken rule is the answer): the ranked choices' meaning (the aggregate),
+the mentee's standing (``rules.SUBMISSION_RULES`` on ``Directory.mentee_standing``, under the per-mentee
+lock), each ranked mentor's eligibility (``rules.exclusion``).  A request of the mentee's still waiting
+unmatched is superseded (withdrawn) in the same transaction.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from uuid import UUID
 
-import asyncpg
-
+from services.matching.application.commands import SubmitRequest
 from services.matching.application.deps import Deps
-from services.matching.application.mentors import exclusions
-from services.matching.application.request_stream import commit, load
-from services.matching.domain.errors import InvalidCommand, MatchingRuleViolation
-from services.matching.domain.request import OPEN, Request, check_choices
+from services.matching.application.eligibility import exclusions_for
+from services.matching.domain.errors import InvalidCommand
+from services.matching.domain.request import Request
+from services.matching.domain.rules import check_submission
 
 
-async def submit_request(
-    pool: asyncpg.Pool,
-    deps: Deps,
-    mentee_id: str,
-    biography: str,
-    motivation: str,
-    ranked: Sequence[str],
-    correlation_id: UUID | None = None,
-) -> str:
-    check_choices(mentee_id, ranked)
+async def handle(deps: Deps, cmd: SubmitRequest) -> str:
     request = Request(str(uuid.uuid4()))
-    async with pool.acquire() as conn, conn.transaction():
-        active = await conn.fetchval("SELECT active FROM mentees WHERE mentee_id = $1", mentee_id)
-        if active is None:
-            raise MatchingRuleViolation(f"{mentee_id} is not a registered mentee")
-        if not active:
-            raise MatchingRuleViolation(f"mentee {mentee_id} is deactivated")
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('mentee-request:' || $1))", mentee_id)
-        open_request = await conn.fetchval(
-            "SELECT request_id FROM requests WHERE mentee_id = $1 AND status = ANY($2::text[])", mentee_id, list(OPEN)
-        )
-        if open_request:
-            raise MatchingRuleViolation(f"mentee {mentee_id} already has an open request {open_request}")
-        mentor = await conn.fetchval("SELECT mentor_id FROM active_pairs WHERE mentee_id = $1 LIMIT 1", mentee_id)
-        if mentor:
-            raise MatchingRuleViolation(f"mentee {mentee_id} already has a mentor ({mentor})")
-        for why in (await exclusions(conn, mentee_id, ranked)).values():
+    events = request.submit(cmd.mentee_id, cmd.biography, cmd.motivation, cmd.ranked_mentor_ids)
+    async with deps.transactions() as conn:
+        check_submission(await deps.directory.mentee_standing(conn, cmd.mentee_id))
+        for why in (await exclusions_for(deps, conn, cmd.mentee_id, cmd.ranked_mentor_ids)).values():
             if why is not None:
                 raise InvalidCommand("ranked_mentor_ids", why)
-        await _supersede_unmatched(conn, deps, mentee_id, request.request_id, correlation_id)
-        events = request.submit(mentee_id, biography, motivation, ranked)
-        await commit(conn, deps, request, events, correlation_id=correlation_id)
+        for waiting_id in await deps.index.of_mentee(conn, cmd.mentee_id, ["unmatched"]):
+            waiting = await deps.requests.load(conn, waiting_id)
+            superseded = waiting.withdraw(f"superseded by request {request.request_id}")
+            await deps.requests.commit(conn, waiting, superseded, correlation_id=cmd.correlation_id)
+        await deps.requests.commit(conn, request, events, correlation_id=cmd.correlation_id)
     return request.request_id
-
-
-async def _supersede_unmatched(
-    conn: asyncpg.Connection, deps: Deps, mentee_id: str, new_request_id: str, correlation_id: UUID | None
-) -> None:
-    """A new request replaces one still waiting for the director's match."""
-    waiting = await conn.fetch(
-        "SELECT request_id FROM requests WHERE mentee_id = $1 AND status = 'unmatched'", mentee_id
-    )
-    for row in waiting:
-        old = await load(conn, deps, row["request_id"])
-        await commit(
-            conn, deps, old, old.withdraw(f"superseded by request {new_request_id}"), correlation_id=correlation_id
-        )

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import asyncpg
-
+from services.matching.application.commands import SuggestMentors
 from services.matching.application.deps import Deps
-from services.matching.application.mentors import supervisors
-from services.matching.application.profiles import mentee_profile, mentor_profiles
-from services.matching.application.program import get_program
+from services.matching.application.program import program_of
+from services.matching.domain.errors import NotAllowed, NotFound
 from services.matching.domain.hard_filters import default_filters
 from services.matching.domain.suggestions import Suggestion, suggest_mentors
 
 
-async def suggestions(pool: asyncpg.Pool, deps: Deps, mentee_id: str, k: int) -> list[Suggestion]:
-    async with pool.acquire() as conn:
-        mentee = await mentee_profile(conn, mentee_id)
-        current = {
-            r["mentor_id"]
-            for r in await conn.fetch("SELECT mentor_id FROM active_pairs WHERE mentee_id = $1", mentee_id)
-        }
-        mentors = [m for m in await mentor_profiles(conn) if m.mentor_id not in current]
-        program = await get_program(conn, deps)
-        line = await supervisors(conn)
-    return suggest_mentors(mentee, mentors, program.weights, k=k, filters=default_filters(line))
+async def handle(deps: Deps, query: SuggestMentors) -> list[Suggestion]:
+    if not query.director and query.subject != query.mentee_id:
+        raise NotAllowed("a mentee may only ask for their own suggestions")
+    async with deps.transactions() as conn:
+        mentee = await deps.directory.mentee_profile(conn, query.mentee_id)
+        if mentee is None:
+            raise NotFound(f"no active mentee {query.mentee_id}")
+        current = await deps.slots.mentors_of(conn, query.mentee_id)
+        mentors = [m for m in await deps.directory.mentor_profiles(conn) if m.mentor_id not in current]
+        program = await program_of(deps, conn)
+        line = await deps.lines.supervisors(conn)
+    return suggest_mentors(mentee, mentors, program.weights, k=query.k, filters=default_filters(line))

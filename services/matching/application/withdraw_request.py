@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
-import asyncpg
-
+from services.matching.application.commands import WithdrawRequest
 from services.matching.application.deps import Deps
-from services.matching.application.request_stream import commit, load_existing
+from services.matching.domain.rules import check_withdrawer
 
 
-async def withdraw_request(
-    pool: asyncpg.Pool, deps: Deps, request_id: str, reason: str | None, correlation_id: UUID | None = None
-) -> int:
-    async with pool.acquire() as conn, conn.transaction():
-        request = await load_existing(conn, deps, request_id)
-        return await commit(conn, deps, request, request.withdraw(reason), correlation_id=correlation_id)
+async def handle(deps: Deps, cmd: WithdrawRequest) -> int:
+    async with deps.transactions() as conn:
+        request = await deps.requests.get(conn, cmd.request_id)
+        check_withdrawer(
+            request.request_id, cmd.subject, request.mentee_id, request.forwarded_to, director=cmd.director
+        )
+        return await deps.requests.commit(
+            conn, request, request.withdraw(cmd.reason), correlation_id=cmd.correlation_id
+        )

@@ -1,23 +1,13 @@
-"""What a matching command can run into; the HTTP edge maps each to a status code."""
+"""What a matching command can run into: the shared error bases (``shared.errors``), which the HTTP edge maps
+to their status codes once for every service (``shared.http.install_error_handlers``)."""
 
 from __future__ import annotations
 
+from shared.errors import InvalidCommand, NotAllowed, NotFound, RuleViolation
 
-class MatchingRuleViolation(Exception):
+
+class MatchingRuleViolation(RuleViolation):
     """The current state does not allow the command (409)."""
 
 
-class NotAllowed(PermissionError):
-    """The caller may not act on this request or run (403)."""
-
-
-class NotFound(LookupError):
-    """No such request, mentee, program or bulk run (404)."""
-
-
-class InvalidCommand(ValueError):
-    """A command whose field breaks a rule (422, naming the field)."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field, self.reason = field, reason
+__all__ = ["InvalidCommand", "MatchingRuleViolation", "NotAllowed", "NotFound"]

@@ -7,6 +7,7 @@ request id, so the ``MatchApproved`` of a request lives on the request's own str
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,7 @@ from services.matching.domain.errors import (
     NotAllowed,
     NotFound,
 )
+from shared.aggregate import Aggregate
 from shared.events import Event
 from shared.events.matching import (
     MatchApproved,
@@ -35,8 +37,15 @@ OPEN: frozenset[str] = frozenset({"submitted", "forwarded"})
 WITHDRAWABLE: frozenset[str] = frozenset({"submitted", "forwarded", "unmatched"})
 MAX_CHOICES = 3
 
+_REMATCH_NAMESPACE = uuid.UUID("0c9b3c55-54a4-4bb8-8a4e-5d1f3bb4a0e2")
+
 Eligible = Callable[[str], bool]
 """Whether a ranked mentor may be offered the request now (active, open slot, not in the reporting line)."""
+
+
+def rematch_request_id(relationship_id: str, mentee_id: str) -> str:
+    """A closure's rematch request: deterministic, so a redelivered closure never opens a second one."""
+    return str(uuid.uuid5(_REMATCH_NAMESPACE, f"{relationship_id}/{mentee_id}"))
 
 
 def check_choices(mentee_id: str, ranked: Sequence[str]) -> None:
@@ -51,7 +60,9 @@ def check_choices(mentee_id: str, ranked: Sequence[str]) -> None:
 
 
 @dataclass
-class Request:
+class Request(Aggregate):
+    id_field = "request_id"
+
     request_id: str
     version: int = 0
     status: Status = "new"
@@ -67,17 +78,6 @@ class Request:
     decline_reason: str | None = None
     matched_mentor_id: str | None = None
     origin: Literal["mentee", "rematch"] = "mentee"
-
-    @classmethod
-    def from_history(cls, request_id: str, history: Sequence[tuple[Event, datetime]]) -> Request:
-        request = cls(request_id)
-        for event, at in history:
-            request.apply(event, at)
-        return request
-
-    @property
-    def exists(self) -> bool:
-        return self.version > 0
 
     @property
     def is_open(self) -> bool:
@@ -222,8 +222,7 @@ class Request:
 
     # --- evolution ----------------------------------------------------------------
 
-    def apply(self, event: Event, at: datetime) -> None:
-        self.version += 1
+    def evolve(self, event: Event, at: datetime) -> None:
         match event:
             case RequestRanked():
                 self.status, self.mentee_id, self.submitted_at = "submitted", event.mentee_id, at
@@ -243,7 +242,3 @@ class Request:
                 self.status, self.matched_mentor_id, self.respond_by = "matched", event.mentor_id, None
             case RequestWithdrawn():
                 self.status, self.respond_by = "withdrawn", None
-
-    def apply_all(self, events: Sequence[Event], at: datetime) -> None:
-        for event in events:
-            self.apply(event, at)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.matching.__main__ import build_app
+from services.matching.bootstrap import build_app
 from shared.auth import Role, mint_token
 from shared.bus import HR_TOPIC, new_producer, topic_for
 from shared.clock import FrozenClock

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.matching.application.relationship_events import rematch_request_id
+from services.matching.domain.request import rematch_request_id
 from shared.auth import Role
 from shared.events.hr import WorkerTransferred
 from shared.events.profiles import (

@@ -1,0 +1,214 @@
+"""Matching's copies of mentors and mentees in Postgres (``mentor_directory``, ``mentees``): the ``Directory``
+port, and the rows → the pure domain's profiles."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.matching.application.ports import MenteeRecord
+from services.matching.domain.compatibility import MenteeProfile, MentorProfile, utc_offset_minutes
+from services.matching.domain.request import OPEN
+from services.matching.domain.rules import MenteeStanding, MentorStanding
+from shared.events.profiles import MenteeRegistered, MentorRegistered
+
+_MENTORS = """
+SELECT d.mentor_id, d.specialty, d.career_stage, d.languages, d.interests, d.time_zone, d.department, d.formats,
+       CASE WHEN d.accepting_requests THEN d.capacity ELSE 0 END AS capacity,
+       (SELECT count(*) FROM active_pairs p WHERE p.mentor_id = d.mentor_id) AS load
+FROM mentor_directory d WHERE d.active ORDER BY d.mentor_id
+"""
+_FREE_MENTEES = """
+SELECT m.* FROM mentees m
+WHERE m.active
+  AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.mentee_id = m.mentee_id AND r.status = ANY($1::text[]))
+  AND NOT EXISTS (SELECT 1 FROM active_pairs p WHERE p.mentee_id = m.mentee_id)
+  AND ($2::text[] IS NULL OR m.mentee_id = ANY($2::text[]))
+ORDER BY m.mentee_id
+"""
+_MENTEE_COLUMNS = {
+    "name": "name",
+    "profile.specialty": "specialty",
+    "profile.interests": "interests",
+    "profile.career_stage": "career_stage",
+    "profile.languages": "languages",
+    "profile.time_zone": "time_zone",
+    "profile.department": "department",
+}
+"""A changed field's path (``ProfileUpdated``) → its column."""
+_MENTOR_COLUMNS = {
+    **_MENTEE_COLUMNS,
+    "profile.biography": "biography",
+    "availability.formats": "formats",
+    "availability.accepting_requests": "accepting_requests",
+}
+_NOT_NULL = {
+    "specialty": "",
+    "interests": [],
+    "career_stage": "mid_career",
+    "languages": ["en"],
+    "time_zone": "UTC",
+    "biography": "",
+    "formats": ["video"],
+    "accepting_requests": True,
+}
+
+
+class PostgresDirectory:
+    async def mentee_standing(self, conn: asyncpg.Connection, mentee_id: str) -> MenteeStanding:
+        """Takes the per-mentee advisory lock (``mentee-request:<id>``) before reading, until the transaction ends."""
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('mentee-request:' || $1))", mentee_id)
+        return MenteeStanding(
+            mentee_id,
+            active=await conn.fetchval("SELECT active FROM mentees WHERE mentee_id = $1", mentee_id),
+            open_request_id=await conn.fetchval(
+                "SELECT request_id FROM requests WHERE mentee_id = $1 AND status = ANY($2::text[])",
+                mentee_id,
+                list(OPEN),
+            ),
+            mentor_id=await conn.fetchval("SELECT mentor_id FROM active_pairs WHERE mentee_id = $1 LIMIT 1", mentee_id),
+        )
+
+    async def mentor_standings(
+        self, conn: asyncpg.Connection, mentee_id: str, mentor_ids: Sequence[str]
+    ) -> dict[str, MentorStanding]:
+        rows = await conn.fetch(
+            """SELECT d.mentor_id, d.active, d.accepting_requests, d.capacity,
+                      (SELECT count(*) FROM active_pairs p WHERE p.mentor_id = d.mentor_id) AS load,
+                      EXISTS (SELECT 1 FROM active_pairs p WHERE p.mentor_id = d.mentor_id AND p.mentee_id = $2)
+                          AS paired
+               FROM mentor_directory d WHERE d.mentor_id = ANY($1::text[])""",
+            list(mentor_ids),
+            mentee_id,
+        )
+        return {r["mentor_id"]: MentorStanding(**dict(r)) for r in rows}
+
+    async def mentee_active(self, conn: asyncpg.Connection, mentee_id: str) -> bool | None:
+        return await conn.fetchval("SELECT active FROM mentees WHERE mentee_id = $1", mentee_id)
+
+    async def mentee_profile(self, conn: asyncpg.Connection, mentee_id: str) -> MenteeProfile | None:
+        row = await conn.fetchrow("SELECT * FROM mentees WHERE mentee_id = $1 AND active", mentee_id)
+        return None if row is None else mentee_of(row)
+
+    async def mentor_profiles(self, conn: asyncpg.Connection) -> list[MentorProfile]:
+        return [mentor_of(row) for row in await conn.fetch(_MENTORS)]
+
+    async def mentees(self, conn: asyncpg.Connection, mentee_ids: Sequence[str]) -> dict[str, MenteeRecord]:
+        rows = await conn.fetch("SELECT * FROM mentees WHERE mentee_id = ANY($1::text[])", list(mentee_ids))
+        return {r["mentee_id"]: MenteeRecord(mentee_of(r), r["active"]) for r in rows}
+
+    async def free_mentees(self, conn: asyncpg.Connection, among: Sequence[str] | None = None) -> list[MenteeProfile]:
+        rows = await conn.fetch(_FREE_MENTEES, list(OPEN), None if among is None else list(among))
+        return [mentee_of(r) for r in rows]
+
+    async def register_mentor(
+        self, conn: asyncpg.Connection, event: MentorRegistered, at: datetime, source_event: UUID
+    ) -> None:
+        row = {
+            "mentor_id": event.participant_id,
+            **_registered(event, at),
+            "biography": event.profile.biography,
+            "capacity": event.capacity,
+            "source_event": source_event,
+            "formats": list(event.availability.formats),
+            "accepting_requests": event.availability.accepting_requests,
+        }
+        await _upsert(conn, "mentor_directory", row)
+
+    async def register_mentee(self, conn: asyncpg.Connection, event: MenteeRegistered, at: datetime) -> None:
+        await _upsert(conn, "mentees", {"mentee_id": event.participant_id, **_registered(event, at)})
+
+    async def update_profile(self, conn: asyncpg.Connection, participant_id: str, changes: Mapping[str, Any]) -> None:
+        for table, key, columns in (
+            ("mentor_directory", "mentor_id", _MENTOR_COLUMNS),
+            ("mentees", "mentee_id", _MENTEE_COLUMNS),
+        ):
+            updates = {columns[f]: _value(columns[f], v) for f, v in changes.items() if f in columns}
+            if updates:
+                assignments = ", ".join(f"{column} = ${n}" for n, column in enumerate(updates, start=2))
+                await conn.execute(
+                    f"UPDATE {table} SET {assignments} WHERE {key} = $1", participant_id, *updates.values()
+                )
+
+    async def set_capacity(self, conn: asyncpg.Connection, mentor_id: str, capacity: int) -> None:
+        await conn.execute("UPDATE mentor_directory SET capacity = $2 WHERE mentor_id = $1", mentor_id, capacity)
+
+    async def set_active(self, conn: asyncpg.Connection, participant_id: str, active: bool) -> None:
+        await conn.execute("UPDATE mentor_directory SET active = $2 WHERE mentor_id = $1", participant_id, active)
+        await conn.execute("UPDATE mentees SET active = $2 WHERE mentee_id = $1", participant_id, active)
+
+    async def scrub(self, conn: asyncpg.Connection, participant_id: str, erased: str) -> None:
+        await conn.execute(
+            "UPDATE mentor_directory SET name = $2, biography = $2 WHERE mentor_id = $1", participant_id, erased
+        )
+        await conn.execute("UPDATE mentees SET name = $2 WHERE mentee_id = $1", participant_id, erased)
+
+
+def _registered(event: MentorRegistered | MenteeRegistered, at: datetime) -> dict[str, Any]:
+    """The columns mentors and mentees share, from their registration."""
+    profile = event.profile
+    return {
+        "name": event.name,
+        "specialty": profile.specialty,
+        "interests": profile.interests,
+        "career_stage": profile.career_stage,
+        "languages": profile.languages,
+        "time_zone": profile.time_zone,
+        "department": profile.department,
+        "registered_at": at,
+    }
+
+
+async def _upsert(conn: asyncpg.Connection, table: str, row: dict[str, Any]) -> None:
+    """Insert the row keyed by its first column; a registration seen again rewrites all but ``registered_at``."""
+    columns = list(row)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:] if c != "registered_at")
+    placeholders = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+    await conn.execute(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+        f" ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}",
+        *row.values(),
+    )
+
+
+def _value(column: str, value: Any) -> Any:
+    if value is None and column in _NOT_NULL:
+        return _NOT_NULL[column]
+    return value
+
+
+def _offset(time_zone: str) -> int:
+    try:
+        return utc_offset_minutes(time_zone)
+    except (ValueError, KeyError, OSError):
+        return 0
+
+
+def _common(row: asyncpg.Record) -> dict[str, Any]:
+    """The fields mentee and mentor profiles share."""
+    return {
+        "specialty": row["specialty"],
+        "career_stage": row["career_stage"],
+        "languages": tuple(row["languages"]),
+        "interests": frozenset(row["interests"]),
+        "utc_offset_minutes": _offset(row["time_zone"]),
+        "department": row["department"],
+    }
+
+
+def mentee_of(row: asyncpg.Record) -> MenteeProfile:
+    return MenteeProfile(mentee_id=row["mentee_id"], **_common(row))
+
+
+def mentor_of(row: asyncpg.Record) -> MentorProfile:
+    return MentorProfile(
+        mentor_id=row["mentor_id"],
+        **_common(row),
+        formats=frozenset(row["formats"]),
+        capacity=row["capacity"],
+        active_mentees=row["load"],
+    )

@@ -1,0 +1,194 @@
+"""What matching's use cases need of storage beyond the request repository: Protocols, implemented in
+``adapters/`` (Postgres) and in ``tests/unit/matching/fakes.py`` (memory).  Every method takes the use
+case's transaction (``Conn``); the use cases never see SQL.
+
+A port answers facts; the rules that decide on them live in ``domain/`` (``rules.py``, ``bulk_proposal.py``).
+Where a rule has to hold under concurrent writers, the port method owns it with a lock or a constraint and
+says so (``Directory.mentee_standing``, ``RequestIndex.save``, ``Slots.reserve``, ``BulkRuns.lock_status``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from services.matching.domain.bulk_run import ProposedPair
+from services.matching.domain.compatibility import MenteeProfile, MentorProfile
+from services.matching.domain.program import Program
+from services.matching.domain.request import Request
+from services.matching.domain.rules import MenteeStanding, MentorStanding
+from shared.events.matching import BulkMatchSummary
+from shared.events.profiles import MenteeRegistered, MentorRegistered
+from shared.ports import Conn
+
+
+@dataclass(frozen=True)
+class MenteeRecord:
+    profile: MenteeProfile
+    active: bool
+
+
+@dataclass(frozen=True)
+class BulkProposal:
+    """A proposed bulk run as it is kept for the director's review."""
+
+    run_id: str
+    mode: str
+    cohort: str
+    requested_by: str
+    summary: BulkMatchSummary
+    report: Mapping[str, Any]
+    pairs: Sequence[ProposedPair]
+    created_at: datetime
+
+
+class RequestIndex(Protocol):
+    """The request view rows (one per request), rewritten after each commit and searched by mentee or mentor."""
+
+    async def save(self, conn: Conn, request: Request, now: datetime) -> None:
+        """Rewrite the request's row.  Owns "one open request per mentee" under races: a unique partial
+        index refuses a second open row (``MatchingRuleViolation``), which rolls the commit back."""
+        ...
+
+    async def of_mentee(self, conn: Conn, mentee_id: str, statuses: Collection[str]) -> list[str]:
+        """The mentee's requests in one of ``statuses``."""
+        ...
+
+    async def waiting_for(self, conn: Conn, mentor_id: str) -> list[str]:
+        """The requests forwarded to the mentor and not answered yet."""
+        ...
+
+    async def scrub(self, conn: Conn, mentee_id: str, erased: str) -> None:
+        """Replace the texts the mentee wrote (biography, motivation) by ``erased``."""
+        ...
+
+
+class Directory(Protocol):
+    """Matching's copies of mentors and mentees (kept from profiles' events)."""
+
+    async def mentee_standing(self, conn: Conn, mentee_id: str) -> MenteeStanding:
+        """Where the mentee stands for a new request.  Takes the per-mentee advisory lock first (held until the
+        transaction ends), so two submissions of one mentee are decided one after the other."""
+        ...
+
+    async def mentor_standings(
+        self, conn: Conn, mentee_id: str, mentor_ids: Sequence[str]
+    ) -> dict[str, MentorStanding]:
+        """The mentors among ``mentor_ids`` in the directory (unknown ones are absent)."""
+        ...
+
+    async def mentee_active(self, conn: Conn, mentee_id: str) -> bool | None:
+        """None: no such mentee."""
+        ...
+
+    async def mentee_profile(self, conn: Conn, mentee_id: str) -> MenteeProfile | None:
+        """The mentee's profile if they are registered and active."""
+        ...
+
+    async def mentor_profiles(self, conn: Conn) -> list[MentorProfile]:
+        """Every active mentor, by id; capacity 0 for those not accepting requests."""
+        ...
+
+    async def mentees(self, conn: Conn, mentee_ids: Sequence[str]) -> dict[str, MenteeRecord]:
+        """The registered mentees among ``mentee_ids``."""
+        ...
+
+    async def free_mentees(self, conn: Conn, among: Sequence[str] | None = None) -> list[MenteeProfile]:
+        """Active mentees with no open request and no mentor (all of them, or those among ``among``), by id."""
+        ...
+
+    async def register_mentor(self, conn: Conn, event: MentorRegistered, at: datetime, source_event: UUID) -> None: ...
+
+    async def register_mentee(self, conn: Conn, event: MenteeRegistered, at: datetime) -> None: ...
+
+    async def update_profile(self, conn: Conn, participant_id: str, changes: Mapping[str, Any]) -> None:
+        """Field path (``profile.specialty``, ``availability.formats``, ...) → new value; others are ignored."""
+        ...
+
+    async def set_capacity(self, conn: Conn, mentor_id: str, capacity: int) -> None: ...
+
+    async def set_active(self, conn: Conn, participant_id: str, active: bool) -> None: ...
+
+    async def scrub(self, conn: Conn, participant_id: str, erased: str) -> None:
+        """Replace the participant's name and biography by ``erased``."""
+        ...
+
+
+class Slots(Protocol):
+    """Mentors' load: who mentors whom now."""
+
+    async def reserve(self, conn: Conn, mentor_id: str, mentee_id: str, match_id: str, now: datetime) -> None:
+        """Take one of the mentor's slots or refuse (``MatchingRuleViolation``: not active, full, above the mentee
+        in the reporting line, already paired).  Owns the capacity rule under races: the mentor's directory row
+        is locked until the transaction ends, so two matches for one mentor are counted one after the other."""
+        ...
+
+    async def hold(self, conn: Conn, mentor_id: str, mentee_ids: Sequence[str], match_id: str, since: datetime) -> None:
+        """Slots held by a relationship (a pair already held stays as it is)."""
+        ...
+
+    async def release(self, conn: Conn, mentor_id: str, mentee_ids: Sequence[str]) -> None: ...
+
+    async def mentors_of(self, conn: Conn, mentee_id: str) -> set[str]: ...
+
+
+class ReportingLines(Protocol):
+    """HR's employee → supervisor records and which participant is which employee."""
+
+    async def supervisors(self, conn: Conn) -> dict[str, str]:
+        """participant id → nearest participant above them in HR's reporting line."""
+        ...
+
+    async def record(
+        self, conn: Conn, employee_id: str, supervisor_id: str | None, effective_date: date, recorded_at: datetime
+    ) -> None:
+        """Keep the latest record by (effective date, recorded time); an older one arriving late changes nothing."""
+        ...
+
+    async def link(self, conn: Conn, participant_id: str, employee_id: str) -> None: ...
+
+    async def unlink(self, conn: Conn, participant_id: str) -> None: ...
+
+
+class Programs(Protocol):
+    async def load(self, conn: Conn, program_id: str, *, for_update: bool = False) -> Program | None:
+        """The saved settings, None when never saved.  ``for_update``: serialise concurrent edits (a lock held
+        until the transaction ends)."""
+        ...
+
+    async def save(self, conn: Conn, program: Program) -> None: ...
+
+
+class BulkRuns(Protocol):
+    """Bulk runs' proposals: status, pairs and report."""
+
+    async def record_proposal(self, conn: Conn, proposal: BulkProposal) -> None: ...
+
+    async def lock_status(self, conn: Conn, run_id: str) -> str | None:
+        """The run's status, locked until the transaction ends (None: no such run), so one decision wins."""
+        ...
+
+    async def pairs(self, conn: Conn, run_id: str) -> list[ProposedPair]:
+        """The proposed pairs, by mentor then mentee (the order their mentors are locked in)."""
+        ...
+
+    async def decide(self, conn: Conn, run_id: str, status: str, decided_by: str, now: datetime) -> None: ...
+
+
+class ReadModel(Protocol):
+    """What the HTTP routes read directly (no use case): views as JSON-ready rows."""
+
+    async def request(self, request_id: str) -> dict[str, Any] | None: ...
+
+    async def requests(
+        self, *, mentee_id: str | None, mentor_id: str | None, status: str | None, limit: int, offset: int
+    ) -> list[dict[str, Any]]: ...
+
+    async def mentors(self, *, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+        """(how many active mentors, one page of them with their open slots)."""
+        ...
+
+    async def bulk_run(self, run_id: str) -> dict[str, Any] | None: ...

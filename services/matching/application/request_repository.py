@@ -1,0 +1,55 @@
+"""The request repository: the shared ``Repository`` with what a request's commit also does, in its transaction.
+
+After the append, in order: a ``MatchApproved`` takes the mentor's slot (``Slots.reserve``, which locks the
+mentor and refuses a full one), the request's view row is rewritten (``RequestIndex.save``, which refuses a
+second open request per mentee), and the response-deadline timer follows the request: armed for the choice it
+waits on, cancelled otherwise.  Any refusal rolls the events back with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from services.matching.application.ports import RequestIndex, Slots
+from services.matching.domain.errors import NotFound
+from services.matching.domain.request import MAX_CHOICES, Request
+from shared.events import Event
+from shared.events.matching import MatchApproved
+from shared.ports import Conn, EventStorePort, TimersPort
+from shared.repository import Repository
+
+RESPONSE_DEADLINE = "request-response-deadline"
+
+
+def deadline_key(request_id: str, choice_rank: int) -> str:
+    """One timer per choice, so firing one deadline never marks the next choice's as fired."""
+    return f"respond:{request_id}:{choice_rank}"
+
+
+def request_repository(
+    store: EventStorePort, slots: Slots, index: RequestIndex, timers: TimersPort
+) -> Repository[Request]:
+    async def take_slot(conn: Conn, request: Request, events: Sequence[Event], now: datetime) -> None:
+        for event in events:
+            if isinstance(event, MatchApproved):
+                await slots.reserve(conn, event.mentor_id, event.mentee_id, event.match_id, now)
+
+    async def save_view(conn: Conn, request: Request, events: Sequence[Event], now: datetime) -> None:
+        await index.save(conn, request, now)
+
+    async def follow_deadline(conn: Conn, request: Request, events: Sequence[Event], now: datetime) -> None:
+        for rank in range(1, MAX_CHOICES + 1):
+            key = deadline_key(request.request_id, rank)
+            if request.status == "forwarded" and request.choice_rank == rank and request.respond_by is not None:
+                payload = {"choice_rank": rank}
+                await timers.schedule(conn, key, RESPONSE_DEADLINE, request.request_id, request.respond_by, payload)
+            else:
+                await timers.cancel(conn, key)
+
+    return Repository(
+        store,
+        Request,
+        not_found=lambda request_id: NotFound(f"no request {request_id}"),
+        on_commit=[take_slot, save_view, follow_deadline],
+    )

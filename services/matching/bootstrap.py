@@ -1,0 +1,72 @@
+"""The matching service's composition root: everything built once, here.
+
+Clock, event store, the Postgres ports, the request repository with its commit hooks, transactions on the
+runtime's pool (bound once the pool exists), the consumed-event table, the timer handlers, the runtime and
+the FastAPI app, which holds the container as ``app.state.container``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.matching.adapters.bulk_runs import PostgresBulkRuns
+from services.matching.adapters.bus import CONSUMES, bus_handlers
+from services.matching.adapters.directory import PostgresDirectory
+from services.matching.adapters.http import install
+from services.matching.adapters.programs import PostgresPrograms
+from services.matching.adapters.reporting_lines import PostgresReportingLines
+from services.matching.adapters.request_index import PostgresRequestIndex
+from services.matching.adapters.slots import PostgresSlots
+from services.matching.adapters.timers import timer_handlers
+from services.matching.adapters.transactions import RuntimeTransactions
+from services.matching.adapters.views import PostgresViews
+from services.matching.application.deps import Deps
+from services.matching.application.request_repository import request_repository
+from services.matching.settings import MatchingSettings
+from shared.clock import Clock, clock_for
+from shared.db import migrations_from_package
+from shared.eventstore import EventStore
+from shared.http import create_app
+from shared.runtime import ServiceRuntime
+from shared.settings import ServiceSettings
+from shared.timers import TimerBook
+
+
+def build_app(
+    settings: ServiceSettings, clock: Clock | None = None, options: MatchingSettings | None = None
+) -> FastAPI:
+    clock = clock or clock_for(settings)
+    options = options or MatchingSettings()
+    store = EventStore(settings.service_name, clock)
+    runtime = ServiceRuntime(
+        settings,
+        migrations=migrations_from_package("services.matching.migrations"),
+        consumes=CONSUMES,
+        clock=clock,
+        store=store,
+    )
+    lines = PostgresReportingLines()
+    slots = PostgresSlots(lines)
+    index = PostgresRequestIndex()
+    deps = Deps(
+        transactions=RuntimeTransactions(runtime),
+        store=store,
+        requests=request_repository(store, slots, index, TimerBook()),
+        clock=clock,
+        directory=PostgresDirectory(),
+        slots=slots,
+        lines=lines,
+        index=index,
+        programs=PostgresPrograms(),
+        bulk_runs=PostgresBulkRuns(),
+        views=PostgresViews(runtime),
+        default_response_days=options.response_days,
+        bulk_candidates=options.bulk_candidates,
+    )
+    runtime.handlers = bus_handlers(deps).inbox_handlers()
+    runtime.timer_handlers = timer_handlers(deps)
+    app = create_app(
+        runtime, title="Mentorship · matching", description="Requests, forwarding, suggestions, bulk runs."
+    )
+    install(app, deps)
+    return app
