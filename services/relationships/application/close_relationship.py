@@ -8,7 +8,6 @@ import asyncpg
 
 from services.relationships.adapters import read_model
 from services.relationships.application.deps import Deps
-from services.relationships.application.streams import commit, load, load_existing
 from shared.envelope import Envelope
 from shared.events.profiles import ParticipantDeactivated
 from shared.events.relationships import ClosureReason
@@ -26,11 +25,11 @@ async def close_relationship(
     correlation_id: UUID | None = None,
 ) -> int:
     async with pool.acquire() as conn, conn.transaction():
-        relationship = await load_existing(conn, deps, relationship_id)
+        relationship = await deps.relationships.get(conn, relationship_id)
         events = relationship.close(
             by, reason, deps.today(), by_director=by_director, rematch_requested=rematch_requested
         )
-        return await commit(conn, deps, relationship, events, correlation_id=correlation_id)
+        return await deps.relationships.commit(conn, relationship, events, correlation_id=correlation_id)
 
 
 async def close_for_departure(
@@ -40,6 +39,8 @@ async def close_for_departure(
     if event.reason != "left_institution":
         return
     for relationship_id in await read_model.open_ids_of(conn, event.participant_id):
-        relationship = await load(conn, deps, relationship_id)
+        relationship = await deps.relationships.load(conn, relationship_id)
         events = relationship.participant_left(event.participant_id, deps.today())
-        await commit(conn, deps, relationship, events, correlation_id=envelope.correlationid, causation_id=envelope.id)
+        await deps.relationships.commit(
+            conn, relationship, events, correlation_id=envelope.correlationid, causation_id=envelope.id
+        )

@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from services.relationships.adapters.cipher import Cipher
+from services.relationships.domain.relationship import Relationship
 from services.relationships.domain.topics import PROGRAM_TOPICS
 from shared.clock import Clock
-from shared.eventstore import EventStore
+from shared.repository import Repository
 
 
 @dataclass(frozen=True)
 class Deps:
-    store: EventStore
+    relationships: Repository[Relationship]
     clock: Clock
     cipher: Cipher
     cadence_grace: timedelta = timedelta(days=14)

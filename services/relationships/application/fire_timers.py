@@ -6,17 +6,18 @@ import asyncpg
 
 from services.relationships.application.cadence_watch import CADENCE, REVIEW
 from services.relationships.application.deps import Deps
-from services.relationships.application.streams import commit, load
 from shared.timers import Timer, TimerHandler
 
 
 def timer_handlers(deps: Deps) -> dict[str, TimerHandler]:
     async def on_cadence(conn: asyncpg.Connection, timer: Timer) -> None:
-        relationship = await load(conn, deps, timer.subject)
-        await commit(conn, deps, relationship, relationship.check_cadence(deps.today(), deps.cadence_grace))
+        relationship = await deps.relationships.load(conn, timer.subject)
+        await deps.relationships.commit(
+            conn, relationship, relationship.check_cadence(deps.today(), deps.cadence_grace)
+        )
 
     async def on_review(conn: asyncpg.Connection, timer: Timer) -> None:
-        relationship = await load(conn, deps, timer.subject)
-        await commit(conn, deps, relationship, relationship.check_review(deps.today()))
+        relationship = await deps.relationships.load(conn, timer.subject)
+        await deps.relationships.commit(conn, relationship, relationship.check_review(deps.today()))
 
     return {CADENCE: on_cadence, REVIEW: on_review}

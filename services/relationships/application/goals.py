@@ -9,7 +9,6 @@ from uuid import UUID
 import asyncpg
 
 from services.relationships.application.deps import Deps
-from services.relationships.application.streams import commit, load_existing
 from services.relationships.domain.relationship import GoalStatus
 from shared.events.relationships import SmartGoal
 
@@ -28,9 +27,9 @@ async def set_goal(
 ) -> str:
     goal = SmartGoal(goal_id=str(uuid.uuid4()), text=text, measure=measure, due_on=due_on)
     async with pool.acquire() as conn, conn.transaction():
-        relationship = await load_existing(conn, deps, relationship_id)
+        relationship = await deps.relationships.get(conn, relationship_id)
         events = relationship.set_goal(by, mentee_id, goal, deps.today())
-        await commit(conn, deps, relationship, events, correlation_id=correlation_id)
+        await deps.relationships.commit(conn, relationship, events, correlation_id=correlation_id)
     return goal.goal_id
 
 
@@ -45,6 +44,6 @@ async def progress_goal(
     correlation_id: UUID | None = None,
 ) -> int:
     async with pool.acquire() as conn, conn.transaction():
-        relationship = await load_existing(conn, deps, relationship_id)
+        relationship = await deps.relationships.get(conn, relationship_id)
         events = relationship.progress_goal(by, goal_id, status, progress_percent)
-        return await commit(conn, deps, relationship, events, correlation_id=correlation_id)
+        return await deps.relationships.commit(conn, relationship, events, correlation_id=correlation_id)

@@ -10,7 +10,6 @@ import asyncpg
 
 from services.relationships.adapters import confidential
 from services.relationships.application.deps import Deps
-from services.relationships.application.streams import commit, load_existing
 from shared.events.profiles import MeetingFormat
 
 
@@ -29,11 +28,11 @@ async def log_meeting(
 ) -> str:
     meeting_id = str(uuid.uuid4())
     async with pool.acquire() as conn, conn.transaction():
-        relationship = await load_existing(conn, deps, relationship_id)
+        relationship = await deps.relationships.get(conn, relationship_id)
         events = relationship.log_meeting(
             by, meeting_id, held_on, duration_minutes, format, topic_tags, deps.today(), deps.topics
         )
-        await commit(conn, deps, relationship, events, correlation_id=correlation_id)
+        await deps.relationships.commit(conn, relationship, events, correlation_id=correlation_id)
         if notes:
             await confidential.write(
                 conn, deps.cipher, "meeting_note", relationship_id, meeting_id, by, notes, deps.clock.now()

@@ -8,20 +8,18 @@ import asyncpg
 
 from services.relationships.adapters import drafts
 from services.relationships.application.deps import Deps
-from services.relationships.application.streams import commit, load_existing
 from services.relationships.domain.agreement import AgreementDraft, AgreementTerms
-from services.relationships.domain.errors import RelationshipRuleViolation
 
 
 async def propose_agreement(
     pool: asyncpg.Pool, deps: Deps, relationship_id: str, by: str, terms: AgreementTerms
 ) -> AgreementDraft:
     async with pool.acquire() as conn, conn.transaction():
-        relationship = await load_existing(conn, deps, relationship_id)
+        relationship = await deps.relationships.get(conn, relationship_id)
         relationship.require_party(by)
         relationship.require_open("negotiate an agreement")
         previous = await drafts.load(conn, relationship_id, for_update=True)
-        draft = AgreementDraft.propose(previous, relationship_id, terms, by, deps.today())
+        draft = relationship.propose_agreement(previous, by, terms, deps.today())
         await drafts.save(conn, draft)
         return draft
 
@@ -38,21 +36,19 @@ async def sign_agreement(
     correlation_id: UUID | None = None,
 ) -> AgreementDraft:
     async with pool.acquire() as conn, conn.transaction():
-        relationship = await load_existing(conn, deps, relationship_id)
+        relationship = await deps.relationships.get(conn, relationship_id)
         relationship.require_party(by)
         relationship.require_open("sign an agreement")
         draft = await drafts.load(conn, relationship_id, for_update=True)
-        if draft is None:
-            raise RelationshipRuleViolation(f"relationship {relationship_id} has no agreement to sign yet")
-        draft.sign(
+        events = relationship.sign_agreement(
+            draft,
             by,
             revision,
             deps.today(),
             confidentiality_accepted=confidentiality_accepted,
             no_fault_acknowledged=no_fault_acknowledged,
         )
-        events = relationship.conclude_agreement(draft, deps.today())
-        draft.concluded = bool(events)
+        assert draft is not None
         await drafts.save(conn, draft)
-        await commit(conn, deps, relationship, events, correlation_id=correlation_id)
+        await deps.relationships.commit(conn, relationship, events, correlation_id=correlation_id)
         return draft

@@ -8,7 +8,6 @@ import asyncpg
 
 from services.relationships.adapters import confidential, drafts, read_model
 from services.relationships.application.deps import Deps
-from services.relationships.application.streams import load_existing
 from services.relationships.domain.errors import NotAParty, RelationshipNotFound
 
 
@@ -27,7 +26,7 @@ async def relationship_detail(pool: asyncpg.Pool, deps: Deps, relationship_id: s
     """For the parties: status plus agreement, goals and meetings (without notes)."""
     async with pool.acquire() as conn:
         status = await read_model.fetch(conn, relationship_id)
-        relationship = await load_existing(conn, deps, relationship_id)
+        relationship = await deps.relationships.get(conn, relationship_id)
         relationship.require_party(reader)
         draft = await drafts.load(conn, relationship_id)
     assert status is not None
@@ -70,7 +69,7 @@ async def confidential_texts(
 ) -> list[confidential.ConfidentialText]:
     """Only the relationship's own parties; the program director and analysts never read these."""
     async with pool.acquire() as conn:
-        relationship = await load_existing(conn, deps, relationship_id)
+        relationship = await deps.relationships.get(conn, relationship_id)
         if not relationship.is_party(reader):
             what = "meeting notes" if kind == "meeting_note" else "survey comments"
             raise NotAParty(f"{what} are confidential to the parties of relationship {relationship_id}")

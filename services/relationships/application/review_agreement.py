@@ -8,7 +8,6 @@ from uuid import UUID
 import asyncpg
 
 from services.relationships.application.deps import Deps
-from services.relationships.application.streams import commit, load_existing
 from services.relationships.domain.relationship import ReviewOutcome
 
 
@@ -24,8 +23,8 @@ async def review_agreement(
     correlation_id: UUID | None = None,
 ) -> int:
     async with pool.acquire() as conn, conn.transaction():
-        relationship = await load_existing(conn, deps, relationship_id)
+        relationship = await deps.relationships.get(conn, relationship_id)
         if not by_director:
             relationship.require_party(by)
         events = relationship.review(by, outcome, deps.today(), next_review_due_on)
-        return await commit(conn, deps, relationship, events, correlation_id=correlation_id)
+        return await deps.relationships.commit(conn, relationship, events, correlation_id=correlation_id)

@@ -8,7 +8,6 @@ from uuid import UUID
 import asyncpg
 
 from services.relationships.application.deps import Deps
-from services.relationships.application.streams import commit, load
 from services.relationships.domain.relationship import Model
 from shared.envelope import Envelope
 from shared.events.matching import MatchApproved
@@ -22,11 +21,13 @@ def relationship_id_for(match_id: str) -> str:
 
 
 async def start_from_match(conn: asyncpg.Connection, deps: Deps, match: MatchApproved, envelope: Envelope) -> None:
-    relationship = await load(conn, deps, relationship_id_for(match.match_id))
+    relationship = await deps.relationships.load(conn, relationship_id_for(match.match_id))
     if relationship.exists:
         return
     events = relationship.start("one_to_one", match.mentor_id, [match.mentee_id], match.match_id, deps.today())
-    await commit(conn, deps, relationship, events, correlation_id=envelope.correlationid, causation_id=envelope.id)
+    await deps.relationships.commit(
+        conn, relationship, events, correlation_id=envelope.correlationid, causation_id=envelope.id
+    )
 
 
 async def start_relationship(
@@ -41,7 +42,7 @@ async def start_relationship(
     match_id = match_id or f"direct-{uuid.uuid4()}"
     relationship_id = relationship_id_for(match_id)
     async with pool.acquire() as conn, conn.transaction():
-        relationship = await load(conn, deps, relationship_id)
+        relationship = await deps.relationships.load(conn, relationship_id)
         events = relationship.start(model, mentor_id, mentee_ids, match_id, deps.today())
-        await commit(conn, deps, relationship, events, correlation_id=correlation_id)
+        await deps.relationships.commit(conn, relationship, events, correlation_id=correlation_id)
     return relationship_id

@@ -8,7 +8,6 @@ import asyncpg
 
 from services.relationships.adapters import confidential
 from services.relationships.application.deps import Deps
-from services.relationships.application.streams import commit, load_existing
 
 
 async def submit_feedback(
@@ -24,10 +23,10 @@ async def submit_feedback(
     correlation_id: UUID | None = None,
 ) -> str:
     async with pool.acquire() as conn, conn.transaction():
-        relationship = await load_existing(conn, deps, relationship_id)
+        relationship = await deps.relationships.get(conn, relationship_id)
         events = relationship.submit_feedback(by, satisfaction, goals_met, would_recommend)
         survey = relationship.survey
-        await commit(conn, deps, relationship, events, correlation_id=correlation_id)
+        await deps.relationships.commit(conn, relationship, events, correlation_id=correlation_id)
         if comment:
             await confidential.write(
                 conn, deps.cipher, "feedback_comment", relationship_id, f"{survey}/{by}", by, comment, deps.clock.now()
