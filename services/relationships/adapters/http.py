@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Query, status
 from pydantic import BaseModel
 
-from services.relationships.adapters import read_model
+from services.relationships.adapters import views
 from services.relationships.adapters.requests import (
     Closure,
     Feedback,
@@ -25,27 +25,22 @@ from services.relationships.adapters.requests import (
     Signature,
     StartRelationship,
 )
-from services.relationships.application import queries
 from services.relationships.application.close_relationship import close_relationship
-from services.relationships.application.deps import Deps
+from services.relationships.application.confidential import read_texts
+from services.relationships.application.container import Container
 from services.relationships.application.goals import progress_goal, set_goal
 from services.relationships.application.log_meeting import log_meeting
 from services.relationships.application.negotiate_agreement import (
     propose_agreement,
     sign_agreement,
 )
+from services.relationships.application.queries import show_relationship
 from services.relationships.application.review_agreement import review_agreement
 from services.relationships.application.start_relationship import start_relationship
 from services.relationships.application.submit_feedback import submit_feedback
 from services.relationships.domain.agreement import AgreementTerms
-from services.relationships.domain.errors import (
-    InvalidCommand,
-    NotAParty,
-    RelationshipNotFound,
-    RelationshipRuleViolation,
-)
 from shared.auth import Principal, Role, require_roles
-from shared.http import CorrelationDep, RuntimeDep, detail_handler, field_error_handler
+from shared.http import CorrelationDep, RuntimeDep, get_container
 
 router = APIRouter(prefix="/relationships", tags=["relationships"])
 
@@ -54,11 +49,7 @@ Party = Annotated[Principal, Depends(require_roles(Role.mentor, Role.mentee))]
 Director = Annotated[Principal, Depends(require_roles(Role.admin))]
 
 
-def deps_of(request: Request) -> Deps:
-    return request.app.state.deps
-
-
-DepsDep = Annotated[Deps, Depends(deps_of)]
+ContainerDep = Annotated[Container, Depends(get_container)]
 
 
 class Changed(BaseModel):
@@ -73,22 +64,16 @@ class Note(BaseModel):
     written_at: datetime
 
 
-def install(app: FastAPI, deps: Deps) -> None:
-    app.state.deps = deps
+def install(app: FastAPI, container: Container) -> None:
+    app.state.container = container
     app.include_router(router)
-    app.add_exception_handler(RelationshipNotFound, detail_handler(status.HTTP_404_NOT_FOUND))
-    app.add_exception_handler(NotAParty, detail_handler(status.HTTP_403_FORBIDDEN))
-    app.add_exception_handler(RelationshipRuleViolation, detail_handler(status.HTTP_409_CONFLICT))
-    app.add_exception_handler(InvalidCommand, field_error_handler)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Changed)
 async def post_relationship(
-    body: StartRelationship, runtime: RuntimeDep, deps: DepsDep, correlation_id: CorrelationDep, _: Director
+    body: StartRelationship, c: ContainerDep, correlation_id: CorrelationDep, _: Director
 ) -> Changed:
-    rid = await start_relationship(
-        runtime.pool, deps, body.model, body.mentor_id, body.mentee_ids, body.match_id, correlation_id
-    )
+    rid = await start_relationship(c, body.model, body.mentor_id, body.mentee_ids, body.match_id, correlation_id)
     return Changed(relationship_id=rid, version=1)
 
 
@@ -102,28 +87,21 @@ async def list_relationships(
 ) -> dict[str, Any]:
     """The director sees every relationship; a participant only their own."""
     participant = None if Role.admin in principal.roles else principal.subject
-    items = await read_model.listing(runtime.pool, participant_id=participant, phase=phase, limit=limit, offset=offset)
+    items = await views.listing(runtime.pool, participant_id=participant, phase=phase, limit=limit, offset=offset)
     return {"items": items}
 
 
 @router.get("/{relationship_id}")
-async def get_relationship(
-    relationship_id: str, runtime: RuntimeDep, deps: DepsDep, principal: Reader
-) -> dict[str, Any]:
-    row = await queries.relationship_status(
-        runtime.pool, relationship_id, principal.subject, director=Role.admin in principal.roles
-    )
-    if principal.subject == row["mentor_id"] or principal.subject in row["mentee_ids"]:
-        return await queries.relationship_detail(runtime.pool, deps, relationship_id, principal.subject)
-    return row
+async def get_relationship(relationship_id: str, c: ContainerDep, principal: Reader) -> dict[str, Any]:
+    return await show_relationship(c, relationship_id, principal.subject, director=Role.admin in principal.roles)
 
 
 @router.put("/{relationship_id}/agreement")
 async def put_agreement(
-    relationship_id: str, body: ProposeAgreement, runtime: RuntimeDep, deps: DepsDep, principal: Party
+    relationship_id: str, body: ProposeAgreement, c: ContainerDep, principal: Party
 ) -> dict[str, Any]:
     terms = AgreementTerms.model_validate(body.model_dump())
-    draft = await propose_agreement(runtime.pool, deps, relationship_id, principal.subject, terms)
+    draft = await propose_agreement(c, relationship_id, principal.subject, terms)
     return {"relationship_id": relationship_id, "revision": draft.revision}
 
 
@@ -131,14 +109,12 @@ async def put_agreement(
 async def post_signature(
     relationship_id: str,
     body: Signature,
-    runtime: RuntimeDep,
-    deps: DepsDep,
+    c: ContainerDep,
     correlation_id: CorrelationDep,
     principal: Party,
 ) -> dict[str, Any]:
     draft = await sign_agreement(
-        runtime.pool,
-        deps,
+        c,
         relationship_id,
         principal.subject,
         body.revision,
@@ -153,14 +129,12 @@ async def post_signature(
 async def post_meeting(
     relationship_id: str,
     body: LogMeeting,
-    runtime: RuntimeDep,
-    deps: DepsDep,
+    c: ContainerDep,
     correlation_id: CorrelationDep,
     principal: Party,
 ) -> dict[str, str]:
     meeting_id = await log_meeting(
-        runtime.pool,
-        deps,
+        c,
         relationship_id,
         principal.subject,
         held_on=body.held_on,
@@ -174,8 +148,8 @@ async def post_meeting(
 
 
 @router.get("/{relationship_id}/notes", response_model=list[Note])
-async def get_notes(relationship_id: str, runtime: RuntimeDep, deps: DepsDep, principal: Reader) -> list[Note]:
-    texts = await queries.confidential_texts(runtime.pool, deps, relationship_id, principal.subject, "meeting_note")
+async def get_notes(relationship_id: str, c: ContainerDep, principal: Reader) -> list[Note]:
+    texts = await read_texts(c, relationship_id, principal.subject, "meeting_note")
     return [Note(record_id=t.record_id, author_id=t.author_id, text=t.text, written_at=t.written_at) for t in texts]
 
 
@@ -183,14 +157,12 @@ async def get_notes(relationship_id: str, runtime: RuntimeDep, deps: DepsDep, pr
 async def post_goal(
     relationship_id: str,
     body: NewGoal,
-    runtime: RuntimeDep,
-    deps: DepsDep,
+    c: ContainerDep,
     correlation_id: CorrelationDep,
     principal: Party,
 ) -> dict[str, str]:
     goal_id = await set_goal(
-        runtime.pool,
-        deps,
+        c,
         relationship_id,
         principal.subject,
         mentee_id=body.mentee_id,
@@ -207,14 +179,12 @@ async def post_goal_progress(
     relationship_id: str,
     goal_id: str,
     body: GoalProgress,
-    runtime: RuntimeDep,
-    deps: DepsDep,
+    c: ContainerDep,
     correlation_id: CorrelationDep,
     principal: Party,
 ) -> Changed:
     version = await progress_goal(
-        runtime.pool,
-        deps,
+        c,
         relationship_id,
         principal.subject,
         goal_id,
@@ -229,14 +199,12 @@ async def post_goal_progress(
 async def post_review(
     relationship_id: str,
     body: Review,
-    runtime: RuntimeDep,
-    deps: DepsDep,
+    c: ContainerDep,
     correlation_id: CorrelationDep,
     principal: Reader,
 ) -> Changed:
     version = await review_agreement(
-        runtime.pool,
-        deps,
+        c,
         relationship_id,
         principal.subject,
         body.outcome,
@@ -251,14 +219,12 @@ async def post_review(
 async def post_closure(
     relationship_id: str,
     body: Closure,
-    runtime: RuntimeDep,
-    deps: DepsDep,
+    c: ContainerDep,
     correlation_id: CorrelationDep,
     principal: Reader,
 ) -> Changed:
     version = await close_relationship(
-        runtime.pool,
-        deps,
+        c,
         relationship_id,
         principal.subject,
         body.reason,
@@ -273,14 +239,12 @@ async def post_closure(
 async def post_feedback(
     relationship_id: str,
     body: Feedback,
-    runtime: RuntimeDep,
-    deps: DepsDep,
+    c: ContainerDep,
     correlation_id: CorrelationDep,
     principal: Party,
 ) -> dict[str, str]:
     survey = await submit_feedback(
-        runtime.pool,
-        deps,
+        c,
         relationship_id,
         principal.subject,
         satisfaction=body.satisfaction,
@@ -293,6 +257,6 @@ async def post_feedback(
 
 
 @router.get("/{relationship_id}/feedback/comments", response_model=list[Note])
-async def get_comments(relationship_id: str, runtime: RuntimeDep, deps: DepsDep, principal: Reader) -> list[Note]:
-    texts = await queries.confidential_texts(runtime.pool, deps, relationship_id, principal.subject, "feedback_comment")
+async def get_comments(relationship_id: str, c: ContainerDep, principal: Reader) -> list[Note]:
+    texts = await read_texts(c, relationship_id, principal.subject, "feedback_comment")
     return [Note(record_id=t.record_id, author_id=t.author_id, text=t.text, written_at=t.written_at) for t in texts]

@@ -6,16 +6,13 @@ import uuid
 from datetime import date
 from uuid import UUID
 
-import asyncpg
-
-from services.relationships.application.deps import Deps
+from services.relationships.application.container import Container
 from services.relationships.domain.relationship import GoalStatus
 from shared.events.relationships import SmartGoal
 
 
 async def set_goal(
-    pool: asyncpg.Pool,
-    deps: Deps,
+    c: Container,
     relationship_id: str,
     by: str,
     *,
@@ -26,16 +23,15 @@ async def set_goal(
     correlation_id: UUID | None = None,
 ) -> str:
     goal = SmartGoal(goal_id=str(uuid.uuid4()), text=text, measure=measure, due_on=due_on)
-    async with pool.acquire() as conn, conn.transaction():
-        relationship = await deps.relationships.get(conn, relationship_id)
-        events = relationship.set_goal(by, mentee_id, goal, deps.today())
-        await deps.relationships.commit(conn, relationship, events, correlation_id=correlation_id)
+    async with c.transactions() as conn:
+        relationship = await c.relationships.get(conn, relationship_id)
+        events = relationship.set_goal(by, mentee_id, goal, c.today())
+        await c.relationships.commit(conn, relationship, events, correlation_id=correlation_id)
     return goal.goal_id
 
 
 async def progress_goal(
-    pool: asyncpg.Pool,
-    deps: Deps,
+    c: Container,
     relationship_id: str,
     by: str,
     goal_id: str,
@@ -43,7 +39,7 @@ async def progress_goal(
     progress_percent: int,
     correlation_id: UUID | None = None,
 ) -> int:
-    async with pool.acquire() as conn, conn.transaction():
-        relationship = await deps.relationships.get(conn, relationship_id)
+    async with c.transactions() as conn:
+        relationship = await c.relationships.get(conn, relationship_id)
         events = relationship.progress_goal(by, goal_id, status, progress_percent)
-        return await deps.relationships.commit(conn, relationship, events, correlation_id=correlation_id)
+        return await c.relationships.commit(conn, relationship, events, correlation_id=correlation_id)

@@ -6,16 +6,13 @@ import uuid
 from datetime import date
 from uuid import UUID
 
-import asyncpg
-
-from services.relationships.adapters import confidential
-from services.relationships.application.deps import Deps
+from services.relationships.application.confidential import keep
+from services.relationships.application.container import Container
 from shared.events.profiles import MeetingFormat
 
 
 async def log_meeting(
-    pool: asyncpg.Pool,
-    deps: Deps,
+    c: Container,
     relationship_id: str,
     by: str,
     *,
@@ -27,14 +24,12 @@ async def log_meeting(
     correlation_id: UUID | None = None,
 ) -> str:
     meeting_id = str(uuid.uuid4())
-    async with pool.acquire() as conn, conn.transaction():
-        relationship = await deps.relationships.get(conn, relationship_id)
+    async with c.transactions() as conn:
+        relationship = await c.relationships.get(conn, relationship_id)
         events = relationship.log_meeting(
-            by, meeting_id, held_on, duration_minutes, format, topic_tags, deps.today(), deps.topics
+            by, meeting_id, held_on, duration_minutes, format, topic_tags, c.today(), c.topics
         )
-        await deps.relationships.commit(conn, relationship, events, correlation_id=correlation_id)
+        await c.relationships.commit(conn, relationship, events, correlation_id=correlation_id)
         if notes:
-            await confidential.write(
-                conn, deps.cipher, "meeting_note", relationship_id, meeting_id, by, notes, deps.clock.now()
-            )
+            await keep(c, conn, "meeting_note", relationship_id, meeting_id, by, notes)
     return meeting_id

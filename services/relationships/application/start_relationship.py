@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from uuid import UUID
 
-import asyncpg
-
-from services.relationships.application.deps import Deps
+from services.relationships.application.container import Container
 from services.relationships.domain.relationship import Model
 from shared.envelope import Envelope
 from shared.events.matching import MatchApproved
+from shared.ports import Conn
 
 _NAMESPACE = uuid.UUID("6f1c3a52-4a8e-4c1e-9d37-0b3f2f6c1a10")
 
@@ -20,19 +19,18 @@ def relationship_id_for(match_id: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, match_id))
 
 
-async def start_from_match(conn: asyncpg.Connection, deps: Deps, match: MatchApproved, envelope: Envelope) -> None:
-    relationship = await deps.relationships.load(conn, relationship_id_for(match.match_id))
+async def start_from_match(c: Container, conn: Conn, match: MatchApproved, envelope: Envelope) -> None:
+    relationship = await c.relationships.load(conn, relationship_id_for(match.match_id))
     if relationship.exists:
         return
-    events = relationship.start("one_to_one", match.mentor_id, [match.mentee_id], match.match_id, deps.today())
-    await deps.relationships.commit(
+    events = relationship.start("one_to_one", match.mentor_id, [match.mentee_id], match.match_id, c.today())
+    await c.relationships.commit(
         conn, relationship, events, correlation_id=envelope.correlationid, causation_id=envelope.id
     )
 
 
 async def start_relationship(
-    pool: asyncpg.Pool,
-    deps: Deps,
+    c: Container,
     model: Model,
     mentor_id: str,
     mentee_ids: list[str],
@@ -41,8 +39,8 @@ async def start_relationship(
 ) -> str:
     match_id = match_id or f"direct-{uuid.uuid4()}"
     relationship_id = relationship_id_for(match_id)
-    async with pool.acquire() as conn, conn.transaction():
-        relationship = await deps.relationships.load(conn, relationship_id)
-        events = relationship.start(model, mentor_id, mentee_ids, match_id, deps.today())
-        await deps.relationships.commit(conn, relationship, events, correlation_id=correlation_id)
+    async with c.transactions() as conn:
+        relationship = await c.relationships.load(conn, relationship_id)
+        events = relationship.start(model, mentor_id, mentee_ids, match_id, c.today())
+        await c.relationships.commit(conn, relationship, events, correlation_id=correlation_id)
     return relationship_id

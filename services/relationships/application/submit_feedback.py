@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import asyncpg
-
-from services.relationships.adapters import confidential
-from services.relationships.application.deps import Deps
+from services.relationships.application.confidential import keep
+from services.relationships.application.container import Container
 
 
 async def submit_feedback(
-    pool: asyncpg.Pool,
-    deps: Deps,
+    c: Container,
     relationship_id: str,
     by: str,
     *,
@@ -22,13 +19,11 @@ async def submit_feedback(
     comment: str | None,
     correlation_id: UUID | None = None,
 ) -> str:
-    async with pool.acquire() as conn, conn.transaction():
-        relationship = await deps.relationships.get(conn, relationship_id)
+    async with c.transactions() as conn:
+        relationship = await c.relationships.get(conn, relationship_id)
         events = relationship.submit_feedback(by, satisfaction, goals_met, would_recommend)
         survey = relationship.survey
-        await deps.relationships.commit(conn, relationship, events, correlation_id=correlation_id)
+        await c.relationships.commit(conn, relationship, events, correlation_id=correlation_id)
         if comment:
-            await confidential.write(
-                conn, deps.cipher, "feedback_comment", relationship_id, f"{survey}/{by}", by, comment, deps.clock.now()
-            )
+            await keep(c, conn, "feedback_comment", relationship_id, f"{survey}/{by}", by, comment)
     return str(survey)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.relationships.adapters.cipher import Cipher, KeyRingError, new_key
+from services.relationships.adapters.cipher import AesGcmCipher as Cipher
+from services.relationships.adapters.cipher import KeyRingError, new_key
 
 pytestmark = pytest.mark.unit
 
