@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
+from services.relationships.application.commands import CloseRelationship
 from services.relationships.application.container import Container
 from shared.envelope import Envelope
 from shared.events.profiles import ParticipantDeactivated
-from shared.events.relationships import ClosureReason
 from shared.ports import Conn
 
 
-async def close_relationship(
-    c: Container,
-    relationship_id: str,
-    by: str,
-    reason: ClosureReason,
-    *,
-    by_director: bool,
-    rematch_requested: bool,
-    correlation_id: UUID | None = None,
-) -> int:
+async def handle(c: Container, cmd: CloseRelationship) -> int:
+    """The relationship's version after the closure."""
     async with c.transactions() as conn:
-        relationship = await c.relationships.get(conn, relationship_id)
-        events = relationship.close(by, reason, c.today(), by_director=by_director, rematch_requested=rematch_requested)
-        return await c.relationships.commit(conn, relationship, events, correlation_id=correlation_id)
+        relationship = await c.relationships.get(conn, cmd.relationship_id)
+        events = relationship.close(
+            cmd.by, cmd.reason, c.today(), by_director=cmd.by_director, rematch_requested=cmd.rematch_requested
+        )
+        return await c.relationships.commit(conn, relationship, events, correlation_id=cmd.correlation_id)
 
 
 async def close_for_departure(c: Container, conn: Conn, event: ParticipantDeactivated, envelope: Envelope) -> None:

@@ -1,12 +1,11 @@
-"""Use cases: a match starts a one-to-one relationship; the director starts group and peer relationships."""
+"""Use cases: the director starts a relationship; an approved match starts a one-to-one relationship."""
 
 from __future__ import annotations
 
 import uuid
-from uuid import UUID
 
+from services.relationships.application.commands import StartRelationship
 from services.relationships.application.container import Container
-from services.relationships.domain.relationship import Model
 from shared.envelope import Envelope
 from shared.events.matching import MatchApproved
 from shared.ports import Conn
@@ -19,7 +18,19 @@ def relationship_id_for(match_id: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, match_id))
 
 
+async def handle(c: Container, cmd: StartRelationship) -> str:
+    """The new relationship's id (a direct start gets a match id of its own, ``direct-…``)."""
+    match_id = cmd.match_id or f"direct-{uuid.uuid4()}"
+    relationship_id = relationship_id_for(match_id)
+    async with c.transactions() as conn:
+        relationship = await c.relationships.load(conn, relationship_id)
+        events = relationship.start(cmd.model, cmd.mentor_id, list(cmd.mentee_ids), match_id, c.today())
+        await c.relationships.commit(conn, relationship, events, correlation_id=cmd.correlation_id)
+    return relationship_id
+
+
 async def start_from_match(c: Container, conn: Conn, match: MatchApproved, envelope: Envelope) -> None:
+    """In the consumer's transaction; a match already started is left alone (at-least-once delivery)."""
     relationship = await c.relationships.load(conn, relationship_id_for(match.match_id))
     if relationship.exists:
         return
@@ -27,20 +38,3 @@ async def start_from_match(c: Container, conn: Conn, match: MatchApproved, envel
     await c.relationships.commit(
         conn, relationship, events, correlation_id=envelope.correlationid, causation_id=envelope.id
     )
-
-
-async def start_relationship(
-    c: Container,
-    model: Model,
-    mentor_id: str,
-    mentee_ids: list[str],
-    match_id: str | None = None,
-    correlation_id: UUID | None = None,
-) -> str:
-    match_id = match_id or f"direct-{uuid.uuid4()}"
-    relationship_id = relationship_id_for(match_id)
-    async with c.transactions() as conn:
-        relationship = await c.relationships.load(conn, relationship_id)
-        events = relationship.start(model, mentor_id, mentee_ids, match_id, c.today())
-        await c.relationships.commit(conn, relationship, events, correlation_id=correlation_id)
-    return relationship_id
