@@ -1,13 +1,12 @@
 """The commands the relationships service accepts: what a route builds from a request and hands to its use case.
 
-``by`` is the caller (the token's subject); ``correlation_id`` the request's, carried into the events.
 Shape is checked at the edge (``adapters/requests.py``); meaning by the aggregate when the use case decides.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import date
 from uuid import UUID
 
@@ -29,81 +28,69 @@ class StartRelationship:
 
 
 @dataclass(frozen=True)
-class ProposeAgreement:
+class OnRelationship:
+    """A command on one relationship by one caller: ``by`` is the token's subject, ``correlation_id`` the
+    request's (carried into the events it records)."""
+
     relationship_id: str
     by: str
-    terms: AgreementTerms
-
-
-@dataclass(frozen=True)
-class SignAgreement:
-    relationship_id: str
-    by: str
-    revision: int
-    confidentiality_accepted: bool
-    no_fault_termination_acknowledged: bool
+    _: KW_ONLY
     correlation_id: UUID | None = None
 
 
 @dataclass(frozen=True)
-class LogMeeting:
-    relationship_id: str
-    by: str
+class ProposeAgreement(OnRelationship):
+    terms: AgreementTerms
+
+
+@dataclass(frozen=True)
+class SignAgreement(OnRelationship):
+    revision: int
+    confidentiality_accepted: bool
+    no_fault_termination_acknowledged: bool
+
+
+@dataclass(frozen=True)
+class LogMeeting(OnRelationship):
     held_on: date
     duration_minutes: int
     format: MeetingFormat
     topic_tags: Sequence[str] = ()
     notes: str | None = None
-    correlation_id: UUID | None = None
 
 
 @dataclass(frozen=True)
-class SetGoal:
-    relationship_id: str
-    by: str
+class SetGoal(OnRelationship):
     text: str
     measure: str
     due_on: date
     mentee_id: str | None = None
-    correlation_id: UUID | None = None
 
 
 @dataclass(frozen=True)
-class ProgressGoal:
-    relationship_id: str
-    by: str
+class ProgressGoal(OnRelationship):
     goal_id: str
     status: GoalStatus
     progress_percent: int = 0
-    correlation_id: UUID | None = None
 
 
 @dataclass(frozen=True)
-class ReviewAgreement:
-    relationship_id: str
-    by: str
+class ReviewAgreement(OnRelationship):
     outcome: ReviewOutcome
     next_review_due_on: date | None = None
-    by_director: bool = False
-    correlation_id: UUID | None = None
+    by_director: bool = field(default=False, kw_only=True)
 
 
 @dataclass(frozen=True)
-class CloseRelationship:
-    relationship_id: str
-    by: str
+class CloseRelationship(OnRelationship):
     reason: ClosureReason
-    by_director: bool = False
+    by_director: bool = field(default=False, kw_only=True)
     rematch_requested: bool = False
-    correlation_id: UUID | None = None
 
 
 @dataclass(frozen=True)
-class SubmitFeedback:
-    relationship_id: str
-    by: str
+class SubmitFeedback(OnRelationship):
     satisfaction: int
     goals_met: bool
     would_recommend: bool
     comment: str | None = None
-    correlation_id: UUID | None = None
