@@ -51,9 +51,6 @@ def build_app(
 ) -> FastAPI:
     clock = clock or clock_for(settings)
     options = options or RelationshipsSettings()
-    cipher = AesGcmCipher.from_setting(options.confidential_keys)
-    if cipher.is_development_key:
-        log.warning("confidential texts use the public development key: set MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS")
     store = EventStore(settings.service_name, clock)
     runtime = ServiceRuntime(
         settings,
@@ -62,9 +59,28 @@ def build_app(
         clock=clock,
         store=store,
     )
+    container = build_container(runtime, store, clock, options)
+    runtime.handlers = bus_handlers(container).inbox_handlers()
+    runtime.timer_handlers = timer_handlers(container)
+    app = create_app(
+        runtime,
+        title="Mentorship · relationships",
+        description="Relationships, agreements, goals, meetings, cadence, reviews, feedback and closure.",
+    )
+    install(app, container)
+    return app
+
+
+def build_container(
+    runtime: ServiceRuntime, store: EventStore, clock: Clock, options: RelationshipsSettings
+) -> Container:
+    """The use cases' container on the Postgres ports (transactions on the runtime's pool once it runs)."""
+    cipher = AesGcmCipher.from_setting(options.confidential_keys)
+    if cipher.is_development_key:
+        log.warning("confidential texts use the public development key: set MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS")
     read_model = PostgresReadModel()
     grace = timedelta(days=options.cadence_grace_days)
-    container = Container(
+    return Container(
         transactions=RuntimeTransactions(runtime),
         relationships=relationship_repository(store, read_model, TimerBook(), grace),
         drafts=PostgresAgreementDrafts(),
@@ -75,12 +91,3 @@ def build_app(
         cadence_grace=grace,
         topics=tuple(options.meeting_topics),
     )
-    runtime.handlers = bus_handlers(container).inbox_handlers()
-    runtime.timer_handlers = timer_handlers(container)
-    app = create_app(
-        runtime,
-        title="Mentorship · relationships",
-        description="Relationships, agreements, goals, meetings, cadence, reviews, feedback and closure.",
-    )
-    install(app, container)
-    return app
