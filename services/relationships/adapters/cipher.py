@@ -12,10 +12,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from services.relationships.application.ports import Sealed
 
 DEV_KEY_ID = "dev"
 _DEV_KEY = hashlib.sha256(b"mentorship-dev-only-confidential-key: set one in production").digest()
@@ -25,14 +26,9 @@ class KeyRingError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class Sealed:
-    key_id: str
-    nonce: bytes
-    ciphertext: bytes
+class AesGcmCipher:
+    """The ``Cipher`` port (``application/ports.py``) on AES-256-GCM with a rotating key ring."""
 
-
-class Cipher:
     def __init__(self, keys: dict[str, bytes], current: str) -> None:
         if current not in keys:
             raise KeyRingError(f"no key {current!r} in the ring")
@@ -43,7 +39,7 @@ class Cipher:
         self.current = current
 
     @classmethod
-    def from_setting(cls, ring: str | None) -> Cipher:
+    def from_setting(cls, ring: str | None) -> AesGcmCipher:
         """None: the development key, which is public — never use it in production."""
         if not ring:
             return cls({DEV_KEY_ID: _DEV_KEY}, DEV_KEY_ID)

@@ -1,70 +1,46 @@
-"""Meeting notes and survey comments: sealed before they reach the database, opened only for the parties."""
+"""The ``ConfidentialTexts`` port on Postgres: sealed notes and comments, never plaintext."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
-
 import asyncpg
 
-from services.relationships.adapters.cipher import Cipher, Sealed
-
-Kind = Literal["meeting_note", "feedback_comment"]
+from services.relationships.application.ports import Kind, Sealed, SealedText
 
 
-@dataclass(frozen=True)
-class ConfidentialText:
-    record_id: str
-    author_id: str
-    text: str
-    written_at: datetime
-
-
-def _context(kind: Kind, relationship_id: str, record_id: str) -> str:
-    return f"{kind}/{relationship_id}/{record_id}"
-
-
-async def write(
-    conn: asyncpg.Connection,
-    cipher: Cipher,
-    kind: Kind,
-    relationship_id: str,
-    record_id: str,
-    author_id: str,
-    text: str,
-    at: datetime,
-) -> None:
-    sealed = cipher.seal(text, _context(kind, relationship_id, record_id))
-    await conn.execute(
-        "INSERT INTO confidential_texts (kind, record_id, relationship_id, author_id, key_id, nonce, ciphertext,"
-        " written_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        kind,
-        record_id,
-        relationship_id,
-        author_id,
-        sealed.key_id,
-        sealed.nonce,
-        sealed.ciphertext,
-        at,
-    )
-
-
-async def read(conn: asyncpg.Connection, cipher: Cipher, kind: Kind, relationship_id: str) -> list[ConfidentialText]:
-    rows = await conn.fetch(
-        "SELECT record_id, author_id, key_id, nonce, ciphertext, written_at FROM confidential_texts"
-        " WHERE kind = $1 AND relationship_id = $2 ORDER BY written_at, record_id",
-        kind,
-        relationship_id,
-    )
-    return [
-        ConfidentialText(
-            r["record_id"],
-            r["author_id"],
-            cipher.open(
-                Sealed(r["key_id"], r["nonce"], r["ciphertext"]), _context(kind, relationship_id, r["record_id"])
-            ),
-            r["written_at"],
+class PostgresConfidentialTexts:
+    async def write(self, conn: asyncpg.Connection, text: SealedText) -> None:
+        await conn.execute(
+            "INSERT INTO confidential_texts (kind, record_id, relationship_id, author_id, key_id, nonce, ciphertext,"
+            " written_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            text.kind,
+            text.record_id,
+            text.relationship_id,
+            text.author_id,
+            text.sealed.key_id,
+            text.sealed.nonce,
+            text.sealed.ciphertext,
+            text.written_at,
         )
-        for r in rows
-    ]
+
+    async def read(self, conn: asyncpg.Connection, kind: Kind, relationship_id: str) -> list[SealedText]:
+        rows = await conn.fetch(
+            "SELECT record_id, author_id, key_id, nonce, ciphertext, written_at FROM confidential_texts"
+            " WHERE kind = $1 AND relationship_id = $2 ORDER BY written_at, record_id",
+            kind,
+            relationship_id,
+        )
+        return [
+            SealedText(
+                kind,
+                r["record_id"],
+                relationship_id,
+                r["author_id"],
+                Sealed(r["key_id"], r["nonce"], r["ciphertext"]),
+                r["written_at"],
+            )
+            for r in rows
+        ]
+
+    async def forget_author(self, conn: asyncpg.Connection, author_id: str) -> int:
+        status = await conn.execute("DELETE FROM confidential_texts WHERE author_id = $1", author_id)
+        return int(status.split()[-1])

@@ -1,4 +1,4 @@
-"""Storage of the agreement being negotiated; read FOR UPDATE so two signatures never race."""
+"""The ``AgreementDrafts`` port on Postgres; read FOR UPDATE so two proposals or signatures never race."""
 
 from __future__ import annotations
 
@@ -9,38 +9,40 @@ import asyncpg
 from services.relationships.domain.agreement import AgreementDraft, AgreementTerms
 
 
-async def load(conn: asyncpg.Connection, relationship_id: str, *, for_update: bool = False) -> AgreementDraft | None:
-    lock = " FOR UPDATE" if for_update else ""
-    row = await conn.fetchrow(
-        f"SELECT revision, terms, proposed_by, signatures, concluded FROM agreement_drafts"
-        f" WHERE relationship_id = $1{lock}",
-        relationship_id,
-    )
-    if row is None:
-        return None
-    return AgreementDraft(
-        relationship_id,
-        row["revision"],
-        AgreementTerms.model_validate(row["terms"]),
-        row["proposed_by"],
-        {party: date.fromisoformat(on) for party, on in row["signatures"].items()},
-        row["concluded"],
-    )
+class PostgresAgreementDrafts:
+    async def load(
+        self, conn: asyncpg.Connection, relationship_id: str, *, for_update: bool = False
+    ) -> AgreementDraft | None:
+        lock = " FOR UPDATE" if for_update else ""
+        row = await conn.fetchrow(
+            f"SELECT revision, terms, proposed_by, signatures, concluded FROM agreement_drafts"
+            f" WHERE relationship_id = $1{lock}",
+            relationship_id,
+        )
+        if row is None:
+            return None
+        return AgreementDraft(
+            relationship_id,
+            row["revision"],
+            AgreementTerms.model_validate(row["terms"]),
+            row["proposed_by"],
+            {party: date.fromisoformat(on) for party, on in row["signatures"].items()},
+            row["concluded"],
+        )
 
-
-async def save(conn: asyncpg.Connection, draft: AgreementDraft) -> None:
-    await conn.execute(
-        """
-        INSERT INTO agreement_drafts (relationship_id, revision, terms, proposed_by, signatures, concluded)
-        VALUES ($1, $2, $3, $4, $5, $6)
-        ON CONFLICT (relationship_id) DO UPDATE SET
-            revision = EXCLUDED.revision, terms = EXCLUDED.terms, proposed_by = EXCLUDED.proposed_by,
-            signatures = EXCLUDED.signatures, concluded = EXCLUDED.concluded, updated_at = now()
-        """,
-        draft.relationship_id,
-        draft.revision,
-        draft.terms.model_dump(mode="json"),
-        draft.proposed_by,
-        {party: on.isoformat() for party, on in draft.signatures.items()},
-        draft.concluded,
-    )
+    async def save(self, conn: asyncpg.Connection, draft: AgreementDraft) -> None:
+        await conn.execute(
+            """
+            INSERT INTO agreement_drafts (relationship_id, revision, terms, proposed_by, signatures, concluded)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (relationship_id) DO UPDATE SET
+                revision = EXCLUDED.revision, terms = EXCLUDED.terms, proposed_by = EXCLUDED.proposed_by,
+                signatures = EXCLUDED.signatures, concluded = EXCLUDED.concluded, updated_at = now()
+            """,
+            draft.relationship_id,
+            draft.revision,
+            draft.terms.model_dump(mode="json"),
+            draft.proposed_by,
+            {party: on.isoformat() for party, on in draft.signatures.items()},
+            draft.concluded,
+        )

@@ -1,8 +1,9 @@
-"""HTTP API of the relationships service.
+"""HTTP API of the relationships service: each route builds a command (or a query) and hands it to its use case.
 
 Parties (mentor and mentees) act on and read their own relationships; the
 program director (admin) starts group and peer relationships, closes any, and
 reads status and dates but never notes or comments; analysts have no access here.
+Errors are the domain's (``domain/errors.py``), mapped to status codes by ``shared.http``.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Query, status
 from pydantic import BaseModel
 
-from services.relationships.adapters import read_model
+from services.relationships.adapters import views
 from services.relationships.adapters.requests import (
     Closure,
     Feedback,
@@ -25,40 +26,27 @@ from services.relationships.adapters.requests import (
     Signature,
     StartRelationship,
 )
-from services.relationships.application import queries
-from services.relationships.application.close_relationship import close_relationship
-from services.relationships.application.deps import Deps
-from services.relationships.application.goals import progress_goal, set_goal
-from services.relationships.application.log_meeting import log_meeting
-from services.relationships.application.negotiate_agreement import (
+from services.relationships.application import (
+    close_relationship,
+    commands,
+    log_meeting,
+    progress_goal,
     propose_agreement,
+    review_agreement,
+    set_goal,
     sign_agreement,
+    start_relationship,
+    submit_feedback,
 )
-from services.relationships.application.review_agreement import review_agreement
-from services.relationships.application.start_relationship import start_relationship
-from services.relationships.application.submit_feedback import submit_feedback
-from services.relationships.domain.agreement import AgreementTerms
-from services.relationships.domain.errors import (
-    InvalidCommand,
-    NotAParty,
-    RelationshipNotFound,
-    RelationshipRuleViolation,
-)
-from shared.auth import Principal, Role, require_roles
-from shared.http import CorrelationDep, RuntimeDep, detail_handler, field_error_handler
+from services.relationships.application.confidential import read_texts
+from services.relationships.application.container import Container
+from services.relationships.application.queries import show_relationship
+from shared.auth import Director, Member, Party, Principal, Role
+from shared.http import CorrelationDep, RuntimeDep, get_container
 
 router = APIRouter(prefix="/relationships", tags=["relationships"])
 
-Reader = Annotated[Principal, Depends(require_roles(Role.admin, Role.mentor, Role.mentee))]
-Party = Annotated[Principal, Depends(require_roles(Role.mentor, Role.mentee))]
-Director = Annotated[Principal, Depends(require_roles(Role.admin))]
-
-
-def deps_of(request: Request) -> Deps:
-    return request.app.state.deps
-
-
-DepsDep = Annotated[Deps, Depends(deps_of)]
+ContainerDep = Annotated[Container, Depends(get_container)]
 
 
 class Changed(BaseModel):
@@ -73,133 +61,78 @@ class Note(BaseModel):
     written_at: datetime
 
 
-def install(app: FastAPI, deps: Deps) -> None:
-    app.state.deps = deps
+def install(app: FastAPI, container: Container) -> None:
+    app.state.container = container
     app.include_router(router)
-    app.add_exception_handler(RelationshipNotFound, detail_handler(status.HTTP_404_NOT_FOUND))
-    app.add_exception_handler(NotAParty, detail_handler(status.HTTP_403_FORBIDDEN))
-    app.add_exception_handler(RelationshipRuleViolation, detail_handler(status.HTTP_409_CONFLICT))
-    app.add_exception_handler(InvalidCommand, field_error_handler)
+
+
+def _is_director(principal: Principal) -> bool:
+    return Role.admin in principal.roles
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Changed)
 async def post_relationship(
-    body: StartRelationship, runtime: RuntimeDep, deps: DepsDep, correlation_id: CorrelationDep, _: Director
+    body: StartRelationship, c: ContainerDep, correlation_id: CorrelationDep, _: Director
 ) -> Changed:
-    rid = await start_relationship(
-        runtime.pool, deps, body.model, body.mentor_id, body.mentee_ids, body.match_id, correlation_id
-    )
-    return Changed(relationship_id=rid, version=1)
+    cmd = commands.StartRelationship(**body.model_dump(), correlation_id=correlation_id)
+    return Changed(relationship_id=await start_relationship.handle(c, cmd), version=1)
 
 
 @router.get("")
 async def list_relationships(
     runtime: RuntimeDep,
-    principal: Reader,
+    principal: Member,
     phase: Annotated[str | None, Query(pattern="^(preparing|negotiating|enabling|closed)$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """The director sees every relationship; a participant only their own."""
-    participant = None if Role.admin in principal.roles else principal.subject
-    items = await read_model.listing(runtime.pool, participant_id=participant, phase=phase, limit=limit, offset=offset)
+    participant = None if _is_director(principal) else principal.subject
+    items = await views.listing(runtime.pool, participant_id=participant, phase=phase, limit=limit, offset=offset)
     return {"items": items}
 
 
 @router.get("/{relationship_id}")
-async def get_relationship(
-    relationship_id: str, runtime: RuntimeDep, deps: DepsDep, principal: Reader
-) -> dict[str, Any]:
-    row = await queries.relationship_status(
-        runtime.pool, relationship_id, principal.subject, director=Role.admin in principal.roles
-    )
-    if principal.subject == row["mentor_id"] or principal.subject in row["mentee_ids"]:
-        return await queries.relationship_detail(runtime.pool, deps, relationship_id, principal.subject)
-    return row
+async def get_relationship(relationship_id: str, c: ContainerDep, principal: Member) -> dict[str, Any]:
+    return await show_relationship(c, relationship_id, principal.subject, director=_is_director(principal))
 
 
 @router.put("/{relationship_id}/agreement")
 async def put_agreement(
-    relationship_id: str, body: ProposeAgreement, runtime: RuntimeDep, deps: DepsDep, principal: Party
+    relationship_id: str, body: ProposeAgreement, c: ContainerDep, principal: Party
 ) -> dict[str, Any]:
-    terms = AgreementTerms.model_validate(body.model_dump())
-    draft = await propose_agreement(runtime.pool, deps, relationship_id, principal.subject, terms)
+    draft = await propose_agreement.handle(c, commands.ProposeAgreement(relationship_id, principal.subject, body))
     return {"relationship_id": relationship_id, "revision": draft.revision}
 
 
 @router.post("/{relationship_id}/agreement/signatures")
 async def post_signature(
-    relationship_id: str,
-    body: Signature,
-    runtime: RuntimeDep,
-    deps: DepsDep,
-    correlation_id: CorrelationDep,
-    principal: Party,
+    relationship_id: str, body: Signature, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
 ) -> dict[str, Any]:
-    draft = await sign_agreement(
-        runtime.pool,
-        deps,
-        relationship_id,
-        principal.subject,
-        body.revision,
-        confidentiality_accepted=body.confidentiality_accepted,
-        no_fault_acknowledged=body.no_fault_termination_acknowledged,
-        correlation_id=correlation_id,
-    )
+    cmd = commands.SignAgreement(relationship_id, principal.subject, **body.model_dump(), correlation_id=correlation_id)
+    draft = await sign_agreement.handle(c, cmd)
     return {"revision": draft.revision, "signed_by": sorted(draft.signatures), "concluded": draft.concluded}
 
 
 @router.post("/{relationship_id}/meetings", status_code=status.HTTP_201_CREATED)
 async def post_meeting(
-    relationship_id: str,
-    body: LogMeeting,
-    runtime: RuntimeDep,
-    deps: DepsDep,
-    correlation_id: CorrelationDep,
-    principal: Party,
+    relationship_id: str, body: LogMeeting, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
 ) -> dict[str, str]:
-    meeting_id = await log_meeting(
-        runtime.pool,
-        deps,
-        relationship_id,
-        principal.subject,
-        held_on=body.held_on,
-        duration_minutes=body.duration_minutes,
-        format=body.format,
-        topic_tags=body.topic_tags,
-        notes=body.notes,
-        correlation_id=correlation_id,
-    )
-    return {"meeting_id": meeting_id}
+    cmd = commands.LogMeeting(relationship_id, principal.subject, **body.model_dump(), correlation_id=correlation_id)
+    return {"meeting_id": await log_meeting.handle(c, cmd)}
 
 
 @router.get("/{relationship_id}/notes", response_model=list[Note])
-async def get_notes(relationship_id: str, runtime: RuntimeDep, deps: DepsDep, principal: Reader) -> list[Note]:
-    texts = await queries.confidential_texts(runtime.pool, deps, relationship_id, principal.subject, "meeting_note")
-    return [Note(record_id=t.record_id, author_id=t.author_id, text=t.text, written_at=t.written_at) for t in texts]
+async def get_notes(relationship_id: str, c: ContainerDep, principal: Member) -> Any:
+    return await read_texts(c, relationship_id, principal.subject, "meeting_note")
 
 
 @router.post("/{relationship_id}/goals", status_code=status.HTTP_201_CREATED)
 async def post_goal(
-    relationship_id: str,
-    body: NewGoal,
-    runtime: RuntimeDep,
-    deps: DepsDep,
-    correlation_id: CorrelationDep,
-    principal: Party,
+    relationship_id: str, body: NewGoal, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
 ) -> dict[str, str]:
-    goal_id = await set_goal(
-        runtime.pool,
-        deps,
-        relationship_id,
-        principal.subject,
-        mentee_id=body.mentee_id,
-        text=body.text,
-        measure=body.measure,
-        due_on=body.due_on,
-        correlation_id=correlation_id,
-    )
-    return {"goal_id": goal_id}
+    cmd = commands.SetGoal(relationship_id, principal.subject, **body.model_dump(), correlation_id=correlation_id)
+    return {"goal_id": await set_goal.handle(c, cmd)}
 
 
 @router.post("/{relationship_id}/goals/{goal_id}/progress", response_model=Changed)
@@ -207,92 +140,54 @@ async def post_goal_progress(
     relationship_id: str,
     goal_id: str,
     body: GoalProgress,
-    runtime: RuntimeDep,
-    deps: DepsDep,
+    c: ContainerDep,
     correlation_id: CorrelationDep,
     principal: Party,
 ) -> Changed:
-    version = await progress_goal(
-        runtime.pool,
-        deps,
-        relationship_id,
-        principal.subject,
-        goal_id,
-        body.status,
-        body.progress_percent,
-        correlation_id,
+    cmd = commands.ProgressGoal(
+        relationship_id, principal.subject, goal_id, **body.model_dump(), correlation_id=correlation_id
     )
-    return Changed(relationship_id=relationship_id, version=version)
+    return Changed(relationship_id=relationship_id, version=await progress_goal.handle(c, cmd))
 
 
 @router.post("/{relationship_id}/reviews", response_model=Changed)
 async def post_review(
-    relationship_id: str,
-    body: Review,
-    runtime: RuntimeDep,
-    deps: DepsDep,
-    correlation_id: CorrelationDep,
-    principal: Reader,
+    relationship_id: str, body: Review, c: ContainerDep, correlation_id: CorrelationDep, principal: Member
 ) -> Changed:
-    version = await review_agreement(
-        runtime.pool,
-        deps,
+    cmd = commands.ReviewAgreement(
         relationship_id,
         principal.subject,
-        body.outcome,
-        body.next_review_due_on,
-        by_director=Role.admin in principal.roles,
+        **body.model_dump(),
+        by_director=_is_director(principal),
         correlation_id=correlation_id,
     )
-    return Changed(relationship_id=relationship_id, version=version)
+    return Changed(relationship_id=relationship_id, version=await review_agreement.handle(c, cmd))
 
 
 @router.post("/{relationship_id}/closure", response_model=Changed)
 async def post_closure(
-    relationship_id: str,
-    body: Closure,
-    runtime: RuntimeDep,
-    deps: DepsDep,
-    correlation_id: CorrelationDep,
-    principal: Reader,
+    relationship_id: str, body: Closure, c: ContainerDep, correlation_id: CorrelationDep, principal: Member
 ) -> Changed:
-    version = await close_relationship(
-        runtime.pool,
-        deps,
+    cmd = commands.CloseRelationship(
         relationship_id,
         principal.subject,
-        body.reason,
-        by_director=Role.admin in principal.roles,
-        rematch_requested=body.rematch_requested,
+        **body.model_dump(),
+        by_director=_is_director(principal),
         correlation_id=correlation_id,
     )
-    return Changed(relationship_id=relationship_id, version=version)
+    return Changed(relationship_id=relationship_id, version=await close_relationship.handle(c, cmd))
 
 
 @router.post("/{relationship_id}/feedback", status_code=status.HTTP_201_CREATED)
 async def post_feedback(
-    relationship_id: str,
-    body: Feedback,
-    runtime: RuntimeDep,
-    deps: DepsDep,
-    correlation_id: CorrelationDep,
-    principal: Party,
+    relationship_id: str, body: Feedback, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
 ) -> dict[str, str]:
-    survey = await submit_feedback(
-        runtime.pool,
-        deps,
-        relationship_id,
-        principal.subject,
-        satisfaction=body.satisfaction,
-        goals_met=body.goals_met,
-        would_recommend=body.would_recommend,
-        comment=body.comment,
-        correlation_id=correlation_id,
+    cmd = commands.SubmitFeedback(
+        relationship_id, principal.subject, **body.model_dump(), correlation_id=correlation_id
     )
-    return {"survey": survey}
+    return {"survey": await submit_feedback.handle(c, cmd)}
 
 
 @router.get("/{relationship_id}/feedback/comments", response_model=list[Note])
-async def get_comments(relationship_id: str, runtime: RuntimeDep, deps: DepsDep, principal: Reader) -> list[Note]:
-    texts = await queries.confidential_texts(runtime.pool, deps, relationship_id, principal.subject, "feedback_comment")
-    return [Note(record_id=t.record_id, author_id=t.author_id, text=t.text, written_at=t.written_at) for t in texts]
+async def get_comments(relationship_id: str, c: ContainerDep, principal: Member) -> Any:
+    return await read_texts(c, relationship_id, principal.subject, "feedback_comment")

@@ -1,4 +1,7 @@
-"""The relationship_view table: status and dates of every relationship, never notes or comments."""
+"""The ``ReadModel`` port on the relationship_view table: status and dates, never notes or comments.
+
+``STATUS`` (the row as the API shows it) is shared with the read-only listing in ``views.py``.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ ON CONFLICT (relationship_id) DO UPDATE SET
     rematch_requested = EXCLUDED.rematch_requested
 """
 
-_SELECT = """
+STATUS = """
 SELECT v.relationship_id, v.version, v.model, v.mentor_id, v.mentee_ids, v.match_id,
        CASE WHEN v.phase = 'preparing' AND d.relationship_id IS NOT NULL THEN 'negotiating' ELSE v.phase END AS phase,
        v.started_on, v.agreement_signed_on, v.cadence_weeks_max, v.last_meeting_on, v.meetings, v.lagging,
@@ -30,55 +33,37 @@ FROM relationship_view v LEFT JOIN agreement_drafts d USING (relationship_id)
 """
 
 
-async def save(conn: asyncpg.Connection, r: Relationship) -> None:
-    await conn.execute(
-        _UPSERT,
-        r.relationship_id,
-        r.version,
-        r.model,
-        r.mentor_id,
-        r.mentee_ids,
-        r.match_id,
-        r.phase,
-        r.started_on,
-        r.agreement.signed_on if r.agreement else None,
-        r.cadence_weeks_max,
-        r.last_meeting_on,
-        len(r.meetings),
-        r.lagging,
-        r.review_due_on,
-        r.closure.closed_on if r.closure else None,
-        r.closure.reason if r.closure else None,
-        r.closure.rematch_requested if r.closure else None,
-    )
+class PostgresReadModel:
+    async def save(self, conn: asyncpg.Connection, r: Relationship) -> None:
+        await conn.execute(
+            _UPSERT,
+            r.relationship_id,
+            r.version,
+            r.model,
+            r.mentor_id,
+            r.mentee_ids,
+            r.match_id,
+            r.phase,
+            r.started_on,
+            r.agreement.signed_on if r.agreement else None,
+            r.cadence_weeks_max,
+            r.last_meeting_on,
+            len(r.meetings),
+            r.lagging,
+            r.review_due_on,
+            r.closure.closed_on if r.closure else None,
+            r.closure.reason if r.closure else None,
+            r.closure.rematch_requested if r.closure else None,
+        )
 
+    async def status(self, conn: asyncpg.Connection, relationship_id: str) -> dict[str, Any] | None:
+        row = await conn.fetchrow(f"{STATUS} WHERE v.relationship_id = $1", relationship_id)
+        return dict(row) if row else None
 
-async def fetch(conn: asyncpg.Connection | asyncpg.Pool, relationship_id: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow(f"{_SELECT} WHERE v.relationship_id = $1", relationship_id)
-    return dict(row) if row else None
-
-
-async def listing(
-    conn: asyncpg.Connection | asyncpg.Pool, *, participant_id: str | None, phase: str | None, limit: int, offset: int
-) -> list[dict[str, Any]]:
-    """``participant_id`` None: every relationship (the program director's view)."""
-    rows = await conn.fetch(
-        f"""SELECT * FROM ({_SELECT}
-                WHERE $1::text IS NULL OR v.mentor_id = $1 OR $1 = ANY (v.mentee_ids)) AS r
-            WHERE $2::text IS NULL OR r.phase = $2
-            ORDER BY r.started_on, r.relationship_id LIMIT $3 OFFSET $4""",
-        participant_id,
-        phase,
-        limit,
-        offset,
-    )
-    return [dict(r) for r in rows]
-
-
-async def open_ids_of(conn: asyncpg.Connection, participant_id: str) -> list[str]:
-    rows = await conn.fetch(
-        "SELECT relationship_id FROM relationship_view"
-        " WHERE phase <> 'closed' AND (mentor_id = $1 OR $1 = ANY (mentee_ids)) ORDER BY relationship_id",
-        participant_id,
-    )
-    return [r["relationship_id"] for r in rows]
+    async def open_ids_of(self, conn: asyncpg.Connection, participant_id: str) -> list[str]:
+        rows = await conn.fetch(
+            "SELECT relationship_id FROM relationship_view"
+            " WHERE phase <> 'closed' AND (mentor_id = $1 OR $1 = ANY (mentee_ids)) ORDER BY relationship_id",
+            participant_id,
+        )
+        return [r["relationship_id"] for r in rows]

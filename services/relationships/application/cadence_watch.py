@@ -1,4 +1,4 @@
-"""Cadence and annual-review watch on durable timers.
+"""Cadence and annual-review watch on durable timers (a commit hook of the relationship repository).
 
 Each relationship has at most two timers, derived from its state after every
 change: ``cadence:<id>`` on the day it counts as lagging (no meeting within the
@@ -8,12 +8,12 @@ due for review.  A meeting moves the cadence timer; closing cancels both.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
-import asyncpg
-
 from services.relationships.domain.relationship import Relationship
-from shared.timers import cancel, schedule
+from shared.events import Event
+from shared.ports import Conn, TimersPort
 
 CADENCE, REVIEW = "relationship-cadence", "relationship-review"
 
@@ -22,15 +22,22 @@ def _at_start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-async def sync_timers(conn: asyncpg.Connection, relationship: Relationship, grace: timedelta) -> None:
-    rid = relationship.relationship_id
-    lagging_on = None if relationship.lagging else relationship.lagging_on(grace)
-    if lagging_on is None:
-        await cancel(conn, f"cadence:{rid}")
-    else:
-        await schedule(conn, f"cadence:{rid}", CADENCE, rid, _at_start_of(lagging_on))
-    due = relationship.review_due_on
-    if relationship.phase != "enabling" or due is None or relationship.review_flagged:
-        await cancel(conn, f"review:{rid}")
-    else:
-        await schedule(conn, f"review:{rid}", REVIEW, rid, _at_start_of(due))
+class CadenceWatch:
+    """After every commit: arm, move or cancel the relationship's cadence and review timers."""
+
+    def __init__(self, timers: TimersPort, grace: timedelta) -> None:
+        self.timers = timers
+        self.grace = grace
+
+    async def __call__(self, conn: Conn, relationship: Relationship, events: Sequence[Event], now: datetime) -> None:
+        rid = relationship.relationship_id
+        lagging_on = None if relationship.lagging else relationship.lagging_on(self.grace)
+        if lagging_on is None:
+            await self.timers.cancel(conn, f"cadence:{rid}")
+        else:
+            await self.timers.schedule(conn, f"cadence:{rid}", CADENCE, rid, _at_start_of(lagging_on))
+        due = relationship.review_due_on
+        if relationship.phase != "enabling" or due is None or relationship.review_flagged:
+            await self.timers.cancel(conn, f"review:{rid}")
+        else:
+            await self.timers.schedule(conn, f"review:{rid}", REVIEW, rid, _at_start_of(due))

@@ -2,44 +2,30 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
-import asyncpg
-
-from services.relationships.adapters import read_model
-from services.relationships.application.deps import Deps
-from services.relationships.application.streams import commit, load, load_existing
+from services.relationships.application.commands import CloseRelationship
+from services.relationships.application.container import Container
 from shared.envelope import Envelope
 from shared.events.profiles import ParticipantDeactivated
-from shared.events.relationships import ClosureReason
+from shared.ports import Conn
 
 
-async def close_relationship(
-    pool: asyncpg.Pool,
-    deps: Deps,
-    relationship_id: str,
-    by: str,
-    reason: ClosureReason,
-    *,
-    by_director: bool,
-    rematch_requested: bool,
-    correlation_id: UUID | None = None,
-) -> int:
-    async with pool.acquire() as conn, conn.transaction():
-        relationship = await load_existing(conn, deps, relationship_id)
+async def handle(c: Container, cmd: CloseRelationship) -> int:
+    """The relationship's version after the closure."""
+    async with c.transactions() as conn:
+        relationship = await c.relationships.get(conn, cmd.relationship_id)
         events = relationship.close(
-            by, reason, deps.today(), by_director=by_director, rematch_requested=rematch_requested
+            cmd.by, cmd.reason, c.today(), by_director=cmd.by_director, rematch_requested=cmd.rematch_requested
         )
-        return await commit(conn, deps, relationship, events, correlation_id=correlation_id)
+        return await c.relationships.commit(conn, relationship, events, correlation_id=cmd.correlation_id)
 
 
-async def close_for_departure(
-    conn: asyncpg.Connection, deps: Deps, event: ParticipantDeactivated, envelope: Envelope
-) -> None:
+async def close_for_departure(c: Container, conn: Conn, event: ParticipantDeactivated, envelope: Envelope) -> None:
     """Only leaving the institution ends relationships; leave or an admin pause does not."""
     if event.reason != "left_institution":
         return
-    for relationship_id in await read_model.open_ids_of(conn, event.participant_id):
-        relationship = await load(conn, deps, relationship_id)
-        events = relationship.participant_left(event.participant_id, deps.today())
-        await commit(conn, deps, relationship, events, correlation_id=envelope.correlationid, causation_id=envelope.id)
+    for relationship_id in await c.read_model.open_ids_of(conn, event.participant_id):
+        relationship = await c.relationships.load(conn, relationship_id)
+        events = relationship.participant_left(event.participant_id, c.today())
+        await c.relationships.commit(
+            conn, relationship, events, correlation_id=envelope.correlationid, causation_id=envelope.id
+        )

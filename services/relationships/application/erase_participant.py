@@ -6,9 +6,9 @@ confidential texts are the only personal data this service holds.
 
 from __future__ import annotations
 
-import asyncpg
+from services.relationships.application.container import Container
+from shared.ports import Conn
 
 
-async def forget_texts_of(conn: asyncpg.Connection, participant_id: str) -> int:
-    status = await conn.execute("DELETE FROM confidential_texts WHERE author_id = $1", participant_id)
-    return int(status.split()[-1])
+async def forget_texts_of(c: Container, conn: Conn, participant_id: str) -> int:
+    return await c.texts.forget_author(conn, participant_id)

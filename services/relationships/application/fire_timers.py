@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-import asyncpg
+from collections.abc import Awaitable, Callable
 
 from services.relationships.application.cadence_watch import CADENCE, REVIEW
-from services.relationships.application.deps import Deps
-from services.relationships.application.streams import commit, load
-from shared.timers import Timer, TimerHandler
+from services.relationships.application.container import Container
+from shared.ports import Conn, Timer
+
+TimerStep = Callable[[Conn, Timer], Awaitable[None]]
 
 
-def timer_handlers(deps: Deps) -> dict[str, TimerHandler]:
-    async def on_cadence(conn: asyncpg.Connection, timer: Timer) -> None:
-        relationship = await load(conn, deps, timer.subject)
-        await commit(conn, deps, relationship, relationship.check_cadence(deps.today(), deps.cadence_grace))
+async def on_cadence_due(c: Container, conn: Conn, timer: Timer) -> None:
+    relationship = await c.relationships.load(conn, timer.subject)
+    await c.relationships.commit(conn, relationship, relationship.check_cadence(c.today(), c.cadence_grace))
 
-    async def on_review(conn: asyncpg.Connection, timer: Timer) -> None:
-        relationship = await load(conn, deps, timer.subject)
-        await commit(conn, deps, relationship, relationship.check_review(deps.today()))
 
-    return {CADENCE: on_cadence, REVIEW: on_review}
+async def on_review_due(c: Container, conn: Conn, timer: Timer) -> None:
+    relationship = await c.relationships.load(conn, timer.subject)
+    await c.relationships.commit(conn, relationship, relationship.check_review(c.today()))
+
+
+def timer_handlers(c: Container) -> dict[str, TimerStep]:
+    """By timer kind, what the timer wheel runs (in its transaction) when one falls due."""
+
+    async def cadence(conn: Conn, timer: Timer) -> None:
+        await on_cadence_due(c, conn, timer)
+
+    async def review(conn: Conn, timer: Timer) -> None:
+        await on_review_due(c, conn, timer)
+
+    return {CADENCE: cadence, REVIEW: review}

@@ -3,39 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
-from uuid import UUID
 
-import asyncpg
-
-from services.relationships.adapters import confidential
-from services.relationships.application.deps import Deps
-from services.relationships.application.streams import commit, load_existing
-from shared.events.profiles import MeetingFormat
+from services.relationships.application.commands import LogMeeting
+from services.relationships.application.confidential import keep
+from services.relationships.application.container import Container
 
 
-async def log_meeting(
-    pool: asyncpg.Pool,
-    deps: Deps,
-    relationship_id: str,
-    by: str,
-    *,
-    held_on: date,
-    duration_minutes: int,
-    format: MeetingFormat,
-    topic_tags: list[str],
-    notes: str | None,
-    correlation_id: UUID | None = None,
-) -> str:
+async def handle(c: Container, cmd: LogMeeting) -> str:
+    """The new meeting's id."""
     meeting_id = str(uuid.uuid4())
-    async with pool.acquire() as conn, conn.transaction():
-        relationship = await load_existing(conn, deps, relationship_id)
+    async with c.transactions() as conn:
+        relationship = await c.relationships.get(conn, cmd.relationship_id)
         events = relationship.log_meeting(
-            by, meeting_id, held_on, duration_minutes, format, topic_tags, deps.today(), deps.topics
+            cmd.by, meeting_id, cmd.held_on, cmd.duration_minutes, cmd.format, list(cmd.topic_tags), c.today(), c.topics
         )
-        await commit(conn, deps, relationship, events, correlation_id=correlation_id)
-        if notes:
-            await confidential.write(
-                conn, deps.cipher, "meeting_note", relationship_id, meeting_id, by, notes, deps.clock.now()
-            )
+        await c.relationships.commit(conn, relationship, events, correlation_id=cmd.correlation_id)
+        if cmd.notes:
+            await keep(c, conn, "meeting_note", cmd.relationship_id, meeting_id, cmd.by, cmd.notes)
     return meeting_id

@@ -1,31 +1,16 @@
-"""Use case: the agreement's (at least) annual review."""
+"""Use case: the agreement's (at least) annual review, by a party or the program director."""
 
 from __future__ import annotations
 
-from datetime import date
-from uuid import UUID
-
-import asyncpg
-
-from services.relationships.application.deps import Deps
-from services.relationships.application.streams import commit, load_existing
-from services.relationships.domain.relationship import ReviewOutcome
+from services.relationships.application.commands import ReviewAgreement
+from services.relationships.application.container import Container
 
 
-async def review_agreement(
-    pool: asyncpg.Pool,
-    deps: Deps,
-    relationship_id: str,
-    by: str,
-    outcome: ReviewOutcome,
-    next_review_due_on: date | None,
-    *,
-    by_director: bool,
-    correlation_id: UUID | None = None,
-) -> int:
-    async with pool.acquire() as conn, conn.transaction():
-        relationship = await load_existing(conn, deps, relationship_id)
-        if not by_director:
-            relationship.require_party(by)
-        events = relationship.review(by, outcome, deps.today(), next_review_due_on)
-        return await commit(conn, deps, relationship, events, correlation_id=correlation_id)
+async def handle(c: Container, cmd: ReviewAgreement) -> int:
+    """The relationship's version after the review."""
+    async with c.transactions() as conn:
+        relationship = await c.relationships.get(conn, cmd.relationship_id)
+        events = relationship.review(
+            cmd.by, cmd.outcome, c.today(), cmd.next_review_due_on, by_director=cmd.by_director
+        )
+        return await c.relationships.commit(conn, relationship, events, correlation_id=cmd.correlation_id)

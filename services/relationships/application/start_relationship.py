@@ -1,17 +1,14 @@
-"""Use cases: a match starts a one-to-one relationship; the director starts group and peer relationships."""
+"""Use cases: the director starts a relationship; an approved match starts a one-to-one relationship."""
 
 from __future__ import annotations
 
 import uuid
-from uuid import UUID
 
-import asyncpg
-
-from services.relationships.application.deps import Deps
-from services.relationships.application.streams import commit, load
-from services.relationships.domain.relationship import Model
+from services.relationships.application.commands import StartRelationship
+from services.relationships.application.container import Container
 from shared.envelope import Envelope
 from shared.events.matching import MatchApproved
+from shared.ports import Conn
 
 _NAMESPACE = uuid.UUID("6f1c3a52-4a8e-4c1e-9d37-0b3f2f6c1a10")
 
@@ -21,27 +18,23 @@ def relationship_id_for(match_id: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, match_id))
 
 
-async def start_from_match(conn: asyncpg.Connection, deps: Deps, match: MatchApproved, envelope: Envelope) -> None:
-    relationship = await load(conn, deps, relationship_id_for(match.match_id))
+async def handle(c: Container, cmd: StartRelationship) -> str:
+    """The new relationship's id (a direct start gets a match id of its own, ``direct-…``)."""
+    match_id = cmd.match_id or f"direct-{uuid.uuid4()}"
+    relationship_id = relationship_id_for(match_id)
+    async with c.transactions() as conn:
+        relationship = await c.relationships.load(conn, relationship_id)
+        events = relationship.start(cmd.model, cmd.mentor_id, list(cmd.mentee_ids), match_id, c.today())
+        await c.relationships.commit(conn, relationship, events, correlation_id=cmd.correlation_id)
+    return relationship_id
+
+
+async def start_from_match(c: Container, conn: Conn, match: MatchApproved, envelope: Envelope) -> None:
+    """In the consumer's transaction; a match already started is left alone (at-least-once delivery)."""
+    relationship = await c.relationships.load(conn, relationship_id_for(match.match_id))
     if relationship.exists:
         return
-    events = relationship.start("one_to_one", match.mentor_id, [match.mentee_id], match.match_id, deps.today())
-    await commit(conn, deps, relationship, events, correlation_id=envelope.correlationid, causation_id=envelope.id)
-
-
-async def start_relationship(
-    pool: asyncpg.Pool,
-    deps: Deps,
-    model: Model,
-    mentor_id: str,
-    mentee_ids: list[str],
-    match_id: str | None = None,
-    correlation_id: UUID | None = None,
-) -> str:
-    match_id = match_id or f"direct-{uuid.uuid4()}"
-    relationship_id = relationship_id_for(match_id)
-    async with pool.acquire() as conn, conn.transaction():
-        relationship = await load(conn, deps, relationship_id)
-        events = relationship.start(model, mentor_id, mentee_ids, match_id, deps.today())
-        await commit(conn, deps, relationship, events, correlation_id=correlation_id)
-    return relationship_id
+    events = relationship.start("one_to_one", match.mentor_id, [match.mentee_id], match.match_id, c.today())
+    await c.relationships.commit(
+        conn, relationship, events, correlation_id=envelope.correlationid, causation_id=envelope.id
+    )

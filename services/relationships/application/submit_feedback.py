@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
-import asyncpg
-
-from services.relationships.adapters import confidential
-from services.relationships.application.deps import Deps
-from services.relationships.application.streams import commit, load_existing
+from services.relationships.application.commands import SubmitFeedback
+from services.relationships.application.confidential import keep
+from services.relationships.application.container import Container
 
 
-async def submit_feedback(
-    pool: asyncpg.Pool,
-    deps: Deps,
-    relationship_id: str,
-    by: str,
-    *,
-    satisfaction: int,
-    goals_met: bool,
-    would_recommend: bool,
-    comment: str | None,
-    correlation_id: UUID | None = None,
-) -> str:
-    async with pool.acquire() as conn, conn.transaction():
-        relationship = await load_existing(conn, deps, relationship_id)
-        events = relationship.submit_feedback(by, satisfaction, goals_met, would_recommend)
-        survey = relationship.survey
-        await commit(conn, deps, relationship, events, correlation_id=correlation_id)
-        if comment:
-            await confidential.write(
-                conn, deps.cipher, "feedback_comment", relationship_id, f"{survey}/{by}", by, comment, deps.clock.now()
-            )
-    return str(survey)
+async def handle(c: Container, cmd: SubmitFeedback) -> str:
+    """The survey answered (``review:<due date>`` or ``closure``)."""
+    async with c.transactions() as conn:
+        relationship = await c.relationships.get(conn, cmd.relationship_id)
+        events = relationship.submit_feedback(cmd.by, cmd.satisfaction, cmd.goals_met, cmd.would_recommend)
+        survey = str(relationship.survey)
+        await c.relationships.commit(conn, relationship, events, correlation_id=cmd.correlation_id)
+        if cmd.comment:
+            await keep(c, conn, "feedback_comment", cmd.relationship_id, f"{survey}/{cmd.by}", cmd.by, cmd.comment)
+    return survey

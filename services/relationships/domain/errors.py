@@ -1,23 +1,24 @@
-"""What a command can run into; the HTTP edge maps each to a status code."""
+"""What a command can run into: the shared error bases under this service's names.
+
+``shared.http`` maps each base to its status code (409, 403, 404, 422 naming the field), so the
+service registers no handlers of its own.
+"""
 
 from __future__ import annotations
 
+from shared.errors import InvalidCommand, NotAllowed, NotFound, RuleViolation
 
-class RelationshipRuleViolation(Exception):
+
+class RelationshipRuleViolation(RuleViolation):
     """The relationship's current state does not allow the command (409)."""
 
 
-class NotAParty(PermissionError):
+class NotAParty(NotAllowed):
     """The caller is not a mentor or mentee of this relationship (403)."""
 
 
-class RelationshipNotFound(LookupError):
+class RelationshipNotFound(NotFound):
     """No such relationship, or no such goal or meeting in it (404)."""
 
 
-class InvalidCommand(ValueError):
-    """A command whose field breaks a rule (422, naming the field)."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field, self.reason = field, reason
+__all__ = ["InvalidCommand", "NotAParty", "RelationshipNotFound", "RelationshipRuleViolation"]

@@ -7,10 +7,10 @@ Phases: preparing → (negotiating, while a draft agreement exists; see
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
-from services.relationships.domain.agreement import AgreementDraft
+from services.relationships.domain.agreement import AgreementDraft, AgreementTerms
 from services.relationships.domain.errors import (
     InvalidCommand,
     NotAParty,
@@ -18,6 +18,7 @@ from services.relationships.domain.errors import (
     RelationshipRuleViolation,
 )
 from services.relationships.domain.topics import PROGRAM_TOPICS
+from shared.aggregate import Aggregate
 from shared.events import Event
 from shared.events.profiles import MeetingFormat
 from shared.events.relationships import (
@@ -68,7 +69,10 @@ class Meeting:
 
 
 @dataclass
-class Relationship:
+class Relationship(Aggregate):
+    """One mentoring relationship's stream (``shared.aggregate``: ``rebuild``, ``apply(event, at)``, ``exists``)."""
+
+    id_field = "relationship_id"
     relationship_id: str
     version: int = 0
     phase: Phase = "preparing"
@@ -88,16 +92,6 @@ class Relationship:
     survey: str | None = None
     answered: dict[str, set[str]] = field(default_factory=dict)
     closure: RelationshipClosed | None = None
-
-    @classmethod
-    def from_events(cls, relationship_id: str, events: list[Event]) -> Relationship:
-        relationship = cls(relationship_id)
-        relationship.apply_all(events)
-        return relationship
-
-    @property
-    def exists(self) -> bool:
-        return self.version > 0
 
     @property
     def parties(self) -> list[str]:
@@ -136,6 +130,40 @@ class Relationship:
         except ValueError as exc:
             raise InvalidCommand("mentee_ids", _first_error(exc)) from exc
         return [started]
+
+    def propose_agreement(
+        self, previous: AgreementDraft | None, by: str, terms: AgreementTerms, today: date
+    ) -> AgreementDraft:
+        """A party proposes terms: the next revision of the draft, without any signature."""
+        self.require_party(by)
+        self.require_open("negotiate an agreement")
+        return AgreementDraft.propose(previous, self.relationship_id, terms, by, today)
+
+    def sign_agreement(
+        self,
+        draft: AgreementDraft | None,
+        by: str,
+        revision: int,
+        today: date,
+        *,
+        confidentiality_accepted: bool,
+        no_fault_acknowledged: bool,
+    ) -> list[Event]:
+        """A party signs the current revision (the draft records it); the last signature concludes it."""
+        self.require_party(by)
+        self.require_open("sign an agreement")
+        if draft is None:
+            raise RelationshipRuleViolation(f"relationship {self.relationship_id} has no agreement to sign yet")
+        draft.sign(
+            by,
+            revision,
+            today,
+            confidentiality_accepted=confidentiality_accepted,
+            no_fault_acknowledged=no_fault_acknowledged,
+        )
+        events = self.conclude_agreement(draft, today)
+        draft.concluded = bool(events)
+        return events
 
     def conclude_agreement(self, draft: AgreementDraft, today: date) -> list[Event]:
         self.require_open("sign an agreement")
@@ -246,8 +274,17 @@ class Relationship:
         return [AgreementReviewDue(relationship_id=self.relationship_id, due_on=self.review_due_on)]
 
     def review(
-        self, by: str, outcome: ReviewOutcome, today: date, next_review_due_on: date | None = None
+        self,
+        by: str,
+        outcome: ReviewOutcome,
+        today: date,
+        next_review_due_on: date | None = None,
+        *,
+        by_director: bool = False,
     ) -> list[Event]:
+        """The parties or the program director review the signed agreement (at least annually)."""
+        if not by_director:
+            self.require_party(by)
         self.require_open("review the agreement")
         if self.phase != "enabling":
             raise RelationshipRuleViolation(f"relationship {self.relationship_id} has no signed agreement to review")
@@ -310,8 +347,7 @@ class Relationship:
 
     # --- evolution ----------------------------------------------------------------
 
-    def apply(self, event: Event) -> None:
-        self.version += 1
+    def evolve(self, event: Event, at: datetime) -> None:
         if isinstance(event, RelationshipStarted):
             self.model, self.mentor_id, self.mentee_ids = event.model, event.mentor_id, list(event.mentee_ids)
             self.match_id, self.started_on = event.match_id, event.started_on
@@ -346,10 +382,6 @@ class Relationship:
         elif isinstance(event, RelationshipClosed):
             self.phase, self.closure = "closed", event
             self._open_survey("closure")
-
-    def apply_all(self, events: list[Event]) -> None:
-        for event in events:
-            self.apply(event)
 
     # --- rules --------------------------------------------------------------------
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.relationships.__main__ import build_app
 from services.relationships.adapters.cipher import new_key
+from services.relationships.bootstrap import build_app
 from services.relationships.settings import RelationshipsSettings
 from shared.auth import Role, mint_token
 from shared.clock import FrozenClock

@@ -1,0 +1,93 @@
+"""The composition root: everything the relationships service runs, built once.
+
+The HTTP API, the consumer of matching's and profiles' events, and the cadence and
+review timers share one clock (injectable for tests), one event store, one
+relationship repository (whose commits rewrite the view row and the timers) and
+one container of ports (``application/container.py``), stored as ``app.state.container``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from services.relationships.adapters.bus import bus_handlers
+from services.relationships.adapters.cipher import AesGcmCipher
+from services.relationships.adapters.confidential import PostgresConfidentialTexts
+from services.relationships.adapters.drafts import PostgresAgreementDrafts
+from services.relationships.adapters.http import install
+from services.relationships.adapters.read_model import PostgresReadModel
+from services.relationships.application.container import Container, relationship_repository
+from services.relationships.application.fire_timers import timer_handlers
+from services.relationships.settings import RelationshipsSettings
+from shared.bus import topic_for
+from shared.clock import Clock, clock_for
+from shared.db import migrations_from_package
+from shared.eventstore import EventStore
+from shared.http import create_app
+from shared.logging import get_logger
+from shared.ports import PostgresTransactions
+from shared.runtime import ServiceRuntime
+from shared.settings import ServiceSettings
+from shared.timers import TimerBook
+
+log = get_logger(__name__)
+
+
+class RuntimeTransactions(PostgresTransactions):
+    """``PostgresTransactions`` on the runtime's pool, which exists only once the service has started."""
+
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self.runtime = runtime
+
+    @property
+    def pool(self) -> object:
+        return self.runtime.pool
+
+
+def build_app(
+    settings: ServiceSettings, clock: Clock | None = None, options: RelationshipsSettings | None = None
+) -> FastAPI:
+    clock = clock or clock_for(settings)
+    options = options or RelationshipsSettings()
+    store = EventStore(settings.service_name, clock)
+    runtime = ServiceRuntime(
+        settings,
+        migrations=migrations_from_package("services.relationships.migrations"),
+        consumes=[topic_for("matching"), topic_for("profiles")],
+        clock=clock,
+        store=store,
+    )
+    container = build_container(runtime, store, clock, options)
+    runtime.handlers = bus_handlers(container).inbox_handlers()
+    runtime.timer_handlers = timer_handlers(container)
+    app = create_app(
+        runtime,
+        title="Mentorship · relationships",
+        description="Relationships, agreements, goals, meetings, cadence, reviews, feedback and closure.",
+    )
+    install(app, container)
+    return app
+
+
+def build_container(
+    runtime: ServiceRuntime, store: EventStore, clock: Clock, options: RelationshipsSettings
+) -> Container:
+    """The use cases' container on the Postgres ports (transactions on the runtime's pool once it runs)."""
+    cipher = AesGcmCipher.from_setting(options.confidential_keys)
+    if cipher.is_development_key:
+        log.warning("confidential texts use the public development key: set MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS")
+    read_model = PostgresReadModel()
+    grace = timedelta(days=options.cadence_grace_days)
+    return Container(
+        transactions=RuntimeTransactions(runtime),
+        relationships=relationship_repository(store, read_model, TimerBook(), grace),
+        drafts=PostgresAgreementDrafts(),
+        texts=PostgresConfidentialTexts(),
+        read_model=read_model,
+        cipher=cipher,
+        clock=clock,
+        cadence_grace=grace,
+        topics=tuple(options.meeting_topics),
+    )
