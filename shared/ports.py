@@ -4,13 +4,14 @@ Use cases in a service's ``application/`` never run SQL and never import ``async
 transaction through ``Transactions`` and hand its connection (``Conn``, opaque to them) to ports:
 the aggregate repository (``shared.repository``), the timer book, and the service's own ports
 (Protocols in ``application/ports.py``, implemented in ``adapters/``).  Unit tests pass the in-memory
-versions from ``shared.testing``; production passes the Postgres ones built in ``bootstrap.py``.
+versions from ``shared.testing``; production passes the Postgres ones built in ``bootstrap.py``
+(transactions: ``ServiceRuntime.transaction``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -37,16 +38,6 @@ class Transactions(Protocol):
     def __call__(self) -> AbstractAsyncContextManager[Conn]:
         """Open a transaction: commits when the block ends, rolls back when it raises."""
         ...
-
-
-class PostgresTransactions:
-    def __init__(self, pool: Any) -> None:
-        self.pool = pool
-
-    @asynccontextmanager
-    async def __call__(self) -> AsyncIterator[Conn]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield conn
 
 
 class Recording(Protocol):

@@ -126,6 +126,13 @@ class ServiceRuntime:
             await self.pool.close()
             log.info("service stopped")
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """``shared.ports.Transactions`` on this runtime's pool, which exists only once the service runs:
+        a composition root hands ``runtime.transaction`` to its use cases before the pool is there."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn
+
     async def migrate_only(self) -> list[str]:
         """Apply pending migrations and return (a deployment's migration step)."""
         pool = await create_pool(self.settings.pg_dsn, min_size=1, max_size=1)

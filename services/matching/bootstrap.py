@@ -18,7 +18,6 @@ from services.matching.adapters.reporting_lines import PostgresReportingLines
 from services.matching.adapters.request_index import PostgresRequestIndex
 from services.matching.adapters.slots import PostgresSlots
 from services.matching.adapters.timers import timer_handlers
-from services.matching.adapters.transactions import RuntimeTransactions
 from services.matching.adapters.views import PostgresViews
 from services.matching.application.deps import Deps
 from services.matching.application.request_repository import request_repository
@@ -49,7 +48,7 @@ def build_app(
     slots = PostgresSlots(lines)
     index = PostgresRequestIndex()
     deps = Deps(
-        transactions=RuntimeTransactions(runtime),
+        transactions=runtime.transaction,
         store=store,
         requests=request_repository(store, slots, index, TimerBook()),
         clock=clock,

@@ -15,7 +15,7 @@ from services.profiles.adapters.container import ProfilesContainer
 from services.profiles.adapters.hr_imports import PostgresHrImports
 from services.profiles.adapters.hr_records import PostgresHrRecords
 from services.profiles.adapters.personal_data import PersonalData
-from services.profiles.adapters.postgres import RuntimeTransactions, savepoint
+from services.profiles.adapters.postgres import savepoint
 from services.profiles.adapters.queries import Queries
 from services.profiles.adapters.read_model import ReadModel
 from services.profiles.adapters.scim_users import PostgresScimUsers
@@ -58,7 +58,7 @@ def build_container(
     """The Postgres ports; transactions and reads use the runtime's pool once it exists."""
     read_model = ReadModel()
     return ProfilesContainer(
-        transactions=RuntimeTransactions(runtime),
+        transactions=runtime.transaction,
         savepoint=savepoint,
         participants=Repository(store, Participant, not_found=ParticipantNotFound, on_commit=[read_model.rewrite_row]),
         people=read_model,

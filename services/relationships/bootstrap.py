@@ -27,23 +27,11 @@ from shared.db import migrations_from_package
 from shared.eventstore import EventStore
 from shared.http import create_app
 from shared.logging import get_logger
-from shared.ports import PostgresTransactions
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 from shared.timers import TimerBook
 
 log = get_logger(__name__)
-
-
-class RuntimeTransactions(PostgresTransactions):
-    """``PostgresTransactions`` on the runtime's pool, which exists only once the service has started."""
-
-    def __init__(self, runtime: ServiceRuntime) -> None:
-        self.runtime = runtime
-
-    @property
-    def pool(self) -> object:
-        return self.runtime.pool
 
 
 def build_app(
@@ -81,7 +69,7 @@ def build_container(
     read_model = PostgresReadModel()
     grace = timedelta(days=options.cadence_grace_days)
     return Container(
-        transactions=RuntimeTransactions(runtime),
+        transactions=runtime.transaction,
         relationships=relationship_repository(store, read_model, TimerBook(), grace),
         drafts=PostgresAgreementDrafts(),
         texts=PostgresConfidentialTexts(),

@@ -1,4 +1,4 @@
-"""Plumbing the Postgres port implementations share: transactions over the runtime's pool, savepoints, JSON."""
+"""Plumbing the Postgres port implementations share: savepoints, JSON."""
 
 from __future__ import annotations
 
@@ -7,19 +7,6 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import asyncpg
-
-from shared.ports import Conn, PostgresTransactions
-from shared.runtime import ServiceRuntime
-
-
-class RuntimeTransactions:
-    """``shared.ports.Transactions`` over the runtime's pool, which exists only once the service runs."""
-
-    def __init__(self, runtime: ServiceRuntime) -> None:
-        self.runtime = runtime
-
-    def __call__(self) -> AbstractAsyncContextManager[Conn]:
-        return PostgresTransactions(self.runtime.pool)()
 
 
 def savepoint(conn: asyncpg.Connection) -> AbstractAsyncContextManager[Any]:
