@@ -13,11 +13,19 @@ from fastapi import FastAPI
 from services.notifications.adapters.bus import bus_handlers
 from services.notifications.adapters.channels import EmailChannel, WebhookChannel
 from services.notifications.adapters.http import install
+from services.notifications.adapters.postgres import (
+    PoolTransactions,
+    PostgresContacts,
+    PostgresIntents,
+    PostgresPreferences,
+    PostgresRelationships,
+    PostgresRequests,
+)
 from services.notifications.adapters.runtime import NotificationsRuntime
 from services.notifications.adapters.templates import Templates
-from services.notifications.application.deliver import DeliveryWorker
+from services.notifications.adapters.timers import timer_handlers
+from services.notifications.adapters.worker import DeliveryWorker
 from services.notifications.application.deps import Deps
-from services.notifications.application.fire_timers import timer_handlers
 from services.notifications.domain.outgoing import Channel
 from services.notifications.settings import NotificationsSettings
 from shared.bus import topic_for
@@ -27,6 +35,7 @@ from shared.eventstore import EventStore
 from shared.http import create_app
 from shared.serve import serve
 from shared.settings import ServiceSettings
+from shared.timers import TimerBook
 
 
 def build_app(
@@ -39,21 +48,34 @@ def build_app(
 ) -> FastAPI:
     clock = clock or clock_for(settings)
     options = options or NotificationsSettings()
-    deps = Deps(store=EventStore(settings.service_name, clock), clock=clock, options=options)
+    store = EventStore(settings.service_name, clock)
+    deps = Deps(
+        store=store,
+        clock=clock,
+        options=options,
+        transactions=PoolTransactions(lambda: runtime.pool),  # the runtime's pool, once it has started
+        contacts=PostgresContacts(),
+        preferences=PostgresPreferences(),
+        requests=PostgresRequests(),
+        relationships=PostgresRelationships(),
+        intents=PostgresIntents(),
+        timers=TimerBook(),
+    )
     channels = channels or default_channels(options)
     templates = Templates(options.templates_dir, options.program)
     runtime = NotificationsRuntime(
         settings,
         migrations=migrations_from_package("services.notifications.migrations"),
-        handlers=bus_handlers(deps),
+        handlers=bus_handlers(deps).inbox_handlers(),
         consumes=[topic_for("matching"), topic_for("relationships"), topic_for("profiles")],
         timer_handlers=timer_handlers(deps),
         clock=clock,
-        worker_factory=lambda pool: DeliveryWorker(pool, deps, channels, templates),
+        worker_factory=lambda pool: DeliveryWorker.on_pool(pool, deps, channels, templates),
         worker_connections=options.delivery_batches + 3,  # LISTEN, claims, lease checks, batches recording
         run_worker=run_worker,
         consumer_batch_size=options.consumer_batch,
         consumer_fetch_max_wait_ms=options.consumer_fetch_wait_ms,
+        store=store,
     )
     app = create_app(
         runtime,

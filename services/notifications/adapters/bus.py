@@ -1,13 +1,19 @@
-"""What notifications consumes: matching, relationships and profiles events."""
+"""What notifications consumes (matching, relationships and profiles events): one handler table.
+
+Each row is one step for one event type; an event type with several steps (``RequestForwarded``: tell
+the mentor, then set the reminder) runs them in the order of the rows, in the consumer's transaction.
+``told`` steps record notices with the event id as their cause; ``noted`` steps only keep facts or
+timers.  An event about a request or relationship never seen is dead-lettered (``PermanentError``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-
-import asyncpg
+from typing import Any
 
 from services.notifications.application import contacts, reminders, tell
 from services.notifications.application.deps import Deps
+from services.notifications.domain.errors import UnknownSubject
 from shared.envelope import Envelope
 from shared.events import Event
 from shared.events.matching import (
@@ -19,12 +25,7 @@ from shared.events.matching import (
     RequestReviewed,
     RequestUnmatched,
 )
-from shared.events.profiles import (
-    MenteeRegistered,
-    MentorRegistered,
-    ParticipantErased,
-    ProfileUpdated,
-)
+from shared.events.profiles import MenteeRegistered, MentorRegistered, ParticipantErased, ProfileUpdated
 from shared.events.relationships import (
     AgreementReviewDue,
     AgreementSigned,
@@ -33,44 +34,50 @@ from shared.events.relationships import (
     RelationshipLagging,
     RelationshipStarted,
 )
-from shared.inbox import Handler
+from shared.handlers import EventHandlers, Step
+from shared.inbox import PermanentError
 
-Step = Callable[[asyncpg.Connection, Event, Envelope], Awaitable[None]]
+
+def bus_handlers(deps: Deps) -> EventHandlers:
+    def told(use_case: Callable[[Deps, Any, Any, str], Awaitable[None]]) -> Step:
+        return lambda conn, event, envelope: use_case(deps, conn, event, str(envelope.id))
+
+    def noted(use_case: Callable[[Deps, Any, Any], Awaitable[None]]) -> Step:
+        return lambda conn, event, _: use_case(deps, conn, event)
+
+    steps: list[tuple[type[Event], Step]] = [
+        (RequestRanked, told(tell.request_ranked)),
+        (RequestReviewed, told(tell.request_reviewed)),
+        (RequestForwarded, told(tell.request_forwarded)),
+        (RequestForwarded, noted(reminders.remind_before_deadline)),
+        (MentorResponded, noted(reminders.mentor_answered)),
+        (RequestExpired, noted(reminders.mentor_answered)),
+        (RequestExpired, told(tell.request_expired)),
+        (MatchApproved, told(tell.match_approved)),
+        (RequestUnmatched, told(tell.request_unmatched)),
+        (RelationshipStarted, noted(tell.relationship_started)),
+        (AgreementSigned, noted(reminders.agreement_signed)),
+        (MeetingLogged, noted(reminders.meeting_logged)),
+        (RelationshipLagging, told(tell.relationship_lagging)),
+        (AgreementReviewDue, told(tell.review_due)),
+        (RelationshipClosed, noted(reminders.relationship_closed)),
+        (RelationshipClosed, told(tell.relationship_closed)),
+        (MentorRegistered, noted(contacts.registered)),
+        (MenteeRegistered, noted(contacts.registered)),
+        (ProfileUpdated, noted(contacts.profile_updated)),
+        (ParticipantErased, noted(contacts.erased)),
+    ]
+    handlers = EventHandlers()
+    for event_type, step in steps:
+        handlers.add(event_type, _dead_letter_unknown(step))
+    return handlers
 
 
-def bus_handlers(deps: Deps) -> dict[str, Handler]:
-    def told(use_case) -> Step:
-        return lambda conn, event, envelope: use_case(conn, deps, event, envelope)
+def _dead_letter_unknown(step: Step) -> Step:
+    async def run(conn: Any, event: Event, envelope: Envelope) -> None:
+        try:
+            await step(conn, event, envelope)
+        except UnknownSubject as exc:
+            raise PermanentError(str(exc)) from exc
 
-    async def forwarded(conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
-        await tell.on_request_forwarded(conn, deps, event, envelope)
-        await reminders.remind_before_deadline(conn, deps, event)
-
-    async def expired(conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
-        await reminders.mentor_answered(conn, event)
-        await tell.on_request_expired(conn, deps, event, envelope)
-
-    async def closed(conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
-        await reminders.relationship_closed(conn, event)
-        await tell.on_relationship_closed(conn, deps, event, envelope)
-
-    steps: dict[type[Event], Step] = {
-        RequestRanked: told(tell.on_request_ranked),
-        RequestReviewed: told(tell.on_request_reviewed),
-        RequestForwarded: forwarded,
-        MentorResponded: lambda conn, event, _: reminders.mentor_answered(conn, event),
-        RequestExpired: expired,
-        MatchApproved: told(tell.on_match_approved),
-        RequestUnmatched: told(tell.on_request_unmatched),
-        RelationshipStarted: told(tell.on_relationship_started),
-        AgreementSigned: lambda conn, event, _: reminders.agreement_signed(conn, deps, event),
-        MeetingLogged: lambda conn, event, _: reminders.meeting_logged(conn, deps, event),
-        RelationshipLagging: told(tell.on_lagging),
-        AgreementReviewDue: told(tell.on_review_due),
-        RelationshipClosed: closed,
-        MentorRegistered: lambda conn, event, _: contacts.on_registered(conn, event),
-        MenteeRegistered: lambda conn, event, _: contacts.on_registered(conn, event),
-        ProfileUpdated: lambda conn, event, _: contacts.on_profile_updated(conn, event),
-        ParticipantErased: lambda conn, event, _: contacts.on_erased(conn, event),
-    }
-    return {event_type.type_name(): step for event_type, step in steps.items()}
+    return run
