@@ -15,25 +15,7 @@ from services.notifications.application import contacts, reminders, tell
 from services.notifications.application.deps import Deps
 from services.notifications.domain.errors import UnknownSubject
 from shared.envelope import Envelope
-from shared.events import Event
-from shared.events.matching import (
-    MatchApproved,
-    MentorResponded,
-    RequestExpired,
-    RequestForwarded,
-    RequestRanked,
-    RequestReviewed,
-    RequestUnmatched,
-)
-from shared.events.profiles import MenteeRegistered, MentorRegistered, ParticipantErased, ProfileUpdated
-from shared.events.relationships import (
-    AgreementReviewDue,
-    AgreementSigned,
-    MeetingLogged,
-    RelationshipClosed,
-    RelationshipLagging,
-    RelationshipStarted,
-)
+from shared.events import Event, matching, profiles, relationships
 from shared.handlers import EventHandlers, Step
 from shared.inbox import PermanentError
 
@@ -46,26 +28,26 @@ def bus_handlers(deps: Deps) -> EventHandlers:
         return lambda conn, event, _: use_case(deps, conn, event)
 
     steps: list[tuple[type[Event], Step]] = [
-        (RequestRanked, told(tell.request_ranked)),
-        (RequestReviewed, told(tell.request_reviewed)),
-        (RequestForwarded, told(tell.request_forwarded)),
-        (RequestForwarded, noted(reminders.remind_before_deadline)),
-        (MentorResponded, noted(reminders.mentor_answered)),
-        (RequestExpired, noted(reminders.mentor_answered)),
-        (RequestExpired, told(tell.request_expired)),
-        (MatchApproved, told(tell.match_approved)),
-        (RequestUnmatched, told(tell.request_unmatched)),
-        (RelationshipStarted, noted(tell.relationship_started)),
-        (AgreementSigned, noted(reminders.agreement_signed)),
-        (MeetingLogged, noted(reminders.meeting_logged)),
-        (RelationshipLagging, told(tell.relationship_lagging)),
-        (AgreementReviewDue, told(tell.review_due)),
-        (RelationshipClosed, noted(reminders.relationship_closed)),
-        (RelationshipClosed, told(tell.relationship_closed)),
-        (MentorRegistered, noted(contacts.registered)),
-        (MenteeRegistered, noted(contacts.registered)),
-        (ProfileUpdated, noted(contacts.profile_updated)),
-        (ParticipantErased, noted(contacts.erased)),
+        (matching.RequestRanked, told(tell.request_ranked)),
+        (matching.RequestReviewed, told(tell.request_reviewed)),
+        (matching.RequestForwarded, told(tell.request_forwarded)),
+        (matching.RequestForwarded, noted(reminders.remind_before_deadline)),
+        (matching.MentorResponded, noted(reminders.mentor_answered)),
+        (matching.RequestExpired, noted(reminders.mentor_answered)),
+        (matching.RequestExpired, told(tell.request_expired)),
+        (matching.MatchApproved, told(tell.match_approved)),
+        (matching.RequestUnmatched, told(tell.request_unmatched)),
+        (relationships.RelationshipStarted, noted(tell.relationship_started)),
+        (relationships.AgreementSigned, noted(reminders.agreement_signed)),
+        (relationships.MeetingLogged, noted(reminders.meeting_logged)),
+        (relationships.RelationshipLagging, told(tell.relationship_lagging)),
+        (relationships.AgreementReviewDue, told(tell.review_due)),
+        (relationships.RelationshipClosed, noted(reminders.relationship_closed)),
+        (relationships.RelationshipClosed, told(tell.relationship_closed)),
+        (profiles.MentorRegistered, noted(contacts.registered)),
+        (profiles.MenteeRegistered, noted(contacts.registered)),
+        (profiles.ProfileUpdated, noted(contacts.profile_updated)),
+        (profiles.ParticipantErased, noted(contacts.erased)),
     ]
     handlers = EventHandlers()
     for event_type, step in steps:

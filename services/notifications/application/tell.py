@@ -12,68 +12,55 @@ from services.notifications.application.ports import Parties
 from services.notifications.application.record_notices import record
 from services.notifications.domain import audience
 from services.notifications.domain.errors import UnknownSubject
-from shared.events.matching import (
-    MatchApproved,
-    RequestExpired,
-    RequestForwarded,
-    RequestRanked,
-    RequestReviewed,
-    RequestUnmatched,
-)
-from shared.events.relationships import (
-    AgreementReviewDue,
-    RelationshipClosed,
-    RelationshipLagging,
-    RelationshipStarted,
-)
+from shared.events import matching, relationships
 from shared.ports import Conn
 
 
-async def request_ranked(deps: Deps, conn: Conn, event: RequestRanked, cause_id: str) -> None:
+async def request_ranked(deps: Deps, conn: Conn, event: matching.RequestRanked, cause_id: str) -> None:
     await deps.requests.remember(conn, event.request_id, event.mentee_id, event.biography)
     await record(deps, conn, cause_id, audience.request_for_review(event, deps.directors))
 
 
-async def request_forwarded(deps: Deps, conn: Conn, event: RequestForwarded, cause_id: str) -> None:
+async def request_forwarded(deps: Deps, conn: Conn, event: matching.RequestForwarded, cause_id: str) -> None:
     biography = await deps.requests.biography_of(conn, event.request_id)
     await record(deps, conn, cause_id, audience.request_forwarded(event, biography or ""))
 
 
-async def match_approved(deps: Deps, conn: Conn, event: MatchApproved, cause_id: str) -> None:
+async def match_approved(deps: Deps, conn: Conn, event: matching.MatchApproved, cause_id: str) -> None:
     await record(deps, conn, cause_id, audience.introduction(event))
 
 
-async def request_unmatched(deps: Deps, conn: Conn, event: RequestUnmatched, cause_id: str) -> None:
+async def request_unmatched(deps: Deps, conn: Conn, event: matching.RequestUnmatched, cause_id: str) -> None:
     await record(deps, conn, cause_id, audience.request_unmatched(event, deps.directors))
 
 
-async def request_reviewed(deps: Deps, conn: Conn, event: RequestReviewed, cause_id: str) -> None:
+async def request_reviewed(deps: Deps, conn: Conn, event: matching.RequestReviewed, cause_id: str) -> None:
     if event.approved:
         return
     mentee_id = await mentee_of(deps, conn, event.request_id)
     await record(deps, conn, cause_id, audience.request_declined(event, mentee_id))
 
 
-async def request_expired(deps: Deps, conn: Conn, event: RequestExpired, cause_id: str) -> None:
+async def request_expired(deps: Deps, conn: Conn, event: matching.RequestExpired, cause_id: str) -> None:
     mentee_id = await mentee_of(deps, conn, event.request_id)
     await record(deps, conn, cause_id, audience.request_expired(event, mentee_id))
 
 
-async def relationship_started(deps: Deps, conn: Conn, event: RelationshipStarted) -> None:
+async def relationship_started(deps: Deps, conn: Conn, event: relationships.RelationshipStarted) -> None:
     await deps.relationships.remember(conn, event.relationship_id, event.mentor_id, event.mentee_ids)
 
 
-async def relationship_lagging(deps: Deps, conn: Conn, event: RelationshipLagging, cause_id: str) -> None:
+async def relationship_lagging(deps: Deps, conn: Conn, event: relationships.RelationshipLagging, cause_id: str) -> None:
     parties = await parties_of(deps, conn, event.relationship_id)
     await record(deps, conn, cause_id, audience.lagging(event, parties.mentor_id, parties.mentee_ids))
 
 
-async def review_due(deps: Deps, conn: Conn, event: AgreementReviewDue, cause_id: str) -> None:
+async def review_due(deps: Deps, conn: Conn, event: relationships.AgreementReviewDue, cause_id: str) -> None:
     parties = await parties_of(deps, conn, event.relationship_id)
     await record(deps, conn, cause_id, audience.review_due(event, parties.mentor_id, parties.mentee_ids))
 
 
-async def relationship_closed(deps: Deps, conn: Conn, event: RelationshipClosed, cause_id: str) -> None:
+async def relationship_closed(deps: Deps, conn: Conn, event: relationships.RelationshipClosed, cause_id: str) -> None:
     await record(deps, conn, cause_id, audience.rematch_requested(event, deps.directors))
 
 

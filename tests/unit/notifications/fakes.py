@@ -14,17 +14,20 @@ import json
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from services.notifications.adapters.templates import Templates
 from services.notifications.application.deliver import Delivery
 from services.notifications.application.deps import Deps
 from services.notifications.application.ports import HELD, PENDING, Candidate, Claimed, Held, Parties, Recorded
+from services.notifications.application.record_notices import record
+from services.notifications.domain.audience import Notice
 from services.notifications.domain.outgoing import Outgoing
 from services.notifications.domain.people import Person
 from services.notifications.domain.preferences import Preferences
 from services.notifications.settings import NotificationsSettings
+from shared.events.relationships import RelationshipClosed
 from shared.ports import Conn
 from shared.testing import FixedClock, InMemoryEventStore, InMemoryTimers, MemoryTransactions, Snapshotting
 
@@ -341,6 +344,23 @@ class World:
     def events(self, type_name: str) -> list[Any]:
         return [e for e in self.store.events() if e.type_name() == type_name]
 
+    async def notify(self, cause_id: str, *notices: Notice) -> int:
+        """Record notices as a consumer step would, in a transaction of their own."""
+        async with self.transactions() as conn:
+            return await record(self.deps, conn, cause_id, notices)
+
     async def person(self, participant_id: str, name: str) -> None:
         async with self.transactions() as conn:
             await self.contacts.save(conn, participant_id, {"name": name, "email": f"{participant_id}@uni.example"})
+
+
+def closed(*, rematch: bool = False, on: date = date(2026, 4, 1)) -> RelationshipClosed:
+    """rel-1 (mentor-1 with mentee-1) closed."""
+    return RelationshipClosed(
+        relationship_id="rel-1",
+        reason="no_fault_mentee" if rematch else "objectives_achieved",
+        mentor_id="mentor-1",
+        mentee_ids=["mentee-1"],
+        rematch_requested=rematch,
+        closed_on=on,
+    )

@@ -116,19 +116,14 @@ async def test_a_message_that_cannot_be_written_fails_like_a_refused_one() -> No
 async def test_a_send_interrupted_before_its_record_is_resent_once_then_its_outcome_is_unknown() -> None:
     world = World(opts=options(delivery_concurrency=1))
     await world.person("mentee-1", "Tom Trainee")
-    async with world.transactions() as conn:
-        await record(
-            world.deps,
-            conn,
-            CAUSE,
-            [
-                Notice(
-                    "mentee-1",
-                    "request_expired",
-                    {"request_id": "r", "mentee_id": "mentee-1", "mentor_id": "mentee-1", "choice_rank": 1},
-                )
-            ],
-        )
+    await world.notify(
+        CAUSE,
+        Notice(
+            "mentee-1",
+            "request_expired",
+            {"request_id": "r", "mentee_id": "mentee-1", "mentor_id": "mentee-1", "choice_rank": 1},
+        ),
+    )
     world.email.dies = True
     with pytest.raises(Killed):
         await deliver_due(world.delivery)
@@ -156,19 +151,14 @@ async def test_a_send_interrupted_before_its_record_is_resent_once_then_its_outc
 
 async def test_a_director_known_only_by_address_is_written_to_at_that_address() -> None:
     world = World()
-    async with world.transactions() as conn:
-        await record(
-            world.deps,
-            conn,
-            CAUSE,
-            [
-                Notice(
-                    OFFICE,
-                    "request_unmatched",
-                    {"request_id": "req-1", "mentee_id": "mentee-1", "tried_mentor_ids": ["mentor-1"]},
-                )
-            ],
-        )
+    await world.notify(
+        CAUSE,
+        Notice(
+            OFFICE,
+            "request_unmatched",
+            {"request_id": "req-1", "mentee_id": "mentee-1", "tried_mentor_ids": ["mentor-1"]},
+        ),
+    )
     await deliver_due(world.delivery)
     [message] = world.email.sent
     assert (message.name, message.email) == ("Program director", OFFICE)

@@ -33,12 +33,11 @@ from shared.events.profiles import (
 )
 from shared.events.relationships import (
     AgreementReviewDue,
-    RelationshipClosed,
     RelationshipLagging,
     RelationshipStarted,
 )
 from shared.inbox import PermanentError
-from tests.unit.notifications.fakes import DIRECTOR, OFFICE, START, World
+from tests.unit.notifications.fakes import DIRECTOR, OFFICE, START, World, closed
 
 pytestmark = pytest.mark.unit
 
@@ -187,16 +186,8 @@ async def test_relationship_events_reach_every_party_once_it_is_known() -> None:
 @pytest.mark.parametrize(("rematch", "told"), [(True, {DIRECTOR, OFFICE}), (False, set())])
 async def test_a_closed_relationship_asks_the_directors_for_a_rematch_only_when_requested(rematch, told) -> None:
     world = World()
-    closed = RelationshipClosed(
-        relationship_id="rel-1",
-        reason="no_fault_mentee",
-        mentor_id="mentor-1",
-        mentee_ids=["mentee-1"],
-        rematch_requested=rematch,
-        closed_on=date(2026, 4, 1),
-    )
     async with world.transactions() as conn:
-        await tell.relationship_closed(world.deps, conn, closed, CAUSE)
+        await tell.relationship_closed(world.deps, conn, closed(rematch=rematch), CAUSE)
     assert {r for r, _, _ in to_whom(world)} == told
 
 

@@ -17,8 +17,8 @@ from services.notifications.domain.audience import Notice
 from services.notifications.domain.errors import ChannelUnavailable, NotTheirs
 from services.notifications.domain.preferences import Preferences
 from shared.events.matching import MentorResponded, RequestForwarded
-from shared.events.relationships import AgreementSigned, MeetingLogged, RelationshipClosed, RelationshipStarted
-from tests.unit.notifications.fakes import START, World, options
+from shared.events.relationships import AgreementSigned, MeetingLogged, RelationshipStarted
+from tests.unit.notifications.fakes import START, World, closed, options
 
 pytestmark = pytest.mark.unit
 
@@ -122,15 +122,7 @@ async def test_closing_the_relationship_cancels_its_cadence_reminder() -> None:
     async with world.transactions() as conn:
         await world.relationships.remember(conn, "rel-1", "mentor-1", ["mentee-1"])
         await reminders.agreement_signed(world.deps, conn, signed(date(2026, 3, 2)))
-        closed = RelationshipClosed(
-            relationship_id="rel-1",
-            reason="objectives_achieved",
-            mentor_id="mentor-1",
-            mentee_ids=["mentee-1"],
-            rematch_requested=False,
-            closed_on=date(2026, 3, 20),
-        )
-        await reminders.relationship_closed(world.deps, conn, closed)
+        await reminders.relationship_closed(world.deps, conn, closed(on=date(2026, 3, 20)))
     assert await world.timers.pending(None) == []
 
 
