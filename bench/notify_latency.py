@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bench.common import durability, fresh_database, postgres_server, table
 from mentorship.devstack.broker import start_broker
-from services.notifications.__main__ import build_app
+from services.notifications.bootstrap import build_app
 from services.notifications.settings import NotificationsSettings
 from shared.bus import new_producer, topic_for
 from shared.envelope import Envelope

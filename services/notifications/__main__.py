@@ -1,75 +1,14 @@
 """Run the notifications service: ``python -m services.notifications`` (settings from MENTORSHIP_* env).
 
-Wiring: the consumer that records intents from matching's, relationships' and
-profiles' events; the reminder, digest and retry timers; the delivery worker
-with its e-mail and webhook channels; the preferences API — all on one clock.
+What it is made of is built in ``bootstrap.py``.
 """
 
 from __future__ import annotations
 
-import httpx
-from fastapi import FastAPI
-
-from services.notifications.adapters.bus import bus_handlers
-from services.notifications.adapters.channels import EmailChannel, WebhookChannel
-from services.notifications.adapters.http import install
-from services.notifications.adapters.runtime import NotificationsRuntime
-from services.notifications.adapters.templates import Templates
-from services.notifications.application.deliver import DeliveryWorker
-from services.notifications.application.deps import Deps
-from services.notifications.application.fire_timers import timer_handlers
-from services.notifications.domain.outgoing import Channel
-from services.notifications.settings import NotificationsSettings
-from shared.bus import topic_for
-from shared.clock import Clock, clock_for
-from shared.db import migrations_from_package
-from shared.eventstore import EventStore
-from shared.http import create_app
+from services.notifications.bootstrap import build_app
 from shared.serve import serve
-from shared.settings import ServiceSettings
 
-
-def build_app(
-    settings: ServiceSettings,
-    clock: Clock | None = None,
-    options: NotificationsSettings | None = None,
-    *,
-    channels: dict[str, Channel] | None = None,
-    run_worker: bool = True,
-) -> FastAPI:
-    clock = clock or clock_for(settings)
-    options = options or NotificationsSettings()
-    deps = Deps(store=EventStore(settings.service_name, clock), clock=clock, options=options)
-    channels = channels or default_channels(options)
-    templates = Templates(options.templates_dir, options.program)
-    runtime = NotificationsRuntime(
-        settings,
-        migrations=migrations_from_package("services.notifications.migrations"),
-        handlers=bus_handlers(deps),
-        consumes=[topic_for("matching"), topic_for("relationships"), topic_for("profiles")],
-        timer_handlers=timer_handlers(deps),
-        clock=clock,
-        worker_factory=lambda pool: DeliveryWorker(pool, deps, channels, templates),
-        worker_connections=options.delivery_batches + 3,  # LISTEN, claims, lease checks, batches recording
-        run_worker=run_worker,
-        consumer_batch_size=options.consumer_batch,
-        consumer_fetch_max_wait_ms=options.consumer_fetch_wait_ms,
-    )
-    app = create_app(
-        runtime,
-        title="Mentorship · notifications",
-        description="Introductions, forwarded requests, nudges and reminders — delivered once per cause.",
-    )
-    install(app, deps)
-    return app
-
-
-def default_channels(options: NotificationsSettings) -> dict[str, Channel]:
-    channels: dict[str, Channel] = {"email": EmailChannel(options)}
-    if options.webhook_url:
-        channels["webhook"] = WebhookChannel(options.webhook_url, options.webhook_secret, httpx.AsyncClient(timeout=10))
-    return channels
-
+__all__ = ["build_app"]
 
 if __name__ == "__main__":
     serve(build_app, service_name="notifications", default_port=8004)

@@ -1,76 +1,65 @@
-"""What notifications consumes: matching, relationships and profiles events."""
+"""What notifications consumes (matching, relationships and profiles events): one handler table.
+
+Each row is one step for one event type; an event type with several steps (``RequestForwarded``: tell
+the mentor, then set the reminder) runs them in the order of the rows, in the consumer's transaction.
+``told`` steps record notices with the event id as their cause; ``noted`` steps only keep facts or
+timers.  An event about a request or relationship never seen is dead-lettered (``PermanentError``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-
-import asyncpg
+from typing import Any
 
 from services.notifications.application import contacts, reminders, tell
 from services.notifications.application.deps import Deps
+from services.notifications.domain.errors import UnknownSubject
 from shared.envelope import Envelope
-from shared.events import Event
-from shared.events.matching import (
-    MatchApproved,
-    MentorResponded,
-    RequestExpired,
-    RequestForwarded,
-    RequestRanked,
-    RequestReviewed,
-    RequestUnmatched,
-)
-from shared.events.profiles import (
-    MenteeRegistered,
-    MentorRegistered,
-    ParticipantErased,
-    ProfileUpdated,
-)
-from shared.events.relationships import (
-    AgreementReviewDue,
-    AgreementSigned,
-    MeetingLogged,
-    RelationshipClosed,
-    RelationshipLagging,
-    RelationshipStarted,
-)
-from shared.inbox import Handler
-
-Step = Callable[[asyncpg.Connection, Event, Envelope], Awaitable[None]]
+from shared.events import Event, matching, profiles, relationships
+from shared.handlers import EventHandlers, Step
+from shared.inbox import PermanentError
 
 
-def bus_handlers(deps: Deps) -> dict[str, Handler]:
-    def told(use_case) -> Step:
-        return lambda conn, event, envelope: use_case(conn, deps, event, envelope)
+def bus_handlers(deps: Deps) -> EventHandlers:
+    def told(use_case: Callable[[Deps, Any, Any, str], Awaitable[None]]) -> Step:
+        return lambda conn, event, envelope: use_case(deps, conn, event, str(envelope.id))
 
-    async def forwarded(conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
-        await tell.on_request_forwarded(conn, deps, event, envelope)
-        await reminders.remind_before_deadline(conn, deps, event)
+    def noted(use_case: Callable[[Deps, Any, Any], Awaitable[None]]) -> Step:
+        return lambda conn, event, _: use_case(deps, conn, event)
 
-    async def expired(conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
-        await reminders.mentor_answered(conn, event)
-        await tell.on_request_expired(conn, deps, event, envelope)
+    steps: list[tuple[type[Event], Step]] = [
+        (matching.RequestRanked, told(tell.request_ranked)),
+        (matching.RequestReviewed, told(tell.request_reviewed)),
+        (matching.RequestForwarded, told(tell.request_forwarded)),
+        (matching.RequestForwarded, noted(reminders.remind_before_deadline)),
+        (matching.MentorResponded, noted(reminders.mentor_answered)),
+        (matching.RequestExpired, noted(reminders.mentor_answered)),
+        (matching.RequestExpired, told(tell.request_expired)),
+        (matching.MatchApproved, told(tell.match_approved)),
+        (matching.RequestUnmatched, told(tell.request_unmatched)),
+        (relationships.RelationshipStarted, noted(tell.relationship_started)),
+        (relationships.AgreementSigned, noted(reminders.agreement_signed)),
+        (relationships.MeetingLogged, noted(reminders.meeting_logged)),
+        (relationships.RelationshipLagging, told(tell.relationship_lagging)),
+        (relationships.AgreementReviewDue, told(tell.review_due)),
+        (relationships.RelationshipClosed, noted(reminders.relationship_closed)),
+        (relationships.RelationshipClosed, told(tell.relationship_closed)),
+        (profiles.MentorRegistered, noted(contacts.registered)),
+        (profiles.MenteeRegistered, noted(contacts.registered)),
+        (profiles.ProfileUpdated, noted(contacts.profile_updated)),
+        (profiles.ParticipantErased, noted(contacts.erased)),
+    ]
+    handlers = EventHandlers()
+    for event_type, step in steps:
+        handlers.add(event_type, _dead_letter_unknown(step))
+    return handlers
 
-    async def closed(conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
-        await reminders.relationship_closed(conn, event)
-        await tell.on_relationship_closed(conn, deps, event, envelope)
 
-    steps: dict[type[Event], Step] = {
-        RequestRanked: told(tell.on_request_ranked),
-        RequestReviewed: told(tell.on_request_reviewed),
-        RequestForwarded: forwarded,
-        MentorResponded: lambda conn, event, _: reminders.mentor_answered(conn, event),
-        RequestExpired: expired,
-        MatchApproved: told(tell.on_match_approved),
-        RequestUnmatched: told(tell.on_request_unmatched),
-        RelationshipStarted: told(tell.on_relationship_started),
-        AgreementSigned: lambda conn, event, _: reminders.agreement_signed(conn, deps, event),
-        MeetingLogged: lambda conn, event, _: reminders.meeting_logged(conn, deps, event),
-        RelationshipLagging: told(tell.on_lagging),
-        AgreementReviewDue: told(tell.on_review_due),
-        RelationshipClosed: closed,
-        MentorRegistered: lambda conn, event, _: contacts.on_registered(conn, event),
-        MenteeRegistered: lambda conn, event, _: contacts.on_registered(conn, event),
-        ProfileUpdated: lambda conn, event, _: contacts.on_profile_updated(conn, event),
-        ParticipantErased: lambda conn, event, _: contacts.on_erased(conn, event),
-    }
-    return {event_type.type_name(): step for event_type, step in steps.items()}
+def _dead_letter_unknown(step: Step) -> Step:
+    async def run(conn: Any, event: Event, envelope: Envelope) -> None:
+        try:
+            await step(conn, event, envelope)
+        except UnknownSubject as exc:
+            raise PermanentError(str(exc)) from exc
+
+    return run

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from services.notifications.application.deliver import DeliveryWorker
+from services.notifications.adapters.worker import DeliveryWorker
 from shared.db import create_pool
 from shared.runtime import ServiceRuntime
 

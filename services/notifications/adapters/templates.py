@@ -7,7 +7,6 @@ overrides any single file and inherits the rest.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +18,9 @@ from jinja2 import (
     select_autoescape,
 )
 
+from services.notifications.domain.outgoing import Rendered
+
 BUILT_IN = Path(__file__).resolve().parent.parent / "templates" / "default"
-
-
-@dataclass(frozen=True)
-class Rendered:
-    subject: str
-    text: str
-    html: str
 
 
 class Templates:

@@ -1,52 +1,34 @@
-"""Contact details from profiles events; erasure removes them and everything not yet sent."""
+"""Contact details from profiles events; erasure removes them and everything not yet sent to or about them."""
 
 from __future__ import annotations
 
-import asyncpg
-
+from services.notifications.application.deps import Deps
 from shared.events.profiles import ParticipantErased, ProfileUpdated, _Registered
+from shared.ports import Conn
 
-_CONTACT_FIELDS = {"name": "name", "email": "email"}
+CONTACT_FIELDS = frozenset({"name", "email"})
+"""The profile fields notifications keeps (the template's ``{name, email}``)."""
 
 
-async def on_registered(conn: asyncpg.Connection, event: _Registered) -> None:
-    if await _erased(conn, event.participant_id):
+async def registered(deps: Deps, conn: Conn, event: _Registered) -> None:
+    if await deps.contacts.erased(conn, event.participant_id):
         return
-    await conn.execute(
-        "INSERT INTO contacts (participant_id, name, email) VALUES ($1, $2, $3)"
-        " ON CONFLICT (participant_id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email",
-        event.participant_id,
-        event.name,
-        event.email,
-    )
+    await deps.contacts.save(conn, event.participant_id, {"name": event.name, "email": event.email})
 
 
-async def on_profile_updated(conn: asyncpg.Connection, event: ProfileUpdated) -> None:
-    changes = {_CONTACT_FIELDS[c.field]: c.new for c in event.changes if c.field in _CONTACT_FIELDS}
-    if not changes or await _erased(conn, event.participant_id):
+async def profile_updated(deps: Deps, conn: Conn, event: ProfileUpdated) -> None:
+    changes = {c.field: c.new for c in event.changes if c.field in CONTACT_FIELDS}
+    if not changes or await deps.contacts.erased(conn, event.participant_id):
         return
-    await conn.execute("INSERT INTO contacts (participant_id) VALUES ($1) ON CONFLICT DO NOTHING", event.participant_id)
-    for column, value in changes.items():
-        await conn.execute(f"UPDATE contacts SET {column} = $2 WHERE participant_id = $1", event.participant_id, value)
+    await deps.contacts.save(conn, event.participant_id, changes)
 
 
-async def on_erased(conn: asyncpg.Connection, event: ParticipantErased) -> None:
+async def erased(deps: Deps, conn: Conn, event: ParticipantErased) -> None:
+    """Forget the person (remembering only the id), cancel what was not yet sent to them, and drop
+    their biography from messages not yet sent to others."""
     who = event.participant_id
-    await conn.execute("INSERT INTO erased_participants VALUES ($1) ON CONFLICT DO NOTHING", who)
-    await conn.execute("DELETE FROM contacts WHERE participant_id = $1", who)
-    await conn.execute("DELETE FROM preferences WHERE participant_id = $1", who)
-    await conn.execute("DELETE FROM requests WHERE mentee_id = $1", who)
-    await conn.execute(
-        "UPDATE intents SET status = 'cancelled', context = '{}'::jsonb"
-        " WHERE recipient_id = $1 AND status IN ('held', 'pending', 'retrying')",
-        who,
-    )
-    await conn.execute(
-        "UPDATE intents SET context = context - 'biography' - 'motivation'"
-        " WHERE context->>'mentee_id' = $1 AND status IN ('held', 'pending', 'retrying')",
-        who,
-    )
-
-
-async def _erased(conn: asyncpg.Connection, participant_id: str) -> bool:
-    return bool(await conn.fetchval("SELECT true FROM erased_participants WHERE participant_id = $1", participant_id))
+    await deps.contacts.erase(conn, who)
+    await deps.preferences.forget(conn, who)
+    await deps.requests.forget_mentee(conn, who)
+    await deps.intents.cancel_for(conn, who)
+    await deps.intents.strip_mentee(conn, who)

@@ -1,23 +1,37 @@
-"""What every use case needs besides a connection."""
+"""What every use case is handed: the clock, the settings and the ports (built once in ``bootstrap.py``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 
+from services.notifications.application.ports import (
+    Contacts,
+    EventLog,
+    Intents,
+    PreferenceBook,
+    Relationships,
+    Requests,
+)
 from services.notifications.domain.retry import RetryPolicy
 from services.notifications.settings import NotificationsSettings
 from shared.clock import Clock
-from shared.eventstore import EventStore
-
-WAKE_CHANNEL = "notification_intents"
+from shared.ports import TimersPort, Transactions
 
 
 @dataclass(frozen=True)
 class Deps:
-    store: EventStore
+    store: EventLog
     clock: Clock
     options: NotificationsSettings
+    transactions: Transactions
+    """The service's pool (the API); consumer steps and timer handlers are handed their transaction."""
+    contacts: Contacts
+    preferences: PreferenceBook
+    requests: Requests
+    relationships: Relationships
+    intents: Intents
+    timers: TimersPort
 
     @property
     def directors(self) -> list[str]:

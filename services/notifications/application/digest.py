@@ -1,33 +1,24 @@
-"""A participant who chose the daily digest gets one message a day bundling what was held for them."""
+"""A participant who chose the daily digest gets one message a day per channel bundling what was held."""
 
 from __future__ import annotations
 
-import asyncpg
-
 from services.notifications.application.deps import Deps
-from services.notifications.application.record_notices import (
-    DIGEST,
-    record_intent,
-    wake_worker,
-)
+from services.notifications.application.ports import PENDING, Candidate
+from services.notifications.application.record_notices import DIGEST
 from services.notifications.domain.audience import Notice
-from services.notifications.domain.causes import timer_cause_id
-from shared.timers import Timer
+from services.notifications.domain.causes import notification_id, timer_cause_id
+from shared.ports import Conn, Timer
 
 
-async def on_digest_due(conn: asyncpg.Connection, deps: Deps, timer: Timer) -> None:
-    held = await conn.fetch(
-        "UPDATE intents SET status = 'bundled' WHERE recipient_id = $1 AND status = 'held' AND due_at <= $2"
-        " RETURNING notification_id, channel, due_at",
-        timer.subject,
-        timer.due_at,
-    )
+async def digest_due(deps: Deps, conn: Conn, timer: Timer) -> None:
+    held = await deps.intents.bundle_held(conn, timer.subject, timer.due_at)
     by_channel: dict[str, list[str]] = {}
-    for row in sorted(held, key=lambda r: r["due_at"]):
-        by_channel.setdefault(row["channel"], []).append(str(row["notification_id"]))
+    for item in sorted(held, key=lambda h: h.due_at):
+        by_channel.setdefault(item.channel, []).append(str(item.notification_id))
     cause_id = timer_cause_id(timer.key, timer.due_at)
     for channel, items in by_channel.items():
         notice = Notice(timer.subject, DIGEST, {"items": items})
-        await record_intent(conn, cause_id, notice, channel, "pending", deps.clock.now())
+        candidate = Candidate(notification_id(cause_id, timer.subject, channel), notice, channel)
+        await deps.intents.add(conn, cause_id, candidate, PENDING, deps.clock.now())
     if by_channel:
-        await wake_worker(conn)
+        await deps.intents.wake_worker(conn)

@@ -1,42 +1,23 @@
-"""A participant's choice of channels and of a daily digest instead of immediate messages."""
+"""A participant reads or sets their choice of channels and of a daily digest (the participant or an admin)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import asyncpg
-
+from services.notifications.application.commands import SetPreferences, ShowPreferences
 from services.notifications.application.deps import Deps
-from services.notifications.application.record_notices import preferences_of
+from services.notifications.domain.preferences import Preferences, check_caller, choose
 
 
-@dataclass(frozen=True)
-class Preferences:
-    channels: list[str]
-    digest: bool
+async def set_preferences(deps: Deps, cmd: SetPreferences) -> Preferences:
+    check_caller(cmd.caller_id, cmd.caller_is_admin, cmd.participant_id)
+    chosen = choose(cmd.channels, cmd.digest, deps.channels_available)
+    async with deps.transactions() as conn:
+        await deps.preferences.save(conn, cmd.participant_id, chosen)
+    return chosen
 
 
-class ChannelUnavailable(ValueError):
-    pass
-
-
-async def set_preferences(
-    conn: asyncpg.Connection, deps: Deps, participant_id: str, wanted: Preferences
-) -> Preferences:
-    unavailable = sorted(set(wanted.channels) - deps.channels_available)
-    if unavailable:
-        raise ChannelUnavailable(f"{', '.join(unavailable)} is not configured for this institution")
-    channels = sorted(set(wanted.channels))
-    await conn.execute(
-        "INSERT INTO preferences (participant_id, channels, digest) VALUES ($1, $2, $3)"
-        " ON CONFLICT (participant_id) DO UPDATE SET channels = EXCLUDED.channels, digest = EXCLUDED.digest",
-        participant_id,
-        channels,
-        wanted.digest,
-    )
-    return Preferences(channels, wanted.digest)
-
-
-async def get_preferences(conn: asyncpg.Connection, deps: Deps, participant_id: str) -> Preferences:
-    channels, digest = await preferences_of(conn, deps, participant_id)
-    return Preferences(channels, digest)
+async def show_preferences(deps: Deps, cmd: ShowPreferences) -> Preferences:
+    """The saved preferences, or the defaults (the configured channels, immediate) for one who never chose."""
+    check_caller(cmd.caller_id, cmd.caller_is_admin, cmd.participant_id)
+    async with deps.transactions() as conn:
+        saved = await deps.preferences.get(conn, cmd.participant_id)
+    return saved or Preferences(list(deps.options.default_channels), False)

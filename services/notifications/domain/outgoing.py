@@ -21,6 +21,15 @@ class Outgoing:
     html: str
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A template rendered for one recipient."""
+
+    subject: str
+    text: str
+    html: str
+
+
 class Channel(Protocol):
     async def send(self, message: Outgoing) -> None:
         """Return once the receiver accepted the message; raise otherwise."""

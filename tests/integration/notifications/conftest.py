@@ -12,8 +12,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.notifications.__main__ import build_app
 from services.notifications.adapters.runtime import NotificationsRuntime
+from services.notifications.bootstrap import build_app
 from services.notifications.settings import NotificationsSettings
 from shared.auth import Role, mint_token
 from shared.bus import new_producer, topic_for

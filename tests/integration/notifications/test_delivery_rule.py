@@ -9,7 +9,7 @@ import pytest
 
 from services.notifications.adapters.channels import EmailChannel
 from services.notifications.adapters.templates import Templates
-from services.notifications.application.deliver import DeliveryWorker
+from services.notifications.adapters.worker import DeliveryWorker
 from services.notifications.domain.outgoing import Outgoing
 from shared.events.matching import MatchApproved, RequestRanked, RequestReviewed
 from tests.integration.notifications.conftest import envelope_of, person, unique
@@ -47,7 +47,7 @@ def worker(service, *, dies: bool) -> DeliveryWorker:
     deps = service.runtime.worker.deps
     one_at_a_time = replace(deps, options=deps.options.model_copy(update={"delivery_concurrency": 1}))
     email = EmailChannel(deps.options)
-    return DeliveryWorker(
+    return DeliveryWorker.on_pool(
         service.runtime.pool, one_at_a_time, {"email": DiesAfterSending(email) if dies else email}, Templates()
     )
 
