@@ -5,16 +5,14 @@ reviews, matches unmatched requests, sets the program's weights and deadline, an
 a mentor answers only the requests forwarded to them.
 
 Each command route parses its body (shape), builds a command (``application/commands.py``) and hands it
-to its use case; the commands on one request share one route pattern (``REQUEST_ROUTES``).  Reads are
-served from the views (``adapters/views.py``).  Errors are the shared ones, mapped once by ``shared.http``.
+to its use case.  Reads are served from the views (``adapters/views.py``).  Errors are the shared ones,
+mapped once by ``shared.http``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, status
 from pydantic import BaseModel
@@ -124,76 +122,32 @@ async def get_request(request_id: str, deps: Container, principal: Member) -> di
     return view
 
 
-@dataclass(frozen=True)
-class RequestRoute:
-    """A command on one request: ``POST /requests/{request_id}/<action>`` with a body, by a caller in a role;
-    the route builds the command, runs the use case and answers the request's new version (``Changed``)."""
-
-    action: str
-    name: str
-    body: type[BaseModel]
-    caller: Any
-    """A role alias from ``shared.auth``."""
-    command: Callable[[str, Any, Principal, UUID], Any]
-    """(request id, body, caller, correlation id) → the command."""
-    use_case: Callable[[Deps, Any], Awaitable[int]]
+@router.post("/requests/{request_id}/review", response_model=Changed, tags=["requests"])
+async def post_review(request_id: str, body: bodies.Review, deps: Container, cid: CorrelationDep, who: Director):
+    cmd = commands.ReviewRequest(request_id, who.subject, body.approved, body.decline_reason, cid)
+    return Changed(request_id=request_id, version=await review_request.handle(deps, cmd))
 
 
-REQUEST_ROUTES = (
-    RequestRoute(
-        "review",
-        "post_review",
-        bodies.Review,
-        Director,
-        lambda rid, body, who, cid: commands.ReviewRequest(rid, who.subject, body.approved, body.decline_reason, cid),
-        review_request.handle,
-    ),
-    RequestRoute(
-        "response",
-        "post_response",
-        bodies.Response,
-        Mentor,
-        lambda rid, body, who, cid: commands.RespondToRequest(rid, who.subject, body.accepted, body.reason, cid),
-        respond_to_request.handle,
-    ),
-    RequestRoute(
-        "match",
-        "post_admin_match",
-        bodies.AdminMatch,
-        Director,
-        lambda rid, body, who, cid: commands.AdminMatch(rid, who.subject, body.mentor_id, cid),
-        admin_match.handle,
-    ),
-    RequestRoute(
-        "withdrawal",
-        "post_withdrawal",
-        bodies.Withdrawal,
-        DirectorOrMentee,
-        lambda rid, body, who, cid: commands.WithdrawRequest(rid, who.subject, _director(who), body.reason, cid),
-        withdraw_request.handle,
-    ),
-)
+@router.post("/requests/{request_id}/response", response_model=Changed, tags=["requests"])
+async def post_response(request_id: str, body: bodies.Response, deps: Container, cid: CorrelationDep, who: Mentor):
+    cmd = commands.RespondToRequest(request_id, who.subject, body.accepted, body.reason, cid)
+    return Changed(request_id=request_id, version=await respond_to_request.handle(deps, cmd))
 
 
-def _add(spec: RequestRoute) -> None:
-    async def route(request_id, body, deps, correlation_id, principal):  # annotated below, per route
-        cmd = spec.command(request_id, body, principal, correlation_id)
-        return Changed(request_id=request_id, version=await spec.use_case(deps, cmd))
-
-    route.__name__ = route.__qualname__ = spec.name
-    route.__annotations__ = {
-        "request_id": str,
-        "body": spec.body,
-        "deps": Container,
-        "correlation_id": CorrelationDep,
-        "principal": spec.caller,
-        "return": Changed,
-    }
-    router.post(f"/requests/{{request_id}}/{spec.action}", response_model=Changed, tags=["requests"])(route)
+@router.post("/requests/{request_id}/match", response_model=Changed, tags=["requests"])
+async def post_admin_match(
+    request_id: str, body: bodies.AdminMatch, deps: Container, cid: CorrelationDep, who: Director
+):
+    cmd = commands.AdminMatch(request_id, who.subject, body.mentor_id, cid)
+    return Changed(request_id=request_id, version=await admin_match.handle(deps, cmd))
 
 
-for _spec in REQUEST_ROUTES:
-    _add(_spec)
+@router.post("/requests/{request_id}/withdrawal", response_model=Changed, tags=["requests"])
+async def post_withdrawal(
+    request_id: str, body: bodies.Withdrawal, deps: Container, cid: CorrelationDep, who: DirectorOrMentee
+):
+    cmd = commands.WithdrawRequest(request_id, who.subject, _director(who), body.reason, cid)
+    return Changed(request_id=request_id, version=await withdraw_request.handle(deps, cmd))
 
 
 @router.get("/mentees/{mentee_id}/suggestions", tags=["suggestions"])
