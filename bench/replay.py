@@ -643,13 +643,13 @@ async def _raw_consume(bootstrap: str, topics: list[str], expected: int, batch_s
 
 
 async def _replay(dsn: str, bootstrap: str, topics: list[str], batch_size: int, prepare_in: str) -> dict:
-    from services.analytics.application.generations import (
+    from services.analytics.projecting.generations import (
         build_indexes,
         create_generation,
         schema_name,
     )
-    from services.analytics.application.projector import Projector
-    from services.analytics.projections import ALL
+    from services.analytics.projecting.projections import ALL
+    from services.analytics.projecting.projector import Projector
 
     spent: dict[str, float] = {}  # wall seconds inside each step of the batch transactions
     pg_spent: dict[str, float] = {}  # CPU seconds of the Postgres backend inside each step
@@ -743,7 +743,7 @@ def _process_cpu(pid: int) -> float | None:
 def _in_child(queue, name: str, *args) -> None:
     measure = {"raw": _raw_consume, "replay": _replay}[name]
     result = asyncio.run(measure(*args))
-    from services.analytics.application.projector import PREPARE_PROCESSES
+    from services.analytics.projecting.projector import PREPARE_PROCESSES
 
     # The projector's worker processes, ended by now: the largest one's peak RSS, counted once per worker.
     workers = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from services.analytics.adapters import login
 from services.analytics.adapters.http import router
-from services.analytics.application.generations import (
+from services.analytics.projecting.generations import (
     SHAPE,
     build_indexes,
     create_generation,
@@ -22,7 +22,7 @@ from services.analytics.application.generations import (
     live_generation,
     make_live,
 )
-from services.analytics.application.projector import Projector
+from services.analytics.projecting.projector import Projector
 from shared.bus import all_event_topics, ensure_topics
 from shared.db import migrations_from_package
 from shared.http import create_app

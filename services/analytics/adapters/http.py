@@ -13,11 +13,11 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.analytics.adapters import dashboard_page
-from services.analytics.application.dashboard import Filters, figures_as_rows, program_figures
-from services.analytics.application.generations import SHAPE, live_generation, schema_name
-from services.analytics.application.projector import estimate_total
-from services.analytics.application.replay import ReplayAlreadyRunning, Replays
-from services.analytics.application.timelines import participant_timeline, relationship_timeline
+from services.analytics.projecting.generations import SHAPE, live_generation, schema_name
+from services.analytics.projecting.projector import estimate_total
+from services.analytics.projecting.replay import ReplayAlreadyRunning, Replays
+from services.analytics.querying.dashboard import Filters, figures_as_rows, program_figures
+from services.analytics.querying.timelines import participant_timeline, relationship_timeline
 from shared.auth import Principal, Role, require_roles
 from shared.bus import all_event_topics
 from shared.http import RuntimeDep

@@ -13,9 +13,9 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from services.analytics.adapters.dashboard_page import render
-from services.analytics.application.dashboard import Filters, figures_as_rows, program_figures
-from services.analytics.application.generations import create_generation, schema_name
-from services.analytics.projections import ALL
+from services.analytics.projecting.generations import create_generation, schema_name
+from services.analytics.projecting.projections import ALL
+from services.analytics.querying.dashboard import Filters, figures_as_rows, program_figures
 from shared.events.hr import HrEventRescinded, Worker, WorkerHired, WorkerTerminated, WorkerUpdated
 from shared.events.profiles import (
     MenteeRegistered,
@@ -489,10 +489,10 @@ async def test_dated_facts_do_not_depend_on_order_across_streams_or_batches(pool
 
 def test_the_rules_behind_the_figures() -> None:
     """Pure rules (no I/O): the edges the scenario does not reach."""
-    from services.analytics.application.mentor_load import band
-    from services.analytics.application.periods import MAX_MONTHS, month_points, share_cell
-    from services.analytics.application.retention import Worker as Employment
-    from services.analytics.application.retention import anniversary
+    from services.analytics.querying.mentor_load import band
+    from services.analytics.querying.periods import MAX_MONTHS, month_points, share_cell
+    from services.analytics.querying.retention import Worker as Employment
+    from services.analytics.querying.retention import anniversary
 
     assert anniversary(date(2024, 2, 29)) == date(2025, 3, 1)
     # hired 2020-01-10, last day 2020-06-30, rehired 2021-03-01

@@ -15,12 +15,12 @@ from datetime import datetime
 
 import asyncpg
 
-from services.analytics.application.generations import (
+from services.analytics.projecting.generations import (
     build_indexes,
     create_generation,
     make_live,
 )
-from services.analytics.application.projector import Projector
+from services.analytics.projecting.projector import Projector
 
 
 @dataclass

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from services.analytics.projections import ALL, binary_copy
+from services.analytics.projecting import binary_copy
+from services.analytics.projecting.projections import ALL
 from shared.envelope import EnvelopeRecord, InvalidEnvelope, read_envelope
 
 Partition = tuple[str, int]

@@ -18,8 +18,8 @@ from datetime import UTC, date, datetime
 
 import asyncpg
 
-from services.analytics.projections import binary_copy
-from services.analytics.projections.copying import copy_new, insert_new
+from services.analytics.projecting import binary_copy
+from services.analytics.projecting.copying import copy_new, insert_new
 from shared.envelope import EnvelopeRecord
 from shared.logging import get_logger
 

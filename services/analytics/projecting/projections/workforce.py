@@ -20,7 +20,7 @@ from datetime import date
 
 import asyncpg
 
-from services.analytics.projections.copying import insert_new
+from services.analytics.projecting.copying import insert_new
 from shared.envelope import EnvelopeRecord
 from shared.logging import get_logger
 

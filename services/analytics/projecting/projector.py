@@ -27,10 +27,10 @@ from uuid import UUID
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.analytics.application import batches
-from services.analytics.application.batches import Batch
-from services.analytics.application.generations import schema_name
-from services.analytics.projections import ALL, binary_copy
+from services.analytics.projecting import batches, binary_copy
+from services.analytics.projecting.batches import Batch
+from services.analytics.projecting.generations import schema_name
+from services.analytics.projecting.projections import ALL
 from shared.envelope import EnvelopeRecord
 
 FETCH_BYTES = 8 * 1024 * 1024

@@ -14,10 +14,10 @@ from datetime import date
 
 import asyncpg
 
-from services.analytics.application.mentor_load import mentor_load
-from services.analytics.application.periods import as_of
-from services.analytics.application.retention import retention
-from services.analytics.application.trends import cadence, lagging_over_time, participants_over_time, relationship_facts
+from services.analytics.querying.mentor_load import mentor_load
+from services.analytics.querying.periods import as_of
+from services.analytics.querying.retention import retention
+from services.analytics.querying.trends import cadence, lagging_over_time, participants_over_time, relationship_facts
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from typing import NamedTuple
 import asyncpg
 import msgspec
 
-from services.analytics.projections import binary_copy
-from services.analytics.projections.copying import insert_new
+from services.analytics.projecting import binary_copy
+from services.analytics.projecting.copying import insert_new
 from shared.envelope import EnvelopeRecord
 from shared.logging import get_logger
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.analytics.projections import ALL
+from services.analytics.projecting.projections import ALL
 
 CHECKPOINTS_DDL = """
 CREATE TABLE {schema}.checkpoints (
