@@ -19,7 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from mentorship.export import MANIFEST, ExportRequest, export_history
-from services.analytics.projecting.generations import ensure_live, schema_name
+from services.analytics.generation_names import schema_name
+from services.analytics.projecting.generations import ensure_live
 from services.analytics.projecting.projector import Projector
 from services.analytics.querying.dashboard import Filters, program_figures
 from shared.bus import ensure_topics, new_producer

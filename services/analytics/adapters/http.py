@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.analytics.adapters import dashboard_page
 from services.analytics.projecting.generations import SHAPE, live_generation, schema_name
-from services.analytics.projecting.projector import estimate_total
+from services.analytics.projecting.partitions import estimate_total
 from services.analytics.projecting.replay import ReplayAlreadyRunning, Replays
 from services.analytics.querying.dashboard import Filters, figures_as_rows, program_figures
 from services.analytics.querying.timelines import participant_timeline, relationship_timeline

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 import pytest
 
 from services.analytics.adapters.dashboard_page import render
-from services.analytics.projecting.generations import ensure_live, schema_name
+from services.analytics.generation_names import schema_name
+from services.analytics.projecting.generations import ensure_live
 from services.analytics.projecting.projector import Projector
 from services.analytics.querying.dashboard import Filters, figures_as_rows, program_figures
 from shared.bus import ensure_topics, new_producer

@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from services.analytics.adapters.dashboard_page import render
-from services.analytics.projecting.generations import create_generation, schema_name
+from services.analytics.generation_names import schema_name
+from services.analytics.projecting.generations import create_generation
 from services.analytics.projecting.projections import ALL
 from services.analytics.querying.dashboard import Filters, figures_as_rows, program_figures
 from shared.events.hr import HrEventRescinded, Worker, WorkerHired, WorkerTerminated, WorkerUpdated

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 import pytest
 
-from services.analytics.projecting.generations import create_generation, ensure_live, schema_name
+from services.analytics.generation_names import schema_name
+from services.analytics.projecting.generations import create_generation, ensure_live
 from services.analytics.projecting.projector import Projector
 from services.analytics.querying.timelines import participant_timeline, relationship_timeline
 from shared.bus import ensure_topics, new_producer
