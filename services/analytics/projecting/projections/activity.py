@@ -20,7 +20,22 @@ import asyncpg
 
 from services.analytics.projecting import binary_copy
 from services.analytics.projecting.copying import copy_new, insert_new
+from services.analytics.projecting.projections.catalog import by_type, upcast
 from shared.envelope import EnvelopeRecord
+from shared.events.profiles import (
+    MenteeRegistered,
+    MentorCapacityChanged,
+    MentorRegistered,
+    ParticipantDeactivated,
+    ParticipantReactivated,
+)
+from shared.events.relationships import (
+    AgreementSigned,
+    MeetingLogged,
+    RelationshipClosed,
+    RelationshipLagging,
+    RelationshipStarted,
+)
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -156,18 +171,20 @@ def _lagging(b: _Batch, data, at, event_id) -> None:
     b.lagging.append((event_id, data["relationship_id"], at))
 
 
-_HANDLERS = {
-    "MentorRegistered": _mentor,
-    "MenteeRegistered": _mentee,
-    "MentorCapacityChanged": _capacity,
-    "ParticipantDeactivated": _deactivated,
-    "ParticipantReactivated": _reactivated,
-    "RelationshipStarted": _started,
-    "AgreementSigned": _signed,
-    "RelationshipClosed": _closed,
-    "MeetingLogged": _meeting,
-    "RelationshipLagging": _lagging,
-}
+RULES = by_type(
+    {
+        MentorRegistered: _mentor,
+        MenteeRegistered: _mentee,
+        MentorCapacityChanged: _capacity,
+        ParticipantDeactivated: _deactivated,
+        ParticipantReactivated: _reactivated,
+        RelationshipStarted: _started,
+        AgreementSigned: _signed,
+        RelationshipClosed: _closed,
+        MeetingLogged: _meeting,
+        RelationshipLagging: _lagging,
+    }
+)
 _MEETING_COLUMNS = ("relationship_id", "meeting_id", "held_on", "logged_at")
 _MEETING_TYPES = ("text", "text", "date", "timestamptz")
 _RELATIONSHIP_COLUMNS = (
@@ -186,11 +203,13 @@ def prepare(events: Sequence[EnvelopeRecord]) -> _Batch:
     """The batch's dated facts (no I/O: the projector runs this ahead)."""
     batch = _Batch()
     for envelope in events:
-        handler = _HANDLERS.get(envelope.type)
-        if handler is None:
+        found = RULES.get(envelope.type)
+        if found is None:
             continue
+        event, rule = found
         try:
-            handler(batch, envelope.data, envelope.time, envelope.id)
+            data = envelope.data if envelope.schemaversion == event.schema_version else upcast(event, envelope)
+            rule(batch, data, envelope.time, envelope.id)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             log.warning(
                 "event not projectable into activity facts; skipped", event_id=str(envelope.id), error=repr(exc)

@@ -14,14 +14,17 @@ use each fact's ``effective_date``, never when it arrived.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import NamedTuple
+from uuid import UUID
 
 import asyncpg
 
 from services.analytics.projecting.copying import insert_new
+from services.analytics.projecting.projections.catalog import by_type, upcast
 from shared.envelope import EnvelopeRecord
+from shared.events.hr import HrEventRescinded, WorkerHired, WorkerTerminated, WorkerTransferred, WorkerUpdated
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -37,64 +40,84 @@ CREATE TABLE {schema}.hr_facts (
 );
 CREATE TABLE {schema}.hr_rescinded (rescinded_event_id text PRIMARY KEY);
 """
-_RECORD_EVENTS = frozenset({"WorkerHired", "WorkerUpdated"})
-_FACT_EVENTS = _RECORD_EVENTS | {"WorkerTransferred", "WorkerTerminated"}
 
 
-def facts_of(envelope: EnvelopeRecord) -> list[tuple]:
-    """(event id, kind, employee id, date, department) rows for one HR event."""
-    if envelope.type not in _FACT_EVENTS:
-        return []
-    data, kind = envelope.data, envelope.type
-    employee, effective = data["employee_id"], date.fromisoformat(data["effective_date"])
+class Prepared(NamedTuple):
+    facts: list[tuple]
+    """(event id, kind, employee id, date, department) rows."""
+    rescinded: list[str]
+    """Rescinded event ids."""
 
-    def row(fact, on, department=None):
-        return (envelope.id, fact, employee, on, department)
 
-    if kind in _RECORD_EVENTS:
-        worker = data["worker"]
-        hires = {date.fromisoformat(worker["original_hire_date"]), date.fromisoformat(worker["last_hire_date"])}
-        if kind == "WorkerHired":
-            hires.add(effective)
-        facts = [row("hire", on) for on in sorted(hires)]
-        facts.append(row("department", effective, worker["department_name"]))
-        if worker.get("termination_date"):
-            facts.append(row("termination", date.fromisoformat(worker["termination_date"])))
-        return facts
-    if kind == "WorkerTransferred":
-        return [row("department", effective, data["new_department_name"])]
-    if kind == "WorkerTerminated":
-        return [row("termination", effective)]
-    return []
+def _record(prepared: Prepared, event_id: UUID, data: dict, *, hired: bool = False) -> None:
+    """A worker record (hire or update): its hire dates, its department from the effective date, a termination."""
+    employee, effective, worker = data["employee_id"], date.fromisoformat(data["effective_date"]), data["worker"]
+    hires = {date.fromisoformat(worker["original_hire_date"]), date.fromisoformat(worker["last_hire_date"])}
+    if hired:
+        hires.add(effective)
+    facts = [(event_id, "hire", employee, on, None) for on in sorted(hires)]
+    facts.append((event_id, "department", employee, effective, worker["department_name"]))
+    if worker.get("termination_date"):
+        facts.append((event_id, "termination", employee, date.fromisoformat(worker["termination_date"]), None))
+    prepared.facts.extend(facts)  # all or nothing: a payload missing a field adds no fact
+
+
+def _hired(prepared: Prepared, event_id: UUID, data: dict) -> None:
+    _record(prepared, event_id, data, hired=True)
+
+
+def _transferred(prepared: Prepared, event_id: UUID, data: dict) -> None:
+    effective = date.fromisoformat(data["effective_date"])
+    prepared.facts.append((event_id, "department", data["employee_id"], effective, data["new_department_name"]))
+
+
+def _terminated(prepared: Prepared, event_id: UUID, data: dict) -> None:
+    effective = date.fromisoformat(data["effective_date"])
+    prepared.facts.append((event_id, "termination", data["employee_id"], effective, None))
+
+
+def _rescinded(prepared: Prepared, event_id: UUID, data: dict) -> None:
+    prepared.rescinded.append(_rescinded_id(data["rescinded_event_id"]))
 
 
 def _rescinded_id(value: str) -> str:
     """Envelope ids are uuids; compare them in their canonical text form."""
     try:
-        return str(uuid.UUID(value))
+        return str(UUID(value))
     except ValueError:
         return value
 
 
-def prepare(events: Sequence[EnvelopeRecord]) -> tuple[list[tuple], list[str]]:
+RULES = by_type(
+    {
+        WorkerHired: _hired,
+        WorkerUpdated: _record,
+        WorkerTransferred: _transferred,
+        WorkerTerminated: _terminated,
+        HrEventRescinded: _rescinded,
+    }
+)
+
+
+def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
     """The batch's HR facts and rescinded event ids (no I/O: the projector runs this ahead)."""
-    facts, rescinded = [], []
+    prepared = Prepared([], [])
     for envelope in events:
-        if envelope.type not in _FACT_EVENTS and envelope.type != "HrEventRescinded":
+        found = RULES.get(envelope.type)
+        if found is None:
             continue
+        event, rule = found
         try:
-            if envelope.type == "HrEventRescinded":
-                rescinded.append(_rescinded_id(envelope.data["rescinded_event_id"]))
-            else:
-                facts += facts_of(envelope)
+            data = envelope.data if envelope.schemaversion == event.schema_version else upcast(event, envelope)
+            rule(prepared, envelope.id, data)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             log.warning(
                 "HR event not projectable into workforce facts; skipped", event_id=str(envelope.id), error=repr(exc)
             )
-    return facts, rescinded
+    return prepared
 
 
-async def write(conn: asyncpg.Connection, schema: str, prepared: tuple[list[tuple], list[str]]) -> None:
+async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> None:
     facts, rescinded = prepared
     await insert_new(
         conn,

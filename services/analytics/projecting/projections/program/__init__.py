@@ -18,6 +18,7 @@ from typing import NamedTuple
 import asyncpg
 
 from services.analytics.projecting.copying import insert_new
+from services.analytics.projecting.projections.catalog import upcast
 from services.analytics.projecting.projections.program import ddl
 from services.analytics.projecting.projections.program.ddl import DDL
 from services.analytics.projecting.projections.program.rules import KEYS, RULES
@@ -41,13 +42,14 @@ def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
     tables = ddl.tables()
     folds, answers = [], []
     for envelope in events:
-        rule = RULES.get(envelope.type)
-        if rule is None:
+        found = RULES.get(envelope.type)
+        if found is None:
             continue
-        table, handler = rule
+        event, (table, handler) = found
         try:  # a payload missing what a handler needs fails before any row changes
-            key = KEYS[table](envelope.data) if table else None
-            change = handler(envelope.data, envelope.time, envelope.id)
+            data = envelope.data if envelope.schemaversion == event.schema_version else upcast(event, envelope)
+            key = KEYS[table](data) if table else None
+            change = handler(data, envelope.time, envelope.id)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             log.warning("event not projectable into program facts; skipped", event_id=str(envelope.id), error=repr(exc))
             continue

@@ -9,7 +9,26 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from services.analytics.projecting.projections.catalog import by_type
 from services.analytics.projecting.staging import StagedTable
+from shared.events.matching import MatchApproved, RequestRanked, RequestReviewed, RequestUnmatched, RequestWithdrawn
+from shared.events.profiles import (
+    MenteeRegistered,
+    MentorCapacityChanged,
+    MentorRegistered,
+    ParticipantDeactivated,
+    ParticipantReactivated,
+)
+from shared.events.relationships import (
+    AgreementSigned,
+    FeedbackSubmitted,
+    GoalProgressed,
+    GoalSet,
+    MeetingLogged,
+    RelationshipClosed,
+    RelationshipLagging,
+    RelationshipStarted,
+)
 
 KEYS = {
     "participants": lambda data: data["participant_id"],
@@ -172,23 +191,26 @@ def _nothing(table: StagedTable, key: str) -> None:
 _NOTHING = (_nothing, ())
 
 
-RULES = {
-    "MentorRegistered": ("participants", _registered("mentor")),
-    "MenteeRegistered": ("participants", _registered("mentee")),
-    "MentorCapacityChanged": ("participants", _capacity),
-    "ParticipantDeactivated": ("participants", _deactivated),
-    "ParticipantReactivated": ("participants", _reactivated),
-    "RequestRanked": ("requests", _ranked),
-    "RequestReviewed": ("requests", _reviewed),
-    "RequestUnmatched": ("requests", _unmatched),
-    "RequestWithdrawn": ("requests", _withdrawn),
-    "MatchApproved": ("requests", _matched),
-    "RelationshipStarted": ("relationships", _started),
-    "AgreementSigned": ("relationships", _signed),
-    "MeetingLogged": ("relationships", _meeting),
-    "RelationshipLagging": ("relationships", _lagging),
-    "GoalSet": ("relationships", _goal_set),
-    "GoalProgressed": ("relationships", _goal_progressed),
-    "RelationshipClosed": ("relationships", _closed),
-    "FeedbackSubmitted": (None, _feedback),
-}
+RULES = by_type(
+    {
+        MentorRegistered: ("participants", _registered("mentor")),
+        MenteeRegistered: ("participants", _registered("mentee")),
+        MentorCapacityChanged: ("participants", _capacity),
+        ParticipantDeactivated: ("participants", _deactivated),
+        ParticipantReactivated: ("participants", _reactivated),
+        RequestRanked: ("requests", _ranked),
+        RequestReviewed: ("requests", _reviewed),
+        RequestUnmatched: ("requests", _unmatched),
+        RequestWithdrawn: ("requests", _withdrawn),
+        MatchApproved: ("requests", _matched),
+        RelationshipStarted: ("relationships", _started),
+        AgreementSigned: ("relationships", _signed),
+        MeetingLogged: ("relationships", _meeting),
+        RelationshipLagging: ("relationships", _lagging),
+        GoalSet: ("relationships", _goal_set),
+        GoalProgressed: ("relationships", _goal_progressed),
+        RelationshipClosed: ("relationships", _closed),
+        FeedbackSubmitted: (None, _feedback),
+    }
+)
+"""Per event type: the table whose row it changes (``None``: a survey answer, a row of its own) and its handler."""
