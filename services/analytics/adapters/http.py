@@ -72,7 +72,7 @@ class DashboardFilters(BaseModel):
 async def _figures(container: AnalyticsContainer, query: DashboardFilters) -> dict:
     if query.start and query.end and query.start > query.end:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail=[{"loc": ["query", "end"], "msg": "end lies before start", "type": "value_error"}],
         )
     filters = Filters(query.department or None, query.cohort or None, query.start, query.end)

@@ -26,7 +26,7 @@ from services.analytics.projecting.staging import StagedTable, write_changed
 from shared.envelope import EnvelopeRecord
 from shared.logging import get_logger
 
-__all__ = ["DDL", "Prepared", "apply_batch", "prepare", "write"]
+__all__ = ["DDL", "Prepared", "apply_batch", "fold", "prepare", "write"]
 
 log = get_logger(__name__)
 
@@ -68,13 +68,19 @@ async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> No
     (the same rules: an update to a row that does not exist yet is a no-op, request facts
     upsert), with one read and one write per table instead of statements per event.
     """
-    tables, folds, answers = prepared
-    for table in tables.values():
+    for table in prepared.tables.values():
         await table.load(conn, schema)
-    for table, key, (change, args) in folds:
+    fold(prepared)
+    await write_changed(conn, schema, list(prepared.tables.values()))
+    await insert_new(conn, schema, "survey_answers", ddl.ANSWER_COLUMNS, prepared.answers)
+
+
+def fold(prepared: Prepared) -> None:
+    """Apply the batch's changes in log order to the rows it touches (pure: once they are loaded, or known
+    to be missing)."""
+    tables = prepared.tables
+    for table, key, (change, args) in prepared.folds:
         change(tables[table], key, *args)
-    await write_changed(conn, schema, list(tables.values()))
-    await insert_new(conn, schema, "survey_answers", ddl.ANSWER_COLUMNS, answers)
 
 
 async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[EnvelopeRecord]) -> None:
