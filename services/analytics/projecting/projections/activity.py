@@ -206,9 +206,9 @@ def prepare(events: Sequence[EnvelopeRecord]) -> _Batch:
         found = RULES.get(envelope.type)
         if found is None:
             continue
-        event, rule = found
+        event, version, rule = found
         try:
-            data = envelope.data if envelope.schemaversion == event.schema_version else upcast(event, envelope)
+            data = envelope.data if envelope.schemaversion == version else upcast(event, envelope)
             rule(batch, data, envelope.time, envelope.id)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             log.warning(

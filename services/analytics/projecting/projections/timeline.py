@@ -100,48 +100,61 @@ def entry_for(envelope: EnvelopeRecord) -> Entry | None:
     """The timeline row of one event, or ``None`` when it belongs to no timeline."""
     found = RULES.get(envelope.type)
     if found is None:  # a type the catalog does not publish (a newer producer's): nothing to upcast
-        return _by_source(envelope, envelope.data)
-    event, rule = found
-    data = envelope.data if envelope.schemaversion == event.schema_version else upcast(event, envelope)
-    return rule(envelope, data)
-
-
-def _entry(kind: str, stream_id: str, data: dict, link=None, parties: tuple[str, ...] = ()) -> Entry:
-    named = _PARTICIPANT_FIELDS.intersection(data)  # set operations: this runs for every event of a replay
+        data = envelope.data
+        stream = _by_source(envelope, data)
+    else:
+        event, version, rule = found
+        data = envelope.data if envelope.schemaversion == version else upcast(event, envelope)
+        stream = rule(envelope, data)
+    if stream is None:
+        return None
+    kind, stream_id, link, parties = stream
+    named = _PARTICIPANT_FIELDS.intersection(data)  # set operations, inline: this runs for every event of a replay
     participants = sorted({p for field in named for p in _as_list(data[field])}) if named else []
     summary = data if PERSONAL_FIELDS.isdisjoint(data) else {k: v for k, v in data.items() if k not in PERSONAL_FIELDS}
     return Entry(kind, stream_id, participants, summary, link, parties)
 
 
-def _ranked(envelope: EnvelopeRecord, data: dict) -> Entry:
-    return _entry("request", data["request_id"], data, parties=(data["mentee_id"],))
+Stream = tuple[str, str, tuple[str, str, str] | None, tuple[str, ...]]
+"""What a rule says of an event: its stream's kind and id, the link it makes, whose timeline the stream is on."""
 
 
-def _request_step(envelope: EnvelopeRecord, data: dict) -> Entry:
-    return _entry("request", data["request_id"], data)
+def _participants(data: dict) -> list[str]:
+    named = _PARTICIPANT_FIELDS.intersection(data)
+    return sorted({p for field in named for p in _as_list(data[field])}) if named else []
 
 
-def _matched(envelope: EnvelopeRecord, data: dict) -> Entry:
+def _ranked(envelope: EnvelopeRecord, data: dict) -> Stream:
+    return "request", data["request_id"], None, (data["mentee_id"],)
+
+
+def _request_step(envelope: EnvelopeRecord, data: dict) -> Stream:
+    return "request", data["request_id"], None, ()
+
+
+def _matched(envelope: EnvelopeRecord, data: dict) -> Stream:
     link = ("match->request", data["match_id"], data["request_id"]) if data.get("request_id") else None
-    return _entry("match", data["match_id"], data, link, (data["mentee_id"], data["mentor_id"]))
+    return "match", data["match_id"], link, (data["mentee_id"], data["mentor_id"])
 
 
-def _started(envelope: EnvelopeRecord, data: dict) -> Entry:
+def _started(envelope: EnvelopeRecord, data: dict) -> Stream:
     link = ("relationship->match", data["relationship_id"], data["match_id"])
-    return _entry("relationship", data["relationship_id"], data, link, (data["mentor_id"], *data["mentee_ids"]))
+    return "relationship", data["relationship_id"], link, (data["mentor_id"], *data["mentee_ids"])
 
 
-def _notified(envelope: EnvelopeRecord, data: dict) -> Entry | None:
-    entry = _entry("notification", data.get("notification_id", str(envelope.id)), data)
-    return entry if entry.participants else None
+def _notified(envelope: EnvelopeRecord, data: dict) -> Stream | None:
+    """On the timelines of the people it names (a notification naming nobody is on none)."""
+    if not _participants(data):
+        return None
+    return "notification", data.get("notification_id", str(envelope.id)), None, ()
 
 
-def _by_source(envelope: EnvelopeRecord, data: dict) -> Entry | None:
+def _by_source(envelope: EnvelopeRecord, data: dict) -> Stream | None:
     """Any other event: on its relationship's timeline, or its participant's, by the service that published it."""
     if envelope.source.endswith("/relationships") and data.get("relationship_id"):
-        return _entry("relationship", data["relationship_id"], data)
+        return "relationship", data["relationship_id"], None, ()
     if envelope.source.endswith("/profiles") and data.get("participant_id"):
-        return _entry("participant", data["participant_id"], data)
+        return "participant", data["participant_id"], None, ()
     return None
 
 

@@ -106,9 +106,9 @@ def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
         found = RULES.get(envelope.type)
         if found is None:
             continue
-        event, rule = found
+        event, version, rule = found
         try:
-            data = envelope.data if envelope.schemaversion == event.schema_version else upcast(event, envelope)
+            data = envelope.data if envelope.schemaversion == version else upcast(event, envelope)
             rule(prepared, envelope.id, data)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             log.warning(

@@ -45,9 +45,9 @@ def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
         found = RULES.get(envelope.type)
         if found is None:
             continue
-        event, (table, handler) = found
+        event, version, (table, handler) = found
         try:  # a payload missing what a handler needs fails before any row changes
-            data = envelope.data if envelope.schemaversion == event.schema_version else upcast(event, envelope)
+            data = envelope.data if envelope.schemaversion == version else upcast(event, envelope)
             key = KEYS[table](data) if table else None
             change = handler(data, envelope.time, envelope.id)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
