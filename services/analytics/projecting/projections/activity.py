@@ -185,6 +185,15 @@ RULES = by_type(
         RelationshipLagging: _lagging,
     }
 )
+_PRESENCE_COLUMNS = {
+    "event_id": "uuid",
+    "participant_id": "text",
+    "effective_on": "date",
+    "present": "boolean",
+    "at": "timestamptz",
+}
+_CAPACITY_COLUMNS = {"event_id": "uuid", "participant_id": "text", "capacity": "integer", "at": "timestamptz"}
+_LAGGING_COLUMNS = {"event_id": "uuid", "relationship_id": "text", "lagging_at": "timestamptz"}
 _MEETING_COLUMNS = ("relationship_id", "meeting_id", "held_on", "logged_at")
 _MEETING_TYPES = ("text", "text", "date", "timestamptz")
 _RELATIONSHIP_COLUMNS = (
@@ -231,33 +240,9 @@ async def write(conn: asyncpg.Connection, schema: str, batch: _Batch) -> None:
         )
     await _write_roles(conn, schema, batch.roles)
     await _write_relationships(conn, schema, batch.relationships)
-    await insert_new(
-        conn,
-        schema,
-        "activity_presence",
-        {
-            "event_id": "uuid",
-            "participant_id": "text",
-            "effective_on": "date",
-            "present": "boolean",
-            "at": "timestamptz",
-        },
-        batch.presence,
-    )
-    await insert_new(
-        conn,
-        schema,
-        "activity_capacity",
-        {"event_id": "uuid", "participant_id": "text", "capacity": "integer", "at": "timestamptz"},
-        batch.capacity,
-    )
-    await insert_new(
-        conn,
-        schema,
-        "activity_lagging",
-        {"event_id": "uuid", "relationship_id": "text", "lagging_at": "timestamptz"},
-        batch.lagging,
-    )
+    await insert_new(conn, schema, "activity_presence", _PRESENCE_COLUMNS, batch.presence)
+    await insert_new(conn, schema, "activity_capacity", _CAPACITY_COLUMNS, batch.capacity)
+    await insert_new(conn, schema, "activity_lagging", _LAGGING_COLUMNS, batch.lagging)
     if batch.meetings_encoded:
         await copy_new(conn, schema, "activity_meetings", _MEETING_COLUMNS, batch.meetings_encoded)
 
