@@ -643,13 +643,11 @@ async def _raw_consume(bootstrap: str, topics: list[str], expected: int, batch_s
 
 
 async def _replay(dsn: str, bootstrap: str, topics: list[str], batch_size: int, prepare_in: str) -> dict:
-    from services.analytics.application.generations import (
-        build_indexes,
-        create_generation,
-        schema_name,
-    )
-    from services.analytics.application.projector import Projector
-    from services.analytics.projections import ALL
+    from services.analytics.generation_names import schema_name
+    from services.analytics.projecting import dedupe
+    from services.analytics.projecting.generations import build_indexes, create_generation
+    from services.analytics.projecting.projections import ALL
+    from services.analytics.projecting.projector import Projector
 
     spent: dict[str, float] = {}  # wall seconds inside each step of the batch transactions
     pg_spent: dict[str, float] = {}  # CPU seconds of the Postgres backend inside each step
@@ -679,6 +677,7 @@ async def _replay(dsn: str, bootstrap: str, topics: list[str], batch_size: int, 
 
         return run
 
+    dedupe.new_to_generation = timed("dedup", dedupe.new_to_generation)
     for projection in ALL:
         name = projection.__name__.rsplit(".", 1)[-1]
         projection.write = timed(name, projection.write)
@@ -690,9 +689,6 @@ async def _replay(dsn: str, bootstrap: str, topics: list[str], batch_size: int, 
         async def _store(self, batch):
             await super()._store(batch)
             self.committed_at = time.perf_counter()
-
-        async def _new_to_generation(self, conn, events):
-            return await timed("dedup", super()._new_to_generation)(conn, events)
 
     pool = await create_pool(dsn, min_size=1, max_size=1)  # one connection: its server process's CPU is measured
     try:
@@ -743,7 +739,7 @@ def _process_cpu(pid: int) -> float | None:
 def _in_child(queue, name: str, *args) -> None:
     measure = {"raw": _raw_consume, "replay": _replay}[name]
     result = asyncio.run(measure(*args))
-    from services.analytics.application.projector import PREPARE_PROCESSES
+    from services.analytics.projecting.workers import PREPARE_PROCESSES
 
     # The projector's worker processes, ended by now: the largest one's peak RSS, counted once per worker.
     workers = resource.getrusage(resource.RUSAGE_CHILDREN)

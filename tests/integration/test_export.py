@@ -19,9 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from mentorship.export import MANIFEST, ExportRequest, export_history
-from services.analytics.application.dashboard import Filters, program_figures
-from services.analytics.application.generations import ensure_live, schema_name
-from services.analytics.application.projector import Projector
+from services.analytics.generation_names import schema_name
+from services.analytics.projecting.generations import ensure_live
+from services.analytics.projecting.projector import Projector
+from services.analytics.querying.dashboard import Filters, program_figures
 from shared.bus import ensure_topics, new_producer
 from shared.db import migrate, migrations_from_package
 from shared.envelope import Envelope

@@ -9,16 +9,21 @@ COLOURS = ("#2f6f9f", "#d0812c", "#5a9f45", "#9f3f6f")
 STEP, MARGIN = 44, 36
 
 
+def _figure(chart_id: str, title: str, width: float, height: int) -> str:
+    """A chart's opening: its figure, caption and SVG canvas (closed by ``</svg></figure>``)."""
+    return (
+        f'<figure class="chart" id="{escape(chart_id)}"><figcaption>{escape(title)}</figcaption>'
+        f'<svg role="img" aria-label="{escape(title)}" width="{width}" height="{height}"'
+        f' viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
+    )
+
+
 def bar_chart(chart_id: str, title: str, bars: dict[str, int | None], min_cell: int) -> str:
     """An SVG bar chart; a withheld (small) cell is drawn as an empty, labelled slot."""
     known = [v for v in bars.values() if v]
     top = max(known, default=1)
     width = len(bars) * (BAR_WIDTH + BAR_GAP) + BAR_GAP
-    parts = [
-        f'<figure class="chart" id="{escape(chart_id)}"><figcaption>{escape(title)}</figcaption>',
-        f'<svg role="img" aria-label="{escape(title)}" width="{width}" height="{CHART_HEIGHT + 40}"'
-        f' viewBox="0 0 {width} {CHART_HEIGHT + 40}" xmlns="http://www.w3.org/2000/svg">',
-    ]
+    parts = [_figure(chart_id, title, width, CHART_HEIGHT + 40)]
     for i, (label, value) in enumerate(bars.items()):
         x = BAR_GAP + i * (BAR_WIDTH + BAR_GAP)
         height = 0 if not value else round(CHART_HEIGHT * value / top)
@@ -69,44 +74,53 @@ def line_chart(
     top = 1 if percent else max(known, default=0) or 1
     y = lambda v: round(16 + CHART_HEIGHT - CHART_HEIGHT * v / top, 1)  # noqa: E731
     parts = [
-        f'<figure class="chart" id="{escape(chart_id)}"><figcaption>{escape(title)}</figcaption>',
-        f'<svg role="img" aria-label="{escape(title)}" width="{width}" height="{CHART_HEIGHT + 64}"'
-        f' viewBox="0 0 {width} {CHART_HEIGHT + 64}" xmlns="http://www.w3.org/2000/svg">',
+        _figure(chart_id, title, width, CHART_HEIGHT + 64),
         f'<text x="4" y="20" font-size="10">{escape(_withheld(top, min_cell, percent))}</text>'
         f'<line x1="{MARGIN}" y1="{16 + CHART_HEIGHT}" x2="{width - MARGIN / 2}" y2="{16 + CHART_HEIGHT}"'
         ' stroke="#999"/>',
     ]
-    every = max(1, len(rows) // 12)
-    for i, row in enumerate(rows):
-        if i % every == 0:
-            parts.append(
-                f'<text x="{MARGIN + i * STEP}" y="{CHART_HEIGHT + 32}" text-anchor="middle" font-size="10">'
-                f"{escape(str(next(iter(row.values()))))}</text>"
-            )
+    parts.append(_month_labels(rows))
     for n, (key, name) in enumerate(series.items()):
-        colour = COLOURS[n % len(COLOURS)]
-        segment: list[str] = []
-        for i, row in enumerate([*rows, {key: None}]):
-            value = row[key]
-            if value is None:
-                if len(segment) > 1:
-                    parts.append(
-                        f'<polyline class="series" fill="none" stroke="{colour}" stroke-width="2"'
-                        f' points="{" ".join(segment)}"/>'
-                    )
-                segment = []
-                continue
-            segment.append(f"{MARGIN + i * STEP},{y(value)}")
-        for i, row in enumerate(rows):
-            shown = escape(_withheld(row[key], min_cell, percent))
-            value_y = y(row[key]) if row[key] is not None else 16 + CHART_HEIGHT
-            parts.append(
-                f'<circle class="point" cx="{MARGIN + i * STEP}" cy="{value_y}" r="3"'
-                f' fill="{colour if row[key] is not None else "none"}" stroke="{colour}">'
-                f"<title>{escape(name)} {escape(str(next(iter(row.values()))))}: {shown}</title></circle>"
-            )
+        parts.append(_line(rows, key, name, COLOURS[n % len(COLOURS)], y, min_cell, percent))
     parts.append(_legend(list(series.values()), CHART_HEIGHT + 46))
     parts.append("</svg></figure>")
+    return "".join(parts)
+
+
+def _month_labels(rows: list[dict]) -> str:
+    """Every month's label under the axis (every n-th when there are more than 12)."""
+    every = max(1, len(rows) // 12)
+    return "".join(
+        f'<text x="{MARGIN + i * STEP}" y="{CHART_HEIGHT + 32}" text-anchor="middle" font-size="10">'
+        f"{escape(str(next(iter(row.values()))))}</text>"
+        for i, row in enumerate(rows)
+        if i % every == 0
+    )
+
+
+def _line(rows: list[dict], key: str, name: str, colour: str, y, min_cell: int, percent: bool) -> str:
+    """One series: a polyline per run of known values, and a point per month (hollow where withheld)."""
+    parts: list[str] = []
+    segment: list[str] = []
+    for i, row in enumerate([*rows, {key: None}]):
+        value = row[key]
+        if value is None:
+            if len(segment) > 1:
+                parts.append(
+                    f'<polyline class="series" fill="none" stroke="{colour}" stroke-width="2"'
+                    f' points="{" ".join(segment)}"/>'
+                )
+            segment = []
+            continue
+        segment.append(f"{MARGIN + i * STEP},{y(value)}")
+    for i, row in enumerate(rows):
+        shown = escape(_withheld(row[key], min_cell, percent))
+        value_y = y(row[key]) if row[key] is not None else 16 + CHART_HEIGHT
+        parts.append(
+            f'<circle class="point" cx="{MARGIN + i * STEP}" cy="{value_y}" r="3"'
+            f' fill="{colour if row[key] is not None else "none"}" stroke="{colour}">'
+            f"<title>{escape(name)} {escape(str(next(iter(row.values()))))}: {shown}</title></circle>"
+        )
     return "".join(parts)
 
 
@@ -119,11 +133,7 @@ def grouped_bar_chart(
     width = max(360, 2 * MARGIN + group_width * len(groups), _legend_width(names))
     known = [v for bars in groups.values() for v in bars.values() if v is not None]
     top = 1 if percent else max(known, default=0) or 1
-    parts = [
-        f'<figure class="chart" id="{escape(chart_id)}"><figcaption>{escape(title)}</figcaption>',
-        f'<svg role="img" aria-label="{escape(title)}" width="{width}" height="{CHART_HEIGHT + 64}"'
-        f' viewBox="0 0 {width} {CHART_HEIGHT + 64}" xmlns="http://www.w3.org/2000/svg">',
-    ]
+    parts = [_figure(chart_id, title, width, CHART_HEIGHT + 64)]
     for g, (label, bars) in enumerate(groups.items()):
         x0 = MARGIN + g * group_width
         for n, name in enumerate(names):
@@ -154,15 +164,16 @@ def tiles(figures: dict[str, object]) -> str:
     return f'<section class="tiles">{cells}</section>'
 
 
-def render(figures: dict, query: str) -> str:
-    head = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Program evaluation</title><style>"
-        "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}.tiles{display:flex;flex-wrap:wrap;gap:1rem}"
-        ".tile{border:1px solid #ccc;border-radius:6px;padding:.6rem 1rem;min-width:8rem}.tile b{display:block;"
-        "font-size:1.5rem}.charts{display:flex;flex-wrap:wrap;gap:2rem}form{margin:1rem 0}</style></head><body>"
-    )
-    filters = figures.get("filters", {})
-    form = (
+_HEAD = (
+    "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Program evaluation</title><style>"
+    "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}.tiles{display:flex;flex-wrap:wrap;gap:1rem}"
+    ".tile{border:1px solid #ccc;border-radius:6px;padding:.6rem 1rem;min-width:8rem}.tile b{display:block;"
+    "font-size:1.5rem}.charts{display:flex;flex-wrap:wrap;gap:2rem}form{margin:1rem 0}</style></head><body>"
+)
+
+
+def _filter_form(filters: dict) -> str:
+    return (
         "<form method='get'>"
         + "".join(
             f"<label>{name} <input name='{name}' value='{escape(str(filters.get(name) or ''))}'"
@@ -171,38 +182,56 @@ def render(figures: dict, query: str) -> str:
         )
         + "<button>Filter</button></form>"
     )
-    links = (
-        f"<p><a href='dashboard.json?{escape(query)}'>JSON</a> · <a href='dashboard.csv?{escape(query)}'>CSV</a>"
-        f" · cells under {figures.get('min_cell')} people are withheld</p>"
-    )
+
+
+def render(figures: dict, query: str) -> str:
+    form = _filter_form(figures.get("filters", {}))
     if figures.get("suppressed"):
         return (
-            head
+            _HEAD
             + "<h1>Program evaluation</h1>"
             + form
             + f"<p id='suppressed'>{escape(figures['reason'])}</p></body></html>"
         )
-    people, requests, rels, sat = (figures[k] for k in ("participants", "requests", "relationships", "satisfaction"))
+    links = (
+        f"<p><a href='dashboard.json?{escape(query)}'>JSON</a> · <a href='dashboard.csv?{escape(query)}'>CSV</a>"
+        f" · cells under {figures.get('min_cell')} people are withheld</p>"
+    )
     min_cell = figures["min_cell"]
     body = [
         "<h1>Program evaluation</h1>",
         form,
         links,
-        tiles(
-            {
-                "mentors": people["mentors"],
-                "mentees": people["mentees"],
-                "requests": requests["submitted"],
-                "match rate": requests["match_rate"],
-                "median hours to match": requests["time_to_match_hours"]["median"],
-                "active relationships": rels["active"],
-                "lagging now": rels["lagging_now"],
-                "mean satisfaction": sat.get("mean"),
-                "keeping cadence": figures["cadence"]["share_keeping"],
-                "mentor capacity used": figures["mentor_load"]["utilisation"],
-            }
-        ),
+        headline_tiles(figures),
         "<section class='charts'>",
+        *breakdown_charts(figures, min_cell),
+        *dated_charts(figures, min_cell),
+        "</section></body></html>",
+    ]
+    return _HEAD + "".join(body)
+
+
+def headline_tiles(figures: dict) -> str:
+    people, requests, rels, sat = (figures[k] for k in ("participants", "requests", "relationships", "satisfaction"))
+    return tiles(
+        {
+            "mentors": people["mentors"],
+            "mentees": people["mentees"],
+            "requests": requests["submitted"],
+            "match rate": requests["match_rate"],
+            "median hours to match": requests["time_to_match_hours"]["median"],
+            "active relationships": rels["active"],
+            "lagging now": rels["lagging_now"],
+            "mean satisfaction": sat.get("mean"),
+            "keeping cadence": figures["cadence"]["share_keeping"],
+            "mentor capacity used": figures["mentor_load"]["utilisation"],
+        }
+    )
+
+
+def breakdown_charts(figures: dict, min_cell: int) -> list[str]:
+    people, requests, rels, sat = (figures[k] for k in ("participants", "requests", "relationships", "satisfaction"))
+    return [
         bar_chart(
             "chart-departments",
             "Mentees by department",
@@ -212,14 +241,14 @@ def render(figures: dict, query: str) -> str:
         bar_chart("chart-choice", "Matches by choice rank", requests["matched_by_choice_rank"], min_cell),
         bar_chart("chart-closures", "Closure reasons", rels["closure_reasons"], min_cell),
         bar_chart("chart-satisfaction", "Satisfaction (1-5)", sat.get("distribution", {}), min_cell),
-        *dated_charts(figures, min_cell),
-        "</section></body></html>",
     ]
-    return head + "".join(body)
 
 
 def dated_charts(figures: dict, min_cell: int) -> list[str]:
-    cadence, load, retention = figures["cadence"], figures["mentor_load"], figures["retention"]
+    return [*activity_charts(figures, min_cell), *cadence_charts(figures, min_cell), *outcome_charts(figures, min_cell)]
+
+
+def activity_charts(figures: dict, min_cell: int) -> list[str]:
     return [
         line_chart(
             "chart-participants-over-time",
@@ -239,6 +268,12 @@ def dated_charts(figures: dict, min_cell: int) -> list[str]:
             },
             min_cell,
         ),
+    ]
+
+
+def cadence_charts(figures: dict, min_cell: int) -> list[str]:
+    cadence = figures["cadence"]
+    return [
         bar_chart(
             "chart-cadence",
             f"Relationships by meetings held vs their agreed cadence ({figures['as_of']})",
@@ -258,6 +293,12 @@ def dated_charts(figures: dict, min_cell: int) -> list[str]:
             min_cell,
             percent=True,
         ),
+    ]
+
+
+def outcome_charts(figures: dict, min_cell: int) -> list[str]:
+    load, retention = figures["mentor_load"], figures["retention"]
+    return [
         bar_chart(
             "chart-mentor-load",
             f"Mentors by load vs capacity ({load['as_of']})",

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import asyncpg
 import pytest
 
-from services.analytics.projections import binary_copy
-from services.analytics.projections.copying import copy_new, insert_new
+from services.analytics.projecting import binary_copy
+from services.analytics.projecting.copying import copy_new, insert_new
 
 pytestmark = pytest.mark.integration
 

@@ -8,9 +8,10 @@ from datetime import date, timedelta
 import pytest
 
 from services.analytics.adapters.dashboard_page import render
-from services.analytics.application.dashboard import Filters, figures_as_rows, program_figures
-from services.analytics.application.generations import ensure_live, schema_name
-from services.analytics.application.projector import Projector
+from services.analytics.generation_names import schema_name
+from services.analytics.projecting.generations import ensure_live
+from services.analytics.projecting.projector import Projector
+from services.analytics.querying.dashboard import Filters, figures_as_rows, program_figures
 from shared.bus import ensure_topics, new_producer
 from shared.events.matching import MatchApproved, RequestRanked, RequestReviewed, RequestUnmatched
 from shared.events.profiles import MenteeRegistered, MentorRegistered, ProfileFields
@@ -222,8 +223,8 @@ async def test_figures_do_not_depend_on_the_order_across_streams(pool, seed) -> 
     """Kafka orders events per key only: interleave the streams at random, keeping each stream's own order."""
     import random
 
-    from services.analytics.application.generations import create_generation
-    from services.analytics.projections import ALL
+    from services.analytics.projecting.generations import create_generation
+    from services.analytics.projecting.projections import ALL
     from shared.db import migrate, migrations_from_package
 
     await migrate(pool, migrations_from_package("services.analytics.migrations"))

@@ -13,9 +13,10 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from services.analytics.adapters.dashboard_page import render
-from services.analytics.application.dashboard import Filters, figures_as_rows, program_figures
-from services.analytics.application.generations import create_generation, schema_name
-from services.analytics.projections import ALL
+from services.analytics.generation_names import schema_name
+from services.analytics.projecting.generations import create_generation
+from services.analytics.projecting.projections import ALL
+from services.analytics.querying.dashboard import Filters, figures_as_rows, program_figures
 from shared.events.hr import HrEventRescinded, Worker, WorkerHired, WorkerTerminated, WorkerUpdated
 from shared.events.profiles import (
     MenteeRegistered,
@@ -485,34 +486,3 @@ async def test_dated_facts_do_not_depend_on_order_across_streams_or_batches(pool
                         await projection.apply_batch(conn, schema, order[i : i + batch])
         results.append(await figures((pool, schema), min_cell=2))
     assert results[1] == results[0] and results[2] == results[0]
-
-
-def test_the_rules_behind_the_figures() -> None:
-    """Pure rules (no I/O): the edges the scenario does not reach."""
-    from services.analytics.application.mentor_load import band
-    from services.analytics.application.periods import MAX_MONTHS, month_points, share_cell
-    from services.analytics.application.retention import Worker as Employment
-    from services.analytics.application.retention import anniversary
-
-    assert anniversary(date(2024, 2, 29)) == date(2025, 3, 1)
-    # hired 2020-01-10, last day 2020-06-30, rehired 2021-03-01
-    worker = Employment(hires=[date(2020, 1, 10), date(2021, 3, 1)], terminations=[date(2020, 6, 30)])
-    assert [
-        worker.employed_on(date.fromisoformat(d))
-        for d in ("2020-01-09", "2020-06-30", "2020-07-01", "2021-01-10", "2021-03-01")
-    ] == [False, True, False, False, True]
-    assert [band(0, 0), band(1, 0), band(1, 3), band(2, 4), band(3, 3), band(4, 3)] == [
-        "idle",
-        "over",
-        "under_half",
-        "half_or_more",
-        "full",
-        "over",
-    ]
-    assert (share_cell(3, 4, 2), share_cell(2, 4, 2), share_cell(0, 4, 2), share_cell(4, 4, 2)) == (None, 2, 0, 4)
-    months = month_points(date(1990, 5, 17), date(2026, 2, 10))
-    assert len(months) == MAX_MONTHS and months[-1] == ("2026-02", date(2026, 2, 1), date(2026, 2, 10))
-    assert month_points(date(2026, 1, 31), date(2026, 2, 1)) == [
-        ("2026-01", date(2026, 1, 1), date(2026, 1, 31)),
-        ("2026-02", date(2026, 2, 1), date(2026, 2, 1)),
-    ]

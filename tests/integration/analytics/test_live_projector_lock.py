@@ -10,16 +10,16 @@ from types import SimpleNamespace
 import asyncpg
 import pytest
 
-from services.analytics.__main__ import LIVE_PROJECTOR_LOCK, project_live
-from services.analytics.application.generations import (
+from services.analytics.generation_names import schema_name
+from services.analytics.projecting.generations import (
     SHAPE,
     create_generation,
     generation_shape,
     live_generation,
     make_live,
-    schema_name,
 )
-from services.analytics.application.replay import ReplayAlreadyRunning, Replays
+from services.analytics.projecting.live import LIVE_PROJECTOR_LOCK, project_live
+from services.analytics.projecting.replay import ReplayAlreadyRunning, Replays
 from shared.bus import all_event_topics, ensure_topics, new_producer, topic_for
 from shared.db import create_pool, migrate, migrations_from_package, shared_migrations
 from shared.envelope import Envelope

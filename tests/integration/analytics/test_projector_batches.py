@@ -11,8 +11,9 @@ import asyncpg
 import pytest
 
 from bench.replay import OWNERS, messages
-from services.analytics.application.generations import build_indexes, create_generation, schema_name
-from services.analytics.application.projector import Projector
+from services.analytics.generation_names import schema_name
+from services.analytics.projecting.generations import build_indexes, create_generation
+from services.analytics.projecting.projector import Projector
 from shared.bus import ensure_topics, new_producer
 from shared.db import migrate, migrations_from_package
 

@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 import pytest
 
-from services.analytics.application.generations import create_generation, ensure_live, schema_name
-from services.analytics.application.projector import Projector
-from services.analytics.application.timelines import participant_timeline, relationship_timeline
+from services.analytics.generation_names import schema_name
+from services.analytics.projecting.generations import create_generation, ensure_live
+from services.analytics.projecting.projector import Projector
+from services.analytics.querying.timelines import participant_timeline, relationship_timeline
 from shared.bus import ensure_topics, new_producer
 from shared.db import migrate, migrations_from_package
 from shared.envelope import Envelope

@@ -15,9 +15,8 @@ pytestmark = pytest.mark.integration
 
 SERVICE = """
 import sys
-from services.analytics.application import batches
-from services.analytics.application.projector import Projector
-worker = Projector(None, "", 1, [], prepare_in="process")._worker()
+from services.analytics.projecting import batches, workers
+worker = workers.preparing_in("process")
 batch = worker.submit(batches.prepare_elsewhere, [(("t", 0), [b"not an event"], 1)], None).result()
 print(batch.skipped_invalid, *[p.pid for p in worker._processes.values()], flush=True)
 sys.stdin.read()

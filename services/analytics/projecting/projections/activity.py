@@ -18,9 +18,24 @@ from datetime import UTC, date, datetime
 
 import asyncpg
 
-from services.analytics.projections import binary_copy
-from services.analytics.projections.copying import copy_new, insert_new
+from services.analytics.projecting import binary_copy
+from services.analytics.projecting.copying import copy_new, insert_new
+from services.analytics.projecting.projections.catalog import by_type, upcast
 from shared.envelope import EnvelopeRecord
+from shared.events.profiles import (
+    MenteeRegistered,
+    MentorCapacityChanged,
+    MentorRegistered,
+    ParticipantDeactivated,
+    ParticipantReactivated,
+)
+from shared.events.relationships import (
+    AgreementSigned,
+    MeetingLogged,
+    RelationshipClosed,
+    RelationshipLagging,
+    RelationshipStarted,
+)
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -156,18 +171,29 @@ def _lagging(b: _Batch, data, at, event_id) -> None:
     b.lagging.append((event_id, data["relationship_id"], at))
 
 
-_HANDLERS = {
-    "MentorRegistered": _mentor,
-    "MenteeRegistered": _mentee,
-    "MentorCapacityChanged": _capacity,
-    "ParticipantDeactivated": _deactivated,
-    "ParticipantReactivated": _reactivated,
-    "RelationshipStarted": _started,
-    "AgreementSigned": _signed,
-    "RelationshipClosed": _closed,
-    "MeetingLogged": _meeting,
-    "RelationshipLagging": _lagging,
+RULES = by_type(
+    {
+        MentorRegistered: _mentor,
+        MenteeRegistered: _mentee,
+        MentorCapacityChanged: _capacity,
+        ParticipantDeactivated: _deactivated,
+        ParticipantReactivated: _reactivated,
+        RelationshipStarted: _started,
+        AgreementSigned: _signed,
+        RelationshipClosed: _closed,
+        MeetingLogged: _meeting,
+        RelationshipLagging: _lagging,
+    }
+)
+_PRESENCE_COLUMNS = {
+    "event_id": "uuid",
+    "participant_id": "text",
+    "effective_on": "date",
+    "present": "boolean",
+    "at": "timestamptz",
 }
+_CAPACITY_COLUMNS = {"event_id": "uuid", "participant_id": "text", "capacity": "integer", "at": "timestamptz"}
+_LAGGING_COLUMNS = {"event_id": "uuid", "relationship_id": "text", "lagging_at": "timestamptz"}
 _MEETING_COLUMNS = ("relationship_id", "meeting_id", "held_on", "logged_at")
 _MEETING_TYPES = ("text", "text", "date", "timestamptz")
 _RELATIONSHIP_COLUMNS = (
@@ -186,11 +212,13 @@ def prepare(events: Sequence[EnvelopeRecord]) -> _Batch:
     """The batch's dated facts (no I/O: the projector runs this ahead)."""
     batch = _Batch()
     for envelope in events:
-        handler = _HANDLERS.get(envelope.type)
-        if handler is None:
+        found = RULES.get(envelope.type)
+        if found is None:
             continue
+        event, version, rule = found
         try:
-            handler(batch, envelope.data, envelope.time, envelope.id)
+            data = envelope.data if envelope.schemaversion == version else upcast(event, envelope)
+            rule(batch, data, envelope.time, envelope.id)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             log.warning(
                 "event not projectable into activity facts; skipped", event_id=str(envelope.id), error=repr(exc)
@@ -212,33 +240,9 @@ async def write(conn: asyncpg.Connection, schema: str, batch: _Batch) -> None:
         )
     await _write_roles(conn, schema, batch.roles)
     await _write_relationships(conn, schema, batch.relationships)
-    await insert_new(
-        conn,
-        schema,
-        "activity_presence",
-        {
-            "event_id": "uuid",
-            "participant_id": "text",
-            "effective_on": "date",
-            "present": "boolean",
-            "at": "timestamptz",
-        },
-        batch.presence,
-    )
-    await insert_new(
-        conn,
-        schema,
-        "activity_capacity",
-        {"event_id": "uuid", "participant_id": "text", "capacity": "integer", "at": "timestamptz"},
-        batch.capacity,
-    )
-    await insert_new(
-        conn,
-        schema,
-        "activity_lagging",
-        {"event_id": "uuid", "relationship_id": "text", "lagging_at": "timestamptz"},
-        batch.lagging,
-    )
+    await insert_new(conn, schema, "activity_presence", _PRESENCE_COLUMNS, batch.presence)
+    await insert_new(conn, schema, "activity_capacity", _CAPACITY_COLUMNS, batch.capacity)
+    await insert_new(conn, schema, "activity_lagging", _LAGGING_COLUMNS, batch.lagging)
     if batch.meetings_encoded:
         await copy_new(conn, schema, "activity_meetings", _MEETING_COLUMNS, batch.meetings_encoded)
 

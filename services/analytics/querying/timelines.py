@@ -7,15 +7,21 @@ from datetime import datetime
 
 import asyncpg
 
-MILESTONES = (
-    "RequestRanked",
-    "RequestReviewed",
-    "RequestForwarded",
-    "MatchApproved",
-    "RelationshipStarted",
-    "AgreementSigned",
-    "MeetingLogged",
-    "RelationshipClosed",
+from shared.events.matching import MatchApproved, RequestForwarded, RequestRanked, RequestReviewed
+from shared.events.relationships import AgreementSigned, MeetingLogged, RelationshipClosed, RelationshipStarted
+
+MILESTONES = tuple(
+    event.type_name()
+    for event in (
+        RequestRanked,
+        RequestReviewed,
+        RequestForwarded,
+        MatchApproved,
+        RelationshipStarted,
+        AgreementSigned,
+        MeetingLogged,
+        RelationshipClosed,
+    )
 )
 
 _RELATIONSHIP = """

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 
 import asyncpg
 
-from services.analytics.application.periods import PopulationFilters, month_points, population, ratio
+from services.analytics.querying.periods import PopulationFilters, month_points, population, ratio
 
 
 async def participants_over_time(

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import asyncpg
 
-from services.analytics.projections.binary_copy import copy_encoded
+from services.analytics.projecting.binary_copy import copy_encoded
 
 
 async def copy_new(conn: asyncpg.Connection, schema: str, table: str, columns: Sequence[str], encoded: bytes) -> None:

@@ -14,10 +14,10 @@ from datetime import date
 
 import asyncpg
 
-from services.analytics.application.mentor_load import mentor_load
-from services.analytics.application.periods import as_of
-from services.analytics.application.retention import retention
-from services.analytics.application.trends import cadence, lagging_over_time, participants_over_time, relationship_facts
+from services.analytics.querying.mentor_load import mentor_load
+from services.analytics.querying.periods import as_of, cell, population
+from services.analytics.querying.retention import retention
+from services.analytics.querying.trends import cadence, lagging_over_time, participants_over_time, relationship_facts
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Filters:
     end: date | None = None
 
 
-def _where(filters: Filters, column_time: str, person: str) -> tuple[str, list]:
+def _where(filters: Filters, column_time: str, person: str, schema: str) -> tuple[str, list]:
     """SQL conditions on a fact's time column and on the department/cohort of the person it is about."""
     clauses, args = [], []
     if filters.start:
@@ -37,21 +37,14 @@ def _where(filters: Filters, column_time: str, person: str) -> tuple[str, list]:
     if filters.end:
         args.append(filters.end)
         clauses.append(f"{column_time}::date <= ${len(args)}")
-    for field in ("department", "cohort"):
-        value = getattr(filters, field)
-        if value:
-            args.append(value)
-            clauses.append(
-                f"{person} IN (SELECT participant_id FROM {{schema}}.participants WHERE {field} = ${len(args)})"
-            )
-    return (" AND ".join(clauses) or "true"), args
+    clauses.append(population(filters, person, schema, args))
+    return " AND ".join(clauses), args
 
 
 async def program_figures(conn: asyncpg.Connection, schema: str, filters: Filters, min_cell: int = 5) -> dict:
-    people_where, people_args = _where(filters, "registered_at", "participant_id")
+    people_where, people_args = _where(filters, "registered_at", "participant_id", schema)
     people = await conn.fetch(
-        f"SELECT is_mentor, is_mentee, department, capacity, left_on FROM {schema}.participants WHERE "
-        + people_where.format(schema=schema),
+        f"SELECT is_mentor, is_mentee, department, capacity, left_on FROM {schema}.participants WHERE " + people_where,
         *people_args,
     )
     if (filters.department or filters.cohort) and len(people) < min_cell:
@@ -89,26 +82,26 @@ async def dated_figures(conn: asyncpg.Connection, schema: str, filters: Filters,
 def _participants(rows: list[asyncpg.Record], min_cell: int) -> dict:
     by_department: dict[str, dict[str, int]] = {}
     for row in rows:
-        cell = by_department.setdefault(row["department"] or "unknown", {"mentors": 0, "mentees": 0})
-        cell["mentors"] += row["is_mentor"]
-        cell["mentees"] += row["is_mentee"]
+        counts = by_department.setdefault(row["department"] or "unknown", {"mentors": 0, "mentees": 0})
+        counts["mentors"] += row["is_mentor"]
+        counts["mentees"] += row["is_mentee"]
     return {
         "mentors": sum(r["is_mentor"] for r in rows),
         "mentees": sum(r["is_mentee"] for r in rows),
         "left_institution": sum(r["left_on"] is not None for r in rows),
         "mentor_capacity": sum(r["capacity"] for r in rows if r["is_mentor"] and r["left_on"] is None),
         "by_department": [
-            {"department": name, **{k: _cell(v, min_cell) for k, v in counts.items()}}
+            {"department": name, **{k: cell(v, min_cell) for k, v in counts.items()}}
             for name, counts in sorted(by_department.items())
         ],
     }
 
 
 async def _requests(conn: asyncpg.Connection, schema: str, filters: Filters) -> dict:
-    where, args = _where(filters, "ranked_at", "mentee_id")
+    where, args = _where(filters, "ranked_at", "mentee_id", schema)
     rows = await conn.fetch(  # a request counts once its RequestRanked has been seen
         f"SELECT approved, matched_at, ranked_at, choice_rank, unmatched, withdrawn FROM {schema}.requests"
-        " WHERE ranked_at IS NOT NULL AND " + where.format(schema=schema),
+        " WHERE ranked_at IS NOT NULL AND " + where,
         *args,
     )
     hours = sorted((r["matched_at"] - r["ranked_at"]).total_seconds() / 3600 for r in rows if r["matched_at"])
@@ -129,8 +122,8 @@ async def _requests(conn: asyncpg.Connection, schema: str, filters: Filters) -> 
 
 
 async def _relationships(conn: asyncpg.Connection, schema: str, filters: Filters, min_cell: int) -> dict:
-    where, args = _where(filters, "started_on", "mentee_ids[1]")
-    rows = await conn.fetch(f"SELECT * FROM {schema}.program_relationships WHERE " + where.format(schema=schema), *args)
+    where, args = _where(filters, "started_on", "mentee_ids[1]", schema)
+    rows = await conn.fetch(f"SELECT * FROM {schema}.program_relationships WHERE " + where, *args)
     closed = [r for r in rows if r["closed_on"]]
     reasons: dict[str, int] = {}
     for r in closed:
@@ -145,7 +138,7 @@ async def _relationships(conn: asyncpg.Connection, schema: str, filters: Filters
         "goals_set": sum(r["goals_set"] for r in rows),
         "goals_achieved": sum(r["goals_achieved"] for r in rows),
         "closed": len(closed),
-        "closure_reasons": {k: _cell(v, min_cell) for k, v in sorted(reasons.items())},
+        "closure_reasons": {k: cell(v, min_cell) for k, v in sorted(reasons.items())},
         "median_duration_days": _quantile(sorted((r["closed_on"] - r["started_on"]).days for r in closed), 0.5),
     }
 
@@ -154,22 +147,19 @@ async def _satisfaction(conn: asyncpg.Connection, schema: str, filters: Filters,
     where, args = _where(
         filters,
         "answered_at",
-        "(SELECT mentee_ids[1] FROM {schema}.program_relationships r WHERE r.relationship_id = a.relationship_id)",
+        f"(SELECT mentee_ids[1] FROM {schema}.program_relationships r WHERE r.relationship_id = a.relationship_id)",
+        schema,
     )
-    rows = await conn.fetch(f"SELECT * FROM {schema}.survey_answers a WHERE " + where.format(schema=schema), *args)
+    rows = await conn.fetch(f"SELECT * FROM {schema}.survey_answers a WHERE " + where, *args)
     if len(rows) < min_cell:
         return {"answers": len(rows), "suppressed": True}
     return {
         "answers": len(rows),
         "mean": round(statistics.fmean(r["satisfaction"] for r in rows), 2),
-        "distribution": {str(k): _cell(sum(r["satisfaction"] == k for r in rows), min_cell) for k in range(1, 6)},
+        "distribution": {str(k): cell(sum(r["satisfaction"] == k for r in rows), min_cell) for k in range(1, 6)},
         "goals_met_rate": round(sum(r["goals_met"] for r in rows) / len(rows), 4),
         "would_recommend_rate": round(sum(r["would_recommend"] for r in rows) / len(rows), 4),
     }
-
-
-def _cell(count: int, min_cell: int) -> int | None:
-    return count if count == 0 or count >= min_cell else None
 
 
 def _quantile(values: list[float], q: float) -> float | None:

@@ -2,22 +2,19 @@
 
 ``prepare_batch`` decodes the records, drops events after an as-of cut and lets every projection
 turn the batch into rows. It runs in the projector's worker thread, or in a worker process for a
-replay (``Projector(prepare_in="process")``): then Python's work is split over two cores instead of
+replay (``Projector(prepare_in="process")``, see ``workers``): then Python's work is split over two cores instead of
 taking turns under one GIL, and what comes back must pickle cheaply, so the events themselves stay
 behind (``Batch.events`` is ``None``) and the ids travel as 16-byte strings.
 """
 
 from __future__ import annotations
 
-import gc
-import os
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from services.analytics.projections import ALL, binary_copy
+from services.analytics.projecting import binary_copy
+from services.analytics.projecting.projections import ALL
 from shared.envelope import EnvelopeRecord, InvalidEnvelope, read_envelope
 
 Partition = tuple[str, int]
@@ -95,16 +92,3 @@ def prepare_batch(records: Records, as_of: datetime | None, *, keep_events: bool
 def prepare_elsewhere(records: Records, as_of: datetime | None) -> Batch:
     """``prepare_batch`` for a worker process: the batch goes back without its events."""
     return prepare_batch(records, as_of, keep_events=False)
-
-
-def start_worker_process(parent: int) -> None:
-    """A worker process collects young objects as rarely as the projector does (see ``tuned_for_batches``),
-    and ends when its parent does: after a ``kill -9`` of the service it would otherwise wait forever."""
-    gc.set_threshold(50_000, *gc.get_threshold()[1:])
-    threading.Thread(target=_exit_with, args=(parent,), name="exit-with-parent", daemon=True).start()
-
-
-def _exit_with(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    os._exit(0)

@@ -11,7 +11,8 @@ from datetime import datetime
 
 import asyncpg
 
-from services.analytics.projections import ALL
+from services.analytics.generation_names import schema_name
+from services.analytics.projecting.projections import ALL
 
 CHECKPOINTS_DDL = """
 CREATE TABLE {schema}.checkpoints (
@@ -24,10 +25,6 @@ CREATE TABLE {schema}.checkpoints (
 CREATE TABLE {schema}.projected_events (event_id uuid PRIMARY KEY);
 """
 _LOCK = 7_240_100
-
-
-def schema_name(generation: int) -> str:
-    return f"gen_{generation}"
 
 
 async def live_generation(conn: asyncpg.Connection | asyncpg.Pool) -> int | None:

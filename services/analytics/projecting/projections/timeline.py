@@ -14,9 +14,22 @@ from typing import NamedTuple
 import asyncpg
 import msgspec
 
-from services.analytics.projections import binary_copy
-from services.analytics.projections.copying import insert_new
+from services.analytics.projecting import binary_copy
+from services.analytics.projecting.copying import insert_new
+from services.analytics.projecting.projections.catalog import PUBLISHED, by_type, upcast
 from shared.envelope import EnvelopeRecord
+from shared.events.matching import (
+    MatchApproved,
+    MentorResponded,
+    RequestExpired,
+    RequestForwarded,
+    RequestRanked,
+    RequestReviewed,
+    RequestUnmatched,
+    RequestWithdrawn,
+)
+from shared.events.notifications import NotificationSent
+from shared.events.relationships import RelationshipStarted
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -46,18 +59,6 @@ PARTICIPANT_FIELDS = (
     "signed_by",
 )
 _PARTICIPANT_FIELDS = frozenset(PARTICIPANT_FIELDS)
-REQUEST_EVENTS = frozenset(
-    {
-        "RequestRanked",
-        "RequestReviewed",
-        "RequestForwarded",
-        "MentorResponded",
-        "RequestExpired",
-        "RequestUnmatched",
-        "RequestWithdrawn",
-    }
-)
-
 DDL = """
 CREATE TABLE {schema}.timeline_events (
     seq          bigserial   NOT NULL,  -- order of arrival, a tie-break when times are equal (no index needed)
@@ -96,27 +97,81 @@ class Entry(NamedTuple):  # a tuple, not a frozen dataclass: built for nearly ev
 
 
 def entry_for(envelope: EnvelopeRecord) -> Entry | None:
-    data, kind = envelope.data, envelope.type
-    named = _PARTICIPANT_FIELDS.intersection(data)  # set operations: this runs for every event of a replay
+    """The timeline row of one event, or ``None`` when it belongs to no timeline."""
+    found = RULES.get(envelope.type)
+    if found is None:  # a type the catalog does not publish (a newer producer's): nothing to upcast
+        data = envelope.data
+        stream = _by_source(envelope, data)
+    else:
+        event, version, rule = found
+        data = envelope.data if envelope.schemaversion == version else upcast(event, envelope)
+        stream = rule(envelope, data)
+    if stream is None:
+        return None
+    kind, stream_id, link, parties = stream
+    named = _PARTICIPANT_FIELDS.intersection(data)  # set operations, inline: this runs for every event of a replay
     participants = sorted({p for field in named for p in _as_list(data[field])}) if named else []
     summary = data if PERSONAL_FIELDS.isdisjoint(data) else {k: v for k, v in data.items() if k not in PERSONAL_FIELDS}
-    if kind in REQUEST_EVENTS:
-        parties = (data["mentee_id"],) if kind == "RequestRanked" else ()
-        return Entry("request", data["request_id"], participants, summary, parties=parties)
-    if kind == "MatchApproved":
-        link = ("match->request", data["match_id"], data["request_id"]) if data.get("request_id") else None
-        return Entry("match", data["match_id"], participants, summary, link, (data["mentee_id"], data["mentor_id"]))
-    if kind == "RelationshipStarted":
-        link = ("relationship->match", data["relationship_id"], data["match_id"])
-        parties = (data["mentor_id"], *data["mentee_ids"])
-        return Entry("relationship", data["relationship_id"], participants, summary, link, parties)
+    return Entry(kind, stream_id, participants, summary, link, parties)
+
+
+Stream = tuple[str, str, tuple[str, str, str] | None, tuple[str, ...]]
+"""What a rule says of an event: its stream's kind and id, the link it makes, whose timeline the stream is on."""
+
+
+def _participants(data: dict) -> list[str]:
+    named = _PARTICIPANT_FIELDS.intersection(data)
+    return sorted({p for field in named for p in _as_list(data[field])}) if named else []
+
+
+def _ranked(envelope: EnvelopeRecord, data: dict) -> Stream:
+    return "request", data["request_id"], None, (data["mentee_id"],)
+
+
+def _request_step(envelope: EnvelopeRecord, data: dict) -> Stream:
+    return "request", data["request_id"], None, ()
+
+
+def _matched(envelope: EnvelopeRecord, data: dict) -> Stream:
+    link = ("match->request", data["match_id"], data["request_id"]) if data.get("request_id") else None
+    return "match", data["match_id"], link, (data["mentee_id"], data["mentor_id"])
+
+
+def _started(envelope: EnvelopeRecord, data: dict) -> Stream:
+    link = ("relationship->match", data["relationship_id"], data["match_id"])
+    return "relationship", data["relationship_id"], link, (data["mentor_id"], *data["mentee_ids"])
+
+
+def _notified(envelope: EnvelopeRecord, data: dict) -> Stream | None:
+    """On the timelines of the people it names (a notification naming nobody is on none)."""
+    if not _participants(data):
+        return None
+    return "notification", data.get("notification_id", str(envelope.id)), None, ()
+
+
+def _by_source(envelope: EnvelopeRecord, data: dict) -> Stream | None:
+    """Any other event: on its relationship's timeline, or its participant's, by the service that published it."""
     if envelope.source.endswith("/relationships") and data.get("relationship_id"):
-        return Entry("relationship", data["relationship_id"], participants, summary)
-    if kind == "NotificationSent" and participants:
-        return Entry("notification", data.get("notification_id", str(envelope.id)), participants, summary)
+        return "relationship", data["relationship_id"], None, ()
     if envelope.source.endswith("/profiles") and data.get("participant_id"):
-        return Entry("participant", data["participant_id"], participants, summary)
+        return "participant", data["participant_id"], None, ()
     return None
+
+
+RULES = by_type(
+    {
+        **dict.fromkeys(PUBLISHED.values(), _by_source),
+        RequestRanked: _ranked,
+        **dict.fromkeys(
+            (RequestReviewed, RequestForwarded, MentorResponded, RequestExpired, RequestUnmatched, RequestWithdrawn),
+            _request_step,
+        ),
+        MatchApproved: _matched,
+        RelationshipStarted: _started,
+        NotificationSent: _notified,
+    }
+)
+"""Every published event: its request, match or relationship stream by its type; the others by their source."""
 
 
 class Prepared(NamedTuple):

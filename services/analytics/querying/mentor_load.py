@@ -11,7 +11,7 @@ from datetime import date
 
 import asyncpg
 
-from services.analytics.application.periods import PopulationFilters, cell, population, ratio
+from services.analytics.querying.periods import PopulationFilters, cell, population, ratio
 
 BANDS = ("idle", "under_half", "half_or_more", "full", "over")
 

@@ -15,12 +15,13 @@ from datetime import datetime
 
 import asyncpg
 
-from services.analytics.application.generations import (
+from services.analytics.projecting.generations import (
     build_indexes,
     create_generation,
     make_live,
 )
-from services.analytics.application.projector import Projector
+from services.analytics.projecting.partitions import estimate_total
+from services.analytics.projecting.projector import Projector
 
 
 @dataclass
@@ -70,7 +71,11 @@ class Replays:
         self._task: asyncio.Task[None] | None = None
         self._holder: asyncpg.Connection | None = None
 
-    async def start(self, as_of: datetime | None, total_estimate: int) -> Replay:
+    async def start(self, as_of: datetime | None, total_estimate: int | None = None) -> Replay:
+        """Start building a new generation (as of ``as_of``, if given); ``total_estimate`` (default: the
+        records on the topics now) only feeds the progress report."""
+        if total_estimate is None:
+            total_estimate = await estimate_total(self.bootstrap, self.topics)
         if self._task is not None and not self._task.done():
             raise ReplayAlreadyRunning("a replay is already running; wait for it to finish")
         holder = await self.pool.acquire()  # holds REPLAY_LOCK for the whole replay, across replicas

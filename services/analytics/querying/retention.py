@@ -22,7 +22,7 @@ from datetime import date
 
 import asyncpg
 
-from services.analytics.application.periods import PopulationFilters, cell, ratio, share_cell
+from services.analytics.querying.periods import PopulationFilters, cell, ratio, share_cell
 
 
 @dataclass

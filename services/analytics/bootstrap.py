@@ -1,0 +1,42 @@
+"""The composition root of analytics: settings, the live projector, the reads and the app, built once.
+
+Analytics is projections only: it consumes every topic (``projecting``: the live projector runs beside the
+API on one replica at a time, a replay builds a new generation) and serves what they hold (``querying``).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.analytics.adapters import http, login
+from services.analytics.adapters.container import AnalyticsContainer
+from services.analytics.projecting.generations import SHAPE
+from services.analytics.projecting.live import project_live
+from services.analytics.querying.reads import NotServed, Reads
+from services.analytics.settings import AnalyticsSettings
+from shared.bus import all_event_topics
+from shared.db import migrations_from_package
+from shared.http import create_app, detail_handler
+from shared.runtime import ServiceRuntime
+from shared.settings import ServiceSettings
+
+
+def build_app(settings: ServiceSettings, options: AnalyticsSettings | None = None) -> FastAPI:
+    options = options or AnalyticsSettings()
+    runtime = ServiceRuntime(
+        settings,
+        migrations=migrations_from_package("services.analytics.migrations"),
+        publishes=False,
+        background=[project_live],
+    )
+    reads = Reads(lambda: runtime.pool, shape=SHAPE, min_cell=options.min_cell)
+    app = create_app(
+        runtime,
+        title="Mentorship · analytics",
+        description="Read side: relationship timelines and program-evaluation dashboards.",
+    )
+    app.state.container = AnalyticsContainer(runtime, reads, all_event_topics())
+    app.add_exception_handler(NotServed, detail_handler(503))
+    app.include_router(http.router)
+    app.include_router(login.router)
+    return app

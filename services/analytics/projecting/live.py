@@ -1,0 +1,105 @@
+"""The live projector: keeps the live generation current, on one replica at a time.
+
+Every replica runs it; the one holding ``LIVE_PROJECTOR_LOCK`` projects, the others stand by and take
+over within about a second. After an upgrade that changed a projection's DDL the live generation is of
+another shape: it is rebuilt from the beginning of every topic and swapped in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Protocol
+
+import asyncpg
+
+from services.analytics.projecting.generations import (
+    SHAPE,
+    build_indexes,
+    create_generation,
+    ensure_live,
+    generation_shape,
+    live_generation,
+    make_live,
+)
+from services.analytics.projecting.projector import Projector
+from shared.bus import all_event_topics, ensure_topics
+from shared.logging import get_logger
+from shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+LIVE_PROJECTOR_LOCK = 7_240_200
+"""Advisory lock held by the one replica projecting the live generation; the others stand by.
+
+Two projectors on one generation would each move the checkpoints (one could move them back) and
+contend for the same rows, so replicas of analytics share the reads but only one writes."""
+
+
+class Runtime(Protocol):
+    """What the live projector needs of the service's runtime (a ``ServiceRuntime`` once it runs)."""
+
+    pool: asyncpg.Pool
+    settings: ServiceSettings
+
+
+async def project_live(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Keep the live generation current; a failed round (broker or database away) is retried."""
+    while not stop.is_set():
+        try:
+            async with runtime.pool.acquire() as holder:
+                if await holder.fetchval("SELECT pg_try_advisory_lock($1)", LIVE_PROJECTOR_LOCK):
+                    try:
+                        await _project_generations(runtime, stop)
+                    finally:
+                        await holder.execute("SELECT pg_advisory_unlock($1)", LIVE_PROJECTOR_LOCK)
+                    continue
+        except Exception as exc:
+            log.warning("projector stopped; restarting", error=repr(exc))
+        await _sleep_or_stop(stop, 1)
+
+
+async def _project_generations(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Project into the live generation, and into the next one after a replay swaps it in."""
+    settings = runtime.settings
+    topics = all_event_topics()
+    while not stop.is_set():
+        await ensure_topics(settings.kafka_bootstrap, topics, settings.topic_partitions)
+        generation = await ensure_live(runtime.pool)
+        if await generation_shape(runtime.pool, generation) != SHAPE:
+            await _rebuild_outdated(runtime, generation, topics, stop)
+            continue
+        swapped = asyncio.Event()
+        watcher = asyncio.create_task(_until_swapped(runtime, generation, stop, swapped))
+        try:
+            await Projector(runtime.pool, settings.kafka_bootstrap, generation, topics).run(swapped)
+        finally:
+            watcher.cancel()
+
+
+async def _rebuild_outdated(runtime: Runtime, outdated: int, topics: list[str], stop: asyncio.Event) -> None:
+    """The live generation was built by another version of the projections (after an upgrade): build a
+    new one from the beginning of every topic and swap it in. Reads answer 503 until then."""
+    log.warning("live projections were built by another version; rebuilding", generation=outdated, shape=SHAPE)
+    async with runtime.pool.acquire() as conn:
+        generation = await create_generation(conn, defer_indexes=True)
+    projector = Projector(runtime.pool, runtime.settings.kafka_bootstrap, generation, topics, prepare_in="process")
+    await projector.run(stop, until_caught_up=True)
+    if stop.is_set():
+        return  # a later start builds again; this generation stays 'building' and is never served
+    async with runtime.pool.acquire() as conn:
+        await build_indexes(conn, generation)
+        await make_live(conn, generation)
+    log.info("rebuilt projections are live", generation=generation, events=projector.progress.applied)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def _until_swapped(runtime: Runtime, generation: int, stop: asyncio.Event, swapped: asyncio.Event) -> None:
+    """Sets ``swapped`` when the service stops or a replay made another generation live."""
+    while not stop.is_set() and await live_generation(runtime.pool) == generation:
+        await _sleep_or_stop(stop, 1)
+    swapped.set()

@@ -1,0 +1,87 @@
+"""Program-evaluation facts: one row per participant, request, relationship and survey answer.
+
+Figures (match rate, time to match, lagging, closures, satisfaction…) are computed from these rows at
+query time, so any filter or breakdown works on the same facts. Only coarse attributes are kept
+(department, cohort month); no names, addresses or free text.
+
+- ``ddl``: the tables, and the columns and defaults the fold writes;
+- ``rules``: what each event changes in its row;
+- ``staging`` (in ``projecting``): the fold's engine, loading the rows a batch touches and writing
+  each changed row once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import asyncpg
+
+from services.analytics.projecting.copying import insert_new
+from services.analytics.projecting.projections.catalog import upcast
+from services.analytics.projecting.projections.program import ddl
+from services.analytics.projecting.projections.program.ddl import DDL
+from services.analytics.projecting.projections.program.rules import KEYS, RULES
+from services.analytics.projecting.staging import StagedTable, write_changed
+from shared.envelope import EnvelopeRecord
+from shared.logging import get_logger
+
+__all__ = ["DDL", "Prepared", "apply_batch", "fold", "prepare", "write"]
+
+log = get_logger(__name__)
+
+
+class Prepared(NamedTuple):
+    tables: dict[str, StagedTable]
+    folds: list[tuple[str | None, str | None, object]]
+    answers: list[tuple]
+
+
+def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
+    """Each event's change, and the rows they touch (no I/O: the projector runs this ahead)."""
+    tables = ddl.tables()
+    folds, answers = [], []
+    for envelope in events:
+        found = RULES.get(envelope.type)
+        if found is None:
+            continue
+        event, version, (table, handler) = found
+        try:  # a payload missing what a handler needs fails before any row changes
+            data = envelope.data if envelope.schemaversion == version else upcast(event, envelope)
+            key = KEYS[table](data) if table else None
+            change = handler(data, envelope.time, envelope.id)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.warning("event not projectable into program facts; skipped", event_id=str(envelope.id), error=repr(exc))
+            continue
+        if table is None:
+            answers.append(change)
+        elif key is not None:  # e.g. a match without a request has none
+            tables[table].want(key)
+            folds.append((table, key, change))
+    return Prepared(tables, folds, answers)
+
+
+async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> None:
+    """Load the rows the batch touches, fold its events onto them in order, write each changed row once.
+
+    Folding in Python gives exactly the rows that applying the events one at a time would
+    (the same rules: an update to a row that does not exist yet is a no-op, request facts
+    upsert), with one read and one write per table instead of statements per event.
+    """
+    for table in prepared.tables.values():
+        await table.load(conn, schema)
+    fold(prepared)
+    await write_changed(conn, schema, list(prepared.tables.values()))
+    await insert_new(conn, schema, "survey_answers", ddl.ANSWER_COLUMNS, prepared.answers)
+
+
+def fold(prepared: Prepared) -> None:
+    """Apply the batch's changes in log order to the rows it touches (pure: once they are loaded, or known
+    to be missing)."""
+    tables = prepared.tables
+    for table, key, (change, args) in prepared.folds:
+        change(tables[table], key, *args)
+
+
+async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[EnvelopeRecord]) -> None:
+    await write(conn, schema, prepare(events))

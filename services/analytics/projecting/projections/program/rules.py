@@ -1,0 +1,216 @@
+"""The program facts' rules: what each event changes in its row.
+
+Each handler reads what it needs from the payload at once (so a bad payload is skipped whole, before any
+row changes) and returns the change to make to its row once the batch's rows are loaded: a module-level
+function and its arguments, plain data, so a batch prepared in another process can be sent over whole.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from services.analytics.projecting.projections.catalog import by_type
+from services.analytics.projecting.staging import StagedTable
+from shared.events.matching import MatchApproved, RequestRanked, RequestReviewed, RequestUnmatched, RequestWithdrawn
+from shared.events.profiles import (
+    MenteeRegistered,
+    MentorCapacityChanged,
+    MentorRegistered,
+    ParticipantDeactivated,
+    ParticipantReactivated,
+)
+from shared.events.relationships import (
+    AgreementSigned,
+    FeedbackSubmitted,
+    GoalProgressed,
+    GoalSet,
+    MeetingLogged,
+    RelationshipClosed,
+    RelationshipLagging,
+    RelationshipStarted,
+)
+
+KEYS = {
+    "participants": lambda data: data["participant_id"],
+    "requests": lambda data: data.get("request_id"),
+    "relationships": lambda data: data["relationship_id"],
+}
+
+
+def _registered(role: str):
+    def handler(data, at: datetime, event_id):
+        department = (data.get("profile") or {}).get("department")
+        return _register, (role, department, int(data.get("capacity", 0)), at)
+
+    return handler
+
+
+def _register(table: StagedTable, key: str, role: str, department: str | None, capacity: int, at: datetime) -> None:
+    row = table.touch(key)
+    if row is None:
+        table.create(
+            key,
+            **{f"is_{role}": True},
+            department=department,
+            cohort=at.strftime("%Y-%m"),
+            registered_at=at,
+            capacity=capacity,
+        )
+        return
+    row[f"is_{role}"] = True
+    row["department"] = department if department is not None else row["department"]
+    row["capacity"] = max(row["capacity"], capacity)
+
+
+def _set(table: StagedTable, key: str, values: dict) -> None:
+    """Set columns of an existing row (nothing when the row does not exist yet)."""
+    row = table.touch(key)
+    if row is not None:
+        row.update(values)
+
+
+def _capacity(data, at, event_id):
+    return _set, ({"capacity": int(data["new_capacity"])},)
+
+
+def _deactivated(data, at, event_id):
+    if data.get("reason") != "left_institution":
+        return _NOTHING
+    return _set, ({"left_on": date.fromisoformat(data["effective_date"])},)
+
+
+def _reactivated(data, at, event_id):
+    return _set, ({"left_on": None},)
+
+
+def _upsert(table: StagedTable, key: str, values: dict) -> None:
+    """Request facts: create the row if needed, then set what this event knows."""
+    row = table.touch(key) or table.create(key)
+    row.update(values)
+
+
+def _ranked(data, at, event_id):
+    return _upsert, ({"mentee_id": data["mentee_id"], "ranked_at": at},)
+
+
+def _reviewed(data, at, event_id):
+    return _upsert, ({"approved": bool(data["approved"])},)
+
+
+def _unmatched(data, at, event_id):
+    return _upsert, ({"mentee_id": data["mentee_id"], "unmatched": True},)
+
+
+def _withdrawn(data, at, event_id):
+    return _upsert, ({"mentee_id": data["mentee_id"], "withdrawn": True},)
+
+
+def _matched(data, at, event_id):
+    return _upsert, ({"mentee_id": data["mentee_id"], "matched_at": at, "choice_rank": data.get("choice_rank")},)
+
+
+def _started(data, at, event_id):
+    return _start, (
+        {
+            "mentor_id": data["mentor_id"],
+            "mentee_ids": list(data["mentee_ids"]),
+            "started_on": date.fromisoformat(data["started_on"]),
+        },
+    )
+
+
+def _start(table: StagedTable, key: str, values: dict) -> None:
+    if table.get(key) is None:
+        table.create(key, **values)
+
+
+def _signed(data, at, event_id):
+    return _sign, (date.fromisoformat(data["signed_on"]), data["cadence_weeks_max"], len(data.get("goals") or []))
+
+
+def _sign(table: StagedTable, key: str, signed_on: date, cadence: int, goals: int) -> None:
+    if (row := table.touch(key)) is not None:  # a change to a relationship not started yet does nothing
+        row.update(signed_on=signed_on, cadence_weeks=cadence, goals_set=row["goals_set"] + goals)
+
+
+def _meeting(data, at, event_id):
+    return _meet, ()
+
+
+def _meet(table: StagedTable, key: str) -> None:
+    if (row := table.touch(key)) is not None:
+        row.update(meetings=row["meetings"] + 1, lagging=False)
+
+
+def _lagging(data, at, event_id):
+    return _lag, ()
+
+
+def _lag(table: StagedTable, key: str) -> None:
+    if (row := table.touch(key)) is not None:
+        row.update(lagging=True, lagging_spells=row["lagging_spells"] + 1)
+
+
+def _goal_set(data, at, event_id):
+    return _count, ("goals_set",)
+
+
+def _goal_progressed(data, at, event_id):
+    if data.get("status") != "achieved":
+        return _NOTHING
+    return _count, ("goals_achieved",)
+
+
+def _count(table: StagedTable, key: str, column: str) -> None:
+    if (row := table.touch(key)) is not None:
+        row[column] += 1
+
+
+def _closed(data, at, event_id):
+    return _set, (
+        {"closed_on": date.fromisoformat(data["closed_on"]), "closure_reason": data["reason"], "lagging": False},
+    )
+
+
+def _feedback(data, at, event_id):
+    return (
+        event_id,
+        data.get("relationship_id"),
+        data["respondent_role"],
+        int(data["satisfaction"]),
+        bool(data["goals_met"]),
+        bool(data["would_recommend"]),
+        at,
+    )
+
+
+def _nothing(table: StagedTable, key: str) -> None:
+    pass
+
+
+_NOTHING = (_nothing, ())
+
+
+RULES = by_type(
+    {
+        MentorRegistered: ("participants", _registered("mentor")),
+        MenteeRegistered: ("participants", _registered("mentee")),
+        MentorCapacityChanged: ("participants", _capacity),
+        ParticipantDeactivated: ("participants", _deactivated),
+        ParticipantReactivated: ("participants", _reactivated),
+        RequestRanked: ("requests", _ranked),
+        RequestReviewed: ("requests", _reviewed),
+        RequestUnmatched: ("requests", _unmatched),
+        RequestWithdrawn: ("requests", _withdrawn),
+        MatchApproved: ("requests", _matched),
+        RelationshipStarted: ("relationships", _started),
+        AgreementSigned: ("relationships", _signed),
+        MeetingLogged: ("relationships", _meeting),
+        RelationshipLagging: ("relationships", _lagging),
+        GoalSet: ("relationships", _goal_set),
+        GoalProgressed: ("relationships", _goal_progressed),
+        RelationshipClosed: ("relationships", _closed),
+        FeedbackSubmitted: (None, _feedback),
+    }
+)
+"""Per event type: the table whose row it changes (``None``: a survey answer, a row of its own) and its handler."""

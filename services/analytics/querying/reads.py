@@ -1,0 +1,80 @@
+"""What the API reads: a served generation's timelines and figures, and who may see a timeline.
+
+Reads go to the live generation, or to a snapshot (an as-of replay) when one is named. A generation
+built by another version of the projections (another ``shape`` of their DDL) is not served: the live
+one is being rebuilt, a snapshot must be replayed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import asyncpg
+
+from services.analytics.generation_names import schema_name
+from services.analytics.querying.dashboard import Filters, program_figures
+from services.analytics.querying.timelines import participant_timeline, relationship_timeline
+from shared.auth import Principal, Role
+from shared.errors import NotAllowed, NotFound
+
+
+class NotServed(Exception):
+    """The projections cannot answer now (HTTP 503): not built yet, or built by another version."""
+
+
+class Reads:
+    """Reads of the generation a request names (default: the live one).
+
+    ``pool`` gives the service's pool once it runs; ``shape`` is the projections' DDL digest of this
+    version (``projecting.generations.SHAPE``, handed over by the composition root); ``min_cell`` the
+    small-cell threshold of the figures.
+    """
+
+    def __init__(self, pool: Callable[[], asyncpg.Pool], shape: str, min_cell: int) -> None:
+        self._pool, self.shape, self.min_cell = pool, shape, min_cell
+
+    async def schema(self, generation: int | None = None) -> str:
+        """The schema of ``generation`` (default: the live one), if it may be served."""
+        row = await self._pool().fetchrow(
+            "SELECT generation, state, shape FROM projection_generations"
+            " WHERE generation = coalesce($1, (SELECT generation FROM projection_generations WHERE state = 'live'))",
+            generation,
+        )
+        if row is None and generation is None:
+            raise NotServed("projections are not built yet")
+        if row is None or row["state"] not in ("live", "snapshot"):
+            raise NotFound(f"generation {generation} is not live or a snapshot")
+        if row["shape"] != self.shape:
+            raise NotServed(
+                f"generation {row['generation']} was built by another version of analytics"
+                + (": it is being rebuilt, try again shortly" if row["state"] == "live" else "; replay it again")
+            )
+        return schema_name(row["generation"])
+
+    async def relationship_timeline(self, relationship_id: str, viewer: Principal, generation: int | None) -> dict:
+        """Visible to the relationship's participants and directors."""
+        schema = await self.schema(generation)
+        async with self._pool().acquire() as conn:
+            timeline = await relationship_timeline(conn, schema, relationship_id)
+        if timeline is None:
+            raise NotFound(f"no relationship {relationship_id}")
+        if not viewer.has_any({Role.admin}) and viewer.subject not in timeline["participants"]:
+            raise NotAllowed("only the relationship's participants and directors")
+        return timeline
+
+    async def participant_timeline(self, participant_id: str, viewer: Principal, generation: int | None) -> dict:
+        """Visible to the participant themself and directors."""
+        if not viewer.has_any({Role.admin}) and viewer.subject != participant_id:
+            raise NotAllowed("only the participant themself and directors")
+        schema = await self.schema(generation)
+        async with self._pool().acquire() as conn:
+            return await participant_timeline(conn, schema, participant_id)
+
+    async def figures(self, filters: Filters, generation: int | None) -> dict:
+        """The dashboard's figures, every query on one snapshot (no figure straddles a projector commit)."""
+        schema = await self.schema(generation)
+        async with (
+            self._pool().acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            return await program_figures(conn, schema, filters, self.min_cell)

@@ -1,0 +1,82 @@
+"""The API over ASGI against real Postgres: which generation is served, who sees a timeline, the min-cell setting."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+import pytest
+
+from services.analytics.bootstrap import build_app
+from services.analytics.projecting.generations import create_generation, make_live
+from services.analytics.settings import AnalyticsSettings
+from shared.auth import Role, mint_token
+from shared.db import migrate, migrations_from_package
+from shared.settings import DEV_JWT_SECRET, ServiceSettings
+
+pytestmark = pytest.mark.integration
+
+
+def auth(subject: str, *roles: Role) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token(DEV_JWT_SECRET, subject, list(roles))}"}
+
+
+ANALYST, DIRECTOR, MENTEE = auth("an-1", Role.analyst), auth("dir-1", Role.admin), auth("m1", Role.mentee)
+
+
+@pytest.fixture
+async def api(pool: asyncpg.Pool, fresh_dsn: str):
+    """The analytics app, its runtime given the test's pool (no lifespan: no live projector, no broker)."""
+    await migrate(pool, migrations_from_package("services.analytics.migrations"))
+    app = build_app(ServiceSettings(service_name="analytics", pg_dsn=fresh_dsn), AnalyticsSettings(min_cell=3))
+    app.state.runtime.pool = pool
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://analytics") as client:
+        yield client
+
+
+async def test_the_live_generation_is_served_once_built_and_of_this_versions_shape(api, pool) -> None:
+    response = await api.get("/dashboard.json", headers=ANALYST)
+    assert (response.status_code, response.json()) == (503, {"detail": "projections are not built yet"})
+    async with pool.acquire() as conn:
+        live = await create_generation(conn)
+        await make_live(conn, live)
+    response = await api.get("/dashboard.json", headers=ANALYST)
+    assert response.status_code == 200 and response.json()["min_cell"] == 3  # the setting, not the default
+    response = await api.get("/dashboard.json", params={"generation": live + 7}, headers=ANALYST)
+    assert response.json() == {"detail": f"generation {live + 7} is not live or a snapshot"}
+    assert response.status_code == 404
+
+    await pool.execute("UPDATE projection_generations SET shape = 'older' WHERE generation = $1", live)
+    response = await api.get("/dashboard.csv", headers=DIRECTOR)
+    rebuilding = f"generation {live} was built by another version of analytics: it is being rebuilt, try again shortly"
+    assert (response.status_code, response.json()) == (503, {"detail": rebuilding})
+    async with pool.acquire() as conn:
+        snapshot = await create_generation(conn)
+    await pool.execute(
+        "UPDATE projection_generations SET state = 'snapshot', shape = 'older' WHERE generation = $1", snapshot
+    )
+    response = await api.get("/dashboard", params={"generation": snapshot}, headers=ANALYST)
+    assert response.status_code == 503
+    assert response.json()["detail"].endswith("; replay it again")
+
+
+async def test_filters_are_checked_at_the_edge(api, pool) -> None:
+    response = await api.get("/dashboard.json", params={"start": "2026-02-01", "end": "2026-01-01"}, headers=ANALYST)
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {"loc": ["query", "end"], "msg": "end lies before start", "type": "value_error"}
+    ]
+    assert (await api.get("/dashboard.json", params={"cohort": "2026"}, headers=ANALYST)).status_code == 422
+    assert (await api.get("/dashboard.json", headers=MENTEE)).status_code == 403
+
+
+async def test_a_timeline_is_for_its_participants_and_directors(api, pool) -> None:
+    async with pool.acquire() as conn:
+        await make_live(conn, await create_generation(conn))
+    response = await api.get("/timelines/participants/m2", headers=MENTEE)
+    assert (response.status_code, response.json()) == (403, {"detail": "only the participant themself and directors"})
+    own = await api.get("/timelines/participants/m1", headers=MENTEE)
+    assert (own.status_code, own.json()) == (200, {"participant_id": "m1", "entries": []})
+    response = await api.get("/timelines/relationships/rel-x", headers=DIRECTOR)
+    assert (response.status_code, response.json()) == (404, {"detail": "no relationship rel-x"})
+    assert (await api.get("/timelines/participants/m1", headers=ANALYST)).status_code == 403
+    assert (await api.get("/replays/42", headers=ANALYST)).json() == {"detail": "no replay 42 in this process"}

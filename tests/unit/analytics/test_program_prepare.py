@@ -1,0 +1,149 @@
+"""The program facts' pure part: each event's change, folded in log order onto the rows a batch touches."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from services.analytics.projecting.projections import program
+from shared.events.matching import MatchApproved, RequestRanked, RequestReviewed, RequestWithdrawn
+from shared.events.profiles import MentorCapacityChanged, ParticipantDeactivated, ParticipantReactivated
+from shared.events.relationships import GoalProgressed, GoalSet
+from tests.unit.analytics.events import (
+    DAY,
+    T0,
+    closed,
+    feedback,
+    goal,
+    lagging,
+    meeting,
+    mentee,
+    mentor,
+    record,
+    signed,
+    started,
+)
+
+pytestmark = pytest.mark.unit
+
+
+def folded(*records, known: dict[str, dict[str, dict]] | None = None) -> program.Prepared:
+    """``prepare`` then ``fold`` as ``write`` does, with the rows the database would have returned (``known``)."""
+    prepared = program.prepare(list(records))
+    for name, table in prepared.tables.items():
+        table.rows.update((key, dict(row)) for key, row in (known or {}).get(name, {}).items())
+        table.wanted.clear()
+    program.fold(prepared)
+    return prepared
+
+
+def rows(prepared: program.Prepared, table: str) -> dict[str, dict]:
+    found = prepared.tables[table]
+    return {key: found.rows[key] for key in sorted(found.changed)}
+
+
+def test_a_participant_registered_in_both_roles_is_one_row() -> None:
+    prepared = folded(
+        record(mentor("p1", capacity=2), at=T0),
+        record(mentee("p1", department=None), at=T0 + DAY),
+        record(MentorCapacityChanged(participant_id="p1", old_capacity=2, new_capacity=3)),
+        record(ParticipantDeactivated(participant_id="p1", reason="left_institution", effective_date=date(2026, 3, 1))),
+    )
+    assert rows(prepared, "participants") == {
+        "p1": {
+            "participant_id": "p1",
+            "is_mentor": True,
+            "is_mentee": True,
+            "department": "Medicine",  # a later registration without one keeps it
+            "cohort": "2026-01",
+            "registered_at": T0,
+            "capacity": 3,
+            "left_on": date(2026, 3, 1),
+        }
+    }
+    back = folded(
+        record(ParticipantReactivated(participant_id="p1", effective_date=date(2026, 4, 1))),
+        record(ParticipantDeactivated(participant_id="p1", reason="on_leave", effective_date=date(2026, 5, 1))),
+        known={"participants": {"p1": rows(prepared, "participants")["p1"]}},
+    )
+    assert rows(back, "participants")["p1"]["left_on"] is None  # back; leave is not leaving
+
+
+def test_an_update_to_a_participant_not_registered_yet_changes_nothing() -> None:
+    prepared = folded(record(MentorCapacityChanged(participant_id="p9", old_capacity=1, new_capacity=2)))
+    assert prepared.tables["participants"].rows == {"p9": None} and not prepared.tables["participants"].changed
+
+
+def test_request_facts_upsert_from_either_stream_in_any_order() -> None:
+    match = MatchApproved(
+        match_id="mt-1", mentee_id="m1", mentor_id="b", mode="director", request_id="r1", choice_rank=2
+    )
+    ranked = RequestRanked(request_id="r1", mentee_id="m1", biography="bio", motivation="grow", ranked_mentor_ids=["b"])
+    in_order = folded(
+        record(ranked, at=T0),
+        record(RequestReviewed(request_id="r1", reviewer_id="d", approved=True)),
+        record(match, at=T0 + 3 * DAY),
+    )
+    match_first = folded(record(match, at=T0 + 3 * DAY), record(ranked, at=T0))
+    expected = {
+        "request_id": "r1",
+        "mentee_id": "m1",
+        "ranked_at": T0,
+        "approved": True,
+        "matched_at": T0 + 3 * DAY,
+        "choice_rank": 2,
+        "unmatched": False,
+        "withdrawn": False,
+    }
+    assert rows(in_order, "requests") == {"r1": expected}
+    assert rows(match_first, "requests") == {"r1": {**expected, "approved": None}}
+    withdrawn = folded(record(RequestWithdrawn(request_id="r2", mentee_id="m2")))
+    assert rows(withdrawn, "requests")["r2"]["withdrawn"] is True
+    no_request = folded(record(MatchApproved(match_id="mt-2", mentee_id="m1", mentor_id="b", mode="admin")))
+    assert not no_request.folds  # an admin match has no request row
+
+
+def test_a_relationship_folds_its_agreement_meetings_lagging_goals_and_closure() -> None:
+    prepared = folded(
+        record(started("rel-1", "b", "m1", date(2026, 1, 9))),
+        record(signed("rel-1", date(2026, 1, 12), cadence=4, goals=2)),
+        record(lagging("rel-1")),
+        record(lagging("rel-1")),
+        record(meeting("rel-1", "x1", date(2026, 2, 1))),
+        record(GoalSet(relationship_id="rel-1", mentee_id="m1", goal=goal("g9"))),
+        record(GoalProgressed(relationship_id="rel-1", goal_id="g1", status="achieved", progress_percent=100)),
+        record(GoalProgressed(relationship_id="rel-1", goal_id="g2", status="in_progress", progress_percent=50)),
+        record(lagging("rel-1")),
+        record(closed("rel-1", date(2026, 6, 1), reason="program_ended")),
+    )
+    assert rows(prepared, "relationships") == {
+        "rel-1": {
+            "relationship_id": "rel-1",
+            "mentor_id": "b",
+            "mentee_ids": ["m1"],
+            "started_on": date(2026, 1, 9),
+            "signed_on": date(2026, 1, 12),
+            "cadence_weeks": 4,
+            "meetings": 1,
+            "lagging": False,  # closing ends the spell
+            "lagging_spells": 3,
+            "goals_set": 3,
+            "goals_achieved": 1,
+            "closed_on": date(2026, 6, 1),
+            "closure_reason": "program_ended",
+        }
+    }
+
+
+def test_a_relationship_not_started_yet_ignores_what_happens_to_it() -> None:
+    prepared = folded(record(meeting("rel-2", "x1", date(2026, 2, 1))), record(lagging("rel-2")))
+    assert not prepared.tables["relationships"].changed
+
+
+def test_survey_answers_are_rows_of_their_own_and_a_bad_payload_is_skipped_whole() -> None:
+    answer = record(feedback("rel-1", satisfaction=5), at=T0)
+    broken = record(type_name="FeedbackSubmitted", data={"relationship_id": "rel-1", "respondent_role": "mentee"})
+    prepared = program.prepare([answer, broken])
+    assert prepared.answers == [(answer.id, "rel-1", "mentee", 5, True, False, T0)]
+    assert not prepared.folds

@@ -1,0 +1,29 @@
+"""Small-cell suppression is a setting, injected through the composition root."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.analytics.bootstrap import build_app
+from services.analytics.projecting.generations import SHAPE
+from services.analytics.settings import AnalyticsSettings
+from shared.settings import ServiceSettings
+
+pytestmark = pytest.mark.unit
+
+SERVICE = ServiceSettings(service_name="analytics", pg_dsn="postgresql://analytics@127.0.0.1/analytics")
+
+
+def test_min_cell_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MENTORSHIP_ANALYTICS_MIN_CELL", raising=False)
+    assert AnalyticsSettings().min_cell == 5
+    monkeypatch.setenv("MENTORSHIP_ANALYTICS_MIN_CELL", "2")
+    assert AnalyticsSettings().min_cell == 2
+    monkeypatch.setenv("MENTORSHIP_ANALYTICS_MIN_CELL", "-1")
+    with pytest.raises(ValueError, match="min_cell"):
+        AnalyticsSettings()
+
+
+def test_the_composition_root_hands_the_setting_and_this_versions_shape_to_the_reads() -> None:
+    reads = build_app(SERVICE, AnalyticsSettings(min_cell=7)).state.container.reads
+    assert (reads.min_cell, reads.shape) == (7, SHAPE)
