@@ -5,7 +5,7 @@ Drives ``MatchApproved`` events at ``--rate`` per second for ``--seconds`` into
 the notifications service running in-process (consumer + delivery worker on
 Postgres) and a real SMTP server (aiosmtpd) on loopback.  Each event gives two
 introductions; a message's latency runs from the moment its event was handed to
-the producer to the moment the SMTP server accepted its DATA.  Target (DESIGN §5):
+the producer to the moment the SMTP server accepted its DATA.  Target:
 p99 < 250 ms at 200 events/s.
 """
 
