@@ -1,12 +1,21 @@
-"""Small helpers the integration tests share: consume a topic to the end, wait for a condition."""
+"""Small helpers the tests share: consume a topic to the end, wait for a condition, publish envelopes, and
+builders of envelopes and HR records that unit and integration tests both use."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+
+from shared.bus import new_producer, topic_for
+from shared.envelope import Envelope
+from shared.events import Event
+from shared.events.hr import Worker, WorkerHired, WorkerUpdated
 
 
 async def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 20.0) -> list[ConsumerRecord]:
@@ -37,3 +46,116 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s: {check.__name__}")
         await asyncio.sleep(interval)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def envelope_of(
+    event: Event, subject: str = "s", source: str | None = None, *, time: datetime, sequence: int = 1
+) -> Envelope:
+    """``event`` as its owner would publish it (``source`` defaults to ``/services/<owner>``)."""
+    return Envelope(
+        id=uuid.uuid4(),
+        source=source or f"/services/{event.owner}",
+        type=event.type_name(),
+        time=time,
+        subject=subject,
+        correlationid=uuid.uuid4(),
+        sequence=sequence,
+        schemaversion=event.schema_version,
+        data=event.model_dump(mode="json"),
+    )
+
+
+def topic_of(envelope: Envelope) -> str:
+    """The topic of the service named in the envelope's source (``/services/<name>``)."""
+    return topic_for(envelope.source.rsplit("/", 1)[-1])
+
+
+async def publish(bootstrap: str, *envelopes: Envelope, topic: str | None = None) -> None:
+    """Send each envelope, keyed by its subject, on ``topic`` or else on its source service's topic."""
+    producer = new_producer(bootstrap)
+    await producer.start()
+    try:
+        for envelope in envelopes:
+            await producer.send_and_wait(
+                topic or topic_of(envelope), value=envelope.to_bytes(), key=envelope.subject.encode()
+            )
+    finally:
+        await producer.stop()
+
+
+# --- HR records ---
+
+
+def worker_fields(employee_id: str, **overrides: Any) -> dict[str, Any]:
+    """A worker record as HR sends it: a professor in department D1 (Medicine) since 2020; ``overrides`` win."""
+    fields: dict[str, Any] = {
+        "employee_id": employee_id,
+        "legal_name": f"Worker {employee_id}",
+        "work_email": f"{employee_id.lower()}@example.edu",
+        "title": "Professor",
+        "job_function": "faculty",
+        "department_id": "D1",
+        "department_name": "Medicine",
+        "country": "US",
+        "original_hire_date": date(2020, 1, 1),
+        "last_hire_date": date(2020, 1, 1),
+    }
+    return {**fields, **overrides}
+
+
+def import_row(employee_id: str, **overrides: Any) -> dict[str, Any]:
+    """A row of a bulk HR import (dates as text), in Surgery, effective 2025-01-01; ``overrides`` win."""
+    row = {
+        "department_name": "Surgery",
+        "original_hire_date": "2020-01-01",
+        "last_hire_date": "2020-01-01",
+        "effective_date": "2025-01-01",
+    }
+    return worker_fields(employee_id, **{**row, **overrides})
+
+
+class HrFacts:
+    """Builders of the facts the HR system puts on ``hr.events``, all recorded at ``recorded_at``: Grace Hopper,
+    a professor of Computer Science on the main campus since 2024."""
+
+    def __init__(self, recorded_at: datetime) -> None:
+        self.recorded_at = recorded_at
+
+    def worker(self, employee_id: str = "E100", **overrides: Any) -> Worker:
+        grace = {
+            "legal_name": "Grace Hopper",
+            "preferred_name": "Grace",
+            "department_name": "Computer Science",
+            "location": "Main campus",
+            "original_hire_date": date(2024, 1, 1),
+            "last_hire_date": date(2024, 1, 1),
+        }
+        return Worker(**worker_fields(employee_id, **{**grace, **overrides}))
+
+    def hired(self, employee_id: str = "E100", effective: date = date(2024, 1, 1), **overrides: Any) -> WorkerHired:
+        return WorkerHired(
+            employee_id=employee_id,
+            effective_date=effective,
+            recorded_at=self.recorded_at,
+            worker=self.worker(employee_id, **overrides),
+        )
+
+    def updated(self, employee_id: str = "E100", effective: date = date(2024, 6, 1), **overrides: Any) -> WorkerUpdated:
+        return WorkerUpdated(
+            employee_id=employee_id,
+            effective_date=effective,
+            recorded_at=self.recorded_at,
+            worker=self.worker(employee_id, **overrides),
+            changed_fields=sorted(overrides) or ["title"],
+        )
+
+    def fact(self, cls: type[Event], employee_id: str = "E100", effective: date = date(2024, 6, 1), **fields) -> Event:
+        return cls(employee_id=employee_id, effective_date=effective, recorded_at=self.recorded_at, **fields)
+
+    def envelope(self, event: Event, subject: str | None = None) -> Envelope:
+        """As the HR system (``/hr/workday``) sends a fact, by default about the fact's employee."""
+        return envelope_of(event, subject or event.employee_id, "/hr/workday", time=self.recorded_at)

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from shared.auth import Role
-from tests.integration.profiles.conftest import auth
-
-pytestmark = pytest.mark.integration
+from tests.integration.service_harness import auth
 
 ADMIN = auth("director-1", Role.admin)
 ADA = auth("ada", Role.mentor)
