@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
@@ -16,6 +16,7 @@ from shared.bus import new_producer, topic_for
 from shared.envelope import Envelope
 from shared.events import Event
 from shared.events.hr import Worker, WorkerHired, WorkerUpdated
+from shared.events.profiles import MenteeRegistered, MentorRegistered, ProfileFields
 
 
 async def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 20.0) -> list[ConsumerRecord]:
@@ -46,6 +47,9 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s: {check.__name__}")
         await asyncio.sleep(interval)
+
+
+E = TypeVar("E", bound=Event)
 
 
 def unique(prefix: str) -> str:
@@ -85,6 +89,34 @@ async def publish(bootstrap: str, *envelopes: Envelope, topic: str | None = None
             )
     finally:
         await producer.stop()
+
+
+# --- registrations (as matching's tests name people) ---
+
+
+def doctor(
+    mentor_id: str, profile: ProfileFields, capacity: int = 2, employee_id: str | None = None
+) -> MentorRegistered:
+    """Mentor ``Dr <id>`` registered with ``<id>@example.edu``."""
+    return MentorRegistered(
+        participant_id=mentor_id,
+        name=f"Dr {mentor_id}",
+        email=f"{mentor_id}@example.edu",
+        capacity=capacity,
+        employee_id=employee_id,
+        profile=profile,
+    )
+
+
+def fellow(mentee_id: str, profile: ProfileFields, employee_id: str | None = None) -> MenteeRegistered:
+    """Mentee ``Fellow <id>`` registered with ``<id>@example.edu``."""
+    return MenteeRegistered(
+        participant_id=mentee_id,
+        name=f"Fellow {mentee_id}",
+        email=f"{mentee_id}@example.edu",
+        employee_id=employee_id,
+        profile=profile,
+    )
 
 
 # --- HR records ---
@@ -136,25 +168,15 @@ class HrFacts:
         }
         return Worker(**worker_fields(employee_id, **{**grace, **overrides}))
 
+    def fact(self, kind: type[E], employee_id: str = "E100", effective: date = date(2024, 6, 1), **fields: Any) -> E:
+        return kind(employee_id=employee_id, effective_date=effective, recorded_at=self.recorded_at, **fields)
+
     def hired(self, employee_id: str = "E100", effective: date = date(2024, 1, 1), **overrides: Any) -> WorkerHired:
-        return WorkerHired(
-            employee_id=employee_id,
-            effective_date=effective,
-            recorded_at=self.recorded_at,
-            worker=self.worker(employee_id, **overrides),
-        )
+        return self.fact(WorkerHired, employee_id, effective, worker=self.worker(employee_id, **overrides))
 
     def updated(self, employee_id: str = "E100", effective: date = date(2024, 6, 1), **overrides: Any) -> WorkerUpdated:
-        return WorkerUpdated(
-            employee_id=employee_id,
-            effective_date=effective,
-            recorded_at=self.recorded_at,
-            worker=self.worker(employee_id, **overrides),
-            changed_fields=sorted(overrides) or ["title"],
-        )
-
-    def fact(self, cls: type[Event], employee_id: str = "E100", effective: date = date(2024, 6, 1), **fields) -> Event:
-        return cls(employee_id=employee_id, effective_date=effective, recorded_at=self.recorded_at, **fields)
+        worker, changed = self.worker(employee_id, **overrides), sorted(overrides) or ["title"]
+        return self.fact(WorkerUpdated, employee_id, effective, worker=worker, changed_fields=changed)
 
     def envelope(self, event: Event, subject: str | None = None) -> Envelope:
         """As the HR system (``/hr/workday``) sends a fact, by default about the fact's employee."""

@@ -22,7 +22,7 @@ from shared.events.profiles import (
     ParticipantDeactivated,
     ProfileFields,
 )
-from tests.helpers import worker_fields
+from tests.helpers import doctor, fellow, worker_fields
 from tests.integration import service_harness
 from tests.integration.service_harness import START, auth, settings_for
 
@@ -43,25 +43,11 @@ def profile(**fields) -> ProfileFields:
 
 
 def mentor_registered(mentor_id: str, capacity: int = 2, employee_id: str | None = None, **fields) -> MentorRegistered:
-    return MentorRegistered(
-        participant_id=mentor_id,
-        name=f"Dr {mentor_id}",
-        email=f"{mentor_id}@example.edu",
-        capacity=capacity,
-        employee_id=employee_id,
-        profile=profile(**fields),
-    )
+    return doctor(mentor_id, profile(**fields), capacity, employee_id)
 
 
 def mentee_registered(mentee_id: str, employee_id: str | None = None, **fields) -> MenteeRegistered:
-    fields = {"career_stage": "early_career", "biography": "Fellow", **fields}
-    return MenteeRegistered(
-        participant_id=mentee_id,
-        name=f"Fellow {mentee_id}",
-        email=f"{mentee_id}@example.edu",
-        employee_id=employee_id,
-        profile=profile(**fields),
-    )
+    return fellow(mentee_id, profile(**{"career_stage": "early_career", "biography": "Fellow", **fields}), employee_id)
 
 
 def deactivated(participant_id: str) -> ParticipantDeactivated:
