@@ -98,25 +98,23 @@ def doctor(
     mentor_id: str, profile: ProfileFields, capacity: int = 2, employee_id: str | None = None
 ) -> MentorRegistered:
     """Mentor ``Dr <id>`` registered with ``<id>@example.edu``."""
-    return MentorRegistered(
-        participant_id=mentor_id,
-        name=f"Dr {mentor_id}",
-        email=f"{mentor_id}@example.edu",
-        capacity=capacity,
-        employee_id=employee_id,
-        profile=profile,
-    )
+    return MentorRegistered(capacity=capacity, **_registration(mentor_id, f"Dr {mentor_id}", profile, employee_id))
 
 
 def fellow(mentee_id: str, profile: ProfileFields, employee_id: str | None = None) -> MenteeRegistered:
     """Mentee ``Fellow <id>`` registered with ``<id>@example.edu``."""
-    return MenteeRegistered(
-        participant_id=mentee_id,
-        name=f"Fellow {mentee_id}",
-        email=f"{mentee_id}@example.edu",
-        employee_id=employee_id,
-        profile=profile,
-    )
+    return MenteeRegistered(**_registration(mentee_id, f"Fellow {mentee_id}", profile, employee_id))
+
+
+def _registration(participant_id: str, name: str, profile: ProfileFields, employee_id: str | None) -> dict[str, Any]:
+    email = f"{participant_id}@example.edu"
+    return {
+        "participant_id": participant_id,
+        "name": name,
+        "email": email,
+        "employee_id": employee_id,
+        "profile": profile,
+    }
 
 
 # --- HR records ---
