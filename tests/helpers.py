@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -78,17 +78,20 @@ def topic_of(envelope: Envelope) -> str:
     return topic_for(envelope.source.rsplit("/", 1)[-1])
 
 
-async def publish(bootstrap: str, *envelopes: Envelope, topic: str | None = None) -> None:
-    """Send each envelope, keyed by its subject, on ``topic`` or else on its source service's topic."""
+async def send(bootstrap: str, messages: Iterable[tuple[str, Envelope]]) -> None:
+    """Send each ``(topic, envelope)`` in order, keyed by the envelope's subject, and wait for every one."""
     producer = new_producer(bootstrap)
     await producer.start()
     try:
-        for envelope in envelopes:
-            await producer.send_and_wait(
-                topic or topic_of(envelope), value=envelope.to_bytes(), key=envelope.subject.encode()
-            )
+        for topic, envelope in messages:
+            await producer.send_and_wait(topic, value=envelope.to_bytes(), key=envelope.subject.encode())
     finally:
         await producer.stop()
+
+
+async def publish(bootstrap: str, *envelopes: Envelope, topic: str | None = None) -> None:
+    """Send each envelope on ``topic`` or else on its source service's topic."""
+    await send(bootstrap, ((topic or topic_of(envelope), envelope) for envelope in envelopes))
 
 
 # --- registrations (as matching's tests name people) ---

@@ -11,10 +11,10 @@ import pytest
 from mentorship.devstack.broker import start_tansu
 from mentorship.stack import start_services
 from shared.auth import Role, mint_token
-from shared.bus import new_producer, topic_for
+from shared.bus import topic_for
 from shared.settings import DEV_JWT_SECRET
 from tests.e2e.cli import mentorship
-from tests.helpers import eventually
+from tests.helpers import eventually, send
 from tests.integration.analytics.test_timeline_projection import DAY, T0, scenario
 
 pytestmark = pytest.mark.e2e
@@ -30,13 +30,7 @@ async def test_live_projection_then_replay_and_as_of_snapshot(postgres, tmp_path
         ) as services,
     ):
         url = services["analytics"].url
-        producer = new_producer(broker.bootstrap)
-        await producer.start()
-        try:
-            for owner, env in scenario():
-                await producer.send_and_wait(topic_for(owner), env.to_bytes(), key=env.subject.encode())
-        finally:
-            await producer.stop()
+        await send(broker.bootstrap, ((topic_for(owner), env) for owner, env in scenario()))
 
         async def live_has_all() -> bool:
             response = httpx.get(f"{url}/timelines/relationships/rel-1", headers=DIRECTOR)
