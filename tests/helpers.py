@@ -94,7 +94,20 @@ async def publish(bootstrap: str, *envelopes: Envelope, topic: str | None = None
     await send(bootstrap, ((topic or topic_of(envelope), envelope) for envelope in envelopes))
 
 
-# --- registrations (as matching's tests name people) ---
+# --- registrations ---
+
+
+def cardiologist_profile(**overrides: Any) -> dict[str, Any]:
+    """A senior cardiologist's profile (Dr Ada Okafor's) as the profiles API takes it; ``overrides`` win."""
+    return {
+        "biography": "Cardiologist; mentors early-career clinician scientists.",
+        "specialty": "cardiology",
+        "interests": ["heart failure", "grant writing"],
+        "career_stage": "senior",
+        "time_zone": "America/Chicago",
+        "languages": ["en", "yo"],
+        **overrides,
+    }
 
 
 def doctor(
