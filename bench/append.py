@@ -64,10 +64,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+async def on_connections(
+    dsn: str,
+    concurrency: int,
+    command: Callable[[asyncpg.Connection], Callable[[], Awaitable[None]]],
+    warmup: float,
+    seconds: float,
+) -> Rate:
+    """The rate of ``command``'s steps, each connection of ``concurrency`` running its own in a loop."""
+    conns = [await connect(dsn) for _ in range(concurrency)]
+    try:
+        return await measure_tasks([command(c) for c in conns], warmup, seconds)
+    finally:
+        for conn in conns:
+            await conn.close()
+
+
 async def ours(dsn: str, concurrency: int, warmup: float, seconds: float) -> Rate:
     await migrated(dsn)
     store = EventStore(SERVICE)
-    conns = [await connect(dsn) for _ in range(concurrency)]
 
     def command(conn: asyncpg.Connection) -> Callable[[], Awaitable[None]]:
         stream, version = f"mentor-{uuid.uuid4()}", 0
@@ -80,17 +95,12 @@ async def ours(dsn: str, concurrency: int, warmup: float, seconds: float) -> Rat
 
         return step
 
-    try:
-        return await measure_tasks([command(c) for c in conns], warmup, seconds)
-    finally:
-        for conn in conns:
-            await conn.close()
+    return await on_connections(dsn, concurrency, command, warmup, seconds)
 
 
 async def raw(dsn: str, concurrency: int, warmup: float, seconds: float) -> Rate:
     """The same row into the same ``events`` table, no outbox, no version check."""
     await migrated(dsn)
-    conns = [await connect(dsn) for _ in range(concurrency)]
     type_name, schema_version = EVENT.type_name(), EVENT.schema_version
 
     def command(conn: asyncpg.Connection) -> Callable[[], Awaitable[None]]:
@@ -115,11 +125,7 @@ async def raw(dsn: str, concurrency: int, warmup: float, seconds: float) -> Rate
 
         return step
 
-    try:
-        return await measure_tasks([command(c) for c in conns], warmup, seconds)
-    finally:
-        for conn in conns:
-            await conn.close()
+    return await on_connections(dsn, concurrency, command, warmup, seconds)
 
 
 def peer(dsn: str, concurrency: int, warmup: float, seconds: float) -> Rate:

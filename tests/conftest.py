@@ -1,9 +1,11 @@
-"""Session-wide real servers: one broker and one Postgres server; a fresh database per test."""
+"""Session-wide real servers: one broker and one Postgres server; a fresh database per test. Every test under
+``tests/integration`` carries the ``integration`` mark."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -12,6 +14,16 @@ import pytest_asyncio
 from mentorship.devstack.broker import Broker, start_broker
 from mentorship.devstack.postgres import Postgres, start_postgres
 from shared.db import create_pool, migrate, shared_migrations
+
+INTEGRATION = Path(__file__).parent / "integration"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under ``tests/integration`` is an integration test (``-m integration``), marked there or not."""
+    for item in items:
+        if INTEGRATION in item.path.parents:
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")

@@ -15,21 +15,14 @@ import pytest
 
 from shared.auth import Role, verify_token
 from shared.settings import DEV_JWT_SECRET
+from tests.e2e import cli
+from tests.e2e.cli import ROOT, plain
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def mentorship(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mentorship.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
-
-
-def plain(text: str) -> str:
-    """Rich draws errors in a box and wraps them; compare words only."""
-    return " ".join(text.replace("│", " ").split())
+    return cli.mentorship(*args, timeout=timeout)
 
 
 def test_token_is_verifiable_and_carries_roles() -> None:

@@ -12,9 +12,9 @@ import pytest
 from mentorship.devstack.broker import start_tansu
 from mentorship.stack import start_services
 from shared.auth import Role, mint_token
-from shared.bus import new_producer, topic_for
+from shared.bus import topic_for
 from shared.settings import DEV_JWT_SECRET
-from tests.helpers import eventually
+from tests.helpers import eventually, send
 from tests.integration.analytics.test_dashboard_trends import trend_events
 
 pytestmark = pytest.mark.e2e
@@ -51,13 +51,7 @@ async def test_dashboard_renders_its_charts_in_chromium(postgres, tmp_path: Path
         ) as services,
     ):
         url = services["analytics"].url
-        producer = new_producer(broker.bootstrap)
-        await producer.start()
-        try:
-            for owner, env in trend_events():
-                await producer.send_and_wait(topic_for(owner), env.to_bytes(), key=env.subject.encode())
-        finally:
-            await producer.stop()
+        await send(broker.bootstrap, ((topic_for(owner), env) for owner, env in trend_events()))
 
         async def projected() -> bool:
             response = httpx.get(f"{url}/dashboard.json", headers={"Authorization": ANALYST})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,26 +13,15 @@ import pytest
 from shared.bus import ensure_topics, new_producer
 from shared.envelope import Envelope
 from shared.events.matching import RequestRanked
+from tests.e2e.cli import WIDE_TERMINAL, mentorship, plain
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 UNREACHABLE = "127.0.0.1:1"
 
 
 def mentorship_export(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mentorship.cli", "export", *args, "--no-progress"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-    )
-
-
-def plain(text: str) -> str:
-    return " ".join(text.replace("│", " ").split())
+    return mentorship("export", *args, "--no-progress", env=WIDE_TERMINAL)
 
 
 def refused(result: subprocess.CompletedProcess[str], code: int, *words: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -13,10 +12,11 @@ import asyncpg
 import pytest
 
 from mentorship.stack import start_services
+from tests.e2e import cli
+from tests.e2e.cli import WIDE_TERMINAL, mentorship
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 FIELDS = (
     "employee_id",
     "legal_name",
@@ -64,18 +64,11 @@ def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
 
 
 def hr_import(url: str, file: Path, *options: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mentorship.cli", "hr", "import", str(file), "--url", url, *options],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-    )
+    return mentorship("hr", "import", str(file), "--url", url, *options, env=WIDE_TERMINAL)
 
 
 def plain(text: str) -> str:
-    return " ".join(text.replace("│", " ").replace("┃", " ").split())
+    return cli.plain(text.replace("┃", " "))
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -13,14 +11,14 @@ import pytest
 from mentorship.devstack.broker import start_tansu
 from mentorship.stack import start_services
 from shared.auth import Role, mint_token
-from shared.bus import new_producer, topic_for
+from shared.bus import topic_for
 from shared.settings import DEV_JWT_SECRET
-from tests.helpers import eventually
+from tests.e2e.cli import mentorship
+from tests.helpers import eventually, send
 from tests.integration.analytics.test_timeline_projection import DAY, T0, scenario
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 DIRECTOR = {"Authorization": f"Bearer {mint_token(DEV_JWT_SECRET, 'dir', [Role.admin])}"}
 
 
@@ -32,13 +30,7 @@ async def test_live_projection_then_replay_and_as_of_snapshot(postgres, tmp_path
         ) as services,
     ):
         url = services["analytics"].url
-        producer = new_producer(broker.bootstrap)
-        await producer.start()
-        try:
-            for owner, env in scenario():
-                await producer.send_and_wait(topic_for(owner), env.to_bytes(), key=env.subject.encode())
-        finally:
-            await producer.stop()
+        await send(broker.bootstrap, ((topic_for(owner), env) for owner, env in scenario()))
 
         async def live_has_all() -> bool:
             response = httpx.get(f"{url}/timelines/relationships/rel-1", headers=DIRECTOR)
@@ -47,25 +39,13 @@ async def test_live_projection_then_replay_and_as_of_snapshot(postgres, tmp_path
         await eventually(live_has_all, timeout=30)
         before = httpx.get(f"{url}/timelines/relationships/rel-1", headers=DIRECTOR).json()
 
-        replay = subprocess.run(
-            [sys.executable, "-m", "mentorship.cli", "replay", "--url", url],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        replay = mentorship("replay", "--url", url)
         assert replay.returncode == 0, replay.stdout + replay.stderr
         assert "generation 2: live; 11 events read, 11 applied" in replay.stdout
         assert httpx.get(f"{url}/timelines/relationships/rel-1", headers=DIRECTOR).json() == before
 
         cut = (T0 + 20 * DAY).isoformat()
-        snapshot = subprocess.run(
-            [sys.executable, "-m", "mentorship.cli", "replay", "--url", url, "--as-of", cut],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        snapshot = mentorship("replay", "--url", url, "--as-of", cut)
         assert snapshot.returncode == 0, snapshot.stdout + snapshot.stderr
         assert "generation 3: snapshot" in snapshot.stdout
         then = httpx.get(f"{url}/timelines/relationships/rel-1?generation=3", headers=DIRECTOR).json()

@@ -15,7 +15,7 @@ from mentorship.stack import start_services
 from shared.auth import Role, mint_token
 from shared.bus import new_producer, topic_for
 from shared.settings import DEV_JWT_SECRET
-from tests.helpers import consume_all, eventually
+from tests.helpers import cardiologist_profile, consume_all, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -28,14 +28,7 @@ def mentor_body(email: str, **overrides) -> dict:
         "name": "Dr. Ada Okafor",
         "email": email,
         "capacity": 3,
-        "profile": {
-            "biography": "Cardiologist; mentors early-career clinician scientists.",
-            "specialty": "cardiology",
-            "interests": ["heart failure", "grant writing"],
-            "career_stage": "senior",
-            "time_zone": "America/Chicago",
-            "languages": ["en", "yo"],
-        },
+        "profile": cardiologist_profile(),
     }
     body.update(overrides)
     return body

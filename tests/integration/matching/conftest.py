@@ -6,22 +6,15 @@ idempotent consumer; ``Service.feed`` waits until the inbox holds exactly those 
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from contextlib import AbstractAsyncContextManager
+from datetime import date, timedelta
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from services.matching.bootstrap import build_app
-from shared.auth import Role, mint_token
-from shared.bus import HR_TOPIC, new_producer, topic_for
+from shared.auth import Role
 from shared.clock import FrozenClock
-from shared.envelope import Envelope
-from shared.events import Event
 from shared.events.hr import Worker, WorkerHired
 from shared.events.profiles import (
     MenteeRegistered,
@@ -29,38 +22,12 @@ from shared.events.profiles import (
     ParticipantDeactivated,
     ProfileFields,
 )
-from shared.runtime import ServiceRuntime
-from shared.settings import DEV_JWT_SECRET, ServiceSettings
-from shared.timers import TimerWheel
-from tests.helpers import eventually
+from tests.helpers import doctor, fellow, worker_fields
+from tests.integration import service_harness
+from tests.integration.service_harness import START, auth, settings_for
 
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DIRECTOR_ID = "director-1"
-
-
-def auth(subject: str, *roles: Role) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(DEV_JWT_SECRET, subject, list(roles) or [Role.mentee])}"}
-
-
 DIRECTOR = auth(DIRECTOR_ID, Role.admin)
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def envelope_of(event: Event, subject: str, source: str) -> Envelope:
-    return Envelope(
-        id=uuid.uuid4(),
-        source=source,
-        type=event.type_name(),
-        time=START,
-        subject=subject,
-        correlationid=uuid.uuid4(),
-        sequence=1,
-        schemaversion=event.schema_version,
-        data=event.model_dump(mode="json"),
-    )
 
 
 def profile(**fields) -> ProfileFields:
@@ -76,25 +43,11 @@ def profile(**fields) -> ProfileFields:
 
 
 def mentor_registered(mentor_id: str, capacity: int = 2, employee_id: str | None = None, **fields) -> MentorRegistered:
-    return MentorRegistered(
-        participant_id=mentor_id,
-        name=f"Dr {mentor_id}",
-        email=f"{mentor_id}@example.edu",
-        capacity=capacity,
-        employee_id=employee_id,
-        profile=profile(**fields),
-    )
+    return doctor(mentor_id, profile(**fields), capacity, employee_id)
 
 
 def mentee_registered(mentee_id: str, employee_id: str | None = None, **fields) -> MenteeRegistered:
-    fields = {"career_stage": "early_career", "biography": "Fellow", **fields}
-    return MenteeRegistered(
-        participant_id=mentee_id,
-        name=f"Fellow {mentee_id}",
-        email=f"{mentee_id}@example.edu",
-        employee_id=employee_id,
-        profile=profile(**fields),
-    )
+    return fellow(mentee_id, profile(**{"career_stage": "early_career", "biography": "Fellow", **fields}), employee_id)
 
 
 def deactivated(participant_id: str) -> ParticipantDeactivated:
@@ -104,73 +57,12 @@ def deactivated(participant_id: str) -> ParticipantDeactivated:
 
 
 def hired(employee_id: str, supervisor_id: str | None) -> WorkerHired:
-    worker = Worker(
-        employee_id=employee_id,
-        supervisor_id=supervisor_id,
-        legal_name=f"Worker {employee_id}",
-        work_email=f"{employee_id.lower()}@example.edu",
-        title="Professor",
-        job_function="faculty",
-        department_id="D1",
-        department_name="Medicine",
-        country="US",
-        original_hire_date=date(2020, 1, 1),
-        last_hire_date=date(2020, 1, 1),
-    )
+    worker = Worker(**worker_fields(employee_id, supervisor_id=supervisor_id))
     return WorkerHired(employee_id=employee_id, effective_date=date(2020, 1, 1), recorded_at=START, worker=worker)
 
 
-_SOURCES = {"profiles": topic_for("profiles"), "hr": HR_TOPIC, "relationships": topic_for("relationships")}
-
-
-@dataclass
-class Service:
-    app: FastAPI
-    client: httpx.AsyncClient
-    clock: FrozenClock
-    bootstrap: str
-
-    @property
-    def runtime(self) -> ServiceRuntime:
-        return self.app.state.runtime
-
-    async def fire_timers(self) -> int:
-        return await TimerWheel(self.runtime.pool, self.runtime.timer_handlers, self.clock).fire_due()
-
-    async def feed(self, *events: Event) -> list[Envelope]:
-        """Publish on the owner's topic and wait until matching has handled every one."""
-        envelopes = [
-            envelope_of(
-                e,
-                getattr(e, "participant_id", None) or getattr(e, "relationship_id", None) or e.employee_id,
-                f"/services/{e.owner}",
-            )
-            for e in events
-        ]
-        producer = new_producer(self.bootstrap)
-        await producer.start()
-        try:
-            for event, envelope in zip(events, envelopes, strict=False):
-                await producer.send_and_wait(
-                    _SOURCES[event.owner], value=envelope.to_bytes(), key=envelope.subject.encode()
-                )
-        finally:
-            await producer.stop()
-        ids = [e.id for e in envelopes]
-
-        async def handled() -> bool:
-            return await self.runtime.pool.fetchval(
-                "SELECT count(*) FROM inbox WHERE event_id = ANY($1::uuid[])", ids
-            ) == len(ids)
-
-        await eventually(handled, timeout=40)
-        return envelopes
-
-    async def event_types(self, stream_id: str) -> list[str]:
-        rows = await self.runtime.pool.fetch(
-            "SELECT event_type FROM events WHERE stream_id = $1 ORDER BY version", stream_id
-        )
-        return [r["event_type"] for r in rows]
+class Service(service_harness.Service):
+    """Matching, fed profiles, HR and relationships events on their real topics (``feed``)."""
 
     async def events(self, stream_id: str, event_type: str) -> list[dict]:
         rows = await self.runtime.pool.fetch(
@@ -205,24 +97,9 @@ class Service:
         return await self.runtime.pool.fetchval("SELECT count(*) FROM active_pairs WHERE mentor_id = $1", mentor_id)
 
 
-def settings_for(dsn: str, bootstrap: str) -> ServiceSettings:
-    return ServiceSettings(
-        service_name="matching",
-        pg_dsn=dsn,
-        kafka_bootstrap=bootstrap,
-        consumer_session_timeout_ms=2_000,
-        timer_poll_seconds=3_600,
-        relay_poll_seconds=0.1,
-    )
-
-
-@asynccontextmanager
-async def running(dsn: str, bootstrap: str, clock: FrozenClock) -> AsyncIterator[Service]:
-    app = build_app(settings_for(dsn, bootstrap), clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://matching", timeout=60) as client:
-            yield Service(app, client, clock, bootstrap)
+def running(dsn: str, bootstrap: str, clock: FrozenClock) -> AbstractAsyncContextManager[Service]:
+    app = build_app(settings_for("matching", dsn, bootstrap), clock)
+    return service_harness.running(Service, app, clock, bootstrap, base_url="http://matching", timeout=60)
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
 from services.matching.domain.request import rematch_request_id
 from shared.auth import Role
 from shared.events.hr import WorkerTransferred
@@ -16,18 +14,9 @@ from shared.events.profiles import (
     ProfileUpdated,
 )
 from shared.events.relationships import RelationshipClosed, RelationshipStarted
-from tests.integration.matching.conftest import (
-    DIRECTOR,
-    START,
-    auth,
-    deactivated,
-    hired,
-    mentee_registered,
-    mentor_registered,
-    unique,
-)
-
-pytestmark = pytest.mark.integration
+from tests.helpers import unique
+from tests.integration.matching.conftest import DIRECTOR, deactivated, hired, mentee_registered, mentor_registered
+from tests.integration.service_harness import START, auth
 
 
 async def test_a_mentor_above_the_mentee_in_the_reporting_line_is_never_offered(service) -> None:

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
-from tests.integration.matching.conftest import (
-    DIRECTOR,
-    auth,
-    mentee_registered,
-    mentor_registered,
-    unique,
-)
-
-pytestmark = pytest.mark.integration
+from tests.helpers import unique
+from tests.integration.matching.conftest import DIRECTOR, mentee_registered, mentor_registered
+from tests.integration.service_harness import auth
 
 
 async def test_racing_acceptances_never_exceed_capacity(service) -> None:

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from shared.clock import FrozenClock
-from tests.integration.matching.conftest import (
-    DIRECTOR,
-    START,
-    days,
-    mentee_registered,
-    mentor_registered,
-    running,
-    unique,
-)
-
-pytestmark = pytest.mark.integration
+from tests.helpers import unique
+from tests.integration.matching.conftest import DIRECTOR, days, mentee_registered, mentor_registered, running
+from tests.integration.service_harness import START
 
 
 async def test_a_missed_deadline_passes_the_request_on_once_even_across_a_restart(fresh_dsn, broker) -> None:

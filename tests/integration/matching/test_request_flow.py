@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import pytest
-
 from shared.auth import Role
 from shared.bus import topic_for
 from shared.envelope import Envelope
-from tests.helpers import consume_all
+from tests.helpers import consume_all, unique
 from tests.integration.matching.conftest import (
     DIRECTOR,
     DIRECTOR_ID,
-    auth,
     days,
     deactivated,
     mentee_registered,
     mentor_registered,
-    unique,
 )
-
-pytestmark = pytest.mark.integration
+from tests.integration.service_harness import auth
 
 
 async def test_declined_by_the_first_choice_accepted_by_the_second(service) -> None:

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from shared.auth import Role
-from tests.integration.matching.conftest import (
-    DIRECTOR,
-    auth,
-    hired,
-    mentee_registered,
-    mentor_registered,
-    unique,
-)
-
-pytestmark = pytest.mark.integration
+from tests.helpers import unique
+from tests.integration.matching.conftest import DIRECTOR, hired, mentee_registered, mentor_registered
+from tests.integration.service_harness import auth
 
 
 async def test_top_k_suggestions_with_reasons_excluding_full_mentors(service) -> None:

@@ -3,54 +3,28 @@ a real webhook receiver on loopback, and a frozen clock."""
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI
 
 from services.notifications.adapters.runtime import NotificationsRuntime
 from services.notifications.bootstrap import build_app
 from services.notifications.settings import NotificationsSettings
-from shared.auth import Role, mint_token
-from shared.bus import new_producer, topic_for
 from shared.clock import FrozenClock
 from shared.envelope import Envelope
-from shared.events import Event
 from shared.events.profiles import MenteeRegistered, MentorRegistered, ProfileFields
 from shared.inbox import Delivery, IdempotentConsumer
-from shared.settings import DEV_JWT_SECRET, ServiceSettings
-from shared.timers import TimerWheel
+from tests.helpers import topic_of
+from tests.integration import service_harness
 from tests.integration.notifications.receivers import SmtpServer, WebhookReceiver
+from tests.integration.service_harness import START, envelope_of, settings_for
 
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SECRET = "institution-shared-secret"
 DIRECTOR = "director-1"
-
-
-def auth(subject: str, *roles: Role) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(DEV_JWT_SECRET, subject, list(roles) or [Role.mentee])}"}
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def envelope_of(event: Event, subject: str) -> Envelope:
-    return Envelope(
-        id=uuid.uuid4(),
-        source=f"/services/{event.owner}",
-        type=event.type_name(),
-        time=START,
-        subject=subject,
-        correlationid=uuid.uuid4(),
-        sequence=1,
-        schemaversion=event.schema_version,
-        data=event.model_dump(mode="json"),
-    )
 
 
 def person(participant_id: str, name: str, *, mentor: bool = False) -> Envelope:
@@ -65,11 +39,10 @@ def person(participant_id: str, name: str, *, mentor: bool = False) -> Envelope:
 
 
 @dataclass
-class Service:
-    app: FastAPI
-    client: httpx.AsyncClient
-    clock: FrozenClock
-    bootstrap: str
+class Service(service_harness.Service):
+    """Notifications with its SMTP server and webhook receiver; events reach it on the broker (``publish``)
+    or handed straight to its consumer (``consume``)."""
+
     smtp: SmtpServer
     hooks: WebhookReceiver
 
@@ -87,25 +60,8 @@ class Service:
             self.runtime.pool, self.runtime.group, self.runtime.handlers, self.runtime.producer
         )
         return [
-            await consumer.process(
-                Delivery(e.to_bytes(), topic_for(e.source.rsplit("/", 1)[-1]), 0, 0, e.subject.encode())
-            )
-            for e in envelopes
+            await consumer.process(Delivery(e.to_bytes(), topic_of(e), 0, 0, e.subject.encode())) for e in envelopes
         ]
-
-    async def publish(self, *envelopes: Envelope) -> None:
-        producer = new_producer(self.bootstrap)
-        await producer.start()
-        try:
-            for e in envelopes:
-                await producer.send_and_wait(
-                    topic_for(e.source.rsplit("/", 1)[-1]), value=e.to_bytes(), key=e.subject.encode()
-                )
-        finally:
-            await producer.stop()
-
-    async def fire_timers(self) -> int:
-        return await TimerWheel(self.runtime.pool, self.runtime.timer_handlers, self.clock).fire_due()
 
     async def deliver(self) -> int:
         return await self.runtime.worker.deliver_due()
@@ -134,28 +90,24 @@ def options(**overrides: Any) -> NotificationsSettings:
     )
 
 
-async def running_service(
-    fresh_dsn: str,
+@asynccontextmanager
+async def running(
+    dsn: str,
     bootstrap: str,
     smtp: SmtpServer,
     hooks: WebhookReceiver,
     *,
     run_worker: bool,
-    channels=None,
     **overrides: Any,
-):
+) -> AsyncIterator[Service]:
+    """Notifications started on a fresh database; ``overrides`` change its options."""
     clock = FrozenClock(START)
-    settings = ServiceSettings(
-        service_name="notifications",
-        pg_dsn=fresh_dsn,
-        kafka_bootstrap=bootstrap,
-        consumer_session_timeout_ms=2_000,
-        timer_poll_seconds=3_600,
-        relay_poll_seconds=0.1,
-    )
     opts = options(smtp_port=smtp.port, webhook_url=hooks.url, webhook_secret=SECRET, **overrides)
-    app = build_app(settings, clock, opts, channels=channels, run_worker=run_worker)
-    return app, clock
+    app = build_app(settings_for("notifications", dsn, bootstrap), clock, opts, run_worker=run_worker)
+    async with service_harness.running(
+        Service, app, clock, bootstrap, base_url="http://notifications", smtp=smtp, hooks=hooks
+    ) as service:
+        yield service
 
 
 @pytest.fixture
@@ -171,13 +123,9 @@ async def hooks():
 
 
 async def _service(fresh_dsn, broker, smtp, hooks, run_worker: bool):
-    app, clock = await running_service(fresh_dsn, broker.bootstrap, smtp, hooks, run_worker=run_worker)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://notifications", timeout=30) as client:
-            service = Service(app, client, clock, broker.bootstrap, smtp, hooks)
-            await service.consume(person(DIRECTOR, "Dr Dana Director", mentor=True))
-            yield service
+    async with running(fresh_dsn, broker.bootstrap, smtp, hooks, run_worker=run_worker) as service:
+        await service.consume(person(DIRECTOR, "Dr Dana Director", mentor=True))
+        yield service
 
 
 @pytest.fixture

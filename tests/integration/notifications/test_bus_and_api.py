@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pytest
-
 from shared.auth import Role
 from shared.bus import topic_for
 from shared.events.matching import MatchApproved
@@ -17,10 +15,9 @@ from shared.events.relationships import (
     RelationshipLagging,
     RelationshipStarted,
 )
-from tests.helpers import consume_all, eventually
-from tests.integration.notifications.conftest import auth, envelope_of, person, unique
-
-pytestmark = pytest.mark.integration
+from tests.helpers import consume_all, eventually, unique
+from tests.integration.notifications.conftest import person
+from tests.integration.service_harness import auth, envelope_of
 
 
 async def test_introductions_flow_from_the_broker_to_smtp_once_despite_redelivery(live_service) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import pytest
-
 from services.notifications.domain.signing import verify
 from shared.auth import Role
 from shared.events.matching import (
@@ -20,17 +18,9 @@ from shared.events.matching import (
 )
 from shared.events.profiles import ParticipantErased
 from shared.timers import pending
-from tests.integration.notifications.conftest import (
-    SECRET,
-    START,
-    auth,
-    days,
-    envelope_of,
-    person,
-    unique,
-)
-
-pytestmark = pytest.mark.integration
+from tests.helpers import unique
+from tests.integration.notifications.conftest import SECRET, days, person
+from tests.integration.service_harness import START, auth, envelope_of
 
 
 def match(mentor: str, mentee: str):

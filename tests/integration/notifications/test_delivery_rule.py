@@ -12,9 +12,9 @@ from services.notifications.adapters.templates import Templates
 from services.notifications.adapters.worker import DeliveryWorker
 from services.notifications.domain.outgoing import Outgoing
 from shared.events.matching import MatchApproved, RequestRanked, RequestReviewed
-from tests.integration.notifications.conftest import envelope_of, person, unique
-
-pytestmark = pytest.mark.integration
+from tests.helpers import unique
+from tests.integration.notifications.conftest import person
+from tests.integration.service_harness import envelope_of
 
 LEASE = timedelta(seconds=121)
 

@@ -4,37 +4,27 @@ never share an intent; the consumer's batches have the outcomes of one event at 
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from shared.events.matching import MatchApproved
 from shared.events.relationships import RelationshipLagging
 from shared.inbox import Delivery, IdempotentConsumer
-from tests.helpers import eventually
-from tests.integration.notifications.conftest import (
-    Service,
-    envelope_of,
-    person,
-    running_service,
-    unique,
-)
-
-pytestmark = pytest.mark.integration
+from tests.helpers import eventually, unique
+from tests.integration.notifications.conftest import person, running
+from tests.integration.service_harness import envelope_of
 
 
 @pytest.fixture
 async def one_session(fresh_dsn, broker, smtp, hooks):
     """Delivery driven by the test, with a single pooled SMTP session."""
-    app, clock = await running_service(fresh_dsn, broker.bootstrap, smtp, hooks, run_worker=False, smtp_connections=1)
-    transport = httpx.ASGITransport(app=app)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://n") as client:
-        yield Service(app, client, clock, broker.bootstrap, smtp, hooks)
+    async with running(fresh_dsn, broker.bootstrap, smtp, hooks, run_worker=False, smtp_connections=1) as service:
+        yield service
 
 
 @pytest.fixture
 async def small_batches(fresh_dsn, broker, smtp, hooks):
     """The delivery worker running, with small claims and several of them in flight at once."""
-    app, clock = await running_service(
+    async with running(
         fresh_dsn,
         broker.bootstrap,
         smtp,
@@ -43,10 +33,8 @@ async def small_batches(fresh_dsn, broker, smtp, hooks):
         delivery_concurrency=3,
         delivery_batches=3,
         smtp_connections=2,
-    )
-    transport = httpx.ASGITransport(app=app)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://n") as client:
-        yield Service(app, client, clock, broker.bootstrap, smtp, hooks)
+    ) as service:
+        yield service
 
 
 async def introduce(service) -> tuple[str, str]:

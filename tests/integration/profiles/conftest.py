@@ -13,7 +13,6 @@ from fastapi import FastAPI
 
 from services.profiles.adapters.container import ProfilesContainer
 from services.profiles.bootstrap import build_app
-from shared.auth import Role, mint_token
 from shared.bus import dead_letter_topic, ensure_topics, new_broker, new_producer
 from shared.clock import FrozenClock
 from shared.db import migrate, migrations_from_package
@@ -21,7 +20,7 @@ from shared.envelope import Envelope
 from shared.eventstore import EventStore
 from shared.inbox import IdempotentConsumer
 from shared.runtime import ServiceRuntime
-from shared.settings import DEV_JWT_SECRET, ServiceSettings
+from shared.settings import ServiceSettings
 from shared.subscription import subscribe
 from tests.helpers import eventually
 
@@ -61,10 +60,6 @@ async def api(app: FastAPI):
     """The profiles app over ASGI."""
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://profiles") as client:
         yield client
-
-
-def auth(subject: str, *roles: Role) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(DEV_JWT_SECRET, subject, list(roles))}"}
 
 
 class HrFeed:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -19,9 +18,7 @@ from schemathesis.generation import GenerationMode
 from services.profiles.bootstrap import build_app
 from shared.auth import Role
 from shared.settings import ServiceSettings
-from tests.integration.profiles.conftest import auth
-
-pytestmark = pytest.mark.integration
+from tests.integration.service_harness import auth
 
 EVERY_ROLE = auth("fuzzer", Role.admin, Role.hr_integration, Role.mentor, Role.mentee)
 NOT_FUZZED = {("GET", "/readyz")}  # 503 there means "not ready", which a test app without a broker is

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from services.profiles.adapters.personal_data import PersonalData, key_for
 from shared.auth import Role
 from shared.events import decode
-from tests.integration.profiles.conftest import auth
 from tests.integration.profiles.hr_events import envelope, hired, updated
-
-pytestmark = pytest.mark.integration
+from tests.integration.service_harness import auth
 
 ADMIN = auth("director", Role.admin)
 

@@ -6,8 +6,6 @@ import asyncio
 import uuid
 from datetime import date, timedelta
 
-import pytest
-
 from services.profiles.adapters.personal_data import PersonalData
 from shared.auth import Role
 from shared.bus import dead_letter_topic
@@ -22,10 +20,8 @@ from shared.events.hr import (
 from shared.eventstore import EventStore
 from shared.timers import TimerWheel
 from tests.helpers import consume_all, eventually
-from tests.integration.profiles.conftest import auth
 from tests.integration.profiles.hr_events import envelope, fact, hired, updated
-
-pytestmark = pytest.mark.integration
+from tests.integration.service_harness import auth
 
 
 def timer_wheel(hr_feed, clock, poll_seconds: float = 1.0) -> TimerWheel:

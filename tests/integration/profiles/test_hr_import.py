@@ -4,32 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
 from shared.auth import Role
-from tests.integration.profiles.conftest import auth
-
-pytestmark = pytest.mark.integration
+from tests.helpers import import_row
+from tests.integration.service_harness import auth
 
 HR = auth("hr-bot", Role.hr_integration)
 
 
 def row(employee_id: str, **overrides) -> dict:
-    fields = dict(
-        employee_id=employee_id,
-        legal_name=f"Worker {employee_id}",
-        work_email=f"{employee_id.lower()}@example.edu",
-        title="Professor",
-        job_function="faculty",
-        department_id="D1",
-        department_name="Surgery",
-        location="Main campus",
-        country="US",
-        original_hire_date="2020-01-01",
-        last_hire_date="2020-01-01",
-        effective_date="2025-01-01",
-    )
-    return {**fields, **overrides}
+    return import_row(employee_id, **{"location": "Main campus", **overrides})
 
 
 async def run_import(api, rows: list[dict], *, dry_run: bool = False, snapshot: bool = False, **start) -> dict:

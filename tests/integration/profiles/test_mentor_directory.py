@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.auth import Role
-from tests.integration.profiles.conftest import auth
-
-pytestmark = pytest.mark.integration
+from tests.integration.service_harness import auth
 
 ADMIN = auth("director-1", Role.admin)
 MENTEE = auth("someone", Role.mentee)

@@ -4,28 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from shared.auth import Role
-from tests.integration.profiles.conftest import auth
-
-pytestmark = pytest.mark.integration
+from tests.helpers import cardiologist_profile as profile
+from tests.integration.service_harness import auth
 
 ADMIN = auth("director-1", Role.admin)
 ADA = auth("ada", Role.mentor)
 BEN = auth("ben", Role.mentee)
-
-
-def profile(**overrides) -> dict:
-    return {
-        "biography": "Cardiologist; mentors early-career clinician scientists.",
-        "specialty": "cardiology",
-        "interests": ["heart failure", "grant writing"],
-        "career_stage": "senior",
-        "time_zone": "America/Chicago",
-        "languages": ["en", "yo"],
-        **overrides,
-    }
 
 
 async def register_ada(api, **overrides) -> dict:

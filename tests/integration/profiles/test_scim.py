@@ -7,9 +7,7 @@ import json
 import pytest
 
 from shared.auth import Role
-from tests.integration.profiles.conftest import auth
-
-pytestmark = pytest.mark.integration
+from tests.integration.service_harness import auth
 
 IDP = {**auth("okta", Role.hr_integration), "Content-Type": "application/scim+json"}
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -5,33 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from services.relationships.application.start_relationship import relationship_id_for
 from shared.auth import Role
-from shared.bus import dead_letter_topic, new_producer, topic_for
+from shared.bus import dead_letter_topic, topic_for
 from shared.envelope import Envelope
 from shared.events.matching import MatchApproved
 from shared.events.profiles import ParticipantDeactivated
-from tests.helpers import eventually
-from tests.integration.relationships.conftest import DIRECTOR, auth, envelope_of
-
-pytestmark = pytest.mark.integration
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-async def publish(bootstrap: str, topic: str, *envelopes: Envelope) -> None:
-    producer = new_producer(bootstrap)
-    await producer.start()
-    try:
-        for envelope in envelopes:
-            await producer.send_and_wait(topic, value=envelope.to_bytes(), key=envelope.subject.encode())
-    finally:
-        await producer.stop()
+from tests.helpers import eventually, unique
+from tests.integration.relationships.conftest import DIRECTOR
+from tests.integration.service_harness import auth, envelope_of
 
 
 def match(mentor: str, mentee: str) -> Envelope:
@@ -72,7 +56,7 @@ async def test_a_match_starts_one_relationship_however_often_it_arrives(service)
     mentor, mentee = unique("mentor"), unique("mentee")
     approved = match(mentor, mentee)
     same_match_other_envelope = approved.model_copy(update={"id": uuid.uuid4()})
-    await publish(service.bootstrap, topic_for("matching"), approved, approved, same_match_other_envelope)
+    await service.publish(approved, approved, same_match_other_envelope)
     rid = relationship_id_for(approved.data["match_id"])
 
     async def started() -> bool:
@@ -101,11 +85,11 @@ async def test_leaving_the_institution_closes_that_persons_active_relationships(
         headers=DIRECTOR,
         json={"model": "one_to_one", "mentor_id": unique("mentor"), "mentee_ids": [other]},
     )
-    await publish(service.bootstrap, topic_for("matching"), approved)
+    await service.publish(approved)
     rid = relationship_id_for(approved.data["match_id"])
     await eventually(lambda: _phase_is(service, rid, "preparing"), timeout=30)
 
-    await publish(service.bootstrap, topic_for("profiles"), departure(mentor, "on_leave"), departure(mentor))
+    await service.publish(departure(mentor, "on_leave"), departure(mentor))
     await eventually(lambda: _phase_is(service, rid, "closed"), timeout=30)
 
     for closed_id in (rid, group.json()["relationship_id"]):
@@ -124,7 +108,7 @@ async def test_no_note_or_comment_text_on_any_topic_the_scenario_touches(service
     as_mentor, as_mentee = auth(mentor, Role.mentor), auth(mentee, Role.mentee)
     note, comment = f"NOTE-{uuid.uuid4().hex}", f"COMMENT-{uuid.uuid4().hex}"
     approved = match(mentor, mentee)
-    await publish(service.bootstrap, topic_for("matching"), approved)
+    await service.publish(approved)
     rid = relationship_id_for(approved.data["match_id"])
     await eventually(lambda: _phase_is(service, rid, "preparing"), timeout=30)
 
@@ -233,7 +217,7 @@ async def test_an_erased_participants_notes_are_deleted_and_the_others_kept(serv
         assert logged.status_code == 201, logged.text
 
     erased = envelope_of(ParticipantErased(participant_id=mentee), mentee, "/services/profiles")
-    await publish(service.bootstrap, topic_for("profiles"), erased)
+    await service.publish(erased)
 
     async def only_the_mentors_note_left() -> bool:
         return await service.runtime.pool.fetchval("SELECT count(*) FROM confidential_texts") == 1

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.integration.relationships.conftest import MENTEE, MENTOR, days
-
-pytestmark = pytest.mark.integration
 
 
 async def test_lagging_once_per_lapse_cleared_by_the_next_meeting(service) -> None:

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from shared.auth import Role
-from tests.integration.relationships.conftest import (
-    ANALYST,
-    DIRECTOR,
-    MENTEE,
-    MENTOR,
-    STRANGER,
-    auth,
-    days,
-)
-
-pytestmark = pytest.mark.integration
+from tests.integration.relationships.conftest import ANALYST, DIRECTOR, MENTEE, MENTOR, STRANGER, days
+from tests.integration.service_harness import auth
 
 
 async def test_agreement_negotiation_moves_preparing_to_negotiating_to_enabling(service) -> None:

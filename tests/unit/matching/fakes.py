@@ -30,6 +30,7 @@ from shared.events import Event
 from shared.events.profiles import MenteeRegistered, MentorRegistered
 from shared.ports import Conn
 from shared.testing import FixedClock, InMemoryEventStore, InMemoryTimers, MemoryTransactions, Snapshotting
+from tests.helpers import envelope_of
 
 
 @dataclass
@@ -85,6 +86,20 @@ class MemoryRequestIndex:
         for row in self.t.requests.values():
             if row["mentee_id"] == mentee_id:
                 row["biography"] = row["motivation"] = erased
+
+
+def _profile(kind: type[MentorProfile] | type[MenteeProfile], event: MentorRegistered | MenteeRegistered, **more: Any):
+    """The matching profile a registration gives, as the directory's Postgres twin stores it."""
+    p = event.profile
+    return kind(
+        event.participant_id,
+        p.specialty,
+        p.career_stage,
+        tuple(p.languages),
+        frozenset(p.interests),
+        department=p.department,
+        **more,
+    )
 
 
 class MemoryDirectory:
@@ -144,31 +159,13 @@ class MemoryDirectory:
         ]
 
     async def register_mentor(self, conn: Conn, event: MentorRegistered, at: datetime, source_event: uuid.UUID) -> None:
-        p = event.profile
-        profile = MentorProfile(
-            event.participant_id,
-            p.specialty,
-            p.career_stage,
-            tuple(p.languages),
-            frozenset(p.interests),
-            department=p.department,
-            formats=frozenset(event.availability.formats),
-        )
+        profile = _profile(MentorProfile, event, formats=frozenset(event.availability.formats))
         self.t.mentors[event.participant_id] = Person(
-            event.name, profile, True, event.capacity, event.availability.accepting_requests, p.biography
+            event.name, profile, True, event.capacity, event.availability.accepting_requests, event.profile.biography
         )
 
     async def register_mentee(self, conn: Conn, event: MenteeRegistered, at: datetime) -> None:
-        p = event.profile
-        profile = MenteeProfile(
-            event.participant_id,
-            p.specialty,
-            p.career_stage,
-            tuple(p.languages),
-            frozenset(p.interests),
-            department=p.department,
-        )
-        self.t.mentees[event.participant_id] = Person(event.name, profile)
+        self.t.mentees[event.participant_id] = Person(event.name, _profile(MenteeProfile, event))
 
     async def update_profile(self, conn: Conn, participant_id: str, changes: Mapping[str, Any]) -> None:
         for person in (self.t.mentors.get(participant_id), self.t.mentees.get(participant_id)):
@@ -302,17 +299,7 @@ class World:
 
     def envelope(self, event: Event) -> Envelope:
         """As the consumer hands a consumed event to its step."""
-        return Envelope(
-            id=uuid.uuid4(),
-            source=f"/services/{event.owner}",
-            type=event.type_name(),
-            time=self.clock.now(),
-            subject="s",
-            correlationid=uuid.uuid4(),
-            sequence=1,
-            schemaversion=event.schema_version,
-            data=event.model_dump(mode="json"),
-        )
+        return envelope_of(event, "s", time=self.clock.now())
 
 
 def world(clock: FixedClock | None = None, *, response_days: int = 7, bulk_candidates: int = 50) -> World:

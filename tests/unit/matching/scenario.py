@@ -5,7 +5,8 @@ from __future__ import annotations
 from services.matching.application import follow_hr, follow_profiles, review_request, submit_request
 from services.matching.application.commands import ReviewRequest, SubmitRequest
 from shared.events.hr import Worker, WorkerHired
-from shared.events.profiles import MenteeRegistered, MentorRegistered, ProfileFields
+from shared.events.profiles import ProfileFields
+from tests.helpers import doctor, fellow, worker_fields
 from tests.unit.matching.fakes import World
 
 DIRECTOR = "director-1"
@@ -23,47 +24,23 @@ def fields(**changes) -> ProfileFields:
 
 
 async def mentor(w: World, mentor_id: str, capacity: int = 2, employee_id: str | None = None, **profile) -> str:
-    event = MentorRegistered(
-        participant_id=mentor_id,
-        name=f"Dr {mentor_id}",
-        email=f"{mentor_id}@example.edu",
-        capacity=capacity,
-        employee_id=employee_id,
-        profile=fields(**profile),
-    )
+    event = doctor(mentor_id, fields(**profile), capacity, employee_id)
     await follow_profiles.mentor_registered(w.deps, None, event, w.envelope(event))
     return mentor_id
 
 
 async def mentee(w: World, mentee_id: str, employee_id: str | None = None, **profile) -> str:
-    event = MenteeRegistered(
-        participant_id=mentee_id,
-        name=f"Fellow {mentee_id}",
-        email=f"{mentee_id}@example.edu",
-        employee_id=employee_id,
-        profile=fields(career_stage="early_career", **profile),
-    )
+    event = fellow(mentee_id, fields(career_stage="early_career", **profile), employee_id)
     await follow_profiles.mentee_registered(w.deps, None, event, w.envelope(event))
     return mentee_id
 
 
 async def hired(w: World, employee_id: str, supervisor_id: str | None) -> None:
+    today = w.clock.now().date()
     worker = Worker(
-        employee_id=employee_id,
-        supervisor_id=supervisor_id,
-        legal_name=f"Worker {employee_id}",
-        work_email=f"{employee_id.lower()}@example.edu",
-        title="Professor",
-        job_function="faculty",
-        department_id="D1",
-        department_name="Medicine",
-        country="US",
-        original_hire_date=w.clock.now().date(),
-        last_hire_date=w.clock.now().date(),
+        **worker_fields(employee_id, supervisor_id=supervisor_id, original_hire_date=today, last_hire_date=today)
     )
-    event = WorkerHired(
-        employee_id=employee_id, effective_date=w.clock.now().date(), recorded_at=w.clock.now(), worker=worker
-    )
+    event = WorkerHired(employee_id=employee_id, effective_date=today, recorded_at=w.clock.now(), worker=worker)
     await follow_hr.worker_record(w.deps, None, event, w.envelope(event))
 
 

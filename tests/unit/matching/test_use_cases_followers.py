@@ -28,11 +28,6 @@ from tests.unit.matching.scenario import forwarded, hired, mentee, mentor, submi
 pytestmark = pytest.mark.unit
 
 
-@pytest.fixture
-def w() -> World:
-    return world()
-
-
 async def feed(w: World, event) -> None:
     """Through the consumer's table, as the bus delivers it."""
     await bus_handlers(w.deps).inbox_handlers()[event.type_name()](None, event, w.envelope(event))

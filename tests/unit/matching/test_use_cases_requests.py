@@ -25,15 +25,9 @@ from services.matching.application.request_repository import RESPONSE_DEADLINE, 
 from services.matching.domain.errors import InvalidCommand, MatchingRuleViolation, NotAllowed, NotFound
 from shared.errors import RuleViolation
 from shared.events.matching import MatchApproved, RequestRanked, RequestWithdrawn
-from tests.unit.matching.fakes import World, world
 from tests.unit.matching.scenario import DIRECTOR, forwarded, hired, mentee, mentor, submitted
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def w() -> World:
-    return world()
 
 
 def submit(mentee_id: str, *ranked: str) -> SubmitRequest:

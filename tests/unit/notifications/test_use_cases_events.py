@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -37,6 +36,7 @@ from shared.events.relationships import (
     RelationshipStarted,
 )
 from shared.inbox import PermanentError
+from tests import helpers
 from tests.unit.notifications.fakes import DIRECTOR, OFFICE, START, World, closed
 
 pytestmark = pytest.mark.unit
@@ -233,17 +233,7 @@ async def test_erasure_forgets_the_person_cancels_what_was_not_sent_and_ignores_
 
 
 def envelope_of(event: Event) -> Envelope:
-    return Envelope(
-        id=uuid.uuid4(),
-        source=f"/services/{event.owner}",
-        type=event.type_name(),
-        time=START,
-        subject="s",
-        correlationid=uuid.uuid4(),
-        sequence=1,
-        schemaversion=event.schema_version,
-        data=event.model_dump(mode="json"),
-    )
+    return helpers.envelope_of(event, time=START)
 
 
 async def test_the_bus_table_runs_an_event_s_steps_in_order_with_the_event_id_as_cause() -> None:

@@ -18,11 +18,12 @@ from services.profiles.application.ports import Ports
 from services.profiles.domain.participant import EmailTaken, EmployeeTaken, Participant, ParticipantNotFound
 from services.profiles.domain.worker import HrFact, WorkerView
 from shared.events import Event
-from shared.events.hr import HrEventRescinded, Worker, WorkerHired, WorkerUpdated
+from shared.events.hr import HrEventRescinded
 from shared.events.profiles import MenteeRegistered, MentorRegistered, ProfileFields
 from shared.ports import Conn
 from shared.repository import Repository
 from shared.testing import FixedClock, InMemoryEventStore, InMemoryTimers, MemoryTransactions, Snapshotting
+from tests.helpers import HrFacts
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -277,6 +278,14 @@ def world(now: datetime = NOW) -> World:
 
 # --- builders ---
 
+AT = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
+
+
+def rebuilt(participant_id: str, events: list) -> Participant:
+    """The participant as the repository rebuilds it from these events, all recorded at ``AT``."""
+    return Participant.rebuild(participant_id, [(event, AT) for event in events])
+
+
 PROFILE = ProfileFields(biography="Grew up in Lagos", specialty="oncology", career_stage="senior")
 
 
@@ -290,35 +299,6 @@ def mentee(participant_id: str = "p2", email: str = "bo@example.edu", **extra: A
     return MenteeRegistered(participant_id=participant_id, name="Bo", email=email, profile=PROFILE, **extra)
 
 
-def worker(employee_id: str = "E100", **overrides: Any) -> Worker:
-    fields: dict[str, Any] = dict(
-        employee_id=employee_id,
-        legal_name="Grace Hopper",
-        preferred_name="Grace",
-        work_email=f"{employee_id.lower()}@example.edu",
-        title="Professor",
-        job_function="faculty",
-        department_id="D1",
-        department_name="Computer Science",
-        location="Main campus",
-        country="US",
-        original_hire_date=date(2024, 1, 1),
-        last_hire_date=date(2024, 1, 1),
-    )
-    return Worker(**{**fields, **overrides})
-
-
-def hired(employee_id: str = "E100", effective: date = date(2024, 1, 1), **overrides: Any) -> WorkerHired:
-    return WorkerHired(
-        employee_id=employee_id, effective_date=effective, recorded_at=NOW, worker=worker(employee_id, **overrides)
-    )
-
-
-def updated(employee_id: str = "E100", effective: date = date(2024, 6, 1), **overrides: Any) -> WorkerUpdated:
-    return WorkerUpdated(
-        employee_id=employee_id,
-        effective_date=effective,
-        recorded_at=NOW,
-        worker=worker(employee_id, **overrides),
-        changed_fields=sorted(overrides) or ["title"],
-    )
+# HR facts as recorded now
+_hr = HrFacts(NOW)
+hired, updated, hr_envelope = _hr.hired, _hr.updated, _hr.envelope

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.profiles.domain.participant import Participant, ParticipantRuleViolation
+from services.profiles.domain.participant import ParticipantRuleViolation
 from services.profiles.domain.personal_data import ERASED_EMAIL, ERASED_NAME, is_sealed, open_payload, seal_payload
 from shared.events import decode
 from shared.events.profiles import (
@@ -19,15 +19,9 @@ from shared.events.profiles import (
     ProfileFields,
     ProfileUpdated,
 )
+from tests.unit.profiles.fakes import AT, rebuilt
 
 pytestmark = pytest.mark.unit
-
-AT = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
-
-
-def rebuilt(participant_id: str, events: list) -> Participant:
-    """The participant as the repository rebuilds it from these recorded events."""
-    return Participant.rebuild(participant_id, [(event, AT) for event in events])
 
 
 PROFILE = ProfileFields(biography="Grew up in Lagos", specialty="oncology", career_stage="senior")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from hypothesis import given
@@ -18,15 +18,9 @@ from shared.events.profiles import (
     ProfileFields,
     ProfileUpdated,
 )
+from tests.unit.profiles.fakes import AT, rebuilt
 
 pytestmark = pytest.mark.unit
-
-AT = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
-
-
-def rebuilt(participant_id: str, events: list) -> Participant:
-    """The participant as the repository rebuilds it from these recorded events."""
-    return Participant.rebuild(participant_id, [(event, AT) for event in events])
 
 
 PROFILE = ProfileFields(biography="b", specialty="oncology", career_stage="senior", interests=["trials"])

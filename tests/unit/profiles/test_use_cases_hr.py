@@ -26,11 +26,11 @@ from services.profiles.application.commands import (
 )
 from services.profiles.domain.hr_import import ImportClosed, ImportNotFound, TooManyLeavers
 from services.profiles.domain.worker import HR_TIMER, ImpossibleHrFact
-from shared.envelope import Envelope
 from shared.events import Event
 from shared.events.hr import HrEventRescinded, WorkerTerminated
 from shared.inbox import PermanentError
-from tests.unit.profiles.fakes import NOW, TODAY, hired, mentor, updated, world
+from tests.helpers import import_row as row
+from tests.unit.profiles.fakes import NOW, TODAY, hired, hr_envelope, mentor, updated, world
 
 pytestmark = pytest.mark.unit
 
@@ -43,23 +43,6 @@ async def record(w, *facts: Event) -> None:
     async with w.ports.transactions() as conn:
         for fact in facts:
             await record_hr_fact.handle(w.ports, conn, recorded(fact))
-
-
-def row(employee_id: str, **overrides) -> dict:
-    fields = dict(
-        employee_id=employee_id,
-        legal_name=f"Worker {employee_id}",
-        work_email=f"{employee_id.lower()}@example.edu",
-        title="Professor",
-        job_function="faculty",
-        department_id="D1",
-        department_name="Surgery",
-        country="US",
-        original_hire_date="2020-01-01",
-        last_hire_date="2020-01-01",
-        effective_date="2025-01-01",
-    )
-    return {**fields, **overrides}
 
 
 # --- record_hr_fact / follow_worker ---
@@ -148,20 +131,6 @@ async def test_facts_about_an_erased_worker_are_not_kept() -> None:
 # --- the hr.events handler table ---
 
 
-def envelope_of(fact: Event, subject: str | None = None) -> Envelope:
-    return Envelope(
-        id=uuid.uuid4(),
-        source="/hr/workday",
-        type=fact.type_name(),
-        time=NOW,
-        subject=subject or fact.employee_id,
-        correlationid=uuid.uuid4(),
-        sequence=1,
-        schemaversion=fact.schema_version,
-        data=fact.model_dump(mode="json"),
-    )
-
-
 async def test_every_hr_fact_has_one_step_and_an_impossible_one_is_permanent() -> None:
     w = world()
     table = bus.hr_handlers(w.ports).inbox_handlers()
@@ -175,12 +144,12 @@ async def test_every_hr_fact_has_one_step_and_an_impossible_one_is_permanent() -
         "WorkerTerminated",
         "HrEventRescinded",
     }
-    hire = envelope_of(hired())
+    hire = hr_envelope(hired())
     async with w.ports.transactions() as conn:
         await table["WorkerHired"](conn, hired(), hire)
     assert w.store.events("E100") and w.store.streams["E100"][0].envelope.causationid == hire.id
     with pytest.raises(PermanentError, match="names another employee"):
-        await table["WorkerHired"](None, hired("E2"), envelope_of(hired("E2"), subject="E3"))
+        await table["WorkerHired"](None, hired("E2"), hr_envelope(hired("E2"), subject="E3"))
 
 
 # --- bulk import ---

@@ -53,6 +53,7 @@ from shared.events.matching import MatchApproved
 from shared.events.profiles import ParticipantDeactivated, ParticipantErased
 from shared.events.relationships import SmartGoal
 from shared.inbox import PermanentError
+from tests import helpers
 from tests.unit.relationships.fakes import World, world
 
 pytestmark = pytest.mark.unit
@@ -79,17 +80,7 @@ def terms(**overrides) -> AgreementTerms:
 
 
 def envelope_of(event: Event, subject: str) -> Envelope:
-    return Envelope(
-        id=uuid.uuid4(),
-        source="/services/elsewhere",
-        type=event.type_name(),
-        time=datetime(2026, 1, 5, tzinfo=UTC),
-        subject=subject,
-        correlationid=uuid.uuid4(),
-        sequence=1,
-        schemaversion=event.schema_version,
-        data=event.model_dump(mode="json"),
-    )
+    return helpers.envelope_of(event, subject, "/services/elsewhere", time=datetime(2026, 1, 5, tzinfo=UTC))
 
 
 async def started(w: World, model: str = "one_to_one", mentees: tuple[str, ...] = ("mentee-1",)) -> str:
