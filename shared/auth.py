@@ -34,6 +34,11 @@ class Principal(BaseModel):
     def has_any(self, roles: set[Role]) -> bool:
         return bool(self.roles & roles)
 
+    @property
+    def is_director(self) -> bool:
+        """The program director (role admin) acts for the whole program, not only for themselves."""
+        return Role.admin in self.roles
+
 
 def mint_token(secret: str, subject: str, roles: list[Role], ttl: timedelta = timedelta(hours=12)) -> str:
     now = datetime.now(UTC)

@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from mentorship.devstack.broker import start_tansu
 from mentorship.stack import start_services
 from tests.e2e import cli
 from tests.e2e.cli import WIDE_TERMINAL, mentorship
@@ -72,11 +73,15 @@ def plain(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def profiles(postgres, broker, tmp_path_factory):
+def profiles(postgres, tmp_path_factory):
+    """Profiles on a broker of its own: the session broker carries other tests' HR events, which profiles would
+    take in as people and so change what this test counts."""
     prefix = f"e2e_{uuid.uuid4().hex[:8]}"
-    with start_services(
-        postgres, broker.bootstrap, Path(tmp_path_factory.mktemp("logs")), names=("profiles",), database_prefix=prefix
-    ) as running:
+    logs = Path(tmp_path_factory.mktemp("logs"))
+    with (
+        start_tansu(log_dir=logs) as broker,
+        start_services(postgres, broker.bootstrap, logs, names=("profiles",), database_prefix=prefix) as running,
+    ):
         yield running["profiles"]
 
 

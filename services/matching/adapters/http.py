@@ -36,7 +36,7 @@ from services.matching.application.program import show_program
 from services.matching.domain.errors import NotFound
 from services.matching.domain.program import Program
 from services.matching.domain.rules import check_reader
-from shared.auth import Director, DirectorOrMentee, Member, Mentee, Mentor, Principal, Role
+from shared.auth import Director, DirectorOrMentee, Member, Mentee, Mentor, Role
 from shared.http import CorrelationDep, get_container
 
 router = APIRouter()
@@ -71,10 +71,6 @@ def install(app: FastAPI, deps: Deps) -> None:
     app.include_router(router)
 
 
-def _director(principal: Principal) -> bool:
-    return Role.admin in principal.roles
-
-
 @router.get("/directory/mentors", response_model=DirectoryPage, tags=["directory"])
 async def list_mentors(
     deps: Container,
@@ -106,7 +102,7 @@ async def list_requests(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """The director sees every request; a mentee their own; a mentor those forwarded to them."""
-    director = _director(principal)
+    director = principal.is_director
     mentee = None if director or Role.mentee not in principal.roles else principal.subject
     mentor = None if director or mentee else principal.subject
     items = await deps.views.requests(mentee_id=mentee, mentor_id=mentor, status=status_, limit=limit, offset=offset)
@@ -118,7 +114,7 @@ async def get_request(request_id: str, deps: Container, principal: Member) -> di
     view = await deps.views.request(request_id)
     if view is None:
         raise NotFound(f"no request {request_id}")
-    check_reader(request_id, principal.subject, view["mentee_id"], view["forwarded_to"], director=_director(principal))
+    check_reader(request_id, principal.subject, view["mentee_id"], view["forwarded_to"], director=principal.is_director)
     return view
 
 
@@ -146,7 +142,7 @@ async def post_admin_match(
 async def post_withdrawal(
     request_id: str, body: bodies.Withdrawal, deps: Container, cid: CorrelationDep, who: DirectorOrMentee
 ):
-    cmd = commands.WithdrawRequest(request_id, who.subject, _director(who), body.reason, cid)
+    cmd = commands.WithdrawRequest(request_id, who.subject, who.is_director, body.reason, cid)
     return Changed(request_id=request_id, version=await withdraw_request.handle(deps, cmd))
 
 
@@ -154,7 +150,7 @@ async def post_withdrawal(
 async def get_suggestions(
     mentee_id: str, deps: Container, principal: DirectorOrMentee, k: Annotated[int, Query(ge=1, le=50)] = 5
 ) -> dict[str, Any]:
-    query = commands.SuggestMentors(mentee_id, principal.subject, _director(principal), k)
+    query = commands.SuggestMentors(mentee_id, principal.subject, principal.is_director, k)
     return {"mentee_id": mentee_id, "items": [asdict(s) for s in await suggest.handle(deps, query)]}
 
 

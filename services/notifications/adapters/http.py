@@ -11,7 +11,7 @@ from services.notifications.application.commands import SetPreferences, ShowPref
 from services.notifications.application.deps import Deps
 from services.notifications.application.preferences import set_preferences, show_preferences
 from services.notifications.domain.preferences import Preferences
-from shared.auth import Member, Principal, Role
+from shared.auth import Member
 from shared.http import get_container
 
 router = APIRouter(prefix="/participants", tags=["preferences"])
@@ -30,21 +30,17 @@ class PreferencesBody(BaseModel):
         return cls(channels=preferences.channels, digest=preferences.digest)
 
 
-def _is_admin(principal: Principal) -> bool:
-    return Role.admin in principal.roles
-
-
 @router.put("/{participant_id}/preferences", response_model=PreferencesBody)
 async def put_preferences(
     participant_id: str, body: PreferencesBody, principal: Member, deps: Container
 ) -> PreferencesBody:
-    cmd = SetPreferences(participant_id, tuple(body.channels), body.digest, principal.subject, _is_admin(principal))
+    cmd = SetPreferences(participant_id, tuple(body.channels), body.digest, principal.subject, principal.is_director)
     return PreferencesBody.of(await set_preferences(deps, cmd))
 
 
 @router.get("/{participant_id}/preferences", response_model=PreferencesBody)
 async def read_preferences(participant_id: str, principal: Member, deps: Container) -> PreferencesBody:
-    cmd = ShowPreferences(participant_id, principal.subject, _is_admin(principal))
+    cmd = ShowPreferences(participant_id, principal.subject, principal.is_director)
     return PreferencesBody.of(await show_preferences(deps, cmd))
 
 

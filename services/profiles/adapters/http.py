@@ -170,7 +170,7 @@ async def _register(
 
 
 def _participant_id_for(requested: str | None, priority_group: str | None, principal: Principal) -> str:
-    if Role.admin in principal.roles:
+    if principal.is_director:
         return requested or str(uuid4())
     if requested not in (None, principal.subject):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="participants may only register themselves")

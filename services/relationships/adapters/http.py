@@ -41,7 +41,7 @@ from services.relationships.application import (
 from services.relationships.application.confidential import read_texts
 from services.relationships.application.container import Container
 from services.relationships.application.queries import show_relationship
-from shared.auth import Director, Member, Party, Principal, Role
+from shared.auth import Director, Member, Party
 from shared.http import CorrelationDep, RuntimeDep, get_container
 
 router = APIRouter(prefix="/relationships", tags=["relationships"])
@@ -66,10 +66,6 @@ def install(app: FastAPI, container: Container) -> None:
     app.include_router(router)
 
 
-def _is_director(principal: Principal) -> bool:
-    return Role.admin in principal.roles
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Changed)
 async def post_relationship(
     body: StartRelationship, c: ContainerDep, correlation_id: CorrelationDep, _: Director
@@ -87,14 +83,14 @@ async def list_relationships(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """The director sees every relationship; a participant only their own."""
-    participant = None if _is_director(principal) else principal.subject
+    participant = None if principal.is_director else principal.subject
     items = await views.listing(runtime.pool, participant_id=participant, phase=phase, limit=limit, offset=offset)
     return {"items": items}
 
 
 @router.get("/{relationship_id}")
 async def get_relationship(relationship_id: str, c: ContainerDep, principal: Member) -> dict[str, Any]:
-    return await show_relationship(c, relationship_id, principal.subject, director=_is_director(principal))
+    return await show_relationship(c, relationship_id, principal.subject, director=principal.is_director)
 
 
 @router.put("/{relationship_id}/agreement")
@@ -158,7 +154,7 @@ async def post_review(
         relationship_id,
         principal.subject,
         **body.model_dump(),
-        by_director=_is_director(principal),
+        by_director=principal.is_director,
         correlation_id=correlation_id,
     )
     return Changed(relationship_id=relationship_id, version=await review_agreement.handle(c, cmd))
@@ -172,7 +168,7 @@ async def post_closure(
         relationship_id,
         principal.subject,
         **body.model_dump(),
-        by_director=_is_director(principal),
+        by_director=principal.is_director,
         correlation_id=correlation_id,
     )
     return Changed(relationship_id=relationship_id, version=await close_relationship.handle(c, cmd))
