@@ -26,45 +26,8 @@ from mentorship.devstack.broker import start_broker
 from shared.bus import ensure_topics, new_producer
 from shared.db import create_pool, migrate, migrations_from_package
 from shared.envelope import Envelope
-from shared.events import Event
-from shared.events.hr import (
-    Worker,
-    WorkerHired,
-    WorkerPromoted,
-    WorkerTerminated,
-    WorkerTransferred,
-)
-from shared.events.matching import (
-    MatchApproved,
-    MentorResponded,
-    RequestExpired,
-    RequestForwarded,
-    RequestRanked,
-    RequestReviewed,
-    RequestUnmatched,
-    RequestWithdrawn,
-)
+from shared.events import Event, hr, matching, profiles, relationships
 from shared.events.notifications import NotificationSent
-from shared.events.profiles import (
-    MenteeRegistered,
-    MentorCapacityChanged,
-    MentorRegistered,
-    MentorTrainingCompleted,
-    ParticipantDeactivated,
-    ProfileFields,
-)
-from shared.events.relationships import (
-    AgreementReviewed,
-    AgreementSigned,
-    FeedbackSubmitted,
-    GoalProgressed,
-    GoalSet,
-    MeetingLogged,
-    RelationshipClosed,
-    RelationshipLagging,
-    RelationshipStarted,
-    SmartGoal,
-)
 
 RATE_TARGET = 30_000
 RSS_TARGET_MB = 500
@@ -132,13 +95,13 @@ class Institution:
             for _ in range(3):
                 yield from self._mentee_story()
 
-    def _person(self, role: str) -> tuple[str, str, datetime, ProfileFields, list[Fact]]:
+    def _person(self, role: str) -> tuple[str, str, datetime, profiles.ProfileFields, list[Fact]]:
         rng, self.staff = self.rng, self.staff + 1
         employee_id, participant_id = f"E{self.staff:07d}", f"{role}-{self.staff:07d}"
         department = rng.choice(DEPARTMENTS)
         hired_on = date(2010, 1, 1) + timedelta(days=rng.randrange(5000))
         at = START + timedelta(days=rng.randrange(120), minutes=rng.randrange(600))
-        worker = Worker(
+        worker = hr.Worker(
             employee_id=employee_id,
             legal_name=f"Worker {self.staff}",
             work_email=f"w{self.staff}@example.edu",
@@ -154,7 +117,7 @@ class Institution:
             (
                 "hr",
                 employee_id,
-                WorkerHired(employee_id=employee_id, effective_date=hired_on, recorded_at=at, worker=worker),
+                hr.WorkerHired(employee_id=employee_id, effective_date=hired_on, recorded_at=at, worker=worker),
                 at,
             )
         ]
@@ -163,7 +126,7 @@ class Institution:
                 (
                     "hr",
                     employee_id,
-                    WorkerPromoted(
+                    hr.WorkerPromoted(
                         employee_id=employee_id,
                         effective_date=at.date(),
                         recorded_at=at,
@@ -179,7 +142,7 @@ class Institution:
                 (
                     "hr",
                     employee_id,
-                    WorkerTransferred(
+                    hr.WorkerTransferred(
                         employee_id=employee_id,
                         effective_date=at.date(),
                         recorded_at=at,
@@ -190,7 +153,7 @@ class Institution:
                     at + timedelta(days=300),
                 )
             )
-        profile = ProfileFields(
+        profile = profiles.ProfileFields(
             biography="Clinician-scientist in outcomes research; happy to talk grants and balance.",
             specialty=department.lower(),
             interests=["grants", "teaching"],
@@ -207,7 +170,7 @@ class Institution:
             (
                 "profiles",
                 participant_id,
-                MentorRegistered(
+                profiles.MentorRegistered(
                     participant_id=participant_id,
                     employee_id=employee_id,
                     name="Dr. Mentor",
@@ -223,7 +186,9 @@ class Institution:
                 (
                     "profiles",
                     participant_id,
-                    MentorTrainingCompleted(participant_id=participant_id, kind="workshop", completed_on=at.date()),
+                    profiles.MentorTrainingCompleted(
+                        participant_id=participant_id, kind="workshop", completed_on=at.date()
+                    ),
                     at + timedelta(days=10),
                 )
             )
@@ -233,7 +198,9 @@ class Institution:
                 (
                     "profiles",
                     participant_id,
-                    MentorCapacityChanged(participant_id=participant_id, old_capacity=capacity, new_capacity=new),
+                    profiles.MentorCapacityChanged(
+                        participant_id=participant_id, old_capacity=capacity, new_capacity=new
+                    ),
                     at + timedelta(days=60),
                 )
             )
@@ -247,7 +214,7 @@ class Institution:
             (
                 "profiles",
                 mentee,
-                MenteeRegistered(
+                profiles.MenteeRegistered(
                     participant_id=mentee,
                     employee_id=employee_id,
                     name="Dr. Mentee",
@@ -264,7 +231,7 @@ class Institution:
             (
                 "matching",
                 request,
-                RequestRanked(
+                matching.RequestRanked(
                     request_id=request,
                     mentee_id=mentee,
                     biography="Early-career surgeon seeking guidance.",
@@ -280,7 +247,7 @@ class Institution:
                 (
                     "matching",
                     request,
-                    RequestReviewed(
+                    matching.RequestReviewed(
                         request_id=request,
                         reviewer_id="director",
                         approved=False,
@@ -292,11 +259,21 @@ class Institution:
             yield from facts
             return
         facts.append(
-            ("matching", request, RequestReviewed(request_id=request, reviewer_id="director", approved=True), at)
+            (
+                "matching",
+                request,
+                matching.RequestReviewed(request_id=request, reviewer_id="director", approved=True),
+                at,
+            )
         )
         if rng.random() < 0.03:
             facts.append(
-                ("matching", request, RequestWithdrawn(request_id=request, mentee_id=mentee), at + timedelta(days=2))
+                (
+                    "matching",
+                    request,
+                    matching.RequestWithdrawn(request_id=request, mentee_id=mentee),
+                    at + timedelta(days=2),
+                )
             )
             yield from facts
             return
@@ -307,7 +284,7 @@ class Institution:
                 (
                     "matching",
                     request,
-                    RequestForwarded(
+                    matching.RequestForwarded(
                         request_id=request,
                         mentee_id=mentee,
                         mentor_id=candidate,
@@ -325,7 +302,7 @@ class Institution:
                     (
                         "matching",
                         request,
-                        RequestExpired(
+                        matching.RequestExpired(
                             request_id=request, mentor_id=candidate, choice_rank=rank, respond_by=respond_by
                         ),
                         at,
@@ -338,7 +315,9 @@ class Institution:
                 (
                     "matching",
                     request,
-                    MentorResponded(request_id=request, mentor_id=candidate, choice_rank=rank, accepted=accepted),
+                    matching.MentorResponded(
+                        request_id=request, mentor_id=candidate, choice_rank=rank, accepted=accepted
+                    ),
                     at,
                 )
             )
@@ -350,7 +329,7 @@ class Institution:
                 (
                     "matching",
                     request,
-                    RequestUnmatched(request_id=request, mentee_id=mentee, tried_mentor_ids=ranked),
+                    matching.RequestUnmatched(request_id=request, mentee_id=mentee, tried_mentor_ids=ranked),
                     at,
                 )
             )
@@ -361,7 +340,7 @@ class Institution:
             (
                 "matching",
                 match,
-                MatchApproved(
+                matching.MatchApproved(
                     match_id=match,
                     mentee_id=mentee,
                     mentor_id=mentor,
@@ -379,7 +358,7 @@ class Institution:
                 (
                     "profiles",
                     mentee,
-                    ParticipantDeactivated(
+                    profiles.ParticipantDeactivated(
                         participant_id=mentee,
                         reason="left_institution",
                         effective_date=(at + timedelta(days=500)).date(),
@@ -391,7 +370,7 @@ class Institution:
                 (
                     "hr",
                     employee_id,
-                    WorkerTerminated(
+                    hr.WorkerTerminated(
                         employee_id=employee_id,
                         effective_date=(at + timedelta(days=500)).date(),
                         recorded_at=at,
@@ -412,7 +391,7 @@ class Institution:
         started_on = at.date()
         facts = [
             fact(
-                RelationshipStarted(
+                relationships.RelationshipStarted(
                     relationship_id=rel,
                     model="one_to_one",
                     mentor_id=mentor,
@@ -425,7 +404,7 @@ class Institution:
         ]
         at += timedelta(days=rng.randrange(5, 25))
         goals = [
-            SmartGoal(
+            relationships.SmartGoal(
                 goal_id=f"g{i}", text="Submit a K award", measure="submitted", due_on=started_on + timedelta(days=365)
             )
             for i in range(rng.randint(1, 3))
@@ -433,7 +412,7 @@ class Institution:
         cadence = rng.choice((4, 6, 8))
         facts.append(
             fact(
-                AgreementSigned(
+                relationships.AgreementSigned(
                     relationship_id=rel,
                     cadence_weeks_min=cadence - 2 if cadence > 2 else 1,
                     cadence_weeks_max=cadence,
@@ -449,10 +428,12 @@ class Institution:
             )
         )
         if rng.random() < 0.3:
-            goal = SmartGoal(
+            goal = relationships.SmartGoal(
                 goal_id="g-extra", text="Lead a session", measure="held", due_on=at.date() + timedelta(days=200)
             )
-            facts.append(fact(GoalSet(relationship_id=rel, mentee_id=mentee, goal=goal), at + timedelta(days=3)))
+            facts.append(
+                fact(relationships.GoalSet(relationship_id=rel, mentee_id=mentee, goal=goal), at + timedelta(days=3))
+            )
         drift = rng.uniform(0.7, 1.3)  # how far the pair slips from the agreed cadence
         meeting_days = cadence * 7 * drift
         for n in range(rng.randint(4, 40)):
@@ -460,7 +441,7 @@ class Institution:
             if gap > cadence * 7 + 14:
                 facts.append(
                     fact(
-                        RelationshipLagging(
+                        relationships.RelationshipLagging(
                             relationship_id=rel,
                             last_meeting_on=at.date() if n else None,
                             days_since=int(cadence * 7 + 14),
@@ -473,7 +454,7 @@ class Institution:
             at += timedelta(days=gap)
             facts.append(
                 fact(
-                    MeetingLogged(
+                    relationships.MeetingLogged(
                         relationship_id=rel,
                         meeting_id=f"mt-{n}",
                         held_on=at.date(),
@@ -487,7 +468,7 @@ class Institution:
             if n % 8 == 7:
                 facts.append(
                     fact(
-                        AgreementReviewed(
+                        relationships.AgreementReviewed(
                             relationship_id=rel,
                             reviewed_on=at.date(),
                             outcome="continued",
@@ -500,7 +481,7 @@ class Institution:
             status = "achieved" if rng.random() < 0.6 else "in_progress"
             facts.append(
                 fact(
-                    GoalProgressed(
+                    relationships.GoalProgressed(
                         relationship_id=rel,
                         goal_id=goal.goal_id,
                         status=status,
@@ -512,7 +493,7 @@ class Institution:
         for who, role in ((mentee, "mentee"), (mentor, "mentor")):
             facts.append(
                 fact(
-                    FeedbackSubmitted(
+                    relationships.FeedbackSubmitted(
                         relationship_id=rel,
                         survey="relationship_feedback",
                         respondent_id=who,
@@ -527,7 +508,7 @@ class Institution:
         if rng.random() < 0.15:  # still open, and lagging now
             facts.append(
                 fact(
-                    RelationshipLagging(
+                    relationships.RelationshipLagging(
                         relationship_id=rel,
                         last_meeting_on=at.date(),
                         days_since=int(cadence * 7 + 14),
@@ -541,7 +522,7 @@ class Institution:
             at += timedelta(days=14)
             facts.append(
                 fact(
-                    RelationshipClosed(
+                    relationships.RelationshipClosed(
                         relationship_id=rel,
                         reason=reason,
                         closed_by=mentee,

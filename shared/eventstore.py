@@ -9,7 +9,8 @@ writer got there first, ``ConcurrencyConflict`` is raised and nothing is written
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID, uuid4
@@ -97,6 +98,23 @@ class PayloadCodec(Protocol):
     async def open(self, conn: asyncpg.Connection, stream_id: str, event_type: str, data: dict) -> dict: ...
 
 
+def _require_transaction(conn: asyncpg.Connection, what: str) -> None:
+    if not conn.is_in_transaction():
+        raise RuntimeError(f"{what} must run inside the transaction that holds the state change")
+
+
+@contextmanager
+def _conflict_as(stream_id: str, expected_version: int) -> Iterator[None]:
+    """Another writer's row at a version this append wanted: a ``ConcurrencyConflict``, nothing written.
+    (The caller's transaction is aborted then, so the winner's version can't be read here.)"""
+    try:
+        yield
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name != "events_stream_version_unique":
+            raise
+        raise ConcurrencyConflict(stream_id, expected_version, actual=None) from exc
+
+
 class EventStore:
     def __init__(self, service: str, clock: Clock | None = None, codec: PayloadCodec | None = None) -> None:
         self.service = service
@@ -114,40 +132,23 @@ class EventStore:
         correlation_id: UUID | None = None,
         causation_id: UUID | None = None,
     ) -> list[Envelope]:
-        if not conn.is_in_transaction():
-            raise RuntimeError("append must run inside the transaction that holds the state change")
+        _require_transaction(conn, "append")
         if not events:
             return []
         ids = [uuid4() for _ in events]
         payloads = [e.model_dump_json() for e in events]
-        stored = payloads
-        if self.codec is not None:
-            stored = [
-                json.dumps(await self.codec.seal(conn, stream_id, e.type_name(), json.loads(p)))
-                for e, p in zip(events, payloads, strict=False)
-            ]
+        stored = await self._sealed(conn, [(stream_id, e) for e in events], payloads)
         correlation_id = correlation_id or ids[0]
         occurred_at = self.clock.now()
         common = (stream_id, expected_version, occurred_at, correlation_id, causation_id)
-        try:
+        with _conflict_as(stream_id, expected_version):
             if len(events) == 1:
                 rows = await conn.fetch(
                     _APPEND_ONE, *common, ids[0], events[0].type_name(), events[0].schema_version, stored[0]
                 )
             else:
-                rows = await conn.fetch(
-                    _APPEND,
-                    *common,
-                    ids,
-                    [e.type_name() for e in events],
-                    [e.schema_version for e in events],
-                    stored,
-                )
-        except asyncpg.UniqueViolationError as exc:
-            if exc.constraint_name != "events_stream_version_unique":
-                raise
-            # The caller's transaction is aborted now, so the winner's version can't be read here.
-            raise ConcurrencyConflict(stream_id, expected_version, actual=None) from exc
+                types, versions = [e.type_name() for e in events], [e.schema_version for e in events]
+                rows = await conn.fetch(_APPEND, *common, ids, types, versions, stored)
         if not rows:
             raise ConcurrencyConflict(stream_id, expected_version, await self.stream_version(conn, stream_id))
         return [
@@ -165,24 +166,18 @@ class EventStore:
                 schemaversion=event.schema_version,
                 data=json.loads(payload),
             )
-            for event_id, event, payload, row in zip(ids, events, payloads, rows, strict=False)
+            for event_id, event, payload, row in zip(ids, events, payloads, rows, strict=True)
         ]
 
     async def start_streams(self, conn: asyncpg.Connection, firsts: Sequence[tuple[str, Event]]) -> None:
         """Append the first event of each of many new streams in one statement (the same as
         ``append(conn, stream_id, 0, [event])`` for each, with one round trip for all).
         ``ConcurrencyConflict`` if one of the streams already exists."""
-        if not conn.is_in_transaction():
-            raise RuntimeError("start_streams must run inside the transaction that holds the state change")
+        _require_transaction(conn, "start_streams")
         if not firsts:
             return
-        stored = [event.model_dump_json() for _, event in firsts]
-        if self.codec is not None:
-            stored = [
-                json.dumps(await self.codec.seal(conn, stream_id, event.type_name(), json.loads(payload)))
-                for (stream_id, event), payload in zip(firsts, stored, strict=False)
-            ]
-        try:
+        stored = await self._sealed(conn, firsts, [event.model_dump_json() for _, event in firsts])
+        with _conflict_as(firsts[0][0] if len(firsts) == 1 else "one of several", 0):
             await conn.fetchval(
                 _START_STREAMS,
                 self.clock.now(),
@@ -192,10 +187,17 @@ class EventStore:
                 [event.schema_version for _, event in firsts],
                 stored,
             )
-        except asyncpg.UniqueViolationError as exc:
-            if exc.constraint_name != "events_stream_version_unique":
-                raise
-            raise ConcurrencyConflict(firsts[0][0] if len(firsts) == 1 else "one of several", 0, actual=None) from exc
+
+    async def _sealed(
+        self, conn: asyncpg.Connection, events: Sequence[tuple[str, Event]], payloads: list[str]
+    ) -> list[str]:
+        """What the store keeps of each payload: as it is, or sealed by the codec."""
+        if self.codec is None:
+            return payloads
+        return [
+            json.dumps(await self.codec.seal(conn, stream_id, event.type_name(), json.loads(payload)))
+            for (stream_id, event), payload in zip(events, payloads, strict=True)
+        ]
 
     async def stream_version(self, conn: asyncpg.Connection, stream_id: str) -> int:
         return await conn.fetchval("SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1", stream_id)

@@ -80,39 +80,9 @@ class ServiceRuntime:
             await ensure_topics(s.kafka_bootstrap, topics, s.topic_partitions)
             self.producer = new_producer(s.kafka_bootstrap)
             await self.producer.start()
-            if self.publishes:
-                self.relay = OutboxRelay(
-                    s.pg_dsn,
-                    self.store,
-                    self.producer,
-                    batch_size=s.relay_batch_size,
-                    poll_seconds=s.relay_poll_seconds,
-                )
-                tasks.append(asyncio.create_task(self.relay.run(stop), name="outbox-relay"))
-            if self.timer_handlers:
-                wheel = TimerWheel(self.pool, self.timer_handlers, self.clock, poll_seconds=s.timer_poll_seconds)
-                tasks.append(asyncio.create_task(wheel.run(stop), name="timers"))
-            for task in self.background:
-                tasks.append(asyncio.create_task(task(self, stop), name=getattr(task, "__name__", "background")))
+            tasks = self._start_tasks(stop)
             if self.handlers:
-                self.broker = new_broker(s.kafka_bootstrap)
-                consumer = IdempotentConsumer(
-                    self.pool,
-                    self.group,
-                    self.handlers,
-                    self.producer,
-                    max_attempts=s.consumer_max_attempts,
-                    backoff_seconds=s.consumer_backoff_seconds,
-                )
-                subscribe(
-                    self.broker,
-                    consumer,
-                    self.consumes,
-                    session_timeout_ms=s.consumer_session_timeout_ms,
-                    batch_size=self.consumer_batch_size,
-                    fetch_max_wait_ms=self.consumer_fetch_max_wait_ms,
-                )
-                await self.broker.start()
+                await self._start_consumer()
             log.info("service started", topics=topics)
             yield self
         finally:
@@ -125,6 +95,43 @@ class ServiceRuntime:
                 await self.producer.stop()
             await self.pool.close()
             log.info("service stopped")
+
+    def _start_tasks(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+        """The outbox relay, the timer wheel and the service's own background tasks, until ``stop``."""
+        s, tasks = self.settings, []
+        if self.publishes:
+            self.relay = OutboxRelay(
+                s.pg_dsn, self.store, self.producer, batch_size=s.relay_batch_size, poll_seconds=s.relay_poll_seconds
+            )
+            tasks.append(asyncio.create_task(self.relay.run(stop), name="outbox-relay"))
+        if self.timer_handlers:
+            wheel = TimerWheel(self.pool, self.timer_handlers, self.clock, poll_seconds=s.timer_poll_seconds)
+            tasks.append(asyncio.create_task(wheel.run(stop), name="timers"))
+        for task in self.background:
+            tasks.append(asyncio.create_task(task(self, stop), name=getattr(task, "__name__", "background")))
+        return tasks
+
+    async def _start_consumer(self) -> None:
+        """The idempotent consumer of ``consumes``, on a FastStream broker with manual acknowledgement."""
+        s = self.settings
+        self.broker = new_broker(s.kafka_bootstrap)
+        consumer = IdempotentConsumer(
+            self.pool,
+            self.group,
+            self.handlers,
+            self.producer,
+            max_attempts=s.consumer_max_attempts,
+            backoff_seconds=s.consumer_backoff_seconds,
+        )
+        subscribe(
+            self.broker,
+            consumer,
+            self.consumes,
+            session_timeout_ms=s.consumer_session_timeout_ms,
+            batch_size=self.consumer_batch_size,
+            fetch_max_wait_ms=self.consumer_fetch_max_wait_ms,
+        )
+        await self.broker.start()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:

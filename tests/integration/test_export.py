@@ -26,17 +26,7 @@ from services.analytics.querying.dashboard import Filters, program_figures
 from shared.bus import ensure_topics, new_producer
 from shared.db import migrate, migrations_from_package
 from shared.envelope import Envelope
-from shared.events import Event
-from shared.events.matching import (
-    MatchApproved,
-    MentorResponded,
-    RequestExpired,
-    RequestForwarded,
-    RequestRanked,
-    RequestReviewed,
-    RequestUnmatched,
-    RequestWithdrawn,
-)
+from shared.events import Event, matching
 from shared.events.profiles import Demographics, MenteeRegistered, MentorRegistered, ProfileFields
 
 pytestmark = pytest.mark.integration
@@ -119,7 +109,7 @@ def program() -> Script:
         script.add(
             "matching",
             request,
-            RequestRanked(
+            matching.RequestRanked(
                 request_id=request,
                 mentee_id=mentee,
                 ranked_mentor_ids=ranked,
@@ -134,7 +124,7 @@ def program() -> Script:
         script.add(
             "matching",
             request,
-            RequestForwarded(
+            matching.RequestForwarded(
                 request_id=request, mentee_id=mentee, mentor_id=mentor, choice_rank=rank, respond_by=at + 7 * DAY
             ),
             at,
@@ -143,14 +133,16 @@ def program() -> Script:
             script.add(
                 "matching",
                 request,
-                RequestExpired(request_id=request, mentor_id=mentor, choice_rank=rank, respond_by=at + 7 * DAY),
+                matching.RequestExpired(
+                    request_id=request, mentor_id=mentor, choice_rank=rank, respond_by=at + 7 * DAY
+                ),
                 at + 7 * DAY,
             )
         else:
             script.add(
                 "matching",
                 request,
-                MentorResponded(
+                matching.MentorResponded(
                     request_id=request,
                     mentor_id=mentor,
                     choice_rank=rank,
@@ -161,14 +153,16 @@ def program() -> Script:
             )
 
     def approve(request: str, at: datetime) -> None:
-        script.add("matching", request, RequestReviewed(request_id=request, reviewer_id="director", approved=True), at)
+        script.add(
+            "matching", request, matching.RequestReviewed(request_id=request, reviewer_id="director", approved=True), at
+        )
 
     def match(n: int, request: str | None, mentee: str, mentor: str, rank: int | None, at: datetime) -> None:
         mode = "director" if request else "admin"
         script.add(
             "matching",
             f"match-{n}",
-            MatchApproved(
+            matching.MatchApproved(
                 match_id=f"match-{n}",
                 mentee_id=mentee,
                 mentor_id=mentor,
@@ -200,14 +194,14 @@ def program() -> Script:
             script.add(
                 "matching",
                 request,
-                RequestUnmatched(request_id=request, mentee_id=mentee, tried_mentor_ids=ranked),
+                matching.RequestUnmatched(request_id=request, mentee_id=mentee, tried_mentor_ids=ranked),
                 step,
             )
     declined = ask(6, "m6", ["a"], T0 + 6 * DAY)
     script.add(
         "matching",
         declined,
-        RequestReviewed(
+        matching.RequestReviewed(
             request_id=declined, reviewer_id="director", approved=False, decline_reason="SECRET not a mentoring request"
         ),
         T0 + 7 * DAY,
@@ -216,7 +210,7 @@ def program() -> Script:
     script.add(
         "matching",
         withdrawn,
-        RequestWithdrawn(request_id=withdrawn, mentee_id="m7", reason="SECRET moved"),
+        matching.RequestWithdrawn(request_id=withdrawn, mentee_id="m7", reason="SECRET moved"),
         T0 + 8 * DAY,
     )
     match(8, None, "m8", "c", None, T0 + 9 * DAY)

@@ -17,21 +17,8 @@ from services.analytics.generation_names import schema_name
 from services.analytics.projecting.generations import create_generation
 from services.analytics.projecting.projections import ALL
 from services.analytics.querying.dashboard import Filters, figures_as_rows, program_figures
+from shared.events import profiles, relationships
 from shared.events.hr import HrEventRescinded, Worker, WorkerHired, WorkerTerminated, WorkerUpdated
-from shared.events.profiles import (
-    MenteeRegistered,
-    MentorCapacityChanged,
-    MentorRegistered,
-    ParticipantDeactivated,
-    ParticipantReactivated,
-)
-from shared.events.relationships import (
-    AgreementSigned,
-    MeetingLogged,
-    RelationshipClosed,
-    RelationshipLagging,
-    RelationshipStarted,
-)
 from tests.integration.analytics.test_dashboard import person, program_events, publish_and_project
 from tests.integration.analytics.test_timeline_projection import envelope
 
@@ -155,22 +142,32 @@ def trend_events() -> list[tuple[str, object]]:
     events = program_events()
     profile = lambda e, when, seq=1: ("profiles", envelope(e, e.participant_id, at(when), "profiles", seq))  # noqa: E731
     for i in (1, 2, 3, 5):
-        events.append(profile(person(MenteeRegistered, f"s{i}", "Oncology", employee_id=f"p{i}"), "2026-02-10"))
-    events.append(profile(person(MentorRegistered, "s4", "Oncology", employee_id="p4", capacity=3), "2026-02-10"))
+        events.append(
+            profile(person(profiles.MenteeRegistered, f"s{i}", "Oncology", employee_id=f"p{i}"), "2026-02-10")
+        )
+    events.append(
+        profile(person(profiles.MentorRegistered, "s4", "Oncology", employee_id="p4", capacity=3), "2026-02-10")
+    )
     events += [
         profile(
-            ParticipantDeactivated(participant_id="m3", reason="left_institution", effective_date=date(2026, 3, 15)),
+            profiles.ParticipantDeactivated(
+                participant_id="m3", reason="left_institution", effective_date=date(2026, 3, 15)
+            ),
             "2026-03-15",
             2,
         ),
-        profile(ParticipantReactivated(participant_id="m3", effective_date=date(2026, 5, 10)), "2026-05-10", 3),
         profile(
-            ParticipantDeactivated(participant_id="s2", reason="left_institution", effective_date=date(2026, 5, 1)),
+            profiles.ParticipantReactivated(participant_id="m3", effective_date=date(2026, 5, 10)), "2026-05-10", 3
+        ),
+        profile(
+            profiles.ParticipantDeactivated(
+                participant_id="s2", reason="left_institution", effective_date=date(2026, 5, 1)
+            ),
             "2026-05-01",
             2,
         ),
-        profile(MentorCapacityChanged(participant_id="a", old_capacity=2, new_capacity=1), "2026-05-01", 2),
-        profile(MentorCapacityChanged(participant_id="c", old_capacity=2, new_capacity=0), "2026-05-15", 2),
+        profile(profiles.MentorCapacityChanged(participant_id="a", old_capacity=2, new_capacity=1), "2026-05-01", 2),
+        profile(profiles.MentorCapacityChanged(participant_id="c", old_capacity=2, new_capacity=0), "2026-05-15", 2),
     ]
 
     def relationship(rel: str, steps: list[tuple[object, str]]) -> None:
@@ -179,7 +176,7 @@ def trend_events() -> list[tuple[str, object]]:
         )
 
     def agreement(rel, mentor, mentees, signed, weeks):
-        return AgreementSigned(
+        return relationships.AgreementSigned(
             relationship_id=rel,
             format="video",
             confidentiality_accepted=True,
@@ -192,7 +189,7 @@ def trend_events() -> list[tuple[str, object]]:
         )
 
     def meeting(rel, n, held):
-        return MeetingLogged(
+        return relationships.MeetingLogged(
             relationship_id=rel,
             meeting_id=f"{rel}-{n}",
             held_on=date.fromisoformat(held),
@@ -201,7 +198,7 @@ def trend_events() -> list[tuple[str, object]]:
         )
 
     def start(rel, mentor, mentees, on):
-        return RelationshipStarted(
+        return relationships.RelationshipStarted(
             relationship_id=rel,
             model="one_to_one" if len(mentees) == 1 else "group",
             mentor_id=mentor,
@@ -211,7 +208,7 @@ def trend_events() -> list[tuple[str, object]]:
         )
 
     def lagging(rel, days):
-        return RelationshipLagging(
+        return relationships.RelationshipLagging(
             relationship_id=rel,
             last_meeting_on=None,
             days_since=days,
@@ -239,7 +236,7 @@ def trend_events() -> list[tuple[str, object]]:
                 for i, d in enumerate(("2026-02-20", "2026-03-05", "2026-03-19", "2026-04-02"))
             ),
             (
-                RelationshipClosed(
+                relationships.RelationshipClosed(
                     relationship_id="rel-4",
                     reason="program_ended",
                     mentor_id="s4",

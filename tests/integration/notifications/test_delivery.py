@@ -7,15 +7,7 @@ from datetime import timedelta
 
 from services.notifications.domain.signing import verify
 from shared.auth import Role
-from shared.events.matching import (
-    MatchApproved,
-    MentorResponded,
-    RequestExpired,
-    RequestForwarded,
-    RequestRanked,
-    RequestReviewed,
-    RequestUnmatched,
-)
+from shared.events import matching
 from shared.events.profiles import ParticipantErased
 from shared.timers import pending
 from tests.helpers import unique
@@ -25,7 +17,9 @@ from tests.integration.service_harness import START, auth, envelope_of
 
 def match(mentor: str, mentee: str):
     match_id = unique("match")
-    return envelope_of(MatchApproved(match_id=match_id, mentee_id=mentee, mentor_id=mentor, mode="admin"), match_id)
+    return envelope_of(
+        matching.MatchApproved(match_id=match_id, mentee_id=mentee, mentor_id=mentor, mode="admin"), match_id
+    )
 
 
 async def pair(service) -> tuple[str, str]:
@@ -63,7 +57,7 @@ async def test_the_director_reviews_and_the_mentor_gets_the_forwarded_request_wi
     respond_by = START + days(7)
     await service.consume(
         envelope_of(
-            RequestRanked(
+            matching.RequestRanked(
                 request_id=request_id,
                 mentee_id=mentee,
                 biography="Cardiology fellow, 2nd year.",
@@ -73,7 +67,7 @@ async def test_the_director_reviews_and_the_mentor_gets_the_forwarded_request_wi
             request_id,
         ),
         envelope_of(
-            RequestForwarded(
+            matching.RequestForwarded(
                 request_id=request_id, mentee_id=mentee, mentor_id=mentor, choice_rank=1, respond_by=respond_by
             ),
             request_id,
@@ -96,10 +90,10 @@ async def test_the_response_reminder_comes_two_days_before_the_deadline_unless_t
     slow = unique("mentor")
     await service.consume(person(slow, "Dr Slow", mentor=True))
     request_id = unique("req")
-    ranked = RequestRanked(
+    ranked = matching.RequestRanked(
         request_id=request_id, mentee_id=mentee, biography="bio", motivation="why", ranked_mentor_ids=[mentor, slow]
     )
-    first = RequestForwarded(
+    first = matching.RequestForwarded(
         request_id=request_id, mentee_id=mentee, mentor_id=mentor, choice_rank=1, respond_by=START + days(7)
     )
     await service.consume(envelope_of(ranked, request_id), envelope_of(first, request_id))
@@ -107,13 +101,13 @@ async def test_the_response_reminder_comes_two_days_before_the_deadline_unless_t
         assert [t.due_at for t in await pending(conn)] == [START + days(5)]
     await service.consume(
         envelope_of(
-            MentorResponded(
+            matching.MentorResponded(
                 request_id=request_id, mentor_id=mentor, choice_rank=1, accepted=False, reason="on sabbatical"
             ),
             request_id,
         )
     )
-    second = RequestForwarded(
+    second = matching.RequestForwarded(
         request_id=request_id, mentee_id=mentee, mentor_id=slow, choice_rank=2, respond_by=START + days(14)
     )
     await service.consume(envelope_of(second, request_id))
@@ -131,7 +125,7 @@ async def test_the_response_reminder_comes_two_days_before_the_deadline_unless_t
 
     await service.consume(
         envelope_of(
-            RequestExpired(request_id=request_id, mentor_id=slow, choice_rank=2, respond_by=START + days(14)),
+            matching.RequestExpired(request_id=request_id, mentor_id=slow, choice_rank=2, respond_by=START + days(14)),
             request_id,
         )
     )
@@ -146,7 +140,7 @@ async def test_a_declined_request_tells_the_mentee_and_an_unmatched_one_the_dire
     for request_id in (declined, unmatched):
         await service.consume(
             envelope_of(
-                RequestRanked(
+                matching.RequestRanked(
                     request_id=request_id, mentee_id=mentee, biography="b", motivation="m", ranked_mentor_ids=[mentor]
                 ),
                 request_id,
@@ -155,9 +149,9 @@ async def test_a_declined_request_tells_the_mentee_and_an_unmatched_one_the_dire
     await service.deliver()
     directors_before = len(service.mailbox.to("director-1@uni.example"))
     await service.consume(
-        envelope_of(RequestReviewed(request_id=declined, reviewer_id="director-1", approved=True), declined),
+        envelope_of(matching.RequestReviewed(request_id=declined, reviewer_id="director-1", approved=True), declined),
         envelope_of(
-            RequestReviewed(
+            matching.RequestReviewed(
                 request_id=declined,
                 reviewer_id="director-1",
                 approved=False,
@@ -165,7 +159,9 @@ async def test_a_declined_request_tells_the_mentee_and_an_unmatched_one_the_dire
             ),
             declined,
         ),
-        envelope_of(RequestUnmatched(request_id=unmatched, mentee_id=mentee, tried_mentor_ids=[mentor]), unmatched),
+        envelope_of(
+            matching.RequestUnmatched(request_id=unmatched, mentee_id=mentee, tried_mentor_ids=[mentor]), unmatched
+        ),
     )
     await service.deliver()
     [to_mentee] = service.mailbox.to(f"{mentee}@uni.example")
