@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from shared.envelope import Envelope
 from shared.events import Event
-from shared.inbox import Handler
+from shared.inbox import Handler, PermanentError
 
 E = TypeVar("E", bound=Event)
 Step = Callable[[Any, Any, Envelope], Awaitable[None]]
@@ -25,8 +25,11 @@ Step = Callable[[Any, Any, Envelope], Awaitable[None]]
 
 
 class EventHandlers:
-    def __init__(self) -> None:
+    def __init__(self, *, permanent: tuple[type[Exception], ...] = ()) -> None:
+        """``permanent``: errors a step raises that no retry can cure (an impossible fact, an unknown
+        subject); the consumer dead-letters the event with the error's message instead of retrying it."""
         self._steps: dict[str, list[Step]] = {}
+        self.permanent = permanent
 
     def on(self, *event_types: type[Event]) -> Callable[[Step], Step]:
         """Decorator: run the step for each of ``event_types``."""
@@ -54,15 +57,18 @@ class EventHandlers:
         return frozenset(self._steps)
 
     def inbox_handlers(self) -> dict[str, Handler]:
-        return {name: _in_order(steps) for name, steps in self._steps.items()}
+        return {name: _in_order(steps, self.permanent) for name, steps in self._steps.items()}
 
 
-def _in_order(steps: list[Step]) -> Handler:
-    if len(steps) == 1:
+def _in_order(steps: list[Step], permanent: tuple[type[Exception], ...]) -> Handler:
+    if len(steps) == 1 and not permanent:
         return steps[0]
 
     async def run_all(conn: Any, event: Event, envelope: Envelope) -> None:
-        for step in steps:
-            await step(conn, event, envelope)
+        try:
+            for step in steps:
+                await step(conn, event, envelope)
+        except permanent as exc:
+            raise PermanentError(str(exc)) from exc
 
     return run_all

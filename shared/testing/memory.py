@@ -12,7 +12,8 @@ from uuid import UUID, uuid4
 
 from shared.envelope import Envelope
 from shared.errors import ConcurrencyConflict
-from shared.events import Event, decode
+from shared.events import Event
+from shared.eventstore import StoredEvent
 from shared.ports import Conn, Timer
 
 
@@ -43,16 +44,6 @@ class Snapshotting:
         self.__dict__.update(copy.deepcopy(state))
 
 
-@dataclass(frozen=True)
-class _Stored:
-    position: int
-    envelope: Envelope
-
-    @property
-    def event(self) -> Event:
-        return decode(self.envelope.type, self.envelope.data, self.envelope.schemaversion)
-
-
 class InMemoryEventStore(Snapshotting):
     """``EventStore``'s contract without a database; ``conn`` is ignored.  Payloads round-trip through
     JSON as they do in Postgres, so a use case sees what it would read back in production."""
@@ -60,7 +51,7 @@ class InMemoryEventStore(Snapshotting):
     def __init__(self, service: str = "test", clock: Any = None) -> None:
         self.source = f"/services/{service}"
         self.clock = clock or FixedClock()
-        self.streams: dict[str, list[_Stored]] = {}
+        self.streams: dict[str, list[StoredEvent]] = {}
         self.position = 0
 
     async def append(
@@ -97,7 +88,7 @@ class InMemoryEventStore(Snapshotting):
                 schemaversion=event.schema_version,
                 data=event.model_dump(mode="json"),
             )
-            stream.append(_Stored(self.position, envelope))
+            stream.append(StoredEvent(self.position, envelope))
             recorded.append(envelope)
         return recorded
 
@@ -110,7 +101,7 @@ class InMemoryEventStore(Snapshotting):
     async def stream_version(self, conn: Conn, stream_id: str) -> int:
         return len(self.streams.get(stream_id, []))
 
-    async def read_stream(self, conn: Conn, stream_id: str) -> list[_Stored]:
+    async def read_stream(self, conn: Conn, stream_id: str) -> list[StoredEvent]:
         return list(self.streams.get(stream_id, []))
 
     def events(self, stream_id: str | None = None) -> list[Event]:

@@ -12,6 +12,7 @@ from shared.errors import ConcurrencyConflict
 from shared.events import Event
 from shared.events.profiles import ParticipantDeactivated, ParticipantErased, ParticipantReactivated
 from shared.handlers import EventHandlers
+from shared.inbox import PermanentError
 from shared.repository import Repository
 from shared.testing import FixedClock, InMemoryEventStore, InMemoryTimers, MemoryTransactions
 
@@ -136,3 +137,21 @@ async def test_handlers_receive_typed_events_in_registration_order():
 def test_an_aggregate_must_name_its_stream_id_field():
     with pytest.raises(TypeError, match="id_field"):
         type("Nameless", (Aggregate,), {})
+
+
+async def test_a_permanent_error_of_a_step_becomes_a_dead_letter_and_others_stay_retryable():
+    class Impossible(ValueError):
+        pass
+
+    handlers = EventHandlers(permanent=(Impossible,))
+    outcomes = iter([Impossible("p9 names another employee"), RuntimeError("database hiccup")])
+
+    @handlers.on(ParticipantErased)
+    async def step(conn, event, envelope):
+        raise next(outcomes)
+
+    handle = handlers.inbox_handlers()["ParticipantErased"]
+    with pytest.raises(PermanentError, match="p9 names another employee"):
+        await handle(None, ParticipantErased(participant_id="p9"), None)
+    with pytest.raises(RuntimeError, match="hiccup"):  # not permanent: the consumer retries it
+        await handle(None, ParticipantErased(participant_id="p9"), None)

@@ -14,10 +14,8 @@ from typing import Any
 from services.notifications.application import contacts, reminders, tell
 from services.notifications.application.deps import Deps
 from services.notifications.domain.errors import UnknownSubject
-from shared.envelope import Envelope
 from shared.events import Event, matching, profiles, relationships
 from shared.handlers import EventHandlers, Step
-from shared.inbox import PermanentError
 
 
 def bus_handlers(deps: Deps) -> EventHandlers:
@@ -49,17 +47,7 @@ def bus_handlers(deps: Deps) -> EventHandlers:
         (profiles.ProfileUpdated, noted(contacts.profile_updated)),
         (profiles.ParticipantErased, noted(contacts.erased)),
     ]
-    handlers = EventHandlers()
+    handlers = EventHandlers(permanent=(UnknownSubject,))
     for event_type, step in steps:
-        handlers.add(event_type, _dead_letter_unknown(step))
+        handlers.add(event_type, step)
     return handlers
-
-
-def _dead_letter_unknown(step: Step) -> Step:
-    async def run(conn: Any, event: Event, envelope: Envelope) -> None:
-        try:
-            await step(conn, event, envelope)
-        except UnknownSubject as exc:
-            raise PermanentError(str(exc)) from exc
-
-    return run

@@ -10,22 +10,17 @@ from shared.envelope import Envelope
 from shared.events import Event
 from shared.events.hr import HrEventRescinded
 from shared.handlers import EventHandlers
-from shared.inbox import PermanentError
 from shared.ports import Conn, Timer
 from shared.timers import TimerHandler
 
 
 def hr_handlers(ports: Ports) -> EventHandlers:
-    handlers = EventHandlers()
+    handlers = EventHandlers(permanent=(ImpossibleHrFact,))  # a fact that can never make sense: dead-lettered
 
     @handlers.on(*HR_FACTS, HrEventRescinded)
     async def record(conn: Conn, event: Event, envelope: Envelope) -> None:
-        """A fact that can never make sense goes to the dead-letter topic instead of being retried."""
         fact = RecordHrFact(event, envelope.id, envelope.subject, envelope.correlationid)
-        try:
-            await record_hr_fact.handle(ports, conn, fact)
-        except ImpossibleHrFact as exc:
-            raise PermanentError(str(exc)) from exc
+        await record_hr_fact.handle(ports, conn, fact)
 
     return handlers
 

@@ -6,24 +6,20 @@ from services.relationships.application.close_relationship import close_for_depa
 from services.relationships.application.container import Container
 from services.relationships.application.erase_participant import forget_texts_of
 from services.relationships.application.start_relationship import start_from_match
-from services.relationships.domain.errors import InvalidCommand
+from services.relationships.domain.errors import MatchCannotStart
 from shared.envelope import Envelope
 from shared.events.matching import MatchApproved
 from shared.events.profiles import ParticipantDeactivated, ParticipantErased
 from shared.handlers import EventHandlers
-from shared.inbox import PermanentError
 from shared.ports import Conn
 
 
 def bus_handlers(c: Container) -> EventHandlers:
-    handlers = EventHandlers()
+    handlers = EventHandlers(permanent=(MatchCannotStart,))
 
     @handlers.on(MatchApproved)
     async def start(conn: Conn, event: MatchApproved, envelope: Envelope) -> None:
-        try:
-            await start_from_match(c, conn, event, envelope)
-        except InvalidCommand as exc:
-            raise PermanentError(f"match {event.match_id} cannot start a relationship: {exc}") from exc
+        await start_from_match(c, conn, event, envelope)
 
     @handlers.on(ParticipantDeactivated)
     async def close(conn: Conn, event: ParticipantDeactivated, envelope: Envelope) -> None:

@@ -6,6 +6,7 @@ import uuid
 
 from services.relationships.application.commands import StartRelationship
 from services.relationships.application.container import Container
+from services.relationships.domain.errors import InvalidCommand, MatchCannotStart
 from shared.envelope import Envelope
 from shared.events.matching import MatchApproved
 from shared.ports import Conn
@@ -34,7 +35,10 @@ async def start_from_match(c: Container, conn: Conn, match: MatchApproved, envel
     relationship = await c.relationships.load(conn, relationship_id_for(match.match_id))
     if relationship.exists:
         return
-    events = relationship.start("one_to_one", match.mentor_id, [match.mentee_id], match.match_id, c.today())
+    try:
+        events = relationship.start("one_to_one", match.mentor_id, [match.mentee_id], match.match_id, c.today())
+    except InvalidCommand as exc:
+        raise MatchCannotStart(f"match {match.match_id} cannot start a relationship: {exc}") from exc
     await c.relationships.commit(
         conn, relationship, events, correlation_id=envelope.correlationid, causation_id=envelope.id
     )

@@ -21,4 +21,9 @@ class RelationshipNotFound(NotFound):
     """No such relationship, or no such goal or meeting in it (404)."""
 
 
-__all__ = ["InvalidCommand", "NotAParty", "RelationshipNotFound", "RelationshipRuleViolation"]
+class MatchCannotStart(RelationshipRuleViolation):
+    """A match whose pair can never form a relationship (e.g. a mentee matched with themselves): the
+    consumer dead-letters it rather than retrying."""
+
+
+__all__ = ["InvalidCommand", "MatchCannotStart", "NotAParty", "RelationshipNotFound", "RelationshipRuleViolation"]
