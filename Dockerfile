@@ -12,6 +12,8 @@ WORKDIR /src
 COPY pyproject.toml ./
 COPY shared ./shared
 COPY services ./services
+# The operator CLI (`mentorship republish`, `replay`, `export`, `hr import`) ships in the same image.
+COPY mentorship ./mentorship
 # Install, then drop the sources so `python -m services.<name>` runs the installed package.
 RUN pip install --no-cache-dir . \
     && rm -rf /src \
