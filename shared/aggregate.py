@@ -6,7 +6,7 @@ An aggregate is a plain dataclass in a service's ``domain/`` package.  It is reb
 ``apply`` after an append, so state and stream never disagree.
 
 Subclasses are dataclasses whose first field is the stream id and which have ``version: int = 0``;
-they implement ``evolve(event, at)`` and name their stream id field in ``stream_id``.
+they implement ``evolve(event, at)`` and name their stream id field in ``id_field``.
 """
 
 from __future__ import annotations

@@ -13,13 +13,12 @@ consumer's one transaction.  ``inbox_handlers()`` gives the idempotent consumer 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from shared.envelope import Envelope
 from shared.events import Event
 from shared.inbox import Handler, PermanentError
 
-E = TypeVar("E", bound=Event)
 Step = Callable[[Any, Any, Envelope], Awaitable[None]]
 """``(conn, event, envelope)``: the consumer's transaction, the typed event and its envelope."""
 
