@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package.json package-lock.json
 	@# Debian's Chromium for the dashboard's browser test (Playwright drives it; no browser download).
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 	@# docker-compose (v1, Debian) validates docker-compose.yml in the tests; no Docker engine is needed for that.
@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[local,dev]'
+	@# Node tools (development OpenID Connect provider, standards checkers) from the npm lockfile.
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 ## Broker, Postgres, every service as its own process, and the demo; Ctrl-C stops everything.
@@ -57,4 +59,4 @@ bench: setup
 	$(BIN)/python -m bench.replay
 
 clean:
-	rm -rf $(VENV) .mentorship .pytest_cache
+	rm -rf $(VENV) node_modules .mentorship .pytest_cache
