@@ -17,6 +17,16 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     topic_partitions: int = Field(default=3, ge=1)
+    dev_mode: bool = Field(
+        default=False,
+        description="Explicit development mode (`MENTORSHIP_DEV_MODE=1`; set by `mentorship dev up` and the tests)."
+        " Development defaults (the development token secret, development keys) are accepted only in it;"
+        " outside it a service refuses to start on them",
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="The institution's OpenID Connect issuer URL; access tokens are verified against its JWKS",
+    )
     jwt_secret: str = DEV_JWT_SECRET
     log_level: str = "INFO"
     log_json: bool = True
