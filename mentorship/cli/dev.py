@@ -112,8 +112,8 @@ def _service_settings() -> dict[str, str]:
 def _queue_refill(postgres: Postgres) -> None:
     """The broker starts empty: queue every kept event store for publishing before any service (and consumer) runs."""
     queued = asyncio.run(queue_refill({name: postgres.dsn_for(f"mentorship_{name}") for name in SERVICES}))
-    if queued:
-        console.print(f"refilling the topics: {sum(queued.values()):,} kept events queued for publishing")
+    if total := sum(queued.values()):
+        console.print(f"refilling the topics: {total:,} kept events queued for publishing")
 
 
 def _wait_for_refill(postgres: Postgres, services: dict[str, RunningService], timeout: float = 300) -> None:
