@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import asyncpg
 import psutil
@@ -12,8 +16,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from mentorship.devstack import ManagedProcess, create_topics, start_broker, start_postgres
+from mentorship.devstack.datadir import DataDirInUse, claim
+from mentorship.devstack.postgres import start_kept_postgres
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def _roundtrip(bootstrap: str, topic: str) -> tuple[int, bytes, bytes]:
@@ -91,3 +98,69 @@ def test_managed_process_stopped_on_exception() -> None:
     assert pid is not None
     assert not proc.is_running()
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_data_directory_is_used_by_one_stack_at_a_time(tmp_path) -> None:
+    with claim(tmp_path / "pilot") as data:
+        assert data.postgres == (tmp_path / "pilot" / "postgres").resolve()
+        with pytest.raises(DataDirInUse, match=rf"in use by a running stack \(pid {os.getpid()}\)"), claim(data.path):
+            pass
+    with claim(tmp_path / "pilot"):  # the lock went with the stack
+        pass
+
+
+def test_a_crashed_stack_leaves_nothing_running_on_the_next_start(tmp_path) -> None:
+    """``dev up`` killed alone: its children (own process groups) live on; the next start stops them first."""
+    stack = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_STACK, str(tmp_path / "pilot")], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    child = psutil.Process(int(stack.stdout.readline()))
+    stack.kill()
+    stack.wait(10)
+    assert child.is_running()
+    with claim(tmp_path / "pilot"):
+        assert not child.is_running()
+
+
+CRASHING_STACK = """
+import sys, time
+from pathlib import Path
+from mentorship.devstack import ManagedProcess
+from mentorship.devstack.datadir import claim
+with claim(Path(sys.argv[1])) as data:
+    child = ManagedProcess(["sleep", "1000"]).start()
+    data.record_processes()
+    print(child.pid, flush=True)
+    time.sleep(1000)
+"""
+
+
+def test_kept_postgres_starts_again_on_its_data_after_a_stale_postmaster_pid(tmp_path) -> None:
+    pgdata = tmp_path / "pilot" / "postgres"
+    with start_kept_postgres(pgdata) as pg:
+        pg.create_database("kept")
+        asyncio.run(_execute(pg.dsn_for("kept"), "CREATE TABLE facts (n int); INSERT INTO facts VALUES (42)"))
+    # After a reboot the pid in a postmaster.pid left by kill -9 may belong to another program:
+    # Postgres would refuse to start while that process lives.
+    with ManagedProcess(["sleep", "1000"]) as stranger:
+        pid_file = pgdata / "postmaster.pid"
+        pid_file.write_text("\n".join([str(stranger.pid), str(pgdata), "0", "5432", str(pgdata), "", "0 0", "ready"]))
+        with start_kept_postgres(pgdata) as pg:
+            assert asyncio.run(_fetchval(pg.dsn_for("kept"), "SELECT n FROM facts")) == 42
+        assert stranger.is_running()
+
+
+async def _execute(dsn: str, sql: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _fetchval(dsn: str, sql: str) -> object:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval(sql)
+    finally:
+        await conn.close()
