@@ -16,8 +16,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from mentorship.devstack import ManagedProcess, create_topics, start_broker, start_postgres
-from mentorship.devstack.datadir import DataDirInUse, claim
+from mentorship.devstack.datadir import DataDirInUse, claim, queue_refill
 from mentorship.devstack.postgres import start_kept_postgres
+from services.analytics.generation_names import schema_name
+from services.analytics.projecting.checkpoints import save
+from services.analytics.projecting.generations import ensure_live
+from shared.db import create_pool, migrate, migrations_from_package
+from shared.events.profiles import MentorCapacityChanged
+from shared.eventstore import EventStore
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,3 +170,38 @@ async def _fetchval(dsn: str, sql: str) -> object:
         return await conn.fetchval(sql)
     finally:
         await conn.close()
+
+
+async def test_a_start_on_kept_databases_queues_every_event_and_restarts_analytics(pool, postgres) -> None:
+    """What ``dev up --data`` does before the services start: the outbox holds the whole store again, and
+    analytics' checkpoints (offsets on the broker that is gone) are cleared, its applied-event ids kept."""
+    store = EventStore("profiles")
+    async with pool.acquire() as conn:
+        for i in range(3):
+            changed = MentorCapacityChanged(participant_id=f"m-{i}", old_capacity=1, new_capacity=2)
+            async with conn.transaction():
+                await store.append(conn, f"m-{i}", 0, [changed])
+        await conn.execute("DELETE FROM outbox")  # published before the crash
+    analytics = postgres.create_database(f"t_{uuid.uuid4().hex[:16]}")
+    try:
+        analytics_pool = await create_pool(analytics, min_size=1, max_size=2)
+        try:
+            await migrate(analytics_pool, migrations_from_package("services.analytics.migrations"))
+            generation = await ensure_live(analytics_pool)
+            schema = schema_name(generation)
+            async with analytics_pool.acquire() as conn, conn.transaction():
+                await save(conn, schema, {("profiles.events", 0): 3})
+                await conn.execute(f"INSERT INTO {schema}.projected_events VALUES (gen_random_uuid())")
+            publisher_dsn = await pool.fetchval("SELECT current_database()")
+            missing = postgres.dsn_for("not_created_yet")
+            queued = await queue_refill(
+                {"profiles": postgres.dsn_for(publisher_dsn), "analytics": analytics, "matching": missing}
+            )
+            assert queued == {"profiles": 3}
+            assert await pool.fetchval("SELECT count(*) FROM outbox") == 3
+            assert await analytics_pool.fetchval(f"SELECT count(*) FROM {schema}.checkpoints") == 0
+            assert await analytics_pool.fetchval(f"SELECT count(*) FROM {schema}.projected_events") == 1
+        finally:
+            await analytics_pool.close()
+    finally:
+        postgres.drop_database(analytics.rsplit("/", 1)[-1].split("?")[0])
