@@ -68,6 +68,7 @@ def up(
             postgres = stack.enter_context(start_kept_postgres(kept.postgres) if kept else start_postgres())
             console.print(f"broker: {broker.kind} at {broker.bootstrap}; postgres: {postgres.kind}")
             if kept:
+                kept.record_processes()
                 console.print(f"data: {kept.path} (Postgres in {kept.postgres})", soft_wrap=True, highlight=False)
                 _queue_refill(postgres)
             console.print("[bold]starting services…[/bold]")
@@ -80,10 +81,11 @@ def up(
                     log_dir,
                     fixed_ports=fixed_ports,
                     extra_env={**_service_settings(), **(service_env(clock_file) if demo else {})},
+                    started=kept.record_processes if kept else None,
                 )
             )
             if kept:
-                kept.record_processes()
+                kept.record_processes()  # their children too (analytics' workers)
                 _wait_for_refill(postgres, services)
             _print_where(services, log_dir)  # usable now; the demo fills the dashboard as it plays
             if demo:
