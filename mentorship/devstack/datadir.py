@@ -61,7 +61,7 @@ def claim(path: Path) -> Iterator[DataDir]:
     """Lock ``path`` for this process (created if missing); stop what a crashed earlier stack left running."""
     path = path.expanduser().resolve()
     if path.exists() and not path.is_dir():
-        raise DataDirInUse(f"{path} is not a directory")
+        raise RuntimeError(f"{path} is not a directory")
     path.mkdir(parents=True, exist_ok=True)
     with open(path / LOCK_FILE, "a+") as lock:
         _lock(lock, path)
