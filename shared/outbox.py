@@ -362,6 +362,49 @@ async def requeue_all(conn: asyncpg.Connection) -> int:
     return int(status.split()[-1])  # parked events stay parked: `mentorship outbox retry` is their way back
 
 
+@dataclass(frozen=True)
+class ParkedEvent:
+    position: int
+    stream_id: str
+    version: int
+    event_type: str
+    size_bytes: int
+    reason: str
+    parked_at: datetime
+
+
+async def parked_events(conn: asyncpg.Connection, stream_id: str | None = None) -> list[ParkedEvent]:
+    """Parked events (of one aggregate, or all), in the order they would be published."""
+    rows = await conn.fetch(
+        """SELECT p.position, p.stream_id, e.version, e.event_type, p.size_bytes, p.reason, p.parked_at
+        FROM outbox_parked p JOIN events e USING (position)
+        WHERE $1::text IS NULL OR p.stream_id = $1 ORDER BY p.position""",
+        stream_id,
+    )
+    return [ParkedEvent(**dict(r)) for r in rows]
+
+
+async def retry_parked(conn: asyncpg.Connection, stream_id: str | None = None) -> int:
+    """Put an aggregate's parked events (or all) back in the outbox; the relay publishes them in order,
+    or parks them again if still refused.  Returns how many."""
+    return await conn.fetchval(
+        """WITH moved AS (DELETE FROM outbox_parked WHERE $1::text IS NULL OR stream_id = $1 RETURNING position),
+        queued AS (INSERT INTO outbox (position) SELECT position FROM moved ON CONFLICT DO NOTHING)
+        SELECT count(*) FROM moved""",
+        stream_id,
+    )
+
+
+async def drop_parked(conn: asyncpg.Connection, stream_id: str | None = None) -> int:
+    """Give up publishing an aggregate's parked events (or all): they stay in the event store, and the
+    aggregate's later events are published again.  Returns how many."""
+    return await conn.fetchval(
+        """WITH dropped AS (DELETE FROM outbox_parked WHERE $1::text IS NULL OR stream_id = $1 RETURNING 1)
+        SELECT count(*) FROM dropped""",
+        stream_id,
+    )
+
+
 async def outbox_backlog(conn: asyncpg.Connection) -> int:
     return await conn.fetchval("SELECT count(*) FROM outbox")
 

@@ -7,11 +7,12 @@ import json
 from collections import defaultdict
 
 import pytest
+from prometheus_client import REGISTRY
 
 from shared.bus import ensure_topics, new_producer
-from shared.events.profiles import MentorCapacityChanged
+from shared.events.profiles import FieldChange, MentorCapacityChanged, ProfileUpdated
 from shared.eventstore import EventStore
-from shared.outbox import OutboxRelay, outbox_backlog
+from shared.outbox import OutboxRelay, drop_parked, outbox_backlog, parked_events, requeue_all, retry_parked
 from tests.helpers import consume_all, eventually
 
 pytestmark = pytest.mark.integration
@@ -139,8 +140,6 @@ async def _true(value: bool) -> bool:
 
 
 async def test_requeue_all_refills_a_broker_that_lost_its_history(pool, fresh_dsn, producer, topic, broker) -> None:
-    from shared.outbox import requeue_all
-
     store = EventStore("profiles")
     for i in range(4):
         for pid in ("a", "b"):
@@ -163,3 +162,145 @@ async def test_requeue_all_refills_a_broker_that_lost_its_history(pool, fresh_ds
     assert sorted(r.value for r in refilled) == sorted(r.value for r in original)  # the same envelopes, same ids
     for key in (b"a", b"b"):
         assert [json.loads(r.value)["sequence"] for r in refilled if r.key == key] == [1, 2, 3, 4]
+
+
+# --- Parking: a row the broker refuses for good waits, with its aggregate's later rows, for an operator ---
+
+BIG = 40_000  # bytes of one event's payload; the refusing limit below is LIMIT
+LIMIT = 20_000
+
+
+def big_update(pid: str) -> ProfileUpdated:
+    return ProfileUpdated(participant_id=pid, changes=[FieldChange(field="profile.biography", old=None, new="x" * BIG)])
+
+
+async def append(pool, stream: str, event) -> None:
+    """Append ``event`` at the stream's end (a store that takes events of any size: past the append check)."""
+    store = EventStore("profiles", max_event_bytes=10 * BIG)
+    async with pool.acquire() as conn, conn.transaction():
+        await store.append(conn, stream, await store.stream_version(conn, stream), [event])
+
+
+async def drain(relay: OutboxRelay, pool) -> None:
+    async with pool.acquire() as conn:
+        while await relay.publish_pending(conn):
+            pass
+        assert await outbox_backlog(conn) == 0
+
+
+def sequences(records) -> dict[str, list[int]]:
+    by_key: dict[str, list[int]] = defaultdict(list)
+    for record in records:
+        by_key[record.key.decode()].append(json.loads(record.value)["sequence"])
+    return dict(by_key)
+
+
+@pytest.fixture
+async def small_producer(broker):
+    """A producer whose max_request_size (from max_event_bytes=LIMIT) is below the big event."""
+    producer = new_producer(broker.bootstrap, max_event_bytes=LIMIT)
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+@pytest.mark.parametrize("refused_by", ["producer", "relay-check"])
+async def test_a_refused_row_is_parked_with_its_aggregates_later_rows_while_others_flow(
+    pool, fresh_dsn, producer, small_producer, topic, broker, refused_by
+) -> None:
+    for stream, event in [
+        ("a", change("a", 1)),
+        ("big", big_update("big")),
+        ("b", change("b", 1)),
+        ("big", change("big", 1)),
+        ("a", change("a", 2)),
+        ("big", change("big", 2)),
+        ("b", change("b", 2)),
+    ]:
+        await append(pool, stream, event)
+    refused_before = _sample("mentorship_outbox_parked_events_total", cause="refused")
+    if refused_by == "producer":  # the broker client's limit is below the row (the issue's MessageSizeTooLargeError)
+        relay = relay_for(fresh_dsn, small_producer, topic, batch_size=3, max_event_bytes=10 * BIG)
+    else:  # the relay's own check, with the same setting as the append check
+        relay = relay_for(fresh_dsn, producer, topic, batch_size=3, max_event_bytes=LIMIT)
+    await drain(relay, pool)
+
+    assert await published_count(broker.bootstrap, topic, 4) == 4
+    records = await consume_all(broker.bootstrap, topic, expected=4)
+    assert sequences(records) == {"a": [1, 2], "b": [1, 2]}  # every other aggregate flowed, in order
+    async with pool.acquire() as conn:
+        parked = await parked_events(conn)
+    assert [(p.stream_id, p.version) for p in parked] == [("big", 1), ("big", 2), ("big", 3)]
+    expected_reason = "MessageSizeTooLargeError" if refused_by == "producer" else "over max_event_bytes"
+    assert expected_reason in parked[0].reason, parked[0].reason
+    assert parked[0].size_bytes > BIG and parked[0].event_type == "ProfileUpdated"
+    assert all("behind a parked event" in p.reason for p in parked[1:])
+    assert relay.stats.parked == 3
+    assert _sample("mentorship_outbox_parked_events_total", cause="refused") == refused_before + 1
+
+    await append(pool, "big", change("big", 3))  # a later event of the parked aggregate waits behind it too
+    await append(pool, "a", change("a", 3))
+    await drain(relay, pool)
+    async with pool.acquire() as conn:
+        assert [p.version for p in await parked_events(conn, "big")] == [1, 2, 3, 4]
+    assert await published_count(broker.bootstrap, topic, 5) == 5  # a's third, nothing of big
+
+    # The operator raises the limit, then retries: the aggregate's events go out, in order.
+    async with pool.acquire() as conn:
+        assert await retry_parked(conn, "big") == 4
+        assert await parked_events(conn) == []
+    await drain(relay_for(fresh_dsn, producer, topic, batch_size=3, max_event_bytes=10 * BIG), pool)
+    records = await consume_all(broker.bootstrap, topic, expected=9)
+    assert await published_count(broker.bootstrap, topic, 9) == 9
+    assert sequences(records) == {"a": [1, 2, 3], "b": [1, 2], "big": [1, 2, 3, 4]}
+
+
+async def test_dropping_gives_up_publishing_but_keeps_the_events(pool, fresh_dsn, producer, topic, broker) -> None:
+    await append(pool, "big", big_update("big"))
+    await append(pool, "big", change("big", 1))
+    await drain(relay_for(fresh_dsn, producer, topic, max_event_bytes=LIMIT), pool)
+    async with pool.acquire() as conn:
+        assert len(await parked_events(conn)) == 2
+        assert await requeue_all(conn) == 0  # republishing leaves parked events parked
+        assert await drop_parked(conn, "big") == 2
+        assert await drop_parked(conn, "big") == 0
+        assert await parked_events(conn) == []
+        assert await conn.fetchval("SELECT count(*) FROM events WHERE stream_id = 'big'") == 2  # still stored
+
+    await append(pool, "big", change("big", 2))  # nothing parked any more: the aggregate flows again
+    await drain(relay_for(fresh_dsn, producer, topic, max_event_bytes=LIMIT), pool)
+    assert sequences(await consume_all(broker.bootstrap, topic, expected=1)) == {"big": [3]}
+    assert await published_count(broker.bootstrap, topic, 1) == 1
+
+
+async def test_the_running_relay_parks_and_keeps_publishing(pool, fresh_dsn, producer, topic, broker) -> None:
+    """The pipelined loop: a refused row in one batch, its aggregate's rows in the next ones."""
+    relay = relay_for(fresh_dsn, producer, topic, batch_size=2, max_event_bytes=LIMIT)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        await append(pool, "big", big_update("big"))
+        for i in range(4):
+            await append(pool, "a", change("a", i + 1))
+            await append(pool, "big", change("big", i + 1))
+        await eventually(lambda: _true(relay.stats.published == 4 and relay.stats.parked == 5), timeout=10)
+    finally:
+        stop.set()
+        await running
+    assert sequences(await consume_all(broker.bootstrap, topic, expected=4)) == {"a": [1, 2, 3, 4]}
+    assert await published_count(broker.bootstrap, topic, 4) == 4
+    async with pool.acquire() as conn:
+        assert [p.version for p in await parked_events(conn)] == [1, 2, 3, 4, 5]
+        assert await outbox_backlog(conn) == 0
+    assert _sample("mentorship_outbox_parked", cause=None) >= 5
+
+
+async def published_count(bootstrap: str, topic: str, expected: int) -> int:
+    """How many records the topic holds, read from the beginning until one more than ``expected`` came
+    or nothing more did for a moment (every send was acknowledged before, so nothing is on its way)."""
+    return len(await consume_all(bootstrap, topic, expected=expected + 1, timeout=1.5))
+
+
+def _sample(name: str, cause: str | None) -> float:
+    labels = {"service": "profiles"} | ({"cause": cause} if cause else {})
+    return REGISTRY.get_sample_value(name, labels) or 0.0
