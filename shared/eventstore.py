@@ -226,7 +226,7 @@ class EventStore:
             event_id, stream_id, version, event.type_name(), event.schema_version, occurred_at, correlation_id,
             causation_id,
         )  # fmt: skip
-        value = _with_data(head, payload)
+        value = _with_data(head, _as_published(payload))
         size = message_size(stream_id.encode(), value, message_headers(event.type_name(), event_id))
         if size > self.max_event_bytes:
             raise EventTooLarge(event.type_name(), size, self.max_event_bytes, _largest_field(payload))
@@ -333,13 +333,23 @@ class EventStore:
         )
 
 
+def _as_published(payload_json: str) -> str:
+    """The payload as the relay publishes it: Postgres' jsonb text (``", "`` and ``": "``, UTF-8 as it is),
+    or the codec's opened payload dumped alike."""
+    return json.dumps(json.loads(payload_json), ensure_ascii=False)
+
+
 def _with_data(head: str, payload_json: str) -> bytes:
     return f'{head[:-1]},"data":{payload_json}}}'.encode()
 
 
 def _largest_field(payload_json: str) -> str | None:
-    """The payload's top-level field with the longest JSON (what to shorten); only on the error path."""
+    """The dotted path of the payload's largest field, followed down through objects (what to shorten);
+    only on the error path."""
+    path: list[str] = []
     data = json.loads(payload_json)
-    if not isinstance(data, dict) or not data:
-        return None
-    return max(data, key=lambda name: len(json.dumps(data[name], ensure_ascii=False).encode()))
+    while isinstance(data, dict) and data:
+        name = max(data, key=lambda key: len(json.dumps(data[key], ensure_ascii=False).encode()))
+        path.append(name)
+        data = data[name]
+    return ".".join(path) or None

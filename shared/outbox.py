@@ -16,8 +16,9 @@ is moved from ``outbox`` to ``outbox_parked``, and so is every later row of the 
 (stream) until an operator resolves it (``mentorship outbox parked|retry|drop``); no row of that
 aggregate overtakes the parked one, and every other aggregate keeps flowing.  "For good" means:
 
-* the row is over ``max_event_bytes`` as it would be published (checked before sending: rows that
-  entered the outbox before the limit was lowered, or past the append check);
+* the row, as it would be published, is over the producer's and the topics' limit for
+  ``max_event_bytes`` (``shared.bus.max_message_bytes``; checked before sending: rows that entered
+  the outbox before the setting was lowered, or past the append check);
 * the producer refuses it on ``send`` (``MessageSizeTooLargeError``: over its ``max_request_size``);
 * the broker answers ``MessageSizeTooLargeError``, ``RecordListTooLargeError`` or
   ``CorruptRecordException`` for it, and again when the row is sent alone (a refusal of a whole
@@ -44,7 +45,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import CorruptRecordException, KafkaError, MessageSizeTooLargeError, RecordListTooLargeError
 
-from shared.bus import message_headers, message_size, topic_for
+from shared.bus import max_message_bytes, message_headers, message_size, topic_for
 from shared.eventstore import EventStore
 from shared.logging import get_logger
 from shared.metrics import outbox_backlog as backlog_gauge
@@ -120,7 +121,8 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.standby_poll_seconds = standby_poll_seconds
         self.lock_key = relay_lock_key(store.service)
-        self.max_event_bytes = max_event_bytes or store.max_event_bytes
+        # The producer's and the topics' limit for the same setting (the append check keeps events below it).
+        self.max_message_bytes = max_message_bytes(max_event_bytes or store.max_event_bytes)
         self.stats = RelayStats()
         self._parked_counted = 0.0
 
@@ -189,8 +191,8 @@ class OutboxRelay:
             if row["held"] or message.stream_id in blocked:
                 behind.append(message)
                 blocked.add(message.stream_id)
-            elif message.size > self.max_event_bytes:
-                refused.append((message, f"{message.size:,} bytes, over max_event_bytes {self.max_event_bytes:,}"))
+            elif message.size > self.max_message_bytes:
+                refused.append((message, f"{message.size:,} bytes, over the bus's limit of {self.max_message_bytes:,}"))
                 blocked.add(message.stream_id)
             else:
                 try:
@@ -209,7 +211,7 @@ class OutboxRelay:
         payload = row["data"]
         if self.store.codec is not None:
             opened = await self.store.codec.open(conn, row["stream_id"], row["event_type"], json.loads(payload))
-            payload = json.dumps(opened)
+            payload = json.dumps(opened, ensure_ascii=False)  # as jsonb's text: what the append check measured
         key = row["stream_id"].encode()
         value = self.store.envelope_bytes(row, payload)
         headers = message_headers(row["event_type"], row["event_id"])

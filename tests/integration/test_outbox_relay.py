@@ -231,7 +231,7 @@ async def test_a_refused_row_is_parked_with_its_aggregates_later_rows_while_othe
     async with pool.acquire() as conn:
         parked = await parked_events(conn)
     assert [(p.stream_id, p.version) for p in parked] == [("big", 1), ("big", 2), ("big", 3)]
-    expected_reason = "MessageSizeTooLargeError" if refused_by == "producer" else "over max_event_bytes"
+    expected_reason = "MessageSizeTooLargeError" if refused_by == "producer" else "over the bus's limit"
     assert expected_reason in parked[0].reason, parked[0].reason
     assert parked[0].size_bytes > BIG and parked[0].event_type == "ProfileUpdated"
     assert all("behind a parked event" in p.reason for p in parked[1:])
