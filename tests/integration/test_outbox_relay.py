@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections import defaultdict
 
 import pytest
 from prometheus_client import REGISTRY
+from typer.testing import CliRunner
 
+from mentorship.cli import app as cli_app
 from shared.bus import ensure_topics, new_producer
 from shared.events.profiles import FieldChange, MentorCapacityChanged, ProfileUpdated
 from shared.eventstore import EventStore
@@ -304,3 +307,59 @@ async def published_count(bootstrap: str, topic: str, expected: int) -> int:
 def _sample(name: str, cause: str | None) -> float:
     labels = {"service": "profiles"} | ({"cause": cause} if cause else {})
     return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+# --- The operator's commands: mentorship outbox parked|retry|drop on a service's database ---
+
+
+async def outbox_cli(*args: str) -> tuple[int, str]:
+    """``mentorship outbox ARGS`` (the command's own code, in a thread: it runs its own event loop)."""
+    result = await asyncio.to_thread(CliRunner().invoke, cli_app, ["outbox", *args], env={"COLUMNS": "200"})
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    return result.exit_code, " ".join(result.output.replace("│", " ").split())
+
+
+async def test_the_outbox_commands_list_retry_and_drop_parked_events(
+    pool, fresh_dsn, postgres, producer, topic, broker
+) -> None:
+    await append(pool, "mentee-7", big_update("mentee-7"))
+    await append(pool, "mentee-7", change("mentee-7", 1))
+    await append(pool, "mentor-2", change("mentor-2", 1))
+    relay = relay_for(fresh_dsn, producer, topic, max_event_bytes=LIMIT)
+    await drain(relay, pool)
+
+    code, text = await outbox_cli("parked", "--dsn", fresh_dsn)
+    assert code == 0 and "2 parked events in 1 aggregate" in text, text
+    assert "mentee-7 1 ProfileUpdated 40," in text and "over the bus's limit" in text, text
+    assert "mentor-2" not in text
+    code, text = await outbox_cli("parked", "--dsn", fresh_dsn, "--aggregate", "mentor-2")
+    assert code == 0 and "no parked events for aggregate 'mentor-2'" in text, text
+
+    code, text = await outbox_cli("retry", "mentee-7", "--dsn", fresh_dsn)
+    assert code == 0 and "2 parked events of aggregate 'mentee-7' queued for publishing again" in text, text
+    await drain(relay_for(fresh_dsn, producer, topic, max_event_bytes=10 * BIG), pool)  # the limit was raised
+    assert sequences(await consume_all(broker.bootstrap, topic, expected=3)) == {"mentor-2": [1], "mentee-7": [1, 2]}
+
+    await append(pool, "mentee-8", big_update("mentee-8"))
+    await drain(relay, pool)
+    code, text = await outbox_cli("drop", "--all", "--yes", "--dsn", fresh_dsn)
+    assert code == 0 and "1 parked events of every aggregate dropped" in text, text
+    code, text = await outbox_cli("parked", "--dsn", fresh_dsn)
+    assert code == 0 and "no parked events" in text
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM events WHERE stream_id = 'mentee-8'") == 1
+
+    # Bad input: a message and a non-zero exit, never a traceback; nothing changed.
+    code, text = await outbox_cli("retry", "nobody", "--dsn", fresh_dsn)
+    assert code == 1 and "no parked events of aggregate 'nobody'" in text, text
+    code, text = await outbox_cli("drop", "--dsn", fresh_dsn, "--yes")
+    assert code == 2 and "name one AGGREGATE, or --all" in text, text
+    code, text = await outbox_cli("parked", "--dsn", "postgresql://ops:hunter2@127.0.0.1:1/profiles")
+    assert code == 1 and "cannot reach the database" in text and "hunter2" not in text, text
+    bare = f"t_{uuid.uuid4().hex[:12]}"
+    try:
+        code, text = await outbox_cli("parked", "--dsn", postgres.create_database(bare))
+        assert code == 1 and "has no outbox_parked table: not a publishing service's database" in text, text
+    finally:
+        postgres.drop_database(bare)
