@@ -7,21 +7,33 @@ The bound is the message the relay will publish (key, envelope, headers): an eve
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from deploy.k8s import generate as k8s
 from services.profiles.bootstrap import build_app
-from shared.bus import message_headers, message_size
+from shared.bus import (
+    MESSAGE_OVERHEAD_BYTES,
+    ensure_topics,
+    max_message_bytes,
+    message_headers,
+    message_size,
+    new_producer,
+)
 from shared.clock import FrozenClock
 from shared.db import migrate, migrations_from_package
 from shared.errors import EventTooLarge
 from shared.events.profiles import FieldChange, MentorCapacityChanged, ProfileUpdated
 from shared.eventstore import EventStore
-from shared.settings import ServiceSettings
+from shared.settings import DEFAULT_MAX_EVENT_BYTES, ServiceSettings
 from tests.integration.service_harness import auth
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def update(pid: str, text: str) -> ProfileUpdated:
@@ -122,3 +134,29 @@ async def test_the_api_answers_413_naming_what_was_too_large_and_writes_nothing(
     accepted = await profiles_api.post("/mentees", json=registration("A short biography."), headers=auth("ben"))
     assert accepted.status_code == 201, accepted.text
     assert await counts(pool) == (1, 1)
+
+
+async def test_one_setting_sizes_the_check_the_producer_and_the_topics(broker, topic_name) -> None:
+    """``max_event_bytes`` and what is derived from it, where topics are created and producers built."""
+    limit = 300_000
+    producer = new_producer(broker.bootstrap, max_event_bytes=limit)
+    assert producer._max_request_size == max_message_bytes(limit) == limit + MESSAGE_OVERHEAD_BYTES
+    await ensure_topics(broker.bootstrap, [topic_name], partitions=1, max_event_bytes=limit)
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    await admin.start()
+    try:
+        [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic_name)])
+    finally:
+        await admin.close()
+    configs = {entry[0]: entry[1] for resource in response.resources for entry in resource[4]}
+    assert configs["max.message.bytes"] == str(max_message_bytes(limit))
+
+    # The deployment files say the same: the services' setting, the Kubernetes topics job, docker-compose.
+    config = {doc["kind"]: doc for doc in k8s.config()}["ConfigMap"]["data"]
+    assert int(config["MENTORSHIP_MAX_EVENT_BYTES"]) == DEFAULT_MAX_EVENT_BYTES
+    command = k8s.topics_job()["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+    assert command.count(f"--config max.message.bytes={max_message_bytes(DEFAULT_MAX_EVENT_BYTES)}") == len(
+        k8s.topics()
+    )
+    assert f"MENTORSHIP_MAX_EVENT_BYTES:-{DEFAULT_MAX_EVENT_BYTES}}}" in (ROOT / "docker-compose.yml").read_text()
+    assert ServiceSettings(service_name="profiles", pg_dsn="postgresql://x").max_event_bytes == DEFAULT_MAX_EVENT_BYTES
