@@ -8,6 +8,7 @@ import uuid
 from collections import defaultdict
 
 import pytest
+from aiokafka.errors import MessageSizeTooLargeError
 from prometheus_client import REGISTRY
 from typer.testing import CliRunner
 
@@ -363,3 +364,45 @@ async def test_the_outbox_commands_list_retry_and_drop_parked_events(
         assert code == 1 and "has no outbox_parked table: not a publishing service's database" in text, text
     finally:
         postgres.drop_database(bare)
+
+
+class RefusingBroker:
+    """The real producer, except that the broker's answer is a refusal for messages over ``limit`` bytes
+    (Kafka's ``MessageSizeTooLargeError`` for a topic whose ``max.message.bytes`` is below them; Tansu
+    does not enforce that config) and, once, for ``neighbour``: a refused producer batch fails its other
+    rows too."""
+
+    def __init__(self, producer, limit: int, neighbour: tuple[bytes, int]) -> None:
+        self.producer, self.limit, self.neighbour = producer, limit, neighbour
+
+    async def send(self, topic, value, key, headers):
+        if len(value) > self.limit or (key, json.loads(value)["sequence"]) == self.neighbour:
+            if len(value) <= self.limit:
+                self.neighbour = (b"", 0)  # refused once only
+            refused = asyncio.get_running_loop().create_future()
+            refused.set_exception(MessageSizeTooLargeError())
+            return refused
+        return await self.producer.send(topic, value=value, key=key, headers=headers)
+
+
+async def test_a_refusal_in_the_brokers_answer_parks_only_the_refused_row(
+    pool, fresh_dsn, producer, topic, broker
+) -> None:
+    for stream, event in [
+        ("a", change("a", 1)),
+        ("big", big_update("big")),
+        ("a", change("a", 2)),  # in the refused batch: sent again alone, published
+        ("big", change("big", 1)),
+        ("c", change("c", 1)),
+    ]:
+        await append(pool, stream, event)
+    refusing = RefusingBroker(producer, LIMIT, neighbour=(b"a", 2))
+    relay = relay_for(fresh_dsn, refusing, topic, batch_size=3, max_event_bytes=10 * BIG)
+    await drain(relay, pool)
+
+    assert await published_count(broker.bootstrap, topic, 3) == 3
+    assert sequences(await consume_all(broker.bootstrap, topic, expected=3)) == {"a": [1, 2], "c": [1]}
+    async with pool.acquire() as conn:
+        parked = await parked_events(conn)
+    assert [(p.stream_id, p.version) for p in parked] == [("big", 1), ("big", 2)]
+    assert "refused by the broker" in parked[0].reason and "MessageSizeTooLargeError" in parked[0].reason
