@@ -6,6 +6,7 @@ The bound is the message the relay will publish (key, envelope, headers): an eve
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deploy.k8s import generate as k8s
 from services.profiles.bootstrap import build_app
@@ -28,7 +31,7 @@ from shared.clock import FrozenClock
 from shared.db import migrate, migrations_from_package
 from shared.errors import EventTooLarge
 from shared.events.profiles import FieldChange, MentorCapacityChanged, ProfileUpdated
-from shared.eventstore import EventStore
+from shared.eventstore import EventStore, _as_published, _size_bound, _with_data
 from shared.settings import DEFAULT_MAX_EVENT_BYTES, ServiceSettings
 from tests.integration.service_harness import auth
 
@@ -160,3 +163,18 @@ async def test_one_setting_sizes_the_check_the_producer_and_the_topics(broker, t
     )
     assert f"MENTORSHIP_MAX_EVENT_BYTES:-{DEFAULT_MAX_EVENT_BYTES}}}" in (ROOT / "docker-compose.yml").read_text()
     assert ServiceSettings(service_name="profiles", pg_dsn="postgresql://x").max_event_bytes == DEFAULT_MAX_EVENT_BYTES
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(), stream=st.text(min_size=1, max_size=40))
+def test_the_quick_bound_is_never_below_the_exact_size(text: str, stream: str) -> None:
+    """The append check skips the exact measure when a quick bound is under the limit: the bound must
+    never be below what the relay publishes (any text: commas, colons, control characters, non-ASCII)."""
+    store = EventStore("profiles")
+    event = update(stream, text)
+    payload = event.model_dump_json()
+    event_id = uuid.uuid4()
+    head = store._head(event_id, stream, 1, "ProfileUpdated", 1, datetime.now(UTC), event_id, None)
+    value = _with_data(head, _as_published(payload))
+    exact = message_size(stream.encode(), value, message_headers("ProfileUpdated", event_id))
+    assert _size_bound(payload, stream, "ProfileUpdated", store.source) >= exact
