@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC
 from typing import Annotated, TypeVar
 
 import asyncpg
@@ -60,7 +61,7 @@ def parked(
     for column in ("aggregate", "version", "event type", "bytes", "parked since (UTC)", "reason"):
         table.add_column(column, overflow="fold")
     for event in events:
-        since = event.parked_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        since = event.parked_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         table.add_row(
             event.stream_id, str(event.version), event.event_type, f"{event.size_bytes:,}", since, event.reason
         )
