@@ -39,4 +39,19 @@ class InvalidCommand(ValueError):
         self.field, self.reason = field, reason
 
 
-__all__ = ["ConcurrencyConflict", "InvalidCommand", "NotAllowed", "NotFound", "RuleViolation"]
+class EventTooLarge(Exception):
+    """A command whose event would exceed the largest event the bus carries (HTTP 413); nothing was written.
+
+    ``field`` names the event's largest field, the likeliest thing to shorten.
+    """
+
+    def __init__(self, event_type: str, size: int, limit: int, field: str | None = None) -> None:
+        largest = f"; its largest field is {field!r}" if field else ""
+        super().__init__(
+            f"the {event_type} event this request would record is {size:,} bytes, over the limit of {limit:,}"
+            f" bytes (MENTORSHIP_MAX_EVENT_BYTES){largest}: nothing was recorded; send less"
+        )
+        self.event_type, self.size, self.limit, self.field = event_type, size, limit, field
+
+
+__all__ = ["ConcurrencyConflict", "EventTooLarge", "InvalidCommand", "NotAllowed", "NotFound", "RuleViolation"]

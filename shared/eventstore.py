@@ -4,6 +4,10 @@
 the events and their outbox rows commit (or roll back) together.  Optimistic
 concurrency: the caller says which stream version it decided on; if another
 writer got there first, ``ConcurrencyConflict`` is raised and nothing is written.
+
+Every event is measured as the relay will publish it (``shared.bus.message_size``: key, envelope,
+headers) before anything is written: one over ``max_event_bytes`` raises ``EventTooLarge`` (HTTP 413),
+so the caller's transaction rolls back whole and no event the broker would refuse enters the outbox.
 """
 
 from __future__ import annotations
@@ -12,15 +16,18 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 from uuid import UUID, uuid4
 
 import asyncpg
 
+from shared.bus import message_headers, message_size
 from shared.clock import Clock, SystemClock
 from shared.envelope import Envelope
-from shared.errors import ConcurrencyConflict
+from shared.errors import ConcurrencyConflict, EventTooLarge
 from shared.events.base import Event, decode
+from shared.settings import DEFAULT_MAX_EVENT_BYTES
 
 
 def _appending(rows: str, returning: str, result: str) -> str:
@@ -116,11 +123,19 @@ def _conflict_as(stream_id: str, expected_version: int) -> Iterator[None]:
 
 
 class EventStore:
-    def __init__(self, service: str, clock: Clock | None = None, codec: PayloadCodec | None = None) -> None:
+    def __init__(
+        self,
+        service: str,
+        clock: Clock | None = None,
+        codec: PayloadCodec | None = None,
+        *,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
         self.service = service
         self.source = f"/services/{service}"
         self.clock = clock or SystemClock()
         self.codec = codec
+        self.max_event_bytes = max_event_bytes  # the runtime sets it from ServiceSettings.max_event_bytes
 
     async def append(
         self,
@@ -137,9 +152,12 @@ class EventStore:
             return []
         ids = [uuid4() for _ in events]
         payloads = [e.model_dump_json() for e in events]
-        stored = await self._sealed(conn, [(stream_id, e) for e in events], payloads)
         correlation_id = correlation_id or ids[0]
         occurred_at = self.clock.now()
+        for i, (event_id, event, payload) in enumerate(zip(ids, events, payloads, strict=True)):
+            fields = (event_id, stream_id, expected_version + i + 1, event, occurred_at, correlation_id, causation_id)
+            self._check_size(*fields, payload)
+        stored = await self._sealed(conn, [(stream_id, e) for e in events], payloads)
         common = (stream_id, expected_version, occurred_at, correlation_id, causation_id)
         with _conflict_as(stream_id, expected_version):
             if len(events) == 1:
@@ -176,17 +194,44 @@ class EventStore:
         _require_transaction(conn, "start_streams")
         if not firsts:
             return
-        stored = await self._sealed(conn, firsts, [event.model_dump_json() for _, event in firsts])
+        payloads = [event.model_dump_json() for _, event in firsts]
+        ids, occurred_at = [uuid4() for _ in firsts], self.clock.now()
+        for event_id, (stream_id, event), payload in zip(ids, firsts, payloads, strict=True):
+            self._check_size(event_id, stream_id, 1, event, occurred_at, event_id, None, payload)
+        stored = await self._sealed(conn, firsts, payloads)
         with _conflict_as(firsts[0][0] if len(firsts) == 1 else "one of several", 0):
             await conn.fetchval(
                 _START_STREAMS,
-                self.clock.now(),
-                [uuid4() for _ in firsts],
+                occurred_at,
+                ids,
                 [stream_id for stream_id, _ in firsts],
                 [event.type_name() for _, event in firsts],
                 [event.schema_version for _, event in firsts],
                 stored,
             )
+
+    def _check_size(
+        self,
+        event_id: UUID,
+        stream_id: str,
+        version: int,
+        event: Event,
+        occurred_at: datetime,
+        correlation_id: UUID,
+        causation_id: UUID | None,
+        payload: str,
+    ) -> None:
+        """``EventTooLarge`` unless the event, as the relay will publish it, fits ``max_event_bytes``."""
+        if _size_bound(payload, stream_id, event.type_name(), self.source) <= self.max_event_bytes:
+            return  # well below: the exact measure (a few µs more) is for events near the limit
+        head = self._head(
+            event_id, stream_id, version, event.type_name(), event.schema_version, occurred_at, correlation_id,
+            causation_id,
+        )  # fmt: skip
+        value = _with_data(head, _as_published(payload))
+        size = message_size(stream_id.encode(), value, message_headers(event.type_name(), event_id))
+        if size > self.max_event_bytes:
+            raise EventTooLarge(event.type_name(), size, self.max_event_bytes, _largest_field(payload))
 
     async def _sealed(
         self, conn: asyncpg.Connection, events: Sequence[tuple[str, Event]], payloads: list[str]
@@ -234,24 +279,40 @@ class EventStore:
         ``payload_json`` is the payload's JSON text, spliced in as it is; the result reads back as
         ``to_stored(row).envelope`` does.
         """
-        causation = row["causation_id"]
-        head = json.dumps(
+        head = self._head(
+            row["event_id"], row["stream_id"], row["version"], row["event_type"], row["schema_version"],
+            row["occurred_at"], row["correlation_id"], row["causation_id"],
+        )  # fmt: skip
+        return _with_data(head, payload_json)
+
+    def _head(
+        self,
+        event_id: UUID,
+        stream_id: str,
+        version: int,
+        event_type: str,
+        schema_version: int,
+        occurred_at: datetime,
+        correlation_id: UUID,
+        causation_id: UUID | None,
+    ) -> str:
+        """The envelope's JSON without its data (times in UTC, as the database gives them back)."""
+        return json.dumps(
             {
-                "id": str(row["event_id"]),
+                "id": str(event_id),
                 "source": self.source,
-                "type": row["event_type"],
+                "type": event_type,
                 "specversion": "1.0",
-                "time": row["occurred_at"].isoformat(),
-                "subject": row["stream_id"],
+                "time": occurred_at.astimezone(UTC).isoformat(),
+                "subject": stream_id,
                 "datacontenttype": "application/json",
-                "correlationid": str(row["correlation_id"]),
-                "causationid": str(causation) if causation else None,
-                "sequence": row["version"],
-                "schemaversion": row["schema_version"],
+                "correlationid": str(correlation_id),
+                "causationid": str(causation_id) if causation_id else None,
+                "sequence": version,
+                "schemaversion": schema_version,
             },
             separators=(",", ":"),
         )
-        return f'{head[:-1]},"data":{payload_json}}}'.encode()
 
     def to_stored(self, row: asyncpg.Record) -> StoredEvent:
         data = row["data"]
@@ -272,3 +333,33 @@ class EventStore:
                 data=json.loads(data) if isinstance(data, str) else data,
             ),
         )
+
+
+def _size_bound(payload_json: str, stream_id: str, event_type: str, source: str) -> int:
+    """At least the published size: the payload's UTF-8 bytes plus a space for every ``,`` and ``:``
+    (jsonb's text adds one after each separator), and room for the envelope's other fields, escaped
+    at worst, with the key and headers."""
+    payload = len(payload_json.encode()) + payload_json.count(",") + payload_json.count(":")
+    return payload + 1024 + 10 * (len(stream_id) + len(event_type) + len(source))
+
+
+def _as_published(payload_json: str) -> str:
+    """The payload as the relay publishes it: Postgres' jsonb text (``", "`` and ``": "``, UTF-8 as it is),
+    or the codec's opened payload dumped alike."""
+    return json.dumps(json.loads(payload_json), ensure_ascii=False)
+
+
+def _with_data(head: str, payload_json: str) -> bytes:
+    return f'{head[:-1]},"data":{payload_json}}}'.encode()
+
+
+def _largest_field(payload_json: str) -> str | None:
+    """The dotted path of the payload's largest field, followed down through objects (what to shorten);
+    only on the error path."""
+    path: list[str] = []
+    data = json.loads(payload_json)
+    while isinstance(data, dict) and data:
+        name = max(data, key=lambda key: len(json.dumps(data[key], ensure_ascii=False).encode()))
+        path.append(name)
+        data = data[name]
+    return ".".join(path) or None

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.auth import Principal, Role, require_roles
-from shared.errors import ConcurrencyConflict, InvalidCommand, NotAllowed, NotFound, RuleViolation
+from shared.errors import ConcurrencyConflict, EventTooLarge, InvalidCommand, NotAllowed, NotFound, RuleViolation
 from shared.logging import bound_contextvars
 from shared.metrics import http_latency
 from shared.outbox import requeue_all
@@ -78,6 +78,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotAllowed, detail_handler(403))
     app.add_exception_handler(NotFound, detail_handler(404))
     app.add_exception_handler(InvalidCommand, field_error_handler)
+    app.add_exception_handler(EventTooLarge, detail_handler(413))  # the append-time backstop (shared.eventstore)
 
 
 def detail_handler(code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:

@@ -19,6 +19,14 @@ outbox_published = Counter("mentorship_outbox_published_total", "Events the rela
 outbox_backlog = Gauge(
     "mentorship_outbox_backlog", "Committed events not yet published (as of the last round)", ["service"]
 )
+outbox_parked_events = Counter(
+    "mentorship_outbox_parked_events_total",
+    "Events the relay parked: refused by the broker for good, or held behind a parked event of their aggregate",
+    ["service", "cause"],
+)
+outbox_parked = Gauge(
+    "mentorship_outbox_parked", "Parked events waiting for an operator (mentorship outbox parked)", ["service"]
+)
 relay_latency = Histogram(
     "mentorship_relay_latency_seconds",
     "From an event's append to the broker's acknowledgement of it",

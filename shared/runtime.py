@@ -54,6 +54,10 @@ class ServiceRuntime:
     relay: OutboxRelay | None = None
     store: EventStore | None = None
 
+    def __post_init__(self) -> None:
+        if self.store is not None:  # the one size setting, also for a store a composition root built
+            self.store.max_event_bytes = self.settings.max_event_bytes
+
     @property
     def service(self) -> str:
         return self.settings.service_name
@@ -73,12 +77,12 @@ class ServiceRuntime:
             applied = await migrate(self.pool, shared_migrations() + self.migrations)
             log.info("database ready", migrations_applied=applied)
             if self.store is None:  # a composition root passes the one it built; otherwise build it here
-                self.store = EventStore(self.service, self.clock, self.codec)
+                self.store = EventStore(self.service, self.clock, self.codec, max_event_bytes=s.max_event_bytes)
             topics = [topic_for(self.service)] if self.publishes else []
             if self.handlers:
                 topics += [*self.consumes, dead_letter_topic(self.group)]
-            await ensure_topics(s.kafka_bootstrap, topics, s.topic_partitions)
-            self.producer = new_producer(s.kafka_bootstrap)
+            await ensure_topics(s.kafka_bootstrap, topics, s.topic_partitions, max_event_bytes=s.max_event_bytes)
+            self.producer = new_producer(s.kafka_bootstrap, max_event_bytes=s.max_event_bytes)
             await self.producer.start()
             tasks = self._start_tasks(stop)
             if self.handlers:

@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+DEFAULT_MAX_EVENT_BYTES = 1_000_000  # below Kafka's default message.max.bytes (1,048,588)
 
 
 class ServiceSettings(BaseSettings):
@@ -36,6 +37,13 @@ class ServiceSettings(BaseSettings):
     timer_poll_seconds: float = Field(default=1.0, gt=0, description="How often due timers are looked for")
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=0.5, gt=0)
+    max_event_bytes: int = Field(
+        default=DEFAULT_MAX_EVENT_BYTES,
+        ge=1024,
+        description="Largest event as published (envelope, key and headers), checked when it is appended:"
+        " a command whose event is larger is refused with 413 and nothing is written. The producer's"
+        " max_request_size and the topics' max.message.bytes are derived from it (shared.bus)",
+    )
     dev_clock_file: str | None = Field(
         default=None,
         description="Development only (`mentorship dev up` demo): read the time from this file while it exists."

@@ -15,13 +15,15 @@ from pathlib import Path
 
 import yaml
 
-from shared.bus import HR_TOPIC, PUBLISHING_SERVICES, SERVICES, dead_letter_topic, topic_for
+from shared.bus import HR_TOPIC, PUBLISHING_SERVICES, SERVICES, dead_letter_topic, max_message_bytes, topic_for
+from shared.settings import DEFAULT_MAX_EVENT_BYTES
 
 HERE = Path(__file__).parent
 NAMESPACE = "mentorship"
 IMAGE = "mentorship-platform:0.1.0"
 KAFKA_IMAGE = "apache/kafka:3.8.0"
 PARTITIONS = 6
+MAX_EVENT_BYTES = DEFAULT_MAX_EVENT_BYTES  # the one size setting: the services' check, the topics' max.message.bytes
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,7 @@ def topics_job() -> dict:
     create = " && ".join(
         f'/opt/kafka/bin/kafka-topics.sh --bootstrap-server "$KAFKA" --create --if-not-exists --topic {t}'
         f" --partitions {PARTITIONS} --replication-factor 3 --config retention.ms=-1 --config retention.bytes=-1"
+        f" --config max.message.bytes={max_message_bytes(MAX_EVENT_BYTES)}"
         for t in topics()
     )
     return {
@@ -220,6 +223,7 @@ def config() -> list[dict]:
                 "MENTORSHIP_HTTP_HOST": "0.0.0.0",
                 "MENTORSHIP_HTTP_PORT": "8000",
                 "MENTORSHIP_LOG_LEVEL": "INFO",
+                "MENTORSHIP_MAX_EVENT_BYTES": str(MAX_EVENT_BYTES),
             },
         },
         {
