@@ -64,7 +64,9 @@ async def _project_generations(runtime: Runtime, stop: asyncio.Event) -> None:
     settings = runtime.settings
     topics = all_event_topics()
     while not stop.is_set():
-        await ensure_topics(settings.kafka_bootstrap, topics, settings.topic_partitions)
+        await ensure_topics(
+            settings.kafka_bootstrap, topics, settings.topic_partitions, max_event_bytes=settings.max_event_bytes
+        )
         generation = await ensure_live(runtime.pool)
         if await generation_shape(runtime.pool, generation) != SHAPE:
             await _rebuild_outdated(runtime, generation, topics, stop)
