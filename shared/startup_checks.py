@@ -74,9 +74,9 @@ def public_https_url(setting: str, url: str) -> list[Finding]:
         return []
     for kind, test in (
         ("a loopback", address.is_loopback),
+        ("an unspecified", address.is_unspecified),
         ("a link-local", address.is_link_local),
         ("a private", address.is_private),
-        ("an unspecified", address.is_unspecified),
         ("a multicast", address.is_multicast),
         ("a reserved", address.is_reserved),
     ):
@@ -92,6 +92,8 @@ def service_findings(settings: ServiceSettings) -> list[Finding]:
     )
     if not settings.oidc_issuer:
         findings.append(Finding("MENTORSHIP_OIDC_ISSUER", "is not set (no institutional sign-in)"))
+    elif word := placeholder(settings.oidc_issuer):
+        findings.append(Finding("MENTORSHIP_OIDC_ISSUER", f"is a placeholder (starts with {word!r})"))
     else:
         findings += public_https_url("MENTORSHIP_OIDC_ISSUER", settings.oidc_issuer)
     return findings + broker_findings(settings)

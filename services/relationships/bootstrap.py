@@ -28,7 +28,7 @@ from shared.eventstore import EventStore
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
-from shared.startup_checks import Finding
+from shared.startup_checks import Finding, placeholder
 from shared.timers import TimerBook
 
 
@@ -85,6 +85,8 @@ def startup_findings() -> list[Finding]:
     ring = RelationshipsSettings().confidential_keys
     if not ring:
         return [Finding(KEYS_SETTING, "is not set (notes would be sealed under the public development key)")]
+    if word := placeholder(ring):
+        return [Finding(KEYS_SETTING, f"is a placeholder (starts with {word!r})")]
     try:
         cipher = AesGcmCipher.from_setting(ring)
     except (KeyRingError, ValueError) as exc:
