@@ -86,10 +86,14 @@ def public_https_url(setting: str, url: str) -> list[Finding]:
 
 
 def service_findings(settings: ServiceSettings) -> list[Finding]:
-    """What every service checks: the token secret, the sign-in issuer and the broker connection."""
+    """What every service checks: the token secret, the sign-in issuer, the database password (a template's
+    placeholder only: the database itself judges the rest) and the broker connection."""
     findings = secret(
         "MENTORSHIP_JWT_SECRET", settings.jwt_secret, development=DEV_JWT_SECRET, min_length=MIN_SECRET_LENGTH
     )
+    database_password = urlsplit(settings.pg_dsn).password
+    if database_password and (word := placeholder(database_password)):
+        findings.append(Finding("MENTORSHIP_PG_DSN", f"has a placeholder password (starts with {word!r})"))
     if not settings.oidc_issuer:
         findings.append(Finding("MENTORSHIP_OIDC_ISSUER", "is not set (no institutional sign-in)"))
     elif word := placeholder(settings.oidc_issuer):

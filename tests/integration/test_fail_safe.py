@@ -96,6 +96,12 @@ def test_an_issuer_must_be_configured_and_https(issuer: str | None, problem: str
     assert finding.setting == "MENTORSHIP_OIDC_ISSUER" and problem in finding.problem
 
 
+def test_a_database_password_left_as_the_template_placeholder_is_refused() -> None:
+    [finding] = service_findings(settings(pg_dsn="postgresql://matching:REPLACE@matching-db:5432/matching"))
+    assert finding.setting == "MENTORSHIP_PG_DSN" and "placeholder password" in finding.problem
+    assert service_findings(settings(pg_dsn="postgresql://matching:Xq7-long@matching-db:5432/matching")) == []
+
+
 def test_an_unauthenticated_broker_is_never_a_default(tmp_path: Path) -> None:
     [unset] = service_findings(settings(kafka_security_protocol=None, kafka_sasl_username=None))
     assert unset.setting == "MENTORSHIP_KAFKA_SECURITY_PROTOCOL" and "PLAINTEXT" in unset.problem
@@ -222,7 +228,6 @@ def kubernetes_env(service: str) -> dict[str, str]:
     env = dict(config)
     for variable in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:
         env[variable["name"]] = variable.get("value") or secret[variable["valueFrom"]["secretKeyRef"]["key"]]
-    env["MENTORSHIP_PG_DSN"] = "postgresql://unused@127.0.0.1:1/unused"  # the template's host resolves nowhere
     return env
 
 
@@ -235,8 +240,10 @@ def test_the_kubernetes_template_secret_is_refused() -> None:
         ("MENTORSHIP_KAFKA_SASL_PASSWORD", "placeholder"),
         ("MENTORSHIP_KAFKA_SSL_CAFILE", "names no readable file"),
         ("MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS", "placeholder"),
+        ("MENTORSHIP_PG_DSN", "has a placeholder password"),
     ):
         assert f"{setting} is a {problem}" in result.stderr or f"{setting} {problem}" in result.stderr, setting
+    assert "Traceback" not in result.stderr
 
 
 def safe_env() -> dict[str, str]:
