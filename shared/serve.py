@@ -41,17 +41,7 @@ def serve(
         problems = "; ".join(f"MENTORSHIP_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         parser.exit(2, f"{parser.prog}: invalid settings: {problems}\n")
     if not args.migrate_only:
-        try:
-            findings = service_findings(settings) + (checks() if checks else [])
-            warning = enforce(findings, dev_mode=settings.dev_mode)
-        except UnsafeSettings as exc:
-            lines = "".join(f"\n  {finding}" for finding in exc.findings)
-            parser.exit(2, f"{parser.prog}: refusing to start outside development mode (MENTORSHIP_DEV_MODE):{lines}\n")
-        except (ValidationError, ValueError) as exc:
-            parser.exit(2, f"{parser.prog}: invalid settings: {_reason(exc)}\n")
-        if warning:
-            configure_logging(service_name, settings.log_level, settings.log_json)
-            log.warning(warning)
+        _check_or_exit(parser, settings, checks)
     if args.migrate_only:
         runtime: ServiceRuntime = build_app(settings).state.runtime
         applied = asyncio.run(runtime.migrate_only())
@@ -65,6 +55,23 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+
+
+def _check_or_exit(
+    parser: argparse.ArgumentParser, settings: ServiceSettings, checks: Callable[[], list[Finding]] | None
+) -> None:
+    """Exit 2 naming every unsafe setting (outside development mode); in it, log the one warning line."""
+    try:
+        findings = service_findings(settings) + (checks() if checks else [])
+        warning = enforce(findings, dev_mode=settings.dev_mode)
+    except UnsafeSettings as exc:
+        lines = "".join(f"\n  {finding}" for finding in exc.findings)
+        parser.exit(2, f"{parser.prog}: refusing to start outside development mode (MENTORSHIP_DEV_MODE):{lines}\n")
+    except (ValidationError, ValueError) as exc:  # a service's own settings (MENTORSHIP_<SERVICE>_*) are invalid
+        parser.exit(2, f"{parser.prog}: invalid settings: {_reason(exc)}\n")
+    if warning:
+        configure_logging(settings.service_name, settings.log_level, settings.log_json)
+        log.warning(warning)
 
 
 def _reason(exc: Exception) -> str:
