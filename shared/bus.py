@@ -9,7 +9,7 @@ each aggregate's events stay in order on one partition.
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -63,7 +63,7 @@ class BrokerAccess:
     ssl_check_hostname: bool = True
     sasl_mechanism: str = "SCRAM-SHA-512"
     sasl_username: str | None = None
-    sasl_password: str | None = None
+    sasl_password: str | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, broker: BrokerAccess | BrokerSettings | str) -> BrokerAccess:
