@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml package.json package-lock.json
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 	@# docker-compose (v1, Debian) validates docker-compose.yml in the tests; no Docker engine is needed for that.
 	command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null)
+	@# stunnel: a TLS-terminating proxy in front of the local broker, for the broker TLS tests.
+	command -v stunnel4 >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq stunnel4 >/dev/null)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[local,dev]'

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiosmtpd.controller import Controller
 
 from bench.common import postgres_server, table
@@ -35,7 +35,7 @@ from mentorship.devstack.broker import start_broker
 from mentorship.devstack.processes import free_port
 from mentorship.stack import start_services
 from shared.auth import Role, mint_token
-from shared.bus import all_event_topics
+from shared.bus import all_event_topics, new_consumer
 from shared.settings import DEV_JWT_SECRET
 
 GROUPS = {  # consumer group → the topics it reads
@@ -283,7 +283,7 @@ class Driver:
 
 async def lag(bootstrap: str, analytics_dsn: str, dsns: list[str]) -> tuple[int, int]:
     """(records behind, summed over consumer groups and analytics' projector; events in outboxes)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = new_consumer(bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         existing = await consumer.topics()
@@ -324,7 +324,7 @@ async def lag(bootstrap: str, analytics_dsn: str, dsns: list[str]) -> tuple[int,
 async def _group_lag(bootstrap: str, group: str, ends: dict[TopicPartition, int]) -> int:
     """Records between the group's committed offsets and the ends (a member-less reader of the group's
     offsets: it never joins, so it moves no partition)."""
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    reader = new_consumer(bootstrap, group_id=group, enable_auto_commit=False)
     await reader.start()
     try:
         behind = 0

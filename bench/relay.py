@@ -11,7 +11,7 @@ import asyncio
 import time
 import uuid
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from bench.common import (
     SERVICE,
@@ -26,7 +26,7 @@ from bench.common import (
     table,
 )
 from mentorship.devstack.broker import start_broker
-from shared.bus import ensure_topics, message_headers, new_producer
+from shared.bus import ensure_topics, message_headers, new_consumer, new_producer
 from shared.db import connect
 from shared.events.base import Event
 from shared.eventstore import EventStore
@@ -124,9 +124,7 @@ async def raw_send(bootstrap: str, topic: str, messages: list[Message], batch_si
 
 async def records_in(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> int:
     """Count by reading: Tansu's latest offsets (ListOffsets) lag behind by the last batch."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False
-    )
+    consumer = new_consumer(bootstrap, topic, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
     count, deadline = 0, time.monotonic() + timeout
     try:

@@ -19,11 +19,11 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from bench.common import durability, fresh_database, per_second, postgres_server, table
 from mentorship.devstack.broker import start_broker
-from shared.bus import ensure_topics, new_producer
+from shared.bus import ensure_topics, new_consumer, new_producer
 from shared.db import create_pool, migrate, migrations_from_package
 from shared.envelope import Envelope
 from shared.events import Event, hr, matching, profiles, relationships
@@ -601,8 +601,8 @@ def _peak_rss_mb() -> float:
 
 
 async def _raw_consume(bootstrap: str, topics: list[str], expected: int, batch_size: int) -> dict:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+    consumer = new_consumer(
+        bootstrap,
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",

@@ -77,6 +77,9 @@ def service_env(
         MENTORSHIP_KAFKA_BOOTSTRAP=bootstrap,
         MENTORSHIP_HTTP_HOST="127.0.0.1",
         MENTORSHIP_HTTP_PORT=str(port),
+        # Processes of the local stack (`mentorship dev up`, the tests): development defaults are accepted,
+        # with a warning line (shared/startup_checks.py). `extra` may turn it off to see a refusal.
+        MENTORSHIP_DEV_MODE="1",
         PYTHONUNBUFFERED="1",
     )
     for key in ("MENTORSHIP_JWT_SECRET", "MENTORSHIP_TOPIC_PARTITIONS", "MENTORSHIP_LOG_LEVEL"):

@@ -13,12 +13,17 @@ is appended; the producer's ``max_request_size`` and the topics' ``max.message.b
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaProducer
+import ssl
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream.kafka import KafkaBroker
+from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 
 from shared.envelope import CONTENT_TYPE
-from shared.settings import DEFAULT_MAX_EVENT_BYTES
+from shared.settings import DEFAULT_MAX_EVENT_BYTES, BrokerSettings
 
 SERVICES = ("profiles", "matching", "relationships", "notifications", "analytics")
 PUBLISHING_SERVICES = ("profiles", "matching", "relationships", "notifications")
@@ -58,13 +63,102 @@ def message_headers(event_type: str, event_id: object) -> list[tuple[str, bytes]
     ]
 
 
+@dataclass(frozen=True)
+class BrokerAccess:
+    """Where the broker is and how a client proves itself to it: TLS (the CA that signed the broker's
+    certificate, optionally a client certificate) and SASL/SCRAM (this service's principal).
+
+    ``client_options`` is the one place these become client options; every producer, consumer, admin
+    client and FastStream broker here is made from it. A bare bootstrap string stands for PLAINTEXT
+    (the local broker of the dev stack and the tests)."""
+
+    bootstrap: str
+    security_protocol: str = "PLAINTEXT"
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    ssl_check_hostname: bool = True
+    sasl_mechanism: str = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, broker: BrokerAccess | BrokerSettings | str) -> BrokerAccess:
+        if isinstance(broker, BrokerAccess):
+            return broker
+        if isinstance(broker, str):
+            return cls(broker)
+        password = broker.kafka_sasl_password
+        return cls(
+            bootstrap=broker.kafka_bootstrap,
+            security_protocol=broker.kafka_security_protocol,
+            ssl_cafile=broker.kafka_ssl_cafile,
+            ssl_certfile=broker.kafka_ssl_certfile,
+            ssl_keyfile=broker.kafka_ssl_keyfile,
+            ssl_check_hostname=broker.kafka_ssl_check_hostname,
+            sasl_mechanism=broker.kafka_sasl_mechanism,
+            sasl_username=broker.kafka_sasl_username,
+            sasl_password=password.get_secret_value() if password is not None else None,
+        )
+
+    @classmethod
+    def from_env(cls, bootstrap: str | None = None) -> BrokerAccess:
+        """``MENTORSHIP_KAFKA_*`` from the environment (the tools': export, demo); ``bootstrap`` overrides."""
+        access = cls.of(BrokerSettings())
+        return access if bootstrap is None else cls(**{**access.__dict__, "bootstrap": bootstrap})
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol in ("SASL_PLAINTEXT", "SASL_SSL")
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """Verifies the broker's certificate (against ``ssl_cafile``, else the system's CAs) and its name."""
+        if not self.uses_tls:
+            return None
+        context = ssl.create_default_context(cafile=self.ssl_cafile)
+        context.check_hostname = self.ssl_check_hostname
+        if self.ssl_certfile:
+            context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile)
+        return context
+
+    def client_options(self) -> dict[str, Any]:
+        """The connection options of an aiokafka producer, consumer or admin client."""
+        options: dict[str, Any] = {"bootstrap_servers": self.bootstrap, "security_protocol": self.security_protocol}
+        if self.uses_tls:
+            options["ssl_context"] = self.ssl_context()
+        if self.uses_sasl:
+            options |= {
+                "sasl_mechanism": self.sasl_mechanism,
+                "sasl_plain_username": self.sasl_username,
+                "sasl_plain_password": self.sasl_password,
+            }
+        return options
+
+    def faststream_security(self) -> BaseSecurity | None:
+        """The same options as FastStream's ``KafkaBroker`` takes them (it turns this back into them)."""
+        if self.security_protocol == "PLAINTEXT":
+            return None
+        if not self.uses_sasl:
+            return BaseSecurity(ssl_context=self.ssl_context())
+        scram = SASLScram256 if self.sasl_mechanism == "SCRAM-SHA-256" else SASLScram512
+        return scram(self.sasl_username, self.sasl_password, ssl_context=self.ssl_context(), use_ssl=self.uses_tls)
+
+
+Broker = BrokerAccess | BrokerSettings | str
+"""What the client factories take: the access itself, settings to build it from, or a PLAINTEXT bootstrap."""
+
+
 def new_producer(
-    bootstrap: str, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES, **overrides: object
+    broker: Broker, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES, **overrides: object
 ) -> AIOKafkaProducer:
     """A producer that waits for all replicas; idempotence off because Tansu lacks it.  It refuses
     (``MessageSizeTooLargeError``) a message over ``max_message_bytes(max_event_bytes)``."""
     options: dict[str, object] = {
-        "bootstrap_servers": bootstrap,
+        **BrokerAccess.of(broker).client_options(),
         "acks": "all",
         "enable_idempotence": False,
         "linger_ms": 5,
@@ -74,8 +168,17 @@ def new_producer(
     return AIOKafkaProducer(**options)
 
 
-def new_broker(bootstrap: str) -> KafkaBroker:
-    return KafkaBroker(bootstrap, enable_idempotence=False, logger=None)
+def new_consumer(broker: Broker, *topics: str, **options: Any) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(*topics, **BrokerAccess.of(broker).client_options(), **options)
+
+
+def new_admin(broker: Broker) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(**BrokerAccess.of(broker).client_options())
+
+
+def new_broker(broker: Broker) -> KafkaBroker:
+    access = BrokerAccess.of(broker)
+    return KafkaBroker(access.bootstrap, security=access.faststream_security(), enable_idempotence=False, logger=None)
 
 
 # Kafka error codes that create_topics reports per topic (aiokafka returns them, it does not raise).
@@ -83,7 +186,7 @@ _TOPIC_ALREADY_EXISTS = 36
 
 
 async def ensure_topics(
-    bootstrap: str,
+    broker: Broker,
     topics: list[str],
     partitions: int,
     replication: int = 1,
@@ -97,7 +200,7 @@ async def ensure_topics(
         **(RETAIN_FOREVER if configs is None else configs),
         "max.message.bytes": str(max_message_bytes(max_event_bytes)),
     }
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = new_admin(broker)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -81,8 +81,8 @@ class ServiceRuntime:
             topics = [topic_for(self.service)] if self.publishes else []
             if self.handlers:
                 topics += [*self.consumes, dead_letter_topic(self.group)]
-            await ensure_topics(s.kafka_bootstrap, topics, s.topic_partitions, max_event_bytes=s.max_event_bytes)
-            self.producer = new_producer(s.kafka_bootstrap, max_event_bytes=s.max_event_bytes)
+            await ensure_topics(s, topics, s.topic_partitions, max_event_bytes=s.max_event_bytes)
+            self.producer = new_producer(s, max_event_bytes=s.max_event_bytes)
             await self.producer.start()
             tasks = self._start_tasks(stop)
             if self.handlers:
@@ -118,7 +118,7 @@ class ServiceRuntime:
     async def _start_consumer(self) -> None:
         """The idempotent consumer of ``consumes``, on a FastStream broker with manual acknowledgement."""
         s = self.settings
-        self.broker = new_broker(s.kafka_bootstrap)
+        self.broker = new_broker(s)
         consumer = IdempotentConsumer(
             self.pool,
             self.group,

@@ -11,12 +11,26 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 
+from shared.logging import configure_logging, get_logger
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
+from shared.startup_checks import Finding, UnsafeSettings, enforce, service_findings
+
+log = get_logger(__name__)
 
 
-def serve(build_app: Callable[[ServiceSettings], FastAPI], *, service_name: str, default_port: int) -> None:
-    """``python -m services.<name>`` serves; ``--migrate-only`` applies migrations and exits."""
+def serve(
+    build_app: Callable[[ServiceSettings], FastAPI],
+    *,
+    service_name: str,
+    default_port: int,
+    checks: Callable[[], list[Finding]] | None = None,
+) -> None:
+    """``python -m services.<name>`` serves; ``--migrate-only`` applies migrations and exits.
+
+    Before serving, the start-up checks (``shared.startup_checks``, and the service's own ``checks``)
+    run: outside development mode a finding ends the process with status 2. Migrating needs only the
+    database, so ``--migrate-only`` is not held up by them."""
     parser = argparse.ArgumentParser(prog=f"python -m services.{service_name}")
     parser.add_argument("--migrate-only", action="store_true", help="apply database migrations, then exit")
     args = parser.parse_args()
@@ -26,6 +40,8 @@ def serve(build_app: Callable[[ServiceSettings], FastAPI], *, service_name: str,
     except ValidationError as exc:
         problems = "; ".join(f"MENTORSHIP_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         parser.exit(2, f"{parser.prog}: invalid settings: {problems}\n")
+    if not args.migrate_only:
+        _check_or_exit(parser, settings, checks)
     if args.migrate_only:
         runtime: ServiceRuntime = build_app(settings).state.runtime
         applied = asyncio.run(runtime.migrate_only())
@@ -39,3 +55,26 @@ def serve(build_app: Callable[[ServiceSettings], FastAPI], *, service_name: str,
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+
+
+def _check_or_exit(
+    parser: argparse.ArgumentParser, settings: ServiceSettings, checks: Callable[[], list[Finding]] | None
+) -> None:
+    """Exit 2 naming every unsafe setting (outside development mode); in it, log the one warning line."""
+    try:
+        findings = service_findings(settings) + (checks() if checks else [])
+        warning = enforce(findings, dev_mode=settings.dev_mode)
+    except UnsafeSettings as exc:
+        lines = "".join(f"\n  {finding}" for finding in exc.findings)
+        parser.exit(2, f"{parser.prog}: refusing to start outside development mode (MENTORSHIP_DEV_MODE):{lines}\n")
+    except (ValidationError, ValueError) as exc:  # a service's own settings (MENTORSHIP_<SERVICE>_*) are invalid
+        parser.exit(2, f"{parser.prog}: invalid settings: {_reason(exc)}\n")
+    if warning:
+        configure_logging(settings.service_name, settings.log_level, settings.log_json)
+        log.warning(warning)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):  # a service's own settings (MENTORSHIP_<SERVICE>_*)
+        return "; ".join(f"{exc.title}.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    return str(exc)

@@ -2,19 +2,42 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 DEFAULT_MAX_EVENT_BYTES = 1_000_000  # below Kafka's default message.max.bytes (1,048,588)
 
 
-class ServiceSettings(BaseSettings):
+class BrokerSettings(BaseSettings):
+    """How to reach the broker (``MENTORSHIP_KAFKA_*``): every service's, and the tools' that read the topics."""
+
     model_config = SettingsConfigDict(env_prefix="MENTORSHIP_", extra="ignore")
 
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT",
+        description="How every producer, consumer and admin client reaches the broker; outside development mode"
+        " it must be set explicitly (SASL_SSL in production)",
+    )
+    kafka_ssl_cafile: str | None = Field(
+        default=None, description="PEM file of the CA that signed the broker's certificate (unset: the system's CAs)"
+    )
+    kafka_ssl_certfile: str | None = Field(default=None, description="PEM client certificate, for mutual TLS")
+    kafka_ssl_keyfile: str | None = Field(default=None, description="PEM private key of the client certificate")
+    kafka_ssl_check_hostname: bool = Field(
+        default=True, description="Refuse a broker certificate that does not name the host connected to"
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = Field(default=None, description="This service's principal on the broker")
+    kafka_sasl_password: SecretStr | None = None
+
+
+class ServiceSettings(BrokerSettings):
     service_name: str = Field(description="profiles, matching, relationships, notifications or analytics")
     pg_dsn: str = Field(description="DSN of this service's own database")
-    kafka_bootstrap: str = "127.0.0.1:9092"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     topic_partitions: int = Field(default=3, ge=1)

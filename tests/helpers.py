@@ -10,20 +10,20 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import ConsumerRecord
 
-from shared.bus import new_producer, topic_for
+from shared.bus import Broker, new_consumer, new_producer, topic_for
 from shared.envelope import Envelope
 from shared.events import Event
 from shared.events.hr import Worker, WorkerHired, WorkerUpdated
 from shared.events.profiles import MenteeRegistered, MentorRegistered, ProfileFields
 
 
-async def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 20.0) -> list[ConsumerRecord]:
+async def consume_all(bootstrap: Broker, topic: str, expected: int, timeout: float = 20.0) -> list[ConsumerRecord]:
     """Read a topic from the beginning until ``expected`` records arrived (or the timeout passed)."""
-    consumer = AIOKafkaConsumer(
+    consumer = new_consumer(
+        bootstrap,
         topic,
-        bootstrap_servers=bootstrap,
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -78,7 +78,7 @@ def topic_of(envelope: Envelope) -> str:
     return topic_for(envelope.source.rsplit("/", 1)[-1])
 
 
-async def send(bootstrap: str, messages: Iterable[tuple[str, Envelope]]) -> None:
+async def send(bootstrap: Broker, messages: Iterable[tuple[str, Envelope]]) -> None:
     """Send each ``(topic, envelope)`` in order, keyed by the envelope's subject, and wait for every one."""
     producer = new_producer(bootstrap)
     await producer.start()
@@ -89,7 +89,7 @@ async def send(bootstrap: str, messages: Iterable[tuple[str, Envelope]]) -> None
         await producer.stop()
 
 
-async def publish(bootstrap: str, *envelopes: Envelope, topic: str | None = None) -> None:
+async def publish(bootstrap: Broker, *envelopes: Envelope, topic: str | None = None) -> None:
     """Send each envelope on ``topic`` or else on its source service's topic."""
     await send(bootstrap, ((topic or topic_of(envelope), envelope) for envelope in envelopes))
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from deploy.k8s.acls import acl_markdown
 from shared.bus import HR_TOPIC, PUBLISHING_SERVICES, SERVICES, dead_letter_topic, max_message_bytes, topic_for
 from shared.settings import DEFAULT_MAX_EVENT_BYTES
 
@@ -24,6 +25,12 @@ IMAGE = "mentorship-platform:0.1.0"
 KAFKA_IMAGE = "apache/kafka:3.8.0"
 PARTITIONS = 6
 MAX_EVENT_BYTES = DEFAULT_MAX_EVENT_BYTES  # the one size setting: the services' check, the topics' max.message.bytes
+KAFKA_NAMESPACE = "kafka"  # where the broker runs (its bootstrap: kafka.kafka.svc:9093, SASL_SSL)
+KAFKA_PORT = 9093
+DATABASE_NAMESPACE = "databases"  # where each service's Postgres runs (<service>-db.databases.svc)
+INGRESS_NAMESPACE = "ingress-nginx"  # the ingress controller: the only way in from outside
+MONITORING_NAMESPACE = "monitoring"  # Prometheus, which scrapes /metrics
+KAFKA_CA_DIR = "/etc/mentorship/kafka"
 
 
 @dataclass(frozen=True)
@@ -66,8 +73,19 @@ def env(service: str) -> list[dict]:
     return [
         secret_env("MENTORSHIP_PG_DSN", f"{service}-pg-dsn"),
         secret_env("MENTORSHIP_JWT_SECRET", "jwt-secret"),
+        # The service's own principal on the broker; kafka-acls.md lists what it may do.
+        {"name": "MENTORSHIP_KAFKA_SASL_USERNAME", "value": service},
+        secret_env("MENTORSHIP_KAFKA_SASL_PASSWORD", f"{service}-kafka-password"),
         *extra,
     ]
+
+
+def kafka_ca_volume() -> dict:
+    """The CA that signed the broker's certificate, mounted where MENTORSHIP_KAFKA_SSL_CAFILE points."""
+    return {
+        "name": "kafka-ca",
+        "secret": {"secretName": "mentorship-secrets", "items": [{"key": "kafka-ca.crt", "path": "ca.crt"}]},
+    }
 
 
 def probe(path: str, period: int, failures: int) -> dict:
@@ -87,6 +105,7 @@ def deployment(service: str) -> dict:
             "image": IMAGE,
             "envFrom": [{"configMapRef": {"name": "mentorship-config"}}],
             "env": env(service),
+            "volumeMounts": [{"name": "kafka-ca", "mountPath": KAFKA_CA_DIR, "readOnly": True}],
             "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
         }
 
@@ -109,6 +128,7 @@ def deployment(service: str) -> dict:
                 "spec": {
                     "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001},
                     "terminationGracePeriodSeconds": 30,
+                    "volumes": [kafka_ca_volume()],
                     "initContainers": [
                         {
                             "name": "migrate",
@@ -170,12 +190,25 @@ def topics() -> list[str]:
     return [topic_for(s) for s in PUBLISHING_SERVICES] + [HR_TOPIC] + [dead_letter_topic(s) for s in SERVICES]
 
 
+ADMIN_CLIENT_CONFIG = (
+    "printf '%s\\n' 'security.protocol=SASL_SSL' 'sasl.mechanism=SCRAM-SHA-512'"
+    f" 'ssl.truststore.type=PEM' 'ssl.truststore.location={KAFKA_CA_DIR}/ca.crt'"
+    ' "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required'
+    ' username=\\"mentorship-admin\\" password=\\"$KAFKA_ADMIN_PASSWORD\\";" > /tmp/admin.properties'
+)
+"""The topic job's client settings: the admin principal (the only one allowed to create topics), over SASL_SSL."""
+
+
 def topics_job() -> dict:
     create = " && ".join(
-        f'/opt/kafka/bin/kafka-topics.sh --bootstrap-server "$KAFKA" --create --if-not-exists --topic {t}'
-        f" --partitions {PARTITIONS} --replication-factor 3 --config retention.ms=-1 --config retention.bytes=-1"
-        f" --config max.message.bytes={max_message_bytes(MAX_EVENT_BYTES)}"
-        for t in topics()
+        [ADMIN_CLIENT_CONFIG]
+        + [
+            f'/opt/kafka/bin/kafka-topics.sh --bootstrap-server "$KAFKA" --command-config /tmp/admin.properties'
+            f" --create --if-not-exists --topic {t} --partitions {PARTITIONS} --replication-factor 3"
+            " --config retention.ms=-1 --config retention.bytes=-1"
+            f" --config max.message.bytes={max_message_bytes(MAX_EVENT_BYTES)}"
+            for t in topics()
+        ]
     )
     return {
         "apiVersion": "batch/v1",
@@ -199,11 +232,14 @@ def topics_job() -> dict:
                                             "key": "MENTORSHIP_KAFKA_BOOTSTRAP",
                                         }
                                     },
-                                }
+                                },
+                                secret_env("KAFKA_ADMIN_PASSWORD", "kafka-admin-password"),
                             ],
                             "command": ["/bin/sh", "-c", create],
+                            "volumeMounts": [{"name": "kafka-ca", "mountPath": KAFKA_CA_DIR, "readOnly": True}],
                         }
                     ],
+                    "volumes": [kafka_ca_volume()],
                 }
             },
         },
@@ -218,7 +254,12 @@ def config() -> list[dict]:
             "kind": "ConfigMap",
             "metadata": meta("mentorship-config"),
             "data": {
-                "MENTORSHIP_KAFKA_BOOTSTRAP": "kafka.kafka.svc:9092",
+                "MENTORSHIP_KAFKA_BOOTSTRAP": f"kafka.{KAFKA_NAMESPACE}.svc:{KAFKA_PORT}",
+                "MENTORSHIP_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "MENTORSHIP_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+                "MENTORSHIP_KAFKA_SSL_CAFILE": f"{KAFKA_CA_DIR}/ca.crt",
+                # Not a secret, but no default either: the services refuse to start until it is an https URL.
+                "MENTORSHIP_OIDC_ISSUER": "REPLACE-with-the-institution-issuer-https-url",
                 "MENTORSHIP_TOPIC_PARTITIONS": str(PARTITIONS),
                 "MENTORSHIP_HTTP_HOST": "0.0.0.0",
                 "MENTORSHIP_HTTP_PORT": "8000",
@@ -234,25 +275,122 @@ def config() -> list[dict]:
             "stringData": {
                 "jwt-secret": "REPLACE-with-a-random-64-char-secret",
                 "relationships-confidential-keys": "REPLACE-with-k1:<base64 32-byte key>",
-                **{f"{s}-pg-dsn": f"postgresql://{s}:REPLACE@{s}-db.example.internal:5432/{s}" for s in SERVICES},
+                **{
+                    f"{s}-pg-dsn": f"postgresql://{s}:REPLACE@{s}-db.{DATABASE_NAMESPACE}.svc:5432/{s}"
+                    for s in SERVICES
+                },
+                **{f"{s}-kafka-password": f"REPLACE-with-the-SCRAM-password-of-{s}" for s in SERVICES},
+                "kafka-admin-password": "REPLACE-with-the-SCRAM-password-of-mentorship-admin",
+                "kafka-ca.crt": "REPLACE-with-the-PEM-of-the-CA-that-signed-the-broker-certificate",
             },
         },
     ]
 
 
+def network_policy(name: str, namespace: str, pods: dict, ingress: list[dict], egress: list[dict] | None) -> dict:
+    types = ["Ingress"] + (["Egress"] if egress is not None else [])
+    spec: dict = {"podSelector": pods, "policyTypes": types, "ingress": ingress}
+    if egress is not None:
+        spec["egress"] = egress
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+
+
+def namespace_peer(namespace: str, pod_labels: dict[str, str] | None = None) -> dict:
+    peer: dict = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+    if pod_labels is not None:
+        peer["podSelector"] = {"matchLabels": pod_labels}
+    return peer
+
+
+def tcp(*ports: int) -> list[dict]:
+    return [{"protocol": "TCP", "port": port} for port in ports]
+
+
+DNS = {
+    "to": [namespace_peer("kube-system")],
+    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+}
+HTTPS_OUT = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp(443)}
+"""The OpenID Connect issuer's keys (every service), the institution's webhook receiver (notifications)."""
+SMTP_OUT = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp(25, 465, 587)}
+
+
+def service_policy(service: str) -> dict:
+    """In: the ingress controller and Prometheus, on the HTTP port. Out: DNS, the broker, its own database,
+    https (and SMTP for notifications)."""
+    egress = [
+        DNS,
+        {"to": [namespace_peer(KAFKA_NAMESPACE)], "ports": tcp(KAFKA_PORT)},
+        {"to": [namespace_peer(DATABASE_NAMESPACE, {"app.kubernetes.io/name": f"{service}-db"})], "ports": tcp(5432)},
+        HTTPS_OUT,
+        *([SMTP_OUT] if service == "notifications" else []),
+    ]
+    ingress = [{"from": [namespace_peer(INGRESS_NAMESPACE), namespace_peer(MONITORING_NAMESPACE)], "ports": tcp(8000)}]
+    return network_policy(service, NAMESPACE, {"matchLabels": labels(service)}, ingress, egress)
+
+
+def namespace_policies() -> list[dict]:
+    """Nothing in or out of the namespace unless a policy allows it; the topic job reaches only the broker."""
+    job = network_policy(
+        "create-topics",
+        NAMESPACE,
+        {"matchLabels": {"job-name": "create-topics"}},
+        [],
+        [DNS, {"to": [namespace_peer(KAFKA_NAMESPACE)], "ports": tcp(KAFKA_PORT)}],
+    )
+    deny = network_policy("default-deny", NAMESPACE, {}, [], [])
+    return [deny, job]
+
+
+def backing_policies() -> list[dict]:
+    """In the broker's and the databases' namespaces: the broker only from this platform's pods, each
+    Postgres only from its own service."""
+    broker = network_policy(
+        "kafka-from-mentorship",
+        KAFKA_NAMESPACE,
+        {"matchLabels": {"app.kubernetes.io/name": "kafka"}},
+        [{"from": [namespace_peer(NAMESPACE)], "ports": tcp(KAFKA_PORT)}],
+        None,
+    )
+    databases = [
+        network_policy(
+            f"{s}-db-from-{s}",
+            DATABASE_NAMESPACE,
+            {"matchLabels": {"app.kubernetes.io/name": f"{s}-db"}},
+            [{"from": [namespace_peer(NAMESPACE, {"app.kubernetes.io/name": s})], "ports": tcp(5432)}],
+            None,
+        )
+        for s in SERVICES
+    ]
+    return [broker, *databases]
+
+
 def documents() -> dict[str, list[dict]]:
     files = {"00-config.yaml": config(), "10-topics-job.yaml": [topics_job()]}
     for service in SERVICES:
-        files[f"20-{service}.yaml"] = [deployment(service), service_object(service), autoscaler(service)]
+        files[f"20-{service}.yaml"] = [
+            deployment(service),
+            service_object(service),
+            autoscaler(service),
+            service_policy(service),
+        ]
+    files["30-network-policies.yaml"] = namespace_policies() + backing_policies()
     return files
 
 
 def render() -> dict[str, str]:
     header = "# Generated by `python -m deploy.k8s.generate`; edit the generator, not this file.\n"
-    return {
+    files = {
         name: header + yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False)
         for name, docs in documents().items()
     }
+    files["kafka-acls.md"] = acl_markdown()
+    return files
 
 
 def main() -> None:

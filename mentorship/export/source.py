@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
+from shared.bus import BrokerAccess, new_consumer
+
 
 class BrokerUnavailable(RuntimeError):
     pass
@@ -34,8 +36,8 @@ class TopicReader:
         self._partitions: list[TopicPartition] = []
 
     async def __aenter__(self) -> TopicReader:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
+        consumer = new_consumer(
+            BrokerAccess.from_env(self.bootstrap),  # TLS and SASL from MENTORSHIP_KAFKA_*, as the services'
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

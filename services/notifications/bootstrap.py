@@ -34,6 +34,7 @@ from shared.db import migrations_from_package
 from shared.eventstore import EventStore
 from shared.http import create_app
 from shared.settings import ServiceSettings
+from shared.startup_checks import Finding
 from shared.timers import TimerBook
 
 CONSUMES = ("matching", "relationships", "profiles")
@@ -98,3 +99,8 @@ def default_channels(options: NotificationsSettings) -> dict[str, Channel]:
     if options.webhook_url:
         channels["webhook"] = WebhookChannel(options.webhook_url, options.webhook_secret, httpx.AsyncClient(timeout=10))
     return channels
+
+
+def startup_findings() -> list[Finding]:
+    """The webhook channel's settings (``shared.startup_checks``), when it is configured."""
+    return NotificationsSettings().webhook_findings()

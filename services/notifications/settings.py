@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.startup_checks import MIN_SECRET_LENGTH, Finding, public_https_url, secret
+
 
 class NotificationsSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MENTORSHIP_NOTIFICATIONS_", extra="ignore")
@@ -38,8 +40,16 @@ class NotificationsSettings(BaseSettings):
     )
     mail_from: str = "Mentoring Office <mentoring@example.org>"
     message_id_domain: str = "notifications.mentorship.local"
-    webhook_url: str | None = Field(default=None, description="The institution's receiver; unset: no webhook channel")
-    webhook_secret: str = Field(default="", description="Shared secret for the HMAC-SHA256 signature")
+    webhook_url: str | None = Field(
+        default=None,
+        description="The institution's receiver; unset: no webhook channel. Outside development mode an https URL"
+        " of a public host",
+    )
+    webhook_secret: str = Field(
+        default="",
+        description="Shared secret for the HMAC-SHA256 signature; required (32 characters or more) whenever"
+        " webhook_url is set",
+    )
     default_channels: list[str] = Field(default_factory=lambda: ["email"])
     max_attempts: int = Field(default=5, ge=1, description="Delivery tries before NotificationFailed")
     retry_first_seconds: float = Field(default=30, gt=0, description="Back-off after the first failure; doubles")
@@ -62,3 +72,12 @@ class NotificationsSettings(BaseSettings):
     consumer_batch: int = Field(
         default=100, ge=1, le=1000, description="Events handled in one consumer transaction at most (1: one by one)"
     )
+
+    def webhook_findings(self) -> list[Finding]:
+        """Without a webhook URL there is no webhook channel, so no secret is needed; with one, both must be
+        safe: https to a public host, and a real shared secret."""
+        if not self.webhook_url:
+            return []
+        return public_https_url("MENTORSHIP_NOTIFICATIONS_WEBHOOK_URL", self.webhook_url) + secret(
+            "MENTORSHIP_NOTIFICATIONS_WEBHOOK_SECRET", self.webhook_secret, min_length=MIN_SECRET_LENGTH
+        )

@@ -5,10 +5,10 @@ The wiring is ``bootstrap.build_app``; this module only serves it.
 
 from __future__ import annotations
 
-from services.relationships.bootstrap import build_app
+from services.relationships.bootstrap import build_app, startup_findings
 from shared.serve import serve
 
 __all__ = ["build_app"]
 
 if __name__ == "__main__":
-    serve(build_app, service_name="relationships", default_port=8003)
+    serve(build_app, service_name="relationships", default_port=8003, checks=startup_findings)

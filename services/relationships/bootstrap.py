@@ -13,7 +13,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from services.relationships.adapters.bus import bus_handlers
-from services.relationships.adapters.cipher import AesGcmCipher
+from services.relationships.adapters.cipher import AesGcmCipher, KeyRingError
 from services.relationships.adapters.confidential import PostgresConfidentialTexts
 from services.relationships.adapters.drafts import PostgresAgreementDrafts
 from services.relationships.adapters.http import install
@@ -26,12 +26,10 @@ from shared.clock import Clock, clock_for
 from shared.db import migrations_from_package
 from shared.eventstore import EventStore
 from shared.http import create_app
-from shared.logging import get_logger
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
+from shared.startup_checks import Finding, placeholder
 from shared.timers import TimerBook
-
-log = get_logger(__name__)
 
 
 def build_app(
@@ -64,8 +62,6 @@ def build_container(
 ) -> Container:
     """The use cases' container on the Postgres ports (transactions on the runtime's pool once it runs)."""
     cipher = AesGcmCipher.from_setting(options.confidential_keys)
-    if cipher.is_development_key:
-        log.warning("confidential texts use the public development key: set MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS")
     read_model = PostgresReadModel()
     grace = timedelta(days=options.cadence_grace_days)
     return Container(
@@ -79,3 +75,22 @@ def build_container(
         cadence_grace=grace,
         topics=tuple(options.meeting_topics),
     )
+
+
+KEYS_SETTING = "MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS"
+
+
+def startup_findings() -> list[Finding]:
+    """The confidential-note key ring (``shared.startup_checks``): set, well formed, no public key in it."""
+    ring = RelationshipsSettings().confidential_keys
+    if not ring:
+        return [Finding(KEYS_SETTING, "is not set (notes would be sealed under the public development key)")]
+    if word := placeholder(ring):
+        return [Finding(KEYS_SETTING, f"is a placeholder (starts with {word!r})")]
+    try:
+        cipher = AesGcmCipher.from_setting(ring)
+    except (KeyRingError, ValueError) as exc:
+        return [Finding(KEYS_SETTING, f"is not a key ring: {exc}")]
+    if cipher.holds_development_key:
+        return [Finding(KEYS_SETTING, "holds the public development key")]
+    return []

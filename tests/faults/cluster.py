@@ -91,6 +91,7 @@ class Cluster:
 
 
 FAULT_ENV = {
+    "MENTORSHIP_DEV_MODE": "1",  # development secrets and keys, a PLAINTEXT broker: accepted, with a warning
     # Short enough that a killed member's partitions move on quickly; Tansu admits a joiner after ~half.
     "MENTORSHIP_CONSUMER_SESSION_TIMEOUT_MS": "4000",
     "MENTORSHIP_TOPIC_PARTITIONS": "3",

@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
-from shared.bus import dead_letter_topic
+from shared.bus import dead_letter_topic, new_consumer
 from tests.faults import ledger
 from tests.faults.cluster import Cluster
 from tests.faults.workload import Api, Plan, Workload
@@ -117,7 +117,7 @@ async def all_ready(cluster: Cluster, timeout: float = 120.0) -> float:
 
 async def dead_letters(cluster: Cluster) -> dict[str, int]:
     """Messages in each consumer group's dead-letter topic (end offsets)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=cluster.broker.bootstrap, enable_auto_commit=False)
+    consumer = new_consumer(cluster.broker.bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         counts = {}

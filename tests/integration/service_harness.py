@@ -51,6 +51,7 @@ def settings_for(service_name: str, dsn: str, bootstrap: str) -> ServiceSettings
         service_name=service_name,
         pg_dsn=dsn,
         kafka_bootstrap=bootstrap,
+        dev_mode=True,
         consumer_session_timeout_ms=2_000,
         timer_poll_seconds=3_600,
         relay_poll_seconds=0.1,

@@ -20,11 +20,19 @@ REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 SERVICES = {"profiles": 8001, "matching": 8002, "relationships": 8003, "notifications": 8004, "analytics": 8005}
 DEFAULT = re.compile(r"\$\{(\w+):-([^}]*)\}")
+REQUIRED = re.compile(r"\$\{(\w+):\?([^}]*)\}")
+REQUIRED_SECRETS = {
+    "MENTORSHIP_JWT_SECRET": "x" * 64,
+    "MENTORSHIP_OIDC_ISSUER": "https://login.uni.example",
+    "MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS": "k1:" + "A" * 43,
+    "MENTORSHIP_PG_PASSWORD": "p" * 24,
+}
 
 
 def with_defaults(value: Any) -> str:
-    """The value compose would use with none of the ``${VAR:-default}`` variables set."""
-    return DEFAULT.sub(lambda m: m.group(2), str(value))
+    """The value compose would use with none of the ``${VAR:-default}`` variables set (a required
+    ``${VAR:?message}`` stands as ``required``)."""
+    return REQUIRED.sub("required", DEFAULT.sub(lambda m: m.group(2), str(value)))
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +101,27 @@ def test_each_service_is_configured_for_the_container_network(services: dict[str
     assert env["MENTORSHIP_HTTP_HOST"] == "0.0.0.0"
     assert env["MENTORSHIP_HTTP_PORT"] == "8000"
     assert env["MENTORSHIP_KAFKA_BOOTSTRAP"].split(":")[0] == broker_name
-    assert env["MENTORSHIP_JWT_SECRET"].startswith("${MENTORSHIP_JWT_SECRET:-")
+    assert env["MENTORSHIP_JWT_SECRET"].startswith("${MENTORSHIP_JWT_SECRET:?"), "a secret has no default"
+    assert env["MENTORSHIP_OIDC_ISSUER"].startswith("${MENTORSHIP_OIDC_ISSUER:?")
+    assert env["MENTORSHIP_KAFKA_SECURITY_PROTOCOL"] == "PLAINTEXT", "chosen explicitly, for a loopback-only broker"
+    assert "MENTORSHIP_DEV_MODE" not in env
     assert "MENTORSHIP_SERVICE_NAME" not in env, "the entry point sets it"
     assert [with_defaults(p) for p in services[name]["ports"]] == [f"{SERVICES[name]}:8000"]
+
+
+def test_no_secret_has_a_default_and_the_broker_is_published_on_loopback_only(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    text = COMPOSE_FILE.read_text()
+    for name in REQUIRED_SECRETS:
+        assert f"${{{name}:?" in text and f"${{{name}:-" not in text, name
+    assert "dev-only" not in text
+    relationships = environment(services["relationships"])
+    assert relationships["MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS"].startswith(
+        "${MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS:?"
+    )
+    for port in kafka(services)[1]["ports"]:
+        assert str(port).startswith("127.0.0.1:"), port
 
 
 def test_each_service_has_its_own_postgres(compose: dict[str, Any], services: dict[str, dict[str, Any]]) -> None:
@@ -163,9 +189,26 @@ def test_compose_validates_its_own_file(scaled: dict[str, str], monkeypatch: pyt
     cli = compose_cli()
     if cli is None:
         pytest.skip("neither the docker compose plugin nor docker-compose is installed")
-    for key, value in scaled.items():
+    for key, value in {**REQUIRED_SECRETS, **scaled}.items():
         monkeypatch.setenv(key, value)
-    result = subprocess.run(
+    result = compose_config(cli)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("missing", REQUIRED_SECRETS)
+def test_compose_refuses_to_run_without_each_secret(missing: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli = compose_cli()
+    if cli is None:
+        pytest.skip("neither the docker compose plugin nor docker-compose is installed")
+    for key, value in REQUIRED_SECRETS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv(missing)
+    result = compose_config(cli)
+    assert result.returncode != 0 and f"set {missing}" in result.stderr, result.stderr
+
+
+def compose_config(cli: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [*cli, "-f", str(COMPOSE_FILE), "config", "-q"],
         check=False,
         capture_output=True,
@@ -173,4 +216,3 @@ def test_compose_validates_its_own_file(scaled: dict[str, str], monkeypatch: pyt
         timeout=60,
         cwd=REPO,
     )
-    assert result.returncode == 0, result.stderr

@@ -40,11 +40,14 @@ def test_every_object_is_well_formed(docs) -> None:
         "Job": "batch/v1",
         "Deployment": "apps/v1",
         "HorizontalPodAutoscaler": "autoscaling/v2",
+        "NetworkPolicy": "networking.k8s.io/v1",
     }
     for doc in docs:
         assert doc["apiVersion"] == api_versions[doc["kind"]], doc["kind"]
         assert DNS_LABEL.match(doc["metadata"]["name"])
-        if doc["kind"] != "Namespace":
+        if doc["kind"] == "NetworkPolicy":  # also in the broker's and the databases' namespaces
+            assert doc["metadata"]["namespace"] in {"mentorship", "kafka", "databases"}
+        elif doc["kind"] != "Namespace":
             assert doc["metadata"]["namespace"] == "mentorship"
 
 
@@ -78,6 +81,12 @@ def test_referenced_config_and_secret_keys_exist(docs) -> None:
         for container in pod["containers"] + pod["initContainers"]:
             assert [e["configMapRef"]["name"] for e in container["envFrom"]] == [config["metadata"]["name"]]
             for variable in container["env"]:
+                if "value" in variable:  # the broker principal: the service's name, not a secret
+                    assert (variable["name"], variable["value"]) == (
+                        "MENTORSHIP_KAFKA_SASL_USERNAME",
+                        deployment_name(pod),
+                    )
+                    continue
                 ref = variable["valueFrom"]["secretKeyRef"]
                 assert ref["name"] == secret["metadata"]["name"] and ref["key"] in secret["stringData"]
                 if variable["name"] == "MENTORSHIP_PG_DSN":
@@ -85,11 +94,54 @@ def test_referenced_config_and_secret_keys_exist(docs) -> None:
     assert len(dsn_keys) == len(SERVICES)  # a database per service
 
 
+def deployment_name(pod: dict) -> str:
+    return pod["containers"][0]["name"]
+
+
+def test_network_policies_let_in_only_the_ingress_and_reach_only_what_each_service_needs(docs) -> None:
+    policies = of_kind(docs, "NetworkPolicy")
+    deny = policies["default-deny"]["spec"]
+    assert deny["podSelector"] == {} and set(deny["policyTypes"]) == {"Ingress", "Egress"}
+    assert deny["ingress"] == [] and deny["egress"] == []
+    for service in SERVICES:
+        spec = policies[service]["spec"]
+        [rule] = spec["ingress"]
+        sources = {p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in rule["from"]}
+        assert sources == {"ingress-nginx", "monitoring"} and rule["ports"] == [{"protocol": "TCP", "port": 8000}]
+        databases = [
+            peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+            for r in spec["egress"]
+            for peer in r["to"]
+            if peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+            == "databases"
+        ]
+        assert databases == [f"{service}-db"], "a service reaches its own database only"
+        [db_policy] = [p for p in policies.values() if p["metadata"]["name"] == f"{service}-db-from-{service}"]
+        [from_rule] = db_policy["spec"]["ingress"]
+        assert from_rule["from"][0]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": service}
+    broker = policies["kafka-from-mentorship"]
+    assert broker["metadata"]["namespace"] == "kafka"
+
+
+def test_services_reach_the_broker_over_sasl_ssl_as_their_own_principal(docs) -> None:
+    [config] = of_kind(docs, "ConfigMap").values()
+    data = config["data"]
+    assert data["MENTORSHIP_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert data["MENTORSHIP_KAFKA_SASL_MECHANISM"].startswith("SCRAM-SHA-")
+    for deployment in of_kind(docs, "Deployment").values():
+        pod = deployment["spec"]["template"]["spec"]
+        [volume] = pod["volumes"]
+        [mount] = pod["containers"][0]["volumeMounts"]
+        assert data["MENTORSHIP_KAFKA_SSL_CAFILE"] == f"{mount['mountPath']}/{volume['secret']['items'][0]['path']}"
+
+
 def test_topic_job_creates_every_topic_with_retention_forever(docs) -> None:
     [job] = of_kind(docs, "Job").values()
     script = job["spec"]["template"]["spec"]["containers"][0]["command"][-1]
     for topic in all_event_topics() + [dead_letter_topic(s) for s in SERVICES]:
         assert f"--topic {topic} " in script
+    assert script.count("--command-config /tmp/admin.properties") == script.count("--create")
+    assert "security.protocol=SASL_SSL" in script
     assert script.count("retention.ms=-1") == script.count("--create")
 
 

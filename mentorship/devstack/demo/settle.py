@@ -16,6 +16,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from shared.bus import new_admin, new_consumer
 from shared.clock import DevClockFile
 
 # A timer whose handler keeps failing is postponed by the wheel; the demo does not wait on it.
@@ -43,10 +44,10 @@ class Settler:
     async def __aenter__(self) -> Settler:
         for name, dsn in self.dsns.items():
             self.conns[name] = await asyncpg.connect(dsn)
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        self.admin = new_admin(self.bootstrap)
         await self.admin.start()
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
+        self.consumer = new_consumer(
+            self.bootstrap,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=20,

@@ -16,5 +16,5 @@ class AnalyticsContainer:
     def replays(self) -> Replays:
         """This process's replays (built on first use: they need the pool, which exists once the service runs)."""
         if self._replays is None:
-            self._replays = Replays(self.runtime.pool, self.runtime.settings.kafka_bootstrap, self.topics)
+            self._replays = Replays(self.runtime.pool, self.runtime.settings, self.topics)
         return self._replays

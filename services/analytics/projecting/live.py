@@ -64,9 +64,7 @@ async def _project_generations(runtime: Runtime, stop: asyncio.Event) -> None:
     settings = runtime.settings
     topics = all_event_topics()
     while not stop.is_set():
-        await ensure_topics(
-            settings.kafka_bootstrap, topics, settings.topic_partitions, max_event_bytes=settings.max_event_bytes
-        )
+        await ensure_topics(settings, topics, settings.topic_partitions, max_event_bytes=settings.max_event_bytes)
         generation = await ensure_live(runtime.pool)
         if await generation_shape(runtime.pool, generation) != SHAPE:
             await _rebuild_outdated(runtime, generation, topics, stop)
@@ -74,7 +72,7 @@ async def _project_generations(runtime: Runtime, stop: asyncio.Event) -> None:
         swapped = asyncio.Event()
         watcher = asyncio.create_task(_until_swapped(runtime, generation, stop, swapped))
         try:
-            await Projector(runtime.pool, settings.kafka_bootstrap, generation, topics).run(swapped)
+            await Projector(runtime.pool, settings, generation, topics).run(swapped)
         finally:
             watcher.cancel()
 
@@ -85,7 +83,7 @@ async def _rebuild_outdated(runtime: Runtime, outdated: int, topics: list[str], 
     log.warning("live projections were built by another version; rebuilding", generation=outdated, shape=SHAPE)
     async with runtime.pool.acquire() as conn:
         generation = await create_generation(conn, defer_indexes=True)
-    projector = Projector(runtime.pool, runtime.settings.kafka_bootstrap, generation, topics, prepare_in="process")
+    projector = Projector(runtime.pool, runtime.settings, generation, topics, prepare_in="process")
     await projector.run(stop, until_caught_up=True)
     if stop.is_set():
         return  # a later start builds again; this generation stays 'building' and is never served

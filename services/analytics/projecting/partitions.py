@@ -5,14 +5,15 @@ from __future__ import annotations
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.analytics.projecting.checkpoints import Partition
+from shared.bus import Broker, new_consumer
 
 FETCH_BYTES = 8 * 1024 * 1024
 
 
-def consumer(bootstrap: str) -> AIOKafkaConsumer:
+def consumer(broker: Broker) -> AIOKafkaConsumer:
     """A consumer for big fetches (a batch is up to ``batch_size`` records of every partition)."""
-    return AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+    return new_consumer(
+        broker,
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -33,9 +34,9 @@ async def assign(consumer: AIOKafkaConsumer, topics: list[str], checkpoints: dic
             await consumer.seek_to_beginning(tp)
 
 
-async def estimate_total(bootstrap: str, topics: list[str]) -> int:
+async def estimate_total(broker: Broker, topics: list[str]) -> int:
     """Records on the topics now (an estimate: Tansu's end offsets can lag behind the last batch)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = new_consumer(broker, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
         await consumer.topics()

@@ -26,6 +26,7 @@ from services.analytics.projecting import batches, checkpoints, dedupe, partitio
 from services.analytics.projecting.batches import Batch
 from services.analytics.projecting.projections import ALL
 from services.analytics.projecting.workers import PrepareIn
+from shared.bus import Broker
 
 PREPARE_AHEAD = 2  # batches being prepared while the database applies the one before them
 
@@ -53,7 +54,7 @@ class Projector:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        bootstrap: str,
+        broker: Broker,
         generation: int,
         topics: list[str],
         *,
@@ -61,7 +62,7 @@ class Projector:
         batch_size: int = 10_000,
         prepare_in: PrepareIn = "thread",
     ) -> None:
-        self.pool, self.bootstrap, self.topics = pool, bootstrap, topics
+        self.pool, self.broker, self.topics = pool, broker, topics
         self.schema = schema_name(generation)
         self.as_of = as_of
         self.batch_size = batch_size
@@ -74,7 +75,7 @@ class Projector:
             return await self._run(stop, until_caught_up, idle_polls, worker)
 
     async def _run(self, stop: asyncio.Event, until_caught_up: bool, idle_polls: int, worker: Executor) -> Progress:
-        consumer = partitions.consumer(self.bootstrap)
+        consumer = partitions.consumer(self.broker)
         await consumer.start()
         ahead: deque[asyncio.Future[Batch]] = deque()  # fetched, being prepared or waiting for the database
         storing: asyncio.Task[None] | None = None

@@ -22,6 +22,7 @@ from services.analytics.projecting.generations import (
 )
 from services.analytics.projecting.partitions import estimate_total
 from services.analytics.projecting.projector import Projector
+from shared.bus import Broker
 
 
 @dataclass
@@ -65,8 +66,8 @@ REPLAY_LOCK = 7_240_300
 class Replays:
     """At most one replay at a time per analytics process."""
 
-    def __init__(self, pool: asyncpg.Pool, bootstrap: str, topics: list[str]) -> None:
-        self.pool, self.bootstrap, self.topics = pool, bootstrap, topics
+    def __init__(self, pool: asyncpg.Pool, broker: Broker, topics: list[str]) -> None:
+        self.pool, self.broker, self.topics = pool, broker, topics
         self.known: dict[int, Replay] = {}
         self._task: asyncio.Task[None] | None = None
         self._holder: asyncpg.Connection | None = None
@@ -75,7 +76,7 @@ class Replays:
         """Start building a new generation (as of ``as_of``, if given); ``total_estimate`` (default: the
         records on the topics now) only feeds the progress report."""
         if total_estimate is None:
-            total_estimate = await estimate_total(self.bootstrap, self.topics)
+            total_estimate = await estimate_total(self.broker, self.topics)
         if self._task is not None and not self._task.done():
             raise ReplayAlreadyRunning("a replay is already running; wait for it to finish")
         holder = await self.pool.acquire()  # holds REPLAY_LOCK for the whole replay, across replicas
@@ -86,7 +87,7 @@ class Replays:
         except BaseException:
             await self.pool.release(holder)  # the pool's reset drops a lock taken here
             raise
-        projector = Projector(self.pool, self.bootstrap, generation, self.topics, as_of=as_of, prepare_in="process")
+        projector = Projector(self.pool, self.broker, generation, self.topics, as_of=as_of, prepare_in="process")
         replay = Replay(generation, as_of, projector, total_estimate)
         self.known[generation] = replay
         self._holder = holder

@@ -35,6 +35,7 @@ class AesGcmCipher:
         for key_id, key in keys.items():
             if len(key) != 32:
                 raise KeyRingError(f"key {key_id!r} must be 32 bytes (AES-256), not {len(key)}")
+        self._holds_dev_key = _DEV_KEY in keys.values()
         self._keys = {key_id: AESGCM(key) for key_id, key in keys.items()}
         self.current = current
 
@@ -48,8 +49,16 @@ class AesGcmCipher:
             key_id, _, encoded = entry.strip().partition(":")
             if not key_id or not encoded:
                 raise KeyRingError("each key is written id:base64key")
-            keys[key_id] = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            try:
+                keys[key_id] = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            except ValueError as exc:
+                raise KeyRingError(f"key {key_id!r} is not base64") from exc
         return cls(keys, next(iter(keys)))
+
+    @property
+    def holds_development_key(self) -> bool:
+        """The public development key is in the ring (under any id): nothing sealed with it is confidential."""
+        return self._holds_dev_key
 
     @property
     def is_development_key(self) -> bool:
