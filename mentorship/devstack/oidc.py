@@ -127,9 +127,7 @@ class OidcProvider:
         return httpx.get(f"{self.issuer}/jwks", timeout=10).json()
 
 
-def _config(
-    issuer: str, port: int, accounts: Iterable[DevAccount], admin_secret: str, access_token_ttl: int
-) -> dict:
+def _config(issuer: str, port: int, accounts: Iterable[DevAccount], admin_secret: str, access_token_ttl: int) -> dict:
     loopback = ("http://127.0.0.1", "http://localhost")
     return {
         "issuer": issuer,
