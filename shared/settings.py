@@ -43,6 +43,15 @@ class ServiceSettings(BaseSettings):
     )
     oidc_client_id: str | None = Field(default=None, description="The web pages' client at the provider (sign-in)")
     oidc_client_secret: str | None = Field(default=None, description="That client's secret")
+    oidc_scopes: str = Field(
+        default="openid profile", description="What the web sign-in asks for: the scopes that bring the claims above"
+    )
+    web_session_seconds: int = Field(default=8 * 3600, ge=60, description="How long a web page's sign-in lasts")
+    public_url: str | None = Field(
+        default=None,
+        description="Where browsers reach this service (behind a proxy): the sign-in's redirect URI and the origin"
+        " forms must come from. Default: the request's own",
+    )
     oidc_jwks_refresh_seconds: float = Field(
         default=10.0, ge=0, description="At most one JWKS refetch for an unknown key id per this many seconds"
     )
