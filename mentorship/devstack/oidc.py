@@ -94,6 +94,7 @@ class OidcProvider:
             "MENTORSHIP_OIDC_ROLES_CLAIM": "groups",
             "MENTORSHIP_OIDC_CLIENT_ID": DASHBOARD.client_id,
             "MENTORSHIP_OIDC_CLIENT_SECRET": DASHBOARD.client_secret,
+            "MENTORSHIP_OIDC_SCOPES": "openid profile groups employee",
         }
 
     def cli_env(self, client: DevClient = OPERATOR) -> dict[str, str]:
