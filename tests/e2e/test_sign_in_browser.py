@@ -14,24 +14,12 @@ import httpx
 import pytest
 
 from mentorship.devstack.broker import start_tansu
-from mentorship.devstack.oidc import DEV_PASSWORD, OPERATOR, OidcProvider
+from mentorship.devstack.oidc import OPERATOR, OidcProvider
 from mentorship.stack import RunningService, start_services
 from shared.web_signin import SESSION_COOKIE
-from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_FLAGS
+from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_FLAGS, sign_in
 
 pytestmark = pytest.mark.e2e
-
-
-async def sign_in(page, url: str, username: str, password: str = DEV_PASSWORD) -> None:
-    """From the dashboard's sign-in page through the provider's form, as a person would."""
-    await page.goto(f"{url}/login")
-    await page.click("button[type=submit]")
-    await page.wait_for_selector("#username")  # the provider's page
-    await page.fill("#username", username)
-    await page.fill("#password", password)
-    async with page.expect_navigation(url=lambda u: u.startswith(url)):
-        await page.click("button[type=submit]")
-    await page.wait_for_load_state()
 
 
 @pytest.fixture(scope="module")
