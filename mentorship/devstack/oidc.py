@@ -118,54 +118,8 @@ class OidcProvider:
         return response.json()["access_token"]
 
     def person_token(self, username: str, service: str, password: str = DEV_PASSWORD) -> str:
-        """An access token of ``username`` for ``service``: the authorization code flow with PKCE, signing in on the
-        provider's development form as a browser would (the dashboard's client; development only)."""
-        verifier = secrets.token_urlsafe(48)
-        redirect_uri = "http://127.0.0.1/auth/callback"
-        audience = AUDIENCE.format(service=service)
-        query = {
-            "client_id": DASHBOARD.client_id,
-            "response_type": "code",
-            "redirect_uri": redirect_uri,
-            "scope": "openid profile groups employee api",
-            "resource": audience,
-            "state": secrets.token_urlsafe(16),
-            "nonce": secrets.token_urlsafe(16),
-            "code_challenge": code_challenge(verifier),
-            "code_challenge_method": "S256",
-        }
-        with httpx.Client(base_url=self.issuer, timeout=10) as http:
-            response = http.get("/auth", params=query)
-            for _ in range(10):
-                location = response.headers.get("location", "")
-                if location.startswith(redirect_uri):
-                    break
-                if response.status_code == 200 and "/interaction/" in str(response.url):
-                    response = http.post(
-                        f"{response.url.path}/login", data={"username": username, "password": password}
-                    )
-                    if response.status_code != 303:
-                        raise PermissionError(f"the provider refused {username!r}: {response.status_code}")
-                    continue
-                if not location:
-                    raise RuntimeError(f"the sign-in stopped at {response.url} ({response.status_code})")
-                response = http.get(location)
-            code = httpx.URL(location).params.get("code")
-            if not code:
-                raise RuntimeError(f"the provider sent no code: {location}")
-            answer = http.post(
-                "/token",
-                data={
-                    "grant_type": "authorization_code",
-                    "code": code,
-                    "redirect_uri": redirect_uri,
-                    "code_verifier": verifier,
-                    "resource": audience,
-                },
-                auth=(DASHBOARD.client_id, DASHBOARD.client_secret),
-            )
-            answer.raise_for_status()
-            return answer.json()["access_token"]
+        """An access token of ``username`` for ``service`` (see ``person_token``)."""
+        return person_token(self.issuer, username, service, password)
 
     def rotate_keys(self) -> list[str]:
         """New signing keys go first (new tokens use them); the old ones stay published. Returns every kid."""
@@ -177,6 +131,55 @@ class OidcProvider:
 
     def jwks(self) -> dict:
         return httpx.get(f"{self.issuer}/jwks", timeout=10).json()
+
+
+def person_token(issuer: str, username: str, service: str, password: str = DEV_PASSWORD) -> str:
+    """An access token of ``username`` for ``service``: the authorization code flow with PKCE, signing in on the
+    provider's development form as a browser would (the dashboard's client; development only)."""
+    verifier = secrets.token_urlsafe(48)
+    redirect_uri = "http://127.0.0.1/auth/callback"
+    audience = AUDIENCE.format(service=service)
+    query = {
+        "client_id": DASHBOARD.client_id,
+        "response_type": "code",
+        "redirect_uri": redirect_uri,
+        "scope": "openid profile groups employee api",
+        "resource": audience,
+        "state": secrets.token_urlsafe(16),
+        "nonce": secrets.token_urlsafe(16),
+        "code_challenge": code_challenge(verifier),
+        "code_challenge_method": "S256",
+    }
+    with httpx.Client(base_url=issuer, timeout=10) as http:
+        response = http.get("/auth", params=query)
+        for _ in range(10):
+            location = response.headers.get("location", "")
+            if location.startswith(redirect_uri):
+                break
+            if response.status_code == 200 and "/interaction/" in str(response.url):
+                response = http.post(f"{response.url.path}/login", data={"username": username, "password": password})
+                if response.status_code != 303:
+                    raise PermissionError(f"the provider refused {username!r}: {response.status_code}")
+                continue
+            if not location:
+                raise RuntimeError(f"the sign-in stopped at {response.url} ({response.status_code})")
+            response = http.get(location)
+        code = httpx.URL(location).params.get("code")
+        if not code:
+            raise RuntimeError(f"the provider sent no code: {location}")
+        answer = http.post(
+            "/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "code_verifier": verifier,
+                "resource": audience,
+            },
+            auth=(DASHBOARD.client_id, DASHBOARD.client_secret),
+        )
+        answer.raise_for_status()
+        return answer.json()["access_token"]
 
 
 def _config(issuer: str, port: int, accounts: Iterable[DevAccount], admin_secret: str, access_token_ttl: int) -> dict:
@@ -267,6 +270,7 @@ def _wait_ready(issuer: str, process: ManagedProcess, timeout: float) -> None:
 
 __all__ = [
     "DASHBOARD",
+    "DEFAULT_PORT",
     "DEV_PASSWORD",
     "HR_INTEGRATION",
     "OPERATOR",
@@ -274,5 +278,6 @@ __all__ = [
     "DevClient",
     "OidcProvider",
     "demo_accounts",
+    "person_token",
     "start_oidc_provider",
 ]

@@ -6,6 +6,7 @@ the service runs."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ from mentorship.devstack.broker import start_tansu
 from mentorship.devstack.oidc import OPERATOR, OidcProvider
 from mentorship.stack import RunningService, start_services
 from shared.web_signin import SESSION_COOKIE
+from tests.e2e import cli
+from tests.e2e.cli import plain
 from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_FLAGS, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -157,3 +160,18 @@ async def test_keys_rotated_at_the_provider_while_the_service_runs(analytics: st
             assert "Signed in as demo-director" in await page.locator("#account").inner_text()
         finally:
             await browser.close()
+
+
+def test_the_operator_cli_takes_its_tokens_with_client_credentials(analytics: str, oidc_provider) -> None:
+    # a development token would be refused: the secret it would be signed with is not the services'
+    env = os.environ | oidc_provider.cli_env() | {"MENTORSHIP_JWT_SECRET": "not-the-services-secret-0123456789abcdef"}
+    env |= {"MENTORSHIP_CLI_SCOPE": "api"}
+    started = cli.mentorship("replay", "--url", analytics, "--no-wait", env=env)
+    assert started.returncode == 0, started.stderr
+    assert "replay into generation" in started.stdout
+    wrong = cli.mentorship("replay", "--url", analytics, "--no-wait", env=env | {"MENTORSHIP_CLI_CLIENT_SECRET": "x"})
+    assert wrong.returncode == 1 and "the provider refused client 'mentorship-operator'" in plain(wrong.stderr)
+    assert "Traceback" not in wrong.stderr
+    production = {k: v for k, v in env.items() if not k.startswith("MENTORSHIP_CLI_") and k != "MENTORSHIP_DEV_MODE"}
+    missing = cli.mentorship("replay", "--url", analytics, "--no-wait", env=production)
+    assert missing.returncode == 1 and "MENTORSHIP_CLI_CLIENT_ID" in plain(missing.stderr)
