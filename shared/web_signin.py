@@ -182,6 +182,8 @@ def sign_in_router() -> APIRouter:
         pending = await sign_in.store.take_login(state)
         if pending is None:
             return _refusal(sign_in, "This sign-in has expired or was used; try again.", status.HTTP_400_BAD_REQUEST)
+        if params.get("iss") not in (None, sign_in.client.issuer.url):  # RFC 9207: the answer of another provider
+            return _refusal(sign_in, "The sign-in answer comes from another provider.", status.HTTP_400_BAD_REQUEST)
         if "error" in params or "code" not in params:
             reason = params.get("error_description") or params.get("error") or "no code"
             return _refusal(sign_in, f"The sign-in was not completed: {reason}", status.HTTP_401_UNAUTHORIZED)
