@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -36,7 +38,7 @@ class ServiceSettings(BaseSettings):
         default="sub", description="The claim that holds the participant's id (e.g. an employee id claim)"
     )
     oidc_roles_claim: str = Field(default="groups", description="The claim that holds the caller's groups or roles")
-    oidc_role_map: dict[str, str] = Field(
+    oidc_role_map: dict[str, Literal["admin", "mentor", "mentee", "analyst", "hr-integration"]] = Field(
         default_factory=dict,
         description="JSON: a value of the roles claim → a platform role (admin, mentor, mentee, analyst,"
         " hr-integration). Empty: values that are role names map to themselves",
