@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 DEV_ALGORITHM = "HS256"
 DEV_ISSUER = "mentorship-platform"
-ALGORITHM, ISSUER = DEV_ALGORITHM, DEV_ISSUER  # the development tokens' (older names)
 PROVIDER_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"})
 """What the provider may sign with: asymmetric algorithms only (no ``none``, no shared secret)."""
 

@@ -122,6 +122,7 @@ function build() {
 }
 
 let provider = build();
+let handle = provider.callback();
 
 function loginPage(uid, client, message = '') {
   const people = config.accounts
@@ -196,6 +197,7 @@ async function rotateKeys(req, res) {
   }
   keys = [...newKeys(), ...keys]; // the first key of an algorithm signs; the older ones stay published
   provider = build(); // sessions, grants and codes live in the shared in-memory adapter, so they carry over
+  handle = provider.callback();
   return send(res, 200, 'application/json', JSON.stringify({ kids: keys.map((k) => k.kid) }));
 }
 
@@ -206,7 +208,7 @@ const server = http.createServer(async (req, res) => {
     if (match) return await interaction(req, res, match[1], match[2]);
     if (url.pathname === '/dev/rotate-keys' && req.method === 'POST') return await rotateKeys(req, res);
     if (url.pathname === '/healthz') return send(res, 200, 'application/json', '{"status":"ok"}');
-    return provider.callback()(req, res);
+    return handle(req, res);
   } catch (err) {
     console.error(err);
     return send(res, err.statusCode || 500, 'text/plain', `${err.name}: ${err.message}`);

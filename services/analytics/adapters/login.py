@@ -22,11 +22,14 @@ PAGE_ROLES = frozenset({Role.admin, Role.analyst})
 router = sign_in_router()
 
 
-def dashboard_sign_in(settings: ServiceSettings, pool: Callable[[], asyncpg.Pool]) -> WebSignIn:
+def dashboard_sign_in(
+    settings: ServiceSettings, pool: Callable[[], asyncpg.Pool], issuer: Issuer | None = None
+) -> WebSignIn:
+    """``issuer``: the one the service's token verifier uses, so both share its keys."""
     client = None
     if settings.oidc_issuer and settings.oidc_client_id and settings.oidc_client_secret:
         client = OidcClient(
-            Issuer(settings.oidc_issuer, min_refresh_seconds=settings.oidc_jwks_refresh_seconds),
+            issuer or Issuer(settings.oidc_issuer, min_refresh_seconds=settings.oidc_jwks_refresh_seconds),
             settings.oidc_client_id,
             settings.oidc_client_secret,
             mapping=ClaimMapping(settings.oidc_subject_claim, settings.oidc_roles_claim, settings.oidc_role_map),
