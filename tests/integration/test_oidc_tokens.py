@@ -37,8 +37,8 @@ def verifier_for(provider: OidcProvider, service: str = "profiles", **overrides:
 
 @pytest.fixture(scope="module")
 def other_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
-    """Another institution's provider (same software, same audiences, its own keys); its tokens live 2 s."""
-    with start_oidc_provider(log_dir=tmp_path_factory.mktemp("other-oidc"), access_token_ttl=2) as provider:
+    """Another institution's provider (same software, same audiences, its own keys); its tokens live 3 s."""
+    with start_oidc_provider(log_dir=tmp_path_factory.mktemp("other-oidc"), access_token_ttl=3) as provider:
         yield provider
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -36,9 +36,9 @@ async def test_a_session_is_found_by_its_id_only_until_it_ends(pool: asyncpg.Poo
 
 async def test_an_expired_session_is_not_found(pool: asyncpg.Pool) -> None:
     store = await store_on(pool)
-    session_id, _ = await store.start(DIRECTOR, timedelta(milliseconds=300))
+    session_id, session = await store.start(DIRECTOR, timedelta(seconds=2))
     assert await store.find(session_id) is not None
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(max(0.0, (session.expires_at - datetime.now(UTC)).total_seconds()) + 0.2)
     assert await store.find(session_id) is None
 
 
