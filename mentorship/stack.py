@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,12 +115,14 @@ def start_services(
     extra_env: Mapping[str, str] | None = None,
     replicas: int | Mapping[str, int] = 1,
     service_env_overrides: Mapping[str, Mapping[str, str]] | None = None,
+    started: Callable[[], None] | None = None,
 ) -> Iterator[dict[str, RunningService]]:
     """Start ``names`` in parallel, wait until every one answers ``/readyz``; stop them all on exit.
 
     ``replicas`` is a count for every service or per service name; ``url`` and ``process`` of a
     ``RunningService`` are its first replica's.  Fixed ports apply to the first replica only.
     ``service_env_overrides`` adds environment variables for one service's processes.
+    ``started`` is called once every process is started, before they are waited for.
     """
     with ExitStack() as stack:
         running: dict[str, RunningService] = {}
@@ -147,6 +149,8 @@ def start_services(
                 members.append(replica)
             first = members[0]
             running[name] = RunningService(name, first.url, database, first.process, tuple(members))
+        if started is not None:
+            started()
         for service in running.values():
             for replica in service.replicas:
                 wait_ready(replica)

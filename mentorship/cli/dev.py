@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TimeElapsedColumn
 
 from mentorship.devstack.broker import start_broker
+from mentorship.devstack.datadir import claim, outbox_backlog, queue_refill
 from mentorship.devstack.demo import SCALES
 from mentorship.devstack.demo.run import DEFAULT_SEED, already_played, play, service_env, wait_for_dashboard
 from mentorship.devstack.oidc import DEFAULT_PORT as OIDC_PORT
@@ -28,9 +29,10 @@ from mentorship.devstack.oidc import (
     person_token,
     start_oidc_provider,
 )
-from mentorship.devstack.postgres import Postgres, start_postgres
+from mentorship.devstack.postgres import Postgres, start_kept_postgres, start_postgres
 from mentorship.stack import RunningService, start_services
 from shared.auth import Role, mint_token
+from shared.bus import SERVICES
 from shared.settings import DEV_JWT_SECRET
 
 app = typer.Typer(help="Run the whole platform locally (no Docker needed).", no_args_is_help=True)
@@ -56,15 +58,24 @@ def up(
     ] = DemoScale.full,
     demo_seed: Annotated[int, typer.Option(help="Seed of the demo institution (same seed, same one)")] = DEFAULT_SEED,
     exit_when_ready: Annotated[bool, typer.Option(help="Stop everything once the stack is up (smoke test)")] = False,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Keep every service's Postgres in this directory and use it again on the next start (a pilot on"
+            " one machine); default: a fresh temporary stack",
+            file_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Start broker, Postgres and every service; print where they are; Ctrl-C stops everything."""
     for signum in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a background job may inherit it ignored
         signal.signal(signum, _raise_keyboard_interrupt)
     try:
         with ExitStack() as stack:
+            kept = stack.enter_context(claim(data)) if data is not None else None
             console.print("[bold]starting the broker and Postgres…[/bold]")
             broker = stack.enter_context(start_broker(log_dir=log_dir))
-            postgres = stack.enter_context(start_postgres())
+            postgres = stack.enter_context(start_kept_postgres(kept.postgres) if kept else start_postgres())
             console.print(f"broker: {broker.kind} at {broker.bootstrap}; postgres: {postgres.kind}")
             provider = stack.enter_context(
                 start_oidc_provider(
@@ -74,6 +85,10 @@ def up(
                 )
             )
             console.print(f"OpenID Connect provider (development): {provider.issuer}", highlight=False)
+            if kept:
+                kept.record_processes()
+                console.print(f"data: {kept.path} (Postgres in {kept.postgres})", soft_wrap=True, highlight=False)
+                _queue_refill(postgres)
             console.print("[bold]starting services…[/bold]")
             clock_file = log_dir.parent / "dev-clock"
             clock_file.unlink(missing_ok=True)  # a demo stopped half-way leaves it behind
@@ -84,12 +99,17 @@ def up(
                     log_dir,
                     fixed_ports=fixed_ports,
                     extra_env={
+                        **_service_settings(),
                         **(service_env(clock_file) if demo else {}),
                         **provider.service_env(),
                         "MENTORSHIP_DEV_MODE": "1",
                     },
+                    started=kept.record_processes if kept else None,
                 )
             )
+            if kept:
+                kept.record_processes()  # their children too (analytics' workers)
+                _wait_for_refill(postgres, services)
             _print_where(services, log_dir, provider)  # usable now; the demo fills the dashboard as it plays
             if demo:
                 _run_demo(services, postgres, broker.bootstrap, clock_file, demo_scale.value, demo_seed)
@@ -104,8 +124,30 @@ def up(
     except KeyboardInterrupt:
         console.print("stopped")
     except (RuntimeError, TimeoutError) as exc:
-        console.print(f"[red]could not start the stack:[/red] {exc}")
+        console.print(f"[red]could not start the stack:[/red] {exc}", soft_wrap=True, highlight=False)
         raise typer.Exit(1) from None
+
+
+def _service_settings() -> dict[str, str]:
+    """A service's own settings from this environment (``MENTORSHIP_NOTIFICATIONS_SMTP_HOST``, …): a pilot's SMTP."""
+    prefixes = tuple(f"MENTORSHIP_{name.upper()}_" for name in SERVICES)
+    return {key: value for key, value in os.environ.items() if key.startswith(prefixes)}
+
+
+def _queue_refill(postgres: Postgres) -> None:
+    """The broker starts empty: queue every kept event store for publishing before any service (and consumer) runs."""
+    queued = asyncio.run(queue_refill({name: postgres.dsn_for(f"mentorship_{name}") for name in SERVICES}))
+    if total := sum(queued.values()):
+        console.print(f"refilling the topics: {total:,} kept events queued for publishing")
+
+
+def _wait_for_refill(postgres: Postgres, services: dict[str, RunningService], timeout: float = 300) -> None:
+    dsns = {name: postgres.dsn_for(s.database) for name, s in services.items()}
+    deadline = time.monotonic() + timeout
+    while (backlog := asyncio.run(outbox_backlog(dsns))) > 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the topics were not refilled within {timeout:.0f}s ({backlog:,} events still queued)")
+        time.sleep(0.5)
 
 
 def _run_demo(

@@ -132,6 +132,49 @@ def start_postgres(data_dir: str | os.PathLike[str] | None = None) -> Iterator[P
 
 
 @contextmanager
+def start_kept_postgres(data_dir: str | os.PathLike[str]) -> Iterator[Postgres]:
+    """The embedded server on a data directory kept between runs (``dev up --data``), whatever the environment says.
+
+    A ``postmaster.pid`` left by a ``kill -9`` never blocks the start (:func:`clear_stale_server`); a
+    server still running on the directory (its stack's ``dev up`` was killed alone) is used as it is.
+    """
+    pgdata = Path(data_dir).expanduser().resolve()
+    if pgdata.exists():
+        clear_stale_server(pgdata)
+    with _embedded(pgdata) as pg:
+        yield pg
+
+
+def clear_stale_server(pgdata: Path) -> bool:
+    """Remove the lock files of a dead server whose pid another program has taken since; True if removed.
+
+    A pid that no longer runs is left to Postgres, which clears its own stale lock files (and first makes
+    sure no orphaned backend still holds the old shared memory). But it refuses to start while that pid
+    names any live process, and after a reboot, or in a container, it may well be another program's now.
+    """
+    pid_file = pgdata / "postmaster.pid"
+    try:
+        lines = pid_file.read_text().splitlines()
+        pid = int(lines[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    if not psutil.pid_exists(pid) or _is_postmaster_of(pid, pgdata):
+        return False
+    if len(lines) > 4 and lines[3].strip() and lines[4].strip():  # port, socket directory
+        (Path(lines[4].strip()) / f".s.PGSQL.{lines[3].strip()}.lock").unlink(missing_ok=True)
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
+def _is_postmaster_of(pid: int, pgdata: Path) -> bool:
+    try:
+        proc = psutil.Process(pid)
+        return proc.name() == "postgres" and str(pgdata) in proc.cmdline()
+    except psutil.Error:
+        return False
+
+
+@contextmanager
 def _container() -> Iterator[Postgres]:
     from testcontainers.community.postgres import PostgresContainer
 

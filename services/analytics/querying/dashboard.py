@@ -153,6 +153,8 @@ async def _satisfaction(conn: asyncpg.Connection, schema: str, filters: Filters,
     rows = await conn.fetch(f"SELECT * FROM {schema}.survey_answers a WHERE " + where, *args)
     if len(rows) < min_cell:
         return {"answers": len(rows), "suppressed": True}
+    if not rows:  # min_cell 0 shows even an empty cell: no answers have no mean
+        return {"answers": 0, "suppressed": False}
     return {
         "answers": len(rows),
         "mean": round(statistics.fmean(r["satisfaction"] for r in rows), 2),

@@ -206,6 +206,8 @@ async def test_filters_and_small_populations(projected) -> None:
     assert early["relationships"]["started"] == 0 and early["requests"]["submitted"] == 4
     default_cells = await figures(projected, min_cell=5)
     assert default_cells["satisfaction"] == {"answers": 2, "suppressed": True}
+    nothing_withheld = await figures(projected, min_cell=0, end=date(2026, 1, 5))  # no answers yet, no cell hidden
+    assert nothing_withheld["satisfaction"] == {"answers": 0, "suppressed": False}
 
 
 async def test_csv_rows_and_page_carry_the_same_withheld_cells(projected) -> None:
