@@ -82,7 +82,7 @@ def service_env(
         MENTORSHIP_DEV_MODE="1",
         PYTHONUNBUFFERED="1",
     )
-    for key in ("MENTORSHIP_JWT_SECRET", "MENTORSHIP_TOPIC_PARTITIONS", "MENTORSHIP_LOG_LEVEL"):
+    for key in ("MENTORSHIP_JWT_SECRET", "MENTORSHIP_TOPIC_PARTITIONS", "MENTORSHIP_LOG_LEVEL", "MENTORSHIP_DEV_MODE"):
         if key in os.environ:
             env[key] = os.environ[key]
     env.update(extra or {})

@@ -1,22 +1,40 @@
-"""Bearer JWT authentication with roles, as a FastAPI dependency every service uses.
+"""Bearer tokens with roles, as a FastAPI dependency every service uses.
 
-Missing or invalid token → 401; valid token without a required role → 403.
+Two kinds of token are accepted, checked by one ``TokenVerifier`` per service (``authenticate`` is the one entry
+point, for routes and middleware alike):
+
+- **Access tokens of the institution's OpenID Connect provider** (``MENTORSHIP_OIDC_ISSUER``): signed with one of
+  the keys the provider publishes (RS256/ES256/…, never a shared secret), issued by it, for this service's audience
+  (``MENTORSHIP_OIDC_AUDIENCE``, one per service), within their ``exp``/``nbf`` (small leeway) and no longer-lived
+  than ``MENTORSHIP_TOKEN_MAX_LIFETIME_SECONDS``. The participant comes from a configurable claim (an employee id)
+  and the roles from another (the caller's groups), through a configurable map.
+- **Development tokens** (HS256 with ``MENTORSHIP_JWT_SECRET``, minted by ``mentorship token`` and the tests), only
+  when the service runs in development mode (``MENTORSHIP_DEV_MODE=1``).
+
+Missing or invalid token → 401; valid token without a required role → 403; provider unreachable → 503.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-ALGORITHM = "HS256"
-ISSUER = "mentorship-platform"
+from shared.issuer import Issuer, IssuerUnavailable
+
+if TYPE_CHECKING:
+    from shared.settings import ServiceSettings
+
+DEV_ALGORITHM = "HS256"
+DEV_ISSUER = "mentorship-platform"
+PROVIDER_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"})
+"""What the provider may sign with: asymmetric algorithms only (no ``none``, no shared secret)."""
 
 
 class Role(StrEnum):
@@ -41,30 +59,153 @@ class Principal(BaseModel):
 
 
 def mint_token(secret: str, subject: str, roles: list[Role], ttl: timedelta = timedelta(hours=12)) -> str:
+    """A development token (HS256); services accept it only in development mode."""
     now = datetime.now(UTC)
     claims = {
         "sub": subject,
         "roles": sorted(r.value for r in roles),
-        "iss": ISSUER,
+        "iss": DEV_ISSUER,
         "iat": now,
         "exp": now + ttl,
     }
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+    return jwt.encode(claims, secret, algorithm=DEV_ALGORITHM)
 
 
 class InvalidToken(ValueError):
     pass
 
 
-def verify_token(secret: str, token: str) -> Principal:
-    try:
-        claims = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], issuer=ISSUER, options={"require": ["sub", "exp", "iss"]}
+class ClaimMapping:
+    """How a provider's claims become a ``Principal``: which claim names the participant, which the roles."""
+
+    def __init__(
+        self, subject_claim: str = "sub", roles_claim: str = "groups", role_map: Mapping[str, str] | None = None
+    ) -> None:
+        self.subject_claim, self.roles_claim = subject_claim, roles_claim
+        try:
+            self.role_map = {group: Role(role) for group, role in (role_map or {}).items()}
+        except ValueError as exc:
+            raise ValueError(f"MENTORSHIP_OIDC_ROLE_MAP: {exc} (roles: {', '.join(Role)})") from None
+
+    def principal(self, claims: Mapping[str, Any]) -> Principal:
+        subject = claims.get(self.subject_claim)
+        if subject is None and claims.get("client_id") is not None and claims.get("client_id") == claims.get("sub"):
+            subject = claims["sub"]  # a system's token (client credentials): the client is the subject
+        if not isinstance(subject, str) or not subject.strip():
+            raise InvalidToken(f"the token has no {self.subject_claim} claim naming the caller")
+        values = claims.get(self.roles_claim) or []
+        if isinstance(values, str):
+            values = values.replace(",", " ").split()
+        if not isinstance(values, list):
+            raise InvalidToken(f"the {self.roles_claim} claim is not a list")
+        if self.role_map:
+            roles = {self.role_map[v] for v in values if isinstance(v, str) and v in self.role_map}
+        else:
+            roles = {Role(v) for v in values if isinstance(v, str) and v in Role._value2member_map_}
+        return Principal(subject=subject, roles=frozenset(roles))
+
+
+class TokenVerifier:
+    """Checks a bearer token and says who holds it (see the module docstring for what is checked)."""
+
+    def __init__(
+        self,
+        *,
+        issuer: Issuer | None = None,
+        audience: str | None = None,
+        mapping: ClaimMapping | None = None,
+        max_lifetime: timedelta = timedelta(hours=12),
+        leeway: timedelta = timedelta(seconds=30),
+        dev_secret: str | None = None,
+    ) -> None:
+        if issuer is not None and not audience:
+            raise ValueError("an audience is needed to accept the provider's tokens")
+        self.issuer, self.audience = issuer, audience
+        self.mapping = mapping or ClaimMapping()
+        self.max_lifetime, self.leeway = max_lifetime, leeway
+        self.dev_secret = dev_secret
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> TokenVerifier:
+        issuer = audience = None
+        if settings.oidc_issuer:
+            issuer = Issuer(settings.oidc_issuer, min_refresh_seconds=settings.oidc_jwks_refresh_seconds)
+            audience = settings.oidc_audience.replace("{service}", settings.service_name)
+        return cls(
+            issuer=issuer,
+            audience=audience,
+            mapping=ClaimMapping(settings.oidc_subject_claim, settings.oidc_roles_claim, settings.oidc_role_map),
+            max_lifetime=timedelta(seconds=settings.token_max_lifetime_seconds),
+            leeway=timedelta(seconds=settings.token_leeway_seconds),
+            dev_secret=settings.jwt_secret if settings.dev_mode else None,
         )
-        roles = frozenset(Role(r) for r in claims.get("roles", []))
-    except (jwt.PyJWTError, ValueError) as exc:
-        raise InvalidToken(str(exc)) from exc
-    return Principal(subject=claims["sub"], roles=roles)
+
+    async def verify(self, token: str) -> Principal:
+        """The token's principal; ``InvalidToken`` if it is not accepted, ``IssuerUnavailable`` if it cannot be told."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        alg = header.get("alg")
+        if alg == DEV_ALGORITHM and self.dev_secret is not None:
+            return self._development(token)
+        if alg not in PROVIDER_ALGORITHMS:
+            raise InvalidToken(f"algorithm {alg!r} is not accepted" + _dev_hint(alg, self.dev_secret))
+        if self.issuer is None:
+            raise InvalidToken("no OpenID Connect issuer is configured (MENTORSHIP_OIDC_ISSUER)")
+        kid = header.get("kid")
+        try:
+            key = await self.issuer.signing_key(kid if isinstance(kid, str) else None)
+        except LookupError as exc:
+            raise InvalidToken(str(exc)) from exc
+        if key.algorithm_name != alg:
+            raise InvalidToken(f"key {key.key_id!r} is for {key.algorithm_name}, the token says {alg}")
+        claims = self._decode(
+            token, key.key, alg, issuer=self.issuer.url, audience=self.audience, require=["aud", "iss", "sub"]
+        )
+        return self.mapping.principal(claims)
+
+    def _development(self, token: str) -> Principal:
+        claims = self._decode(token, self.dev_secret, DEV_ALGORITHM, issuer=DEV_ISSUER, audience=None, require=["sub"])
+        try:
+            roles = frozenset(Role(r) for r in claims.get("roles", []))
+        except ValueError as exc:
+            raise InvalidToken(str(exc)) from exc
+        return Principal(subject=claims["sub"], roles=roles)
+
+    def _decode(
+        self, token: str, key: Any, alg: str, *, issuer: str, audience: str | None, require: list[str]
+    ) -> dict[str, Any]:
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                issuer=issuer,
+                audience=audience,
+                leeway=self.leeway,
+                options={"require": ["exp", "iat", "iss", *require], "verify_aud": audience is not None},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        lifetime = claims["exp"] - claims["iat"]
+        if lifetime > self.max_lifetime.total_seconds():
+            raise InvalidToken(
+                f"the token lives {lifetime:.0f}s, longer than the {self.max_lifetime.total_seconds():.0f}s allowed"
+            )
+        return claims
+
+
+def _dev_hint(alg: object, dev_secret: str | None) -> str:
+    if alg == DEV_ALGORITHM and dev_secret is None:
+        return " (development tokens are accepted only in development mode, MENTORSHIP_DEV_MODE=1)"
+    return ""
+
+
+async def authenticate(app: Any, token: str) -> Principal:
+    """The one way a token is checked: by the verifier the app was built with (``app.state.token_verifier``)."""
+    verifier: TokenVerifier = app.state.token_verifier
+    return await verifier.verify(token)
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -74,24 +215,18 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-TOKEN_COOKIE = "mentorship_token"
-"""Where a browser keeps its token after signing in to a page (``/login``): HttpOnly, SameSite=Strict."""
-SAFE_METHODS = frozenset({"GET", "HEAD"})
-
-
-def current_principal(
+async def current_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
-    """The bearer token; for reads only, a browser's sign-in cookie instead (so no cookie ever authorises a change)."""
-    token = credentials.credentials if credentials is not None else None
-    if token is None and request.method in SAFE_METHODS:
-        token = request.cookies.get(TOKEN_COOKIE)
-    if token is None:
+    """The bearer token's principal. Only a bearer header: no cookie authorises a service's API."""
+    if credentials is None:
         raise _unauthorized("missing bearer token")
     try:
-        return verify_token(request.app.state.jwt_secret, token)
+        return await authenticate(request.app, credentials.credentials)
     except InvalidToken as exc:
         raise _unauthorized(f"invalid token: {exc}") from exc
+    except IssuerUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"cannot check the token now: {exc}") from exc
 
 
 def require_roles(*roles: Role) -> Callable[[Principal], Principal]:

@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from shared.auth import Principal, Role, require_roles
+from shared.auth import Principal, Role, TokenVerifier, require_roles
 from shared.errors import ConcurrencyConflict, EventTooLarge, InvalidCommand, NotAllowed, NotFound, RuleViolation
 from shared.logging import bound_contextvars
 from shared.metrics import http_latency
@@ -28,7 +28,7 @@ def create_app(runtime: ServiceRuntime, *, title: str, description: str = "") ->
 
     app = FastAPI(title=title, description=description, lifespan=lifespan)
     app.state.runtime = runtime
-    app.state.jwt_secret = runtime.settings.jwt_secret
+    app.state.token_verifier = TokenVerifier.from_settings(runtime.settings)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -51,6 +51,38 @@ class ServiceSettings(BrokerSettings):
         default=None,
         description="The institution's OpenID Connect issuer URL; access tokens are verified against its JWKS",
     )
+    oidc_audience: str = Field(
+        default="urn:mentorship:{service}",
+        description="The audience an access token must name to be accepted by this service; `{service}` stands for"
+        " the service's name (one audience per service, so a token for one service is refused by the others)",
+    )
+    oidc_subject_claim: str = Field(
+        default="sub", description="The claim that holds the participant's id (e.g. an employee id claim)"
+    )
+    oidc_roles_claim: str = Field(default="groups", description="The claim that holds the caller's groups or roles")
+    oidc_role_map: dict[str, Literal["admin", "mentor", "mentee", "analyst", "hr-integration"]] = Field(
+        default_factory=dict,
+        description="JSON: a value of the roles claim → a platform role (admin, mentor, mentee, analyst,"
+        " hr-integration). Empty: values that are role names map to themselves",
+    )
+    oidc_client_id: str | None = Field(default=None, description="The web pages' client at the provider (sign-in)")
+    oidc_client_secret: str | None = Field(default=None, description="That client's secret")
+    oidc_scopes: str = Field(
+        default="openid profile", description="What the web sign-in asks for: the scopes that bring the claims above"
+    )
+    web_session_seconds: int = Field(default=8 * 3600, ge=60, description="How long a web page's sign-in lasts")
+    public_url: str | None = Field(
+        default=None,
+        description="Where browsers reach this service (behind a proxy): the sign-in's redirect URI and the origin"
+        " forms must come from. Default: the request's own",
+    )
+    oidc_jwks_refresh_seconds: float = Field(
+        default=10.0, ge=0, description="At most one JWKS refetch for an unknown key id per this many seconds"
+    )
+    token_max_lifetime_seconds: int = Field(
+        default=12 * 3600, ge=60, description="A token whose exp - iat exceeds this is refused, however it is signed"
+    )
+    token_leeway_seconds: int = Field(default=30, ge=0, le=300, description="Clock skew allowed on exp, nbf and iat")
     jwt_secret: str = DEV_JWT_SECRET
     log_level: str = "INFO"
     log_json: bool = True

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -12,10 +13,19 @@ import pytest
 import pytest_asyncio
 
 from mentorship.devstack.broker import Broker, start_broker
+from mentorship.devstack.oidc import STAFF_ACCOUNTS, DevAccount, OidcProvider, start_oidc_provider
 from mentorship.devstack.postgres import Postgres, start_postgres
 from shared.db import create_pool, migrate, shared_migrations
 
 INTEGRATION = Path(__file__).parent / "integration"
+# The services the tests build or start run in development mode, where the development tokens the tests mint
+# (``shared.auth.mint_token``) are accepted; tests of production behaviour pass ``dev_mode=False`` themselves.
+os.environ.setdefault("MENTORSHIP_DEV_MODE", "1")
+TEST_ACCOUNTS = (
+    *STAFF_ACCOUNTS,
+    DevAccount("mentor", "Maria Mentor", "E20001", ("mentor",)),
+    DevAccount("mentee", "Theo Mentee", "E20002", ("mentee",)),
+)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -36,6 +46,13 @@ def broker() -> Iterator[Broker]:
 def postgres() -> Iterator[Postgres]:
     with start_postgres() as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
+    """The development OpenID Connect provider (oidc-provider, its own Node process) with ``TEST_ACCOUNTS``."""
+    with start_oidc_provider(accounts=TEST_ACCOUNTS, log_dir=tmp_path_factory.mktemp("oidc")) as provider:
+        yield provider
 
 
 @pytest.fixture

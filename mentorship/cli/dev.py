@@ -11,6 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TimeElapsedColumn
@@ -19,6 +20,15 @@ from mentorship.devstack.broker import start_broker
 from mentorship.devstack.datadir import claim, outbox_backlog, queue_refill
 from mentorship.devstack.demo import SCALES
 from mentorship.devstack.demo.run import DEFAULT_SEED, already_played, play, service_env, wait_for_dashboard
+from mentorship.devstack.oidc import DEFAULT_PORT as OIDC_PORT
+from mentorship.devstack.oidc import (
+    DEV_PASSWORD,
+    OPERATOR,
+    OidcProvider,
+    demo_accounts,
+    person_token,
+    start_oidc_provider,
+)
 from mentorship.devstack.postgres import Postgres, start_kept_postgres, start_postgres
 from mentorship.stack import RunningService, start_services
 from shared.auth import Role, mint_token
@@ -67,6 +77,14 @@ def up(
             broker = stack.enter_context(start_broker(log_dir=log_dir))
             postgres = stack.enter_context(start_kept_postgres(kept.postgres) if kept else start_postgres())
             console.print(f"broker: {broker.kind} at {broker.bootstrap}; postgres: {postgres.kind}")
+            provider = stack.enter_context(
+                start_oidc_provider(
+                    port=OIDC_PORT if fixed_ports else None,
+                    accounts=demo_accounts(demo_seed, demo_scale.value),
+                    log_dir=log_dir,
+                )
+            )
+            console.print(f"OpenID Connect provider (development): {provider.issuer}", highlight=False)
             if kept:
                 kept.record_processes()
                 console.print(f"data: {kept.path} (Postgres in {kept.postgres})", soft_wrap=True, highlight=False)
@@ -80,14 +98,19 @@ def up(
                     broker.bootstrap,
                     log_dir,
                     fixed_ports=fixed_ports,
-                    extra_env={**_service_settings(), **(service_env(clock_file) if demo else {})},
+                    extra_env={
+                        **_service_settings(),
+                        **(service_env(clock_file) if demo else {}),
+                        **provider.service_env(),
+                        "MENTORSHIP_DEV_MODE": "1",
+                    },
                     started=kept.record_processes if kept else None,
                 )
             )
             if kept:
                 kept.record_processes()  # their children too (analytics' workers)
                 _wait_for_refill(postgres, services)
-            _print_where(services, log_dir)  # usable now; the demo fills the dashboard as it plays
+            _print_where(services, log_dir, provider)  # usable now; the demo fills the dashboard as it plays
             if demo:
                 _run_demo(services, postgres, broker.bootstrap, clock_file, demo_scale.value, demo_seed)
             if exit_when_ready:
@@ -172,13 +195,13 @@ def _run_demo(
     except TimeoutError as exc:  # the services hold the demo; the read side may still be catching up
         console.print(f"[yellow]demo: {exc}[/yellow]")
     console.print(
-        f"dashboard: {urls['analytics']}/login, then /dashboard (token: `mentorship token --role analyst`)",
+        f"dashboard: {urls['analytics']}/login, sign in as director or analyst (password {DEV_PASSWORD})",
         soft_wrap=True,
         highlight=False,
     )
 
 
-def _print_where(services: dict[str, RunningService], log_dir: Path) -> None:
+def _print_where(services: dict[str, RunningService], log_dir: Path, provider: OidcProvider) -> None:
     console.print("[bold]services[/bold] (API docs at /docs, readiness at /readyz, metrics at /metrics):")
     for service in services.values():
         console.print(
@@ -187,16 +210,76 @@ def _print_where(services: dict[str, RunningService], log_dir: Path) -> None:
             highlight=False,
         )
     token = mint_token(DEV_JWT_SECRET, "dev-admin", [Role.admin])
-    console.print("admin token (12 h; mint others with `mentorship token --role mentee --subject someone`):")
+    console.print(
+        "development admin token (12 h; services accept these in development mode only; mint others with"
+        " `mentorship token --role mentee --subject someone`):"
+    )
     console.print(token, soft_wrap=True, highlight=False)
     console.print(
         f"try: curl -H 'Authorization: Bearer <token>' {services['matching'].url}/directory/mentors",
         soft_wrap=True,
         highlight=False,
     )
+    _print_sign_in(services, provider)
+
+
+def _print_sign_in(services: dict[str, RunningService], provider: OidcProvider) -> None:
+    """How to sign in as each kind of person, through the development provider."""
+    people = {a.username: a for a in provider.accounts}
+    console.print(
+        f"[bold]sign in[/bold] at the development provider {provider.issuer} (password for everyone: {DEV_PASSWORD}):",
+        soft_wrap=True,
+        highlight=False,
+    )
     if "analytics" in services:
         console.print(
-            f"dashboard: open {services['analytics'].url}/login and paste the admin token",
+            f"  the director: open {services['analytics'].url}/login, sign in as director",
             soft_wrap=True,
             highlight=False,
         )
+        console.print(
+            f"  an analyst:   open {services['analytics'].url}/login, sign in as analyst",
+            soft_wrap=True,
+            highlight=False,
+        )
+    elsewhere = "" if provider.issuer.endswith(f":{OIDC_PORT}") else f" --issuer {provider.issuer}"
+    for username in ("mentor", "mentee"):
+        if username in people:
+            who = people[username]
+            console.print(
+                f"  a {username}:     `mentorship dev sign-in {username} --service matching{elsewhere}` ({who.name},"
+                f" {who.employee_id}; prints an access token for matching's API)",
+                soft_wrap=True,
+                highlight=False,
+            )
+    console.print(
+        f"  the operator CLI (replay, republish, hr import): MENTORSHIP_OIDC_ISSUER={provider.issuer}"
+        f" MENTORSHIP_CLI_CLIENT_ID={OPERATOR.client_id} MENTORSHIP_CLI_CLIENT_SECRET={OPERATOR.client_secret}"
+        " MENTORSHIP_CLI_SCOPE=api",
+        soft_wrap=True,
+        highlight=False,
+    )
+
+
+@app.command("sign-in")
+def sign_in(
+    username: Annotated[str, typer.Argument(help="director, analyst, mentor or mentee (the provider's accounts)")],
+    service: Annotated[str, typer.Option(help="The service the token is for (its audience)")] = "matching",
+    issuer: Annotated[
+        str, typer.Option(help="The development provider (`dev up` prints it)")
+    ] = f"http://127.0.0.1:{OIDC_PORT}",
+    password: Annotated[str, typer.Option(help="The account's password")] = DEV_PASSWORD,
+) -> None:
+    """Sign in at the development provider as a person (code flow with PKCE) and print their access token."""
+    from shared.bus import SERVICES
+
+    if service not in SERVICES:
+        raise typer.BadParameter(f"not a service ({', '.join(SERVICES)})", param_hint="--service")
+    try:
+        typer.echo(person_token(issuer, username, service, password))
+    except PermissionError:
+        typer.echo(f"sign-in refused: unknown account {username!r} or wrong password", err=True)
+        raise typer.Exit(1) from None
+    except (httpx.HTTPError, RuntimeError) as exc:
+        typer.echo(f"cannot sign in at {issuer}: {exc} (is `mentorship dev up` running?)", err=True)
+        raise typer.Exit(1) from None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,8 +21,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from shared.auth import Role, mint_token
-from shared.settings import DEV_JWT_SECRET
+from mentorship.cli.credentials import CredentialsError, bearer_for
+from shared.auth import Role
 
 app = typer.Typer(help="The institution's HR data: bulk imports.", no_args_is_help=True)
 out = Console()
@@ -55,8 +54,10 @@ def read_rows(path: Path) -> Iterator[Row]:
 
 
 def _client(url: str) -> httpx.Client:
-    secret = os.environ.get("MENTORSHIP_JWT_SECRET", DEV_JWT_SECRET)
-    token = mint_token(secret, "hr-import-cli", [Role.hr_integration])
+    try:
+        token = bearer_for("profiles", "hr-import-cli", [Role.hr_integration])
+    except CredentialsError as exc:
+        raise _fail(str(exc)) from None
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=300)
 
 

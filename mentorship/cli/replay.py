@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import UTC, datetime
 from typing import Annotated
@@ -11,8 +10,8 @@ import httpx
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from shared.auth import Role, mint_token
-from shared.settings import DEV_JWT_SECRET
+from mentorship.cli.credentials import CredentialsError, bearer_for
+from shared.auth import Role
 
 
 def _as_of(value: str | None) -> datetime | None:
@@ -34,8 +33,11 @@ def replay(
 ) -> None:
     """Replay every topic from the beginning into fresh tables; they replace the live ones when caught up."""
     moment = _as_of(as_of)
-    secret = os.environ.get("MENTORSHIP_JWT_SECRET", DEV_JWT_SECRET)
-    headers = {"Authorization": f"Bearer {mint_token(secret, 'replay-cli', [Role.analyst])}"}
+    try:
+        headers = {"Authorization": f"Bearer {bearer_for('analytics', 'replay-cli', [Role.analyst])}"}
+    except CredentialsError as exc:
+        typer.echo(f"replay: {exc}", err=True)
+        raise typer.Exit(1) from None
     try:
         with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
             started = client.post("/replays", json={"as_of": moment.isoformat() if moment else None})

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import httpx
 import typer
 
+from mentorship.cli.credentials import CredentialsError, bearer_for
 from mentorship.stack import DEFAULT_PORTS
-from shared.auth import Role, mint_token
-from shared.settings import DEV_JWT_SECRET
+from shared.auth import Role
 
 PUBLISHERS = ("profiles", "matching", "relationships", "notifications")
 
@@ -26,16 +25,15 @@ def republish(
         raise typer.BadParameter(
             f"{', '.join(unknown)}: not a publishing service ({', '.join(PUBLISHERS)})", param_hint="--service"
         )
-    secret = os.environ.get("MENTORSHIP_JWT_SECRET", DEV_JWT_SECRET)
-    headers = {"Authorization": f"Bearer {mint_token(secret, 'republish-cli', [Role.admin])}"}
     failed = False
     for name in chosen:
         url = f"{host}:{DEFAULT_PORTS[name]}/admin/republish"
         try:
+            headers = {"Authorization": f"Bearer {bearer_for(name, 'republish-cli', [Role.admin])}"}
             response = httpx.post(url, headers=headers, timeout=60)
             response.raise_for_status()
             typer.echo(f"{name}: {response.json()['queued']:,} events queued for publishing")
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, CredentialsError) as exc:
             typer.echo(f"{name}: failed ({exc})", err=True)
             failed = True
     if failed:

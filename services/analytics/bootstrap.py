@@ -38,5 +38,6 @@ def build_app(settings: ServiceSettings, options: AnalyticsSettings | None = Non
     app.state.container = AnalyticsContainer(runtime, reads, all_event_topics())
     app.add_exception_handler(NotServed, detail_handler(503))
     app.include_router(http.router)
+    app.state.web_sign_in = login.dashboard_sign_in(settings, lambda: runtime.pool, app.state.token_verifier.issuer)
     app.include_router(login.router)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from shared.auth import Role, verify_token
+from shared.auth import Role, TokenVerifier
 from shared.settings import DEV_JWT_SECRET
 from tests.e2e import cli
 from tests.e2e.cli import ROOT, plain
@@ -28,8 +29,16 @@ def mentorship(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[s
 def test_token_is_verifiable_and_carries_roles() -> None:
     result = mentorship("token", "--role", "mentee", "--role", "mentor", "--subject", "m-42")
     assert result.returncode == 0, result.stderr
-    principal = verify_token(DEV_JWT_SECRET, result.stdout.strip())
+    principal = asyncio.run(TokenVerifier(dev_secret=DEV_JWT_SECRET).verify(result.stdout.strip()))
     assert principal.subject == "m-42" and principal.roles == {Role.mentee, Role.mentor}
+
+
+def test_token_is_for_development_only() -> None:
+    production = {k: v for k, v in os.environ.items() if k != "MENTORSHIP_DEV_MODE"}
+    warned = cli.mentorship("token", "--role", "admin", env=production)
+    assert warned.returncode == 0 and "accept it only in development mode" in plain(warned.stderr)
+    refused = cli.mentorship("token", "--role", "admin", env=production | {"MENTORSHIP_OIDC_ISSUER": "https://idp"})
+    assert refused.returncode == 2 and "refused" in refused.stderr and not refused.stdout
 
 
 @pytest.mark.parametrize(

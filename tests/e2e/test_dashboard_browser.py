@@ -1,4 +1,5 @@
-"""The dashboard page in headless Chromium (Debian's package, driven by Playwright): charts present, no network."""
+"""The dashboard page in headless Chromium (Debian's package, driven by Playwright), signed in through the development
+OpenID Connect provider: charts present, no network beyond the service."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 
 from mentorship.devstack.broker import start_tansu
+from mentorship.devstack.oidc import DEV_PASSWORD, OidcProvider
 from mentorship.stack import start_services
 from shared.auth import Role, mint_token
 from shared.bus import topic_for
@@ -35,7 +37,19 @@ CHROMIUM_FLAGS = [
 ]
 
 
-async def test_dashboard_renders_its_charts_in_chromium(postgres, tmp_path: Path) -> None:
+async def sign_in(page, url: str, username: str, password: str = DEV_PASSWORD) -> None:
+    """From the dashboard's sign-in page through the provider's form, as a person would."""
+    await page.goto(f"{url}/login")
+    await page.click("button[type=submit]")
+    await page.wait_for_selector("#username")  # the provider's page
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    async with page.expect_navigation(url=lambda u: u.startswith(url)):
+        await page.click("button[type=submit]")
+    await page.wait_for_load_state()
+
+
+async def test_dashboard_renders_its_charts_in_chromium(postgres, oidc_provider: OidcProvider, tmp_path: Path) -> None:
     from playwright.async_api import async_playwright
 
     assert Path(CHROMIUM).exists(), "Debian's chromium is installed by `make setup`"
@@ -47,7 +61,7 @@ async def test_dashboard_renders_its_charts_in_chromium(postgres, tmp_path: Path
             tmp_path,
             names=("analytics",),
             database_prefix=f"dash_{uuid.uuid4().hex[:8]}",
-            extra_env={"MENTORSHIP_ANALYTICS_MIN_CELL": "2"},
+            extra_env={"MENTORSHIP_ANALYTICS_MIN_CELL": "2"} | oidc_provider.service_env(),
         ) as services,
     ):
         url = services["analytics"].url
@@ -70,17 +84,12 @@ async def test_dashboard_renders_its_charts_in_chromium(postgres, tmp_path: Path
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
             try:
                 page = await browser.new_page()
-                page.on("request", lambda request: requested.append(request.url))
-                response = await page.goto(f"{url}/dashboard")
-                assert response is not None and response.status == 401  # not signed in yet
-                await page.goto(f"{url}/login")
-                await page.fill("#token", "not-a-token")
-                await page.click("button[type=submit]")
-                assert "not valid" in await page.locator(".error").inner_text()
-                await page.fill("#token", ANALYST.removeprefix("Bearer "))
-                async with page.expect_navigation():
-                    await page.click("button[type=submit]")
+                await page.goto(f"{url}/dashboard")
+                assert page.url == f"{url}/login"  # not signed in yet
+                await sign_in(page, url, "analyst")
                 assert page.url == f"{url}/dashboard"
+                page.on("request", lambda request: requested.append(request.url))
+                await page.reload()  # from here on: the dashboard alone, no other host
                 assert await page.locator("figure.chart svg").count() == 10
                 assert await page.locator("#chart-departments rect.bar").count() == 3
                 # months 2025-12..2026-06, two lines; lagging: three lines over 2026-01..06

@@ -1,7 +1,10 @@
-"""Bearer JWT with roles: 401 without or with a bad token, 403 with the wrong role."""
+"""Bearer JWT with roles: 401 without or with a bad token, 403 with the wrong role; development tokens only in
+development mode; the claim mapping. (Provider tokens: tests/integration/test_oidc_tokens.py, on the real provider.)"""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 from typing import Annotated
 
@@ -10,17 +13,24 @@ import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
-from shared.auth import TOKEN_COOKIE, InvalidToken, Principal, Role, mint_token, require_roles, verify_token
+from shared.auth import ClaimMapping, InvalidToken, Principal, Role, TokenVerifier, mint_token, require_roles
 
 pytestmark = pytest.mark.unit
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
+DEV = TokenVerifier(dev_secret=SECRET)  # development mode
+NOW = int(time.time())
+
+
+def verify_token(secret: str, token: str, verifier: TokenVerifier = DEV) -> Principal:
+    assert secret == verifier.dev_secret
+    return asyncio.run(verifier.verify(token))
 
 
 @pytest.fixture
 def client() -> TestClient:
     app = FastAPI()
-    app.state.jwt_secret = SECRET
+    app.state.token_verifier = DEV
 
     @app.get("/admin-only")
     def admin_only(who: Annotated[Principal, Depends(require_roles(Role.admin))]) -> dict:
@@ -51,10 +61,14 @@ def test_round_trip_keeps_subject_and_roles() -> None:
     "token",
     [
         mint_token("another-secret-another-secret-another-secret", "x", [Role.admin]),
-        mint_token(SECRET, "x", [Role.admin], ttl=timedelta(seconds=-1)),
-        jwt.encode({"sub": "x", "roles": ["admin"], "iss": "someone-else", "exp": 9999999999}, SECRET, "HS256"),
+        mint_token(SECRET, "x", [Role.admin], ttl=timedelta(seconds=-60)),  # beyond the leeway
         jwt.encode(
-            {"sub": "x", "roles": ["superuser"], "iss": "mentorship-platform", "exp": 9999999999}, SECRET, "HS256"
+            {"sub": "x", "roles": ["admin"], "iss": "someone-else", "iat": NOW, "exp": NOW + 600}, SECRET, "HS256"
+        ),
+        jwt.encode(
+            {"sub": "x", "roles": ["superuser"], "iss": "mentorship-platform", "iat": NOW, "exp": NOW + 600},
+            SECRET,
+            "HS256",
         ),
         "not.a.jwt",
     ],
@@ -86,9 +100,42 @@ def test_any_of_the_roles_is_enough(client: TestClient) -> None:
     assert analyst.status_code == 403
 
 
-def test_a_sign_in_cookie_authorises_reads_but_never_changes(client: TestClient) -> None:
-    client.cookies.set(TOKEN_COOKIE, mint_token(SECRET, "director", [Role.admin]))
-    assert client.get("/admin-only").json() == {"subject": "director"}
-    assert client.post("/admin-only").status_code == 401  # a cross-site form could ride a cookie
-    client.cookies.set(TOKEN_COOKIE, "garbage")
+def test_no_cookie_authorises_an_api(client: TestClient) -> None:
+    for name in ("mentorship_token", "mentorship_session"):
+        client.cookies.set(name, mint_token(SECRET, "director", [Role.admin]))
     assert client.get("/admin-only").status_code == 401
+    assert client.post("/admin-only").status_code == 401
+
+
+def test_development_tokens_only_in_development_mode() -> None:
+    production = TokenVerifier(dev_secret=None)
+    token = mint_token(SECRET, "director", [Role.admin])
+    with pytest.raises(InvalidToken, match="only in development mode"):
+        asyncio.run(production.verify(token))
+    assert verify_token(SECRET, token).subject == "director"
+
+
+def test_a_token_living_longer_than_the_cap_is_refused() -> None:
+    capped = TokenVerifier(dev_secret=SECRET, max_lifetime=timedelta(hours=1))
+    assert asyncio.run(capped.verify(mint_token(SECRET, "a", [Role.admin], ttl=timedelta(minutes=59)))).subject == "a"
+    with pytest.raises(InvalidToken, match="longer than the 3600s allowed"):
+        asyncio.run(capped.verify(mint_token(SECRET, "a", [Role.admin], ttl=timedelta(days=3650))))
+
+
+def test_alg_none_is_refused() -> None:
+    token = jwt.encode({"sub": "x", "roles": ["admin"], "iss": "mentorship-platform", "exp": 9999999999}, None, "none")
+    with pytest.raises(InvalidToken, match="'none' is not accepted"):
+        verify_token(SECRET, token)
+
+
+def test_claims_map_to_the_participant_and_roles() -> None:
+    mapping = ClaimMapping("employee_id", "groups", {"cn=mentoring-directors": "admin", "analysts": "analyst"})
+    person = mapping.principal({"sub": "u-1", "employee_id": "E042", "groups": ["cn=mentoring-directors", "staff"]})
+    assert person == Principal(subject="E042", roles=frozenset({Role.admin}))
+    assert mapping.principal({"sub": "svc", "client_id": "svc", "groups": "analysts"}).subject == "svc"
+    with pytest.raises(InvalidToken, match="no employee_id claim"):
+        mapping.principal({"sub": "u-1", "groups": ["analysts"]})  # a person's token without the claim
+    plain = ClaimMapping()
+    assert plain.principal({"sub": "m", "groups": ["mentor", "admins", "mentee"]}).roles == {Role.mentor, Role.mentee}
+    with pytest.raises(ValueError, match="superuser"):
+        ClaimMapping(role_map={"x": "superuser"})

@@ -184,8 +184,18 @@ def _filter_form(filters: dict) -> str:
     )
 
 
-def render(figures: dict, query: str) -> str:
-    form = _filter_form(figures.get("filters", {}))
+def account_bar(subject: str, roles: list[str], csrf_token: str) -> str:
+    """Who is signed in, and the sign-out form (a POST carrying the session's CSRF token)."""
+    return (
+        f"<form id='account' method='post' action='/logout'>Signed in as <b>{escape(subject)}</b>"
+        f" ({escape(', '.join(roles))}) <input type='hidden' name='csrf' value='{escape(csrf_token)}'>"
+        "<button type='submit'>Sign out</button></form>"
+    )
+
+
+def render(figures: dict, query: str, account: str = "") -> str:
+    """The page; ``account``: the ``account_bar`` of a browser session (none for a bearer token)."""
+    form = account + _filter_form(figures.get("filters", {}))
     if figures.get("suppressed"):
         return (
             _HEAD

@@ -15,11 +15,15 @@ from services.analytics.adapters import dashboard_page
 from services.analytics.adapters.container import AnalyticsContainer
 from services.analytics.projecting.replay import ReplayAlreadyRunning
 from services.analytics.querying.dashboard import Filters, figures_as_rows
-from shared.auth import Evaluator, Member
+from shared.auth import Evaluator, Member, Role
 from shared.http import get_container
+from shared.web_signin import Reader, page_reader
 
 router = APIRouter(tags=["timelines"])
 Container = Annotated[AnalyticsContainer, Depends(get_container)]
+DashboardReader = Annotated[Reader, Depends(page_reader(Role.admin, Role.analyst))]
+"""The director or an analyst: a bearer token, or a browser signed in to the dashboard (its session cookie)."""
+DashboardBrowser = Annotated[Reader, Depends(page_reader(Role.admin, Role.analyst, redirect=True))]
 GenerationParam = Annotated[int | None, Query(ge=1, description="A snapshot generation (as-of replay); default live")]
 
 
@@ -80,13 +84,13 @@ async def _figures(container: AnalyticsContainer, query: DashboardFilters) -> di
 
 
 @router.get("/dashboard.json", tags=["dashboard"])
-async def dashboard_json(container: Container, _: Evaluator, query: Annotated[DashboardFilters, Query()]) -> dict:
+async def dashboard_json(container: Container, _: DashboardReader, query: Annotated[DashboardFilters, Query()]) -> dict:
     return await _figures(container, query)
 
 
 @router.get("/dashboard.csv", tags=["dashboard"], response_class=PlainTextResponse)
 async def dashboard_csv(
-    container: Container, _: Evaluator, query: Annotated[DashboardFilters, Query()]
+    container: Container, _: DashboardReader, query: Annotated[DashboardFilters, Query()]
 ) -> PlainTextResponse:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -102,6 +106,11 @@ async def dashboard_csv(
 
 @router.get("/dashboard", tags=["dashboard"], response_class=HTMLResponse)
 async def dashboard(
-    request: Request, container: Container, _: Evaluator, query: Annotated[DashboardFilters, Query()]
+    request: Request, container: Container, reader: DashboardBrowser, query: Annotated[DashboardFilters, Query()]
 ) -> HTMLResponse:
-    return HTMLResponse(dashboard_page.render(await _figures(container, query), request.url.query))
+    account = ""
+    if reader.session is not None:
+        roles = sorted(reader.principal.roles)
+        account = dashboard_page.account_bar(reader.principal.subject, roles, reader.session.csrf_token)
+    page = dashboard_page.render(await _figures(container, query), request.url.query, account)
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})

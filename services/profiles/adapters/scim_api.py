@@ -19,7 +19,8 @@ from services.profiles.application import provision_scim_user
 from services.profiles.application.commands import CreateScimUser, DeleteScimUser, PatchScimUser, ReplaceScimUser
 from services.profiles.domain import scim
 from services.profiles.domain.scim import ScimProblem
-from shared.auth import InvalidToken, Principal, Role, verify_token
+from shared.auth import InvalidToken, Principal, Role, authenticate
+from shared.issuer import IssuerUnavailable
 
 MEDIA_TYPE = "application/scim+json"
 _bearer = HTTPBearer(auto_error=False)
@@ -31,15 +32,17 @@ _SCIM_BODY = {
 }
 
 
-def identity_provider(
+async def identity_provider(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     if credentials is None:
         raise ScimProblem(401, None, "missing bearer token")
     try:
-        principal = verify_token(request.app.state.jwt_secret, credentials.credentials)
+        principal = await authenticate(request.app, credentials.credentials)
     except InvalidToken as exc:
         raise ScimProblem(401, None, f"invalid token: {exc}") from exc
+    except IssuerUnavailable as exc:
+        raise ScimProblem(503, None, f"cannot check the token now: {exc}") from exc
     if not principal.has_any({Role.admin, Role.hr_integration}):
         raise ScimProblem(403, None, "requires one of the roles: admin, hr-integration")
     return principal
