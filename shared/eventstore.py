@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from shared.clock import Clock, SystemClock
-from shared.envelope import Envelope
+from shared.envelope import Envelope, sequence_text
 from shared.errors import ConcurrencyConflict
 from shared.events.base import Event, decode
 
@@ -246,7 +246,7 @@ class EventStore:
                 "datacontenttype": "application/json",
                 "correlationid": str(row["correlation_id"]),
                 "causationid": str(causation) if causation else None,
-                "sequence": row["version"],
+                "sequence": sequence_text(row["version"]),
                 "schemaversion": row["schema_version"],
             },
             separators=(",", ":"),

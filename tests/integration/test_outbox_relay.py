@@ -9,6 +9,7 @@ from collections import defaultdict
 import pytest
 
 from shared.bus import ensure_topics, new_producer
+from shared.envelope import sequence_text
 from shared.events.profiles import MentorCapacityChanged
 from shared.eventstore import EventStore
 from shared.outbox import OutboxRelay, outbox_backlog
@@ -62,16 +63,16 @@ async def test_publishes_every_event_in_order_per_aggregate(pool, fresh_dsn, pro
         assert await outbox_backlog(conn) == 0
 
     records = await consume_all(broker.bootstrap, topic, expected=30)
-    by_key: dict[bytes, list[int]] = defaultdict(list)
+    by_key: dict[bytes, list[str]] = defaultdict(list)
     partitions: dict[bytes, set[int]] = defaultdict(set)
     for record in records:
         envelope = json.loads(record.value)
         assert record.key.decode() == envelope["subject"]
-        assert dict(record.headers)["ce_type"] == b"MentorCapacityChanged"
+        assert dict(record.headers)["event_type"] == b"MentorCapacityChanged"
         by_key[record.key].append(envelope["sequence"])
         partitions[record.key].add(record.partition)
     assert len(records) == 30
-    assert all(seqs == list(range(1, 11)) for seqs in by_key.values()), by_key
+    assert all(seqs == [sequence_text(n) for n in range(1, 11)] for seqs in by_key.values()), by_key
     assert all(len(p) == 1 for p in partitions.values())  # one aggregate, one partition
 
 
@@ -131,7 +132,7 @@ async def test_only_one_relay_publishes_and_another_takes_over(pool, fresh_dsn, 
     await second_task
 
     records = await consume_all(broker.bootstrap, topic, expected=8)
-    assert [json.loads(r.value)["sequence"] for r in records] == list(range(1, 9))
+    assert [json.loads(r.value)["sequence"] for r in records] == [sequence_text(n) for n in range(1, 9)]
 
 
 async def _true(value: bool) -> bool:
@@ -162,4 +163,4 @@ async def test_requeue_all_refills_a_broker_that_lost_its_history(pool, fresh_ds
     refilled = await consume_all(broker.bootstrap, empty_broker_topic, expected=8)
     assert sorted(r.value for r in refilled) == sorted(r.value for r in original)  # the same envelopes, same ids
     for key in (b"a", b"b"):
-        assert [json.loads(r.value)["sequence"] for r in refilled if r.key == key] == [1, 2, 3, 4]
+        assert [int(json.loads(r.value)["sequence"]) for r in refilled if r.key == key] == [1, 2, 3, 4]
