@@ -18,6 +18,7 @@ from services.profiles.adapters.personal_data import PersonalData
 from services.profiles.adapters.postgres import savepoint
 from services.profiles.adapters.queries import Queries
 from services.profiles.adapters.read_model import ReadModel
+from services.profiles.adapters.scim_groups import PostgresScimGroups
 from services.profiles.adapters.scim_users import PostgresScimUsers
 from services.profiles.domain.participant import Participant, ParticipantNotFound
 from shared.bus import HR_TOPIC
@@ -66,6 +67,7 @@ def build_container(
         timers=TimerBook(),
         imports=PostgresHrImports(),
         scim_users=PostgresScimUsers(),
+        scim_groups=PostgresScimGroups(),
         keys=personal_data,
         clock=clock,
         queries=Queries(runtime),
