@@ -47,7 +47,20 @@ def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
     container = build_container(runtime, store, personal_data, clock)
     runtime.handlers = bus.hr_handlers(container).inbox_handlers()
     runtime.timer_handlers = bus.hr_timer_handlers(container)
-    app = create_app(runtime, title="Mentorship · profiles", description="Participants, roles, capacity, consent.")
+    app = create_app(
+        runtime,
+        title="Mentorship · profiles",
+        description="Participants, roles, capacity, consent.",
+        tags={
+            "participants": "Registration as mentor or mentee, the profile, capacity, training and erasure.",
+            "directory": "The mentor directory participants browse.",
+            "hr import": "Bulk HR import sessions for institutions without a feed.",
+            "scim-users": "SCIM 2.0 users (RFC 7644) for identity providers: each user is an HR worker. "
+            "Answers are application/scim+json; errors are SCIM error messages.",
+            "scim-groups": "SCIM 2.0 groups: each group is a department; members move between departments.",
+            "scim-discovery": "SCIM 2.0 discovery: service provider configuration, resource types, schemas, search.",
+        },
+    )
     app.state.container = container
     http.install(app)
     return app
