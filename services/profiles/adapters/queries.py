@@ -116,6 +116,14 @@ class Queries:
         )
         return [await self._with_members(scim_groups.group_row(r)) for r in rows], total
 
+    async def scim_groups_named(self, names: list[str]) -> dict[str, tuple[str, str]]:
+        """lower(name) → (group id, name) of the groups (departments) with one of these names."""
+        rows = await self.pool.fetch(
+            "SELECT group_id, display_name FROM scim_groups WHERE lower(display_name) = ANY($1::text[])",
+            sorted({n.lower() for n in names if n}),
+        )
+        return {r["display_name"].lower(): (r["group_id"], r["display_name"]) for r in rows}
+
     async def _with_members(self, row: dict) -> dict:
         return {
             **row,

@@ -184,7 +184,7 @@ async def search_all(request: Request, container: Container) -> Response:
     start, count = search["startIndex"], search["count"]
     found_users, total_users = await container.queries.scim_users(attribute, value, 0, start - 1 + count)
     found_groups, total_groups = await container.queries.scim_groups(attribute, value, 0, start - 1 + count)
-    rows = [_user(request, r) for r in found_users] + [_group(request, r) for r in found_groups]
+    rows = await _users(request, container, found_users) + [_group(request, r) for r in found_groups]
     page = [scim.project(r, search["attributes"], search["excludedAttributes"]) for r in rows]
     return scim_response(_page(page[start - 1 : start - 1 + count], total_users + total_groups, start))
 
@@ -198,7 +198,7 @@ async def create_user(
 ) -> Response:
     """Provision a worker: the user becomes an HR fact effective today. A password is dropped, never stored."""
     row = await provision_scim_user.create(container, CreateScimUser(await _body(request)))
-    return _resource_response(_user(request, row), attributes, excluded, 201)
+    return _resource_response(await _user(request, container, row), attributes, excluded, 201)
 
 
 @users.post("/Users/.search", openapi_extra=_SCIM_BODY)
@@ -207,7 +207,10 @@ async def search_users(request: Request, container: Container) -> Response:
     search = _search(await _body(request))
     attribute, value = _filter(search["filter"], scim.USER_FILTERS)
     rows, total = await container.queries.scim_users(attribute, value, search["startIndex"] - 1, search["count"])
-    page = [scim.project(_user(request, r), search["attributes"], search["excludedAttributes"]) for r in rows]
+    page = [
+        scim.project(u, search["attributes"], search["excludedAttributes"])
+        for u in await _users(request, container, rows)
+    ]
     return scim_response(_page(page, total, search["startIndex"]))
 
 
@@ -219,7 +222,7 @@ async def get_user(
     row = await container.queries.scim_user(user_id)
     if row is None:
         raise ScimProblem(404, None, f"no user {user_id}")
-    return _resource_response(_user(request, row), attributes, excluded)
+    return _resource_response(await _user(request, container, row), attributes, excluded)
 
 
 @users.put("/Users/{user_id}", openapi_extra=_SCIM_BODY)
@@ -234,7 +237,7 @@ async def replace_user(
     """Replace the user; the employee number cannot change (left out, it is kept)."""
     replace = ReplaceScimUser(user_id, await _body(request), _version(if_match))
     return _resource_response(
-        _user(request, await provision_scim_user.replace(container, replace)), attributes, excluded
+        await _user(request, container, await provision_scim_user.replace(container, replace)), attributes, excluded
     )
 
 
@@ -249,7 +252,8 @@ async def patch_user(
 ) -> Response:
     """PatchOp add, replace, remove; ``active: false`` makes the worker a leaver."""
     patch = PatchScimUser(user_id, await _body(request), _version(if_match))
-    return _resource_response(_user(request, await provision_scim_user.patch(container, patch)), attributes, excluded)
+    row = await provision_scim_user.patch(container, patch)
+    return _resource_response(await _user(request, container, row), attributes, excluded)
 
 
 @users.delete("/Users/{user_id}", status_code=204, response_class=Response)
@@ -274,7 +278,8 @@ async def list_users(
     start, size = _paging(start_index, count)
     rows, total = await container.queries.scim_users(attribute, value, start - 1, size)
     page = [
-        scim.project(_user(request, r), scim.attribute_list(attributes), scim.attribute_list(excluded)) for r in rows
+        scim.project(u, scim.attribute_list(attributes), scim.attribute_list(excluded))
+        for u in await _users(request, container, rows)
     ]
     return scim_response(_page(page, total, start))
 
@@ -386,13 +391,31 @@ def _meta(kind: str, row: dict, location: str) -> dict[str, Any]:
     }
 
 
-def _user(request: Request, row: dict) -> dict[str, Any]:
-    location = str(request.url_for("get_user", user_id=row["user_id"]))
-    return {
-        **scim.without_secrets(row["resource"]),
-        "id": row["user_id"],
-        "meta": _meta("User", row, location),
-    }
+async def _users(request: Request, container: Container, rows: list[dict]) -> list[dict[str, Any]]:
+    """Users as SCIM answers them: without secrets, with ``groups`` (the group of their department, if any)."""
+    groups = await container.queries.scim_groups_named([scim.department(r["resource"]) or "" for r in rows])
+    answers = []
+    for row in rows:
+        location = str(request.url_for("get_user", user_id=row["user_id"]))
+        user = {**scim.without_secrets(row["resource"]), "id": row["user_id"], "meta": _meta("User", row, location)}
+        user.pop("groups", None)  # read-only: what the platform knows, never what a client sent
+        group = groups.get((scim.department(row["resource"]) or "").lower())
+        if group is not None:
+            group_id, name = group
+            user["groups"] = [
+                {
+                    "value": group_id,
+                    "display": name,
+                    "type": "direct",
+                    "$ref": str(request.url_for("get_group", group_id=group_id)),
+                }
+            ]
+        answers.append(user)
+    return answers
+
+
+async def _user(request: Request, container: Container, row: dict) -> dict[str, Any]:
+    return (await _users(request, container, [row]))[0]
 
 
 def _group(request: Request, row: dict) -> dict[str, Any]:

@@ -38,7 +38,7 @@ USER_FILTERS = ("userName", "externalId", "id")
 GROUP_FILTERS = ("displayName", "externalId", "id")
 _FILTER = re.compile(r'^\s*([\w.:-]+)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)
 _VALUE_PATH = re.compile(r'^(\w+)\[\s*(\w+)\s+eq\s+"([^"]*)"\s*\](?:\.(\w+))?$', re.IGNORECASE)
-_READ_ONLY = ("id", "meta")
+_READ_ONLY = ("id", "meta", "groups")  # groups: read-only, the group of the user's department
 
 
 class ScimProblem(ValueError):

@@ -138,7 +138,9 @@ async def test_a_group_is_a_department(api, profiles_pool) -> None:
         {"schemas": [PATCH], "Operations": [{"op": "add", "path": "members", "value": [{"value": bo}]}]},
     )
     assert [m["value"] for m in added.json()["members"]] == [ada, bo], added.text
-    assert (await send(api, "GET", f"/Users/{bo}")).json()[ENTERPRISE]["department"] == "Oncology"
+    bo_now = (await send(api, "GET", f"/Users/{bo}")).json()
+    assert bo_now[ENTERPRISE]["department"] == "Oncology"
+    assert [(g["value"], g["display"]) for g in bo_now["groups"]] == [(group_id, "Oncology")]
     assert (await participant(profiles_pool, "E701"))["profile"]["department"] == "Oncology"
 
     removed = await send(
