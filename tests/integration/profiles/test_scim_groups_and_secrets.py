@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
 from services.profiles.adapters.scim_users import PostgresScimUsers
@@ -203,3 +204,18 @@ async def test_answers_outside_scim_keep_the_services_shape(api) -> None:
     assert missing.status_code == 404 and missing.json() == {"detail": "Not Found"}
     invalid = await api.get("/directory/mentors?limit=-5", headers=auth("director", Role.admin))
     assert invalid.status_code == 422 and isinstance(invalid.json()["detail"], list)
+
+
+async def test_a_fault_under_scim_v2_is_a_scim_500_and_elsewhere_the_plain_one(app, container, monkeypatch) -> None:
+    async def broken(*_: object) -> None:
+        raise RuntimeError("the disk is on fire")
+
+    monkeypatch.setattr(container.queries, "scim_user", broken)
+    monkeypatch.setattr(container.queries, "mentors", broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://profiles") as client:
+        scim_fault = await client.get("/scim/v2/Users/u1", headers=IDP)
+        other_fault = await client.get("/directory/mentors", headers=auth("director", Role.admin))
+    assert scim_fault.status_code == 500 and scim_fault.headers["content-type"] == "application/scim+json"
+    assert scim_fault.json() == {"schemas": [ERROR], "status": "500", "detail": "internal error"}  # nothing leaks
+    assert other_fault.status_code == 500 and other_fault.text == "Internal Server Error"
