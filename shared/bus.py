@@ -56,10 +56,14 @@ def all_event_topics() -> list[str]:
 
 
 def message_headers(event_type: str, event_id: object) -> list[tuple[str, bytes]]:
+    """Structured mode (the Kafka binding's ``content-type: application/cloudevents+json``), with the type
+    and id repeated for routing without parsing the value.  Not ``ce_type``/``ce_id``: those would read as
+    binary mode to a consumer that guesses the mode from ``ce_`` headers (the CloudEvents SDK's
+    ``from_kafka``); records published before carry them, see the README."""
     return [
         ("content-type", CONTENT_TYPE.encode()),
-        ("ce_type", event_type.encode()),
-        ("ce_id", str(event_id).encode()),
+        ("event_type", event_type.encode()),
+        ("event_id", str(event_id).encode()),
     ]
 
 

@@ -24,7 +24,7 @@ import asyncpg
 
 from shared.bus import message_headers, message_size
 from shared.clock import Clock, SystemClock
-from shared.envelope import Envelope
+from shared.envelope import Envelope, sequence_text
 from shared.errors import ConcurrencyConflict, EventTooLarge
 from shared.events.base import Event, decode
 from shared.settings import DEFAULT_MAX_EVENT_BYTES
@@ -308,7 +308,7 @@ class EventStore:
                 "datacontenttype": "application/json",
                 "correlationid": str(correlation_id),
                 "causationid": str(causation_id) if causation_id else None,
-                "sequence": version,
+                "sequence": sequence_text(version),
                 "schemaversion": schema_version,
             },
             separators=(",", ":"),

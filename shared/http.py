@@ -19,23 +19,44 @@ from shared.metrics import http_latency
 from shared.outbox import requeue_all
 from shared.runtime import ServiceRuntime
 
+CONTACT = {"name": "Mentoring platform team", "email": "platform@example.edu"}
+OPS_TAG = {"ops": "Health, readiness and operations of this service process."}
 
-def create_app(runtime: ServiceRuntime, *, title: str, description: str = "") -> FastAPI:
+
+def create_app(
+    runtime: ServiceRuntime, *, title: str, description: str = "", tags: dict[str, str] | None = None
+) -> FastAPI:
+    """The service's app.  ``tags`` describes the OpenAPI tags of its routes (each route's tag must be one)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with runtime.running():
             yield
 
-    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        lifespan=lifespan,
+        contact=CONTACT,
+        servers=[
+            {
+                "url": f"http://127.0.0.1:{runtime.settings.http_port}",
+                "description": "This service on its configured port (as `mentorship dev up` starts it)",
+            }
+        ],
+        openapi_tags=[{"name": name, "description": text} for name, text in {**OPS_TAG, **(tags or {})}.items()],
+    )
     app.state.runtime = runtime
     app.state.token_verifier = TokenVerifier.from_settings(runtime.settings)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
+        """Liveness: the process answers (no dependency is checked)."""
         return {"status": "ok", "service": runtime.service}
 
     @app.get("/readyz", tags=["ops"])
     async def readyz() -> JSONResponse:
+        """Readiness: database, broker and the service's own checks; 503 while any fails."""
         checks = await runtime.ready()
         ok = all(checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)

@@ -14,7 +14,8 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from pydantic import Field, create_model
 
-from shared.envelope import Envelope
+from shared.bus import HR_TOPIC
+from shared.envelope import CONTENT_TYPE, Envelope
 from shared.events.base import Event
 from shared.events.catalog import events_by_topic, topic_of
 
@@ -73,10 +74,63 @@ def asyncapi_document() -> dict[str, Any]:
         asyncapi_broker(),
         title="Mentoring program events",
         version=API_VERSION,
-        description="Every topic of the mentoring-program platform, generated from shared.events.",
+        description="Every topic of the mentoring-program platform, generated from shared.events. Records are "
+        "CloudEvents 1.0 in structured mode (Kafka binding): the value is the whole event as JSON, the "
+        "content-type header application/cloudevents+json, the key the subject.",
         schema_version="3.0.0",
     )
-    return spec.to_specification().to_jsonable()
+    return conform(spec.to_specification().to_jsonable())
+
+
+def conform(document: dict[str, Any]) -> dict[str, Any]:
+    """What FastStream's generator gets wrong for this platform, put right:
+
+    - component names: ``hr.events:Message`` → ``hr.events.Message`` (AsyncAPI 3.0 names match
+      ``^[\\w\\d\\.\\-_]+$``; objects under other names are never validated), every ``$ref`` with them;
+    - the correlation id travels in the body (the ``correlationid`` extension), not in a header;
+    - the content type of every record is ``application/cloudevents+json``;
+    - ``hr.events`` is received by the platform (profiles and matching consume it); the services send the rest.
+    """
+    renamed: dict[str, str] = {}
+    components = document.get("components", {})
+    for section in ("messages", "schemas"):
+        named = components.get(section, {})
+        for name in list(named):
+            if ":" in name:
+                new = name.replace(":", ".")
+                renamed[f"#/components/{section}/{name}"] = f"#/components/{section}/{new}"
+                named[new] = named.pop(name)
+                if named[new].get("title") == name:
+                    named[new]["title"] = new
+        components[section] = dict(sorted(named.items()))
+    document = _replace_refs(document, renamed)
+    document["defaultContentType"] = CONTENT_TYPE
+    for message in document.get("components", {}).get("messages", {}).values():
+        message["contentType"] = CONTENT_TYPE
+        message["correlationId"] = {
+            "description": "correlationid: the id of the request or feed message that started the chain",
+            "location": "$message.payload#/correlationid",
+        }
+    for operation in document.get("operations", {}).values():
+        received = operation["channel"]["$ref"] == f"#/channels/{HR_TOPIC}"
+        operation["action"] = "receive" if received else "send"
+        operation["description"] = (
+            "The HR system publishes; profiles and matching consume."
+            if received
+            else "The owning service publishes, through its outbox relay; other services and analytics consume."
+        )
+    return document
+
+
+def _replace_refs(node: Any, renamed: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: renamed.get(value, value) if key == "$ref" else _replace_refs(value, renamed)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_replace_refs(item, renamed) for item in node]
+    return node
 
 
 def render_schemas() -> dict[str, str]:

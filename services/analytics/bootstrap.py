@@ -34,6 +34,11 @@ def build_app(settings: ServiceSettings, options: AnalyticsSettings | None = Non
         runtime,
         title="Mentorship · analytics",
         description="Read side: relationship timelines and program-evaluation dashboards.",
+        tags={
+            "timelines": "What happened to a relationship or a participant, across services.",
+            "replay": "Rebuilding the projections from the event history into a new generation.",
+            "dashboard": "Program-evaluation figures as a page, JSON or CSV, and the page's sign-in.",
+        },
     )
     app.state.container = AnalyticsContainer(runtime, reads, all_event_topics())
     app.add_exception_handler(NotServed, detail_handler(503))

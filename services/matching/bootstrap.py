@@ -65,7 +65,16 @@ def build_app(
     runtime.handlers = bus_handlers(deps).inbox_handlers()
     runtime.timer_handlers = timer_handlers(deps)
     app = create_app(
-        runtime, title="Mentorship · matching", description="Requests, forwarding, suggestions, bulk runs."
+        runtime,
+        title="Mentorship · matching",
+        description="Requests, forwarding, suggestions, bulk runs.",
+        tags={
+            "directory": "Matching's mentor directory with open slots.",
+            "requests": "Mentee requests: ranking, the director's review, mentor responses, admin matches, withdrawal.",
+            "suggestions": "Ranked mentor suggestions for a mentee.",
+            "program": "The program's compatibility weights and response deadline.",
+            "bulk runs": "Matching many mentees at once: propose, inspect, commit or discard.",
+        },
     )
     install(app, deps)
     return app

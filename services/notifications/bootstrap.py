@@ -74,6 +74,7 @@ def build_app(
         runtime,
         title="Mentorship · notifications",
         description="Introductions, forwarded requests, nudges and reminders — delivered once per cause.",
+        tags={"preferences": "How a participant wants to be notified."},
     )
     install(app, deps)
     return app

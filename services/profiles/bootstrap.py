@@ -18,6 +18,7 @@ from services.profiles.adapters.personal_data import PersonalData
 from services.profiles.adapters.postgres import savepoint
 from services.profiles.adapters.queries import Queries
 from services.profiles.adapters.read_model import ReadModel
+from services.profiles.adapters.scim_groups import PostgresScimGroups
 from services.profiles.adapters.scim_users import PostgresScimUsers
 from services.profiles.domain.participant import Participant, ParticipantNotFound
 from shared.bus import HR_TOPIC
@@ -46,7 +47,20 @@ def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
     container = build_container(runtime, store, personal_data, clock)
     runtime.handlers = bus.hr_handlers(container).inbox_handlers()
     runtime.timer_handlers = bus.hr_timer_handlers(container)
-    app = create_app(runtime, title="Mentorship · profiles", description="Participants, roles, capacity, consent.")
+    app = create_app(
+        runtime,
+        title="Mentorship · profiles",
+        description="Participants, roles, capacity, consent.",
+        tags={
+            "participants": "Registration as mentor or mentee, the profile, capacity, training and erasure.",
+            "directory": "The mentor directory participants browse.",
+            "hr import": "Bulk HR import sessions for institutions without a feed.",
+            "scim-users": "SCIM 2.0 users (RFC 7644) for identity providers: each user is an HR worker. "
+            "Answers are application/scim+json; errors are SCIM error messages.",
+            "scim-groups": "SCIM 2.0 groups: each group is a department; members move between departments.",
+            "scim-discovery": "SCIM 2.0 discovery: service provider configuration, resource types, schemas, search.",
+        },
+    )
     app.state.container = container
     http.install(app)
     return app
@@ -66,6 +80,7 @@ def build_container(
         timers=TimerBook(),
         imports=PostgresHrImports(),
         scim_users=PostgresScimUsers(),
+        scim_groups=PostgresScimGroups(),
         keys=personal_data,
         clock=clock,
         queries=Queries(runtime),

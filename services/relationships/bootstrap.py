@@ -52,6 +52,9 @@ def build_app(
         runtime,
         title="Mentorship · relationships",
         description="Relationships, agreements, goals, meetings, cadence, reviews, feedback and closure.",
+        tags={
+            "relationships": "Relationships from start to closure: agreement, meetings, goals, reviews, feedback.",
+        },
     )
     install(app, container)
     return app

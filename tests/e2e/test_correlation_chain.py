@@ -18,6 +18,7 @@ import pytest
 from mentorship.stack import RunningService, start_services
 from shared.auth import Role
 from shared.bus import topic_for
+from tests.e2e import cloudevents_sdk
 from tests.faults.workload import bearer, profile
 from tests.helpers import consume_all, eventually
 
@@ -138,3 +139,19 @@ async def test_one_correlation_id_along_profiles_matching_relationships_notifica
     assert seen_by_matching["causation_id"] == match_log["event_id"]
     # …and nothing of it leaked into the other chain.
     assert not consumed(services["relationships"], registration, "MatchApproved")
+
+    # Every record the services published reads as a CloudEvent with the SDK, whichever entry point.
+    events = []
+    for name in NAMES:
+        events += [cloudevents_sdk.read(r) for r in await consume_all(broker.bootstrap, topic_for(name), 10**6, 5)]
+    chains = {(e["correlationid"], e["type"]) for e in events}
+    assert {
+        (registration, "MentorRegistered"),
+        (acceptance, "MatchApproved"),
+        (acceptance, "RelationshipStarted"),
+    } <= chains
+    by_subject: dict[tuple[str, str], list[str]] = {}
+    for event in events:
+        by_subject.setdefault((event["source"], event["subject"]), []).append(event["sequence"])
+    assert all(sequences == sorted(sequences) for sequences in by_subject.values())  # ordered as strings
+    print("cloudevents sdk:", len(events), "records parsed, 0 failed")

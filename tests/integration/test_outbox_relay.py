@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from mentorship.cli import app as cli_app
 from shared.bus import ensure_topics, new_producer
+from shared.envelope import sequence_text
 from shared.events.profiles import FieldChange, MentorCapacityChanged, ProfileUpdated
 from shared.eventstore import EventStore
 from shared.outbox import OutboxRelay, drop_parked, outbox_backlog, parked_events, requeue_all, retry_parked
@@ -67,16 +68,16 @@ async def test_publishes_every_event_in_order_per_aggregate(pool, fresh_dsn, pro
         assert await outbox_backlog(conn) == 0
 
     records = await consume_all(broker.bootstrap, topic, expected=30)
-    by_key: dict[bytes, list[int]] = defaultdict(list)
+    by_key: dict[bytes, list[str]] = defaultdict(list)
     partitions: dict[bytes, set[int]] = defaultdict(set)
     for record in records:
         envelope = json.loads(record.value)
         assert record.key.decode() == envelope["subject"]
-        assert dict(record.headers)["ce_type"] == b"MentorCapacityChanged"
+        assert dict(record.headers)["event_type"] == b"MentorCapacityChanged"
         by_key[record.key].append(envelope["sequence"])
         partitions[record.key].add(record.partition)
     assert len(records) == 30
-    assert all(seqs == list(range(1, 11)) for seqs in by_key.values()), by_key
+    assert all(seqs == [sequence_text(n) for n in range(1, 11)] for seqs in by_key.values()), by_key
     assert all(len(p) == 1 for p in partitions.values())  # one aggregate, one partition
 
 
@@ -136,7 +137,7 @@ async def test_only_one_relay_publishes_and_another_takes_over(pool, fresh_dsn, 
     await second_task
 
     records = await consume_all(broker.bootstrap, topic, expected=8)
-    assert [json.loads(r.value)["sequence"] for r in records] == list(range(1, 9))
+    assert [json.loads(r.value)["sequence"] for r in records] == [sequence_text(n) for n in range(1, 9)]
 
 
 async def _true(value: bool) -> bool:
@@ -165,7 +166,7 @@ async def test_requeue_all_refills_a_broker_that_lost_its_history(pool, fresh_ds
     refilled = await consume_all(broker.bootstrap, empty_broker_topic, expected=8)
     assert sorted(r.value for r in refilled) == sorted(r.value for r in original)  # the same envelopes, same ids
     for key in (b"a", b"b"):
-        assert [json.loads(r.value)["sequence"] for r in refilled if r.key == key] == [1, 2, 3, 4]
+        assert [int(json.loads(r.value)["sequence"]) for r in refilled if r.key == key] == [1, 2, 3, 4]
 
 
 # --- Parking: a row the broker refuses for good waits, with its aggregate's later rows, for an operator ---
@@ -195,7 +196,7 @@ async def drain(relay: OutboxRelay, pool) -> None:
 def sequences(records) -> dict[str, list[int]]:
     by_key: dict[str, list[int]] = defaultdict(list)
     for record in records:
-        by_key[record.key.decode()].append(json.loads(record.value)["sequence"])
+        by_key[record.key.decode()].append(int(json.loads(record.value)["sequence"]))
     return dict(by_key)
 
 
@@ -376,7 +377,7 @@ class RefusingBroker:
         self.producer, self.limit, self.neighbour = producer, limit, neighbour
 
     async def send(self, topic, value, key, headers):
-        if len(value) > self.limit or (key, json.loads(value)["sequence"]) == self.neighbour:
+        if len(value) > self.limit or (key, int(json.loads(value)["sequence"])) == self.neighbour:
             if len(value) <= self.limit:
                 self.neighbour = (b"", 0)  # refused once only
             refused = asyncio.get_running_loop().create_future()

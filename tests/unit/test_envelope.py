@@ -92,3 +92,30 @@ def test_the_bulk_reader_rejects_what_the_model_rejects(overrides: dict) -> None
 def test_the_bulk_reader_rejects_bytes_that_are_not_json() -> None:
     with pytest.raises(InvalidEnvelope):
         read_envelope(b"\xff not json")
+
+
+def test_sequence_travels_as_a_string_that_sorts() -> None:
+    """The CloudEvents Sequence extension is a string compared lexicographically: 10 digits, zero-padded."""
+    versions = [1, 2, 9, 10, 11, 100, 2_147_483_647]
+    written = [json.loads(Envelope.model_validate(sample(sequence=v)).to_bytes())["sequence"] for v in versions]
+    assert written[:4] == ["0000000001", "0000000002", "0000000009", "0000000010"]
+    assert sorted(written) == written
+    assert sorted(str(v) for v in versions) != [str(v) for v in versions]  # plain decimal would not sort
+
+
+@pytest.mark.parametrize("wire", [12, "0000000012", "12"])
+def test_both_sequence_forms_are_read_by_both_readers(wire) -> None:
+    """Events already on the topics carry the integer; both readers give the version as an int."""
+    raw = json.dumps(sample(sequence=wire)).encode()
+    assert Envelope.from_bytes(raw).sequence == 12
+    assert read_envelope(raw).sequence == 12
+    assert json.loads(Envelope.from_bytes(raw).to_bytes())["sequence"] == "0000000012"
+
+
+@pytest.mark.parametrize("wire", ["0000000000", "", "1e3", "-1", " 12", True, 1.5, None])
+def test_a_sequence_in_neither_form_is_rejected(wire) -> None:
+    raw = json.dumps(sample(sequence=wire)).encode()
+    with pytest.raises(ValidationError):
+        Envelope.from_bytes(raw)
+    with pytest.raises(InvalidEnvelope):
+        read_envelope(raw)

@@ -307,3 +307,16 @@ def test_out_must_be_empty_or_an_earlier_export_with_force(tmp_path: Path) -> No
         pass
     assert (precious / "chapter1.tex").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export", "thesis"]
+
+
+def test_both_sequence_forms_export_as_the_stream_version(tmp_path: Path) -> None:
+    """Records published before the sortable string carry an integer ``sequence``; both become the same column."""
+    data = payloads()["MentorCapacityChanged"]
+    new = envelope("MentorCapacityChanged", data, sequence=12)
+    old = json.loads(new)
+    old["sequence"], old["id"] = 13, str(uuid.uuid4())
+    assert json.loads(new)["sequence"] == "0000000012"
+    out, manifest = export(tmp_path, [new, json.dumps(old).encode()])
+    [file] = (out / "type=MentorCapacityChanged").rglob("*.parquet")
+    assert sorted(pq.read_table(file).to_pydict()["sequence"]) == [12, 13]
+    assert manifest["skipped"]["invalid_envelope"] == 0 and manifest["skipped"]["duplicates"] == 0

@@ -123,7 +123,8 @@ class Settler:
         batch = await self.consumer.getmany(timeout_ms=20, max_records=10_000)
         for tp, records in batch.items():
             for record in records:
-                event_id = dict(record.headers).get("ce_id")
+                headers = dict(record.headers)
+                event_id = headers.get("event_id") or headers.get("ce_id")  # ce_id: records published before
                 if event_id is not None:
                     self.seen[event_id.decode()] = (tp, record.offset)
         return sum(event_id not in self.seen for event_id in expected)

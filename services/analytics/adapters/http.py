@@ -31,6 +31,7 @@ GenerationParam = Annotated[int | None, Query(ge=1, description="A snapshot gene
 async def get_relationship_timeline(
     relationship_id: str, container: Container, principal: Member, generation: GenerationParam = None
 ) -> dict:
+    """Everything that happened to one relationship, in order, from every service's events."""
     return await container.reads.relationship_timeline(relationship_id, principal, generation)
 
 
@@ -38,6 +39,7 @@ async def get_relationship_timeline(
 async def get_participant_timeline(
     participant_id: str, container: Container, principal: Member, generation: GenerationParam = None
 ) -> dict:
+    """Everything that happened to one participant, in order, from every service's events."""
     return await container.reads.participant_timeline(participant_id, principal, generation)
 
 
@@ -58,6 +60,7 @@ async def start_replay(body: ReplayRequest, container: Container, _: Evaluator) 
 
 @router.get("/replays/{generation}", tags=["replay"])
 async def replay_status(generation: int, container: Container, _: Evaluator) -> dict:
+    """Progress of a projection replay into a generation."""
     replay = container.replays.known.get(generation)
     if replay is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no replay {generation} in this process")
@@ -85,6 +88,7 @@ async def _figures(container: AnalyticsContainer, query: DashboardFilters) -> di
 
 @router.get("/dashboard.json", tags=["dashboard"])
 async def dashboard_json(container: Container, _: DashboardReader, query: Annotated[DashboardFilters, Query()]) -> dict:
+    """The program-evaluation dashboard's figures as JSON, for the given filters."""
     return await _figures(container, query)
 
 
@@ -92,6 +96,7 @@ async def dashboard_json(container: Container, _: DashboardReader, query: Annota
 async def dashboard_csv(
     container: Container, _: DashboardReader, query: Annotated[DashboardFilters, Query()]
 ) -> PlainTextResponse:
+    """The dashboard's figures as CSV."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["figure", "value"])
@@ -108,6 +113,7 @@ async def dashboard_csv(
 async def dashboard(
     request: Request, container: Container, reader: DashboardBrowser, query: Annotated[DashboardFilters, Query()]
 ) -> HTMLResponse:
+    """The dashboard as an HTML page."""
     account = ""
     if reader.session is not None:
         roles = sorted(reader.principal.roles)

@@ -78,6 +78,7 @@ async def list_mentors(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> DirectoryPage:
+    """Matching's mentor directory: active mentors with their capacity and open slots."""
     total, rows = await deps.views.mentors(limit=limit, offset=offset)
     return DirectoryPage(items=[DirectoryMentor(**r) for r in rows], total=total)
 
@@ -86,6 +87,7 @@ async def list_mentors(
 async def post_request(
     body: bodies.SubmitRequest, deps: Container, correlation_id: CorrelationDep, principal: Mentee
 ) -> Changed:
+    """A mentee ranks one to three mentors: `RequestRanked`."""
     ranked = tuple(body.ranked_mentor_ids)
     cmd = commands.SubmitRequest(principal.subject, body.biography, body.motivation, ranked, correlation_id)
     return Changed(request_id=await submit_request.handle(deps, cmd), version=1)
@@ -111,6 +113,7 @@ async def list_requests(
 
 @router.get("/requests/{request_id}", tags=["requests"])
 async def get_request(request_id: str, deps: Container, principal: Member) -> dict[str, Any]:
+    """One request, for an admin, the mentee or a mentor it was forwarded to."""
     view = await deps.views.request(request_id)
     if view is None:
         raise NotFound(f"no request {request_id}")
@@ -120,12 +123,14 @@ async def get_request(request_id: str, deps: Container, principal: Member) -> di
 
 @router.post("/requests/{request_id}/review", response_model=Changed, tags=["requests"])
 async def post_review(request_id: str, body: bodies.Review, deps: Container, cid: CorrelationDep, who: Director):
+    """The director approves (forwarded to the first choice) or declines a request: `RequestReviewed`."""
     cmd = commands.ReviewRequest(request_id, who.subject, body.approved, body.decline_reason, cid)
     return Changed(request_id=request_id, version=await review_request.handle(deps, cmd))
 
 
 @router.post("/requests/{request_id}/response", response_model=Changed, tags=["requests"])
 async def post_response(request_id: str, body: bodies.Response, deps: Container, cid: CorrelationDep, who: Mentor):
+    """The mentor the request waits for accepts (`MatchApproved`) or declines (forwarded to the next choice)."""
     cmd = commands.RespondToRequest(request_id, who.subject, body.accepted, body.reason, cid)
     return Changed(request_id=request_id, version=await respond_to_request.handle(deps, cmd))
 
@@ -134,6 +139,7 @@ async def post_response(request_id: str, body: bodies.Response, deps: Container,
 async def post_admin_match(
     request_id: str, body: bodies.AdminMatch, deps: Container, cid: CorrelationDep, who: Director
 ):
+    """An admin matches an unmatched request to a mentor: `MatchApproved` (mode admin)."""
     cmd = commands.AdminMatch(request_id, who.subject, body.mentor_id, cid)
     return Changed(request_id=request_id, version=await admin_match.handle(deps, cmd))
 
@@ -142,6 +148,7 @@ async def post_admin_match(
 async def post_withdrawal(
     request_id: str, body: bodies.Withdrawal, deps: Container, cid: CorrelationDep, who: DirectorOrMentee
 ):
+    """The mentee (or an admin) withdraws a request that is not yet matched: `RequestWithdrawn`."""
     cmd = commands.WithdrawRequest(request_id, who.subject, who.is_director, body.reason, cid)
     return Changed(request_id=request_id, version=await withdraw_request.handle(deps, cmd))
 
@@ -150,17 +157,20 @@ async def post_withdrawal(
 async def get_suggestions(
     mentee_id: str, deps: Container, principal: DirectorOrMentee, k: Annotated[int, Query(ge=1, le=50)] = 5
 ) -> dict[str, Any]:
+    """The top-k mentors for a mentee, each with a score (0-100) and the reason."""
     query = commands.SuggestMentors(mentee_id, principal.subject, principal.is_director, k)
     return {"mentee_id": mentee_id, "items": [asdict(s) for s in await suggest.handle(deps, query)]}
 
 
 @router.get("/programs/{program_id}", tags=["program"])
 async def get_program_settings(program_id: str, deps: Container, _: Member) -> dict[str, Any]:
+    """The program's compatibility weights and mentor response deadline."""
     return _program(await show_program(deps, program_id))
 
 
 @router.put("/programs/{program_id}/weights", tags=["program"])
 async def put_weights(program_id: str, body: bodies.WeightsBody, deps: Container, _: Director) -> dict[str, Any]:
+    """Set the six compatibility weights (admin)."""
     cmd = commands.ChangeProgram(program_id, weights=body.model_dump())
     return _program(await change_program.handle(deps, cmd))
 
@@ -169,6 +179,7 @@ async def put_weights(program_id: str, body: bodies.WeightsBody, deps: Container
 async def put_response_deadline(
     program_id: str, body: bodies.ResponseDeadline, deps: Container, _: Director
 ) -> dict[str, Any]:
+    """Set the days a mentor has to answer a forwarded request (admin)."""
     cmd = commands.ChangeProgram(program_id, response_days=body.days)
     return _program(await change_program.handle(deps, cmd))
 
@@ -177,6 +188,8 @@ async def put_response_deadline(
 async def post_bulk_run(
     body: bodies.BulkRunBody, deps: Container, correlation_id: CorrelationDep, principal: Director
 ) -> dict[str, Any]:
+    """Propose matches for many mentees at once (optimal or stable), with pinned and forbidden pairs:
+    `BulkMatchProposed`."""
     cmd = commands.ProposeBulkRun(
         principal.subject,
         body.mode,
@@ -190,6 +203,7 @@ async def post_bulk_run(
 
 @router.get("/bulk-runs/{run_id}", tags=["bulk runs"])
 async def get_bulk_run(run_id: str, deps: Container, _: Director) -> dict[str, Any]:
+    """A bulk run: status, proposed pairs and its report."""
     return await _bulk_run(deps, run_id)
 
 
@@ -197,12 +211,14 @@ async def get_bulk_run(run_id: str, deps: Container, _: Director) -> dict[str, A
 async def post_bulk_commit(
     run_id: str, deps: Container, correlation_id: CorrelationDep, principal: Director
 ) -> dict[str, Any]:
+    """Commit a proposed bulk run: `BulkMatchCommitted` and one `MatchApproved` per pair, all or nothing."""
     pairs = await commit_bulk_run.handle(deps, commands.CommitBulkRun(run_id, principal.subject, correlation_id))
     return {"run_id": run_id, "status": "committed", "matches": pairs}
 
 
 @router.post("/bulk-runs/{run_id}/discard", tags=["bulk runs"])
 async def post_bulk_discard(run_id: str, deps: Container, principal: Director) -> dict[str, Any]:
+    """Discard a proposed bulk run (no event)."""
     await discard_bulk_run.handle(deps, commands.DiscardBulkRun(run_id, principal.subject))
     return {"run_id": run_id, "status": "discarded"}
 

@@ -34,12 +34,14 @@ class PreferencesBody(BaseModel):
 async def put_preferences(
     participant_id: str, body: PreferencesBody, principal: Member, deps: Container
 ) -> PreferencesBody:
+    """Set the participant's notification preferences: channels (email, webhook) and a daily digest."""
     cmd = SetPreferences(participant_id, tuple(body.channels), body.digest, principal.subject, principal.is_director)
     return PreferencesBody.of(await set_preferences(deps, cmd))
 
 
 @router.get("/{participant_id}/preferences", response_model=PreferencesBody)
 async def read_preferences(participant_id: str, principal: Member, deps: Container) -> PreferencesBody:
+    """The participant's notification preferences."""
     cmd = ShowPreferences(participant_id, principal.subject, principal.is_director)
     return PreferencesBody.of(await show_preferences(deps, cmd))
 

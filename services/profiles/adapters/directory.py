@@ -58,6 +58,8 @@ async def mentor_directory(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> MentorPage:
+    """Active mentors for any signed-in participant, filtered by specialty, interests, career stage, language,
+    time zone, location, capacity, training or free text."""
     found = MentorFilter(
         specialty=specialty,
         interests=interest,

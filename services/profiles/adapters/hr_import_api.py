@@ -79,6 +79,8 @@ class BatchReport(BaseModel):
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ImportSession)
 async def post_import(body: ImportStart, container: Container, _: HrIntegration) -> ImportSession:
+    """Open a bulk HR import session (delta or snapshot, optionally a dry run); a snapshot names its roster
+    and the leaver threshold."""
     start = StartHrImport(body.mode, body.dry_run, body.as_of, body.roster, body.max_leaver_share, body.force)
     import_id, _, workforce = await start_hr_import.handle(container, start)
     return await _session(container, import_id, workforce if body.mode == "snapshot" else None)
@@ -86,11 +88,14 @@ async def post_import(body: ImportStart, container: Container, _: HrIntegration)
 
 @router.get("/{import_id}", response_model=ImportSession)
 async def get_import(import_id: UUID, container: Container, _: HrIntegration) -> ImportSession:
+    """An import session: its mode, counts so far and whether it is completed."""
     return await _session(container, import_id)
 
 
 @router.post("/{import_id}/rows", response_model=BatchReport)
 async def post_rows(import_id: UUID, body: ImportBatch, container: Container, _: HrIntegration) -> BatchReport:
+    """Apply a batch of at most 5,000 rows, each in its own savepoint; answers the counts and every row that
+    changed or failed."""
     batch = ImportHrRows(import_id, [(line.row, line.fields) for line in body.rows])
     results, counts = await import_hr_rows.handle(container, batch)
     return BatchReport(
@@ -111,6 +116,7 @@ async def post_rows(import_id: UUID, body: ImportBatch, container: Container, _:
 
 @router.post("/{import_id}/complete", response_model=ImportSession)
 async def post_complete(import_id: UUID, container: Container, _: HrIntegration) -> ImportSession:
+    """Close the session; a snapshot's leavers are terminated now."""
     return ImportSession(**await complete_hr_import.handle(container, CompleteHrImport(import_id)))
 
 

@@ -74,6 +74,7 @@ def install(app: FastAPI) -> None:
 async def post_mentor(
     body: MentorRegistration, container: Container, correlation_id: CorrelationDep, principal: DirectorOrMentor
 ) -> Registered:
+    """Register as a mentor (the person themself, or an admin): `MentorRegistered`."""
     return await _register(container, MentorRegistered, body, principal, correlation_id)
 
 
@@ -81,11 +82,13 @@ async def post_mentor(
 async def post_mentee(
     body: MenteeRegistration, container: Container, correlation_id: CorrelationDep, principal: DirectorOrMentee
 ) -> Registered:
+    """Register as a mentee (the person themself, or an admin): `MenteeRegistered`."""
     return await _register(container, MenteeRegistered, body, principal, correlation_id)
 
 
 @router.get("/participants/{participant_id}")
 async def get_participant(participant_id: str, container: Container, principal: Member, response: Response) -> dict:
+    """The participant's read model (the participant or an admin); `ETag` is the version, 410 after erasure."""
     _may_touch(principal, participant_id, "read")
     row = await container.queries.participant(participant_id)
     if row is None and await container.queries.was_erased(participant_id):
@@ -116,6 +119,7 @@ async def patch_profile(
     response: Response,
     if_match: IfMatch = None,
 ) -> Edited:
+    """Partial edit of the profile; only changed fields become one `ProfileUpdated`. `If-Match` guards the version."""
     _may_touch(principal, participant_id, "edit")
     changes = body.changes()
     if "priority_group" in changes and Role.admin not in principal.roles:
@@ -136,6 +140,7 @@ async def put_capacity(
     principal: Member,
     if_match: IfMatch = None,
 ) -> Registered:
+    """Set a mentor's capacity (0 = not taking mentees): `MentorCapacityChanged`."""
     _may_touch(principal, participant_id, "edit")
     change = ChangeCapacity(participant_id, body.capacity, _version(if_match), correlation_id)
     return Registered(participant_id=participant_id, version=await change_capacity.handle(container, change))
@@ -150,6 +155,7 @@ async def post_training(
     principal: Member,
     if_match: IfMatch = None,
 ) -> Registered:
+    """Record a completed mentor training (workshop or handbook, not in the future): `MentorTrainingCompleted`."""
     _may_touch(principal, participant_id, "edit")
     training = CompleteTraining(participant_id, body.kind, body.completed_on, _version(if_match), correlation_id)
     return Registered(participant_id=participant_id, version=await complete_training.handle(container, training))

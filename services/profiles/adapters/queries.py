@@ -13,7 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.profiles.adapters import scim_users
+from services.profiles.adapters import scim_groups, scim_users
 from services.profiles.adapters.hr_imports import PostgresHrImports
 from shared.runtime import ServiceRuntime
 
@@ -72,12 +72,14 @@ class Queries:
     async def scim_users(
         self, attribute: str | None, value: str | None, offset: int, limit: int
     ) -> tuple[list[dict], int]:
-        """A page of users, optionally those whose userName (case-insensitive) or externalId is ``value``."""
+        """A page of users, optionally those whose userName (case-insensitive), externalId or id is ``value``."""
         where, args = "true", []
         if attribute == "userName":
             where, args = "lower(user_name) = lower($1)", [value]
         elif attribute == "externalId":
             where, args = "external_id = $1", [value]
+        elif attribute == "id":
+            where, args = "user_id = $1", [value]
         total = await self.pool.fetchval(f"SELECT count(*) FROM scim_users WHERE {where}", *args)
         rows = await self.pool.fetch(
             f"SELECT {scim_users.COLUMNS} FROM scim_users WHERE {where} ORDER BY created_at, user_id"
@@ -87,6 +89,46 @@ class Queries:
             limit,
         )
         return [scim_users.scim_row(r) for r in rows], total
+
+    async def scim_group(self, group_id: str) -> dict | None:
+        """A group (department) with its members: the SCIM users whose department is its name."""
+        row = await scim_groups.PostgresScimGroups().fetch(self.pool, group_id)
+        return None if row is None else await self._with_members(row)
+
+    async def scim_groups(
+        self, attribute: str | None, value: str | None, offset: int, limit: int
+    ) -> tuple[list[dict], int]:
+        """A page of groups, optionally those whose displayName (case-insensitive), externalId or id is ``value``."""
+        where, args = "true", []
+        if attribute == "displayName":
+            where, args = "lower(display_name) = lower($1)", [value]
+        elif attribute == "externalId":
+            where, args = "external_id = $1", [value]
+        elif attribute == "id":
+            where, args = "group_id = $1", [value]
+        total = await self.pool.fetchval(f"SELECT count(*) FROM scim_groups WHERE {where}", *args)
+        rows = await self.pool.fetch(
+            f"SELECT {scim_groups.COLUMNS} FROM scim_groups WHERE {where} ORDER BY created_at, group_id"
+            f" OFFSET ${len(args) + 1} LIMIT ${len(args) + 2}",
+            *args,
+            offset,
+            limit,
+        )
+        return [await self._with_members(scim_groups.group_row(r)) for r in rows], total
+
+    async def scim_groups_named(self, names: list[str]) -> dict[str, tuple[str, str]]:
+        """lower(name) → (group id, name) of the groups (departments) with one of these names."""
+        rows = await self.pool.fetch(
+            "SELECT group_id, display_name FROM scim_groups WHERE lower(display_name) = ANY($1::text[])",
+            sorted({n.lower() for n in names if n}),
+        )
+        return {r["display_name"].lower(): (r["group_id"], r["display_name"]) for r in rows}
+
+    async def _with_members(self, row: dict) -> dict:
+        return {
+            **row,
+            "members": await scim_groups.PostgresScimGroups().members(self.pool, row["resource"]["displayName"]),
+        }
 
 
 @dataclass(frozen=True)

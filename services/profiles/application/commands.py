@@ -137,3 +137,30 @@ class PatchScimUser:
 @dataclass(frozen=True)
 class DeleteScimUser:
     user_id: str
+
+
+# --- SCIM groups = departments (provision_scim_group) ---
+
+
+@dataclass(frozen=True)
+class CreateScimGroup:
+    body: Any
+
+
+@dataclass(frozen=True)
+class ReplaceScimGroup:
+    group_id: str
+    body: Any
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class PatchScimGroup:
+    group_id: str
+    body: Any
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class DeleteScimGroup:
+    group_id: str

@@ -142,6 +142,28 @@ class ScimUsers(Protocol):
     async def delete(self, conn: Conn, user_id: str) -> None: ...
 
 
+class ScimGroups(Protocol):
+    """The identity provider's groups, each a department (a dict: group_id, display_name, external_id, resource,
+    version, created_at, updated_at).  Members are not stored here: they are the SCIM users whose department
+    is the group's name."""
+
+    async def fetch(self, conn: Conn, group_id: str, *, lock: bool = False) -> dict | None: ...
+
+    async def owner_of_name(self, conn: Conn, display_name: str) -> str | None:
+        """Case-insensitive."""
+        ...
+
+    async def members(self, conn: Conn, display_name: str) -> list[str]:
+        """Ids of the SCIM users whose department is ``display_name`` (case-insensitive), in creation order."""
+        ...
+
+    async def save(
+        self, conn: Conn, group_id: str, resource: dict, version: int, created_at: datetime, updated_at: datetime
+    ) -> None: ...
+
+    async def delete(self, conn: Conn, group_id: str) -> None: ...
+
+
 class PersonalKeys(Protocol):
     """The per-person data keys that seal personal fields at rest (crypto-shredding)."""
 
@@ -162,5 +184,6 @@ class Ports:
     timers: TimersPort
     imports: HrImports
     scim_users: ScimUsers
+    scim_groups: ScimGroups
     keys: PersonalKeys
     clock: Clock

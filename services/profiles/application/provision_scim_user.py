@@ -37,17 +37,29 @@ async def create(ports: Ports, cmd: CreateScimUser) -> dict:
 
 
 async def replace(ports: Ports, cmd: ReplaceScimUser) -> dict:
-    user = scim.clean(cmd.body)
     async with ports.transactions() as conn:
         existing = await _existing(ports, conn, cmd.user_id, cmd.expected_version)
+        user = scim.clean(scim.keep_employee_number(cmd.body, existing["resource"]))
         return await _save(ports, conn, cmd.user_id, user, existing)
 
 
 async def patch(ports: Ports, cmd: PatchScimUser) -> dict:
     async with ports.transactions() as conn:
         existing = await _existing(ports, conn, cmd.user_id, cmd.expected_version)
-        user = scim.clean(scim.patch(existing["resource"], cmd.body))
+        patched = scim.patch(existing["resource"], cmd.body)
+        user = scim.clean(scim.keep_employee_number(patched, existing["resource"]))
         return await _save(ports, conn, cmd.user_id, user, existing)
+
+
+async def move_to_department(ports: Ports, conn: Conn, user_id: str, department: str | None) -> None:
+    """A group membership change (``provision_scim_group``): the user's department becomes ``department``
+    (None: none), recorded like any other write, in the caller's transaction.  Nothing when it already is."""
+    existing = await ports.scim_users.fetch(conn, user_id, lock=True)
+    if existing is None:
+        raise scim.invalid(f"members: no user {user_id}")
+    if scim.department(existing["resource"]) == department:
+        return
+    await _save(ports, conn, user_id, scim.clean(scim.with_department(existing["resource"], department)), existing)
 
 
 async def delete(ports: Ports, cmd: DeleteScimUser) -> None:

@@ -4,6 +4,13 @@ A SCIM user is one more way HR facts arrive: every create, replace or patch
 becomes the worker's full record as of today.  ``active: false`` makes the
 worker a leaver (the participant is deactivated); ``active: true`` brings them back.
 A patch is applied to the stored resource and the result validated like a replace.
+
+A password (and any attribute the schema marks ``returned: never``) is dropped from
+every request before anything is stored: sign-in is the institution's OpenID Connect
+provider, so the platform has no use for it and never keeps or returns one.
+
+A SCIM group is a department: its members are the users whose enterprise
+``department`` is the group's ``displayName`` (see ``provision_scim_group``).
 """
 
 from __future__ import annotations
@@ -20,12 +27,18 @@ from shared.events.hr import Worker
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 UNKNOWN_COUNTRY = "ZZ"  # ISO 3166 user-assigned: not given
-_FILTER = re.compile(r'^\s*(userName|externalId)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)
+NEVER_RETURNED = ("password",)  # core User attributes with ``returned: never``: never stored, never answered
+ALWAYS_RETURNED = ("id", "schemas")
+USER_FILTERS = ("userName", "externalId", "id")
+GROUP_FILTERS = ("displayName", "externalId", "id")
+_FILTER = re.compile(r'^\s*([\w.:-]+)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)
 _VALUE_PATH = re.compile(r'^(\w+)\[\s*(\w+)\s+eq\s+"([^"]*)"\s*\](?:\.(\w+))?$', re.IGNORECASE)
-_READ_ONLY = ("id", "meta")
+_READ_ONLY = ("id", "meta", "groups")  # groups: read-only, the group of the user's department
 
 
 class ScimProblem(ValueError):
@@ -40,13 +53,105 @@ def invalid(detail: str, scim_type: str = "invalidValue") -> ScimProblem:
     return ScimProblem(400, scim_type, detail)
 
 
-def parse_filter(text: str) -> tuple[str, str]:
-    """Only ``userName eq "…"`` and ``externalId eq "…"`` are supported."""
+def parse_filter(text: str, attributes: tuple[str, ...] = USER_FILTERS) -> tuple[str, str]:
+    """Only ``<attribute> eq "…"`` for the given attributes (``userName``, ``externalId``, ``id`` for users)."""
     match = _FILTER.match(text)
-    if match is None:
-        raise invalid(f'unsupported filter {text!r}: use userName eq "…" or externalId eq "…"', "invalidFilter")
-    attribute = "userName" if match.group(1).lower() == "username" else "externalId"
-    return attribute, re.sub(r"\\(.)", r"\1", match.group(2))
+    named = match and match.group(1).lower().rsplit(":", 1)[-1]
+    chosen = next((a for a in attributes if a.lower() == named), None)
+    if match is None or chosen is None:
+        choices = " or ".join(f'{a} eq "…"' for a in attributes)
+        raise invalid(f"unsupported filter {text!r}: use {choices}", "invalidFilter")
+    return chosen, re.sub(r"\\(.)", r"\1", match.group(2))
+
+
+def without_secrets(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource without ``password`` (however it is spelt: names are case-insensitive, the core URN may
+    prefix them): what the schema marks ``returned: never`` is dropped, never stored."""
+    never = {n.lower() for n in NEVER_RETURNED} | {f"{USER}:{n}".lower() for n in NEVER_RETURNED}
+    return {k: v for k, v in resource.items() if k.lower() not in never}
+
+
+def project(resource: dict[str, Any], attributes: list[str], excluded: list[str]) -> dict[str, Any]:
+    """RFC 7644 §3.4.2.5: only ``attributes`` (with those always returned), or all but ``excludedAttributes``.
+    Names are case-insensitive, may carry their schema URN and may name a sub-attribute (``name.givenName``)."""
+    resource = without_secrets(resource)
+    if attributes:
+        kept = {k: v for k, v in resource.items() if k in ALWAYS_RETURNED}
+        for path in attributes:
+            _copy_path(resource, kept, path)
+        return kept
+    result = copy.deepcopy(resource)
+    for path in excluded:
+        _drop_path(result, path)
+    return result
+
+
+def attribute_list(text: str | None) -> list[str]:
+    return [a.strip() for a in (text or "").split(",") if a.strip()]
+
+
+def _split_path(resource: dict[str, Any], path: str) -> tuple[str | None, list[str]]:
+    """(extension URN or None, [attribute, sub-attribute…]) with the resource's own spelling of each name."""
+    extension = next((k for k in resource if k.startswith("urn:") and path.lower().startswith(k.lower())), None)
+    if extension is not None:
+        rest = path[len(extension) :].lstrip(":")
+        return extension, rest.split(".") if rest else []
+    for core in (USER, GROUP):
+        if path.lower().startswith(core.lower() + ":"):
+            path = path[len(core) + 1 :]
+    return None, path.split(".")
+
+
+def _key(container: Any, name: str) -> str | None:
+    if not isinstance(container, dict):
+        return None
+    return next((k for k in container if k.lower() == name.lower()), None)
+
+
+def _copy_path(source: dict[str, Any], target: dict[str, Any], path: str) -> None:
+    extension, names = _split_path(source, path)
+    if extension is not None:
+        if not names:
+            target[extension] = copy.deepcopy(source[extension])
+            return
+        source, target = source[extension], target.setdefault(extension, {})
+    for depth, name in enumerate(names):
+        key = _key(source, name)
+        if key is None:
+            return
+        if depth == len(names) - 1 or not isinstance(source[key], dict | list):
+            target[key] = copy.deepcopy(source[key])
+            return
+        if isinstance(source[key], list):  # emails.value: that sub-attribute of every value
+            sub = names[depth + 1]
+            target[key] = [
+                {k: v for k, v in i.items() if k.lower() == sub.lower()} for i in source[key] if isinstance(i, dict)
+            ]
+            return
+        source, target = source[key], target.setdefault(key, {})
+
+
+def _drop_path(resource: dict[str, Any], path: str) -> None:
+    extension, names = _split_path(resource, path)
+    container: Any = resource
+    if extension is not None:
+        if not names:
+            resource.pop(extension, None)
+            return
+        container = resource[extension]
+    for name in names[:-1]:
+        key = _key(container, name)
+        if key is None:
+            return
+        container = container[key]
+    if isinstance(container, list):
+        for item in container:
+            if (key := _key(item, names[-1])) is not None:
+                item.pop(key)
+        return
+    key = _key(container, names[-1])
+    if key is not None and key not in ALWAYS_RETURNED:
+        container.pop(key)
 
 
 def clean(resource: Any) -> dict[str, Any]:
@@ -56,7 +161,7 @@ def clean(resource: Any) -> dict[str, Any]:
     schemas = resource.get("schemas")
     if not isinstance(schemas, list) or USER not in schemas:
         raise invalid(f"schemas must include {USER}", "invalidSyntax")
-    user = {k: v for k, v in resource.items() if k not in _READ_ONLY}
+    user = {k: v for k, v in without_secrets(resource).items() if k not in _READ_ONLY}
     name = user.get("userName")
     if not isinstance(name, str) or not name.strip() or len(name) > 254:
         raise invalid("userName is required: a non-empty string of at most 254 characters")
@@ -68,6 +173,67 @@ def clean(resource: Any) -> dict[str, Any]:
     if not (enterprise.get("employeeNumber") or user.get("externalId")):
         raise invalid(f"{ENTERPRISE}:employeeNumber (or externalId) is required: it is the HR employee id")
     return user
+
+
+def keep_employee_number(resource: Any, stored: dict[str, Any]) -> Any:
+    """A replace or patch that leaves out the employee number keeps the stored one: it is immutable
+    (RFC 7643 §2.2), so leaving it out does not unassign it.  A different value is refused later."""
+    number = stored.get(ENTERPRISE, {}).get("employeeNumber")
+    if not isinstance(resource, dict) or not number:
+        return resource
+    enterprise = resource.get(ENTERPRISE)
+    if enterprise is None:
+        enterprise = {}
+    if not isinstance(enterprise, dict) or enterprise.get("employeeNumber"):
+        return resource
+    kept = {**resource, ENTERPRISE: {**enterprise, "employeeNumber": number}}
+    if isinstance(kept.get("schemas"), list) and ENTERPRISE not in kept["schemas"]:
+        kept["schemas"] = [*kept["schemas"], ENTERPRISE]
+    return kept
+
+
+def clean_group(resource: Any) -> dict[str, Any]:
+    """A group (a department): ``displayName`` is the department's name; ``members`` are user ids."""
+    if not isinstance(resource, dict):
+        raise invalid("the body must be a JSON object", "invalidSyntax")
+    schemas = resource.get("schemas")
+    if not isinstance(schemas, list) or GROUP not in schemas:
+        raise invalid(f"schemas must include {GROUP}", "invalidSyntax")
+    group = {k: v for k, v in resource.items() if k not in _READ_ONLY}
+    name = group.get("displayName")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise invalid("displayName is required: a non-empty string of at most 200 characters (the department)")
+    members = group.get("members", [])
+    if not isinstance(members, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("value"), str) for m in members
+    ):
+        raise invalid('members must be a list of {"value": "<user id>"}')
+    if any(str(m.get("type", "User")) != "User" for m in members):
+        raise invalid("members can only be users: a department holds people, not other groups")
+    group["members"] = [{"value": m["value"]} for m in members]
+    return group
+
+
+def member_ids(group: dict[str, Any]) -> list[str]:
+    return list(dict.fromkeys(m["value"] for m in group.get("members", [])))
+
+
+def department(user: dict[str, Any]) -> str | None:
+    value = user.get(ENTERPRISE, {}).get("department")
+    return value if isinstance(value, str) and value else None
+
+
+def with_department(user: dict[str, Any], name: str | None) -> dict[str, Any]:
+    """The user moved into department ``name`` (None: out of any)."""
+    moved = copy.deepcopy(user)
+    enterprise = moved.setdefault(ENTERPRISE, {})
+    if name is None:
+        enterprise.pop("department", None)
+    else:
+        enterprise["department"] = name
+    if ENTERPRISE not in moved.setdefault("schemas", [USER]):
+        moved["schemas"].append(ENTERPRISE)
+    return moved
 
 
 def employee_id(user: dict[str, Any]) -> str:
@@ -106,7 +272,7 @@ def worker(user: dict[str, Any], hired_on: date, today: date) -> Worker:
         raise invalid(f"{'.'.join(map(str, err['loc'])) or 'user'}: {err['msg']}") from exc
 
 
-def patch(resource: dict[str, Any], body: Any) -> dict[str, Any]:
+def patch(resource: dict[str, Any], body: Any, core: str = USER) -> dict[str, Any]:
     """RFC 7644 §3.5.2: add, replace, remove; paths ``attr``, ``attr.sub``, ``attr[type eq "x"].sub``, with
     the enterprise URN as prefix.  Returns the new representation (validated by the caller)."""
     if not isinstance(body, dict) or PATCH_OP not in (body.get("schemas") or []):
@@ -126,18 +292,18 @@ def patch(resource: dict[str, Any], body: Any) -> dict[str, Any]:
             if op == "remove" or not isinstance(value, dict):
                 raise invalid(f"Operations[{number}]: without a path, value must be an object", "noTarget")
             for key, inner in value.items():
-                _set(user, key, inner, merge=True)
+                _set(user, key, inner, merge=True, core=core)
         elif not isinstance(path, str) or not path:
             raise invalid(f"Operations[{number}].path must be a string", "invalidPath")
         elif op == "remove":
-            _remove(user, path)
+            _remove(user, path, core)
         else:
-            _set(user, path, value, merge=op == "add")
+            _set(user, path, value, merge=op == "add", core=core)
     return user
 
 
-def _set(user: dict[str, Any], path: str, value: Any, *, merge: bool) -> None:
-    container, attribute = _target(user, path, create=True)
+def _set(user: dict[str, Any], path: str, value: Any, *, merge: bool, core: str = USER) -> None:
+    container, attribute = _target(user, path, create=True, core=core)
     if isinstance(attribute, tuple):  # emails[type eq "work"].value
         name, key, match, sub = attribute
         items = container.setdefault(name, [])
@@ -159,8 +325,8 @@ def _set(user: dict[str, Any], path: str, value: Any, *, merge: bool) -> None:
         container[attribute] = value
 
 
-def _remove(user: dict[str, Any], path: str) -> None:
-    container, attribute = _target(user, path, create=False)
+def _remove(user: dict[str, Any], path: str, core: str = USER) -> None:
+    container, attribute = _target(user, path, create=False, core=core)
     if isinstance(attribute, tuple):
         name, key, match, sub = attribute
         items = container.get(name, [])
@@ -174,7 +340,7 @@ def _remove(user: dict[str, Any], path: str) -> None:
         container.pop(attribute, None)
 
 
-def _target(user: dict[str, Any], path: str, *, create: bool) -> tuple[Any, Any]:
+def _target(user: dict[str, Any], path: str, *, create: bool, core: str = USER) -> tuple[Any, Any]:
     """The dict holding the attribute and the attribute's name (or a value-filter tuple)."""
     container: Any = user
     if path.startswith(ENTERPRISE):
@@ -183,9 +349,9 @@ def _target(user: dict[str, Any], path: str, *, create: bool) -> tuple[Any, Any]
         if not rest:
             return user, ENTERPRISE
         path = rest
-    elif path.startswith("urn:") and not path.startswith(USER):
+    elif path.startswith("urn:") and not path.startswith(core):
         raise invalid(f"unknown schema in path {path!r}", "invalidPath")
-    path = path.removeprefix(USER).lstrip(":")
+    path = path.removeprefix(core).lstrip(":")
     value_path = _VALUE_PATH.match(path)
     if value_path:
         name, key, match, sub = value_path.groups()

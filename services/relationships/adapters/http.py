@@ -70,6 +70,7 @@ def install(app: FastAPI, container: Container) -> None:
 async def post_relationship(
     body: StartRelationship, c: ContainerDep, correlation_id: CorrelationDep, _: Director
 ) -> Changed:
+    """The director starts a relationship (one-to-one, group or peer): `RelationshipStarted`."""
     cmd = commands.StartRelationship(**body.model_dump(), correlation_id=correlation_id)
     return Changed(relationship_id=await start_relationship.handle(c, cmd), version=1)
 
@@ -90,6 +91,7 @@ async def list_relationships(
 
 @router.get("/{relationship_id}")
 async def get_relationship(relationship_id: str, c: ContainerDep, principal: Member) -> dict[str, Any]:
+    """The relationship's status; a party also gets the agreement, goals, meetings and an open survey."""
     return await show_relationship(c, relationship_id, principal.subject, director=principal.is_director)
 
 
@@ -97,6 +99,7 @@ async def get_relationship(relationship_id: str, c: ContainerDep, principal: Mem
 async def put_agreement(
     relationship_id: str, body: ProposeAgreement, c: ContainerDep, principal: Party
 ) -> dict[str, Any]:
+    """A party drafts the agreement's terms: a new revision, no event."""
     draft = await propose_agreement.handle(c, commands.ProposeAgreement(relationship_id, principal.subject, body))
     return {"relationship_id": relationship_id, "revision": draft.revision}
 
@@ -105,6 +108,7 @@ async def put_agreement(
 async def post_signature(
     relationship_id: str, body: Signature, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
 ) -> dict[str, Any]:
+    """A party signs a revision of the agreement; the last signature records `AgreementSigned`."""
     cmd = commands.SignAgreement(relationship_id, principal.subject, **body.model_dump(), correlation_id=correlation_id)
     draft = await sign_agreement.handle(c, cmd)
     return {"revision": draft.revision, "signed_by": sorted(draft.signatures), "concluded": draft.concluded}
@@ -114,12 +118,14 @@ async def post_signature(
 async def post_meeting(
     relationship_id: str, body: LogMeeting, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
 ) -> dict[str, str]:
+    """A party logs a meeting: `MeetingLogged` (the notes are kept encrypted, never in the event)."""
     cmd = commands.LogMeeting(relationship_id, principal.subject, **body.model_dump(), correlation_id=correlation_id)
     return {"meeting_id": await log_meeting.handle(c, cmd)}
 
 
 @router.get("/{relationship_id}/notes", response_model=list[Note])
 async def get_notes(relationship_id: str, c: ContainerDep, principal: Member) -> Any:
+    """The meeting notes, for the parties only, oldest first."""
     return await read_texts(c, relationship_id, principal.subject, "meeting_note")
 
 
@@ -127,6 +133,7 @@ async def get_notes(relationship_id: str, c: ContainerDep, principal: Member) ->
 async def post_goal(
     relationship_id: str, body: NewGoal, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
 ) -> dict[str, str]:
+    """A party sets a SMART goal: `GoalSet`."""
     cmd = commands.SetGoal(relationship_id, principal.subject, **body.model_dump(), correlation_id=correlation_id)
     return {"goal_id": await set_goal.handle(c, cmd)}
 
@@ -140,6 +147,7 @@ async def post_goal_progress(
     correlation_id: CorrelationDep,
     principal: Party,
 ) -> Changed:
+    """A party records a goal's progress or outcome: `GoalProgressed`."""
     cmd = commands.ProgressGoal(
         relationship_id, principal.subject, goal_id, **body.model_dump(), correlation_id=correlation_id
     )
@@ -150,6 +158,7 @@ async def post_goal_progress(
 async def post_review(
     relationship_id: str, body: Review, c: ContainerDep, correlation_id: CorrelationDep, principal: Member
 ) -> Changed:
+    """The director or a party records the periodic review: `AgreementReviewed`."""
     cmd = commands.ReviewAgreement(
         relationship_id,
         principal.subject,
@@ -164,6 +173,7 @@ async def post_review(
 async def post_closure(
     relationship_id: str, body: Closure, c: ContainerDep, correlation_id: CorrelationDep, principal: Member
 ) -> Changed:
+    """The director or a party closes the relationship, with or without a rematch: `RelationshipClosed`."""
     cmd = commands.CloseRelationship(
         relationship_id,
         principal.subject,
@@ -178,6 +188,7 @@ async def post_closure(
 async def post_feedback(
     relationship_id: str, body: Feedback, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
 ) -> dict[str, str]:
+    """A party answers the closing survey: `FeedbackSubmitted` (the comment is kept encrypted, never in the event)."""
     cmd = commands.SubmitFeedback(
         relationship_id, principal.subject, **body.model_dump(), correlation_id=correlation_id
     )
@@ -186,4 +197,5 @@ async def post_feedback(
 
 @router.get("/{relationship_id}/feedback/comments", response_model=list[Note])
 async def get_comments(relationship_id: str, c: ContainerDep, principal: Member) -> Any:
+    """The survey comments, for the parties only."""
     return await read_texts(c, relationship_id, principal.subject, "feedback_comment")

@@ -107,6 +107,48 @@ class InMemoryScimUsers(Snapshotting):
         self.users.pop(user_id, None)
 
 
+class InMemoryScimGroups(Snapshotting):
+    """Groups (departments); members are read off the users' fake, as the Postgres port reads scim_users."""
+
+    shared_attributes = ("scim",)
+
+    def __init__(self, scim: InMemoryScimUsers) -> None:
+        self.scim = scim
+        self.groups: dict[str, dict[str, Any]] = {}
+
+    async def fetch(self, conn: Conn, group_id: str, *, lock: bool = False) -> dict | None:
+        group = self.groups.get(group_id)
+        return dict(group) if group else None
+
+    async def owner_of_name(self, conn: Conn, display_name: str) -> str | None:
+        return next((g for g, row in self.groups.items() if row["display_name"].lower() == display_name.lower()), None)
+
+    async def members(self, conn: Conn, display_name: str) -> list[str]:
+        department = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+        in_it = [
+            row
+            for row in self.scim.users.values()
+            if str(row["resource"].get(department, {}).get("department", "")).lower() == display_name.lower()
+        ]
+        return [row["user_id"] for row in sorted(in_it, key=lambda r: (r["created_at"], r["user_id"]))]
+
+    async def save(
+        self, conn: Conn, group_id: str, resource: dict, version: int, created_at: datetime, updated_at: datetime
+    ) -> None:
+        self.groups[group_id] = {
+            "group_id": group_id,
+            "display_name": resource["displayName"],
+            "external_id": resource.get("externalId"),
+            "resource": resource,
+            "version": version,
+            "created_at": created_at,
+            "updated_at": updated_at,
+        }
+
+    async def delete(self, conn: Conn, group_id: str) -> None:
+        self.groups.pop(group_id, None)
+
+
 class InMemoryHrRecords(Snapshotting):
     shared_attributes = ("scim",)
 
@@ -249,6 +291,7 @@ class World:
     imports: InMemoryHrImports
     scim: InMemoryScimUsers
     keys: InMemoryKeys
+    groups: InMemoryScimGroups
 
     def events(self, stream_id: str | None = None) -> list[str]:
         return [event.type_name() for event in self.store.events(stream_id)]
@@ -260,7 +303,8 @@ def world(now: datetime = NOW) -> World:
     read_model, scim, timers, keys = InMemoryReadModel(), InMemoryScimUsers(), InMemoryTimers(), InMemoryKeys()
     hr = InMemoryHrRecords(scim)
     imports = InMemoryHrImports(hr)
-    transactions = MemoryTransactions(store, read_model, hr, timers, imports, scim, keys)
+    groups = InMemoryScimGroups(scim)
+    transactions = MemoryTransactions(store, read_model, hr, timers, imports, scim, keys, groups)
     ports = Ports(
         transactions=transactions,
         savepoint=MemorySavepoints(transactions),
@@ -270,10 +314,11 @@ def world(now: datetime = NOW) -> World:
         timers=timers,
         imports=imports,
         scim_users=scim,
+        scim_groups=groups,
         keys=keys,
         clock=clock,
     )
-    return World(ports, clock, store, read_model, hr, timers, imports, scim, keys)
+    return World(ports, clock, store, read_model, hr, timers, imports, scim, keys, groups)
 
 
 # --- builders ---
