@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SAFE_SECRET = "k3Yb" * 16  # 64 characters, no template word
 ROLE_MAP = {"mentoring-directors": "admin", "mentoring-analysts": "analyst", "mentors": "mentor"}
 SAFE: dict[str, Any] = {
+    "dev_mode": False,  # as a deployment runs (the session's MENTORSHIP_DEV_MODE=1 is removed below, too)
     "oidc_issuer": "https://login.uni.example/realms/staff",
     "oidc_role_map": ROLE_MAP,
     "kafka_security_protocol": "SASL_SSL",
@@ -255,6 +256,9 @@ def test_outside_development_mode_findings_refuse_and_in_it_make_one_warning_lin
 
 
 def run_service(name: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``python -m services.<name>`` outside development mode: none of this session's ``MENTORSHIP_*`` (its
+    ``MENTORSHIP_DEV_MODE=1`` among them) reaches it, only ``env``."""
+    assert env.get("MENTORSHIP_DEV_MODE", "0") == "0", "these processes run outside development mode"
     base = {k: v for k, v in os.environ.items() if not k.startswith("MENTORSHIP_")}
     return subprocess.run(
         [sys.executable, "-m", f"services.{name}"],
