@@ -86,11 +86,18 @@ def public_https_url(setting: str, url: str) -> list[Finding]:
 
 
 def service_findings(settings: ServiceSettings) -> list[Finding]:
-    """What every service checks: the token secret, the sign-in issuer, the database password (a template's
-    placeholder only: the database itself judges the rest) and the broker connection."""
-    findings = secret(
-        "MENTORSHIP_JWT_SECRET", settings.jwt_secret, development=DEV_JWT_SECRET, min_length=MIN_SECRET_LENGTH
-    )
+    """What every service checks: the sign-in issuer and how its claims become roles, the web sign-in's client
+    (where one is configured), the database password (a template's placeholder only: the database itself judges
+    the rest) and the broker connection.
+
+    The development token secret (``MENTORSHIP_JWT_SECRET``) is looked at only in development mode, the only
+    mode in which a service uses it (``shared.auth``): there it shows in the warning line. Outside it HS256
+    tokens are refused whatever the secret says, so a deployment is never asked for one."""
+    findings: list[Finding] = []
+    if settings.dev_mode:
+        findings += secret(
+            "MENTORSHIP_JWT_SECRET", settings.jwt_secret, development=DEV_JWT_SECRET, min_length=MIN_SECRET_LENGTH
+        )
     database_password = urlsplit(settings.pg_dsn).password
     if database_password and (word := placeholder(database_password)):
         findings.append(Finding("MENTORSHIP_PG_DSN", f"has a placeholder password (starts with {word!r})"))
@@ -100,7 +107,49 @@ def service_findings(settings: ServiceSettings) -> list[Finding]:
         findings.append(Finding("MENTORSHIP_OIDC_ISSUER", f"is a placeholder (starts with {word!r})"))
     else:
         findings += public_https_url("MENTORSHIP_OIDC_ISSUER", settings.oidc_issuer)
-    return findings + broker_findings(settings)
+    return findings + role_map_findings(settings) + web_sign_in_findings(settings) + broker_findings(settings)
+
+
+def role_map_findings(settings: ServiceSettings) -> list[Finding]:
+    """The map from the roles claim to platform roles must be the institution's own: with none, any group the
+    provider happens to call ``admin`` would make its members the program's director."""
+    if not settings.oidc_role_map:
+        return [
+            Finding(
+                "MENTORSHIP_OIDC_ROLE_MAP",
+                f"is not set: values of the {settings.oidc_roles_claim!r} claim named like a role (admin, mentor, …)"
+                " would give that role; map the institution's groups explicitly",
+            )
+        ]
+    words = [word for group in settings.oidc_role_map if (word := placeholder(group))]
+    if words:
+        return [Finding("MENTORSHIP_OIDC_ROLE_MAP", f"has a placeholder group (starts with {words[0]!r})")]
+    return []
+
+
+def web_sign_in_findings(settings: ServiceSettings) -> list[Finding]:
+    """The web pages' sign-in (``shared.web_signin``; analytics' dashboard), once a client id is configured: a
+    real client secret (without one nobody can sign in), and a public URL, where set, that is https: the
+    provider sends the authorization code to it and the session cookie is Secure."""
+    findings: list[Finding] = []
+    if settings.oidc_client_id:
+        if word := placeholder(settings.oidc_client_id):
+            findings.append(Finding("MENTORSHIP_OIDC_CLIENT_ID", f"is a placeholder (starts with {word!r})"))
+        if not settings.oidc_client_secret:
+            findings.append(
+                Finding("MENTORSHIP_OIDC_CLIENT_SECRET", "is not set (needed with MENTORSHIP_OIDC_CLIENT_ID)")
+            )
+        elif word := placeholder(settings.oidc_client_secret):
+            findings.append(Finding("MENTORSHIP_OIDC_CLIENT_SECRET", f"is a placeholder (starts with {word!r})"))
+    if settings.public_url:
+        parts = urlsplit(settings.public_url)
+        if word := placeholder(settings.public_url):
+            findings.append(Finding("MENTORSHIP_PUBLIC_URL", f"is a placeholder (starts with {word!r})"))
+        elif parts.scheme != "https":
+            findings.append(Finding("MENTORSHIP_PUBLIC_URL", f"is not an https URL ({parts.scheme or 'no scheme'}://)"))
+        elif not parts.hostname:
+            findings.append(Finding("MENTORSHIP_PUBLIC_URL", "names no host"))
+    return findings
 
 
 def broker_findings(settings: BrokerSettings) -> list[Finding]:

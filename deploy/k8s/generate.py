@@ -9,6 +9,7 @@ Plain manifests (no Helm/Kustomize needed to apply them): ``kubectl apply -f dep
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,18 @@ DATABASE_NAMESPACE = "databases"  # where each service's Postgres runs (<service
 INGRESS_NAMESPACE = "ingress-nginx"  # the ingress controller: the only way in from outside
 MONITORING_NAMESPACE = "monitoring"  # Prometheus, which scrapes /metrics
 KAFKA_CA_DIR = "/etc/mentorship/kafka"
+INGRESS_ADDRESSES = "10.0.0.0/8"
+"""Where the ingress controller's pods get their addresses (the cluster's pod network; set yours): uvicorn takes
+``X-Forwarded-Proto`` and ``-For`` only from these (``FORWARDED_ALLOW_IPS``), so it sees the TLS the ingress ends."""
+ROLE_MAP_TEMPLATE = {
+    "REPLACE-with-the-directors-group": "admin",
+    "REPLACE-with-the-analysts-group": "analyst",
+    "REPLACE-with-the-mentors-group": "mentor",
+    "REPLACE-with-the-mentees-group": "mentee",
+    "REPLACE-with-the-hr-integration-group": "hr-integration",
+}
+"""The shape of ``MENTORSHIP_OIDC_ROLE_MAP``: the institution's groups go on the left; the services refuse to start
+while a group is a placeholder."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +74,19 @@ def meta(name: str, service: str | None = None) -> dict:
     return data
 
 
-SERVICE_SECRETS = {"relationships": {"MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS": "relationships-confidential-keys"}}
+SERVICE_SECRETS = {
+    "relationships": {"MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS": "relationships-confidential-keys"},
+    "analytics": {"MENTORSHIP_OIDC_CLIENT_SECRET": "analytics-oidc-client-secret"},
+}
+SERVICE_SETTINGS = {
+    # The dashboard's sign-in: its client at the provider, what it asks for, where browsers reach it.
+    "analytics": {
+        "MENTORSHIP_OIDC_CLIENT_ID": "REPLACE-with-the-dashboard-client-id",
+        "MENTORSHIP_OIDC_SCOPES": "openid profile",
+        "MENTORSHIP_PUBLIC_URL": "REPLACE-with-the-dashboard-https-url",
+    }
+}
+"""Settings one service has that are not secrets (the others' come from the ConfigMap)."""
 
 
 def secret_env(name: str, key: str) -> dict:
@@ -70,13 +95,14 @@ def secret_env(name: str, key: str) -> dict:
 
 def env(service: str) -> list[dict]:
     extra = [secret_env(name, key) for name, key in SERVICE_SECRETS.get(service, {}).items()]
+    own = [{"name": name, "value": value} for name, value in SERVICE_SETTINGS.get(service, {}).items()]
     return [
         secret_env("MENTORSHIP_PG_DSN", f"{service}-pg-dsn"),
-        secret_env("MENTORSHIP_JWT_SECRET", "jwt-secret"),
         # The service's own principal on the broker; kafka-acls.md lists what it may do.
         {"name": "MENTORSHIP_KAFKA_SASL_USERNAME", "value": service},
         secret_env("MENTORSHIP_KAFKA_SASL_PASSWORD", f"{service}-kafka-password"),
         *extra,
+        *own,
     ]
 
 
@@ -260,6 +286,13 @@ def config() -> list[dict]:
                 "MENTORSHIP_KAFKA_SSL_CAFILE": f"{KAFKA_CA_DIR}/ca.crt",
                 # Not a secret, but no default either: the services refuse to start until it is an https URL.
                 "MENTORSHIP_OIDC_ISSUER": "REPLACE-with-the-institution-issuer-https-url",
+                # One audience per service ({service}: its name); register one API / resource at the provider each.
+                "MENTORSHIP_OIDC_AUDIENCE": "urn:mentorship:{service}",
+                "MENTORSHIP_OIDC_SUBJECT_CLAIM": "sub",
+                "MENTORSHIP_OIDC_ROLES_CLAIM": "groups",
+                "MENTORSHIP_OIDC_ROLE_MAP": json.dumps(ROLE_MAP_TEMPLATE),
+                "MENTORSHIP_TOKEN_MAX_LIFETIME_SECONDS": "43200",
+                "FORWARDED_ALLOW_IPS": INGRESS_ADDRESSES,
                 "MENTORSHIP_TOPIC_PARTITIONS": str(PARTITIONS),
                 "MENTORSHIP_HTTP_HOST": "0.0.0.0",
                 "MENTORSHIP_HTTP_PORT": "8000",
@@ -273,7 +306,7 @@ def config() -> list[dict]:
             "metadata": meta("mentorship-secrets"),
             "type": "Opaque",
             "stringData": {
-                "jwt-secret": "REPLACE-with-a-random-64-char-secret",
+                "analytics-oidc-client-secret": "REPLACE-with-the-dashboard-client-secret",
                 "relationships-confidential-keys": "REPLACE-with-k1:<base64 32-byte key>",
                 **{
                     f"{s}-pg-dsn": f"postgresql://{s}:REPLACE@{s}-db.{DATABASE_NAMESPACE}.svc:5432/{s}"

@@ -1,16 +1,20 @@
 """Secrets that fail safe: outside development mode a service refuses to start (status 2, each bad setting
-named) on a development secret or key, a placeholder, a short key, no issuer, no note keys, an unsafe
-webhook or a broker connection nobody chose; in development mode it starts with one warning line.
+named) on a development key, a placeholder, a short key, no issuer, no role map, no note keys, a web client
+without its secret or public https URL, an unsafe webhook or a broker connection nobody chose; in development
+mode it starts with one warning line. The development token secret is asked for only in development mode: outside
+it no HS256 token is accepted, whatever the secret.
 
 Most refusals are checked on the check functions (``shared.startup_checks`` and the services' own); the
-process tests start real ``python -m services.<name>`` processes: refusals on defaults and on the
-Kubernetes template's placeholders, one start in development mode, and one with safe settings outside it.
+process tests start real ``python -m services.<name>`` processes with no ``MENTORSHIP_DEV_MODE`` (or ``0``):
+refusals on defaults and on the Kubernetes template's placeholders, one start in development mode, and one
+with safe settings outside it (which refuses a token signed with the secret it was given).
 """
 
 from __future__ import annotations
 
 import base64
 import hmac
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +22,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
@@ -29,14 +34,17 @@ from services.notifications.domain.signing import sign, verify
 from services.notifications.settings import NotificationsSettings
 from services.relationships.adapters.cipher import _DEV_KEY, new_key
 from services.relationships.bootstrap import startup_findings as relationships_findings
+from shared.auth import Role, mint_token
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 from shared.startup_checks import Finding, UnsafeSettings, enforce, service_findings
 
 ROOT = Path(__file__).resolve().parents[2]
 SAFE_SECRET = "k3Yb" * 16  # 64 characters, no template word
+ROLE_MAP = {"mentoring-directors": "admin", "mentoring-analysts": "analyst", "mentors": "mentor"}
 SAFE: dict[str, Any] = {
-    "jwt_secret": SAFE_SECRET,
+    "dev_mode": False,  # as a deployment runs (the session's MENTORSHIP_DEV_MODE=1 is removed below, too)
     "oidc_issuer": "https://login.uni.example/realms/staff",
+    "oidc_role_map": ROLE_MAP,
     "kafka_security_protocol": "SASL_SSL",
     "kafka_sasl_username": "matching",
     "kafka_sasl_password": "a-long-scram-password-for-matching",
@@ -59,25 +67,78 @@ def named(findings: list[Finding]) -> list[str]:
     return [f.setting for f in findings]
 
 
+WEB_SIGN_IN: dict[str, Any] = {
+    "oidc_client_id": "mentorship-dashboard",
+    "oidc_client_secret": "Zq8-" + SAFE_SECRET,
+    "public_url": "https://mentoring-dashboard.uni.example",
+}
+
+
 def test_safe_settings_pass() -> None:
     assert service_findings(settings()) == []
     assert service_findings(settings(kafka_security_protocol="PLAINTEXT")) == [], "PLAINTEXT chosen explicitly"
+    assert service_findings(settings(service_name="analytics", **WEB_SIGN_IN)) == []
+
+
+TOKEN_SECRETS = [
+    (DEV_JWT_SECRET, "public development value"),
+    ("REPLACE-with-a-random-64-char-secret", "placeholder (starts with 'replace')"),
+    ("changeme-changeme-changeme-changeme-changeme", "placeholder (starts with 'changeme')"),
+    ("dev-only-but-long-enough-to-pass-the-length-check", "placeholder (starts with 'dev-only')"),
+    ("short-but-random-9f8a7", "too short (22 characters, at least 32)"),
+    ("", "is not set"),
+]
+
+
+@pytest.mark.parametrize(("value", "problem"), TOKEN_SECRETS)
+def test_outside_development_mode_the_token_secret_is_never_asked_for(value: str, problem: str) -> None:
+    """No HS256 token is accepted outside development mode (tests/unit/test_auth.py), so its secret is not a
+    deployment's concern: whatever it is, it is no finding."""
+    assert service_findings(settings(jwt_secret=value)) == []
+
+
+@pytest.mark.parametrize(("value", "problem"), TOKEN_SECRETS)
+def test_in_development_mode_the_warning_names_a_development_token_secret(value: str, problem: str) -> None:
+    [finding] = service_findings(settings(jwt_secret=value, dev_mode=True))
+    assert finding.setting == "MENTORSHIP_JWT_SECRET" and problem in finding.problem
+    assert service_findings(settings(jwt_secret=SAFE_SECRET, dev_mode=True)) == []
+
+
+def test_the_role_map_is_the_institutions_own() -> None:
+    [unset] = service_findings(settings(oidc_role_map={}))
+    assert unset.setting == "MENTORSHIP_OIDC_ROLE_MAP" and "named like a role" in unset.problem
+    template = {"REPLACE-with-the-directors-group": "admin", "mentors": "mentor"}  # the Kubernetes template's shape
+    [placeholder] = service_findings(settings(oidc_role_map=template))
+    assert placeholder.setting == "MENTORSHIP_OIDC_ROLE_MAP" and "placeholder group" in placeholder.problem
 
 
 @pytest.mark.parametrize(
-    ("value", "problem"),
+    ("changes", "setting", "problem"),
     [
-        (DEV_JWT_SECRET, "public development value"),
-        ("REPLACE-with-a-random-64-char-secret", "placeholder (starts with 'replace')"),  # the Kubernetes template
-        ("changeme-changeme-changeme-changeme-changeme", "placeholder (starts with 'changeme')"),
-        ("dev-only-but-long-enough-to-pass-the-length-check", "placeholder (starts with 'dev-only')"),
-        ("short-but-random-9f8a7", "too short (22 characters, at least 32)"),
-        ("", "is not set"),
+        ({"oidc_client_secret": None}, "MENTORSHIP_OIDC_CLIENT_SECRET", "is not set (needed with"),
+        (
+            {"oidc_client_secret": "REPLACE-with-the-dashboard-client-secret"},
+            "MENTORSHIP_OIDC_CLIENT_SECRET",
+            "placeholder",
+        ),
+        ({"oidc_client_id": "REPLACE-with-the-dashboard-client-id"}, "MENTORSHIP_OIDC_CLIENT_ID", "placeholder"),
+        (
+            {"public_url": "http://mentoring-dashboard.uni.example"},
+            "MENTORSHIP_PUBLIC_URL",
+            "not an https URL (http://)",
+        ),
+        ({"public_url": "REPLACE-with-the-dashboard-https-url"}, "MENTORSHIP_PUBLIC_URL", "placeholder"),
+        ({"public_url": "mentoring-dashboard.uni.example"}, "MENTORSHIP_PUBLIC_URL", "not an https URL (no scheme://)"),
     ],
 )
-def test_the_token_secret_must_be_a_real_secret(value: str, problem: str) -> None:
-    [finding] = service_findings(settings(jwt_secret=value))
-    assert finding.setting == "MENTORSHIP_JWT_SECRET" and problem in finding.problem
+def test_a_web_client_needs_its_secret_and_an_https_public_url(changes: dict, setting: str, problem: str) -> None:
+    [finding] = service_findings(settings(service_name="analytics", **{**WEB_SIGN_IN, **changes}))
+    assert finding.setting == setting and problem in finding.problem
+
+
+def test_no_web_client_needs_no_client_secret() -> None:
+    """Without a client id nobody signs in to the pages (bearer tokens still read them): nothing to check."""
+    assert service_findings(settings(service_name="analytics", oidc_client_secret=None)) == []
 
 
 @pytest.mark.parametrize(
@@ -181,7 +242,7 @@ def test_an_empty_webhook_secret_never_signs_or_verifies() -> None:
 
 
 def test_outside_development_mode_findings_refuse_and_in_it_make_one_warning_line() -> None:
-    findings = service_findings(settings(jwt_secret=DEV_JWT_SECRET, oidc_issuer=None))
+    findings = service_findings(settings(jwt_secret=DEV_JWT_SECRET, oidc_issuer=None, dev_mode=True))
     with pytest.raises(UnsafeSettings) as refused:
         enforce(findings, dev_mode=False)
     assert refused.value.findings == findings
@@ -195,6 +256,9 @@ def test_outside_development_mode_findings_refuse_and_in_it_make_one_warning_lin
 
 
 def run_service(name: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``python -m services.<name>`` outside development mode: none of this session's ``MENTORSHIP_*`` (its
+    ``MENTORSHIP_DEV_MODE=1`` among them) reaches it, only ``env``."""
+    assert env.get("MENTORSHIP_DEV_MODE", "0") == "0", "these processes run outside development mode"
     base = {k: v for k, v in os.environ.items() if not k.startswith("MENTORSHIP_")}
     return subprocess.run(
         [sys.executable, "-m", f"services.{name}"],
@@ -206,17 +270,22 @@ def run_service(name: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
     )
 
 
+REFUSED = "refusing to start outside development mode"
+"""What ``shared.serve`` says only outside development mode: in it the same findings are a warning."""
+
+
 def test_a_service_started_on_development_defaults_outside_development_mode_exits_2_naming_each() -> None:
-    result = run_service("relationships", {})
+    result = run_service("relationships", {})  # no MENTORSHIP_DEV_MODE at all: off
     assert result.returncode == 2, result.stderr
-    assert "refusing to start outside development mode" in result.stderr and "Traceback" not in result.stderr
+    assert REFUSED in result.stderr and "Traceback" not in result.stderr
     for setting in (
-        "MENTORSHIP_JWT_SECRET",
         "MENTORSHIP_OIDC_ISSUER",
+        "MENTORSHIP_OIDC_ROLE_MAP",
         "MENTORSHIP_KAFKA_SECURITY_PROTOCOL",
         "MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS",
     ):
         assert setting in result.stderr
+    assert "MENTORSHIP_JWT_SECRET" not in result.stderr, "outside development mode it is never used"
 
 
 def kubernetes_env(service: str) -> dict[str, str]:
@@ -231,25 +300,46 @@ def kubernetes_env(service: str) -> dict[str, str]:
     return env
 
 
-def test_the_kubernetes_template_secret_is_refused() -> None:
-    result = run_service("relationships", kubernetes_env("relationships"))
+TEMPLATE_REFUSALS = [
+    ("MENTORSHIP_OIDC_ISSUER", "placeholder"),
+    ("MENTORSHIP_OIDC_ROLE_MAP", "has a placeholder group"),
+    ("MENTORSHIP_KAFKA_SASL_PASSWORD", "placeholder"),
+    ("MENTORSHIP_KAFKA_SSL_CAFILE", "names no readable file"),
+    ("MENTORSHIP_PG_DSN", "has a placeholder password"),
+]
+
+
+@pytest.mark.parametrize(
+    ("service", "own"),
+    [
+        ("relationships", [("MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS", "placeholder")]),
+        (
+            "analytics",
+            [
+                ("MENTORSHIP_OIDC_CLIENT_ID", "placeholder"),
+                ("MENTORSHIP_OIDC_CLIENT_SECRET", "placeholder"),
+                ("MENTORSHIP_PUBLIC_URL", "placeholder"),
+            ],
+        ),
+    ],
+)
+def test_the_kubernetes_template_secret_is_refused(service: str, own: list[tuple[str, str]]) -> None:
+    env = kubernetes_env(service)
+    assert "MENTORSHIP_DEV_MODE" not in env and "MENTORSHIP_JWT_SECRET" not in env
+    result = run_service(service, env)
     assert result.returncode == 2, result.stderr
-    for setting, problem in (
-        ("MENTORSHIP_JWT_SECRET", "placeholder"),
-        ("MENTORSHIP_OIDC_ISSUER", "placeholder"),
-        ("MENTORSHIP_KAFKA_SASL_PASSWORD", "placeholder"),
-        ("MENTORSHIP_KAFKA_SSL_CAFILE", "names no readable file"),
-        ("MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS", "placeholder"),
-        ("MENTORSHIP_PG_DSN", "has a placeholder password"),
-    ):
+    assert REFUSED in result.stderr
+    for setting, problem in TEMPLATE_REFUSALS + own:
         assert f"{setting} is a {problem}" in result.stderr or f"{setting} {problem}" in result.stderr, setting
     assert "Traceback" not in result.stderr
 
 
 def safe_env() -> dict[str, str]:
     return {
-        "MENTORSHIP_JWT_SECRET": SAFE_SECRET,
+        "MENTORSHIP_DEV_MODE": "0",
+        "MENTORSHIP_JWT_SECRET": SAFE_SECRET,  # set by an operator out of habit: never used outside development mode
         "MENTORSHIP_OIDC_ISSUER": "https://login.uni.example",
+        "MENTORSHIP_OIDC_ROLE_MAP": json.dumps(ROLE_MAP),
         "MENTORSHIP_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",  # the local broker, chosen explicitly
         "MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS": f"k1:{new_key()}",
     }
@@ -259,6 +349,7 @@ def test_a_single_unsafe_webhook_setting_stops_notifications() -> None:
     env = {**safe_env(), "MENTORSHIP_NOTIFICATIONS_WEBHOOK_URL": "http://169.254.169.254/hook"}
     result = run_service("notifications", env)
     assert result.returncode == 2, result.stderr
+    assert REFUSED in result.stderr
     lines = result.stderr.strip().splitlines()[1:]
     assert [line.split()[0] for line in lines] == [
         "MENTORSHIP_NOTIFICATIONS_WEBHOOK_URL",
@@ -269,25 +360,45 @@ def test_a_single_unsafe_webhook_setting_stops_notifications() -> None:
 def test_development_mode_starts_with_one_warning_line_and_safe_settings_start_without(
     postgres: Postgres, broker: Broker, tmp_path: Path
 ) -> None:
-    """Relationships in development mode (as the dev stack starts it) and notifications outside it with safe
-    settings, side by side: both answer /readyz (start_services waits for it)."""
+    """Relationships in development mode (as the dev stack starts it) and analytics outside it with safe settings
+    (its dashboard's sign-in configured), side by side: both answer /readyz (start_services waits for it).
+
+    The issuer is a public https name that does not answer: a service fetches the provider's discovery document
+    and keys when it first checks a token, not at start-up, so the start does not depend on it (and the check that
+    demands a public https issuer is not weakened for a loopback test provider). That analytics really runs outside
+    development mode shows in what it refuses: a token signed with the very secret it was given."""
     prefix = f"fs_{uuid.uuid4().hex[:8]}"
-    production = {**safe_env(), "MENTORSHIP_DEV_MODE": "0"}
+    production = {
+        **safe_env(),
+        "MENTORSHIP_OIDC_CLIENT_ID": WEB_SIGN_IN["oidc_client_id"],
+        "MENTORSHIP_OIDC_CLIENT_SECRET": WEB_SIGN_IN["oidc_client_secret"],
+        "MENTORSHIP_PUBLIC_URL": WEB_SIGN_IN["public_url"],
+    }
     with start_services(
         postgres,
         broker.bootstrap,
         tmp_path,
-        names=("relationships", "notifications"),
+        names=("relationships", "analytics"),
         database_prefix=prefix,
         extra_env={"MENTORSHIP_CONSUMER_SESSION_TIMEOUT_MS": "2000"},
-        service_env_overrides={"notifications": production},
-    ):
-        pass
+        service_env_overrides={"analytics": production},
+    ) as running:
+        analytics = running["analytics"].url
+        token = mint_token(SAFE_SECRET, "director", [Role.admin])
+        refused = httpx.get(f"{analytics}/dashboard.json", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert refused.status_code == 401 and "only in development mode" in refused.json()["detail"]
+        login = httpx.get(f"{analytics}/login", timeout=10)
+        assert login.status_code == 200 and "Sign in" in login.text, "the client and its secret made it through"
     log = (tmp_path / "relationships.log").read_text()
     warnings = [line for line in log.splitlines() if "development mode (MENTORSHIP_DEV_MODE=1)" in line]
     assert len(warnings) == 1, log
-    for setting in ("MENTORSHIP_JWT_SECRET", "MENTORSHIP_OIDC_ISSUER", "MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS"):
+    for setting in (
+        "MENTORSHIP_JWT_SECRET",
+        "MENTORSHIP_OIDC_ISSUER",
+        "MENTORSHIP_OIDC_ROLE_MAP",
+        "MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS",
+    ):
         assert setting in warnings[0]
-    assert "development mode" not in (tmp_path / "notifications.log").read_text()
-    for service in ("relationships", "notifications"):
+    assert "development mode" not in (tmp_path / "analytics.log").read_text()
+    for service in ("relationships", "analytics"):
         postgres.drop_database(f"{prefix}_{service}")

@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
 from shared.auth import ClaimMapping, InvalidToken, Principal, Role, TokenVerifier, mint_token, require_roles
+from shared.settings import ServiceSettings
 
 pytestmark = pytest.mark.unit
 
@@ -113,6 +114,33 @@ def test_development_tokens_only_in_development_mode() -> None:
     with pytest.raises(InvalidToken, match="only in development mode"):
         asyncio.run(production.verify(token))
     assert verify_token(SECRET, token).subject == "director"
+
+
+@pytest.mark.parametrize("dev_mode", [False, True])
+def test_outside_development_mode_a_token_signed_with_the_operators_secret_is_401(
+    dev_mode: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever ``MENTORSHIP_JWT_SECRET`` says, the verifier a service builds from its settings takes HS256 tokens
+    only in development mode: a secret an operator set (out of habit, or copied from an old deployment) opens
+    nothing outside it."""
+    operator_secret = "an-operator-chose-this-secret-0123456789abcdef"
+    monkeypatch.setenv("MENTORSHIP_JWT_SECRET", operator_secret)
+    monkeypatch.setenv("MENTORSHIP_DEV_MODE", "1" if dev_mode else "0")
+    settings = ServiceSettings(service_name="profiles", pg_dsn="postgresql://unused")
+    assert settings.jwt_secret == operator_secret and settings.dev_mode is dev_mode
+    app = FastAPI()
+    app.state.token_verifier = TokenVerifier.from_settings(settings)
+
+    @app.get("/admin-only")
+    def admin_only(who: Annotated[Principal, Depends(require_roles(Role.admin))]) -> dict:
+        return {"subject": who.subject}
+
+    response = TestClient(app).get("/admin-only", headers=bearer(mint_token(operator_secret, "director", [Role.admin])))
+    if dev_mode:
+        assert response.status_code == 200 and response.json() == {"subject": "director"}
+    else:
+        assert response.status_code == 401
+        assert "only in development mode" in response.json()["detail"]
 
 
 def test_a_token_living_longer_than_the_cap_is_refused() -> None:

@@ -22,8 +22,11 @@ SERVICES = {"profiles": 8001, "matching": 8002, "relationships": 8003, "notifica
 DEFAULT = re.compile(r"\$\{(\w+):-([^}]*)\}")
 REQUIRED = re.compile(r"\$\{(\w+):\?([^}]*)\}")
 REQUIRED_SECRETS = {
-    "MENTORSHIP_JWT_SECRET": "x" * 64,
     "MENTORSHIP_OIDC_ISSUER": "https://login.uni.example",
+    "MENTORSHIP_OIDC_ROLE_MAP": '{"mentoring-directors": "admin"}',
+    "MENTORSHIP_OIDC_CLIENT_ID": "mentorship-dashboard",
+    "MENTORSHIP_OIDC_CLIENT_SECRET": "s" * 40,
+    "MENTORSHIP_PUBLIC_URL": "https://dashboard.uni.example",
     "MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS": "k1:" + "A" * 43,
     "MENTORSHIP_PG_PASSWORD": "p" * 24,
 }
@@ -101,12 +104,32 @@ def test_each_service_is_configured_for_the_container_network(services: dict[str
     assert env["MENTORSHIP_HTTP_HOST"] == "0.0.0.0"
     assert env["MENTORSHIP_HTTP_PORT"] == "8000"
     assert env["MENTORSHIP_KAFKA_BOOTSTRAP"].split(":")[0] == broker_name
-    assert env["MENTORSHIP_JWT_SECRET"].startswith("${MENTORSHIP_JWT_SECRET:?"), "a secret has no default"
+    assert "MENTORSHIP_JWT_SECRET" not in env, "development tokens only: a deployment never needs their secret"
     assert env["MENTORSHIP_OIDC_ISSUER"].startswith("${MENTORSHIP_OIDC_ISSUER:?")
+    assert env["MENTORSHIP_OIDC_ROLE_MAP"].startswith("${MENTORSHIP_OIDC_ROLE_MAP:?"), "the institution's own map"
+    assert with_defaults(env["MENTORSHIP_OIDC_AUDIENCE"]) == f"urn:mentorship:{name}", "the settings' default"
+    assert with_defaults(env["MENTORSHIP_OIDC_SUBJECT_CLAIM"]) == "sub"
+    assert with_defaults(env["MENTORSHIP_OIDC_ROLES_CLAIM"]) == "groups"
+    assert int(with_defaults(env["MENTORSHIP_TOKEN_MAX_LIFETIME_SECONDS"])) == 43200
     assert env["MENTORSHIP_KAFKA_SECURITY_PROTOCOL"] == "PLAINTEXT", "chosen explicitly, for a loopback-only broker"
     assert "MENTORSHIP_DEV_MODE" not in env
     assert "MENTORSHIP_SERVICE_NAME" not in env, "the entry point sets it"
     assert [with_defaults(p) for p in services[name]["ports"]] == [f"{SERVICES[name]}:8000"]
+
+
+def test_only_analytics_signs_people_in_and_needs_its_client_and_https_url(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name in SERVICES:
+        env = environment(services[name])
+        sign_in = {k for k in env if k.startswith(("MENTORSHIP_OIDC_CLIENT_", "MENTORSHIP_PUBLIC_URL"))}
+        if name != "analytics":
+            assert sign_in == set(), name
+            continue
+        assert sign_in == {"MENTORSHIP_OIDC_CLIENT_ID", "MENTORSHIP_OIDC_CLIENT_SECRET", "MENTORSHIP_PUBLIC_URL"}
+        assert all(with_defaults(env[k]) == "required" for k in sign_in)
+        assert with_defaults(env["MENTORSHIP_OIDC_SCOPES"]) == "openid profile"
+        assert "FORWARDED_ALLOW_IPS" in env, "uvicorn trusts X-Forwarded-Proto only from the TLS proxy named here"
 
 
 def test_no_secret_has_a_default_and_the_broker_is_published_on_loopback_only(
@@ -115,7 +138,7 @@ def test_no_secret_has_a_default_and_the_broker_is_published_on_loopback_only(
     text = COMPOSE_FILE.read_text()
     for name in REQUIRED_SECRETS:
         assert f"${{{name}:?" in text and f"${{{name}:-" not in text, name
-    assert "dev-only" not in text
+    assert "dev-only" not in text and "MENTORSHIP_JWT_SECRET:" not in text
     relationships = environment(services["relationships"])
     assert relationships["MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS"].startswith(
         "${MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS:?"

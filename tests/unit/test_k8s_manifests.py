@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from deploy.k8s.generate import HERE, render
+from deploy.k8s.generate import HERE, INGRESS_ADDRESSES, SERVICE_SETTINGS, render
 from shared.bus import SERVICES, all_event_topics, dead_letter_topic
 
 pytestmark = pytest.mark.unit
@@ -81,11 +82,10 @@ def test_referenced_config_and_secret_keys_exist(docs) -> None:
         for container in pod["containers"] + pod["initContainers"]:
             assert [e["configMapRef"]["name"] for e in container["envFrom"]] == [config["metadata"]["name"]]
             for variable in container["env"]:
-                if "value" in variable:  # the broker principal: the service's name, not a secret
-                    assert (variable["name"], variable["value"]) == (
-                        "MENTORSHIP_KAFKA_SASL_USERNAME",
-                        deployment_name(pod),
-                    )
+                if "value" in variable:  # the broker principal (the service's name); analytics' sign-in: no secrets
+                    name = deployment_name(pod)
+                    expected = {"MENTORSHIP_KAFKA_SASL_USERNAME": name, **SERVICE_SETTINGS.get(name, {})}
+                    assert variable["value"] == expected[variable["name"]]
                     continue
                 ref = variable["valueFrom"]["secretKeyRef"]
                 assert ref["name"] == secret["metadata"]["name"] and ref["key"] in secret["stringData"]
@@ -96,6 +96,34 @@ def test_referenced_config_and_secret_keys_exist(docs) -> None:
 
 def deployment_name(pod: dict) -> str:
     return pod["containers"][0]["name"]
+
+
+def test_services_take_the_institutions_tokens_and_no_token_secret(docs) -> None:
+    """Outside development mode only the provider's tokens count: no Deployment gets a token secret, every one
+    the sign-in settings (the role map a template to fill in); analytics its web client and public URL."""
+    [config] = of_kind(docs, "ConfigMap").values()
+    [secret] = of_kind(docs, "Secret").values()
+    data = config["data"]
+    assert not any("jwt" in key for key in secret["stringData"])
+    assert data["MENTORSHIP_OIDC_AUDIENCE"] == "urn:mentorship:{service}"
+    assert (data["MENTORSHIP_OIDC_SUBJECT_CLAIM"], data["MENTORSHIP_OIDC_ROLES_CLAIM"]) == ("sub", "groups")
+    role_map = json.loads(data["MENTORSHIP_OIDC_ROLE_MAP"])
+    assert set(role_map.values()) == {"admin", "analyst", "mentor", "mentee", "hr-integration"}
+    assert all(group.startswith("REPLACE") for group in role_map)
+    assert int(data["MENTORSHIP_TOKEN_MAX_LIFETIME_SECONDS"]) == 43200
+    assert data["FORWARDED_ALLOW_IPS"] == INGRESS_ADDRESSES
+    for name, deployment in of_kind(docs, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        for container in pod["containers"] + pod["initContainers"]:
+            env = {v["name"]: v for v in container["env"]}
+            assert "MENTORSHIP_JWT_SECRET" not in env and "MENTORSHIP_DEV_MODE" not in env
+            sign_in = {k for k in env if k.startswith(("MENTORSHIP_OIDC_CLIENT_", "MENTORSHIP_PUBLIC_URL"))}
+            if name != "analytics":
+                assert sign_in == set(), name
+                continue
+            assert sign_in == {"MENTORSHIP_OIDC_CLIENT_ID", "MENTORSHIP_OIDC_CLIENT_SECRET", "MENTORSHIP_PUBLIC_URL"}
+            assert env["MENTORSHIP_OIDC_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"]["key"] in secret["stringData"]
+    assert "MENTORSHIP_DEV_MODE" not in data
 
 
 def test_network_policies_let_in_only_the_ingress_and_reach_only_what_each_service_needs(docs) -> None:
