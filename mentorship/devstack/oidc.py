@@ -49,9 +49,9 @@ class DevClient:
     groups: tuple[str, ...] = ()
 
 
-DASHBOARD = DevClient("mentorship-dashboard", "dev-dashboard-secret")
-HR_INTEGRATION = DevClient("mentorship-hr-integration", "dev-hr-integration-secret", ("hr-integration",))
-OPERATOR = DevClient("mentorship-operator", "dev-operator-secret", ("admin", "analyst"))
+DASHBOARD = DevClient("mentorship-dashboard", "dev-only-dashboard-secret")
+HR_INTEGRATION = DevClient("mentorship-hr-integration", "dev-only-hr-integration-secret", ("hr-integration",))
+OPERATOR = DevClient("mentorship-operator", "dev-only-operator-secret", ("admin", "analyst"))
 """The operator CLI's client (``mentorship replay``, ``republish``): the director's and an analyst's reach."""
 
 STAFF_ACCOUNTS = (
