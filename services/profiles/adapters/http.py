@@ -42,6 +42,7 @@ from services.profiles.application.commands import (
 from services.profiles.domain.participant import ParticipantNotFound
 from shared.auth import DirectorOrMentee, DirectorOrMentor, Member, Principal, Role
 from shared.events.profiles import MenteeRegistered, MentorRegistered
+from shared.fields import IdPath
 from shared.http import CorrelationDep
 
 router = APIRouter(tags=["participants"])
@@ -85,7 +86,7 @@ async def post_mentee(
 
 
 @router.get("/participants/{participant_id}")
-async def get_participant(participant_id: str, container: Container, principal: Member, response: Response) -> dict:
+async def get_participant(participant_id: IdPath, container: Container, principal: Member, response: Response) -> dict:
     _may_touch(principal, participant_id, "read")
     row = await container.queries.participant(participant_id)
     if row is None and await container.queries.was_erased(participant_id):
@@ -98,7 +99,7 @@ async def get_participant(participant_id: str, container: Container, principal: 
 
 @router.delete("/participants/{participant_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def erase(
-    participant_id: str, container: Container, correlation_id: CorrelationDep, principal: Member
+    participant_id: IdPath, container: Container, correlation_id: CorrelationDep, principal: Member
 ) -> Response:
     """Right to erasure (an admin, or the participant themself): ``ParticipantErased``; personal data is gone."""
     _may_touch(principal, participant_id, "erase")
@@ -108,7 +109,7 @@ async def erase(
 
 @router.patch("/participants/{participant_id}/profile", response_model=Edited)
 async def patch_profile(
-    participant_id: str,
+    participant_id: IdPath,
     body: ProfilePatch,
     container: Container,
     correlation_id: CorrelationDep,
@@ -121,7 +122,7 @@ async def patch_profile(
     if "priority_group" in changes and Role.admin not in principal.roles:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only admins set priority_group")
     source = "participant" if principal.subject == participant_id else "admin"
-    edit = EditProfile(participant_id, changes, source, _version(if_match), correlation_id)
+    edit = EditProfile(participant_id, changes, source, _version(if_match), correlation_id, principal.is_director)
     version, changed = await edit_profile.handle(container, edit)
     response.headers["ETag"] = f'"{version}"'
     return Edited(participant_id=participant_id, version=version, changed=changed)
@@ -129,7 +130,7 @@ async def patch_profile(
 
 @router.put("/participants/{participant_id}/capacity", response_model=Registered)
 async def put_capacity(
-    participant_id: str,
+    participant_id: IdPath,
     body: CapacityChange,
     container: Container,
     correlation_id: CorrelationDep,
@@ -143,7 +144,7 @@ async def put_capacity(
 
 @router.post("/participants/{participant_id}/training", response_model=Registered)
 async def post_training(
-    participant_id: str,
+    participant_id: IdPath,
     body: TrainingCompletion,
     container: Container,
     correlation_id: CorrelationDep,
@@ -165,7 +166,7 @@ async def _register(
     """The one registration path: an admin names anyone (or a new id); others register themselves."""
     participant_id = _participant_id_for(body.participant_id, body.priority_group, principal)
     registration = registered(participant_id=participant_id, **body.model_dump(exclude={"participant_id"}))
-    version = await register.handle(container, Register(registration, correlation_id))
+    version = await register.handle(container, Register(registration, correlation_id, principal.is_director))
     return Registered(participant_id=participant_id, version=version)
 
 
