@@ -14,6 +14,7 @@ Use the named types (``Name``, ``Biography``, ``Tag`` ...) or build one with ``l
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Path
@@ -57,13 +58,14 @@ MAX_ID = 64
 MAX_NAME = 200
 MAX_SHORT = 200
 MAX_TAG = 100
+MAX_TOPIC_TAG = 50
 MAX_LANGUAGE = 35
 MAX_BIOGRAPHY = 4_000
 MAX_REASON = 2_000
 MAX_NOTES = 20_000
 MAX_INTERESTS = 30
 MAX_LANGUAGES = 20
-MAX_COUNT = 1_000_000
+MAX_COUNT = 100_000_000
 """Ceiling for offsets and other counts: past any real institution, well inside Postgres' integer."""
 
 Id = line(MAX_ID)
@@ -72,7 +74,9 @@ Name = line(MAX_NAME)
 ShortText = line(MAX_SHORT)
 """A specialty, department, location, job function: one line, up to 200 characters."""
 Tag = line(MAX_TAG)
-"""An interest or a topic tag: one line, up to 100 characters."""
+"""An interest: one line, up to 100 characters."""
+TopicTag = line(MAX_TOPIC_TAG)
+"""A meeting's topic tag: one line, up to 50 characters."""
 LanguageTag = Annotated[
     str,
     StringConstraints(min_length=2, max_length=MAX_LANGUAGE, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$"),
@@ -91,6 +95,18 @@ Email = Annotated[
     str, StringConstraints(max_length=254, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 ]
 """An e-mail address: one @, a dot in the domain, no spaces or control characters, up to 254 characters."""
+
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2199, 12, 31)
+
+
+def _within_calendar(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"lies outside {FIRST_DAY.isoformat()}..{LAST_DAY.isoformat()}")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_within_calendar)]
+"""A calendar day a program can mean (1900 to 2199), so date arithmetic never runs off the calendar."""
 
 Offset = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 

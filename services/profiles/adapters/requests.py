@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 from zoneinfo import available_timezones
 
@@ -17,7 +16,7 @@ from shared.events.profiles import (
     ProfileFields,
     TrainingStatus,
 )
-from shared.fields import Biography, Email, Id, Interests, Languages, Name, ShortText, line
+from shared.fields import Biography, Day, Email, Id, Interests, Languages, Name, ShortText, line
 
 _ZONES = frozenset(available_timezones())
 
@@ -154,4 +153,4 @@ class CapacityChange(_Strict):
 
 class TrainingCompletion(_Strict):
     kind: Literal["workshop", "handbook"]
-    completed_on: date
+    completed_on: Day

@@ -42,6 +42,7 @@ from services.relationships.application.confidential import read_texts
 from services.relationships.application.container import Container
 from services.relationships.application.queries import show_relationship
 from shared.auth import Director, Member, Party
+from shared.fields import MAX_COUNT, IdPath
 from shared.http import CorrelationDep, RuntimeDep, get_container
 
 router = APIRouter(prefix="/relationships", tags=["relationships"])
@@ -80,7 +81,7 @@ async def list_relationships(
     principal: Member,
     phase: Annotated[str | None, Query(pattern="^(preparing|negotiating|enabling|closed)$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_COUNT)] = 0,
 ) -> dict[str, Any]:
     """The director sees every relationship; a participant only their own."""
     participant = None if principal.is_director else principal.subject
@@ -89,13 +90,13 @@ async def list_relationships(
 
 
 @router.get("/{relationship_id}")
-async def get_relationship(relationship_id: str, c: ContainerDep, principal: Member) -> dict[str, Any]:
+async def get_relationship(relationship_id: IdPath, c: ContainerDep, principal: Member) -> dict[str, Any]:
     return await show_relationship(c, relationship_id, principal.subject, director=principal.is_director)
 
 
 @router.put("/{relationship_id}/agreement")
 async def put_agreement(
-    relationship_id: str, body: ProposeAgreement, c: ContainerDep, principal: Party
+    relationship_id: IdPath, body: ProposeAgreement, c: ContainerDep, principal: Party
 ) -> dict[str, Any]:
     draft = await propose_agreement.handle(c, commands.ProposeAgreement(relationship_id, principal.subject, body))
     return {"relationship_id": relationship_id, "revision": draft.revision}
@@ -103,7 +104,7 @@ async def put_agreement(
 
 @router.post("/{relationship_id}/agreement/signatures")
 async def post_signature(
-    relationship_id: str, body: Signature, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
+    relationship_id: IdPath, body: Signature, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
 ) -> dict[str, Any]:
     cmd = commands.SignAgreement(relationship_id, principal.subject, **body.model_dump(), correlation_id=correlation_id)
     draft = await sign_agreement.handle(c, cmd)
@@ -112,20 +113,20 @@ async def post_signature(
 
 @router.post("/{relationship_id}/meetings", status_code=status.HTTP_201_CREATED)
 async def post_meeting(
-    relationship_id: str, body: LogMeeting, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
+    relationship_id: IdPath, body: LogMeeting, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
 ) -> dict[str, str]:
     cmd = commands.LogMeeting(relationship_id, principal.subject, **body.model_dump(), correlation_id=correlation_id)
     return {"meeting_id": await log_meeting.handle(c, cmd)}
 
 
 @router.get("/{relationship_id}/notes", response_model=list[Note])
-async def get_notes(relationship_id: str, c: ContainerDep, principal: Member) -> Any:
-    return await read_texts(c, relationship_id, principal.subject, "meeting_note")
+async def get_notes(relationship_id: IdPath, c: ContainerDep, principal: Member) -> Any:
+    return await read_texts(c, relationship_id, principal.subject, "meeting_note", director=principal.is_director)
 
 
 @router.post("/{relationship_id}/goals", status_code=status.HTTP_201_CREATED)
 async def post_goal(
-    relationship_id: str, body: NewGoal, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
+    relationship_id: IdPath, body: NewGoal, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
 ) -> dict[str, str]:
     cmd = commands.SetGoal(relationship_id, principal.subject, **body.model_dump(), correlation_id=correlation_id)
     return {"goal_id": await set_goal.handle(c, cmd)}
@@ -133,8 +134,8 @@ async def post_goal(
 
 @router.post("/{relationship_id}/goals/{goal_id}/progress", response_model=Changed)
 async def post_goal_progress(
-    relationship_id: str,
-    goal_id: str,
+    relationship_id: IdPath,
+    goal_id: IdPath,
     body: GoalProgress,
     c: ContainerDep,
     correlation_id: CorrelationDep,
@@ -148,7 +149,7 @@ async def post_goal_progress(
 
 @router.post("/{relationship_id}/reviews", response_model=Changed)
 async def post_review(
-    relationship_id: str, body: Review, c: ContainerDep, correlation_id: CorrelationDep, principal: Member
+    relationship_id: IdPath, body: Review, c: ContainerDep, correlation_id: CorrelationDep, principal: Member
 ) -> Changed:
     cmd = commands.ReviewAgreement(
         relationship_id,
@@ -162,7 +163,7 @@ async def post_review(
 
 @router.post("/{relationship_id}/closure", response_model=Changed)
 async def post_closure(
-    relationship_id: str, body: Closure, c: ContainerDep, correlation_id: CorrelationDep, principal: Member
+    relationship_id: IdPath, body: Closure, c: ContainerDep, correlation_id: CorrelationDep, principal: Member
 ) -> Changed:
     cmd = commands.CloseRelationship(
         relationship_id,
@@ -176,7 +177,7 @@ async def post_closure(
 
 @router.post("/{relationship_id}/feedback", status_code=status.HTTP_201_CREATED)
 async def post_feedback(
-    relationship_id: str, body: Feedback, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
+    relationship_id: IdPath, body: Feedback, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
 ) -> dict[str, str]:
     cmd = commands.SubmitFeedback(
         relationship_id, principal.subject, **body.model_dump(), correlation_id=correlation_id
@@ -185,5 +186,5 @@ async def post_feedback(
 
 
 @router.get("/{relationship_id}/feedback/comments", response_model=list[Note])
-async def get_comments(relationship_id: str, c: ContainerDep, principal: Member) -> Any:
-    return await read_texts(c, relationship_id, principal.subject, "feedback_comment")
+async def get_comments(relationship_id: IdPath, c: ContainerDep, principal: Member) -> Any:
+    return await read_texts(c, relationship_id, principal.subject, "feedback_comment", director=principal.is_director)

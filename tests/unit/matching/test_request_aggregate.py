@@ -8,6 +8,7 @@ from services.matching.domain.errors import (
     InvalidCommand,
     MatchingRuleViolation,
     NotAllowed,
+    NotFound,
 )
 from services.matching.domain.request import Request
 from shared.events.matching import (
@@ -67,13 +68,15 @@ def test_declines_pass_it_on_and_exhaustion_returns_it_to_the_director() -> None
     request = forwarded("a", "b")
     request.apply_all(request.respond("a", False, None, everyone, DEADLINE, T0), T0)
     assert request.mentor_id == "b"
+    with pytest.raises(NotAllowed, match="not waiting for an answer from a"):  # a knows of it, no longer asked
+        request.respond("a", True, None, everyone, DEADLINE, T0)
     events = request.respond("b", False, "busy", everyone, DEADLINE, T0)
     assert isinstance(events[-1], RequestUnmatched) and events[-1].tried_mentor_ids == ["a", "b"]
 
 
 def test_acceptance_by_the_waited_for_mentor_only_and_time_to_match() -> None:
     request = forwarded("a")
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotFound, match=r"^no request r1$"):  # never forwarded to b: not b's to know of
         request.respond("b", True, None, everyone, DEADLINE, T0)
     match = request.respond("a", True, None, everyone, DEADLINE, T0 + timedelta(hours=5))[-1]
     assert isinstance(match, MatchApproved)
