@@ -20,20 +20,20 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import AfterValidator, Field, StringConstraints
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_NOT_PRINTABLE = "may not contain control characters (U+0000 to U+001F, U+007F to U+009F)"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_CHARACTERS = "control characters (U+0000 to U+001F, U+007F to U+009F)"
 
 
 def _single_line(value: str) -> str:
     if _CONTROL.search(value):
-        raise ValueError(f"{_NOT_PRINTABLE}: it is one line of text")
+        raise ValueError(f"is one line of text: it may not contain {_CONTROL_CHARACTERS} or lone surrogates")
     return value
 
 
 def _multi_line(value: str) -> str:
     if _CONTROL_EXCEPT_LINES.search(value):
-        raise ValueError(f"{_NOT_PRINTABLE} other than tab and line breaks")
+        raise ValueError(f"may not contain {_CONTROL_CHARACTERS} other than tab and line breaks, nor lone surrogates")
     return value
 
 

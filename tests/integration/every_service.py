@@ -81,7 +81,8 @@ async def every_service(postgres: Postgres, bootstrap: str) -> AsyncIterator[dic
                 async with pool.acquire() as conn:
                     await make_live(conn, await create_generation(conn))
                 stack.push_async_callback(app.state.container.replays.stop)  # a replay a request started
-            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{service}")
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # a crash answers 500, as served
+            client = httpx.AsyncClient(transport=transport, base_url=f"http://{service}")
             stack.push_async_callback(client.aclose)
             apis[service] = Api(service, app, client)
         try:
