@@ -11,6 +11,7 @@ from services.matching.domain.errors import (
     NotFound,
 )
 from services.matching.domain.request import Request
+from services.matching.domain.rules import as_read_by, check_withdrawer
 from shared.events.matching import (
     MatchApproved,
     RequestExpired,
@@ -116,3 +117,43 @@ def test_a_decline_needs_a_reason_and_a_review_happens_once() -> None:
         request.review("director", True, None, everyone, DEADLINE)
     with pytest.raises(MatchingRuleViolation):
         request.withdraw(None)
+
+
+# --- who reads a request, and its personal text ---------------------------------------------------------
+
+
+def view(**fields) -> dict:
+    return {
+        "request_id": "r1",
+        "mentee_id": "mentee",
+        "status": "forwarded",
+        "mentor_id": "b",
+        "forwarded_to": ["a", "b"],
+        "matched_mentor_id": None,
+        "biography": "bio",
+        "motivation": "why",
+        **fields,
+    }
+
+
+def test_a_mentor_reads_the_personal_text_only_while_asked_or_once_matched() -> None:
+    assert as_read_by(view(), "b", director=False)["biography"] == "bio"  # asked now
+    passed_over = as_read_by(view(), "a", director=False)  # declined or let the deadline pass
+    assert (passed_over["biography"], passed_over["motivation"], passed_over["status"]) == (None, None, "forwarded")
+    matched = view(status="matched", mentor_id="b", matched_mentor_id="b")
+    assert as_read_by(matched, "b", director=False)["motivation"] == "why"
+    assert as_read_by(matched, "a", director=False)["motivation"] is None
+    withdrawn = view(status="withdrawn")
+    assert as_read_by(withdrawn, "b", director=False)["biography"] is None
+    for always in ("mentee", "director"):
+        assert as_read_by(withdrawn, always, director=always == "director")["biography"] == "bio"
+
+
+def test_to_anyone_else_a_request_is_not_found_in_the_words_of_a_missing_one() -> None:
+    for outsider in ("c", "another-mentee"):
+        with pytest.raises(NotFound, match=r"^no request r1$"):
+            as_read_by(view(), outsider, director=False)
+    with pytest.raises(NotFound, match=r"^no request r1$"):
+        check_withdrawer("r1", "c", "mentee", ["a"], director=False)
+    with pytest.raises(NotAllowed):  # a mentor it was forwarded to knows of it, but may not withdraw it
+        check_withdrawer("r1", "a", "mentee", ["a"], director=False)
