@@ -62,12 +62,16 @@ class Edited(BaseModel):
 
 
 def install(app: FastAPI) -> None:
-    """Every route of the service and the two answers ``shared.http`` does not give (NUL text, SCIM errors)."""
+    """Every route of the service and the two answers ``shared.http`` does not give (unstorable text, SCIM errors)."""
     app.include_router(router)
     app.include_router(directory.router)
     app.include_router(hr_import_api.router)
     scim_api.install(app)
-    for not_storable in (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError):
+    for not_storable in (
+        asyncpg.CharacterNotInRepertoireError,
+        asyncpg.UntranslatableCharacterError,
+        asyncpg.DataError,  # only for a lone surrogate (an escaped \ud800 in JSON): it has no UTF-8 to send
+    ):
         app.add_exception_handler(not_storable, _not_storable_text)
 
 
@@ -199,11 +203,24 @@ def _version(if_match: str | None) -> int | None:
     return int(text)
 
 
-async def _not_storable_text(request: Request, _: Exception) -> JSONResponse:
-    """Postgres text cannot hold NUL characters; say so instead of failing with a 500."""
+async def _not_storable_text(request: Request, exc: Exception) -> JSONResponse:
+    """Postgres text cannot hold NUL characters or lone surrogates; say so instead of failing with a 500.
+
+    The request models refuse both in the fields they bound; this answers for text they pass through
+    unbounded (SCIM bodies, HR rows, search words)."""
+    if isinstance(exc, asyncpg.DataError) and not isinstance(exc.__cause__, UnicodeEncodeError):
+        raise exc  # any other value the driver refuses is not the caller's text: a server error
     in_query = any("\x00" in key + value for key, value in request.query_params.multi_items())
     where = "path" if "\x00" in request.url.path else "query" if in_query else "body"
     return JSONResponse(
-        {"detail": [{"loc": [where], "msg": "text may not contain NUL (\\u0000) characters", "type": "value_error"}]},
+        {
+            "detail": [
+                {
+                    "loc": [where],
+                    "msg": "text may not contain NUL (\\u0000) characters or lone surrogates",
+                    "type": "value_error",
+                }
+            ]
+        },
         status_code=422,
     )
