@@ -125,6 +125,8 @@ HOSTILE_VALUES: dict[str, Any] = {
     "float for int": 1.5,
     "null": None,
     "empty string": "",
+    "the last day": "9999-12-31",
+    "the first day": "0001-01-01",
     "array": [],
     "object": {"x": 1},
     "nesting 200 deep": _nested(200),

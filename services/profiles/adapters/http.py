@@ -208,7 +208,7 @@ async def _not_storable_text(request: Request, exc: Exception) -> JSONResponse:
 
     The request models refuse both in the fields they bound; this answers for text they pass through
     unbounded (SCIM bodies, HR rows, search words)."""
-    if isinstance(exc, asyncpg.DataError) and not isinstance(exc.__cause__, UnicodeEncodeError):
+    if type(exc) is asyncpg.DataError and not isinstance(exc.__cause__, UnicodeEncodeError):
         raise exc  # any other value the driver refuses is not the caller's text: a server error
     in_query = any("\x00" in key + value for key, value in request.query_params.multi_items())
     where = "path" if "\x00" in request.url.path else "query" if in_query else "body"
