@@ -14,11 +14,11 @@ Use the named types (``Name``, ``Biography``, ``Tag`` ...) or build one with ``l
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -107,6 +107,15 @@ def _within_calendar(value: date) -> date:
 
 Day = Annotated[date, AfterValidator(_within_calendar)]
 """A calendar day a program can mean (1900 to 2199), so date arithmetic never runs off the calendar."""
+
+
+def _moment_within_calendar(value: datetime) -> datetime:
+    _within_calendar(value.date())
+    return value
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_moment_within_calendar)]
+"""A moment with its UTC offset, on a day a program can mean (1900 to 2199)."""
 
 Offset = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 

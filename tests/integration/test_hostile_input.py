@@ -127,6 +127,7 @@ HOSTILE_VALUES: dict[str, Any] = {
     "empty string": "",
     "the last day": "9999-12-31",
     "the first day": "0001-01-01",
+    "the last moment": "9999-12-31T23:59:59+00:00",
     "array": [],
     "object": {"x": 1},
     "nesting 200 deep": _nested(200),
@@ -232,12 +233,12 @@ def hostile_bodies(valid: Any) -> Iterator[tuple[str, dict]]:
         duplicated = json.dumps(valid)[:-1] + f', "{first}": "{"x" * 100_001}"}}'
         yield (
             f"duplicate key {first}",
-            {"content": duplicated.encode(), "headers": {"content-type": "application/json"}},
+            {"content": duplicated.encode(), "headers": {"content-type": "application/json", **EVERY_ROLE}},
         )
-    for name, (raw, content_type) in RAW_BODIES.items():
-        yield name, {"content": raw, "headers": {"content-type": content_type}}
+    for name, (raw, content_type) in RAW_BODIES.items():  # by an admin, so that each reaches the parser
+        yield name, {"content": raw, "headers": {"content-type": content_type, **EVERY_ROLE}}
     for content_type in CONTENT_TYPES:
-        headers = {} if content_type is None else {"content-type": content_type}
+        headers = {**EVERY_ROLE} if content_type is None else {"content-type": content_type, **EVERY_ROLE}
         yield f"content type {content_type}", {"content": json.dumps(valid).encode(), "headers": headers}
 
 

@@ -8,14 +8,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, PlainTextResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.analytics.adapters import dashboard_page
 from services.analytics.adapters.container import AnalyticsContainer
 from services.analytics.projecting.replay import ReplayAlreadyRunning
 from services.analytics.querying.dashboard import Filters, figures_as_rows
 from shared.auth import Evaluator, Member
-from shared.fields import MAX_COUNT, Day, IdPath, ShortText
+from shared.fields import MAX_COUNT, Day, IdPath, Moment, ShortText
 from shared.http import get_container
 
 router = APIRouter(tags=["timelines"])
@@ -41,7 +41,7 @@ async def get_participant_timeline(
 
 class ReplayRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    as_of: AwareDatetime | None = None
+    as_of: Moment | None = None
 
 
 @router.post("/replays", status_code=status.HTTP_202_ACCEPTED, tags=["replay"])

@@ -53,7 +53,7 @@ class ImportSession(BaseModel):
 
 class ImportLine(BaseModel):
     row: int = Field(ge=1, le=MAX_COUNT, description="Row number in the file, echoed in the report")
-    fields: dict[str, JsonValue] = Field(description="Worker fields and effective_date")
+    fields: dict[str, JsonValue] = Field(max_length=100, description="Worker fields and effective_date")
 
 
 class ImportBatch(BaseModel):

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.relationships.domain.agreement import AgreementTerms, Milestone
 from shared.events.profiles import MeetingFormat
 from shared.events.relationships import ClosureReason, SmartGoal
-from shared.fields import MAX_BIOGRAPHY, MAX_NOTES, Day, Id, Notes, TopicTag, items, line, text
+from shared.fields import MAX_BIOGRAPHY, MAX_COUNT, MAX_NOTES, Day, Id, Notes, TopicTag, items, line, text
 
 GoalText = text(1000)
 Measure = text(500)
@@ -47,7 +47,9 @@ class ProposeAgreement(AgreementTerms):
 
 
 class Signature(BaseModel):
-    revision: int = Field(ge=1, description="The draft revision read, so nobody signs terms they have not seen")
+    revision: int = Field(
+        ge=1, le=MAX_COUNT, description="The draft revision read, so nobody signs terms they have not seen"
+    )
     confidentiality_accepted: bool
     no_fault_termination_acknowledged: bool
 
