@@ -60,6 +60,7 @@ MAX_SHORT = 200
 MAX_TAG = 100
 MAX_TOPIC_TAG = 50
 MAX_LANGUAGE = 35
+MAX_ZONE = 64
 MAX_BIOGRAPHY = 4_000
 MAX_REASON = 2_000
 MAX_NOTES = 20_000
@@ -74,7 +75,7 @@ Name = line(MAX_NAME)
 ShortText = line(MAX_SHORT)
 """A specialty, department, location, job function: one line, up to 200 characters."""
 Tag = line(MAX_TAG)
-"""An interest: one line, up to 100 characters."""
+"""A short label (an interest, a priority group, a gender as self-described): one line, up to 100 characters."""
 TopicTag = line(MAX_TOPIC_TAG)
 """A meeting's topic tag: one line, up to 50 characters."""
 LanguageTag = Annotated[
@@ -82,6 +83,8 @@ LanguageTag = Annotated[
     StringConstraints(min_length=2, max_length=MAX_LANGUAGE, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$"),
 ]
 """A BCP 47 language tag, e.g. ``en`` or ``pt-BR``."""
+ZoneName = line(MAX_ZONE)
+"""An IANA time zone name, e.g. ``America/Chicago`` (whether it exists is the service's check)."""
 Biography = text(MAX_BIOGRAPHY)
 """A biography or a motivation: up to 4,000 characters over several lines."""
 Reason = text(MAX_REASON)

@@ -16,7 +16,7 @@ from shared.events.profiles import (
     ProfileFields,
     TrainingStatus,
 )
-from shared.fields import Biography, Day, Email, Id, Interests, Languages, Name, ShortText, line
+from shared.fields import Biography, Day, Email, Id, Interests, Languages, Name, ShortText, Tag, ZoneName
 
 _ZONES = frozenset(available_timezones())
 
@@ -37,10 +37,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-GroupName = line(100)
-TimeZone = line(64)
-
-
 class ProfileIn(ProfileFields):
     """The profile as a caller gives it: the event's fields, each bounded and free of control characters."""
 
@@ -52,7 +48,7 @@ class ProfileIn(ProfileFields):
     job_function: ShortText | None = None
     department: ShortText | None = Field(default=None, description="Department or college")
     location: ShortText | None = None
-    time_zone: TimeZone = Field(default="UTC", description="IANA zone, e.g. America/Chicago")
+    time_zone: ZoneName = Field(default="UTC", description="IANA zone, e.g. America/Chicago")
     languages: Languages = Field(default_factory=lambda: ["en"], description="BCP 47 tags, e.g. en, pt-BR")
 
     _zone = field_validator("time_zone")(_known_zone)
@@ -67,7 +63,7 @@ class DemographicsIn(Demographics):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    gender: GroupName | None = None
+    gender: Tag | None = None
     race_ethnicity: ShortText | None = None
 
 
@@ -78,7 +74,7 @@ class _Registration(_Strict):
     email: Email
     profile: ProfileIn
     demographics: DemographicsIn | None = None
-    priority_group: GroupName | None = Field(default=None, description="Set by admins only")
+    priority_group: Tag | None = Field(default=None, description="Set by admins only")
 
 
 class MentorRegistration(_Registration):
@@ -99,7 +95,7 @@ class ProfilePatchFields(_Strict):
     job_function: ShortText | None = None
     department: ShortText | None = None
     location: ShortText | None = None
-    time_zone: TimeZone | None = None
+    time_zone: ZoneName | None = None
     languages: Languages | None = None
 
     _required = field_validator("biography", "specialty", "interests", "career_stage", "time_zone", "languages")(
@@ -118,7 +114,7 @@ class AvailabilityPatch(_Strict):
 
 class DemographicsPatch(_Strict):
     consented: bool | None = None
-    gender: GroupName | None = None
+    gender: Tag | None = None
     race_ethnicity: ShortText | None = None
     first_generation: bool | None = None
 
@@ -130,7 +126,7 @@ class ProfilePatch(_Strict):
 
     name: Name | None = None
     email: Email | None = None
-    priority_group: GroupName | None = Field(default=None, description="Admins only")
+    priority_group: Tag | None = Field(default=None, description="Admins only")
     profile: ProfilePatchFields | None = None
     availability: AvailabilityPatch | None = None
     demographics: DemographicsPatch | None = None
