@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -100,6 +101,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotFound, detail_handler(404))
     app.add_exception_handler(InvalidCommand, field_error_handler)
     app.add_exception_handler(EventTooLarge, detail_handler(413))  # the append-time backstop (shared.eventstore)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
 
 
 def detail_handler(code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
@@ -117,6 +119,16 @@ async def field_error_handler(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {"detail": [{"loc": ["body", *field.split(".")], "msg": reason, "type": "value_error"}]}, status_code=422
     )
+
+
+async def validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
+    """422 naming each field and the reason (``loc``, ``msg``, ``type``), without echoing the input back: an
+    input may be megabytes, personal, or not representable in JSON at all (a lone surrogate, ``NaN``)."""
+    errors = [
+        {"loc": list(error.get("loc", ())), "msg": str(error.get("msg", "")), "type": str(error.get("type", ""))}
+        for error in exc.errors()
+    ]
+    return JSONResponse({"detail": errors}, status_code=422)
 
 
 CORRELATION_HEADER = "X-Correlation-ID"

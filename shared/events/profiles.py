@@ -11,6 +11,8 @@ from shared.events.base import Event
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+Interest = Annotated[str, StringConstraints(max_length=100)]
+LanguageCode = Annotated[str, StringConstraints(max_length=35)]
 
 CareerStage = Literal["student", "trainee", "early_career", "mid_career", "senior", "emeritus"]
 MeetingFormat = Literal["in_person", "video", "phone", "hybrid"]
@@ -25,13 +27,13 @@ class _Part(BaseModel):
 class ProfileFields(_Part):
     biography: str = Field(max_length=4000, json_schema_extra={"personal": True})
     specialty: str = Field(max_length=200, description="Field or specialty, e.g. cardiology")
-    interests: list[str] = Field(default_factory=list, max_length=30)
+    interests: list[Interest] = Field(default_factory=list, max_length=30, description="Each up to 100 characters")
     career_stage: CareerStage
     job_function: str | None = Field(default=None, max_length=200)
     department: str | None = Field(default=None, max_length=200, description="Department or college")
     location: str | None = Field(default=None, max_length=200)
     time_zone: str = Field(default="UTC", max_length=64, description="IANA zone, e.g. America/Chicago")
-    languages: list[str] = Field(default_factory=lambda: ["en"], max_length=20, description="BCP 47 tags")
+    languages: list[LanguageCode] = Field(default_factory=lambda: ["en"], max_length=20, description="BCP 47 tags")
 
 
 class Demographics(_Part):

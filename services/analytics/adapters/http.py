@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, PlainTextResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.analytics.adapters import dashboard_page
 from services.analytics.adapters.container import AnalyticsContainer
 from services.analytics.projecting.replay import ReplayAlreadyRunning
 from services.analytics.querying.dashboard import Filters, figures_as_rows
 from shared.auth import Evaluator, Member, Role
+from shared.fields import MAX_COUNT, Day, IdPath, Moment, ShortText
 from shared.http import get_container
 from shared.web_signin import Reader, page_reader
 
@@ -24,12 +24,14 @@ Container = Annotated[AnalyticsContainer, Depends(get_container)]
 DashboardReader = Annotated[Reader, Depends(page_reader(Role.admin, Role.analyst))]
 """The director or an analyst: a bearer token, or a browser signed in to the dashboard (its session cookie)."""
 DashboardBrowser = Annotated[Reader, Depends(page_reader(Role.admin, Role.analyst, redirect=True))]
-GenerationParam = Annotated[int | None, Query(ge=1, description="A snapshot generation (as-of replay); default live")]
+GenerationParam = Annotated[
+    int | None, Query(ge=1, le=MAX_COUNT, description="A snapshot generation (as-of replay); default live")
+]
 
 
 @router.get("/timelines/relationships/{relationship_id}")
 async def get_relationship_timeline(
-    relationship_id: str, container: Container, principal: Member, generation: GenerationParam = None
+    relationship_id: IdPath, container: Container, principal: Member, generation: GenerationParam = None
 ) -> dict:
     """Everything that happened to one relationship, in order, from every service's events."""
     return await container.reads.relationship_timeline(relationship_id, principal, generation)
@@ -37,7 +39,7 @@ async def get_relationship_timeline(
 
 @router.get("/timelines/participants/{participant_id}")
 async def get_participant_timeline(
-    participant_id: str, container: Container, principal: Member, generation: GenerationParam = None
+    participant_id: IdPath, container: Container, principal: Member, generation: GenerationParam = None
 ) -> dict:
     """Everything that happened to one participant, in order, from every service's events."""
     return await container.reads.participant_timeline(participant_id, principal, generation)
@@ -45,7 +47,7 @@ async def get_participant_timeline(
 
 class ReplayRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    as_of: AwareDatetime | None = None
+    as_of: Moment | None = None
 
 
 @router.post("/replays", status_code=status.HTTP_202_ACCEPTED, tags=["replay"])
@@ -59,7 +61,9 @@ async def start_replay(body: ReplayRequest, container: Container, _: Evaluator) 
 
 
 @router.get("/replays/{generation}", tags=["replay"])
-async def replay_status(generation: int, container: Container, _: Evaluator) -> dict:
+async def replay_status(
+    generation: Annotated[int, Path(ge=1, le=MAX_COUNT)], container: Container, _: Evaluator
+) -> dict:
     """Progress of a projection replay into a generation."""
     replay = container.replays.known.get(generation)
     if replay is None:
@@ -69,11 +73,11 @@ async def replay_status(generation: int, container: Container, _: Evaluator) -> 
 
 class DashboardFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    department: str | None = None
+    department: ShortText | None = None
     cohort: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$", description="Registration month, YYYY-MM")
-    start: date | None = None
-    end: date | None = None
-    generation: int | None = Field(default=None, ge=1)
+    start: Day | None = None
+    end: Day | None = None
+    generation: int | None = Field(default=None, ge=1, le=MAX_COUNT)
 
 
 async def _figures(container: AnalyticsContainer, query: DashboardFilters) -> dict:

@@ -52,14 +52,13 @@ class Reads:
         return schema_name(row["generation"])
 
     async def relationship_timeline(self, relationship_id: str, viewer: Principal, generation: int | None) -> dict:
-        """Visible to the relationship's participants and directors."""
+        """Visible to the relationship's participants and directors; to anyone else it is not found, in the same
+        words as an id nobody holds (no probing of relationship ids)."""
         schema = await self.schema(generation)
         async with self._pool().acquire() as conn:
             timeline = await relationship_timeline(conn, schema, relationship_id)
-        if timeline is None:
+        if timeline is None or not (viewer.has_any({Role.admin}) or viewer.subject in timeline["participants"]):
             raise NotFound(f"no relationship {relationship_id}")
-        if not viewer.has_any({Role.admin}) and viewer.subject not in timeline["participants"]:
-            raise NotAllowed("only the relationship's participants and directors")
         return timeline
 
     async def participant_timeline(self, participant_id: str, viewer: Principal, generation: int | None) -> dict:

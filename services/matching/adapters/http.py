@@ -35,8 +35,9 @@ from services.matching.application.deps import Deps
 from services.matching.application.program import show_program
 from services.matching.domain.errors import NotFound
 from services.matching.domain.program import Program
-from services.matching.domain.rules import check_reader
+from services.matching.domain.rules import as_read_by
 from shared.auth import Director, DirectorOrMentee, Member, Mentee, Mentor, Role
+from shared.fields import MAX_COUNT, IdPath
 from shared.http import CorrelationDep, get_container
 
 router = APIRouter()
@@ -76,7 +77,7 @@ async def list_mentors(
     deps: Container,
     _: Member,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_COUNT)] = 0,
 ) -> DirectoryPage:
     """Matching's mentor directory: active mentors with their capacity and open slots."""
     total, rows = await deps.views.mentors(limit=limit, offset=offset)
@@ -101,35 +102,35 @@ async def list_requests(
         str | None, Query(alias="status", pattern="^(submitted|declined|forwarded|matched|unmatched|withdrawn)$")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_COUNT)] = 0,
 ) -> dict[str, Any]:
     """The director sees every request; a mentee their own; a mentor those forwarded to them."""
     director = principal.is_director
     mentee = None if director or Role.mentee not in principal.roles else principal.subject
     mentor = None if director or mentee else principal.subject
     items = await deps.views.requests(mentee_id=mentee, mentor_id=mentor, status=status_, limit=limit, offset=offset)
-    return {"items": items}
+    return {"items": [as_read_by(item, principal.subject, director=director) for item in items]}
 
 
 @router.get("/requests/{request_id}", tags=["requests"])
-async def get_request(request_id: str, deps: Container, principal: Member) -> dict[str, Any]:
-    """One request, for an admin, the mentee or a mentor it was forwarded to."""
+async def get_request(request_id: IdPath, deps: Container, principal: Member) -> dict[str, Any]:
+    """To a caller who may not read it, a request is not found, exactly as an id nobody holds; a mentor who is
+    no longer asked (declined, deadline passed, passed over, withdrawn) reads it without biography and motivation."""
     view = await deps.views.request(request_id)
     if view is None:
         raise NotFound(f"no request {request_id}")
-    check_reader(request_id, principal.subject, view["mentee_id"], view["forwarded_to"], director=principal.is_director)
-    return view
+    return as_read_by(view, principal.subject, director=principal.is_director)
 
 
 @router.post("/requests/{request_id}/review", response_model=Changed, tags=["requests"])
-async def post_review(request_id: str, body: bodies.Review, deps: Container, cid: CorrelationDep, who: Director):
+async def post_review(request_id: IdPath, body: bodies.Review, deps: Container, cid: CorrelationDep, who: Director):
     """The director approves (forwarded to the first choice) or declines a request: `RequestReviewed`."""
     cmd = commands.ReviewRequest(request_id, who.subject, body.approved, body.decline_reason, cid)
     return Changed(request_id=request_id, version=await review_request.handle(deps, cmd))
 
 
 @router.post("/requests/{request_id}/response", response_model=Changed, tags=["requests"])
-async def post_response(request_id: str, body: bodies.Response, deps: Container, cid: CorrelationDep, who: Mentor):
+async def post_response(request_id: IdPath, body: bodies.Response, deps: Container, cid: CorrelationDep, who: Mentor):
     """The mentor the request waits for accepts (`MatchApproved`) or declines (forwarded to the next choice)."""
     cmd = commands.RespondToRequest(request_id, who.subject, body.accepted, body.reason, cid)
     return Changed(request_id=request_id, version=await respond_to_request.handle(deps, cmd))
@@ -137,7 +138,7 @@ async def post_response(request_id: str, body: bodies.Response, deps: Container,
 
 @router.post("/requests/{request_id}/match", response_model=Changed, tags=["requests"])
 async def post_admin_match(
-    request_id: str, body: bodies.AdminMatch, deps: Container, cid: CorrelationDep, who: Director
+    request_id: IdPath, body: bodies.AdminMatch, deps: Container, cid: CorrelationDep, who: Director
 ):
     """An admin matches an unmatched request to a mentor: `MatchApproved` (mode admin)."""
     cmd = commands.AdminMatch(request_id, who.subject, body.mentor_id, cid)
@@ -146,7 +147,7 @@ async def post_admin_match(
 
 @router.post("/requests/{request_id}/withdrawal", response_model=Changed, tags=["requests"])
 async def post_withdrawal(
-    request_id: str, body: bodies.Withdrawal, deps: Container, cid: CorrelationDep, who: DirectorOrMentee
+    request_id: IdPath, body: bodies.Withdrawal, deps: Container, cid: CorrelationDep, who: DirectorOrMentee
 ):
     """The mentee (or an admin) withdraws a request that is not yet matched: `RequestWithdrawn`."""
     cmd = commands.WithdrawRequest(request_id, who.subject, who.is_director, body.reason, cid)
@@ -155,7 +156,7 @@ async def post_withdrawal(
 
 @router.get("/mentees/{mentee_id}/suggestions", tags=["suggestions"])
 async def get_suggestions(
-    mentee_id: str, deps: Container, principal: DirectorOrMentee, k: Annotated[int, Query(ge=1, le=50)] = 5
+    mentee_id: IdPath, deps: Container, principal: DirectorOrMentee, k: Annotated[int, Query(ge=1, le=50)] = 5
 ) -> dict[str, Any]:
     """The top-k mentors for a mentee, each with a score (0-100) and the reason."""
     query = commands.SuggestMentors(mentee_id, principal.subject, principal.is_director, k)
@@ -163,13 +164,13 @@ async def get_suggestions(
 
 
 @router.get("/programs/{program_id}", tags=["program"])
-async def get_program_settings(program_id: str, deps: Container, _: Member) -> dict[str, Any]:
+async def get_program_settings(program_id: IdPath, deps: Container, _: Member) -> dict[str, Any]:
     """The program's compatibility weights and mentor response deadline."""
     return _program(await show_program(deps, program_id))
 
 
 @router.put("/programs/{program_id}/weights", tags=["program"])
-async def put_weights(program_id: str, body: bodies.WeightsBody, deps: Container, _: Director) -> dict[str, Any]:
+async def put_weights(program_id: IdPath, body: bodies.WeightsBody, deps: Container, _: Director) -> dict[str, Any]:
     """Set the six compatibility weights (admin)."""
     cmd = commands.ChangeProgram(program_id, weights=body.model_dump())
     return _program(await change_program.handle(deps, cmd))
@@ -177,7 +178,7 @@ async def put_weights(program_id: str, body: bodies.WeightsBody, deps: Container
 
 @router.put("/programs/{program_id}/response-deadline", tags=["program"])
 async def put_response_deadline(
-    program_id: str, body: bodies.ResponseDeadline, deps: Container, _: Director
+    program_id: IdPath, body: bodies.ResponseDeadline, deps: Container, _: Director
 ) -> dict[str, Any]:
     """Set the days a mentor has to answer a forwarded request (admin)."""
     cmd = commands.ChangeProgram(program_id, response_days=body.days)
@@ -202,14 +203,14 @@ async def post_bulk_run(
 
 
 @router.get("/bulk-runs/{run_id}", tags=["bulk runs"])
-async def get_bulk_run(run_id: str, deps: Container, _: Director) -> dict[str, Any]:
+async def get_bulk_run(run_id: IdPath, deps: Container, _: Director) -> dict[str, Any]:
     """A bulk run: status, proposed pairs and its report."""
     return await _bulk_run(deps, run_id)
 
 
 @router.post("/bulk-runs/{run_id}/commit", tags=["bulk runs"])
 async def post_bulk_commit(
-    run_id: str, deps: Container, correlation_id: CorrelationDep, principal: Director
+    run_id: IdPath, deps: Container, correlation_id: CorrelationDep, principal: Director
 ) -> dict[str, Any]:
     """Commit a proposed bulk run: `BulkMatchCommitted` and one `MatchApproved` per pair, all or nothing."""
     pairs = await commit_bulk_run.handle(deps, commands.CommitBulkRun(run_id, principal.subject, correlation_id))
@@ -217,7 +218,7 @@ async def post_bulk_commit(
 
 
 @router.post("/bulk-runs/{run_id}/discard", tags=["bulk runs"])
-async def post_bulk_discard(run_id: str, deps: Container, principal: Director) -> dict[str, Any]:
+async def post_bulk_discard(run_id: IdPath, deps: Container, principal: Director) -> dict[str, Any]:
     """Discard a proposed bulk run (no event)."""
     await discard_bulk_run.handle(deps, commands.DiscardBulkRun(run_id, principal.subject))
     return {"run_id": run_id, "status": "discarded"}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+from shared.fields import MAX_BIOGRAPHY, MAX_REASON, Biography, Id, Reason
+
+MAX_COHORT = 20_000
 
 
 class _Body(BaseModel):
@@ -14,19 +16,19 @@ class _Body(BaseModel):
 
 
 class SubmitRequest(_Body):
-    biography: str = Field(min_length=1, max_length=4000)
-    motivation: str = Field(min_length=1, max_length=4000, description="Why the mentee seeks mentorship")
+    biography: Biography = Field(description=f"Up to {MAX_BIOGRAPHY} characters")
+    motivation: Biography = Field(description=f"Why the mentee seeks mentorship; up to {MAX_BIOGRAPHY} characters")
     ranked_mentor_ids: list[Id] = Field(min_length=1, max_length=3, description="First choice first, distinct")
 
 
 class Review(_Body):
     approved: bool
-    decline_reason: str | None = Field(default=None, max_length=2000, description="Required when declining")
+    decline_reason: Reason | None = Field(default=None, description=f"Required when declining; up to {MAX_REASON}")
 
 
 class Response(_Body):
     accepted: bool
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: Reason | None = Field(default=None, description=f"Up to {MAX_REASON} characters")
 
 
 class AdminMatch(_Body):
@@ -34,7 +36,7 @@ class AdminMatch(_Body):
 
 
 class Withdrawal(_Body):
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: Reason | None = Field(default=None, description=f"Up to {MAX_REASON} characters")
 
 
 class WeightsBody(_Body):
@@ -60,8 +62,12 @@ class BulkRunBody(_Body):
     mentee_ids: list[Id] | None = Field(
         default=None,
         min_length=1,
-        max_length=20_000,
+        max_length=MAX_COHORT,
         description="The cohort; omitted: every active mentee with no open request and no mentor",
     )
-    pinned: dict[Id, Id] = Field(default_factory=dict, description="mentee id → mentor id, placed first")
-    forbidden: list[ForbiddenPair] = Field(default_factory=list, description="pairs never proposed")
+    pinned: dict[Id, Id] = Field(
+        default_factory=dict, max_length=MAX_COHORT, description="mentee id → mentor id, placed first"
+    )
+    forbidden: list[ForbiddenPair] = Field(
+        default_factory=list, max_length=MAX_COHORT, description="pairs never proposed"
+    )

@@ -122,6 +122,8 @@ class Request(Aggregate):
         respond_by: datetime,
         now: datetime,
     ) -> list[Event]:
+        if not self.exists or mentor_id not in self.forwarded_to:
+            raise NotFound(f"no request {self.request_id}")  # never forwarded to them: not theirs to know of
         self._require("forwarded", "answered")
         if mentor_id != self.mentor_id:
             raise NotAllowed(f"request {self.request_id} is not waiting for an answer from {mentor_id}")

@@ -2,15 +2,22 @@
 
 - ``SUBMISSION_RULES``: a mentee may ask for mentorship (registered and active, no open request, no mentor).
 - ``exclusion``: why a mentor may not be offered a mentee now (ranked choices, forwarding, admin matches).
-- ``check_reader`` / ``check_withdrawer``: who may read or withdraw a request.
+- ``check_reader`` / ``check_withdrawer``: who may read or withdraw a request; to anyone else a request
+  does not exist (404, the same answer as for an id nobody holds), so ids cannot be probed.
+- ``may_read_personal_text`` / ``as_read_by``: the mentee's biography and motivation reach a mentor only
+  while the request waits for that mentor's answer, or once it matched them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from services.matching.domain.errors import MatchingRuleViolation, NotAllowed
+from services.matching.domain.errors import MatchingRuleViolation, NotAllowed, NotFound
+
+PERSONAL_TEXT = ("biography", "motivation")
+"""What the mentee wrote for the request: theirs, the director's, and the mentor's who is asked or matched."""
 
 
 @dataclass(frozen=True)
@@ -94,9 +101,11 @@ def exclusions(
 def check_reader(
     request_id: str, subject: str, mentee_id: str, forwarded_to: Collection[str], *, director: bool
 ) -> None:
-    """The director reads every request; the mentee their own; a mentor those forwarded to them."""
+    """The director reads every request; the mentee their own; a mentor those forwarded to them.
+
+    To anyone else the request is not found, in the same words as an id nobody holds."""
     if not (director or subject == mentee_id or subject in forwarded_to):
-        raise NotAllowed(f"request {request_id} is neither yours nor forwarded to you")
+        raise NotFound(f"no request {request_id}")
 
 
 def check_withdrawer(
@@ -106,3 +115,30 @@ def check_withdrawer(
     check_reader(request_id, subject, mentee_id, forwarded_to, director=director)
     if not director and subject != mentee_id:
         raise NotAllowed(f"request {request_id} is not yours to withdraw")
+
+
+def may_read_personal_text(
+    subject: str, *, director: bool, mentee_id: str, status: str, mentor_id: str | None, matched_mentor_id: str | None
+) -> bool:
+    """The director and the mentee always; a mentor while the request waits for their answer, or once it
+    matched them. A mentor who declined, let the deadline pass, was passed over or saw the request withdrawn
+    keeps seeing that it existed (status, dates, their own turn) but no longer what the mentee wrote."""
+    if director or subject == mentee_id:
+        return True
+    return (status == "forwarded" and subject == mentor_id) or subject == matched_mentor_id
+
+
+def as_read_by(view: Mapping[str, Any], subject: str, *, director: bool) -> dict[str, Any]:
+    """The request view as ``subject`` may read it: the personal text left out (``None``) where they may not."""
+    check_reader(view["request_id"], subject, view["mentee_id"], view["forwarded_to"] or (), director=director)
+    shown = dict(view)
+    if not may_read_personal_text(
+        subject,
+        director=director,
+        mentee_id=view["mentee_id"],
+        status=view["status"],
+        mentor_id=view["mentor_id"],
+        matched_mentor_id=view["matched_mentor_id"],
+    ):
+        shown.update(dict.fromkeys(PERSONAL_TEXT))
+    return shown

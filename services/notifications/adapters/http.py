@@ -12,6 +12,7 @@ from services.notifications.application.deps import Deps
 from services.notifications.application.preferences import set_preferences, show_preferences
 from services.notifications.domain.preferences import Preferences
 from shared.auth import Member
+from shared.fields import IdPath
 from shared.http import get_container
 
 router = APIRouter(prefix="/participants", tags=["preferences"])
@@ -32,7 +33,7 @@ class PreferencesBody(BaseModel):
 
 @router.put("/{participant_id}/preferences", response_model=PreferencesBody)
 async def put_preferences(
-    participant_id: str, body: PreferencesBody, principal: Member, deps: Container
+    participant_id: IdPath, body: PreferencesBody, principal: Member, deps: Container
 ) -> PreferencesBody:
     """Set the participant's notification preferences: channels (email, webhook) and a daily digest."""
     cmd = SetPreferences(participant_id, tuple(body.channels), body.digest, principal.subject, principal.is_director)
@@ -40,7 +41,7 @@ async def put_preferences(
 
 
 @router.get("/{participant_id}/preferences", response_model=PreferencesBody)
-async def read_preferences(participant_id: str, principal: Member, deps: Container) -> PreferencesBody:
+async def read_preferences(participant_id: IdPath, principal: Member, deps: Container) -> PreferencesBody:
     """The participant's notification preferences."""
     cmd = ShowPreferences(participant_id, principal.subject, principal.is_director)
     return PreferencesBody.of(await show_preferences(deps, cmd))

@@ -11,6 +11,7 @@ from services.profiles.adapters.container import Container
 from services.profiles.adapters.queries import MentorFilter
 from shared.auth import Member
 from shared.events.profiles import CareerStage
+from shared.fields import MAX_COUNT
 
 router = APIRouter(tags=["directory"])
 
@@ -56,7 +57,7 @@ async def mentor_directory(
     trained: bool | None = None,
     q: Annotated[str | None, Query(max_length=200, description="Words in name, specialty or biography")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_COUNT)] = 0,
 ) -> MentorPage:
     """Active mentors for any signed-in participant, filtered by specialty, interests, career stage, language,
     time zone, location, capacity, training or free text."""

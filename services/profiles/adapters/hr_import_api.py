@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
 from fastapi import APIRouter, status
@@ -14,6 +14,7 @@ from services.profiles.application import complete_hr_import, import_hr_rows, st
 from services.profiles.application.commands import CompleteHrImport, ImportHrRows, StartHrImport
 from services.profiles.domain.hr_import import ImportNotFound
 from shared.auth import HrIntegration
+from shared.fields import MAX_COUNT, Day, Id
 
 router = APIRouter(prefix="/hr/imports", tags=["hr import"])
 MAX_BATCH = 5_000
@@ -24,8 +25,8 @@ class ImportStart(BaseModel):
         default="delta", description="snapshot: a worker missing from the roster is a leaver"
     )
     dry_run: bool = False
-    as_of: date | None = Field(default=None, description="Snapshot date (leavers' last day); default today")
-    roster: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+    as_of: Day | None = Field(default=None, description="Snapshot date (leavers' last day); default today")
+    roster: list[Id] | None = Field(
         default=None, max_length=2_000_000, description="Snapshot only: every employee id in the file"
     )
     max_leaver_share: float = Field(default=0.1, ge=0, le=1)
@@ -51,8 +52,8 @@ class ImportSession(BaseModel):
 
 
 class ImportLine(BaseModel):
-    row: int = Field(ge=1, description="Row number in the file, echoed in the report")
-    fields: dict[str, JsonValue] = Field(description="Worker fields and effective_date")
+    row: int = Field(ge=1, le=MAX_COUNT, description="Row number in the file, echoed in the report")
+    fields: dict[str, JsonValue] = Field(max_length=100, description="Worker fields and effective_date")
 
 
 class ImportBatch(BaseModel):

@@ -42,6 +42,7 @@ from services.profiles.application.commands import (
 from services.profiles.domain.participant import ParticipantNotFound
 from shared.auth import DirectorOrMentee, DirectorOrMentor, Member, Principal, Role
 from shared.events.profiles import MenteeRegistered, MentorRegistered
+from shared.fields import IdPath
 from shared.http import CorrelationDep
 
 router = APIRouter(tags=["participants"])
@@ -61,12 +62,16 @@ class Edited(BaseModel):
 
 
 def install(app: FastAPI) -> None:
-    """Every route of the service and the two answers ``shared.http`` does not give (NUL text, SCIM errors)."""
+    """Every route of the service and the two answers ``shared.http`` does not give (unstorable text, SCIM errors)."""
     app.include_router(router)
     app.include_router(directory.router)
     app.include_router(hr_import_api.router)
     scim_api.install(app)
-    for not_storable in (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError):
+    for not_storable in (
+        asyncpg.CharacterNotInRepertoireError,
+        asyncpg.UntranslatableCharacterError,
+        asyncpg.DataError,  # only for a lone surrogate (an escaped \ud800 in JSON): it has no UTF-8 to send
+    ):
         app.add_exception_handler(not_storable, _not_storable_text)
 
 
@@ -87,7 +92,7 @@ async def post_mentee(
 
 
 @router.get("/participants/{participant_id}")
-async def get_participant(participant_id: str, container: Container, principal: Member, response: Response) -> dict:
+async def get_participant(participant_id: IdPath, container: Container, principal: Member, response: Response) -> dict:
     """The participant's read model (the participant or an admin); `ETag` is the version, 410 after erasure."""
     _may_touch(principal, participant_id, "read")
     row = await container.queries.participant(participant_id)
@@ -101,7 +106,7 @@ async def get_participant(participant_id: str, container: Container, principal: 
 
 @router.delete("/participants/{participant_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def erase(
-    participant_id: str, container: Container, correlation_id: CorrelationDep, principal: Member
+    participant_id: IdPath, container: Container, correlation_id: CorrelationDep, principal: Member
 ) -> Response:
     """Right to erasure (an admin, or the participant themself): ``ParticipantErased``; personal data is gone."""
     _may_touch(principal, participant_id, "erase")
@@ -111,7 +116,7 @@ async def erase(
 
 @router.patch("/participants/{participant_id}/profile", response_model=Edited)
 async def patch_profile(
-    participant_id: str,
+    participant_id: IdPath,
     body: ProfilePatch,
     container: Container,
     correlation_id: CorrelationDep,
@@ -125,7 +130,7 @@ async def patch_profile(
     if "priority_group" in changes and Role.admin not in principal.roles:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only admins set priority_group")
     source = "participant" if principal.subject == participant_id else "admin"
-    edit = EditProfile(participant_id, changes, source, _version(if_match), correlation_id)
+    edit = EditProfile(participant_id, changes, source, _version(if_match), correlation_id, principal.is_director)
     version, changed = await edit_profile.handle(container, edit)
     response.headers["ETag"] = f'"{version}"'
     return Edited(participant_id=participant_id, version=version, changed=changed)
@@ -133,7 +138,7 @@ async def patch_profile(
 
 @router.put("/participants/{participant_id}/capacity", response_model=Registered)
 async def put_capacity(
-    participant_id: str,
+    participant_id: IdPath,
     body: CapacityChange,
     container: Container,
     correlation_id: CorrelationDep,
@@ -148,7 +153,7 @@ async def put_capacity(
 
 @router.post("/participants/{participant_id}/training", response_model=Registered)
 async def post_training(
-    participant_id: str,
+    participant_id: IdPath,
     body: TrainingCompletion,
     container: Container,
     correlation_id: CorrelationDep,
@@ -171,7 +176,7 @@ async def _register(
     """The one registration path: an admin names anyone (or a new id); others register themselves."""
     participant_id = _participant_id_for(body.participant_id, body.priority_group, principal)
     registration = registered(participant_id=participant_id, **body.model_dump(exclude={"participant_id"}))
-    version = await register.handle(container, Register(registration, correlation_id))
+    version = await register.handle(container, Register(registration, correlation_id, principal.is_director))
     return Registered(participant_id=participant_id, version=version)
 
 
@@ -204,11 +209,24 @@ def _version(if_match: str | None) -> int | None:
     return int(text)
 
 
-async def _not_storable_text(request: Request, _: Exception) -> JSONResponse:
-    """Postgres text cannot hold NUL characters; say so instead of failing with a 500."""
+async def _not_storable_text(request: Request, exc: Exception) -> JSONResponse:
+    """Postgres text cannot hold NUL characters or lone surrogates; say so instead of failing with a 500.
+
+    The request models refuse both in the fields they bound; this answers for text they pass through
+    unbounded (SCIM bodies, HR rows, search words)."""
+    if type(exc) is asyncpg.DataError and not isinstance(exc.__cause__, UnicodeEncodeError):
+        raise exc  # any other value the driver refuses is not the caller's text: a server error
     in_query = any("\x00" in key + value for key, value in request.query_params.multi_items())
     where = "path" if "\x00" in request.url.path else "query" if in_query else "body"
     return JSONResponse(
-        {"detail": [{"loc": [where], "msg": "text may not contain NUL (\\u0000) characters", "type": "value_error"}]},
+        {
+            "detail": [
+                {
+                    "loc": [where],
+                    "msg": "text may not contain NUL (\\u0000) characters or lone surrogates",
+                    "type": "value_error",
+                }
+            ]
+        },
         status_code=422,
     )

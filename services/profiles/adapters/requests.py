@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 from zoneinfo import available_timezones
 
@@ -13,12 +12,11 @@ from shared.events.profiles import (
     Availability,
     CareerStage,
     Demographics,
-    Email,
-    Id,
     MeetingFormat,
     ProfileFields,
     TrainingStatus,
 )
+from shared.fields import Biography, Day, Email, Id, Interests, Languages, Name, ShortText, Tag, ZoneName
 
 _ZONES = frozenset(available_timezones())
 
@@ -40,25 +38,49 @@ class _Strict(BaseModel):
 
 
 class ProfileIn(ProfileFields):
+    """The profile as a caller gives it: the event's fields, each bounded and free of control characters."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    biography: Biography | Literal[""] = Field(json_schema_extra={"personal": True})
+    specialty: ShortText = Field(description="Field or specialty, e.g. cardiology")
+    interests: Interests = Field(default_factory=list, description="Up to 30, each up to 100 characters")
+    job_function: ShortText | None = None
+    department: ShortText | None = Field(default=None, description="Department or college")
+    location: ShortText | None = None
+    time_zone: ZoneName = Field(default="UTC", description="IANA zone, e.g. America/Chicago")
+    languages: Languages = Field(default_factory=lambda: ["en"], description="BCP 47 tags, e.g. en, pt-BR")
+
     _zone = field_validator("time_zone")(_known_zone)
+
+
+class AvailabilityIn(Availability):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DemographicsIn(Demographics):
+    """Self-described and optional; given only with consent."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    gender: Tag | None = None
+    race_ethnicity: ShortText | None = None
 
 
 class _Registration(_Strict):
     participant_id: Id | None = Field(default=None, description="Admins may set it; otherwise the caller's subject")
     employee_id: Id | None = Field(default=None, description="Links the participant to their HR record")
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     email: Email
     profile: ProfileIn
-    demographics: Demographics | None = None
-    priority_group: str | None = Field(default=None, max_length=100, description="Set by admins only")
+    demographics: DemographicsIn | None = None
+    priority_group: Tag | None = Field(default=None, description="Set by admins only")
 
 
 class MentorRegistration(_Registration):
     capacity: int = Field(ge=0, le=MAX_CAPACITY, description="Mentees at once, the mentor's own choice")
     training_status: TrainingStatus = "untrained"
-    availability: Availability = Field(default_factory=Availability)
+    availability: AvailabilityIn = Field(default_factory=AvailabilityIn)
 
 
 class MenteeRegistration(_Registration):
@@ -66,15 +88,15 @@ class MenteeRegistration(_Registration):
 
 
 class ProfilePatchFields(_Strict):
-    biography: str | None = Field(default=None, max_length=4000)
-    specialty: str | None = Field(default=None, max_length=200)
-    interests: list[str] | None = Field(default=None, max_length=30)
+    biography: Biography | Literal[""] | None = None
+    specialty: ShortText | None = None
+    interests: Interests | None = None
     career_stage: CareerStage | None = None
-    job_function: str | None = Field(default=None, max_length=200)
-    department: str | None = Field(default=None, max_length=200)
-    location: str | None = Field(default=None, max_length=200)
-    time_zone: str | None = Field(default=None, max_length=64)
-    languages: list[str] | None = Field(default=None, max_length=20)
+    job_function: ShortText | None = None
+    department: ShortText | None = None
+    location: ShortText | None = None
+    time_zone: ZoneName | None = None
+    languages: Languages | None = None
 
     _required = field_validator("biography", "specialty", "interests", "career_stage", "time_zone", "languages")(
         _not_null
@@ -92,8 +114,8 @@ class AvailabilityPatch(_Strict):
 
 class DemographicsPatch(_Strict):
     consented: bool | None = None
-    gender: str | None = Field(default=None, max_length=100)
-    race_ethnicity: str | None = Field(default=None, max_length=200)
+    gender: Tag | None = None
+    race_ethnicity: ShortText | None = None
     first_generation: bool | None = None
 
     _required = field_validator("consented")(_not_null)
@@ -102,9 +124,9 @@ class DemographicsPatch(_Strict):
 class ProfilePatch(_Strict):
     """Partial: only the fields present are edited; ``null`` clears an optional field."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     email: Email | None = None
-    priority_group: str | None = Field(default=None, max_length=100, description="Admins only")
+    priority_group: Tag | None = Field(default=None, description="Admins only")
     profile: ProfilePatchFields | None = None
     availability: AvailabilityPatch | None = None
     demographics: DemographicsPatch | None = None
@@ -127,4 +149,4 @@ class CapacityChange(_Strict):
 
 class TrainingCompletion(_Strict):
     kind: Literal["workshop", "handbook"]
-    completed_on: date
+    completed_on: Day

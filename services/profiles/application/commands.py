@@ -22,21 +22,24 @@ from shared.events.profiles import MenteeRegistered, MentorRegistered
 
 @dataclass(frozen=True)
 class Register:
-    """Register as mentor or mentee (the registration's type says which)."""
+    """Register as mentor or mentee (the registration's type says which); ``by_admin``: the caller is the
+    program office, who may be told which participant holds an e-mail or employee id."""
 
     registration: MentorRegistered | MenteeRegistered
     correlation_id: UUID | None = None
+    by_admin: bool = False
 
 
 @dataclass(frozen=True)
 class EditProfile:
-    """``changes``: dotted field paths (``profile.location``) to their new values."""
+    """``changes``: dotted field paths (``profile.location``) to their new values; ``by_admin`` as in ``Register``."""
 
     participant_id: str
     changes: dict[str, JsonValue]
     source: EditSource
     expected_version: int | None = None
     correlation_id: UUID | None = None
+    by_admin: bool = False
 
 
 @dataclass(frozen=True)

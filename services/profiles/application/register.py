@@ -2,18 +2,27 @@
 
 A staff member's registration lands on the participant HR already created for
 them (same participant id, or named by ``employee_id``); an employee id or an
-email that belongs to someone else is refused.
+email that belongs to someone else is refused (who holds it is told to admins only).
 """
 
 from __future__ import annotations
 
 from services.profiles.application.commands import Register
 from services.profiles.application.ports import Ports
-from services.profiles.domain.participant import require_email_free, require_employee_free
+from services.profiles.domain.participant import (
+    collisions_told_only_to_admins,
+    require_email_free,
+    require_employee_free,
+)
 
 
 async def handle(ports: Ports, cmd: Register) -> int:
     """The participant's version after the registration."""
+    with collisions_told_only_to_admins(cmd.by_admin):
+        return await _register(ports, cmd)
+
+
+async def _register(ports: Ports, cmd: Register) -> int:
     registration = cmd.registration
     participant_id = registration.participant_id
     async with ports.transactions() as conn:

@@ -7,6 +7,8 @@ by field and only what differs becomes a ``FieldChange``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
@@ -64,6 +66,34 @@ class EmailTaken(ParticipantRuleViolation):
 
 class EmployeeTaken(ParticipantRuleViolation):
     """The employee id belongs to another participant."""
+
+
+class IdentifierRefused(ParticipantRuleViolation):
+    """What a caller who is not an admin hears when an e-mail or employee id is held by someone else.
+
+    It names neither the owner nor the fact that the identifier is taken, so a participant cannot probe
+    who is registered; the program office (an admin) gets the full ``EmailTaken`` / ``EmployeeTaken``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "these details cannot be used for this participant (e-mail address or employee id);"
+            " the program office can help"
+        )
+
+
+@contextmanager
+def collisions_told_only_to_admins(by_admin: bool) -> Iterator[None]:
+    """Rule: who holds an e-mail or an employee id is told to admins only; others get ``IdentifierRefused``.
+
+    Wraps the whole decision and commit, so a collision the database's unique keys find in a race is
+    refused the same way as one the read model answered."""
+    try:
+        yield
+    except (EmailTaken, EmployeeTaken):
+        if by_admin:
+            raise
+        raise IdentifierRefused() from None
 
 
 def require_email_free(email: str, owner: str | None, participant_id: str) -> None:

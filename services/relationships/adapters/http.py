@@ -42,6 +42,7 @@ from services.relationships.application.confidential import read_texts
 from services.relationships.application.container import Container
 from services.relationships.application.queries import show_relationship
 from shared.auth import Director, Member, Party
+from shared.fields import MAX_COUNT, IdPath
 from shared.http import CorrelationDep, RuntimeDep, get_container
 
 router = APIRouter(prefix="/relationships", tags=["relationships"])
@@ -81,7 +82,7 @@ async def list_relationships(
     principal: Member,
     phase: Annotated[str | None, Query(pattern="^(preparing|negotiating|enabling|closed)$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_COUNT)] = 0,
 ) -> dict[str, Any]:
     """The director sees every relationship; a participant only their own."""
     participant = None if principal.is_director else principal.subject
@@ -90,14 +91,14 @@ async def list_relationships(
 
 
 @router.get("/{relationship_id}")
-async def get_relationship(relationship_id: str, c: ContainerDep, principal: Member) -> dict[str, Any]:
+async def get_relationship(relationship_id: IdPath, c: ContainerDep, principal: Member) -> dict[str, Any]:
     """The relationship's status; a party also gets the agreement, goals, meetings and an open survey."""
     return await show_relationship(c, relationship_id, principal.subject, director=principal.is_director)
 
 
 @router.put("/{relationship_id}/agreement")
 async def put_agreement(
-    relationship_id: str, body: ProposeAgreement, c: ContainerDep, principal: Party
+    relationship_id: IdPath, body: ProposeAgreement, c: ContainerDep, principal: Party
 ) -> dict[str, Any]:
     """A party drafts the agreement's terms: a new revision, no event."""
     draft = await propose_agreement.handle(c, commands.ProposeAgreement(relationship_id, principal.subject, body))
@@ -106,7 +107,7 @@ async def put_agreement(
 
 @router.post("/{relationship_id}/agreement/signatures")
 async def post_signature(
-    relationship_id: str, body: Signature, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
+    relationship_id: IdPath, body: Signature, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
 ) -> dict[str, Any]:
     """A party signs a revision of the agreement; the last signature records `AgreementSigned`."""
     cmd = commands.SignAgreement(relationship_id, principal.subject, **body.model_dump(), correlation_id=correlation_id)
@@ -116,7 +117,7 @@ async def post_signature(
 
 @router.post("/{relationship_id}/meetings", status_code=status.HTTP_201_CREATED)
 async def post_meeting(
-    relationship_id: str, body: LogMeeting, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
+    relationship_id: IdPath, body: LogMeeting, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
 ) -> dict[str, str]:
     """A party logs a meeting: `MeetingLogged` (the notes are kept encrypted, never in the event)."""
     cmd = commands.LogMeeting(relationship_id, principal.subject, **body.model_dump(), correlation_id=correlation_id)
@@ -124,14 +125,14 @@ async def post_meeting(
 
 
 @router.get("/{relationship_id}/notes", response_model=list[Note])
-async def get_notes(relationship_id: str, c: ContainerDep, principal: Member) -> Any:
+async def get_notes(relationship_id: IdPath, c: ContainerDep, principal: Member) -> Any:
     """The meeting notes, for the parties only, oldest first."""
-    return await read_texts(c, relationship_id, principal.subject, "meeting_note")
+    return await read_texts(c, relationship_id, principal.subject, "meeting_note", director=principal.is_director)
 
 
 @router.post("/{relationship_id}/goals", status_code=status.HTTP_201_CREATED)
 async def post_goal(
-    relationship_id: str, body: NewGoal, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
+    relationship_id: IdPath, body: NewGoal, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
 ) -> dict[str, str]:
     """A party sets a SMART goal: `GoalSet`."""
     cmd = commands.SetGoal(relationship_id, principal.subject, **body.model_dump(), correlation_id=correlation_id)
@@ -140,8 +141,8 @@ async def post_goal(
 
 @router.post("/{relationship_id}/goals/{goal_id}/progress", response_model=Changed)
 async def post_goal_progress(
-    relationship_id: str,
-    goal_id: str,
+    relationship_id: IdPath,
+    goal_id: IdPath,
     body: GoalProgress,
     c: ContainerDep,
     correlation_id: CorrelationDep,
@@ -156,7 +157,7 @@ async def post_goal_progress(
 
 @router.post("/{relationship_id}/reviews", response_model=Changed)
 async def post_review(
-    relationship_id: str, body: Review, c: ContainerDep, correlation_id: CorrelationDep, principal: Member
+    relationship_id: IdPath, body: Review, c: ContainerDep, correlation_id: CorrelationDep, principal: Member
 ) -> Changed:
     """The director or a party records the periodic review: `AgreementReviewed`."""
     cmd = commands.ReviewAgreement(
@@ -171,7 +172,7 @@ async def post_review(
 
 @router.post("/{relationship_id}/closure", response_model=Changed)
 async def post_closure(
-    relationship_id: str, body: Closure, c: ContainerDep, correlation_id: CorrelationDep, principal: Member
+    relationship_id: IdPath, body: Closure, c: ContainerDep, correlation_id: CorrelationDep, principal: Member
 ) -> Changed:
     """The director or a party closes the relationship, with or without a rematch: `RelationshipClosed`."""
     cmd = commands.CloseRelationship(
@@ -186,7 +187,7 @@ async def post_closure(
 
 @router.post("/{relationship_id}/feedback", status_code=status.HTTP_201_CREATED)
 async def post_feedback(
-    relationship_id: str, body: Feedback, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
+    relationship_id: IdPath, body: Feedback, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
 ) -> dict[str, str]:
     """A party answers the closing survey: `FeedbackSubmitted` (the comment is kept encrypted, never in the event)."""
     cmd = commands.SubmitFeedback(
@@ -196,6 +197,6 @@ async def post_feedback(
 
 
 @router.get("/{relationship_id}/feedback/comments", response_model=list[Note])
-async def get_comments(relationship_id: str, c: ContainerDep, principal: Member) -> Any:
+async def get_comments(relationship_id: IdPath, c: ContainerDep, principal: Member) -> Any:
     """The survey comments, for the parties only."""
-    return await read_texts(c, relationship_id, principal.subject, "feedback_comment")
+    return await read_texts(c, relationship_id, principal.subject, "feedback_comment", director=principal.is_director)

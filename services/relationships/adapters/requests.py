@@ -2,48 +2,71 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.relationships.domain.agreement import AgreementTerms
+from services.relationships.domain.agreement import AgreementTerms, Milestone
 from shared.events.profiles import MeetingFormat
-from shared.events.relationships import ClosureReason
+from shared.events.relationships import ClosureReason, SmartGoal
+from shared.fields import MAX_BIOGRAPHY, MAX_COUNT, MAX_NOTES, Day, Id, Notes, TopicTag, items, line, text
 
-Id = str
+GoalText = text(1000)
+Measure = text(500)
+Title = line(300)
+Comment = text(MAX_BIOGRAPHY)
+MenteeIds = items(Id, 20, min_items=1)
+TopicTags = items(TopicTag, 10)
 
 
 class StartRelationship(BaseModel):
     model: Literal["one_to_one", "group", "peer"]
-    mentor_id: Id = Field(min_length=1, max_length=64)
-    mentee_ids: list[Id] = Field(min_length=1, max_length=20)
-    match_id: Id | None = Field(default=None, min_length=1, max_length=64)
+    mentor_id: Id
+    mentee_ids: MenteeIds
+    match_id: Id | None = None
+
+
+class GoalIn(SmartGoal):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    goal_id: Id
+    text: GoalText
+    measure: Measure = Field(description="How achievement is recognised")
+    due_on: Day
+
+
+class MilestoneIn(Milestone):
+    title: Title
+    due_on: Day
 
 
 class ProposeAgreement(AgreementTerms):
-    pass
+    goals: list[GoalIn] = Field(default_factory=list, max_length=20, description="SMART objectives")
+    development_plan: list[MilestoneIn] = Field(default_factory=list, max_length=50)
+    review_due_on: Day | None = Field(default=None, description="Default: a year after signing")
 
 
 class Signature(BaseModel):
-    revision: int = Field(ge=1, description="The draft revision read, so nobody signs terms they have not seen")
+    revision: int = Field(
+        ge=1, le=MAX_COUNT, description="The draft revision read, so nobody signs terms they have not seen"
+    )
     confidentiality_accepted: bool
     no_fault_termination_acknowledged: bool
 
 
 class LogMeeting(BaseModel):
-    held_on: date
+    held_on: Day
     duration_minutes: int = Field(ge=1, le=600)
     format: MeetingFormat
-    topic_tags: list[str] = Field(default_factory=list, max_length=10)
-    notes: str | None = Field(default=None, max_length=20_000, description="Confidential to the parties")
+    topic_tags: TopicTags = Field(default_factory=list)
+    notes: Notes | None = Field(default=None, description=f"Confidential to the parties; up to {MAX_NOTES}")
 
 
 class NewGoal(BaseModel):
     mentee_id: Id | None = Field(default=None, description="Defaults to the caller, or the sole mentee")
-    text: str = Field(min_length=1, max_length=1000)
-    measure: str = Field(min_length=1, max_length=500)
-    due_on: date
+    text: GoalText
+    measure: Measure
+    due_on: Day
 
 
 class GoalProgress(BaseModel):
@@ -53,7 +76,7 @@ class GoalProgress(BaseModel):
 
 class Review(BaseModel):
     outcome: Literal["continued", "revised", "closing"]
-    next_review_due_on: date | None = Field(default=None, description="Default: a year from today")
+    next_review_due_on: Day | None = Field(default=None, description="Default: a year from today")
 
 
 class Closure(BaseModel):
@@ -65,4 +88,4 @@ class Feedback(BaseModel):
     satisfaction: int = Field(ge=1, le=5)
     goals_met: bool
     would_recommend: bool
-    comment: str | None = Field(default=None, max_length=4000, description="Confidential to the parties")
+    comment: Comment | None = Field(default=None, description=f"Confidential to the parties; up to {MAX_BIOGRAPHY}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from services.relationships.application.container import Container
 from services.relationships.application.ports import ConfidentialText, Kind, SealedText
-from services.relationships.domain.errors import NotAParty
+from services.relationships.domain.errors import ConfidentialToParties, NotAParty
 from shared.ports import Conn
 
 WHAT: dict[Kind, str] = {"meeting_note": "meeting notes", "feedback_comment": "survey comments"}
@@ -26,12 +26,19 @@ async def keep(
     await c.texts.write(conn, SealedText(kind, record_id, relationship_id, author_id, sealed, c.clock.now()))
 
 
-async def read_texts(c: Container, relationship_id: str, reader: str, kind: Kind) -> list[ConfidentialText]:
-    """Only the relationship's own parties; the program director and analysts never read these."""
+async def read_texts(
+    c: Container, relationship_id: str, reader: str, kind: Kind, *, director: bool = False
+) -> list[ConfidentialText]:
+    """Only the relationship's own parties; the program director (403) and analysts never read these, and to
+    anyone else the relationship is not found (404)."""
     async with c.transactions() as conn:
         relationship = await c.relationships.get(conn, relationship_id)
+        if not relationship.is_party(reader) and director:
+            raise ConfidentialToParties(
+                f"{WHAT[kind]} are confidential to the parties of relationship {relationship_id}"
+            )
         if not relationship.is_party(reader):
-            raise NotAParty(f"{WHAT[kind]} are confidential to the parties of relationship {relationship_id}")
+            raise NotAParty(relationship_id)
         stored = await c.texts.read(conn, kind, relationship_id)
     return [
         ConfidentialText(

@@ -11,7 +11,8 @@ from services.relationships.domain.relationship import Goal, Meeting, Relationsh
 
 
 async def show_relationship(c: Container, relationship_id: str, reader: str, *, director: bool) -> dict[str, Any]:
-    """The status row for the director; for a party, status plus agreement, goals and meetings (without notes)."""
+    """The status row for the director; for a party, status plus agreement, goals and meetings (without notes);
+    to anyone else the relationship is not found (404, as an id nobody holds)."""
     async with c.transactions() as conn:
         row = await c.read_model.status(conn, relationship_id)
         if row is None:
@@ -19,7 +20,7 @@ async def show_relationship(c: Container, relationship_id: str, reader: str, *, 
         if reader != row["mentor_id"] and reader not in row["mentee_ids"]:
             if director:
                 return row
-            raise NotAParty(f"{reader} is not a party of relationship {relationship_id}")
+            raise NotAParty(relationship_id)
         relationship = await c.relationships.get(conn, relationship_id)
         draft = await c.drafts.load(conn, relationship_id)
     return {**row, **_detail(relationship, draft)}

@@ -13,12 +13,20 @@ class RelationshipRuleViolation(RuleViolation):
     """The relationship's current state does not allow the command (409)."""
 
 
-class NotAParty(NotAllowed):
-    """The caller is not a mentor or mentee of this relationship (403)."""
-
-
 class RelationshipNotFound(NotFound):
     """No such relationship, or no such goal or meeting in it (404)."""
+
+
+class NotAParty(RelationshipNotFound):
+    """The caller is not a mentor or mentee of this relationship: to them it is not found (404), in the same
+    words as an id nobody holds, so relationship ids cannot be probed."""
+
+    def __init__(self, relationship_id: str) -> None:
+        super().__init__(f"no relationship {relationship_id}")
+
+
+class ConfidentialToParties(NotAllowed):
+    """The program director asked for notes or comments only the parties read (403: they know it exists)."""
 
 
 class MatchCannotStart(RelationshipRuleViolation):
@@ -26,4 +34,11 @@ class MatchCannotStart(RelationshipRuleViolation):
     consumer dead-letters it rather than retrying."""
 
 
-__all__ = ["InvalidCommand", "MatchCannotStart", "NotAParty", "RelationshipNotFound", "RelationshipRuleViolation"]
+__all__ = [
+    "ConfidentialToParties",
+    "InvalidCommand",
+    "MatchCannotStart",
+    "NotAParty",
+    "RelationshipNotFound",
+    "RelationshipRuleViolation",
+]

@@ -102,7 +102,7 @@ class Relationship(Aggregate):
 
     def require_party(self, participant_id: str) -> None:
         if not self.is_party(participant_id):
-            raise NotAParty(f"{participant_id} is not a party of relationship {self.relationship_id}")
+            raise NotAParty(self.relationship_id)
 
     def lagging_on(self, grace: timedelta) -> date | None:
         """The day the pair counts as lagging if they have not met by then; None once closed."""

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from services.analytics.bootstrap import build_app
+from services.analytics.generation_names import schema_name
 from services.analytics.projecting.generations import create_generation, make_live
 from services.analytics.settings import AnalyticsSettings
 from shared.auth import Role, mint_token
@@ -78,5 +79,14 @@ async def test_a_timeline_is_for_its_participants_and_directors(api, pool) -> No
     assert (own.status_code, own.json()) == (200, {"participant_id": "m1", "entries": []})
     response = await api.get("/timelines/relationships/rel-x", headers=DIRECTOR)
     assert (response.status_code, response.json()) == (404, {"detail": "no relationship rel-x"})
+    live = await pool.fetchval("SELECT generation FROM projection_generations WHERE state = 'live'")
+    await pool.execute(
+        f"INSERT INTO {schema_name(live)}.timeline_events (event_id, stream_kind, stream_id, event_type, at,"
+        " participants, summary) VALUES (gen_random_uuid(), 'relationship', 'rel-1', 'RelationshipStarted', now(),"
+        " '{m1,mentor-1}', '{}')"
+    )
+    assert (await api.get("/timelines/relationships/rel-1", headers=MENTEE)).status_code == 200  # m1's own
+    response = await api.get("/timelines/relationships/rel-1", headers=auth("m2", Role.mentee))
+    assert (response.status_code, response.json()) == (404, {"detail": "no relationship rel-1"})  # as if none
     assert (await api.get("/timelines/participants/m1", headers=ANALYST)).status_code == 403
     assert (await api.get("/replays/42", headers=ANALYST)).json() == {"detail": "no replay 42 in this process"}

@@ -28,8 +28,8 @@ async def test_declined_by_the_first_choice_accepted_by_the_second(service) -> N
     assert forwarded["status"] == "forwarded" and forwarded["mentor_id"] == first and forwarded["choice_rank"] == 1
     assert forwarded["respond_by"].startswith("2026-03-09T09:00")  # default 7 days
 
-    wrong_mentor = await service.answer(rid, second, True)
-    assert wrong_mentor.status_code == 403
+    wrong_mentor = await service.answer(rid, second, True)  # ranked, not yet asked: not theirs to know of
+    assert (wrong_mentor.status_code, wrong_mentor.json()) == (404, {"detail": f"no request {rid}"})
     declined = await service.answer(rid, first, False)
     assert declined.status_code == 200, declined.text
     assert (await service.request(rid))["mentor_id"] == second
@@ -193,15 +193,18 @@ async def test_parties_read_only_their_own_requests_and_the_mentee_withdraws(ser
 
     assert (await service.client.get(f"/requests/{rid}", headers=auth(mentee, Role.mentee))).status_code == 200
     assert (await service.client.get(f"/requests/{rid}", headers=auth(first, Role.mentor))).status_code == 200
-    assert (await service.client.get(f"/requests/{rid}", headers=auth(second, Role.mentor))).status_code == 403
-    assert (await service.client.get(f"/requests/{rid}", headers=auth(stranger, Role.mentee))).status_code == 403
+    for outsider in (auth(second, Role.mentor), auth(stranger, Role.mentee)):  # exactly as an id nobody holds
+        refused = await service.client.get(f"/requests/{rid}", headers=outsider)
+        assert (refused.status_code, refused.json()) == (404, {"detail": f"no request {rid}"})
+    unknown = await service.client.get("/requests/r-unknown", headers=auth(stranger, Role.mentee))
+    assert (unknown.status_code, unknown.json()) == (404, {"detail": "no request r-unknown"})
     mine = await service.client.get("/requests", headers=auth(first, Role.mentor))
     assert [r["request_id"] for r in mine.json()["items"]] == [rid]
     theirs = await service.client.get("/requests", headers=auth(stranger, Role.mentee))
     assert theirs.json()["items"] == []
 
     by_stranger = await service.client.post(f"/requests/{rid}/withdrawal", headers=auth(stranger, Role.mentee), json={})
-    assert by_stranger.status_code == 403
+    assert (by_stranger.status_code, by_stranger.json()) == (404, {"detail": f"no request {rid}"})
     withdrawn = await service.client.post(
         f"/requests/{rid}/withdrawal", headers=auth(mentee, Role.mentee), json={"reason": "found a mentor elsewhere"}
     )

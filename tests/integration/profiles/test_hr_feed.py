@@ -201,7 +201,12 @@ async def test_a_registration_lands_on_the_hr_person_record(hr_feed, api) -> Non
 
     someone_else = auth("intruder", Role.mentor)
     taken = await api.post("/mentors", json={**body, "email": "x@example.edu"}, headers=someone_else)
-    assert taken.status_code == 409 and "employee E100" in taken.json()["detail"]
+    assert taken.status_code == 409 and "E100" not in taken.json()["detail"]  # who holds it: admins only
+    by_admin = auth("director-1", Role.admin)
+    taken = await api.post(
+        "/mentors", json={**body, "email": "x@example.edu", "participant_id": "p9"}, headers=by_admin
+    )
+    assert taken.status_code == 409 and "employee E100 is already participant E100" in taken.json()["detail"]
 
 
 async def test_a_hire_links_to_a_participant_who_registered_first(hr_feed, api) -> None:

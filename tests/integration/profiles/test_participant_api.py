@@ -180,3 +180,28 @@ async def test_training_is_recorded_with_its_date(api, profiles_pool) -> None:
 
 async def test_unknown_participant_is_404(api) -> None:
     assert (await api.patch("/participants/ghost/profile", json={"name": "x"}, headers=ADMIN)).status_code == 404
+
+
+async def test_who_holds_an_email_is_told_only_to_admins(api, profiles_pool) -> None:
+    await register_ada(api)
+    taken = {"name": "Ben Ito", "email": "ADA@example.edu", "profile": profile()}
+    by_ben = await api.post("/mentees", json=taken, headers=BEN)
+    assert by_ben.status_code == 409
+    said = by_ben.json()["detail"]
+    assert "ada" not in said.lower() and "belongs" not in said and "program office" in said
+    free = await api.post("/mentees", json={**taken, "email": "nobody-holds-this@example.edu"}, headers=BEN)
+    assert free.status_code == 201
+    edit = await api.patch("/participants/ben/profile", json={"email": "ada@example.edu"}, headers=BEN)
+    assert (edit.status_code, edit.json()["detail"]) == (409, said)  # the same words for an edit
+    by_admin = await api.patch("/participants/ben/profile", json={"email": "ada@example.edu"}, headers=ADMIN)
+    assert by_admin.status_code == 409 and "already belongs to another participant" in by_admin.json()["detail"]
+    assert [t for t, _ in await events_of(profiles_pool, "ben")] == ["MenteeRegistered"]
+
+
+async def test_text_with_a_nul_character_is_a_422_naming_where(api) -> None:
+    body = {"name": "Ada\u0000", "email": "ada@example.edu", "capacity": 1, "profile": profile()}
+    response = await api.post("/mentors", json=body, headers=ADMIN)
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "name"]
+    assert "control characters" in response.json()["detail"][0]["msg"]
+    response = await api.get("/directory/mentors", params={"q": "a\u0000"}, headers=ADMIN)
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query"]

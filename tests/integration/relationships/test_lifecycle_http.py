@@ -70,7 +70,13 @@ async def test_group_and_peer_relationships_and_who_may_see_them(service) -> Non
     mine = (await service.client.get("/relationships", headers=auth("mentee-2", Role.mentee))).json()["items"]
     assert [r["relationship_id"] for r in mine] == [gid]
     assert len((await service.client.get("/relationships", headers=DIRECTOR)).json()["items"]) == 2
-    assert (await service.client.get(f"/relationships/{gid}", headers=STRANGER)).status_code == 403
+    refused = await service.client.get(f"/relationships/{gid}", headers=STRANGER)  # as if there were none
+    unknown = await service.client.get("/relationships/00000000-0000-4000-8000-000000000000", headers=STRANGER)
+    assert (refused.status_code, refused.json()) == (404, {"detail": f"no relationship {gid}"})
+    assert (unknown.status_code, unknown.json()) == (
+        404,
+        {"detail": "no relationship 00000000-0000-4000-8000-000000000000"},
+    )
     assert (await service.client.get(f"/relationships/{gid}", headers=ANALYST)).status_code == 403
     assert (await service.client.get("/relationships", headers=ANALYST)).status_code == 403
     status = (await service.client.get(f"/relationships/{gid}", headers=DIRECTOR)).json()
@@ -102,10 +108,11 @@ async def test_meetings_notes_goals_and_who_reads_the_notes(service) -> None:
 
     notes = await service.client.get(f"/relationships/{rid}/notes", headers=MENTOR)
     assert [n["text"] for n in notes.json()] == [secret] and notes.json()[0]["author_id"] == "mentee-1"
-    for outsider in (STRANGER, DIRECTOR):
-        refused = await service.client.get(f"/relationships/{rid}/notes", headers=outsider)
-        assert refused.status_code == 403
-        assert refused.json()["detail"] == f"meeting notes are confidential to the parties of relationship {rid}"
+    refused = await service.client.get(f"/relationships/{rid}/notes", headers=DIRECTOR)
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == f"meeting notes are confidential to the parties of relationship {rid}"
+    refused = await service.client.get(f"/relationships/{rid}/notes", headers=STRANGER)  # not theirs to know of
+    assert (refused.status_code, refused.json()) == (404, {"detail": f"no relationship {rid}"})
     assert (await service.client.get(f"/relationships/{rid}/notes", headers=ANALYST)).status_code == 403
 
     stored = await service.runtime.pool.fetchrow("SELECT key_id, ciphertext FROM confidential_texts")
@@ -127,7 +134,7 @@ async def test_meetings_notes_goals_and_who_reads_the_notes(service) -> None:
         headers=STRANGER,
         json={"held_on": "2026-03-20", "duration_minutes": 50, "format": "video"},
     )
-    assert by_stranger.status_code == 403 and "mentee-9 is not a party" in by_stranger.json()["detail"]
+    assert (by_stranger.status_code, by_stranger.json()) == (404, {"detail": f"no relationship {rid}"})
 
     goal = await service.client.post(
         f"/relationships/{rid}/goals",

@@ -8,8 +8,10 @@ from services.matching.domain.errors import (
     InvalidCommand,
     MatchingRuleViolation,
     NotAllowed,
+    NotFound,
 )
 from services.matching.domain.request import Request
+from services.matching.domain.rules import as_read_by, check_withdrawer
 from shared.events.matching import (
     MatchApproved,
     RequestExpired,
@@ -67,13 +69,15 @@ def test_declines_pass_it_on_and_exhaustion_returns_it_to_the_director() -> None
     request = forwarded("a", "b")
     request.apply_all(request.respond("a", False, None, everyone, DEADLINE, T0), T0)
     assert request.mentor_id == "b"
+    with pytest.raises(NotAllowed, match="not waiting for an answer from a"):  # a knows of it, no longer asked
+        request.respond("a", True, None, everyone, DEADLINE, T0)
     events = request.respond("b", False, "busy", everyone, DEADLINE, T0)
     assert isinstance(events[-1], RequestUnmatched) and events[-1].tried_mentor_ids == ["a", "b"]
 
 
 def test_acceptance_by_the_waited_for_mentor_only_and_time_to_match() -> None:
     request = forwarded("a")
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotFound, match=r"^no request r1$"):  # never forwarded to b: not b's to know of
         request.respond("b", True, None, everyone, DEADLINE, T0)
     match = request.respond("a", True, None, everyone, DEADLINE, T0 + timedelta(hours=5))[-1]
     assert isinstance(match, MatchApproved)
@@ -113,3 +117,43 @@ def test_a_decline_needs_a_reason_and_a_review_happens_once() -> None:
         request.review("director", True, None, everyone, DEADLINE)
     with pytest.raises(MatchingRuleViolation):
         request.withdraw(None)
+
+
+# --- who reads a request, and its personal text ---------------------------------------------------------
+
+
+def view(**fields) -> dict:
+    return {
+        "request_id": "r1",
+        "mentee_id": "mentee",
+        "status": "forwarded",
+        "mentor_id": "b",
+        "forwarded_to": ["a", "b"],
+        "matched_mentor_id": None,
+        "biography": "bio",
+        "motivation": "why",
+        **fields,
+    }
+
+
+def test_a_mentor_reads_the_personal_text_only_while_asked_or_once_matched() -> None:
+    assert as_read_by(view(), "b", director=False)["biography"] == "bio"  # asked now
+    passed_over = as_read_by(view(), "a", director=False)  # declined or let the deadline pass
+    assert (passed_over["biography"], passed_over["motivation"], passed_over["status"]) == (None, None, "forwarded")
+    matched = view(status="matched", mentor_id="b", matched_mentor_id="b")
+    assert as_read_by(matched, "b", director=False)["motivation"] == "why"
+    assert as_read_by(matched, "a", director=False)["motivation"] is None
+    withdrawn = view(status="withdrawn")
+    assert as_read_by(withdrawn, "b", director=False)["biography"] is None
+    for always in ("mentee", "director"):
+        assert as_read_by(withdrawn, always, director=always == "director")["biography"] == "bio"
+
+
+def test_to_anyone_else_a_request_is_not_found_in_the_words_of_a_missing_one() -> None:
+    for outsider in ("c", "another-mentee"):
+        with pytest.raises(NotFound, match=r"^no request r1$"):
+            as_read_by(view(), outsider, director=False)
+    with pytest.raises(NotFound, match=r"^no request r1$"):
+        check_withdrawer("r1", "c", "mentee", ["a"], director=False)
+    with pytest.raises(NotAllowed):  # a mentor it was forwarded to knows of it, but may not withdraw it
+        check_withdrawer("r1", "a", "mentee", ["a"], director=False)

@@ -166,11 +166,13 @@ async def test_an_acceptance_matches_takes_the_slot_and_cancels_the_deadline(w) 
 async def test_only_the_mentor_it_waits_for_answers(w) -> None:
     await mentor(w, "m1"), await mentor(w, "m2"), await mentee(w, "e1")
     request_id = await forwarded(w, "e1", "m1", "m2")
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotFound, match=f"^no request {request_id}$"):  # ranked, not yet asked: not m2's to see
         await respond_to_request.handle(w.deps, RespondToRequest(request_id, "m2", accepted=True))
     await respond_to_request.handle(w.deps, RespondToRequest(request_id, "m1", accepted=False))
     assert w.tables.requests[request_id]["mentor_id"] == "m2"
     assert set(w.timers.armed) == {deadline_key(request_id, 2)}
+    with pytest.raises(NotAllowed):  # m1 was asked and declined: they know of it, it no longer waits for them
+        await respond_to_request.handle(w.deps, RespondToRequest(request_id, "m1", accepted=True))
 
 
 async def test_a_full_mentor_refuses_the_acceptance_and_everything_rolls_back(w) -> None:
@@ -208,7 +210,7 @@ async def test_the_director_matches_an_unmatched_request_with_an_eligible_mentor
 async def test_only_the_mentee_or_the_director_withdraws(w) -> None:
     await mentor(w, "m1"), await mentee(w, "e1")
     request_id = await forwarded(w, "e1", "m1")
-    with pytest.raises(NotAllowed, match="neither yours nor forwarded to you"):
+    with pytest.raises(NotFound, match=f"^no request {request_id}$"):  # to a stranger it does not exist
         await withdraw_request.handle(w.deps, WithdrawRequest(request_id, "stranger", director=False))
     with pytest.raises(NotAllowed, match="not yours to withdraw"):
         await withdraw_request.handle(w.deps, WithdrawRequest(request_id, "m1", director=False))

@@ -23,6 +23,7 @@ from services.profiles.application.commands import (
 from services.profiles.domain.participant import (
     EmailTaken,
     EmployeeTaken,
+    IdentifierRefused,
     InvalidChange,
     ParticipantNotFound,
     ParticipantRuleViolation,
@@ -59,15 +60,29 @@ async def test_an_email_of_someone_else_is_refused_and_nothing_is_recorded() -> 
     w = world()
     await registered(w, mentor())
     with pytest.raises(EmailTaken, match=r"ADA@example\.edu already belongs to another participant"):
-        await register.handle(w.ports, Register(mentee("p2", email="ADA@example.edu")))
+        await register.handle(w.ports, Register(mentee("p2", email="ADA@example.edu"), by_admin=True))
     assert w.events("p2") == [] and "p2" not in w.read_model.rows
+
+
+async def test_who_holds_an_email_or_employee_id_is_told_only_to_admins() -> None:
+    w = world()
+    await registered(w, mentor(employee_id="E1"))
+    for taken in (mentee("p2", email="ADA@example.edu"), mentee("p2", employee_id="E1")):
+        with pytest.raises(IdentifierRefused) as refused:
+            await register.handle(w.ports, Register(taken))
+        assert "p1" not in str(refused.value) and "belongs" not in str(refused.value)
+        assert "E1" not in str(refused.value) and "ada@" not in str(refused.value).lower()
+    await registered(w, mentee("p2", email="bo@example.edu"))
+    with pytest.raises(IdentifierRefused):
+        await edit_profile.handle(w.ports, EditProfile("p2", {"email": "ada@example.edu"}, "participant"))
+    assert w.events("p2") == ["MenteeRegistered"]
 
 
 async def test_an_employee_id_of_someone_else_is_refused() -> None:
     w = world()
     await registered(w, mentor(employee_id="E1"))
     with pytest.raises(EmployeeTaken, match="employee E1 is already participant p1"):
-        await register.handle(w.ports, Register(mentee("p2", employee_id="E1")))
+        await register.handle(w.ports, Register(mentee("p2", employee_id="E1"), by_admin=True))
     assert w.events("p2") == []
 
 
@@ -81,6 +96,8 @@ async def test_a_row_the_read_model_refuses_rolls_the_events_back() -> None:
 
     w.read_model.owner_of_email = nobody
     with pytest.raises(EmailTaken, match=r"email ada@example\.edu is already registered"):
+        await register.handle(w.ports, Register(mentee("p2", email="ada@example.edu"), by_admin=True))
+    with pytest.raises(IdentifierRefused):  # the same race, told to the participant without the owner
         await register.handle(w.ports, Register(mentee("p2", email="ada@example.edu")))
     assert w.events("p2") == [] and set(w.read_model.rows) == {"p1"}
 
@@ -113,7 +130,7 @@ async def test_an_edit_names_the_field_it_refuses_and_an_email_taken_rolls_back(
         await edit_profile.handle(w.ports, EditProfile("p1", {"employee_id": "E9"}, "admin"))
     assert refused.value.field == "employee_id"
     with pytest.raises(EmailTaken):
-        await edit_profile.handle(w.ports, EditProfile("p2", {"email": "ada@example.edu"}, "participant"))
+        await edit_profile.handle(w.ports, EditProfile("p2", {"email": "ada@example.edu"}, "admin", by_admin=True))
     assert w.events("p2") == ["MenteeRegistered"] and w.read_model.rows["p2"]["email"] == "bo@example.edu"
 
 
