@@ -35,6 +35,18 @@ SCIM_USER = {
     "emails": [{"value": "ada@example.edu", "primary": True}],
     "active": True,
 }
+SCIM_GROUP = {
+    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+    "displayName": "Cardiology",
+    "members": [{"value": ID}],
+}
+SCIM_SEARCH = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+    "filter": 'userName eq "ada@example.edu"',
+    "attributes": ["userName"],
+    "startIndex": 1,
+    "count": 10,
+}
 VALID_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/mentors"): {"name": "Ada", "email": "ada@example.edu", "capacity": 2, "profile": PROFILE},
     ("POST", "/mentees"): {"name": "Bo", "email": "bo@example.edu", "profile": PROFILE, "employee_id": "E2"},
@@ -56,6 +68,15 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "path": "active", "value": False}],
     },
+    ("POST", "/scim/v2/.search"): SCIM_SEARCH,
+    ("POST", "/scim/v2/Users/.search"): SCIM_SEARCH,
+    ("POST", "/scim/v2/Groups"): SCIM_GROUP,
+    ("PUT", "/scim/v2/Groups/{group_id}"): SCIM_GROUP,
+    ("PATCH", "/scim/v2/Groups/{group_id}"): {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": ID}]}],
+    },
+    ("POST", "/scim/v2/Groups/.search"): {**SCIM_SEARCH, "filter": 'displayName eq "Cardiology"'},
     ("POST", "/requests"): {"biography": "Fellow", "motivation": "Grants", "ranked_mentor_ids": ["m1", "m2"]},
     ("POST", "/requests/{request_id}/review"): {"approved": False, "decline_reason": "not eligible yet"},
     ("POST", "/requests/{request_id}/response"): {"accepted": False, "reason": "full"},
@@ -255,7 +276,7 @@ def url_of(path: str, values: dict[str, str]) -> str:
 def hostile_requests(method: str, path: str, operation: dict) -> Iterator[tuple[str, dict]]:
     parameters = operation.get("parameters", [])
     path_names = [p["name"] for p in parameters if p["in"] == "path"]
-    valid = VALID_BODIES.get((method, path), {}) if "requestBody" in operation else None
+    valid = VALID_BODIES[(method, path)] if "requestBody" in operation else None  # every body route has an example
     body = {} if valid is None else {"json": valid}
     for name in path_names:
         for label, value in PATH_VALUES.items():

@@ -478,7 +478,7 @@ async def _body(request: Request) -> Any:
         raise ScimProblem(415, None, f"content type must be {MEDIA_TYPE}, not {media or 'missing'}")
     try:
         body = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # not JSON, not UTF-8, or a number past Python's digit limit
         raise scim.invalid(f"the body is not JSON: {exc}", "invalidSyntax") from exc
     except RecursionError:
         raise scim.invalid("the body is nested too deeply", "invalidSyntax") from None
@@ -503,8 +503,9 @@ def _holds_nul(value: Any) -> bool:
 
 def _search(body: Any) -> dict[str, Any]:
     """A SearchRequest (RFC 7644 §3.4.3) as the parts the listing takes."""
-    if not isinstance(body, dict) or scim.SEARCH not in (body.get("schemas") or []):
-        raise scim.invalid(f"schemas must include {scim.SEARCH}", "invalidSyntax")
+    schemas = body.get("schemas") if isinstance(body, dict) else None
+    if not isinstance(schemas, list) or scim.SEARCH not in schemas:
+        raise scim.invalid(f"schemas must be a list including {scim.SEARCH}", "invalidSyntax")
     lists = {}
     for name in ("attributes", "excludedAttributes"):
         value = body.get(name, [])
