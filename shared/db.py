@@ -7,6 +7,7 @@ Migrations are ``(name, sql)`` pairs applied in order and recorded in
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import resources
 
@@ -36,8 +37,47 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
-    return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection)
+request_acquire_timeout: ContextVar[float | None] = ContextVar("request_acquire_timeout", default=None)
+"""Seconds a request being served may wait for a pooled connection (set by ``shared.edge``); None: no bound."""
+
+
+class PoolExhausted(TimeoutError):
+    """No pooled connection came free in time: the service is overloaded (HTTP 503 with ``Retry-After``).
+
+    A ``TimeoutError`` (an ``OSError``), so the consumers and timers, which retry those without limit, treat it
+    as they treat a database that does not answer."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no database connection came free within {seconds:g} s")
+
+
+class Pool(asyncpg.Pool):
+    """asyncpg's pool; while a request is served, an acquire without a timeout waits at most
+    ``request_acquire_timeout`` (background work is not bounded: the variable is unset there)."""
+
+    async def _acquire(self, timeout: float | None) -> asyncpg.pool.PoolConnectionProxy:
+        bound = timeout if timeout is not None else request_acquire_timeout.get()
+        try:
+            return await super()._acquire(bound)
+        except TimeoutError as exc:
+            if bound is None:
+                raise
+            raise PoolExhausted(bound) from exc
+
+
+async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> Pool:
+    pool = Pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        max_queries=50_000,  # asyncpg.create_pool's defaults
+        max_inactive_connection_lifetime=300.0,
+        init=_init_connection,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+    )
+    return await pool
 
 
 async def connect(dsn: str) -> asyncpg.Connection:

@@ -13,9 +13,11 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.auth import Principal, Role, require_roles
+from shared.db import PoolExhausted
+from shared.edge import Admission, HttpEdge, overloaded, refuse_unread_body
 from shared.errors import ConcurrencyConflict, InvalidCommand, NotAllowed, NotFound, RuleViolation
 from shared.logging import bound_contextvars
-from shared.metrics import http_latency
+from shared.metrics import http_latency, http_shed
 from shared.outbox import requeue_all
 from shared.runtime import ServiceRuntime
 
@@ -26,9 +28,21 @@ def create_app(runtime: ServiceRuntime, *, title: str, description: str = "") ->
         async with runtime.running():
             yield
 
-    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    s = runtime.settings
+    app = FastAPI(
+        title=title,
+        description=description,
+        lifespan=lifespan,
+        max_body_size=s.http_max_body_bytes,  # a route taking batches declares more (shared.limits)
+        dependencies=[Depends(refuse_unread_body)],
+    )
     app.state.runtime = runtime
     app.state.jwt_secret = runtime.settings.jwt_secret
+    # Added first, so it sits inside ``correlate``: the route reads its body straight through it (shared.edge).
+    admission = Admission(s.http_max_in_flight, s.http_max_queued, s.http_queue_seconds)
+    app.add_middleware(
+        HttpEdge, service=runtime.service, admission=admission, acquire_timeout=s.db_acquire_timeout_seconds
+    )
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
@@ -68,6 +82,12 @@ def create_app(runtime: ServiceRuntime, *, title: str, description: str = "") ->
             return {"service": runtime.service, "queued": queued}
 
     install_error_handlers(app)
+
+    async def pool_exhausted(_: Request, exc: Exception) -> Response:
+        http_shed.labels(runtime.service, "database").inc()
+        return overloaded(str(exc), admission.retry_after)
+
+    app.add_exception_handler(PoolExhausted, pool_exhausted)
     return app
 
 

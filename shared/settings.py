@@ -36,6 +36,22 @@ class ServiceSettings(BaseSettings):
     timer_poll_seconds: float = Field(default=1.0, gt=0, description="How often due timers are looked for")
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=0.5, gt=0)
+    http_max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="Largest request body a route takes (bytes) unless it declares more (batches and files:"
+        " shared.limits.BULK_BODY_BYTES); larger → 413 before the body is read",
+    )
+    http_max_in_flight: int = Field(default=32, ge=1, description="Requests one process serves at once")
+    http_max_queued: int = Field(
+        default=64, ge=0, description="Requests that may wait for a turn beyond those; any more → 503 at once"
+    )
+    http_queue_seconds: float = Field(
+        default=1.0, gt=0, description="Longest wait for a turn before 503 (Retry-After: this, rounded up)"
+    )
+    db_acquire_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="Longest wait of a request for a database connection before 503"
+    )
     dev_clock_file: str | None = Field(
         default=None,
         description="Development only (`mentorship dev up` demo): read the time from this file while it exists."

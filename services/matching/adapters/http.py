@@ -38,6 +38,7 @@ from services.matching.domain.program import Program
 from services.matching.domain.rules import check_reader
 from shared.auth import Director, DirectorOrMentee, Member, Mentee, Mentor, Role
 from shared.http import CorrelationDep, get_container
+from shared.limits import BULK_BODY_BYTES
 
 router = APIRouter()
 Container = Annotated[Deps, Depends(get_container)]
@@ -173,7 +174,7 @@ async def put_response_deadline(
     return _program(await change_program.handle(deps, cmd))
 
 
-@router.post("/bulk-runs", status_code=status.HTTP_201_CREATED, tags=["bulk runs"])
+@router.post("/bulk-runs", status_code=status.HTTP_201_CREATED, tags=["bulk runs"], max_body_size=BULK_BODY_BYTES)
 async def post_bulk_run(
     body: bodies.BulkRunBody, deps: Container, correlation_id: CorrelationDep, principal: Director
 ) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from services.profiles.application import complete_hr_import, import_hr_rows, st
 from services.profiles.application.commands import CompleteHrImport, ImportHrRows, StartHrImport
 from services.profiles.domain.hr_import import ImportNotFound
 from shared.auth import HrIntegration
+from shared.limits import BULK_BODY_BYTES
 
 router = APIRouter(prefix="/hr/imports", tags=["hr import"])
 MAX_BATCH = 5_000
@@ -77,7 +78,7 @@ class BatchReport(BaseModel):
     rows: list[RowReport] = Field(description="Every row except the unchanged ones")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ImportSession)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ImportSession, max_body_size=BULK_BODY_BYTES)
 async def post_import(body: ImportStart, container: Container, _: HrIntegration) -> ImportSession:
     start = StartHrImport(body.mode, body.dry_run, body.as_of, body.roster, body.max_leaver_share, body.force)
     import_id, _, workforce = await start_hr_import.handle(container, start)
@@ -89,7 +90,7 @@ async def get_import(import_id: UUID, container: Container, _: HrIntegration) ->
     return await _session(container, import_id)
 
 
-@router.post("/{import_id}/rows", response_model=BatchReport)
+@router.post("/{import_id}/rows", response_model=BatchReport, max_body_size=BULK_BODY_BYTES)
 async def post_rows(import_id: UUID, body: ImportBatch, container: Container, _: HrIntegration) -> BatchReport:
     batch = ImportHrRows(import_id, [(line.row, line.fields) for line in body.rows])
     results, counts = await import_hr_rows.handle(container, batch)

@@ -20,6 +20,7 @@ from services.profiles.application.commands import CreateScimUser, DeleteScimUse
 from services.profiles.domain import scim
 from services.profiles.domain.scim import ScimProblem
 from shared.auth import InvalidToken, Principal, Role, verify_token
+from shared.limits import MalformedBody
 
 MEDIA_TYPE = "application/scim+json"
 _bearer = HTTPBearer(auto_error=False)
@@ -140,7 +141,9 @@ async def _body(request: Request) -> Any:
     if media not in (MEDIA_TYPE, "application/json"):
         raise ScimProblem(415, None, f"content type must be {MEDIA_TYPE}, not {media or 'missing'}")
     try:
-        return json.loads(await request.body())
+        return json.loads(await request.body())  # checked at the edge first (shared.limits): depth, numbers, keys
+    except MalformedBody as exc:
+        raise scim.invalid(exc.detail, "invalidSyntax") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise scim.invalid(f"the body is not JSON: {exc}", "invalidSyntax") from exc
 

@@ -1,0 +1,136 @@
+"""What a request body may be, checked once at the HTTP edge for every service and every route.
+
+Size: ``ServiceSettings.http_max_body_bytes`` (1 MiB) for every route; a route that takes a batch or a file
+says so with ``max_body_size=BULK_BODY_BYTES`` in its decorator.  FastAPI enforces both (Starlette's
+body-limit middleware: the ``Content-Length`` up front, a chunked body counted while it streams) → 413.
+
+Shape: a JSON body is checked before any route decodes it (``check_json``): valid UTF-8 JSON, nested at most
+``MAX_JSON_DEPTH`` levels, numbers Python can hold (at most 4,300 digits, finite), no NUL character in any key
+or string (Postgres text cannot hold one), no key twice in one object (refused: with last-wins a second key
+would silently override what a reader of the body sees first) → 400 naming the problem, and where it is.
+The decoder is pydantic-core's (jiter): it does not recurse on the C stack, so 100,000 levels of ``[`` are a
+400, not a ``RecursionError``.  A body in another media type than the route takes → 415.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pydantic_core
+from fastapi import HTTPException, status
+
+MIB = 1024 * 1024
+DEFAULT_BODY_BYTES = 1 * MIB
+"""The default of ``MENTORSHIP_HTTP_MAX_BODY_BYTES``: a command's body is a few kilobytes."""
+BULK_BODY_BYTES = 16 * MIB
+"""Routes that take a batch or a file: HR import rows and rosters (profiles), bulk-match cohorts (matching)."""
+BULK_ROUTES = {"profiles": ("/hr/imports",), "matching": ("/bulk-runs",)}
+"""Path prefixes whose routes declare ``BULK_BODY_BYTES``; the deployment's proxy limits follow this table."""
+MAX_JSON_DEPTH = 32
+"""Objects and arrays nested deeper than this are refused (the deepest body any route takes nests 6)."""
+MAX_INT_DIGITS = 4300
+"""Python's own limit for turning digits into an int (``sys.get_int_max_str_digits``)."""
+
+
+class MalformedBody(HTTPException):
+    """A body refused before any route reads it: 400 (not JSON the platform takes) or 415 (media type)."""
+
+    def __init__(self, detail: str, status_code: int = status.HTTP_400_BAD_REQUEST) -> None:
+        super().__init__(status_code=status_code, detail=detail)
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """``application/json`` or ``application/<anything>+json`` (e.g. SCIM's ``application/scim+json``)."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def check_media_type(content_type: str | None, accepted: str = "application/json") -> None:
+    """A JSON route takes JSON in UTF-8; anything else (or no ``Content-Type`` at all) → 415."""
+    if not is_json_media_type(content_type):
+        shown = (content_type or "").split(";")[0].strip() or "missing"
+        raise MalformedBody(
+            f"Content-Type must be {accepted}, not {shown}", status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
+        )
+    for parameter in (content_type or "").split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            raise MalformedBody(
+                f"a JSON body is UTF-8, not {value.strip()}", status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
+            )
+
+
+def check_json(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Refuse (``MalformedBody``) a body that is not JSON this platform takes; return quietly otherwise."""
+    try:
+        value = pydantic_core.from_json(body, allow_inf_nan=False)
+    except ValueError as exc:
+        raise MalformedBody(_decode_error(str(exc))) from None
+    _walk(value, max_depth)
+    try:
+        json.loads(body, object_pairs_hook=_unique_keys)  # depth is bounded by now: no deep recursion here
+    except _DuplicateKey as exc:
+        raise MalformedBody(
+            f"the JSON body has the key {exc.key!r} twice in one object; each key may appear once"
+        ) from None
+
+
+def _decode_error(message: str) -> str:
+    if message.startswith("recursion limit exceeded"):
+        return f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels"
+    if message.startswith("number out of range"):
+        return f"the JSON body has a number too large to take (more than {MAX_INT_DIGITS} digits), {_where(message)}"
+    if "unicode" in message or "utf-8" in message.lower() or "hex escape" in message:
+        return f"the JSON body is not valid UTF-8 text ({message})"
+    return f"the body is not valid JSON: {message}"
+
+
+def _where(message: str) -> str:
+    at = message.rfind(" at line ")
+    return message[at + 1 :] if at >= 0 else "in the body"
+
+
+def _walk(value: Any, max_depth: int) -> None:
+    """Depth, NUL characters and non-finite numbers, without recursion (a stack of what is left to see)."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise MalformedBody(f"{_field(path)}: contains a NUL character (\\u0000), which no text may hold")
+        elif isinstance(item, dict):
+            if len(path) >= max_depth:
+                raise MalformedBody(f"the JSON body nests deeper than {max_depth} levels (at {_field(path)})")
+            for key, child in item.items():
+                if "\x00" in key:
+                    raise MalformedBody(f"{_field(path)}: a key contains a NUL character (\\u0000)")
+                stack.append((child, (*path, key)))
+        elif isinstance(item, list):
+            if len(path) >= max_depth:
+                raise MalformedBody(f"the JSON body nests deeper than {max_depth} levels (at {_field(path)})")
+            stack.extend((child, (*path, i)) for i, child in enumerate(item))
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise MalformedBody(f"{_field(path)}: the number is out of range")
+
+
+def _field(path: tuple[str | int, ...]) -> str:
+    return ".".join(["body", *map(str, path)])
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return obj
