@@ -6,8 +6,9 @@ body-limit middleware: the ``Content-Length`` up front, a chunked body counted w
 
 Shape: a JSON body is checked before any route decodes it (``check_json``): valid UTF-8 JSON, nested at most
 ``MAX_JSON_DEPTH`` levels, numbers Python can hold (at most 4,300 digits, finite), no NUL character in any key
-or string (Postgres text cannot hold one), no key twice in one object (refused: with last-wins a second key
-would silently override what a reader of the body sees first) → 400 naming the problem, and where it is.
+or string (Postgres text cannot hold one: 422 naming the field, as a field's validation would), no key twice in
+one object (refused: with last-wins a second key would silently override what a reader of the body sees first)
+→ 400 naming the problem, and where it is.
 The decoder is pydantic-core's (jiter): it does not recurse on the C stack, so 100,000 levels of ``[`` are a
 400, not a ``RecursionError``.  A body in another media type than the route takes → 415.
 """
@@ -35,10 +36,18 @@ MAX_INT_DIGITS = 4300
 
 
 class MalformedBody(HTTPException):
-    """A body refused before any route reads it: 400 (not JSON the platform takes) or 415 (media type)."""
+    """A body refused before any route reads it: 400 (not JSON the platform takes), 415 (media type), or 422 in
+    FastAPI's validation shape for text no field may hold (a NUL character), naming the field."""
 
-    def __init__(self, detail: str, status_code: int = status.HTTP_400_BAD_REQUEST) -> None:
+    def __init__(self, detail: str | list[dict[str, Any]], status_code: int = status.HTTP_400_BAD_REQUEST) -> None:
         super().__init__(status_code=status_code, detail=detail)
+
+    @property
+    def reason(self) -> str:
+        """The detail as one line (for an API with its own error format, e.g. SCIM)."""
+        if isinstance(self.detail, str):
+            return self.detail
+        return "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in self.detail)
 
 
 def is_json_media_type(content_type: str | None) -> bool:
@@ -99,13 +108,13 @@ def _walk(value: Any, max_depth: int) -> None:
         item, path = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                raise MalformedBody(f"{_field(path)}: contains a NUL character (\\u0000), which no text may hold")
+                raise _nul(path)
         elif isinstance(item, dict):
             if len(path) >= max_depth:
                 raise MalformedBody(f"the JSON body nests deeper than {max_depth} levels (at {_field(path)})")
             for key, child in item.items():
                 if "\x00" in key:
-                    raise MalformedBody(f"{_field(path)}: a key contains a NUL character (\\u0000)")
+                    raise _nul((*path, key))
                 stack.append((child, (*path, key)))
         elif isinstance(item, list):
             if len(path) >= max_depth:
@@ -113,6 +122,11 @@ def _walk(value: Any, max_depth: int) -> None:
             stack.extend((child, (*path, i)) for i, child in enumerate(item))
         elif isinstance(item, float) and not math.isfinite(item):
             raise MalformedBody(f"{_field(path)}: the number is out of range")
+
+
+def _nul(path: tuple[str | int, ...]) -> MalformedBody:
+    problem = {"loc": ["body", *path], "msg": "text may not contain NUL (\\u0000) characters", "type": "value_error"}
+    return MalformedBody([problem], status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 def _field(path: tuple[str | int, ...]) -> str:

@@ -143,7 +143,7 @@ async def _body(request: Request) -> Any:
     try:
         return json.loads(await request.body())  # checked at the edge first (shared.limits): depth, numbers, keys
     except MalformedBody as exc:
-        raise scim.invalid(exc.detail, "invalidSyntax") from exc
+        raise scim.invalid(exc.reason, "invalidSyntax") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise scim.invalid(f"the body is not JSON: {exc}", "invalidSyntax") from exc
 

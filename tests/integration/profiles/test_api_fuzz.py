@@ -95,6 +95,6 @@ async def test_text_with_a_nul_character_is_a_422_naming_where(api) -> None:
         "profile": {"biography": "b", "specialty": "s", "career_stage": "senior"},
     }
     response = await api.post("/mentors", json=body, headers=EVERY_ROLE)
-    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body"]
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "name"]
     response = await api.get("/directory/mentors", params={"q": "a\u0000"}, headers=EVERY_ROLE)
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query"]
