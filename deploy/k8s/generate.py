@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from shared.bus import HR_TOPIC, PUBLISHING_SERVICES, SERVICES, dead_letter_topic, topic_for
+from shared.limits import BULK_BODY_BYTES, BULK_ROUTES, DEFAULT_BODY_BYTES, MIB
 
 HERE = Path(__file__).parent
 NAMESPACE = "mentorship"
@@ -164,6 +165,52 @@ def autoscaler(service: str) -> dict:
     }
 
 
+def host(service: str) -> str:
+    return f"{service}.mentorship.example.edu"  # replace with the institution's host names
+
+
+def nginx_size(size: int) -> str:
+    return f"{size // MIB}m"  # nginx counts m as MiB
+
+
+def ingress(name: str, service: str, paths: tuple[str, ...], body_bytes: int) -> dict:
+    """ingress-nginx refuses a larger body with 413 before it reaches the service (which refuses it too)."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {
+            **meta(name, service),
+            "annotations": {"nginx.ingress.kubernetes.io/proxy-body-size": nginx_size(body_bytes)},
+        },
+        "spec": {
+            "ingressClassName": "nginx",
+            "rules": [
+                {
+                    "host": host(service),
+                    "http": {
+                        "paths": [
+                            {
+                                "path": path,
+                                "pathType": "Prefix",
+                                "backend": {"service": {"name": service, "port": {"name": "http"}}},
+                            }
+                            for path in paths
+                        ]
+                    },
+                }
+            ],
+        },
+    }
+
+
+def ingresses(service: str) -> list[dict]:
+    """Every route at the default body limit; the routes that take batches at theirs (``shared.limits``)."""
+    found = [ingress(service, service, ("/",), DEFAULT_BODY_BYTES)]
+    if service in BULK_ROUTES:
+        found.append(ingress(f"{service}-bulk", service, BULK_ROUTES[service], BULK_BODY_BYTES))
+    return found
+
+
 def topics() -> list[str]:
     return [topic_for(s) for s in PUBLISHING_SERVICES] + [HR_TOPIC] + [dead_letter_topic(s) for s in SERVICES]
 
@@ -220,6 +267,7 @@ def config() -> list[dict]:
                 "MENTORSHIP_HTTP_HOST": "0.0.0.0",
                 "MENTORSHIP_HTTP_PORT": "8000",
                 "MENTORSHIP_LOG_LEVEL": "INFO",
+                "MENTORSHIP_HTTP_MAX_BODY_BYTES": str(DEFAULT_BODY_BYTES),  # as the ingress' proxy-body-size
             },
         },
         {
@@ -239,7 +287,12 @@ def config() -> list[dict]:
 def documents() -> dict[str, list[dict]]:
     files = {"00-config.yaml": config(), "10-topics-job.yaml": [topics_job()]}
     for service in SERVICES:
-        files[f"20-{service}.yaml"] = [deployment(service), service_object(service), autoscaler(service)]
+        files[f"20-{service}.yaml"] = [
+            deployment(service),
+            service_object(service),
+            autoscaler(service),
+            *ingresses(service),
+        ]
     return files
 
 
