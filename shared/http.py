@@ -1,4 +1,4 @@
-"""FastAPI app factory: health, readiness, metrics and clear errors for every service."""
+"""FastAPI app factory: health, readiness, metrics, clear errors and the HTTP edge (shared.edge) for every service."""
 
 from __future__ import annotations
 
