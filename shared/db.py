@@ -6,7 +6,11 @@ Migrations are ``(name, sql)`` pairs applied in order and recorded in
 
 from __future__ import annotations
 
+import asyncio
 import json
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import resources
@@ -37,8 +41,24 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-request_acquire_timeout: ContextVar[float | None] = ContextVar("request_acquire_timeout", default=None)
-"""Seconds a request being served may wait for a pooled connection (set by ``shared.edge``); None: no bound."""
+_request_bound: ContextVar[tuple[weakref.ref[asyncio.Task], float] | None] = ContextVar("_request_bound", default=None)
+
+
+@contextmanager
+def acquire_bound(seconds: float) -> Iterator[None]:
+    """While a request is served (``shared.edge``), its task waits at most ``seconds`` for a pooled connection.
+
+    Only that task: work it starts in tasks of its own (an analytics replay) waits as background work does."""
+    token = _request_bound.set((weakref.ref(asyncio.current_task()), seconds))
+    try:
+        yield
+    finally:
+        _request_bound.reset(token)
+
+
+def request_acquire_timeout() -> float | None:
+    bound = _request_bound.get()
+    return bound[1] if bound is not None and bound[0]() is asyncio.current_task() else None
 
 
 class PoolExhausted(TimeoutError):
@@ -56,7 +76,7 @@ class Pool(asyncpg.Pool):
     ``request_acquire_timeout`` (background work is not bounded: the variable is unset there)."""
 
     async def _acquire(self, timeout: float | None) -> asyncpg.pool.PoolConnectionProxy:
-        bound = timeout if timeout is not None else request_acquire_timeout.get()
+        bound = timeout if timeout is not None else request_acquire_timeout()
         try:
             return await super()._acquire(bound)
         except TimeoutError as exc:

@@ -17,7 +17,7 @@ In the order a request meets them:
 4. **Parse level.** A route that takes JSON gets its body only after ``shared.limits.check_json`` and the
    media type check passed (400, 415).
 5. **Database.** While a request is served, waiting for a pooled connection is bounded by
-   ``db_acquire_timeout_seconds`` (``shared.db.request_acquire_timeout``); ``PoolExhausted`` → 503 with
+   ``db_acquire_timeout_seconds`` (``shared.db.acquire_bound``); ``PoolExhausted`` → 503 with
    ``Retry-After`` (``shared.http``).  The wait happens before the command's transaction begins, or inside
    it, which then rolls back whole.
 """
@@ -43,7 +43,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import current_principal
-from shared.db import request_acquire_timeout
+from shared.db import acquire_bound
 from shared.limits import check_json, check_media_type
 from shared.metrics import http_shed
 
@@ -120,11 +120,10 @@ class HttpEdge:
                 scope, receive, send
             )
             return
-        token = request_acquire_timeout.set(self.acquire_timeout)
         try:
-            await self.app(scope, GatedBody(scope, receive), send)
+            with acquire_bound(self.acquire_timeout):
+                await self.app(scope, GatedBody(scope, receive), send)
         finally:
-            request_acquire_timeout.reset(token)
             self.admission.leave()
 
 

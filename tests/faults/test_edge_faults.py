@@ -134,7 +134,8 @@ async def test_overload_at_four_times_the_knee_is_shed_with_503_and_nothing_half
     server_errors = {cause: n for cause, n in failures.items() if cause.isdigit() and int(cause) >= 500}
     client_errors = {cause: n for cause, n in failures.items() if not cause.isdigit()}
     note = (
-        f"knee {rate:g}/s; at {4 * rate:g}/s: {len(result.latencies)} done ({len(result.latencies) / elapsed:.0f}/s),"
+        f"knee {rate:g}/s; at {4 * rate:g}/s: {len(result.latencies)} done ({len(result.latencies) / elapsed:.0f}/s,"
+        f" p99 {percentile(result.latencies, 99) * 1000:.0f} ms),"
         f" refused {result.failures_text()}, not sent {result.late}; half-applied {sum(broken.values())}"
     )
     print(note)

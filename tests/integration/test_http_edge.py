@@ -23,7 +23,7 @@ import pytest_asyncio
 from fastapi import FastAPI
 
 from shared.auth import Role
-from shared.db import migrate, migrations_from_package
+from shared.db import PoolExhausted, acquire_bound, migrate, migrations_from_package
 from shared.limits import BULK_BODY_BYTES, MIB
 from shared.settings import ServiceSettings
 from tests.integration.service_harness import auth
@@ -246,3 +246,19 @@ async def test_a_request_that_cannot_get_a_connection_is_503_and_writes_nothing(
     assert "no database connection came free within 0.3 s" in answer.json()["detail"]
     assert await stored(pool) == (Counter(), set(), 0)
     assert (await client.post("/mentees", json=mentee(1), headers=director)).status_code == 201
+
+
+async def test_only_the_requests_own_task_waits_a_bounded_time_for_a_connection(pool: asyncpg.Pool) -> None:
+    held = [await pool.acquire() for _ in range(pool.get_max_size())]
+    try:
+        with acquire_bound(0.1):
+            with pytest.raises(PoolExhausted):
+                await pool.acquire()
+            started_by_the_request = asyncio.create_task(pool.fetchval("SELECT 1"))  # e.g. an analytics replay
+        await asyncio.sleep(0.3)
+        assert not started_by_the_request.done()  # still waiting, as background work does
+        await pool.release(held.pop())
+        assert await started_by_the_request == 1
+    finally:
+        for conn in held:
+            await pool.release(conn)
