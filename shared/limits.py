@@ -77,7 +77,16 @@ def check_json(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> None:
         value = pydantic_core.from_json(body, allow_inf_nan=False)
     except ValueError as exc:
         raise MalformedBody(_decode_error(str(exc))) from None
-    _walk(value, max_depth)
+    members = _walk(value, max_depth)
+    del value  # before anything else is built: a batch body's objects are several times its size
+    if members != body.count(b":"):  # a key written twice, or only a colon inside a string: look closer
+        _refuse_duplicate_keys(body)
+
+
+def _refuse_duplicate_keys(body: bytes) -> None:
+    """In valid JSON a colon outside a string only ever separates a key from its value, and the decoder keeps one
+    member per key: so when the body holds exactly as many colons as the decoded objects hold members, no key was
+    written twice (the common case, checked without building anything).  Otherwise decode once more, noting keys."""
     try:
         json.loads(body, object_pairs_hook=_unique_keys)  # depth is bounded by now: no deep recursion here
     except _DuplicateKey as exc:
@@ -101,27 +110,41 @@ def _where(message: str) -> str:
     return message[at + 1 :] if at >= 0 else "in the body"
 
 
-def _walk(value: Any, max_depth: int) -> None:
-    """Depth, NUL characters and non-finite numbers, without recursion (a stack of what is left to see)."""
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
-    while stack:
-        item, path = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                raise _nul(path)
-        elif isinstance(item, dict):
-            if len(path) >= max_depth:
-                raise MalformedBody(f"the JSON body nests deeper than {max_depth} levels (at {_field(path)})")
-            for key, child in item.items():
+def _walk(value: Any, max_depth: int) -> int:
+    """Depth, NUL characters and non-finite numbers, without recursion (a stack of the containers left to see);
+    returns the number of object members."""
+    members = 0
+    containers: list[tuple[dict | list, tuple[str | int, ...]]] = []
+    if isinstance(value, dict | list):
+        containers.append((value, ()))
+    else:
+        _check_scalar(value, ())
+    while containers:
+        container, path = containers.pop()
+        if len(path) >= max_depth:
+            raise MalformedBody(f"the JSON body nests deeper than {max_depth} levels (at {_field(path)})")
+        if isinstance(container, dict):
+            members += len(container)
+            items: Any = container.items()
+            for key in container:
                 if "\x00" in key:
                     raise _nul((*path, key))
-                stack.append((child, (*path, key)))
-        elif isinstance(item, list):
-            if len(path) >= max_depth:
-                raise MalformedBody(f"the JSON body nests deeper than {max_depth} levels (at {_field(path)})")
-            stack.extend((child, (*path, i)) for i, child in enumerate(item))
-        elif isinstance(item, float) and not math.isfinite(item):
-            raise MalformedBody(f"{_field(path)}: the number is out of range")
+        else:
+            items = enumerate(container)
+        for where, item in items:
+            if isinstance(item, dict | list):
+                containers.append((item, (*path, where)))
+            else:
+                _check_scalar(item, (*path, where))
+    return members
+
+
+def _check_scalar(item: Any, path: tuple[str | int, ...]) -> None:
+    if isinstance(item, str):
+        if "\x00" in item:
+            raise _nul(path)
+    elif isinstance(item, float) and not math.isfinite(item):
+        raise MalformedBody(f"{_field(path)}: the number is out of range")
 
 
 def _nul(path: tuple[str | int, ...]) -> MalformedBody:

@@ -31,6 +31,7 @@ def refusal(body: bytes) -> MalformedBody:
         (b'{"a": "\\ud800"}', 400, "not valid UTF-8"),
         (b'{"a": "x\x00y"}', 400, "not valid JSON"),  # a raw control character inside a string
         (b'{"a": 1, "b": {"c": 1, "c": 2}}', 400, "the key 'c' twice"),
+        (b'{"at": "09:00", "b": [{"c": ":", "c": 2}]}', 400, "the key 'c' twice"),  # colons inside strings too
         (b'{"a": 1} trailing', 400, "not valid JSON"),
         (b"\xef\xbb\xbf{}", 400, "not valid JSON"),  # a byte-order mark
     ],
@@ -55,6 +56,7 @@ def test_bodies_the_routes_take_pass() -> None:
     rows = [{"row": i, "fields": {"name": "Ada Ö", "n": 10**20}} for i in range(100)]
     check_json(json.dumps({"rows": rows}).encode())
     check_json(b'{"a": "\\ud83d\\ude00", "b": "line\\nbreak"}')  # an escaped surrogate pair is one character
+    check_json(b'{"at": "2026-03-02T09:00:00Z", "note": "a \\": colon", "b": {"c": "::"}}')  # colons in strings
 
 
 @pytest.mark.parametrize(
