@@ -42,9 +42,11 @@ class ServiceSettings(BaseSettings):
         description="Largest request body a route takes (bytes) unless it declares more (batches and files:"
         " shared.limits.BULK_BODY_BYTES); larger → 413 before the body is read",
     )
-    http_max_in_flight: int = Field(default=32, ge=1, description="Requests one process serves at once")
+    http_max_in_flight: int = Field(
+        default=16, ge=1, description="Requests one process serves at once (a few more than its 10 pooled connections)"
+    )
     http_max_queued: int = Field(
-        default=64, ge=0, description="Requests that may wait for a turn beyond those; any more → 503 at once"
+        default=32, ge=0, description="Requests that may wait for a turn beyond those; any more → 503 at once"
     )
     http_queue_seconds: float = Field(
         default=1.0, gt=0, description="Longest wait for a turn before 503 (Retry-After: this, rounded up)"
