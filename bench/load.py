@@ -124,6 +124,7 @@ class Journey:
     revision: int = 1
     not_before: float = 0.0
     failure: str = ""  # why its last command failed: the HTTP status, or the client's exception
+    failure_text: str = ""  # and the first words of the answer (or of the exception)
 
 
 @dataclass
@@ -132,6 +133,7 @@ class StepResult:
     errors: int = 0
     late: int = 0
     failures: Counter[str] = field(default_factory=Counter)  # errors by HTTP status (or exception name)
+    examples: dict[str, str] = field(default_factory=dict)  # the first answer seen per status
 
     def failures_text(self) -> str:
         return ", ".join(f"{cause} x{n}" for cause, n in sorted(self.failures.items())) or "none"
@@ -212,6 +214,7 @@ class Driver:
         if outcome == "error":
             result.errors += 1
             result.failures[j.failure] += 1
+            result.examples.setdefault(j.failure, j.failure_text)
         else:
             result.latencies.append(elapsed)
         if j.step != "finished":
@@ -222,7 +225,7 @@ class Driver:
         try:
             outcome = await self._advance(j)
         except httpx.HTTPError as exc:
-            outcome, j.failure = "error", type(exc).__name__
+            outcome, j.failure, j.failure_text = "error", type(exc).__name__, f"{j.step}: {exc!r}"[:160]
         return outcome, time.perf_counter() - started
 
     async def _advance(self, j: Journey) -> str:
@@ -294,6 +297,7 @@ class Driver:
         if response.status_code >= 300:
             j.step = "finished"  # a refused command ends this journey; it is counted as an error
             j.failure = str(response.status_code)
+            j.failure_text = f"{response.request.method} {response.request.url.path}: {response.text}"[:160]
             return "error"
         j.step = step
         return "done"
@@ -399,6 +403,8 @@ async def drive(args: argparse.Namespace, urls: dict[str, list[str]], bootstrap:
                 flush=True,
             )
             print(f"errors by status at {rate:g}/s: {result.failures_text()}", flush=True)
+            for cause, example in sorted(result.examples.items()):
+                print(f"  first {cause}: {example}", flush=True)
             breakdown.append((rate, result.failures_text()))
             if sustained >= 0.9 * rate and result.errors == 0 and p99 < args.p99_limit_ms:
                 knee = rate
