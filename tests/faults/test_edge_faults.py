@@ -4,10 +4,11 @@
   service's memory flat.  Before the edge limits the service read it all (9.7 s, 84 → 928 MiB), which kills a
   pod limited to 256 MiB.
 * Overload at four times the knee (``long_fault``): the knee is measured first as ``bench/load.py`` measures it
-  (its driver, its rule), then the same journeys are offered at four times that for a while.  Every answer is a
-  success or a 503 (no other 5xx, no client timeout), and once the platform settles every command is whole: each stored
-  stream's version equals its read model row's (profiles, matching, relationships), every stored event reached
-  every consumer that handles it, nothing was dead-lettered.
+  (its driver, its rule), then the same journeys are offered at four times that for a while, each process
+  admitting 4 requests at once and 8 waiting (so that the overload reaches the services, not only the driver).
+  Every answer is a success or a 503 (no other 5xx, no client timeout), and once the platform settles every
+  command is whole: each stored stream's version equals its read model row's (profiles, matching,
+  relationships), every stored event reached every consumer that handles it, nothing was dead-lettered.
 
 The row's note holds the figures; the assertions are on statuses and consistency only (timings vary with the
 machine, so they are printed, not asserted).
@@ -67,6 +68,11 @@ async def test_a_300_mib_anonymous_body_is_413_at_once_with_memory_flat(postgres
 KNEE_STEPS = (10.0, 20.0, 40.0, 80.0, 160.0)
 STEP_SECONDS = 6.0
 OVERLOAD_SECONDS = 20.0
+SMALL_ADMISSION = {  # so that four times the knee is beyond what each process admits, and shedding happens
+    "MENTORSHIP_HTTP_MAX_IN_FLIGHT": "4",
+    "MENTORSHIP_HTTP_MAX_QUEUED": "8",
+    "MENTORSHIP_HTTP_QUEUE_SECONDS": "0.25",
+}
 VIEWS = {  # service → (read model table, its stream id column): one row per stream, at the stream's version
     "profiles": ("participants", "participant_id"),
     "matching": ("requests", "request_id"),
@@ -111,8 +117,8 @@ async def half_applied(cluster: Cluster) -> dict[str, int]:
 async def test_overload_at_four_times_the_knee_is_shed_with_503_and_nothing_half_applied(
     postgres, tmp_path: Path, fault_rows
 ) -> None:
-    with start_cluster(postgres, tmp_path) as cluster:
-        driver = Driver(cluster.urls(), mentors=20, seed=11, max_in_flight=400)
+    with start_cluster(postgres, tmp_path, env=SMALL_ADMISSION) as cluster:
+        driver = Driver(cluster.urls(), mentors=100, seed=11, max_in_flight=400)  # 2,000 slots: none runs out
         try:
             await driver.setup()
             rate = await knee(driver)
