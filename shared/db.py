@@ -72,8 +72,9 @@ class PoolExhausted(TimeoutError):
 
 
 class Pool(asyncpg.Pool):
-    """asyncpg's pool; while a request is served, an acquire without a timeout waits at most
-    ``request_acquire_timeout`` (background work is not bounded: the variable is unset there)."""
+    """asyncpg's pool; an acquire without a timeout by the task serving a request waits at most its
+    ``acquire_bound`` (any other acquire waits as asyncpg's does).  ``_acquire`` is the one method every
+    acquire goes through (``acquire``, ``fetch``, ``execute`` …); tests/integration/test_http_edge.py pins it."""
 
     async def _acquire(self, timeout: float | None) -> asyncpg.pool.PoolConnectionProxy:
         bound = timeout if timeout is not None else request_acquire_timeout()
