@@ -7,8 +7,10 @@ approval, the mentor's acceptance, the agreement, both signatures, a meeting —
 no journey is ready (a journey waits while the bus carries its last event to the next service).
 Per step it prints the offered rate, the commands/s sustained, p50/p99 latency, errors, and the
 consumer lag (records behind per consumer group, plus analytics' projector) and outbox backlog at
-the end of the step.  The knee: the last step that sustained ≥ 90 % of its offered rate without
-errors while its p99 stayed under ``--p99-limit-ms``.
+the end of the step, then the errors by HTTP status (or by the client's exception: a timeout, a reset
+connection), so a service shedding load (503 with ``Retry-After``) shows apart from one that fails.
+The knee: the last step that sustained ≥ 90 % of its offered rate without errors while its p99
+stayed under ``--p99-limit-ms``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -61,11 +63,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--p99-limit-ms", type=_positive, default=1000.0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="two 5 s steps (2 and 5 commands/s): a smoke run")
+    parser.add_argument(
+        "--service-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for every service process, e.g. MENTORSHIP_HTTP_MAX_IN_FLIGHT=16 (repeatable)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.steps, args.step_seconds, args.mentors = [2.0, 5.0], 5.0, 10
     if args.mentors < 2 or args.max_in_flight < 1 or args.replicas < 1:
         parser.error("--mentors must be >= 2, --max-in-flight and --replicas >= 1")
+    if any("=" not in item for item in args.service_env):
+        parser.error("--service-env takes NAME=VALUE")
     return args
 
 
@@ -112,6 +123,8 @@ class Journey:
     relationship_id: str | None = None
     revision: int = 1
     not_before: float = 0.0
+    failure: str = ""  # why its last command failed: the HTTP status, or the client's exception
+    failure_text: str = ""  # and the first words of the answer (or of the exception)
 
 
 @dataclass
@@ -119,6 +132,11 @@ class StepResult:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     late: int = 0
+    failures: Counter[str] = field(default_factory=Counter)  # errors by HTTP status (or exception name)
+    examples: dict[str, str] = field(default_factory=dict)  # the first answer seen per status
+
+    def failures_text(self) -> str:
+        return ", ".join(f"{cause} x{n}" for cause, n in sorted(self.failures.items())) or "none"
 
 
 class Driver:
@@ -195,6 +213,8 @@ class Driver:
                 outcome, elapsed = await self._timed(j)
         if outcome == "error":
             result.errors += 1
+            result.failures[j.failure] += 1
+            result.examples.setdefault(j.failure, j.failure_text)
         else:
             result.latencies.append(elapsed)
         if j.step != "finished":
@@ -204,8 +224,8 @@ class Driver:
         started = time.perf_counter()
         try:
             outcome = await self._advance(j)
-        except httpx.HTTPError:
-            outcome = "error"
+        except httpx.HTTPError as exc:
+            outcome, j.failure, j.failure_text = "error", type(exc).__name__, f"{j.step}: {exc!r}"[:160]
         return outcome, time.perf_counter() - started
 
     async def _advance(self, j: Journey) -> str:
@@ -276,6 +296,8 @@ class Driver:
     def _next(j: Journey, response: httpx.Response, step: str) -> str:
         if response.status_code >= 300:
             j.step = "finished"  # a refused command ends this journey; it is counted as an error
+            j.failure = str(response.status_code)
+            j.failure_text = f"{response.request.method} {response.request.url.path}: {response.text}"[:160]
             return "error"
         j.step = step
         return "done"
@@ -353,7 +375,7 @@ async def drive(args: argparse.Namespace, urls: dict[str, list[str]], bootstrap:
     driver = Driver(urls, args.mentors, args.seed, args.max_in_flight)
     try:
         await driver.setup()
-        rows, knee = [], None
+        rows, knee, breakdown = [], None, []
         for rate in args.steps:
             started = time.monotonic()
             result = await driver.run_step(rate, args.step_seconds)
@@ -380,6 +402,10 @@ async def drive(args: argparse.Namespace, urls: dict[str, list[str]], bootstrap:
                 ),
                 flush=True,
             )
+            print(f"errors by status at {rate:g}/s: {result.failures_text()}", flush=True)
+            for cause, example in sorted(result.examples.items()):
+                print(f"  first {cause}: {example}", flush=True)
+            breakdown.append((rate, result.failures_text()))
             if sustained >= 0.9 * rate and result.errors == 0 and p99 < args.p99_limit_ms:
                 knee = rate
         print()
@@ -388,6 +414,7 @@ async def drive(args: argparse.Namespace, urls: dict[str, list[str]], bootstrap:
                 ["offered/s", "sustained/s", "p50 ms", "p99 ms", "errors", "not sent", "consumer lag", "outbox"], rows
             )
         )
+        print(table(["offered/s", "errors by status"], breakdown))
         print(
             f"knee: {knee:g} commands/s offered (the last step sustained at >= 90 % with no errors and p99 < "
             f"{args.p99_limit_ms:g} ms)"
@@ -408,6 +435,7 @@ def main(argv: list[str] | None = None) -> None:
                 "MENTORSHIP_NOTIFICATIONS_SMTP_PORT": str(sink.port),
                 "MENTORSHIP_NOTIFICATIONS_SMTP_HOST": "127.0.0.1",
             }
+            every = dict(item.split("=", 1) for item in args.service_env)
             prefix = f"load_{int(time.time())}"
             try:
                 with start_services(
@@ -416,6 +444,7 @@ def main(argv: list[str] | None = None) -> None:
                     Path(logs),
                     database_prefix=prefix,
                     replicas=args.replicas,
+                    extra_env=every,
                     service_env_overrides={"notifications": env},
                 ) as services:
                     print(

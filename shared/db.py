@@ -6,7 +6,12 @@ Migrations are ``(name, sql)`` pairs applied in order and recorded in
 
 from __future__ import annotations
 
+import asyncio
 import json
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import resources
 
@@ -36,8 +41,64 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
-    return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection)
+_request_bound: ContextVar[tuple[weakref.ref[asyncio.Task], float] | None] = ContextVar("_request_bound", default=None)
+
+
+@contextmanager
+def acquire_bound(seconds: float) -> Iterator[None]:
+    """While a request is served (``shared.edge``), its task waits at most ``seconds`` for a pooled connection.
+
+    Only that task: work it starts in tasks of its own (an analytics replay) waits as background work does."""
+    token = _request_bound.set((weakref.ref(asyncio.current_task()), seconds))
+    try:
+        yield
+    finally:
+        _request_bound.reset(token)
+
+
+def request_acquire_timeout() -> float | None:
+    bound = _request_bound.get()
+    return bound[1] if bound is not None and bound[0]() is asyncio.current_task() else None
+
+
+class PoolExhausted(TimeoutError):
+    """No pooled connection came free in time: the service is overloaded (HTTP 503 with ``Retry-After``).
+
+    A ``TimeoutError`` (an ``OSError``), so the consumers and timers, which retry those without limit, treat it
+    as they treat a database that does not answer."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no database connection came free within {seconds:g} s")
+
+
+class Pool(asyncpg.Pool):
+    """asyncpg's pool; an acquire without a timeout by the task serving a request waits at most its
+    ``acquire_bound`` (any other acquire waits as asyncpg's does).  ``_acquire`` is the one method every
+    acquire goes through (``acquire``, ``fetch``, ``execute`` …); tests/integration/test_http_edge.py pins it."""
+
+    async def _acquire(self, timeout: float | None) -> asyncpg.pool.PoolConnectionProxy:
+        bound = timeout if timeout is not None else request_acquire_timeout()
+        try:
+            return await super()._acquire(bound)
+        except TimeoutError as exc:
+            if bound is None:
+                raise
+            raise PoolExhausted(bound) from exc
+
+
+async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> Pool:
+    pool = Pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        max_queries=50_000,  # asyncpg.create_pool's defaults
+        max_inactive_connection_lifetime=300.0,
+        init=_init_connection,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+    )
+    return await pool
 
 
 async def connect(dsn: str) -> asyncpg.Connection:

@@ -1,4 +1,4 @@
-"""FastAPI app factory: health, readiness, metrics and clear errors for every service."""
+"""FastAPI app factory: health, readiness, metrics, clear errors and the HTTP edge (shared.edge) for every service."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.auth import Principal, Role, TokenVerifier, require_roles
+from shared.db import PoolExhausted
+from shared.edge import Admission, HttpEdge, overloaded, refuse_unread_body
 from shared.errors import ConcurrencyConflict, EventTooLarge, InvalidCommand, NotAllowed, NotFound, RuleViolation
 from shared.logging import bound_contextvars
-from shared.metrics import http_latency
+from shared.metrics import http_latency, http_shed
 from shared.outbox import requeue_all
 from shared.runtime import ServiceRuntime
 
@@ -34,6 +36,7 @@ def create_app(
         async with runtime.running():
             yield
 
+    s = runtime.settings
     app = FastAPI(
         title=title,
         description=description,
@@ -46,9 +49,16 @@ def create_app(
             }
         ],
         openapi_tags=[{"name": name, "description": text} for name, text in {**OPS_TAG, **(tags or {})}.items()],
+        max_body_size=s.http_max_body_bytes,  # a route taking batches declares more (shared.limits)
+        dependencies=[Depends(refuse_unread_body)],
     )
     app.state.runtime = runtime
     app.state.token_verifier = TokenVerifier.from_settings(runtime.settings)
+    # Added first, so it sits inside ``correlate``: the route reads its body straight through it (shared.edge).
+    admission = Admission(s.http_max_in_flight, s.http_max_queued, s.http_queue_seconds)
+    app.add_middleware(
+        HttpEdge, service=runtime.service, admission=admission, acquire_timeout=s.db_acquire_timeout_seconds
+    )
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
@@ -90,6 +100,12 @@ def create_app(
             return {"service": runtime.service, "queued": queued}
 
     install_error_handlers(app)
+
+    async def pool_exhausted(_: Request, exc: Exception) -> Response:
+        http_shed.labels(runtime.service, "database").inc()
+        return overloaded(str(exc), admission.retry_after)
+
+    app.add_exception_handler(PoolExhausted, pool_exhausted)
     return app
 
 

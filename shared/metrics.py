@@ -39,3 +39,8 @@ http_latency = Histogram(
     ["service", "method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+http_shed = Counter(
+    "mentorship_http_shed_total",
+    "Requests answered 503 with Retry-After because the service was at capacity, by reason",
+    ["service", "reason"],
+)

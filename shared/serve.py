@@ -54,6 +54,9 @@ def serve(
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=10,
+        # Longer than any client's or proxy's idle keep-alive (httpx 5 s, ingress-nginx upstream 60 s): the client
+        # closes an idle connection first, so a request is never sent on one the server is closing (a reset).
+        timeout_keep_alive=75,
     )
 
 

@@ -99,6 +99,24 @@ class ServiceSettings(BrokerSettings):
         " a command whose event is larger is refused with 413 and nothing is written. The producer's"
         " max_request_size and the topics' max.message.bytes are derived from it (shared.bus)",
     )
+    http_max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="Largest request body a route takes (bytes) unless it declares more (batches and files:"
+        " shared.limits.BULK_BODY_BYTES); larger → 413 before the body is read",
+    )
+    http_max_in_flight: int = Field(
+        default=16, ge=1, description="Requests one process serves at once (a few more than its 10 pooled connections)"
+    )
+    http_max_queued: int = Field(
+        default=32, ge=0, description="Requests that may wait for a turn beyond those; any more → 503 at once"
+    )
+    http_queue_seconds: float = Field(
+        default=1.0, gt=0, description="Longest wait for a turn before 503 (Retry-After: this, rounded up)"
+    )
+    db_acquire_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="Longest wait of a request for a database connection before 503"
+    )
     dev_clock_file: str | None = Field(
         default=None,
         description="Development only (`mentorship dev up` demo): read the time from this file while it exists."

@@ -18,6 +18,7 @@ import yaml
 
 from deploy.k8s.acls import acl_markdown
 from shared.bus import HR_TOPIC, PUBLISHING_SERVICES, SERVICES, dead_letter_topic, max_message_bytes, topic_for
+from shared.limits import BULK_BODY_BYTES, BULK_ROUTES, DEFAULT_BODY_BYTES, MIB
 from shared.settings import DEFAULT_MAX_EVENT_BYTES
 
 HERE = Path(__file__).parent
@@ -212,6 +213,52 @@ def autoscaler(service: str) -> dict:
     }
 
 
+def host(service: str) -> str:
+    return f"{service}.mentorship.example.edu"  # replace with the institution's host names
+
+
+def nginx_size(size: int) -> str:
+    return f"{size // MIB}m"  # nginx counts m as MiB
+
+
+def ingress(name: str, service: str, paths: tuple[str, ...], body_bytes: int) -> dict:
+    """ingress-nginx refuses a larger body with 413 before it reaches the service (which refuses it too)."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {
+            **meta(name, service),
+            "annotations": {"nginx.ingress.kubernetes.io/proxy-body-size": nginx_size(body_bytes)},
+        },
+        "spec": {
+            "ingressClassName": "nginx",
+            "rules": [
+                {
+                    "host": host(service),
+                    "http": {
+                        "paths": [
+                            {
+                                "path": path,
+                                "pathType": "Prefix",
+                                "backend": {"service": {"name": service, "port": {"name": "http"}}},
+                            }
+                            for path in paths
+                        ]
+                    },
+                }
+            ],
+        },
+    }
+
+
+def ingresses(service: str) -> list[dict]:
+    """Every route at the default body limit; the routes that take batches at theirs (``shared.limits``)."""
+    found = [ingress(service, service, ("/",), DEFAULT_BODY_BYTES)]
+    if service in BULK_ROUTES:
+        found.append(ingress(f"{service}-bulk", service, BULK_ROUTES[service], BULK_BODY_BYTES))
+    return found
+
+
 def topics() -> list[str]:
     return [topic_for(s) for s in PUBLISHING_SERVICES] + [HR_TOPIC] + [dead_letter_topic(s) for s in SERVICES]
 
@@ -298,6 +345,7 @@ def config() -> list[dict]:
                 "MENTORSHIP_HTTP_PORT": "8000",
                 "MENTORSHIP_LOG_LEVEL": "INFO",
                 "MENTORSHIP_MAX_EVENT_BYTES": str(MAX_EVENT_BYTES),
+                "MENTORSHIP_HTTP_MAX_BODY_BYTES": str(DEFAULT_BODY_BYTES),  # as the ingress' proxy-body-size
             },
         },
         {
@@ -411,6 +459,7 @@ def documents() -> dict[str, list[dict]]:
             service_object(service),
             autoscaler(service),
             service_policy(service),
+            *ingresses(service),
         ]
     files["30-network-policies.yaml"] = namespace_policies() + backing_policies()
     return files

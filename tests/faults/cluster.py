@@ -114,8 +114,14 @@ def notifications_env(smtp_port: int) -> dict[str, str]:
 
 @contextmanager
 def start_cluster(
-    postgres: Postgres, log_dir: Path, *, replicas: int | dict[str, int] = 1, names: tuple[str, ...] = SERVICES
+    postgres: Postgres,
+    log_dir: Path,
+    *,
+    replicas: int | dict[str, int] = 1,
+    names: tuple[str, ...] = SERVICES,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Cluster]:
+    """``env``: settings for every service process on top of ``FAULT_ENV``."""
     log_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         sink = SmtpSink()
@@ -132,7 +138,7 @@ def start_cluster(
                 log_dir,
                 names=names,
                 database_prefix=prefix,
-                extra_env=FAULT_ENV,
+                extra_env={**FAULT_ENV, **(env or {})},
                 replicas=replicas,
                 service_env_overrides={"notifications": notifications_env(port)},
             )

@@ -46,6 +46,7 @@ class FaultRow:
     settled_seconds: float
     dead_lettered: int
     resent_emails: int = 0  # second copies after a crash, same Message-ID (the receiver drops them)
+    note: str = ""  # the row's own figures, printed after the columns (e.g. the HTTP edge's timings and memory)
 
 
 def format_table(rows: list[FaultRow]) -> str:
@@ -56,7 +57,7 @@ def format_table(rows: list[FaultRow]) -> str:
     lines = [head, "-" * len(head)]
     lines += [
         f"{r.fault:<34} {r.in_flight:>9} {r.lost:>5} {r.duplicated:>12} {r.recovery_seconds:>10.1f} "
-        f"{r.settled_seconds:>9.1f} {r.dead_lettered:>13} {r.resent_emails:>13}"
+        f"{r.settled_seconds:>9.1f} {r.dead_lettered:>13} {r.resent_emails:>13}" + (f"  {r.note}" if r.note else "")
         for r in rows
     ]
     lines += [

@@ -42,6 +42,7 @@ def test_every_object_is_well_formed(docs) -> None:
         "Deployment": "apps/v1",
         "HorizontalPodAutoscaler": "autoscaling/v2",
         "NetworkPolicy": "networking.k8s.io/v1",
+        "Ingress": "networking.k8s.io/v1",
     }
     for doc in docs:
         assert doc["apiVersion"] == api_versions[doc["kind"]], doc["kind"]
@@ -71,6 +72,29 @@ def test_each_service_has_deployment_service_and_autoscaler(docs) -> None:
         hpa = hpas[name]["spec"]
         assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
         assert hpa["minReplicas"] <= spec["replicas"] <= hpa["maxReplicas"]
+
+
+def test_ingress_body_limits_are_the_services_own(docs) -> None:
+    from services.profiles.bootstrap import build_app as profiles_app
+    from shared.limits import BULK_BODY_BYTES, BULK_ROUTES, MIB
+    from shared.settings import ServiceSettings
+
+    ingresses = of_kind(docs, "Ingress")
+    [config] = of_kind(docs, "ConfigMap").values()
+    default = ServiceSettings.model_fields["http_max_body_bytes"].default
+    assert int(config["data"]["MENTORSHIP_HTTP_MAX_BODY_BYTES"]) == default
+    size = "nginx.ingress.kubernetes.io/proxy-body-size"
+    for service in SERVICES:
+        assert ingresses[service]["metadata"]["annotations"][size] == f"{default // MIB}m"
+        [rule] = ingresses[service]["spec"]["rules"]
+        assert [p["backend"]["service"]["name"] for p in rule["http"]["paths"]] == [service]
+    assert {n for n in ingresses if n.endswith("-bulk")} == {f"{s}-bulk" for s in BULK_ROUTES}
+    for service, prefixes in BULK_ROUTES.items():
+        bulk = ingresses[f"{service}-bulk"]
+        assert bulk["metadata"]["annotations"][size] == f"{BULK_BODY_BYTES // MIB}m"
+        assert [p["path"] for p in bulk["spec"]["rules"][0]["http"]["paths"]] == list(prefixes)
+    paths = profiles_app(ServiceSettings(service_name="profiles", pg_dsn="postgresql://u/u")).openapi()["paths"]
+    assert all(any(path.startswith(prefix) for path in paths) for prefix in BULK_ROUTES["profiles"])
 
 
 def test_referenced_config_and_secret_keys_exist(docs) -> None:

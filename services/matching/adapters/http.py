@@ -39,6 +39,7 @@ from services.matching.domain.rules import as_read_by
 from shared.auth import Director, DirectorOrMentee, Member, Mentee, Mentor, Role
 from shared.fields import MAX_COUNT, IdPath
 from shared.http import CorrelationDep, get_container
+from shared.limits import BULK_BODY_BYTES
 
 router = APIRouter()
 Container = Annotated[Deps, Depends(get_container)]
@@ -185,7 +186,7 @@ async def put_response_deadline(
     return _program(await change_program.handle(deps, cmd))
 
 
-@router.post("/bulk-runs", status_code=status.HTTP_201_CREATED, tags=["bulk runs"])
+@router.post("/bulk-runs", status_code=status.HTTP_201_CREATED, tags=["bulk runs"], max_body_size=BULK_BODY_BYTES)
 async def post_bulk_run(
     body: bodies.BulkRunBody, deps: Container, correlation_id: CorrelationDep, principal: Director
 ) -> dict[str, Any]:

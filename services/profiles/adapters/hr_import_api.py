@@ -15,6 +15,7 @@ from services.profiles.application.commands import CompleteHrImport, ImportHrRow
 from services.profiles.domain.hr_import import ImportNotFound
 from shared.auth import HrIntegration
 from shared.fields import MAX_COUNT, Day, Id
+from shared.limits import BULK_BODY_BYTES
 
 router = APIRouter(prefix="/hr/imports", tags=["hr import"])
 MAX_BATCH = 5_000
@@ -78,7 +79,7 @@ class BatchReport(BaseModel):
     rows: list[RowReport] = Field(description="Every row except the unchanged ones")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ImportSession)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ImportSession, max_body_size=BULK_BODY_BYTES)
 async def post_import(body: ImportStart, container: Container, _: HrIntegration) -> ImportSession:
     """Open a bulk HR import session (delta or snapshot, optionally a dry run); a snapshot names its roster
     and the leaver threshold."""
@@ -93,7 +94,7 @@ async def get_import(import_id: UUID, container: Container, _: HrIntegration) ->
     return await _session(container, import_id)
 
 
-@router.post("/{import_id}/rows", response_model=BatchReport)
+@router.post("/{import_id}/rows", response_model=BatchReport, max_body_size=BULK_BODY_BYTES)
 async def post_rows(import_id: UUID, body: ImportBatch, container: Container, _: HrIntegration) -> BatchReport:
     """Apply a batch of at most 5,000 rows, each in its own savepoint; answers the counts and every row that
     changed or failed."""

@@ -38,6 +38,7 @@ from services.profiles.domain import scim
 from services.profiles.domain.scim import ScimProblem
 from shared.auth import InvalidToken, Principal, Role, authenticate
 from shared.issuer import IssuerUnavailable
+from shared.limits import MalformedBody
 
 PREFIX = "/scim/v2"
 MEDIA_TYPE = "application/scim+json"
@@ -477,7 +478,9 @@ async def _body(request: Request) -> Any:
     if media not in (MEDIA_TYPE, "application/json"):
         raise ScimProblem(415, None, f"content type must be {MEDIA_TYPE}, not {media or 'missing'}")
     try:
-        body = json.loads(await request.body())
+        body = json.loads(await request.body())  # checked at the edge first (shared.limits): depth, numbers, keys
+    except MalformedBody as exc:
+        raise scim.invalid(exc.reason, "invalidSyntax") from exc
     except ValueError as exc:  # not JSON, not UTF-8, or a number past Python's digit limit
         raise scim.invalid(f"the body is not JSON: {exc}", "invalidSyntax") from exc
     except RecursionError:
