@@ -339,7 +339,9 @@ def _reasons(response) -> dict[tuple, str]:
 async def test_thirty_interests_of_forty_thousand_characters_are_refused_naming_the_field(apis) -> None:
     profiles = apis["profiles"].client
     body = {**VALID_BODIES[("POST", "/mentees")], "employee_id": None}
-    body["profile"] = {**PROFILE, "interests": ["i" * 40_000] * 30}
+    body["profile"] = {**PROFILE, "interests": ["i" * 40_000] * 30}  # the 1.2 MB: over the body limit
+    assert (await profiles.post("/mentees", json=body, headers=PARTICIPANT)).status_code == 413
+    body["profile"] = {**PROFILE, "interests": ["i" * 20_000] * 30}  # 600 kB: under it, so every field is checked
     response = await profiles.post("/mentees", json=body, headers=PARTICIPANT)
     assert response.status_code == 422
     reasons = _reasons(response)
@@ -347,7 +349,7 @@ async def test_thirty_interests_of_forty_thousand_characters_are_refused_naming_
     assert len(reasons) == 30  # every item, each named
 
     body["profile"] = {**PROFILE, "interests": ["grants"] * (MAX_INTERESTS + 1), "languages": ["en", "not a tag"]}
-    body["name"], body["email"] = "Ada\u0000", "a\u0007@example.edu"
+    body["name"], body["email"] = "Ada\u0007", "a\u0007@example.edu"
     reasons = _reasons(await profiles.post("/mentees", json=body, headers=PARTICIPANT))
     assert (
         reasons[("body", "profile", "interests")]
@@ -355,6 +357,8 @@ async def test_thirty_interests_of_forty_thousand_characters_are_refused_naming_
     )
     assert "one line of text" in reasons[("body", "name")] and "control characters" in reasons[("body", "name")]
     assert ("body", "email") in reasons and ("body", "profile", "languages", 1) in reasons
+    body["name"] = "Ada\u0000"  # a NUL is refused at the parse level, before the model, naming the field too
+    assert ("body", "name") in _reasons(await profiles.post("/mentees", json=body, headers=PARTICIPANT))
 
 
 async def test_a_registration_at_every_bound_is_accepted(apis) -> None:
