@@ -202,6 +202,6 @@ async def test_text_with_a_nul_character_is_a_422_naming_where(api) -> None:
     body = {"name": "Ada\u0000", "email": "ada@example.edu", "capacity": 1, "profile": profile()}
     response = await api.post("/mentors", json=body, headers=ADMIN)
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "name"]
-    assert "control characters" in response.json()["detail"][0]["msg"]
+    assert "NUL" in response.json()["detail"][0]["msg"]  # refused at the parse level (shared.limits), saying why
     response = await api.get("/directory/mentors", params={"q": "a\u0000"}, headers=ADMIN)
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query"]
