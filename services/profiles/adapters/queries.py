@@ -21,6 +21,19 @@ PARTICIPANT = (
     "participant_id, name, email, employee_id, roles, capacity, profile, demographics, availability,"
     " training_status, training, priority_group, active, inactive_reason, version"
 )
+# The SCIM filters (``<attribute> eq "…"``) each table answers, as SQL conditions on $1.
+_SCIM_FILTERS = {
+    "scim_users": {
+        "userName": "lower(user_name) = lower($1)",
+        "externalId": "external_id = $1",
+        "id": "user_id = $1",
+    },
+    "scim_groups": {
+        "displayName": "lower(display_name) = lower($1)",
+        "externalId": "external_id = $1",
+        "id": "group_id = $1",
+    },
+}
 _ENTRY = """
 participant_id, name, profile, capacity, active_mentees, availability, training_status, demographics
 """
@@ -73,20 +86,8 @@ class Queries:
         self, attribute: str | None, value: str | None, offset: int, limit: int
     ) -> tuple[list[dict], int]:
         """A page of users, optionally those whose userName (case-insensitive), externalId or id is ``value``."""
-        where, args = "true", []
-        if attribute == "userName":
-            where, args = "lower(user_name) = lower($1)", [value]
-        elif attribute == "externalId":
-            where, args = "external_id = $1", [value]
-        elif attribute == "id":
-            where, args = "user_id = $1", [value]
-        total = await self.pool.fetchval(f"SELECT count(*) FROM scim_users WHERE {where}", *args)
-        rows = await self.pool.fetch(
-            f"SELECT {scim_users.COLUMNS} FROM scim_users WHERE {where} ORDER BY created_at, user_id"
-            f" OFFSET ${len(args) + 1} LIMIT ${len(args) + 2}",
-            *args,
-            offset,
-            limit,
+        rows, total = await self._scim_page(
+            "scim_users", scim_users.COLUMNS, "user_id", attribute, value, offset, limit
         )
         return [scim_users.scim_row(r) for r in rows], total
 
@@ -99,22 +100,10 @@ class Queries:
         self, attribute: str | None, value: str | None, offset: int, limit: int
     ) -> tuple[list[dict], int]:
         """A page of groups, optionally those whose displayName (case-insensitive), externalId or id is ``value``."""
-        where, args = "true", []
-        if attribute == "displayName":
-            where, args = "lower(display_name) = lower($1)", [value]
-        elif attribute == "externalId":
-            where, args = "external_id = $1", [value]
-        elif attribute == "id":
-            where, args = "group_id = $1", [value]
-        total = await self.pool.fetchval(f"SELECT count(*) FROM scim_groups WHERE {where}", *args)
-        rows = await self.pool.fetch(
-            f"SELECT {scim_groups.COLUMNS} FROM scim_groups WHERE {where} ORDER BY created_at, group_id"
-            f" OFFSET ${len(args) + 1} LIMIT ${len(args) + 2}",
-            *args,
-            offset,
-            limit,
+        rows, total = await self._scim_page(
+            "scim_groups", scim_groups.COLUMNS, "group_id", attribute, value, offset, limit
         )
-        return [await self._with_members(scim_groups.group_row(r)) for r in rows], total
+        return [await self._with_members(scim_users.scim_row(r)) for r in rows], total
 
     async def scim_groups_named(self, names: list[str]) -> dict[str, tuple[str, str]]:
         """lower(name) → (group id, name) of the groups (departments) with one of these names."""
@@ -123,6 +112,31 @@ class Queries:
             sorted({n.lower() for n in names if n}),
         )
         return {r["display_name"].lower(): (r["group_id"], r["display_name"]) for r in rows}
+
+    async def _scim_page(
+        self,
+        table: str,
+        columns: str,
+        id_column: str,
+        attribute: str | None,
+        value: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[asyncpg.Record], int]:
+        """A page of ``table`` (scim_users or scim_groups) in the order created, and how many rows match the filter:
+        ``attribute`` one of ``_SCIM_FILTERS`` (None: all rows)."""
+        where, args = "true", []
+        if attribute in _SCIM_FILTERS[table]:
+            where, args = _SCIM_FILTERS[table][attribute], [value]
+        total = await self.pool.fetchval(f"SELECT count(*) FROM {table} WHERE {where}", *args)
+        rows = await self.pool.fetch(
+            f"SELECT {columns} FROM {table} WHERE {where} ORDER BY created_at, {id_column}"
+            f" OFFSET ${len(args) + 1} LIMIT ${len(args) + 2}",
+            *args,
+            offset,
+            limit,
+        )
+        return rows, total
 
     async def _with_members(self, row: dict) -> dict:
         return {

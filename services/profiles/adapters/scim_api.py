@@ -188,7 +188,7 @@ async def search_all(request: Request, container: Container) -> Response:
     start, count = search["startIndex"], search["count"]
     found_users, total_users = await container.queries.scim_users(attribute, value, 0, start - 1 + count)
     found_groups, total_groups = await container.queries.scim_groups(attribute, value, 0, start - 1 + count)
-    rows = await _users(request, container, found_users) + [_group(request, r) for r in found_groups]
+    rows = await _users(request, container, found_users) + await _groups(request, container, found_groups)
     page = [scim.project(r, search["attributes"], search["excludedAttributes"]) for r in rows]
     return scim_response(_page(page[start - 1 : start - 1 + count], total_users + total_groups, start))
 
@@ -210,12 +210,10 @@ async def search_users(request: Request, container: Container) -> Response:
     """Users found by a SearchRequest body (filter, startIndex, count, attributes, excludedAttributes)."""
     search = _search(await _body(request))
     attribute, value = _filter(search["filter"], scim.USER_FILTERS)
-    rows, total = await container.queries.scim_users(attribute, value, search["startIndex"] - 1, search["count"])
-    page = [
-        scim.project(u, search["attributes"], search["excludedAttributes"])
-        for u in await _users(request, container, rows)
-    ]
-    return scim_response(_page(page, total, search["startIndex"]))
+    found = await container.queries.scim_users(attribute, value, search["startIndex"] - 1, search["count"])
+    return await _found_page(
+        request, container, _users, found, search["startIndex"], search["attributes"], search["excludedAttributes"]
+    )
 
 
 @users.get("/Users/{user_id}")
@@ -280,12 +278,9 @@ async def list_users(
     """A page of users; filter ``userName``, ``externalId`` or ``id`` ``eq "…"``."""
     attribute, value = _filter(filter, scim.USER_FILTERS)
     start, size = _paging(start_index, count)
-    rows, total = await container.queries.scim_users(attribute, value, start - 1, size)
-    page = [
-        scim.project(u, scim.attribute_list(attributes), scim.attribute_list(excluded))
-        for u in await _users(request, container, rows)
-    ]
-    return scim_response(_page(page, total, start))
+    found = await container.queries.scim_users(attribute, value, start - 1, size)
+    shown, left_out = scim.attribute_list(attributes), scim.attribute_list(excluded)
+    return await _found_page(request, container, _users, found, start, shown, left_out)
 
 
 # --- groups (departments) ---
@@ -305,9 +300,10 @@ async def search_groups(request: Request, container: Container) -> Response:
     """Groups found by a SearchRequest body."""
     search = _search(await _body(request))
     attribute, value = _filter(search["filter"], scim.GROUP_FILTERS)
-    rows, total = await container.queries.scim_groups(attribute, value, search["startIndex"] - 1, search["count"])
-    page = [scim.project(_group(request, r), search["attributes"], search["excludedAttributes"]) for r in rows]
-    return scim_response(_page(page, total, search["startIndex"]))
+    found = await container.queries.scim_groups(attribute, value, search["startIndex"] - 1, search["count"])
+    return await _found_page(
+        request, container, _groups, found, search["startIndex"], search["attributes"], search["excludedAttributes"]
+    )
 
 
 @groups.get("/Groups/{group_id}")
@@ -371,11 +367,9 @@ async def list_groups(
     """A page of groups; filter ``displayName``, ``externalId`` or ``id`` ``eq "…"``."""
     attribute, value = _filter(filter, scim.GROUP_FILTERS)
     start, size = _paging(start_index, count)
-    rows, total = await container.queries.scim_groups(attribute, value, start - 1, size)
-    page = [
-        scim.project(_group(request, r), scim.attribute_list(attributes), scim.attribute_list(excluded)) for r in rows
-    ]
-    return scim_response(_page(page, total, start))
+    found = await container.queries.scim_groups(attribute, value, start - 1, size)
+    shown, left_out = scim.attribute_list(attributes), scim.attribute_list(excluded)
+    return await _found_page(request, container, _groups, found, start, shown, left_out)
 
 
 # --- representations ---
@@ -422,6 +416,11 @@ async def _user(request: Request, container: Container, row: dict) -> dict[str, 
     return (await _users(request, container, [row]))[0]
 
 
+async def _groups(request: Request, _: Container, rows: list[dict]) -> list[dict[str, Any]]:
+    """Groups as SCIM answers them (the same call as ``_users``, so one listing serves both)."""
+    return [_group(request, row) for row in rows]
+
+
 def _group(request: Request, row: dict) -> dict[str, Any]:
     location = str(request.url_for("get_group", group_id=row["group_id"]))
     members = [
@@ -443,6 +442,25 @@ def _resource_response(
     meta = body["meta"]
     shown = scim.project(body, scim.attribute_list(attributes), scim.attribute_list(excluded))
     return scim_response(shown, status_code, {"ETag": meta["version"], "Location": meta["location"]})
+
+
+Represent = Callable[[Request, Container, list[dict]], Awaitable[list[dict[str, Any]]]]
+
+
+async def _found_page(
+    request: Request,
+    container: Container,
+    represent: Represent,
+    found: tuple[list[dict], int],
+    start: int,
+    attributes: list[str],
+    excluded: list[str],
+) -> JSONResponse:
+    """A ListResponse of the rows a listing or search ``found`` (rows, total), each as ``represent`` answers it
+    (``_users`` or ``_groups``), with only the attributes asked for."""
+    rows, total = found
+    page = [scim.project(r, attributes, excluded) for r in await represent(request, container, rows)]
+    return scim_response(_page(page, total, start))
 
 
 def _page(resources: list[dict[str, Any]], total: int, start: int) -> dict[str, Any]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
-from services.profiles.adapters.postgres import json_value
+from services.profiles.adapters.scim_users import scim_row
 from services.profiles.domain.scim import ENTERPRISE
 
 COLUMNS = "group_id, display_name, external_id, resource, version, created_at, updated_at"
@@ -18,14 +17,10 @@ MEMBERS = (
 )
 
 
-def group_row(record: asyncpg.Record | None) -> dict[str, Any] | None:
-    return None if record is None else {**dict(record), "resource": json_value(record["resource"])}
-
-
 class PostgresScimGroups:
     async def fetch(self, conn: asyncpg.Connection | asyncpg.Pool, group_id: str, *, lock: bool = False) -> dict | None:
         sql = f"SELECT {COLUMNS} FROM scim_groups WHERE group_id = $1" + (" FOR UPDATE" if lock else "")
-        return group_row(await conn.fetchrow(sql, group_id))
+        return scim_row(await conn.fetchrow(sql, group_id))
 
     async def owner_of_name(self, conn: asyncpg.Connection, display_name: str) -> str | None:
         return await conn.fetchval(

@@ -14,6 +14,7 @@ COLUMNS = "user_id, user_name, external_id, employee_id, resource, version, crea
 
 
 def scim_row(record: asyncpg.Record | None) -> dict[str, Any] | None:
+    """A scim_users or scim_groups row as a dict, its ``resource`` decoded."""
     return None if record is None else {**dict(record), "resource": json_value(record["resource"])}
 
 

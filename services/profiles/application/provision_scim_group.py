@@ -53,11 +53,8 @@ async def delete(ports: Ports, cmd: DeleteScimGroup) -> None:
 
 
 async def _existing(ports: Ports, conn: Conn, group_id: str, expected_version: int | None) -> dict:
-    existing = await ports.scim_groups.fetch(conn, group_id, lock=True)
-    if existing is None:
-        raise ScimProblem(404, None, f"no group {group_id}")
-    if expected_version is not None and expected_version != existing["version"]:
-        raise ScimProblem(412, None, f"group {group_id} is at version {existing['version']}, not {expected_version}")
+    stored = await ports.scim_groups.fetch(conn, group_id, lock=True)
+    existing = scim.stored_for_write("group", group_id, stored, expected_version)
     return {**existing, "members": await ports.scim_groups.members(conn, existing["resource"]["displayName"])}
 
 

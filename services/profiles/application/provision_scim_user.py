@@ -71,12 +71,8 @@ async def delete(ports: Ports, cmd: DeleteScimUser) -> None:
 
 
 async def _existing(ports: Ports, conn: Conn, user_id: str, expected_version: int | None) -> dict:
-    existing = await ports.scim_users.fetch(conn, user_id, lock=True)
-    if existing is None:
-        raise ScimProblem(404, None, f"no user {user_id}")
-    if expected_version is not None and expected_version != existing["version"]:
-        raise ScimProblem(412, None, f"user {user_id} is at version {existing['version']}, not {expected_version}")
-    return existing
+    stored = await ports.scim_users.fetch(conn, user_id, lock=True)
+    return scim.stored_for_write("user", user_id, stored, expected_version)
 
 
 async def _save(ports: Ports, conn: Conn, user_id: str, user: dict, existing: dict | None) -> dict:

@@ -156,11 +156,7 @@ def _drop_path(resource: dict[str, Any], path: str) -> None:
 
 def clean(resource: Any) -> dict[str, Any]:
     """The client's representation, checked for what every user needs; read-only attributes dropped."""
-    if not isinstance(resource, dict):
-        raise invalid("the body must be a JSON object", "invalidSyntax")
-    schemas = resource.get("schemas")
-    if not isinstance(schemas, list) or USER not in schemas:
-        raise invalid(f"schemas must include {USER}", "invalidSyntax")
+    _require_schema(resource, USER)
     user = {k: v for k, v in without_secrets(resource).items() if k not in _READ_ONLY}
     name = user.get("userName")
     if not isinstance(name, str) or not name.strip() or len(name) > 254:
@@ -194,11 +190,7 @@ def keep_employee_number(resource: Any, stored: dict[str, Any]) -> Any:
 
 def clean_group(resource: Any) -> dict[str, Any]:
     """A group (a department): ``displayName`` is the department's name; ``members`` are user ids."""
-    if not isinstance(resource, dict):
-        raise invalid("the body must be a JSON object", "invalidSyntax")
-    schemas = resource.get("schemas")
-    if not isinstance(schemas, list) or GROUP not in schemas:
-        raise invalid(f"schemas must include {GROUP}", "invalidSyntax")
+    _require_schema(resource, GROUP)
     group = {k: v for k, v in resource.items() if k not in _READ_ONLY}
     name = group.get("displayName")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
@@ -212,6 +204,25 @@ def clean_group(resource: Any) -> dict[str, Any]:
         raise invalid("members can only be users: a department holds people, not other groups")
     group["members"] = [{"value": m["value"]} for m in members]
     return group
+
+
+def _require_schema(resource: Any, schema: str) -> None:
+    """Refused unless ``resource`` is a JSON object whose ``schemas`` include ``schema`` (USER or GROUP)."""
+    if not isinstance(resource, dict):
+        raise invalid("the body must be a JSON object", "invalidSyntax")
+    schemas = resource.get("schemas")
+    if not isinstance(schemas, list) or schema not in schemas:
+        raise invalid(f"schemas must include {schema}", "invalidSyntax")
+
+
+def stored_for_write(kind: str, resource_id: str, stored: dict | None, expected_version: int | None) -> dict:
+    """The stored ``kind`` (user or group) a write changes: 404 when there is none, 412 when ``If-Match``
+    named another version than the stored one (``expected_version`` None: any)."""
+    if stored is None:
+        raise ScimProblem(404, None, f"no {kind} {resource_id}")
+    if expected_version is not None and expected_version != stored["version"]:
+        raise ScimProblem(412, None, f"{kind} {resource_id} is at version {stored['version']}, not {expected_version}")
+    return stored
 
 
 def member_ids(group: dict[str, Any]) -> list[str]:
