@@ -1,0 +1,172 @@
+"""The consumer watchdog: a consumer that is stuck leaves its group and joins again, without hands.
+
+Why: a consumer group heals most rebalances by itself (aiokafka rejoins when a heartbeat answers
+"rebalancing"; Tansu evicts a member whose session expired), but once, after the other member of
+matching's group was killed, the survivor logged ``Heartbeat failed ... because it is rebalancing``
+and consumed nothing for minutes: the dead member's partitions never reached it.  Nothing in the
+client or the broker noticed.  The watchdog notices from the outside, whatever the cause:
+
+* **unassigned**: the consumer holds no partition while its group has no more members than the
+  partitions it subscribes to (so every member should hold one), or
+* **stalled**: records wait on its partitions (end offset past its position), the handler is idle
+  and no record reached it,
+
+each for longer than ``bound`` (twice the session timeout: a rebalance takes about half of one on
+Tansu, a slow one two).  Then it stops the subscriber (aiokafka sends LeaveGroup), starts a fresh
+one (a new member, new connections) and counts the recovery in
+``mentorship_consumer_recoveries_total``; ``ready`` is false from the detection until the new
+consumer holds partitions.  Nothing is lost or done twice: the record in hand is finished first,
+offsets are committed only after the effect, and the inbox turns a redelivery into a duplicate.
+
+While the broker itself does not answer, no consumer is to blame and the watchdog waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import IllegalStateError, KafkaError
+
+from shared.logging import get_logger
+from shared.metrics import consumer_recoveries
+from shared.subscription import Subscription
+
+log = get_logger(__name__)
+
+Probe = Callable[[], Awaitable[bool]]
+"""True when the broker answers (a metadata request): a consumer is only stuck if the broker is not."""
+
+
+class ConsumerWatchdog:
+    def __init__(
+        self,
+        subscription: Subscription,
+        *,
+        bootstrap: str,
+        session_timeout_ms: int,
+        broker_answers: Probe,
+        interval: float | None = None,
+    ) -> None:
+        self.subscription = subscription
+        self.bootstrap = bootstrap
+        self.bound = 2 * session_timeout_ms / 1000
+        self.broker_answers = broker_answers
+        self.interval = interval if interval is not None else min(1.0, self.bound / 8)
+        self.request_timeout = min(5.0, self.bound / 2)
+        self.recoveries = 0
+        self._recovering = False
+        self._unassigned_since: float | None = None
+        self._quiet_since = time.monotonic()  # the last time the consumer was known to have nothing waiting
+        self._assigned: frozenset[TopicPartition] = frozenset()
+
+    @property
+    def ready(self) -> bool:
+        """False from the moment the consumer is found stuck until its successor holds partitions."""
+        return not self._recovering
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                reason = await self.check()
+                if reason is not None:
+                    await self.recover(reason)
+            except (KafkaError, OSError) as exc:  # a failed probe or restart: look again next round
+                log.warning("consumer watchdog round failed", group=self.subscription.group, error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.interval)
+
+    async def check(self) -> str | None:
+        """Why the consumer is stuck, or None when it is not (or not yet for longer than ``bound``)."""
+        now = time.monotonic()
+        consumer = self.subscription.consumer
+        assigned = frozenset(consumer.assignment()) if consumer is not None else frozenset()
+        self._note(assigned)
+        if not assigned:
+            self._unassigned_since = self._unassigned_since or now
+            waited = now - self._unassigned_since
+            if waited <= self.bound:
+                return None
+            members, partitions = await self._group_size(consumer)
+            if members is not None and members > partitions:  # more members than partitions: some hold none
+                self._recovering = False
+                return None
+            if not await self.broker_answers():
+                return None
+            return f"no partitions assigned for {waited:.0f} s ({members} members, {partitions} partitions)"
+        self._unassigned_since = None
+        if self._recovering:
+            self._recovering = False
+            log.info("consumer recovered", group=self.subscription.group, partitions=len(assigned))
+        progress = self.subscription.progress
+        idle = now - max(progress.last_record, self._quiet_since)
+        if progress.busy or idle <= self.bound:
+            return None
+        waiting = await self._waiting(consumer, assigned)
+        if waiting == 0:
+            self._quiet_since = now
+            return None
+        if not await self.broker_answers():
+            return None
+        if waiting is None:
+            return f"positions or end offsets unknown after {self.request_timeout:.0f} s; no record for {idle:.0f} s"
+        return f"{waiting} records waiting on its partitions and none handled for {idle:.0f} s"
+
+    async def recover(self, reason: str) -> None:
+        group = self.subscription.group
+        self._recovering = True
+        self.recoveries += 1
+        kind = "unassigned" if reason.startswith("no partitions") else "stalled"
+        consumer_recoveries.labels(group, kind).inc()
+        log.warning("consumer stuck; leaving the group and joining again", group=group, reason=reason)
+        started = time.monotonic()
+        await self.subscription.restart()
+        self._unassigned_since = None
+        self._quiet_since = time.monotonic()
+        log.info("consumer restarted", group=group, seconds=round(time.monotonic() - started, 1))
+
+    def _note(self, assigned: frozenset[TopicPartition]) -> None:
+        if assigned != self._assigned:
+            self._assigned = assigned
+            log.info(
+                "consumer assignment changed",
+                group=self.subscription.group,
+                partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned),
+            )
+
+    async def _waiting(self, consumer: AIOKafkaConsumer, assigned: frozenset[TopicPartition]) -> int | None:
+        """Records between the consumer's positions and the ends of its partitions; None if it cannot say."""
+        try:
+            ends = await asyncio.wait_for(consumer.end_offsets(list(assigned)), self.request_timeout)
+            waiting = 0
+            for tp in assigned:
+                position = await asyncio.wait_for(consumer.position(tp), self.request_timeout)
+                waiting += max(ends[tp] - position, 0)
+            return waiting
+        except IllegalStateError:  # the assignment changed meanwhile: look again next round
+            return 0
+        except (TimeoutError, KafkaError):
+            return None
+
+    async def _group_size(self, consumer: AIOKafkaConsumer | None) -> tuple[int | None, int]:
+        """(members of the group as the broker sees them or None, partitions of the subscribed topics)."""
+        partitions = 0
+        if consumer is not None:
+            partitions = sum(len(consumer.partitions_for_topic(t) or ()) for t in self.subscription.topics)
+        timeout_ms = int(self.request_timeout * 1000)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=timeout_ms)
+        try:
+            await asyncio.wait_for(admin.start(), self.request_timeout)
+            [response] = await asyncio.wait_for(
+                admin.describe_consumer_groups([self.subscription.group]), self.request_timeout
+            )
+            [group] = response.to_object()["groups"]
+            return (len(group["members"]) if group["error_code"] == 0 else None), partitions
+        except (TimeoutError, KafkaError, OSError, ValueError):
+            return None, partitions
+        finally:
+            await admin.close()
