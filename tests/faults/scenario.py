@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.bus import dead_letter_topic
 from tests.faults import ledger
@@ -27,6 +28,8 @@ DEAD_LETTER_GROUPS = ("profiles", "matching", "relationships", "notifications")
 
 Fault = Callable[[Cluster], Awaitable[float]]
 """Injects the fault; returns the ``time.monotonic()`` at which it ended (broker resumed, restart begun, …)."""
+CaughtUp = Callable[[Cluster], Awaitable[bool]]
+"""True once the consumers a fault hit have caught up (measured from the fault's end, for the row)."""
 
 
 @dataclass(frozen=True)
@@ -46,26 +49,32 @@ class FaultRow:
     settled_seconds: float
     dead_lettered: int
     resent_emails: int = 0  # second copies after a crash, same Message-ID (the receiver drops them)
+    caught_up_seconds: float | None = None  # from the fault's end until the consumers it hit caught up (if measured)
 
 
 def format_table(rows: list[FaultRow]) -> str:
     head = (
         f"{'fault':<34} {'in flight':>9} {'lost':>5} {'dup. effects':>12} {'recovery s':>10} {'settled s':>9}"
-        f" {'dead-lettered':>13} {'e-mail resent':>13}"
+        f" {'dead-lettered':>13} {'e-mail resent':>13} {'caught up s':>11}"
     )
     lines = [head, "-" * len(head)]
     lines += [
         f"{r.fault:<34} {r.in_flight:>9} {r.lost:>5} {r.duplicated:>12} {r.recovery_seconds:>10.1f} "
-        f"{r.settled_seconds:>9.1f} {r.dead_lettered:>13} {r.resent_emails:>13}"
+        f"{r.settled_seconds:>9.1f} {r.dead_lettered:>13} {r.resent_emails:>13} {_seconds(r.caught_up_seconds):>11}"
         for r in rows
     ]
     lines += [
         "",
         "in flight: events stored but unpublished or not yet recorded by a consumer when the fault hit;",
         "recovery: seconds from the fault's end until every replica answered /readyz; settled: until the",
-        "state equalled the clean run's; e-mail resent: second copies after a crash, same Message-ID.",
+        "state equalled the clean run's; e-mail resent: second copies after a crash, same Message-ID;",
+        "caught up: until the consumers the fault hit had nothing waiting again (or their watchdog had them back).",
     ]
     return "\n".join(lines)
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 async def quiet(cluster: Cluster) -> bool:
@@ -143,8 +152,13 @@ async def exercise(
     *,
     expected_dead_letters: dict[str, int] | None = None,
     when: Callable[[Workload], bool] = lambda w: w.phase in ("matching", "relationships"),
+    caught_up: CaughtUp | None = None,
 ) -> tuple[FaultRow, list[str]]:
-    """Run the workload with ``fault`` injected once ``when(workload)`` holds; return the row and any diffs."""
+    """Run the workload with ``fault`` injected once ``when(workload)`` holds; return the row and any diffs.
+
+    ``caught_up``, if given, is polled from the fault's end; the seconds until it held go in the row, and the
+    end state (dead letters included) is checked only once it held.
+    """
     api = Api(cluster.urls())
     workload = Workload(api, PLAN)
     run = asyncio.create_task(workload.run())
@@ -156,6 +170,7 @@ async def exercise(
             await asyncio.sleep(0.05)
         flight = await in_flight(cluster, clean)
         fault_over = await fault(cluster)
+        catching_up = asyncio.create_task(seconds_until(caught_up, cluster, fault_over)) if caught_up else None
         await all_ready(cluster)
         recovery = time.monotonic() - fault_over
         await run
@@ -171,6 +186,9 @@ async def exercise(
         seen = await ledger.fingerprint(cluster, cluster.log_dir / "state")
         problems.append("never settled (outbox or deliveries still pending)")
     settled_seconds = time.monotonic() - fault_over
+    caught_up_seconds = await catching_up if catching_up is not None else None
+    if catching_up is not None and caught_up_seconds is None:
+        problems.append(f"the consumers never caught up within {SETTLE_TIMEOUT * 2:.0f} s")
     missing_rows, extra_rows, differ = ledger.compare(clean.fingerprint, seen)
     unreached, recorded_twice = await ledger.unreached(cluster, clean.interests)
     duplicated = extra_rows + recorded_twice
@@ -193,5 +211,37 @@ async def exercise(
         duplicated += resent - allowed
     if unreached:
         problems.append(f"{unreached} stored events never reached a consumer that handles them")
-    row = FaultRow(name, flight, lost, duplicated, recovery, settled_seconds, sum(letters.values()), resent)
+    row = FaultRow(
+        name, flight, lost, duplicated, recovery, settled_seconds, sum(letters.values()), resent, caught_up_seconds
+    )
     return row, problems
+
+
+async def seconds_until(caught_up: CaughtUp, cluster: Cluster, since: float) -> float | None:
+    """Seconds from ``since`` until ``caught_up(cluster)`` held (polled twice a second), None if it never did."""
+    deadline = since + SETTLE_TIMEOUT * 2
+    while time.monotonic() < deadline:
+        if await caught_up(cluster):
+            return time.monotonic() - since
+        await asyncio.sleep(0.5)
+    return None
+
+
+async def group_lag(cluster: Cluster, groups: Sequence[str], topic: str) -> dict[str, int]:
+    """Records of ``topic`` each consumer group has not committed yet (end offsets minus committed offsets)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=cluster.broker.bootstrap, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.broker.bootstrap)
+    await consumer.start()
+    await admin.start()
+    try:
+        await consumer.topics()  # loads the metadata of every topic
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        ends = await consumer.end_offsets(partitions)
+        lag = {}
+        for group in groups:
+            committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
+            lag[group] = sum(end - max(getattr(committed.get(tp), "offset", 0), 0) for tp, end in ends.items())
+        return lag
+    finally:
+        await admin.close()
+        await consumer.stop()
