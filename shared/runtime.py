@@ -142,7 +142,7 @@ class ServiceRuntime:
             subscription,
             bootstrap=s.kafka_bootstrap,
             session_timeout_ms=s.consumer_session_timeout_ms,
-            broker_answers=self._broker_answers,
+            can_work=self._can_consume,
         )
         await self.broker.start()
 
@@ -170,15 +170,22 @@ class ServiceRuntime:
         except (TimeoutError, KafkaError, OSError):
             return False
 
+    async def _database_answers(self) -> bool:
+        if self.pool is None:
+            return False
+        try:
+            async with self.pool.acquire(timeout=2) as conn:
+                return await conn.fetchval("SELECT true")
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return False
+
+    async def _can_consume(self) -> bool:
+        """The watchdog's probe: a consumer can only be to blame while the broker and the database answer."""
+        return await self._broker_answers() and await self._database_answers()
+
     async def ready(self) -> dict[str, bool]:
         """Database and broker answer; and, where the service consumes, its consumer is not stuck (the watchdog)."""
-        checks = {"database": False, "broker": await self._broker_answers()}
-        if self.pool is not None:
-            try:
-                async with self.pool.acquire(timeout=2) as conn:
-                    checks["database"] = await conn.fetchval("SELECT true")
-            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                pass
+        checks = {"database": await self._database_answers(), "broker": await self._broker_answers()}
         if self.watchdog is not None:
             checks["consumer"] = self.watchdog.ready
         return checks

@@ -9,22 +9,27 @@ client or the broker noticed.  The watchdog notices from the outside, whatever t
 * **unassigned**: the consumer holds no partition while its group has no more members than the
   partitions it subscribes to (so every member should hold one), or
 * **stalled**: records wait on its partitions (end offset past its position), the handler is idle
-  and no record reached it,
+  and no record reached it, or
+* **orphaned**: records wait on partitions it does not hold and the group's committed offsets there
+  do not move: no live member handles them (the survivor above held its own partitions; the dead
+  member's were assigned to nobody alive),
 
 each for longer than ``bound`` (twice the session timeout: a rebalance takes about half of one on
-Tansu, a slow one two).  Then it stops the subscriber (aiokafka sends LeaveGroup), starts a fresh
-one (a new member, new connections) and counts the recovery in
-``mentorship_consumer_recoveries_total``; ``ready`` is false from the detection until the new
-consumer holds partitions.  Nothing is lost or done twice: the record in hand is finished first,
-offsets are committed only after the effect, and the inbox turns a redelivery into a duplicate.
+Tansu, a slow one two; an orphan is given up to half a bound more, different for each member, so that
+usually one member acts and the rebalance its return causes helps the others too).  Then it stops the
+subscriber (aiokafka sends LeaveGroup), starts a fresh one (a new member, new connections) and counts
+the recovery in ``mentorship_consumer_recoveries_total``; ``ready`` is false from the detection until
+the new consumer holds partitions.  Nothing is lost or done twice: the record in hand is finished
+first, offsets are committed only after the effect, and the inbox turns a redelivery into a duplicate.
 
-While the broker itself does not answer, no consumer is to blame and the watchdog waits.
+While the broker or the database does not answer, no consumer is to blame and the watchdog waits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections.abc import Awaitable, Callable
 
@@ -39,7 +44,11 @@ from shared.subscription import Subscription
 log = get_logger(__name__)
 
 Probe = Callable[[], Awaitable[bool]]
-"""True when the broker answers (a metadata request): a consumer is only stuck if the broker is not."""
+"""True when the broker and the database answer: a consumer is only stuck if they are not."""
+
+
+Stuck = tuple[str, str]
+"""(kind: unassigned, stalled or orphaned, the metric's label; why, in words for the log)."""
 
 
 class ConsumerWatchdog:
@@ -49,13 +58,14 @@ class ConsumerWatchdog:
         *,
         bootstrap: str,
         session_timeout_ms: int,
-        broker_answers: Probe,
+        can_work: Probe,
         interval: float | None = None,
     ) -> None:
         self.subscription = subscription
         self.bootstrap = bootstrap
         self.bound = 2 * session_timeout_ms / 1000
-        self.broker_answers = broker_answers
+        self.orphan_bound = self.bound * (1 + random.random() / 2)
+        self.can_work = can_work
         self.interval = interval if interval is not None else min(1.0, self.bound / 8)
         self.request_timeout = min(5.0, self.bound / 2)
         self.recoveries = 0
@@ -63,6 +73,10 @@ class ConsumerWatchdog:
         self._unassigned_since: float | None = None
         self._quiet_since = time.monotonic()  # the last time the consumer was known to have nothing waiting
         self._assigned: frozenset[TopicPartition] = frozenset()
+        self._others_offsets: dict[TopicPartition, int] = {}  # the group's committed offsets on partitions not held
+        self._others_since = time.monotonic()  # since when they have not moved
+        self._next_orphan_check = time.monotonic() + self.bound
+        self._admin: AIOKafkaAdminClient | None = None
 
     @property
     def ready(self) -> bool:
@@ -70,17 +84,21 @@ class ConsumerWatchdog:
         return not self._recovering
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                reason = await self.check()
-                if reason is not None:
-                    await self.recover(reason)
-            except (KafkaError, OSError) as exc:  # a failed probe or restart: look again next round
-                log.warning("consumer watchdog round failed", group=self.subscription.group, error=repr(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.interval)
+        try:
+            while not stop.is_set():
+                try:
+                    stuck = await self.check()
+                    if stuck is not None:
+                        await self.recover(*stuck)
+                except (KafkaError, OSError) as exc:  # a failed probe or restart: look again next round
+                    log.warning("consumer watchdog round failed", group=self.subscription.group, error=repr(exc))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.interval)
+        finally:
+            if self._admin is not None:
+                await self._admin.close()
 
-    async def check(self) -> str | None:
+    async def check(self) -> Stuck | None:
         """Why the consumer is stuck, or None when it is not (or not yet for longer than ``bound``)."""
         now = time.monotonic()
         consumer = self.subscription.consumer
@@ -95,34 +113,34 @@ class ConsumerWatchdog:
             if members is not None and members > partitions:  # more members than partitions: some hold none
                 self._recovering = False
                 return None
-            if not await self.broker_answers():
+            if not await self.can_work():
                 return None
-            return f"no partitions assigned for {waited:.0f} s ({members} members, {partitions} partitions)"
+            return "unassigned", f"no partitions for {waited:.0f} s ({members} members, {partitions} partitions)"
         self._unassigned_since = None
         if self._recovering:
             self._recovering = False
             log.info("consumer recovered", group=self.subscription.group, partitions=len(assigned))
         progress = self.subscription.progress
         idle = now - max(progress.last_record, self._quiet_since)
-        if progress.busy or idle <= self.bound:
-            return None
-        waiting = await self._waiting(consumer, assigned)
-        if waiting == 0:
-            self._quiet_since = now
-            return None
-        if not await self.broker_answers():
-            return None
-        if waiting is None:
-            return f"positions or end offsets unknown after {self.request_timeout:.0f} s; no record for {idle:.0f} s"
-        return f"{waiting} records waiting on its partitions and none handled for {idle:.0f} s"
+        if not progress.busy and idle > self.bound:
+            waiting = await self._waiting(consumer, assigned)
+            if waiting == 0:
+                self._quiet_since = now
+            elif await self.can_work():
+                if waiting is None:
+                    return "stalled", f"positions or end offsets unknown; none handled for {idle:.0f} s"
+                return "stalled", f"{waiting} records waiting on its partitions, none handled for {idle:.0f} s"
+        if now >= self._next_orphan_check:
+            self._next_orphan_check = now + self.bound / 4
+            return await self._orphans(consumer, assigned, now)
+        return None
 
-    async def recover(self, reason: str) -> None:
+    async def recover(self, kind: str, reason: str) -> None:
         group = self.subscription.group
         self._recovering = True
         self.recoveries += 1
-        kind = "unassigned" if reason.startswith("no partitions") else "stalled"
         consumer_recoveries.labels(group, kind).inc()
-        log.warning("consumer stuck; leaving the group and joining again", group=group, reason=reason)
+        log.warning("consumer stuck; leaving the group and joining again", group=group, kind=kind, reason=reason)
         started = time.monotonic()
         await self.subscription.restart()
         self._unassigned_since = None
@@ -151,6 +169,48 @@ class ConsumerWatchdog:
             return 0
         except (TimeoutError, KafkaError):
             return None
+
+    async def _orphans(
+        self, consumer: AIOKafkaConsumer, assigned: frozenset[TopicPartition], now: float
+    ) -> Stuck | None:
+        """Records wait on partitions this consumer does not hold, and no committed offset on any of those has
+        moved for ``orphan_bound``: nobody alive handles them.  (A busy peer moves the offsets of the partition
+        it works on, so a burst on one partition does not make its other partitions look orphaned.)"""
+        others = [
+            TopicPartition(topic, p)
+            for topic in self.subscription.topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+            if TopicPartition(topic, p) not in assigned
+        ]
+        try:
+            ends = await asyncio.wait_for(consumer.end_offsets(others), self.request_timeout) if others else {}
+            admin = await self._admin_client()
+            committed = await asyncio.wait_for(
+                admin.list_consumer_group_offsets(self.subscription.group, partitions=others), self.request_timeout
+            )
+        except (TimeoutError, KafkaError, OSError):
+            return None
+        offsets = {tp: max(getattr(committed.get(tp), "offset", 0), 0) for tp in others}
+        waiting = {tp: ends[tp] - offsets[tp] for tp in others if ends.get(tp, 0) > offsets[tp]}
+        if not waiting or offsets != self._others_offsets:
+            self._others_offsets, self._others_since = offsets, now
+            return None
+        age = now - self._others_since
+        if age <= self.orphan_bound or not await self.can_work():
+            return None
+        self._others_offsets, self._others_since = {}, now
+        tp = max(waiting, key=waiting.__getitem__)
+        return "orphaned", (
+            f"{sum(waiting.values())} records wait on {len(waiting)} partitions it does not hold (most on"
+            f" {tp.topic}:{tp.partition}) and no committed offset there moved for {age:.0f} s"
+        )
+
+    async def _admin_client(self) -> AIOKafkaAdminClient:
+        if self._admin is None:
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+            await asyncio.wait_for(admin.start(), self.request_timeout)
+            self._admin = admin
+        return self._admin
 
     async def _group_size(self, consumer: AIOKafkaConsumer | None) -> tuple[int | None, int]:
         """(members of the group as the broker sees them or None, partitions of the subscribed topics)."""

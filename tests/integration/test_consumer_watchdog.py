@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 from prometheus_client import REGISTRY
 
 from shared.bus import new_producer
@@ -129,3 +130,46 @@ async def _ready(watched: Watched) -> bool:
 
 async def _effects_are(watched: Watched, values: list[int]) -> bool:
     return await watched.effects() == values
+
+
+async def test_partitions_nobody_handles_are_noticed(watched: Watched) -> None:
+    """A second member joins, takes partitions, heartbeats and never polls, like a member the broker should have
+    evicted: the watched member sees records wait there with no committed offset moving and rejoins (readiness
+    false, counted).  Once that member leaves, everything is handled, once."""
+    zombie = AIOKafkaConsumer(
+        watched.topic,
+        bootstrap_servers=watched.bootstrap,
+        group_id=watched.group,
+        session_timeout_ms=SESSION_MS,
+        heartbeat_interval_ms=SESSION_MS // 3,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await zombie.start()
+    try:
+        await eventually(lambda: _holds(zombie), timeout=30)
+        stop = asyncio.Event()
+        sampler = asyncio.create_task(watched.watch_readiness(stop))
+        try:
+            await watched.send(*range(9, 21))  # twelve keys: some land on the zombie's partitions
+            await eventually(lambda: _counted(watched, "orphaned"), timeout=60)
+        finally:
+            stop.set()
+            await sampler
+        assert watched.unready_seen
+    finally:
+        await zombie.stop()  # leaves the group: its partitions go to the watched member
+
+    async def all_handled() -> bool:
+        return await watched.effects() == list(range(9, 21))
+
+    await eventually(all_handled, timeout=60)
+    await eventually(lambda: _ready(watched), timeout=30)
+
+
+async def _holds(consumer: AIOKafkaConsumer) -> bool:
+    return bool(consumer.assignment())
+
+
+async def _counted(watched: Watched, reason: str) -> bool:
+    return watched.recoveries(reason) >= 1
