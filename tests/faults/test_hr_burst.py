@@ -41,6 +41,7 @@ async def hr_lag_gone(cluster: Cluster) -> bool:
 
 
 @pytest.mark.long_fault
+@pytest.mark.timeout(900)  # ~3 minutes of dead-lettering on a busy 2-core machine, on top of the workload
 async def test_malformed_burst_on_the_hr_feed(postgres, tmp_path: Path, clean_run: CleanRun, fault_rows) -> None:
     with start_cluster(postgres, tmp_path) as cluster:
         row, problems = await exercise(
