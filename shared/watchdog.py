@@ -92,6 +92,8 @@ class ConsumerWatchdog:
                         await self.recover(*stuck)
                 except (KafkaError, OSError) as exc:  # a failed probe or restart: look again next round
                     log.warning("consumer watchdog round failed", group=self.subscription.group, error=repr(exc))
+                except Exception:  # never let the watchdog die quietly: say so and look again next round
+                    log.exception("consumer watchdog round failed", group=self.subscription.group)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.interval)
         finally:
@@ -206,9 +208,16 @@ class ConsumerWatchdog:
         )
 
     async def _admin_client(self) -> AIOKafkaAdminClient:
+        """One admin client for the watchdog's life (group offsets and descriptions), closed when it stops."""
         if self._admin is None:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
-            await asyncio.wait_for(admin.start(), self.request_timeout)
+            admin = AIOKafkaAdminClient(
+                bootstrap_servers=self.bootstrap, request_timeout_ms=int(self.request_timeout * 1000)
+            )
+            try:
+                await asyncio.wait_for(admin.start(), self.request_timeout)
+            except BaseException:
+                await admin.close()
+                raise
             self._admin = admin
         return self._admin
 
@@ -217,10 +226,8 @@ class ConsumerWatchdog:
         partitions = 0
         if consumer is not None:
             partitions = sum(len(consumer.partitions_for_topic(t) or ()) for t in self.subscription.topics)
-        timeout_ms = int(self.request_timeout * 1000)
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=timeout_ms)
         try:
-            await asyncio.wait_for(admin.start(), self.request_timeout)
+            admin = await self._admin_client()
             [response] = await asyncio.wait_for(
                 admin.describe_consumer_groups([self.subscription.group]), self.request_timeout
             )
@@ -228,5 +235,3 @@ class ConsumerWatchdog:
             return (len(group["members"]) if group["error_code"] == 0 else None), partitions
         except (TimeoutError, KafkaError, OSError, ValueError):
             return None, partitions
-        finally:
-            await admin.close()
