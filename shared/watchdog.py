@@ -8,8 +8,8 @@ client or the broker noticed.  The watchdog notices from the outside, whatever t
 
 * **unassigned**: the consumer holds no partition while its group has no more members than the
   partitions it subscribes to (so every member should hold one), or
-* **stalled**: records wait on its partitions (end offset past its position), the handler is idle
-  and no record reached it, or
+* **stalled**: records wait on its partitions (high watermark past its position), the handler is
+  idle and no record reached it, or
 * **orphaned**: records wait on partitions it does not hold and the group's committed offsets there
   do not move: no live member handles them (the survivor above held its own partitions; the dead
   member's were assigned to nobody alive),
@@ -47,6 +47,31 @@ Probe = Callable[[], Awaitable[bool]]
 """True when the broker and the database answer: a consumer is only stuck if they are not."""
 
 
+async def records_after(
+    probe: AIOKafkaConsumer, offsets: dict[TopicPartition, int], timeout: float
+) -> dict[TopicPartition, int] | None:
+    """How many records each partition holds after the given offset, from a fetch's high watermark.
+
+    ``probe`` is a consumer without a group; it is assigned ``offsets``' partitions and fetches once from
+    each offset.  Not ``end_offsets``: Tansu answers ListOffsets "latest" with the last batch's first
+    offset plus one, far too low once a producer sends several records per batch.  None when the broker
+    did not answer for every partition within ``timeout``.
+    """
+    if not offsets:
+        return {}
+    probe.assign(list(offsets))  # fresh partition states: a high watermark seen below is from this fetch
+    for tp, offset in offsets.items():
+        probe.seek(tp, offset)
+    deadline = time.monotonic() + timeout
+    while True:
+        await probe.getmany(timeout_ms=200, max_records=1)
+        ends = {tp: probe.highwater(tp) for tp in offsets}
+        if None not in ends.values():
+            return {tp: max(end - offsets[tp], 0) for tp, end in ends.items()}
+        if time.monotonic() > deadline:
+            return None
+
+
 Stuck = tuple[str, str]
 """(kind: unassigned, stalled or orphaned, the metric's label; why, in words for the log)."""
 
@@ -77,6 +102,7 @@ class ConsumerWatchdog:
         self._others_since = time.monotonic()  # since when they have not moved
         self._next_orphan_check = time.monotonic() + self.bound
         self._admin: AIOKafkaAdminClient | None = None
+        self._probe: AIOKafkaConsumer | None = None
 
     @property
     def ready(self) -> bool:
@@ -99,6 +125,8 @@ class ConsumerWatchdog:
         finally:
             if self._admin is not None:
                 await self._admin.close()
+            if self._probe is not None:
+                await self._probe.stop()
 
     async def check(self) -> Stuck | None:
         """Why the consumer is stuck, or None when it is not (or not yet for longer than ``bound``)."""
@@ -159,18 +187,17 @@ class ConsumerWatchdog:
             )
 
     async def _waiting(self, consumer: AIOKafkaConsumer, assigned: frozenset[TopicPartition]) -> int | None:
-        """Records between the consumer's positions and the ends of its partitions; None if it cannot say."""
+        """Records after the consumer's positions on its partitions; None if it cannot say."""
         try:
-            ends = await asyncio.wait_for(consumer.end_offsets(list(assigned)), self.request_timeout)
-            waiting = 0
+            positions = {}
             for tp in assigned:
-                position = await asyncio.wait_for(consumer.position(tp), self.request_timeout)
-                waiting += max(ends[tp] - position, 0)
-            return waiting
+                positions[tp] = await asyncio.wait_for(consumer.position(tp), self.request_timeout)
+            waiting = await records_after(await self._probe_consumer(), positions, self.request_timeout)
         except IllegalStateError:  # the assignment changed meanwhile: look again next round
             return 0
         except (TimeoutError, KafkaError):
             return None
+        return None if waiting is None else sum(waiting.values())
 
     async def _orphans(
         self, consumer: AIOKafkaConsumer, assigned: frozenset[TopicPartition], now: float
@@ -185,15 +212,19 @@ class ConsumerWatchdog:
             if TopicPartition(topic, p) not in assigned
         ]
         try:
-            ends = await asyncio.wait_for(consumer.end_offsets(others), self.request_timeout) if others else {}
             admin = await self._admin_client()
-            committed = await asyncio.wait_for(
-                admin.list_consumer_group_offsets(self.subscription.group, partitions=others), self.request_timeout
+            committed = (
+                await asyncio.wait_for(
+                    admin.list_consumer_group_offsets(self.subscription.group, partitions=others), self.request_timeout
+                )
+                if others
+                else {}
             )
+            offsets = {tp: max(getattr(committed.get(tp), "offset", 0), 0) for tp in others}
+            after = await records_after(await self._probe_consumer(), offsets, self.request_timeout)
         except (TimeoutError, KafkaError, OSError):
             return None
-        offsets = {tp: max(getattr(committed.get(tp), "offset", 0), 0) for tp in others}
-        waiting = {tp: ends[tp] - offsets[tp] for tp in others if ends.get(tp, 0) > offsets[tp]}
+        waiting = {tp: n for tp, n in (after or {}).items() if n > 0}
         if not waiting or offsets != self._others_offsets:
             self._others_offsets, self._others_since = offsets, now
             return None
@@ -206,6 +237,23 @@ class ConsumerWatchdog:
             f"{sum(waiting.values())} records wait on {len(waiting)} partitions it does not hold (most on"
             f" {tp.topic}:{tp.partition}) and no committed offset there moved for {age:.0f} s"
         )
+
+    async def _probe_consumer(self) -> AIOKafkaConsumer:
+        """A consumer without a group, for ``records_after``; one for the watchdog's life."""
+        if self._probe is None:
+            probe = AIOKafkaConsumer(
+                bootstrap_servers=self.bootstrap,
+                enable_auto_commit=False,
+                fetch_max_wait_ms=100,
+                request_timeout_ms=int(self.request_timeout * 1000),
+            )
+            try:
+                await asyncio.wait_for(probe.start(), self.request_timeout)
+            except BaseException:
+                await probe.stop()
+                raise
+            self._probe = probe
+        return self._probe
 
     async def _admin_client(self) -> AIOKafkaAdminClient:
         """One admin client for the watchdog's life (group offsets and descriptions), closed when it stops."""

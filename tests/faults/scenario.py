@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.bus import dead_letter_topic
+from shared.watchdog import records_after
 from tests.faults import ledger
 from tests.faults.cluster import Cluster
 from tests.faults.workload import Api, Plan, Workload
@@ -157,11 +158,13 @@ async def exercise(
     """Run the workload with ``fault`` injected once ``when(workload)`` holds; return the row and any diffs.
 
     ``caught_up``, if given, is polled from the fault's end; the seconds until it held go in the row, and the
-    end state (dead letters included) is checked only once it held.
+    platform is let settle only once it held (a state that stopped changing because a consumer stopped is
+    not settled).
     """
     api = Api(cluster.urls())
     workload = Workload(api, PLAN)
     run = asyncio.create_task(workload.run())
+    catching_up: asyncio.Task[float | None] | None = None
     try:
         while not when(workload):
             if run.done():
@@ -174,11 +177,15 @@ async def exercise(
         await all_ready(cluster)
         recovery = time.monotonic() - fault_over
         await run
+        caught_up_seconds = await catching_up if catching_up is not None else None
     finally:
-        if not run.done():
-            run.cancel()
+        for task in (run, catching_up):
+            if task is not None and not task.done():
+                task.cancel()
         await api.close()
     problems: list[str] = []
+    if catching_up is not None and caught_up_seconds is None:
+        problems.append(f"the consumers never caught up within {SETTLE_TIMEOUT * 2:.0f} s")
     try:
         settled = await settle(cluster)
         seen = settled.fingerprint
@@ -186,9 +193,6 @@ async def exercise(
         seen = await ledger.fingerprint(cluster, cluster.log_dir / "state")
         problems.append("never settled (outbox or deliveries still pending)")
     settled_seconds = time.monotonic() - fault_over
-    caught_up_seconds = await catching_up if catching_up is not None else None
-    if catching_up is not None and caught_up_seconds is None:
-        problems.append(f"the consumers never caught up within {SETTLE_TIMEOUT * 2:.0f} s")
     missing_rows, extra_rows, differ = ledger.compare(clean.fingerprint, seen)
     unreached, recorded_twice = await ledger.unreached(cluster, clean.interests)
     duplicated = extra_rows + recorded_twice
@@ -228,7 +232,8 @@ async def seconds_until(caught_up: CaughtUp, cluster: Cluster, since: float) -> 
 
 
 async def group_lag(cluster: Cluster, groups: Sequence[str], topic: str) -> dict[str, int]:
-    """Records of ``topic`` each consumer group has not committed yet (end offsets minus committed offsets)."""
+    """Records of ``topic`` each consumer group has not committed yet (a fetch's high watermark minus the
+    committed offset: ``shared.watchdog.records_after``, since Tansu's end offsets are wrong for batches)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=cluster.broker.bootstrap, enable_auto_commit=False)
     admin = AIOKafkaAdminClient(bootstrap_servers=cluster.broker.bootstrap)
     await consumer.start()
@@ -236,11 +241,14 @@ async def group_lag(cluster: Cluster, groups: Sequence[str], topic: str) -> dict
     try:
         await consumer.topics()  # loads the metadata of every topic
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        ends = await consumer.end_offsets(partitions)
         lag = {}
         for group in groups:
             committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
-            lag[group] = sum(end - max(getattr(committed.get(tp), "offset", 0), 0) for tp, end in ends.items())
+            offsets = {tp: max(getattr(committed.get(tp), "offset", 0), 0) for tp in partitions}
+            after = await records_after(consumer, offsets, timeout=10)
+            if after is None:
+                raise TimeoutError(f"no high watermark of {topic} within 10 s")
+            lag[group] = sum(after.values())
         return lag
     finally:
         await admin.close()

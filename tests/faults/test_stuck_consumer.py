@@ -7,7 +7,7 @@ the records there (mentee registrations, mentor answers) pile up while ``POST /r
 registered mentee", the state issue 19 saw.  Nobody touches it: its watchdog must notice (records
 waiting, none handled for twice the session timeout), make it leave the group and join again, and the
 end state must equal the clean run's.  The row's "caught up" column: seconds from the stop until the
-member held partitions again.  A ``long_fault`` case: CI covers the watchdog with
+member was back and nothing waited on matching's topics.  A ``long_fault`` case: CI covers the watchdog with
 ``tests/integration/test_consumer_watchdog.py`` in seconds.
 """
 
@@ -22,7 +22,7 @@ from services.matching.bootstrap import build_app
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 from tests.faults.cluster import FAULT_ENV, Cluster, start_cluster, wait_until
-from tests.faults.scenario import CleanRun, exercise
+from tests.faults.scenario import CleanRun, exercise, group_lag
 
 
 def second_member(cluster: Cluster):
@@ -58,7 +58,11 @@ async def test_a_member_stops_polling_mid_stream(postgres, tmp_path: Path, clean
                 return time.monotonic()
 
             async def back(_: Cluster) -> bool:
-                return watchdog.recoveries >= 1 and watchdog.ready and await holds_partitions()
+                """Recovered, and nothing waits on matching's topics any more."""
+                if not (watchdog.recoveries >= 1 and watchdog.ready and await holds_partitions()):
+                    return False
+                lag = [await group_lag(cluster, ["matching"], topic) for topic in runtime.consumes]
+                return all(n == 0 for by_group in lag for n in by_group.values())
 
             row, problems = await exercise(
                 cluster, clean_run, "matching member stops polling", stop_polling, caught_up=back
