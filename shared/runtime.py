@@ -2,7 +2,7 @@
 
 One FastAPI app and one FastStream broker share the lifespan (FastStream's
 FastAPI plugin is deprecated): pool + migrations, topics, the outbox relay
-and the idempotent consumers.
+and the idempotent consumers, each watched (``shared.watchdog``).
 """
 
 from __future__ import annotations
