@@ -69,7 +69,7 @@ def format_table(rows: list[FaultRow]) -> str:
         "in flight: events stored but unpublished or not yet recorded by a consumer when the fault hit;",
         "recovery: seconds from the fault's end until every replica answered /readyz; settled: until the",
         "state equalled the clean run's; e-mail resent: second copies after a crash, same Message-ID;",
-        "caught up: until the consumers the fault hit had nothing waiting again (or their watchdog had them back).",
+        "caught up: until the consumers the fault hit had nothing waiting again.",
     ]
     return "\n".join(lines)
 
