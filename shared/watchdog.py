@@ -22,7 +22,8 @@ the recovery in ``mentorship_consumer_recoveries_total``; ``ready`` is false fro
 the new consumer holds partitions.  Nothing is lost or done twice: the record in hand is finished
 first, offsets are committed only after the effect, and the inbox turns a redelivery into a duplicate.
 
-While the broker or the database does not answer, no consumer is to blame and the watchdog waits.
+While the broker or the database does not answer, and for a bound after, no consumer is to blame and
+the watchdog waits; a new assignment also gets a bound to start on.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class ConsumerWatchdog:
         self._recovering = False
         self._unassigned_since: float | None = None
         self._quiet_since = time.monotonic()  # the last time the consumer was known to have nothing waiting
+        self._outage_seen = time.monotonic()  # the last time the broker or the database did not answer (or start)
         self._assigned: frozenset[TopicPartition] = frozenset()
         self._others_offsets: dict[TopicPartition, int] = {}  # the group's committed offsets on partitions not held
         self._others_since = time.monotonic()  # since when they have not moved
@@ -137,13 +139,11 @@ class ConsumerWatchdog:
         if not assigned:
             self._unassigned_since = self._unassigned_since or now
             waited = now - self._unassigned_since
-            if waited <= self.bound:
+            if waited <= self.bound / 2 or await self._blameless(now) or waited <= self.bound:
                 return None
             members, partitions = await self._group_size(consumer)
             if members is not None and members > partitions:  # more members than partitions: some hold none
                 self._recovering = False
-                return None
-            if not await self.can_work():
                 return None
             return "unassigned", f"no partitions for {waited:.0f} s ({members} members, {partitions} partitions)"
         self._unassigned_since = None
@@ -152,11 +152,11 @@ class ConsumerWatchdog:
             log.info("consumer recovered", group=self.subscription.group, partitions=len(assigned))
         progress = self.subscription.progress
         idle = now - max(progress.last_record, self._quiet_since)
-        if not progress.busy and idle > self.bound:
+        if not progress.busy and idle > self.bound / 2 and not await self._blameless(now) and idle > self.bound:
             waiting = await self._waiting(consumer, assigned)
             if waiting == 0:
                 self._quiet_since = now
-            elif await self.can_work():
+            elif not await self._blameless(time.monotonic()):
                 if waiting is None:
                     return "stalled", f"positions or end offsets unknown; none handled for {idle:.0f} s"
                 return "stalled", f"{waiting} records waiting on its partitions, none handled for {idle:.0f} s"
@@ -177,9 +177,19 @@ class ConsumerWatchdog:
         self._quiet_since = time.monotonic()
         log.info("consumer restarted", group=group, seconds=round(time.monotonic() - started, 1))
 
+    async def _blameless(self, now: float) -> bool:
+        """True while the broker or the database does not answer, and for a bound after: a consumer that could
+        not work is given as long to catch up as one that just started.  Asked every round once a consumer
+        looks half-way stuck, so that a short outage (a paused broker) is seen even when no rule fires in it."""
+        if not await self.can_work():
+            self._outage_seen = now
+            return True
+        return now - self._outage_seen <= self.bound
+
     def _note(self, assigned: frozenset[TopicPartition]) -> None:
         if assigned != self._assigned:
             self._assigned = assigned
+            self._quiet_since = time.monotonic()  # new partitions: a bound to start on them
             log.info(
                 "consumer assignment changed",
                 group=self.subscription.group,
@@ -229,7 +239,7 @@ class ConsumerWatchdog:
             self._others_offsets, self._others_since = offsets, now
             return None
         age = now - self._others_since
-        if age <= self.orphan_bound or not await self.can_work():
+        if age <= self.orphan_bound or await self._blameless(now):
             return None
         self._others_offsets, self._others_since = {}, now
         tp = max(waiting, key=waiting.__getitem__)
