@@ -180,7 +180,8 @@ class ConsumerWatchdog:
     async def _blameless(self, now: float) -> bool:
         """True while the broker or the database does not answer, and for a bound after: a consumer that could
         not work is given as long to catch up as one that just started.  Asked every round once a consumer
-        looks half-way stuck, so that a short outage (a paused broker) is seen even when no rule fires in it."""
+        looks half-way stuck, so that a short outage (a paused broker) is seen even when no rule fires in it;
+        a probe of the watchdog's own that times out counts as an outage seen too."""
         if not await self.can_work():
             self._outage_seen = now
             return True
@@ -206,8 +207,11 @@ class ConsumerWatchdog:
         except IllegalStateError:  # the assignment changed meanwhile: look again next round
             return 0
         except (TimeoutError, KafkaError):
+            waiting = None
+        if waiting is None:
+            self._outage_seen = time.monotonic()  # the broker did not answer in time: not the consumer's fault
             return None
-        return None if waiting is None else sum(waiting.values())
+        return sum(waiting.values())
 
     async def _orphans(
         self, consumer: AIOKafkaConsumer, assigned: frozenset[TopicPartition], now: float
@@ -233,8 +237,11 @@ class ConsumerWatchdog:
             offsets = {tp: max(getattr(committed.get(tp), "offset", 0), 0) for tp in others}
             after = await records_after(await self._probe_consumer(), offsets, self.request_timeout)
         except (TimeoutError, KafkaError, OSError):
+            after = None
+        if after is None:
+            self._outage_seen = time.monotonic()  # the broker did not answer in time
             return None
-        waiting = {tp: n for tp, n in (after or {}).items() if n > 0}
+        waiting = {tp: n for tp, n in after.items() if n > 0}
         if not waiting or offsets != self._others_offsets:
             self._others_offsets, self._others_since = offsets, now
             return None
@@ -292,4 +299,5 @@ class ConsumerWatchdog:
             [group] = response.to_object()["groups"]
             return (len(group["members"]) if group["error_code"] == 0 else None), partitions
         except (TimeoutError, KafkaError, OSError, ValueError):
+            self._outage_seen = time.monotonic()
             return None, partitions

@@ -17,7 +17,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.bus import dead_letter_topic
+from shared.bus import HR_TOPIC, dead_letter_topic, topic_for
 from shared.watchdog import records_after
 from tests.faults import ledger
 from tests.faults.cluster import Cluster
@@ -26,6 +26,12 @@ from tests.faults.workload import Api, Plan, Workload
 PLAN = Plan(mentors=6, mentees=24, capacity=10)
 SETTLE_TIMEOUT = 150.0
 DEAD_LETTER_GROUPS = ("profiles", "matching", "relationships", "notifications")
+SUBSCRIPTIONS = {  # the topics (by owner) each consumer group subscribes to
+    "profiles": ("hr",),
+    "matching": ("profiles", "hr", "relationships"),
+    "relationships": ("matching", "profiles"),
+    "notifications": ("profiles", "matching", "relationships"),
+}
 
 Fault = Callable[[Cluster], Awaitable[float]]
 """Injects the fault; returns the ``time.monotonic()`` at which it ended (broker resumed, restart begun, …)."""
@@ -79,8 +85,37 @@ def _seconds(value: float | None) -> str:
 
 
 async def quiet(cluster: Cluster) -> bool:
-    """Nothing waiting in an outbox and no notification waiting to be delivered."""
-    return await ledger.outbox_backlog(cluster) == 0 and await ledger.undelivered(cluster) == 0
+    """Nothing waiting in an outbox, no notification waiting to be delivered and no record waiting for a
+    consumer group (a state that stopped changing because a consumer stopped is not settled)."""
+    return (
+        await ledger.outbox_backlog(cluster) == 0
+        and await ledger.undelivered(cluster) == 0
+        and await records_waiting(cluster) == 0
+    )
+
+
+async def records_waiting(cluster: Cluster) -> int:
+    """Records past the committed offsets of every consumer group, on the topics it subscribes to."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=cluster.broker.bootstrap, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.broker.bootstrap)
+    await consumer.start()
+    await admin.start()
+    try:
+        await consumer.topics()  # loads the metadata of every topic
+        waiting = 0
+        for group, owners in SUBSCRIPTIONS.items():
+            if group not in cluster.services:
+                continue
+            topics = [HR_TOPIC if owner == "hr" else topic_for(owner) for owner in owners]
+            partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+            committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
+            offsets = {tp: max(getattr(committed.get(tp), "offset", 0), 0) for tp in partitions}
+            after = await records_after(consumer, offsets, timeout=10)
+            waiting += 1 if after is None else sum(after.values())  # no answer: not known to be caught up
+        return waiting
+    finally:
+        await admin.close()
+        await consumer.stop()
 
 
 async def settle(cluster: Cluster, timeout: float = SETTLE_TIMEOUT) -> CleanRun:
