@@ -156,6 +156,8 @@ class ConsumerWatchdog:
             waiting = await self._waiting(consumer, assigned)
             if waiting == 0:
                 self._quiet_since = now
+            elif progress.busy or progress.last_record > now:  # a record came while it looked: not stalled
+                pass
             elif not await self._blameless(time.monotonic()):
                 if waiting is None:
                     return "stalled", f"positions or end offsets unknown; none handled for {idle:.0f} s"
