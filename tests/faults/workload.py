@@ -120,6 +120,7 @@ class Api:
         """
         deadline = time.monotonic() + self.timeout
         uncertain = False
+        answered = "none"  # the last thing a replica that could be reached said: what a give-up is about
         while True:
             if uncertain and applied is not None and await self._checked(applied):
                 return None
@@ -130,6 +131,7 @@ class Api:
                 last = repr(exc)
             except httpx.HTTPError as exc:
                 last, uncertain = repr(exc), True
+                answered = last
             else:
                 if ok(response):
                     self.stats.commands += 1
@@ -138,7 +140,7 @@ class Api:
                 if uncertain and again(response):
                     self.stats.commands += 1
                     return None
-                last = f"{response.status_code} {response.text[:500]}"
+                last = answered = f"{response.status_code} {response.text[:500]}"
                 if response.status_code >= 500:
                     uncertain = True
                 elif not retry_client_errors(response):
@@ -146,7 +148,7 @@ class Api:
                     raise WorkloadError(f"{method} {service}{path}: {last}")
             if time.monotonic() > deadline:
                 self.stats.errors += 1
-                raise WorkloadError(f"{method} {service}{path} gave up: {last}")
+                raise WorkloadError(f"{method} {service}{path} gave up: {last} (last answer: {answered})")
             self.stats.retries += 1
             await asyncio.sleep(0.3)
 
