@@ -40,8 +40,9 @@ test-e2e: setup
 	$(BIN)/python -m pytest -m e2e
 
 ## Every fault-injection case (`make test` runs a bounded subset); the table lands in test-artifacts/faults.txt.
+## One case, several times in a row: `make faults CASE=replicas REPEAT=10` (CASE is a pytest -k expression).
 faults: setup
-	$(BIN)/python -m pytest tests/faults --all-faults
+	$(BIN)/python -m pytest tests/faults --all-faults $(if $(CASE),-k '$(CASE)') $(if $(REPEAT),--fault-repeat $(REPEAT))
 
 schemas: setup
 	$(BIN)/mentorship schemas

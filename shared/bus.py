@@ -176,8 +176,8 @@ def new_consumer(broker: Broker, *topics: str, **options: Any) -> AIOKafkaConsum
     return AIOKafkaConsumer(*topics, **BrokerAccess.of(broker).client_options(), **options)
 
 
-def new_admin(broker: Broker) -> AIOKafkaAdminClient:
-    return AIOKafkaAdminClient(**BrokerAccess.of(broker).client_options())
+def new_admin(broker: Broker, **options: Any) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(**BrokerAccess.of(broker).client_options(), **options)
 
 
 def new_broker(broker: Broker) -> KafkaBroker:

@@ -15,6 +15,11 @@ consumer_lag = Gauge(
     "Records behind the partition's end when the last record was handled",
     ["group", "topic", "partition"],
 )
+consumer_recoveries = Counter(
+    "mentorship_consumer_recoveries_total",
+    "Times a stuck consumer left its group and joined again (shared/watchdog.py), by reason (unassigned, stalled)",
+    ["group", "reason"],
+)
 outbox_published = Counter("mentorship_outbox_published_total", "Events the relay published", ["service"])
 outbox_backlog = Gauge(
     "mentorship_outbox_backlog", "Committed events not yet published (as of the last round)", ["service"]

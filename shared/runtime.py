@@ -2,7 +2,7 @@
 
 One FastAPI app and one FastStream broker share the lifespan (FastStream's
 FastAPI plugin is deprecated): pool + migrations, topics, the outbox relay
-and the idempotent consumers.
+and the idempotent consumers, each watched (``shared.watchdog``).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.subscription import subscribe
 from shared.timers import TimerHandler, TimerWheel
+from shared.watchdog import ConsumerWatchdog
 
 log = get_logger(__name__)
 
@@ -53,6 +54,7 @@ class ServiceRuntime:
     broker: KafkaBroker | None = None
     relay: OutboxRelay | None = None
     store: EventStore | None = None
+    watchdog: ConsumerWatchdog | None = None
 
     def __post_init__(self) -> None:
         if self.store is not None:  # the one size setting, also for a store a composition root built
@@ -72,6 +74,7 @@ class ServiceRuntime:
         configure_logging(self.service, s.log_level, s.log_json)
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
+        watching: asyncio.Task[None] | None = None
         self.pool = await create_pool(s.pg_dsn)
         try:
             applied = await migrate(self.pool, shared_migrations() + self.migrations)
@@ -87,10 +90,14 @@ class ServiceRuntime:
             tasks = self._start_tasks(stop)
             if self.handlers:
                 await self._start_consumer()
+                watching = asyncio.create_task(self.watchdog.run(stop), name="consumer-watchdog")
             log.info("service started", topics=topics)
             yield self
         finally:
             stop.set()
+            if watching is not None:  # before the broker stops: a restart in progress must not start it again
+                watching.cancel()
+                await asyncio.gather(watching, return_exceptions=True)
             if self.broker is not None:
                 await self.broker.stop()
             for task in tasks:
@@ -127,13 +134,19 @@ class ServiceRuntime:
             max_attempts=s.consumer_max_attempts,
             backoff_seconds=s.consumer_backoff_seconds,
         )
-        subscribe(
+        subscription = subscribe(
             self.broker,
             consumer,
             self.consumes,
             session_timeout_ms=s.consumer_session_timeout_ms,
             batch_size=self.consumer_batch_size,
             fetch_max_wait_ms=self.consumer_fetch_max_wait_ms,
+        )
+        self.watchdog = ConsumerWatchdog(
+            subscription,
+            broker=s,
+            session_timeout_ms=s.consumer_session_timeout_ms,
+            can_work=self._can_consume,
         )
         await self.broker.start()
 
@@ -152,18 +165,31 @@ class ServiceRuntime:
         finally:
             await pool.close()
 
+    async def _broker_answers(self) -> bool:
+        if self.producer is None:
+            return False
+        try:
+            await asyncio.wait_for(self.producer.client.fetch_all_metadata(), timeout=2)
+            return True
+        except (TimeoutError, KafkaError, OSError):
+            return False
+
+    async def _database_answers(self) -> bool:
+        if self.pool is None:
+            return False
+        try:
+            async with self.pool.acquire(timeout=2) as conn:
+                return await conn.fetchval("SELECT true")
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return False
+
+    async def _can_consume(self) -> bool:
+        """The watchdog's probe: a consumer can only be to blame while the broker and the database answer."""
+        return await self._broker_answers() and await self._database_answers()
+
     async def ready(self) -> dict[str, bool]:
-        checks = {"database": False, "broker": False}
-        if self.producer is not None:
-            try:
-                await asyncio.wait_for(self.producer.client.fetch_all_metadata(), timeout=2)
-                checks["broker"] = True
-            except (TimeoutError, KafkaError, OSError):
-                pass
-        if self.pool is not None:
-            try:
-                async with self.pool.acquire(timeout=2) as conn:
-                    checks["database"] = await conn.fetchval("SELECT true")
-            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                pass
+        """Database and broker answer; and, where the service consumes, its consumer is not stuck (the watchdog)."""
+        checks = {"database": await self._database_answers(), "broker": await self._broker_answers()}
+        if self.watchdog is not None:
+            checks["consumer"] = self.watchdog.ready
         return checks

@@ -3,11 +3,19 @@
 FastStream's Kafka default (ack first, auto-commit) is at-most-once; here the
 acknowledgement is manual and happens only after ``process`` has committed the
 handler's transaction or dead-lettered the message.
+
+``subscribe`` returns a ``Subscription``: the subscriber, what its handler is doing (``Progress``) and
+``restart``, which the consumer watchdog (``shared.watchdog``) uses to make a stuck consumer leave its
+group and join again as a new member.
 """
 
 from __future__ import annotations
 
-from aiokafka import ConsumerRecord, TopicPartition
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
@@ -19,6 +27,62 @@ from shared.metrics import consumer_lag
 BATCH_WAIT_MS = 10
 
 
+def _set_event() -> asyncio.Event:
+    event = asyncio.Event()
+    event.set()
+    return event
+
+
+@dataclass
+class Progress:
+    """What the handler is doing, for the watchdog: busy with a record, when it last got one, paused."""
+
+    last_record: float = field(default_factory=time.monotonic)
+    paused: bool = False  # the consumer is being replaced: records are left unacknowledged for the next one
+    idle: asyncio.Event = field(default_factory=_set_event)
+
+    @property
+    def busy(self) -> bool:
+        return not self.idle.is_set()
+
+    def took(self) -> None:
+        self.idle.clear()
+        self.last_record = time.monotonic()
+
+    def done(self) -> None:
+        self.idle.set()
+
+
+@dataclass
+class Subscription:
+    subscriber: object  # FastStream's Kafka subscriber (start, stop, consumer)
+    group: str
+    topics: list[str]
+    progress: Progress
+
+    @property
+    def consumer(self) -> AIOKafkaConsumer | None:
+        """The subscriber's current aiokafka consumer (a new one after each ``restart``)."""
+        return getattr(self.subscriber, "consumer", None)
+
+    async def restart(self) -> None:
+        """Leave the group and join again as a new member, losing and repeating nothing.
+
+        The record in hand is finished first (its effect and dead letter are not cut in half); records
+        fetched after it are left unacknowledged, so the next consumer starts from the last committed
+        offset and the inbox turns any second delivery into a duplicate.  Stopping the subscriber stops
+        its aiokafka consumer, which sends LeaveGroup; starting it builds a fresh consumer.
+        """
+        self.progress.paused = True
+        try:
+            await self.progress.idle.wait()
+            await self.subscriber.stop()
+        finally:
+            self.progress.paused = False
+        self.progress.last_record = time.monotonic()
+        await self.subscriber.start()
+
+
 def subscribe(
     broker: KafkaBroker,
     consumer: IdempotentConsumer,
@@ -27,7 +91,7 @@ def subscribe(
     session_timeout_ms: int = 10_000,
     batch_size: int = 1,
     fetch_max_wait_ms: int = 500,
-) -> None:
+) -> Subscription:
     """Tansu admits a joining member only after about half the session timeout, so tests use a short one.
 
     ``batch_size`` > 1 takes up to that many records at once (whatever has arrived; it does not wait
@@ -44,27 +108,45 @@ def subscribe(
         "heartbeat_interval_ms": max(session_timeout_ms // 3, 100),
         "fetch_max_wait_ms": fetch_max_wait_ms,
     }
+    progress = Progress()
     if batch_size > 1:
+        subscriber = broker.subscriber(
+            *topics, batch=True, max_records=batch_size, batch_timeout_ms=BATCH_WAIT_MS, **options
+        )
 
-        @broker.subscriber(*topics, batch=True, max_records=batch_size, batch_timeout_ms=BATCH_WAIT_MS, **options)
+        @subscriber
         async def on_batch(msg: KafkaMessage) -> None:
             records = msg.raw_message
-            if not records:
+            if not records or progress.paused:
                 return
-            await consumer.process_batch([_delivery(record) for record in records])
+            progress.took()
+            try:
+                await consumer.process_batch([_delivery(record) for record in records])
+            finally:
+                progress.done()
             await msg.ack()
             last = {(r.topic, r.partition): r for r in records}
             for record in last.values():
                 _record_lag(consumer.group, msg, record)
 
-        return
+        return Subscription(subscriber, consumer.group, list(topics), progress)
 
-    @broker.subscriber(*topics, **options)
+    subscriber = broker.subscriber(*topics, **options)
+
+    @subscriber
     async def on_message(msg: KafkaMessage) -> None:
+        if progress.paused:
+            return
         record = msg.raw_message
-        await consumer.process(_delivery(record))
+        progress.took()
+        try:
+            await consumer.process(_delivery(record))
+        finally:
+            progress.done()
         await msg.ack()
         _record_lag(consumer.group, msg, record)
+
+    return Subscription(subscriber, consumer.group, list(topics), progress)
 
 
 def _delivery(record: ConsumerRecord) -> Delivery:

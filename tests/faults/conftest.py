@@ -2,6 +2,8 @@
 
 By default a bounded subset runs (part of ``make test``); ``--all-faults`` (``make faults``) also
 runs the cases marked ``long_fault``.  Those are *deselected* by default, not skipped.
+``--fault-repeat N`` runs every selected case N times in a row (``make faults CASE=replicas REPEAT=10``):
+how a flaky case is told from a broken one.
 """
 
 from __future__ import annotations
@@ -26,6 +28,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--all-faults", action="store_true", default=False, help="also run the long fault-injection cases (make faults)"
     )
+    parser.addoption(
+        "--fault-repeat", type=int, default=1, metavar="N", help="run each selected fault case N times in a row"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    count = metafunc.config.getoption("--fault-repeat")
+    if count > 1 and Path(__file__).parent in Path(str(metafunc.definition.fspath)).parents:
+        metafunc.fixturenames.append("fault_repeat")
+        metafunc.parametrize("fault_repeat", range(1, count + 1), indirect=True, ids=lambda i: f"run{i}of{count}")
+
+
+@pytest.fixture
+def fault_repeat(request: pytest.FixtureRequest) -> int:
+    """Which run of ``--fault-repeat`` this is (1 when not repeated)."""
+    return getattr(request, "param", 1)
 
 
 def pytest_configure(config: pytest.Config) -> None:

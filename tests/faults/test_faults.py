@@ -19,7 +19,7 @@ import pytest
 from mentorship.devstack.postgres import _embedded
 from shared.bus import HR_TOPIC, new_producer, topic_for
 from tests.faults.cluster import SERVICES, Cluster, start_cluster
-from tests.faults.scenario import CleanRun, FaultRow, exercise
+from tests.faults.scenario import SUBSCRIPTIONS, CleanRun, FaultRow, exercise
 from tests.faults.workload import Workload
 
 BROKER_PAUSE_SECONDS = 10.0
@@ -94,12 +94,6 @@ async def test_postgres_restarted(tmp_path: Path, clean_run: CleanRun, fault_row
 
 POISON_PER_TOPIC = 5
 BAD_PAYLOAD = ("profiles", "MentorRegistered", 3)  # a known type whose payload does not validate
-SUBSCRIPTIONS = {  # the topics (by owner) each consumer group subscribes to
-    "profiles": ("hr",),
-    "matching": ("profiles", "hr", "relationships"),
-    "relationships": ("matching", "profiles"),
-    "notifications": ("profiles", "matching", "relationships"),
-}
 
 
 def poison_expectations(interests: dict[str, set[str]]) -> dict[str, int]:

@@ -32,6 +32,9 @@ SPECIALTIES = ("cardiology", "oncology", "neurology", "pediatrics")
 STAGES = ("early_career", "mid_career", "senior")
 
 
+REFUSED_SKIP_SECONDS = 5.0  # a replica that refused a connection is left out of the rotation this long
+
+
 def mentor_id(j: int) -> str:
     return f"mentor-{j:03d}"
 
@@ -74,24 +77,43 @@ class Api:
         self.timeout = timeout
         self.stats = stats or Stats()
         self.client = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=3.0))
+        self._refused: dict[str, float] = {}  # base URL → until when it is skipped (it refused a connection)
 
     async def close(self) -> None:
         await self.client.aclose()
 
     def _url(self, service: str, path: str) -> str:
-        return self.urls[service][next(self._turn[service])] + path
+        """The next replica in turn that has not just refused a connection (any, if all have).
+
+        Without the skip, a retried command whose check (``applied``) and resend take turns on a shared
+        rotation can land on a dead replica every time: two replicas, two calls per round.
+        """
+        urls = self.urls[service]
+        for _ in urls:
+            url = urls[next(self._turn[service])]
+            if self._refused.get(url, 0.0) <= time.monotonic():
+                break
+        return url + path
+
+    def _note_refused(self, url: str) -> None:
+        base = next((u for urls in self.urls.values() for u in urls if url.startswith(u)), url)
+        self._refused[base] = time.monotonic() + REFUSED_SKIP_SECONDS
 
     async def read(self, service: str, path: str, headers: dict[str, str], params: dict | None = None) -> Any:
         """A GET retried until it answers 200."""
         deadline = time.monotonic() + self.timeout
         while True:
+            url = self._url(service, path)
             try:
-                response = await self.client.get(self._url(service, path), headers=headers, params=params)
+                response = await self.client.get(url, headers=headers, params=params)
                 if response.status_code == 200:
                     return response.json()
                 last = f"{response.status_code} {response.text[:300]}"
                 if response.status_code < 500:
                     raise WorkloadError(f"GET {service}{path}: {last}")
+            except httpx.ConnectError as exc:
+                last = repr(exc)
+                self._note_refused(url)
             except httpx.HTTPError as exc:
                 last = repr(exc)
             if time.monotonic() > deadline:
@@ -120,16 +142,20 @@ class Api:
         """
         deadline = time.monotonic() + self.timeout
         uncertain = False
+        answered = "none"  # the last thing a replica that could be reached said: what a give-up is about
         while True:
             if uncertain and applied is not None and await self._checked(applied):
                 return None
             started = time.perf_counter()
+            url = self._url(service, path)
             try:
-                response = await self.client.request(method, self._url(service, path), headers=headers, json=body)
+                response = await self.client.request(method, url, headers=headers, json=body)
             except httpx.ConnectError as exc:  # never reached the service: safe to send again
                 last = repr(exc)
+                self._note_refused(url)
             except httpx.HTTPError as exc:
                 last, uncertain = repr(exc), True
+                answered = last
             else:
                 if ok(response):
                     self.stats.commands += 1
@@ -138,7 +164,7 @@ class Api:
                 if uncertain and again(response):
                     self.stats.commands += 1
                     return None
-                last = f"{response.status_code} {response.text[:500]}"
+                last = answered = f"{response.status_code} {response.text[:500]}"
                 if response.status_code >= 500:
                     uncertain = True
                 elif not retry_client_errors(response):
@@ -146,7 +172,7 @@ class Api:
                     raise WorkloadError(f"{method} {service}{path}: {last}")
             if time.monotonic() > deadline:
                 self.stats.errors += 1
-                raise WorkloadError(f"{method} {service}{path} gave up: {last}")
+                raise WorkloadError(f"{method} {service}{path} gave up: {last} (last answer: {answered})")
             self.stats.retries += 1
             await asyncio.sleep(0.3)
 
