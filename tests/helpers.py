@@ -4,6 +4,7 @@ builders of envelopes and HR records that unit and integration tests both use.""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -41,12 +42,17 @@ async def consume_all(bootstrap: Broker, topic: str, expected: int, timeout: flo
     return records
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0, interval: float = 0.1) -> None:
+async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float = 20.0, interval: float = 0.1) -> None:
+    """Poll ``check`` (a coroutine function, or a plain condition such as ``lambda: stats.done``) until it holds."""
     deadline = time.monotonic() + timeout
-    while not await check():
+    while not await _result(check()):
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s: {check.__name__}")
         await asyncio.sleep(interval)
+
+
+async def _result(value: Awaitable[bool] | bool) -> bool:
+    return await value if inspect.isawaitable(value) else value
 
 
 E = TypeVar("E", bound=Event)

@@ -8,6 +8,7 @@ broker (SIGSTOP/SIGCONT), ``kill -9`` and restart a replica, restart Postgres, p
 from __future__ import annotations
 
 import asyncio
+import inspect
 import signal
 import time
 import uuid
@@ -154,10 +155,13 @@ def start_cluster(
 
 
 async def wait_until(check, timeout: float, interval: float = 0.5):
-    """Poll the async ``check`` until it returns something truthy; return it (or raise on timeout)."""
+    """Poll ``check`` (async, or a plain condition) until it returns something truthy; return it (or raise on
+    timeout)."""
     deadline = time.monotonic() + timeout
     while True:
-        result = await check()
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
         if result:
             return result
         if time.monotonic() > deadline:

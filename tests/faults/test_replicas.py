@@ -61,7 +61,7 @@ async def test_two_replicas_each_lose_one_mid_stream(postgres, tmp_path: Path, c
         workload = Workload(api, PLAN)
         run = asyncio.create_task(workload.run())
         try:
-            await wait_until(lambda: _true(workload.phase == "matching"), timeout=120, interval=0.05)
+            await wait_until(lambda: workload.phase == "matching", timeout=120, interval=0.05)
 
             async def spread() -> bool:
                 for service in CONSUMING:
@@ -87,7 +87,7 @@ async def test_two_replicas_each_lose_one_mid_stream(postgres, tmp_path: Path, c
 
             async def taken_over(service: str) -> float:
                 survivor = survivors[service]
-                await wait_until(lambda: _true(activations(survivor) > before[service]), timeout=15, interval=0.1)
+                await wait_until(lambda: activations(survivor) > before[service], timeout=15, interval=0.1)
                 return time.monotonic() - killed_at
 
             fail_over = {s: await taken_over(s) for s in ledger.PUBLISHING}
@@ -120,7 +120,3 @@ async def test_two_replicas_each_lose_one_mid_stream(postgres, tmp_path: Path, c
         # Only notifications' crash rule may send an e-mail twice (same Message-ID), never thrice.
         assert cluster.smtp.duplicates <= allowed and cluster.smtp.most_copies <= 2
         assert set(letters.values()) == {0}, letters
-
-
-async def _true(value: bool) -> bool:
-    return value

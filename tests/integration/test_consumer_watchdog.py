@@ -155,7 +155,7 @@ async def test_partitions_nobody_handles_are_noticed(watched: Watched) -> None:
             await eventually(lambda: _counted(watched, "orphaned"), timeout=60)
             # The count comes first in the recovery; readiness goes false with it and stays so until the successor
             # holds partitions (seconds): keep sampling until it is seen, not only until the count.
-            await eventually(lambda: _true(watched.unready_seen), timeout=30)
+            await eventually(lambda: watched.unready_seen, timeout=30)
         finally:
             stop.set()
             await sampler
@@ -168,10 +168,6 @@ async def test_partitions_nobody_handles_are_noticed(watched: Watched) -> None:
 
     await eventually(all_handled, timeout=60)
     await eventually(lambda: _ready(watched), timeout=30)
-
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 async def _holds(consumer: AIOKafkaConsumer) -> bool:

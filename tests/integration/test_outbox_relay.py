@@ -61,7 +61,7 @@ async def test_publishes_every_event_in_order_per_aggregate(pool, fresh_dsn, pro
     else:
         stop = asyncio.Event()
         running = asyncio.create_task(relay.run(stop))
-        await eventually(lambda: _true(relay.stats.published == 30))
+        await eventually(lambda: relay.stats.published == 30)
         stop.set()
         await running
     async with pool.acquire() as conn:
@@ -117,31 +117,27 @@ async def test_only_one_relay_publishes_and_another_takes_over(pool, fresh_dsn, 
     second = relay_for(fresh_dsn, producer, topic, standby_poll_seconds=0.1)
     stop_first, stop_second = asyncio.Event(), asyncio.Event()
     first_task = asyncio.create_task(first.run(stop_first))
-    await eventually(lambda: _true(first.stats.active))
+    await eventually(lambda: first.stats.active)
     second_task = asyncio.create_task(second.run(stop_second))
 
     for i in range(5):
         async with pool.acquire() as conn, conn.transaction():
             await store.append(conn, "m", i, [change("m", i)])
-    await eventually(lambda: _true(first.stats.published == 5))
+    await eventually(lambda: first.stats.published == 5)
     assert not second.stats.active and second.stats.published == 0
 
     stop_first.set()
     await first_task
-    await eventually(lambda: _true(second.stats.active), timeout=5)
+    await eventually(lambda: second.stats.active, timeout=5)
     for i in range(5, 8):
         async with pool.acquire() as conn, conn.transaction():
             await store.append(conn, "m", i, [change("m", i)])
-    await eventually(lambda: _true(second.stats.published == 3))
+    await eventually(lambda: second.stats.published == 3)
     stop_second.set()
     await second_task
 
     records = await consume_all(broker.bootstrap, topic, expected=8)
     assert [json.loads(r.value)["sequence"] for r in records] == [sequence_text(n) for n in range(1, 9)]
-
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 async def test_requeue_all_refills_a_broker_that_lost_its_history(pool, fresh_dsn, producer, topic, broker) -> None:
@@ -288,7 +284,7 @@ async def test_the_running_relay_parks_and_keeps_publishing(pool, fresh_dsn, pro
         for i in range(4):
             await append(pool, "a", change("a", i + 1))
             await append(pool, "big", change("big", i + 1))
-        await eventually(lambda: _true(relay.stats.published == 4 and relay.stats.parked == 5), timeout=10)
+        await eventually(lambda: relay.stats.published == 4 and relay.stats.parked == 5, timeout=10)
     finally:
         stop.set()
         await running
