@@ -27,7 +27,7 @@ from shared.clock import Clock, SystemClock
 from shared.envelope import Envelope, sequence_text
 from shared.errors import ConcurrencyConflict, EventTooLarge
 from shared.events.base import Event, decode
-from shared.sealing import Sealing, plan
+from shared.sealing import Sealing, is_sealed, plan
 from shared.settings import DEFAULT_MAX_EVENT_BYTES
 
 
@@ -363,7 +363,7 @@ def _largest_field(payload_json: str) -> str | None:
     only on the error path."""
     path: list[str] = []
     data = json.loads(payload_json)
-    while isinstance(data, dict) and data:
+    while isinstance(data, dict) and data and not is_sealed(data):  # a sealed value is the field itself
         name = max(data, key=lambda key: len(json.dumps(data[key], ensure_ascii=False).encode()))
         path.append(name)
         data = data[name]
