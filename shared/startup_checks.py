@@ -119,7 +119,7 @@ def service_findings(settings: ServiceSettings) -> list[Finding]:
 def key_source_findings(settings: ServiceSettings) -> list[Finding]:
     """A consumer that opens another service's personal fields (``MENTORSHIP_KEY_SOURCES``) asks it for keys as a
     system of the institution: it needs its own client at the provider (a development token is refused outside
-    development mode)."""
+    development mode) and URLs it can reach (inside the deployment's network, which its policies close)."""
     if not settings.key_sources:
         return []
     findings: list[Finding] = []
@@ -134,8 +134,10 @@ def key_source_findings(settings: ServiceSettings) -> list[Finding]:
         findings.append(Finding("MENTORSHIP_SERVICE_CLIENT_SECRET", f"is a placeholder (starts with {word!r})"))
     for producer, urls in settings.key_sources.items():
         for url in (u.strip() for u in urls.split(",") if u.strip()):
-            if urlsplit(url).scheme != "https":
-                findings.append(Finding("MENTORSHIP_KEY_SOURCES", f"{producer}: {url} is not https (keys travel)"))
+            if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+                findings.append(Finding("MENTORSHIP_KEY_SOURCES", f"{producer}: {url!r} is not an http(s) URL"))
+            elif word := placeholder(url):
+                findings.append(Finding("MENTORSHIP_KEY_SOURCES", f"{producer}: a placeholder (starts with {word!r})"))
     return findings
 
 
