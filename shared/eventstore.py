@@ -102,7 +102,10 @@ class PayloadCodec(Protocol):
     bus too); ``read_stream``/``read_all`` give back what ``open`` makes of it.
     """
 
-    async def seal(self, conn: asyncpg.Connection, stream_id: str, event_type: str, data: dict) -> dict: ...
+    async def seal(
+        self, conn: asyncpg.Connection, stream_id: str, event_type: str, data: dict, earlier: Sequence[tuple[str, dict]]
+    ) -> dict:
+        """``earlier``: ``(type, payload)`` of the events before this one in the same append (not stored yet)."""
 
     async def open(self, conn: asyncpg.Connection, stream_id: str, event_type: str, data: dict) -> dict: ...
 
@@ -242,19 +245,26 @@ class EventStore:
         An event type without personal fields is kept as it is, without a round trip through the codec."""
         if self.codec is None:
             return payloads
-        return [
-            json.dumps(await self.codec.seal(conn, stream_id, event.type_name(), json.loads(payload)))
-            if plan(event.type_name())
-            else payload
-            for (stream_id, event), payload in zip(events, payloads, strict=True)
-        ]
+        stored: list[str] = []
+        for i, ((stream_id, event), payload) in enumerate(zip(events, payloads, strict=True)):
+            if not plan(event.type_name()):
+                stored.append(payload)
+                continue
+            earlier = [
+                (e.type_name(), json.loads(p))
+                for (s, e), p in zip(events[:i], payloads, strict=False)
+                if s == stream_id
+            ]
+            sealed = await self.codec.seal(conn, stream_id, event.type_name(), json.loads(payload), earlier)
+            stored.append(json.dumps(sealed))
+        return stored
 
     async def stream_version(self, conn: asyncpg.Connection, stream_id: str) -> int:
         return await conn.fetchval("SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1", stream_id)
 
     async def read_stream(self, conn: asyncpg.Connection, stream_id: str) -> list[StoredEvent]:
         rows = await conn.fetch(f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version", stream_id)
-        return [await self._opened(conn, self.to_stored(r)) for r in rows]
+        return await self._opened_all(conn, [self.to_stored(r) for r in rows])
 
     async def read_all(self, conn: asyncpg.Connection, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Committed events in global (position) order.
@@ -268,15 +278,22 @@ class EventStore:
             after_position,
             limit,
         )
-        return [await self._opened(conn, self.to_stored(r)) for r in rows]
+        return await self._opened_all(conn, [self.to_stored(r) for r in rows])
 
-    async def _opened(self, conn: asyncpg.Connection, stored: StoredEvent) -> StoredEvent:
-        """The payload as it was appended (the codec opens what it sealed)."""
-        if self.codec is None:
+    async def _opened_all(self, conn: asyncpg.Connection, stored: list[StoredEvent]) -> list[StoredEvent]:
+        """The payloads as they were appended (the codec opens what it sealed; the keys read once)."""
+        if self.codec is None or not any(plan(s.envelope.type) for s in stored):
             return stored
-        envelope = stored.envelope
-        data = await self.codec.open(conn, envelope.subject, envelope.type, envelope.data)
-        return StoredEvent(stored.position, envelope.model_copy(update={"data": data}))
+        payloads = [(s.envelope.subject, s.envelope.type, s.envelope.data) for s in stored]
+        open_many = getattr(self.codec, "open_many", None)
+        if open_many is not None:
+            opened = await open_many(conn, payloads)
+        else:
+            opened = [await self.codec.open(conn, *payload) for payload in payloads]
+        return [
+            s if data is s.envelope.data else StoredEvent(s.position, s.envelope.model_copy(update={"data": data}))
+            for s, data in zip(stored, opened, strict=True)
+        ]
 
     def envelope_bytes(self, row: asyncpg.Record, payload_json: str) -> bytes:
         """The message for a stored row, built without a model round trip (the relay's hot path).

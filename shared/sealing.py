@@ -347,10 +347,18 @@ _STREAM_FIRST = "SELECT event_type, data FROM events WHERE stream_id = $1 ORDER 
 class Sealing:
     """The event store's codec (``shared.eventstore.PayloadCodec``) on the service's own ``person_keys``."""
 
-    async def seal(self, conn: asyncpg.Connection, stream_id: str, event_type: str, data: dict) -> dict:
+    async def seal(
+        self,
+        conn: asyncpg.Connection,
+        stream_id: str,
+        event_type: str,
+        data: dict,
+        earlier: Sequence[tuple[str, dict]] = (),
+    ) -> dict:
+        """``earlier``: the events appended before this one in the same statement (not stored yet)."""
         if not plan(event_type):
             return data
-        subjects = await self.subjects(conn, stream_id, event_type, data)
+        subjects = await self.subjects(conn, stream_id, event_type, data, earlier)
         return seal_payload(event_type, data, subjects, await self.keys(conn, subjects, create=True))
 
     async def open(self, conn: asyncpg.Connection, stream_id: str, event_type: str, data: dict) -> dict:
@@ -361,22 +369,43 @@ class Sealing:
             return data
         return open_payload(event_type, data, await self.keys(conn, people, create=False), stream_id)
 
-    async def subjects(self, conn: asyncpg.Connection, stream_id: str, event_type: str, data: dict) -> list[str]:
+    async def open_many(self, conn: asyncpg.Connection, payloads: Sequence[tuple[str, str, dict]]) -> list[dict]:
+        """``open`` for several ``(stream_id, event_type, data)`` at once, with one read of the keys."""
+        people: list[str] = []
+        for stream_id, event_type, data in payloads:
+            if plan(event_type):
+                people += sealed_subjects(event_type, data, stream_id)
+        if not people:
+            return [data for _, _, data in payloads]
+        keys = await self.keys(conn, people, create=False)
+        return [open_payload(event_type, data, keys, stream_id) for stream_id, event_type, data in payloads]
+
+    async def subjects(
+        self,
+        conn: asyncpg.Connection,
+        stream_id: str,
+        event_type: str,
+        data: dict,
+        earlier: Sequence[tuple[str, dict]] = (),
+    ) -> list[str]:
         """Whom the event's personal data is about: the people it names, else those its stream's first event
-        names, else the stream itself (its own key)."""
+        names (stored, or the first of ``earlier`` on a new stream), else the stream itself (its own key)."""
         own = named_subjects(event_class(event_type), data)
         if own:
             return own
         first = await conn.fetchrow(_STREAM_FIRST, stream_id)
         if first is not None:
+            first_type = first["event_type"]
             first_data = first["data"] if isinstance(first["data"], dict) else json.loads(first["data"])
-            try:
-                named = named_subjects(event_class(first["event_type"]), first_data)
-            except UnknownEventType:
-                named = []
-            if named:
-                return named
-        return [stream_id]
+        elif earlier:
+            first_type, first_data = earlier[0]
+        else:
+            return [stream_id]
+        try:
+            named = named_subjects(event_class(first_type), first_data)
+        except UnknownEventType:
+            named = []
+        return named or [stream_id]
 
     async def keys(self, conn: asyncpg.Connection, people: Sequence[str], *, create: bool) -> dict[str, bytes | None]:
         """The people's keys; ``None`` for a shredded one (never re-created) or, without ``create``, an unknown one."""
