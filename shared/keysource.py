@@ -26,9 +26,11 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Query
+from pydantic import StringConstraints
 
 from shared.auth import Principal, Role, mint_token, require_roles
 from shared.envelope import Envelope
+from shared.fields import MAX_ID
 from shared.logging import get_logger
 from shared.sealing import Keys, Sealing, open_payload, plan, sealed_subjects
 from shared.settings import ServiceSettings
@@ -37,6 +39,7 @@ log = get_logger(__name__)
 
 KEYS_PATH = "/internal/person-keys"
 MAX_PEOPLE = 50  # a group relationship names at most 20 mentees and a mentor
+PersonId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
 
 
 class KeysUnavailable(OSError):
@@ -50,16 +53,15 @@ def install_keys_route(app: FastAPI, runtime: Any) -> None:
     @router.get(KEYS_PATH)
     async def person_keys(
         _: Annotated[Principal, Depends(require_roles(Role.service))],
-        person: Annotated[list[str], Query(min_length=1, max_length=MAX_PEOPLE)],
+        person: Annotated[list[PersonId], Query(min_length=1, max_length=MAX_PEOPLE)],
     ) -> dict[str, dict[str, str | None]]:
         """The data keys this service sealed those people's personal fields with (base64), ``null`` for one
         shredded on erasure or never made.  Only platform services (role ``service``) may ask."""
         codec = runtime.store.codec
-        people = [p for p in person if 0 < len(p) <= 64]
-        if not isinstance(codec, Sealing) or not people:
+        if not isinstance(codec, Sealing):
             return {"keys": {p: None for p in person}}
         async with runtime.pool.acquire() as conn:
-            keys = await codec.keys(conn, people, create=False)
+            keys = await codec.keys(conn, person, create=False)
         return {"keys": {p: base64.b64encode(k).decode() if k else None for p, k in keys.items()}}
 
     app.include_router(router)
