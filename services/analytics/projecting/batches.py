@@ -63,7 +63,8 @@ ERASED = ParticipantErased.type_name()
 
 def decode(records: Records, as_of: datetime | None) -> tuple[list[EnvelopeRecord], int, int, list[str]]:
     """The valid envelopes inside the cut, in log order per partition; how many were invalid, after the cut;
-    and the participants erased in the batch, inside the cut or after it."""
+    and the participants erased in the batch, inside the cut or after it (their ``ParticipantErased`` is not
+    among the events: erasure changes no figure, not even the latest time a generation has seen)."""
     events, invalid, after_cut, erased = [], 0, 0, []
     for _, values, _ in records:
         for value in values:
@@ -72,8 +73,10 @@ def decode(records: Records, as_of: datetime | None) -> tuple[list[EnvelopeRecor
             except InvalidEnvelope:
                 invalid += 1
                 continue
-            if envelope.type == ERASED and isinstance(envelope.data.get("participant_id"), str):
-                erased.append(envelope.data["participant_id"])
+            if envelope.type == ERASED:  # for ``erasure`` alone: no projection counts it, it moves no "now"
+                if isinstance(envelope.data.get("participant_id"), str):
+                    erased.append(envelope.data["participant_id"])
+                continue
             if as_of is not None and envelope.time > as_of:
                 after_cut += 1
                 continue
