@@ -214,9 +214,12 @@ async def test_snapshots_are_the_directors_capped_expiring_and_erased_like_the_r
     )
     assert await drop_expired(pool, SnapshotPolicy(limit=1, days=30)) == [snapshot]
     assert not await pool.fetchval("SELECT to_regnamespace($1) IS NOT NULL", schema_name(snapshot))
-    again = await _snapshot(api)
+    # An as-of build after the erasure erases too, though the erasure is after its cut.
+    async with pool.acquire() as conn:
+        again = await create_generation(conn, as_of=CUT)
+    await project(pool, broker, topics, again, as_of=CUT)
     assert await _own_rows(pool, again) == 0 and await markers(pool, schema_name(again)) == 0
-    assert (await api.get("/dashboard.json", params={"generation": again}, headers=DIRECTOR)).json() == then
+    assert await pool.fetchval(f"SELECT count(*) FROM {schema_name(again)}.timeline_events") > 0
 
 
 async def _snapshot(api: httpx.AsyncClient) -> int:
