@@ -39,7 +39,7 @@ from shared.events.notifications import NotificationFailed, NotificationSent
 from shared.events.profiles import ParticipantErased
 from shared.events.relationships import RelationshipStarted
 from shared.logging import get_logger
-from shared.personal import without_personal
+from shared.personal import stripper
 
 log = get_logger(__name__)
 
@@ -100,7 +100,7 @@ def entry_for(envelope: EnvelopeRecord) -> Entry | None:
         stream = _by_source(envelope, data)
         event = None
     else:
-        event, version, rule = found
+        event, version, (rule, strip) = found
         data = envelope.data if envelope.schemaversion == version else upcast(event, envelope)
         stream = rule(envelope, data)
     if stream is None:
@@ -109,7 +109,7 @@ def entry_for(envelope: EnvelopeRecord) -> Entry | None:
     named = _PARTICIPANT_FIELDS.intersection(data)  # set operations, inline: this runs for every event of a replay
     participants = sorted({p for field in named for p in _as_list(data[field])}) if named else []
     # Unknown to the catalog: nothing says which of its fields are personal, so none is kept.
-    summary = {} if event is None else without_personal(event, data)
+    summary = {} if event is None else strip(data)
     return Entry(kind, stream_id, participants, summary, link, parties)
 
 
@@ -162,22 +162,22 @@ def _by_source(envelope: EnvelopeRecord, data: dict) -> Stream | None:
     return None
 
 
-RULES = by_type(
-    {
-        **dict.fromkeys(PUBLISHED.values(), _by_source),
-        RequestRanked: _ranked,
-        **dict.fromkeys(
-            (RequestReviewed, RequestForwarded, MentorResponded, RequestExpired, RequestUnmatched, RequestWithdrawn),
-            _request_step,
-        ),
-        MatchApproved: _matched,
-        RelationshipStarted: _started,
-        NotificationSent: _notified,
-        NotificationFailed: _notified,
-        ParticipantErased: _erased,
-    }
-)
-"""Every published event: its request, match or relationship stream by its type; the others by their source."""
+_STREAMS = {
+    **dict.fromkeys(PUBLISHED.values(), _by_source),
+    RequestRanked: _ranked,
+    **dict.fromkeys(
+        (RequestReviewed, RequestForwarded, MentorResponded, RequestExpired, RequestUnmatched, RequestWithdrawn),
+        _request_step,
+    ),
+    MatchApproved: _matched,
+    RelationshipStarted: _started,
+    NotificationSent: _notified,
+    NotificationFailed: _notified,
+    ParticipantErased: _erased,
+}
+RULES = by_type({event: (rule, stripper(event)) for event, rule in _STREAMS.items()})
+"""Every published event: its request, match or relationship stream by its type, the others by their source;
+and what its summary keeps (``shared.personal.stripper``, resolved once per type)."""
 
 
 class Prepared(NamedTuple):
