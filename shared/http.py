@@ -23,7 +23,10 @@ from shared.outbox import requeue_all
 from shared.runtime import ServiceRuntime
 
 CONTACT = {"name": "Mentoring platform team", "email": "platform@example.edu"}
-OPS_TAG = {"ops": "Health, readiness and operations of this service process."}
+OPS_TAG = {
+    "ops": "Health, readiness and operations of this service process.",
+    "privacy": "Subject access and erasure receipts (admins): where this service keeps a person's data.",
+}
 
 
 def create_app(

@@ -17,10 +17,12 @@ from services.relationships.adapters.cipher import AesGcmCipher, KeyRingError
 from services.relationships.adapters.confidential import PostgresConfidentialTexts
 from services.relationships.adapters.drafts import PostgresAgreementDrafts
 from services.relationships.adapters.http import install
+from services.relationships.adapters.privacy import inventory
 from services.relationships.adapters.read_model import PostgresReadModel
 from services.relationships.application.container import Container, relationship_repository
 from services.relationships.application.fire_timers import timer_handlers
 from services.relationships.settings import RelationshipsSettings
+from shared import privacy
 from shared.bus import topic_for
 from shared.clock import Clock, clock_for
 from shared.db import migrations_from_package
@@ -46,7 +48,7 @@ def build_app(
         store=store,
     )
     container = build_container(runtime, store, clock, options)
-    runtime.handlers = bus_handlers(container).inbox_handlers()
+    runtime.handlers = privacy.guarded(bus_handlers(container), inventory).inbox_handlers()
     runtime.timer_handlers = timer_handlers(container)
     app = create_app(
         runtime,
@@ -57,6 +59,7 @@ def build_app(
         },
     )
     install(app, container)
+    app.include_router(privacy.router(settings.service_name, inventory))
     return app
 
 
