@@ -36,7 +36,11 @@ Host = Annotated[str, typer.Option(help="Where the services listen on their defa
 
 
 class Failed(Exception):
-    """A service could not be asked; the message says which and why."""
+    """A service could not be asked; the message says which and why.  ``final``: asking again will not help."""
+
+    def __init__(self, message: str, *, final: bool = False) -> None:
+        super().__init__(message)
+        self.final = final
 
 
 def _urls(host: str, overrides: list[str] | None) -> dict[str, str]:
@@ -65,7 +69,7 @@ def _ask(service: str, url: str, person: str) -> dict[str, Any]:
     except httpx.HTTPError as exc:
         raise Failed(f"{service}: cannot reach {url} ({exc})") from None
     if response.status_code != 200:
-        raise Failed(f"{service}: {response.status_code} {_detail(response)}")
+        raise Failed(f"{service}: {response.status_code} {_detail(response)}", final=response.status_code < 500)
     return response.json()
 
 
@@ -165,19 +169,22 @@ def _receipts(urls: dict[str, str], person: str, wait: float) -> tuple[dict[str,
     deadline = time.monotonic() + wait
     receipts: dict[str, dict] = {}
     errors: dict[str, str] = {}
+    given_up: set[str] = set()
     while True:
         for service, url in urls.items():
-            if service in receipts:
+            if service in receipts or service in given_up:
                 continue
             try:
                 answer = _ask(service, url, person)
             except Failed as exc:
                 errors[service] = str(exc)
+                if exc.final:  # refused (no endpoint, no admin role): waiting will not change it
+                    given_up.add(service)
                 continue
             errors.pop(service, None)
             if answer["erasure_receipt"] is not None:
                 receipts[service] = answer["erasure_receipt"]
-        if len(receipts) == len(urls) or time.monotonic() > deadline:
+        if len(receipts) + len(given_up) == len(urls) or time.monotonic() > deadline:
             break
         time.sleep(0.5)
     missing = [s for s in urls if s not in receipts]
