@@ -358,8 +358,9 @@ async def test_erasure_leaves_no_readable_marker_anywhere(stack, mailbox, postgr
     _, snapshot_done = replay(stack, "--as-of", datetime.now(UTC).isoformat())
     await eventually(snapshot_done, timeout=120, interval=0.3)
     figures_before = figures(stack)
-    report = cli(stack, "report", PERSON)
-    assert report.returncode == 0 and "nothing readable" not in plain(report.stdout), report.stdout + report.stderr
+    report_before = cli(stack, "report", PERSON)
+    assert "readable rows" in report_before.stdout, report_before.stdout + report_before.stderr
+    assert "nothing readable" not in plain(report_before.stdout), report_before.stdout
 
     # Erasure, with every service's receipt (checked at the end, after the scan has been counted and printed).
     erased = cli(stack, "erase", PERSON)
@@ -420,6 +421,7 @@ async def test_erasure_leaves_no_readable_marker_anywhere(stack, mailbox, postgr
     print(report.stdout, report.stderr)
 
     assert not after.found, sorted(after.found)
+    assert report_before.returncode == 0, report_before.stdout + report_before.stderr
     assert erased.returncode == 0, erased.stdout + erased.stderr
     for name in NAMES:
         assert f"{name}: erasure handled" in plain(erased.stdout), erased.stdout
