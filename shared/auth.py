@@ -44,6 +44,7 @@ class Role(StrEnum):
     mentee = "mentee"
     analyst = "analyst"
     hr_integration = "hr-integration"
+    service = "service"  # a platform service reading another's per-person keys (shared.keysource)
 
 
 class Principal(BaseModel):

@@ -27,6 +27,7 @@ from shared.clock import Clock, SystemClock
 from shared.envelope import Envelope, sequence_text
 from shared.errors import ConcurrencyConflict, EventTooLarge
 from shared.events.base import Event, decode
+from shared.sealing import Sealing, plan
 from shared.settings import DEFAULT_MAX_EVENT_BYTES
 
 
@@ -94,10 +95,11 @@ class StoredEvent:
 
 
 class PayloadCodec(Protocol):
-    """Transforms a payload on its way into and out of the store (e.g. sealing personal data per person).
+    """Transforms a payload on its way into and out of the store: ``shared.sealing.Sealing``, which seals
+    personal fields per person.
 
-    The store keeps what ``seal`` returns; the relay publishes what ``open`` gives back, so the
-    contract on the bus stays the plain payload.
+    The store keeps what ``seal`` returns and the relay publishes it as it is (personal fields sealed on the
+    bus too); ``read_stream``/``read_all`` give back what ``open`` makes of it.
     """
 
     async def seal(self, conn: asyncpg.Connection, stream_id: str, event_type: str, data: dict) -> dict: ...
@@ -134,7 +136,7 @@ class EventStore:
         self.service = service
         self.source = f"/services/{service}"
         self.clock = clock or SystemClock()
-        self.codec = codec
+        self.codec = codec if codec is not None else Sealing()  # one codec for every service's store
         self.max_event_bytes = max_event_bytes  # the runtime sets it from ServiceSettings.max_event_bytes
 
     async def append(
@@ -154,10 +156,10 @@ class EventStore:
         payloads = [e.model_dump_json() for e in events]
         correlation_id = correlation_id or ids[0]
         occurred_at = self.clock.now()
-        for i, (event_id, event, payload) in enumerate(zip(ids, events, payloads, strict=True)):
+        stored = await self._sealed(conn, [(stream_id, e) for e in events], payloads)
+        for i, (event_id, event, payload) in enumerate(zip(ids, events, stored, strict=True)):
             fields = (event_id, stream_id, expected_version + i + 1, event, occurred_at, correlation_id, causation_id)
             self._check_size(*fields, payload)
-        stored = await self._sealed(conn, [(stream_id, e) for e in events], payloads)
         common = (stream_id, expected_version, occurred_at, correlation_id, causation_id)
         with _conflict_as(stream_id, expected_version):
             if len(events) == 1:
@@ -196,9 +198,9 @@ class EventStore:
             return
         payloads = [event.model_dump_json() for _, event in firsts]
         ids, occurred_at = [uuid4() for _ in firsts], self.clock.now()
-        for event_id, (stream_id, event), payload in zip(ids, firsts, payloads, strict=True):
-            self._check_size(event_id, stream_id, 1, event, occurred_at, event_id, None, payload)
         stored = await self._sealed(conn, firsts, payloads)
+        for event_id, (stream_id, event), payload in zip(ids, firsts, stored, strict=True):
+            self._check_size(event_id, stream_id, 1, event, occurred_at, event_id, None, payload)
         with _conflict_as(firsts[0][0] if len(firsts) == 1 else "one of several", 0):
             await conn.fetchval(
                 _START_STREAMS,
@@ -236,11 +238,14 @@ class EventStore:
     async def _sealed(
         self, conn: asyncpg.Connection, events: Sequence[tuple[str, Event]], payloads: list[str]
     ) -> list[str]:
-        """What the store keeps of each payload: as it is, or sealed by the codec."""
+        """What the store keeps (and the relay publishes) of each payload: as it is, or sealed by the codec.
+        An event type without personal fields is kept as it is, without a round trip through the codec."""
         if self.codec is None:
             return payloads
         return [
             json.dumps(await self.codec.seal(conn, stream_id, event.type_name(), json.loads(payload)))
+            if plan(event.type_name())
+            else payload
             for (stream_id, event), payload in zip(events, payloads, strict=True)
         ]
 
@@ -345,7 +350,7 @@ def _size_bound(payload_json: str, stream_id: str, event_type: str, source: str)
 
 def _as_published(payload_json: str) -> str:
     """The payload as the relay publishes it: Postgres' jsonb text (``", "`` and ``": "``, UTF-8 as it is),
-    or the codec's opened payload dumped alike."""
+    personal fields sealed as the store keeps them."""
     return json.dumps(json.loads(payload_json), ensure_ascii=False)
 
 

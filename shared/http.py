@@ -17,6 +17,7 @@ from shared.auth import Principal, Role, TokenVerifier, require_roles
 from shared.db import PoolExhausted
 from shared.edge import Admission, HttpEdge, overloaded, refuse_unread_body
 from shared.errors import ConcurrencyConflict, EventTooLarge, InvalidCommand, NotAllowed, NotFound, RuleViolation
+from shared.keysource import install_keys_route
 from shared.logging import bound_contextvars
 from shared.metrics import http_latency, http_shed
 from shared.outbox import requeue_all
@@ -101,6 +102,8 @@ def create_app(
             async with runtime.pool.acquire() as conn:
                 queued = await requeue_all(conn)
             return {"service": runtime.service, "queued": queued}
+
+        install_keys_route(app, runtime)
 
     install_error_handlers(app)
 

@@ -37,6 +37,8 @@ from shared.metrics import consumed_events, handler_failures
 log = get_logger(__name__)
 
 Handler = Callable[[asyncpg.Connection, Event, Envelope], Awaitable[None]]
+Opener = Callable[[Envelope], Awaitable[Envelope]]
+"""Turns a received envelope's sealed personal fields into what this consumer may read (``shared.keysource``)."""
 Outcome = Literal["handled", "duplicate", "ignored", "dead_lettered"]
 
 _INFRASTRUCTURE_ERRORS = (
@@ -74,7 +76,9 @@ class IdempotentConsumer:
         *,
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
+        opener: Opener | None = None,
     ) -> None:
+        self.opener = opener
         self.pool = pool
         self.group = group
         self.handlers = handlers
@@ -92,6 +96,7 @@ class IdempotentConsumer:
         if handler is None:
             consumed_events.labels(self.group, envelope.type, "ignored").inc()
             return "ignored"
+        envelope = await self._opened(envelope)
         try:
             event = decode(envelope.type, envelope.data, envelope.schemaversion)
         except (ValidationError, UnknownEventType) as exc:
@@ -121,6 +126,7 @@ class IdempotentConsumer:
                     consumed_events.labels(self.group, envelope.type, "ignored").inc()
                     outcomes[i] = "ignored"
                     continue
+                envelope = await self._opened(envelope)
                 batch.append((i, handler, decode(envelope.type, envelope.data, envelope.schemaversion), envelope))
             except (ValidationError, UnknownEventType):
                 pass  # left to ``process``, which dead-letters it
@@ -224,6 +230,20 @@ class IdempotentConsumer:
                 return "duplicate"
             await handler(conn, event, envelope)
             return "handled"
+
+    async def _opened(self, envelope: Envelope) -> Envelope:
+        """The envelope with its sealed fields opened; a key source that does not answer is retried without
+        limit (an outage: dead-lettering would lose the record's effect)."""
+        if self.opener is None:
+            return envelope
+        failures = 0
+        while True:
+            try:
+                return await self.opener(envelope)
+            except OSError as exc:
+                log.warning("keys unavailable; will retry", error=repr(exc), event_type=envelope.type)
+                await asyncio.sleep(self._delay(failures))
+                failures = min(failures + 1, 20)
 
     def _delay(self, failures: int) -> float:
         return min(self.backoff_seconds * 2**failures, _MAX_BACKOFF_SECONDS)

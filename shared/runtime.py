@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import asyncpg
+import httpx
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
@@ -20,10 +21,14 @@ from faststream.kafka import KafkaBroker
 from shared.bus import dead_letter_topic, ensure_topics, new_broker, new_producer, topic_for
 from shared.clock import Clock, SystemClock
 from shared.db import Migration, create_pool, migrate, shared_migrations
+from shared.envelope import Envelope
+from shared.events.base import Event
 from shared.eventstore import EventStore, PayloadCodec
 from shared.inbox import Handler, IdempotentConsumer
+from shared.keysource import BusOpener, KeySource, ServiceTokens, parse_sources
 from shared.logging import configure_logging, get_logger
 from shared.outbox import OutboxRelay
+from shared.sealing import Sealing
 from shared.settings import ServiceSettings
 from shared.subscription import subscribe
 from shared.timers import TimerHandler, TimerWheel
@@ -55,6 +60,8 @@ class ServiceRuntime:
     relay: OutboxRelay | None = None
     store: EventStore | None = None
     watchdog: ConsumerWatchdog | None = None
+    opener: BusOpener | None = None
+    key_client: httpx.AsyncClient | None = None
 
     def __post_init__(self) -> None:
         if self.store is not None:  # the one size setting, also for a store a composition root built
@@ -104,6 +111,8 @@ class ServiceRuntime:
                 await asyncio.wait_for(task, timeout=10)
             if self.producer is not None:
                 await self.producer.stop()
+            if self.key_client is not None:
+                await self.key_client.aclose()
             await self.pool.close()
             log.info("service stopped")
 
@@ -126,13 +135,15 @@ class ServiceRuntime:
         """The idempotent consumer of ``consumes``, on a FastStream broker with manual acknowledgement."""
         s = self.settings
         self.broker = new_broker(s)
+        self.opener = BusOpener(self._key_source())
         consumer = IdempotentConsumer(
             self.pool,
             self.group,
-            self.handlers,
+            self._with_erasure(self.handlers),
             self.producer,
             max_attempts=s.consumer_max_attempts,
             backoff_seconds=s.consumer_backoff_seconds,
+            opener=self.opener.open,
         )
         subscription = subscribe(
             self.broker,
@@ -149,6 +160,35 @@ class ServiceRuntime:
             can_work=self._can_consume,
         )
         await self.broker.start()
+
+    def _key_source(self) -> KeySource | None:
+        """The producers whose sealed fields this consumer opens (``MENTORSHIP_KEY_SOURCES``), if any."""
+        sources = parse_sources(self.settings.key_sources)
+        if not sources:
+            return None
+        self.key_client = httpx.AsyncClient(timeout=5.0)
+        tokens = ServiceTokens(self.settings, self.key_client)
+        return KeySource(sources, tokens, self.key_client, cache_seconds=self.settings.key_cache_seconds)
+
+    def _with_erasure(self, handlers: dict[str, Handler]) -> dict[str, Handler]:
+        """A person's erasure also shreds the keys this service sealed their data with, after the service's own
+        steps and in their transaction, and forgets the producers' keys it was given."""
+        codec = self.store.codec if self.store is not None else None
+        if not handlers or not isinstance(codec, Sealing):
+            return handlers
+        own = handlers.get("ParticipantErased")
+        opener = self.opener
+
+        async def erased(conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
+            if own is not None:
+                await own(conn, event, envelope)
+            person = event.participant_id  # type: ignore[attr-defined]
+            if self.publishes:
+                await codec.shred(conn, person)
+            if opener is not None:
+                opener.forget(person)
+
+        return {**handlers, "ParticipantErased": erased}
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:

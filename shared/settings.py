@@ -60,10 +60,10 @@ class ServiceSettings(BrokerSettings):
         default="sub", description="The claim that holds the participant's id (e.g. an employee id claim)"
     )
     oidc_roles_claim: str = Field(default="groups", description="The claim that holds the caller's groups or roles")
-    oidc_role_map: dict[str, Literal["admin", "mentor", "mentee", "analyst", "hr-integration"]] = Field(
+    oidc_role_map: dict[str, Literal["admin", "mentor", "mentee", "analyst", "hr-integration", "service"]] = Field(
         default_factory=dict,
         description="JSON: a value of the roles claim → a platform role (admin, mentor, mentee, analyst,"
-        " hr-integration). Empty: values that are role names map to themselves",
+        " hr-integration, service). Empty: values that are role names map to themselves",
     )
     oidc_client_id: str | None = Field(default=None, description="The web pages' client at the provider (sign-in)")
     oidc_client_secret: str | None = Field(default=None, description="That client's secret")
@@ -84,6 +84,24 @@ class ServiceSettings(BrokerSettings):
     )
     token_leeway_seconds: int = Field(default=30, ge=0, le=300, description="Clock skew allowed on exp, nbf and iat")
     jwt_secret: str = DEV_JWT_SECRET
+    key_sources: dict[str, str] = Field(
+        default_factory=dict,
+        description="JSON: the producers whose sealed personal fields this service opens → their base URLs"
+        ' (comma-separated replicas, tried in turn), e.g. {"profiles": "https://profiles.internal"}.'
+        " Records of any other producer open to placeholders (shared.keysource)",
+    )
+    key_cache_seconds: float = Field(
+        default=60.0, ge=0, description="How long a consumer keeps a producer's key in memory (0: ask every time)"
+    )
+    service_client_id: str | None = Field(
+        default=None, description="This service's client at the provider, for the keys of its key sources"
+    )
+    service_client_secret: SecretStr | None = Field(default=None, description="That client's secret")
+    service_token_scope: str | None = Field(
+        default=None,
+        description="Scope to ask with the client-credentials grant, if the provider wants one"
+        " (`{audience}` stands for the producer's audience)",
+    )
     log_level: str = "INFO"
     log_json: bool = True
     consumer_max_attempts: int = Field(default=5, ge=1, description="Tries before a failing event is dead-lettered")

@@ -1,9 +1,10 @@
 """The composition root: everything profiles runs on, built once.
 
-The clock, the event store with the personal-data codec (it seals personal fields as it appends and opens
-them as it reads), the participant repository with the read-model row as its commit hook, the Postgres
-port implementations, the ``hr.events`` handler table and the timers of forward-dated HR facts, the
-runtime (pool, broker, relay) and the FastAPI app; the container goes on ``app.state.container``.
+The clock, the event store with the shared personal-data codec (``shared.sealing``: it seals personal
+fields as it appends and opens them as it reads), the participant repository with the read-model row as
+its commit hook, the Postgres port implementations, the ``hr.events`` handler table and the timers of
+forward-dated HR facts, the runtime (pool, broker, relay) and the FastAPI app; the container goes on
+``app.state.container``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from services.profiles.adapters import bus, http
 from services.profiles.adapters.container import ProfilesContainer
 from services.profiles.adapters.hr_imports import PostgresHrImports
 from services.profiles.adapters.hr_records import PostgresHrRecords
-from services.profiles.adapters.personal_data import PersonalData
 from services.profiles.adapters.postgres import savepoint
 from services.profiles.adapters.privacy import inventory
 from services.profiles.adapters.queries import Queries
@@ -30,13 +30,14 @@ from shared.eventstore import EventStore
 from shared.http import create_app
 from shared.repository import Repository
 from shared.runtime import ServiceRuntime
+from shared.sealing import Sealing
 from shared.settings import ServiceSettings
 from shared.timers import TimerBook
 
 
 def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
     clock = clock or clock_for(settings)
-    personal_data = PersonalData()
+    personal_data = Sealing()
     store = EventStore(settings.service_name, clock, personal_data)
     runtime = ServiceRuntime(
         settings,
@@ -70,7 +71,7 @@ def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
 
 
 def build_container(
-    runtime: ServiceRuntime, store: EventStore, personal_data: PersonalData, clock: Clock
+    runtime: ServiceRuntime, store: EventStore, personal_data: Sealing, clock: Clock
 ) -> ProfilesContainer:
     """The Postgres ports; transactions and reads use the runtime's pool once it exists."""
     read_model = ReadModel()

@@ -3,8 +3,8 @@
 Use cases open a transaction (``transactions``), load and commit participants through the repository
 (``participants``: the event store with the personal-data codec, and the read-model row as its commit hook),
 and hand the transaction's ``Conn`` to the ports below.  The Postgres implementations live in
-``adapters/`` (``read_model``, ``hr_records``, ``hr_imports``, ``scim_users``, ``personal_data``,
-``transactions``); the in-memory ones for unit tests in ``tests/unit/profiles/fakes.py``.
+``adapters/`` (``read_model``, ``hr_records``, ``hr_imports``, ``scim_users``, ``transactions``; the keys
+are ``shared.sealing.Sealing``); the in-memory ones for unit tests in ``tests/unit/profiles/fakes.py``.
 """
 
 from __future__ import annotations
