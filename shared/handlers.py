@@ -45,10 +45,6 @@ class EventHandlers:
     def add(self, event_type: type[Event], step: Step) -> None:
         self._steps.setdefault(event_type.type_name(), []).append(step)
 
-    def take(self, event_type: type[Event]) -> list[Step]:
-        """Remove and return the steps for ``event_type`` (to wrap them, as ``shared.privacy.receipted`` does)."""
-        return self._steps.pop(event_type.type_name(), [])
-
     def include(self, other: EventHandlers) -> EventHandlers:
         """Take over another table's steps (after this one's, for a shared type)."""
         for name, steps in other._steps.items():

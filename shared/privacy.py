@@ -8,10 +8,11 @@ hold personal data anyone can still read).  This module adds what is the same ev
   per-person key (``person_keys``, where the service keeps one) and whether that key still exists;
 - ``GET /privacy/{person_id}`` (admins only, ``router``): the places, the person's standing
   (``shared.standing``) and the service's **erasure receipt**, once it handled the erasure;
-- ``receipted(handlers, inventory)``: the service's ``ParticipantErased`` steps run between two looks at
-  the inventory in the same transaction, and the difference is kept as the receipt (``erasure_receipts``):
-  per place, how many readable rows there were, how many are left, and whether the rest was removed or
-  made unreadable.  Only counts are kept, never the data.
+- ``receipted(handlers, inventory)`` (applied by ``shared.runtime`` when the service names its inventory):
+  the consumer's whole ``ParticipantErased`` handler (the service's steps, then the shredding of the person's
+  keys) runs between two looks at the inventory in the same transaction, and the difference is kept as the
+  receipt (``erasure_receipts``): per place, how many readable rows there were, how many are left, and
+  whether the rest was removed or made unreadable.  Only counts are kept, never the data.
 
 ``mentorship privacy report|erase`` composes these answers over HTTP.
 """
@@ -31,6 +32,7 @@ from shared.events import Event
 from shared.events.profiles import ParticipantErased
 from shared.fields import IdPath
 from shared.handlers import EventHandlers
+from shared.inbox import Handler
 
 
 @dataclass(frozen=True)
@@ -141,26 +143,27 @@ class Receipts:
         await record_receipt(conn, person_id, before, await self.look(conn, person_id))
 
 
-def receipted(handlers: EventHandlers, inventory: Inventory) -> EventHandlers:
-    """``handlers`` with their ``ParticipantErased`` steps wrapped: inventory, the steps, inventory, receipt."""
+def receipted(handlers: dict[str, Handler], inventory: Inventory) -> dict[str, Handler]:
+    """The consumer's table with its ``ParticipantErased`` handler (the service's steps and whatever the runtime
+    adds, such as shredding the person's keys) run between two looks at the inventory, then the receipt."""
+    erase = handlers.get(ParticipantErased.type_name())
+    if erase is None:
+        return handlers
     receipts = Receipts(inventory)
-    steps = handlers.take(ParticipantErased)
 
-    async def erase(conn: Any, event: Event, envelope: Envelope) -> None:
-        assert isinstance(event, ParticipantErased)
-        before = await receipts.look(conn, event.participant_id)
-        for step in steps:
-            await step(conn, event, envelope)
-        await receipts.record(conn, event.participant_id, before)
+    async def erase_with_receipt(conn: Any, event: Event, envelope: Envelope) -> None:
+        person = event.participant_id  # type: ignore[attr-defined]
+        before = await receipts.look(conn, person)
+        await erase(conn, event, envelope)
+        await receipts.record(conn, person, before)
 
-    handlers.add(ParticipantErased, erase)
-    return handlers
+    return {**handlers, ParticipantErased.type_name(): erase_with_receipt}
 
 
-def guarded(handlers: EventHandlers, inventory: Inventory) -> EventHandlers:
-    """A consuming service's whole table: its own steps, the standing of people (``shared.standing``) and
-    the erasure receipt around its ``ParticipantErased`` steps."""
-    return receipted(handlers.include(standing.steps()), inventory)
+def guarded(handlers: EventHandlers) -> EventHandlers:
+    """A consuming service's table with the standing of people (``shared.standing``) followed as well.  The
+    runtime adds the erasure receipt around the whole ``ParticipantErased`` handler (``receipted``)."""
+    return handlers.include(standing.steps())
 
 
 def router(service: str, inventory: Inventory) -> APIRouter:

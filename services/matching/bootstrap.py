@@ -41,6 +41,7 @@ def build_app(
     store = EventStore(settings.service_name, clock)
     runtime = ServiceRuntime(
         settings,
+        privacy=inventory,
         migrations=migrations_from_package("services.matching.migrations"),
         consumes=CONSUMES,
         clock=clock,
@@ -64,7 +65,7 @@ def build_app(
         default_response_days=options.response_days,
         bulk_candidates=options.bulk_candidates,
     )
-    runtime.handlers = privacy.guarded(bus_handlers(deps), inventory).inbox_handlers()
+    runtime.handlers = privacy.guarded(bus_handlers(deps)).inbox_handlers()
     runtime.timer_handlers = timer_handlers(deps)
     app = create_app(
         runtime,
@@ -79,5 +80,4 @@ def build_app(
         },
     )
     install(app, deps)
-    app.include_router(privacy.router(settings.service_name, inventory))
     return app

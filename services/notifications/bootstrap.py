@@ -60,8 +60,9 @@ def build_app(
     templates = Templates(options.templates_dir, options.program)
     runtime = NotificationsRuntime(
         settings,
+        privacy=inventory,
         migrations=migrations_from_package("services.notifications.migrations"),
-        handlers=privacy.guarded(bus_handlers(deps), inventory).inbox_handlers(),
+        handlers=privacy.guarded(bus_handlers(deps)).inbox_handlers(),
         consumes=[topic_for(service) for service in CONSUMES],
         timer_handlers=timer_handlers(deps),
         clock=clock,
@@ -79,7 +80,6 @@ def build_app(
         tags={"preferences": "How a participant wants to be notified."},
     )
     install(app, deps)
-    app.include_router(privacy.router(settings.service_name, inventory))
     return app
 
 

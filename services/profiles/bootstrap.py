@@ -41,6 +41,7 @@ def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
     store = EventStore(settings.service_name, clock, personal_data)
     runtime = ServiceRuntime(
         settings,
+        privacy=inventory,
         migrations=migrations_from_package("services.profiles.migrations"),
         consumes=[HR_TOPIC],
         clock=clock,
@@ -66,7 +67,6 @@ def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
     )
     app.state.container = container
     http.install(app)
-    app.include_router(privacy.router(settings.service_name, inventory))
     return app
 
 

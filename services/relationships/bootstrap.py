@@ -42,13 +42,14 @@ def build_app(
     store = EventStore(settings.service_name, clock)
     runtime = ServiceRuntime(
         settings,
+        privacy=inventory,
         migrations=migrations_from_package("services.relationships.migrations"),
         consumes=[topic_for("matching"), topic_for("profiles")],
         clock=clock,
         store=store,
     )
     container = build_container(runtime, store, clock, options)
-    runtime.handlers = privacy.guarded(bus_handlers(container), inventory).inbox_handlers()
+    runtime.handlers = privacy.guarded(bus_handlers(container)).inbox_handlers()
     runtime.timer_handlers = timer_handlers(container)
     app = create_app(
         runtime,
@@ -59,7 +60,6 @@ def build_app(
         },
     )
     install(app, container)
-    app.include_router(privacy.router(settings.service_name, inventory))
     return app
 
 
