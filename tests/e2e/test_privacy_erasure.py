@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -95,25 +96,37 @@ def mailbox():
     controller.stop()
 
 
+KEY_SOURCES = {"matching": ("profiles",), "notifications": ("profiles", "matching")}
+"""Whose sealed fields each consumer opens (shared.keysource): the rest, analytics included, see placeholders."""
+
+
 @pytest.fixture(scope="module")
 def stack(postgres, broker, mailbox, tmp_path_factory):
+    """The five services, each started once those whose keys it asks for answer (their ports are free ports)."""
     _, smtp_port = mailbox
     log_dir = Path(tmp_path_factory.mktemp("privacy"))
-    with start_services(
-        postgres,
-        broker.bootstrap,
-        log_dir,
-        names=NAMES,
-        database_prefix=f"priv_{RUN}",
-        extra_env={"MENTORSHIP_CONSUMER_SESSION_TIMEOUT_MS": "2000"},
-        service_env_overrides={
-            "notifications": {
-                "MENTORSHIP_NOTIFICATIONS_SMTP_PORT": str(smtp_port),
-                "MENTORSHIP_NOTIFICATIONS_DIRECTOR_EMAILS": json.dumps(["director@example.edu"]),
-            },
-            "analytics": {"MENTORSHIP_ANALYTICS_MIN_CELL": "1"},
+    own = {
+        "notifications": {
+            "MENTORSHIP_NOTIFICATIONS_SMTP_PORT": str(smtp_port),
+            "MENTORSHIP_NOTIFICATIONS_DIRECTOR_EMAILS": json.dumps(["director@example.edu"]),
         },
-    ) as running:
+        "analytics": {"MENTORSHIP_ANALYTICS_MIN_CELL": "1"},
+    }
+    with ExitStack() as started:
+        running: dict[str, RunningService] = {}
+        for name in NAMES:
+            sources = {producer: running[producer].url for producer in KEY_SOURCES.get(name, ())}
+            running |= started.enter_context(
+                start_services(
+                    postgres,
+                    broker.bootstrap,
+                    log_dir,
+                    names=(name,),
+                    database_prefix=f"priv_{RUN}",
+                    extra_env={"MENTORSHIP_CONSUMER_SESSION_TIMEOUT_MS": "2000"},
+                    service_env_overrides={name: {**own.get(name, {}), "MENTORSHIP_KEY_SOURCES": json.dumps(sources)}},
+                )
+            )
         yield running
 
 
