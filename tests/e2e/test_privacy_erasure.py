@@ -56,6 +56,8 @@ MARKERS = {
 }
 SEALED_BY_RELATIONSHIPS = {"note", "comment"}
 """Encrypted at rest by relationships (never plain in a table): seen through its API, by the mentor."""
+REPLACED = {"name", "bio"}
+"""Replaced by the person's edit: their first values live on only sealed, in event stores and topics."""
 PERSON = f"priv-mentee-{RUN}"
 MENTOR = f"priv-mentor-{RUN}"
 DIRECTOR = "priv-director"
@@ -283,7 +285,7 @@ async def scan_databases(scan: Scan, postgres, stack: dict[str, RunningService])
 
 async def scan_topics(scan: Scan, broker) -> None:
     """The raw bytes (key, value, headers) of every retained record of every topic, from the beginning."""
-    consumer = new_consumer(broker.bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = new_consumer(broker.bootstrap, group_id=None, enable_auto_commit=False, request_timeout_ms=30_000)
     await consumer.start()
     try:
         topics = sorted(t for t in await consumer.topics() if not t.startswith("__"))
@@ -295,8 +297,11 @@ async def scan_topics(scan: Scan, broker) -> None:
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             ends = await consumer.end_offsets(partitions)
-            while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-                batches = await consumer.getmany(*partitions, timeout_ms=1000)
+            empty = 0
+            while left := [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+                batches = await consumer.getmany(*left, timeout_ms=1000)
+                empty = 0 if batches else empty + 1
+                assert empty < 30, f"{topic}: nothing fetched below its end offsets {ends} for 30 tries"
                 for records in batches.values():
                     for record in records:
                         scan.records += 1
@@ -357,16 +362,18 @@ def replay(stack: dict[str, RunningService], *args: str) -> None:
     return generation, ended
 
 
+@pytest.mark.timeout(900)  # the whole flow, two exports, a snapshot, an erasure, a replay and two full scans
 async def test_erasure_leaves_no_readable_marker_anywhere(stack, mailbox, postgres, broker, tmp_path: Path) -> None:
     box, _ = mailbox
     relationship = await whole_flow(stack, box)
 
+    print("privacy e2e: flow done", flush=True)
     # Before: every marker is somewhere (so the scan can see them), an export and an as-of snapshot hold them.
     before = Scan()
     await scan_databases(before, postgres, stack)
     await scan_topics(before, broker)
     await read_confidential_texts(before, relationship)
-    assert {name for _, name in before.found} == set(MARKERS), before.found
+    assert {name for _, name in before.found} >= set(MARKERS) - REPLACED, before.found
     scan_files(before, "export", export(broker, tmp_path / "export-before"))
     _, snapshot_done = replay(stack, "--as-of", datetime.now(UTC).isoformat())
     await eventually(snapshot_done, timeout=120, interval=0.3)
@@ -375,10 +382,12 @@ async def test_erasure_leaves_no_readable_marker_anywhere(stack, mailbox, postgr
     assert "readable rows" in report_before.stdout, report_before.stdout + report_before.stderr
     assert "nothing readable" not in plain(report_before.stdout), report_before.stdout
 
+    print("privacy e2e: scanned before, export, snapshot", flush=True)
     # Erasure, with every service's receipt (checked at the end, after the scan has been counted and printed).
     erased = cli(stack, "erase", PERSON)
     print(erased.stdout, erased.stderr)
 
+    print("privacy e2e: erased", flush=True)
     # The person's token, not expired, no longer acts anywhere: 410, nothing written.
     async with httpx.AsyncClient(timeout=20) as c:
         rel_db = await asyncpg.connect(postgres.dsn_for(stack["relationships"].database))
@@ -416,11 +425,13 @@ async def test_erasure_leaves_no_readable_marker_anywhere(stack, mailbox, postgr
         finally:
             await rel_db.close()
 
+    print("privacy e2e: tokens refused", flush=True)
     # A full replay after erasure; the figures are what they were.
     _, replayed = replay(stack)
     await eventually(replayed, timeout=120, interval=0.3)
     figures_after = figures(stack)
 
+    print("privacy e2e: replayed", flush=True)
     after = Scan()
     await scan_databases(after, postgres, stack)
     await scan_topics(after, broker)
