@@ -60,14 +60,12 @@ async def _has_key_table(conn: Any) -> bool:
 
 
 async def key_exists(conn: Any, person_id: str) -> bool | None:
-    """Whether the person's data key still exists; None where this service keeps no per-person keys."""
+    """Whether the person's data key still exists (False: shredded); None where this service keeps no
+    per-person keys, or never made one for them (nothing of theirs was sealed here)."""
     if not await _has_key_table(conn):
         return None
-    return bool(
-        await conn.fetchval(
-            "SELECT true FROM person_keys WHERE participant_id = $1 AND data_key IS NOT NULL", person_id
-        )
-    )
+    present = await conn.fetchval("SELECT data_key IS NOT NULL FROM person_keys WHERE participant_id = $1", person_id)
+    return None if present is None else bool(present)
 
 
 async def event_store_place(conn: Any, person_id: str) -> Place:
@@ -77,9 +75,11 @@ async def event_store_place(conn: Any, person_id: str) -> Place:
         person_id,
         f'"{person_id}"',
     )
-    key = await key_exists(conn, person_id)
-    if key is None:  # nothing sealed here: whatever personal fields the events carry are plain
+    if not await _has_key_table(conn):  # nothing sealed here: whatever personal fields the events carry are plain
         return Place("event store", "events naming them (personal fields in plain text)", rows, rows)
+    key = await key_exists(conn, person_id)
+    if key is None:
+        return Place("event store", "events naming them (no personal field of theirs sealed here)", rows, 0, True)
     holds = "events naming them (personal fields sealed under their key)"
     return Place("event store", holds, rows, rows if key else 0, sealed=True, key_exists=key)
 

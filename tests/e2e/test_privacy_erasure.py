@@ -26,7 +26,7 @@ from aiosmtpd.controller import Controller
 
 from mentorship.stack import RunningService, start_services
 from shared.auth import Role
-from shared.bus import new_consumer
+from shared.bus import new_admin, new_consumer
 from tests.e2e.cli import WIDE_TERMINAL, mentorship, plain
 from tests.faults.workload import bearer, profile
 from tests.helpers import eventually
@@ -285,15 +285,20 @@ async def scan_databases(scan: Scan, postgres, stack: dict[str, RunningService])
 
 async def scan_topics(scan: Scan, broker) -> None:
     """The raw bytes (key, value, headers) of every retained record of every topic, from the beginning."""
+    admin = new_admin(broker.bootstrap, request_timeout_ms=30_000)
+    await admin.start()
+    try:
+        names = sorted(t for t in await admin.list_topics() if not t.startswith("__"))
+        described = {t["topic"]: [p["partition"] for p in t["partitions"]] for t in await admin.describe_topics(names)}
+    finally:
+        await admin.close()
     consumer = new_consumer(broker.bootstrap, group_id=None, enable_auto_commit=False, request_timeout_ms=30_000)
     await consumer.start()
     try:
-        topics = sorted(t for t in await consumer.topics() if not t.startswith("__"))
-        for topic in topics:
+        for topic in names:
             scan.places += 1
-            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-            if not partitions:
-                continue
+            partitions = [TopicPartition(topic, p) for p in described.get(topic, ())]
+            assert partitions, f"{topic}: no partitions described"
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             ends = await consumer.end_offsets(partitions)
