@@ -450,6 +450,7 @@ async def test_erasure_leaves_no_readable_marker_anywhere(stack, mailbox, postgr
     print(report.stdout, report.stderr)
 
     assert not after.found, sorted(after.found)
+    assert figures_after == figures_before
     assert report_before.returncode == 0, report_before.stdout + report_before.stderr
     assert erased.returncode == 0, erased.stdout + erased.stderr
     for name in NAMES:
@@ -457,4 +458,3 @@ async def test_erasure_leaves_no_readable_marker_anywhere(stack, mailbox, postgr
     assert "nothing of theirs is readable" in plain(erased.stdout)
     assert report.returncode == 0, report.stdout + report.stderr
     assert "nothing readable" in plain(report.stdout), report.stdout
-    assert figures_after == figures_before
