@@ -27,6 +27,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from shared.issuer import Issuer, IssuerUnavailable
+from shared.standing import refusal, standing_of
 
 if TYPE_CHECKING:
     from shared.settings import ServiceSettings
@@ -219,15 +220,31 @@ def _unauthorized(detail: str) -> HTTPException:
 async def current_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
-    """The bearer token's principal. Only a bearer header: no cookie authorises a service's API."""
+    """The bearer token's principal. Only a bearer header: no cookie authorises a service's API.
+
+    A valid token of a person this service knows as erased (410) or deactivated (403 on commands) is refused
+    here, before the route runs (``shared.standing``)."""
     if credentials is None:
         raise _unauthorized("missing bearer token")
     try:
-        return await authenticate(request.app, credentials.credentials)
+        principal = await authenticate(request.app, credentials.credentials)
     except InvalidToken as exc:
         raise _unauthorized(f"invalid token: {exc}") from exc
     except IssuerUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"cannot check the token now: {exc}") from exc
+    await _check_standing(request, principal)
+    return principal
+
+
+async def _check_standing(request: Request, principal: Principal) -> None:
+    """Refuse the caller if this service learnt they were erased or deactivated (``shared.standing``)."""
+    runtime = getattr(request.app.state, "runtime", None)
+    pool = getattr(runtime, "pool", None)
+    if pool is None:
+        return
+    refused = refusal(principal.subject, await standing_of(pool, principal.subject), request.method)
+    if refused is not None:
+        raise HTTPException(refused[0], detail=refused[1])
 
 
 def require_roles(*roles: Role) -> Callable[[Principal], Principal]:

@@ -21,10 +21,14 @@ from shared.keysource import install_keys_route
 from shared.logging import bound_contextvars
 from shared.metrics import http_latency, http_shed
 from shared.outbox import requeue_all
+from shared.privacy import router as privacy_router
 from shared.runtime import ServiceRuntime
 
 CONTACT = {"name": "Mentoring platform team", "email": "platform@example.edu"}
-OPS_TAG = {"ops": "Health, readiness and operations of this service process."}
+OPS_TAG = {
+    "ops": "Health, readiness and operations of this service process.",
+    "privacy": "Subject access and erasure receipts (admins): where this service keeps a person's data.",
+}
 
 
 def create_app(
@@ -102,6 +106,8 @@ def create_app(
 
         install_keys_route(app, runtime)
 
+    if runtime.privacy is not None:  # subject access and erasure receipts (shared.privacy)
+        app.include_router(privacy_router(runtime.service, runtime.privacy))
     install_error_handlers(app)
 
     async def pool_exhausted(_: Request, exc: Exception) -> Response:

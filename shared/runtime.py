@@ -28,6 +28,7 @@ from shared.inbox import Handler, IdempotentConsumer
 from shared.keysource import BusOpener, KeySource, ServiceTokens, parse_sources
 from shared.logging import configure_logging, get_logger
 from shared.outbox import OutboxRelay
+from shared.privacy import Inventory, receipted
 from shared.sealing import Sealing
 from shared.settings import ServiceSettings
 from shared.subscription import subscribe
@@ -61,6 +62,8 @@ class ServiceRuntime:
     store: EventStore | None = None
     watchdog: ConsumerWatchdog | None = None
     opener: BusOpener | None = None
+    privacy: Inventory | None = None
+    """Where the service keeps a person's data (``shared.privacy``): ``GET /privacy/{id}`` and erasure receipts."""
     key_client: httpx.AsyncClient | None = None
 
     def __post_init__(self) -> None:
@@ -139,7 +142,7 @@ class ServiceRuntime:
         consumer = IdempotentConsumer(
             self.pool,
             self.group,
-            self._with_erasure(self.handlers),
+            self._with_receipt(self._with_erasure(self.handlers)),
             self.producer,
             max_attempts=s.consumer_max_attempts,
             backoff_seconds=s.consumer_backoff_seconds,
@@ -189,6 +192,10 @@ class ServiceRuntime:
                 opener.forget(person)
 
         return {**handlers, "ParticipantErased": erased}
+
+    def _with_receipt(self, handlers: dict[str, Handler]) -> dict[str, Handler]:
+        """The erasure receipt around the whole ``ParticipantErased`` handler, shredding included."""
+        return handlers if self.privacy is None else receipted(handlers, self.privacy)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:

@@ -12,6 +12,7 @@ from services.analytics.adapters import http, login
 from services.analytics.adapters.container import AnalyticsContainer
 from services.analytics.projecting.generations import SHAPE
 from services.analytics.projecting.live import live_projector
+from services.analytics.projecting.privacy import inventory
 from services.analytics.projecting.snapshots import SnapshotPolicy
 from services.analytics.querying.reads import NotServed, Reads
 from services.analytics.settings import AnalyticsSettings
@@ -30,6 +31,7 @@ def build_app(settings: ServiceSettings, options: AnalyticsSettings | None = Non
         migrations=migrations_from_package("services.analytics.migrations"),
         publishes=False,
         background=[live_projector(snapshots)],
+        privacy=inventory,
     )
     reads = Reads(lambda: runtime.pool, shape=SHAPE, min_cell=options.min_cell, snapshot_days=options.snapshot_days)
     app = create_app(

@@ -16,11 +16,13 @@ from services.profiles.adapters.container import ProfilesContainer
 from services.profiles.adapters.hr_imports import PostgresHrImports
 from services.profiles.adapters.hr_records import PostgresHrRecords
 from services.profiles.adapters.postgres import savepoint
+from services.profiles.adapters.privacy import inventory
 from services.profiles.adapters.queries import Queries
 from services.profiles.adapters.read_model import ReadModel
 from services.profiles.adapters.scim_groups import PostgresScimGroups
 from services.profiles.adapters.scim_users import PostgresScimUsers
 from services.profiles.domain.participant import Participant, ParticipantNotFound
+from shared import privacy, standing
 from shared.bus import HR_TOPIC
 from shared.clock import Clock, clock_for
 from shared.db import migrations_from_package
@@ -39,6 +41,7 @@ def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
     store = EventStore(settings.service_name, clock, personal_data)
     runtime = ServiceRuntime(
         settings,
+        privacy=inventory,
         migrations=migrations_from_package("services.profiles.migrations"),
         consumes=[HR_TOPIC],
         clock=clock,
@@ -75,7 +78,9 @@ def build_container(
     return ProfilesContainer(
         transactions=runtime.transaction,
         savepoint=savepoint,
-        participants=Repository(store, Participant, not_found=ParticipantNotFound, on_commit=[read_model.rewrite_row]),
+        participants=Repository(
+            store, Participant, not_found=ParticipantNotFound, on_commit=[read_model.rewrite_row, standing.commit_hook]
+        ),
         people=read_model,
         hr=PostgresHrRecords(),
         timers=TimerBook(),
@@ -83,6 +88,7 @@ def build_container(
         scim_users=PostgresScimUsers(),
         scim_groups=PostgresScimGroups(),
         keys=personal_data,
+        receipts=privacy.Receipts(inventory),
         clock=clock,
         queries=Queries(runtime),
     )

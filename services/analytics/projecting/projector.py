@@ -24,9 +24,11 @@ import asyncpg
 from services.analytics.generation_names import schema_name
 from services.analytics.projecting import batches, checkpoints, dedupe, erasure, partitions, workers
 from services.analytics.projecting.batches import Batch
+from services.analytics.projecting.privacy import inventory
 from services.analytics.projecting.projections import ALL
 from services.analytics.projecting.workers import PrepareIn
 from shared.bus import Broker
+from shared.privacy import Receipts
 
 PREPARE_AHEAD = 2  # batches being prepared while the database applies the one before them
 
@@ -144,8 +146,12 @@ class Projector:
             for projection, rows in zip(ALL, prepared, strict=False):
                 await projection.write(conn, self.schema, rows)
             if batch.erased:  # after the rows of the batch: what it added of the person goes too
+                receipts = Receipts(inventory) if self.erase_elsewhere else None  # the live projector's word
+                before = {p: await receipts.look(conn, p) for p in batch.erased} if receipts else {}
                 await erasure.erase(conn, self.schema, batch.erased)
                 if self.erase_elsewhere:
                     await erasure.erase_elsewhere(conn, self.schema, batch.erased)
+                for person, looked in before.items():  # the erasure receipt (shared.privacy)
+                    await receipts.record(conn, person, looked)
             await checkpoints.save(conn, self.schema, batch.next_offsets)
         self.progress.applied += batch.count if fresh is None else len(fresh)

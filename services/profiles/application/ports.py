@@ -172,6 +172,15 @@ class PersonalKeys(Protocol):
         ...
 
 
+class ErasureReceipts(Protocol):
+    """Where the person's data is, looked at before and after an erasure; the difference is kept
+    (``shared.privacy``)."""
+
+    async def look(self, conn: Conn, participant_id: str) -> Any: ...
+
+    async def record(self, conn: Conn, participant_id: str, before: Any) -> None: ...
+
+
 @dataclass(frozen=True)
 class Ports:
     """Everything a profiles use case reaches: built once by ``bootstrap.build_app``, faked in unit tests."""
@@ -186,4 +195,5 @@ class Ports:
     scim_users: ScimUsers
     scim_groups: ScimGroups
     keys: PersonalKeys
+    receipts: ErasureReceipts
     clock: Clock

@@ -36,7 +36,17 @@ async def test_a_participant_erases_themself_and_every_later_read_knows_only_tha
     types = await profiles_pool.fetch("SELECT event_type, data FROM events WHERE stream_id = 'p1' ORDER BY version")
     assert [t["event_type"] for t in types] == ["MentorRegistered", "ParticipantErased"]
     assert types[1]["data"] == {"participant_id": "p1"}
-    assert (await api.get("/directory/mentors", headers=me)).json()["total"] == 0
+    assert (await api.get("/directory/mentors", headers=ADMIN)).json()["total"] == 0
+    # their token, not expired, no longer acts or reads here (shared.standing): 410, nothing written
+    for answer in (
+        await api.get("/directory/mentors", headers=me),
+        await api.patch("/participants/p1/profile", json={"name": "Back"}, headers=me),
+    ):
+        assert answer.status_code == 410 and "was erased" in answer.json()["detail"]
+    receipt = (await api.get("/privacy/p1", headers=ADMIN)).json()
+    assert receipt["standing"] == "erased" and receipt["readable"] == 0, receipt
+    outcomes = {p["place"]: p["outcome"] for p in receipt["erasure_receipt"]["places"]}
+    assert outcomes["table participants"] == "removed" and outcomes["event store"] == "made unreadable"
     again = await api.delete("/participants/p1", headers=ADMIN)
     assert again.status_code == 204
     assert await profiles_pool.fetchval("SELECT count(*) FROM events WHERE stream_id = 'p1'") == 2
