@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import uvicorn
 from fastapi import FastAPI
@@ -47,8 +49,13 @@ def serve(
         applied = asyncio.run(runtime.migrate_only())
         print(f"{service_name}: {len(applied)} migration(s) applied" + "".join(f"\n  {name}" for name in applied))
         return
+    with _profiled(service_name):
+        _run(build_app(settings), settings)
+
+
+def _run(app: FastAPI, settings: ServiceSettings) -> None:
     uvicorn.run(
-        build_app(settings),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         log_level="warning",
@@ -58,6 +65,23 @@ def serve(
         # closes an idle connection first, so a request is never sent on one the server is closing (a reset).
         timeout_keep_alive=75,
     )
+
+
+@contextmanager
+def _profiled(service_name: str) -> Iterator[None]:
+    """With ``MENTORSHIP_PROFILE_DIR`` set (benchmarks only: ``bench/load.py --profile``), the whole process
+    runs under cProfile and its statistics land in ``DIR/<service>-<pid>.prof`` when it stops; unset, nothing."""
+    directory = os.environ.get("MENTORSHIP_PROFILE_DIR")
+    if not directory:
+        yield
+        return
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+        profiler.dump_stats(os.path.join(directory, f"{service_name}-{os.getpid()}.prof"))
 
 
 def _check_or_exit(
