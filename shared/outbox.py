@@ -4,6 +4,10 @@ Exactly one relay per service publishes at a time: it holds a session-level
 Postgres advisory lock on a dedicated connection.  Other replicas stand by and
 take over within ``standby_poll_seconds`` when that connection goes away.
 
+The relay wakes when a transaction that queued rows commits (a ``NOTIFY`` on ``outbox`` from a trigger on
+the table, delivered at commit, to the connection that holds the lock), so an event is published within
+milliseconds of its commit; ``poll_seconds`` is only the fallback (a notification lost with a connection).
+
 Each round publishes the oldest unpublished rows (lowest positions first),
 waits for the broker to acknowledge them all, then deletes them from the
 outbox.  A crash between the two republishes the batch; consumers are
@@ -57,6 +61,7 @@ log = get_logger(__name__)
 PERMANENT_ERRORS = (MessageSizeTooLargeError, RecordListTooLargeError, CorruptRecordException)
 """What the producer or broker answers for a row that no retry will get through (see the module doc)."""
 
+NOTIFY_CHANNEL = "outbox"  # every insert into the outbox notifies it at commit: the relay wakes at once
 PARKED_GAUGE_SECONDS = 15.0  # how often an idle relay re-counts parked rows (an operator may resolve them)
 
 # Limit the outbox first: joining first would walk the ever-growing events index on every batch.
@@ -125,6 +130,7 @@ class OutboxRelay:
         self.max_message_bytes = max_message_bytes(max_event_bytes or store.max_event_bytes)
         self.stats = RelayStats()
         self._parked_counted = 0.0
+        self._woken = asyncio.Event()  # set by a NOTIFY on ``outbox`` (shared/migrations/005_outbox_notify.sql)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Stand by for the lock, then publish until ``stop`` is set; survives lost connections."""
@@ -146,6 +152,7 @@ class OutboxRelay:
                 await _sleep_or_stop(stop, self.standby_poll_seconds)
             else:
                 return
+            await conn.add_listener(NOTIFY_CHANNEL, self._notified)
             self.stats.active = True
             log.info("outbox relay active", topic=self.topic)
             await self._publish_until_stopped(conn, stop)
@@ -153,12 +160,16 @@ class OutboxRelay:
             self.stats.active = False
             await conn.close()
 
+    def _notified(self, *_: object) -> None:
+        self._woken.set()
+
     async def _publish_until_stopped(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
         """Pipelined rounds: the next batch is read and handed to the producer while the
         previous one waits for its acknowledgements; rows are forgotten only once acknowledged."""
         await self._count_parked(conn)
         in_flight: _Batch | None = None
         while not stop.is_set():
+            self._woken.clear()  # before the read: a commit after it wakes the wait below
             batch = await self._send_batch(conn, exclude=in_flight.positions if in_flight else [])
             if in_flight is not None:
                 await self._settle(conn, in_flight)
@@ -169,7 +180,7 @@ class OutboxRelay:
                 in_flight = None
                 if time.monotonic() - self._parked_counted > PARKED_GAUGE_SECONDS:
                     await self._count_parked(conn)
-                await _sleep_or_stop(stop, self.poll_seconds)
+                await _sleep_or_wake(stop, self._woken, self.poll_seconds)
         if in_flight is not None:
             await self._settle(conn, in_flight)
 
@@ -409,6 +420,18 @@ async def drop_parked(conn: asyncpg.Connection, stream_id: str | None = None) ->
 
 async def outbox_backlog(conn: asyncpg.Connection) -> int:
     return await conn.fetchval("SELECT count(*) FROM outbox")
+
+
+async def _sleep_or_wake(stop: asyncio.Event, woken: asyncio.Event, seconds: float) -> None:
+    """Until ``stop``, ``woken`` (rows were committed to the outbox) or ``seconds`` (the fallback poll)."""
+    if woken.is_set() or stop.is_set():
+        return
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(woken.wait())]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

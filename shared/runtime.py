@@ -47,7 +47,7 @@ class ServiceRuntime:
     clock: Clock = field(default_factory=SystemClock)
     codec: PayloadCodec | None = None
     consumer_batch_size: int = 1  # > 1: records handled in batches (``subscribe``), e.g. for a high event rate
-    consumer_fetch_max_wait_ms: int = 500  # lower: less latency when idle, more fetch requests (``subscribe``)
+    consumer_fetch_max_wait_ms: int | None = None  # None: the setting (``ServiceSettings.consumer_fetch_max_wait_ms``)
 
     pool: asyncpg.Pool | None = None
     producer: AIOKafkaProducer | None = None
@@ -85,7 +85,7 @@ class ServiceRuntime:
             if self.handlers:
                 topics += [*self.consumes, dead_letter_topic(self.group)]
             await ensure_topics(s, topics, s.topic_partitions, max_event_bytes=s.max_event_bytes)
-            self.producer = new_producer(s, max_event_bytes=s.max_event_bytes)
+            self.producer = new_producer(s, max_event_bytes=s.max_event_bytes, linger_ms=s.producer_linger_ms)
             await self.producer.start()
             tasks = self._start_tasks(stop)
             if self.handlers:
@@ -140,7 +140,7 @@ class ServiceRuntime:
             self.consumes,
             session_timeout_ms=s.consumer_session_timeout_ms,
             batch_size=self.consumer_batch_size,
-            fetch_max_wait_ms=self.consumer_fetch_max_wait_ms,
+            fetch_max_wait_ms=self.consumer_fetch_max_wait_ms or s.consumer_fetch_max_wait_ms,
         )
         self.watchdog = ConsumerWatchdog(
             subscription,

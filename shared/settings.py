@@ -91,7 +91,25 @@ class ServiceSettings(BrokerSettings):
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
     timer_poll_seconds: float = Field(default=1.0, gt=0, description="How often due timers are looked for")
     relay_batch_size: int = Field(default=500, ge=1)
-    relay_poll_seconds: float = Field(default=0.5, gt=0)
+    relay_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="The relay's fallback poll: it is woken at once when rows are committed to the outbox (NOTIFY)",
+    )
+    producer_linger_ms: int = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="How long the producer waits to fill a batch; 0: records go at once (the relay sends a"
+        " round's rows together anyway)",
+    )
+    consumer_fetch_max_wait_ms: int = Field(
+        default=20,
+        ge=1,
+        le=500,
+        description="Longest the broker may hold an empty fetch: the latency an idle consumer adds (Kafka's"
+        " default 500; Tansu holds a fetch that long even when records arrive meanwhile)",
+    )
     max_event_bytes: int = Field(
         default=DEFAULT_MAX_EVENT_BYTES,
         ge=1024,
