@@ -49,6 +49,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import CorruptRecordException, KafkaError, MessageSizeTooLargeError, RecordListTooLargeError
 
+from shared import tracing
 from shared.bus import max_message_bytes, message_headers, message_size, topic_for
 from shared.eventstore import EventStore
 from shared.logging import get_logger
@@ -68,9 +69,9 @@ PARKED_GAUGE_SECONDS = 15.0  # how often an idle relay re-counts parked rows (an
 # ``held``: an earlier event of the same aggregate is parked, so this one waits behind it.
 _PENDING = """
 SELECT e.position, e.event_id, e.stream_id, e.version, e.event_type, e.schema_version,
-       e.occurred_at, e.correlation_id, e.causation_id, e.data::text AS data,
+       e.occurred_at, e.correlation_id, e.causation_id, e.data::text AS data, o.trace_context,
        EXISTS (SELECT 1 FROM outbox_parked p WHERE p.stream_id = e.stream_id AND p.position < e.position) AS held
-FROM (SELECT position FROM outbox WHERE position <> ALL($2::bigint[]) ORDER BY position LIMIT $1) o
+FROM (SELECT position, trace_context FROM outbox WHERE position <> ALL($2::bigint[]) ORDER BY position LIMIT $1) o
 JOIN events e USING (position)
 ORDER BY e.position
 """
@@ -226,9 +227,10 @@ class OutboxRelay:
         key = row["stream_id"].encode()
         value = self.store.envelope_bytes(row, payload)
         headers = message_headers(row["event_type"], row["event_id"])
+        span, trace_headers = tracing.publish_span(self.topic, row["trace_context"], row["event_type"], row["event_id"])
         return _Message(
-            row["position"], row["stream_id"], row["event_type"], row["occurred_at"], key, value, headers,
-            message_size(key, value, headers),
+            row["position"], row["stream_id"], row["event_type"], row["occurred_at"], key, value,
+            headers + trace_headers, message_size(key, value, headers), span,
         )  # fmt: skip
 
     async def _send(self, message: _Message) -> asyncio.Future:
@@ -245,6 +247,8 @@ class OutboxRelay:
         published = batch.messages
         if failed:
             published = await self._refused_after_send(conn, batch, failed)
+        for message in batch.messages:
+            tracing.end(message.span)
         acknowledged = datetime.now(UTC)
         positions = [m.position for m in published]
         await conn.execute("DELETE FROM outbox WHERE position = ANY($1::bigint[])", positions)
@@ -341,7 +345,8 @@ class _Message:
     key: bytes
     value: bytes
     headers: list[tuple[str, bytes]]
-    size: int
+    size: int  # without the trace headers: what the append check measured
+    span: object | None = None  # the producer span, when tracing is on (shared.tracing)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
+from shared import tracing
 from shared.bus import dead_letter_topic, ensure_topics, new_broker, new_producer, topic_for
 from shared.clock import Clock, SystemClock
 from shared.db import Migration, create_pool, migrate, shared_migrations
@@ -105,6 +106,7 @@ class ServiceRuntime:
             if self.producer is not None:
                 await self.producer.stop()
             await self.pool.close()
+            tracing.shutdown()
             log.info("service stopped")
 
     def _start_tasks(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
@@ -155,6 +157,7 @@ class ServiceRuntime:
         """``shared.ports.Transactions`` on this runtime's pool, which exists only once the service runs:
         a composition root hands ``runtime.transaction`` to its use cases before the pool is there."""
         async with self.pool.acquire() as conn, conn.transaction():
+            await tracing.begin(conn)  # the trace the outbox rows of this transaction carry (when tracing is on)
             yield conn
 
     async def migrate_only(self) -> list[str]:

@@ -135,6 +135,14 @@ class ServiceSettings(BrokerSettings):
     db_acquire_timeout_seconds: float = Field(
         default=2.0, gt=0, description="Longest wait of a request for a database connection before 503"
     )
+    tracing_otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP endpoint traces are exported to (e.g. http://otel-collector:4318); unset: no tracing,"
+        " at no cost (shared.tracing)",
+    )
+    tracing_sample_ratio: float = Field(
+        default=1.0, ge=0, le=1, description="Share of traces begun here that are recorded (a caller's choice stands)"
+    )
     dev_clock_file: str | None = Field(
         default=None,
         description="Development only (`mentorship dev up` demo): read the time from this file while it exists."
