@@ -21,6 +21,7 @@ import contextlib
 import os
 import pstats
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -695,6 +696,10 @@ def main(argv: list[str] | None = None) -> None:
                     dsns = {name: pg.dsn_for(s.database) for name, s in services.items()}
                     pids = {name: [r.process.pid for r in s.replicas] for name, s in services.items()}
                     asyncio.run(drive(args, urls, broker.bootstrap, dsns, pids, peer_url))
+                    if profile_dir is not None:  # each service writes its profile so far (shared/serve.py)
+                        for pid in (p for ids in pids.values() for p in ids):
+                            os.kill(pid, signal.SIGUSR2)
+                        time.sleep(3)
             finally:
                 for name in ("profiles", "matching", "relationships", "notifications", "analytics", "peer"):
                     pg.drop_database(f"{prefix}_{name}")

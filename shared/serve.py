@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import cProfile
 import os
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -70,18 +71,27 @@ def _run(app: FastAPI, settings: ServiceSettings) -> None:
 @contextmanager
 def _profiled(service_name: str) -> Iterator[None]:
     """With ``MENTORSHIP_PROFILE_DIR`` set (benchmarks only: ``bench/load.py --profile``), the whole process
-    runs under cProfile and its statistics land in ``DIR/<service>-<pid>.prof`` when it stops; unset, nothing."""
+    runs under cProfile; ``SIGUSR2`` (and the end of the process) writes its statistics so far to
+    ``DIR/<service>-<pid>.prof``. Unset, nothing."""
     directory = os.environ.get("MENTORSHIP_PROFILE_DIR")
     if not directory:
         yield
         return
     profiler = cProfile.Profile()
+    path = os.path.join(directory, f"{service_name}-{os.getpid()}.prof")
+
+    def dump(*_: object) -> None:  # runs in the main thread, the one profiled
+        profiler.disable()
+        profiler.dump_stats(path)
+        profiler.enable()
+
+    signal.signal(signal.SIGUSR2, dump)
     profiler.enable()
     try:
         yield
     finally:
         profiler.disable()
-        profiler.dump_stats(os.path.join(directory, f"{service_name}-{os.getpid()}.prof"))
+        profiler.dump_stats(path)
 
 
 def _check_or_exit(
