@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import os
 import pstats
 import random
@@ -121,7 +122,9 @@ def _rates(text: str) -> list[float]:
     return rates
 
 
+@functools.cache
 def token(subject: str, role: Role) -> dict[str, str]:
+    """A client's bearer header, minted once and sent with each of its requests (as a real client does)."""
     return {"Authorization": f"Bearer {mint_token(DEV_JWT_SECRET, subject, [role])}"}
 
 
