@@ -525,7 +525,8 @@ async def climb(
     label: str,
     measure: Callable[[float, StepResult, float], Awaitable[Step]],
 ) -> tuple[list[Step], float | None]:
-    """Raise the rate until a step fails (``Step.passed``), then halve the gap ``--refine`` times."""
+    """Raise the rate until a step fails (``Step.passed``), then halve the gap ``--refine`` times; when the first
+    step fails, lower the rate by the factor until one passes."""
     steps: list[Step] = []
     knee: float | None = None
     failed: float | None = None
@@ -553,6 +554,11 @@ async def climb(
         if ok and failed is None:
             rate *= args.factor
             if rate > args.max_rate:
+                break
+            continue
+        if knee is None:  # the first step failed already: come down until one passes
+            rate = round(rate / args.factor, 1)
+            if rate < 1:
                 break
             continue
         if knee is None or failed is None or refinements >= args.refine:
