@@ -127,7 +127,12 @@ async def raw_samples(bootstrap: str, n: int, interval: float) -> list[float]:
     producer = new_producer(bootstrap, linger_ms=0)
     group = f"bench-raw-{uuid.uuid4().hex[:8]}"
     consumer = new_consumer(
-        bootstrap, RAW_TOPIC, group_id=group, auto_offset_reset="latest", fetch_max_wait_ms=10, enable_auto_commit=False
+        bootstrap,
+        RAW_TOPIC,
+        group_id=group,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=10,
+        enable_auto_commit=False,
     )
     await producer.start()
     await consumer.start()
@@ -137,15 +142,18 @@ async def raw_samples(bootstrap: str, n: int, interval: float) -> list[float]:
         await consumer.getmany(timeout_ms=500)  # positions resolved before the first send
         latencies = []
         value = b"x" * 900
-        for i in range(n):
-            key = f"{i}".encode()
+        for _ in range(n):
+            key = uuid.uuid4().hex.encode()
             started = time.perf_counter()
             await producer.send_and_wait(RAW_TOPIC, value=value, key=key)
             got = False
-            while not got:
+            while not got and time.perf_counter() - started < 30:
                 batches = await consumer.getmany(timeout_ms=1000)
                 got = any(r.key == key for records in batches.values() for r in records)
-            latencies.append(time.perf_counter() - started)
+            if got:
+                latencies.append(time.perf_counter() - started)
+            else:
+                print("  raw: a record not received within 30 s (the group rebalanced?); left out", flush=True)
             await asyncio.sleep(interval)
         return latencies
     finally:
