@@ -60,6 +60,8 @@ bench: setup
 	$(BIN)/python -m bench.hr_import
 	$(BIN)/python -m bench.notify_latency
 	$(BIN)/python -m bench.replay
+	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.propagation
 
 clean:
 	rm -rf $(VENV) node_modules .mentorship .pytest_cache

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from shared import tracing
 from shared.auth import Principal, Role, TokenVerifier, require_roles
 from shared.db import PoolExhausted
 from shared.edge import Admission, HttpEdge, overloaded, refuse_unread_body
@@ -58,6 +59,8 @@ def create_app(
         dependencies=[Depends(refuse_unread_body)],
     )
     app.state.runtime = runtime
+    if tracing.configure(runtime.service, s.tracing_otlp_endpoint, sample_ratio=s.tracing_sample_ratio):
+        tracing.instrument_app(app)
     app.state.token_verifier = TokenVerifier.from_settings(runtime.settings)
     # Added first, so it sits inside ``correlate``: the route reads its body straight through it (shared.edge).
     admission = Admission(s.http_max_in_flight, s.http_max_queued, s.http_queue_seconds)

@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from shared import tracing
 from shared.bus import dead_letter_topic
 from shared.envelope import Envelope
 from shared.events.base import Event, UnknownEventType, decode
@@ -131,7 +132,7 @@ class IdempotentConsumer:
             except (ValidationError, UnknownEventType):
                 pass  # left to ``process``, which dead-letters it
         try:
-            handled = await self._handle_batch(batch)
+            handled = await self._handle_batch(batch, deliveries)
         except Exception as exc:
             log.warning("batch failed; handling its records one by one", error=repr(exc), records=len(batch))
             handled = {}
@@ -162,7 +163,9 @@ class IdempotentConsumer:
             for outcome, delivery in zip(outcomes, deliveries, strict=False)
         ]
 
-    async def _handle_batch(self, batch: list[tuple[int, Handler, Event, Envelope]]) -> dict[int, Outcome]:
+    async def _handle_batch(
+        self, batch: list[tuple[int, Handler, Event, Envelope]], deliveries: Sequence[Delivery]
+    ) -> dict[int, Outcome]:
         if not batch:
             return {}
         outcomes: dict[int, Outcome] = {}
@@ -183,12 +186,17 @@ class IdempotentConsumer:
                     outcomes[i] = "duplicate"
                     continue
                 first_time.discard(envelope.id)  # the same event twice in one batch: the second is a duplicate
-                with bound_contextvars(
-                    event_id=str(envelope.id),
-                    event_type=envelope.type,
-                    correlation_id=str(envelope.correlationid),
-                    causation_id=str(envelope.causationid) if envelope.causationid else None,
+                delivery = deliveries[i]
+                with (
+                    bound_contextvars(
+                        event_id=str(envelope.id),
+                        event_type=envelope.type,
+                        correlation_id=str(envelope.correlationid),
+                        causation_id=str(envelope.causationid) if envelope.causationid else None,
+                    ),
+                    tracing.consume_span(delivery.topic, delivery.headers, envelope.type, envelope.id),
                 ):
+                    await tracing.begin(conn)  # what this record's handler appends continues its trace
                     await handler(conn, event, envelope)
                 outcomes[i] = "handled"
         return outcomes
@@ -199,7 +207,8 @@ class IdempotentConsumer:
         failures = 0
         while True:
             try:
-                outcome = await self._handle_once(handler, event, envelope)
+                with tracing.consume_span(delivery.topic, delivery.headers, envelope.type, envelope.id):
+                    outcome = await self._handle_once(handler, event, envelope)
                 consumed_events.labels(self.group, envelope.type, outcome).inc()
                 log.info("event consumed", outcome=outcome, topic=delivery.topic, offset=delivery.offset)
                 return outcome
@@ -228,6 +237,7 @@ class IdempotentConsumer:
             )
             if not first_time:
                 return "duplicate"
+            await tracing.begin(conn)  # what the handler appends continues the record's trace
             await handler(conn, event, envelope)
             return "handled"
 

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
+from shared import tracing
 from shared.bus import dead_letter_topic, ensure_topics, new_broker, new_producer, topic_for
 from shared.clock import Clock, SystemClock
 from shared.db import Migration, create_pool, migrate, shared_migrations
@@ -53,7 +54,7 @@ class ServiceRuntime:
     clock: Clock = field(default_factory=SystemClock)
     codec: PayloadCodec | None = None
     consumer_batch_size: int = 1  # > 1: records handled in batches (``subscribe``), e.g. for a high event rate
-    consumer_fetch_max_wait_ms: int = 500  # lower: less latency when idle, more fetch requests (``subscribe``)
+    consumer_fetch_max_wait_ms: int | None = None  # None: the setting (``ServiceSettings.consumer_fetch_max_wait_ms``)
 
     pool: asyncpg.Pool | None = None
     producer: AIOKafkaProducer | None = None
@@ -95,7 +96,7 @@ class ServiceRuntime:
             if self.handlers:
                 topics += [*self.consumes, dead_letter_topic(self.group)]
             await ensure_topics(s, topics, s.topic_partitions, max_event_bytes=s.max_event_bytes)
-            self.producer = new_producer(s, max_event_bytes=s.max_event_bytes)
+            self.producer = new_producer(s, max_event_bytes=s.max_event_bytes, linger_ms=s.producer_linger_ms)
             await self.producer.start()
             tasks = self._start_tasks(stop)
             if self.handlers:
@@ -117,6 +118,7 @@ class ServiceRuntime:
             if self.key_client is not None:
                 await self.key_client.aclose()
             await self.pool.close()
+            tracing.shutdown()
             log.info("service stopped")
 
     def _start_tasks(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
@@ -154,7 +156,7 @@ class ServiceRuntime:
             self.consumes,
             session_timeout_ms=s.consumer_session_timeout_ms,
             batch_size=self.consumer_batch_size,
-            fetch_max_wait_ms=self.consumer_fetch_max_wait_ms,
+            fetch_max_wait_ms=self.consumer_fetch_max_wait_ms or s.consumer_fetch_max_wait_ms,
         )
         self.watchdog = ConsumerWatchdog(
             subscription,
@@ -202,6 +204,7 @@ class ServiceRuntime:
         """``shared.ports.Transactions`` on this runtime's pool, which exists only once the service runs:
         a composition root hands ``runtime.transaction`` to its use cases before the pool is there."""
         async with self.pool.acquire() as conn, conn.transaction():
+            await tracing.begin(conn)  # the trace the outbox rows of this transaction carry (when tracing is on)
             yield conn
 
     async def migrate_only(self) -> list[str]:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import uvicorn
 from fastapi import FastAPI
@@ -47,8 +50,13 @@ def serve(
         applied = asyncio.run(runtime.migrate_only())
         print(f"{service_name}: {len(applied)} migration(s) applied" + "".join(f"\n  {name}" for name in applied))
         return
+    with _profiled(service_name):
+        _run(build_app(settings), settings)
+
+
+def _run(app: FastAPI, settings: ServiceSettings) -> None:
     uvicorn.run(
-        build_app(settings),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         log_level="warning",
@@ -58,6 +66,32 @@ def serve(
         # closes an idle connection first, so a request is never sent on one the server is closing (a reset).
         timeout_keep_alive=75,
     )
+
+
+@contextmanager
+def _profiled(service_name: str) -> Iterator[None]:
+    """With ``MENTORSHIP_PROFILE_DIR`` set (benchmarks only: ``bench/load.py --profile``), the whole process
+    runs under cProfile; ``SIGUSR2`` (and the end of the process) writes its statistics so far to
+    ``DIR/<service>-<pid>.prof``. Unset, nothing."""
+    directory = os.environ.get("MENTORSHIP_PROFILE_DIR")
+    if not directory:
+        yield
+        return
+    profiler = cProfile.Profile()
+    path = os.path.join(directory, f"{service_name}-{os.getpid()}.prof")
+
+    def dump(*_: object) -> None:  # runs in the main thread, the one profiled
+        profiler.disable()
+        profiler.dump_stats(path)
+        profiler.enable()
+
+    signal.signal(signal.SIGUSR2, dump)
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+        profiler.dump_stats(path)
 
 
 def _check_or_exit(

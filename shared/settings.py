@@ -109,7 +109,25 @@ class ServiceSettings(BrokerSettings):
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
     timer_poll_seconds: float = Field(default=1.0, gt=0, description="How often due timers are looked for")
     relay_batch_size: int = Field(default=500, ge=1)
-    relay_poll_seconds: float = Field(default=0.5, gt=0)
+    relay_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="The relay's fallback poll: it is woken at once when rows are committed to the outbox (NOTIFY)",
+    )
+    producer_linger_ms: int = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="How long the producer waits to fill a batch; 0: records go at once (the relay sends a"
+        " round's rows together anyway)",
+    )
+    consumer_fetch_max_wait_ms: int = Field(
+        default=20,
+        ge=1,
+        le=500,
+        description="Longest the broker may hold an empty fetch: the latency an idle consumer adds (Kafka's"
+        " default 500; Tansu holds a fetch that long even when records arrive meanwhile)",
+    )
     max_event_bytes: int = Field(
         default=DEFAULT_MAX_EVENT_BYTES,
         ge=1024,
@@ -134,6 +152,14 @@ class ServiceSettings(BrokerSettings):
     )
     db_acquire_timeout_seconds: float = Field(
         default=2.0, gt=0, description="Longest wait of a request for a database connection before 503"
+    )
+    tracing_otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP endpoint traces are exported to (e.g. http://otel-collector:4318); unset: no tracing,"
+        " at no cost (shared.tracing)",
+    )
+    tracing_sample_ratio: float = Field(
+        default=1.0, ge=0, le=1, description="Share of traces begun here that are recorded (a caller's choice stands)"
     )
     dev_clock_file: str | None = Field(
         default=None,

@@ -81,6 +81,28 @@ async def test_publishes_every_event_in_order_per_aggregate(pool, fresh_dsn, pro
     assert all(len(p) == 1 for p in partitions.values())  # one aggregate, one partition
 
 
+async def test_a_commit_wakes_the_relay_without_its_poll(pool, fresh_dsn, producer, topic, broker) -> None:
+    """The outbox's trigger notifies at commit: a relay whose fallback poll would come only in an hour publishes
+    each event committed after it went idle (one round per commit)."""
+    store = EventStore("profiles")
+    relay = relay_for(fresh_dsn, producer, topic, poll_seconds=3600)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        await eventually(lambda: relay.stats.active)
+        for i in range(3):
+            rounds = relay.stats.batches
+            async with pool.acquire() as conn, conn.transaction():
+                await store.append(conn, "woken", i, [change("woken", i)])
+            await eventually(lambda n=i + 1: relay.stats.published == n)
+            assert relay.stats.batches == rounds + 1
+    finally:
+        stop.set()
+        await running
+    records = await consume_all(broker.bootstrap, topic, expected=3)
+    assert [json.loads(r.value)["sequence"] for r in records] == [sequence_text(n) for n in (1, 2, 3)]
+
+
 async def test_late_commit_with_lower_position_is_not_skipped(pool, fresh_dsn, producer, topic, broker) -> None:
     """Transaction A takes position p, B takes p+1 and commits first; the relay runs in between."""
     store = EventStore("profiles")
