@@ -55,7 +55,7 @@ def build_app(
     app.state.web_sign_in = web_sign_in
     app.state.portal = Portal(options, web_sign_in, clients, tokens, clock or SystemClock())
     install_error_pages(app)
+    pages.install(app, app.state.portal)  # first: the portal's own sign-in page answers GET /login
     app.include_router(sign_in.router)
     static.install(app, options)
-    pages.install(app, app.state.portal)
     return app
