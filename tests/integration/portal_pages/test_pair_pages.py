@@ -66,7 +66,7 @@ async def test_the_pair_negotiates_meets_progresses_and_closes(stack) -> None:
         [
             ("held_on", "2026-03-02"),
             ("duration_minutes", "45"),
-            ("format", "video"),
+            ("meeting_format", "video"),
             ("topic_tags", "goals"),
             ("topic_tags", "funding"),
             ("notes", "Private: talked about the aims page"),
@@ -76,7 +76,7 @@ async def test_the_pair_negotiates_meets_progresses_and_closes(stack) -> None:
     page = await mentee.get(workspace)
     assert "Private: talked about the aims page" in page.text and "45 minutes" in page.text
     ahead = await mentee.post(
-        f"{workspace}/meetings", {"held_on": "2026-04-01", "duration_minutes": "30", "format": "phone"}
+        f"{workspace}/meetings", {"held_on": "2026-04-01", "duration_minutes": "30", "meeting_format": "phone"}
     )
     assert ahead.status_code == 422 and 'id="held_on-error">a meeting is logged once it took place' in ahead.text
 
@@ -90,10 +90,11 @@ async def test_the_pair_negotiates_meets_progresses_and_closes(stack) -> None:
     assert goal.status_code == 303, goal.text
     detail = (await stack.relationships.client.get(workspace, headers=auth(mentee_id, Role.mentee))).json()
     goal_id = next(g["goal_id"] for g in detail["goals"] if g["text"] == "Publish one paper")
-    progressed = await mentee.post(f"{workspace}/goals/{goal_id}/progress", {"status": "achieved"})
+    progressed = await mentee.post(f"{workspace}/goals/{goal_id}/progress", {f"progress.{goal_id}.status": "achieved"})
     assert progressed.status_code == 303
     again = await mentor.post(
-        f"{workspace}/goals/{goal_id}/progress", {"status": "in_progress", "progress_percent": "50"}
+        f"{workspace}/goals/{goal_id}/progress",
+        {f"progress.{goal_id}.status": "in_progress", f"progress.{goal_id}.progress_percent": "50"},
     )
     assert again.status_code == 409 and "Someone changed this meanwhile" in unescape(again.text)
 

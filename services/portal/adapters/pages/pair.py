@@ -120,13 +120,22 @@ async def _workspace(
 
 
 async def _act(
-    viewer: Viewer, relationship_id: str, form: Form, name: str, method: str, path: str, body: Any, flash: str
+    viewer: Viewer,
+    relationship_id: str,
+    form: Form,
+    name: str,
+    method: str,
+    path: str,
+    body: Any,
+    flash: str,
+    renamed: dict[str, str] | None = None,
 ) -> Response:
-    """Send one command; back to the workspace with what was done, or the workspace with the refusal shown."""
+    """Send one command; back to the workspace with what was done, or the workspace with the refusal shown.
+    ``renamed``: the service's field → the form's (where one page holds two forms with a field of that name)."""
     try:
         await viewer.api.send("relationships", method, f"/relationships/{relationship_id}{path}", body)
     except FieldErrors as exc:
-        fields = _form_fields(name, exc.fields, form)
+        fields = {(renamed or {}).get(k, k): v for k, v in _form_fields(name, exc.fields, form).items()}
         return await _workspace(viewer, relationship_id, failed=name, errors=fields, values=form, status_code=422)
     except Conflict as exc:
         return await _workspace(viewer, relationship_id, failed=name, conflict=exc.detail, values=form, status_code=409)
@@ -245,11 +254,12 @@ async def log_meeting(viewer: ViewerDep, relationship_id: str) -> Response:
     body = {
         "held_on": _or_none(form.one("held_on")),
         "duration_minutes": form.one("duration_minutes"),
-        "format": form.one("format"),
+        "format": form.one("meeting_format"),
         "topic_tags": form.many("topic_tags"),
         "notes": _or_none(form.one("notes")),
     }
-    return await _act(viewer, relationship_id, form, "meeting", "POST", "/meetings", body, "pair_meeting")
+    renamed = {"format": "meeting_format"}
+    return await _act(viewer, relationship_id, form, "meeting", "POST", "/meetings", body, "pair_meeting", renamed)
 
 
 @router.post("/relationships/{relationship_id}/goals", response_class=HTMLResponse)
@@ -262,9 +272,11 @@ async def set_goal(viewer: ViewerDep, relationship_id: str) -> Response:
 @router.post("/relationships/{relationship_id}/goals/{goal_id}/progress", response_class=HTMLResponse)
 async def progress_goal(viewer: ViewerDep, relationship_id: str, goal_id: str) -> Response:
     form = await checked_form(viewer)
-    body = {"status": form.one("status"), "progress_percent": form.one("progress_percent") or "0"}
-    path = f"/goals/{goal_id}/progress"
-    return await _act(viewer, relationship_id, form, f"progress-{goal_id}", "POST", path, body, "pair_progress")
+    prefix = f"progress.{goal_id}"
+    body = {"status": form.one(f"{prefix}.status"), "progress_percent": form.one(f"{prefix}.progress_percent") or "0"}
+    path, renamed = f"/goals/{goal_id}/progress", {k: f"{prefix}.{k}" for k in ("status", "progress_percent")}
+    name = f"progress-{goal_id}"
+    return await _act(viewer, relationship_id, form, name, "POST", path, body, "pair_progress", renamed)
 
 
 @router.post("/relationships/{relationship_id}/review", response_class=HTMLResponse)
