@@ -183,7 +183,8 @@ async def stack(postgres, broker) -> AsyncIterator[Stack]:
                 relationships_url="http://relationships",
                 notifications_url="http://notifications",
             )
-            portal = build_portal(settings_for("portal", dsns["portal"], broker.bootstrap), portal_options, routes)
+            portal_settings = settings_for("portal", dsns["portal"], broker.bootstrap)
+            portal = build_portal(portal_settings, portal_options, routes, clock=clock)
             await stack.enter_async_context(portal.router.lifespan_context(portal))
             running = Stack(matching, relationships, portal, routes, clock)
             yield running

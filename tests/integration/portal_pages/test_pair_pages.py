@@ -42,6 +42,7 @@ async def test_the_pair_negotiates_meets_progresses_and_closes(stack) -> None:
     assert page.status_code == 200
     assert f"Relationship with Fellow {mentee_id}" in page.text and "Grant writing" in page.text  # the introduction
     assert "No agreement yet" in page.text and "Next meeting due by 2026-04-27" in page.text
+    assert 'name="held_on" type="date" value="2026-03-02"' in page.text  # the services' day
 
     # A goal due in the past: refused next to its field, the form kept as typed.
     refused = await mentee.post(f"{workspace}/agreement", {**AGREEMENT, "goals.0.due_on": "2026-01-01"})
