@@ -39,6 +39,7 @@ from tests.integration.matching.conftest import mentee_registered, mentor_regist
 from tests.integration.service_harness import START, auth, settings_for
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+IDS = re.compile(r'\sid="([^"]+)"')
 
 
 class Routes(httpx.AsyncBaseTransport):
@@ -62,7 +63,11 @@ class Browser:
     csrf: str
 
     async def get(self, path: str) -> httpx.Response:
-        return await self.client.get(path)
+        """The page; on every page shown, no element id repeats (labels, errors and skip links point at ids)."""
+        page = await self.client.get(path)
+        ids = IDS.findall(page.text)
+        assert len(ids) == len(set(ids)), f"ids repeated on {path}: {sorted({i for i in ids if ids.count(i) > 1})}"
+        return page
 
     async def post(self, path: str, data: dict | list | None = None) -> httpx.Response:
         """A form post (``data`` a dict, or (name, value) pairs for repeated names) with the session's token."""
