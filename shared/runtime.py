@@ -67,6 +67,8 @@ class ServiceRuntime:
     privacy: Inventory | None = None
     """Where the service keeps a person's data (``shared.privacy``): ``GET /privacy/{id}`` and erasure receipts."""
     key_client: httpx.AsyncClient | None = None
+    key_transport: httpx.AsyncBaseTransport | None = None
+    """How the key client reaches its producers: the network (None), or an in-process app in a test's stack."""
 
     def __post_init__(self) -> None:
         if self.store is not None:  # the one size setting, also for a store a composition root built
@@ -173,7 +175,7 @@ class ServiceRuntime:
         sources = parse_sources(self.settings.key_sources)
         if not sources:
             return None
-        self.key_client = httpx.AsyncClient(timeout=5.0)
+        self.key_client = httpx.AsyncClient(timeout=5.0, transport=self.key_transport)
         tokens = ServiceTokens(self.settings, self.key_client)
         return KeySource(sources, tokens, self.key_client, cache_seconds=self.settings.key_cache_seconds)
 

@@ -89,7 +89,11 @@ async def stack(postgres: Postgres, broker, oidc_provider: OidcProvider) -> Asyn
         for name, build in (("profiles", profiles_app), ("matching", matching_app)):
             dsn = await postgres.create_database_async(f"{prefix}_{name}")
             created.append(f"{prefix}_{name}")
-            app = build(_settings(name, dsn, broker.bootstrap, oidc_provider), FrozenClock(START))
+            # matching opens profiles' sealed fields (names, biographies) with keys asked of profiles, in-process
+            sources = {"key_sources": {"profiles": "http://profiles"}} if name == "matching" else {}
+            app = build(_settings(name, dsn, broker.bootstrap, oidc_provider, **sources), FrozenClock(START))
+            if name == "matching":
+                app.state.runtime.key_transport = httpx.ASGITransport(app=apps["profiles"])
             await exits.enter_async_context(app.router.lifespan_context(app))
             apps[name] = app
         dsn = await postgres.create_database_async(f"{prefix}_portal")
