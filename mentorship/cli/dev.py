@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import tempfile
 import time
 from contextlib import ExitStack
 from enum import StrEnum
@@ -20,6 +21,7 @@ from mentorship.devstack.broker import start_broker
 from mentorship.devstack.datadir import claim, outbox_backlog, queue_refill
 from mentorship.devstack.demo import SCALES
 from mentorship.devstack.demo.run import DEFAULT_SEED, already_played, play, service_env, wait_for_dashboard
+from mentorship.devstack.mailsink import MailSink, start_mail_sink
 from mentorship.devstack.oidc import DEFAULT_PORT as OIDC_PORT
 from mentorship.devstack.oidc import (
     DEV_PASSWORD,
@@ -37,6 +39,7 @@ from shared.settings import DEV_JWT_SECRET
 
 app = typer.Typer(help="Run the whole platform locally (no Docker needed).", no_args_is_help=True)
 console = Console()
+DEMO_DIRECTOR_EMAIL = "director@demo.example"
 
 
 class DemoScale(StrEnum):
@@ -85,6 +88,7 @@ def up(
                 )
             )
             console.print(f"OpenID Connect provider (development): {provider.issuer}", highlight=False)
+            sink = _start_mail_sink(stack, kept.path / "mail" if kept else None, fixed_ports, log_dir)
             if kept:
                 kept.record_processes()
                 console.print(f"data: {kept.path} (Postgres in {kept.postgres})", soft_wrap=True, highlight=False)
@@ -104,13 +108,14 @@ def up(
                         **provider.service_env(),
                         "MENTORSHIP_DEV_MODE": "1",
                     },
+                    service_env_overrides={"notifications": _mail_settings(sink)},
                     started=kept.record_processes if kept else None,
                 )
             )
             if kept:
                 kept.record_processes()  # their children too (analytics' workers)
                 _wait_for_refill(postgres, services)
-            _print_where(services, log_dir, provider)  # usable now; the demo fills the dashboard as it plays
+            _print_where(services, log_dir, provider, sink)  # usable now; the demo fills the dashboard as it plays
             if demo:
                 _run_demo(services, postgres, broker.bootstrap, clock_file, demo_scale.value, demo_seed)
             if exit_when_ready:
@@ -132,6 +137,34 @@ def _service_settings() -> dict[str, str]:
     """A service's own settings from this environment (``MENTORSHIP_NOTIFICATIONS_SMTP_HOST``, …): a pilot's SMTP."""
     prefixes = tuple(f"MENTORSHIP_{name.upper()}_" for name in SERVICES)
     return {key: value for key, value in os.environ.items() if key.startswith(prefixes)}
+
+
+def _start_mail_sink(stack: ExitStack, kept: Path | None, fixed_ports: bool, log_dir: Path) -> MailSink | None:
+    """The development mail sink, unless this environment names an SMTP server for notifications (a pilot's).
+
+    It keeps its mails in ``DIR/mail`` with ``--data DIR``, else in a directory removed at the end."""
+    if any(key in os.environ for key in ("MENTORSHIP_NOTIFICATIONS_SMTP_HOST", "MENTORSHIP_NOTIFICATIONS_SMTP_PORT")):
+        return None
+    store = kept or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mentorship-mail-")))
+    sink = stack.enter_context(start_mail_sink(store, fixed_ports=fixed_ports, log_dir=log_dir))
+    console.print(
+        f"mail sink (development): SMTP on {sink.smtp_host}:{sink.smtp_port}, what it received at {sink.url}/mails",
+        soft_wrap=True,
+        highlight=False,
+    )
+    return sink
+
+
+def _mail_settings(sink: MailSink | None) -> dict[str, str]:
+    """Notifications sends to the sink, and the demo's director (without a profile) gets the director's mails."""
+    if sink is None:
+        return {}
+    directors = (
+        {}
+        if "MENTORSHIP_NOTIFICATIONS_DIRECTOR_EMAILS" in os.environ
+        else {"MENTORSHIP_NOTIFICATIONS_DIRECTOR_EMAILS": f'["{DEMO_DIRECTOR_EMAIL}"]'}
+    )
+    return sink.notifications_env() | directors
 
 
 def _queue_refill(postgres: Postgres) -> None:
@@ -201,7 +234,9 @@ def _run_demo(
     )
 
 
-def _print_where(services: dict[str, RunningService], log_dir: Path, provider: OidcProvider) -> None:
+def _print_where(
+    services: dict[str, RunningService], log_dir: Path, provider: OidcProvider, sink: MailSink | None
+) -> None:
     console.print("[bold]services[/bold] (API docs at /docs, readiness at /readyz, metrics at /metrics):")
     for service in services.values():
         console.print(
