@@ -22,7 +22,14 @@ from mentorship.devstack.postgres import Postgres
 from mentorship.devstack.processes import ManagedProcess, free_port
 from shared.bus import SERVICES
 
-DEFAULT_PORTS = {"profiles": 8001, "matching": 8002, "relationships": 8003, "notifications": 8004, "analytics": 8005}
+DEFAULT_PORTS = {
+    "profiles": 8001,
+    "matching": 8002,
+    "relationships": 8003,
+    "notifications": 8004,
+    "analytics": 8005,
+    "portal": 8006,
+}
 
 
 class Replica:

@@ -44,6 +44,7 @@ class ServiceRuntime:
     timer_handlers: dict[str, TimerHandler] = field(default_factory=dict)
     background: list[BackgroundTask] = field(default_factory=list)
     publishes: bool = True
+    uses_broker: bool = True  # False: no topics, producer or consumers (the portal: pages and HTTP calls only)
     clock: Clock = field(default_factory=SystemClock)
     codec: PayloadCodec | None = None
     consumer_batch_size: int = 1  # > 1: records handled in batches (``subscribe``), e.g. for a high event rate
@@ -84,9 +85,10 @@ class ServiceRuntime:
             topics = [topic_for(self.service)] if self.publishes else []
             if self.handlers:
                 topics += [*self.consumes, dead_letter_topic(self.group)]
-            await ensure_topics(s, topics, s.topic_partitions, max_event_bytes=s.max_event_bytes)
-            self.producer = new_producer(s, max_event_bytes=s.max_event_bytes)
-            await self.producer.start()
+            if self.uses_broker:
+                await ensure_topics(s, topics, s.topic_partitions, max_event_bytes=s.max_event_bytes)
+                self.producer = new_producer(s, max_event_bytes=s.max_event_bytes)
+                await self.producer.start()
             tasks = self._start_tasks(stop)
             if self.handlers:
                 await self._start_consumer()
@@ -189,7 +191,9 @@ class ServiceRuntime:
 
     async def ready(self) -> dict[str, bool]:
         """Database and broker answer; and, where the service consumes, its consumer is not stuck (the watchdog)."""
-        checks = {"database": await self._database_answers(), "broker": await self._broker_answers()}
+        checks = {"database": await self._database_answers()}
+        if self.uses_broker:
+            checks["broker"] = await self._broker_answers()
         if self.watchdog is not None:
             checks["consumer"] = self.watchdog.ready
         return checks

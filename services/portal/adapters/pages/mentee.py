@@ -1,0 +1,8 @@
+"""The mentee pages (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
+NAV: list = []

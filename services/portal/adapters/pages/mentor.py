@@ -1,0 +1,8 @@
+"""The mentor pages (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
+NAV: list = []
