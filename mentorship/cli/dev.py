@@ -32,7 +32,7 @@ from mentorship.devstack.oidc import (
     start_oidc_provider,
 )
 from mentorship.devstack.postgres import Postgres, start_kept_postgres, start_postgres
-from mentorship.stack import RunningService, start_services
+from mentorship.stack import PORTAL, RunningService, portal_settings, start_services
 from shared.auth import Role, mint_token
 from shared.bus import SERVICES
 from shared.settings import DEV_JWT_SECRET
@@ -112,18 +112,34 @@ def up(
                     started=kept.record_processes if kept else None,
                 )
             )
+            web = stack.enter_context(
+                start_services(
+                    postgres,
+                    broker.bootstrap,
+                    log_dir,
+                    names=(PORTAL,),
+                    fixed_ports=fixed_ports,
+                    extra_env={
+                        **_service_settings(),
+                        **provider.portal_env(),
+                        **portal_settings(services, sink.url if sink else None),
+                        "MENTORSHIP_DEV_MODE": "1",
+                    },
+                )
+            )
             if kept:
-                kept.record_processes()  # their children too (analytics' workers)
+                kept.record_processes()  # their children too (analytics' workers), and the portal
                 _wait_for_refill(postgres, services)
-            _print_where(services, log_dir, provider, sink)  # usable now; the demo fills the dashboard as it plays
+            _print_where({**services, **web}, log_dir, provider, sink)  # usable now; the demo fills the dashboard
             if demo:
                 _run_demo(services, postgres, broker.bootstrap, clock_file, demo_scale.value, demo_seed)
             if exit_when_ready:
                 return
             console.print("[bold green]running[/bold green] — Ctrl-C stops everything")
-            while all(s.process.is_running() for s in services.values()):
+            everything = [*services.values(), *web.values()]
+            while all(s.process.is_running() for s in everything):
                 time.sleep(0.5)
-            dead = [s.name for s in services.values() if not s.process.is_running()]
+            dead = [s.name for s in everything if not s.process.is_running()]
             console.print(f"[red]service(s) exited: {', '.join(dead)}[/red]; stopping the rest")
             raise typer.Exit(1)
     except KeyboardInterrupt:
@@ -135,7 +151,7 @@ def up(
 
 def _service_settings() -> dict[str, str]:
     """A service's own settings from this environment (``MENTORSHIP_NOTIFICATIONS_SMTP_HOST``, …): a pilot's SMTP."""
-    prefixes = tuple(f"MENTORSHIP_{name.upper()}_" for name in SERVICES)
+    prefixes = tuple(f"MENTORSHIP_{name.upper()}_" for name in (*SERVICES, PORTAL))
     return {key: value for key, value in os.environ.items() if key.startswith(prefixes)}
 
 
@@ -255,10 +271,10 @@ def _print_where(
         soft_wrap=True,
         highlight=False,
     )
-    _print_sign_in(services, provider)
+    _print_sign_in(services, provider, sink)
 
 
-def _print_sign_in(services: dict[str, RunningService], provider: OidcProvider) -> None:
+def _print_sign_in(services: dict[str, RunningService], provider: OidcProvider, sink: MailSink | None) -> None:
     """How to sign in as each kind of person, through the development provider."""
     people = {a.username: a for a in provider.accounts}
     console.print(
@@ -266,6 +282,22 @@ def _print_sign_in(services: dict[str, RunningService], provider: OidcProvider) 
         soft_wrap=True,
         highlight=False,
     )
+    if PORTAL in services:
+        portal = services[PORTAL].url
+        who = ", ".join(
+            f"{username} ({people[username].name}, {people[username].employee_id})"
+            for username in ("mentor", "mentee")
+            if username in people
+        )
+        console.print(
+            f"  [bold]the portal[/bold]: open {portal}/ and sign in as director (the program director), {who}",
+            soft_wrap=True,
+            highlight=False,
+        )
+        if sink:
+            console.print(
+                f"  the mails the platform sent (development): {portal}/dev/mail", soft_wrap=True, highlight=False
+            )
     if "analytics" in services:
         console.print(
             f"  the director: open {services['analytics'].url}/login, sign in as director",

@@ -9,8 +9,12 @@ from shared.startup_checks import Finding
 
 
 def checks() -> list[Finding]:
-    """The portal's own settings are read (and refused with the reason when invalid) before it starts."""
-    PortalSettings()
+    """The portal's own settings are read (and refused with the reason when invalid) before it starts. The mail
+    sink's view shows every mail to anyone signed in: a development setting (outside development mode it stops
+    the start)."""
+    options = PortalSettings()
+    if options.dev_mail_url:
+        return [Finding("MENTORSHIP_PORTAL_DEV_MAIL_URL", "is set: /dev/mail shows every mail sent (development only)")]
     return []
 
 

@@ -45,6 +45,7 @@ class Portal:
     clients: ServiceClients
     tokens: TokenStore
     nav: list[Any] = field(default_factory=list)  # (roles, path, label) of every area, in order
+    dev_mail: str | None = None  # the development mail sink's URL (development mode only): /dev/mail
 
 
 @dataclass
