@@ -16,6 +16,7 @@ from services.portal.adapters.api_client import ServiceClients
 from services.portal.adapters.tokens import TokenStore
 from services.portal.adapters.web import Portal, install_error_pages
 from services.portal.settings import PortalSettings
+from shared.clock import Clock, SystemClock
 from shared.db import migrations_from_package
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
@@ -26,8 +27,10 @@ def build_app(
     settings: ServiceSettings,
     options: PortalSettings | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
-    """``transport``: how the API clients reach the services (tests: in-process apps); the network by default."""
+    """``transport``: how the API clients reach the services (tests: in-process apps); the network by default.
+    ``clock``: what "now" is for deadlines shown (the services' own clock in tests)."""
     options = options or PortalSettings()
     clients = ServiceClients(options, settings.oidc_audience, transport)
 
@@ -51,9 +54,9 @@ def build_app(
     web_sign_in = sign_in.portal_sign_in(settings, lambda: runtime.pool, tokens, app.state.token_verifier.issuer)
     app.state.web_sign_in = web_sign_in
     dev_mail = options.dev_mail_url if settings.dev_mode else None
-    app.state.portal = Portal(options, web_sign_in, clients, tokens, dev_mail=dev_mail)
+    app.state.portal = Portal(options, web_sign_in, clients, tokens, clock or SystemClock(), dev_mail=dev_mail)
     install_error_pages(app)
+    pages.install(app, app.state.portal)  # first: the portal's own sign-in page answers GET /login
     app.include_router(sign_in.router)
     static.install(app, options)
-    pages.install(app, app.state.portal)
     return app

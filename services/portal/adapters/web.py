@@ -28,6 +28,7 @@ from services.portal.adapters.tokens import SessionTokens, TokenStore
 from services.portal.application.errors import ApiError, NotFound, Refused, ServiceDown, SignInNeeded
 from services.portal.settings import PortalSettings
 from shared.auth import Principal, Role
+from shared.clock import Clock, SystemClock
 from shared.web_session import WebSession
 from shared.web_signin import SESSION_COOKIE, WebSignIn
 
@@ -44,6 +45,7 @@ class Portal:
     sign_in: WebSignIn
     clients: ServiceClients
     tokens: TokenStore
+    clock: Clock = field(default_factory=SystemClock)
     nav: list[Any] = field(default_factory=list)  # (roles, path, label) of every area, in order
     dev_mail: str | None = None  # the development mail sink's URL (development mode only): /dev/mail
 

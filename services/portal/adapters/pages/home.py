@@ -1,16 +1,48 @@
-"""The home page: one section per role the person holds, each with what needs them now."""
+"""The sign-in page and the home page: one section per role the person holds, each with what needs them now.
+
+The sign-in page is the portal's own (its layout and language); the form posts to the shared sign-in
+(``shared.web_signin``: ``POST /login``), with the same double-submitted CSRF cookie that one checks."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import secrets
+
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from services.portal.adapters.i18n import N_
-from services.portal.adapters.web import ViewerDep, render, sections
+from services.portal.adapters.web import ViewerDep, portal_of, render, sections
 from shared.auth import Role
+from shared.web_signin import LOGIN_CSRF_COOKIE, LOGIN_LIFETIME
 
 router = APIRouter(include_in_schema=False)
 NAV = [((Role.admin, Role.analyst, Role.mentor, Role.mentee), "/", N_("Home"))]
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request) -> HTMLResponse:
+    sign_in = portal_of(request).sign_in
+    token = secrets.token_urlsafe(32)
+    configured = sign_in.client is not None
+    response = render(
+        None,
+        "home/login.html",
+        200 if configured else 503,
+        request=request,
+        login_csrf=token,
+        configured=configured,
+        signed_out="signed_out" in request.query_params,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=int(LOGIN_LIFETIME.total_seconds()),
+        path="/login",
+        httponly=True,
+        samesite="strict",
+        secure=sign_in.secure(request),
+    )
+    return response
 
 
 @router.get("/", response_class=HTMLResponse)
