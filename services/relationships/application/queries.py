@@ -25,7 +25,7 @@ async def show_relationship(c: Container, relationship_id: str, reader: str, *, 
             raise NotAParty(relationship_id)
         relationship = await c.relationships.get(conn, relationship_id)
         draft = await c.drafts.load(conn, relationship_id)
-    return {**row, **_detail(relationship, draft, reader, c.cadence_grace)}
+    return {**row, **_detail(relationship, draft, reader, c.cadence_grace), "meeting_topics": list(c.topics)}
 
 
 def _detail(relationship: Relationship, draft: AgreementDraft | None, reader: str, grace: timedelta) -> dict[str, Any]:

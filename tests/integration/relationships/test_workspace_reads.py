@@ -12,6 +12,7 @@ async def test_cadence_lagging_list_and_closing_survey(service) -> None:
     mine = (await service.client.get(f"/relationships/{rid}", headers=MENTEE)).json()
     assert mine["next_meeting_due_on"] == "2026-04-27" and mine["lagging_from"] == "2026-05-11"
     assert mine["lagging"] is False and mine["open_survey"] is None and mine["open_survey_answered"] is False
+    assert "goals" in mine["meeting_topics"]
 
     service.clock.advance(days(70))
     assert await service.fire_timers() == 1

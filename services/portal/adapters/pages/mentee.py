@@ -161,13 +161,34 @@ async def withdraw(request_id: str, viewer: ViewerDep) -> Response:
     return done("/request", "withdrawn")
 
 
+_STEP_EVENTS = {
+    "submitted": ("RequestRanked", {}),
+    "approved": ("RequestReviewed", {"approved": True}),
+    "declined": ("RequestReviewed", {"approved": False}),
+    "forwarded": ("RequestForwarded", {}),
+    "mentor_accepted": ("MentorResponded", {"accepted": True}),
+    "mentor_declined": ("MentorResponded", {"accepted": False}),
+    "expired": ("RequestExpired", {}),
+    "unmatched": ("RequestUnmatched", {}),
+    "matched": ("MatchApproved", {}),
+    "withdrawn": ("RequestWithdrawn", {}),
+}
+
+
 async def _history(viewer: Viewer, request_id: str) -> list[dict[str, Any]] | None:
-    """Matching's history of the request, where it offers one (otherwise the timeline is derived from the view)."""
+    """Matching's timeline of the request (``GET /requests/{id}/timeline``, the steps as the mentee may read them),
+    as the history ``application.timeline`` reads; None where there is none (the timeline is derived from the view)."""
     try:
-        found = await viewer.api.get("matching", f"/requests/{request_id}/history")
+        found = await viewer.api.get("matching", f"/requests/{request_id}/timeline")
     except NotFound:
         return None
-    return found.get("items") if isinstance(found, dict) else None
+    history = []
+    for step in found.get("steps", []) if isinstance(found, dict) else []:
+        kind, data = _STEP_EVENTS.get(step.get("step"), (None, {}))
+        if kind:
+            reason = {"decline_reason": step.get("reason")} if step.get("step") == "declined" else {}
+            history.append({"type": kind, "at": step.get("at"), "data": {**step, **data, **reason}})
+    return history
 
 
 async def _status_page(
