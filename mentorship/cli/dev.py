@@ -121,6 +121,7 @@ def up(
                     fixed_ports=fixed_ports,
                     extra_env={
                         **_service_settings(),
+                        **(service_env(clock_file) if demo else {}),  # its forms' "today" is the services' day
                         **provider.portal_env(),
                         **portal_settings(services, sink.url if sink else None),
                         "MENTORSHIP_DEV_MODE": "1",

@@ -93,7 +93,7 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One stack for the module: its own broker (no other test's events), the provider with these people, the sink,
-    the backend on a clock file the test moves, and the portal (on the system clock: its sessions are real time)."""
+    the services on a clock file the test moves (the portal too: its forms' "today" is the services' day)."""
     log_dir = tmp_path_factory.mktemp("portal-e2e")
     clock_file = log_dir / "dev-clock"
     prefix = f"portal_{uuid.uuid4().hex[:8]}"
@@ -119,7 +119,10 @@ def stack(postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]
             log_dir,
             names=(PORTAL,),
             database_prefix=prefix,
-            extra_env=provider.portal_env() | portal_settings(services, sink.url) | {"MENTORSHIP_DEV_MODE": "1"},
+            extra_env=provider.portal_env()
+            | portal_settings(services, sink.url)
+            | clock_env(clock_file)
+            | {"MENTORSHIP_DEV_MODE": "1"},
         ) as web,
     ):
         yield Stack(
@@ -269,53 +272,217 @@ async def test_every_person_signs_in_and_the_mail_view_shows_what_the_platform_s
     await phone.context.close()
 
 
+async def submitted(page, button, done: str) -> None:
+    """Click a form's button and wait for the page the post leads to (``?done=<done>``; htmx boosts the forms, so the
+    address changes by the History API as well as without JavaScript)."""
+    await button.click()
+    await page.wait_for_url(re.compile(rf"[?&]done={done}\b"))
+    await page.wait_for_load_state()
+
+
 async def test_the_director_reviewed_flow_by_clicking(seeded: Stack, browser, pages: Pages) -> None:
+    from playwright.async_api import expect
+
     portal = seeded.portal
     started = datetime.now(UTC)
+    day = (started + timedelta(days=8)).date()  # the services' day once the deadline has passed
 
-    # --- the mentee ranks three mentors -----------------------------------------------------------------------
+    # --- the mentee finds mentors and ranks three (in one order, then reordered) ----------------------------------
     mentee = await sign_in(browser, portal, MENTEE.username)
+    await mentee.goto(f"{portal}/profile")
+    await pages.check(mentee, "mentee-profile")
     await mentee.goto(f"{portal}/mentors")
+    await expect(mentee.locator("main")).to_contain_text(FIRST.name)
     await pages.check(mentee, "mentee-directory")
+    await mentee.goto(f"{portal}/request")
+    await pages.check(mentee, "mentee-request-empty")
     await mentee.goto(f"{portal}/request/new")
-    await pages.check(mentee, "mentee-request-new")
-    await mentee.get_by_label("Biography").fill("Cardiology fellow in my second year, starting clinical research.")
-    await mentee.get_by_label(re.compile("Why")).fill("I want guidance on my first grant and on a research career.")
-    for rank, mentor in enumerate((FIRST, SECOND, THIRD), start=1):
-        await mentee.get_by_label(re.compile(f"Choice {rank}")).select_option(mentor.employee_id)
-    await mentee.get_by_role("button", name=re.compile("Submit")).click()
-    await mentee.wait_for_url(f"{portal}/request**")
-    assert "submitted" in (await mentee.locator("main").inner_text()).lower()
-    await pages.check(mentee, "mentee-request-timeline-submitted")
+    await pages.check(mentee, "mentee-request-compose")
+    for mentor in (SECOND, FIRST, THIRD):
+        await mentee.locator("#candidate").select_option(mentor.employee_id)
+        await mentee.get_by_role("button", name="Add to my choices").click()
+        await expect(mentee.locator("#ranked")).to_contain_text(mentor.name)
+    await mentee.get_by_role("button", name=f"Move up: {FIRST.name}").click()
+    await expect(mentee.locator("#ranked li").first).to_contain_text(FIRST.name)
+    assert [n.split("\n")[0] for n in await mentee.locator("#ranked li strong").all_inner_texts()] == [
+        FIRST.name,
+        SECOND.name,
+        THIRD.name,
+    ]
+    await mentee.locator("#biography").fill("Cardiology fellow in my second year, starting clinical research.")
+    await mentee.locator("#motivation").fill("I want guidance on my first grant and on a research career.")
+    await pages.check(mentee, "mentee-request-ranked")
+    await submitted(mentee, mentee.get_by_role("button", name="Submit request"), "request")
+    await expect(mentee.locator("main")).to_contain_text("Waiting for the program director's review")
+    await pages.check(mentee, "mentee-request-submitted")
 
-    # --- the director approves ----------------------------------------------------------------------------------
+    # --- the director approves --------------------------------------------------------------------------------
     director = await sign_in(browser, portal, "director")
+    await director.goto(f"{portal}/director")
+    await pages.check(director, "director-overview")
     await until_shown(director, f"{portal}/director/reviews", MENTEE.name)
     await pages.check(director, "director-review-queue")
-    await director.get_by_role("button", name=re.compile("Approve")).first.click()
-    await director.wait_for_load_state()
+    await submitted(
+        director, director.get_by_role("button", name="Approve and forward to the first choice"), "director_approved"
+    )
+    await expect(director.locator("main")).to_contain_text("No request waits for your review.")
 
     # --- the first choice declines ------------------------------------------------------------------------------
     first = await sign_in(browser, portal, FIRST.username)
-    await until_shown(first, f"{portal}/mentor/inbox", MENTEE.name)
+    await first.goto(f"{portal}/mentor/profile")
+    await pages.check(first, "mentor-profile")
+    await until_shown(first, f"{portal}/mentor/inbox", "you are choice 1")
+    await expect(first.locator("main")).to_contain_text("I want guidance on my first grant")
     await pages.check(first, "mentor-inbox")
-    await first.get_by_label(re.compile("Reason")).first.fill("My clinic year is full; Ben suits you better.")
-    await first.get_by_role("button", name=re.compile("Decline")).first.click()
-    await first.wait_for_load_state()
+    await first.get_by_label("Reason (needed when you decline)").fill("My clinic year is full; Ben suits you better.")
+    await submitted(first, first.get_by_role("button", name="Decline"), "declined")
 
     # --- the second lets the deadline pass: the services' clock moves past it -------------------------------------
     second = await sign_in(browser, portal, SECOND.username)
-    await until_shown(second, f"{portal}/mentor/inbox", MENTEE.name)
+    await until_shown(second, f"{portal}/mentor/inbox", "you are choice 2")
     await pages.check(second, "mentor-inbox-countdown")
     seeded.clock.set(started + timedelta(days=8))
-    third = await sign_in(browser, portal, THIRD.username)
-    await until_shown(third, f"{portal}/mentor/inbox", MENTEE.name)
+    await until_shown(mentee, f"{portal}/request", "Choice 2 did not answer in time")
+    await pages.check(mentee, "mentee-request-forwarded-to-third")
 
-    # --- the third accepts; the introduction mail appears --------------------------------------------------------
-    await third.get_by_role("button", name=re.compile("Accept")).first.click()
-    await third.wait_for_load_state()
-    await until_shown(mentee, f"{portal}/dev/mail", "Introduction")
+    # --- the third accepts; the introduction mail appears ------------------------------------------------------
+    third = await sign_in(browser, portal, THIRD.username)
+    await until_shown(third, f"{portal}/mentor/inbox", "you are choice 3")
+    await submitted(third, third.get_by_role("button", name="Accept"), "accepted")
+    await until_shown(mentee, f"{portal}/request", f"Matched with {THIRD.name}")
+    await pages.check(mentee, "mentee-request-matched")
+    await until_shown(mentee, f"{portal}/dev/mail", f"Introduction: meet {THIRD.name}, your mentor")
     await pages.check(mentee, "dev-mail-introduction")
-    await until_shown(mentee, f"{portal}/request", "matched")
-    await pages.check(mentee, "mentee-request-timeline-matched")
-    pytest.fail("TODO: the pair's workspace, closure with rematch, the director's unmatched queue and bulk runs")
+    intro = seeded.sink.mails(subject="Introduction")
+    assert {m["envelope_to"][0] for m in intro} == {MENTEE.email, THIRD.email}
+
+    # --- the pair negotiates and signs an agreement -------------------------------------------------------------
+    await until_shown(mentee, f"{portal}/relationships", f"Mentored by {THIRD.name}")
+    await pages.check(mentee, "pair-list")
+    await mentee.get_by_role("link", name=f"Mentored by {THIRD.name}").click()
+    await mentee.wait_for_url(re.compile(r"/relationships/[^/?]+$"))
+    workspace = mentee.url
+    await pages.check(mentee, "pair-workspace-new")
+    await mentee.locator("#goals-0-text").fill("Submit a first grant application")
+    await mentee.locator("#goals-0-measure").fill("The application is submitted to the foundation")
+    await mentee.locator("#goals-0-due_on").fill((day + timedelta(days=120)).isoformat())
+    await mentee.locator("#development_plan-0-title").fill("Write the specific aims")
+    await mentee.locator("#development_plan-0-due_on").fill((day + timedelta(days=60)).isoformat())
+    await submitted(mentee, mentee.get_by_role("button", name="Save this revision"), "pair_proposed")
+    await expect(mentee.locator("main")).to_contain_text("Draft revision 1")
+    await third.goto(workspace)
+    await third.get_by_text("Propose a revision").click()
+    await third.locator("#cadence_weeks_max").fill("7")
+    await submitted(third, third.get_by_role("button", name="Save this revision"), "pair_proposed")
+    await expect(third.locator("main")).to_contain_text("Draft revision 2")
+    await pages.check(third, "pair-workspace-draft")
+    for party in (third, mentee):
+        await party.goto(workspace)
+        await party.locator("#confidentiality_accepted").check()
+        await party.locator("#no_fault_termination_acknowledged").check()
+        await submitted(party, party.get_by_role("button", name="Sign the agreement"), "pair_signed")
+    await expect(mentee.locator("main")).to_contain_text("Signed by every party (revision 2)")
+    await expect(mentee.locator("main")).to_contain_text("every 6 to 7 weeks")
+
+    # --- a meeting with a private note; the director cannot read it ----------------------------------------------
+    note = "Private: we talked about the tension with the lab head."
+    await third.goto(workspace)
+    await third.get_by_text("Log a meeting").click()
+    await third.locator("#held_on").fill(day.isoformat())
+    await third.locator("#notes").fill(note)
+    await submitted(third, third.get_by_role("button", name="Log the meeting"), "pair_meeting")
+    await expect(third.locator("main")).to_contain_text(note)
+    await mentee.goto(workspace)
+    await expect(mentee.locator("main")).to_contain_text(note)  # the pair reads it
+    await director.goto(workspace)
+    await expect(director.locator("main")).to_contain_text("Meetings logged: 1")
+    assert note not in await director.content()
+    await pages.check(director, "director-relationship-status")
+    relationship_id = workspace.rsplit("/", 1)[1]
+    token = await _token(seeded, "director", "relationships")
+    async with httpx.AsyncClient(timeout=10) as http:
+        notes = await http.get(
+            f"{seeded.urls['relationships']}/relationships/{relationship_id}/notes",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert notes.status_code in (403, 404) and note not in notes.text
+
+    # --- a goal and its progress ---------------------------------------------------------------------------------
+    await mentee.goto(workspace)
+    await mentee.get_by_text("Set a goal").click()
+    await mentee.locator("#text").fill("Present a poster at the spring meeting")
+    await mentee.locator("#measure").fill("The poster is accepted")
+    await mentee.locator("#due_on").fill((day + timedelta(days=90)).isoformat())
+    await submitted(mentee, mentee.get_by_role("button", name="Set the goal"), "pair_goal")
+    goal = mentee.locator("li", has_text="Present a poster at the spring meeting")
+    await goal.get_by_label("Progress in percent").fill("40")
+    await submitted(mentee, goal.get_by_role("button", name="Record progress"), "pair_progress")
+    await expect(mentee.locator("li", has_text="Present a poster at the spring meeting")).to_contain_text("40%")
+    await pages.check(mentee, "pair-workspace-signed")
+
+    # --- the mentee closes with no fault and asks for a rematch -------------------------------------------------
+    await mentee.locator("#closure-form").evaluate("form => form.closest('details').open = true")
+    await mentee.locator("#rematch_requested").check()
+    await submitted(mentee, mentee.locator("#closure-form button[type=submit]"), "pair_closed")
+    await expect(mentee.locator("main")).to_contain_text("Closing survey")
+    await pages.check(mentee, "pair-workspace-closed")
+
+    # --- the director matches them from the unmatched queue, with a suggestion -----------------------------------
+    await until_shown(director, f"{portal}/director/unmatched", MENTEE.name)
+    await pages.check(director, "director-unmatched")
+    await director.get_by_role("link", name="Find a mentor").first.click()
+    await director.wait_for_url(re.compile(r"/director/unmatched/[^/?]+$"))
+    await expect(director.locator("main")).to_contain_text("score")
+    await pages.check(director, "director-unmatched-suggestions")
+    choice = director.locator("section", has_text="Suggested mentors").get_by_role("button").first
+    chosen = (await choice.inner_text()).removeprefix("Match with ").strip()
+    assert chosen != THIRD.name  # the closing mentor is not suggested again
+    await submitted(director, choice, "director_matched")
+    await until_shown(mentee, f"{portal}/relationships", f"Mentored by {chosen}")
+
+    # --- the director runs, overrides and commits a bulk run for a small cohort ----------------------------------
+    await director.goto(f"{portal}/director/bulk")
+    await pages.check(director, "director-bulk")
+    await director.locator("#mentee_ids").fill("\n".join(p.employee_id for p in COHORT))
+    await submitted(director, director.get_by_role("button", name="Propose the run"), "director_bulk_proposed")
+    await expect(director.locator("main")).to_contain_text("2 of 2 mentees")
+    await pages.check(director, "director-bulk-report")
+    rows = director.locator("#revise-form tbody tr")
+    pinned_row, forbidden_row = rows.nth(0), rows.nth(1)
+    pinned = [t.strip() for t in (await pinned_row.locator("td").all_inner_texts())[:2]]
+    forbidden = [t.strip() for t in (await forbidden_row.locator("td").all_inner_texts())[:2]]
+    await pinned_row.locator("input[name=pin]").check()
+    await forbidden_row.locator("input[name=forbid]").check()
+    await submitted(
+        director, director.get_by_role("button", name="Propose again with these changes"), "director_bulk_proposed"
+    )
+    table = director.locator("#revise-form tbody")
+    await expect(table).to_contain_text("(pinned)")
+    proposed = [
+        [c.strip() for c in (await r.locator("td").all_inner_texts())[:2]] for r in await table.locator("tr").all()
+    ]
+    assert [pinned[0], f"{pinned[1]} (pinned)"] in proposed
+    assert forbidden not in proposed and any(p[0] == forbidden[0] for p in proposed)
+    await pages.check(director, "director-bulk-revised")
+    await submitted(
+        director, director.get_by_role("button", name="Commit: match every pair"), "director_bulk_committed"
+    )
+    await expect(director.locator("main")).to_contain_text("Committed: every pair below is matched.")
+    await pages.check(director, "director-bulk-committed")
+
+    # --- the director's remaining pages ---------------------------------------------------------------------------
+    for path, name in (("/director/program", "director-program"), ("/director/lagging", "director-lagging")):
+        await director.goto(f"{portal}{path}")
+        await pages.check(director, name)
+    await director.goto(f"{portal}/dev/mail")
+    await expect(director.locator("main")).to_contain_text(f"Relationship closed: {MENTEE.name} needs another mentor")
+    await pages.check(director, "dev-mail-director")
+    for page in (mentee, director, first, second, third):
+        await page.context.close()
+
+
+async def _token(stack: Stack, username: str, service: str) -> str:
+    """The person's own access token for ``service`` (through the provider, as the portal gets it)."""
+    import asyncio
+
+    return await asyncio.to_thread(stack.provider.person_token, username, service)
