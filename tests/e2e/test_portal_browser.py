@@ -211,11 +211,23 @@ async def browser() -> AsyncIterator[object]:
 
 @pytest.fixture(scope="module")
 def pages() -> Iterator[Pages]:
-    for old in SHOTS.glob("*.png"):
+    for old in [*SHOTS.glob("*.png"), *SHOTS.glob("failed-*")]:
         old.unlink()
     seen = Pages()
     yield seen
     seen.write()
+
+
+OPEN: list = []
+"""The pages of the people signed in now: on a failure each is saved as ``failed-<n>.png`` (``when_failed``)."""
+
+
+async def when_failed() -> None:
+    for number, page in enumerate(OPEN, start=1):
+        if not page.is_closed():
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SHOTS / f"failed-{number}.png"), full_page=True)
+            (SHOTS / f"failed-{number}.html").write_text(await page.content())
 
 
 async def sign_in(browser, portal: str, person: str, *, width: int = 1280):
@@ -226,6 +238,7 @@ async def sign_in(browser, portal: str, person: str, *, width: int = 1280):
     await context.add_init_script(path=str(AXE))  # every page gets axe, whatever its CSP says
     page = await context.new_page()
     page.set_default_timeout(20_000)
+    OPEN.append(page)
     await page.goto(f"{portal}/login")
     await page.click("button[type=submit]")
     await page.wait_for_selector("#username")  # the provider's page
@@ -281,6 +294,14 @@ async def submitted(page, button, done: str) -> None:
 
 
 async def test_the_director_reviewed_flow_by_clicking(seeded: Stack, browser, pages: Pages) -> None:
+    try:
+        await _director_reviewed_flow(seeded, browser, pages)
+    except BaseException:
+        await when_failed()
+        raise
+
+
+async def _director_reviewed_flow(seeded: Stack, browser, pages: Pages) -> None:
     from playwright.async_api import expect
 
     portal = seeded.portal
@@ -302,7 +323,7 @@ async def test_the_director_reviewed_flow_by_clicking(seeded: Stack, browser, pa
         await mentee.locator("#candidate").select_option(mentor.employee_id)
         await mentee.get_by_role("button", name="Add to my choices").click()
         await expect(mentee.locator("#ranked")).to_contain_text(mentor.name)
-    await mentee.get_by_role("button", name=f"Move up: {FIRST.name}").click()
+    await mentee.locator("#ranked li", has_text=FIRST.name).get_by_role("button", name=re.compile("^Move up")).click()
     await expect(mentee.locator("#ranked li").first).to_contain_text(FIRST.name)
     assert [n.split("\n")[0] for n in await mentee.locator("#ranked li strong").all_inner_texts()] == [
         FIRST.name,
