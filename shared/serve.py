@@ -25,8 +25,10 @@ def serve(
     service_name: str,
     default_port: int,
     checks: Callable[[], list[Finding]] | None = None,
+    uses_broker: bool = True,
 ) -> None:
     """``python -m services.<name>`` serves; ``--migrate-only`` applies migrations and exits.
+    ``uses_broker=False``: the service reaches no broker (the portal), so the broker's settings are not checked.
 
     Before serving, the start-up checks (``shared.startup_checks``, and the service's own ``checks``)
     run: outside development mode a finding ends the process with status 2. Migrating needs only the
@@ -41,7 +43,7 @@ def serve(
         problems = "; ".join(f"MENTORSHIP_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         parser.exit(2, f"{parser.prog}: invalid settings: {problems}\n")
     if not args.migrate_only:
-        _check_or_exit(parser, settings, checks)
+        _check_or_exit(parser, settings, checks, uses_broker)
     if args.migrate_only:
         runtime: ServiceRuntime = build_app(settings).state.runtime
         applied = asyncio.run(runtime.migrate_only())
@@ -61,11 +63,14 @@ def serve(
 
 
 def _check_or_exit(
-    parser: argparse.ArgumentParser, settings: ServiceSettings, checks: Callable[[], list[Finding]] | None
+    parser: argparse.ArgumentParser,
+    settings: ServiceSettings,
+    checks: Callable[[], list[Finding]] | None,
+    uses_broker: bool = True,
 ) -> None:
     """Exit 2 naming every unsafe setting (outside development mode); in it, log the one warning line."""
     try:
-        findings = service_findings(settings) + (checks() if checks else [])
+        findings = service_findings(settings, uses_broker=uses_broker) + (checks() if checks else [])
         warning = enforce(findings, dev_mode=settings.dev_mode)
     except UnsafeSettings as exc:
         lines = "".join(f"\n  {finding}" for finding in exc.findings)

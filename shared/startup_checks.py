@@ -85,10 +85,10 @@ def public_https_url(setting: str, url: str) -> list[Finding]:
     return []
 
 
-def service_findings(settings: ServiceSettings) -> list[Finding]:
+def service_findings(settings: ServiceSettings, *, uses_broker: bool = True) -> list[Finding]:
     """What every service checks: the sign-in issuer and how its claims become roles, the web sign-in's client
     (where one is configured), the database password (a template's placeholder only: the database itself judges
-    the rest) and the broker connection.
+    the rest) and the broker connection (``uses_broker=False``: a service without one, the portal).
 
     The development token secret (``MENTORSHIP_JWT_SECRET``) is looked at only in development mode, the only
     mode in which a service uses it (``shared.auth``): there it shows in the warning line. Outside it HS256
@@ -107,7 +107,8 @@ def service_findings(settings: ServiceSettings) -> list[Finding]:
         findings.append(Finding("MENTORSHIP_OIDC_ISSUER", f"is a placeholder (starts with {word!r})"))
     else:
         findings += public_https_url("MENTORSHIP_OIDC_ISSUER", settings.oidc_issuer)
-    return findings + role_map_findings(settings) + web_sign_in_findings(settings) + broker_findings(settings)
+    broker = broker_findings(settings) if uses_broker else []
+    return findings + role_map_findings(settings) + web_sign_in_findings(settings) + broker
 
 
 def role_map_findings(settings: ServiceSettings) -> list[Finding]:

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlencode
 
 import jinja2
 from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.portal.adapters import i18n
@@ -217,7 +218,13 @@ def install_error_pages(app: FastAPI) -> None:
             return Response(status_code=exc.status_code, headers=exc.headers)
         return await _error_page(request, "errors/refused.html", exc.status_code, detail=str(exc.detail))
 
+    async def invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        fields = "; ".join(f"{'.'.join(map(str, e.get('loc', ())[1:]))}: {e.get('msg', '')}" for e in exc.errors())
+        return await _error_page(request, "errors/refused.html", 422, detail=fields)
+
     app.add_exception_handler(ServiceDown, down)
+    app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(SignInNeeded, sign_in_again)
     app.add_exception_handler(ApiError, refused)
     app.add_exception_handler(HTTPException, http_error)
