@@ -39,6 +39,7 @@ from tests.integration.matching.conftest import mentee_registered, mentor_regist
 from tests.integration.service_harness import START, auth, settings_for
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+IDS = re.compile(r'\sid="([^"]+)"')
 
 
 class Routes(httpx.AsyncBaseTransport):
@@ -62,7 +63,11 @@ class Browser:
     csrf: str
 
     async def get(self, path: str) -> httpx.Response:
-        return await self.client.get(path)
+        """The page; on every page shown, no element id repeats (labels, errors and skip links point at ids)."""
+        page = await self.client.get(path)
+        ids = IDS.findall(page.text)
+        assert len(ids) == len(set(ids)), f"ids repeated on {path}: {sorted({i for i in ids if ids.count(i) > 1})}"
+        return page
 
     async def post(self, path: str, data: dict | list | None = None) -> httpx.Response:
         """A form post (``data`` a dict, or (name, value) pairs for repeated names) with the session's token."""
@@ -183,7 +188,8 @@ async def stack(postgres, broker) -> AsyncIterator[Stack]:
                 relationships_url="http://relationships",
                 notifications_url="http://notifications",
             )
-            portal = build_portal(settings_for("portal", dsns["portal"], broker.bootstrap), portal_options, routes)
+            portal_settings = settings_for("portal", dsns["portal"], broker.bootstrap)
+            portal = build_portal(portal_settings, portal_options, routes, clock=clock)
             await stack.enter_async_context(portal.router.lifespan_context(portal))
             running = Stack(matching, relationships, portal, routes, clock)
             yield running

@@ -4,6 +4,7 @@ settings, a bulk run proposed, overridden (a pair forbidden), committed, and the
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from html import unescape
 
@@ -115,7 +116,8 @@ async def test_the_director_reviews_matches_runs_bulk_and_sees_lagging_pairs(sta
         assert lagging.status_code == 200 and f"/relationships/{relationship_id}" in lagging.text
         assert f"Dr {mentors[1]}" in lagging.text and "none yet" in lagging.text
         overview = await director.get("/director")
-        assert "pairs have not met within their cadence" in overview.text  # with the bulk run's pairs
+        lagging_count = re.search(r"(\d+) pairs? ha(?:s|ve) not met within", overview.text)
+        assert lagging_count and int(lagging_count.group(1)) >= 1  # the bulk run's pairs may have started by now too
     finally:
         stack.clock.advance(timedelta(days=-70))
 

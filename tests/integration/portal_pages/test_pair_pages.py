@@ -4,9 +4,11 @@ refusal shown next to its field, a conflict explained, closure with no fault and
 
 from __future__ import annotations
 
+import re
 from html import unescape
 
 from shared.auth import Role
+from tests.helpers import eventually
 from tests.integration.service_harness import auth
 
 AGREEMENT = {
@@ -29,7 +31,7 @@ SIGN = {"confidentiality_accepted": "yes", "no_fault_termination_acknowledged": 
 
 
 async def test_the_pair_negotiates_meets_progresses_and_closes(stack) -> None:
-    [mentor_id], [mentee_id] = await stack.people(1, 1)
+    [mentor_id, _spare], [mentee_id] = await stack.people(2, 1)
     rid = await stack.match(mentor_id, mentee_id)
     mentor = await stack.sign_in(mentor_id, Role.mentor)
     mentee = await stack.sign_in(mentee_id, Role.mentee)
@@ -42,6 +44,7 @@ async def test_the_pair_negotiates_meets_progresses_and_closes(stack) -> None:
     assert page.status_code == 200
     assert f"Relationship with Fellow {mentee_id}" in page.text and "Grant writing" in page.text  # the introduction
     assert "No agreement yet" in page.text and "Next meeting due by 2026-04-27" in page.text
+    assert 'name="held_on" type="date" value="2026-03-02"' in page.text  # the services' day
 
     # A goal due in the past: refused next to its field, the form kept as typed.
     refused = await mentee.post(f"{workspace}/agreement", {**AGREEMENT, "goals.0.due_on": "2026-01-01"})
@@ -105,6 +108,28 @@ async def test_the_pair_negotiates_meets_progresses_and_closes(stack) -> None:
     answered = await mentee.post(f"{workspace}/feedback", {"satisfaction": "4", "goals_met": "yes"})
     assert answered.status_code == 303
     assert "You have answered this survey" in (await mentee.get(workspace)).text
+
+    # The rematch waits in the director's unmatched queue; the director matches from a suggestion.
+    rematch: list[str] = []
+
+    async def waiting() -> bool:
+        page = await director.get("/director/unmatched")
+        rematch[:] = re.findall(r'href="/director/unmatched/([^"]+)">Fellow ' + mentee_id, page.text)
+        return bool(rematch)
+
+    await eventually(waiting, timeout=40)
+    suggestions = await director.get(f"/director/unmatched/{rematch[0]}")
+    assert "Suggested mentors" in suggestions.text
+    suggested = re.findall(r'type="hidden" name="mentor_id" value="([^"]+)"', suggestions.text)
+    assert suggested, "no suggestion to match from"
+    matched = await director.post(f"/director/requests/{rematch[0]}/match", {"mentor_id": suggested[0]})
+    assert matched.status_code == 303, matched.text
+
+    async def rematched() -> bool:
+        mine = (await stack.relationships.client.get("/relationships", headers=auth(mentee_id))).json()["items"]
+        return [r["mentor_id"] for r in mine if r["phase"] != "closed"] == [suggested[0]]
+
+    await eventually(rematched, timeout=40)
 
     stack.routes.down.add("relationships")
     try:

@@ -22,7 +22,6 @@ from services.portal.adapters.i18n import N_
 from services.portal.adapters.web import Form, Section, Viewer, ViewerDep, checked_form, done, render, section
 from services.portal.application.errors import ApiError, Conflict, FieldErrors, ServiceDown
 from shared.auth import Role
-from shared.clock import clock_for
 
 router = APIRouter(include_in_schema=False)
 NAV = [((Role.mentor, Role.mentee), "/relationships", N_("My relationships"))]
@@ -34,11 +33,8 @@ LIST_LIMIT = 50
 
 
 def today(viewer: Viewer) -> date:
-    """The services' day (the development clock when the stack runs on one), for the forms' defaults."""
-    state = viewer.request.app.state
-    if not hasattr(state, "pages_clock"):
-        state.pages_clock = clock_for(state.runtime.settings)
-    return state.pages_clock.now().date()
+    """The portal's day (the services' clock), for the forms' defaults."""
+    return viewer.portal.clock.now().date()
 
 
 async def names(viewer: Viewer, mentor_ids: set[str], mentee_ids: set[str]) -> dict[str, str]:
