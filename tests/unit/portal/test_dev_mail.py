@@ -15,6 +15,7 @@ from services.portal.settings import PortalSettings
 
 def test_the_mail_view_is_a_development_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MENTORSHIP_OIDC_CLIENT_ID", "mentorship-portal")
+    monkeypatch.setenv("MENTORSHIP_PG_DSN", "postgresql://127.0.0.1/portal")
     assert checks() == []
     monkeypatch.setenv("MENTORSHIP_PORTAL_DEV_MAIL_URL", "http://127.0.0.1:8025")
     [finding] = checks()  # outside development mode a finding stops the start (shared.startup_checks)
