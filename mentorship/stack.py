@@ -31,6 +31,20 @@ DEFAULT_PORTS = {
     "analytics": 8005,
     "portal": 8006,
 }
+PORTAL = "portal"
+"""The people's pages: started after the services whose APIs it calls (it needs their URLs), with no broker."""
+PORTAL_CALLS = ("profiles", "matching", "relationships", "notifications")
+
+
+def portal_settings(services: Mapping[str, RunningService], dev_mail_url: str | None = None) -> dict[str, str]:
+    """The portal's own settings for a running stack: the APIs it calls, the dashboard it links to, and (development
+    only) the mail sink it shows at ``/dev/mail``."""
+    env = {f"MENTORSHIP_PORTAL_{name.upper()}_URL": services[name].url for name in PORTAL_CALLS if name in services}
+    if "analytics" in services:
+        env["MENTORSHIP_PORTAL_DASHBOARD_URL"] = f"{services['analytics'].url}/dashboard"
+    if dev_mail_url:
+        env["MENTORSHIP_PORTAL_DEV_MAIL_URL"] = dev_mail_url
+    return env
 
 KEY_SOURCES = {"matching": ("profiles",), "notifications": ("profiles", "matching")}
 """The consumers entitled to open personal fields on the bus, and whose (``MENTORSHIP_KEY_SOURCES``,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import tempfile
 import time
 from contextlib import ExitStack
 from enum import StrEnum
@@ -20,6 +21,7 @@ from mentorship.devstack.broker import start_broker
 from mentorship.devstack.datadir import claim, outbox_backlog, queue_refill
 from mentorship.devstack.demo import SCALES
 from mentorship.devstack.demo.run import DEFAULT_SEED, already_played, play, service_env, wait_for_dashboard
+from mentorship.devstack.mailsink import MailSink, start_mail_sink
 from mentorship.devstack.oidc import DEFAULT_PORT as OIDC_PORT
 from mentorship.devstack.oidc import (
     DEV_PASSWORD,
@@ -30,13 +32,14 @@ from mentorship.devstack.oidc import (
     start_oidc_provider,
 )
 from mentorship.devstack.postgres import Postgres, start_kept_postgres, start_postgres
-from mentorship.stack import RunningService, start_services
+from mentorship.stack import PORTAL, RunningService, portal_settings, start_services
 from shared.auth import Role, mint_token
 from shared.bus import SERVICES
 from shared.settings import DEV_JWT_SECRET
 
 app = typer.Typer(help="Run the whole platform locally (no Docker needed).", no_args_is_help=True)
 console = Console()
+DEMO_DIRECTOR_EMAIL = "director@demo.example"
 
 
 class DemoScale(StrEnum):
@@ -85,6 +88,7 @@ def up(
                 )
             )
             console.print(f"OpenID Connect provider (development): {provider.issuer}", highlight=False)
+            sink = _start_mail_sink(stack, kept.path / "mail" if kept else None, fixed_ports, log_dir)
             if kept:
                 kept.record_processes()
                 console.print(f"data: {kept.path} (Postgres in {kept.postgres})", soft_wrap=True, highlight=False)
@@ -104,21 +108,39 @@ def up(
                         **provider.service_env(),
                         "MENTORSHIP_DEV_MODE": "1",
                     },
+                    service_env_overrides={"notifications": _mail_settings(sink)},
                     started=kept.record_processes if kept else None,
                 )
             )
+            web = stack.enter_context(
+                start_services(
+                    postgres,
+                    broker.bootstrap,
+                    log_dir,
+                    names=(PORTAL,),
+                    fixed_ports=fixed_ports,
+                    extra_env={
+                        **_service_settings(),
+                        **(service_env(clock_file) if demo else {}),  # its forms' "today" is the services' day
+                        **provider.portal_env(),
+                        **portal_settings(services, sink.url if sink else None),
+                        "MENTORSHIP_DEV_MODE": "1",
+                    },
+                )
+            )
             if kept:
-                kept.record_processes()  # their children too (analytics' workers)
+                kept.record_processes()  # their children too (analytics' workers), and the portal
                 _wait_for_refill(postgres, services)
-            _print_where(services, log_dir, provider)  # usable now; the demo fills the dashboard as it plays
+            _print_where({**services, **web}, log_dir, provider, sink)  # usable now; the demo fills the dashboard
             if demo:
                 _run_demo(services, postgres, broker.bootstrap, clock_file, demo_scale.value, demo_seed)
             if exit_when_ready:
                 return
             console.print("[bold green]running[/bold green] — Ctrl-C stops everything")
-            while all(s.process.is_running() for s in services.values()):
+            everything = [*services.values(), *web.values()]
+            while all(s.process.is_running() for s in everything):
                 time.sleep(0.5)
-            dead = [s.name for s in services.values() if not s.process.is_running()]
+            dead = [s.name for s in everything if not s.process.is_running()]
             console.print(f"[red]service(s) exited: {', '.join(dead)}[/red]; stopping the rest")
             raise typer.Exit(1)
     except KeyboardInterrupt:
@@ -130,8 +152,36 @@ def up(
 
 def _service_settings() -> dict[str, str]:
     """A service's own settings from this environment (``MENTORSHIP_NOTIFICATIONS_SMTP_HOST``, …): a pilot's SMTP."""
-    prefixes = tuple(f"MENTORSHIP_{name.upper()}_" for name in SERVICES)
+    prefixes = tuple(f"MENTORSHIP_{name.upper()}_" for name in (*SERVICES, PORTAL))
     return {key: value for key, value in os.environ.items() if key.startswith(prefixes)}
+
+
+def _start_mail_sink(stack: ExitStack, kept: Path | None, fixed_ports: bool, log_dir: Path) -> MailSink | None:
+    """The development mail sink, unless this environment names an SMTP server for notifications (a pilot's).
+
+    It keeps its mails in ``DIR/mail`` with ``--data DIR``, else in a directory removed at the end."""
+    if any(key in os.environ for key in ("MENTORSHIP_NOTIFICATIONS_SMTP_HOST", "MENTORSHIP_NOTIFICATIONS_SMTP_PORT")):
+        return None
+    store = kept or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mentorship-mail-")))
+    sink = stack.enter_context(start_mail_sink(store, fixed_ports=fixed_ports, log_dir=log_dir))
+    console.print(
+        f"mail sink (development): SMTP on {sink.smtp_host}:{sink.smtp_port}, what it received at {sink.url}/mails",
+        soft_wrap=True,
+        highlight=False,
+    )
+    return sink
+
+
+def _mail_settings(sink: MailSink | None) -> dict[str, str]:
+    """Notifications sends to the sink, and the demo's director (without a profile) gets the director's mails."""
+    if sink is None:
+        return {}
+    directors = (
+        {}
+        if "MENTORSHIP_NOTIFICATIONS_DIRECTOR_EMAILS" in os.environ
+        else {"MENTORSHIP_NOTIFICATIONS_DIRECTOR_EMAILS": f'["{DEMO_DIRECTOR_EMAIL}"]'}
+    )
+    return sink.notifications_env() | directors
 
 
 def _queue_refill(postgres: Postgres) -> None:
@@ -201,7 +251,9 @@ def _run_demo(
     )
 
 
-def _print_where(services: dict[str, RunningService], log_dir: Path, provider: OidcProvider) -> None:
+def _print_where(
+    services: dict[str, RunningService], log_dir: Path, provider: OidcProvider, sink: MailSink | None
+) -> None:
     console.print("[bold]services[/bold] (API docs at /docs, readiness at /readyz, metrics at /metrics):")
     for service in services.values():
         console.print(
@@ -220,10 +272,10 @@ def _print_where(services: dict[str, RunningService], log_dir: Path, provider: O
         soft_wrap=True,
         highlight=False,
     )
-    _print_sign_in(services, provider)
+    _print_sign_in(services, provider, sink)
 
 
-def _print_sign_in(services: dict[str, RunningService], provider: OidcProvider) -> None:
+def _print_sign_in(services: dict[str, RunningService], provider: OidcProvider, sink: MailSink | None) -> None:
     """How to sign in as each kind of person, through the development provider."""
     people = {a.username: a for a in provider.accounts}
     console.print(
@@ -231,6 +283,22 @@ def _print_sign_in(services: dict[str, RunningService], provider: OidcProvider) 
         soft_wrap=True,
         highlight=False,
     )
+    if PORTAL in services:
+        portal = services[PORTAL].url
+        who = ", ".join(
+            f"{username} ({people[username].name}, {people[username].employee_id})"
+            for username in ("mentor", "mentee")
+            if username in people
+        )
+        console.print(
+            f"  [bold]the portal[/bold]: open {portal}/ and sign in as director (the program director), {who}",
+            soft_wrap=True,
+            highlight=False,
+        )
+        if sink:
+            console.print(
+                f"  the mails the platform sent (development): {portal}/dev/mail", soft_wrap=True, highlight=False
+            )
     if "analytics" in services:
         console.print(
             f"  the director: open {services['analytics'].url}/login, sign in as director",

@@ -53,7 +53,8 @@ def build_app(
     tokens = TokenStore(lambda: runtime.pool)
     web_sign_in = sign_in.portal_sign_in(settings, lambda: runtime.pool, tokens, app.state.token_verifier.issuer)
     app.state.web_sign_in = web_sign_in
-    app.state.portal = Portal(options, web_sign_in, clients, tokens, clock or SystemClock())
+    dev_mail = options.dev_mail_url if settings.dev_mode else None
+    app.state.portal = Portal(options, web_sign_in, clients, tokens, clock or SystemClock(), dev_mail=dev_mail)
     install_error_pages(app)
     pages.install(app, app.state.portal)  # first: the portal's own sign-in page answers GET /login
     app.include_router(sign_in.router)

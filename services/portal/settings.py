@@ -32,13 +32,22 @@ class PortalSettings(BaseSettings):
         default="http://127.0.0.1:8005/dashboard",
         description="Where directors and analysts find the program-evaluation dashboard (a link)",
     )
+    dev_mail_url: str | None = Field(
+        default=None,
+        description="The development mail sink (`mentorship dev up` sets it): shown at /dev/mail, in development mode"
+        " only",
+    )
     api_timeout_seconds: float = Field(default=5.0, gt=0, le=60, description="Longest wait for another service")
     htmx_file: Path = Field(default=HTMX_FILE, description="htmx as npm installed it (served at /static/htmx.min.js)")
     default_locale: str = Field(default="en", max_length=35, description="Page language when the browser asks none")
 
-    @field_validator("profiles_url", "matching_url", "relationships_url", "notifications_url", "dashboard_url")
+    @field_validator(
+        "profiles_url", "matching_url", "relationships_url", "notifications_url", "dashboard_url", "dev_mail_url"
+    )
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http(s) URL of the service's API, e.g. http://127.0.0.1:8002")

@@ -89,7 +89,7 @@ def test_dev_up_brings_the_stack_up_and_ctrl_c_stops_everything(tmp_path: Path) 
             assert time.monotonic() < deadline, output.read_text()
             time.sleep(0.2)
         children = psutil.Process(process.pid).children(recursive=True)
-        assert len(children) >= 6  # broker + five services (+ Postgres)
+        assert len(children) >= 9  # broker, provider, mail sink, five services and the portal (+ Postgres)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
     finally:
@@ -98,8 +98,9 @@ def test_dev_up_brings_the_stack_up_and_ctrl_c_stops_everything(tmp_path: Path) 
     text = output.read_text()
     assert "demo institution" not in text
     assert text.rstrip().endswith("stopped")
-    for service in ("profiles", "matching", "relationships", "notifications", "analytics"):
+    for service in ("profiles", "matching", "relationships", "notifications", "analytics", "portal"):
         assert f"{service} " in text and (tmp_path / f"{service}.log").exists()
+    assert "mail sink (development): SMTP on 127.0.0.1:" in text and "/dev/mail" in text
     _, alive = psutil.wait_procs(children, timeout=10)
     assert alive == []
 

@@ -48,6 +48,7 @@ class Portal:
     tokens: TokenStore
     clock: Clock = field(default_factory=SystemClock)
     nav: list[Any] = field(default_factory=list)  # (roles, path, label) of every area, in order
+    dev_mail: str | None = None  # the development mail sink's URL (development mode only): /dev/mail
 
 
 @dataclass

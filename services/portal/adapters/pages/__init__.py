@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.portal.adapters.pages import director, home, mentee, mentor, pair, profile
+from services.portal.adapters.pages import dev_mail, director, home, mentee, mentor, pair, profile
 from services.portal.adapters.web import Portal
 
 AREAS = (home, profile, mentee, mentor, pair, director)
@@ -20,3 +20,6 @@ def install(app: FastAPI, portal: Portal) -> None:
     for area in AREAS:
         app.include_router(area.router)
         portal.nav.extend(area.NAV)
+    if portal.dev_mail:  # development mode with a mail sink only
+        app.include_router(dev_mail.router)
+        portal.nav.extend(dev_mail.NAV)
