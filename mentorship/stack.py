@@ -46,6 +46,7 @@ def portal_settings(services: Mapping[str, RunningService], dev_mail_url: str | 
         env["MENTORSHIP_PORTAL_DEV_MAIL_URL"] = dev_mail_url
     return env
 
+
 KEY_SOURCES = {"matching": ("profiles",), "notifications": ("profiles", "matching")}
 """The consumers entitled to open personal fields on the bus, and whose (``MENTORSHIP_KEY_SOURCES``,
 ``shared.keysource``): matching's directory needs profiles' names and biographies, notifications' mails need
