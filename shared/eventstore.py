@@ -77,6 +77,21 @@ _START_STREAMS = _appending(
     "SELECT count(*) FROM inserted",
 )
 
+# Many new streams, each with its events from version 1 and its own correlation and causation, in one statement.
+_NEW_STREAMS = _appending(
+    """SELECT e.event_id, e.stream_id, e.version, e.event_type, e.schema_version, $1, e.correlation_id,
+           e.causation_id, e.data::jsonb
+    FROM unnest($2::uuid[], $3::text[], $4::int[], $5::text[], $6::int[], $7::uuid[], $8::uuid[], $9::text[])
+         WITH ORDINALITY AS e(event_id, stream_id, version, event_type, schema_version, correlation_id,
+                              causation_id, data, ord)
+    ORDER BY e.ord""",
+    "position",
+    "SELECT count(*) FROM inserted",
+)
+
+NewStream = tuple[str, Sequence[Event], UUID | None, UUID | None]
+"""``(stream_id, events, correlation_id, causation_id)`` of a stream that does not exist yet."""
+
 _COLUMNS = (
     "position, event_id, stream_id, version, event_type, schema_version,"
     " occurred_at, correlation_id, causation_id, data"
@@ -210,6 +225,48 @@ class EventStore:
                 stored,
             )
 
+    async def append_new_streams(self, conn: asyncpg.Connection, streams: Sequence[NewStream]) -> datetime:
+        """Start many new streams, each with one or more events, in one statement (the same as
+        ``append(conn, stream_id, 0, events, correlation_id=..., causation_id=...)`` for each, with one
+        round trip for all and the payloads sealed together); the time they occurred at.
+        ``ConcurrencyConflict`` if one of the streams already exists: nothing is written then."""
+        _require_transaction(conn, "append_new_streams")
+        occurred_at = self.clock.now()
+        ids: list[UUID] = []
+        flat: list[tuple[str, Event]] = []
+        versions: list[int] = []
+        correlations: list[UUID] = []
+        causations: list[UUID | None] = []
+        for stream_id, events, correlation_id, causation_id in streams:
+            first = uuid4()
+            for version, event in enumerate(events, start=1):
+                ids.append(first if version == 1 else uuid4())
+                flat.append((stream_id, event))
+                versions.append(version)
+                correlations.append(correlation_id or first)
+                causations.append(causation_id)
+        if not flat:
+            return occurred_at
+        payloads = [event.model_dump_json() for _, event in flat]
+        for i, ((stream_id, event), payload) in enumerate(zip(flat, payloads, strict=True)):
+            at_version = (ids[i], stream_id, versions[i], event, occurred_at, correlations[i], causations[i])
+            self._check_size(*at_version, payload)
+        stored = await self._sealed(conn, flat, payloads)
+        with _conflict_as(flat[0][0] if len(streams) == 1 else "one of several", 0):
+            await conn.fetchval(
+                _NEW_STREAMS,
+                occurred_at,
+                ids,
+                [stream_id for stream_id, _ in flat],
+                versions,
+                [event.type_name() for _, event in flat],
+                [event.schema_version for _, event in flat],
+                correlations,
+                causations,
+                stored,
+            )
+        return occurred_at
+
     def _check_size(
         self,
         event_id: UUID,
@@ -239,6 +296,13 @@ class EventStore:
         """What the store keeps of each payload: as it is, or sealed by the codec."""
         if self.codec is None:
             return payloads
+        seal_many = getattr(self.codec, "seal_many", None)
+        if seal_many is not None and len(events) > 1:  # one round trip for the keys of all of them
+            items = [
+                (stream_id, event.type_name(), json.loads(p))
+                for (stream_id, event), p in zip(events, payloads, strict=True)
+            ]
+            return [json.dumps(sealed) for sealed in await seal_many(conn, items)]
         return [
             json.dumps(await self.codec.seal(conn, stream_id, event.type_name(), json.loads(payload)))
             for (stream_id, event), payload in zip(events, payloads, strict=True)

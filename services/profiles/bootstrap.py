@@ -74,7 +74,13 @@ def build_container(
     return ProfilesContainer(
         transactions=runtime.transaction,
         savepoint=savepoint,
-        participants=Repository(store, Participant, not_found=ParticipantNotFound, on_commit=[read_model.rewrite_row]),
+        participants=Repository(
+            store,
+            Participant,
+            not_found=ParticipantNotFound,
+            on_commit=[read_model.rewrite_row],
+            on_commit_many=[read_model.rewrite_rows],
+        ),
         people=read_model,
         hr=PostgresHrRecords(),
         timers=TimerBook(),
