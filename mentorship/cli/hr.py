@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from mentorship.cli.credentials import CredentialsError, bearer_for
-from shared.auth import Role
+from shared.roles import Role
 
 app = typer.Typer(help="The institution's HR data: bulk imports.", no_args_is_help=True)
 out = Console()
