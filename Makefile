@@ -60,6 +60,7 @@ bench: setup
 	$(BIN)/python -m bench.hr_import
 	$(BIN)/python -m bench.notify_latency
 	$(BIN)/python -m bench.replay
+	$(BIN)/python -m bench.reads
 
 clean:
 	rm -rf $(VENV) node_modules .mentorship .pytest_cache
