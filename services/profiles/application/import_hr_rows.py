@@ -76,17 +76,19 @@ async def handle(ports: Ports, cmd: ImportHrRows) -> tuple[list[RowResult], Coun
 async def _apply(ports: Ports, conn: Conn, session: dict, rows: list[tuple[int, dict]]) -> list[RowResult]:
     """A row whose fact is already kept is the same fact again: unchanged, without deriving anything."""
     parsed = [(number, fields, parse_row(fields)) for number, fields in rows]
-    valid = [row for _, _, row in parsed if isinstance(row, ImportRow)]
-    known = await ports.hr.known_facts(conn, [str(fact_id(row)) for row in valid])
+    ids = {number: fact_id(row) for number, _, row in parsed if isinstance(row, ImportRow)}
+    known = await ports.hr.known_facts(conn, [str(fid) for fid in ids.values()])
     named = None
     if session["mode"] == "snapshot":
-        named = await ports.imports.in_roster(conn, session["import_id"], [row.employee_id for row in valid])
+        named = await ports.imports.in_roster(
+            conn, session["import_id"], [row.employee_id for _, _, row in parsed if isinstance(row, ImportRow)]
+        )
     eligible = [
         (number, row)
         for number, _, row in parsed
-        if isinstance(row, ImportRow) and (named is None or row.employee_id in named) and str(fact_id(row)) not in known
+        if isinstance(row, ImportRow) and (named is None or row.employee_id in named) and str(ids[number]) not in known
     ]
-    first_seen = await _new_workers(ports, conn, session["import_id"], parsed, eligible)
+    first_seen = await _new_workers(ports, conn, session["import_id"], parsed, eligible, ids)
     results = []
     for number, fields, row in parsed:
         if number in first_seen:
@@ -99,10 +101,10 @@ async def _apply(ports: Ports, conn: Conn, session: dict, rows: list[tuple[int, 
         elif named is not None and row.employee_id not in named:
             error = RowError("employee_id", "is not in the snapshot's roster of employees")
             results.append(RowResult(number, row.employee_id, "error", errors=[error]))
-        elif str(fact_id(row)) in known:
+        elif str(ids[number]) in known:
             results.append(RowResult(number, row.employee_id, "unchanged"))
         else:
-            results.append(await _apply_row(ports, conn, session["import_id"], number, row))
+            results.append(await _apply_row(ports, conn, session["import_id"], number, row, ids[number]))
     return results
 
 
@@ -112,6 +114,7 @@ async def _new_workers(
     import_id: UUID,
     parsed: list[tuple[int, dict, ImportRow | list[RowError]]],
     eligible: list[tuple[int, ImportRow]],
+    ids: dict[int, UUID],
 ) -> dict[int, RowResult]:
     """The rows that make a worker profiles knows nothing about into a new participant, all at once.
 
@@ -124,7 +127,7 @@ async def _new_workers(
     employees = Counter(row.employee_id for _, _, row in parsed if isinstance(row, ImportRow))
     emails = Counter(row.work_email.lower() for _, _, row in parsed if isinstance(row, ImportRow))
     candidates = [
-        (number, row, fact_id(row))
+        (number, row, ids[number])
         for number, row in eligible
         if row.effective_date <= today and employees[row.employee_id] == 1 and emails[row.work_email.lower()] == 1
     ]
@@ -163,9 +166,9 @@ class _Taken(Exception):
     """A worker of the batch was linked by a concurrent writer."""
 
 
-async def _apply_row(ports: Ports, conn: Conn, import_id: UUID, number: int, row: ImportRow) -> RowResult:
+async def _apply_row(ports: Ports, conn: Conn, import_id: UUID, number: int, row: ImportRow, fid: UUID) -> RowResult:
     now = ports.clock.now()
-    fact = RecordHrFact(row_fact(row, now), fact_id(row), row.employee_id, correlation_id=import_id)
+    fact = RecordHrFact(row_fact(row, now), fid, row.employee_id, correlation_id=import_id)
     try:
         async with ports.savepoint(conn):
             followed = await record_hr_fact.handle(ports, conn, fact)

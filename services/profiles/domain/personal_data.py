@@ -8,7 +8,6 @@ No I/O: the cipher and the keys are passed in.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -63,8 +62,17 @@ def placeholder(path: str) -> JsonValue:
     return _PLACEHOLDER.get(path, ERASED_TEXT)
 
 
+def _copy(value: Any) -> Any:
+    """A copy of a JSON value (what ``copy.deepcopy`` gives for one, several times faster)."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
+
+
 def _map(event_type: str, data: dict[str, Any], change: Callable[[str, Any], Any]) -> dict[str, Any]:
-    out = copy.deepcopy(data)
+    out = _copy(data)
     if event_type in REGISTRATIONS:
         for key in ("name", "email"):
             out[key] = change(key, out[key])
