@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test test-unit test-integration test-e2e faults schemas lint bench clean
+.PHONY: setup run test test-unit test-integration test-e2e faults schemas messages lint bench clean
 
 setup: $(STAMP)
 
@@ -47,6 +47,13 @@ faults: setup
 schemas: setup
 	$(BIN)/mentorship schemas
 
+## The portal's message catalogs: extract every page text into messages.pot, then update each language's .po
+## (the portal reads the .po files at start; a unit test fails while a text is missing from a catalog).
+PORTAL_LOCALE := services/portal/locale
+messages: setup
+	$(BIN)/pybabel extract -F services/portal/babel.cfg -k N_ --no-location --sort-output --omit-header -o $(PORTAL_LOCALE)/messages.pot .
+	$(BIN)/pybabel update -i $(PORTAL_LOCALE)/messages.pot -d $(PORTAL_LOCALE) --no-fuzzy-matching --ignore-obsolete
+
 ## ruff (rules and formatting, configured in pyproject.toml) and the import-linter contracts.
 lint: setup
 	$(BIN)/ruff check .
@@ -61,6 +68,8 @@ bench: setup
 	$(BIN)/python -m bench.notify_latency
 	$(BIN)/python -m bench.replay
 	$(BIN)/python -m bench.reads
+	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.propagation
 
 clean:
 	rm -rf $(VENV) node_modules .mentorship .pytest_cache

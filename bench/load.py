@@ -17,28 +17,36 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
+import os
+import pstats
 import random
+import signal
 import statistics
 import sys
 import tempfile
 import time
 from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import asyncpg
 import httpx
+import psutil
 from aiokafka import TopicPartition
 from aiosmtpd.controller import Controller
 
-from bench.common import postgres_server, table
+from bench.common import postgres_server, ratio, table
 from mentorship.devstack.broker import start_broker
-from mentorship.devstack.processes import free_port
+from mentorship.devstack.processes import ManagedProcess, free_port
 from mentorship.stack import start_services
 from shared.auth import Role, mint_token
-from shared.bus import all_event_topics, new_consumer
+from shared.bus import all_event_topics, new_admin, new_consumer
 from shared.settings import DEV_JWT_SECRET
+from shared.watchdog import records_after
 
 GROUPS = {  # consumer group → the topics it reads
     "matching": ["profiles.events", "hr.events", "relationships.events"],
@@ -53,15 +61,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--steps",
         type=_rates,
-        default=[5.0, 10.0, 20.0, 40.0, 80.0],
-        help="offered commands/s per step, comma-separated (default 5,10,20,40,80)",
+        default=None,
+        help="fixed offered commands/s per step, comma-separated (default: climb from --start-rate until the knee)",
     )
-    parser.add_argument("--step-seconds", type=_positive, default=20.0)
+    parser.add_argument("--start-rate", type=_positive, default=20.0, help="the climb's first step (commands/s)")
+    parser.add_argument("--factor", type=float, default=1.5, help="each step of the climb offers this much more")
+    parser.add_argument("--max-rate", type=_positive, default=4000.0, help="the climb stops here at the latest")
+    parser.add_argument("--refine", type=int, default=1, help="steps halving the gap between knee and failure")
+    parser.add_argument("--step-seconds", type=_positive, default=10.0)
     parser.add_argument("--mentors", type=int, default=100)
     parser.add_argument("--max-in-flight", type=int, default=200, help="commands outstanding at once")
     parser.add_argument("--replicas", type=int, default=1, help="processes per service")
     parser.add_argument("--p99-limit-ms", type=_positive, default=1000.0)
+    parser.add_argument(
+        "--lag-limit-seconds",
+        type=_positive,
+        default=5.0,
+        help="a step passes only while every consumer group stays within this many seconds of offered commands",
+    )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-peer", action="store_true", help="skip the bare FastAPI + asyncpg peer")
+    parser.add_argument("--peer-only", action="store_true", help="only the peer (a check of the load generator)")
+    parser.add_argument(
+        "--profile", metavar="DIR", help="cProfile every service process (MENTORSHIP_PROFILE_DIR), print top costs"
+    )
     parser.add_argument("--quick", action="store_true", help="two 5 s steps (2 and 5 commands/s): a smoke run")
     parser.add_argument(
         "--service-env",
@@ -73,6 +96,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.steps, args.step_seconds, args.mentors = [2.0, 5.0], 5.0, 10
+    if args.factor <= 1:
+        parser.error("--factor must be > 1")
     if args.mentors < 2 or args.max_in_flight < 1 or args.replicas < 1:
         parser.error("--mentors must be >= 2, --max-in-flight and --replicas >= 1")
     if any("=" not in item for item in args.service_env):
@@ -97,7 +122,9 @@ def _rates(text: str) -> list[float]:
     return rates
 
 
+@functools.cache
 def token(subject: str, role: Role) -> dict[str, str]:
+    """A client's bearer header, minted once and sent with each of its requests (as a real client does)."""
     return {"Authorization": f"Bearer {mint_token(DEV_JWT_SECRET, subject, [role])}"}
 
 
@@ -139,16 +166,78 @@ class StepResult:
         return ", ".join(f"{cause} x{n}" for cause, n in sorted(self.failures.items())) or "none"
 
 
-class Driver:
+class OpenLoop:
+    """Offers ``one`` open-loop at a rate: an offer is sent on time whatever the answers before it, unless
+    ``max_in_flight`` offers are outstanding (then it is counted as not sent)."""
+
+    def __init__(self, max_in_flight: int) -> None:
+        self.gate = asyncio.Semaphore(max_in_flight)
+        self.client = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=max_in_flight))
+
+    async def one(self, result: StepResult) -> None:
+        raise NotImplementedError
+
+    async def run_step(self, rate: float, seconds: float) -> StepResult:
+        result = StepResult()
+        tasks = set()
+        start = time.monotonic()
+        n = 0
+        while (due := start + n / rate) < start + seconds:
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            n += 1
+            if self.gate.locked():
+                result.late += 1  # the target is not keeping up: the offer is not sent
+                continue
+            task = asyncio.create_task(self.one(result))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        if tasks:
+            await asyncio.wait(tasks)
+        return result
+
+
+class PeerDriver(OpenLoop):
+    """The bare peer (``bench/peer_app.py``): one POST of a mentee-sized body per offer."""
+
+    def __init__(self, url: str, max_in_flight: int) -> None:
+        super().__init__(max_in_flight)
+        self.url = url
+        self.count = 0
+
+    async def one(self, result: StepResult) -> None:
+        async with self.gate:
+            self.count += 1
+            body = {
+                "participant_id": f"peer-{self.count:07d}",
+                "name": "Mentee",
+                "email": f"peer-{self.count:07d}@example.edu",
+                "profile": profile(self.count),
+            }
+            started = time.perf_counter()
+            try:
+                response = await self.client.post(self.url + "/rows", json=body)
+                failure = "" if response.status_code < 300 else str(response.status_code)
+                text = response.text
+            except httpx.HTTPError as exc:
+                failure, text = type(exc).__name__, repr(exc)
+            elapsed = time.perf_counter() - started
+        if failure:
+            result.errors += 1
+            result.failures[failure] += 1
+            result.examples.setdefault(failure, text[:160])
+        else:
+            result.latencies.append(elapsed)
+
+
+class Driver(OpenLoop):
     def __init__(self, urls: dict[str, list[str]], mentors: int, seed: int, max_in_flight: int) -> None:
+        super().__init__(max_in_flight)
         self.urls = urls
         self.rng = random.Random(seed)
         self.mentors = [f"load-mentor-{j:04d}" for j in range(mentors)]
         self.admin = token("load-director", Role.admin)
         self.ready: deque[Journey] = deque()
         self.count = 0
-        self.gate = asyncio.Semaphore(max_in_flight)
-        self.client = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=max_in_flight))
 
     def url(self, service: str, path: str) -> str:
         return self.rng.choice(self.urls[service]) + path
@@ -184,23 +273,8 @@ class Driver:
         self.count += 1
         return Journey(f"load-mentee-{self.count:06d}", self.rng.sample(self.mentors, 2))
 
-    async def run_step(self, rate: float, seconds: float) -> StepResult:
-        result = StepResult()
-        tasks = set()
-        start = time.monotonic()
-        n = 0
-        while (due := start + n / rate) < start + seconds:
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
-            n += 1
-            if self.gate.locked():
-                result.late += 1  # the platform is not keeping up: the offer is not sent
-                continue
-            task = asyncio.create_task(self.command(self.next_journey(), result))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-        if tasks:
-            await asyncio.wait(tasks)
-        return result
+    async def one(self, result: StepResult) -> None:
+        await self.command(self.next_journey(), result)
 
     async def command(self, j: Journey, result: StepResult) -> None:
         async with self.gate:
@@ -303,23 +377,45 @@ class Driver:
         return "done"
 
 
-async def lag(bootstrap: str, analytics_dsn: str, dsns: list[str]) -> tuple[int, int]:
-    """(records behind, summed over consumer groups and analytics' projector; events in outboxes)."""
-    consumer = new_consumer(bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        existing = await consumer.topics()
+class LagProbe:
+    """Records behind, per consumer group and for analytics' projector, sampled while a step runs.
+
+    Committed offsets come from the admin client (no member joins a group, so no partition moves); the ends
+    from a fetch's high watermark (``shared.watchdog.records_after``: Tansu's ListOffsets answers too low)."""
+
+    def __init__(self, bootstrap: str, analytics_dsn: str) -> None:
+        self.bootstrap = bootstrap
+        self.analytics_dsn = analytics_dsn
+        self.admin = new_admin(bootstrap)
+        self.probe = new_consumer(bootstrap, enable_auto_commit=False)
+        self.ends: dict[TopicPartition, int] = {}
+
+    async def start(self) -> None:
+        await self.admin.start()
+        await self.probe.start()
+
+    async def stop(self) -> None:
+        await self.probe.stop()
+        await self.admin.close()
+
+    async def sample(self) -> dict[str, int]:
+        existing = await self.probe.topics()
         partitions = [
             TopicPartition(t, p)
             for t in all_event_topics()
             if t in existing
-            for p in consumer.partitions_for_topic(t) or ()
+            for p in self.probe.partitions_for_topic(t) or ()
         ]
-        ends = await consumer.end_offsets(partitions)
-        behind = 0
+        after = await records_after(self.probe, {tp: self.ends.get(tp, 0) for tp in partitions}, 5.0)
+        if after is None:
+            return {}
+        self.ends = {tp: self.ends.get(tp, 0) + n for tp, n in after.items()}
+        behind = {}
         for group, topics in GROUPS.items():
-            behind += await _group_lag(bootstrap, group, {tp: end for tp, end in ends.items() if tp.topic in topics})
-        conn = await asyncpg.connect(analytics_dsn)
+            mine = [tp for tp in partitions if tp.topic in topics]
+            committed = await self.admin.list_consumer_group_offsets(group, partitions=mine)
+            behind[group] = sum(max(self.ends[tp] - max(getattr(committed.get(tp), "offset", 0), 0), 0) for tp in mine)
+        conn = await asyncpg.connect(self.analytics_dsn)
         try:
             generation = await conn.fetchval("SELECT generation FROM projection_generations WHERE state = 'live'")
             rows = (
@@ -330,32 +426,30 @@ async def lag(bootstrap: str, analytics_dsn: str, dsns: list[str]) -> tuple[int,
         finally:
             await conn.close()
         done = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
-        behind += sum(max(end - done.get(tp, 0), 0) for tp, end in ends.items())
-        backlog = 0
-        for dsn in dsns:
-            conn = await asyncpg.connect(dsn)
-            try:
-                backlog += await conn.fetchval("SELECT count(*) FROM outbox")
-            finally:
-                await conn.close()
-        return behind, backlog
-    finally:
-        await consumer.stop()
-
-
-async def _group_lag(bootstrap: str, group: str, ends: dict[TopicPartition, int]) -> int:
-    """Records between the group's committed offsets and the ends (a member-less reader of the group's
-    offsets: it never joins, so it moves no partition)."""
-    reader = new_consumer(bootstrap, group_id=group, enable_auto_commit=False)
-    await reader.start()
-    try:
-        behind = 0
-        for tp, end in ends.items():
-            committed = await reader.committed(tp)
-            behind += max(end - (committed or 0), 0)  # ends were read a moment earlier
+        behind["analytics"] = sum(max(end - done.get(tp, 0), 0) for tp, end in self.ends.items())
         return behind
-    finally:
-        await reader.stop()
+
+    async def watch(self, stop: asyncio.Event, every: float = 2.0) -> dict[str, int]:
+        """The largest lag of each group seen until ``stop`` (sampled every ``every`` seconds, and once after)."""
+        worst: dict[str, int] = {}
+        while True:
+            for group, n in (await self.sample()).items():
+                worst[group] = max(worst.get(group, 0), n)
+            if stop.is_set():
+                return worst
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+
+
+async def outbox_backlog(dsns: list[str]) -> int:
+    backlog = 0
+    for dsn in dsns:
+        conn = await asyncpg.connect(dsn)
+        try:
+            backlog += await conn.fetchval("SELECT count(*) FROM outbox")
+        finally:
+            await conn.close()
+    return backlog
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -371,64 +465,213 @@ class _Sink:
         return "250 2.0.0 OK"
 
 
-async def drive(args: argparse.Namespace, urls: dict[str, list[str]], bootstrap: str, dsns: dict[str, str]) -> None:
-    driver = Driver(urls, args.mentors, args.seed, args.max_in_flight)
-    try:
-        await driver.setup()
-        rows, knee, breakdown = [], None, []
-        for rate in args.steps:
-            started = time.monotonic()
-            result = await driver.run_step(rate, args.step_seconds)
+@dataclass
+class Step:
+    rate: float
+    sustained: float
+    p50: float
+    p99: float
+    result: StepResult
+    lag: dict[str, int] = field(default_factory=dict)
+    backlog: int = 0
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU per command, per service
+
+    def passed(self, p99_limit_ms: float, lag_limit_seconds: float | None) -> bool:
+        ok = self.sustained >= 0.9 * self.rate and self.result.errors == 0 and self.p99 < p99_limit_ms
+        if lag_limit_seconds is not None:
+            ok = ok and max(self.lag.values(), default=0) <= self.rate * lag_limit_seconds
+        return ok
+
+    def row(self) -> list[object]:
+        lag = " ".join(f"{g[:5]}={n}" for g, n in self.lag.items()) or "-"
+        return [
+            f"{self.rate:g}",
+            f"{self.sustained:.1f}",
+            f"{self.p50:.0f}",
+            f"{self.p99:.0f}",
+            self.result.errors,
+            self.result.late,
+            lag,
+            self.backlog,
+        ]
+
+
+HEADER = ["offered/s", "sustained/s", "p50 ms", "p99 ms", "errors", "not sent", "max consumer lag in step", "outbox"]
+PEER_HEADER = ["offered/s", "sustained/s", "p50 ms", "p99 ms", "errors", "not sent"]
+
+
+class CpuMeter:
+    """CPU seconds of each service's processes (every replica, with its children)."""
+
+    def __init__(self, pids: dict[str, list[int]]) -> None:
+        self.processes = {name: [psutil.Process(pid) for pid in ids] for name, ids in pids.items()}
+
+    def read(self) -> dict[str, float]:
+        totals = {}
+        for name, processes in self.processes.items():
+            total = 0.0
+            for process in processes:
+                with contextlib.suppress(psutil.Error):
+                    for p in (process, *process.children(recursive=True)):
+                        times = p.cpu_times()
+                        total += times.user + times.system
+            totals[name] = total
+        return totals
+
+
+async def climb(
+    args: argparse.Namespace,
+    target: OpenLoop,
+    label: str,
+    measure: Callable[[float, StepResult, float], Awaitable[Step]],
+) -> tuple[list[Step], float | None]:
+    """Raise the rate until a step fails (``Step.passed``), then halve the gap ``--refine`` times; when the first
+    step fails, lower the rate by the factor until one passes."""
+    steps: list[Step] = []
+    knee: float | None = None
+    failed: float | None = None
+    fixed = list(args.steps) if args.steps else None
+    rate = fixed.pop(0) if fixed else args.start_rate
+    refinements = 0
+    while True:
+        step = await measure(rate, await target.run_step(rate, args.step_seconds), args.step_seconds)
+        steps.append(step)
+        ok = step.passed(args.p99_limit_ms, args.lag_limit_seconds if label == "platform" else None)
+        print(f"{label}: " + "  ".join(f"{h}={v}" for h, v in zip(HEADER, step.row(), strict=False))
+              + f"  {'pass' if ok else 'FAIL'}; errors: {step.result.failures_text()}"
+              + "".join(f"; {s} {ms:.1f} ms CPU/command" for s, ms in step.cpu_ms.items()), flush=True)  # fmt: skip
+        for cause, example in sorted(step.result.examples.items()):
+            print(f"  first {cause}: {example}", flush=True)
+        if ok:
+            knee = rate if knee is None or rate > knee else knee
+        else:
+            failed = rate if failed is None or rate < failed else failed
+        if fixed is not None:
+            if not fixed:
+                break
+            rate = fixed.pop(0)
+            continue
+        if ok and failed is None:
+            rate *= args.factor
+            if rate > args.max_rate:
+                break
+            continue
+        if knee is None:  # the first step failed already: come down until one passes
+            rate = round(rate / args.factor, 1)
+            if rate < 1:
+                break
+            continue
+        if knee is None or failed is None or refinements >= args.refine:
+            break
+        refinements += 1
+        rate = round((knee + failed) / 2, 1)
+    return steps, knee
+
+
+async def drive(
+    args: argparse.Namespace,
+    urls: dict[str, list[str]],
+    bootstrap: str,
+    dsns: dict[str, str],
+    pids: dict[str, list[int]],
+    peer_url: str | None,
+) -> None:
+    platform_steps: list[Step] = []
+    platform_knee: float | None = None
+    if not args.peer_only:
+        driver = Driver(urls, args.mentors, args.seed, args.max_in_flight)
+        probe = LagProbe(bootstrap, dsns["analytics"])
+        cpu = CpuMeter(pids)
+        await probe.start()
+        try:
+            await driver.setup()
+            publishers = [d for s, d in dsns.items() if s != "analytics"]
+
+            platform_steps, platform_knee = await _platform_climb(args, driver, probe, cpu, publishers)
+        finally:
+            await driver.client.aclose()
+            await probe.stop()
+    peer_steps: list[Step] = []
+    peer_knee: float | None = None
+    if peer_url is not None:
+        peer = PeerDriver(peer_url, args.max_in_flight)
+        try:
+            peer_steps, peer_knee = await climb(args, peer, "peer", _plain_measure)
+        finally:
+            await peer.client.aclose()
+    print()
+    if platform_steps:
+        print("platform (every command through the HTTP APIs, its events through the bus to every consumer):")
+        print(table(HEADER, [s.row() for s in platform_steps]))
+        services = list(platform_steps[0].cpu_ms)
+        cpu_rows = [[f"{s.rate:g}", *[f"{s.cpu_ms.get(n, 0):.2f}" for n in services]] for s in platform_steps]
+        print(table(["offered/s", *[f"{s} ms CPU/cmd" for s in services]], cpu_rows))
+        errors = [[f"{s.rate:g}", s.result.failures_text()] for s in platform_steps]
+        print(table(["offered/s", "errors by status"], errors))
+        print(f"knee: {platform_knee:g} commands/s offered" if platform_knee else "knee: below the first step")
+    if peer_steps:
+        print("peer (bare FastAPI + asyncpg, one single-row transaction per request, same Postgres and client):")
+        print(table(PEER_HEADER, [s.row()[:6] for s in peer_steps]))
+        print(f"peer knee: {peer_knee:g} requests/s offered" if peer_knee else "peer knee: below the first step")
+    print(
+        f"(a step passes when it sustained >= 90 % of its offered rate with no errors and p99 <"
+        f" {args.p99_limit_ms:g} ms, and, for the platform, every consumer group's lag stayed <="
+        f" {args.lag_limit_seconds:g} s of offered commands)"
+    )
+    if platform_knee and peer_knee:
+        print(ratio("platform knee / bare knee", platform_knee, peer_knee, 0.5))
+
+
+async def _plain_measure(rate: float, result: StepResult, seconds: float) -> Step:
+    return _step(rate, result, seconds)
+
+
+def _step(rate: float, result: StepResult, seconds: float) -> Step:
+    sustained = len(result.latencies) / seconds
+    p50, p99 = percentile(result.latencies, 50) * 1000, percentile(result.latencies, 99) * 1000
+    return Step(rate, sustained, p50, p99, result)
+
+
+async def _platform_climb(
+    args: argparse.Namespace, driver: Driver, probe: LagProbe, cpu: CpuMeter, publishers: list[str]
+) -> tuple[list[Step], float | None]:
+    class Measured(OpenLoop):
+        """The driver, with the lag watched and the CPU counted while each step runs."""
+
+        def __init__(self) -> None:
+            self.gate, self.client = driver.gate, driver.client
+            self.last: tuple[dict[str, int], dict[str, float], float] | None = None
+
+        async def run_step(self, rate: float, seconds: float) -> StepResult:
+            stop = asyncio.Event()
+            before, started = cpu.read(), time.monotonic()
+            watching = asyncio.create_task(probe.watch(stop))
+            result = await driver.run_step(rate, seconds)
             elapsed = time.monotonic() - started
-            behind, backlog = await lag(bootstrap, dsns["analytics"], [d for s, d in dsns.items() if s != "analytics"])
-            sustained = len(result.latencies) / elapsed
-            p50, p99 = percentile(result.latencies, 50) * 1000, percentile(result.latencies, 99) * 1000
-            rows.append(
-                [
-                    f"{rate:g}",
-                    f"{sustained:.1f}",
-                    f"{p50:.0f}",
-                    f"{p99:.0f}",
-                    result.errors,
-                    result.late,
-                    behind,
-                    backlog,
-                ]
-            )
-            print(
-                table(
-                    ["offered/s", "sustained/s", "p50 ms", "p99 ms", "errors", "not sent", "consumer lag", "outbox"],
-                    rows[-1:],
-                ),
-                flush=True,
-            )
-            print(f"errors by status at {rate:g}/s: {result.failures_text()}", flush=True)
-            for cause, example in sorted(result.examples.items()):
-                print(f"  first {cause}: {example}", flush=True)
-            breakdown.append((rate, result.failures_text()))
-            if sustained >= 0.9 * rate and result.errors == 0 and p99 < args.p99_limit_ms:
-                knee = rate
-        print()
-        print(
-            table(
-                ["offered/s", "sustained/s", "p50 ms", "p99 ms", "errors", "not sent", "consumer lag", "outbox"], rows
-            )
-        )
-        print(table(["offered/s", "errors by status"], breakdown))
-        print(
-            f"knee: {knee:g} commands/s offered (the last step sustained at >= 90 % with no errors and p99 < "
-            f"{args.p99_limit_ms:g} ms)"
-            if knee
-            else "knee: below the first step"
-        )
-    finally:
-        await driver.client.aclose()
+            after = cpu.read()
+            stop.set()
+            worst = await watching
+            done = max(len(result.latencies), 1)
+            self.last = (worst, {n: (after[n] - before[n]) * 1000 / done for n in after}, elapsed)
+            return result
+
+    measured = Measured()
+
+    async def measure(rate: float, result: StepResult, seconds: float) -> Step:
+        worst, cpu_ms, elapsed = measured.last
+        step = _step(rate, result, elapsed)
+        step.lag, step.cpu_ms = worst, cpu_ms
+        step.backlog = await outbox_backlog(publishers)
+        return step
+
+    return await climb(args, measured, "platform", measure)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     sink = Controller(_Sink(), hostname="127.0.0.1", port=free_port())
     sink.start()
+    profile_dir = Path(args.profile).resolve() if args.profile else None
     try:
         with postgres_server() as pg, start_broker() as broker, tempfile.TemporaryDirectory(prefix="load-") as logs:
             env = {
@@ -436,17 +679,23 @@ def main(argv: list[str] | None = None) -> None:
                 "MENTORSHIP_NOTIFICATIONS_SMTP_HOST": "127.0.0.1",
             }
             every = dict(item.split("=", 1) for item in args.service_env)
+            if profile_dir is not None:
+                profile_dir.mkdir(parents=True, exist_ok=True)
+                every["MENTORSHIP_PROFILE_DIR"] = str(profile_dir)
             prefix = f"load_{int(time.time())}"
             try:
-                with start_services(
-                    pg,
-                    broker.bootstrap,
-                    Path(logs),
-                    database_prefix=prefix,
-                    replicas=args.replicas,
-                    extra_env=every,
-                    service_env_overrides={"notifications": env},
-                ) as services:
+                with (
+                    start_services(
+                        pg,
+                        broker.bootstrap,
+                        Path(logs),
+                        database_prefix=prefix,
+                        replicas=args.replicas,
+                        extra_env=every,
+                        service_env_overrides={"notifications": env},
+                    ) as services,
+                    _peer(pg, prefix, Path(logs), skip=args.no_peer) as peer_url,
+                ):
                     print(
                         f"platform up: {args.replicas} replica(s) per service, broker {broker.kind}, Postgres"
                         f" {pg.kind}; steps of {args.step_seconds:g} s",
@@ -454,12 +703,45 @@ def main(argv: list[str] | None = None) -> None:
                     )
                     urls = {name: [r.url for r in s.replicas] for name, s in services.items()}
                     dsns = {name: pg.dsn_for(s.database) for name, s in services.items()}
-                    asyncio.run(drive(args, urls, broker.bootstrap, dsns))
+                    pids = {name: [r.process.pid for r in s.replicas] for name, s in services.items()}
+                    asyncio.run(drive(args, urls, broker.bootstrap, dsns, pids, peer_url))
+                    if profile_dir is not None:  # each service writes its profile so far (shared/serve.py)
+                        for pid in (p for ids in pids.values() for p in ids):
+                            os.kill(pid, signal.SIGUSR2)
+                        time.sleep(3)
             finally:
-                for name in ("profiles", "matching", "relationships", "notifications", "analytics"):
+                for name in ("profiles", "matching", "relationships", "notifications", "analytics", "peer"):
                     pg.drop_database(f"{prefix}_{name}")
     finally:
         sink.stop()
+    if profile_dir is not None:
+        print_profiles(profile_dir)
+
+
+@contextlib.contextmanager
+def _peer(pg, prefix: str, logs: Path, *, skip: bool) -> Iterator[str | None]:
+    """The bare peer as its own process, on its own database of the same Postgres."""
+    if skip:
+        yield None
+        return
+    port = free_port()
+    dsn = pg.create_database(f"{prefix}_peer")
+    env = {**os.environ, "PEER_PG_DSN": dsn, "PEER_HTTP_PORT": str(port), "PYTHONUNBUFFERED": "1"}
+    process = ManagedProcess([sys.executable, "-m", "bench.peer_app"], env=env, log_path=logs / "peer.log")
+    process.start()
+    try:
+        process.wait_for_port("127.0.0.1", port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.stop()
+
+
+def print_profiles(directory: Path, top: int = 25) -> None:
+    """The functions with the most CPU of their own (tottime) in each profiled process."""
+    for path in sorted(directory.glob("*.prof")):
+        print(f"\n--- {path.name}: top {top} by own time ---")
+        stats = pstats.Stats(str(path))
+        stats.sort_stats("tottime").print_stats(top)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ port and log file (``<name>.log`` for the first, ``<name>-<i>.log`` for the othe
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -22,7 +23,25 @@ from mentorship.devstack.postgres import Postgres
 from mentorship.devstack.processes import ManagedProcess, free_port
 from shared.bus import SERVICES
 
-DEFAULT_PORTS = {"profiles": 8001, "matching": 8002, "relationships": 8003, "notifications": 8004, "analytics": 8005}
+DEFAULT_PORTS = {
+    "profiles": 8001,
+    "matching": 8002,
+    "relationships": 8003,
+    "notifications": 8004,
+    "analytics": 8005,
+    "portal": 8006,
+}
+
+KEY_SOURCES = {"matching": ("profiles",), "notifications": ("profiles", "matching")}
+"""The consumers entitled to open personal fields on the bus, and whose (``MENTORSHIP_KEY_SOURCES``,
+``shared.keysource``): matching's directory needs profiles' names and biographies, notifications' mails need
+profiles' names and addresses and matching's request biography.  Every other consumer sees placeholders."""
+
+
+def key_sources_env(name: str, urls: Mapping[str, list[str]]) -> dict[str, str]:
+    """``MENTORSHIP_KEY_SOURCES`` of ``name``: the URLs of every replica of the producers it may open."""
+    sources = {producer: ",".join(urls[producer]) for producer in KEY_SOURCES.get(name, ()) if producer in urls}
+    return {"MENTORSHIP_KEY_SOURCES": json.dumps(sources)} if sources else {}
 
 
 class Replica:
@@ -129,16 +148,23 @@ def start_services(
     """
     with ExitStack() as stack:
         running: dict[str, RunningService] = {}
-        for name in names:
-            database = f"{database_prefix}_{name}"
-            dsn = postgres.create_database(database)
+        ports: dict[str, list[int]] = {}
+        for name in names:  # every port first: a consumer is told where its key sources listen
             count = replicas if isinstance(replicas, int) else replicas.get(name, 1)
             if count < 1:
                 raise ValueError(f"replicas of {name} must be at least 1, got {count}")
-            extra = {**(extra_env or {}), **((service_env_overrides or {}).get(name, {}))}
+            ports[name] = [DEFAULT_PORTS[name] if fixed_ports and i == 0 else free_port() for i in range(count)]
+        urls = {name: [f"http://127.0.0.1:{port}" for port in numbers] for name, numbers in ports.items()}
+        for name in names:
+            database = f"{database_prefix}_{name}"
+            dsn = postgres.create_database(database)
+            extra = {
+                **key_sources_env(name, urls),
+                **(extra_env or {}),
+                **((service_env_overrides or {}).get(name, {})),
+            }
             members = []
-            for index in range(count):
-                port = DEFAULT_PORTS[name] if fixed_ports and index == 0 else free_port()
+            for index, port in enumerate(ports[name]):
                 replica = Replica(
                     name,
                     index,

@@ -16,6 +16,7 @@ Missing or invalid token → 401; valid token without a required role → 403; p
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any
@@ -28,6 +29,7 @@ from pydantic import BaseModel
 from shared.issuer import Issuer, IssuerUnavailable
 from shared.roles import DEV_ALGORITHM, DEV_ISSUER, Role
 from shared.roles import mint_token as mint_token  # re-exported: services and tests mint development tokens here
+from shared.standing import refusal, standing_of
 
 if TYPE_CHECKING:
     from shared.settings import ServiceSettings
@@ -83,6 +85,9 @@ class ClaimMapping:
         return Principal(subject=subject, roles=frozenset(roles))
 
 
+VERIFIED_CACHE_SIZE = 4096  # accepted tokens a process remembers (see TokenVerifier.verify)
+
+
 class TokenVerifier:
     """Checks a bearer token and says who holds it (see the module docstring for what is checked)."""
 
@@ -102,6 +107,7 @@ class TokenVerifier:
         self.mapping = mapping or ClaimMapping()
         self.max_lifetime, self.leeway = max_lifetime, leeway
         self.dev_secret = dev_secret
+        self._verified: dict[str, tuple[Principal, float]] = {}  # token → its principal and ``exp``
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> TokenVerifier:
@@ -119,7 +125,24 @@ class TokenVerifier:
         )
 
     async def verify(self, token: str) -> Principal:
-        """The token's principal; ``InvalidToken`` if it is not accepted, ``IssuerUnavailable`` if it cannot be told."""
+        """The token's principal; ``InvalidToken`` if it is not accepted, ``IssuerUnavailable`` if it cannot be told.
+
+        A token once accepted is remembered until its ``exp`` (at most ``VERIFIED_CACHE_SIZE`` of them, the oldest
+        forgotten first): a client sends the same token with every request, and checking its signature and claims
+        again each time was a large share of a command's CPU. Whatever would refuse it later is its ``exp``, which
+        the entry does not outlive; a refused token is never remembered."""
+        hit = self._verified.get(token)
+        if hit is not None:
+            if hit[1] > time.time():
+                return hit[0]
+            del self._verified[token]
+        principal, expires = await self._verify(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (principal, expires)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -141,15 +164,15 @@ class TokenVerifier:
         claims = self._decode(
             token, key.key, alg, issuer=self.issuer.url, audience=self.audience, require=["aud", "iss", "sub"]
         )
-        return self.mapping.principal(claims)
+        return self.mapping.principal(claims), float(claims["exp"])
 
-    def _development(self, token: str) -> Principal:
+    def _development(self, token: str) -> tuple[Principal, float]:
         claims = self._decode(token, self.dev_secret, DEV_ALGORITHM, issuer=DEV_ISSUER, audience=None, require=["sub"])
         try:
             roles = frozenset(Role(r) for r in claims.get("roles", []))
         except ValueError as exc:
             raise InvalidToken(str(exc)) from exc
-        return Principal(subject=claims["sub"], roles=roles)
+        return Principal(subject=claims["sub"], roles=roles), float(claims["exp"])
 
     def _decode(
         self, token: str, key: Any, alg: str, *, issuer: str, audience: str | None, require: list[str]
@@ -196,15 +219,31 @@ def _unauthorized(detail: str) -> HTTPException:
 async def current_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
-    """The bearer token's principal. Only a bearer header: no cookie authorises a service's API."""
+    """The bearer token's principal. Only a bearer header: no cookie authorises a service's API.
+
+    A valid token of a person this service knows as erased (410) or deactivated (403 on commands) is refused
+    here, before the route runs (``shared.standing``)."""
     if credentials is None:
         raise _unauthorized("missing bearer token")
     try:
-        return await authenticate(request.app, credentials.credentials)
+        principal = await authenticate(request.app, credentials.credentials)
     except InvalidToken as exc:
         raise _unauthorized(f"invalid token: {exc}") from exc
     except IssuerUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"cannot check the token now: {exc}") from exc
+    await _check_standing(request, principal)
+    return principal
+
+
+async def _check_standing(request: Request, principal: Principal) -> None:
+    """Refuse the caller if this service learnt they were erased or deactivated (``shared.standing``)."""
+    runtime = getattr(request.app.state, "runtime", None)
+    pool = getattr(runtime, "pool", None)
+    if pool is None:
+        return
+    refused = refusal(principal.subject, await standing_of(pool, principal.subject), request.method)
+    if refused is not None:
+        raise HTTPException(refused[0], detail=refused[1])
 
 
 def require_roles(*roles: Role) -> Callable[[Principal], Principal]:

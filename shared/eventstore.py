@@ -27,6 +27,7 @@ from shared.clock import Clock, SystemClock
 from shared.envelope import Envelope, sequence_text
 from shared.errors import ConcurrencyConflict, EventTooLarge
 from shared.events.base import Event, decode
+from shared.sealing import Sealing, is_sealed, plan
 from shared.settings import DEFAULT_MAX_EVENT_BYTES
 
 
@@ -109,13 +110,19 @@ class StoredEvent:
 
 
 class PayloadCodec(Protocol):
-    """Transforms a payload on its way into and out of the store (e.g. sealing personal data per person).
+    """Transforms a payload on its way into and out of the store: ``shared.sealing.Sealing``, which seals
+    personal fields per person.
 
-    The store keeps what ``seal`` returns; the relay publishes what ``open`` gives back, so the
-    contract on the bus stays the plain payload.
+    The store keeps what ``seal`` returns and the relay publishes it as it is (personal fields sealed on the
+    bus too); ``read_stream``/``read_all`` give back what ``open`` makes of it. A codec may also have
+    ``seal_many``/``open_many``, the same for several payloads at once (one read of the keys): the store uses
+    them when it appends or reads more than one.
     """
 
-    async def seal(self, conn: asyncpg.Connection, stream_id: str, event_type: str, data: dict) -> dict: ...
+    async def seal(
+        self, conn: asyncpg.Connection, stream_id: str, event_type: str, data: dict, earlier: Sequence[tuple[str, dict]]
+    ) -> dict:
+        """``earlier``: ``(type, payload)`` of the events before this one in the same append (not stored yet)."""
 
     async def open(self, conn: asyncpg.Connection, stream_id: str, event_type: str, data: dict) -> dict: ...
 
@@ -149,7 +156,7 @@ class EventStore:
         self.service = service
         self.source = f"/services/{service}"
         self.clock = clock or SystemClock()
-        self.codec = codec
+        self.codec = codec if codec is not None else Sealing()  # one codec for every service's store
         self.max_event_bytes = max_event_bytes  # the runtime sets it from ServiceSettings.max_event_bytes
 
     async def append(
@@ -169,10 +176,10 @@ class EventStore:
         payloads = [e.model_dump_json() for e in events]
         correlation_id = correlation_id or ids[0]
         occurred_at = self.clock.now()
-        for i, (event_id, event, payload) in enumerate(zip(ids, events, payloads, strict=True)):
+        stored = await self._sealed(conn, [(stream_id, e) for e in events], payloads)
+        for i, (event_id, event, payload) in enumerate(zip(ids, events, stored, strict=True)):
             fields = (event_id, stream_id, expected_version + i + 1, event, occurred_at, correlation_id, causation_id)
             self._check_size(*fields, payload)
-        stored = await self._sealed(conn, [(stream_id, e) for e in events], payloads)
         common = (stream_id, expected_version, occurred_at, correlation_id, causation_id)
         with _conflict_as(stream_id, expected_version):
             if len(events) == 1:
@@ -211,9 +218,9 @@ class EventStore:
             return
         payloads = [event.model_dump_json() for _, event in firsts]
         ids, occurred_at = [uuid4() for _ in firsts], self.clock.now()
-        for event_id, (stream_id, event), payload in zip(ids, firsts, payloads, strict=True):
-            self._check_size(event_id, stream_id, 1, event, occurred_at, event_id, None, payload)
         stored = await self._sealed(conn, firsts, payloads)
+        for event_id, (stream_id, event), payload in zip(ids, firsts, stored, strict=True):
+            self._check_size(event_id, stream_id, 1, event, occurred_at, event_id, None, payload)
         with _conflict_as(firsts[0][0] if len(firsts) == 1 else "one of several", 0):
             await conn.fetchval(
                 _START_STREAMS,
@@ -248,10 +255,10 @@ class EventStore:
         if not flat:
             return occurred_at
         payloads = [event.model_dump_json() for _, event in flat]
-        for i, ((stream_id, event), payload) in enumerate(zip(flat, payloads, strict=True)):
+        stored = await self._sealed(conn, flat, payloads)
+        for i, ((stream_id, event), payload) in enumerate(zip(flat, stored, strict=True)):  # as `append`: sealed
             at_version = (ids[i], stream_id, versions[i], event, occurred_at, correlations[i], causations[i])
             self._check_size(*at_version, payload)
-        stored = await self._sealed(conn, flat, payloads)
         with _conflict_as(flat[0][0] if len(streams) == 1 else "one of several", 0):
             await conn.fetchval(
                 _NEW_STREAMS,
@@ -293,27 +300,37 @@ class EventStore:
     async def _sealed(
         self, conn: asyncpg.Connection, events: Sequence[tuple[str, Event]], payloads: list[str]
     ) -> list[str]:
-        """What the store keeps of each payload: as it is, or sealed by the codec."""
+        """What the store keeps (and the relay publishes) of each payload: as it is, or sealed by the codec.
+        An event type without personal fields is kept as it is, without a round trip through the codec."""
         if self.codec is None:
             return payloads
+        todo = [i for i, (_, event) in enumerate(events) if plan(event.type_name())]
+        if not todo:
+            return payloads
+        items: list[tuple[str, str, dict, list[tuple[str, dict]]]] = []
+        so_far: dict[str, list[tuple[str, dict]]] = {}  # each stream's events before this one in the append
+        for (stream_id, event), payload in zip(events, payloads, strict=True):
+            earlier = so_far.setdefault(stream_id, [])
+            data = json.loads(payload)
+            items.append((stream_id, event.type_name(), data, list(earlier)))
+            earlier.append((event.type_name(), data))
+        stored = list(payloads)
         seal_many = getattr(self.codec, "seal_many", None)
-        if seal_many is not None and len(events) > 1:  # one round trip for the keys of all of them
-            items = [
-                (stream_id, event.type_name(), json.loads(p))
-                for (stream_id, event), p in zip(events, payloads, strict=True)
-            ]
-            return [json.dumps(sealed) for sealed in await seal_many(conn, items)]
-        return [
-            json.dumps(await self.codec.seal(conn, stream_id, event.type_name(), json.loads(payload)))
-            for (stream_id, event), payload in zip(events, payloads, strict=True)
-        ]
+        if seal_many is not None and len(todo) > 1:  # one round trip for the keys of all of them
+            for i, sealed in zip(todo, await seal_many(conn, [items[i] for i in todo]), strict=True):
+                stored[i] = json.dumps(sealed)
+            return stored
+        for i in todo:
+            stream_id, event_type, data, earlier = items[i]
+            stored[i] = json.dumps(await self.codec.seal(conn, stream_id, event_type, data, earlier))
+        return stored
 
     async def stream_version(self, conn: asyncpg.Connection, stream_id: str) -> int:
         return await conn.fetchval("SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1", stream_id)
 
     async def read_stream(self, conn: asyncpg.Connection, stream_id: str) -> list[StoredEvent]:
         rows = await conn.fetch(f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version", stream_id)
-        return [await self._opened(conn, self.to_stored(r)) for r in rows]
+        return await self._opened_all(conn, [self.to_stored(r) for r in rows])
 
     async def read_all(self, conn: asyncpg.Connection, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Committed events in global (position) order.
@@ -327,15 +344,22 @@ class EventStore:
             after_position,
             limit,
         )
-        return [await self._opened(conn, self.to_stored(r)) for r in rows]
+        return await self._opened_all(conn, [self.to_stored(r) for r in rows])
 
-    async def _opened(self, conn: asyncpg.Connection, stored: StoredEvent) -> StoredEvent:
-        """The payload as it was appended (the codec opens what it sealed)."""
-        if self.codec is None:
+    async def _opened_all(self, conn: asyncpg.Connection, stored: list[StoredEvent]) -> list[StoredEvent]:
+        """The payloads as they were appended (the codec opens what it sealed; the keys read once)."""
+        if self.codec is None or not any(plan(s.envelope.type) for s in stored):
             return stored
-        envelope = stored.envelope
-        data = await self.codec.open(conn, envelope.subject, envelope.type, envelope.data)
-        return StoredEvent(stored.position, envelope.model_copy(update={"data": data}))
+        payloads = [(s.envelope.subject, s.envelope.type, s.envelope.data) for s in stored]
+        open_many = getattr(self.codec, "open_many", None)
+        if open_many is not None:
+            opened = await open_many(conn, payloads)
+        else:
+            opened = [await self.codec.open(conn, *payload) for payload in payloads]
+        return [
+            s if data is s.envelope.data else StoredEvent(s.position, s.envelope.model_copy(update={"data": data}))
+            for s, data in zip(stored, opened, strict=True)
+        ]
 
     def envelope_bytes(self, row: asyncpg.Record, payload_json: str) -> bytes:
         """The message for a stored row, built without a model round trip (the relay's hot path).
@@ -409,7 +433,7 @@ def _size_bound(payload_json: str, stream_id: str, event_type: str, source: str)
 
 def _as_published(payload_json: str) -> str:
     """The payload as the relay publishes it: Postgres' jsonb text (``", "`` and ``": "``, UTF-8 as it is),
-    or the codec's opened payload dumped alike."""
+    personal fields sealed as the store keeps them."""
     return json.dumps(json.loads(payload_json), ensure_ascii=False)
 
 
@@ -422,7 +446,7 @@ def _largest_field(payload_json: str) -> str | None:
     only on the error path."""
     path: list[str] = []
     data = json.loads(payload_json)
-    while isinstance(data, dict) and data:
+    while isinstance(data, dict) and data and not is_sealed(data):  # a sealed value is the field itself
         name = max(data, key=lambda key: len(json.dumps(data[key], ensure_ascii=False).encode()))
         path.append(name)
         data = data[name]

@@ -13,17 +13,23 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from shared import tracing
 from shared.auth import Principal, Role, TokenVerifier, require_roles
 from shared.db import PoolExhausted
 from shared.edge import Admission, HttpEdge, overloaded, refuse_unread_body
 from shared.errors import ConcurrencyConflict, EventTooLarge, InvalidCommand, NotAllowed, NotFound, RuleViolation
+from shared.keysource import install_keys_route
 from shared.logging import bound_contextvars
 from shared.metrics import http_latency, http_shed
 from shared.outbox import requeue_all
+from shared.privacy import router as privacy_router
 from shared.runtime import ServiceRuntime
 
 CONTACT = {"name": "Mentoring platform team", "email": "platform@example.edu"}
-OPS_TAG = {"ops": "Health, readiness and operations of this service process."}
+OPS_TAG = {
+    "ops": "Health, readiness and operations of this service process.",
+    "privacy": "Subject access and erasure receipts (admins): where this service keeps a person's data.",
+}
 
 
 def create_app(
@@ -53,6 +59,8 @@ def create_app(
         dependencies=[Depends(refuse_unread_body)],
     )
     app.state.runtime = runtime
+    if tracing.configure(runtime.service, s.tracing_otlp_endpoint, sample_ratio=s.tracing_sample_ratio):
+        tracing.instrument_app(app)
     app.state.token_verifier = TokenVerifier.from_settings(runtime.settings)
     # Added first, so it sits inside ``correlate``: the route reads its body straight through it (shared.edge).
     admission = Admission(s.http_max_in_flight, s.http_max_queued, s.http_queue_seconds)
@@ -99,6 +107,10 @@ def create_app(
                 queued = await requeue_all(conn)
             return {"service": runtime.service, "queued": queued}
 
+        install_keys_route(app, runtime)
+
+    if runtime.privacy is not None:  # subject access and erasure receipts (shared.privacy)
+        app.include_router(privacy_router(runtime.service, runtime.privacy))
     install_error_handlers(app)
 
     async def pool_exhausted(_: Request, exc: Exception) -> Response:

@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from shared import tracing
 from shared.bus import dead_letter_topic
 from shared.envelope import Envelope
 from shared.events.base import Event, UnknownEventType, decode
@@ -37,6 +38,8 @@ from shared.metrics import consumed_events, handler_failures
 log = get_logger(__name__)
 
 Handler = Callable[[asyncpg.Connection, Event, Envelope], Awaitable[None]]
+Opener = Callable[[Envelope], Awaitable[Envelope]]
+"""Turns a received envelope's sealed personal fields into what this consumer may read (``shared.keysource``)."""
 Outcome = Literal["handled", "duplicate", "ignored", "dead_lettered"]
 
 _INFRASTRUCTURE_ERRORS = (
@@ -74,7 +77,9 @@ class IdempotentConsumer:
         *,
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
+        opener: Opener | None = None,
     ) -> None:
+        self.opener = opener
         self.pool = pool
         self.group = group
         self.handlers = handlers
@@ -92,6 +97,7 @@ class IdempotentConsumer:
         if handler is None:
             consumed_events.labels(self.group, envelope.type, "ignored").inc()
             return "ignored"
+        envelope = await self._opened(envelope)
         try:
             event = decode(envelope.type, envelope.data, envelope.schemaversion)
         except (ValidationError, UnknownEventType) as exc:
@@ -121,11 +127,12 @@ class IdempotentConsumer:
                     consumed_events.labels(self.group, envelope.type, "ignored").inc()
                     outcomes[i] = "ignored"
                     continue
+                envelope = await self._opened(envelope)
                 batch.append((i, handler, decode(envelope.type, envelope.data, envelope.schemaversion), envelope))
             except (ValidationError, UnknownEventType):
                 pass  # left to ``process``, which dead-letters it
         try:
-            handled = await self._handle_batch(batch)
+            handled = await self._handle_batch(batch, deliveries)
         except Exception as exc:
             log.warning("batch failed; handling its records one by one", error=repr(exc), records=len(batch))
             handled = {}
@@ -156,7 +163,9 @@ class IdempotentConsumer:
             for outcome, delivery in zip(outcomes, deliveries, strict=False)
         ]
 
-    async def _handle_batch(self, batch: list[tuple[int, Handler, Event, Envelope]]) -> dict[int, Outcome]:
+    async def _handle_batch(
+        self, batch: list[tuple[int, Handler, Event, Envelope]], deliveries: Sequence[Delivery]
+    ) -> dict[int, Outcome]:
         if not batch:
             return {}
         outcomes: dict[int, Outcome] = {}
@@ -177,12 +186,17 @@ class IdempotentConsumer:
                     outcomes[i] = "duplicate"
                     continue
                 first_time.discard(envelope.id)  # the same event twice in one batch: the second is a duplicate
-                with bound_contextvars(
-                    event_id=str(envelope.id),
-                    event_type=envelope.type,
-                    correlation_id=str(envelope.correlationid),
-                    causation_id=str(envelope.causationid) if envelope.causationid else None,
+                delivery = deliveries[i]
+                with (
+                    bound_contextvars(
+                        event_id=str(envelope.id),
+                        event_type=envelope.type,
+                        correlation_id=str(envelope.correlationid),
+                        causation_id=str(envelope.causationid) if envelope.causationid else None,
+                    ),
+                    tracing.consume_span(delivery.topic, delivery.headers, envelope.type, envelope.id),
                 ):
+                    await tracing.begin(conn)  # what this record's handler appends continues its trace
                     await handler(conn, event, envelope)
                 outcomes[i] = "handled"
         return outcomes
@@ -193,7 +207,8 @@ class IdempotentConsumer:
         failures = 0
         while True:
             try:
-                outcome = await self._handle_once(handler, event, envelope)
+                with tracing.consume_span(delivery.topic, delivery.headers, envelope.type, envelope.id):
+                    outcome = await self._handle_once(handler, event, envelope)
                 consumed_events.labels(self.group, envelope.type, outcome).inc()
                 log.info("event consumed", outcome=outcome, topic=delivery.topic, offset=delivery.offset)
                 return outcome
@@ -222,8 +237,23 @@ class IdempotentConsumer:
             )
             if not first_time:
                 return "duplicate"
+            await tracing.begin(conn)  # what the handler appends continues the record's trace
             await handler(conn, event, envelope)
             return "handled"
+
+    async def _opened(self, envelope: Envelope) -> Envelope:
+        """The envelope with its sealed fields opened; a key source that does not answer is retried without
+        limit (an outage: dead-lettering would lose the record's effect)."""
+        if self.opener is None:
+            return envelope
+        failures = 0
+        while True:
+            try:
+                return await self.opener(envelope)
+            except OSError as exc:
+                log.warning("keys unavailable; will retry", error=repr(exc), event_type=envelope.type)
+                await asyncio.sleep(self._delay(failures))
+                failures = min(failures + 1, 20)
 
     def _delay(self, failures: int) -> float:
         return min(self.backoff_seconds * 2**failures, _MAX_BACKOFF_SECONDS)

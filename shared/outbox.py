@@ -4,6 +4,10 @@ Exactly one relay per service publishes at a time: it holds a session-level
 Postgres advisory lock on a dedicated connection.  Other replicas stand by and
 take over within ``standby_poll_seconds`` when that connection goes away.
 
+The relay wakes when a transaction that queued rows commits (a ``NOTIFY`` on ``outbox`` from a trigger on
+the table, delivered at commit, to the connection that holds the lock), so an event is published within
+milliseconds of its commit; ``poll_seconds`` is only the fallback (a notification lost with a connection).
+
 Each round publishes the oldest unpublished rows (lowest positions first),
 waits for the broker to acknowledge them all, then deletes them from the
 outbox.  A crash between the two republishes the batch; consumers are
@@ -35,7 +39,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -45,6 +48,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import CorruptRecordException, KafkaError, MessageSizeTooLargeError, RecordListTooLargeError
 
+from shared import tracing
 from shared.bus import max_message_bytes, message_headers, message_size, topic_for
 from shared.eventstore import EventStore
 from shared.logging import get_logger
@@ -57,15 +61,16 @@ log = get_logger(__name__)
 PERMANENT_ERRORS = (MessageSizeTooLargeError, RecordListTooLargeError, CorruptRecordException)
 """What the producer or broker answers for a row that no retry will get through (see the module doc)."""
 
+NOTIFY_CHANNEL = "outbox"  # every insert into the outbox notifies it at commit: the relay wakes at once
 PARKED_GAUGE_SECONDS = 15.0  # how often an idle relay re-counts parked rows (an operator may resolve them)
 
 # Limit the outbox first: joining first would walk the ever-growing events index on every batch.
 # ``held``: an earlier event of the same aggregate is parked, so this one waits behind it.
 _PENDING = """
 SELECT e.position, e.event_id, e.stream_id, e.version, e.event_type, e.schema_version,
-       e.occurred_at, e.correlation_id, e.causation_id, e.data::text AS data,
+       e.occurred_at, e.correlation_id, e.causation_id, e.data::text AS data, o.trace_context,
        EXISTS (SELECT 1 FROM outbox_parked p WHERE p.stream_id = e.stream_id AND p.position < e.position) AS held
-FROM (SELECT position FROM outbox WHERE position <> ALL($2::bigint[]) ORDER BY position LIMIT $1) o
+FROM (SELECT position, trace_context FROM outbox WHERE position <> ALL($2::bigint[]) ORDER BY position LIMIT $1) o
 JOIN events e USING (position)
 ORDER BY e.position
 """
@@ -125,6 +130,7 @@ class OutboxRelay:
         self.max_message_bytes = max_message_bytes(max_event_bytes or store.max_event_bytes)
         self.stats = RelayStats()
         self._parked_counted = 0.0
+        self._woken = asyncio.Event()  # set by a NOTIFY on ``outbox`` (shared/migrations/007_outbox_notify.sql)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Stand by for the lock, then publish until ``stop`` is set; survives lost connections."""
@@ -146,6 +152,7 @@ class OutboxRelay:
                 await _sleep_or_stop(stop, self.standby_poll_seconds)
             else:
                 return
+            await conn.add_listener(NOTIFY_CHANNEL, self._notified)
             self.stats.active = True
             log.info("outbox relay active", topic=self.topic)
             await self._publish_until_stopped(conn, stop)
@@ -153,12 +160,16 @@ class OutboxRelay:
             self.stats.active = False
             await conn.close()
 
+    def _notified(self, *_: object) -> None:
+        self._woken.set()
+
     async def _publish_until_stopped(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
         """Pipelined rounds: the next batch is read and handed to the producer while the
         previous one waits for its acknowledgements; rows are forgotten only once acknowledged."""
         await self._count_parked(conn)
         in_flight: _Batch | None = None
         while not stop.is_set():
+            self._woken.clear()  # before the read: a commit after it wakes the wait below
             batch = await self._send_batch(conn, exclude=in_flight.positions if in_flight else [])
             if in_flight is not None:
                 await self._settle(conn, in_flight)
@@ -169,7 +180,7 @@ class OutboxRelay:
                 in_flight = None
                 if time.monotonic() - self._parked_counted > PARKED_GAUGE_SECONDS:
                     await self._count_parked(conn)
-                await _sleep_or_stop(stop, self.poll_seconds)
+                await _sleep_or_wake(stop, self._woken, self.poll_seconds)
         if in_flight is not None:
             await self._settle(conn, in_flight)
 
@@ -208,16 +219,14 @@ class OutboxRelay:
         return batch
 
     async def _message(self, conn: asyncpg.Connection, row: asyncpg.Record) -> _Message:
-        payload = row["data"]
-        if self.store.codec is not None:
-            opened = await self.store.codec.open(conn, row["stream_id"], row["event_type"], json.loads(payload))
-            payload = json.dumps(opened, ensure_ascii=False)  # as jsonb's text: what the append check measured
+        payload = row["data"]  # as stored: personal fields stay sealed on the bus (shared.sealing)
         key = row["stream_id"].encode()
         value = self.store.envelope_bytes(row, payload)
         headers = message_headers(row["event_type"], row["event_id"])
+        span, trace_headers = tracing.publish_span(self.topic, row["trace_context"], row["event_type"], row["event_id"])
         return _Message(
-            row["position"], row["stream_id"], row["event_type"], row["occurred_at"], key, value, headers,
-            message_size(key, value, headers),
+            row["position"], row["stream_id"], row["event_type"], row["occurred_at"], key, value,
+            headers + trace_headers, message_size(key, value, headers), span,
         )  # fmt: skip
 
     async def _send(self, message: _Message) -> asyncio.Future:
@@ -234,6 +243,8 @@ class OutboxRelay:
         published = batch.messages
         if failed:
             published = await self._refused_after_send(conn, batch, failed)
+        for message in batch.messages:
+            tracing.end(message.span)
         acknowledged = datetime.now(UTC)
         positions = [m.position for m in published]
         await conn.execute("DELETE FROM outbox WHERE position = ANY($1::bigint[])", positions)
@@ -330,7 +341,8 @@ class _Message:
     key: bytes
     value: bytes
     headers: list[tuple[str, bytes]]
-    size: int
+    size: int  # without the trace headers: what the append check measured
+    span: object | None = None  # the producer span, when tracing is on (shared.tracing)
 
 
 @dataclass
@@ -409,6 +421,18 @@ async def drop_parked(conn: asyncpg.Connection, stream_id: str | None = None) ->
 
 async def outbox_backlog(conn: asyncpg.Connection) -> int:
     return await conn.fetchval("SELECT count(*) FROM outbox")
+
+
+async def _sleep_or_wake(stop: asyncio.Event, woken: asyncio.Event, seconds: float) -> None:
+    """Until ``stop``, ``woken`` (rows were committed to the outbox) or ``seconds`` (the fallback poll)."""
+    if woken.is_set() or stop.is_set():
+        return
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(woken.wait())]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -18,6 +18,7 @@ class Role(StrEnum):
     mentee = "mentee"
     analyst = "analyst"
     hr_integration = "hr-integration"
+    service = "service"  # a platform service reading another's per-person keys (shared.keysource)
 
 
 def mint_token(secret: str, subject: str, roles: list[Role], ttl: timedelta = timedelta(hours=12)) -> str:

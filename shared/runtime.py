@@ -13,17 +13,24 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import asyncpg
+import httpx
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
+from shared import tracing
 from shared.bus import dead_letter_topic, ensure_topics, new_broker, new_producer, topic_for
 from shared.clock import Clock, SystemClock
 from shared.db import Migration, create_pool, migrate, shared_migrations
+from shared.envelope import Envelope
+from shared.events.base import Event
 from shared.eventstore import EventStore, PayloadCodec
 from shared.inbox import Handler, IdempotentConsumer
+from shared.keysource import BusOpener, KeySource, ServiceTokens, parse_sources
 from shared.logging import configure_logging, get_logger
 from shared.outbox import OutboxRelay
+from shared.privacy import Inventory, receipted
+from shared.sealing import Sealing
 from shared.settings import ServiceSettings
 from shared.subscription import subscribe
 from shared.timers import TimerHandler, TimerWheel
@@ -44,10 +51,11 @@ class ServiceRuntime:
     timer_handlers: dict[str, TimerHandler] = field(default_factory=dict)
     background: list[BackgroundTask] = field(default_factory=list)
     publishes: bool = True
+    uses_broker: bool = True  # False: no topics, producer or consumers (the portal: pages and HTTP calls only)
     clock: Clock = field(default_factory=SystemClock)
     codec: PayloadCodec | None = None
     consumer_batch_size: int = 1  # > 1: records handled in batches (``subscribe``), e.g. for a high event rate
-    consumer_fetch_max_wait_ms: int = 500  # lower: less latency when idle, more fetch requests (``subscribe``)
+    consumer_fetch_max_wait_ms: int | None = None  # None: the setting (``ServiceSettings.consumer_fetch_max_wait_ms``)
 
     pool: asyncpg.Pool | None = None
     producer: AIOKafkaProducer | None = None
@@ -55,6 +63,10 @@ class ServiceRuntime:
     relay: OutboxRelay | None = None
     store: EventStore | None = None
     watchdog: ConsumerWatchdog | None = None
+    opener: BusOpener | None = None
+    privacy: Inventory | None = None
+    """Where the service keeps a person's data (``shared.privacy``): ``GET /privacy/{id}`` and erasure receipts."""
+    key_client: httpx.AsyncClient | None = None
 
     def __post_init__(self) -> None:
         if self.store is not None:  # the one size setting, also for a store a composition root built
@@ -84,9 +96,10 @@ class ServiceRuntime:
             topics = [topic_for(self.service)] if self.publishes else []
             if self.handlers:
                 topics += [*self.consumes, dead_letter_topic(self.group)]
-            await ensure_topics(s, topics, s.topic_partitions, max_event_bytes=s.max_event_bytes)
-            self.producer = new_producer(s, max_event_bytes=s.max_event_bytes)
-            await self.producer.start()
+            if self.uses_broker:
+                await ensure_topics(s, topics, s.topic_partitions, max_event_bytes=s.max_event_bytes)
+                self.producer = new_producer(s, max_event_bytes=s.max_event_bytes, linger_ms=s.producer_linger_ms)
+                await self.producer.start()
             tasks = self._start_tasks(stop)
             if self.handlers:
                 await self._start_consumer()
@@ -104,7 +117,10 @@ class ServiceRuntime:
                 await asyncio.wait_for(task, timeout=10)
             if self.producer is not None:
                 await self.producer.stop()
+            if self.key_client is not None:
+                await self.key_client.aclose()
             await self.pool.close()
+            tracing.shutdown()
             log.info("service stopped")
 
     def _start_tasks(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
@@ -126,13 +142,15 @@ class ServiceRuntime:
         """The idempotent consumer of ``consumes``, on a FastStream broker with manual acknowledgement."""
         s = self.settings
         self.broker = new_broker(s)
+        self.opener = BusOpener(self._key_source())
         consumer = IdempotentConsumer(
             self.pool,
             self.group,
-            self.handlers,
+            self._with_receipt(self._with_erasure(self.handlers)),
             self.producer,
             max_attempts=s.consumer_max_attempts,
             backoff_seconds=s.consumer_backoff_seconds,
+            opener=self.opener.open,
         )
         subscription = subscribe(
             self.broker,
@@ -140,7 +158,7 @@ class ServiceRuntime:
             self.consumes,
             session_timeout_ms=s.consumer_session_timeout_ms,
             batch_size=self.consumer_batch_size,
-            fetch_max_wait_ms=self.consumer_fetch_max_wait_ms,
+            fetch_max_wait_ms=self.consumer_fetch_max_wait_ms or s.consumer_fetch_max_wait_ms,
         )
         self.watchdog = ConsumerWatchdog(
             subscription,
@@ -150,11 +168,45 @@ class ServiceRuntime:
         )
         await self.broker.start()
 
+    def _key_source(self) -> KeySource | None:
+        """The producers whose sealed fields this consumer opens (``MENTORSHIP_KEY_SOURCES``), if any."""
+        sources = parse_sources(self.settings.key_sources)
+        if not sources:
+            return None
+        self.key_client = httpx.AsyncClient(timeout=5.0)
+        tokens = ServiceTokens(self.settings, self.key_client)
+        return KeySource(sources, tokens, self.key_client, cache_seconds=self.settings.key_cache_seconds)
+
+    def _with_erasure(self, handlers: dict[str, Handler]) -> dict[str, Handler]:
+        """A person's erasure also shreds the keys this service sealed their data with, after the service's own
+        steps and in their transaction, and forgets the producers' keys it was given."""
+        codec = self.store.codec if self.store is not None else None
+        if not handlers or not isinstance(codec, Sealing):
+            return handlers
+        own = handlers.get("ParticipantErased")
+        opener = self.opener
+
+        async def erased(conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
+            if own is not None:
+                await own(conn, event, envelope)
+            person = event.participant_id  # type: ignore[attr-defined]
+            if self.publishes:
+                await codec.shred(conn, person)
+            if opener is not None:
+                opener.forget(person)
+
+        return {**handlers, "ParticipantErased": erased}
+
+    def _with_receipt(self, handlers: dict[str, Handler]) -> dict[str, Handler]:
+        """The erasure receipt around the whole ``ParticipantErased`` handler, shredding included."""
+        return handlers if self.privacy is None else receipted(handlers, self.privacy)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
         """``shared.ports.Transactions`` on this runtime's pool, which exists only once the service runs:
         a composition root hands ``runtime.transaction`` to its use cases before the pool is there."""
         async with self.pool.acquire() as conn, conn.transaction():
+            await tracing.begin(conn)  # the trace the outbox rows of this transaction carry (when tracing is on)
             yield conn
 
     async def migrate_only(self) -> list[str]:
@@ -189,7 +241,9 @@ class ServiceRuntime:
 
     async def ready(self) -> dict[str, bool]:
         """Database and broker answer; and, where the service consumes, its consumer is not stuck (the watchdog)."""
-        checks = {"database": await self._database_answers(), "broker": await self._broker_answers()}
+        checks = {"database": await self._database_answers()}
+        if self.uses_broker:
+            checks["broker"] = await self._broker_answers()
         if self.watchdog is not None:
             checks["consumer"] = self.watchdog.ready
         return checks

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import uvicorn
 from fastapi import FastAPI
@@ -25,8 +28,10 @@ def serve(
     service_name: str,
     default_port: int,
     checks: Callable[[], list[Finding]] | None = None,
+    uses_broker: bool = True,
 ) -> None:
     """``python -m services.<name>`` serves; ``--migrate-only`` applies migrations and exits.
+    ``uses_broker=False``: the service reaches no broker (the portal), so the broker's settings are not checked.
 
     Before serving, the start-up checks (``shared.startup_checks``, and the service's own ``checks``)
     run: outside development mode a finding ends the process with status 2. Migrating needs only the
@@ -41,14 +46,19 @@ def serve(
         problems = "; ".join(f"MENTORSHIP_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         parser.exit(2, f"{parser.prog}: invalid settings: {problems}\n")
     if not args.migrate_only:
-        _check_or_exit(parser, settings, checks)
+        _check_or_exit(parser, settings, checks, uses_broker)
     if args.migrate_only:
         runtime: ServiceRuntime = build_app(settings).state.runtime
         applied = asyncio.run(runtime.migrate_only())
         print(f"{service_name}: {len(applied)} migration(s) applied" + "".join(f"\n  {name}" for name in applied))
         return
+    with _profiled(service_name):
+        _run(build_app(settings), settings)
+
+
+def _run(app: FastAPI, settings: ServiceSettings) -> None:
     uvicorn.run(
-        build_app(settings),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         log_level="warning",
@@ -60,12 +70,41 @@ def serve(
     )
 
 
+@contextmanager
+def _profiled(service_name: str) -> Iterator[None]:
+    """With ``MENTORSHIP_PROFILE_DIR`` set (benchmarks only: ``bench/load.py --profile``), the whole process
+    runs under cProfile; ``SIGUSR2`` (and the end of the process) writes its statistics so far to
+    ``DIR/<service>-<pid>.prof``. Unset, nothing."""
+    directory = os.environ.get("MENTORSHIP_PROFILE_DIR")
+    if not directory:
+        yield
+        return
+    profiler = cProfile.Profile()
+    path = os.path.join(directory, f"{service_name}-{os.getpid()}.prof")
+
+    def dump(*_: object) -> None:  # runs in the main thread, the one profiled
+        profiler.disable()
+        profiler.dump_stats(path)
+        profiler.enable()
+
+    signal.signal(signal.SIGUSR2, dump)
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+        profiler.dump_stats(path)
+
+
 def _check_or_exit(
-    parser: argparse.ArgumentParser, settings: ServiceSettings, checks: Callable[[], list[Finding]] | None
+    parser: argparse.ArgumentParser,
+    settings: ServiceSettings,
+    checks: Callable[[], list[Finding]] | None,
+    uses_broker: bool = True,
 ) -> None:
     """Exit 2 naming every unsafe setting (outside development mode); in it, log the one warning line."""
     try:
-        findings = service_findings(settings) + (checks() if checks else [])
+        findings = service_findings(settings, uses_broker=uses_broker) + (checks() if checks else [])
         warning = enforce(findings, dev_mode=settings.dev_mode)
     except UnsafeSettings as exc:
         lines = "".join(f"\n  {finding}" for finding in exc.findings)

@@ -60,10 +60,10 @@ class ServiceSettings(BrokerSettings):
         default="sub", description="The claim that holds the participant's id (e.g. an employee id claim)"
     )
     oidc_roles_claim: str = Field(default="groups", description="The claim that holds the caller's groups or roles")
-    oidc_role_map: dict[str, Literal["admin", "mentor", "mentee", "analyst", "hr-integration"]] = Field(
+    oidc_role_map: dict[str, Literal["admin", "mentor", "mentee", "analyst", "hr-integration", "service"]] = Field(
         default_factory=dict,
         description="JSON: a value of the roles claim → a platform role (admin, mentor, mentee, analyst,"
-        " hr-integration). Empty: values that are role names map to themselves",
+        " hr-integration, service). Empty: values that are role names map to themselves",
     )
     oidc_client_id: str | None = Field(default=None, description="The web pages' client at the provider (sign-in)")
     oidc_client_secret: str | None = Field(default=None, description="That client's secret")
@@ -84,6 +84,24 @@ class ServiceSettings(BrokerSettings):
     )
     token_leeway_seconds: int = Field(default=30, ge=0, le=300, description="Clock skew allowed on exp, nbf and iat")
     jwt_secret: str = DEV_JWT_SECRET
+    key_sources: dict[str, str] = Field(
+        default_factory=dict,
+        description="JSON: the producers whose sealed personal fields this service opens → their base URLs"
+        ' (comma-separated replicas, tried in turn), e.g. {"profiles": "https://profiles.internal"}.'
+        " Records of any other producer open to placeholders (shared.keysource)",
+    )
+    key_cache_seconds: float = Field(
+        default=60.0, ge=0, description="How long a consumer keeps a producer's key in memory (0: ask every time)"
+    )
+    service_client_id: str | None = Field(
+        default=None, description="This service's client at the provider, for the keys of its key sources"
+    )
+    service_client_secret: SecretStr | None = Field(default=None, description="That client's secret")
+    service_token_scope: str | None = Field(
+        default=None,
+        description="Scope to ask with the client-credentials grant, if the provider wants one"
+        " (`{audience}` stands for the producer's audience)",
+    )
     log_level: str = "INFO"
     log_json: bool = True
     consumer_max_attempts: int = Field(default=5, ge=1, description="Tries before a failing event is dead-lettered")
@@ -91,7 +109,25 @@ class ServiceSettings(BrokerSettings):
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
     timer_poll_seconds: float = Field(default=1.0, gt=0, description="How often due timers are looked for")
     relay_batch_size: int = Field(default=500, ge=1)
-    relay_poll_seconds: float = Field(default=0.5, gt=0)
+    relay_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="The relay's fallback poll: it is woken at once when rows are committed to the outbox (NOTIFY)",
+    )
+    producer_linger_ms: int = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="How long the producer waits to fill a batch; 0: records go at once (the relay sends a"
+        " round's rows together anyway)",
+    )
+    consumer_fetch_max_wait_ms: int = Field(
+        default=20,
+        ge=1,
+        le=500,
+        description="Longest the broker may hold an empty fetch: the latency an idle consumer adds (Kafka's"
+        " default 500; Tansu holds a fetch that long even when records arrive meanwhile)",
+    )
     max_event_bytes: int = Field(
         default=DEFAULT_MAX_EVENT_BYTES,
         ge=1024,
@@ -116,6 +152,14 @@ class ServiceSettings(BrokerSettings):
     )
     db_acquire_timeout_seconds: float = Field(
         default=2.0, gt=0, description="Longest wait of a request for a database connection before 503"
+    )
+    tracing_otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP endpoint traces are exported to (e.g. http://otel-collector:4318); unset: no tracing,"
+        " at no cost (shared.tracing)",
+    )
+    tracing_sample_ratio: float = Field(
+        default=1.0, ge=0, le=1, description="Share of traces begun here that are recorded (a caller's choice stands)"
     )
     dev_clock_file: str | None = Field(
         default=None,

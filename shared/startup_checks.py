@@ -85,10 +85,10 @@ def public_https_url(setting: str, url: str) -> list[Finding]:
     return []
 
 
-def service_findings(settings: ServiceSettings) -> list[Finding]:
+def service_findings(settings: ServiceSettings, *, uses_broker: bool = True) -> list[Finding]:
     """What every service checks: the sign-in issuer and how its claims become roles, the web sign-in's client
     (where one is configured), the database password (a template's placeholder only: the database itself judges
-    the rest) and the broker connection.
+    the rest) and the broker connection (``uses_broker=False``: a service without one, the portal).
 
     The development token secret (``MENTORSHIP_JWT_SECRET``) is looked at only in development mode, the only
     mode in which a service uses it (``shared.auth``): there it shows in the warning line. Outside it HS256
@@ -107,7 +107,38 @@ def service_findings(settings: ServiceSettings) -> list[Finding]:
         findings.append(Finding("MENTORSHIP_OIDC_ISSUER", f"is a placeholder (starts with {word!r})"))
     else:
         findings += public_https_url("MENTORSHIP_OIDC_ISSUER", settings.oidc_issuer)
-    return findings + role_map_findings(settings) + web_sign_in_findings(settings) + broker_findings(settings)
+    return (
+        findings
+        + role_map_findings(settings)
+        + web_sign_in_findings(settings)
+        + key_source_findings(settings)
+        + (broker_findings(settings) if uses_broker else [])
+    )
+
+
+def key_source_findings(settings: ServiceSettings) -> list[Finding]:
+    """A consumer that opens another service's personal fields (``MENTORSHIP_KEY_SOURCES``) asks it for keys as a
+    system of the institution: it needs its own client at the provider (a development token is refused outside
+    development mode) and URLs it can reach (inside the deployment's network, which its policies close)."""
+    if not settings.key_sources:
+        return []
+    findings: list[Finding] = []
+    if not settings.service_client_id:
+        findings.append(Finding("MENTORSHIP_SERVICE_CLIENT_ID", "is not set (needed with MENTORSHIP_KEY_SOURCES)"))
+    elif word := placeholder(settings.service_client_id):
+        findings.append(Finding("MENTORSHIP_SERVICE_CLIENT_ID", f"is a placeholder (starts with {word!r})"))
+    client_secret = settings.service_client_secret.get_secret_value() if settings.service_client_secret else None
+    if not client_secret:
+        findings.append(Finding("MENTORSHIP_SERVICE_CLIENT_SECRET", "is not set (needed with MENTORSHIP_KEY_SOURCES)"))
+    elif word := placeholder(client_secret):
+        findings.append(Finding("MENTORSHIP_SERVICE_CLIENT_SECRET", f"is a placeholder (starts with {word!r})"))
+    for producer, urls in settings.key_sources.items():
+        for url in (u.strip() for u in urls.split(",") if u.strip()):
+            if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+                findings.append(Finding("MENTORSHIP_KEY_SOURCES", f"{producer}: {url!r} is not an http(s) URL"))
+            elif word := placeholder(url):
+                findings.append(Finding("MENTORSHIP_KEY_SOURCES", f"{producer}: a placeholder (starts with {word!r})"))
+    return findings
 
 
 def role_map_findings(settings: ServiceSettings) -> list[Finding]:

@@ -16,7 +16,9 @@ A service that serves pages (analytics' dashboard; a portal later) builds one ``
   cookie means nothing afterwards) and the browser goes to the provider's ``end_session_endpoint`` to sign out there.
 
 The session cookie authorises only this service's pages (``page_reader``), never an API of any service: APIs take
-bearer tokens only (``shared.auth.current_principal``).
+bearer tokens only (``shared.auth.current_principal``). A service whose pages call other services' APIs for the
+person (the portal) passes ``keep_tokens``: it receives the new session's id and the provider's token answer, and
+keeps them server-side (the browser never sees a token).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
@@ -37,7 +39,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.auth import Principal, Role, current_principal
 from shared.issuer import IssuerUnavailable
-from shared.oidc_client import OidcClient, SignInFailed
+from shared.oidc_client import OidcClient, SignInFailed, TokenSet
 from shared.web_session import PendingLogin, SessionStore, WebSession
 
 SESSION_COOKIE = "mentorship_session"
@@ -57,6 +59,8 @@ class WebSignIn:
     session_lifetime: timedelta = timedelta(hours=8)
     dev_mode: bool = False
     public_url: str | None = None
+    keep_tokens: Callable[[str, TokenSet], Awaitable[None]] | None = None
+    """Called with a new session's id and the token answer of its sign-in (a service that calls APIs for the person)."""
 
     def base_url(self, request: Request) -> str:
         return (self.public_url or str(request.base_url)).rstrip("/")
@@ -188,7 +192,7 @@ def sign_in_router() -> APIRouter:
             reason = params.get("error_description") or params.get("error") or "no code"
             return _refusal(sign_in, f"The sign-in was not completed: {reason}", status.HTTP_401_UNAUTHORIZED)
         try:
-            principal = await sign_in.client.finish(
+            principal, tokens = await sign_in.client.exchange(
                 params["code"], pending.redirect_uri, pending.code_verifier, pending.nonce
             )
         except SignInFailed as exc:
@@ -199,6 +203,8 @@ def sign_in_router() -> APIRouter:
             needed = " or ".join(sorted(sign_in.page_roles))
             return _refusal(sign_in, f"These pages are for the {needed} roles only.", status.HTTP_403_FORBIDDEN)
         session_id, _ = await sign_in.store.start(principal, sign_in.session_lifetime)
+        if sign_in.keep_tokens is not None:
+            await sign_in.keep_tokens(session_id, tokens)
         response = RedirectResponse(sign_in.home, status.HTTP_303_SEE_OTHER)
         response.delete_cookie(LOGIN_STATE_COOKIE, path=CALLBACK)
         response.set_cookie(

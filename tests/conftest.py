@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 import pytest_asyncio
+from hypothesis import settings as hypothesis_settings
 
 from mentorship.devstack.broker import Broker, start_broker
 from mentorship.devstack.oidc import STAFF_ACCOUNTS, DevAccount, OidcProvider, start_oidc_provider
@@ -21,6 +22,10 @@ INTEGRATION = Path(__file__).parent / "integration"
 # The services the tests build or start run in development mode, where the development tokens the tests mint
 # (``shared.auth.mint_token``) are accepted; tests of production behaviour pass ``dev_mode=False`` themselves.
 os.environ.setdefault("MENTORSHIP_DEV_MODE", "1")
+# Property tests assert behaviour, never speed: Hypothesis' per-example deadline (200 ms) is a timed assertion that
+# a busy 2-core machine fails, so it is off for the whole suite (speed lives in bench/).
+hypothesis_settings.register_profile("suite", deadline=None)
+hypothesis_settings.load_profile("suite")
 TEST_ACCOUNTS = (
     *STAFF_ACCOUNTS,
     DevAccount("mentor", "Maria Mentor", "E20001", ("mentor",)),

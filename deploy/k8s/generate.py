@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from deploy.k8s.acls import acl_markdown
+from mentorship.stack import KEY_SOURCES
 from shared.bus import HR_TOPIC, PUBLISHING_SERVICES, SERVICES, dead_letter_topic, max_message_bytes, topic_for
 from shared.limits import BULK_BODY_BYTES, BULK_ROUTES, DEFAULT_BODY_BYTES, MIB
 from shared.settings import DEFAULT_MAX_EVENT_BYTES
@@ -42,6 +43,7 @@ ROLE_MAP_TEMPLATE = {
     "REPLACE-with-the-mentors-group": "mentor",
     "REPLACE-with-the-mentees-group": "mentee",
     "REPLACE-with-the-hr-integration-group": "hr-integration",
+    "REPLACE-with-the-platform-services-group": "service",
 }
 """The shape of ``MENTORSHIP_OIDC_ROLE_MAP``: the institution's groups go on the left; the services refuse to start
 while a group is a placeholder."""
@@ -78,6 +80,8 @@ def meta(name: str, service: str | None = None) -> dict:
 SERVICE_SECRETS = {
     "relationships": {"MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS": "relationships-confidential-keys"},
     "analytics": {"MENTORSHIP_OIDC_CLIENT_SECRET": "analytics-oidc-client-secret"},
+    # The consumers that open personal fields on the bus ask their producers for keys as their own client.
+    **{s: {"MENTORSHIP_SERVICE_CLIENT_SECRET": f"{s}-service-client-secret"} for s in KEY_SOURCES},
 }
 SERVICE_SETTINGS = {
     # The dashboard's sign-in: its client at the provider, what it asks for, where browsers reach it.
@@ -85,7 +89,15 @@ SERVICE_SETTINGS = {
         "MENTORSHIP_OIDC_CLIENT_ID": "REPLACE-with-the-dashboard-client-id",
         "MENTORSHIP_OIDC_SCOPES": "openid profile",
         "MENTORSHIP_PUBLIC_URL": "REPLACE-with-the-dashboard-https-url",
-    }
+    },
+    # Where their key sources answer (the producers' Services, inside the namespace) and their client's id.
+    **{
+        s: {
+            "MENTORSHIP_KEY_SOURCES": json.dumps({producer: f"http://{producer}" for producer in producers}),
+            "MENTORSHIP_SERVICE_CLIENT_ID": f"REPLACE-with-the-{s}-service-client-id",
+        }
+        for s, producers in KEY_SOURCES.items()
+    },
 }
 """Settings one service has that are not secrets (the others' come from the ConfigMap)."""
 
@@ -355,6 +367,7 @@ def config() -> list[dict]:
             "type": "Opaque",
             "stringData": {
                 "analytics-oidc-client-secret": "REPLACE-with-the-dashboard-client-secret",
+                **{f"{s}-service-client-secret": f"REPLACE-with-the-{s}-service-client-secret" for s in KEY_SOURCES},
                 "relationships-confidential-keys": "REPLACE-with-k1:<base64 32-byte key>",
                 **{
                     f"{s}-pg-dsn": f"postgresql://{s}:REPLACE@{s}-db.{DATABASE_NAMESPACE}.svc:5432/{s}"
@@ -402,16 +415,24 @@ SMTP_OUT = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp(25, 465, 58
 
 
 def service_policy(service: str) -> dict:
-    """In: the ingress controller and Prometheus, on the HTTP port. Out: DNS, the broker, its own database,
-    https (and SMTP for notifications)."""
+    """In: the ingress controller and Prometheus, on the HTTP port, and the consumers that ask it for keys. Out:
+    DNS, the broker, its own database, the producers it asks for keys, https (and SMTP for notifications)."""
+    producers = KEY_SOURCES.get(service, ())
     egress = [
         DNS,
         {"to": [namespace_peer(KAFKA_NAMESPACE)], "ports": tcp(KAFKA_PORT)},
         {"to": [namespace_peer(DATABASE_NAMESPACE, {"app.kubernetes.io/name": f"{service}-db"})], "ports": tcp(5432)},
+        *(
+            [{"to": [{"podSelector": {"matchLabels": labels(p)}} for p in producers], "ports": tcp(8000)}]
+            * bool(producers)
+        ),
         HTTPS_OUT,
         *([SMTP_OUT] if service == "notifications" else []),
     ]
     ingress = [{"from": [namespace_peer(INGRESS_NAMESPACE), namespace_peer(MONITORING_NAMESPACE)], "ports": tcp(8000)}]
+    consumers = [c for c, opened in KEY_SOURCES.items() if service in opened]
+    if consumers:  # GET /internal/person-keys
+        ingress.append({"from": [{"podSelector": {"matchLabels": labels(c)}} for c in consumers], "ports": tcp(8000)})
     return network_policy(service, NAMESPACE, {"matchLabels": labels(service)}, ingress, egress)
 
 

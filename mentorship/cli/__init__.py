@@ -12,7 +12,7 @@ import sys
 import typer
 
 HELP = "Mentoring-program platform: run it, mint tokens, generate schemas."
-_GROUPS = ("dev", "hr", "outbox")  # typer apps in mentorship.cli.<name>
+_GROUPS = ("dev", "hr", "outbox", "privacy")  # typer apps in mentorship.cli.<name>
 _COMMANDS = ("token", "schemas", "replay", "republish", "export")  # functions <name> in mentorship.cli.<name>
 
 

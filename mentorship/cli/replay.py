@@ -26,7 +26,11 @@ def _as_of(value: str | None) -> datetime | None:
 
 def replay(
     as_of: Annotated[
-        str | None, typer.Option(help="Build the projections as they stood at this moment (UTC if no zone)")
+        str | None,
+        typer.Option(
+            help="Build the projections as they stood at this moment (UTC if no zone): a snapshot kept beside the"
+            " live ones, for directors (admin) only, within the service's cap and expiry"
+        ),
     ] = None,
     url: Annotated[str, typer.Option(help="The analytics service")] = "http://127.0.0.1:8005",
     wait: Annotated[bool, typer.Option(help="Follow the replay with a progress bar until it ends")] = True,
@@ -34,7 +38,9 @@ def replay(
     """Replay every topic from the beginning into fresh tables; they replace the live ones when caught up."""
     moment = _as_of(as_of)
     try:
-        headers = {"Authorization": f"Bearer {bearer_for('analytics', 'replay-cli', [Role.analyst])}"}
+        # As-of snapshots are the director's (admin); a full rebuild an analyst may start too.
+        role = Role.admin if moment else Role.analyst
+        headers = {"Authorization": f"Bearer {bearer_for('analytics', 'replay-cli', [role])}"}
     except CredentialsError as exc:
         typer.echo(f"replay: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -2,10 +2,11 @@
 
 Used by ``mentorship dev up`` and the test fixtures in place of the institution's provider. It holds the demo
 institution's people (the director, an analyst, a mentor and a mentee, with one known development password) and the
-platform's clients: the dashboard (authorization code with PKCE), the HR integration and the operator CLI (client
-credentials). Its access tokens are RS256 JWTs whose audience is the service they are for (a resource indicator per
-service); the dashboard's ID tokens are ES256. ``rotate_keys`` puts new signing keys first, as an institution would.
-Development only: the passwords and client secrets below are public.
+platform's clients: the dashboard and the portal (authorization code with PKCE; the portal with refresh tokens), the
+HR integration and the operator CLI (client credentials). Its access tokens are RS256 JWTs whose audience is the
+service they are for (a resource indicator per service); the dashboard's ID tokens are ES256. ``rotate_keys`` puts
+new signing keys first, as an institution would. Development only: the passwords and client secrets below are
+public.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class DevClient:
 
 
 DASHBOARD = DevClient("mentorship-dashboard", "dev-only-dashboard-secret")
+PORTAL = DevClient("mentorship-portal", "dev-only-portal-secret")
+"""The portal's client: authorization code with PKCE, and refresh tokens to get an access token per service."""
 HR_INTEGRATION = DevClient("mentorship-hr-integration", "dev-only-hr-integration-secret", ("hr-integration",))
 OPERATOR = DevClient("mentorship-operator", "dev-only-operator-secret", ("admin", "analyst"))
 """The operator CLI's client (``mentorship replay``, ``republish``): the director's and an analyst's reach."""
@@ -95,6 +98,14 @@ class OidcProvider:
             "MENTORSHIP_OIDC_CLIENT_ID": DASHBOARD.client_id,
             "MENTORSHIP_OIDC_CLIENT_SECRET": DASHBOARD.client_secret,
             "MENTORSHIP_OIDC_SCOPES": "openid profile groups employee",
+        }
+
+    def portal_env(self) -> dict[str, str]:
+        """What the portal needs: every service's settings, its own client, and the scope that brings API tokens."""
+        return self.service_env() | {
+            "MENTORSHIP_OIDC_CLIENT_ID": PORTAL.client_id,
+            "MENTORSHIP_OIDC_CLIENT_SECRET": PORTAL.client_secret,
+            "MENTORSHIP_OIDC_SCOPES": "openid profile groups employee api",
         }
 
     def cli_env(self, client: DevClient = OPERATOR) -> dict[str, str]:
@@ -207,6 +218,19 @@ def _config(issuer: str, port: int, accounts: Iterable[DevAccount], admin_secret
                 "token_endpoint_auth_method": "client_secret_basic",
                 "id_token_signed_response_alg": "ES256",
             },
+            {
+                # The portal calls the services' APIs as the person: access tokens per service (resource
+                # indicators) through a refresh token, kept server-side by the portal.
+                "client_id": PORTAL.client_id,
+                "client_secret": PORTAL.client_secret,
+                "client_name": "Mentoring portal",
+                "application_type": "native",
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+                "redirect_uris": [f"{host}/auth/callback" for host in loopback],
+                "post_logout_redirect_uris": [f"{host}/login" for host in loopback],
+                "token_endpoint_auth_method": "client_secret_basic",
+            },
             *(
                 {
                     "client_id": c.client_id,
@@ -274,6 +298,7 @@ __all__ = [
     "DEV_PASSWORD",
     "HR_INTEGRATION",
     "OPERATOR",
+    "PORTAL",
     "DevAccount",
     "DevClient",
     "OidcProvider",

@@ -1,4 +1,5 @@
-"""What the export leaves out and what it pseudonymises, read from the event catalog itself.
+"""What the export leaves out and what it pseudonymises, read from the event catalog itself (``shared.personal``,
+the same reading analytics' projections use).
 
 A payload field marked ``json_schema_extra={"personal": True}`` (names, e-mails,
 biographies, motivations, demographics, free text…) is dropped, also inside
@@ -16,15 +17,26 @@ import functools
 import hashlib
 import hmac
 import secrets
-import types
-import typing
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.fields import FieldInfo
 
+from shared import personal
 from shared.events import Event
+from shared.personal import is_personal, names_a_person, nested_model, personal_paths
+
+__all__ = [
+    "Pseudonymiser",
+    "Treatment",
+    "clean",
+    "is_personal",
+    "kept_fields",
+    "names_a_person",
+    "nested_model",
+    "personal_paths",
+    "subject_names_a_person",
+]
 
 PERSON_SUBJECT_OWNERS = frozenset({"profiles", "hr"})
 PSEUDONYM_CHARS = 32  # hex digits kept of the HMAC: 128 bits, collisions out of reach
@@ -47,30 +59,6 @@ class Pseudonymiser:
         return pseudonym
 
 
-def is_personal(field: FieldInfo) -> bool:
-    return _marker(field, "personal")
-
-
-def names_a_person(field: FieldInfo) -> bool:
-    return _marker(field, "person_id")
-
-
-def _marker(field: FieldInfo, name: str) -> bool:
-    extra = field.json_schema_extra
-    return isinstance(extra, dict) and extra.get(name) is True
-
-
-def nested_model(annotation: Any) -> type[BaseModel] | None:
-    """The model inside ``X``, ``X | None``, ``list[X]`` or ``Annotated[X, …]``, if any."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType, list, typing.Annotated):
-        for arg in typing.get_args(annotation):
-            if (found := nested_model(arg)) is not None:
-                return found
-    return None
-
-
 @dataclass(frozen=True)
 class Treatment:
     """What happens to one payload field's value: ``person`` ids are pseudonymised, ``nested`` models cleaned."""
@@ -90,36 +78,15 @@ class Treatment:
         return clean(self.nested, value, pseudonym)
 
 
-def treatment(field: FieldInfo) -> Treatment:
-    return Treatment(person=True) if names_a_person(field) else Treatment(nested=nested_model(field.annotation))
-
-
 @functools.cache
 def kept_fields(model: type[BaseModel]) -> tuple[tuple[str, Treatment], ...]:
-    """The fields of ``model`` that are not personal, each with its treatment."""
-    return tuple((name, treatment(field)) for name, field in model.model_fields.items() if not is_personal(field))
+    """The fields of ``model`` that are not personal (``shared.personal``), each with its treatment."""
+    return tuple((kept.name, Treatment(kept.person, kept.nested)) for kept in personal.kept_fields(model))
 
 
 def clean(model: type[BaseModel], data: dict[str, Any], pseudonym: Pseudonymiser) -> dict[str, Any]:
     """``data`` (a dump of ``model``) without personal fields, person ids pseudonymised, at every depth."""
-    return {name: how.apply(data[name], pseudonym) for name, how in kept_fields(model) if name in data}
-
-
-def personal_paths(model: type[BaseModel], prefix: str = "") -> tuple[list[str], list[str]]:
-    """Dotted names of the fields dropped and of those pseudonymised, for the manifest."""
-    dropped: list[str] = []
-    pseudonymised: list[str] = []
-    for name, field in model.model_fields.items():
-        path = f"{prefix}{name}"
-        if is_personal(field):
-            dropped.append(path)
-        elif names_a_person(field):
-            pseudonymised.append(path)
-        elif (inner := nested_model(field.annotation)) is not None:
-            more_dropped, more_pseudonymised = personal_paths(inner, f"{path}.")
-            dropped += more_dropped
-            pseudonymised += more_pseudonymised
-    return dropped, pseudonymised
+    return personal.clean(model, data, pseudonym)
 
 
 def subject_names_a_person(event: type[Event]) -> bool:

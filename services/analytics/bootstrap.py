@@ -11,7 +11,9 @@ from fastapi import FastAPI
 from services.analytics.adapters import http, login
 from services.analytics.adapters.container import AnalyticsContainer
 from services.analytics.projecting.generations import SHAPE
-from services.analytics.projecting.live import project_live
+from services.analytics.projecting.live import live_projector
+from services.analytics.projecting.privacy import inventory
+from services.analytics.projecting.snapshots import SnapshotPolicy
 from services.analytics.querying.reads import NotServed, Reads
 from services.analytics.settings import AnalyticsSettings
 from shared.bus import all_event_topics
@@ -23,13 +25,15 @@ from shared.settings import ServiceSettings
 
 def build_app(settings: ServiceSettings, options: AnalyticsSettings | None = None) -> FastAPI:
     options = options or AnalyticsSettings()
+    snapshots = SnapshotPolicy(limit=options.max_snapshots, days=options.snapshot_days)
     runtime = ServiceRuntime(
         settings,
         migrations=migrations_from_package("services.analytics.migrations"),
         publishes=False,
-        background=[project_live],
+        background=[live_projector(snapshots)],
+        privacy=inventory,
     )
-    reads = Reads(lambda: runtime.pool, shape=SHAPE, min_cell=options.min_cell)
+    reads = Reads(lambda: runtime.pool, shape=SHAPE, min_cell=options.min_cell, snapshot_days=options.snapshot_days)
     app = create_app(
         runtime,
         title="Mentorship · analytics",
@@ -40,7 +44,7 @@ def build_app(settings: ServiceSettings, options: AnalyticsSettings | None = Non
             "dashboard": "Program-evaluation figures as a page, JSON or CSV, and the page's sign-in.",
         },
     )
-    app.state.container = AnalyticsContainer(runtime, reads, all_event_topics())
+    app.state.container = AnalyticsContainer(runtime, reads, all_event_topics(), snapshots)
     app.add_exception_handler(NotServed, detail_handler(503))
     app.include_router(http.router)
     app.state.web_sign_in = login.dashboard_sign_in(settings, lambda: runtime.pool, app.state.token_verifier.issuer)

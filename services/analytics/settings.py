@@ -14,3 +14,15 @@ class AnalyticsSettings(BaseSettings):
         ge=0,
         description="Small-cell suppression: a breakdown cell of fewer people is withheld (0 or 1: nothing is)",
     )
+    max_snapshots: int = Field(
+        default=3,
+        ge=0,
+        le=100,
+        description="As-of snapshots kept at once; a new one is refused (409) while this many exist (0: none)",
+    )
+    snapshot_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days an as-of snapshot is kept after it was started; then it is no longer served and is dropped",
+    )

@@ -13,6 +13,7 @@ from services.matching.adapters.bulk_runs import PostgresBulkRuns
 from services.matching.adapters.bus import CONSUMES, bus_handlers
 from services.matching.adapters.directory import PostgresDirectory
 from services.matching.adapters.http import install
+from services.matching.adapters.privacy import inventory
 from services.matching.adapters.programs import PostgresPrograms
 from services.matching.adapters.reporting_lines import PostgresReportingLines
 from services.matching.adapters.request_index import PostgresRequestIndex
@@ -22,6 +23,7 @@ from services.matching.adapters.views import PostgresViews
 from services.matching.application.deps import Deps
 from services.matching.application.request_repository import request_repository
 from services.matching.settings import MatchingSettings
+from shared import privacy
 from shared.clock import Clock, clock_for
 from shared.db import migrations_from_package
 from shared.eventstore import EventStore
@@ -39,6 +41,7 @@ def build_app(
     store = EventStore(settings.service_name, clock)
     runtime = ServiceRuntime(
         settings,
+        privacy=inventory,
         migrations=migrations_from_package("services.matching.migrations"),
         consumes=CONSUMES,
         clock=clock,
@@ -62,7 +65,7 @@ def build_app(
         default_response_days=options.response_days,
         bulk_candidates=options.bulk_candidates,
     )
-    runtime.handlers = bus_handlers(deps).inbox_handlers()
+    runtime.handlers = privacy.guarded(bus_handlers(deps)).inbox_handlers()
     runtime.timer_handlers = timer_handlers(deps)
     app = create_app(
         runtime,

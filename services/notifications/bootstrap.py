@@ -21,6 +21,7 @@ from services.notifications.adapters.postgres import (
     PostgresRelationships,
     PostgresRequests,
 )
+from services.notifications.adapters.privacy import inventory
 from services.notifications.adapters.runtime import NotificationsRuntime
 from services.notifications.adapters.templates import Templates
 from services.notifications.adapters.timers import timer_handlers
@@ -28,6 +29,7 @@ from services.notifications.adapters.worker import DeliveryWorker
 from services.notifications.application.deps import Deps
 from services.notifications.domain.outgoing import Channel
 from services.notifications.settings import NotificationsSettings
+from shared import privacy
 from shared.bus import topic_for
 from shared.clock import Clock, clock_for
 from shared.db import migrations_from_package
@@ -58,8 +60,9 @@ def build_app(
     templates = Templates(options.templates_dir, options.program)
     runtime = NotificationsRuntime(
         settings,
+        privacy=inventory,
         migrations=migrations_from_package("services.notifications.migrations"),
-        handlers=bus_handlers(deps).inbox_handlers(),
+        handlers=privacy.guarded(bus_handlers(deps)).inbox_handlers(),
         consumes=[topic_for(service) for service in CONSUMES],
         timer_handlers=timer_handlers(deps),
         clock=clock,

@@ -1,9 +1,10 @@
 """The composition root: everything profiles runs on, built once.
 
-The clock, the event store with the personal-data codec (it seals personal fields as it appends and opens
-them as it reads), the participant repository with the read-model row as its commit hook, the Postgres
-port implementations, the ``hr.events`` handler table and the timers of forward-dated HR facts, the
-runtime (pool, broker, relay) and the FastAPI app; the container goes on ``app.state.container``.
+The clock, the event store with the shared personal-data codec (``shared.sealing``: it seals personal
+fields as it appends and opens them as it reads), the participant repository with the read-model row as
+its commit hook, the Postgres port implementations, the ``hr.events`` handler table and the timers of
+forward-dated HR facts, the runtime (pool, broker, relay) and the FastAPI app; the container goes on
+``app.state.container``.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from services.profiles.adapters import bus, http
 from services.profiles.adapters.container import ProfilesContainer
 from services.profiles.adapters.hr_imports import PostgresHrImports
 from services.profiles.adapters.hr_records import PostgresHrRecords
-from services.profiles.adapters.personal_data import PersonalData
 from services.profiles.adapters.postgres import savepoint
+from services.profiles.adapters.privacy import inventory
 from services.profiles.adapters.queries import Queries
 from services.profiles.adapters.read_model import ReadModel
 from services.profiles.adapters.scim_groups import PostgresScimGroups
 from services.profiles.adapters.scim_users import PostgresScimUsers
 from services.profiles.domain.participant import Participant, ParticipantNotFound
+from shared import privacy, standing
 from shared.bus import HR_TOPIC
 from shared.clock import Clock, clock_for
 from shared.db import migrations_from_package
@@ -28,16 +30,18 @@ from shared.eventstore import EventStore
 from shared.http import create_app
 from shared.repository import Repository
 from shared.runtime import ServiceRuntime
+from shared.sealing import Sealing
 from shared.settings import ServiceSettings
 from shared.timers import TimerBook
 
 
 def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
     clock = clock or clock_for(settings)
-    personal_data = PersonalData()
+    personal_data = Sealing()
     store = EventStore(settings.service_name, clock, personal_data)
     runtime = ServiceRuntime(
         settings,
+        privacy=inventory,
         migrations=migrations_from_package("services.profiles.migrations"),
         consumes=[HR_TOPIC],
         clock=clock,
@@ -67,7 +71,7 @@ def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
 
 
 def build_container(
-    runtime: ServiceRuntime, store: EventStore, personal_data: PersonalData, clock: Clock
+    runtime: ServiceRuntime, store: EventStore, personal_data: Sealing, clock: Clock
 ) -> ProfilesContainer:
     """The Postgres ports; transactions and reads use the runtime's pool once it exists."""
     read_model = ReadModel()
@@ -78,8 +82,8 @@ def build_container(
             store,
             Participant,
             not_found=ParticipantNotFound,
-            on_commit=[read_model.rewrite_row],
-            on_commit_many=[read_model.rewrite_rows],
+            on_commit=[read_model.rewrite_row, standing.commit_hook],
+            on_commit_many=[read_model.rewrite_rows, standing.commit_many_hook],
         ),
         people=read_model,
         hr=PostgresHrRecords(),
@@ -88,6 +92,7 @@ def build_container(
         scim_users=PostgresScimUsers(),
         scim_groups=PostgresScimGroups(),
         keys=personal_data,
+        receipts=privacy.Receipts(inventory),
         clock=clock,
         queries=Queries(runtime),
     )

@@ -17,10 +17,12 @@ from services.relationships.adapters.cipher import AesGcmCipher, KeyRingError
 from services.relationships.adapters.confidential import PostgresConfidentialTexts
 from services.relationships.adapters.drafts import PostgresAgreementDrafts
 from services.relationships.adapters.http import install
+from services.relationships.adapters.privacy import inventory
 from services.relationships.adapters.read_model import PostgresReadModel
 from services.relationships.application.container import Container, relationship_repository
 from services.relationships.application.fire_timers import timer_handlers
 from services.relationships.settings import RelationshipsSettings
+from shared import privacy
 from shared.bus import topic_for
 from shared.clock import Clock, clock_for
 from shared.db import migrations_from_package
@@ -40,13 +42,14 @@ def build_app(
     store = EventStore(settings.service_name, clock)
     runtime = ServiceRuntime(
         settings,
+        privacy=inventory,
         migrations=migrations_from_package("services.relationships.migrations"),
         consumes=[topic_for("matching"), topic_for("profiles")],
         clock=clock,
         store=store,
     )
     container = build_container(runtime, store, clock, options)
-    runtime.handlers = bus_handlers(container).inbox_handlers()
+    runtime.handlers = privacy.guarded(bus_handlers(container)).inbox_handlers()
     runtime.timer_handlers = timer_handlers(container)
     app = create_app(
         runtime,

@@ -34,6 +34,9 @@ class Event(BaseModel):
 
     owner: ClassVar[str]
     schema_version: ClassVar[int] = 1
+    data_subjects: ClassVar[tuple[str, ...]] = ()
+    """The fields naming whom the event's personal fields are about (``shared.sealing`` seals them with those
+    people's keys); empty: the people its stream's first event names (e.g. a request's mentee)."""
     upcasters: ClassVar[dict[int, Upcaster]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -52,6 +52,7 @@ class Worker(BaseModel):
 
 class _HrEvent(Event):
     owner: ClassVar[str] = "hr"
+    data_subjects: ClassVar[tuple[str, ...]] = ("employee_id",)
 
     employee_id: Id = Field(json_schema_extra={"person_id": True})
     effective_date: date

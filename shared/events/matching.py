@@ -22,7 +22,12 @@ class _MatchingEvent(Event):
 
 
 class RequestRanked(_MatchingEvent):
-    """A mentee asks for mentorship, naming up to three mentors in order of preference."""
+    """A mentee asks for mentorship, naming up to three mentors in order of preference.
+
+    Its mentee is the request's data subject: later events' personal fields (a decline reason, a mentor's
+    reason) are sealed with the mentee's key."""
+
+    data_subjects: ClassVar[tuple[str, ...]] = ("mentee_id",)
 
     request_id: Id
     mentee_id: Id = Field(json_schema_extra={"person_id": True})
@@ -126,6 +131,8 @@ class RequestUnmatched(_MatchingEvent):
 
 
 class RequestWithdrawn(_MatchingEvent):
+    data_subjects: ClassVar[tuple[str, ...]] = ("mentee_id",)
+
     request_id: Id
     mentee_id: Id = Field(json_schema_extra={"person_id": True})
     reason: str | None = Field(default=None, max_length=2000, json_schema_extra={"personal": True})

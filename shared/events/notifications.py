@@ -17,6 +17,7 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 class _NotificationsEvent(Event):
     owner: ClassVar[str] = "notifications"
+    data_subjects: ClassVar[tuple[str, ...]] = ("recipient_id",)
 
     notification_id: Id
     cause_event_id: Id = Field(description="Envelope id of the event that called for this notification")

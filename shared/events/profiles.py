@@ -69,6 +69,8 @@ class _ProfilesEvent(Event):
 
 
 class _Registered(_ProfilesEvent):
+    data_subjects: ClassVar[tuple[str, ...]] = ("participant_id",)
+
     participant_id: Id = Field(json_schema_extra={"person_id": True})
     employee_id: Id | None = Field(
         default=None, description="HR worker id when the participant is staff", json_schema_extra={"person_id": True}
@@ -94,6 +96,8 @@ class MenteeRegistered(_Registered):
 
 class ProfileUpdated(_ProfilesEvent):
     """Carries only the changed fields, never the whole profile again."""
+
+    data_subjects: ClassVar[tuple[str, ...]] = ("participant_id",)
 
     participant_id: Id = Field(json_schema_extra={"person_id": True})
     changes: list[FieldChange] = Field(min_length=1)

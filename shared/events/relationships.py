@@ -37,6 +37,9 @@ class _RelationshipsEvent(Event):
 
 
 class RelationshipStarted(_RelationshipsEvent):
+    """Its mentees are the relationship's data subjects: goals agreed later are sealed with their keys."""
+
+    data_subjects: ClassVar[tuple[str, ...]] = ("mentee_ids",)
     model: Literal["one_to_one", "group", "peer"]
     mentor_id: Id = Field(
         description="For peer mentoring, the peer in the mentor role", json_schema_extra={"person_id": True}
@@ -86,6 +89,8 @@ class AgreementSigned(_RelationshipsEvent):
 
 
 class GoalSet(_RelationshipsEvent):
+    data_subjects: ClassVar[tuple[str, ...]] = ("mentee_id",)
+
     mentee_id: Id = Field(json_schema_extra={"person_id": True})
     goal: SmartGoal
 

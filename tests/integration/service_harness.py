@@ -72,6 +72,14 @@ class Service:
     async def fire_timers(self) -> int:
         return await TimerWheel(self.runtime.pool, self.runtime.timer_handlers, self.clock).fire_due()
 
+    async def opened(self, sql: str, *args: Any) -> list[dict]:
+        """The payloads of stored events (``sql`` selects ``stream_id, event_type, data``), personal fields opened
+        by the store's codec as the service reads them."""
+        async with self.runtime.pool.acquire() as conn:
+            rows = await conn.fetch(sql, *args)
+            codec = self.runtime.store.codec
+            return [await codec.open(conn, r["stream_id"], r["event_type"], r["data"]) for r in rows]
+
     async def event_types(self, stream_id: str) -> list[str]:
         rows = await self.runtime.pool.fetch(
             "SELECT event_type FROM events WHERE stream_id = $1 ORDER BY version", stream_id

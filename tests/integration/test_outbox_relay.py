@@ -81,6 +81,28 @@ async def test_publishes_every_event_in_order_per_aggregate(pool, fresh_dsn, pro
     assert all(len(p) == 1 for p in partitions.values())  # one aggregate, one partition
 
 
+async def test_a_commit_wakes_the_relay_without_its_poll(pool, fresh_dsn, producer, topic, broker) -> None:
+    """The outbox's trigger notifies at commit: a relay whose fallback poll would come only in an hour publishes
+    each event committed after it went idle (one round per commit)."""
+    store = EventStore("profiles")
+    relay = relay_for(fresh_dsn, producer, topic, poll_seconds=3600)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        await eventually(lambda: relay.stats.active)
+        for i in range(3):
+            rounds = relay.stats.batches
+            async with pool.acquire() as conn, conn.transaction():
+                await store.append(conn, "woken", i, [change("woken", i)])
+            await eventually(lambda n=i + 1: relay.stats.published == n)
+            assert relay.stats.batches == rounds + 1
+    finally:
+        stop.set()
+        await running
+    records = await consume_all(broker.bootstrap, topic, expected=3)
+    assert [json.loads(r.value)["sequence"] for r in records] == [sequence_text(n) for n in (1, 2, 3)]
+
+
 async def test_late_commit_with_lower_position_is_not_skipped(pool, fresh_dsn, producer, topic, broker) -> None:
     """Transaction A takes position p, B takes p+1 and commits first; the relay runs in between."""
     store = EventStore("profiles")
@@ -329,7 +351,9 @@ async def test_the_outbox_commands_list_retry_and_drop_parked_events(
 
     code, text = await outbox_cli("parked", "--dsn", fresh_dsn)
     assert code == 0 and "2 parked events in 1 aggregate" in text, text
-    assert "mentee-7 1 ProfileUpdated 40," in text and "over the bus's limit" in text, text
+    size = await pool.fetchval("SELECT size_bytes FROM outbox_parked WHERE stream_id = 'mentee-7' ORDER BY position")
+    assert size > BIG  # the event as published: its biography sealed (shared.sealing)
+    assert f"mentee-7 1 ProfileUpdated {size:,}" in text and "over the bus's limit" in text, text
     assert "mentor-2" not in text
     code, text = await outbox_cli("parked", "--dsn", fresh_dsn, "--aggregate", "mentor-2")
     assert code == 0 and "no parked events for aggregate 'mentor-2'" in text, text

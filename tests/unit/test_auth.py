@@ -167,3 +167,26 @@ def test_claims_map_to_the_participant_and_roles() -> None:
     assert plain.principal({"sub": "m", "groups": ["mentor", "admins", "mentee"]}).roles == {Role.mentor, Role.mentee}
     with pytest.raises(ValueError, match="superuser"):
         ClaimMapping(role_map={"x": "superuser"})
+
+
+def test_an_accepted_token_is_remembered_until_its_expiry_and_a_refused_one_never(monkeypatch) -> None:
+    import shared.auth
+
+    verifier = TokenVerifier(dev_secret=SECRET)
+    token = mint_token(SECRET, "alice", [Role.mentor])
+    first = asyncio.run(verifier.verify(token))
+
+    def decoded_again(*_args, **_kwargs):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(jwt, "decode", decoded_again)
+    assert asyncio.run(verifier.verify(token)) == first  # remembered: not checked again
+    monkeypatch.setattr(shared.auth.time, "time", lambda: 4_000_000_000.0)  # past the token's exp
+    with pytest.raises(AssertionError, match="decoded again"):
+        asyncio.run(verifier.verify(token))  # forgotten at its exp: checked again
+    monkeypatch.undo()
+    forged = mint_token("another-secret-that-is-long-enough-for-hs256", "alice", [Role.admin])
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            asyncio.run(verifier.verify(forged))
+    assert forged not in verifier._verified

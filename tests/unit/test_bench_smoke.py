@@ -53,7 +53,8 @@ def test_load_arguments() -> None:
     from bench import load
 
     default = load.parse_args([])
-    assert (default.steps, default.step_seconds, default.replicas) == ([5.0, 10.0, 20.0, 40.0, 80.0], 20.0, 1)
+    assert (default.steps, default.step_seconds, default.replicas) == (None, 10.0, 1)  # None: climb to the knee
+    assert (default.start_rate, default.factor, default.no_peer) == (20.0, 1.5, False)
     quick = load.parse_args(["--quick"])
     assert (quick.steps, quick.step_seconds) == ([2.0, 5.0], 5.0)
     assert load.parse_args(["--steps", "1,2.5,4", "--replicas", "2"]).steps == [1.0, 2.5, 4.0]
@@ -63,6 +64,7 @@ def test_load_arguments() -> None:
         ["--steps", "a"],
         ["--replicas", "0"],
         ["--step-seconds", "-1"],
+        ["--factor", "1"],
     ):
         with pytest.raises(SystemExit):
             load.parse_args(bad)

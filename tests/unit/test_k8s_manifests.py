@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from deploy.k8s.generate import HERE, INGRESS_ADDRESSES, SERVICE_SETTINGS, render
+from mentorship.stack import KEY_SOURCES
 from shared.bus import SERVICES, all_event_topics, dead_letter_topic
 
 pytestmark = pytest.mark.unit
@@ -132,7 +133,7 @@ def test_services_take_the_institutions_tokens_and_no_token_secret(docs) -> None
     assert data["MENTORSHIP_OIDC_AUDIENCE"] == "urn:mentorship:{service}"
     assert (data["MENTORSHIP_OIDC_SUBJECT_CLAIM"], data["MENTORSHIP_OIDC_ROLES_CLAIM"]) == ("sub", "groups")
     role_map = json.loads(data["MENTORSHIP_OIDC_ROLE_MAP"])
-    assert set(role_map.values()) == {"admin", "analyst", "mentor", "mentee", "hr-integration"}
+    assert set(role_map.values()) == {"admin", "analyst", "mentor", "mentee", "hr-integration", "service"}
     assert all(group.startswith("REPLACE") for group in role_map)
     assert int(data["MENTORSHIP_TOKEN_MAX_LIFETIME_SECONDS"]) == 43200
     assert data["FORWARDED_ALLOW_IPS"] == INGRESS_ADDRESSES
@@ -157,9 +158,21 @@ def test_network_policies_let_in_only_the_ingress_and_reach_only_what_each_servi
     assert deny["ingress"] == [] and deny["egress"] == []
     for service in SERVICES:
         spec = policies[service]["spec"]
-        [rule] = spec["ingress"]
+        rule, *key_askers = spec["ingress"]
         sources = {p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in rule["from"]}
         assert sources == {"ingress-nginx", "monitoring"} and rule["ports"] == [{"protocol": "TCP", "port": 8000}]
+        # the consumers that open its personal fields ask it for keys (shared.keysource), and only they
+        consumers = {c for c, producers in KEY_SOURCES.items() if service in producers}
+        assert {p["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for r in key_askers for p in r["from"]} == (
+            consumers
+        )
+        reached = {
+            peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+            for r in spec["egress"]
+            for peer in r["to"]
+            if "podSelector" in peer and "namespaceSelector" not in peer
+        }
+        assert reached == set(KEY_SOURCES.get(service, ()))
         databases = [
             peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
             for r in spec["egress"]

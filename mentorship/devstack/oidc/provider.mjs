@@ -100,6 +100,9 @@ function build() {
       const account = accounts.get(token.accountId);
       return account ? { groups: account.groups, employee_id: account.employee_id } : undefined;
     },
+    // A client allowed the refresh grant (the portal) gets a refresh token with every code: it trades it for an
+    // access token per service (resource indicators), so the browser never holds one.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     // The groups and employee id travel in the ID token too: the dashboard maps them without a userinfo call.
     conformIdTokenClaims: false,
     ttl: {

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.analytics.adapters import dashboard_page
 from services.analytics.adapters.container import AnalyticsContainer
 from services.analytics.projecting.replay import ReplayAlreadyRunning
+from services.analytics.projecting.snapshots import SnapshotLimitReached
 from services.analytics.querying.dashboard import Filters, figures_as_rows
 from shared.auth import Evaluator, Member, Role
 from shared.fields import MAX_COUNT, Day, IdPath, Moment, ShortText
@@ -66,11 +67,15 @@ class ReplayRequest(BaseModel):
 
 
 @router.post("/replays", status_code=status.HTTP_202_ACCEPTED, tags=["replay"])
-async def start_replay(body: ReplayRequest, container: Container, _: Evaluator) -> dict:
-    """Rebuild every projection from the beginning of every topic (as of a moment, if given)."""
+async def start_replay(body: ReplayRequest, container: Container, caller: Evaluator) -> dict:
+    """Rebuild every projection from the beginning of every topic; as of a moment (a snapshot kept beside the
+    live projections, within the cap and expiry of ``MENTORSHIP_ANALYTICS_MAX_SNAPSHOTS``/``_SNAPSHOT_DAYS``)
+    for directors only."""
+    if body.as_of is not None and not caller.has_any({Role.admin}):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="as-of snapshots are for directors (admin) only")
     try:
         replay = await container.replays.start(body.as_of)
-    except ReplayAlreadyRunning as exc:
+    except (ReplayAlreadyRunning, SnapshotLimitReached) as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
     return replay.status()
 
@@ -95,31 +100,33 @@ class DashboardFilters(BaseModel):
     generation: int | None = Field(default=None, ge=1, le=MAX_COUNT)
 
 
-async def _figures(container: AnalyticsContainer, query: DashboardFilters) -> dict:
+async def _figures(container: AnalyticsContainer, query: DashboardFilters, reader: Reader) -> dict:
     if query.start and query.end and query.start > query.end:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail=[{"loc": ["query", "end"], "msg": "end lies before start", "type": "value_error"}],
         )
     filters = Filters(query.department or None, query.cohort or None, query.start, query.end)
-    return await container.reads.figures(filters, query.generation)
+    return await container.reads.figures(filters, query.generation, reader.principal)
 
 
 @router.get("/dashboard.json", tags=["dashboard"])
-async def dashboard_json(container: Container, _: DashboardReader, query: Annotated[DashboardFilters, Query()]) -> dict:
-    """The program-evaluation dashboard's figures as JSON, for the given filters."""
-    return _json(await _figures(container, query))
+async def dashboard_json(
+    container: Container, reader: DashboardReader, query: Annotated[DashboardFilters, Query()]
+) -> dict:
+    """The program-evaluation dashboard's figures as JSON, for the given filters (a snapshot: directors only)."""
+    return _json(await _figures(container, query, reader))
 
 
 @router.get("/dashboard.csv", tags=["dashboard"], response_class=PlainTextResponse)
 async def dashboard_csv(
-    container: Container, _: DashboardReader, query: Annotated[DashboardFilters, Query()]
+    container: Container, reader: DashboardReader, query: Annotated[DashboardFilters, Query()]
 ) -> PlainTextResponse:
     """The dashboard's figures as CSV."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["figure", "value"])
-    for name, value in figures_as_rows(await _figures(container, query)):
+    for name, value in figures_as_rows(await _figures(container, query, reader)):
         writer.writerow([name, "" if value is None else value])
     return PlainTextResponse(
         out.getvalue(),
@@ -137,5 +144,5 @@ async def dashboard(
     if reader.session is not None:
         roles = sorted(reader.principal.roles)
         account = dashboard_page.account_bar(reader.principal.subject, roles, reader.session.csrf_token)
-    page = dashboard_page.render(await _figures(container, query), request.url.query, account)
+    page = dashboard_page.render(await _figures(container, query, reader), request.url.query, account)
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})

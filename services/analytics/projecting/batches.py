@@ -9,13 +9,14 @@ behind (``Batch.events`` is ``None``) and the ids travel as 16-byte strings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
 from services.analytics.projecting import binary_copy
 from services.analytics.projecting.projections import ALL
 from shared.envelope import EnvelopeRecord, InvalidEnvelope, read_envelope
+from shared.events.profiles import ParticipantErased
 
 Partition = tuple[str, int]
 Records = list[tuple[Partition, list[bytes], int]]
@@ -39,6 +40,8 @@ class Batch:
     """The same ids as a binary COPY stream for ``projected_events``."""
     prepared: list[object]
     """What each projection in ``ALL`` prepared from the events."""
+    erased: list[str] = field(default_factory=list)
+    """Participants a ``ParticipantErased`` of the batch erased, also after an as-of cut: a snapshot is erased too."""
     events: list[EnvelopeRecord] | None = None
     """The decoded events, when prepared in this process; ``decoded_events`` gives them either way."""
 
@@ -55,9 +58,14 @@ class Batch:
         return self.events
 
 
-def decode(records: Records, as_of: datetime | None) -> tuple[list[EnvelopeRecord], int, int]:
-    """The valid envelopes inside the cut, in log order per partition; and how many were invalid, after the cut."""
-    events, invalid, after_cut = [], 0, 0
+ERASED = ParticipantErased.type_name()
+
+
+def decode(records: Records, as_of: datetime | None) -> tuple[list[EnvelopeRecord], int, int, list[str]]:
+    """The valid envelopes inside the cut, in log order per partition; how many were invalid, after the cut;
+    and the participants erased in the batch, inside the cut or after it (their ``ParticipantErased`` is not
+    among the events: erasure changes no figure, not even the latest time a generation has seen)."""
+    events, invalid, after_cut, erased = [], 0, 0, []
     for _, values, _ in records:
         for value in values:
             try:
@@ -65,15 +73,19 @@ def decode(records: Records, as_of: datetime | None) -> tuple[list[EnvelopeRecor
             except InvalidEnvelope:
                 invalid += 1
                 continue
+            if envelope.type == ERASED:  # for ``erasure`` alone: no projection counts it, it moves no "now"
+                if isinstance(envelope.data.get("participant_id"), str):
+                    erased.append(envelope.data["participant_id"])
+                continue
             if as_of is not None and envelope.time > as_of:
                 after_cut += 1
                 continue
             events.append(envelope)
-    return events, invalid, after_cut
+    return events, invalid, after_cut, erased
 
 
 def prepare_batch(records: Records, as_of: datetime | None, *, keep_events: bool = True) -> Batch:
-    events, invalid, after_cut = decode(records, as_of)
+    events, invalid, after_cut, erased = decode(records, as_of)
     ids = list(dict.fromkeys([e.id for e in events]))  # a copy later in the same batch: only the first counts
     return Batch(
         records=[],  # the caller has them, and needs them only for a batch prepared in a worker process
@@ -85,6 +97,7 @@ def prepare_batch(records: Records, as_of: datetime | None, *, keep_events: bool
         id_bytes=b"".join([i.bytes for i in ids]),
         encoded_ids=binary_copy.encode_ids(ids),
         prepared=[projection.prepare(events) for projection in ALL],
+        erased=erased,
         events=events if keep_events else None,
     )
 

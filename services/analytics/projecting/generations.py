@@ -12,6 +12,7 @@ from datetime import datetime
 import asyncpg
 
 from services.analytics.generation_names import schema_name
+from services.analytics.projecting import erasure
 from services.analytics.projecting.projections import ALL
 
 CHECKPOINTS_DDL = """
@@ -33,7 +34,8 @@ async def live_generation(conn: asyncpg.Connection | asyncpg.Pool) -> int | None
 
 def _statements(*, indexes: bool) -> list[str]:
     """The DDL statements of a generation: its tables (with their keys), or its secondary indexes."""
-    statements = [s.strip() for ddl in [CHECKPOINTS_DDL, *(p.DDL for p in ALL)] for s in ddl.split(";")]
+    ddls = [CHECKPOINTS_DDL, erasure.DDL, *(p.DDL for p in ALL)]
+    statements = [s.strip() for ddl in ddls for s in ddl.split(";")]
     return [s for s in statements if s and _code(s).upper().startswith("CREATE INDEX") == indexes]
 
 

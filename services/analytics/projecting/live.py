@@ -2,17 +2,20 @@
 
 Every replica runs it; the one holding ``LIVE_PROJECTOR_LOCK`` projects, the others stand by and take
 over within about a second. After an upgrade that changed a projection's DDL the live generation is of
-another shape: it is rebuilt from the beginning of every topic and swapped in.
+another shape: it is rebuilt from the beginning of every topic and swapped in. It carries every erasure
+over to the snapshots (``erasure``) and drops the expired ones (``snapshots``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import asyncpg
 
+from services.analytics.projecting import snapshots
 from services.analytics.projecting.generations import (
     SHAPE,
     build_indexes,
@@ -23,6 +26,7 @@ from services.analytics.projecting.generations import (
     make_live,
 )
 from services.analytics.projecting.projector import Projector
+from services.analytics.projecting.snapshots import SnapshotPolicy
 from shared.bus import all_event_topics, ensure_topics
 from shared.logging import get_logger
 from shared.settings import ServiceSettings
@@ -36,6 +40,10 @@ Two projectors on one generation would each move the checkpoints (one could move
 contend for the same rows, so replicas of analytics share the reads but only one writes."""
 
 
+SNAPSHOT_SWEEP_SECONDS = 60
+"""How often the live projector drops expired snapshots (reads refuse an expired one at once)."""
+
+
 class Runtime(Protocol):
     """What the live projector needs of the service's runtime (a ``ServiceRuntime`` once it runs)."""
 
@@ -43,14 +51,24 @@ class Runtime(Protocol):
     settings: ServiceSettings
 
 
-async def project_live(runtime: Runtime, stop: asyncio.Event) -> None:
+def live_projector(policy: SnapshotPolicy) -> Callable[[Runtime, asyncio.Event], Awaitable[None]]:
+    """The service's background task: ``project_live`` with the snapshot policy."""
+
+    async def project_live_generation(runtime: Runtime, stop: asyncio.Event) -> None:
+        await project_live(runtime, stop, policy)
+
+    return project_live_generation
+
+
+async def project_live(runtime: Runtime, stop: asyncio.Event, policy: SnapshotPolicy | None = None) -> None:
     """Keep the live generation current; a failed round (broker or database away) is retried."""
+    policy = policy or SnapshotPolicy()
     while not stop.is_set():
         try:
             async with runtime.pool.acquire() as holder:
                 if await holder.fetchval("SELECT pg_try_advisory_lock($1)", LIVE_PROJECTOR_LOCK):
                     try:
-                        await _project_generations(runtime, stop)
+                        await _project_generations(runtime, stop, policy)
                     finally:
                         await holder.execute("SELECT pg_advisory_unlock($1)", LIVE_PROJECTOR_LOCK)
                     continue
@@ -59,7 +77,7 @@ async def project_live(runtime: Runtime, stop: asyncio.Event) -> None:
         await _sleep_or_stop(stop, 1)
 
 
-async def _project_generations(runtime: Runtime, stop: asyncio.Event) -> None:
+async def _project_generations(runtime: Runtime, stop: asyncio.Event, policy: SnapshotPolicy) -> None:
     """Project into the live generation, and into the next one after a replay swaps it in."""
     settings = runtime.settings
     topics = all_event_topics()
@@ -70,9 +88,9 @@ async def _project_generations(runtime: Runtime, stop: asyncio.Event) -> None:
             await _rebuild_outdated(runtime, generation, topics, stop)
             continue
         swapped = asyncio.Event()
-        watcher = asyncio.create_task(_until_swapped(runtime, generation, stop, swapped))
+        watcher = asyncio.create_task(_until_swapped(runtime, generation, stop, swapped, policy))
         try:
-            await Projector(runtime.pool, settings, generation, topics).run(swapped)
+            await Projector(runtime.pool, settings, generation, topics, erase_elsewhere=True).run(swapped)
         finally:
             watcher.cancel()
 
@@ -98,8 +116,18 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
-async def _until_swapped(runtime: Runtime, generation: int, stop: asyncio.Event, swapped: asyncio.Event) -> None:
-    """Sets ``swapped`` when the service stops or a replay made another generation live."""
+async def _until_swapped(
+    runtime: Runtime, generation: int, stop: asyncio.Event, swapped: asyncio.Event, policy: SnapshotPolicy
+) -> None:
+    """Sets ``swapped`` when the service stops or a replay made another generation live; meanwhile drops
+    the snapshots past their expiry (``snapshots``), once a minute."""
+    seconds = 0
     while not stop.is_set() and await live_generation(runtime.pool) == generation:
+        if seconds % SNAPSHOT_SWEEP_SECONDS == 0:
+            try:
+                await snapshots.drop_expired(runtime.pool, policy)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("expired snapshots not dropped; trying again", error=repr(exc))
         await _sleep_or_stop(stop, 1)
+        seconds += 1
     swapped.set()

@@ -7,7 +7,7 @@ time is after the cut (offset-by-time look-ups are not trusted on Tansu).
 
 Per fetched batch: prepare it ahead (``batches``, in a worker: ``workers``), then in one transaction
 record its ids and drop the events this generation already has (``dedupe``), let every projection
-write its rows, move the checkpoints.
+write its rows, apply the batch's erasures (``erasure``), move the checkpoints.
 """
 
 from __future__ import annotations
@@ -22,11 +22,13 @@ from datetime import datetime
 import asyncpg
 
 from services.analytics.generation_names import schema_name
-from services.analytics.projecting import batches, checkpoints, dedupe, partitions, workers
+from services.analytics.projecting import batches, checkpoints, dedupe, erasure, partitions, workers
 from services.analytics.projecting.batches import Batch
+from services.analytics.projecting.privacy import inventory
 from services.analytics.projecting.projections import ALL
 from services.analytics.projecting.workers import PrepareIn
 from shared.bus import Broker
+from shared.privacy import Receipts
 
 PREPARE_AHEAD = 2  # batches being prepared while the database applies the one before them
 
@@ -61,8 +63,11 @@ class Projector:
         as_of: datetime | None = None,
         batch_size: int = 10_000,
         prepare_in: PrepareIn = "thread",
+        erase_elsewhere: bool = False,
     ) -> None:
         self.pool, self.broker, self.topics = pool, broker, topics
+        self.erase_elsewhere = erase_elsewhere
+        """The live projector's: an erasure is carried over to every snapshot (``erasure``)."""
         self.schema = schema_name(generation)
         self.as_of = as_of
         self.batch_size = batch_size
@@ -140,5 +145,13 @@ class Projector:
             prepared = batch.prepared if fresh is None else [p.prepare(fresh) for p in ALL] if fresh else []
             for projection, rows in zip(ALL, prepared, strict=False):
                 await projection.write(conn, self.schema, rows)
+            if batch.erased:  # after the rows of the batch: what it added of the person goes too
+                receipts = Receipts(inventory) if self.erase_elsewhere else None  # the live projector's word
+                before = {p: await receipts.look(conn, p) for p in batch.erased} if receipts else {}
+                await erasure.erase(conn, self.schema, batch.erased)
+                if self.erase_elsewhere:
+                    await erasure.erase_elsewhere(conn, self.schema, batch.erased)
+                for person, looked in before.items():  # the erasure receipt (shared.privacy)
+                    await receipts.record(conn, person, looked)
             await checkpoints.save(conn, self.schema, batch.next_offsets)
         self.progress.applied += batch.count if fresh is None else len(fresh)

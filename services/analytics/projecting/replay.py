@@ -2,7 +2,8 @@
 
 A replay fills a new generation while the live one keeps serving; when it has
 caught up it is swapped in (the live projector follows the swap).  An as-of
-replay stops at a moment in time and stays a snapshot beside the live one.
+replay stops at a moment in time and stays a snapshot beside the live one, within
+the snapshot policy (``snapshots``: a cap and an expiry), erased like the rest.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime
 
 import asyncpg
 
+from services.analytics.projecting import erasure, snapshots
 from services.analytics.projecting.generations import (
     build_indexes,
     create_generation,
@@ -22,6 +24,7 @@ from services.analytics.projecting.generations import (
 )
 from services.analytics.projecting.partitions import estimate_total
 from services.analytics.projecting.projector import Projector
+from services.analytics.projecting.snapshots import SnapshotPolicy
 from shared.bus import Broker
 
 
@@ -64,10 +67,13 @@ REPLAY_LOCK = 7_240_300
 
 
 class Replays:
-    """At most one replay at a time per analytics process."""
+    """At most one replay at a time per analytics process; as-of snapshots within ``policy``."""
 
-    def __init__(self, pool: asyncpg.Pool, broker: Broker, topics: list[str]) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, broker: Broker, topics: list[str], policy: SnapshotPolicy | None = None
+    ) -> None:
         self.pool, self.broker, self.topics = pool, broker, topics
+        self.policy = policy or SnapshotPolicy()
         self.known: dict[int, Replay] = {}
         self._task: asyncio.Task[None] | None = None
         self._holder: asyncpg.Connection | None = None
@@ -83,6 +89,10 @@ class Replays:
         try:
             if not await holder.fetchval("SELECT pg_try_advisory_lock($1)", REPLAY_LOCK):
                 raise ReplayAlreadyRunning("a replay is already running on another replica; wait for it to finish")
+            if as_of is not None:
+                await snapshots.drop_abandoned_builds(holder)
+                await snapshots.drop_expired(self.pool, self.policy)
+                await snapshots.check_room(holder, self.policy)
             generation = await create_generation(holder, as_of=as_of, defer_indexes=True)
         except BaseException:
             await self.pool.release(holder)  # the pool's reset drops a lock taken here
@@ -119,9 +129,12 @@ class Replays:
                     await make_live(conn, replay.generation)
                     replay.state = "live"
                 else:
-                    await conn.execute(
-                        "UPDATE projection_generations SET state = 'snapshot' WHERE generation = $1", replay.generation
-                    )
+                    async with conn.transaction():  # served only once erased like the rest (``erasure``)
+                        await erasure.carry_over(conn, replay.generation)
+                        await conn.execute(
+                            "UPDATE projection_generations SET state = 'snapshot' WHERE generation = $1",
+                            replay.generation,
+                        )
                     replay.state = "snapshot"
         except Exception as exc:
             replay.state, replay.error = "failed", repr(exc)

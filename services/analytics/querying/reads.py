@@ -35,21 +35,26 @@ class Reads:
     small-cell threshold of the figures.
     """
 
-    def __init__(self, pool: Callable[[], asyncpg.Pool], shape: str, min_cell: int) -> None:
-        self._pool, self.shape, self.min_cell = pool, shape, min_cell
+    def __init__(self, pool: Callable[[], asyncpg.Pool], shape: str, min_cell: int, snapshot_days: int = 30) -> None:
+        self._pool, self.shape, self.min_cell, self.snapshot_days = pool, shape, min_cell, snapshot_days
         self._figures: OrderedDict[tuple[str, Filters, date], tuple[list[int], dict]] = OrderedDict()
 
     async def schema(self, generation: int | None = None) -> str:
-        """The schema of ``generation`` (default: the live one), if it may be served."""
+        """The schema of ``generation`` (default: the live one), if it may be served: a snapshot past its
+        expiry is not, even before the live projector has dropped it."""
         row = await self._pool().fetchrow(
-            "SELECT generation, state, shape FROM projection_generations"
+            "SELECT generation, state, shape, created_at <= now() - make_interval(days => $2) AS expired"
+            " FROM projection_generations"
             " WHERE generation = coalesce($1, (SELECT generation FROM projection_generations WHERE state = 'live'))",
             generation,
+            self.snapshot_days,
         )
         if row is None and generation is None:
             raise NotServed("projections are not built yet")
         if row is None or row["state"] not in ("live", "snapshot"):
             raise NotFound(f"generation {generation} is not live or a snapshot")
+        if row["state"] == "snapshot" and row["expired"]:
+            raise NotFound(f"generation {generation} has expired (snapshots are kept {self.snapshot_days} days)")
         if row["shape"] != self.shape:
             raise NotServed(
                 f"generation {row['generation']} was built by another version of analytics"
@@ -58,12 +63,15 @@ class Reads:
         return schema_name(row["generation"])
 
     async def relationship_timeline(self, relationship_id: str, viewer: Principal, generation: int | None) -> dict:
-        """Visible to the relationship's participants and directors; to anyone else it is not found, in the same
-        words as an id nobody holds (no probing of relationship ids)."""
+        """Visible to the relationship's parties (its mentor and mentees) and directors, each party reading the
+        parts of its request and match that are theirs (``querying.timelines``); to anyone else it is not
+        found, in the same words as an id nobody holds (no probing of relationship ids)."""
+        _snapshots_for_directors(viewer, generation)
         schema = await self.schema(generation)
+        reader = None if viewer.has_any({Role.admin}) else viewer.subject
         async with self._pool().acquire() as conn:
-            timeline = await relationship_timeline(conn, schema, relationship_id)
-        if timeline is None or not (viewer.has_any({Role.admin}) or viewer.subject in timeline["participants"]):
+            timeline = await relationship_timeline(conn, schema, relationship_id, reader)
+        if timeline is None:
             raise NotFound(f"no relationship {relationship_id}")
         return timeline
 
@@ -71,23 +79,28 @@ class Reads:
         """Visible to the participant themself and directors."""
         if not viewer.has_any({Role.admin}) and viewer.subject != participant_id:
             raise NotAllowed("only the participant themself and directors")
+        _snapshots_for_directors(viewer, generation)
         schema = await self.schema(generation)
         async with self._pool().acquire() as conn:
             return await participant_timeline(conn, schema, participant_id)
 
-    async def figures(self, filters: Filters, generation: int | None) -> dict:
+    async def figures(self, filters: Filters, generation: int | None, viewer: Principal) -> dict:
         """The dashboard's figures, every query on one snapshot (no figure straddles a projector commit).
 
         Figures are kept per generation and filters together with the generation's checkpoints they were
         computed at: the projector moves the checkpoints in every transaction that changes a projection, so
-        while they stand still the same figures are served again without recomputing them."""
+        while they stand still the same figures are served again without recomputing them. The count of
+        people the generation erased is part of that state too: an erasure carried over to a snapshot
+        (``projecting.erasure``) moves no checkpoint of the snapshot (and changes no figure, by design)."""
+        _snapshots_for_directors(viewer, generation)
         schema = await self.schema(generation)
         async with (
             self._pool().acquire() as conn,
             conn.transaction(isolation="repeatable_read", readonly=True),
         ):
             state = await conn.fetchval(
-                f"SELECT coalesce(array_agg(next_offset ORDER BY topic, partition), '{{}}') FROM {schema}.checkpoints"
+                f"SELECT coalesce(array_agg(next_offset ORDER BY topic, partition), '{{}}')"
+                f" || (SELECT count(*) FROM {schema}.erased_participants) FROM {schema}.checkpoints"
             )
             key = (schema, filters, date.today())  # an empty generation's "now" is today
             kept = self._figures.get(key)
@@ -100,3 +113,9 @@ class Reads:
         while len(self._figures) > FIGURES_KEPT:
             self._figures.popitem(last=False)
         return figures
+
+
+def _snapshots_for_directors(viewer: Principal, generation: int | None) -> None:
+    """Naming a generation (an as-of snapshot) is for directors: snapshots are whole copies of the projections."""
+    if generation is not None and not viewer.has_any({Role.admin}):
+        raise NotAllowed("as-of snapshots (generation) are for directors (admin) only")

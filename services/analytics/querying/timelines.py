@@ -1,4 +1,12 @@
-"""Queries: a relationship's timeline (its request, match and relationship events) and a participant's."""
+"""Queries: a relationship's timeline (its request, match and relationship events) and a participant's.
+
+Who reads what is decided by the streams' parties (``stream_parties``: a request's mentee, a match's pair, a
+relationship's mentor and mentees), never by who is named somewhere in a stream. A relationship's timeline is
+its parties' and the director's: a mentor who was asked first and declined is named in the request's events
+but is no party of the relationship the mentee formed later, so they do not read it. Of its request and
+match, a party reads the streams they are a party of; a mentor the request was forwarded to reads the
+request's entries that name nobody but its mentee and them (not the other mentors asked).
+"""
 
 from __future__ import annotations
 
@@ -54,17 +62,50 @@ ORDER BY at, seq
 """
 
 
-async def relationship_timeline(conn: asyncpg.Connection, schema: str, relationship_id: str) -> dict | None:
+_PARTIES = """
+SELECT stream_kind, stream_id, participant_id FROM {schema}.stream_parties
+WHERE (stream_kind, stream_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+"""
+FORWARDED = RequestForwarded.type_name()
+
+
+async def relationship_timeline(
+    conn: asyncpg.Connection, schema: str, relationship_id: str, viewer: str | None = None
+) -> dict | None:
+    """The relationship's timeline as ``viewer`` may read it (``None``: the director, everything); ``None`` when
+    there is no such relationship or it is not the viewer's."""
     rows = await conn.fetch(_RELATIONSHIP.format(schema=schema), relationship_id)
     if not rows:
         return None
+    streams = {(row["stream_kind"], row["stream_id"]) for row in rows}
+    parties: dict[tuple[str, str], set[str]] = {stream: set() for stream in streams}
+    kinds, ids = zip(*streams, strict=True)
+    for party in await conn.fetch(_PARTIES.format(schema=schema), list(kinds), list(ids)):
+        parties[(party["stream_kind"], party["stream_id"])].add(party["participant_id"])
+    own = parties.get(("relationship", relationship_id), set())
+    if viewer is not None:
+        if viewer not in own:
+            return None
+        forwarded = {r["stream_id"] for r in rows if r["event_type"] == FORWARDED and viewer in r["participants"]}
+        rows = [row for row in rows if _readable(row, viewer, parties, forwarded)]
     entries = _entries(rows)
     return {
         "relationship_id": relationship_id,
-        "participants": _participants(rows),
+        "participants": sorted(own),
         "entries": entries,
         "milestones": milestones(entries),
     }
+
+
+def _readable(row: asyncpg.Record, viewer: str, parties: dict[tuple[str, str], set[str]], forwarded: set[str]) -> bool:
+    """Whether a party of the relationship reads this entry of it (see the module's docstring); ``forwarded``:
+    the requests forwarded to the viewer."""
+    stream = (row["stream_kind"], row["stream_id"])
+    if row["stream_kind"] == "relationship" or viewer in parties[stream]:
+        return True
+    if row["stream_kind"] != "request" or row["stream_id"] not in forwarded:
+        return False
+    return set(row["participants"]) <= parties[stream] | {viewer}
 
 
 async def participant_timeline(conn: asyncpg.Connection, schema: str, participant_id: str) -> dict:
@@ -98,7 +139,3 @@ def _entries(rows: list[asyncpg.Record]) -> list[dict]:
             }
         )
     return entries
-
-
-def _participants(rows: list[asyncpg.Record]) -> list[str]:
-    return sorted({p for row in rows for p in row["participants"]})

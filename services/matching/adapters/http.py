@@ -25,6 +25,7 @@ from services.matching.application import (
     commit_bulk_run,
     discard_bulk_run,
     propose_bulk_run,
+    request_timeline,
     respond_to_request,
     review_request,
     submit_request,
@@ -63,6 +64,17 @@ class DirectoryMentor(BaseModel):
     open_slots: int
 
 
+class MenteeCard(BaseModel):
+    mentee_id: str
+    name: str
+    specialty: str
+    interests: list[str]
+    career_stage: str
+    languages: list[str]
+    time_zone: str
+    active: bool
+
+
 class DirectoryPage(BaseModel):
     items: list[DirectoryMentor]
     total: int
@@ -85,6 +97,26 @@ async def list_mentors(
     return DirectoryPage(items=[DirectoryMentor(**r) for r in rows], total=total)
 
 
+@router.get("/directory/mentors/{mentor_id}", response_model=DirectoryMentor, tags=["directory"])
+async def get_mentor(mentor_id: IdPath, deps: Container, _: Member) -> DirectoryMentor:
+    """One active mentor's directory card (an introduction's mentor side)."""
+    row = await deps.views.mentor(mentor_id)
+    if row is None:
+        raise NotFound(f"no mentor {mentor_id}")
+    return DirectoryMentor(**row)
+
+
+@router.get("/mentees/{mentee_id}", response_model=MenteeCard, tags=["directory"])
+async def get_mentee(mentee_id: IdPath, deps: Container, principal: Member) -> MenteeCard:
+    """A mentee's card (an introduction's mentee side) for the mentee, the director, their mentors now and the
+    mentor a request of theirs waits for; to anyone else not found, as an id nobody holds."""
+    row = await deps.views.mentee(mentee_id)
+    readers = () if row is None else (mentee_id, *row["mentor_ids"], *row["asked_mentor_ids"])
+    if row is None or not (principal.is_director or principal.subject in readers):
+        raise NotFound(f"no mentee {mentee_id}")
+    return MenteeCard(**row)
+
+
 @router.post("/requests", status_code=status.HTTP_201_CREATED, response_model=Changed, tags=["requests"])
 async def post_request(
     body: bodies.SubmitRequest, deps: Container, correlation_id: CorrelationDep, principal: Mentee
@@ -104,12 +136,21 @@ async def list_requests(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_COUNT)] = 0,
+    waiting_for_me: Annotated[bool, Query(description="Only those waiting for the caller's answer now")] = False,
 ) -> dict[str, Any]:
-    """The director sees every request; a mentee their own; a mentor those forwarded to them."""
+    """The director sees every request; a mentee their own; a mentor those forwarded to them (their inbox:
+    `waiting_for_me=true`, each with `respond_by`)."""
     director = principal.is_director
     mentee = None if director or Role.mentee not in principal.roles else principal.subject
     mentor = None if director or mentee else principal.subject
-    items = await deps.views.requests(mentee_id=mentee, mentor_id=mentor, status=status_, limit=limit, offset=offset)
+    items = await deps.views.requests(
+        mentee_id=mentee,
+        mentor_id=mentor,
+        status=status_,
+        limit=limit,
+        offset=offset,
+        waiting_for=principal.subject if waiting_for_me else None,
+    )
     return {"items": [as_read_by(item, principal.subject, director=director) for item in items]}
 
 
@@ -121,6 +162,15 @@ async def get_request(request_id: IdPath, deps: Container, principal: Member) ->
     if view is None:
         raise NotFound(f"no request {request_id}")
     return as_read_by(view, principal.subject, director=principal.is_director)
+
+
+@router.get("/requests/{request_id}/timeline", tags=["requests"])
+async def get_request_timeline(request_id: IdPath, deps: Container, principal: Member) -> dict[str, Any]:
+    """The request's status as a timeline, oldest step first: submitted, approved or declined, forwarded to
+    choice 1/2/3 with the deadline, the mentor's answer, expired, unmatched, matched, withdrawn. The mentee reads
+    every step (not a mentor's reason for declining); a mentor only the steps of their own turn."""
+    query = commands.ShowTimeline(request_id, principal.subject, principal.is_director)
+    return await request_timeline.handle(deps, query)
 
 
 @router.post("/requests/{request_id}/review", response_model=Changed, tags=["requests"])
@@ -201,6 +251,18 @@ async def post_bulk_run(
         correlation_id,
     )
     return await _bulk_run(deps, await propose_bulk_run.handle(deps, cmd))
+
+
+@router.get("/bulk-runs", tags=["bulk runs"])
+async def list_bulk_runs(
+    deps: Container,
+    _: Director,
+    status_: Annotated[str | None, Query(alias="status", pattern="^(proposed|committed|discarded)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_COUNT)] = 0,
+) -> dict[str, Any]:
+    """Bulk runs, newest first, with their summaries (pairs and report: `GET /bulk-runs/{id}`)."""
+    return {"items": await deps.views.bulk_runs(status=status_, limit=limit, offset=offset)}
 
 
 @router.get("/bulk-runs/{run_id}", tags=["bulk runs"])

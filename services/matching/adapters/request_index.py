@@ -66,5 +66,8 @@ class PostgresRequestIndex:
 
     async def scrub(self, conn: asyncpg.Connection, mentee_id: str, erased: str) -> None:
         await conn.execute(
-            "UPDATE requests SET biography = $2, motivation = $2 WHERE mentee_id = $1", mentee_id, erased
+            "UPDATE requests SET biography = $2, motivation = $2,"
+            " decline_reason = CASE WHEN decline_reason IS NULL THEN NULL ELSE $2 END WHERE mentee_id = $1",
+            mentee_id,
+            erased,
         )

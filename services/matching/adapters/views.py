@@ -5,12 +5,23 @@ Reads only; each runs on the runtime's pool outside any use case's transaction.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from shared.runtime import ServiceRuntime
 
-_REQUEST_COLUMNS = """request_id, version, mentee_id, status, origin, ranked_mentor_ids, biography, motivation,
-choice_rank, mentor_id, respond_by, forwarded_to, decline_reason, matched_mentor_id, submitted_at, updated_at"""
+_REQUEST_COLUMNS = """r.request_id, r.version, r.mentee_id, r.status, r.origin, r.ranked_mentor_ids, r.biography,
+r.motivation, r.choice_rank, r.mentor_id, r.respond_by, r.forwarded_to, r.decline_reason, r.matched_mentor_id,
+r.submitted_at, r.updated_at, m.name AS mentee_name,
+(SELECT coalesce(jsonb_object_agg(d.mentor_id, d.name), '{}'::jsonb) FROM mentor_directory d
+  WHERE d.mentor_id = ANY (r.ranked_mentor_ids || r.forwarded_to || r.matched_mentor_id)) AS mentor_names"""
+_REQUESTS = f"SELECT {_REQUEST_COLUMNS} FROM requests r LEFT JOIN mentees m USING (mentee_id)"
+
+_MENTOR_CARD = """SELECT d.mentor_id, d.name, d.specialty, d.interests, d.career_stage, d.languages, d.time_zone,
+       d.biography, d.capacity,
+       CASE WHEN d.accepting_requests THEN greatest(d.capacity - (SELECT count(*)
+            FROM active_pairs p WHERE p.mentor_id = d.mentor_id), 0) ELSE 0 END AS open_slots
+FROM mentor_directory d WHERE d.active"""
 
 
 class PostgresViews:
@@ -18,41 +29,73 @@ class PostgresViews:
         self.runtime = runtime
 
     async def request(self, request_id: str) -> dict[str, Any] | None:
-        row = await self.runtime.pool.fetchrow(
-            f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE request_id = $1", request_id
-        )
-        return None if row is None else dict(row)
+        row = await self.runtime.pool.fetchrow(f"{_REQUESTS} WHERE r.request_id = $1", request_id)
+        return None if row is None else _request(row)
 
     async def requests(
-        self, *, mentee_id: str | None, mentor_id: str | None, status: str | None, limit: int, offset: int
+        self,
+        *,
+        mentee_id: str | None,
+        mentor_id: str | None,
+        status: str | None,
+        limit: int,
+        offset: int,
+        waiting_for: str | None = None,
     ) -> list[dict[str, Any]]:
+        """``waiting_for``: only the requests waiting for that mentor's answer now (a mentor's inbox)."""
         rows = await self.runtime.pool.fetch(
-            f"""SELECT {_REQUEST_COLUMNS} FROM requests
-                WHERE ($1::text IS NULL OR mentee_id = $1) AND ($2::text IS NULL OR $2 = ANY (forwarded_to))
-                  AND ($3::text IS NULL OR status = $3)
-                ORDER BY submitted_at, request_id LIMIT $4 OFFSET $5""",
+            f"""{_REQUESTS}
+                WHERE ($1::text IS NULL OR r.mentee_id = $1) AND ($2::text IS NULL OR $2 = ANY (r.forwarded_to))
+                  AND ($3::text IS NULL OR r.status = $3)
+                  AND ($6::text IS NULL OR (r.status = 'forwarded' AND r.mentor_id = $6))
+                ORDER BY r.submitted_at, r.request_id LIMIT $4 OFFSET $5""",
             mentee_id,
             mentor_id,
             status,
             limit,
             offset,
+            waiting_for,
         )
-        return [dict(r) for r in rows]
+        return [_request(r) for r in rows]
 
     async def mentors(self, *, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
         async with self.runtime.pool.acquire() as conn:
             total = await conn.fetchval("SELECT count(*) FROM mentor_directory WHERE active")
             rows = await conn.fetch(
-                """SELECT d.mentor_id, d.name, d.specialty, d.interests, d.career_stage, d.languages, d.time_zone,
-                          d.biography, d.capacity,
-                          CASE WHEN d.accepting_requests THEN greatest(d.capacity - (SELECT count(*)
-                               FROM active_pairs p WHERE p.mentor_id = d.mentor_id), 0) ELSE 0 END AS open_slots
-                   FROM mentor_directory d WHERE d.active ORDER BY d.registered_at, d.mentor_id
-                   LIMIT $1 OFFSET $2""",
-                limit,
-                offset,
+                f"{_MENTOR_CARD} ORDER BY d.registered_at, d.mentor_id LIMIT $1 OFFSET $2", limit, offset
             )
         return total, [dict(r) for r in rows]
+
+    async def mentor(self, mentor_id: str) -> dict[str, Any] | None:
+        """One active mentor's directory card."""
+        row = await self.runtime.pool.fetchrow(f"{_MENTOR_CARD} AND d.mentor_id = $1", mentor_id)
+        return None if row is None else dict(row)
+
+    async def mentee(self, mentee_id: str) -> dict[str, Any] | None:
+        """A mentee's card (no biography: that is the request's), with the mentors they are paired with now
+        and the mentor a request of theirs waits for: who besides the director may read the card."""
+        row = await self.runtime.pool.fetchrow(
+            """SELECT m.mentee_id, m.name, m.specialty, m.interests, m.career_stage, m.languages, m.time_zone,
+                      m.active,
+                      ARRAY(SELECT p.mentor_id FROM active_pairs p WHERE p.mentee_id = m.mentee_id) AS mentor_ids,
+                      ARRAY(SELECT r.mentor_id FROM requests r
+                            WHERE r.mentee_id = m.mentee_id AND r.status = 'forwarded') AS asked_mentor_ids
+               FROM mentees m WHERE m.mentee_id = $1""",
+            mentee_id,
+        )
+        return None if row is None else dict(row)
+
+    async def bulk_runs(self, *, status: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
+        """Bulk runs, newest first, without their pairs and report."""
+        rows = await self.runtime.pool.fetch(
+            """SELECT run_id, mode, cohort, status, requested_by, summary, created_at, decided_by, decided_at
+               FROM bulk_runs WHERE $1::text IS NULL OR status = $1
+               ORDER BY created_at DESC, run_id LIMIT $2 OFFSET $3""",
+            status,
+            limit,
+            offset,
+        )
+        return [dict(r) for r in rows]
 
     async def bulk_run(self, run_id: str) -> dict[str, Any] | None:
         async with self.runtime.pool.acquire() as conn:
@@ -67,3 +110,10 @@ class PostgresViews:
         view = dict(run)
         view["pairs"] = [dict(p) for p in pairs]
         return view
+
+
+def _request(row: Any) -> dict[str, Any]:
+    view = dict(row)
+    names = view["mentor_names"]
+    view["mentor_names"] = json.loads(names) if isinstance(names, str) else names
+    return view

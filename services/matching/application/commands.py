@@ -93,3 +93,10 @@ class CommitBulkRun:
 class DiscardBulkRun:
     run_id: str
     admin_id: str
+
+
+@dataclass(frozen=True)
+class ShowTimeline:
+    request_id: str
+    subject: str
+    director: bool

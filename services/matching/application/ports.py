@@ -184,11 +184,26 @@ class ReadModel(Protocol):
     async def request(self, request_id: str) -> dict[str, Any] | None: ...
 
     async def requests(
-        self, *, mentee_id: str | None, mentor_id: str | None, status: str | None, limit: int, offset: int
+        self,
+        *,
+        mentee_id: str | None,
+        mentor_id: str | None,
+        status: str | None,
+        limit: int,
+        offset: int,
+        waiting_for: str | None = None,
     ) -> list[dict[str, Any]]: ...
 
     async def mentors(self, *, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
         """(how many active mentors, one page of them with their open slots)."""
         ...
 
+    async def mentor(self, mentor_id: str) -> dict[str, Any] | None: ...
+
+    async def mentee(self, mentee_id: str) -> dict[str, Any] | None:
+        """The mentee's card with ``mentor_ids`` (paired now) and ``asked_mentor_ids`` (a request waits for)."""
+        ...
+
     async def bulk_run(self, run_id: str) -> dict[str, Any] | None: ...
+
+    async def bulk_runs(self, *, status: str | None, limit: int, offset: int) -> list[dict[str, Any]]: ...

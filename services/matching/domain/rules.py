@@ -16,8 +16,9 @@ from typing import Any
 
 from services.matching.domain.errors import MatchingRuleViolation, NotAllowed, NotFound
 
-PERSONAL_TEXT = ("biography", "motivation")
-"""What the mentee wrote for the request: theirs, the director's, and the mentor's who is asked or matched."""
+PERSONAL_TEXT = ("biography", "motivation", "mentee_name")
+"""What the mentee wrote for the request, and their name: theirs, the director's, and the mentor's who is asked
+or matched."""
 
 
 @dataclass(frozen=True)

@@ -193,11 +193,11 @@ class Intents(Protocol):
         ...
 
     async def cancel_for(self, conn: Conn, recipient_id: str) -> None:
-        """Cancel (and empty) every intent to an erased recipient not sent yet."""
+        """Cancel every intent to an erased recipient not sent yet, and empty all of theirs (sent ones too)."""
         ...
 
     async def strip_mentee(self, conn: Conn, mentee_id: str) -> None:
-        """Drop an erased mentee's biography and motivation from intents to others not sent yet."""
+        """Drop an erased mentee's biography, motivation and decline reason from every intent about them."""
         ...
 
 

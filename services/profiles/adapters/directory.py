@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from services.profiles.adapters.container import Container
 from services.profiles.adapters.queries import MentorFilter
 from shared.auth import Member
-from shared.events.profiles import CareerStage
+from shared.events.profiles import CareerStage, MeetingFormat
 from shared.fields import MAX_COUNT
 
 router = APIRouter(tags=["directory"])
@@ -54,13 +54,14 @@ async def mentor_directory(
     time_zone: Annotated[str | None, Query(max_length=64)] = None,
     location: Annotated[str | None, Query(max_length=200, description="Part of the location")] = None,
     has_capacity: bool | None = None,
+    format: Annotated[MeetingFormat | None, Query(description="Meets in this format")] = None,
     trained: bool | None = None,
     q: Annotated[str | None, Query(max_length=200, description="Words in name, specialty or biography")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_COUNT)] = 0,
 ) -> MentorPage:
     """Active mentors for any signed-in participant, filtered by specialty, interests, career stage, language,
-    time zone, location, capacity, training or free text."""
+    time zone, location, capacity, meeting format, training or free text."""
     found = MentorFilter(
         specialty=specialty,
         interests=interest,
@@ -71,6 +72,7 @@ async def mentor_directory(
         has_capacity=has_capacity,
         trained=trained,
         text=q,
+        meeting_format=format,
     )
     items, total = await container.queries.mentors(found, limit, offset)
     return MentorPage(items=[MentorEntry(**item) for item in items], total=total, limit=limit, offset=offset)

@@ -156,6 +156,7 @@ class MentorFilter:
     has_capacity: bool | None = None
     trained: bool | None = None
     text: str | None = None
+    meeting_format: str | None = None
 
 
 _ANY_INTEREST = (
@@ -185,6 +186,7 @@ def _where(f: MentorFilter) -> tuple[str, list[object]]:
         ("profile -> 'languages' ? $?", f.language),
         ("profile ->> 'time_zone' = $?", f.time_zone),
         ("profile ->> 'location' ILIKE '%' || $? || '%'", f.location),
+        ("availability -> 'formats' ? $?", f.meeting_format),
     ):
         if value:
             where(clause, value)

@@ -4,7 +4,8 @@ In one transaction: the event is appended (it carries no personal data), the
 read-model row is removed by the repository's hook (a tombstone remembers only
 that they were erased), the HR facts and SCIM user about their worker are
 deleted and later ones are not kept, and their data key is shredded, so
-whatever was sealed under it reads as placeholders from now on.  Erasing twice
+whatever was sealed under it reads as placeholders from now on; what was removed
+or made unreadable is kept as the erasure receipt (counts only).  Erasing twice
 changes nothing.
 """
 
@@ -21,7 +22,9 @@ async def handle(ports: Ports, cmd: EraseParticipant) -> bool:
         events = participant.erase()
         if not events:
             return False
+        before = await ports.receipts.look(conn, cmd.participant_id)
         await ports.participants.commit(conn, participant, events, correlation_id=cmd.correlation_id)
         await ports.hr.erase_worker(conn, cmd.participant_id)
         await ports.keys.shred(conn, cmd.participant_id)
+        await ports.receipts.record(conn, cmd.participant_id, before)
         return True

@@ -3,8 +3,8 @@
 Use cases open a transaction (``transactions``), load and commit participants through the repository
 (``participants``: the event store with the personal-data codec, and the read-model row as its commit hook),
 and hand the transaction's ``Conn`` to the ports below.  The Postgres implementations live in
-``adapters/`` (``read_model``, ``hr_records``, ``hr_imports``, ``scim_users``, ``personal_data``,
-``transactions``); the in-memory ones for unit tests in ``tests/unit/profiles/fakes.py``.
+``adapters/`` (``read_model``, ``hr_records``, ``hr_imports``, ``scim_users``, ``transactions``; the keys
+are ``shared.sealing.Sealing``); the in-memory ones for unit tests in ``tests/unit/profiles/fakes.py``.
 """
 
 from __future__ import annotations
@@ -187,6 +187,15 @@ class PersonalKeys(Protocol):
         ...
 
 
+class ErasureReceipts(Protocol):
+    """Where the person's data is, looked at before and after an erasure; the difference is kept
+    (``shared.privacy``)."""
+
+    async def look(self, conn: Conn, participant_id: str) -> Any: ...
+
+    async def record(self, conn: Conn, participant_id: str, before: Any) -> None: ...
+
+
 @dataclass(frozen=True)
 class Ports:
     """Everything a profiles use case reaches: built once by ``bootstrap.build_app``, faked in unit tests."""
@@ -201,4 +210,5 @@ class Ports:
     scim_users: ScimUsers
     scim_groups: ScimGroups
     keys: PersonalKeys
+    receipts: ErasureReceipts
     clock: Clock

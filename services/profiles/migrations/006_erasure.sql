@@ -1,5 +1,5 @@
 -- Crypto-shredding: one data key per person; erasure sets it to NULL for good.
-CREATE TABLE person_keys (
+CREATE TABLE IF NOT EXISTS person_keys (
     participant_id text PRIMARY KEY,
     data_key       bytea,
     created_at     timestamptz NOT NULL DEFAULT now(),

@@ -46,3 +46,21 @@ class PostgresAgreementDrafts:
             {party: on.isoformat() for party, on in draft.signatures.items()},
             draft.concluded,
         )
+
+    async def forget_party(self, conn: asyncpg.Connection, participant_id: str, erased: str) -> int:
+        """Goal texts, measures and milestone titles of every draft of the person's relationships become
+        ``erased``; ids, dates and signatures stay."""
+        status = await conn.execute(_FORGET_PARTY, participant_id, erased)
+        return int(status.split()[-1])
+
+
+_FORGET_PARTY = """
+UPDATE agreement_drafts d SET updated_at = now(), terms = d.terms
+    || jsonb_build_object('goals', (
+        SELECT coalesce(jsonb_agg(g || jsonb_build_object('text', $2::text, 'measure', $2::text)), '[]'::jsonb)
+        FROM jsonb_array_elements(coalesce(d.terms -> 'goals', '[]'::jsonb)) g))
+    || jsonb_build_object('development_plan', (
+        SELECT coalesce(jsonb_agg(m || jsonb_build_object('title', $2::text)), '[]'::jsonb)
+        FROM jsonb_array_elements(coalesce(d.terms -> 'development_plan', '[]'::jsonb)) m))
+WHERE d.relationship_id IN (SELECT relationship_id FROM relationship_view WHERE mentor_id = $1 OR $1 = ANY(mentee_ids))
+"""

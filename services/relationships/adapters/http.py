@@ -83,10 +83,14 @@ async def list_relationships(
     phase: Annotated[str | None, Query(pattern="^(preparing|negotiating|enabling|closed)$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_COUNT)] = 0,
+    lagging: Annotated[bool | None, Query(description="Only lagging (true) or only not lagging (false) pairs")] = None,
 ) -> dict[str, Any]:
-    """The director sees every relationship; a participant only their own."""
+    """The director sees every relationship; a participant only their own. Each row has the cadence's
+    `next_meeting_due_on` and `lagging`."""
     participant = None if principal.is_director else principal.subject
-    items = await views.listing(runtime.pool, participant_id=participant, phase=phase, limit=limit, offset=offset)
+    items = await views.listing(
+        runtime.pool, participant_id=participant, phase=phase, limit=limit, offset=offset, lagging=lagging
+    )
     return {"items": items}
 
 

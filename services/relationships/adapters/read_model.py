@@ -28,7 +28,9 @@ STATUS = """
 SELECT v.relationship_id, v.version, v.model, v.mentor_id, v.mentee_ids, v.match_id,
        CASE WHEN v.phase = 'preparing' AND d.relationship_id IS NOT NULL THEN 'negotiating' ELSE v.phase END AS phase,
        v.started_on, v.agreement_signed_on, v.cadence_weeks_max, v.last_meeting_on, v.meetings, v.lagging,
-       v.review_due_on, v.closed_on, v.closure_reason, v.rematch_requested
+       v.review_due_on, v.closed_on, v.closure_reason, v.rematch_requested,
+       CASE WHEN v.phase <> 'closed'
+            THEN coalesce(v.last_meeting_on, v.started_on) + 7 * v.cadence_weeks_max END AS next_meeting_due_on
 FROM relationship_view v LEFT JOIN agreement_drafts d USING (relationship_id)
 """
 

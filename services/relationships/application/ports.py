@@ -82,6 +82,10 @@ class AgreementDrafts(Protocol):
 
     async def save(self, conn: Conn, draft: AgreementDraft) -> None: ...
 
+    async def forget_party(self, conn: Conn, participant_id: str, erased: str) -> int:
+        """The texts of the drafts of the person's relationships (goals, measures, milestones) become ``erased``."""
+        ...
+
 
 class ReadModel(Protocol):
     """One status row per relationship: dates and phase, never notes or comments."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from services.relationships.application.container import Container
@@ -11,7 +12,8 @@ from services.relationships.domain.relationship import Goal, Meeting, Relationsh
 
 
 async def show_relationship(c: Container, relationship_id: str, reader: str, *, director: bool) -> dict[str, Any]:
-    """The status row for the director; for a party, status plus agreement, goals and meetings (without notes);
+    """The status row for the director; for a party, status plus agreement, goals and meetings (without notes), the
+    day the pair counts as lagging if they have not met by then, the open survey and whether the reader answered it;
     to anyone else the relationship is not found (404, as an id nobody holds)."""
     async with c.transactions() as conn:
         row = await c.read_model.status(conn, relationship_id)
@@ -23,16 +25,19 @@ async def show_relationship(c: Container, relationship_id: str, reader: str, *, 
             raise NotAParty(relationship_id)
         relationship = await c.relationships.get(conn, relationship_id)
         draft = await c.drafts.load(conn, relationship_id)
-    return {**row, **_detail(relationship, draft)}
+    return {**row, **_detail(relationship, draft, reader, c.cadence_grace), "meeting_topics": list(c.topics)}
 
 
-def _detail(relationship: Relationship, draft: AgreementDraft | None) -> dict[str, Any]:
+def _detail(relationship: Relationship, draft: AgreementDraft | None, reader: str, grace: timedelta) -> dict[str, Any]:
     meetings = sorted(relationship.meetings.values(), key=lambda m: (m.held_on, m.meeting_id))
+    survey = relationship.survey
     return {
         "agreement": None if draft is None else _agreement(draft),
         "goals": [_goal(g) for g in relationship.goals.values()],
         "meetings": [_meeting(m) for m in meetings],
-        "open_survey": relationship.survey,
+        "lagging_from": relationship.lagging_on(grace),
+        "open_survey": survey,
+        "open_survey_answered": survey is not None and reader in relationship.answered.get(survey, set()),
     }
 
 

@@ -42,7 +42,12 @@ async def test_the_live_generation_is_served_once_built_and_of_this_versions_sha
         await make_live(conn, live)
     response = await api.get("/dashboard.json", headers=ANALYST)
     assert response.status_code == 200 and response.json()["min_cell"] == 3  # the setting, not the default
-    response = await api.get("/dashboard.json", params={"generation": live + 7}, headers=ANALYST)
+    response = await api.get("/dashboard.json", params={"generation": live}, headers=ANALYST)
+    assert (response.status_code, response.json()) == (
+        403,
+        {"detail": "as-of snapshots (generation) are for directors (admin) only"},
+    )  # analysts read the live figures only
+    response = await api.get("/dashboard.json", params={"generation": live + 7}, headers=DIRECTOR)
     assert response.json() == {"detail": f"generation {live + 7} is not live or a snapshot"}
     assert response.status_code == 404
 
@@ -55,7 +60,7 @@ async def test_the_live_generation_is_served_once_built_and_of_this_versions_sha
     await pool.execute(
         "UPDATE projection_generations SET state = 'snapshot', shape = 'older' WHERE generation = $1", snapshot
     )
-    response = await api.get("/dashboard", params={"generation": snapshot}, headers=ANALYST)
+    response = await api.get("/dashboard", params={"generation": snapshot}, headers=DIRECTOR)
     assert response.status_code == 503
     assert response.json()["detail"].endswith("; replay it again")
 
@@ -83,10 +88,15 @@ async def test_a_timeline_is_for_its_participants_and_directors(api, pool) -> No
     await pool.execute(
         f"INSERT INTO {schema_name(live)}.timeline_events (event_id, stream_kind, stream_id, event_type, at,"
         " participants, summary) VALUES (gen_random_uuid(), 'relationship', 'rel-1', 'RelationshipStarted', now(),"
-        " '{m1,mentor-1}', '{}')"
+        " '{m1,mentor-1,mentor-2}', '{}')"
+    )
+    await pool.execute(
+        f"INSERT INTO {schema_name(live)}.stream_parties VALUES ('relationship', 'rel-1', 'm1'),"
+        " ('relationship', 'rel-1', 'mentor-1')"
     )
     assert (await api.get("/timelines/relationships/rel-1", headers=MENTEE)).status_code == 200  # m1's own
-    response = await api.get("/timelines/relationships/rel-1", headers=auth("m2", Role.mentee))
-    assert (response.status_code, response.json()) == (404, {"detail": "no relationship rel-1"})  # as if none
+    for outsider in (auth("m2", Role.mentee), auth("mentor-2", Role.mentor)):  # named in it, but no party of it
+        response = await api.get("/timelines/relationships/rel-1", headers=outsider)
+        assert (response.status_code, response.json()) == (404, {"detail": "no relationship rel-1"})  # as if none
     assert (await api.get("/timelines/participants/m1", headers=ANALYST)).status_code == 403
     assert (await api.get("/replays/42", headers=ANALYST)).json() == {"detail": "no replay 42 in this process"}

@@ -171,7 +171,7 @@ async def test_relationship_timeline_links_request_match_and_relationship(analyt
         mentee = await participant_timeline(conn, schema_name(generation), "m1")
         declined = await participant_timeline(conn, schema_name(generation), "a")
     assert [e["event_type"] for e in timeline["entries"]] == [env.type for _, env in records]
-    assert timeline["participants"] == ["a", "b", "m1"]
+    assert timeline["participants"] == ["b", "m1"]  # its parties: not "a", who was asked first and declined
     assert "PRIVATE BIO" not in str(timeline) and "biography" not in timeline["entries"][0]["summary"]
     milestones = {m["milestone"]: m["seconds_since_previous"] for m in timeline["milestones"]}
     assert milestones == {

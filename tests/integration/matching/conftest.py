@@ -65,10 +65,11 @@ class Service(service_harness.Service):
     """Matching, fed profiles, HR and relationships events on their real topics (``feed``)."""
 
     async def events(self, stream_id: str, event_type: str) -> list[dict]:
-        rows = await self.runtime.pool.fetch(
-            "SELECT data FROM events WHERE stream_id = $1 AND event_type = $2 ORDER BY version", stream_id, event_type
+        return await self.opened(
+            "SELECT stream_id, event_type, data FROM events WHERE stream_id = $1 AND event_type = $2 ORDER BY version",
+            stream_id,
+            event_type,
         )
-        return [r["data"] for r in rows]
 
     async def submit(self, mentee_id: str, *ranked: str, expect: int = 201) -> str:
         response = await self.client.post(

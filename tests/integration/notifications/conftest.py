@@ -71,10 +71,9 @@ class Service(service_harness.Service):
         return {(r["recipient_id"], r["channel"], r["template"]): r["status"] for r in rows}
 
     async def published(self, event_type: str) -> list[dict]:
-        rows = await self.runtime.pool.fetch(
-            "SELECT data FROM events WHERE event_type = $1 ORDER BY position", event_type
+        return await self.opened(
+            "SELECT stream_id, event_type, data FROM events WHERE event_type = $1 ORDER BY position", event_type
         )
-        return [r["data"] for r in rows]
 
 
 def options(**overrides: Any) -> NotificationsSettings:

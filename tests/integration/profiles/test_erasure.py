@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from services.profiles.adapters.personal_data import PersonalData, key_for
 from shared.auth import Role
 from shared.events import decode
+from shared.sealing import Sealing
 from tests.integration.profiles.hr_events import envelope, hired, updated
 from tests.integration.service_harness import auth
 
@@ -36,7 +36,17 @@ async def test_a_participant_erases_themself_and_every_later_read_knows_only_tha
     types = await profiles_pool.fetch("SELECT event_type, data FROM events WHERE stream_id = 'p1' ORDER BY version")
     assert [t["event_type"] for t in types] == ["MentorRegistered", "ParticipantErased"]
     assert types[1]["data"] == {"participant_id": "p1"}
-    assert (await api.get("/directory/mentors", headers=me)).json()["total"] == 0
+    assert (await api.get("/directory/mentors", headers=ADMIN)).json()["total"] == 0
+    # their token, not expired, no longer acts or reads here (shared.standing): 410, nothing written
+    for answer in (
+        await api.get("/directory/mentors", headers=me),
+        await api.patch("/participants/p1/profile", json={"name": "Back"}, headers=me),
+    ):
+        assert answer.status_code == 410 and "was erased" in answer.json()["detail"]
+    receipt = (await api.get("/privacy/p1", headers=ADMIN)).json()
+    assert receipt["standing"] == "erased" and receipt["readable"] == 0, receipt
+    outcomes = {p["place"]: p["outcome"] for p in receipt["erasure_receipt"]["places"]}
+    assert outcomes["table participants"] == "removed" and outcomes["event store"] == "made unreadable"
     again = await api.delete("/participants/p1", headers=ADMIN)
     assert again.status_code == 204
     assert await profiles_pool.fetchval("SELECT count(*) FROM events WHERE stream_id = 'p1'") == 2
@@ -63,10 +73,10 @@ async def test_sealed_events_read_back_until_the_key_is_shredded(api, profiles_p
     """The store seals personal fields as it appends and opens them as it reads; a shredded key gives placeholders."""
     assert (await api.post("/mentors", json={**mentor(), "participant_id": "p1"}, headers=ADMIN)).status_code == 201
     await api.patch("/participants/p1/profile", json={"name": "Ada Okafor"}, headers=ADMIN)
-    sealer, participants = PersonalData(), container.participants
+    sealer, participants = Sealing(), container.participants
     async with profiles_pool.acquire() as conn:
         for stored in await conn.fetch("SELECT data::text FROM events WHERE stream_id = 'p1'"):
-            assert "Ada" not in stored[0] and "Lagos" not in stored[0] and "$pii" in stored[0]
+            assert "Ada" not in stored[0] and "Lagos" not in stored[0] and "$sealed" in stored[0]
         participant = await participants.load(conn, "p1")
         assert (
             participant.fields["name"] == "Ada Okafor" and participant.fields["profile.biography"] == "Grew up in Lagos"
@@ -74,8 +84,8 @@ async def test_sealed_events_read_back_until_the_key_is_shredded(api, profiles_p
 
     assert (await api.delete("/participants/p1", headers=ADMIN)).status_code == 204
     async with profiles_pool.acquire() as conn:
-        assert await key_for(conn, "p1", create=False) is None
-        assert await key_for(conn, "p1", create=True) is None  # a shredded key is never re-created
+        assert await sealer.keys(conn, ["p1"], create=False) == {"p1": None}
+        assert await sealer.keys(conn, ["p1"], create=True) == {"p1": None}  # a shredded key is never re-created
         registration = await conn.fetchrow("SELECT event_type, data FROM events WHERE event_type = 'MentorRegistered'")
         event = decode("MentorRegistered", await sealer.open(conn, "p1", "MentorRegistered", registration["data"]), 1)
         assert (event.name, event.email, event.profile.biography) == ("[erased]", "erased@erased.invalid", "[erased]")

@@ -6,7 +6,6 @@ import asyncio
 import uuid
 from datetime import date, timedelta
 
-from services.profiles.adapters.personal_data import PersonalData
 from shared.auth import Role
 from shared.bus import dead_letter_topic
 from shared.events.hr import (
@@ -35,7 +34,7 @@ async def fire_hr_timers(hr_feed, clock) -> int:
 async def stream(pool, participant_id: str = "E100") -> list[tuple[str, dict]]:
     """The stream as appended (personal fields are sealed at rest; the store opens them)."""
     async with pool.acquire() as conn:
-        stored = await EventStore("profiles", codec=PersonalData()).read_stream(conn, participant_id)
+        stored = await EventStore("profiles").read_stream(conn, participant_id)
     return [(s.envelope.type, s.envelope.data) for s in stored]
 
 

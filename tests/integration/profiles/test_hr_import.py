@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from shared.auth import Role
+from shared.sealing import is_sealed
 from tests.helpers import import_row
 from tests.integration.service_harness import auth
 
@@ -184,7 +185,7 @@ async def test_a_new_worker_applied_in_bulk_gets_the_events_of_one_applied_row_b
                 e["queued"],
                 e["data"].get("source"),
                 e["data"].get("reason"),
-                [(c["field"], isinstance(c["new"], dict) and "$pii" in c["new"]) for c in e["data"].get("changes", [])],
+                [(c["field"], is_sealed(c["new"])) for c in e["data"].get("changes", [])],
             )
             for e in stored
             if e["stream_id"] == employee_id
@@ -200,3 +201,5 @@ async def test_a_new_worker_applied_in_bulk_gets_the_events_of_one_applied_row_b
     assert [tuple(p) for p in people] == [("E1", "e1@example.edu", False, 2), ("E2", "e2@example.edu", False, 2)]
     workers = await profiles_pool.fetch("SELECT employee_id, participant_id, applied FROM hr_workers ORDER BY 1")
     assert [(w["participant_id"], w["applied"]["status"]) for w in workers] == [("E1", "leave"), ("E2", "leave")]
+    standing = await profiles_pool.fetch("SELECT participant_id, standing FROM participant_standing ORDER BY 1")
+    assert [tuple(s) for s in standing] == [("E1", "deactivated"), ("E2", "deactivated")]  # may not act (403)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from shared.auth import Role
+from shared.eventstore import EventStore
 from tests.helpers import cardiologist_profile as profile
 from tests.integration.service_harness import auth
 
@@ -21,8 +22,10 @@ async def register_ada(api, **overrides) -> dict:
 
 
 async def events_of(pool, participant_id: str) -> list[tuple[str, dict]]:
-    rows = await pool.fetch("SELECT event_type, data FROM events WHERE stream_id = $1 ORDER BY version", participant_id)
-    return [(r["event_type"], r["data"]) for r in rows]
+    """The stream as appended (the store opens the personal fields it keeps sealed)."""
+    async with pool.acquire() as conn:
+        stored = await EventStore("profiles").read_stream(conn, participant_id)
+    return [(s.envelope.type, s.envelope.data) for s in stored]
 
 
 async def test_a_mentee_registers_and_reads_their_profile(api) -> None:

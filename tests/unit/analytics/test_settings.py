@@ -1,4 +1,4 @@
-"""Small-cell suppression is a setting, injected through the composition root."""
+"""Small-cell suppression and the snapshot cap and expiry are settings, injected through the composition root."""
 
 from __future__ import annotations
 
@@ -27,3 +27,17 @@ def test_min_cell_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
 def test_the_composition_root_hands_the_setting_and_this_versions_shape_to_the_reads() -> None:
     reads = build_app(SERVICE, AnalyticsSettings(min_cell=7)).state.container.reads
     assert (reads.min_cell, reads.shape) == (7, SHAPE)
+
+
+def test_the_snapshot_cap_and_expiry_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("MAX_SNAPSHOTS", "SNAPSHOT_DAYS"):
+        monkeypatch.delenv(f"MENTORSHIP_ANALYTICS_{name}", raising=False)
+    assert (AnalyticsSettings().max_snapshots, AnalyticsSettings().snapshot_days) == (3, 30)
+    monkeypatch.setenv("MENTORSHIP_ANALYTICS_MAX_SNAPSHOTS", "1")
+    monkeypatch.setenv("MENTORSHIP_ANALYTICS_SNAPSHOT_DAYS", "7")
+    app = build_app(SERVICE, AnalyticsSettings())
+    assert (app.state.container.snapshots.limit, app.state.container.snapshots.days) == (1, 7)
+    assert app.state.container.reads.snapshot_days == 7
+    monkeypatch.setenv("MENTORSHIP_ANALYTICS_SNAPSHOT_DAYS", "0")
+    with pytest.raises(ValueError, match="snapshot_days"):
+        AnalyticsSettings()

@@ -6,15 +6,20 @@ import uuid
 from datetime import date
 
 import pytest
+from pydantic import BaseModel
 
 from services.analytics.projecting import binary_copy
 from services.analytics.projecting.projections import timeline
-from shared.events.matching import MatchApproved, RequestRanked, RequestReviewed
-from shared.events.notifications import NotificationSent
-from shared.events.relationships import MeetingLogged, RelationshipStarted
+from services.analytics.projecting.projections.catalog import PUBLISHED
+from shared.events.matching import MatchApproved, MentorResponded, RequestRanked, RequestReviewed, RequestWithdrawn
+from shared.events.notifications import NotificationFailed, NotificationSent
+from shared.events.profiles import FieldChange, ParticipantErased, ProfileUpdated
+from shared.events.relationships import GoalSet, MeetingLogged, RelationshipStarted, SmartGoal
+from shared.personal import is_personal, nested_model, personal_paths, without_personal
 from tests.unit.analytics.events import T0, mentee, record
 
 pytestmark = pytest.mark.unit
+SECRET = "PERSONAL-MARKER"
 
 RANKED = RequestRanked(
     request_id="req-1", mentee_id="m1", biography="PRIVATE BIO", motivation="grow", ranked_mentor_ids=["a", "b"]
@@ -64,14 +69,70 @@ def test_other_events_go_by_the_service_that_published_them() -> None:
     assert timeline.entry_for(record(MEETING, source="/services/notifications")) is None
     registered = timeline.entry_for(record(mentee("m1")))
     assert (registered.stream_kind, registered.stream_id) == ("participant", "m1")
-    assert not {"name", "email", "profile"} & set(registered.summary)
+    assert registered.parties == ("m1",)  # their own stream: erasure finds it by its party
+    assert not {"name", "email", "demographics"} & set(registered.summary)  # what the catalog marks personal
+    assert "biography" not in registered.summary["profile"] and registered.summary["profile"]["specialty"]
     sent = NotificationSent(notification_id="n1", cause_event_id="c1", recipient_id="m1", channel="email", template="t")
     assert timeline.entry_for(record(sent))[:3] == ("notification", "n1", ["m1"])
+    assert timeline.entry_for(record(ParticipantErased(participant_id="m1"))) is None
 
 
-def test_a_type_the_catalog_does_not_publish_still_goes_by_its_source() -> None:
-    newer = record(type_name="RelationshipPaused", data={"relationship_id": "rel-1", "until": "2026-03-01"})
-    assert timeline.entry_for(newer)[:2] == ("relationship", "rel-1")
+def test_what_the_catalog_marks_personal_never_reaches_a_summary_nested_or_not() -> None:
+    failed = NotificationFailed(
+        notification_id="n2",
+        cause_event_id="c",
+        recipient_id="m1",
+        channel="email",
+        template="t",
+        error=SECRET,
+        attempts=3,
+    )
+    events = [
+        failed,
+        RequestReviewed(request_id="req-1", reviewer_id="dir", approved=False, decline_reason=SECRET),
+        MentorResponded(request_id="req-1", mentor_id="a", choice_rank=1, accepted=False, reason=SECRET),
+        RequestWithdrawn(request_id="req-1", mentee_id="m1", reason=SECRET),
+        ProfileUpdated(participant_id="m1", changes=[FieldChange(field="profile.biography", old=SECRET, new=SECRET)]),
+        GoalSet(
+            relationship_id="rel-1",
+            mentee_id="m1",
+            goal=SmartGoal(goal_id="g1", text=SECRET, measure=SECRET, due_on=date(2026, 6, 1)),
+        ),
+    ]
+    summaries = [timeline.entry_for(record(event)).summary for event in events]
+    assert SECRET not in repr(summaries)
+    assert summaries[0]["template"] == "t" and "error" not in summaries[0]
+    assert summaries[4]["changes"] == [{"field": "profile.biography"}]  # which field changed, not its values
+    assert summaries[5]["goal"] == {"goal_id": "g1", "due_on": "2026-06-01"}
+
+
+def test_every_personal_field_of_the_catalog_is_left_out_by_the_shared_reading() -> None:
+    """Every published event, every field filled, the personal ones (at any depth) with a marker: none is kept."""
+    for event in PUBLISHED.values():
+        personal, _ = personal_paths(event)
+        kept = without_personal(event, _filled(event, ""))
+        assert SECRET not in repr(kept), event.__name__
+        assert personal or kept.keys() == event.model_fields.keys(), event.__name__
+
+
+def _filled(model: type[BaseModel], prefix: str) -> dict:
+    data: dict = {}
+    for name, field in model.model_fields.items():
+        if is_personal(field):
+            data[name] = f"{SECRET} {prefix}{name}"
+        elif (inner := nested_model(field.annotation)) is not None:
+            data[name] = [_filled(inner, f"{prefix}{name}.")]
+        else:
+            data[name] = "x"
+    return data
+
+
+def test_a_type_the_catalog_does_not_publish_still_goes_by_its_source_and_keeps_nothing() -> None:
+    newer = record(type_name="RelationshipPaused", data={"relationship_id": "rel-1", "note": SECRET})
+    entry = timeline.entry_for(newer)
+    assert entry[:2] == ("relationship", "rel-1") and entry.summary == {}  # nothing says what is personal in it
+    extra = record(type_name="MeetingLogged", data={**MEETING.model_dump(mode="json"), "mood": SECRET})
+    assert "mood" not in timeline.entry_for(extra).summary  # a newer producer's field: left out as well
 
 
 def test_prepare_encodes_one_row_per_entry_and_skips_what_it_cannot_read() -> None:

@@ -246,13 +246,15 @@ class MemoryIntents(Snapshotting):
     async def cancel_for(self, conn: Conn, recipient_id: str) -> None:
         for row in self.rows.values():
             if row.recipient_id == recipient_id and row.status in (HELD, PENDING, "retrying"):
-                row.status, row.context = "cancelled", {}
+                row.status = "cancelled"
+            if row.recipient_id == recipient_id:
+                row.context = {}
 
     async def strip_mentee(self, conn: Conn, mentee_id: str) -> None:
         for row in self.rows.values():
-            if row.context.get("mentee_id") == mentee_id and row.status in (HELD, PENDING, "retrying"):
-                row.context.pop("biography", None)
-                row.context.pop("motivation", None)
+            if row.context.get("mentee_id") == mentee_id:
+                for key in ("biography", "motivation", "reason"):
+                    row.context.pop(key, None)
 
     def statuses(self) -> dict[tuple[str, str, str], str]:
         """``(recipient, channel, template) → status``, as the integration tests read the table."""

@@ -318,6 +318,16 @@ class World:
         return [event.type_name() for event in self.store.events(stream_id)]
 
 
+class NoReceipts:
+    """Erasure receipts are Postgres plumbing (``shared.privacy``), tested on the real stack."""
+
+    async def look(self, conn: Conn, participant_id: str) -> None:
+        return None
+
+    async def record(self, conn: Conn, participant_id: str, before: object) -> None:
+        return None
+
+
 def world(now: datetime = NOW) -> World:
     clock = FixedClock(now)
     store = InMemoryEventStore("profiles", clock)
@@ -337,6 +347,7 @@ def world(now: datetime = NOW) -> World:
         scim_users=scim,
         scim_groups=groups,
         keys=keys,
+        receipts=NoReceipts(),
         clock=clock,
     )
     return World(ports, clock, store, read_model, hr, timers, imports, scim, keys, groups)

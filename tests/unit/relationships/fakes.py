@@ -35,6 +35,15 @@ class MemoryDrafts(Snapshotting):
     async def save(self, conn: Conn, draft: AgreementDraft) -> None:
         self.drafts[draft.relationship_id] = copy.deepcopy(draft)
 
+    async def forget_party(self, conn: Conn, participant_id: str, erased: str) -> int:
+        """Drafts the person proposed or signed (the fake knows no parties beyond those)."""
+        mine = [d for d in self.drafts.values() if participant_id == d.proposed_by or participant_id in d.signatures]
+        for draft in mine:
+            goals = [g.model_copy(update={"text": erased, "measure": erased}) for g in draft.terms.goals]
+            plan = [m.model_copy(update={"title": erased}) for m in draft.terms.development_plan]
+            draft.terms = draft.terms.model_copy(update={"goals": goals, "development_plan": plan})
+        return len(mine)
+
 
 class MemoryReadModel(Snapshotting):
     shared_attributes = ("clock", "drafts")

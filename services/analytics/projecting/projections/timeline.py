@@ -1,9 +1,16 @@
-"""Relationship and participant timelines: every event from request to closure, without personal text.
+"""Relationship and participant timelines: every event from request to closure, without personal data.
 
 Events are linked across services by the ids they carry: a ``MatchApproved``
-names its request, a ``RelationshipStarted`` names its match.  Payload fields
-holding personal data (biographies, names, addresses, profiles) are left out;
-notes and comments never travel on the bus in the first place.
+names its request, a ``RelationshipStarted`` names its match.  What a summary keeps
+is decided by the event catalog (``shared.personal.without_personal``): every field
+the catalog marks personal is left out, nested ones too (names, e-mails, biographies,
+motivations, decline reasons, goals' text, a profile change's old and new values, a
+failed notification's error), and so is any field the catalog does not declare (a
+newer producer's, or a type this version does not know: its summary is empty).
+Notes and comments never travel on the bus in the first place.
+
+A participant's own streams (their profile's events, the notifications sent to them)
+have them as their party, so erasure finds every row that is theirs (``erasure``).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from typing import NamedTuple
 import asyncpg
 import msgspec
 
-from services.analytics.projecting import binary_copy
+from services.analytics.projecting import binary_copy, erasure
 from services.analytics.projecting.copying import insert_new
 from services.analytics.projecting.projections.catalog import PUBLISHED, by_type, upcast
 from shared.envelope import EnvelopeRecord
@@ -28,27 +35,14 @@ from shared.events.matching import (
     RequestUnmatched,
     RequestWithdrawn,
 )
-from shared.events.notifications import NotificationSent
+from shared.events.notifications import NotificationFailed, NotificationSent
+from shared.events.profiles import ParticipantErased
 from shared.events.relationships import RelationshipStarted
 from shared.logging import get_logger
+from shared.personal import stripper
 
 log = get_logger(__name__)
 
-PERSONAL_FIELDS = frozenset(
-    {
-        "biography",
-        "motivation",
-        "name",
-        "email",
-        "profile",
-        "demographics",
-        "availability",
-        "legal_name",
-        "preferred_name",
-        "work_email",
-        "worker",
-    }
-)
 PARTICIPANT_FIELDS = (
     "participant_id",
     "mentee_id",
@@ -79,6 +73,8 @@ CREATE TABLE {schema}.stream_parties (
     participant_id text NOT NULL,
     PRIMARY KEY (participant_id, stream_kind, stream_id)
 );
+-- Who may read a relationship (its parties) and a request or match of it.
+CREATE INDEX ON {schema}.stream_parties (stream_kind, stream_id);
 CREATE TABLE {schema}.timeline_links (
     kind    text NOT NULL,
     from_id text NOT NULL,
@@ -104,8 +100,9 @@ def entry_for(envelope: EnvelopeRecord) -> Entry | None:
     if found is None:  # a type the catalog does not publish (a newer producer's): nothing to upcast
         data = envelope.data
         stream = _by_source(envelope, data)
+        event = None
     else:
-        event, version, rule = found
+        event, version, (rule, strip) = found
         data = envelope.data if envelope.schemaversion == version else upcast(event, envelope)
         stream = rule(envelope, data)
     if stream is None:
@@ -113,7 +110,8 @@ def entry_for(envelope: EnvelopeRecord) -> Entry | None:
     kind, stream_id, link, parties = stream
     named = _PARTICIPANT_FIELDS.intersection(data)  # set operations, inline: this runs for every event of a replay
     participants = sorted({p for field in named for p in _as_list(data[field])}) if named else []
-    summary = data if PERSONAL_FIELDS.isdisjoint(data) else {k: v for k, v in data.items() if k not in PERSONAL_FIELDS}
+    # Unknown to the catalog: nothing says which of its fields are personal, so none is kept.
+    summary = {} if event is None else strip(data)
     return Entry(kind, stream_id, participants, summary, link, parties)
 
 
@@ -145,10 +143,16 @@ def _started(envelope: EnvelopeRecord, data: dict) -> Stream:
 
 
 def _notified(envelope: EnvelopeRecord, data: dict) -> Stream | None:
-    """On the timelines of the people it names (a notification naming nobody is on none)."""
-    if not _participants(data):
+    """On the timelines of the people it names (a notification naming nobody is on none); theirs."""
+    people = _participants(data)
+    if not people:
         return None
-    return "notification", data.get("notification_id", str(envelope.id)), None, ()
+    return "notification", data.get("notification_id", str(envelope.id)), None, tuple(people)
+
+
+def _erased(envelope: EnvelopeRecord, data: dict) -> None:
+    """Not on any timeline: it removes the participant's own rows (``erasure``), its own among them."""
+    return None
 
 
 def _by_source(envelope: EnvelopeRecord, data: dict) -> Stream | None:
@@ -156,24 +160,26 @@ def _by_source(envelope: EnvelopeRecord, data: dict) -> Stream | None:
     if envelope.source.endswith("/relationships") and data.get("relationship_id"):
         return "relationship", data["relationship_id"], None, ()
     if envelope.source.endswith("/profiles") and data.get("participant_id"):
-        return "participant", data["participant_id"], None, ()
+        return "participant", data["participant_id"], None, (data["participant_id"],)
     return None
 
 
-RULES = by_type(
-    {
-        **dict.fromkeys(PUBLISHED.values(), _by_source),
-        RequestRanked: _ranked,
-        **dict.fromkeys(
-            (RequestReviewed, RequestForwarded, MentorResponded, RequestExpired, RequestUnmatched, RequestWithdrawn),
-            _request_step,
-        ),
-        MatchApproved: _matched,
-        RelationshipStarted: _started,
-        NotificationSent: _notified,
-    }
-)
-"""Every published event: its request, match or relationship stream by its type; the others by their source."""
+_STREAMS = {
+    **dict.fromkeys(PUBLISHED.values(), _by_source),
+    RequestRanked: _ranked,
+    **dict.fromkeys(
+        (RequestReviewed, RequestForwarded, MentorResponded, RequestExpired, RequestUnmatched, RequestWithdrawn),
+        _request_step,
+    ),
+    MatchApproved: _matched,
+    RelationshipStarted: _started,
+    NotificationSent: _notified,
+    NotificationFailed: _notified,
+    ParticipantErased: _erased,
+}
+RULES = by_type({event: (rule, stripper(event)) for event, rule in _STREAMS.items()})
+"""Every published event: its request, match or relationship stream by its type, the others by their source;
+and what its summary keeps (``shared.personal.stripper``, resolved once per type)."""
 
 
 class Prepared(NamedTuple):
@@ -182,6 +188,8 @@ class Prepared(NamedTuple):
     """The ``count`` rows in binary COPY format, encoded here: in the projector's worker, not on the event loop."""
     links: list[tuple[str, str, str]]
     parties: list[tuple[str, str, str]]
+    people: list[str]
+    """Everyone given a stream in this batch: a row of an erased person's is removed again (``erasure``)."""
 
 
 def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
@@ -226,12 +234,12 @@ def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
         if entry.parties:
             parties += [(entry.stream_kind, entry.stream_id, party) for party in entry.parties]
     append(binary_copy.TRAILER)
-    return Prepared(count, b"".join(parts), links, parties)
+    return Prepared(count, b"".join(parts), links, parties, list({party for _, _, party in parties}))
 
 
 async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> None:
     """Events are new to the generation (the projector deduplicates by id), so rows are copied in (binary COPY)."""
-    count, encoded, links, parties = prepared
+    count, encoded, links, parties, people = prepared
     if count:
         await binary_copy.copy_encoded(conn, schema, "timeline_events", _COLUMNS, encoded)
     # The first link of a kind and id wins, as when events came one at a time.
@@ -239,6 +247,8 @@ async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> No
     await insert_new(
         conn, schema, "stream_parties", {"stream_kind": "text", "stream_id": "text", "participant_id": "text"}, parties
     )
+    # An erasure read before this person's rows (another topic, or a later batch of a replay) still removes them.
+    await erasure.erase_late_arrivals(conn, schema, people)
 
 
 async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[EnvelopeRecord]) -> None:

@@ -179,17 +179,26 @@ class PostgresIntents:
 
     async def cancel_for(self, conn: asyncpg.Connection, recipient_id: str) -> None:
         await conn.execute(
-            "UPDATE intents SET status = 'cancelled', context = '{}'::jsonb"
+            "UPDATE intents SET status = 'cancelled'"
             " WHERE recipient_id = $1 AND status IN ('held', 'pending', 'retrying')",
+            recipient_id,
+        )
+        await conn.execute(  # whatever its status: a sent message's context and error are theirs as well
+            "UPDATE intents SET context = '{}'::jsonb, last_error = NULL"
+            " WHERE recipient_id = $1 AND (context <> '{}'::jsonb OR last_error IS NOT NULL)",
             recipient_id,
         )
 
     async def strip_mentee(self, conn: asyncpg.Connection, mentee_id: str) -> None:
         await conn.execute(
-            "UPDATE intents SET context = context - 'biography' - 'motivation'"
-            " WHERE context->>'mentee_id' = $1 AND status IN ('held', 'pending', 'retrying')",
+            f"UPDATE intents SET context = context - {_PERSONAL_KEYS}"
+            f" WHERE context->>'mentee_id' = $1 AND context ?| {_PERSONAL_KEYS}",
             mentee_id,
         )
+
+
+_PERSONAL_KEYS = "ARRAY['biography', 'motivation', 'reason']::text[]"
+"""The context keys that quote a mentee's personal text (request biography, motivation, a decline reason)."""
 
 
 def _claimed(row: asyncpg.Record, context: dict[str, Any]) -> Claimed:

@@ -1,0 +1,263 @@
+"""Propagation: a command's commit in one service → its effect committed in the consuming service.
+
+Starts the platform (every service its own process, Tansu or ``MENTORSHIP_KAFKA_BOOTSTRAP``, Postgres),
+then registers mentors through profiles' API one at a time and times each from the commit of its
+``MentorRegistered`` in profiles to the commit of its row in matching's mentor directory. Both moments are
+taken by the database itself: the bench adds an ``AFTER INSERT`` trigger to each of the two tables (observers
+only) that sends a ``NOTIFY``, which Postgres delivers at commit, to a connection of the bench listening on
+each database. Measured at idle, then with the load of ``bench/load.py`` running at ``--load-rate`` (half the
+knee), beside raw aiokafka produce → consume on the same broker at the same moments (a producer with
+``linger_ms=0`` and a consumer with ``fetch_max_wait_ms=10``: what the broker itself takes).
+
+Target: platform p99 <= 2 x raw p99 + 20 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+from aiosmtpd.controller import Controller
+
+from bench.common import postgres_server, table
+from bench.load import Driver, _Sink, profile, token
+from mentorship.devstack.broker import start_broker
+from mentorship.devstack.processes import free_port
+from mentorship.stack import start_services
+from shared.auth import Role
+from shared.bus import ensure_topics, new_consumer, new_producer
+
+PREFIX = "prop-mentor-"
+RAW_TOPIC = "bench.propagation"
+
+TRIGGER = """
+CREATE OR REPLACE FUNCTION bench_propagation_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('bench_propagation', NEW.{column});
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER bench_propagation AFTER INSERT ON {table}
+    FOR EACH ROW WHEN (NEW.{column} LIKE '{prefix}%') EXECUTE FUNCTION bench_propagation_notify();
+"""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=200, help="mentors registered per phase")
+    parser.add_argument("--interval", type=float, default=0.05, help="seconds between two registrations")
+    parser.add_argument(
+        "--load-rate",
+        type=float,
+        default=60.0,
+        help="commands/s of bench/load.py's journeys beside the second phase: half the knee it found (0: idle only)",
+    )
+    parser.add_argument("--service-env", action="append", default=[], metavar="NAME=VALUE")
+    args = parser.parse_args(argv)
+    if args.samples < 10 or args.interval < 0 or args.load_rate < 0:
+        parser.error("--samples must be >= 10, --interval and --load-rate >= 0")
+    return args
+
+
+class Commits:
+    """Commit moments (``time.perf_counter``) of rows whose key starts with ``PREFIX``, from a NOTIFY the
+    trigger sends (Postgres delivers it when the inserting transaction commits)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, float] = {}
+        self.waiting: dict[str, asyncio.Future[float]] = {}
+        self.conn: asyncpg.Connection | None = None
+
+    async def start(self, dsn: str, table_name: str, column: str) -> None:
+        self.conn = await asyncpg.connect(dsn)
+        await self.conn.execute(TRIGGER.format(table=table_name, column=column, prefix=PREFIX))
+        await self.conn.add_listener("bench_propagation", self._notified)
+
+    def _notified(self, _conn: object, _pid: int, _channel: str, key: str) -> None:
+        at = time.perf_counter()
+        self.seen[key] = at
+        future = self.waiting.pop(key, None)
+        if future is not None and not future.done():
+            future.set_result(at)
+
+    async def wait(self, key: str, timeout: float = 30.0) -> float:
+        if key in self.seen:
+            return self.seen[key]
+        future = self.waiting.setdefault(key, asyncio.get_running_loop().create_future())
+        return await asyncio.wait_for(future, timeout)
+
+    async def stop(self) -> None:
+        if self.conn is not None:
+            await self.conn.close()
+
+
+async def platform_samples(
+    client: httpx.AsyncClient, profiles_url: str, commands: Commits, effects: Commits, n: int, interval: float
+) -> list[float]:
+    admin = token("propagation-director", Role.admin)
+    latencies = []
+    for _ in range(n):
+        mentor = f"{PREFIX}{uuid.uuid4().hex[:12]}"
+        body = {
+            "participant_id": mentor,
+            "name": "Mentor",
+            "email": f"{mentor}@example.edu",
+            "capacity": 2,
+            "profile": profile(len(latencies)),
+        }
+        response = await client.post(f"{profiles_url}/mentors", json=body, headers=admin)
+        response.raise_for_status()
+        committed = await commands.wait(mentor)
+        effect = await effects.wait(mentor)
+        latencies.append(effect - committed)
+        await asyncio.sleep(interval)
+    return latencies
+
+
+async def raw_samples(bootstrap: str, n: int, interval: float) -> list[float]:
+    """aiokafka produce → consume of a message the size of an event, one at a time."""
+    producer = new_producer(bootstrap, linger_ms=0)
+    group = f"bench-raw-{uuid.uuid4().hex[:8]}"
+    consumer = new_consumer(
+        bootstrap,
+        RAW_TOPIC,
+        group_id=group,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=10,
+        enable_auto_commit=False,
+    )
+    await producer.start()
+    await consumer.start()
+    try:
+        while not consumer.assignment():
+            await consumer.getmany(timeout_ms=100)
+        await consumer.getmany(timeout_ms=500)  # positions resolved before the first send
+        latencies = []
+        value = b"x" * 900
+        for _ in range(n):
+            key = uuid.uuid4().hex.encode()
+            started = time.perf_counter()
+            await producer.send_and_wait(RAW_TOPIC, value=value, key=key)
+            got = False
+            while not got and time.perf_counter() - started < 30:
+                batches = await consumer.getmany(timeout_ms=1000)
+                got = any(r.key == key for records in batches.values() for r in records)
+            if got:
+                latencies.append(time.perf_counter() - started)
+            else:
+                print("  raw: a record not received within 30 s (the group rebalanced?); left out", flush=True)
+            await asyncio.sleep(interval)
+        return latencies
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+def quantile(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000
+
+
+async def phase(
+    name: str,
+    args: argparse.Namespace,
+    client: httpx.AsyncClient,
+    urls: dict[str, list[str]],
+    bootstrap: str,
+    commands: Commits,
+    effects: Commits,
+) -> list[object]:
+    platform = await platform_samples(client, urls["profiles"][0], commands, effects, args.samples, args.interval)
+    raw = await raw_samples(bootstrap, args.samples, args.interval)
+    p50, p99, raw50, raw99 = quantile(platform, 50), quantile(platform, 99), quantile(raw, 50), quantile(raw, 99)
+    limit = 2 * raw99 + 20
+    verdict = "met" if p99 <= limit else "MISSED"
+    line = f"{name}: platform p99 / (2 x raw p99 + 20 ms) {p99 / limit:.2f} (target <= 1: {verdict})"
+    print(
+        f"{name}: register mentor → in matching's directory p50 {p50:.1f} ms, p99 {p99:.1f} ms;"
+        f" raw aiokafka p50 {raw50:.1f} ms, p99 {raw99:.1f} ms",
+        flush=True,
+    )
+    print(line, flush=True)
+    return [name, f"{p50:.1f}", f"{p99:.1f}", f"{raw50:.1f}", f"{raw99:.1f}", f"{limit:.1f}", line.split(": ", 1)[1]]
+
+
+async def drive(args: argparse.Namespace, urls: dict[str, list[str]], bootstrap: str, dsns: dict[str, str]) -> None:
+    await ensure_topics(bootstrap, [RAW_TOPIC], 3)
+    commands, effects = Commits(), Commits()
+    await commands.start(dsns["profiles"], "events", "stream_id")
+    await effects.start(dsns["matching"], "mentor_directory", "mentor_id")
+    rows = []
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            await platform_samples(client, urls["profiles"][0], commands, effects, 10, args.interval)  # warm-up
+            rows.append(await phase("idle", args, client, urls, bootstrap, commands, effects))
+            if args.load_rate > 0:
+                driver = Driver(urls, 100, 7, 200)
+                try:
+                    await driver.setup()
+                    stop = asyncio.Event()
+
+                    async def load() -> None:
+                        while not stop.is_set():
+                            result = await driver.run_step(args.load_rate, 5.0)
+                            sustained = len(result.latencies) / 5.0
+                            print(f"  load: {sustained:.1f}/s sustained, errors: {result.failures_text()}", flush=True)
+
+                    running = asyncio.create_task(load())
+                    await asyncio.sleep(5)  # the load under way
+                    name = f"at {args.load_rate:g} commands/s"
+                    rows.append(await phase(name, args, client, urls, bootstrap, commands, effects))
+                    stop.set()
+                    await running
+                finally:
+                    await driver.client.aclose()
+    finally:
+        await commands.stop()
+        await effects.stop()
+    print()
+    print(table(["load", "p50 ms", "p99 ms", "raw p50 ms", "raw p99 ms", "limit ms", "ratio"], rows))
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    sink = Controller(_Sink(), hostname="127.0.0.1", port=free_port())
+    sink.start()
+    try:
+        with postgres_server() as pg, start_broker() as broker, tempfile.TemporaryDirectory(prefix="prop-") as logs:
+            notifications = {
+                "MENTORSHIP_NOTIFICATIONS_SMTP_PORT": str(sink.port),
+                "MENTORSHIP_NOTIFICATIONS_SMTP_HOST": "127.0.0.1",
+            }
+            every = dict(item.split("=", 1) for item in args.service_env)
+            prefix = f"prop_{int(time.time())}"
+            try:
+                with start_services(
+                    pg,
+                    broker.bootstrap,
+                    Path(logs),
+                    database_prefix=prefix,
+                    extra_env=every,
+                    service_env_overrides={"notifications": notifications},
+                ) as services:
+                    print(f"platform up: broker {broker.kind}, Postgres {pg.kind}", flush=True)
+                    urls = {name: [r.url for r in s.replicas] for name, s in services.items()}
+                    dsns = {name: pg.dsn_for(s.database) for name, s in services.items()}
+                    asyncio.run(drive(args, urls, broker.bootstrap, dsns))
+            finally:
+                for name in ("profiles", "matching", "relationships", "notifications", "analytics"):
+                    with contextlib.suppress(Exception):
+                        pg.drop_database(f"{prefix}_{name}")
+    finally:
+        sink.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

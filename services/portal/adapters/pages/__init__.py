@@ -1,0 +1,22 @@
+"""The portal's pages, one module per area, registered here in one place.
+
+An area module has ``router`` (its routes) and ``NAV``: the navigation entries it adds, each
+``(roles that see it, path, label)`` with the label marked for the catalog (``N_``). To add an area (the pair's
+workspace, the director's pages, the development mail view), write ``pages/<area>.py`` with templates under
+``templates/<area>/`` and add the module to ``AREAS``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.portal.adapters.pages import director, home, mentee, mentor, pair, profile
+from services.portal.adapters.web import Portal
+
+AREAS = (home, profile, mentee, mentor, pair, director)
+
+
+def install(app: FastAPI, portal: Portal) -> None:
+    for area in AREAS:
+        app.include_router(area.router)
+        portal.nav.extend(area.NAV)

@@ -1,0 +1,189 @@
+"""Per-person keys between services: a producer serves the keys it sealed with, a consumer opens what it receives.
+
+Personal fields travel on the bus sealed, as the producer's event store keeps them (``shared.sealing``).  A
+consumer that needs them (matching: names and biographies for its directory; notifications: names, addresses,
+the request's biography) is given the producers it may open in ``MENTORSHIP_KEY_SOURCES``; before a record is
+decoded, ``BusOpener`` asks that producer for the keys the sealed values name (``GET /internal/person-keys``,
+role ``service``) and opens them.  A producer answers ``null`` for a shredded key, so after an erasure every
+copy of the person's data, in every retained record on every topic, opens to placeholders.  Any other consumer
+(and any record of a producer not listed) sees the placeholders at once.
+
+Keys are kept in the consumer's memory for ``MENTORSHIP_KEY_CACHE_SECONDS`` at most (and forgotten on the
+person's ``ParticipantErased``), so a consumer catching up does not ask once per record.  A producer that does
+not answer is an outage, not a poison record: the consumer retries without limit (``KeysUnavailable``).
+
+The consumer authenticates as a system of the institution: the client-credentials grant at the provider
+(``MENTORSHIP_SERVICE_CLIENT_ID``/``_SECRET``, one access token per producer's audience), or, only in
+development mode, a development token.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Depends, FastAPI, Query
+from pydantic import StringConstraints
+
+from shared.auth import Principal, Role, mint_token, require_roles
+from shared.envelope import Envelope
+from shared.fields import MAX_ID
+from shared.logging import get_logger
+from shared.sealing import Keys, Sealing, open_payload, plan, sealed_subjects
+from shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+KEYS_PATH = "/internal/person-keys"
+MAX_PEOPLE = 50  # a group relationship names at most 20 mentees and a mentor
+PersonId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
+
+
+class KeysUnavailable(OSError):
+    """No producer of the keys answered: an outage, retried without limit like the database's."""
+
+
+def install_keys_route(app: FastAPI, runtime: Any) -> None:
+    """``GET /internal/person-keys?person=…``: this service's keys of those people, for service consumers."""
+    router = APIRouter(tags=["ops"])
+
+    @router.get(KEYS_PATH)
+    async def person_keys(
+        _: Annotated[Principal, Depends(require_roles(Role.service))],
+        person: Annotated[list[PersonId], Query(min_length=1, max_length=MAX_PEOPLE)],
+    ) -> dict[str, dict[str, str | None]]:
+        """The data keys this service sealed those people's personal fields with (base64), ``null`` for one
+        shredded on erasure or never made.  Only platform services (role ``service``) may ask."""
+        codec = runtime.store.codec
+        if not isinstance(codec, Sealing):
+            return {"keys": {p: None for p in person}}
+        async with runtime.pool.acquire() as conn:
+            keys = await codec.keys(conn, person, create=False)
+        return {"keys": {p: base64.b64encode(k).decode() if k else None for p, k in keys.items()}}
+
+    app.include_router(router)
+
+
+class ServiceTokens:
+    """Bearer tokens this service shows a producer: client credentials, or a development token in dev mode."""
+
+    def __init__(self, settings: ServiceSettings, client: httpx.AsyncClient) -> None:
+        self.settings, self.client = settings, client
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._token_endpoint: str | None = None
+
+    async def for_service(self, producer: str) -> str:
+        s = self.settings
+        if not (s.oidc_issuer and s.service_client_id and s.service_client_secret):
+            return mint_token(s.jwt_secret, f"service:{s.service_name}", [Role.service])  # development mode only
+        cached = self._tokens.get(producer)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        audience = s.oidc_audience.replace("{service}", producer)
+        if self._token_endpoint is None:
+            discovery = await self.client.get(f"{s.oidc_issuer.rstrip('/')}/.well-known/openid-configuration")
+            discovery.raise_for_status()
+            self._token_endpoint = discovery.json()["token_endpoint"]
+        form = {"grant_type": "client_credentials", "resource": audience}
+        if s.service_token_scope:
+            form["scope"] = s.service_token_scope.replace("{audience}", audience)
+        secret = s.service_client_secret.get_secret_value()
+        response = await self.client.post(self._token_endpoint, data=form, auth=(s.service_client_id, secret))
+        response.raise_for_status()
+        body = response.json()
+        lifetime = float(body.get("expires_in", 300))
+        self._tokens[producer] = (body["access_token"], time.monotonic() + max(lifetime - 30, 0))
+        return body["access_token"]
+
+
+class KeySource:
+    """The keys of the producers this consumer may open, fetched over HTTP and kept briefly in memory."""
+
+    def __init__(
+        self,
+        sources: Mapping[str, Sequence[str]],
+        tokens: ServiceTokens,
+        client: httpx.AsyncClient,
+        *,
+        cache_seconds: float = 60.0,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sources = {name: list(urls) for name, urls in sources.items() if urls}
+        self.tokens, self.client, self.cache_seconds, self.now = tokens, client, cache_seconds, now
+        self._cache: dict[tuple[str, str], tuple[bytes | None, float]] = {}
+
+    def opens(self, producer: str) -> bool:
+        return producer in self.sources
+
+    async def keys(self, producer: str, people: Sequence[str]) -> Keys:
+        if producer not in self.sources:
+            return {}
+        now = self.now()
+        found: dict[str, bytes | None] = {}
+        missing: list[str] = []
+        for person in people:
+            cached = self._cache.get((producer, person))
+            if cached is not None and cached[1] > now:
+                found[person] = cached[0]
+            else:
+                missing.append(person)
+        if missing:
+            fetched = await self._fetch(producer, missing)
+            for person in missing:
+                found[person] = fetched.get(person)
+                self._cache[(producer, person)] = (found[person], now + self.cache_seconds)
+        return found
+
+    def forget(self, person: str) -> None:
+        """Drop a person's keys of every producer (their erasure)."""
+        for cache_key in [k for k in self._cache if k[1] == person]:
+            del self._cache[cache_key]
+
+    async def _fetch(self, producer: str, people: list[str]) -> dict[str, bytes | None]:
+        errors: list[str] = []
+        for url in self.sources[producer]:
+            try:
+                token = await self.tokens.for_service(producer)
+                response = await self.client.get(
+                    f"{url.rstrip('/')}{KEYS_PATH}",
+                    params=[("person", p) for p in people],
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                if response.status_code != 200:
+                    errors.append(f"{url}: {response.status_code} {response.text[:200]}")
+                    continue
+                keys = response.json()["keys"]
+                return {p: base64.b64decode(k) if isinstance(k, str) else None for p, k in keys.items()}
+            except (httpx.HTTPError, ValueError, KeyError) as exc:
+                errors.append(f"{url}: {exc!r}")
+        raise KeysUnavailable(f"no key source of {producer} answered: {'; '.join(errors)}")
+
+
+class BusOpener:
+    """Opens a received record's sealed fields before it is decoded (``IdempotentConsumer(opener=...)``)."""
+
+    def __init__(self, source: KeySource | None) -> None:
+        self.source = source
+
+    async def open(self, envelope: Envelope) -> Envelope:
+        if not plan(envelope.type) or not isinstance(envelope.data, dict):
+            return envelope
+        people = sealed_subjects(envelope.type, envelope.data, envelope.subject)
+        if not people:
+            return envelope  # an unsealed record (published before sealing on the bus): as it is
+        producer = envelope.source.rstrip("/").rsplit("/", 1)[-1]
+        keys = await self.source.keys(producer, people) if self.source is not None else {}
+        data = open_payload(envelope.type, envelope.data, keys, envelope.subject)
+        return envelope.model_copy(update={"data": data})
+
+    def forget(self, person: str) -> None:
+        if self.source is not None:
+            self.source.forget(person)
+
+
+def parse_sources(value: Mapping[str, str]) -> dict[str, list[str]]:
+    """``{"profiles": "http://a:8001,http://b:8001"}`` → each producer's URLs, tried in turn."""
+    return {name: [u.strip() for u in urls.split(",") if u.strip()] for name, urls in value.items()}

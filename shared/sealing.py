@@ -1,0 +1,469 @@
+"""The one codec for personal data at rest and on the bus: every field the catalog marks ``personal`` is sealed
+with the data key of the person it is about (AES-256-GCM, one random key per person, crypto-shredding).
+
+What is personal is read from the catalog (``json_schema_extra={"personal": True}``, at any depth: nested
+models and list items, e.g. ``ProfileUpdated.changes[].old``, ``AgreementSigned.goals[].text``), never from a
+hand list.  Whose key seals it: the people named by the event's ``data_subjects`` fields (the mentee of a
+``RequestRanked``, the recipient of a ``NotificationFailed``), or, for an event that names nobody itself (a
+``RequestReviewed``'s decline reason, an ``AgreementSigned``'s goals), the people its stream's first event
+names.  A value about several people is sealed under a key derived from all of theirs, so erasing any of
+them makes it unreadable.
+
+A sealed value is ``{"$sealed": "<base64 nonce + ciphertext>", "for": [person ids]}`` in place of the plain
+value (``None`` stays ``None``).  Profiles' earlier form ``{"$pii": "<token>"}`` (the participant's key, the
+participant id as associated data) is still opened.  Opening without a key (the person was erased, or the
+reader is not entitled to it) gives a placeholder that still fits the event's schema (``[erased]``,
+``erased@erased.invalid``, ``False``, ``None`` ...), never an error: aggregates rebuild, figures stay, and
+the stream replays.
+
+Keys live in the service's own database (``person_keys``, shared migration 005); ``shred`` deletes one for
+good (a shredded key is never re-created).  The event store seals as it appends and opens as it loads; the
+relay publishes what the store holds, sealed; a consumer opens with the producer's keys
+(``shared.keysource``) or sees placeholders.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import functools
+import json
+import os
+import types
+import typing
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from shared.events.base import Event, UnknownEventType, event_class
+
+MARK = "$sealed"
+LEGACY_MARK = "$pii"  # profiles' form before the shared codec: sealed under the stream's participant
+ERASED_TEXT = "[erased]"
+ERASED_EMAIL = "erased@erased.invalid"
+_NONCE = 12
+
+Keys = Mapping[str, bytes | None]
+"""Person id → data key; ``None`` (or absent) once shredded or not available to this reader."""
+
+KeyLookup = Callable[[Sequence[str]], Awaitable[Keys]]
+
+
+# --- what the catalog marks personal ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One personal field of an event: where it is (``*`` = every item of a list) and what stands in for it."""
+
+    path: tuple[str, ...]
+    placeholder: Any
+    by_sibling: str | None = None  # FieldChange.old/new: the placeholder follows the changed field's own
+
+
+def is_personal(field: FieldInfo) -> bool:
+    extra = field.json_schema_extra
+    return isinstance(extra, dict) and extra.get("personal") is True
+
+
+def _nested(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The model inside ``X``, ``X | None``, ``list[X]``, ``Annotated[X, ...]``, and whether it is a list's items."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, typing.Annotated, list):
+        for arg in typing.get_args(annotation):
+            found, listed = _nested(arg)
+            if found is not None:
+                return found, listed or origin is list
+    return None, False
+
+
+def leaves(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[Leaf]:
+    """Every personal field of ``model``, at every depth."""
+    found: list[Leaf] = []
+    for name, field in model.model_fields.items():
+        path = (*prefix, name)
+        if is_personal(field):
+            sibling = "field" if "field" in model.model_fields and name in ("old", "new") else None
+            found.append(Leaf(path, placeholder_for(field), sibling))
+            continue
+        inner, listed = _nested(field.annotation)
+        if inner is not None:
+            found += leaves(inner, (*path, "*") if listed else path)
+    return found
+
+
+@functools.cache
+def plan(event_type: str) -> tuple[Leaf, ...]:
+    """The personal fields of an event type (none for a type the catalog does not know)."""
+    try:
+        return tuple(leaves(event_class(event_type)))
+    except UnknownEventType:
+        return ()
+
+
+def placeholder_for(field: FieldInfo) -> Any:
+    """A value that stands for an erased one and still fits the field: text, an address, false, empty, none
+    (an optional person id, such as a changed ``employee_id``, becomes none: it must not link to anyone)."""
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and extra.get("person_id") is True and not field.is_required():
+        return None
+    return _placeholder(field.annotation, field)
+
+
+def _placeholder(annotation: Any, field: FieldInfo | None) -> Any:
+    args = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _placeholder(args[0], field)
+    if origin in (typing.Union, types.UnionType):
+        real = [a for a in args if a is not type(None)]
+        if any(_is_text(a) for a in real):
+            return _text(field)
+        return None if len(real) < len(args) else _placeholder(real[0], field)
+    if origin is typing.Literal:
+        return args[0]
+    if origin is list or annotation is list:
+        return []
+    if _is_text(annotation):
+        return _text(field)
+    if annotation is bool:
+        return False
+    if annotation in (int, float):
+        return 0
+    if annotation is date:
+        return "1970-01-01"
+    if annotation is datetime:
+        return "1970-01-01T00:00:00+00:00"
+    return None  # a model, a JSON value: nothing
+
+
+def _is_text(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _is_text(typing.get_args(annotation)[0])
+    return annotation is str
+
+
+def _text(field: FieldInfo | None) -> str:
+    pattern = _pattern(field) if field is not None else None
+    return ERASED_EMAIL if pattern and "@" in pattern else ERASED_TEXT
+
+
+def _pattern(field: FieldInfo) -> str | None:
+    for meta in [*field.metadata, *(getattr(a, "__metadata__", ()) for a in [field.annotation])]:
+        for item in meta if isinstance(meta, tuple) else (meta,):
+            if getattr(item, "pattern", None):
+                return item.pattern
+    for arg in typing.get_args(field.annotation):
+        for item in getattr(arg, "__metadata__", ()):
+            if getattr(item, "pattern", None):
+                return item.pattern
+    return None
+
+
+@functools.cache
+def _changed_field_placeholder(path: str) -> Any:
+    """``ProfileUpdated.changes[].old/new`` of ``path``: the placeholder of that field in a registration."""
+    from shared.events.profiles import MentorRegistered
+
+    model: type[BaseModel] | None = MentorRegistered
+    field: FieldInfo | None = None
+    for part in path.split("."):
+        if model is None or part not in model.model_fields:
+            return None
+        field = model.model_fields[part]
+        model = _nested(field.annotation)[0]
+    return None if field is None else placeholder_for(field)
+
+
+# --- whose key ---------------------------------------------------------------------------------------------
+
+
+def named_subjects(event: type[Event], data: Mapping[str, Any]) -> list[str]:
+    """The people the event's ``data_subjects`` fields name (ids, or lists of ids)."""
+    found: list[str] = []
+    for name in event.data_subjects:
+        value = data.get(name)
+        for person in value if isinstance(value, list) else [value]:
+            if isinstance(person, str) and person and person not in found:
+                found.append(person)
+    return found
+
+
+# --- the cipher ----------------------------------------------------------------------------------------------
+
+
+def _key_of(subjects: Sequence[str], keys: Keys) -> bytes | None:
+    """One person's key as it is; several people's derived from all of theirs (None if any is missing)."""
+    material = [keys.get(s) for s in subjects]
+    if not material or any(k is None for k in material):
+        return None
+    if len(material) == 1:
+        return material[0]
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"mentorship sealed for several").derive(
+        b"".join(material)  # type: ignore[arg-type]
+    )
+
+
+def _aad(subjects: Sequence[str]) -> bytes:
+    return json.dumps(list(subjects), separators=(",", ":")).encode()
+
+
+def seal_value(value: Any, subjects: Sequence[str], key: bytes) -> dict[str, Any]:
+    nonce = os.urandom(_NONCE)
+    sealed = AESGCM(key).encrypt(nonce, json.dumps(value).encode(), _aad(subjects))
+    return {MARK: base64.b64encode(nonce + sealed).decode(), "for": list(subjects)}
+
+
+def open_value(value: dict[str, Any], keys: Keys, stream_id: str, placeholder: Any) -> Any:
+    """The plain value of a sealed one, or ``placeholder`` when a key is missing."""
+    if LEGACY_MARK in value:
+        subjects, aad, token = [stream_id], stream_id.encode(), value[LEGACY_MARK]
+    else:
+        subjects, token = list(value.get("for") or [stream_id]), value[MARK]
+        aad = _aad(subjects)
+    key = _key_of(subjects, keys)
+    if key is None:
+        return placeholder
+    raw = base64.b64decode(token)
+    try:
+        return json.loads(AESGCM(key).decrypt(raw[:_NONCE], raw[_NONCE:], aad))
+    except InvalidTag:
+        return placeholder  # sealed under a key that is no longer this person's: as good as erased
+
+
+def is_sealed(value: Any) -> bool:
+    return isinstance(value, dict) and (MARK in value or LEGACY_MARK in value)
+
+
+def sealed_for(value: dict[str, Any], stream_id: str) -> list[str]:
+    return [stream_id] if LEGACY_MARK in value else list(value.get("for") or [stream_id])
+
+
+# --- walking a payload -----------------------------------------------------------------------------------------
+
+
+def _slots(data: Any, path: tuple[str, ...]) -> Iterator[tuple[dict[str, Any], str]]:
+    """Every (container, key) the path reaches in ``data``."""
+    if not path or not isinstance(data, dict):
+        return
+    head, rest = path[0], path[1:]
+    if head not in data:
+        return
+    if not rest:
+        yield data, head
+        return
+    if rest[0] == "*":
+        for item in data[head] if isinstance(data[head], list) else ():
+            yield from _slots(item, rest[1:])
+    else:
+        yield from _slots(data[head], rest)
+
+
+def _each_leaf(event_type: str, data: dict[str, Any]) -> Iterator[tuple[Leaf, dict[str, Any], str]]:
+    for leaf in plan(event_type):
+        for container, key in _slots(data, leaf.path):
+            yield leaf, container, key
+
+
+def _placeholder_at(leaf: Leaf, container: Mapping[str, Any]) -> Any:
+    if leaf.by_sibling is not None and isinstance(container.get(leaf.by_sibling), str):
+        return _changed_field_placeholder(container[leaf.by_sibling])
+    return leaf.placeholder
+
+
+def seal_payload(event_type: str, data: dict[str, Any], subjects: Sequence[str], keys: Keys) -> dict[str, Any]:
+    """``data`` with every personal value sealed for ``subjects``; a copy.  Without a key for all of them (one
+    was erased), the placeholders are stored instead: nothing personal about an erased person is kept."""
+    if not plan(event_type):
+        return data
+    out = copy.deepcopy(data)
+    key = _key_of(subjects, keys)
+    for leaf, container, name in _each_leaf(event_type, out):
+        value = container[name]
+        if value is None or is_sealed(value):
+            continue
+        container[name] = seal_value(value, subjects, key) if key is not None else _placeholder_at(leaf, container)
+    return out
+
+
+def sealed_subjects(event_type: str, data: dict[str, Any], stream_id: str) -> list[str]:
+    """Every person whose key a payload's sealed values need."""
+    people: list[str] = []
+    for _, container, name in _each_leaf(event_type, data):
+        if is_sealed(container[name]):
+            people += [p for p in sealed_for(container[name], stream_id) if p not in people]
+    return people
+
+
+def open_payload(event_type: str, data: dict[str, Any], keys: Keys, stream_id: str) -> dict[str, Any]:
+    """``data`` with every sealed value opened, or its placeholder where a key is missing; a copy if changed."""
+    if not any(is_sealed(c[n]) for _, c, n in _each_leaf(event_type, data)):
+        return data
+    return _open_all(event_type, copy.deepcopy(data), keys, stream_id)
+
+
+def _open_all(event_type: str, data: dict[str, Any], keys: Keys, stream_id: str) -> dict[str, Any]:
+    for leaf, container, name in _each_leaf(event_type, data):
+        value = container[name]
+        if is_sealed(value):
+            container[name] = open_value(value, keys, stream_id, _placeholder_at(leaf, container))
+    return data
+
+
+def personal_values(event_type: str, data: dict[str, Any]) -> Iterable[Any]:
+    """The values at the payload's personal fields, as they are (sealed or not): for tests and reports."""
+    for _, container, name in _each_leaf(event_type, data):
+        yield container[name]
+
+
+# --- the store's codec ---------------------------------------------------------------------------------------
+
+_KEYS_OR_NEW = """
+WITH fresh AS (
+    INSERT INTO person_keys (participant_id, data_key)
+    SELECT id, key FROM unnest($1::text[], $2::bytea[]) AS k(id, key)
+    ON CONFLICT (participant_id) DO NOTHING
+    RETURNING participant_id, data_key
+)
+SELECT participant_id, data_key FROM fresh
+UNION ALL
+SELECT participant_id, data_key FROM person_keys WHERE participant_id = ANY($1::text[])
+"""
+
+_STREAM_FIRST = "SELECT event_type, data FROM events WHERE stream_id = $1 ORDER BY version LIMIT 1"
+_STREAMS_FIRST = (
+    "SELECT DISTINCT ON (stream_id) stream_id, event_type, data FROM events"
+    " WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, version"
+)
+
+
+def _first_of(row: Mapping[str, Any]) -> tuple[str, dict]:
+    return row["event_type"], row["data"] if isinstance(row["data"], dict) else json.loads(row["data"])
+
+
+def _named_by_first(first: tuple[str, dict] | None, stream_id: str) -> list[str]:
+    """Whom a stream's first event names (its ``data_subjects``), else the stream itself."""
+    if first is None:
+        return [stream_id]
+    try:
+        named = named_subjects(event_class(first[0]), first[1])
+    except UnknownEventType:
+        named = []
+    return named or [stream_id]
+
+
+class Sealing:
+    """The event store's codec (``shared.eventstore.PayloadCodec``) on the service's own ``person_keys``."""
+
+    async def seal(
+        self,
+        conn: asyncpg.Connection,
+        stream_id: str,
+        event_type: str,
+        data: dict,
+        earlier: Sequence[tuple[str, dict]] = (),
+    ) -> dict:
+        """``earlier``: the events appended before this one in the same statement (not stored yet)."""
+        if not plan(event_type):
+            return data
+        subjects = await self.subjects(conn, stream_id, event_type, data, earlier)
+        return seal_payload(event_type, data, subjects, await self.keys(conn, subjects, create=True))
+
+    async def open(self, conn: asyncpg.Connection, stream_id: str, event_type: str, data: dict) -> dict:
+        if not plan(event_type):
+            return data
+        people = sealed_subjects(event_type, data, stream_id)
+        if not people:
+            return data
+        return open_payload(event_type, data, await self.keys(conn, people, create=False), stream_id)
+
+    async def open_many(self, conn: asyncpg.Connection, payloads: Sequence[tuple[str, str, dict]]) -> list[dict]:
+        """``open`` for several ``(stream_id, event_type, data)`` at once, with one read of the keys."""
+        people: list[str] = []
+        for stream_id, event_type, data in payloads:
+            if plan(event_type):
+                people += sealed_subjects(event_type, data, stream_id)
+        if not people:
+            return [data for _, _, data in payloads]
+        keys = await self.keys(conn, people, create=False)
+        return [open_payload(event_type, data, keys, stream_id) for stream_id, event_type, data in payloads]
+
+    async def subjects(
+        self,
+        conn: asyncpg.Connection,
+        stream_id: str,
+        event_type: str,
+        data: dict,
+        earlier: Sequence[tuple[str, dict]] = (),
+    ) -> list[str]:
+        """Whom the event's personal data is about: the people it names, else those its stream's first event
+        names (stored, or the first of ``earlier`` on a new stream), else the stream itself (its own key)."""
+        own = named_subjects(event_class(event_type), data)
+        if own:
+            return own
+        first = await conn.fetchrow(_STREAM_FIRST, stream_id)
+        return _named_by_first(_first_of(first) if first is not None else earlier[0] if earlier else None, stream_id)
+
+    async def seal_many(
+        self, conn: asyncpg.Connection, items: Sequence[tuple[str, str, dict, Sequence[tuple[str, dict]]]]
+    ) -> list[dict]:
+        """``seal`` for several ``(stream_id, event_type, data, earlier)`` at once (a bulk append): the same
+        subjects and keys, with one read of the streams' first events and one round trip for the keys."""
+        own = [named_subjects(event_class(t), d) if plan(t) else [] for _, t, d, _ in items]
+        unnamed = list(dict.fromkeys(s for (s, t, _, _), o in zip(items, own, strict=True) if plan(t) and not o))
+        stored: dict[str, tuple[str, dict]] = {}
+        if unnamed:
+            rows = await conn.fetch(_STREAMS_FIRST, unnamed)
+            stored = {r["stream_id"]: _first_of(r) for r in rows}
+        subjects = [
+            (o or _named_by_first(stored.get(s) or (earlier[0] if earlier else None), s)) if plan(t) else []
+            for (s, t, _, earlier), o in zip(items, own, strict=True)
+        ]
+        people = [p for found in subjects for p in found]
+        keys = await self.keys(conn, people, create=True) if people else {}
+        return [
+            seal_payload(t, d, found, keys) if found else d for (_, t, d, _), found in zip(items, subjects, strict=True)
+        ]
+
+    async def keys(self, conn: asyncpg.Connection, people: Sequence[str], *, create: bool) -> dict[str, bytes | None]:
+        """The people's keys; ``None`` for a shredded one (never re-created) or, without ``create``, an unknown one."""
+        people = list(dict.fromkeys(people))
+        if create:
+            fresh = [AESGCM.generate_key(bit_length=256) for _ in people]
+            rows = await conn.fetch(_KEYS_OR_NEW, people, fresh)
+            found = {r["participant_id"]: r["data_key"] for r in rows}
+            if len(found) < len(people):  # another transaction created one meanwhile: read it now
+                rows = await conn.fetch(
+                    "SELECT participant_id, data_key FROM person_keys WHERE participant_id = ANY($1::text[])", people
+                )
+                found = {r["participant_id"]: r["data_key"] for r in rows}
+        else:
+            rows = await conn.fetch(
+                "SELECT participant_id, data_key FROM person_keys WHERE participant_id = ANY($1::text[])", people
+            )
+            found = {r["participant_id"]: r["data_key"] for r in rows}
+        return {p: (bytes(found[p]) if found.get(p) is not None else None) for p in people}
+
+    async def shred(self, conn: asyncpg.Connection, participant_id: str) -> bool:
+        """Delete the person's key for good; whether this service held one (else it records that it never may)."""
+        held = await conn.fetchval(
+            "SELECT data_key IS NOT NULL FROM person_keys WHERE participant_id = $1", participant_id
+        )
+        await conn.execute(
+            "INSERT INTO person_keys (participant_id, data_key, shredded_at) VALUES ($1, NULL, now())"
+            " ON CONFLICT (participant_id) DO UPDATE SET data_key = NULL,"
+            " shredded_at = coalesce(person_keys.shredded_at, now())",
+            participant_id,
+        )
+        return bool(held)

@@ -1,0 +1,91 @@
+"""A consumer's keys of its producers (``shared.keysource``): asked for once, kept briefly, forgotten on erasure;
+a producer that does not answer is an outage (``KeysUnavailable``), not a record to dead-letter."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from shared.envelope import Envelope
+from shared.keysource import KEYS_PATH, BusOpener, KeySource, KeysUnavailable, ServiceTokens
+from shared.sealing import ERASED_TEXT, seal_payload
+from shared.settings import ServiceSettings
+from tests.unit.test_event_catalog import VALID
+
+pytestmark = pytest.mark.unit
+
+KEY = AESGCM.generate_key(bit_length=256)
+
+
+def keyed_producer(asked: list[list[str]], keys: dict[str, bytes | None]) -> httpx.MockTransport:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "down":
+            raise httpx.ConnectError("refused", request=request)
+        assert request.url.path == KEYS_PATH and request.headers["Authorization"].startswith("Bearer ")
+        people = request.url.params.get_list("person")
+        asked.append(people)
+        return httpx.Response(
+            200, json={"keys": {p: base64.b64encode(keys[p]).decode() if keys.get(p) else None for p in people}}
+        )
+
+    return httpx.MockTransport(answer)
+
+
+def source(urls: list[str], asked: list[list[str]], keys: dict[str, bytes | None], now=lambda: 0.0) -> KeySource:
+    client = httpx.AsyncClient(transport=keyed_producer(asked, keys))
+    settings = ServiceSettings(service_name="matching", pg_dsn="postgresql://unused", dev_mode=True)
+    return KeySource({"matching": urls}, ServiceTokens(settings, client), client, cache_seconds=60, now=now)
+
+
+def ranked(sealed: bool = True) -> Envelope:
+    data = VALID["RequestRanked"]
+    if sealed:
+        data = seal_payload("RequestRanked", data, ["p2"], {"p2": KEY})
+    return Envelope(
+        id=uuid.uuid4(),
+        source="/services/matching",
+        type="RequestRanked",
+        time=datetime(2026, 3, 2, tzinfo=UTC),
+        subject="r1",
+        correlationid=uuid.uuid4(),
+        sequence=1,
+        schemaversion=1,
+        data=data,
+    )
+
+
+async def test_keys_are_asked_for_once_kept_briefly_and_forgotten_on_erasure() -> None:
+    asked: list[list[str]] = []
+    clock = [0.0]
+    keys = source(["http://matching"], asked, {"p2": KEY}, now=lambda: clock[0])
+    opener = BusOpener(keys)
+
+    assert (await opener.open(ranked())).data["biography"] == VALID["RequestRanked"]["biography"]
+    await opener.open(ranked())
+    assert asked == [["p2"]]
+    clock[0] = 61.0
+    await opener.open(ranked())
+    opener.forget("p2")
+    await opener.open(ranked())
+    assert asked == [["p2"]] * 3
+
+
+async def test_a_shredded_key_opens_to_placeholders_and_an_unsealed_record_passes_as_it_is() -> None:
+    opener = BusOpener(source(["http://matching"], [], {"p2": None}))
+    assert (await opener.open(ranked())).data["biography"] == ERASED_TEXT
+    plain = ranked(sealed=False)
+    assert await opener.open(plain) is plain
+    assert (await BusOpener(None).open(ranked())).data["motivation"] == ERASED_TEXT  # not entitled
+
+
+async def test_replicas_are_tried_in_turn_and_none_answering_is_an_outage() -> None:
+    asked: list[list[str]] = []
+    opener = BusOpener(source(["http://down", "http://matching"], asked, {"p2": KEY}))
+    assert (await opener.open(ranked())).data["biography"] == VALID["RequestRanked"]["biography"]
+    with pytest.raises(KeysUnavailable, match="no key source of matching answered"):
+        await BusOpener(source(["http://down"], [], {})).open(ranked())
