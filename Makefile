@@ -67,6 +67,7 @@ bench: setup
 	$(BIN)/python -m bench.hr_import
 	$(BIN)/python -m bench.notify_latency
 	$(BIN)/python -m bench.replay
+	$(BIN)/python -m bench.reads
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.propagation
 

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 import jwt
@@ -28,24 +27,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from shared.issuer import Issuer, IssuerUnavailable
+from shared.roles import DEV_ALGORITHM, DEV_ISSUER, Role
+from shared.roles import mint_token as mint_token  # re-exported: services and tests mint development tokens here
 from shared.standing import refusal, standing_of
 
 if TYPE_CHECKING:
     from shared.settings import ServiceSettings
 
-DEV_ALGORITHM = "HS256"
-DEV_ISSUER = "mentorship-platform"
 PROVIDER_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"})
 """What the provider may sign with: asymmetric algorithms only (no ``none``, no shared secret)."""
-
-
-class Role(StrEnum):
-    admin = "admin"
-    mentor = "mentor"
-    mentee = "mentee"
-    analyst = "analyst"
-    hr_integration = "hr-integration"
-    service = "service"  # a platform service reading another's per-person keys (shared.keysource)
 
 
 class Principal(BaseModel):
@@ -59,19 +49,6 @@ class Principal(BaseModel):
     def is_director(self) -> bool:
         """The program director (role admin) acts for the whole program, not only for themselves."""
         return Role.admin in self.roles
-
-
-def mint_token(secret: str, subject: str, roles: list[Role], ttl: timedelta = timedelta(hours=12)) -> str:
-    """A development token (HS256); services accept it only in development mode."""
-    now = datetime.now(UTC)
-    claims = {
-        "sub": subject,
-        "roles": sorted(r.value for r in roles),
-        "iss": DEV_ISSUER,
-        "iat": now,
-        "exp": now + ttl,
-    }
-    return jwt.encode(claims, secret, algorithm=DEV_ALGORITHM)
 
 
 class InvalidToken(ValueError):

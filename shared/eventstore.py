@@ -78,6 +78,21 @@ _START_STREAMS = _appending(
     "SELECT count(*) FROM inserted",
 )
 
+# Many new streams, each with its events from version 1 and its own correlation and causation, in one statement.
+_NEW_STREAMS = _appending(
+    """SELECT e.event_id, e.stream_id, e.version, e.event_type, e.schema_version, $1, e.correlation_id,
+           e.causation_id, e.data::jsonb
+    FROM unnest($2::uuid[], $3::text[], $4::int[], $5::text[], $6::int[], $7::uuid[], $8::uuid[], $9::text[])
+         WITH ORDINALITY AS e(event_id, stream_id, version, event_type, schema_version, correlation_id,
+                              causation_id, data, ord)
+    ORDER BY e.ord""",
+    "position",
+    "SELECT count(*) FROM inserted",
+)
+
+NewStream = tuple[str, Sequence[Event], UUID | None, UUID | None]
+"""``(stream_id, events, correlation_id, causation_id)`` of a stream that does not exist yet."""
+
 _COLUMNS = (
     "position, event_id, stream_id, version, event_type, schema_version,"
     " occurred_at, correlation_id, causation_id, data"
@@ -99,7 +114,9 @@ class PayloadCodec(Protocol):
     personal fields per person.
 
     The store keeps what ``seal`` returns and the relay publishes it as it is (personal fields sealed on the
-    bus too); ``read_stream``/``read_all`` give back what ``open`` makes of it.
+    bus too); ``read_stream``/``read_all`` give back what ``open`` makes of it. A codec may also have
+    ``seal_many``/``open_many``, the same for several payloads at once (one read of the keys): the store uses
+    them when it appends or reads more than one.
     """
 
     async def seal(
@@ -215,6 +232,48 @@ class EventStore:
                 stored,
             )
 
+    async def append_new_streams(self, conn: asyncpg.Connection, streams: Sequence[NewStream]) -> datetime:
+        """Start many new streams, each with one or more events, in one statement (the same as
+        ``append(conn, stream_id, 0, events, correlation_id=..., causation_id=...)`` for each, with one
+        round trip for all and the payloads sealed together); the time they occurred at.
+        ``ConcurrencyConflict`` if one of the streams already exists: nothing is written then."""
+        _require_transaction(conn, "append_new_streams")
+        occurred_at = self.clock.now()
+        ids: list[UUID] = []
+        flat: list[tuple[str, Event]] = []
+        versions: list[int] = []
+        correlations: list[UUID] = []
+        causations: list[UUID | None] = []
+        for stream_id, events, correlation_id, causation_id in streams:
+            first = uuid4()
+            for version, event in enumerate(events, start=1):
+                ids.append(first if version == 1 else uuid4())
+                flat.append((stream_id, event))
+                versions.append(version)
+                correlations.append(correlation_id or first)
+                causations.append(causation_id)
+        if not flat:
+            return occurred_at
+        payloads = [event.model_dump_json() for _, event in flat]
+        stored = await self._sealed(conn, flat, payloads)
+        for i, ((stream_id, event), payload) in enumerate(zip(flat, stored, strict=True)):  # as `append`: sealed
+            at_version = (ids[i], stream_id, versions[i], event, occurred_at, correlations[i], causations[i])
+            self._check_size(*at_version, payload)
+        with _conflict_as(flat[0][0] if len(streams) == 1 else "one of several", 0):
+            await conn.fetchval(
+                _NEW_STREAMS,
+                occurred_at,
+                ids,
+                [stream_id for stream_id, _ in flat],
+                versions,
+                [event.type_name() for _, event in flat],
+                [event.schema_version for _, event in flat],
+                correlations,
+                causations,
+                stored,
+            )
+        return occurred_at
+
     def _check_size(
         self,
         event_id: UUID,
@@ -245,18 +304,25 @@ class EventStore:
         An event type without personal fields is kept as it is, without a round trip through the codec."""
         if self.codec is None:
             return payloads
-        stored: list[str] = []
-        for i, ((stream_id, event), payload) in enumerate(zip(events, payloads, strict=True)):
-            if not plan(event.type_name()):
-                stored.append(payload)
-                continue
-            earlier = [
-                (e.type_name(), json.loads(p))
-                for (s, e), p in zip(events[:i], payloads, strict=False)
-                if s == stream_id
-            ]
-            sealed = await self.codec.seal(conn, stream_id, event.type_name(), json.loads(payload), earlier)
-            stored.append(json.dumps(sealed))
+        todo = [i for i, (_, event) in enumerate(events) if plan(event.type_name())]
+        if not todo:
+            return payloads
+        items: list[tuple[str, str, dict, list[tuple[str, dict]]]] = []
+        so_far: dict[str, list[tuple[str, dict]]] = {}  # each stream's events before this one in the append
+        for (stream_id, event), payload in zip(events, payloads, strict=True):
+            earlier = so_far.setdefault(stream_id, [])
+            data = json.loads(payload)
+            items.append((stream_id, event.type_name(), data, list(earlier)))
+            earlier.append((event.type_name(), data))
+        stored = list(payloads)
+        seal_many = getattr(self.codec, "seal_many", None)
+        if seal_many is not None and len(todo) > 1:  # one round trip for the keys of all of them
+            for i, sealed in zip(todo, await seal_many(conn, [items[i] for i in todo]), strict=True):
+                stored[i] = json.dumps(sealed)
+            return stored
+        for i in todo:
+            stream_id, event_type, data, earlier = items[i]
+            stored[i] = json.dumps(await self.codec.seal(conn, stream_id, event_type, data, earlier))
         return stored
 
     async def stream_version(self, conn: asyncpg.Connection, stream_id: str) -> int:

@@ -26,6 +26,9 @@ A = TypeVar("A", bound=Aggregate)
 CommitHook = Callable[[Conn, A, Sequence[Event], datetime], Awaitable[None]]
 """Runs after the append, in the same transaction: ``(conn, aggregate after the events, events, now)``."""
 
+CommitManyHook = Callable[[Conn, Sequence[tuple[A, Sequence[Event]]], datetime], Awaitable[None]]
+"""The same for many aggregates committed together (``commit_new``): one call for all of them."""
+
 
 class Repository(Generic[A]):
     def __init__(
@@ -35,11 +38,19 @@ class Repository(Generic[A]):
         *,
         not_found: Callable[[str], Exception],
         on_commit: Sequence[CommitHook[A]] = (),
+        on_commit_many: Sequence[CommitManyHook[A]] = (),
     ) -> None:
+        """``on_commit_many``: the batch form of ``on_commit`` (the same effects), used by ``commit_new``;
+        without it ``commit_new`` runs the ``on_commit`` hooks aggregate by aggregate."""
         self.store = store
         self.aggregate = aggregate
         self.not_found = not_found
         self.on_commit = tuple(on_commit)
+        self.on_commit_many = tuple(on_commit_many)
+
+    def new(self, stream_id: str) -> A:
+        """A new, empty aggregate (what ``load`` gives for a stream without events), read from nowhere."""
+        return self.aggregate.rebuild(stream_id, [])
 
     async def load(self, conn: Conn, stream_id: str) -> A:
         """The aggregate, new and empty if its stream has no events yet."""
@@ -85,3 +96,33 @@ class Repository(Generic[A]):
         for hook in self.on_commit:
             await hook(conn, aggregate, events, now)
         return aggregate.version
+
+    async def commit_new(
+        self,
+        conn: Conn,
+        decided: Sequence[tuple[A, Sequence[Event], UUID | None]],
+        *,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """Commit many new aggregates at once: ``(aggregate at version 0, its events, causation id)`` each.
+
+        The same as ``commit`` for each, in one append when the store can (``append_new_streams``) and with
+        the batch hooks; ``ConcurrencyConflict`` if one of the streams exists by now (nothing written)."""
+        decided = [(aggregate, events, causation) for aggregate, events, causation in decided if events]
+        if any(aggregate.version != 0 for aggregate, _, _ in decided):
+            raise ValueError("commit_new takes new aggregates only")
+        append_new_streams = getattr(self.store, "append_new_streams", None)
+        if append_new_streams is None or (self.on_commit and not self.on_commit_many):
+            for aggregate, events, causation in decided:
+                await self.commit(conn, aggregate, events, correlation_id=correlation_id, causation_id=causation)
+            return
+        if not decided:
+            return
+        now = await append_new_streams(
+            conn,
+            [(aggregate.stream_id, events, correlation_id, causation) for aggregate, events, causation in decided],
+        )
+        for aggregate, events, _ in decided:
+            aggregate.apply_all(events, now)
+        for hook in self.on_commit_many:
+            await hook(conn, [(aggregate, events) for aggregate, events, _ in decided], now)

@@ -342,6 +342,25 @@ SELECT participant_id, data_key FROM person_keys WHERE participant_id = ANY($1::
 """
 
 _STREAM_FIRST = "SELECT event_type, data FROM events WHERE stream_id = $1 ORDER BY version LIMIT 1"
+_STREAMS_FIRST = (
+    "SELECT DISTINCT ON (stream_id) stream_id, event_type, data FROM events"
+    " WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, version"
+)
+
+
+def _first_of(row: Mapping[str, Any]) -> tuple[str, dict]:
+    return row["event_type"], row["data"] if isinstance(row["data"], dict) else json.loads(row["data"])
+
+
+def _named_by_first(first: tuple[str, dict] | None, stream_id: str) -> list[str]:
+    """Whom a stream's first event names (its ``data_subjects``), else the stream itself."""
+    if first is None:
+        return [stream_id]
+    try:
+        named = named_subjects(event_class(first[0]), first[1])
+    except UnknownEventType:
+        named = []
+    return named or [stream_id]
 
 
 class Sealing:
@@ -394,18 +413,28 @@ class Sealing:
         if own:
             return own
         first = await conn.fetchrow(_STREAM_FIRST, stream_id)
-        if first is not None:
-            first_type = first["event_type"]
-            first_data = first["data"] if isinstance(first["data"], dict) else json.loads(first["data"])
-        elif earlier:
-            first_type, first_data = earlier[0]
-        else:
-            return [stream_id]
-        try:
-            named = named_subjects(event_class(first_type), first_data)
-        except UnknownEventType:
-            named = []
-        return named or [stream_id]
+        return _named_by_first(_first_of(first) if first is not None else earlier[0] if earlier else None, stream_id)
+
+    async def seal_many(
+        self, conn: asyncpg.Connection, items: Sequence[tuple[str, str, dict, Sequence[tuple[str, dict]]]]
+    ) -> list[dict]:
+        """``seal`` for several ``(stream_id, event_type, data, earlier)`` at once (a bulk append): the same
+        subjects and keys, with one read of the streams' first events and one round trip for the keys."""
+        own = [named_subjects(event_class(t), d) if plan(t) else [] for _, t, d, _ in items]
+        unnamed = list(dict.fromkeys(s for (s, t, _, _), o in zip(items, own, strict=True) if plan(t) and not o))
+        stored: dict[str, tuple[str, dict]] = {}
+        if unnamed:
+            rows = await conn.fetch(_STREAMS_FIRST, unnamed)
+            stored = {r["stream_id"]: _first_of(r) for r in rows}
+        subjects = [
+            (o or _named_by_first(stored.get(s) or (earlier[0] if earlier else None), s)) if plan(t) else []
+            for (s, t, _, earlier), o in zip(items, own, strict=True)
+        ]
+        people = [p for found in subjects for p in found]
+        keys = await self.keys(conn, people, create=True) if people else {}
+        return [
+            seal_payload(t, d, found, keys) if found else d for (_, t, d, _), found in zip(items, subjects, strict=True)
+        ]
 
     async def keys(self, conn: asyncpg.Connection, people: Sequence[str], *, create: bool) -> dict[str, bytes | None]:
         """The people's keys; ``None`` for a shredded one (never re-created) or, without ``create``, an unknown one."""

@@ -82,3 +82,9 @@ def refusal(participant_id: str, standing: str | None, method: str) -> tuple[int
 async def commit_hook(conn: Any, aggregate: Any, events: Iterable[Event], now: Any) -> None:
     """A repository commit hook for the service that decides these events itself (profiles)."""
     await note_all(conn, events)
+
+
+async def commit_many_hook(conn: Any, decided: Iterable[tuple[Any, Iterable[Event]]], now: Any) -> None:
+    """``commit_hook`` for a repository's bulk commit of new aggregates (``Repository.commit_new``)."""
+    for _aggregate, events in decided:
+        await note_all(conn, events)

@@ -1,22 +1,44 @@
-"""The ``mentorship`` command."""
+"""The ``mentorship`` command.
+
+Each subcommand's module is imported only when it runs (``mentorship hr import`` does not load the dev
+stack, the exporter's Arrow or the web framework); ``mentorship --help`` and ``app`` load them all.
+"""
 
 from __future__ import annotations
 
+import importlib
+import sys
+
 import typer
 
-from mentorship.cli import dev, export, hr, outbox, privacy, replay, republish, schemas, token
+HELP = "Mentoring-program platform: run it, mint tokens, generate schemas."
+_GROUPS = ("dev", "hr", "outbox", "privacy")  # typer apps in mentorship.cli.<name>
+_COMMANDS = ("token", "schemas", "replay", "republish", "export")  # functions <name> in mentorship.cli.<name>
 
-app = typer.Typer(help="Mentoring-program platform: run it, mint tokens, generate schemas.", no_args_is_help=True)
-app.add_typer(dev.app, name="dev")
-app.add_typer(hr.app, name="hr")
-app.add_typer(outbox.app, name="outbox")
-app.add_typer(privacy.app, name="privacy")
-app.command("token")(token.token)
-app.command("schemas")(schemas.schemas)
-app.command("replay")(replay.replay)
-app.command("republish")(republish.republish)
-app.command("export")(export.export)
+
+def build(only: str | None = None) -> typer.Typer:
+    """The command with every subcommand, or with ``only`` that one."""
+    app = typer.Typer(help=HELP, no_args_is_help=True)
+
+    @app.callback()
+    def _group() -> None:
+        """Mentoring-program platform: run it, mint tokens, generate schemas."""
+
+    for name in _GROUPS:
+        if only in (None, name):
+            app.add_typer(importlib.import_module(f"mentorship.cli.{name}").app, name=name)
+    for name in _COMMANDS:
+        if only in (None, name):
+            app.command(name)(getattr(importlib.import_module(f"mentorship.cli.{name}"), name))
+    return app
 
 
 def main() -> None:
-    app()
+    name = sys.argv[1] if len(sys.argv) > 1 else None
+    build(name if name in _GROUPS + _COMMANDS else None)()
+
+
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":
+        return build()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

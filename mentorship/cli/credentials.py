@@ -14,7 +14,7 @@ import sys
 
 import httpx
 
-from shared.auth import Role, mint_token
+from shared.roles import Role, mint_token
 from shared.settings import DEV_JWT_SECRET
 
 DEFAULT_AUDIENCE = "urn:mentorship:{service}"

@@ -1,8 +1,9 @@
 """``mentorship hr import FILE``: bulk-import workers (CSV or JSON Lines) into profiles over HTTP.
 
-The file is read here and sent in batches to ``/hr/imports`` of the profiles
-service; each row is a worker record (``shared.events.hr.Worker`` fields) with
-its ``effective_date``.  Rows with errors are reported and not applied.
+The file is streamed here (read once, twice for a snapshot's roster; never held whole) and sent in
+batches, in file order, to ``/hr/imports`` of the profiles service; each row is a worker record
+(``shared.events.hr.Worker`` fields) with its ``effective_date``.  Batches in flight never share a worker,
+so one worker's rows are applied in file order.  Rows with errors are reported and not applied.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import csv
 import json
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from mentorship.cli.credentials import CredentialsError, bearer_for
-from shared.auth import Role
+from shared.roles import Role
 
 app = typer.Typer(help="The institution's HR data: bulk imports.", no_args_is_help=True)
 out = Console()
@@ -96,58 +97,82 @@ def import_file(
     """Import workers; re-importing the same file changes nothing."""
     if file.suffix.lower() not in (".csv", ".jsonl", ".ndjson"):
         raise typer.BadParameter("must end in .csv, .jsonl or .ndjson", param_hint="FILE")
-    rows = list(read_rows(file))
-    unreadable = [(n, "row", why) for n, fields, why in rows if fields is None]
-    readable = [(n, fields) for n, fields, _ in rows if fields is not None]
     start: dict[str, Any] = {"mode": "snapshot" if snapshot else "delta", "dry_run": dry_run}
-    if snapshot:
+    if snapshot:  # a first pass over the file: only its employee ids are kept
         start |= {
-            "roster": sorted({str(f["employee_id"]) for _, f in readable if f.get("employee_id")}),
+            "roster": sorted({str(f["employee_id"]) for _, f, _ in read_rows(file) if f and f.get("employee_id")}),
             "max_leaver_share": max_leaver_share,
             "force": force,
             "as_of": as_of,
         }
+    listing = dry_run and not quiet  # only a dry run's listing needs every changed row back
     counts: Counter[str] = Counter()
-    reported: list[dict] = []
+    changed: list[dict] = []
+    errors: list[tuple[int, str, str]] = []
     try:
         with _client(url) as client:
             session = _checked(client.post("/hr/imports", json=start))
             import_id = session["import_id"]
             with _progress(quiet) as progress, ThreadPoolExecutor(parallel) as pool:
-                task = progress.add_task("importing", total=len(readable))
+                task = progress.add_task("importing", total=None if quiet else _count_rows(file))
 
                 def send(batch: list[tuple[int, dict]]) -> dict:
-                    lines = [{"row": n, "fields": fields} for n, fields in batch]
-                    report = _checked(client.post(f"/hr/imports/{import_id}/rows", json={"rows": lines}))
+                    body = {"rows": [{"row": n, "fields": fields} for n, fields in batch]}
+                    if not listing:
+                        body["report"] = "errors"
+                    report = _checked(client.post(f"/hr/imports/{import_id}/rows", json=body))
                     progress.advance(task, len(batch))
                     return report
 
-                for report in pool.map(send, _batches(readable, batch_size)):
+                def take(report: dict) -> None:
                     counts.update(report["counts"])
-                    reported += report["rows"]
+                    for r in report["rows"]:
+                        errors.extend((r["row"], e["field"], e["reason"]) for e in r["errors"])
+                        if listing and r["changes"]:
+                            changed.append(r)
+
+                in_flight: list[tuple[Future[dict], set[str]]] = []
+                for batch in _batches(read_rows(file), batch_size, errors):
+                    workers = {str(fields.get("employee_id")) for _, fields in batch}
+                    while in_flight and (
+                        len(in_flight) >= parallel or any(workers & ids for _, ids in in_flight)
+                    ):  # one worker's rows are applied in file order: wait for the batch ahead that holds them
+                        take(in_flight.pop(0)[0].result())
+                    in_flight.append((pool.submit(send, batch), workers))
+                for future, _ in in_flight:
+                    take(future.result())
             session = _checked(client.post(f"/hr/imports/{import_id}/complete"))
     except httpx.HTTPError as exc:
         raise _fail(f"cannot reach the profiles service at {url}: {exc}") from exc
-    errors = [(n, field, why) for n, field, why in unreadable] + [
-        (r["row"], e["field"], e["reason"]) for r in reported for e in r["errors"]
-    ]
     counts["error"] = len(errors)
-    _summary(counts, session, dry_run, quiet, reported, sorted(errors))
+    _summary(counts, session, dry_run, quiet, sorted(changed, key=lambda r: r["row"]), sorted(errors))
     if errors:
         raise typer.Exit(1)
 
 
-def _batches(rows: list[tuple[int, dict]], size: int) -> list[list[tuple[int, dict]]]:
-    """One employee's rows stay in one batch (in file order), so batches in flight never touch the same worker."""
-    ordered = sorted(rows, key=lambda r: str(r[1].get("employee_id", "")))
-    batches: list[list[tuple[int, dict]]] = [[]]
-    for row in ordered:
-        last = batches[-1]
-        same_worker = last and last[-1][1].get("employee_id") == row[1].get("employee_id")
-        if len(last) >= MAX_BATCH or (len(last) >= size and not same_worker):
-            batches.append([])
-        batches[-1].append(row)
-    return [batch for batch in batches if batch]
+def _batches(
+    rows: Iterator[Row], size: int, unreadable: list[tuple[int, str, str]]
+) -> Iterator[list[tuple[int, dict]]]:
+    """The file's readable rows in file order, ``size`` at a time (streamed: one batch in memory per batch in
+    flight); a row that cannot be read goes to ``unreadable``."""
+    batch: list[tuple[int, dict]] = []
+    for number, fields, why in rows:
+        if fields is None:
+            unreadable.append((number, "row", why or "cannot be read"))
+            continue
+        batch.append((number, fields))
+        if len(batch) >= min(size, MAX_BATCH):
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _count_rows(path: Path) -> int:
+    """About how many rows the file has (its lines, less a CSV's header): the progress bar's total."""
+    with path.open("rb") as f:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+    return max(lines - (path.suffix.lower() == ".csv"), 0)
 
 
 def _progress(quiet: bool) -> Progress:

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from mentorship.cli.credentials import CredentialsError, bearer_for
 from mentorship.stack import DEFAULT_PORTS
-from shared.auth import Role
+from shared.roles import Role
 
 app = typer.Typer(help="Personal data: where a person's data lives, and erasure with receipts.", no_args_is_help=True)
 out = Console(highlight=False)

@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from mentorship.cli.credentials import CredentialsError, bearer_for
-from shared.auth import Role
+from shared.roles import Role
 
 
 def _as_of(value: str | None) -> datetime | None:

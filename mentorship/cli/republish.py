@@ -9,7 +9,7 @@ import typer
 
 from mentorship.cli.credentials import CredentialsError, bearer_for
 from mentorship.stack import DEFAULT_PORTS
-from shared.auth import Role
+from shared.roles import Role
 
 PUBLISHERS = ("profiles", "matching", "relationships", "notifications")
 

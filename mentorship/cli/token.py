@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from mentorship.cli.credentials import dev_mode
-from shared.auth import Role, mint_token
+from shared.roles import Role, mint_token
 from shared.settings import DEV_JWT_SECRET
 
 

@@ -79,7 +79,11 @@ def build_container(
         transactions=runtime.transaction,
         savepoint=savepoint,
         participants=Repository(
-            store, Participant, not_found=ParticipantNotFound, on_commit=[read_model.rewrite_row, standing.commit_hook]
+            store,
+            Participant,
+            not_found=ParticipantNotFound,
+            on_commit=[read_model.rewrite_row, standing.commit_hook],
+            on_commit_many=[read_model.rewrite_rows, standing.commit_many_hook],
         ),
         people=read_model,
         hr=PostgresHrRecords(),

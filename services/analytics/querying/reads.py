@@ -7,7 +7,9 @@ one is being rebuilt, a snapshot must be replayed again.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
+from datetime import date
 
 import asyncpg
 
@@ -16,6 +18,9 @@ from services.analytics.querying.dashboard import Filters, program_figures
 from services.analytics.querying.timelines import participant_timeline, relationship_timeline
 from shared.auth import Principal, Role
 from shared.errors import NotAllowed, NotFound
+
+FIGURES_KEPT = 64
+"""Dashboard figures kept for reuse (per generation and filters), the least recently read dropped first."""
 
 
 class NotServed(Exception):
@@ -32,6 +37,7 @@ class Reads:
 
     def __init__(self, pool: Callable[[], asyncpg.Pool], shape: str, min_cell: int, snapshot_days: int = 30) -> None:
         self._pool, self.shape, self.min_cell, self.snapshot_days = pool, shape, min_cell, snapshot_days
+        self._figures: OrderedDict[tuple[str, Filters, date], tuple[list[int], dict]] = OrderedDict()
 
     async def schema(self, generation: int | None = None) -> str:
         """The schema of ``generation`` (default: the live one), if it may be served: a snapshot past its
@@ -79,14 +85,34 @@ class Reads:
             return await participant_timeline(conn, schema, participant_id)
 
     async def figures(self, filters: Filters, generation: int | None, viewer: Principal) -> dict:
-        """The dashboard's figures, every query on one snapshot (no figure straddles a projector commit)."""
+        """The dashboard's figures, every query on one snapshot (no figure straddles a projector commit).
+
+        Figures are kept per generation and filters together with the generation's checkpoints they were
+        computed at: the projector moves the checkpoints in every transaction that changes a projection, so
+        while they stand still the same figures are served again without recomputing them. The count of
+        people the generation erased is part of that state too: an erasure carried over to a snapshot
+        (``projecting.erasure``) moves no checkpoint of the snapshot (and changes no figure, by design)."""
         _snapshots_for_directors(viewer, generation)
         schema = await self.schema(generation)
         async with (
             self._pool().acquire() as conn,
             conn.transaction(isolation="repeatable_read", readonly=True),
         ):
-            return await program_figures(conn, schema, filters, self.min_cell)
+            state = await conn.fetchval(
+                f"SELECT coalesce(array_agg(next_offset ORDER BY topic, partition), '{{}}')"
+                f" || (SELECT count(*) FROM {schema}.erased_participants) FROM {schema}.checkpoints"
+            )
+            key = (schema, filters, date.today())  # an empty generation's "now" is today
+            kept = self._figures.get(key)
+            if kept is not None and kept[0] == state:
+                self._figures.move_to_end(key)
+                return kept[1]
+            figures = await program_figures(conn, schema, filters, self.min_cell)
+        self._figures[key] = (state, figures)
+        self._figures.move_to_end(key)
+        while len(self._figures) > FIGURES_KEPT:
+            self._figures.popitem(last=False)
+        return figures
 
 
 def _snapshots_for_directors(viewer: Principal, generation: int | None) -> None:

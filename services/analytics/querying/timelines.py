@@ -47,13 +47,17 @@ WHERE (stream_kind = 'relationship' AND stream_id = $1)
 ORDER BY at, seq
 """
 
-# Events naming the participant, and every event of the requests, matches and relationships that are theirs.
+# Events naming the participant (through the GIN index on participants), and every other event of the
+# requests, matches and relationships that are theirs (through stream_parties and the stream index).
 _PARTICIPANT = """
-SELECT event_id, stream_kind, stream_id, event_type, at, participants, summary::text AS summary
+SELECT seq, event_id, stream_kind, stream_id, event_type, at, participants, summary::text AS summary
 FROM {schema}.timeline_events e
-WHERE $1 = ANY (participants)
-   OR EXISTS (SELECT 1 FROM {schema}.stream_parties p
-              WHERE p.participant_id = $1 AND p.stream_kind = e.stream_kind AND p.stream_id = e.stream_id)
+WHERE e.participants @> ARRAY[$1]::text[]
+UNION ALL
+SELECT e.seq, e.event_id, e.stream_kind, e.stream_id, e.event_type, e.at, e.participants, e.summary::text
+FROM {schema}.stream_parties p
+JOIN {schema}.timeline_events e ON e.stream_kind = p.stream_kind AND e.stream_id = p.stream_id
+WHERE p.participant_id = $1 AND NOT e.participants @> ARRAY[$1]::text[]
 ORDER BY at, seq
 """
 

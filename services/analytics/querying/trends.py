@@ -34,17 +34,52 @@ async def participants_over_time(
         f"SELECT participant_id, effective_on, at, present FROM {schema}.activity_presence ORDER BY effective_on, at"
     ):
         presence[row["participant_id"]].append((row["effective_on"], row["present"]))
-
-    def present(participant_id: str, day: date) -> bool:
-        facts = [p for on, p in presence.get(participant_id, ()) if on <= day]
-        return facts[-1] if facts else True
-
     first = filters.start or min((r["registered_on"] for r in roles), default=None)
-    series = []
-    for month, _, day in month_points(first, now):
-        active = [r["role"] for r in roles if r["registered_on"] <= day and present(r["participant_id"], day)]
-        series.append({"month": month, "mentors": active.count("mentor"), "mentees": active.count("mentee")})
-    return series
+    points = month_points(first, now)
+    days = [day for _, _, day in points]
+    counts = {"mentor": _Months(len(points)), "mentee": _Months(len(points))}
+    for r in roles:
+        # present from the month of each presence fact on (the last fact by then decides), registered from then
+        changes = [(0, True)] + [(bisect.bisect_left(days, on), p) for on, p in presence.get(r["participant_id"], ())]
+        registered = bisect.bisect_left(days, r["registered_on"])
+        months = counts.get(r["role"])
+        if months is None:
+            continue
+        for n, (since, present) in enumerate(changes):
+            until = changes[n + 1][0] if n + 1 < len(changes) else len(points)
+            if present:
+                months.add(max(since, registered), until)
+    mentors, mentees = counts["mentor"].totals(), counts["mentee"].totals()
+    return [{"month": month, "mentors": mentors[i], "mentees": mentees[i]} for i, (month, _, _) in enumerate(points)]
+
+
+class _Months:
+    """Counts per month over intervals of month indices (a difference array): O(intervals + months)."""
+
+    def __init__(self, months: int) -> None:
+        self.months, self.diff = months, [0] * (months + 1)
+
+    def add(self, first: int, until: int) -> None:
+        """One more in months ``first`` .. ``until - 1``."""
+        first, until = max(first, 0), min(until, self.months)
+        if first < until:
+            self.diff[first] += 1
+            self.diff[until] -= 1
+
+    def add_union(self, intervals: list[tuple[int, int]]) -> None:
+        """One more in every month covered by any of ``intervals`` (overlaps counted once)."""
+        end = -1
+        for first, until in sorted(intervals):
+            first = max(first, end)
+            self.add(first, until)
+            end = max(end, until)
+
+    def totals(self) -> list[int]:
+        running, out = 0, []
+        for change in self.diff[:-1]:
+            running += change
+            out.append(running)
+        return out
 
 
 async def relationship_facts(conn: asyncpg.Connection, schema: str, filters: PopulationFilters) -> list[asyncpg.Record]:
@@ -82,29 +117,34 @@ def lagging_spells(row: asyncpg.Record) -> list[tuple[date, date | None]]:
     return sorted((_day(start), None if end is None else _day(end)) for end, start in ends.items())
 
 
-def _active(row: asyncpg.Record, day: date) -> bool:
-    return row["started_on"] <= day and (row["closed_on"] is None or row["closed_on"] > day)
+def _until(days: list[date], end: date | None) -> int:
+    """The first month index whose measuring day is on or after ``end`` (all months when there is no end)."""
+    return len(days) if end is None else bisect.bisect_left(days, end)
 
 
 def lagging_over_time(rows: list[asyncpg.Record], filters: PopulationFilters, now: date) -> list[dict]:
-    spells = {r["relationship_id"]: lagging_spells(r) for r in rows}
+    """Per month: relationships active at its end, lagging at some time in it, lagging at its end.
+
+    Each relationship adds to the months it covers (intervals of months, not a scan of every month)."""
     first = filters.start or min((r["started_on"] for r in rows), default=None)
-    series = []
-    for month, month_start, day in month_points(first, now):
-        during = at_end = 0
-        for row in rows:
-            mine = spells[row["relationship_id"]]
-            during += any(s <= day and (e is None or e >= month_start) for s, e in mine)
-            at_end += any(s <= day and (e is None or e > day) for s, e in mine)
-        series.append(
-            {
-                "month": month,
-                "active": sum(_active(r, day) for r in rows),
-                "lagging_during_month": during,
-                "lagging_at_month_end": at_end,
-            }
+    points = month_points(first, now)
+    days, starts = [day for _, _, day in points], [start for _, start, _ in points]
+    active, during, at_end = _Months(len(points)), _Months(len(points)), _Months(len(points))
+    for row in rows:
+        active.add(bisect.bisect_left(days, row["started_on"]), _until(days, row["closed_on"]))
+        spells = lagging_spells(row)
+        during.add_union(
+            [
+                (bisect.bisect_left(days, s), len(days) if e is None else bisect.bisect_right(starts, e))
+                for s, e in spells
+            ]
         )
-    return series
+        at_end.add_union([(bisect.bisect_left(days, s), _until(days, e)) for s, e in spells])
+    actives, durings, ends = active.totals(), during.totals(), at_end.totals()
+    return [
+        {"month": month, "active": actives[i], "lagging_during_month": durings[i], "lagging_at_month_end": ends[i]}
+        for i, (month, _, _) in enumerate(points)
+    ]
 
 
 def _cadence_at(row: asyncpg.Record, day: date) -> tuple[int, int]:
@@ -121,21 +161,33 @@ def cadence(rows: list[asyncpg.Record], filters: PopulationFilters, now: date) -
     counts = [_cadence_at(r, now) for r in agreed]
     behind = [expected - held for held, expected in counts]
     first = filters.start or min((r["started_on"] for r in rows), default=None)
-    over_time = []
-    for month, month_start, day in month_points(first, now):
-        current = [r for r in rows if r["cadence_weeks"] is not None and r["signed_on"] <= day and _active(r, day)]
-        keeping = sum(held >= expected for held, expected in (_cadence_at(r, day) for r in current))
-        over_time.append(
-            {
-                "month": month,
-                "meetings_held": sum(
-                    bisect.bisect_right(r["held"], day) - bisect.bisect_left(r["held"], month_start) for r in rows
-                ),
-                "with_agreement": len(current),
-                "keeping_cadence": keeping,
-                "share_keeping": ratio(keeping, len(current)),
-            }
-        )
+    points = month_points(first, now)
+    days = [day for _, _, day in points]
+    held_anywhere = sorted(day for r in rows for day in r["held"])
+    with_agreement, keeping = _Months(len(points)), [0] * len(points)
+    for r in rows:
+        if r["cadence_weeks"] is None:
+            continue
+        since = max(bisect.bisect_left(days, r["signed_on"]), bisect.bisect_left(days, r["started_on"]))
+        until = _until(days, r["closed_on"])
+        with_agreement.add(since, until)
+        held, weeks, started = r["held"], 7 * r["cadence_weeks"], r["started_on"]
+        meetings = bisect.bisect_right(held, days[since]) if since < until else 0
+        for i in range(since, until):  # active and agreed: the day is before any closing
+            while meetings < len(held) and held[meetings] <= days[i]:
+                meetings += 1
+            keeping[i] += meetings >= max((days[i] - started).days, 0) // weeks
+    current = with_agreement.totals()
+    over_time = [
+        {
+            "month": month,
+            "meetings_held": bisect.bisect_right(held_anywhere, day) - bisect.bisect_left(held_anywhere, month_start),
+            "with_agreement": current[i],
+            "keeping_cadence": keeping[i],
+            "share_keeping": ratio(keeping[i], current[i]),
+        }
+        for i, (month, month_start, day) in enumerate(points)
+    ]
     return {
         "relationships_with_agreement": len(agreed),
         "without_agreement": len(in_range) - len(agreed),

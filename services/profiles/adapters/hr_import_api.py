@@ -59,6 +59,9 @@ class ImportLine(BaseModel):
 
 class ImportBatch(BaseModel):
     rows: list[ImportLine] = Field(min_length=1, max_length=MAX_BATCH)
+    report: Literal["changes", "errors"] = Field(
+        default="changes", description="Which rows the answer lists: every row not unchanged, or the errors only"
+    )
 
 
 class RowErrorOut(BaseModel):
@@ -96,8 +99,8 @@ async def get_import(import_id: UUID, container: Container, _: HrIntegration) ->
 
 @router.post("/{import_id}/rows", response_model=BatchReport, max_body_size=BULK_BODY_BYTES)
 async def post_rows(import_id: UUID, body: ImportBatch, container: Container, _: HrIntegration) -> BatchReport:
-    """Apply a batch of at most 5,000 rows, each in its own savepoint; answers the counts and every row that
-    changed or failed."""
+    """Apply a batch of at most 5,000 rows (a row with errors is not applied, the others are); answers the
+    counts and every row that changed or failed (``report: errors``: only the rows that failed)."""
     batch = ImportHrRows(import_id, [(line.row, line.fields) for line in body.rows])
     results, counts = await import_hr_rows.handle(container, batch)
     return BatchReport(
@@ -111,7 +114,7 @@ async def post_rows(import_id: UUID, body: ImportBatch, container: Container, _:
                 errors=[RowErrorOut(field=e.field, reason=e.reason) for e in r.errors],
             )
             for r in results
-            if r.outcome != "unchanged"
+            if r.outcome == "error" or (r.outcome != "unchanged" and body.report == "changes")
         ],
     )
 

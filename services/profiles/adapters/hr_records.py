@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import asyncpg
 
 from services.profiles.adapters.postgres import json_value
@@ -29,6 +31,48 @@ class PostgresHrRecords:
     async def known_facts(self, conn: asyncpg.Connection, event_ids: list[str]) -> set[str]:
         rows = await conn.fetch("SELECT event_id FROM hr_facts WHERE event_id = ANY($1::text[])", event_ids)
         return {r["event_id"] for r in rows}
+
+    async def new_workers(self, conn: asyncpg.Connection, facts: list[tuple[str, str]]) -> set[str]:
+        """Of ``(employee_id, fact event id)``, the employees profiles holds nothing about (no worker row, so no
+        fact, link or erasure) whose fact no rescission names."""
+        rows = await conn.fetch(
+            "SELECT f.employee_id FROM unnest($1::text[], $2::text[]) AS f(employee_id, event_id)"
+            " WHERE NOT EXISTS (SELECT 1 FROM hr_workers w WHERE w.employee_id = f.employee_id)"
+            " AND NOT EXISTS (SELECT 1 FROM hr_rescissions r WHERE r.rescinded_event_id = f.event_id)",
+            [employee_id for employee_id, _ in facts],
+            [event_id for _, event_id in facts],
+        )
+        return {r["employee_id"] for r in rows}
+
+    async def add_new_workers(
+        self, conn: asyncpg.Connection, workers: list[tuple[str, Event, str, WorkerView]]
+    ) -> bool:
+        """Keep each new worker's first fact and link them, ``(fact event id, fact, participant id, view applied)``
+        each; False when another writer holds one of them by now (then the caller undoes what this wrote)."""
+        ordered = sorted(workers, key=lambda w: w[1].employee_id)  # one lock order for concurrent writers
+        linked = await conn.fetch(
+            "INSERT INTO hr_workers (employee_id, participant_id, applied)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[]::jsonb[]) ORDER BY 1"
+            " ON CONFLICT DO NOTHING RETURNING employee_id",
+            [fact.employee_id for _, fact, _, _ in ordered],
+            [participant_id for _, _, participant_id, _ in ordered],
+            [json.dumps(view.to_json()) for _, _, _, view in ordered],
+        )
+        if len(linked) != len(workers):
+            return False
+        await conn.execute(
+            "INSERT INTO hr_facts (event_id, employee_id, event_type, schema_version, effective_date, recorded_at,"
+            " data) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::date[],"
+            " $6::timestamptz[], $7::text[]::jsonb[]) ON CONFLICT (event_id) DO NOTHING",
+            [event_id for event_id, _, _, _ in workers],
+            [fact.employee_id for _, fact, _, _ in workers],
+            [fact.type_name() for _, fact, _, _ in workers],
+            [fact.schema_version for _, fact, _, _ in workers],
+            [fact.effective_date for _, fact, _, _ in workers],
+            [fact.recorded_at for _, fact, _, _ in workers],
+            [fact.model_dump_json() for _, fact, _, _ in workers],
+        )
+        return True
 
     async def fact_owner(self, conn: asyncpg.Connection, event_id: str) -> tuple[str, str] | None:
         row = await conn.fetchrow("SELECT employee_id, event_type FROM hr_facts WHERE event_id = $1", event_id)

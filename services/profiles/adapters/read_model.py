@@ -44,6 +44,35 @@ class ReadModel:
                 raise EmployeeTaken(f"employee {participant.fields.get('employee_id')} is already registered") from exc
             raise EmailTaken(f"email {participant.fields.get('email')} is already registered") from exc
 
+    async def rewrite_rows(
+        self, conn: asyncpg.Connection, committed: Sequence[tuple[Participant, Sequence[Event]]], now: datetime
+    ) -> None:
+        """``rewrite_row`` for many participants committed together (the repository's batch hook), pipelined."""
+        erased = [participant for participant, _ in committed if participant.erased]
+        for participant in erased:
+            await _save(conn, participant)
+        rows = [_row(participant) for participant, _ in committed if not participant.erased]
+        try:
+            await conn.executemany(_UPSERT, rows)
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name == "participants_employee_id_key":
+                raise EmployeeTaken("an employee id of the batch is already registered") from exc
+            raise EmailTaken("an email of the batch is already registered") from exc
+
+    async def unclaimed(self, conn: asyncpg.Connection, people: list[tuple[str, str]]) -> set[str]:
+        """Of ``(employee_id, email)``, the employee ids that no participant holds, as its employee id, its own
+        id or (case-insensitively) its email, and that name no erased participant."""
+        rows = await conn.fetch(
+            "SELECT w.employee_id FROM unnest($1::text[], $2::text[]) AS w(employee_id, email)"
+            " WHERE NOT EXISTS (SELECT 1 FROM participants p WHERE p.employee_id = w.employee_id)"
+            " AND NOT EXISTS (SELECT 1 FROM participants p WHERE p.participant_id = w.employee_id)"
+            " AND NOT EXISTS (SELECT 1 FROM participants p WHERE lower(p.email) = lower(w.email))"
+            " AND NOT EXISTS (SELECT 1 FROM erased_participants e WHERE e.participant_id = w.employee_id)",
+            [employee_id for employee_id, _ in people],
+            [email for _, email in people],
+        )
+        return {r["employee_id"] for r in rows}
+
     async def owner_of_email(self, conn: asyncpg.Connection, email: str) -> str | None:
         return await conn.fetchval("SELECT participant_id FROM participants WHERE lower(email) = lower($1)", email)
 
@@ -63,9 +92,12 @@ async def _save(conn: asyncpg.Connection, participant: Participant) -> None:
             p.participant_id,
         )
         return
+    await conn.execute(_UPSERT, *_row(p))
+
+
+def _row(p: Participant) -> tuple:
     demographics = p.section("demographics")
-    await conn.execute(
-        _UPSERT,
+    return (
         p.participant_id,
         p.fields["email"],
         p.fields["name"],

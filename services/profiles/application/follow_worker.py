@@ -27,6 +27,7 @@ from services.profiles.application.commands import FollowWorker
 from services.profiles.application.ports import Ports
 from services.profiles.domain.participant import Participant
 from services.profiles.domain.worker import ImpossibleHrFact, WorkerView, derive, effective_from
+from shared.events import Event
 from shared.ports import Conn
 
 
@@ -48,14 +49,20 @@ async def handle(ports: Ports, conn: Conn, cmd: FollowWorker) -> Followed:
     if participant_id is None:
         participant_id, applied = await _link(ports, conn, view), None
     participant = await ports.participants.load(conn, participant_id)
-    events = participant.edit(_hr_changes(applied, view, participant), source="hr_feed")
-    if applied is None or applied.status != view.status:
-        events += participant.follow_employment(view.status, effective_from(applied, view))
+    events = decide(participant, applied, view)
     await ports.participants.commit(
         conn, participant, events, correlation_id=cmd.correlation_id, causation_id=cmd.causation_id
     )
     await ports.hr.save_worker(conn, cmd.employee_id, participant_id, view)
     return Followed(followed.linked, applied, view)
+
+
+def decide(participant: Participant, applied: WorkerView | None, view: WorkerView) -> list[Event]:
+    """What following the worker from ``applied`` (None: just linked) to ``view`` makes the participant do."""
+    events = participant.edit(_hr_changes(applied, view, participant), source="hr_feed")
+    if applied is None or applied.status != view.status:
+        events += participant.follow_employment(view.status, effective_from(applied, view))
+    return events
 
 
 def _hr_changes(applied: WorkerView | None, view: WorkerView, participant: Participant) -> dict[str, JsonValue]:

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pydantic import JsonValue
 
-from services.profiles.application import record_hr_fact
+from services.profiles.application import follow_worker, record_hr_fact
 from services.profiles.application.commands import ImportHrRows, RecordHrFact
 from services.profiles.application.ports import Ports
 from services.profiles.domain.hr_import import (
@@ -30,7 +30,8 @@ from services.profiles.domain.hr_import import (
     row_fact,
 )
 from services.profiles.domain.participant import EmailTaken, EmployeeTaken
-from services.profiles.domain.worker import ImpossibleHrFact
+from services.profiles.domain.worker import HrFact, ImpossibleHrFact, check_fact, derive
+from shared.errors import ConcurrencyConflict
 from shared.ports import Conn
 
 
@@ -75,13 +76,24 @@ async def handle(ports: Ports, cmd: ImportHrRows) -> tuple[list[RowResult], Coun
 async def _apply(ports: Ports, conn: Conn, session: dict, rows: list[tuple[int, dict]]) -> list[RowResult]:
     """A row whose fact is already kept is the same fact again: unchanged, without deriving anything."""
     parsed = [(number, fields, parse_row(fields)) for number, fields in rows]
-    valid = [row for _, _, row in parsed if isinstance(row, ImportRow)]
-    known = await ports.hr.known_facts(conn, [str(fact_id(row)) for row in valid])
+    ids = {number: fact_id(row) for number, _, row in parsed if isinstance(row, ImportRow)}
+    known = await ports.hr.known_facts(conn, [str(fid) for fid in ids.values()])
     named = None
     if session["mode"] == "snapshot":
-        named = await ports.imports.in_roster(conn, session["import_id"], [row.employee_id for row in valid])
+        named = await ports.imports.in_roster(
+            conn, session["import_id"], [row.employee_id for _, _, row in parsed if isinstance(row, ImportRow)]
+        )
+    eligible = [
+        (number, row)
+        for number, _, row in parsed
+        if isinstance(row, ImportRow) and (named is None or row.employee_id in named) and str(ids[number]) not in known
+    ]
+    first_seen = await _new_workers(ports, conn, session["import_id"], parsed, eligible, ids)
     results = []
     for number, fields, row in parsed:
+        if number in first_seen:
+            results.append(first_seen[number])
+            continue
         if not isinstance(row, ImportRow):
             employee_id = fields.get("employee_id")
             employee_id = employee_id if isinstance(employee_id, str) else None
@@ -89,16 +101,74 @@ async def _apply(ports: Ports, conn: Conn, session: dict, rows: list[tuple[int, 
         elif named is not None and row.employee_id not in named:
             error = RowError("employee_id", "is not in the snapshot's roster of employees")
             results.append(RowResult(number, row.employee_id, "error", errors=[error]))
-        elif str(fact_id(row)) in known:
+        elif str(ids[number]) in known:
             results.append(RowResult(number, row.employee_id, "unchanged"))
         else:
-            results.append(await _apply_row(ports, conn, session["import_id"], number, row))
+            results.append(await _apply_row(ports, conn, session["import_id"], number, row, ids[number]))
     return results
 
 
-async def _apply_row(ports: Ports, conn: Conn, import_id: UUID, number: int, row: ImportRow) -> RowResult:
+async def _new_workers(
+    ports: Ports,
+    conn: Conn,
+    import_id: UUID,
+    parsed: list[tuple[int, dict, ImportRow | list[RowError]]],
+    eligible: list[tuple[int, ImportRow]],
+    ids: dict[int, UUID],
+) -> dict[int, RowResult]:
+    """The rows that make a worker profiles knows nothing about into a new participant, all at once.
+
+    What each row does is what ``record_hr_fact`` does for it (the same fact, view, events, read-model row and
+    report): a row qualifies when it takes effect by today, its worker and e-mail are nobody's yet, and no
+    other row of the batch names the same employee or e-mail (so the batch's order cannot matter to it).
+    The rest, and all of them when a concurrent writer took one in the meantime, go row by row."""
     now = ports.clock.now()
-    fact = RecordHrFact(row_fact(row, now), fact_id(row), row.employee_id, correlation_id=import_id)
+    today = now.date()
+    employees = Counter(row.employee_id for _, _, row in parsed if isinstance(row, ImportRow))
+    emails = Counter(row.work_email.lower() for _, _, row in parsed if isinstance(row, ImportRow))
+    candidates = [
+        (number, row, ids[number])
+        for number, row in eligible
+        if row.effective_date <= today and employees[row.employee_id] == 1 and emails[row.work_email.lower()] == 1
+    ]
+    if not candidates:
+        return {}
+    fresh = await ports.hr.new_workers(conn, [(row.employee_id, str(fid)) for _, row, fid in candidates])
+    fresh &= await ports.people.unclaimed(
+        conn, [(row.employee_id, row.work_email) for _, row, _ in candidates if row.employee_id in fresh]
+    )
+    workers, decided, results = [], [], {}
+    for number, row, fid in candidates:
+        if row.employee_id not in fresh:
+            continue
+        fact = row_fact(row, now)
+        check_fact(fact, row.employee_id)
+        view = derive([HrFact(str(fid), fact, 0)], today)
+        if view is None:
+            continue
+        participant = ports.participants.new(view.employee_id)
+        workers.append((str(fid), fact, participant.participant_id, view))
+        decided.append((participant, follow_worker.decide(participant, None, view), fid))
+        results[number] = RowResult(number, row.employee_id, outcome(False, None, view, False), changes(None, view))
+    if not workers:
+        return {}
+    try:
+        async with ports.savepoint(conn):
+            if not await ports.hr.add_new_workers(conn, workers):
+                raise _Taken()
+            await ports.participants.commit_new(conn, decided, correlation_id=import_id)
+    except (_Taken, EmailTaken, EmployeeTaken, ConcurrencyConflict):
+        return {}  # a concurrent writer got to one of them first: every row goes the long way
+    return results
+
+
+class _Taken(Exception):
+    """A worker of the batch was linked by a concurrent writer."""
+
+
+async def _apply_row(ports: Ports, conn: Conn, import_id: UUID, number: int, row: ImportRow, fid: UUID) -> RowResult:
+    now = ports.clock.now()
+    fact = RecordHrFact(row_fact(row, now), fid, row.employee_id, correlation_id=import_id)
     try:
         async with ports.savepoint(conn):
             followed = await record_hr_fact.handle(ports, conn, fact)

@@ -46,6 +46,11 @@ class ParticipantIndex(Protocol):
         """The participant's employee id; None when they have none (or there is no such participant)."""
         ...
 
+    async def unclaimed(self, conn: Conn, people: list[tuple[str, str]]) -> set[str]:
+        """Of ``(employee_id, email)``, the employee ids no participant holds as its employee id, its own id or
+        (case-insensitively) its email, and that name no erased participant: a worker who becomes a new one."""
+        ...
+
 
 class HrRecords(Protocol):
     """Profiles' own HR tables: the facts kept, rescissions, and each worker's link and last applied view."""
@@ -57,6 +62,16 @@ class HrRecords(Protocol):
         ...
 
     async def known_facts(self, conn: Conn, event_ids: list[str]) -> set[str]: ...
+
+    async def new_workers(self, conn: Conn, facts: list[tuple[str, str]]) -> set[str]:
+        """Of ``(employee_id, fact event id)``, the employees nothing is kept about (no fact, link or erasure)
+        whose fact no rescission names."""
+        ...
+
+    async def add_new_workers(self, conn: Conn, workers: list[tuple[str, Event, str, WorkerView]]) -> bool:
+        """Keep the first fact of each new worker and link them: ``(fact event id, fact, participant id, view
+        applied)``.  False when another writer holds one of them by now; the caller then undoes the savepoint."""
+        ...
 
     async def fact_owner(self, conn: Conn, event_id: str) -> tuple[str, str] | None:
         """``(employee_id, event_type)`` of a kept fact."""

@@ -14,7 +14,7 @@ update) in that order have nothing to apply to and change nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 
 from pydantic import JsonValue
@@ -86,7 +86,7 @@ class WorkerView:
         }
 
     def to_json(self) -> dict[str, JsonValue]:
-        return {**asdict(self), "status_since": self.status_since.isoformat()}
+        return {**self.__dict__, "status_since": self.status_since.isoformat()}  # every field is a scalar
 
     @classmethod
     def from_json(cls, data: dict) -> WorkerView:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from shared.auth import Role
+from shared.sealing import is_sealed
 from tests.helpers import import_row
 from tests.integration.service_harness import auth
 
@@ -154,3 +155,51 @@ async def test_a_forward_dated_row_is_scheduled(api, profiles_pool, clock) -> No
     report = await run_import(api, [row("E1", effective_date=str(date(2025, 6, 1)))])
     assert report["batch"]["counts"] == {"scheduled": 1}
     assert await profiles_pool.fetchval("SELECT count(*) FROM timers") == 1
+
+
+async def test_a_new_worker_applied_in_bulk_gets_the_events_of_one_applied_row_by_row(api, profiles_pool) -> None:
+    # E1 is new and alone in the batch: applied with the other new workers at once; E2 has two rows: row by row
+    rows = [row("E1", employment_status="leave"), row("E2", employment_status="leave")]
+    rows.append(row("E2", employment_status="leave", effective_date="2025-01-02"))
+    report = await run_import(api, rows)
+    assert report["batch"]["counts"] == {"deactivated": 2, "unchanged": 1}
+    import_id = report["session"]["import_id"]
+    stored = await profiles_pool.fetch(
+        "SELECT e.stream_id, e.version, e.event_type, e.correlation_id, e.causation_id, e.data,"
+        " o.position IS NOT NULL AS queued FROM events e LEFT JOIN outbox o USING (position) ORDER BY 1, 2"
+    )
+    first_facts = {
+        r["employee_id"]: r["event_id"]
+        for r in await profiles_pool.fetch(
+            "SELECT DISTINCT ON (employee_id) employee_id, event_id FROM hr_facts ORDER BY employee_id, arrival"
+        )
+    }
+
+    def shape(employee_id: str) -> list[tuple]:
+        return [
+            (
+                e["version"],
+                e["event_type"],
+                str(e["correlation_id"]),
+                str(e["causation_id"]) == first_facts[employee_id],
+                e["queued"],
+                e["data"].get("source"),
+                e["data"].get("reason"),
+                [(c["field"], is_sealed(c["new"])) for c in e["data"].get("changes", [])],
+            )
+            for e in stored
+            if e["stream_id"] == employee_id
+        ]
+
+    assert shape("E1") == shape("E2")
+    assert [s[:5] for s in shape("E1")] == [
+        (1, "ProfileUpdated", import_id, True, True),
+        (2, "ParticipantDeactivated", import_id, True, True),
+    ]
+    assert ("name", True) in shape("E1")[0][7] and ("email", True) in shape("E1")[0][7]  # sealed at rest
+    people = await profiles_pool.fetch("SELECT participant_id, email, active, version FROM participants ORDER BY 1")
+    assert [tuple(p) for p in people] == [("E1", "e1@example.edu", False, 2), ("E2", "e2@example.edu", False, 2)]
+    workers = await profiles_pool.fetch("SELECT employee_id, participant_id, applied FROM hr_workers ORDER BY 1")
+    assert [(w["participant_id"], w["applied"]["status"]) for w in workers] == [("E1", "leave"), ("E2", "leave")]
+    standing = await profiles_pool.fetch("SELECT participant_id, standing FROM participant_standing ORDER BY 1")
+    assert [tuple(s) for s in standing] == [("E1", "deactivated"), ("E2", "deactivated")]  # may not act (403)

@@ -67,6 +67,16 @@ class InMemoryReadModel(Snapshotting):
         row = self.rows.get(participant_id)
         return row["employee_id"] if row else None
 
+    async def unclaimed(self, conn: Conn, people: list[tuple[str, str]]) -> set[str]:
+        return {
+            employee_id
+            for employee_id, email in people
+            if employee_id not in self.rows
+            and employee_id not in self.erased
+            and await self.owner_of_employee(conn, employee_id) is None
+            and await self.owner_of_email(conn, email) is None
+        }
+
 
 class InMemoryScimUsers(Snapshotting):
     def __init__(self) -> None:
@@ -169,6 +179,17 @@ class InMemoryHrRecords(Snapshotting):
 
     async def known_facts(self, conn: Conn, event_ids: list[str]) -> set[str]:
         return {event_id for event_id in event_ids if event_id in self.facts}
+
+    async def new_workers(self, conn: Conn, facts: list[tuple[str, str]]) -> set[str]:
+        return {e for e, event_id in facts if e not in self.workers and event_id not in self.rescissions}
+
+    async def add_new_workers(self, conn: Conn, workers: list[tuple[str, Event, str, WorkerView]]) -> bool:
+        if any(fact.employee_id in self.workers for _, fact, _, _ in workers):
+            return False
+        for event_id, fact, participant_id, view in workers:
+            await self.add_fact(conn, event_id, fact)
+            self.workers[fact.employee_id] = {"participant_id": participant_id, "applied": view, "erased": False}
+        return True
 
     async def fact_owner(self, conn: Conn, event_id: str) -> tuple[str, str] | None:
         kept = self.facts.get(event_id)

@@ -65,6 +65,8 @@ CREATE TABLE {schema}.timeline_events (
     summary      text        NOT NULL  -- JSON, read back whole and never queried into: text, not checked again
 );
 CREATE INDEX ON {schema}.timeline_events (stream_kind, stream_id);
+-- A participant's timeline finds the events naming them without reading every event.
+CREATE INDEX ON {schema}.timeline_events USING gin (participants);
 CREATE TABLE {schema}.stream_parties (
     stream_kind    text NOT NULL,
     stream_id      text NOT NULL,
