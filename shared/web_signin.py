@@ -1,7 +1,7 @@
 """Signing people in to a service's own web pages through the institution's OpenID Connect provider.
 
-A service that serves pages (analytics' dashboard; a portal later) builds one ``WebSignIn`` and includes
-``sign_in_router()``:
+A service that serves pages (analytics' dashboard, the portal) builds one ``WebSignIn`` from its settings
+(``web_sign_in``) and includes ``sign_in_router()``:
 
 - ``GET /login``: a sign-in button (a form with a CSRF token, double-submitted in a short-lived cookie).
 - ``POST /login``: refused from a foreign ``Origin`` (login CSRF) or without the token; otherwise the authorization
