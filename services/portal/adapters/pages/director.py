@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from services.portal.adapters.i18n import N_
-from services.portal.adapters.pages.pair import names
+from services.portal.adapters.pages.pair import names, relationship_names
 from services.portal.adapters.web import Form, Viewer, ViewerDep, checked_form, done, render, section
 from services.portal.application.errors import Conflict, FieldErrors, Refused
 from shared.auth import Role
@@ -373,11 +373,7 @@ async def put_deadline(viewer: ViewerDep) -> Response:
 async def lagging(viewer: ViewerDep) -> HTMLResponse:
     found = await section(viewer.api.get("relationships", "/relationships", {"lagging": "true", "limit": QUEUE_LIMIT}))
     items: list[dict[str, Any]] = found.value["items"] if found.value else []
-    known = (
-        await names(viewer, {r["mentor_id"] for r in items}, {m for r in items for m in r["mentee_ids"]})
-        if items
-        else {}
-    )
+    known = await relationship_names(viewer, items)
     return render(
         viewer,
         "director/lagging.html",
