@@ -39,13 +39,20 @@ def _marker(field: FieldInfo, name: str) -> bool:
 
 def nested_model(annotation: Any) -> type[BaseModel] | None:
     """The model inside ``X``, ``X | None``, ``list[X]`` or ``Annotated[X, …]``, if any."""
+    return nested(annotation)[0]
+
+
+def nested(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """``nested_model``, and whether the model is a list's items (``list[X]``, ``list[X] | None`` …)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType, list, typing.Annotated):
+        return annotation, False
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, list, typing.Annotated):
         for arg in typing.get_args(annotation):
-            if (found := nested_model(arg)) is not None:
-                return found
-    return None
+            found, listed = nested(arg)
+            if found is not None:
+                return found, listed or origin is list
+    return None, False
 
 
 @dataclass(frozen=True)

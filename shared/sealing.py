@@ -1,13 +1,13 @@
 """The one codec for personal data at rest and on the bus: every field the catalog marks ``personal`` is sealed
 with the data key of the person it is about (AES-256-GCM, one random key per person, crypto-shredding).
 
-What is personal is read from the catalog (``json_schema_extra={"personal": True}``, at any depth: nested
-models and list items, e.g. ``ProfileUpdated.changes[].old``, ``AgreementSigned.goals[].text``), never from a
-hand list.  Whose key seals it: the people named by the event's ``data_subjects`` fields (the mentee of a
-``RequestRanked``, the recipient of a ``NotificationFailed``), or, for an event that names nobody itself (a
-``RequestReviewed``'s decline reason, an ``AgreementSigned``'s goals), the people its stream's first event
-names.  A value about several people is sealed under a key derived from all of theirs, so erasing any of
-them makes it unreadable.
+What is personal is read from the catalog (``json_schema_extra={"personal": True}``, at any depth: nested models
+and list items, e.g. ``ProfileUpdated.changes[].old``, ``AgreementSigned.goals[].text``, through
+``shared.personal``), never from a hand list.  Whose key seals it: the people named by the event's
+``data_subjects`` fields (the mentee of a ``RequestRanked``, the recipient of a ``NotificationFailed``), or, for
+an event that names nobody itself (a ``RequestReviewed``'s decline reason, an ``AgreementSigned``'s goals), the
+people its stream's first event names.  A value about several people is sealed under a key derived from all of
+theirs, so erasing any of them makes it unreadable.
 
 A sealed value is ``{"$sealed": "<base64 nonce + ciphertext>", "for": [person ids]}`` in place of the plain
 value (``None`` stays ``None``).  Profiles' earlier form ``{"$pii": "<token>"}`` (the participant's key, the
@@ -45,6 +45,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from shared.events.base import Event, UnknownEventType, event_class
+from shared.personal import is_personal, names_a_person, nested, nested_model
 
 MARK = "$sealed"
 LEGACY_MARK = "$pii"  # profiles' form before the shared codec: sealed under the stream's participant
@@ -70,24 +71,6 @@ class Leaf:
     by_sibling: str | None = None  # FieldChange.old/new: the placeholder follows the changed field's own
 
 
-def is_personal(field: FieldInfo) -> bool:
-    extra = field.json_schema_extra
-    return isinstance(extra, dict) and extra.get("personal") is True
-
-
-def _nested(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
-    """The model inside ``X``, ``X | None``, ``list[X]``, ``Annotated[X, ...]``, and whether it is a list's items."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation, False
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType, typing.Annotated, list):
-        for arg in typing.get_args(annotation):
-            found, listed = _nested(arg)
-            if found is not None:
-                return found, listed or origin is list
-    return None, False
-
-
 def leaves(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[Leaf]:
     """Every personal field of ``model``, at every depth."""
     found: list[Leaf] = []
@@ -97,7 +80,7 @@ def leaves(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[Leaf]:
             sibling = "field" if "field" in model.model_fields and name in ("old", "new") else None
             found.append(Leaf(path, placeholder_for(field), sibling))
             continue
-        inner, listed = _nested(field.annotation)
+        inner, listed = nested(field.annotation)
         if inner is not None:
             found += leaves(inner, (*path, "*") if listed else path)
     return found
@@ -115,8 +98,7 @@ def plan(event_type: str) -> tuple[Leaf, ...]:
 def placeholder_for(field: FieldInfo) -> Any:
     """A value that stands for an erased one and still fits the field: text, an address, false, empty, none
     (an optional person id, such as a changed ``employee_id``, becomes none: it must not link to anyone)."""
-    extra = field.json_schema_extra
-    if isinstance(extra, dict) and extra.get("person_id") is True and not field.is_required():
+    if names_a_person(field) and not field.is_required():
         return None
     return _placeholder(field.annotation, field)
 
@@ -182,7 +164,7 @@ def _changed_field_placeholder(path: str) -> Any:
         if model is None or part not in model.model_fields:
             return None
         field = model.model_fields[part]
-        model = _nested(field.annotation)[0]
+        model = nested_model(field.annotation)
     return None if field is None else placeholder_for(field)
 
 

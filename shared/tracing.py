@@ -88,6 +88,17 @@ async def begin(conn: Any) -> None:
         await conn.execute(_SET_TRACEPARENT, carrier["traceparent"])
 
 
+def _messaging(end: str, topic: str, operation: str, event_type: str, event_id: object) -> dict[str, str]:
+    """A Kafka record's span attributes (OpenTelemetry's messaging conventions); ``end``: destination or source."""
+    return {
+        "messaging.system": "kafka",
+        f"messaging.{end}.name": topic,
+        "messaging.operation.type": operation,
+        "messaging.message.id": str(event_id),
+        "cloudevents.event_type": event_type,
+    }
+
+
 def publish_span(topic: str, traceparent: str | None, event_type: str, event_id: object) -> tuple[Any, list]:
     """A producer span continuing ``traceparent`` (an outbox row's), and the headers that carry it on."""
     if not enabled() or not traceparent:
@@ -97,13 +108,7 @@ def publish_span(topic: str, traceparent: str | None, event_type: str, event_id:
         f"{topic} publish",
         context=parent,
         kind=trace.SpanKind.PRODUCER,
-        attributes={
-            "messaging.system": "kafka",
-            "messaging.destination.name": topic,
-            "messaging.operation.type": "send",
-            "messaging.message.id": str(event_id),
-            "cloudevents.event_type": event_type,
-        },
+        attributes=_messaging("destination", topic, "send", event_type, event_id),
     )
     carrier: dict[str, str] = {}
     propagate.inject(carrier, context=trace.set_span_in_context(span))
@@ -124,13 +129,7 @@ def consume_span(
         f"{topic} process",
         context=parent,
         kind=trace.SpanKind.CONSUMER,
-        attributes={
-            "messaging.system": "kafka",
-            "messaging.source.name": topic,
-            "messaging.operation.type": "process",
-            "messaging.message.id": str(event_id),
-            "cloudevents.event_type": event_type,
-        },
+        attributes=_messaging("source", topic, "process", event_type, event_id),
     ):
         yield
 

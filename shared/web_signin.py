@@ -1,7 +1,7 @@
 """Signing people in to a service's own web pages through the institution's OpenID Connect provider.
 
-A service that serves pages (analytics' dashboard; a portal later) builds one ``WebSignIn`` and includes
-``sign_in_router()``:
+A service that serves pages (analytics' dashboard, the portal) builds one ``WebSignIn`` from its settings
+(``web_sign_in``) and includes ``sign_in_router()``:
 
 - ``GET /login``: a sign-in button (a form with a CSRF token, double-submitted in a short-lived cookie).
 - ``POST /login``: refused from a foreign ``Origin`` (login CSRF) or without the token; otherwise the authorization
@@ -37,9 +37,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared.auth import Principal, Role, current_principal
-from shared.issuer import IssuerUnavailable
+from shared.auth import ClaimMapping, Principal, Role, current_principal
+from shared.issuer import Issuer, IssuerUnavailable
 from shared.oidc_client import OidcClient, SignInFailed, TokenSet
+from shared.settings import ServiceSettings
 from shared.web_session import PendingLogin, SessionStore, WebSession
 
 SESSION_COOKIE = "mentorship_session"
@@ -79,6 +80,64 @@ class WebSignIn:
             return None
         session = await self.store.find(session_id)
         return (session_id, session) if session else None
+
+
+def oidc_client(
+    settings: ServiceSettings, issuer: Issuer | None = None, resources: tuple[str, ...] = ()
+) -> OidcClient | None:
+    """The provider's client from the service's settings, or None when no provider is configured.
+
+    ``issuer``: the one the service's token verifier uses, so both share its keys."""
+    if not (settings.oidc_issuer and settings.oidc_client_id and settings.oidc_client_secret):
+        return None
+    return OidcClient(
+        issuer or Issuer(settings.oidc_issuer, min_refresh_seconds=settings.oidc_jwks_refresh_seconds),
+        settings.oidc_client_id,
+        settings.oidc_client_secret,
+        mapping=ClaimMapping(settings.oidc_subject_claim, settings.oidc_roles_claim, settings.oidc_role_map),
+        scope=settings.oidc_scopes,
+        leeway=timedelta(seconds=settings.token_leeway_seconds),
+        max_lifetime=timedelta(seconds=settings.token_max_lifetime_seconds),
+        resources=resources,
+    )
+
+
+def web_sign_in(
+    settings: ServiceSettings,
+    store: SessionStore,
+    page_roles: frozenset[Role],
+    *,
+    home: str,
+    title: str,
+    issuer: Issuer | None = None,
+    resources: tuple[str, ...] = (),
+    keep_tokens: Callable[[str, TokenSet], Awaitable[None]] | None = None,
+) -> WebSignIn:
+    """A service's sign-in, configured from its settings (provider, session lifetime, mode, public address)."""
+    return WebSignIn(
+        oidc_client(settings, issuer, resources),
+        store,
+        page_roles,
+        home=home,
+        title=title,
+        session_lifetime=timedelta(seconds=settings.web_session_seconds),
+        dev_mode=settings.dev_mode,
+        public_url=settings.public_url,
+        keep_tokens=keep_tokens,
+    )
+
+
+def set_login_csrf(response: Response, token: str, sign_in: WebSignIn, request: Request) -> None:
+    """The sign-in form's CSRF token, double-submitted in a short-lived cookie that only ``/login`` gets."""
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=int(LOGIN_LIFETIME.total_seconds()),
+        path="/login",
+        httponly=True,
+        samesite="strict",
+        secure=sign_in.secure(request),
+    )
 
 
 def get_sign_in(request: Request) -> WebSignIn:
@@ -136,15 +195,7 @@ def sign_in_router() -> APIRouter:
             '<button type="submit">Sign in</button></form>'
         )
         response = _page(sign_in.title, body)
-        response.set_cookie(
-            LOGIN_CSRF_COOKIE,
-            token,
-            max_age=int(LOGIN_LIFETIME.total_seconds()),
-            path="/login",
-            httponly=True,
-            samesite="strict",
-            secure=sign_in.secure(request),
-        )
+        set_login_csrf(response, token, sign_in, request)
         return response
 
     @router.post("/login", response_model=None)

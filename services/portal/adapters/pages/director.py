@@ -11,16 +11,24 @@ import contextlib
 import re
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from services.portal.adapters.i18n import N_
-from services.portal.adapters.pages.pair import names
+from services.portal.adapters.pages.pair import names, relationship_names
 from services.portal.adapters.web import Form, Viewer, ViewerDep, checked_form, done, render, section
 from services.portal.application.errors import Conflict, FieldErrors, Refused
 from shared.auth import Role
 
-router = APIRouter(include_in_schema=False)
+
+async def _director(viewer: ViewerDep) -> None:
+    """Every page and form here is the program director's (a router dependency: it reads the route's own viewer,
+    which FastAPI resolves once a request)."""
+    if not viewer.has(Role.admin):
+        raise Refused("portal", 403, "These pages are the program director's.")
+
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(_director)])
 NAV = [((Role.admin,), "/director", N_("Program director"))]
 
 QUEUE_LIMIT = 100
@@ -32,14 +40,8 @@ ALL_FREE = "all mentees with no open request and no mentor"
 _IDS = re.compile(r"[\s,;]+")
 
 
-def _director(viewer: Viewer) -> None:
-    if not viewer.has(Role.admin):
-        raise Refused("portal", 403, "These pages are the program director's.")
-
-
 @router.get("/director", response_class=HTMLResponse)
 async def overview(viewer: ViewerDep) -> HTMLResponse:
-    _director(viewer)
     found = await asyncio.gather(
         section(viewer.api.get("matching", "/requests", {"status": "submitted", "limit": QUEUE_LIMIT})),
         section(viewer.api.get("matching", "/requests", {"status": "unmatched", "limit": QUEUE_LIMIT})),
@@ -55,7 +57,6 @@ async def overview(viewer: ViewerDep) -> HTMLResponse:
 
 @router.get("/director/reviews", response_class=HTMLResponse)
 async def reviews(viewer: ViewerDep) -> HTMLResponse:
-    _director(viewer)
     return await _reviews(viewer)
 
 
@@ -81,7 +82,6 @@ async def _reviews(
 
 @router.post("/director/requests/{request_id}/review", response_class=HTMLResponse)
 async def review(viewer: ViewerDep, request_id: str) -> Response:
-    _director(viewer)
     form = await checked_form(viewer)
     approved = form.one("decision") == "approve"
     reason = form.one(f"decline_reason.{request_id}")
@@ -101,7 +101,6 @@ async def review(viewer: ViewerDep, request_id: str) -> Response:
 
 @router.get("/director/unmatched", response_class=HTMLResponse)
 async def unmatched(viewer: ViewerDep) -> HTMLResponse:
-    _director(viewer)
     queue = await section(viewer.api.get("matching", "/requests", {"status": "unmatched", "limit": QUEUE_LIMIT}))
     items = queue.value["items"] if queue.value else []
     return render(viewer, "director/unmatched.html", queue=queue, items=items)
@@ -109,7 +108,6 @@ async def unmatched(viewer: ViewerDep) -> HTMLResponse:
 
 @router.get("/director/unmatched/{request_id}", response_class=HTMLResponse)
 async def unmatched_request(viewer: ViewerDep, request_id: str) -> HTMLResponse:
-    _director(viewer)
     return await _unmatched_request(viewer, request_id)
 
 
@@ -144,7 +142,6 @@ async def _unmatched_request(
 
 @router.post("/director/requests/{request_id}/match", response_class=HTMLResponse)
 async def admin_match(viewer: ViewerDep, request_id: str) -> Response:
-    _director(viewer)
     form = await checked_form(viewer)
     mentor_id = form.one("mentor_id")
     try:
@@ -199,7 +196,6 @@ def _bulk_fields(fields: dict[str, str]) -> dict[str, str]:
 
 @router.get("/director/bulk", response_class=HTMLResponse)
 async def bulk_runs(viewer: ViewerDep) -> HTMLResponse:
-    _director(viewer)
     return await _bulk_runs(viewer)
 
 
@@ -220,7 +216,6 @@ async def _bulk_runs(
 
 @router.post("/director/bulk", response_class=HTMLResponse)
 async def propose(viewer: ViewerDep) -> Response:
-    _director(viewer)
     form = await checked_form(viewer)
     errors: dict[str, str] = {}
     body = _run_body(form, errors, pins=[], forbids=[])
@@ -235,7 +230,6 @@ async def propose(viewer: ViewerDep) -> Response:
 
 @router.get("/director/bulk/{run_id}", response_class=HTMLResponse)
 async def bulk_run(viewer: ViewerDep, run_id: str) -> HTMLResponse:
-    _director(viewer)
     return await _bulk_run(viewer, run_id)
 
 
@@ -281,7 +275,6 @@ def _distribution(scores: list[int]) -> list[tuple[str, int, int]]:
 @router.post("/director/bulk/{run_id}/revise", response_class=HTMLResponse)
 async def revise(viewer: ViewerDep, run_id: str) -> Response:
     """Propose the run again with the pairs ticked as pinned or forbidden (and any typed), and discard this one."""
-    _director(viewer)
     form = await checked_form(viewer)
     errors: dict[str, str] = {}
     pins = [tuple(p.split(" ", 1)) for p in form.many("pin") if " " in p]
@@ -300,24 +293,22 @@ async def revise(viewer: ViewerDep, run_id: str) -> Response:
 
 @router.post("/director/bulk/{run_id}/commit", response_class=HTMLResponse)
 async def commit(viewer: ViewerDep, run_id: str) -> Response:
-    _director(viewer)
-    await checked_form(viewer)
-    try:
-        await viewer.api.send("matching", "POST", f"/bulk-runs/{run_id}/commit")
-    except Conflict as exc:
-        return await _bulk_run(viewer, run_id, conflict=exc.detail, status_code=409)
-    return done(f"/director/bulk/{run_id}", "director_bulk_committed")
+    return await _settle(viewer, run_id, "commit", f"/director/bulk/{run_id}", "director_bulk_committed")
 
 
 @router.post("/director/bulk/{run_id}/discard", response_class=HTMLResponse)
 async def discard(viewer: ViewerDep, run_id: str) -> Response:
-    _director(viewer)
+    return await _settle(viewer, run_id, "discard", "/director/bulk", "director_bulk_discarded")
+
+
+async def _settle(viewer: Viewer, run_id: str, action: str, then: str, flash: str) -> Response:
+    """Commit or discard a proposed run; a run settled meanwhile shows its page with the conflict (409)."""
     await checked_form(viewer)
     try:
-        await viewer.api.send("matching", "POST", f"/bulk-runs/{run_id}/discard")
+        await viewer.api.send("matching", "POST", f"/bulk-runs/{run_id}/{action}")
     except Conflict as exc:
         return await _bulk_run(viewer, run_id, conflict=exc.detail, status_code=409)
-    return done("/director/bulk", "director_bulk_discarded")
+    return done(then, flash)
 
 
 # --- the program's settings --------------------------------------------------------------------------------
@@ -325,7 +316,6 @@ async def discard(viewer: ViewerDep, run_id: str) -> Response:
 
 @router.get("/director/program", response_class=HTMLResponse)
 async def program(viewer: ViewerDep) -> HTMLResponse:
-    _director(viewer)
     return await _program(viewer)
 
 
@@ -357,7 +347,6 @@ async def _program(
 
 @router.post("/director/program/weights", response_class=HTMLResponse)
 async def put_weights(viewer: ViewerDep) -> Response:
-    _director(viewer)
     form = await checked_form(viewer)
     body = {k: form.one(k) for k in WEIGHTS}
     try:
@@ -369,7 +358,6 @@ async def put_weights(viewer: ViewerDep) -> Response:
 
 @router.post("/director/program/deadline", response_class=HTMLResponse)
 async def put_deadline(viewer: ViewerDep) -> Response:
-    _director(viewer)
     form = await checked_form(viewer)
     try:
         await viewer.api.send("matching", "PUT", "/programs/default/response-deadline", {"days": form.one("days")})
@@ -383,14 +371,9 @@ async def put_deadline(viewer: ViewerDep) -> Response:
 
 @router.get("/director/lagging", response_class=HTMLResponse)
 async def lagging(viewer: ViewerDep) -> HTMLResponse:
-    _director(viewer)
     found = await section(viewer.api.get("relationships", "/relationships", {"lagging": "true", "limit": QUEUE_LIMIT}))
     items: list[dict[str, Any]] = found.value["items"] if found.value else []
-    known = (
-        await names(viewer, {r["mentor_id"] for r in items}, {m for r in items for m in r["mentee_ids"]})
-        if items
-        else {}
-    )
+    known = await relationship_names(viewer, items)
     return render(
         viewer,
         "director/lagging.html",

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from services.portal.adapters.i18n import N_
 from services.portal.adapters.web import ViewerDep, portal_of, render, sections
 from shared.auth import Role
-from shared.web_signin import LOGIN_CSRF_COOKIE, LOGIN_LIFETIME
+from shared.web_signin import set_login_csrf
 
 router = APIRouter(include_in_schema=False)
 NAV = [((Role.admin, Role.analyst, Role.mentor, Role.mentee), "/", N_("Home"))]
@@ -33,15 +33,7 @@ async def login_page(request: Request) -> HTMLResponse:
         configured=configured,
         signed_out="signed_out" in request.query_params,
     )
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        max_age=int(LOGIN_LIFETIME.total_seconds()),
-        path="/login",
-        httponly=True,
-        samesite="strict",
-        secure=sign_in.secure(request),
-    )
+    set_login_csrf(response, token, sign_in, request)
     return response
 
 

@@ -52,15 +52,17 @@ async def names(viewer: Viewer, mentor_ids: set[str], mentee_ids: set[str]) -> d
     return {person: name for person, name in found if name}
 
 
+async def relationship_names(viewer: Viewer, relationships: list[dict[str, Any]]) -> dict[str, str]:
+    """``names`` of the mentors and mentees of these relationships."""
+    mentees = {m for r in relationships for m in r["mentee_ids"]}
+    return await names(viewer, {r["mentor_id"] for r in relationships}, mentees)
+
+
 @router.get("/relationships", response_class=HTMLResponse)
 async def my_relationships(viewer: ViewerDep) -> HTMLResponse:
     found = await section(viewer.api.get("relationships", "/relationships", {"limit": LIST_LIMIT}))
     items = found.value["items"] if found.value else []
-    known = (
-        await names(viewer, {r["mentor_id"] for r in items}, {m for r in items for m in r["mentee_ids"]})
-        if items
-        else {}
-    )
+    known = await relationship_names(viewer, items)
     for r in items:
         others = r["mentee_ids"] if r["mentor_id"] == viewer.subject else [r["mentor_id"]]
         r["partner"] = ", ".join(known.get(o, o) for o in others)
