@@ -29,6 +29,11 @@ SERVICES = ("profiles", "matching", "relationships", "notifications", "analytics
 PUBLISHING_SERVICES = ("profiles", "matching", "relationships", "notifications")
 HR_TOPIC = "hr.events"
 RETAIN_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+TRANSIENT_RETENTION_DAYS = 30
+"""How long the topics the platform does not own keep a record: HR's inbound feed (its names and addresses arrive
+in plain text from the HR system, which the platform cannot seal) and the dead-letter topics (which may hold a
+copy of such a record). Profiles is the system of record once it has consumed a record, and the services' own
+topics, whose personal fields travel sealed (``shared.sealing``), keep theirs forever."""
 MESSAGE_OVERHEAD_BYTES = 1024
 """Room above ``max_event_bytes`` for a record batch's framing around one record (about 150 bytes)."""
 
@@ -53,6 +58,13 @@ def dead_letter_topic(consumer_group: str) -> str:
 
 def all_event_topics() -> list[str]:
     return [topic_for(s) for s in PUBLISHING_SERVICES] + [HR_TOPIC]
+
+
+def retention_for(topic: str, days: int = TRANSIENT_RETENTION_DAYS) -> dict[str, str]:
+    """A topic's retention: forever for a service's own events (replay rebuilds from them), ``days`` for the rest."""
+    if topic in {topic_for(s) for s in PUBLISHING_SERVICES}:
+        return RETAIN_FOREVER
+    return {"retention.ms": str(days * 86_400_000), "retention.bytes": "-1"}
 
 
 def message_headers(event_type: str, event_id: object) -> list[tuple[str, bytes]]:
@@ -198,12 +210,13 @@ async def ensure_topics(
     *,
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
 ) -> None:
-    """Create missing topics (retention forever by default, ``max.message.bytes`` from ``max_event_bytes``);
-    existing ones are left as they are."""
-    configs = {
-        **(RETAIN_FOREVER if configs is None else configs),
-        "max.message.bytes": str(max_message_bytes(max_event_bytes)),
-    }
+    """Create missing topics (retention by ``retention_for`` unless ``configs`` says otherwise, ``max.message.bytes``
+    from ``max_event_bytes``); existing ones are left as they are."""
+    size = {"max.message.bytes": str(max_message_bytes(max_event_bytes))}
+
+    def configs_of(topic: str) -> dict[str, str]:
+        return {**(retention_for(topic) if configs is None else configs), **size}
+
     admin = new_admin(broker)
     await admin.start()
     try:
@@ -212,7 +225,7 @@ async def ensure_topics(
         if not missing:
             return
         response = await admin.create_topics(
-            [NewTopic(t, partitions, replication, topic_configs=dict(configs)) for t in missing]
+            [NewTopic(t, partitions, replication, topic_configs=configs_of(t)) for t in missing]
         )
         for topic, code, *rest in response.topic_errors:
             if code not in (0, _TOPIC_ALREADY_EXISTS):  # "exists": another replica was quicker
