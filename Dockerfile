@@ -1,12 +1,22 @@
 # One image for every service; compose / Kubernetes pick the service with
 # `command: ["python", "-m", "services.<name>"]`.
+
+# htmx for the portal's pages, from the lockfile (never a CDN): only its one file reaches the image.
+FROM node:22-bookworm-slim AS npm
+WORKDIR /npm
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     MENTORSHIP_HTTP_HOST=0.0.0.0 \
-    MENTORSHIP_HTTP_PORT=8000
+    MENTORSHIP_HTTP_PORT=8000 \
+    MENTORSHIP_PORTAL_HTMX_FILE=/opt/mentorship/htmx/htmx.min.js
+
+COPY --from=npm /npm/node_modules/htmx.org/dist/htmx.min.js /npm/node_modules/htmx.org/LICENSE /opt/mentorship/htmx/
 
 WORKDIR /src
 COPY pyproject.toml ./

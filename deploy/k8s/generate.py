@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from deploy.k8s.acls import acl_markdown
-from mentorship.stack import KEY_SOURCES
+from mentorship.stack import KEY_SOURCES, PORTAL, PORTAL_CALLS
 from shared.bus import HR_TOPIC, PUBLISHING_SERVICES, SERVICES, dead_letter_topic, max_message_bytes, topic_for
 from shared.limits import BULK_BODY_BYTES, BULK_ROUTES, DEFAULT_BODY_BYTES, MIB
 from shared.settings import DEFAULT_MAX_EVENT_BYTES
@@ -63,7 +63,10 @@ SIZING = {
     "relationships": Sizing(2, 6, "250m", "256Mi"),
     "notifications": Sizing(2, 4, "250m", "256Mi"),
     "analytics": Sizing(1, 3, "500m", "1Gi"),  # a replay adds a worker process (~110 MB) and batches in flight
+    "portal": Sizing(2, 6, "250m", "256Mi"),  # pages only: it waits on the services' APIs
 }
+DEPLOYED = (*SERVICES, PORTAL)
+"""Every Deployment: the services on the broker and the portal, which reaches none (its database holds sessions)."""
 
 
 def labels(service: str) -> dict[str, str]:
@@ -77,9 +80,14 @@ def meta(name: str, service: str | None = None) -> dict:
     return data
 
 
+def host(service: str) -> str:
+    return f"{service}.mentorship.example.edu"  # replace with the institution's host names
+
+
 SERVICE_SECRETS = {
     "relationships": {"MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS": "relationships-confidential-keys"},
     "analytics": {"MENTORSHIP_OIDC_CLIENT_SECRET": "analytics-oidc-client-secret"},
+    PORTAL: {"MENTORSHIP_OIDC_CLIENT_SECRET": "portal-oidc-client-secret"},
     # The consumers that open personal fields on the bus ask their producers for keys as their own client.
     **{s: {"MENTORSHIP_SERVICE_CLIENT_SECRET": f"{s}-service-client-secret"} for s in KEY_SOURCES},
 }
@@ -89,6 +97,16 @@ SERVICE_SETTINGS = {
         "MENTORSHIP_OIDC_CLIENT_ID": "REPLACE-with-the-dashboard-client-id",
         "MENTORSHIP_OIDC_SCOPES": "openid profile",
         "MENTORSHIP_PUBLIC_URL": "REPLACE-with-the-dashboard-https-url",
+    },
+    # The people's pages: its own client (refresh tokens; the services' audiences as resource indicators), where
+    # browsers reach it, the APIs it calls (their Services, inside the namespace) and the dashboard it links to.
+    PORTAL: {
+        "MENTORSHIP_OIDC_CLIENT_ID": "REPLACE-with-the-portal-client-id",
+        "MENTORSHIP_OIDC_SCOPES": "openid profile",
+        "MENTORSHIP_PUBLIC_URL": "REPLACE-with-the-portal-https-url",
+        **{f"MENTORSHIP_PORTAL_{s.upper()}_URL": f"http://{s}" for s in PORTAL_CALLS},
+        # A link for the browser: the dashboard where its ingress serves it (a URL the portal can start with).
+        "MENTORSHIP_PORTAL_DASHBOARD_URL": f"https://{host('analytics')}/dashboard",
     },
     # Where their key sources answer (the producers' Services, inside the namespace) and their client's id.
     **{
@@ -106,17 +124,19 @@ def secret_env(name: str, key: str) -> dict:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": "mentorship-secrets", "key": key}}}
 
 
+def uses_broker(service: str) -> bool:
+    return service in SERVICES
+
+
 def env(service: str) -> list[dict]:
     extra = [secret_env(name, key) for name, key in SERVICE_SECRETS.get(service, {}).items()]
     own = [{"name": name, "value": value} for name, value in SERVICE_SETTINGS.get(service, {}).items()]
-    return [
-        secret_env("MENTORSHIP_PG_DSN", f"{service}-pg-dsn"),
+    broker = [
         # The service's own principal on the broker; kafka-acls.md lists what it may do.
         {"name": "MENTORSHIP_KAFKA_SASL_USERNAME", "value": service},
         secret_env("MENTORSHIP_KAFKA_SASL_PASSWORD", f"{service}-kafka-password"),
-        *extra,
-        *own,
     ]
+    return [secret_env("MENTORSHIP_PG_DSN", f"{service}-pg-dsn"), *broker * uses_broker(service), *extra, *own]
 
 
 def kafka_ca_volume() -> dict:
@@ -139,12 +159,14 @@ def probe(path: str, period: int, failures: int) -> dict:
 def deployment(service: str) -> dict:
     sizing = SIZING[service]
 
+    broker = uses_broker(service)  # the portal: no broker, so no CA to mount
+
     def container_common() -> dict:
         return {
             "image": IMAGE,
             "envFrom": [{"configMapRef": {"name": "mentorship-config"}}],
             "env": env(service),
-            "volumeMounts": [{"name": "kafka-ca", "mountPath": KAFKA_CA_DIR, "readOnly": True}],
+            **({"volumeMounts": [{"name": "kafka-ca", "mountPath": KAFKA_CA_DIR, "readOnly": True}]} if broker else {}),
             "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
         }
 
@@ -167,7 +189,7 @@ def deployment(service: str) -> dict:
                 "spec": {
                     "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001},
                     "terminationGracePeriodSeconds": 30,
-                    "volumes": [kafka_ca_volume()],
+                    **({"volumes": [kafka_ca_volume()]} if broker else {}),
                     "initContainers": [
                         {
                             "name": "migrate",
@@ -223,10 +245,6 @@ def autoscaler(service: str) -> dict:
             ],
         },
     }
-
-
-def host(service: str) -> str:
-    return f"{service}.mentorship.example.edu"  # replace with the institution's host names
 
 
 def nginx_size(size: int) -> str:
@@ -367,11 +385,12 @@ def config() -> list[dict]:
             "type": "Opaque",
             "stringData": {
                 "analytics-oidc-client-secret": "REPLACE-with-the-dashboard-client-secret",
+                "portal-oidc-client-secret": "REPLACE-with-the-portal-client-secret",
                 **{f"{s}-service-client-secret": f"REPLACE-with-the-{s}-service-client-secret" for s in KEY_SOURCES},
                 "relationships-confidential-keys": "REPLACE-with-k1:<base64 32-byte key>",
                 **{
                     f"{s}-pg-dsn": f"postgresql://{s}:REPLACE@{s}-db.{DATABASE_NAMESPACE}.svc:5432/{s}"
-                    for s in SERVICES
+                    for s in DEPLOYED
                 },
                 **{f"{s}-kafka-password": f"REPLACE-with-the-SCRAM-password-of-{s}" for s in SERVICES},
                 "kafka-admin-password": "REPLACE-with-the-SCRAM-password-of-mentorship-admin",
@@ -410,29 +429,35 @@ DNS = {
     "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
 }
 HTTPS_OUT = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp(443)}
-"""The OpenID Connect issuer's keys (every service), the institution's webhook receiver (notifications)."""
+"""The OpenID Connect issuer's keys (every service), its token endpoint (the web sign-ins, the key clients), the
+institution's webhook receiver (notifications)."""
 SMTP_OUT = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp(25, 465, 587)}
 
 
+def pods(*services: str) -> list[dict]:
+    return [{"podSelector": {"matchLabels": labels(s)}} for s in services]
+
+
 def service_policy(service: str) -> dict:
-    """In: the ingress controller and Prometheus, on the HTTP port, and the consumers that ask it for keys. Out:
-    DNS, the broker, its own database, the producers it asks for keys, https (and SMTP for notifications)."""
-    producers = KEY_SOURCES.get(service, ())
+    """In: the ingress controller and Prometheus, on the HTTP port, the consumers that ask it for keys and the
+    portal, which calls its API as the signed-in person. Out: DNS, the broker (not the portal), its own database,
+    the services it calls (the producers it asks for keys; the portal: the APIs of its pages), https (the
+    provider; SMTP too for notifications)."""
+    called = PORTAL_CALLS if service == PORTAL else KEY_SOURCES.get(service, ())
     egress = [
         DNS,
-        {"to": [namespace_peer(KAFKA_NAMESPACE)], "ports": tcp(KAFKA_PORT)},
+        *([{"to": [namespace_peer(KAFKA_NAMESPACE)], "ports": tcp(KAFKA_PORT)}] * uses_broker(service)),
         {"to": [namespace_peer(DATABASE_NAMESPACE, {"app.kubernetes.io/name": f"{service}-db"})], "ports": tcp(5432)},
-        *(
-            [{"to": [{"podSelector": {"matchLabels": labels(p)}} for p in producers], "ports": tcp(8000)}]
-            * bool(producers)
-        ),
+        *([{"to": pods(*called), "ports": tcp(8000)}] * bool(called)),
         HTTPS_OUT,
         *([SMTP_OUT] if service == "notifications" else []),
     ]
     ingress = [{"from": [namespace_peer(INGRESS_NAMESPACE), namespace_peer(MONITORING_NAMESPACE)], "ports": tcp(8000)}]
     consumers = [c for c, opened in KEY_SOURCES.items() if service in opened]
     if consumers:  # GET /internal/person-keys
-        ingress.append({"from": [{"podSelector": {"matchLabels": labels(c)}} for c in consumers], "ports": tcp(8000)})
+        ingress.append({"from": pods(*consumers), "ports": tcp(8000)})
+    if service in PORTAL_CALLS:  # the people's pages, as the person
+        ingress.append({"from": pods(PORTAL), "ports": tcp(8000)})
     return network_policy(service, NAMESPACE, {"matchLabels": labels(service)}, ingress, egress)
 
 
@@ -467,14 +492,14 @@ def backing_policies() -> list[dict]:
             [{"from": [namespace_peer(NAMESPACE, {"app.kubernetes.io/name": s})], "ports": tcp(5432)}],
             None,
         )
-        for s in SERVICES
+        for s in DEPLOYED
     ]
     return [broker, *databases]
 
 
 def documents() -> dict[str, list[dict]]:
     files = {"00-config.yaml": config(), "10-topics-job.yaml": [topics_job()]}
-    for service in SERVICES:
+    for service in DEPLOYED:
         files[f"20-{service}.yaml"] = [
             deployment(service),
             service_object(service),

@@ -334,6 +334,19 @@ def test_the_kubernetes_template_secret_is_refused(service: str, own: list[tuple
     assert "Traceback" not in result.stderr
 
 
+def test_the_kubernetes_template_is_refused_for_the_portal_which_has_no_broker_to_name() -> None:
+    """The portal on its manifest and the template Secret: its sign-in client, public URL and database placeholders
+    are named; the broker's are not (it reaches none, so the manifest gives it no broker settings to fill in)."""
+    env = kubernetes_env("portal")
+    result = run_service("portal", env)
+    assert result.returncode == 2, result.stderr
+    assert REFUSED in result.stderr and "Traceback" not in result.stderr
+    for setting in ("MENTORSHIP_OIDC_ISSUER", "MENTORSHIP_OIDC_ROLE_MAP", "MENTORSHIP_PG_DSN", "MENTORSHIP_PUBLIC_URL"):
+        assert setting in result.stderr, setting
+    assert "MENTORSHIP_OIDC_CLIENT_ID" in result.stderr and "MENTORSHIP_OIDC_CLIENT_SECRET" in result.stderr
+    assert "MENTORSHIP_KAFKA" not in result.stderr
+
+
 def safe_env() -> dict[str, str]:
     return {
         "MENTORSHIP_DEV_MODE": "0",

@@ -1,5 +1,6 @@
 """The deployment files describe the platform as deployments need: Kafka in KRaft mode
-keeping events forever, one Postgres per service, every service its own healthy container."""
+keeping events forever, one Postgres per service, every service its own healthy container, the portal
+beside them without the broker, and an image that carries htmx from the lockfile."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from mentorship.stack import PORTAL, PORTAL_CALLS
+
 yaml = pytest.importorskip("yaml", reason="pyyaml is not installed (it belongs in the dev extras)")
 
 pytestmark = pytest.mark.unit
@@ -19,6 +22,9 @@ pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 SERVICES = {"profiles": 8001, "matching": 8002, "relationships": 8003, "notifications": 8004, "analytics": 8005}
+"""The services on the broker, with their host ports; the portal (8006) reaches none."""
+WITH_DATABASE = [*SERVICES, PORTAL]
+SIGNS_PEOPLE_IN = {"analytics", PORTAL}
 DEFAULT = re.compile(r"\$\{(\w+):-([^}]*)\}")
 REQUIRED = re.compile(r"\$\{(\w+):\?([^}]*)\}")
 REQUIRED_SECRETS = {
@@ -33,6 +39,9 @@ REQUIRED_SECRETS = {
     "MENTORSHIP_MATCHING_SERVICE_CLIENT_SECRET": "m" * 40,
     "MENTORSHIP_NOTIFICATIONS_SERVICE_CLIENT_ID": "mentorship-notifications",
     "MENTORSHIP_NOTIFICATIONS_SERVICE_CLIENT_SECRET": "n" * 40,
+    "MENTORSHIP_PORTAL_OIDC_CLIENT_ID": "mentorship-portal",
+    "MENTORSHIP_PORTAL_OIDC_CLIENT_SECRET": "q" * 40,
+    "MENTORSHIP_PORTAL_PUBLIC_URL": "https://mentoring.uni.example",
 }
 
 
@@ -121,19 +130,47 @@ def test_each_service_is_configured_for_the_container_network(services: dict[str
     assert [with_defaults(p) for p in services[name]["ports"]] == [f"{SERVICES[name]}:8000"]
 
 
-def test_only_analytics_signs_people_in_and_needs_its_client_and_https_url(
+def test_only_analytics_and_the_portal_sign_people_in_each_with_its_own_client_and_https_url(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    for name in SERVICES:
+    clients = {}
+    for name in [*SERVICES, PORTAL]:
         env = environment(services[name])
         sign_in = {k for k in env if k.startswith(("MENTORSHIP_OIDC_CLIENT_", "MENTORSHIP_PUBLIC_URL"))}
-        if name != "analytics":
+        if name not in SIGNS_PEOPLE_IN:
             assert sign_in == set(), name
             continue
         assert sign_in == {"MENTORSHIP_OIDC_CLIENT_ID", "MENTORSHIP_OIDC_CLIENT_SECRET", "MENTORSHIP_PUBLIC_URL"}
         assert all(with_defaults(env[k]) == "required" for k in sign_in)
+        clients[name] = (env["MENTORSHIP_OIDC_CLIENT_ID"], env["MENTORSHIP_PUBLIC_URL"])
         assert with_defaults(env["MENTORSHIP_OIDC_SCOPES"]) == "openid profile"
         assert "FORWARDED_ALLOW_IPS" in env, "uvicorn trusts X-Forwarded-Proto only from the TLS proxy named here"
+    assert clients["analytics"] != clients[PORTAL] and clients[PORTAL][0].startswith("${MENTORSHIP_PORTAL_OIDC_")
+
+
+def test_the_portal_reaches_no_broker_and_calls_the_services_on_the_compose_network(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    portal = services[PORTAL]
+    env = environment(portal)
+    assert portal["command"] == ["python", "-m", "services.portal"]
+    assert "build" in portal and "container_name" not in portal
+    assert [with_defaults(p) for p in portal["ports"]] == ["8006:8000"]
+    assert not [k for k in env if k.startswith("MENTORSHIP_KAFKA_") or k == "MENTORSHIP_TOPIC_PARTITIONS"]
+    assert "MENTORSHIP_MAX_EVENT_BYTES" not in env and "MENTORSHIP_DEV_MODE" not in env
+    assert "MENTORSHIP_PORTAL_DEV_MAIL_URL" not in env, "the mail sink's view is development only"
+    # one audience per called service: the default template, never one service's audience
+    assert "{service}" in with_defaults(env.get("MENTORSHIP_OIDC_AUDIENCE", "urn:mentorship:{service}"))
+    assert env["MENTORSHIP_OIDC_ISSUER"].startswith("${MENTORSHIP_OIDC_ISSUER:?")
+    assert env["MENTORSHIP_OIDC_ROLE_MAP"].startswith("${MENTORSHIP_OIDC_ROLE_MAP:?")
+    assert (env["MENTORSHIP_HTTP_HOST"], env["MENTORSHIP_HTTP_PORT"]) == ("0.0.0.0", "8000")
+    for name in PORTAL_CALLS:
+        assert env[f"MENTORSHIP_PORTAL_{name.upper()}_URL"] == f"http://{name}:8000"
+        assert portal["depends_on"][name]["condition"] in {"service_started", "service_healthy"}
+    assert set(portal["depends_on"]) == {*PORTAL_CALLS, own_database_host(portal)}
+    assert portal["depends_on"][own_database_host(portal)]["condition"] == "service_healthy"
+    assert env["MENTORSHIP_PORTAL_DASHBOARD_URL"].startswith("${MENTORSHIP_PUBLIC_URL:?")
+    assert env["MENTORSHIP_PORTAL_DASHBOARD_URL"].endswith("}/dashboard"), "where browsers reach analytics' dashboard"
 
 
 def test_no_secret_has_a_default_and_the_broker_is_published_on_loopback_only(
@@ -152,8 +189,8 @@ def test_no_secret_has_a_default_and_the_broker_is_published_on_loopback_only(
 
 
 def test_each_service_has_its_own_postgres(compose: dict[str, Any], services: dict[str, dict[str, Any]]) -> None:
-    hosts = {name: own_database_host(services[name]) for name in SERVICES}
-    assert len(set(hosts.values())) == len(SERVICES), hosts
+    hosts = {name: own_database_host(services[name]) for name in WITH_DATABASE}
+    assert len(set(hosts.values())) == len(WITH_DATABASE), hosts
     volumes = set()
     for name, host in hosts.items():
         database = services[host]
@@ -164,14 +201,14 @@ def test_each_service_has_its_own_postgres(compose: dict[str, Any], services: di
         volume = mount.split(":")[0]
         assert volume in compose["volumes"]
         volumes.add(volume)
-    assert len(volumes) == len(SERVICES)
+    assert len(volumes) == len(WITH_DATABASE)
 
 
 def test_every_container_has_a_healthcheck(services: dict[str, dict[str, Any]]) -> None:
     for name, service in services.items():
         check = service.get("healthcheck", {})
         assert check.get("test") and not check.get("disable"), name
-    for name in SERVICES:
+    for name in WITH_DATABASE:
         assert "/readyz" in " ".join(services[name]["healthcheck"]["test"])
 
 
@@ -190,8 +227,17 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
     ]
 
 
+def stages(instructions: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    found: list[list[tuple[str, str]]] = []
+    for kind, arg in instructions:
+        if kind == "FROM":
+            found.append([])
+        found[-1].append((kind, arg))
+    return found
+
+
 def test_dockerfile_installs_the_project_and_runs_as_non_root() -> None:
-    instructions = dockerfile_instructions()
+    instructions = stages(dockerfile_instructions())[-1]  # the image: its last stage
     assert instructions[0] == ("FROM", "python:3.11-slim")
     assert any(kind == "RUN" and "pip install --no-cache-dir ." in arg for kind, arg in instructions)
     users = [arg for kind, arg in instructions if kind == "USER"]
@@ -199,6 +245,27 @@ def test_dockerfile_installs_the_project_and_runs_as_non_root() -> None:
     assert ("EXPOSE", "8000") in instructions
     ignored = (REPO / ".dockerignore").read_text().split()
     assert {".venv", ".git"} <= set(ignored)
+
+
+def test_the_image_carries_htmx_from_the_lockfile_where_the_portal_serves_it() -> None:
+    """An npm stage installs from package.json and its lockfile (``npm ci``); the image takes htmx's one file from
+    it, where ``MENTORSHIP_PORTAL_HTMX_FILE`` points. Nothing is fetched from a URL (no CDN); the host's
+    node_modules never enters the build context."""
+    text = (REPO / "Dockerfile").read_text()
+    *builders, image = stages(dockerfile_instructions())
+    [npm] = [s for s in builders if any(kind == "RUN" and arg.startswith("npm ci") for kind, arg in s)]
+    name = npm[0][1].split()[-1]
+    assert npm[0][1].split()[-2].upper() == "AS"
+    assert ("COPY", "package.json package-lock.json ./") in npm
+    assert "htmx.org" in (REPO / "package.json").read_text() and "--omit=dev" in text
+    [copied] = [arg for kind, arg in image if kind == "COPY" and arg.startswith(f"--from={name} ")]
+    *sources, target = copied.split()[1:]
+    assert [s for s in sources if s.endswith("/node_modules/htmx.org/dist/htmx.min.js")]
+    [env] = [arg for kind, arg in image if kind == "ENV" and "MENTORSHIP_PORTAL_HTMX_FILE=" in arg]
+    served = re.search(r"MENTORSHIP_PORTAL_HTMX_FILE=(\S+)", env).group(1)
+    assert served == target.rstrip("/") + "/htmx.min.js"
+    assert not re.search(r"https?://", text.replace("http://127.0.0.1:8000/", "")), "nothing from the network"
+    assert "node_modules" in (REPO / ".dockerignore").read_text().split()
 
 
 def compose_cli() -> list[str] | None:

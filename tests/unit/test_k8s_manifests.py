@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deploy.k8s.generate import HERE, INGRESS_ADDRESSES, SERVICE_SETTINGS, render
-from mentorship.stack import KEY_SOURCES
+from deploy.k8s.generate import DEPLOYED, HERE, INGRESS_ADDRESSES, SERVICE_SETTINGS, render
+from mentorship.stack import KEY_SOURCES, PORTAL, PORTAL_CALLS
 from shared.bus import SERVICES, all_event_topics, dead_letter_topic
 
 pytestmark = pytest.mark.unit
@@ -56,7 +56,7 @@ def test_every_object_is_well_formed(docs) -> None:
 
 def test_each_service_has_deployment_service_and_autoscaler(docs) -> None:
     deployments, services, hpas = (of_kind(docs, k) for k in ("Deployment", "Service", "HorizontalPodAutoscaler"))
-    assert set(deployments) == set(services) == set(hpas) == set(SERVICES)
+    assert set(deployments) == set(services) == set(hpas) == set(SERVICES) | {PORTAL} == set(DEPLOYED)
     for name, deployment in deployments.items():
         spec = deployment["spec"]
         pod_labels = spec["template"]["metadata"]["labels"]
@@ -85,7 +85,7 @@ def test_ingress_body_limits_are_the_services_own(docs) -> None:
     default = ServiceSettings.model_fields["http_max_body_bytes"].default
     assert int(config["data"]["MENTORSHIP_HTTP_MAX_BODY_BYTES"]) == default
     size = "nginx.ingress.kubernetes.io/proxy-body-size"
-    for service in SERVICES:
+    for service in DEPLOYED:
         assert ingresses[service]["metadata"]["annotations"][size] == f"{default // MIB}m"
         [rule] = ingresses[service]["spec"]["rules"]
         assert [p["backend"]["service"]["name"] for p in rule["http"]["paths"]] == [service]
@@ -116,7 +116,7 @@ def test_referenced_config_and_secret_keys_exist(docs) -> None:
                 assert ref["name"] == secret["metadata"]["name"] and ref["key"] in secret["stringData"]
                 if variable["name"] == "MENTORSHIP_PG_DSN":
                     dsn_keys.add(ref["key"])
-    assert len(dsn_keys) == len(SERVICES)  # a database per service
+    assert len(dsn_keys) == len(DEPLOYED)  # a database per service, and the portal's for its sessions
 
 
 def deployment_name(pod: dict) -> str:
@@ -143,11 +143,12 @@ def test_services_take_the_institutions_tokens_and_no_token_secret(docs) -> None
             env = {v["name"]: v for v in container["env"]}
             assert "MENTORSHIP_JWT_SECRET" not in env and "MENTORSHIP_DEV_MODE" not in env
             sign_in = {k for k in env if k.startswith(("MENTORSHIP_OIDC_CLIENT_", "MENTORSHIP_PUBLIC_URL"))}
-            if name != "analytics":
+            if name not in {"analytics", PORTAL}:
                 assert sign_in == set(), name
                 continue
             assert sign_in == {"MENTORSHIP_OIDC_CLIENT_ID", "MENTORSHIP_OIDC_CLIENT_SECRET", "MENTORSHIP_PUBLIC_URL"}
-            assert env["MENTORSHIP_OIDC_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"]["key"] in secret["stringData"]
+            client_secret = env["MENTORSHIP_OIDC_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"]["key"]
+            assert client_secret in secret["stringData"] and client_secret == f"{name}-oidc-client-secret"
     assert "MENTORSHIP_DEV_MODE" not in data
 
 
@@ -156,15 +157,16 @@ def test_network_policies_let_in_only_the_ingress_and_reach_only_what_each_servi
     deny = policies["default-deny"]["spec"]
     assert deny["podSelector"] == {} and set(deny["policyTypes"]) == {"Ingress", "Egress"}
     assert deny["ingress"] == [] and deny["egress"] == []
-    for service in SERVICES:
+    for service in DEPLOYED:
         spec = policies[service]["spec"]
-        rule, *key_askers = spec["ingress"]
+        rule, *callers = spec["ingress"]
         sources = {p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in rule["from"]}
         assert sources == {"ingress-nginx", "monitoring"} and rule["ports"] == [{"protocol": "TCP", "port": 8000}]
-        # the consumers that open its personal fields ask it for keys (shared.keysource), and only they
+        # the consumers that open its personal fields ask it for keys (shared.keysource), the portal calls its API
+        # as the signed-in person, and only they
         consumers = {c for c, producers in KEY_SOURCES.items() if service in producers}
-        assert {p["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for r in key_askers for p in r["from"]} == (
-            consumers
+        assert {p["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for r in callers for p in r["from"]} == (
+            consumers | ({PORTAL} if service in PORTAL_CALLS else set())
         )
         reached = {
             peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
@@ -172,7 +174,11 @@ def test_network_policies_let_in_only_the_ingress_and_reach_only_what_each_servi
             for peer in r["to"]
             if "podSelector" in peer and "namespaceSelector" not in peer
         }
-        assert reached == set(KEY_SOURCES.get(service, ()))
+        assert reached == set(PORTAL_CALLS if service == PORTAL else KEY_SOURCES.get(service, ()))
+        broker = [r for r in spec["egress"] if any(namespace_of(peer) == "kafka" for peer in r["to"])]
+        assert len(broker) == (0 if service == PORTAL else 1), "the portal reaches no broker"
+        https = [r for r in spec["egress"] if {"protocol": "TCP", "port": 443} in r["ports"]]
+        assert https, "the provider (its keys; the sign-ins' and key clients' token endpoint)"
         databases = [
             peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
             for r in spec["egress"]
@@ -188,13 +194,22 @@ def test_network_policies_let_in_only_the_ingress_and_reach_only_what_each_servi
     assert broker["metadata"]["namespace"] == "kafka"
 
 
+def namespace_of(peer: dict) -> str | None:
+    return peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+
+
 def test_services_reach_the_broker_over_sasl_ssl_as_their_own_principal(docs) -> None:
     [config] = of_kind(docs, "ConfigMap").values()
     data = config["data"]
     assert data["MENTORSHIP_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
     assert data["MENTORSHIP_KAFKA_SASL_MECHANISM"].startswith("SCRAM-SHA-")
-    for deployment in of_kind(docs, "Deployment").values():
+    for name, deployment in of_kind(docs, "Deployment").items():
         pod = deployment["spec"]["template"]["spec"]
+        env = {v["name"] for c in pod["containers"] + pod["initContainers"] for v in c["env"]}
+        if name == PORTAL:  # no broker: no principal, no password, no CA
+            assert "volumes" not in pod and not {v for v in env if v.startswith("MENTORSHIP_KAFKA_")}
+            continue
+        assert {"MENTORSHIP_KAFKA_SASL_USERNAME", "MENTORSHIP_KAFKA_SASL_PASSWORD"} <= env
         [volume] = pod["volumes"]
         [mount] = pod["containers"][0]["volumeMounts"]
         assert data["MENTORSHIP_KAFKA_SSL_CAFILE"] == f"{mount['mountPath']}/{volume['secret']['items'][0]['path']}"
@@ -226,3 +241,23 @@ def test_grafana_dashboard_is_fresh_and_uses_only_real_metrics() -> None:
         for name in re.findall(r"mentorship_[a-z_]+", panel["targets"][0]["expr"])
     }
     assert len(used) == 8 and used <= known, used - known
+
+
+def test_the_portal_is_configured_to_call_the_services_inside_the_namespace(docs, monkeypatch) -> None:
+    """Its settings as the manifest gives them are valid; the APIs are the services' Services (port 80, which the
+    network policies let it reach), the dashboard the analytics ingress' host; no development mail sink."""
+    from services.portal.settings import PortalSettings
+
+    pod = of_kind(docs, "Deployment")[PORTAL]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    env = {v["name"]: v["value"] for v in container["env"] if "value" in v}
+    assert "MENTORSHIP_PORTAL_DEV_MAIL_URL" not in env
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    options = PortalSettings()
+    for service in PORTAL_CALLS:
+        assert options.base_url(service) == f"http://{of_kind(docs, 'Service')[service]['metadata']['name']}"
+    [rule] = of_kind(docs, "Ingress")["analytics"]["spec"]["rules"]
+    assert options.dashboard_url == f"https://{rule['host']}/dashboard"
+    [portal_rule] = of_kind(docs, "Ingress")[PORTAL]["spec"]["rules"]
+    assert portal_rule["http"]["paths"][0]["backend"]["service"]["name"] == PORTAL
