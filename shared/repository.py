@@ -21,6 +21,25 @@ from shared.events import Event
 from shared.ports import Conn, EventStorePort
 
 A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
+
+DECISION_ATTEMPTS = 3
+
+
+async def deciding_afresh(decide: Callable[[], Awaitable[T]], attempts: int = DECISION_ATTEMPTS) -> T:
+    """Run a whole load → decide → commit again when another writer committed to the stream in between.
+
+    Only for commands whose caller named no version (no ``If-Match``): the caller asked for an outcome, not for a
+    change to what they had seen, so the decision is made again on what is there now (a registration landing on
+    the person HR's feed created a moment earlier). A caller's stale ``If-Match`` stays a 409.
+    """
+    for attempt in range(attempts):
+        try:
+            return await decide()
+        except ConcurrencyConflict:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 CommitHook = Callable[[Conn, A, Sequence[Event], datetime], Awaitable[None]]

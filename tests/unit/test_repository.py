@@ -13,7 +13,7 @@ from shared.events import Event
 from shared.events.profiles import ParticipantDeactivated, ParticipantErased, ParticipantReactivated
 from shared.handlers import EventHandlers
 from shared.inbox import PermanentError
-from shared.repository import Repository
+from shared.repository import Repository, deciding_afresh
 from shared.testing import FixedClock, InMemoryEventStore, InMemoryTimers, MemoryTransactions
 
 pytestmark = pytest.mark.unit
@@ -84,6 +84,31 @@ async def test_a_stale_version_is_a_conflict_and_writes_nothing():
         await repo.get(None, "p1", expected_version=0)
     with pytest.raises(Gone, match="no participant p2"):
         await repo.get(None, "p2")
+
+
+async def test_a_decision_overtaken_by_another_writer_is_made_afresh_on_what_is_there_now():
+    store = InMemoryEventStore()
+    repo = repository(store)
+    overtaken = []
+
+    async def reactivate_once_someone_else_deactivated() -> int:
+        switch = await repo.load(None, "p1")
+        if not overtaken:  # another writer (HR's feed) commits between this load and this commit
+            other = await repo.load(None, "p1")
+            overtaken.append(await repo.commit(None, other, other.deactivate()))
+        return await repo.commit(None, switch, switch.reactivate() or switch.deactivate())
+
+    assert await deciding_afresh(reactivate_once_someone_else_deactivated) == 2  # decided again at version 1
+    assert [e.type_name() for e in store.events("p1")] == ["ParticipantDeactivated", "ParticipantReactivated"]
+
+    async def always_overtaken() -> int:
+        switch = await repo.load(None, "p1")
+        other = await repo.load(None, "p1")
+        await repo.commit(None, other, other.deactivate() or other.reactivate())
+        return await repo.commit(None, switch, switch.deactivate() or switch.reactivate())
+
+    with pytest.raises(ConcurrencyConflict):  # a writer that always gets there first: the conflict stays a 409
+        await deciding_afresh(always_overtaken, attempts=2)
 
 
 async def test_a_failing_hook_rolls_the_memory_transaction_back():

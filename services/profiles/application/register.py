@@ -14,12 +14,13 @@ from services.profiles.domain.participant import (
     require_email_free,
     require_employee_free,
 )
+from shared.repository import deciding_afresh
 
 
 async def handle(ports: Ports, cmd: Register) -> int:
     """The participant's version after the registration."""
     with collisions_told_only_to_admins(cmd.by_admin):
-        return await _register(ports, cmd)
+        return await deciding_afresh(lambda: _register(ports, cmd))
 
 
 async def _register(ports: Ports, cmd: Register) -> int:
