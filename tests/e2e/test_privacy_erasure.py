@@ -26,7 +26,7 @@ from aiosmtpd.controller import Controller
 
 from mentorship.stack import RunningService, start_services
 from shared.auth import Role
-from shared.bus import new_admin, new_consumer
+from shared.bus import PUBLISHING_SERVICES, new_admin, new_consumer, topic_for
 from tests.e2e.cli import WIDE_TERMINAL, mentorship, plain
 from tests.faults.workload import bearer, profile
 from tests.helpers import eventually
@@ -75,6 +75,7 @@ class Scan:
     records: int = 0
     files: int = 0
     found: Counter[tuple[str, str]] = field(default_factory=Counter)  # (place, marker field) → hits
+    per_topic: Counter[str] = field(default_factory=Counter)  # records read of each topic
 
     def look(self, place: str, text: str) -> None:
         lowered = text.lower()
@@ -283,8 +284,12 @@ async def scan_databases(scan: Scan, postgres, stack: dict[str, RunningService])
             await conn.close()
 
 
-async def scan_topics(scan: Scan, broker) -> None:
-    """The raw bytes (key, value, headers) of every retained record of every topic, from the beginning."""
+async def scan_topics(scan: Scan, broker, stack: dict[str, RunningService], postgres) -> None:
+    """The raw bytes (key, value, headers) of every retained record of every topic, from the beginning.
+
+    Every partition of every topic is read at once up to its end offset and then until two fetches in a row bring
+    nothing (the development broker's end offsets can lag), and each service's topic must have yielded at least as
+    many records as its event store has published: a scan that missed records fails instead of finding nothing."""
     admin = new_admin(broker.bootstrap, request_timeout_ms=30_000)
     await admin.start()
     try:
@@ -292,29 +297,39 @@ async def scan_topics(scan: Scan, broker) -> None:
         described = {t["topic"]: [p["partition"] for p in t["partitions"]] for t in await admin.describe_topics(names)}
     finally:
         await admin.close()
+    partitions = [TopicPartition(topic, p) for topic in names for p in described.get(topic, ())]
+    assert {tp.topic for tp in partitions} == set(names), f"topics without described partitions: {described}"
+    scan.places += len(names)
     consumer = new_consumer(broker.bootstrap, group_id=None, enable_auto_commit=False, request_timeout_ms=30_000)
     await consumer.start()
     try:
-        for topic in names:
-            scan.places += 1
-            partitions = [TopicPartition(topic, p) for p in described.get(topic, ())]
-            assert partitions, f"{topic}: no partitions described"
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            ends = await consumer.end_offsets(partitions)
-            empty = 0
-            while left := [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-                batches = await consumer.getmany(*left, timeout_ms=1000)
-                empty = 0 if batches else empty + 1
-                assert empty < 30, f"{topic}: nothing fetched below its end offsets {ends} for 30 tries"
-                for records in batches.values():
-                    for record in records:
-                        scan.records += 1
-                        raw = (record.key or b"") + (record.value or b"")
-                        raw += b"".join(k.encode() + (v or b"") for k, v in record.headers)
-                        scan.look(f"topic {topic}", raw.decode("utf-8", errors="replace"))
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        empty = tries = 0
+        while empty < 2 or any([await consumer.position(tp) < ends[tp] for tp in partitions]):
+            tries += 1
+            assert tries < 600, f"the topics were not read to their end offsets {ends}"
+            batches = await consumer.getmany(timeout_ms=500)
+            empty = 0 if batches else empty + 1
+            for tp, records in batches.items():
+                for record in records:
+                    scan.records += 1
+                    scan.per_topic[tp.topic] += 1
+                    raw = (record.key or b"") + (record.value or b"")
+                    raw += b"".join(k.encode() + (v or b"") for k, v in record.headers)
+                    scan.look(f"topic {tp.topic}", raw.decode("utf-8", errors="replace"))
     finally:
         await consumer.stop()
+    for service in (s for s in stack.values() if s.name in PUBLISHING_SERVICES):
+        conn = await asyncpg.connect(postgres.dsn_for(service.database))
+        try:
+            published = await conn.fetchval("SELECT (SELECT count(*) FROM events) - (SELECT count(*) FROM outbox)")
+        finally:
+            await conn.close()
+        topic = topic_for(service.name)
+        read = scan.per_topic[topic]
+        assert read >= published, f"{topic}: {read} records read, {published} published"
 
 
 def scan_files(scan: Scan, label: str, paths: list[Path]) -> None:
@@ -376,7 +391,7 @@ async def test_erasure_leaves_no_readable_marker_anywhere(stack, mailbox, postgr
     # Before: every marker is somewhere (so the scan can see them), an export and an as-of snapshot hold them.
     before = Scan()
     await scan_databases(before, postgres, stack)
-    await scan_topics(before, broker)
+    await scan_topics(before, broker, stack, postgres)
     await read_confidential_texts(before, relationship)
     assert {name for _, name in before.found} >= set(MARKERS) - REPLACED, before.found
     scan_files(before, "export", export(broker, tmp_path / "export-before"))
@@ -439,7 +454,7 @@ async def test_erasure_leaves_no_readable_marker_anywhere(stack, mailbox, postgr
     print("privacy e2e: replayed", flush=True)
     after = Scan()
     await scan_databases(after, postgres, stack)
-    await scan_topics(after, broker)
+    await scan_topics(after, broker, stack, postgres)
     scan_files(after, "fresh export", export(broker, tmp_path / "export-after"))
     scan_files(after, "log", [s.process.log_path for s in stack.values()])
     await read_confidential_texts(after, relationship)

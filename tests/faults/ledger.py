@@ -21,6 +21,7 @@ from uuid import UUID
 
 import asyncpg
 
+from shared.sealing import is_sealed
 from tests.faults.cluster import Cluster
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
@@ -76,8 +77,8 @@ def mask(value: Any) -> Any:
                 pass
         return _DAY.sub("<day>", _TIME.sub("<time>", _UUID.sub("<id>", value)))
     if isinstance(value, dict):
-        if value.keys() == {"$pii"}:
-            return "<sealed>"  # personal data sealed with a fresh nonce
+        if is_sealed(value):
+            return "<sealed>"  # personal data sealed with a fresh nonce (shared.sealing)
         return {
             mask(k): "<elapsed>" if _ELAPSED.search(str(k)) else "<bookkeeping>" if k in _SKIP_COLUMNS else mask(v)
             for k, v in sorted(value.items())
