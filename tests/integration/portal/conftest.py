@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 import asyncpg
 import httpx
+import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 
+from mentorship.devstack.broker import Broker, start_broker
 from mentorship.devstack.oidc import DEV_PASSWORD, OidcProvider
 from mentorship.devstack.postgres import Postgres
 from services.matching.bootstrap import build_app as matching_app
@@ -78,6 +80,15 @@ def _settings(name: str, dsn: str, bootstrap: str, provider: OidcProvider, **mor
         timer_poll_seconds=3_600,
         **more,
     )
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[Broker]:
+    """A broker of this module's own. The services here consume with their real groups ("matching", …), which on
+    the session's broker would resume at offsets other modules' services committed and read those modules'
+    records too (their mentors in this directory)."""
+    with start_broker() as running:
+        yield running
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
