@@ -38,6 +38,7 @@ from shared.auth import Role, mint_token
 from shared.clock import DevClockFile
 from shared.settings import DEV_JWT_SECRET
 from tests.e2e.test_dashboard_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
+from tests.e2e.test_dashboard_browser import sign_in as through_provider
 from tests.helpers import cardiologist_profile, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]  # one stack and a browser for the module
@@ -239,20 +240,11 @@ async def when_failed() -> None:
 
 async def sign_in(browser, portal: str, person: str, *, width: int = 1280):
     """A fresh browser (no cookies) signed in to the portal as ``person`` through the provider's form; its page."""
-    from mentorship.devstack.oidc import DEV_PASSWORD
-
     context = await browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)  # axe injected
     page = await context.new_page()
     page.set_default_timeout(20_000)
     OPEN.append(page)
-    await page.goto(f"{portal}/login")
-    await page.click("button[type=submit]")
-    await page.wait_for_selector("#username")  # the provider's page
-    await page.fill("#username", person)
-    await page.fill("#password", DEV_PASSWORD)
-    async with page.expect_navigation(url=lambda u: u.startswith(portal)):
-        await page.click("button[type=submit]")
-    await page.wait_for_load_state()
+    await through_provider(page, portal, person)
     assert page.url == f"{portal}/", page.url
     return page
 
