@@ -206,9 +206,9 @@ class Program(Aggregate):
 
     def change(self, settings: Settings, by: str) -> list[Event]:
         current = self.s
-        check_settings(self.program_id, settings)
         if settings.model != current.model:
             raise InvalidCommand("model", "a program's model cannot change once defined")
+        check_settings(self.program_id, settings)
         if settings == current:
             return []
         return [ProgramChanged(program_id=self.program_id, **settings.payload(), changed_by=by)]
