@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Response, status
 from pydantic import BaseModel
 
 from services.matching.adapters import requests as bodies
@@ -439,7 +439,8 @@ def _version(if_match: str | None) -> int | None:
         return None
     text = if_match.strip().removeprefix("W/").strip('"')
     if not text.isdigit() or len(text) > 9:
-        raise InvalidCommand("If-Match", 'must be a version number, e.g. "3"')
+        detail = [{"loc": ["header", "If-Match"], "msg": 'must be a version number, e.g. "3"', "type": "value_error"}]
+        raise HTTPException(422, detail=detail)
     return int(text)
 
 

@@ -92,6 +92,8 @@ async def test_program_crud_names_bad_fields_and_refuses_a_stale_if_match(servic
     assert updated.json()["version"] == 2 and updated.json()["response_days"] == 9
     stale = await service.client.put("/programs/faculty", headers={**DIRECTOR, "If-Match": '"1"'}, json=changed)
     assert stale.status_code == 409, stale.text
+    garbled = await service.client.put("/programs/faculty", headers={**DIRECTOR, "If-Match": "soon"}, json=changed)
+    assert garbled.status_code == 422 and ("header", "If-Match") in loc(garbled)
     model = await service.client.put(
         "/programs/faculty", headers=DIRECTOR, json={**changed, "model": "group", "group_size_max": 5}
     )
@@ -176,8 +178,12 @@ async def test_enrolment_eligibility_and_self_service(service) -> None:
         "mentees": 1,
         "peers": 0,
     }
+    request_id = (await submit_in(service, "open", inside, mentor)).json()["request_id"]
+    stranger = await service.client.delete(f"/programs/open/enrolments/{inside}", headers=auth(nurse))
+    assert stranger.status_code == 404
     left = await service.client.delete(f"/programs/open/enrolments/{inside}", headers=auth(inside))
     assert left.status_code == 204
+    assert (await service.request(request_id))["status"] == "withdrawn"  # leaving withdraws what is not matched
     assert (await service.client.get("/enrolments", headers=auth(inside))).json()["enrolments"] == []
     await enrol(service, "open", inside, "mentee")  # may enrol again after leaving
 

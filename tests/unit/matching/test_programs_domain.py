@@ -209,3 +209,10 @@ def test_priority_weight_tips_a_close_contest() -> None:
         [a, b], [mentor], Weights(), Overrides(), "optimal", {}, 50, priority={"e-b"}, policy="weight"
     )
     assert [p.mentee_id for p in tipped.pairs] == ["e-b"]
+
+
+def test_an_ended_program_takes_no_requests() -> None:
+    program = Program("p", settings=_settings(ends_on=date(2026, 6, 30)))
+    program.check_requests_allowed(date(2026, 6, 30))
+    with pytest.raises(MatchingRuleViolation, match="ended on 2026-06-30"):
+        program.check_requests_allowed(date(2026, 7, 1))
