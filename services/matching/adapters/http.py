@@ -218,10 +218,15 @@ async def post_withdrawal(
 
 @router.get("/mentees/{mentee_id}/suggestions", tags=["suggestions"])
 async def get_suggestions(
-    mentee_id: IdPath, deps: Container, principal: DirectorOrMentee, k: Annotated[int, Query(ge=1, le=50)] = 5
+    mentee_id: IdPath,
+    deps: Container,
+    principal: DirectorOrMentee,
+    k: Annotated[int, Query(ge=1, le=50)] = 5,
+    program_id: Annotated[str, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")] = "default",
 ) -> dict[str, Any]:
-    """The top-k mentors for a mentee, each with a score (0-100) and the reason."""
-    query = commands.SuggestMentors(mentee_id, principal.subject, principal.is_director, k)
+    """The top-k mentors for a mentee in a program ("default" if omitted), each with a score (0-100) and the
+    reason."""
+    query = commands.SuggestMentors(mentee_id, principal.subject, principal.is_director, k, program_id)
     return {"mentee_id": mentee_id, "items": [asdict(s) for s in await suggest.handle(deps, query)]}
 
 

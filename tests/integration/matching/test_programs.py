@@ -213,6 +213,8 @@ async def test_two_mentors_for_one_mentee_in_two_programs_and_one_per_program(se
     assert await service.runtime.pool.fetchval("SELECT count(*) FROM active_pairs WHERE mentee_id = $1", mentee) == 2
     again = await submit_in(service, "research", mentee, third, expect=409)
     assert "already has a mentor in this program" in again.json()["detail"]
+    suggested = await service.client.get(f"/mentees/{mentee}/suggestions?program_id=research", headers=DIRECTOR)
+    assert [item["mentor_id"] for item in suggested.json()["items"]] == [third]  # research's, not yet theirs
     matched = await service.opened(
         "SELECT stream_id, event_type, data FROM events WHERE event_type = 'MatchApproved' ORDER BY stream_id"
     )
