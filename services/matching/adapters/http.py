@@ -339,8 +339,8 @@ async def get_my_enrolments(deps: Container, who: Member) -> dict[str, Any]:
 async def post_group(
     program_id: IdPath, body: bodies.GroupBody, deps: Container, cid: CorrelationDep, who: Director
 ) -> dict[str, Any]:
-    """Form a mentoring group from the program's enrolled mentors and mentees: `GroupFormed`. Each mentor gives
-    the group one slot."""
+    """Form a mentoring group from a group program's enrolled mentors and mentees (each mentor gives the group
+    one slot), or a peer circle (no mentors) from a peer program's enrolled peers: `GroupFormed`."""
     cmd = commands.FormGroup(program_id, tuple(body.mentor_ids), tuple(body.mentee_ids), who.subject, cid)
     return {"match_id": await form_group.handle(deps, cmd)}
 

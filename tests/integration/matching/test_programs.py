@@ -441,3 +441,38 @@ async def test_eligibility_follows_an_hr_transfer(service) -> None:
     )
     await service.feed(moved)
     await enrol(service, "by-hr", mentee, "mentee")
+
+
+async def test_the_director_forms_a_peer_circle_and_two_groups_never_take_one_mentee(service) -> None:
+    peers = [unique("peer") for _ in range(3)]
+    mentors, mentee = [unique("mentor") for _ in range(2)], unique("mentee")
+    await service.feed(
+        *(mentee_registered(p) for p in peers), *(mentor_registered(m) for m in mentors), mentee_registered(mentee)
+    )
+    await define(service, "peers", model="peer", matching_mode="admin", circle_size=3)
+    for p in peers:
+        await enrol(service, "peers", p, "peer")
+    with_mentor = await service.client.post(
+        "/programs/peers/groups", headers=DIRECTOR, json={"mentor_ids": [mentors[0]], "mentee_ids": peers}
+    )
+    assert with_mentor.status_code == 422 and ("body", "mentor_ids") in loc(with_mentor)
+    circle = await service.client.post("/programs/peers/groups", headers=DIRECTOR, json={"mentee_ids": peers})
+    assert circle.status_code == 201, circle.text
+    formed = (await service.events(circle.json()["match_id"], "GroupFormed"))[0]
+    assert formed["model"] == "peer" and formed["mentor_ids"] == [] and formed["mentee_ids"] == peers
+
+    await define(service, "cohort", model="group", matching_mode="admin", group_size_max=5)
+    for m in mentors:
+        await enrol(service, "cohort", m, "mentor")
+    await enrol(service, "cohort", mentee, "mentee")
+    answers = await asyncio.gather(
+        *(
+            service.client.post(
+                "/programs/cohort/groups", headers=DIRECTOR, json={"mentor_ids": [m], "mentee_ids": [mentee]}
+            )
+            for m in mentors
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [201, 422], [a.text for a in answers]
+    members = "SELECT count(*) FROM group_members WHERE participant_id = $1 AND program_id = 'cohort'"
+    assert await service.runtime.pool.fetchval(members, mentee) == 1
