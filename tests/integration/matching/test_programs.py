@@ -194,7 +194,7 @@ async def test_enrolment_eligibility_and_self_service(service) -> None:
 async def test_two_mentors_for_one_mentee_in_two_programs_and_one_per_program(service) -> None:
     first, second, third, mentee = unique("mentor"), unique("mentor"), unique("mentor"), unique("mentee")
     await service.feed(*(mentor_registered(m) for m in (first, second, third)), mentee_registered(mentee))
-    await define(service, "research")
+    await define(service, "research", response_days=3)
     for m in (second, third):
         await enrol(service, "research", m, "mentor")
     await enrol(service, "research", mentee, "mentee")
@@ -209,6 +209,8 @@ async def test_two_mentors_for_one_mentee_in_two_programs_and_one_per_program(se
     second_open = await submit_in(service, "research", mentee, third, expect=409)
     assert "open request" in second_open.json()["detail"]
     await service.approve(in_research)
+    waiting = await service.request(in_research)
+    assert waiting["respond_by"].startswith((service.clock.now() + timedelta(days=3)).date().isoformat())
     assert (await service.answer(in_research, second, True)).status_code == 200
     assert await service.runtime.pool.fetchval("SELECT count(*) FROM active_pairs WHERE mentee_id = $1", mentee) == 2
     again = await submit_in(service, "research", mentee, third, expect=409)
