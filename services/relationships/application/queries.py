@@ -19,7 +19,7 @@ async def show_relationship(c: Container, relationship_id: str, reader: str, *, 
         row = await c.read_model.status(conn, relationship_id)
         if row is None:
             raise RelationshipNotFound(f"no relationship {relationship_id}")
-        if reader != row["mentor_id"] and reader not in row["mentee_ids"]:
+        if reader not in row["mentors"] and reader not in row["members"]:
             if director:
                 return row
             raise NotAParty(relationship_id)
