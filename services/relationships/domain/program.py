@@ -7,9 +7,8 @@ event and has today's values; so does a program not heard of yet.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
 
 from shared.events.relationships import DEFAULT_PROGRAM
@@ -30,18 +29,12 @@ class Terms:
     inactivity_days: int = 90
 
     def review_after(self, day: date) -> date:
-        """The review date the agreement defaults to: ``review_interval_months`` after ``day``."""
-        return add_months(day, self.review_interval_months)
+        """The review date the agreement defaults to: ``review_interval_months`` after ``day``, a month being a
+        twelfth of 365 days (12 months: 365 days, as before programs); at least annually, so never past a year."""
+        return day + timedelta(days=round(min(self.review_interval_months, 12) * 365 / 12))
 
 
 DEFAULT_TERMS = Terms()
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` plus ``months`` calendar months (the 31st becomes the month's last day)."""
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 # The smallest company each model keeps going with: below it, a member leaving closes the relationship.

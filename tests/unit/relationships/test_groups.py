@@ -38,7 +38,7 @@ from services.relationships.domain.errors import (
     RelationshipNotFound,
     RelationshipRuleViolation,
 )
-from services.relationships.domain.program import Terms, add_months
+from services.relationships.domain.program import Terms
 from shared.events import decode
 from shared.events.matching import GroupFormed, ProgramChanged, ProgramDefined
 from shared.events.profiles import ParticipantDeactivated, ParticipantErased
@@ -260,13 +260,13 @@ async def test_the_programs_terms_are_the_agreements_defaults() -> None:
     for party in (*MENTORS, *MENTEES):
         await sign_agreement.handle(w.c, sign(rid, party))
     signed = w.store.streams[rid][-1].event
-    assert signed.review_due_on == date(2026, 7, 5) and signed.cadence_weeks_max == 3
+    assert signed.review_due_on == date(2026, 7, 6)  # 182 days and signed.cadence_weeks_max == 3
     settings = program("residents").model_dump(exclude={"defined_by"})
     changed = ProgramChanged(**{**settings, "review_interval_months": 3, "changed_by": "director-1"})
     await bus(w, changed, "residents")
     w.clock.advance(days=200)
     await review_agreement.handle(w.c, ReviewAgreement(rid, "mentor-1", "continued"))
-    assert w.store.streams[rid][-1].event.next_review_due_on == add_months(w.c.today(), 3)
+    assert w.store.streams[rid][-1].event.next_review_due_on == w.c.today() + timedelta(days=91)
 
 
 async def test_a_proposal_with_one_cadence_bound_keeps_the_programs_other_unless_they_cross() -> None:
@@ -367,3 +367,9 @@ async def _show(w: World, rid: str, reader: str) -> dict:
     from services.relationships.application.queries import show_relationship
 
     return await show_relationship(w.c, rid, reader, director=False)
+
+
+def test_the_review_interval_is_held_to_at_least_annually() -> None:
+    assert Terms(review_interval_months=18).review_after(TODAY) == TODAY + timedelta(days=365)
+    assert Terms().review_after(TODAY) == TODAY + timedelta(days=365)
+    assert Terms(review_interval_months=1).review_after(TODAY) == TODAY + timedelta(days=30)
