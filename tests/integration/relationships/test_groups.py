@@ -134,6 +134,16 @@ async def test_a_formed_group_meets_under_its_programs_terms(service) -> None:
         json={"mentee_id": mentees[1], "text": "Submit a K award", "measure": "submitted", "due_on": "2026-12-01"},
     )
     assert goal.status_code == 201
+    service.clock.advance(days(3 * 7 + 14))  # the program's 3 weeks and the grace, without a meeting
+    assert await service.fire_timers() == 1
+    service.clock.advance(days(182 - 35))  # the review date
+    assert await service.fire_timers() == 1
+    assert (await service.event_types(rid))[-2:] == ["RelationshipLagging", "AgreementReviewDue"]
+    continued = {"outcome": "continued"}
+    reviewed = await service.client.post(f"/relationships/{rid}/reviews", headers=as_[mentees[2]], json=continued)
+    assert reviewed.status_code == 200
+    view = (await service.client.get(f"/relationships/{rid}", headers=as_[mentees[2]])).json()
+    assert view["review_due_on"] == str(service.clock.now().date() + timedelta(days=182))
     closing = await service.client.post(
         f"/relationships/{rid}/closure", headers=as_[mentees[0]], json={"reason": "objectives_achieved"}
     )
