@@ -67,4 +67,5 @@ def _meeting(m: Meeting) -> dict[str, Any]:
         "duration_minutes": m.duration_minutes,
         "format": m.format,
         "topic_tags": m.topic_tags,
+        "attendee_ids": m.attendee_ids,
     }

@@ -116,6 +116,8 @@ async def test_a_formed_group_meets_under_its_programs_terms(service) -> None:
         "SELECT stream_id, event_type, data FROM events WHERE stream_id = $1 AND event_type = 'MeetingLogged'", rid
     )
     assert logged["attendee_ids"] == [mentors[0], mentees[0], mentees[2]] and "notes" not in json.dumps(logged)
+    shown = (await service.client.get(f"/relationships/{rid}", headers=as_[mentees[2]])).json()["meetings"]
+    assert [m["attendee_ids"] for m in shown] == [[mentors[0], mentees[0], mentees[2]]]
     for reader in (mentors[1], mentees[1]):
         notes = (await service.client.get(f"/relationships/{rid}/notes", headers=as_[reader])).json()
         assert [n["text"] for n in notes] == ["Group session: grant timelines"]
