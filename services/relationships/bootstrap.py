@@ -18,6 +18,7 @@ from services.relationships.adapters.confidential import PostgresConfidentialTex
 from services.relationships.adapters.drafts import PostgresAgreementDrafts
 from services.relationships.adapters.http import install
 from services.relationships.adapters.privacy import inventory
+from services.relationships.adapters.programs import PostgresPeopleStanding, PostgresProgramTerms
 from services.relationships.adapters.read_model import PostgresReadModel
 from services.relationships.application.container import Container, relationship_repository
 from services.relationships.application.fire_timers import timer_handlers
@@ -78,6 +79,8 @@ def build_container(
         read_model=read_model,
         cipher=cipher,
         clock=clock,
+        programs=PostgresProgramTerms(),
+        standing=PostgresPeopleStanding(),
         cadence_grace=grace,
         topics=tuple(options.meeting_topics),
     )

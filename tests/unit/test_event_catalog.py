@@ -191,6 +191,14 @@ VALID: dict[str, dict[str, Any]] = {
         "rematch_requested": True,
         "closed_on": "2026-05-01",
     },
+    "MemberLeft": {
+        "relationship_id": "rel1",
+        "participant_id": "p2",
+        "role": "mentee",
+        "reason": "withdrew",
+        "by": "p2",
+        "left_on": "2026-04-01",
+    },
     # notifications
     "NotificationSent": NOTIFICATION,
     "NotificationFailed": {**NOTIFICATION, "error": "550 mailbox unavailable", "attempts": 5},
@@ -243,6 +251,7 @@ OWNERS = {
         "AgreementReviewDue",
         "AgreementReviewed",
         "FeedbackSubmitted",
+        "MemberLeft",
         "RelationshipClosed",
     ],
     "notifications": ["NotificationSent", "NotificationFailed"],

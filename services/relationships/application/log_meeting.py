@@ -15,7 +15,15 @@ async def handle(c: Container, cmd: LogMeeting) -> str:
     async with c.transactions() as conn:
         relationship = await c.relationships.get(conn, cmd.relationship_id)
         events = relationship.log_meeting(
-            cmd.by, meeting_id, cmd.held_on, cmd.duration_minutes, cmd.format, list(cmd.topic_tags), c.today(), c.topics
+            cmd.by,
+            meeting_id,
+            cmd.held_on,
+            cmd.duration_minutes,
+            cmd.format,
+            list(cmd.topic_tags),
+            c.today(),
+            c.topics,
+            attendee_ids=list(cmd.attendee_ids) if cmd.attendee_ids else None,
         )
         await c.relationships.commit(conn, relationship, events, correlation_id=cmd.correlation_id)
         if cmd.notes:
