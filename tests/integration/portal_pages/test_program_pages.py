@@ -196,6 +196,22 @@ async def test_the_director_defines_programs_and_participants_enrol_form_groups_
     assert report.status_code == 200 and "Peer circles" in report.text and "2 circles of about 2 peers" in report.text
     assert (await director.post(f"{run_page}/commit")).status_code == 303
     assert "2 circles for 4 peers" in (await director.get("/director/bulk")).text
+    peer = await stack.sign_in(mentees[4], Role.mentee)
+    circle: list[str] = []
+
+    async def circle_started() -> bool:
+        answer = await stack.relationships.client.get("/relationships", headers=auth(mentees[4], Role.mentee))
+        circle[:] = [r["relationship_id"] for r in answer.json()["items"] if r["model"] == "peer"]
+        return bool(circle)
+
+    await eventually(circle_started, timeout=40)
+    mine = await peer.get("/relationships")
+    assert "New-hire circles" in mine.text and "Peer circle with" in mine.text
+    workspace = await peer.get(f"/relationships/{circle[0]}")
+    assert (
+        workspace.status_code == 200 and "Leave the circle" in workspace.text and 'id="closure-form"' in workspace.text
+    )
+    assert 'name="attendee_ids"' in workspace.text
 
     # The review queue names each request's program; the request form offers the programs that take requests.
     review = program_form(name="Faculty career", model="one_to_one", matching_mode="director_review", group_size_max="")
