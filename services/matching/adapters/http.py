@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Response, status
 from pydantic import BaseModel
 
 from services.matching.adapters import requests as bodies
@@ -218,10 +218,15 @@ async def post_withdrawal(
 
 @router.get("/mentees/{mentee_id}/suggestions", tags=["suggestions"])
 async def get_suggestions(
-    mentee_id: IdPath, deps: Container, principal: DirectorOrMentee, k: Annotated[int, Query(ge=1, le=50)] = 5
+    mentee_id: IdPath,
+    deps: Container,
+    principal: DirectorOrMentee,
+    k: Annotated[int, Query(ge=1, le=50)] = 5,
+    program_id: Annotated[str, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")] = "default",
 ) -> dict[str, Any]:
-    """The top-k mentors for a mentee, each with a score (0-100) and the reason."""
-    query = commands.SuggestMentors(mentee_id, principal.subject, principal.is_director, k)
+    """The top-k mentors for a mentee in a program ("default" if omitted), each with a score (0-100) and the
+    reason."""
+    query = commands.SuggestMentors(mentee_id, principal.subject, principal.is_director, k, program_id)
     return {"mentee_id": mentee_id, "items": [asdict(s) for s in await suggest.handle(deps, query)]}
 
 
@@ -334,8 +339,8 @@ async def get_my_enrolments(deps: Container, who: Member) -> dict[str, Any]:
 async def post_group(
     program_id: IdPath, body: bodies.GroupBody, deps: Container, cid: CorrelationDep, who: Director
 ) -> dict[str, Any]:
-    """Form a mentoring group from the program's enrolled mentors and mentees: `GroupFormed`. Each mentor gives
-    the group one slot."""
+    """Form a mentoring group from a group program's enrolled mentors and mentees (each mentor gives the group
+    one slot), or a peer circle (no mentors) from a peer program's enrolled peers: `GroupFormed`."""
     cmd = commands.FormGroup(program_id, tuple(body.mentor_ids), tuple(body.mentee_ids), who.subject, cid)
     return {"match_id": await form_group.handle(deps, cmd)}
 
@@ -439,7 +444,8 @@ def _version(if_match: str | None) -> int | None:
         return None
     text = if_match.strip().removeprefix("W/").strip('"')
     if not text.isdigit() or len(text) > 9:
-        raise InvalidCommand("If-Match", 'must be a version number, e.g. "3"')
+        detail = [{"loc": ["header", "If-Match"], "msg": 'must be a version number, e.g. "3"', "type": "value_error"}]
+        raise HTTPException(422, detail=detail)
     return int(text)
 
 

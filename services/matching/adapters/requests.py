@@ -122,5 +122,7 @@ class EnrolBody(_Body):
 
 
 class GroupBody(_Body):
-    mentor_ids: list[Id] = Field(min_length=1, max_length=20)
+    mentor_ids: list[Id] = Field(
+        default_factory=list, max_length=20, description="At least one for a group; none for a peer circle"
+    )
     mentee_ids: list[Id] = Field(min_length=1, max_length=20)

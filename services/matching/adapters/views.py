@@ -21,8 +21,8 @@ LEFT JOIN programs p ON p.program_id = r.program_id"""
 
 _MENTOR_CARD = """SELECT d.mentor_id, d.name, d.specialty, d.interests, d.career_stage, d.languages, d.time_zone,
        d.biography, d.capacity,
-       CASE WHEN d.accepting_requests THEN greatest(d.capacity - (SELECT count(*)
-            FROM active_pairs p WHERE p.mentor_id = d.mentor_id), 0) ELSE 0 END AS open_slots
+       CASE WHEN d.accepting_requests THEN greatest(d.capacity - mentor_load(d.mentor_id, 'default'), 0)
+            ELSE 0 END AS open_slots
 FROM mentor_directory d WHERE d.active"""
 
 

@@ -62,6 +62,7 @@ class SuggestMentors:
     subject: str
     director: bool
     k: int = 5
+    program_id: str = DEFAULT_PROGRAM
 
 
 @dataclass(frozen=True)

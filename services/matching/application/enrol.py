@@ -1,7 +1,9 @@
 """Use cases: a participant enrols in a program (themselves, or by the director) and leaves it.
 
 Enrolling someone else is the director's; eligibility (``domain/enrolment.py``) is decided on what matching
-knows of the person (``Enrolments.person``).  A program past its end date takes no more enrolments.
+knows of the person (``Enrolments.person``).  A program past its end date takes no more enrolments.  Leaving
+a program withdraws the participant's requests there that are not matched yet; matches and groups stay (their
+relationships end by closure).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from services.matching.application.program import program_of
 from services.matching.domain.enrolment import Enrolment, enrolment_id
 from services.matching.domain.errors import MatchingRuleViolation, NotAllowed, NotFound
 from services.matching.domain.program import DEFAULT_PROGRAM
+from services.matching.domain.request import WITHDRAWABLE
 
 
 async def enrol(deps: Deps, cmd: Enrol) -> Enrolment:
@@ -40,3 +43,8 @@ async def unenrol(deps: Deps, cmd: Unenrol) -> None:
         if not enrolment.enrolled:
             raise NotFound(f"no enrolment of {cmd.participant_id} in program {cmd.program_id}")
         await deps.enrolment_repo.commit(conn, enrolment, enrolment.unenrol(cmd.by), correlation_id=cmd.correlation_id)
+        for request_id in await deps.index.of_mentee(conn, cmd.participant_id, WITHDRAWABLE):
+            request = await deps.requests.load(conn, request_id)
+            if request.program_id == cmd.program_id:
+                withdrawn = request.withdraw(f"left program {cmd.program_id}")
+                await deps.requests.commit(conn, request, withdrawn, correlation_id=cmd.correlation_id)

@@ -1,10 +1,11 @@
-"""Use case: the director forms a mentoring group in a group program from its enrolled mentors and mentees:
-``GroupFormed`` (subject = the new match id).
+"""Use case: the director forms a mentoring group in a group program from its enrolled mentors and mentees, or
+a peer circle in a peer program from its enrolled peers: ``GroupFormed`` (subject = the new match id).
 
 Each mentor must be enrolled as a mentor there, each mentee as a mentee with no mentor, group or open request
 in the program; at most the program's ``group_size_max`` mentees.  A group takes **one slot of each of its
 mentors** (however many mentees it has), under the mentor's row lock (``Slots.reserve_group``), in mentor id
-order.  Peer circles are formed by bulk runs (``commit_bulk_run``), not here.
+order.  The mentees are locked first (the per-mentee lock a request takes, in id order), so two groups, or a
+group and a request, never take one mentee twice.  Peer circles also form by bulk runs (``commit_bulk_run``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ async def handle(deps: Deps, cmd: FormGroup) -> str:
     now = deps.clock.now()
     async with deps.transactions() as conn:
         program = await program_of(deps, conn, cmd.program_id)
+        for mentee_id in sorted(set(cmd.mentee_ids)):  # the per-mentee lock requests take too, in id order
+            await deps.directory.mentee_standing(conn, mentee_id, cmd.program_id)
         roles = {p: await deps.enrolments.role(conn, cmd.program_id, p) for p in (*cmd.mentor_ids, *cmd.mentee_ids)}
         free = {m.mentee_id for m in await deps.directory.free_mentees(conn, cmd.mentee_ids, cmd.program_id)}
         check_group(program, cmd.mentor_ids, cmd.mentee_ids, roles, free)
@@ -31,7 +34,7 @@ async def handle(deps: Deps, cmd: FormGroup) -> str:
         formed = GroupFormed(
             match_id=match_id,
             program_id=cmd.program_id,
-            model="group",
+            model="peer" if program.model == "peer" else "group",
             mentor_ids=list(cmd.mentor_ids),
             mentee_ids=list(cmd.mentee_ids),
             formed_by=cmd.formed_by,

@@ -27,7 +27,7 @@ async def handle(deps: Deps, cmd: SubmitRequest) -> str:
     request = Request(str(uuid.uuid4()))
     async with deps.transactions() as conn:
         program = await program_of(deps, conn, cmd.program_id)
-        program.check_requests_allowed()
+        program.check_requests_allowed(deps.clock.now().date())
         self_match = None
         if program.s.matching_mode == "self_match":
             self_match = (lambda _mentor_id: True, program.respond_by(deps.clock.now()))

@@ -30,14 +30,20 @@ def check_group(
     free: Collection[str],
 ) -> None:
     """``roles``: each named person's role in the program (None: not enrolled); ``free``: the mentees with no
-    mentor, group or open request in the program."""
-    if program.model != "group":
-        raise InvalidCommand("program_id", f"program {program.program_id} is not a group program")
-    if not mentor_ids:
+    mentor, group or open request in the program.  In a peer program the director forms a circle: no mentor,
+    2 to 20 enrolled peers."""
+    if program.model == "peer":
+        if mentor_ids:
+            raise InvalidCommand("mentor_ids", "a peer circle has no mentor")
+        if not 2 <= len(mentee_ids) <= MAX_GROUP:
+            raise InvalidCommand("mentee_ids", f"a peer circle has 2 to {MAX_GROUP} members")
+    elif program.model != "group":
+        raise InvalidCommand("program_id", f"program {program.program_id} is neither a group nor a peer program")
+    if program.model == "group" and not mentor_ids:
         raise InvalidCommand("mentor_ids", "a group has at least one mentor")
     if not mentee_ids:
         raise InvalidCommand("mentee_ids", "a group has at least one mentee")
-    largest = program.s.group_size_max or MAX_GROUP
+    largest = (program.s.group_size_max if program.model == "group" else None) or MAX_GROUP
     if len(mentee_ids) > largest:
         raise InvalidCommand("mentee_ids", f"the program's groups have at most {largest} mentees")
     if len(set(mentor_ids)) != len(mentor_ids):
@@ -49,9 +55,10 @@ def check_group(
     for mentor_id in mentor_ids:
         if roles.get(mentor_id) != "mentor":
             raise InvalidCommand("mentor_ids", f"{mentor_id} is not enrolled as a mentor in this program")
+    role = "peer" if program.model == "peer" else "mentee"
     for mentee_id in mentee_ids:
-        if roles.get(mentee_id) != "mentee":
-            raise InvalidCommand("mentee_ids", f"{mentee_id} is not enrolled as a mentee in this program")
+        if roles.get(mentee_id) != role:
+            raise InvalidCommand("mentee_ids", f"{mentee_id} is not enrolled as a {role} in this program")
     busy = sorted(set(mentee_ids) - set(free))
     if busy:
         raise InvalidCommand("mentee_ids", f"already in a group, matched or asking in this program: {', '.join(busy)}")

@@ -183,8 +183,11 @@ class Program(Aggregate):
     def respond_by(self, now: datetime) -> datetime:
         return now + timedelta(days=self.response_days)
 
-    def check_requests_allowed(self) -> None:
-        """Requests are made only in director-review and self-match programs (409 otherwise, saying how)."""
+    def check_requests_allowed(self, today: date | None = None) -> None:
+        """Requests are made only in director-review and self-match programs (409 otherwise, saying how), and
+        not once the program has ended."""
+        if today is not None and self.s.ends_on is not None and today > self.s.ends_on:
+            raise MatchingRuleViolation(f"program {self.program_id} ended on {self.s.ends_on.isoformat()}")
         mode = self.s.matching_mode
         if mode == "admin":
             raise MatchingRuleViolation(

@@ -92,6 +92,8 @@ async def test_program_crud_names_bad_fields_and_refuses_a_stale_if_match(servic
     assert updated.json()["version"] == 2 and updated.json()["response_days"] == 9
     stale = await service.client.put("/programs/faculty", headers={**DIRECTOR, "If-Match": '"1"'}, json=changed)
     assert stale.status_code == 409, stale.text
+    garbled = await service.client.put("/programs/faculty", headers={**DIRECTOR, "If-Match": "soon"}, json=changed)
+    assert garbled.status_code == 422 and ("header", "If-Match") in loc(garbled)
     model = await service.client.put(
         "/programs/faculty", headers=DIRECTOR, json={**changed, "model": "group", "group_size_max": 5}
     )
@@ -176,8 +178,12 @@ async def test_enrolment_eligibility_and_self_service(service) -> None:
         "mentees": 1,
         "peers": 0,
     }
+    request_id = (await submit_in(service, "open", inside, mentor)).json()["request_id"]
+    stranger = await service.client.delete(f"/programs/open/enrolments/{inside}", headers=auth(nurse))
+    assert stranger.status_code == 404
     left = await service.client.delete(f"/programs/open/enrolments/{inside}", headers=auth(inside))
     assert left.status_code == 204
+    assert (await service.request(request_id))["status"] == "withdrawn"  # leaving withdraws what is not matched
     assert (await service.client.get("/enrolments", headers=auth(inside))).json()["enrolments"] == []
     await enrol(service, "open", inside, "mentee")  # may enrol again after leaving
 
@@ -188,7 +194,7 @@ async def test_enrolment_eligibility_and_self_service(service) -> None:
 async def test_two_mentors_for_one_mentee_in_two_programs_and_one_per_program(service) -> None:
     first, second, third, mentee = unique("mentor"), unique("mentor"), unique("mentor"), unique("mentee")
     await service.feed(*(mentor_registered(m) for m in (first, second, third)), mentee_registered(mentee))
-    await define(service, "research")
+    await define(service, "research", response_days=3)
     for m in (second, third):
         await enrol(service, "research", m, "mentor")
     await enrol(service, "research", mentee, "mentee")
@@ -203,10 +209,14 @@ async def test_two_mentors_for_one_mentee_in_two_programs_and_one_per_program(se
     second_open = await submit_in(service, "research", mentee, third, expect=409)
     assert "open request" in second_open.json()["detail"]
     await service.approve(in_research)
+    waiting = await service.request(in_research)
+    assert waiting["respond_by"].startswith((service.clock.now() + timedelta(days=3)).date().isoformat())
     assert (await service.answer(in_research, second, True)).status_code == 200
     assert await service.runtime.pool.fetchval("SELECT count(*) FROM active_pairs WHERE mentee_id = $1", mentee) == 2
     again = await submit_in(service, "research", mentee, third, expect=409)
     assert "already has a mentor in this program" in again.json()["detail"]
+    suggested = await service.client.get(f"/mentees/{mentee}/suggestions?program_id=research", headers=DIRECTOR)
+    assert [item["mentor_id"] for item in suggested.json()["items"]] == [third]  # research's, not yet theirs
     matched = await service.opened(
         "SELECT stream_id, event_type, data FROM events WHERE event_type = 'MatchApproved' ORDER BY stream_id"
     )
@@ -433,3 +443,38 @@ async def test_eligibility_follows_an_hr_transfer(service) -> None:
     )
     await service.feed(moved)
     await enrol(service, "by-hr", mentee, "mentee")
+
+
+async def test_the_director_forms_a_peer_circle_and_two_groups_never_take_one_mentee(service) -> None:
+    peers = [unique("peer") for _ in range(3)]
+    mentors, mentee = [unique("mentor") for _ in range(2)], unique("mentee")
+    await service.feed(
+        *(mentee_registered(p) for p in peers), *(mentor_registered(m) for m in mentors), mentee_registered(mentee)
+    )
+    await define(service, "peers", model="peer", matching_mode="admin", circle_size=3)
+    for p in peers:
+        await enrol(service, "peers", p, "peer")
+    with_mentor = await service.client.post(
+        "/programs/peers/groups", headers=DIRECTOR, json={"mentor_ids": [mentors[0]], "mentee_ids": peers}
+    )
+    assert with_mentor.status_code == 422 and ("body", "mentor_ids") in loc(with_mentor)
+    circle = await service.client.post("/programs/peers/groups", headers=DIRECTOR, json={"mentee_ids": peers})
+    assert circle.status_code == 201, circle.text
+    formed = (await service.events(circle.json()["match_id"], "GroupFormed"))[0]
+    assert formed["model"] == "peer" and formed["mentor_ids"] == [] and formed["mentee_ids"] == peers
+
+    await define(service, "cohort", model="group", matching_mode="admin", group_size_max=5)
+    for m in mentors:
+        await enrol(service, "cohort", m, "mentor")
+    await enrol(service, "cohort", mentee, "mentee")
+    answers = await asyncio.gather(
+        *(
+            service.client.post(
+                "/programs/cohort/groups", headers=DIRECTOR, json={"mentor_ids": [m], "mentee_ids": [mentee]}
+            )
+            for m in mentors
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [201, 422], [a.text for a in answers]
+    members = "SELECT count(*) FROM group_members WHERE participant_id = $1 AND program_id = 'cohort'"
+    assert await service.runtime.pool.fetchval(members, mentee) == 1

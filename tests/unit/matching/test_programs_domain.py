@@ -209,3 +209,24 @@ def test_priority_weight_tips_a_close_contest() -> None:
         [a, b], [mentor], Weights(), Overrides(), "optimal", {}, 50, priority={"e-b"}, policy="weight"
     )
     assert [p.mentee_id for p in tipped.pairs] == ["e-b"]
+
+
+def test_an_ended_program_takes_no_requests() -> None:
+    program = Program("p", settings=_settings(ends_on=date(2026, 6, 30)))
+    program.check_requests_allowed(date(2026, 6, 30))
+    with pytest.raises(MatchingRuleViolation, match="ended on 2026-06-30"):
+        program.check_requests_allowed(date(2026, 7, 1))
+
+
+def test_a_request_recorded_at_version_one_rebuilds_in_the_default_program_and_matches_there() -> None:
+    from datetime import UTC, datetime
+
+    from services.matching.domain.request import Request
+
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    history = [(decode("RequestRanked", dict(V1["RequestRanked"]), 1), at)]
+    history.append((decode("RequestUnmatched", dict(V1["RequestUnmatched"]), 1), at))
+    request = Request.rebuild("r1", history)
+    assert request.program_id == DEFAULT_PROGRAM and request.status == "unmatched"
+    (match,) = request.admin_match("d", "m2", at)
+    assert isinstance(match, MatchApproved) and match.program_id == DEFAULT_PROGRAM
