@@ -196,6 +196,12 @@ async def test_the_director_defines_programs_and_participants_enrol_form_groups_
     assert report.status_code == 200 and "Peer circles" in report.text and "2 circles of about 2 peers" in report.text
     assert (await director.post(f"{run_page}/commit")).status_code == 303
     assert "2 circles for 4 peers" in (await director.get("/director/bulk")).text
+    circle_page = await director.get("/director/programs/new-hires")
+    assert "Form a circle" in circle_page.text and 'name="mentor_ids"' not in circle_page.text
+    taken = await director.post(
+        "/director/programs/new-hires/groups", [("mentee_ids", mentees[1]), ("mentee_ids", mentees[3])]
+    )
+    assert taken.status_code == 422 and 'id="form-errors"' in taken.text  # already in circles
     peer = await stack.sign_in(mentees[4], Role.mentee)
     circle: list[str] = []
 

@@ -129,7 +129,7 @@ async def _program_page(
         enrolments=enrolments,
         enrolled=enrolled,
         mentors=[e for e in enrolled if e["role"] == "mentor"],
-        mentees=[e for e in enrolled if e["role"] == "mentee"],
+        mentees=[e for e in enrolled if e["role"] in ("mentee", "peer")],
         roles=forms.roles_for(program["model"], ("mentor", "mentee")),
         failed=failed,
         part_errors=errors if failed in ("enrol", "group") else {},
