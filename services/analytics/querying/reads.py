@@ -14,7 +14,7 @@ from datetime import date
 import asyncpg
 
 from services.analytics.generation_names import schema_name
-from services.analytics.querying.dashboard import Filters, program_figures
+from services.analytics.querying.dashboard import Filters, program_comparison, program_figures
 from services.analytics.querying.timelines import participant_timeline, relationship_timeline
 from shared.auth import Principal, Role
 from shared.errors import NotAllowed, NotFound
@@ -113,6 +113,17 @@ class Reads:
         while len(self._figures) > FIGURES_KEPT:
             self._figures.popitem(last=False)
         return figures
+
+    async def comparison(self, filters: Filters, generation: int | None, viewer: Principal) -> dict:
+        """Every program's headline figures side by side (``querying.dashboard.program_comparison``), on one
+        snapshot of the generation."""
+        _snapshots_for_directors(viewer, generation)
+        schema = await self.schema(generation)
+        async with (
+            self._pool().acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            return await program_comparison(conn, schema, filters, self.min_cell)
 
 
 def _snapshots_for_directors(viewer: Principal, generation: int | None) -> None:

@@ -95,13 +95,15 @@ def test_request_facts_upsert_from_either_stream_in_any_order() -> None:
         "choice_rank": 2,
         "unmatched": False,
         "withdrawn": False,
+        "program_id": "default",  # version 1: before programs
     }
     assert rows(in_order, "requests") == {"r1": expected}
     assert rows(match_first, "requests") == {"r1": {**expected, "approved": None}}
     withdrawn = folded(record(RequestWithdrawn(request_id="r2", mentee_id="m2")))
     assert rows(withdrawn, "requests")["r2"]["withdrawn"] is True
     no_request = folded(record(MatchApproved(match_id="mt-2", mentee_id="m1", mentor_id="b", mode="admin")))
-    assert not no_request.folds  # an admin match has no request row
+    assert [table for table, _, _ in no_request.folds] == ["programs"]  # an admin match has no request row
+    assert no_request.members == [("default", "m1"), ("default", "b")]  # its people take part in the program
 
 
 def test_a_relationship_folds_its_agreement_meetings_lagging_goals_and_closure() -> None:
@@ -121,6 +123,8 @@ def test_a_relationship_folds_its_agreement_meetings_lagging_goals_and_closure()
         "rel-1": {
             "relationship_id": "rel-1",
             "mentor_id": "b",
+            "program_id": "default",
+            "model": "one_to_one",
             "mentee_ids": ["m1"],
             "started_on": date(2026, 1, 9),
             "signed_on": date(2026, 1, 12),
