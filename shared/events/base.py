@@ -27,7 +27,7 @@ class UnknownEventVersion(LookupError):
     """A payload of a newer ``schema_version`` than this code's catalog knows (its producer was upgraded first).
 
     Consumers dead-letter it with this message (``shared.inbox``: reason ``unknown-schema-version``) rather
-    than read a shape they were not written for; once the consumer is upgraded the record can be republished
+    than read a shape they were not written for; once the consumer is upgraded the record can be sent again
     from the dead-letter topic."""
 
     def __init__(self, type_name: str, version: int, known: int) -> None:
