@@ -8,9 +8,11 @@ import pytest
 
 from services.analytics.bootstrap import build_app
 from services.analytics.generation_names import schema_name
-from services.analytics.projecting.generations import create_generation, make_live
+from services.analytics.projecting.generations import SHAPE, create_generation, make_live
+from services.analytics.querying.dashboard import Filters
+from services.analytics.querying.reads import Reads
 from services.analytics.settings import AnalyticsSettings
-from shared.auth import Role, mint_token
+from shared.auth import Principal, Role, mint_token
 from shared.db import migrate, migrations_from_package
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 
@@ -140,3 +142,23 @@ async def test_the_program_filter_and_the_programs_compared(api, pool) -> None:
     page = await api.get("/dashboard", params={"program": "faculty"}, headers=ANALYST)
     assert page.status_code == 200
     assert "<tr data-program='faculty'>" in page.text and "name='program' value='faculty'" in page.text
+
+
+async def test_a_read_whose_generation_was_swapped_out_meanwhile_reads_the_new_one(pool, monkeypatch) -> None:
+    """A replay's swap drops the previous live schema: a read that looked it up just before reads the new one."""
+    await migrate(pool, migrations_from_package("services.analytics.migrations"))
+    async with pool.acquire() as conn:
+        old = await create_generation(conn)
+        await make_live(conn, old)
+        new = await create_generation(conn)
+        await make_live(conn, new)  # drops the old one's schema
+    reads = Reads(lambda: pool, SHAPE, min_cell=3)
+    looked_up = [schema_name(old)]  # the lookup that raced the swap
+    served = reads.schema
+
+    async def stale_first(generation: int | None = None) -> str:
+        return looked_up.pop() if looked_up else await served(generation)
+
+    monkeypatch.setattr(reads, "schema", stale_first)
+    figures = await reads.figures(Filters(), None, Principal(subject="an-1", roles=frozenset({Role.analyst})))
+    assert figures["requests"]["submitted"] == 0 and not looked_up
