@@ -293,7 +293,9 @@ PROGRAM_RULES = by_type_or_name(
 
 
 def _program_seen(table: StagedTable, key: str, at: datetime, settings: dict | None) -> None:
-    """A program named by an event: created when first seen; its settings from ProgramDefined/ProgramChanged."""
+    """A program named by an event: created when first seen (the earliest event time, whatever the order the
+    topics are read in); its settings from ProgramDefined/ProgramChanged (one stream: in order)."""
     row = table.touch(key) or table.create(key, first_seen=at)
+    row["first_seen"] = min(row["first_seen"], at)
     if settings is not None:
         row.update({k: v for k, v in settings.items() if v is not None})
