@@ -101,6 +101,14 @@ async def test_the_v1_history_gives_the_recorded_figures_and_nothing_is_dead_let
     records, recorded = history_v1(), figures_v1()
     assert {r["value"]["schemaversion"] for r in records} == {1}
     prefix = f"v1_{uuid.uuid4().hex[:8]}"
+    try:
+        await _replay(postgres, tmp_path, prefix, records, recorded)
+    finally:  # the services' databases, which start_services leaves behind
+        for name in ("analytics", *(f"c_{service}" for service in CONSUMERS)):
+            postgres.drop_database(f"{prefix}_{name}")
+
+
+async def _replay(postgres, tmp_path: Path, prefix: str, records: list[dict], recorded: dict) -> None:
     with start_tansu(log_dir=tmp_path) as broker:
         sent = await publish_history(broker.bootstrap, records)
         with start_services(postgres, broker.bootstrap, tmp_path, names=("analytics",), database_prefix=prefix) as up:
