@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from mentorship.cli import build
 from shared.events.matching import BulkMatchProposed, MatchApproved
 from shared.schemas import (
     MissingVersionRecord,
@@ -92,3 +95,32 @@ def test_without_a_bump_the_document_is_unchanged(tmp_path: Path) -> None:
     shutil.copytree(REPO_ROOT / "schemas", tmp_path / "schemas")
     assert render_schemas(tmp_path) == render_schemas(REPO_ROOT)
     assert not any(name.endswith(".versions") for name in asyncapi_document(tmp_path)["components"]["schemas"])
+
+
+def test_the_command_takes_a_deleted_older_version_back_from_git_history(bumped: Path) -> None:
+    """A branch that raised a version with the old generator deleted the older file: after the merge,
+    ``mentorship schemas`` restores it as it was last committed, then writes the rest."""
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(bumped), *args], check=True, capture_output=True)
+
+    (bumped / "pyproject.toml").write_text("")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@example.edu", "commit", "-qm", "version 1")
+    committed = (bumped / "schemas/events/MatchApproved.v1.json").read_text()
+    (bumped / "schemas/events/MatchApproved.v1.json").unlink()
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@example.edu", "commit", "-qm", "the bump deleted version 1")
+    result = CliRunner().invoke(build("schemas"), ["schemas", "--root", str(bumped)])
+    assert result.exit_code == 0, result.output
+    assert "restored from git history: schemas/events/MatchApproved.v1.json" in result.output
+    assert (bumped / "schemas/events/MatchApproved.v1.json").read_text() == committed
+    assert stale_schemas(bumped) == []
+
+
+def test_without_history_the_command_fails_naming_the_file(bumped: Path) -> None:
+    (bumped / "pyproject.toml").write_text("")
+    (bumped / "schemas/events/MatchApproved.v1.json").unlink()
+    result = CliRunner().invoke(build("schemas"), ["schemas", "--root", str(bumped)])
+    assert result.exit_code == 1 and "MatchApproved.v1.json" in result.output
