@@ -21,8 +21,13 @@ def restore_from_history(root: Path) -> list[str]:
     """Each missing older version's file as the last commit that had it held it; returns the paths restored."""
     restored = []
     for path in missing_versions(root):
-        last = _git(root, "rev-list", "-n", "1", "HEAD", "--", path)  # the commit that deleted it, if any
-        text = _git(root, "show", f"{last}^:{path}", strip=False) if last else None
+        last = _git(root, "rev-list", "-n", "1", "HEAD", "--", path)  # the last commit that changed it
+        # it holds the file (deleted in the work tree only), or deleted it (then its parent held it)
+        text = (
+            (_git(root, "show", f"{last}:{path}", strip=False) or _git(root, "show", f"{last}^:{path}", strip=False))
+            if last
+            else None
+        )
         if text:
             (root / path).write_text(text, encoding="utf-8")
             restored.append(path)
