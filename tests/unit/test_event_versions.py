@@ -45,10 +45,24 @@ def v1_payloads() -> dict[str, list[tuple[int, str, dict[str, Any]]]]:
     return found
 
 
+NEW_SINCE_V1 = {
+    # issue 17: programs, enrolment, groups and peer circles
+    "ProgramDefined",
+    "ProgramChanged",
+    "ParticipantEnrolled",
+    "ParticipantUnenrolled",
+    "GroupFormed",
+    "MemberLeft",
+}
+"""Event types added to the catalog after the v1 history was recorded; every other type is in it."""
+
+
 def test_the_v1_history_holds_every_event_type_of_its_day() -> None:
     changing = {"RequestRanked", "MatchApproved", "RequestUnmatched", "BulkMatchProposed", "RelationshipStarted"}
     assert changing <= set(v1_payloads())
-    assert set(v1_payloads()) == {cls.type_name() for cls in catalog_events()}  # every type of its day
+    today = {cls.type_name() for cls in catalog_events()}
+    assert set(v1_payloads()) == today - NEW_SINCE_V1  # every type of its day
+    assert NEW_SINCE_V1 <= today
     assert all(version == 1 for payloads in v1_payloads().values() for version, _, _ in payloads)
 
 
