@@ -27,8 +27,10 @@ run: setup
 	$(BIN)/mentorship dev up
 
 ## Lint first (a finding fails the run), then the whole suite: unit, integration (real Postgres + broker), e2e.
+## Two pytest-xdist workers, each taking whole modules (a module's stack is started once, in one worker); each
+## worker has its own Postgres server, and every module its own broker.
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-unit: setup
 	$(BIN)/python -m pytest -m unit

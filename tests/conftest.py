@@ -1,5 +1,10 @@
-"""Session-wide real servers: one broker and one Postgres server; a fresh database per test. Every test under
-``tests/integration`` carries the ``integration`` mark."""
+"""Real servers for the tests: one Postgres server per session with a fresh database per test, and a broker per
+test module. Every test under ``tests/integration`` carries the ``integration`` mark.
+
+The services use fixed topic names (``profiles.events``, ...), so a module that reads a whole topic or starts a
+service whose consumer group reads one would see the records other modules left there. A broker of its own (it
+starts in a fifth of a second) makes every module independent of which modules ran before it, in this process or
+in the other worker of ``make test`` (pytest-xdist, whole modules per worker)."""
 
 from __future__ import annotations
 
@@ -41,7 +46,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def broker() -> Iterator[Broker]:
     with start_broker() as running:
         yield running

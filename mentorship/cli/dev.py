@@ -14,9 +14,9 @@ from typing import Annotated
 
 import httpx
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TimeElapsedColumn
 
+from mentorship.cli.console import LiveConsole
 from mentorship.devstack.broker import start_broker
 from mentorship.devstack.datadir import claim, outbox_backlog, queue_refill
 from mentorship.devstack.demo import SCALES
@@ -38,7 +38,7 @@ from shared.bus import SERVICES
 from shared.settings import DEV_JWT_SECRET
 
 app = typer.Typer(help="Run the whole platform locally (no Docker needed).", no_args_is_help=True)
-console = Console()
+console = LiveConsole()
 DEMO_DIRECTOR_EMAIL = "director@demo.example"
 
 
@@ -216,7 +216,7 @@ def _run_demo(
         BarColumn(),
         "{task.completed}/{task.total}",
         TimeElapsedColumn(),
-        console=console,
+        console=console.now(),
         transient=True,
     ) as bar:
         task = bar.add_task("demo", total=None)

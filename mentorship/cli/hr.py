@@ -22,11 +22,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from mentorship.cli.console import LiveConsole
 from mentorship.cli.credentials import CredentialsError, bearer_for
 from shared.roles import Role
 
 app = typer.Typer(help="The institution's HR data: bulk imports.", no_args_is_help=True)
-out = Console()
+out = LiveConsole()
 
 MAX_BATCH = 5000  # what /hr/imports/{id}/rows takes at once
 Row = tuple[int, dict[str, Any] | None, str | None]  # row number, fields, or why the line could not be read
@@ -181,7 +182,7 @@ def _progress(quiet: bool) -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=out,
+        console=out.now(),
         disable=quiet,
     )
 

@@ -15,16 +15,16 @@ from typing import Annotated, TypeVar
 
 import asyncpg
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from mentorship.cli.console import LiveConsole
 from shared.outbox import drop_parked, parked_events, retry_parked
 
 app = typer.Typer(
     help="Events the outbox relay parked because the broker refused them for good: list, retry or drop them.",
     no_args_is_help=True,
 )
-out = Console()
+out = LiveConsole()
 
 T = TypeVar("T")
 

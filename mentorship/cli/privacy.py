@@ -14,15 +14,15 @@ from typing import Annotated, Any
 
 import httpx
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from mentorship.cli.console import LiveConsole
 from mentorship.cli.credentials import CredentialsError, bearer_for
 from mentorship.stack import DEFAULT_PORTS
 from shared.roles import Role
 
 app = typer.Typer(help="Personal data: where a person's data lives, and erasure with receipts.", no_args_is_help=True)
-out = Console(highlight=False)
+out = LiveConsole(highlight=False)
 
 SERVICES = ("profiles", "matching", "relationships", "notifications", "analytics")
 ServiceUrls = Annotated[

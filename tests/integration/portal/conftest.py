@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 import asyncpg
 import httpx
-import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 
-from mentorship.devstack.broker import Broker, start_broker
 from mentorship.devstack.oidc import DEV_PASSWORD, OidcProvider
 from mentorship.devstack.postgres import Postgres
 from services.matching.bootstrap import build_app as matching_app
@@ -82,13 +80,6 @@ def _settings(name: str, dsn: str, bootstrap: str, provider: OidcProvider, **mor
     )
 
 
-@pytest.fixture(scope="module")
-def broker() -> Iterator[Broker]:
-    """A broker of this module's own. The services here consume with their real groups ("matching", …), which on
-    the session's broker would resume at offsets other modules' services committed and read those modules'
-    records too (their mentors in this directory)."""
-    with start_broker() as running:
-        yield running
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

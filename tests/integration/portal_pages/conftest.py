@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from mentorship.devstack.broker import Broker, start_broker
 from mentorship.devstack.postgres import _drop_database
 from services.matching.bootstrap import build_app as build_matching
 from services.portal.adapters.tokens import HeldTokens, TokenStore
@@ -147,13 +146,6 @@ class Stack:
         return found[0]
 
 
-@pytest.fixture(scope="module")
-def broker() -> Iterator[Broker]:
-    """A broker of this module's own. The services here consume with their real groups ("matching", …), which on
-    the session's broker would resume at offsets other modules' services committed and read those modules'
-    records too (their mentors in this directory)."""
-    with start_broker() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
