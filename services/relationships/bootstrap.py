@@ -20,8 +20,14 @@ from services.relationships.adapters.http import install
 from services.relationships.adapters.privacy import inventory
 from services.relationships.adapters.programs import PostgresPeopleStanding, PostgresProgramTerms
 from services.relationships.adapters.read_model import PostgresReadModel
+from services.relationships.adapters.survey_bus import add_survey_handlers, survey_timer_handlers
+from services.relationships.adapters.survey_http import install_surveys
+from services.relationships.adapters.survey_store import PostgresSurveyStore
 from services.relationships.application.container import Container, relationship_repository
 from services.relationships.application.fire_timers import timer_handlers
+from services.relationships.application.open_surveys import SurveyWatch
+from services.relationships.application.survey_ports import Surveys
+from services.relationships.domain.survey import Survey, SurveyNotFound
 from services.relationships.settings import RelationshipsSettings
 from shared import privacy
 from shared.bus import topic_for
@@ -29,6 +35,7 @@ from shared.clock import Clock, clock_for
 from shared.db import migrations_from_package
 from shared.eventstore import EventStore
 from shared.http import create_app
+from shared.repository import Repository
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 from shared.startup_checks import Finding, placeholder
@@ -50,8 +57,10 @@ def build_app(
         store=store,
     )
     container = build_container(runtime, store, clock, options)
-    runtime.handlers = privacy.guarded(bus_handlers(container)).inbox_handlers()
-    runtime.timer_handlers = timer_handlers(container)
+    surveys = build_surveys(runtime, store, container, options)
+    handlers = add_survey_handlers(bus_handlers(container), surveys)
+    runtime.handlers = privacy.guarded(handlers).inbox_handlers()
+    runtime.timer_handlers = {**timer_handlers(container), **survey_timer_handlers(surveys)}
     app = create_app(
         runtime,
         title="Mentorship · relationships",
@@ -61,7 +70,25 @@ def build_app(
         },
     )
     install(app, container)
+    install_surveys(app, surveys)
     return app
+
+
+def build_surveys(runtime: ServiceRuntime, store: EventStore, c: Container, options: RelationshipsSettings) -> Surveys:
+    """Surveys (issue 18): their repository, and a commit hook on the relationships' that opens them."""
+    surveys = Surveys(
+        transactions=runtime.transaction,
+        surveys=Repository(store, Survey, not_found=SurveyNotFound),
+        relationships=c.relationships,
+        store=PostgresSurveyStore(),
+        programs=c.programs,
+        timers=TimerBook(),
+        cipher=c.cipher,
+        clock=c.clock,
+        expires_after=timedelta(days=options.survey_expiry_days),
+    )
+    c.relationships.on_commit = (*c.relationships.on_commit, SurveyWatch(surveys))
+    return surveys
 
 
 def build_container(

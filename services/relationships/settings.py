@@ -18,3 +18,4 @@ class RelationshipsSettings(BaseSettings):
     )
     cadence_grace_days: int = Field(default=14, ge=0, le=180, description="Days past the cadence before lagging")
     meeting_topics: list[str] = Field(default=list(PROGRAM_TOPICS), min_length=1)
+    survey_expiry_days: int = Field(default=30, ge=1, le=365, description="Days a survey stays open for answers")

@@ -53,6 +53,9 @@ NEW_SINCE_V1 = {
     "ParticipantUnenrolled",
     "GroupFormed",
     "MemberLeft",
+    # issue 18: surveys throughout
+    "SurveyOpened",
+    "SurveyAnswered",
 }
 """Event types added to the catalog after the v1 history was recorded; every other type is in it."""
 
