@@ -3,7 +3,6 @@ and the read-only queries the survey routes serve."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
@@ -18,18 +17,18 @@ from services.relationships.domain.survey import Survey, Template
 class PostgresSurveyStore:
     async def template(self, conn: asyncpg.Connection, program_id: str, kind: str) -> Template | None:
         raw = await conn.fetchval(
-            "SELECT questions::text FROM survey_templates WHERE program_id = $1 AND kind = $2", program_id, kind
+            "SELECT questions FROM survey_templates WHERE program_id = $1 AND kind = $2", program_id, kind
         )
-        return None if raw is None else template_of(kind, json.loads(raw))
+        return None if raw is None else template_of(kind, raw)
 
     async def save_template(self, conn: asyncpg.Connection, program_id: str, template: Template, by: str) -> None:
         await conn.execute(
-            "INSERT INTO survey_templates (program_id, kind, questions, updated_by) VALUES ($1, $2, $3::jsonb, $4)"
+            "INSERT INTO survey_templates (program_id, kind, questions, updated_by) VALUES ($1, $2, $3, $4)"
             " ON CONFLICT (program_id, kind) DO UPDATE SET questions = EXCLUDED.questions,"
             " updated_by = EXCLUDED.updated_by, updated_at = now()",
             program_id,
             template.kind,
-            json.dumps(template.as_dict()["questions"]),
+            template.as_dict()["questions"],
             by,
         )
 
@@ -38,14 +37,14 @@ class PostgresSurveyStore:
             assert survey.expires_on is not None
             await conn.execute(
                 "INSERT INTO survey_view (survey_id, kind, program_id, relationship_id, respondent_ids, questions,"
-                " opened_on, expires_on) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)"
+                " opened_on, expires_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
                 " ON CONFLICT (survey_id) DO NOTHING",
                 survey.survey_id,
                 survey.kind,
                 survey.program_id,
                 survey.relationship_id,
                 survey.respondent_ids,
-                json.dumps(questions),
+                questions,
                 survey.opened_on,
                 survey.expires_on,
             )
@@ -54,8 +53,7 @@ class PostgresSurveyStore:
         )
 
     async def questions(self, conn: asyncpg.Connection, survey_id: str) -> list[dict[str, Any]] | None:
-        raw = await conn.fetchval("SELECT questions::text FROM survey_view WHERE survey_id = $1", survey_id)
-        return None if raw is None else json.loads(raw)
+        return await conn.fetchval("SELECT questions FROM survey_view WHERE survey_id = $1", survey_id)
 
     async def write_answer(self, conn: asyncpg.Connection, answer: SealedAnswer) -> None:
         await conn.execute(
@@ -94,7 +92,7 @@ class PostgresSurveyStore:
 
 
 _OPEN = """
-SELECT survey_id, kind, program_id, relationship_id, opened_on, expires_on, questions::text AS questions
+SELECT survey_id, kind, program_id, relationship_id, opened_on, expires_on, questions
 FROM survey_view
 WHERE $1 = ANY(respondent_ids) AND NOT ($1 = ANY(answered_ids)) AND expires_on >= $2
   AND ($3::text IS NULL OR relationship_id = $3)
@@ -115,7 +113,7 @@ async def open_surveys(
             "relationship_id": r["relationship_id"],
             "opened_on": r["opened_on"],
             "expires_on": r["expires_on"],
-            "questions": json.loads(r["questions"]),
+            "questions": r["questions"],
         }
         for r in rows
     ]
