@@ -74,6 +74,8 @@ class SurveyWatch:
                 who = event.attendee_ids or relationship.parties
                 await open_survey(self.s, conn, "pulse", program, rid, who, event.meeting_id, rid)
             elif isinstance(event, AgreementSigned):
+                if not (await self.s.programs.terms(conn, program)).surveys_on("mid_point"):
+                    continue
                 due = datetime.combine(mid_point(event.signed_on, event.review_due_on), time.min, tzinfo=UTC)
                 await self.s.timers.schedule(conn, _mid_key(rid), SURVEY_MID_POINT, rid, due)
             elif isinstance(event, AgreementReviewDue):
