@@ -31,6 +31,8 @@ def _where(filters: Any, day: str, args: list) -> str:
 
 
 async def survey_figures(conn: asyncpg.Connection, schema: str, filters: Any, min_cell: int) -> dict:
+    """Rows are labelled ``survey`` = ``<program>/<kind>`` first (the CSV's flattening names a row by its first
+    value)."""
     args: list = []
     where = _where(filters, "o.opened_on", args)
     rates = await conn.fetch(
@@ -59,6 +61,7 @@ async def survey_figures(conn: asyncpg.Connection, schema: str, filters: Any, mi
     )
     results: dict[tuple[str, str], dict] = {
         (r["program_id"], r["kind"]): {
+            "survey": f"{r['program_id']}/{r['kind']}",
             "program_id": r["program_id"],
             "kind": r["kind"],
             "answers": cell(r["n"], min_cell),
@@ -92,6 +95,7 @@ async def survey_figures(conn: asyncpg.Connection, schema: str, filters: Any, mi
 def _rate(row: asyncpg.Record, min_cell: int) -> dict:
     answered = share_cell(row["answered"], row["asked"], min_cell)
     return {
+        "survey": f"{row['program_id']}/{row['kind']}",
         "program_id": row["program_id"],
         "kind": row["kind"],
         "asked": cell(row["asked"], min_cell),

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.analytics.querying.dashboard import Filters, program_figures
+from services.analytics.querying.dashboard import Filters, figures_as_rows, program_figures
 from services.analytics.querying.surveys import survey_figures
 from shared.events.relationships import SurveyAnswered, SurveyOpened
 from tests.integration.analytics.test_dashboard import publish_and_project
@@ -91,11 +91,16 @@ async def surveys(projected, **filters) -> dict:
 
 async def test_response_rates_and_results_against_hand_computed_figures(projected) -> None:
     figures = await surveys(projected)
-    assert figures["response_rates"] == [
-        {"program_id": "default", "kind": "closure", "asked": None, "answered": None, "response_rate": None},
-        {"program_id": "default", "kind": "pulse", "asked": 8, "answered": 5, "response_rate": 0.625},
-        {"program_id": "faculty", "kind": "mid_point", "asked": 3, "answered": 3, "response_rate": 1.0},
+    rates = [
+        (r["survey"], r["program_id"], r["kind"], r["asked"], r["answered"], r["response_rate"])
+        for r in figures["response_rates"]
     ]
+    assert rates == [
+        ("default/closure", "default", "closure", None, None, None),
+        ("default/pulse", "default", "pulse", 8, 5, 0.625),
+        ("faculty/mid_point", "faculty", "mid_point", 3, 3, 1.0),
+    ]
+    assert set(figures["response_rates"][0]) == {"survey", "program_id", "kind", "asked", "answered", "response_rate"}
     results = {(r["program_id"], r["kind"]): r for r in figures["results"]}
     pulse = results[("default", "pulse")]
     assert pulse["answers"] == 5
@@ -105,6 +110,9 @@ async def test_response_rates_and_results_against_hand_computed_figures(projecte
     assert closure["answers"] is None
     assert closure["scores"] == [{"question_id": "satisfaction", "answers": None, "mean": None}]
     assert closure["choices"] == [{"question_id": "recommend", "counts": {"yes": None}}]
+    rows = dict(figures_as_rows({"surveys": figures}))
+    assert rows["surveys.response_rates[default/pulse].response_rate"] == 0.625
+    assert rows["surveys.results[default/pulse].scores[useful].mean"] == 3.6
     assert results[("faculty", "mid_point")]["scores"] == [{"question_id": "satisfaction", "answers": 3, "mean": 4.0}]
 
 
