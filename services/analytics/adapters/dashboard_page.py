@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
+from services.analytics.adapters.surveys_page import survey_table
+
 BAR_WIDTH, BAR_GAP, CHART_HEIGHT = 46, 14, 160
 COLOURS = ("#2f6f9f", "#d0812c", "#5a9f45", "#9f3f6f")
 STEP, MARGIN = 44, 36
@@ -266,6 +268,7 @@ def render(figures: dict, query: str, account: str = "", compared: dict | None =
         *breakdown_charts(figures, min_cell),
         *dated_charts(figures, min_cell),
         "</section>",
+        survey_table(figures.get("surveys"), min_cell),
         program_table(compared),
         "</body></html>",
     ]

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from services.analytics.adapters.dashboard_page import render
 from services.analytics.querying.dashboard import Filters, figures_as_rows, program_figures
 from services.analytics.querying.surveys import survey_figures
 from shared.events.relationships import SurveyAnswered, SurveyOpened
@@ -123,3 +124,14 @@ async def test_the_program_filter_selects_its_surveys(projected) -> None:
         figures = await survey_figures(conn, schema, Filters(program="faculty"), 3)
     assert [(r["program_id"], r["kind"]) for r in figures["response_rates"]] == [("faculty", "mid_point")]
     assert [(r["program_id"], r["kind"]) for r in figures["results"]] == [("faculty", "mid_point")]
+
+
+async def test_the_page_shows_the_survey_table(projected) -> None:
+    pool, schema = projected
+    async with pool.acquire() as conn:
+        page = render(await program_figures(conn, schema, Filters(), 3), "")
+    assert "<section id='surveys'>" in page
+    pulse = page.split("data-survey='default/pulse'>")[1].split("</tr>")[0]
+    assert "<td>8</td><td>5</td><td>63%</td>" in pulse and "useful 3.6" in pulse
+    closure = page.split("data-survey='default/closure'>")[1].split("</tr>")[0]
+    assert closure.count("&lt;3") >= 3
