@@ -22,6 +22,7 @@ from services.relationships.adapters.programs import PostgresPeopleStanding, Pos
 from services.relationships.adapters.read_model import PostgresReadModel
 from services.relationships.adapters.survey_bus import add_survey_handlers, survey_timer_handlers
 from services.relationships.adapters.survey_http import install_surveys
+from services.relationships.adapters.survey_privacy import with_surveys
 from services.relationships.adapters.survey_store import PostgresSurveyStore
 from services.relationships.application.container import Container, relationship_repository
 from services.relationships.application.fire_timers import timer_handlers
@@ -50,7 +51,7 @@ def build_app(
     store = EventStore(settings.service_name, clock)
     runtime = ServiceRuntime(
         settings,
-        privacy=inventory,
+        privacy=with_surveys(inventory),
         migrations=migrations_from_package("services.relationships.migrations"),
         consumes=[topic_for("matching"), topic_for("profiles")],
         clock=clock,

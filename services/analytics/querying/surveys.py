@@ -15,6 +15,8 @@ import asyncpg
 
 from services.analytics.querying.periods import cell, ratio, share_cell
 
+BY_PERSON = "not broken down by department or cohort (analytics keeps no respondent ids)"
+
 
 def _where(filters: Any, day: str, args: list) -> str:
     clauses = ["true"]

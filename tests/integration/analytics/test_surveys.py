@@ -135,3 +135,10 @@ async def test_the_page_shows_the_survey_table(projected) -> None:
     assert "<td>8</td><td>5</td><td>63%</td>" in pulse and "useful 3.6" in pulse
     closure = page.split("data-survey='default/closure'>")[1].split("</tr>")[0]
     assert closure.count("&lt;3") >= 3
+
+
+async def test_no_department_or_cohort_breakdown(projected) -> None:
+    pool, schema = projected
+    async with pool.acquire() as conn:
+        figures = await survey_figures(conn, schema, Filters(department="Cardiology"), 3)
+    assert figures["response_rates"] == [] and figures["results"] == [] and "department" in figures["unavailable"]
