@@ -35,6 +35,8 @@ def _where(filters: Any, day: str, args: list) -> str:
 async def survey_figures(conn: asyncpg.Connection, schema: str, filters: Any, min_cell: int) -> dict:
     """Rows are labelled ``survey`` = ``<program>/<kind>`` first (the CSV's flattening names a row by its first
     value)."""
+    if getattr(filters, "department", None) or getattr(filters, "cohort", None):
+        return {"min_cell": min_cell, "unavailable": BY_PERSON, "response_rates": [], "results": []}
     args: list = []
     where = _where(filters, "o.opened_on", args)
     rates = await conn.fetch(
