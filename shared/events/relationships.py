@@ -276,7 +276,10 @@ class SurveyOpened(_SurveyEvent):
     """A survey opened for its respondents (analytics counts response rates from it)."""
 
     respondent_ids: list[Id] = Field(
-        min_length=1, max_length=40, json_schema_extra={"uniqueItems": True, "person_id": True}
+        min_length=1,
+        max_length=64,
+        description="Who is asked (a relationship's parties: up to 41 in a group)",
+        json_schema_extra={"uniqueItems": True, "person_id": True},
     )
     opened_on: date
     expires_on: date

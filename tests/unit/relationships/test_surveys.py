@@ -104,3 +104,9 @@ def test_ids_mid_point_and_the_programs_kinds() -> None:
     assert mid_point(date(2026, 3, 2), date(2027, 3, 2)) == date(2026, 8, 31)
     assert Terms().surveys_on("pulse") and Terms(surveys=("closure",)).surveys_on("closure")
     assert not Terms(surveys=("closure",)).surveys_on("pulse") and not Terms(surveys=()).surveys_on("closure")
+
+
+def test_a_full_group_of_41_parties_is_asked() -> None:
+    everyone = [f"p{n}" for n in range(41)]
+    [event] = Survey("s2").open("closure", "default", "rel-1", everyone, "closure", TODAY, timedelta(days=30))
+    assert len(event.respondent_ids) == 41
