@@ -19,8 +19,12 @@ from services.relationships.adapters.drafts import PostgresAgreementDrafts
 from services.relationships.adapters.http import install
 from services.relationships.adapters.privacy import inventory
 from services.relationships.adapters.read_model import PostgresReadModel
+from services.relationships.adapters.scheduling_bus import add_scheduling_handlers
+from services.relationships.adapters.scheduling_http import install_scheduling
+from services.relationships.adapters.scheduling_postgres import PostgresCalendars, PostgresScheduledMeetings
 from services.relationships.application.container import Container, relationship_repository
 from services.relationships.application.fire_timers import timer_handlers
+from services.relationships.application.schedule_meeting import Scheduling, meeting_repository
 from services.relationships.settings import RelationshipsSettings
 from shared import privacy
 from shared.bus import topic_for
@@ -49,7 +53,8 @@ def build_app(
         store=store,
     )
     container = build_container(runtime, store, clock, options)
-    runtime.handlers = privacy.guarded(bus_handlers(container)).inbox_handlers()
+    scheduling = build_scheduling(container, store)
+    runtime.handlers = privacy.guarded(add_scheduling_handlers(bus_handlers(container), scheduling)).inbox_handlers()
     runtime.timer_handlers = timer_handlers(container)
     app = create_app(
         runtime,
@@ -60,7 +65,14 @@ def build_app(
         },
     )
     install(app, container)
+    install_scheduling(app, scheduling)
     return app
+
+
+def build_scheduling(container: Container, store: EventStore) -> Scheduling:
+    """Scheduled meetings beside the relationships: their repository and ports (``schedule_meeting.py``)."""
+    scheduled = PostgresScheduledMeetings()
+    return Scheduling(container, meeting_repository(store, scheduled), PostgresCalendars(), scheduled)
 
 
 def build_container(
