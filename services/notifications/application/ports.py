@@ -35,7 +35,7 @@ class Contacts(Protocol):
     async def erased(self, conn: Conn, participant_id: str) -> bool: ...
 
     async def save(self, conn: Conn, participant_id: str, changes: Mapping[str, str | None]) -> None:
-        """Set the given fields (``name``, ``email``) of the contact, creating it (others empty) if new."""
+        """Set the given fields (``name``, ``email``, ``time_zone``) of the contact, creating it if new."""
         ...
 
     async def erase(self, conn: Conn, participant_id: str) -> None:

@@ -104,9 +104,16 @@ async def propose(s: Scheduling, cmd: ProposeMeeting) -> str:
         busy = await s.scheduled.busy(conn, cmd.relationship_id)
         meeting = s.meetings.new(meeting_id)
         events = meeting.propose(
-            pair, cmd.by, list(cmd.candidates), cmd.duration_minutes, agenda, cmd.format, s.base.clock.now(),
-            calendars, busy,
-        )  # fmt: skip
+            pair,
+            cmd.by,
+            list(cmd.candidates),
+            cmd.duration_minutes,
+            agenda,
+            cmd.format,
+            s.base.clock.now(),
+            calendars,
+            busy,
+        )
         await s.meetings.commit(conn, meeting, events, correlation_id=cmd.correlation_id)
     return meeting_id
 

@@ -18,8 +18,13 @@ TUE_0317_1400_BERLIN = "2026-03-17T14:00:00+01:00"
 def registered(cls, participant_id: str, zone: str):
     profile = ProfileFields(biography="", specialty="cardiology", career_stage="senior", time_zone=zone)
     extra = {"capacity": 2} if cls is MentorRegistered else {}
-    return cls(participant_id=participant_id, name=participant_id, email=f"{participant_id}@uni.example",
-               profile=profile, **extra)  # fmt: skip
+    return cls(
+        participant_id=participant_id,
+        name=participant_id,
+        email=f"{participant_id}@uni.example",
+        profile=profile,
+        **extra,
+    )
 
 
 def where(response) -> str:
