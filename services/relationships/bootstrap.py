@@ -24,6 +24,13 @@ from services.relationships.adapters.scheduling_http import install_scheduling
 from services.relationships.adapters.scheduling_postgres import PostgresCalendars, PostgresScheduledMeetings
 from services.relationships.application.container import Container, relationship_repository
 from services.relationships.application.fire_timers import timer_handlers
+from services.relationships.application.nudge_watch import (
+    NudgeRules,
+    NudgeWatch,
+    Nudging,
+    nudge_timer_handlers,
+    nudges_repository,
+)
 from services.relationships.application.schedule_meeting import Scheduling, meeting_repository
 from services.relationships.settings import RelationshipsSettings
 from shared import privacy
@@ -55,7 +62,10 @@ def build_app(
     container = build_container(runtime, store, clock, options)
     scheduling = build_scheduling(container, store)
     runtime.handlers = privacy.guarded(add_scheduling_handlers(bus_handlers(container), scheduling)).inbox_handlers()
-    runtime.timer_handlers = timer_handlers(container)
+    runtime.timer_handlers = {
+        **timer_handlers(container),
+        **nudge_timer_handlers(build_nudging(container, store, options)),
+    }
     app = create_app(
         runtime,
         title="Mentorship · relationships",
@@ -67,6 +77,28 @@ def build_app(
     install(app, container)
     install_scheduling(app, scheduling)
     return app
+
+
+def build_nudging(container: Container, store: EventStore, options: RelationshipsSettings) -> Nudging:
+    """Nudges beside the cadence watch: their hook joins the relationship repository's (``nudge_watch.py``)."""
+    rules = NudgeRules(
+        grace=container.cadence_grace,
+        nudge_days_before_lagging=options.nudge_days_before_lagging,
+        inactivity_days=options.inactivity_days,
+        inactive_notice_days=options.inactive_notice_days,
+    )
+    timers = TimerBook()
+    repository = container.relationships
+    repository.on_commit = (*repository.on_commit, NudgeWatch(timers, rules))
+    return Nudging(
+        repository,
+        nudges_repository(store),
+        PostgresScheduledMeetings(),
+        timers,
+        rules,
+        container.today,
+        container.clock.now,
+    )
 
 
 def build_scheduling(container: Container, store: EventStore) -> Scheduling:

@@ -10,14 +10,17 @@ from services.notifications.application.deps import Deps
 from services.notifications.application.record_notices import record
 from services.notifications.application.tell import parties_of
 from services.notifications.domain import meetings
-from services.notifications.domain.audience import Notice
+from services.notifications.domain.audience import Notice, to_parties
 from services.notifications.domain.causes import timer_cause_id
 from shared.events.relationships import (
     MeetingAccepted,
     MeetingCancelled,
     MeetingHeld,
+    MeetingNudgeDue,
     MeetingProposed,
     MeetingRescheduled,
+    ReengagementNudged,
+    RelationshipInactive,
 )
 from shared.ports import Conn, Timer
 
@@ -110,3 +113,39 @@ async def held_check_due(deps: Deps, conn: Conn, timer: Timer) -> None:
     """After the end: "did it happen?" with a link to the meeting's page (one click there logs it)."""
     notices = await _timer_notices(deps, conn, timer, "meeting_did_it_happen")
     await record(deps, conn, timer_cause_id(timer.key, timer.due_at), notices)
+
+
+async def nudge_due(deps: Deps, conn: Conn, event: MeetingNudgeDue, cause_id: str) -> None:
+    parties = await parties_of(deps, conn, event.relationship_id)
+    context = {
+        "relationship_id": event.relationship_id,
+        "next_meeting_due_by": event.next_meeting_due_by.isoformat(),
+        "lagging_on": event.lagging_on.isoformat(),
+        "cadence_weeks_max": event.cadence_weeks_max,
+        "url": f"{deps.options.portal_url.rstrip('/')}/relationships/{event.relationship_id}",
+    }
+    await record(deps, conn, cause_id, to_parties("meeting_nudge", parties.mentor_id, parties.mentee_ids, context))
+
+
+async def reengagement(deps: Deps, conn: Conn, event: ReengagementNudged, cause_id: str) -> None:
+    parties = await parties_of(deps, conn, event.relationship_id)
+    context = {
+        "relationship_id": event.relationship_id,
+        "lagging_since": event.lagging_since.isoformat(),
+        "inactivity_days": event.inactivity_days,
+        "url": f"{deps.options.portal_url.rstrip('/')}/relationships/{event.relationship_id}",
+    }
+    await record(deps, conn, cause_id, to_parties("reengagement_nudge", parties.mentor_id, parties.mentee_ids, context))
+
+
+async def inactive(deps: Deps, conn: Conn, event: RelationshipInactive, cause_id: str) -> None:
+    """The directors are told; they may close the relationship."""
+    context = {
+        "relationship_id": event.relationship_id,
+        "lagging_since": event.lagging_since.isoformat(),
+        "last_meeting_on": event.last_meeting_on.isoformat() if event.last_meeting_on else None,
+        "mentor_id": event.mentor_id,
+        "mentee_ids": list(event.mentee_ids),
+        "url": f"{deps.options.portal_url.rstrip('/')}/relationships/{event.relationship_id}",
+    }
+    await record(deps, conn, cause_id, [Notice(d, "relationship_inactive", context) for d in deps.directors])
