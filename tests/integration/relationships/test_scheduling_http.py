@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.events.profiles import MenteeRegistered, MentorRegistered, ProfileFields
+from shared.events.profiles import MenteeRegistered, MentorRegistered, ParticipantErased, ProfileFields
 from tests.integration.relationships.conftest import DIRECTOR, MENTEE, MENTOR, STRANGER
 
 # START is Monday 2026-03-02 09:00 UTC.  The US moves to summer time on 2026-03-08, the EU on 2026-03-29.
@@ -158,3 +158,32 @@ async def test_did_it_happen_logs_the_meeting_on_the_relationship_with_private_n
         "SELECT data FROM events WHERE stream_id = $1 AND event_type = 'MeetingLogged'", rid
     )
     assert logged[0]["data"]["meeting_id"] == mid and "notes" not in logged[0]["data"]
+
+
+async def test_an_erased_persons_zone_and_windows_are_forgotten(service) -> None:
+    rid = await pair_in_two_zones(service)
+    await service.feed(ParticipantErased(participant_id="mentee-1"))
+    rows = await service.runtime.pool.fetchval("SELECT count(*) FROM scheduling_calendars WHERE person_id = 'mentee-1'")
+    assert rows == 0
+    shown = (await service.client.get(f"/relationships/{rid}/meetings/availability", headers=MENTOR)).json()
+    assert shown["mentee-1"] == {"time_zone": "UTC", "windows": []}
+
+
+async def test_windows_are_checked_and_only_parties_set_them(service) -> None:
+    rid = await service.start_one_to_one()
+    backwards = await service.client.put(
+        f"/relationships/{rid}/meetings/availability",
+        headers=MENTOR,
+        json={"windows": [{"weekday": 0, "start": "12:00", "end": "09:00"}]},
+    )
+    assert backwards.status_code == 422 and where(backwards) == "windows.0"
+    bad_time = await service.client.put(
+        f"/relationships/{rid}/meetings/availability",
+        headers=MENTOR,
+        json={"windows": [{"weekday": 7, "start": "25:00", "end": "09:00"}]},
+    )
+    assert bad_time.status_code == 422
+    stranger = await service.client.put(
+        f"/relationships/{rid}/meetings/availability", headers=STRANGER, json={"windows": []}
+    )
+    assert stranger.status_code == 404
