@@ -196,7 +196,7 @@ class MeetingProposed(_MeetingEvent):
     proposed_by: Id = Field(json_schema_extra={"person_id": True})
     candidates: list[datetime] = Field(min_length=1, max_length=5, description="Start times, with their UTC offset")
     duration_minutes: int = Field(ge=5, le=600)
-    agenda_goal_ids: list[Id] = Field(default_factory=list, max_length=20, description="Goals to talk about")
+    agenda_goals: list[Id] = Field(default_factory=list, max_length=20, description="Goals to talk about")
     agenda_topics: list[Tag] = Field(default_factory=list, max_length=10, description="Program topics planned")
     format: MeetingFormat = "video"
 
@@ -216,7 +216,7 @@ class MeetingAccepted(_MeetingEvent):
     starts_at: datetime
     ends_at: datetime
     sequence: int = Field(ge=0, description="iCalendar SEQUENCE: rises with every change of the meeting")
-    agenda_goal_ids: list[Id] = Field(default_factory=list, max_length=20)
+    agenda_goals: list[Id] = Field(default_factory=list, max_length=20)
     agenda_topics: list[Tag] = Field(default_factory=list, max_length=10)
     format: MeetingFormat = "video"
 
@@ -236,7 +236,7 @@ class MeetingRescheduled(_MeetingEvent):
     candidates: list[datetime] = Field(min_length=1, max_length=5)
     duration_minutes: int = Field(ge=5, le=600)
     sequence: int = Field(ge=1)
-    agenda_goal_ids: list[Id] = Field(default_factory=list, max_length=20)
+    agenda_goals: list[Id] = Field(default_factory=list, max_length=20)
     agenda_topics: list[Tag] = Field(default_factory=list, max_length=10)
     format: MeetingFormat = "video"
 
@@ -271,7 +271,7 @@ class MeetingNudgeDue(_RelationshipsEvent):
     """Nothing is scheduled before the next meeting falls due: both parties are nudged to schedule one (once per
     cadence period)."""
 
-    next_meeting_due_by: date
+    next_meeting_due_on: date
     lagging_on: date = Field(description="The day the pair would count as lagging")
     cadence_weeks_max: int = Field(ge=1, le=52)
 

@@ -123,7 +123,7 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/relationships/{relationship_id}/meetings/proposals"): {
         "candidates": ["2030-03-10T14:00:00+01:00"],
         "duration_minutes": 60,
-        "agenda_goal_ids": ["g1"],
+        "agenda_goals": ["g1"],
         "agenda_topics": ["goals"],
     },
     ("POST", "/relationships/{relationship_id}/meetings/{meeting_id}/acceptance"): {

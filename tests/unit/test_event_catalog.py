@@ -159,7 +159,7 @@ VALID: dict[str, dict[str, Any]] = {
         "proposed_by": "p1",
         "candidates": ["2025-04-08T14:00:00+02:00"],
         "duration_minutes": 60,
-        "agenda_goal_ids": ["g1"],
+        "agenda_goals": ["g1"],
         "agenda_topics": ["grants"],
     },
     "MeetingAccepted": {
@@ -196,7 +196,7 @@ VALID: dict[str, dict[str, Any]] = {
     },
     "MeetingNudgeDue": {
         "relationship_id": "rel1",
-        "next_meeting_due_by": "2025-05-27",
+        "next_meeting_due_on": "2025-05-27",
         "lagging_on": "2025-06-10",
         "cadence_weeks_max": 8,
     },

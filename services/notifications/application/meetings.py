@@ -119,7 +119,7 @@ async def nudge_due(deps: Deps, conn: Conn, event: MeetingNudgeDue, cause_id: st
     parties = await parties_of(deps, conn, event.relationship_id)
     context = {
         "relationship_id": event.relationship_id,
-        "next_meeting_due_by": event.next_meeting_due_by.isoformat(),
+        "next_meeting_due_on": event.next_meeting_due_on.isoformat(),
         "lagging_on": event.lagging_on.isoformat(),
         "cadence_weeks_max": event.cadence_weeks_max,
         "url": f"{deps.options.portal_url.rstrip('/')}/relationships/{event.relationship_id}",

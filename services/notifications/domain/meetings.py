@@ -67,13 +67,13 @@ def proposed(event: MeetingProposed | MeetingRescheduled, parties: Sequence[str]
         **_context(event.relationship_id, event.meeting_id, event.proposed_by, parties, url),
         "candidates": [c.isoformat() for c in event.candidates],
         "duration_minutes": event.duration_minutes,
-        "agenda": agenda_text(event.agenda_goal_ids, event.agenda_topics),
+        "agenda": agenda_text(event.agenda_goals, event.agenda_topics),
     }
     return [Notice(p, "meeting_proposed", context) for p in parties if p != event.proposed_by]
 
 
 def accepted(event: MeetingAccepted, parties: Sequence[str], domain: str, url: str, stamp: datetime) -> list[Notice]:
-    agenda = agenda_text(event.agenda_goal_ids, event.agenda_topics)
+    agenda = agenda_text(event.agenda_goals, event.agenda_topics)
     context = {
         **_context(event.relationship_id, event.meeting_id, event.organizer_id, parties, url),
         "starts_at": event.starts_at.isoformat(),
@@ -99,7 +99,7 @@ def rescheduled(
 ) -> list[Notice]:
     first = min(event.candidates)
     ends = first + timedelta(minutes=event.duration_minutes)
-    agenda = agenda_text(event.agenda_goal_ids, event.agenda_topics)
+    agenda = agenda_text(event.agenda_goals, event.agenda_topics)
     context = {
         **_context(event.relationship_id, event.meeting_id, event.organizer_id, parties, url),
         "proposed_by_id": event.proposed_by,

@@ -38,7 +38,7 @@ SchedulingDep = Annotated[Scheduling, Depends(get_scheduling)]
 class Proposal(BaseModel):
     candidates: Candidates
     duration_minutes: int = Field(ge=5, le=600)
-    agenda_goal_ids: GoalIds | None = Field(default=None, description="Default: the pair's goals in progress")
+    agenda_goals: GoalIds | None = Field(default=None, description="Default: the pair's goals in progress")
     agenda_topics: Topics = Field(default_factory=list)
     format: MeetingFormat = "video"
 
@@ -50,7 +50,7 @@ class Acceptance(BaseModel):
 class Reschedule(BaseModel):
     candidates: Candidates
     duration_minutes: int | None = Field(default=None, ge=5, le=600)
-    agenda_goal_ids: GoalIds | None = None
+    agenda_goals: GoalIds | None = None
     agenda_topics: Topics | None = None
 
 

@@ -42,7 +42,7 @@ class Scheduling:
 class ProposeMeeting(OnRelationship):
     candidates: Sequence[datetime]
     duration_minutes: int
-    agenda_goal_ids: Sequence[str] | None = None
+    agenda_goals: Sequence[str] | None = None
     agenda_topics: Sequence[str] = ()
     format: MeetingFormat = "video"
 
@@ -61,7 +61,7 @@ class AcceptMeeting(OnMeeting):
 class RescheduleMeeting(OnMeeting):
     candidates: Sequence[datetime]
     duration_minutes: int | None = None
-    agenda_goal_ids: Sequence[str] | None = None
+    agenda_goals: Sequence[str] | None = None
     agenda_topics: Sequence[str] | None = None
 
 
@@ -98,7 +98,7 @@ async def propose(s: Scheduling, cmd: ProposeMeeting) -> str:
     meeting_id = str(uuid.uuid4())
     async with s.base.transactions() as conn:
         _, pair = await _pair(s, conn, cmd.relationship_id, cmd.by)
-        goal_ids = sorted(pair.goal_ids) if cmd.agenda_goal_ids is None else list(cmd.agenda_goal_ids)
+        goal_ids = sorted(pair.goal_ids) if cmd.agenda_goals is None else list(cmd.agenda_goals)
         agenda = Agenda(tuple(dict.fromkeys(goal_ids)), tuple(dict.fromkeys(cmd.agenda_topics)))
         calendars = await s.calendars.of(conn, pair.parties)
         busy = await s.scheduled.busy(conn, cmd.relationship_id)
@@ -132,9 +132,9 @@ async def reschedule(s: Scheduling, cmd: RescheduleMeeting) -> int:
         _, pair = await _pair(s, conn, cmd.relationship_id, cmd.by)
         meeting = await _meeting(s, conn, cmd)
         agenda = None
-        if cmd.agenda_goal_ids is not None or cmd.agenda_topics is not None:
+        if cmd.agenda_goals is not None or cmd.agenda_topics is not None:
             agenda = Agenda(
-                tuple(cmd.agenda_goal_ids if cmd.agenda_goal_ids is not None else meeting.agenda.goal_ids),
+                tuple(cmd.agenda_goals if cmd.agenda_goals is not None else meeting.agenda.goal_ids),
                 tuple(cmd.agenda_topics if cmd.agenda_topics is not None else meeting.agenda.topics),
             )
         calendars = await s.calendars.of(conn, pair.parties)

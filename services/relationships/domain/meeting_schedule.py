@@ -111,7 +111,7 @@ class MeetingSchedule(Aggregate):
                 proposed_by=by,
                 candidates=list(candidates),
                 duration_minutes=duration_minutes,
-                agenda_goal_ids=list(agenda.goal_ids),
+                agenda_goals=list(agenda.goal_ids),
                 agenda_topics=list(agenda.topics),
                 format=format,
             )
@@ -138,7 +138,7 @@ class MeetingSchedule(Aggregate):
                 starts_at=starts_at,
                 ends_at=starts_at + self.duration,
                 sequence=self.sequence + 1,
-                agenda_goal_ids=list(self.agenda.goal_ids),
+                agenda_goals=list(self.agenda.goal_ids),
                 agenda_topics=list(self.agenda.topics),
                 format=self.format,
             )
@@ -170,7 +170,7 @@ class MeetingSchedule(Aggregate):
                 candidates=list(candidates),
                 duration_minutes=minutes,
                 sequence=self.sequence + 1,
-                agenda_goal_ids=list(agenda.goal_ids),
+                agenda_goals=list(agenda.goal_ids),
                 agenda_topics=list(agenda.topics),
                 format=self.format,
             )
@@ -220,7 +220,7 @@ class MeetingSchedule(Aggregate):
             )
             self.candidates = list(event.candidates)
             self.duration = timedelta(minutes=event.duration_minutes)
-            self.agenda = Agenda(tuple(event.agenda_goal_ids), tuple(event.agenda_topics))
+            self.agenda = Agenda(tuple(event.agenda_goals), tuple(event.agenda_topics))
             self.format = event.format
         elif isinstance(event, MeetingAccepted):
             self.status, self.starts_at, self.sequence = "accepted", event.starts_at, event.sequence
@@ -229,7 +229,7 @@ class MeetingSchedule(Aggregate):
             self.status, self.proposed_by, self.sequence = "proposed", event.proposed_by, event.sequence
             self.candidates = list(event.candidates)
             self.duration = timedelta(minutes=event.duration_minutes)
-            self.agenda = Agenda(tuple(event.agenda_goal_ids), tuple(event.agenda_topics))
+            self.agenda = Agenda(tuple(event.agenda_goals), tuple(event.agenda_topics))
             self.starts_at = None
         elif isinstance(event, MeetingCancelled):
             self.status, self.sequence = "cancelled", event.sequence
@@ -278,10 +278,10 @@ class MeetingSchedule(Aggregate):
                 raise InvalidCommand(where, f"overlaps the pair's meeting {clash.meeting_id}")
         unknown_goals = sorted(set(agenda.goal_ids) - pair.goal_ids)
         if unknown_goals:
-            raise InvalidCommand("agenda.goal_ids", f"not goals of this relationship: {', '.join(unknown_goals)}")
+            raise InvalidCommand("agenda_goals", f"not goals of this relationship: {', '.join(unknown_goals)}")
         unknown_topics = sorted(set(agenda.topics) - set(pair.topics))
         if unknown_topics:
-            raise InvalidCommand("agenda.topics", f"not on the program's topic list: {', '.join(unknown_topics)}")
+            raise InvalidCommand("agenda_topics", f"not on the program's topic list: {', '.join(unknown_topics)}")
 
 
 def _require_party(pair: PairFacts, by: str) -> None:

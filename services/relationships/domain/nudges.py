@@ -58,7 +58,7 @@ class RelationshipNudges(Aggregate):
         return [
             MeetingNudgeDue(
                 relationship_id=relationship.relationship_id,
-                next_meeting_due_by=due,
+                next_meeting_due_on=due,
                 lagging_on=lagging_on,
                 cadence_weeks_max=relationship.cadence_weeks_max,
             )

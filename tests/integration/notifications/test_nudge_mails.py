@@ -24,7 +24,7 @@ async def test_nudges_go_to_both_parties_and_inactivity_to_the_directors(service
         person(mentor, "Prof Mira Mentor", mentor=True), person(mentee, "Tom Trainee"), envelope_of(started, rid)
     )
     nudge = MeetingNudgeDue(
-        relationship_id=rid, next_meeting_due_by=date(2026, 4, 27), lagging_on=date(2026, 5, 11), cadence_weeks_max=8
+        relationship_id=rid, next_meeting_due_on=date(2026, 4, 27), lagging_on=date(2026, 5, 11), cadence_weeks_max=8
     )
     again = ReengagementNudged(relationship_id=rid, lagging_since=date(2026, 5, 11), inactivity_days=90)
     inactive = RelationshipInactive(

@@ -30,7 +30,7 @@ async def test_nudged_once_per_period_when_nothing_is_scheduled(service) -> None
     )
     assert nudge == {
         "relationship_id": rid,
-        "next_meeting_due_by": "2026-04-27",
+        "next_meeting_due_on": "2026-04-27",
         "lagging_on": "2026-05-11",
         "cadence_weeks_max": 8,
     }

@@ -77,8 +77,8 @@ async def test_availability_is_read_in_the_other_partys_zone_across_the_dst_gap(
     assert past.status_code == 422 and "past" in past.json()["detail"][0]["msg"]
     naive = await propose(service, rid, MENTEE, "2026-03-10T10:00:00")
     assert naive.status_code == 422
-    unknown_goal = await propose(service, rid, MENTEE, "2026-03-11T10:00:00+00:00", agenda_goal_ids=["nope"])
-    assert unknown_goal.status_code == 422 and where(unknown_goal) == "agenda.goal_ids"
+    unknown_goal = await propose(service, rid, MENTEE, "2026-03-11T10:00:00+00:00", agenda_goals=["nope"])
+    assert unknown_goal.status_code == 422 and where(unknown_goal) == "agenda_goals"
 
 
 async def test_propose_accept_reschedule_cancel_and_only_parties_see_it(service) -> None:

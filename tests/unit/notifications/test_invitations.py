@@ -38,7 +38,7 @@ def accepted(sequence: int = 0) -> MeetingAccepted:
         ends_at=START + timedelta(hours=1),
         sequence=sequence,
         agenda_topics=["goals"],
-        agenda_goal_ids=["g1"],
+        agenda_goals=["g1"],
     )
 
 

@@ -77,7 +77,7 @@ def test_a_proposal_names_the_field_of_a_time_outside_availability_in_the_past_o
         meeting.propose(
             PAIR, "mentee-1", [at("2026-03-11T14:00:00+00:00")], 30, Agenda((), ("x",)), "video", NOW, {}, []
         )
-    assert topic.value.field == "agenda.topics"
+    assert topic.value.field == "agenda_topics"
     with pytest.raises(NotAParty):
         meeting.propose(PAIR, "stranger", [at("2026-03-11T14:00:00+00:00")], 30, Agenda(), "video", NOW, {}, [])
 
@@ -129,7 +129,7 @@ def test_nudge_once_per_period_and_not_when_a_meeting_is_scheduled_in_time() -> 
     nudges = RelationshipNudges("nudges:r1")
     r = relationship()  # due by 2026-04-27, lagging on 2026-05-11
     [nudge] = nudges.nudge_to_schedule(r, GRACE, date(2026, 5, 4), None)
-    assert (nudge.next_meeting_due_by, nudge.lagging_on) == (date(2026, 4, 27), date(2026, 5, 11))
+    assert (nudge.next_meeting_due_on, nudge.lagging_on) == (date(2026, 4, 27), date(2026, 5, 11))
     assert nudges.nudge_to_schedule(r, GRACE, date(2026, 5, 4), at("2026-05-10T10:00:00+00:00")) == []
     assert nudges.nudge_to_schedule(r, GRACE, date(2026, 5, 11), None) == []  # too late: lagging
     nudges.apply(nudge, NOW)
