@@ -46,7 +46,7 @@ class MemoryContacts(Snapshotting):
 
     async def save(self, conn: Conn, participant_id: str, changes: Mapping[str, str | None]) -> None:
         contact = self.contacts.setdefault(participant_id, {"name": None, "email": None})
-        contact.update({k: v for k, v in changes.items() if k in ("name", "email")})
+        contact.update({k: v for k, v in changes.items() if k in ("name", "email", "time_zone")})
 
     async def erase(self, conn: Conn, participant_id: str) -> None:
         self.erased_ids.add(participant_id)

@@ -207,7 +207,23 @@ async def test_contacts_follow_registrations_and_changes_of_name_or_address_only
             FieldChange(field="profile.specialty", old="cardiology", new="oncology"),
         ]
         await contacts.profile_updated(world.deps, conn, ProfileUpdated(participant_id="mentee-1", changes=changes))
-    assert world.contacts.contacts["mentee-1"] == {"name": "Tom Trainee", "email": "tom@new.example"}
+    assert world.contacts.contacts["mentee-1"] == {
+        "name": "Tom Trainee",
+        "email": "tom@new.example",
+        "time_zone": "UTC",
+    }
+
+
+async def test_the_time_zone_follows_profile_changes_and_a_value_that_is_no_zone_is_ignored() -> None:
+    world = World()
+    async with world.transactions() as conn:
+        await contacts.registered(world.deps, conn, registered("mentee-1", "Tom Trainee"))
+        for new in ("Europe/Berlin", "<sealed>", "Not/AZone"):
+            change = FieldChange(field="profile.time_zone", old="UTC", new=new)
+            await contacts.profile_updated(
+                world.deps, conn, ProfileUpdated(participant_id="mentee-1", changes=[change])
+            )
+    assert world.contacts.contacts["mentee-1"]["time_zone"] == "Europe/Berlin"
 
 
 async def test_erasure_forgets_the_person_cancels_what_was_not_sent_and_ignores_later_events() -> None:
