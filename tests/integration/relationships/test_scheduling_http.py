@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.events.profiles import MenteeRegistered, MentorRegistered, ParticipantErased, ProfileFields
+from shared.events.profiles import (
+    FieldChange,
+    MenteeRegistered,
+    MentorRegistered,
+    ParticipantErased,
+    ProfileFields,
+    ProfileUpdated,
+)
 from tests.integration.relationships.conftest import DIRECTOR, MENTEE, MENTOR, STRANGER
 
 # START is Monday 2026-03-02 09:00 UTC.  The US moves to summer time on 2026-03-08, the EU on 2026-03-29.
@@ -187,3 +194,22 @@ async def test_windows_are_checked_and_only_parties_set_them(service) -> None:
         f"/relationships/{rid}/meetings/availability", headers=STRANGER, json={"windows": []}
     )
     assert stranger.status_code == 404
+
+
+async def test_a_changed_time_zone_is_followed_and_a_value_that_is_no_zone_ignored(service) -> None:
+    rid = await pair_in_two_zones(service)
+    await service.feed(
+        ProfileUpdated(
+            participant_id="mentee-1",
+            changes=[FieldChange(field="profile.time_zone", old="America/New_York", new="America/Chicago")],
+        ),
+        ProfileUpdated(
+            participant_id="mentor-1",
+            changes=[FieldChange(field="profile.time_zone", old="Europe/Berlin", new="Mars/Olympus_Mons")],
+        ),
+    )
+    shown = (await service.client.get(f"/relationships/{rid}/meetings/availability", headers=MENTEE)).json()
+    assert shown["mentee-1"]["time_zone"] == "America/Chicago" and shown["mentor-1"]["time_zone"] == "Europe/Berlin"
+    # Tuesday 09:00-12:00 now in Chicago: 14:00 Berlin on 2026-03-10 is 08:00 there
+    refused = await propose(service, rid, MENTOR, TUE_0310_1400_BERLIN)
+    assert refused.status_code == 422 and "America/Chicago" in refused.json()["detail"][0]["msg"]
