@@ -72,6 +72,7 @@ def build_app(
         description="Relationships, agreements, goals, meetings, cadence, reviews, feedback and closure.",
         tags={
             "relationships": "Relationships from start to closure: agreement, meetings, goals, reviews, feedback.",
+            "meetings": "Scheduled meetings: availability, proposals, acceptance, reschedule, cancellation, held.",
         },
     )
     install(app, container)
