@@ -235,7 +235,7 @@ class MeetingRescheduled(_MeetingEvent):
     organizer_id: Id = Field(json_schema_extra={"person_id": True})
     candidates: list[datetime] = Field(min_length=1, max_length=5)
     duration_minutes: int = Field(ge=5, le=600)
-    sequence: int = Field(ge=1)
+    sequence: int = Field(ge=0)
     agenda_goals: list[Id] = Field(default_factory=list, max_length=20)
     agenda_topics: list[Tag] = Field(default_factory=list, max_length=10)
     format: MeetingFormat = "video"

@@ -134,7 +134,7 @@ class MeetingSchedule(Aggregate):
                 relationship_id=self.relationship_id,
                 meeting_id=self.meeting_id,
                 accepted_by=by,
-                organizer_id=self.proposed_by,
+                organizer_id=self.organizer_id or self.proposed_by,
                 starts_at=starts_at,
                 ends_at=starts_at + self.duration,
                 sequence=self.sequence + 1,

@@ -95,7 +95,7 @@ def test_only_another_party_accepts_one_of_the_proposed_times_and_sequence_rises
     assert isinstance(moved, MeetingRescheduled) and moved.sequence == 1 and moved.duration_minutes == 60
     meeting.apply(moved, NOW)
     [again] = meeting.accept(PAIR, "mentor-1", at("2026-03-17T13:00:00+00:00"), NOW, [])
-    assert again.sequence == 2
+    assert again.sequence == 2 and again.organizer_id == "mentor-1"  # the organizer stays who first proposed
     meeting.apply(again, NOW)
     [cancelled] = meeting.cancel(PAIR, "mentee-1")
     assert isinstance(cancelled, MeetingCancelled) and cancelled.sequence == 3
@@ -149,3 +149,17 @@ def test_reengagement_after_the_inactivity_period_then_the_directors_notice() ->
     [notice] = nudges.notice_director(lagging, GRACE, date(2026, 9, 8), 30)
     assert notice.mentor_id == "mentor-1" and notice.lagging_since == date(2026, 5, 11)
     assert nudges.notice_director(relationship(lagging=False), GRACE, date(2026, 9, 8), 30) == []
+
+
+def test_a_proposal_not_yet_accepted_can_be_rescheduled_and_cancelled() -> None:
+    meeting = proposed("2026-03-10T14:00:00+01:00")
+    [moved] = meeting.reschedule(PAIR, "mentee-1", [at("2026-03-12T13:00:00+00:00")], 30, None, NOW, {}, [])
+    assert moved.sequence == 0 and moved.proposed_by == "mentee-1"
+    meeting.apply(moved, NOW)
+    with pytest.raises(RelationshipRuleViolation):
+        meeting.accept(PAIR, "mentee-1", at("2026-03-12T13:00:00+00:00"), NOW, [])
+    [accepted] = meeting.accept(PAIR, "mentor-1", at("2026-03-12T13:00:00+00:00"), NOW, [])
+    assert accepted.sequence == 1 and accepted.ends_at - accepted.starts_at == timedelta(minutes=30)
+    other = proposed("2026-03-10T14:00:00+01:00")
+    [cancelled] = other.cancel(PAIR, "mentor-1")
+    assert cancelled.sequence == 0 and cancelled.starts_at is None
