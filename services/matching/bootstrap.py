@@ -14,13 +14,14 @@ from services.matching.adapters.bus import CONSUMES, bus_handlers
 from services.matching.adapters.directory import PostgresDirectory
 from services.matching.adapters.http import install
 from services.matching.adapters.privacy import inventory
-from services.matching.adapters.programs import PostgresPrograms
+from services.matching.adapters.programs import PostgresEnrolments, PostgresPrograms
 from services.matching.adapters.reporting_lines import PostgresReportingLines
 from services.matching.adapters.request_index import PostgresRequestIndex
 from services.matching.adapters.slots import PostgresSlots
 from services.matching.adapters.timers import timer_handlers
 from services.matching.adapters.views import PostgresViews
 from services.matching.application.deps import Deps
+from services.matching.application.program import enrolment_repository, program_repository
 from services.matching.application.request_repository import request_repository
 from services.matching.settings import MatchingSettings
 from shared import privacy
@@ -50,6 +51,7 @@ def build_app(
     lines = PostgresReportingLines()
     slots = PostgresSlots(lines)
     index = PostgresRequestIndex()
+    programs, enrolments = PostgresPrograms(), PostgresEnrolments()
     deps = Deps(
         transactions=runtime.transaction,
         store=store,
@@ -59,9 +61,12 @@ def build_app(
         slots=slots,
         lines=lines,
         index=index,
-        programs=PostgresPrograms(),
+        programs=programs,
         bulk_runs=PostgresBulkRuns(),
         views=PostgresViews(runtime),
+        program_repo=program_repository(store, programs),
+        enrolments=enrolments,
+        enrolment_repo=enrolment_repository(store, enrolments),
         default_response_days=options.response_days,
         bulk_candidates=options.bulk_candidates,
     )
@@ -75,7 +80,7 @@ def build_app(
             "directory": "Matching's mentor directory with open slots.",
             "requests": "Mentee requests: ranking, the director's review, mentor responses, admin matches, withdrawal.",
             "suggestions": "Ranked mentor suggestions for a mentee.",
-            "program": "The program's compatibility weights and response deadline.",
+            "program": 'Programs: settings, enrolments, groups; the built-in program is "default".',
             "bulk runs": "Matching many mentees at once: propose, inspect, commit or discard.",
         },
     )

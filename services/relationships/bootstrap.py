@@ -18,6 +18,7 @@ from services.relationships.adapters.confidential import PostgresConfidentialTex
 from services.relationships.adapters.drafts import PostgresAgreementDrafts
 from services.relationships.adapters.http import install
 from services.relationships.adapters.privacy import inventory
+from services.relationships.adapters.programs import PostgresPeopleStanding, PostgresProgramTerms
 from services.relationships.adapters.read_model import PostgresReadModel
 from services.relationships.adapters.scheduling_bus import add_scheduling_handlers
 from services.relationships.adapters.scheduling_http import install_scheduling
@@ -84,8 +85,8 @@ def build_nudging(container: Container, store: EventStore, options: Relationship
     """Nudges beside the cadence watch: their hook joins the relationship repository's (``nudge_watch.py``)."""
     rules = NudgeRules(
         grace=container.cadence_grace,
+        programs=container.programs,
         nudge_days_before_lagging=options.nudge_days_before_lagging,
-        inactivity_days=options.inactivity_days,
         inactive_notice_days=options.inactive_notice_days,
     )
     timers = TimerBook()
@@ -123,6 +124,8 @@ def build_container(
         read_model=read_model,
         cipher=cipher,
         clock=clock,
+        programs=PostgresProgramTerms(),
+        standing=PostgresPeopleStanding(),
         cadence_grace=grace,
         topics=tuple(options.meeting_topics),
     )

@@ -20,9 +20,6 @@ class RelationshipsSettings(BaseSettings):
     nudge_days_before_lagging: int = Field(
         default=7, ge=0, le=180, description="Days before a pair would lag that it is nudged to schedule a meeting"
     )
-    inactivity_days: int = Field(
-        default=90, ge=1, le=3650, description="Days lagging before the re-engagement nudge (until set per program)"
-    )
     inactive_notice_days: int = Field(
         default=30, ge=1, le=3650, description="Days after the re-engagement nudge before the director is told"
     )

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from shared.events.base import Event
+from shared.events.base import Event, Upcaster
 from shared.events.profiles import MeetingFormat
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+DEFAULT_PROGRAM = "default"
+PEER_MIN = 2
 ClosureReason = Literal[
     "objectives_achieved", "no_fault_mentor", "no_fault_mentee", "participant_left", "program_ended"
 ]
@@ -37,28 +39,69 @@ class _RelationshipsEvent(Event):
 
 
 class RelationshipStarted(_RelationshipsEvent):
-    """Its mentees are the relationship's data subjects: goals agreed later are sealed with their keys."""
+    """Its mentees are the relationship's data subjects: goals agreed later are sealed with their keys.
 
+    Version 2 (issue 17): ``program_id`` (version 1: ``"default"``), ``co_mentor_ids`` (a group's further
+    mentors) and ``mentor_id`` None for a peer circle, whose members are all in ``mentee_ids``.  A version-1
+    peer relationship named one peer ``mentor_id``: it is upcast into a circle of both members.
+    """
+
+    schema_version: ClassVar[int] = 2
+    upcasters: ClassVar[dict[int, Upcaster]] = {1: lambda data: _started_v1_to_v2(data)}
     data_subjects: ClassVar[tuple[str, ...]] = ("mentee_ids",)
     model: Literal["one_to_one", "group", "peer"]
-    mentor_id: Id = Field(
-        description="For peer mentoring, the peer in the mentor role", json_schema_extra={"person_id": True}
+    program_id: Id = Field(default=DEFAULT_PROGRAM, description="The program the relationship belongs to")
+    mentor_id: Id | None = Field(
+        default=None,
+        description="The (lead) mentor; None only for a peer circle",
+        json_schema_extra={"person_id": True},
+    )
+    co_mentor_ids: list[Id] = Field(
+        default_factory=list,
+        max_length=20,
+        description="A group's further mentors",
+        json_schema_extra={"uniqueItems": True, "person_id": True},
     )
     mentee_ids: list[Id] = Field(
-        min_length=1, max_length=20, json_schema_extra={"uniqueItems": True, "person_id": True}
+        min_length=1,
+        max_length=20,
+        description="The mentees (one-to-one: one; group: 1-20); a peer circle's members (2-20)",
+        json_schema_extra={"uniqueItems": True, "person_id": True},
     )
-    match_id: Id
+    match_id: Id = Field(description="The MatchApproved's or the GroupFormed's match id")
     started_on: date
 
     @model_validator(mode="after")
-    def _mentees_fit_model(self) -> RelationshipStarted:
+    def _parties_fit_model(self) -> RelationshipStarted:
+        mentors = [m for m in (self.mentor_id, *self.co_mentor_ids) if m is not None]
         if len(set(self.mentee_ids)) != len(self.mentee_ids):
             raise ValueError("mentees must be distinct")
-        if self.mentor_id in self.mentee_ids:
+        if len(set(mentors)) != len(mentors):
+            raise ValueError("mentors must be distinct")
+        if set(mentors) & set(self.mentee_ids):
             raise ValueError("the mentor cannot also be a mentee of the same relationship")
-        if self.model != "group" and len(self.mentee_ids) != 1:
-            raise ValueError(f"a {self.model} relationship has exactly one mentee")
+        if self.model == "peer":
+            if mentors:
+                raise ValueError("a peer circle has no mentor: its members are all in mentee_ids")
+            if len(self.mentee_ids) < PEER_MIN:
+                raise ValueError(f"a peer circle has {PEER_MIN} to 20 members")
+            return self
+        if self.mentor_id is None:
+            raise ValueError(f"a {self.model} relationship has a mentor")
+        if self.model == "one_to_one":
+            if len(self.mentee_ids) != 1:
+                raise ValueError("a one_to_one relationship has exactly one mentee")
+            if self.co_mentor_ids:
+                raise ValueError("a one_to_one relationship has one mentor")
         return self
+
+
+def _started_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    upcast = {**data, "program_id": DEFAULT_PROGRAM, "co_mentor_ids": []}
+    if data.get("model") == "peer" and data.get("mentor_id"):
+        upcast["mentor_id"] = None
+        upcast["mentee_ids"] = [data["mentor_id"], *data.get("mentee_ids", [])]
+    return upcast
 
 
 class AgreementSigned(_RelationshipsEvent):
@@ -110,15 +153,26 @@ class GoalProgressed(_RelationshipsEvent):
 class MeetingLogged(_RelationshipsEvent):
     """A meeting took place.
 
-    Deliberately has no notes field: meeting notes are private to the pair, stay in
+    Deliberately has no notes field: meeting notes are private to the parties, stay in
     the relationships database, and never travel on the bus or reach analysts.
+
+    Version 2 (issue 17): ``attendee_ids`` (a group meeting's attendance); version 1 is upcast with none.
     """
+
+    schema_version: ClassVar[int] = 2
+    upcasters: ClassVar[dict[int, Upcaster]] = {1: lambda data: {**data, "attendee_ids": []}}
 
     meeting_id: Id
     held_on: date
     duration_minutes: int = Field(ge=1, le=600)
     format: MeetingFormat
     topic_tags: list[Tag] = Field(default_factory=list, max_length=10)
+    attendee_ids: list[Id] = Field(
+        default_factory=list,
+        max_length=40,
+        description="The parties who attended (version 2); empty: not recorded (version 1, a pair's meeting)",
+        json_schema_extra={"uniqueItems": True, "person_id": True},
+    )
 
 
 class RelationshipLagging(_RelationshipsEvent):
@@ -165,12 +219,37 @@ class FeedbackSubmitted(_RelationshipsEvent):
         return self
 
 
+class MemberLeft(_RelationshipsEvent):
+    """A mentor, mentee or peer left a group or a peer circle, which goes on without them (unless fewer than the
+    model's minimum remain: then ``RelationshipClosed`` follows, reason ``participant_left``)."""
+
+    participant_id: Id = Field(json_schema_extra={"person_id": True})
+    role: Literal["mentor", "mentee", "peer"]
+    reason: Literal["withdrew", "left_institution", "erased"]
+    by: Id | None = Field(
+        default=None, description="Who recorded it; None when the system did", json_schema_extra={"person_id": True}
+    )
+    left_on: date
+
+
 class RelationshipClosed(_RelationshipsEvent):
+    """Version 2 (issue 17): ``mentor_id`` None for a peer circle, ``co_mentor_ids`` and ``program_id`` (version 1:
+    none and ``"default"``).  The parties are everyone the relationship started with, including members who left
+    before (each also in a ``MemberLeft``)."""
+
+    schema_version: ClassVar[int] = 2
+    upcasters: ClassVar[dict[int, Upcaster]] = {
+        1: lambda data: {**data, "program_id": DEFAULT_PROGRAM, "co_mentor_ids": []}
+    }
     reason: ClosureReason
     closed_by: Id | None = Field(
         default=None, description="None when closed by the system", json_schema_extra={"person_id": True}
     )
-    mentor_id: Id = Field(json_schema_extra={"person_id": True})
+    program_id: Id = Field(default=DEFAULT_PROGRAM)
+    mentor_id: Id | None = Field(
+        default=None, description="The (lead) mentor; None for a peer circle", json_schema_extra={"person_id": True}
+    )
+    co_mentor_ids: list[Id] = Field(default_factory=list, max_length=20, json_schema_extra={"person_id": True})
     mentee_ids: list[Id] = Field(min_length=1, max_length=20, json_schema_extra={"person_id": True})
     rematch_requested: bool = Field(description="The director should arrange another mentor")
     closed_on: date
@@ -288,5 +367,8 @@ class RelationshipInactive(_RelationshipsEvent):
 
     lagging_since: date
     last_meeting_on: date | None = None
-    mentor_id: Id = Field(json_schema_extra={"person_id": True})
+    mentor_id: Id | None = Field(
+        default=None, description="None for a peer circle", json_schema_extra={"person_id": True}
+    )
+    co_mentor_ids: list[Id] = Field(default_factory=list, max_length=20, json_schema_extra={"person_id": True})
     mentee_ids: list[Id] = Field(min_length=1, max_length=20, json_schema_extra={"person_id": True})

@@ -219,8 +219,8 @@ async def browser() -> AsyncIterator[object]:
 
 @pytest.fixture(scope="module")
 def pages() -> Iterator[Pages]:
-    for old in [*SHOTS.glob("*.png"), *SHOTS.glob("failed-*")]:
-        old.unlink()
+    for old in {*SHOTS.glob("*.png"), *SHOTS.glob("failed-*")}:  # a failed-N.png matches both
+        old.unlink(missing_ok=True)
     seen = Pages()
     yield seen
     seen.write()

@@ -86,6 +86,23 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
         ("specialty", "interests", "career_stage", "language", "time_zone", "preferences"), 1
     ),
     ("PUT", "/programs/{program_id}/response-deadline"): {"days": 7},
+    ("POST", "/programs"): {
+        "program_id": "faculty",
+        "name": "Faculty mentoring",
+        "model": "one_to_one",
+        "matching_mode": "director_review",
+        "eligibility": {"departments": ["cardiology"], "hr_attributes": {"job_function": ["faculty"]}},
+        "surveys": ["midpoint"],
+    },
+    ("PUT", "/programs/{program_id}"): {
+        "name": "Faculty mentoring",
+        "model": "one_to_one",
+        "matching_mode": "director_review",
+        "starts_on": "2026-09-01",
+        "ends_on": "2027-06-30",
+    },
+    ("POST", "/programs/{program_id}/enrolments"): {"participant_id": "m1", "role": "mentor", "capacity": 2},
+    ("POST", "/programs/{program_id}/groups"): {"mentor_ids": ["m1"], "mentee_ids": ["e1", "e2"]},
     ("POST", "/bulk-runs"): {
         "mode": "stable",
         "mentee_ids": ["e1", "e2"],

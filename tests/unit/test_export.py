@@ -51,6 +51,7 @@ SUBSTITUTIONS = {
 # Ids that name no person (requests, matches, relationships, runs, goals, meetings, departments, envelopes),
 # and a deadline whose name happens to end in "_by".
 NOT_PERSONS = {
+    "program_id",
     "request_id",
     "match_id",
     "relationship_id",

@@ -38,7 +38,7 @@ def test_asyncapi_describes_every_event_envelope() -> None:
 def test_rendering_is_deterministic_and_annotated() -> None:
     first, second = render_schemas(), render_schemas()
     assert first == second
-    schema = json.loads(first["schemas/events/RequestRanked.v1.json"])
+    schema = json.loads(first["schemas/events/RequestRanked.v2.json"])
     assert schema["title"] == "RequestRanked"
     assert schema["x-owner"] == "matching"
-    assert schema["x-schema-version"] == 1
+    assert schema["x-schema-version"] == 2

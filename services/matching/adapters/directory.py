@@ -14,20 +14,37 @@ from services.matching.application.ports import MenteeRecord
 from services.matching.domain.compatibility import MenteeProfile, MentorProfile, utc_offset_minutes
 from services.matching.domain.request import OPEN
 from services.matching.domain.rules import MenteeStanding, MentorStanding
+from shared.events.matching import DEFAULT_PROGRAM
 from shared.events.profiles import MenteeRegistered, MentorRegistered
 
 _MENTORS = """
 SELECT d.mentor_id, d.specialty, d.career_stage, d.languages, d.interests, d.time_zone, d.department, d.formats,
-       CASE WHEN d.accepting_requests THEN d.capacity ELSE 0 END AS capacity,
-       (SELECT count(*) FROM active_pairs p WHERE p.mentor_id = d.mentor_id) AS load
-FROM mentor_directory d WHERE d.active ORDER BY d.mentor_id
+       CASE WHEN d.accepting_requests THEN mentor_capacity(d.mentor_id, $1) ELSE 0 END AS capacity,
+       mentor_load(d.mentor_id, $1) AS load
+FROM mentor_directory d
+WHERE d.active AND ($1 = 'default' OR EXISTS (SELECT 1 FROM enrolments e
+      WHERE e.program_id = $1 AND e.participant_id = d.mentor_id AND e.role = 'mentor'))
+ORDER BY d.mentor_id
 """
-_FREE_MENTEES = """
-SELECT m.* FROM mentees m
+_PEOPLE = """
+SELECT m.mentee_id, m.name, m.specialty, m.interests, m.career_stage, m.languages, m.time_zone, m.department,
+       m.active, m.priority_group FROM mentees m
+UNION ALL
+SELECT d.mentor_id, d.name, d.specialty, d.interests, d.career_stage, d.languages, d.time_zone, d.department,
+       d.active, d.priority_group FROM mentor_directory d
+WHERE NOT EXISTS (SELECT 1 FROM mentees m WHERE m.mentee_id = d.mentor_id)
+"""
+_FREE_MENTEES = f"""
+SELECT m.* FROM ({_PEOPLE}) m
 WHERE m.active
-  AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.mentee_id = m.mentee_id AND r.status = ANY($1::text[]))
-  AND NOT EXISTS (SELECT 1 FROM active_pairs p WHERE p.mentee_id = m.mentee_id)
+  AND NOT EXISTS (SELECT 1 FROM requests r
+                  WHERE r.mentee_id = m.mentee_id AND r.program_id = $3 AND r.status = ANY($1::text[]))
+  AND NOT EXISTS (SELECT 1 FROM active_pairs p WHERE p.mentee_id = m.mentee_id AND p.program_id = $3)
+  AND NOT EXISTS (SELECT 1 FROM group_members g WHERE g.participant_id = m.mentee_id AND g.program_id = $3)
   AND ($2::text[] IS NULL OR m.mentee_id = ANY($2::text[]))
+  AND CASE WHEN $3 = 'default' THEN EXISTS (SELECT 1 FROM mentees x WHERE x.mentee_id = m.mentee_id)
+           ELSE EXISTS (SELECT 1 FROM enrolments e WHERE e.program_id = $3 AND e.participant_id = m.mentee_id
+                        AND e.role IN ('mentee', 'peer')) END
 ORDER BY m.mentee_id
 """
 _MENTEE_COLUMNS = {
@@ -38,6 +55,7 @@ _MENTEE_COLUMNS = {
     "profile.languages": "languages",
     "profile.time_zone": "time_zone",
     "profile.department": "department",
+    "priority_group": "priority_group",
 }
 """A changed field's path (``ProfileUpdated``) → its column."""
 _MENTOR_COLUMNS = {
@@ -59,31 +77,48 @@ _NOT_NULL = {
 
 
 class PostgresDirectory:
-    async def mentee_standing(self, conn: asyncpg.Connection, mentee_id: str) -> MenteeStanding:
+    async def mentee_standing(
+        self, conn: asyncpg.Connection, mentee_id: str, program_id: str = DEFAULT_PROGRAM
+    ) -> MenteeStanding:
         """Takes the per-mentee advisory lock (``mentee-request:<id>``) before reading, until the transaction ends."""
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('mentee-request:' || $1))", mentee_id)
+        enrolled = program_id == DEFAULT_PROGRAM or (
+            await conn.fetchval(
+                "SELECT role FROM enrolments WHERE program_id = $1 AND participant_id = $2", program_id, mentee_id
+            )
+            == "mentee"
+        )
         return MenteeStanding(
             mentee_id,
             active=await conn.fetchval("SELECT active FROM mentees WHERE mentee_id = $1", mentee_id),
             open_request_id=await conn.fetchval(
-                "SELECT request_id FROM requests WHERE mentee_id = $1 AND status = ANY($2::text[])",
+                "SELECT request_id FROM requests WHERE mentee_id = $1 AND program_id = $3 AND status = ANY($2::text[])",
                 mentee_id,
                 list(OPEN),
+                program_id,
             ),
-            mentor_id=await conn.fetchval("SELECT mentor_id FROM active_pairs WHERE mentee_id = $1 LIMIT 1", mentee_id),
+            mentor_id=await conn.fetchval(
+                "SELECT mentor_id FROM active_pairs WHERE mentee_id = $1 AND program_id = $2 LIMIT 1",
+                mentee_id,
+                program_id,
+            ),
+            enrolled=enrolled,
         )
 
     async def mentor_standings(
-        self, conn: asyncpg.Connection, mentee_id: str, mentor_ids: Sequence[str]
+        self, conn: asyncpg.Connection, mentee_id: str, mentor_ids: Sequence[str], program_id: str = DEFAULT_PROGRAM
     ) -> dict[str, MentorStanding]:
         rows = await conn.fetch(
-            """SELECT d.mentor_id, d.active, d.accepting_requests, d.capacity,
-                      (SELECT count(*) FROM active_pairs p WHERE p.mentor_id = d.mentor_id) AS load,
+            """SELECT d.mentor_id, d.active, d.accepting_requests, mentor_capacity(d.mentor_id, $3) AS capacity,
+                      mentor_load(d.mentor_id, $3) AS load,
                       EXISTS (SELECT 1 FROM active_pairs p WHERE p.mentor_id = d.mentor_id AND p.mentee_id = $2)
-                          AS paired
+                          AS paired,
+                      $3 = 'default' OR EXISTS (SELECT 1 FROM enrolments e WHERE e.program_id = $3
+                          AND e.participant_id = d.mentor_id AND e.role = 'mentor') AS enrolled
                FROM mentor_directory d WHERE d.mentor_id = ANY($1::text[])""",
             list(mentor_ids),
             mentee_id,
+            program_id,
         )
         return {r["mentor_id"]: MentorStanding(**dict(r)) for r in rows}
 
@@ -94,15 +129,17 @@ class PostgresDirectory:
         row = await conn.fetchrow("SELECT * FROM mentees WHERE mentee_id = $1 AND active", mentee_id)
         return None if row is None else mentee_of(row)
 
-    async def mentor_profiles(self, conn: asyncpg.Connection) -> list[MentorProfile]:
-        return [mentor_of(row) for row in await conn.fetch(_MENTORS)]
+    async def mentor_profiles(self, conn: asyncpg.Connection, program_id: str = DEFAULT_PROGRAM) -> list[MentorProfile]:
+        return [mentor_of(row) for row in await conn.fetch(_MENTORS, program_id)]
 
     async def mentees(self, conn: asyncpg.Connection, mentee_ids: Sequence[str]) -> dict[str, MenteeRecord]:
         rows = await conn.fetch("SELECT * FROM mentees WHERE mentee_id = ANY($1::text[])", list(mentee_ids))
         return {r["mentee_id"]: MenteeRecord(mentee_of(r), r["active"]) for r in rows}
 
-    async def free_mentees(self, conn: asyncpg.Connection, among: Sequence[str] | None = None) -> list[MenteeProfile]:
-        rows = await conn.fetch(_FREE_MENTEES, list(OPEN), None if among is None else list(among))
+    async def free_mentees(
+        self, conn: asyncpg.Connection, among: Sequence[str] | None = None, program_id: str = DEFAULT_PROGRAM
+    ) -> list[MenteeProfile]:
+        rows = await conn.fetch(_FREE_MENTEES, list(OPEN), None if among is None else list(among), program_id)
         return [mentee_of(r) for r in rows]
 
     async def register_mentor(
@@ -159,6 +196,7 @@ def _registered(event: MentorRegistered | MenteeRegistered, at: datetime) -> dic
         "languages": profile.languages,
         "time_zone": profile.time_zone,
         "department": profile.department,
+        "priority_group": event.priority_group,
         "registered_at": at,
     }
 

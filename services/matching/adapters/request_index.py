@@ -13,8 +13,8 @@ from services.matching.domain.request import Request
 _UPSERT = """
 INSERT INTO requests (request_id, version, mentee_id, status, origin, ranked_mentor_ids, biography, motivation,
                       choice_rank, mentor_id, respond_by, forwarded_to, decline_reason, matched_mentor_id,
-                      submitted_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                      submitted_at, updated_at, program_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 ON CONFLICT (request_id) DO UPDATE SET
     version = EXCLUDED.version, status = EXCLUDED.status, choice_rank = EXCLUDED.choice_rank,
     mentor_id = EXCLUDED.mentor_id, respond_by = EXCLUDED.respond_by, forwarded_to = EXCLUDED.forwarded_to,
@@ -25,7 +25,8 @@ ON CONFLICT (request_id) DO UPDATE SET
 
 class PostgresRequestIndex:
     async def save(self, conn: asyncpg.Connection, r: Request, now: datetime) -> None:
-        """The unique partial index ``requests_one_open_per_mentee`` refuses a second open request."""
+        """The unique partial index ``requests_one_open_per_mentee_program`` refuses a second open request of the
+        mentee in one program."""
         try:
             async with conn.transaction():
                 await conn.execute(
@@ -46,9 +47,12 @@ class PostgresRequestIndex:
                     r.matched_mentor_id,
                     r.submitted_at or now,
                     now,
+                    r.program_id,
                 )
         except asyncpg.UniqueViolationError as exc:
-            raise MatchingRuleViolation(f"mentee {r.mentee_id} already has an open request") from exc
+            raise MatchingRuleViolation(
+                f"mentee {r.mentee_id} already has an open request in program {r.program_id}"
+            ) from exc
 
     async def of_mentee(self, conn: asyncpg.Connection, mentee_id: str, statuses: Collection[str]) -> list[str]:
         rows = await conn.fetch(

@@ -12,15 +12,17 @@ from shared.runtime import ServiceRuntime
 
 _REQUEST_COLUMNS = """r.request_id, r.version, r.mentee_id, r.status, r.origin, r.ranked_mentor_ids, r.biography,
 r.motivation, r.choice_rank, r.mentor_id, r.respond_by, r.forwarded_to, r.decline_reason, r.matched_mentor_id,
-r.submitted_at, r.updated_at, m.name AS mentee_name,
+r.submitted_at, r.updated_at, r.program_id, m.name AS mentee_name,
 (SELECT coalesce(jsonb_object_agg(d.mentor_id, d.name), '{}'::jsonb) FROM mentor_directory d
   WHERE d.mentor_id = ANY (r.ranked_mentor_ids || r.forwarded_to || r.matched_mentor_id)) AS mentor_names"""
 _REQUESTS = f"SELECT {_REQUEST_COLUMNS} FROM requests r LEFT JOIN mentees m USING (mentee_id)"
+_QUEUE = f"""SELECT {_REQUEST_COLUMNS} FROM requests r LEFT JOIN mentees m USING (mentee_id)
+LEFT JOIN programs p ON p.program_id = r.program_id"""
 
 _MENTOR_CARD = """SELECT d.mentor_id, d.name, d.specialty, d.interests, d.career_stage, d.languages, d.time_zone,
        d.biography, d.capacity,
-       CASE WHEN d.accepting_requests THEN greatest(d.capacity - (SELECT count(*)
-            FROM active_pairs p WHERE p.mentor_id = d.mentor_id), 0) ELSE 0 END AS open_slots
+       CASE WHEN d.accepting_requests THEN greatest(d.capacity - mentor_load(d.mentor_id, 'default'), 0)
+            ELSE 0 END AS open_slots
 FROM mentor_directory d WHERE d.active"""
 
 
@@ -41,20 +43,27 @@ class PostgresViews:
         limit: int,
         offset: int,
         waiting_for: str | None = None,
+        program_id: str | None = None,
     ) -> list[dict[str, Any]]:
-        """``waiting_for``: only the requests waiting for that mentor's answer now (a mentor's inbox)."""
+        """``waiting_for``: only the requests waiting for that mentor's answer now (a mentor's inbox).
+
+        Ordered by priority group first (the mentee's group's place in their request's program's
+        ``priority_groups``; mentees in none of them after), then by submission: the director's review queue."""
         rows = await self.runtime.pool.fetch(
-            f"""{_REQUESTS}
+            f"""{_QUEUE}
                 WHERE ($1::text IS NULL OR r.mentee_id = $1) AND ($2::text IS NULL OR $2 = ANY (r.forwarded_to))
                   AND ($3::text IS NULL OR r.status = $3)
                   AND ($6::text IS NULL OR (r.status = 'forwarded' AND r.mentor_id = $6))
-                ORDER BY r.submitted_at, r.request_id LIMIT $4 OFFSET $5""",
+                  AND ($7::text IS NULL OR r.program_id = $7)
+                ORDER BY array_position(p.priority_groups, m.priority_group) NULLS LAST, r.submitted_at, r.request_id
+                LIMIT $4 OFFSET $5""",
             mentee_id,
             mentor_id,
             status,
             limit,
             offset,
             waiting_for,
+            program_id,
         )
         return [_request(r) for r in rows]
 
@@ -88,7 +97,8 @@ class PostgresViews:
     async def bulk_runs(self, *, status: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
         """Bulk runs, newest first, without their pairs and report."""
         rows = await self.runtime.pool.fetch(
-            """SELECT run_id, mode, cohort, status, requested_by, summary, created_at, decided_by, decided_at
+            """SELECT run_id, program_id, mode, cohort, status, requested_by, summary, created_at, decided_by,
+                      decided_at
                FROM bulk_runs WHERE $1::text IS NULL OR status = $1
                ORDER BY created_at DESC, run_id LIMIT $2 OFFSET $3""",
             status,
@@ -107,9 +117,47 @@ class PostgresViews:
                 " ORDER BY mentee_id",
                 run_id,
             )
+            circles = await conn.fetch(
+                "SELECT circle, member_ids, score FROM bulk_run_circles WHERE run_id = $1 ORDER BY circle", run_id
+            )
         view = dict(run)
         view["pairs"] = [dict(p) for p in pairs]
+        view["circles"] = [dict(c) for c in circles]
         return view
+
+    async def program_ids(self) -> list[str]:
+        rows = await self.runtime.pool.fetch("SELECT program_id FROM programs ORDER BY defined_at, program_id")
+        return [r["program_id"] for r in rows]
+
+    async def enrolled_counts(self) -> dict[str, dict[str, int]]:
+        """Per program: how many mentors, mentees and peers are enrolled."""
+        rows = await self.runtime.pool.fetch(
+            "SELECT program_id, role, count(*) AS n FROM enrolments GROUP BY program_id, role"
+        )
+        counts: dict[str, dict[str, int]] = {}
+        for r in rows:
+            counts.setdefault(r["program_id"], {"mentors": 0, "mentees": 0, "peers": 0})[f"{r['role']}s"] = r["n"]
+        return counts
+
+    async def enrolments(self, program_id: str) -> list[dict[str, Any]]:
+        rows = await self.runtime.pool.fetch(
+            """SELECT e.participant_id, coalesce(m.name, d.name) AS name, e.role, e.capacity, e.enrolled_on
+               FROM enrolments e
+               LEFT JOIN mentees m ON m.mentee_id = e.participant_id
+               LEFT JOIN mentor_directory d ON d.mentor_id = e.participant_id
+               WHERE e.program_id = $1 ORDER BY e.role, e.participant_id""",
+            program_id,
+        )
+        return [dict(r) for r in rows]
+
+    async def enrolments_of(self, participant_id: str) -> list[dict[str, Any]]:
+        rows = await self.runtime.pool.fetch(
+            """SELECT e.program_id, p.name AS program_name, e.role, e.capacity
+               FROM enrolments e LEFT JOIN programs p USING (program_id)
+               WHERE e.participant_id = $1 ORDER BY e.program_id""",
+            participant_id,
+        )
+        return [dict(r) for r in rows]
 
 
 def _request(row: Any) -> dict[str, Any]:

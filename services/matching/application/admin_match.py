@@ -12,7 +12,8 @@ async def handle(deps: Deps, cmd: AdminMatch) -> int:
     async with deps.transactions() as conn:
         request = await deps.requests.get(conn, cmd.request_id)
         events = request.admin_match(cmd.admin_id, cmd.mentor_id, deps.clock.now())
-        why = (await exclusions_for(deps, conn, request.mentee_id, [cmd.mentor_id]))[cmd.mentor_id]
+        exclusions = await exclusions_for(deps, conn, request.mentee_id, [cmd.mentor_id], request.program_id)
+        why = exclusions[cmd.mentor_id]
         if why is not None:
             raise InvalidCommand("mentor_id", why)
         return await deps.requests.commit(conn, request, events, correlation_id=cmd.correlation_id)

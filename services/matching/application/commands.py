@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from services.matching.domain.bulk_run import Mode
-from services.matching.domain.program import DEFAULT_PROGRAM
+from services.matching.domain.enrolment import Role
+from services.matching.domain.program import DEFAULT_PROGRAM, Settings
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class SubmitRequest:
     motivation: str
     ranked_mentor_ids: tuple[str, ...]
     correlation_id: UUID | None = None
+    program_id: str = DEFAULT_PROGRAM
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class SuggestMentors:
     subject: str
     director: bool
     k: int = 5
+    program_id: str = DEFAULT_PROGRAM
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,56 @@ class ChangeProgram:
     program_id: str = DEFAULT_PROGRAM
     weights: Mapping[str, int] | None = None
     response_days: int | None = None
+    changed_by: str = "director"
+    correlation_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class DefineProgram:
+    program_id: str
+    settings: Settings
+    defined_by: str
+    correlation_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class UpdateProgram:
+    """The full settings; ``expected_version``: the ``If-Match`` the director sent (None: none)."""
+
+    program_id: str
+    settings: Settings
+    changed_by: str
+    expected_version: int | None = None
+    correlation_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class Enrol:
+    program_id: str
+    participant_id: str
+    role: Role
+    capacity: int | None
+    by: str
+    director: bool
+    correlation_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class Unenrol:
+    program_id: str
+    participant_id: str
+    by: str
+    director: bool
+    correlation_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class FormGroup:
+    program_id: str
+    mentor_ids: tuple[str, ...]
+    mentee_ids: tuple[str, ...]
+    formed_by: str
+    correlation_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +133,7 @@ class ProposeBulkRun:
     pinned: Mapping[str, str] = field(default_factory=dict)
     forbidden: tuple[tuple[str, str], ...] = ()
     correlation_id: UUID | None = None
+    program_id: str = DEFAULT_PROGRAM
 
 
 @dataclass(frozen=True)

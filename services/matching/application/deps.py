@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from services.matching.application.ports import (
     BulkRuns,
     Directory,
+    Enrolments,
     Programs,
     ReadModel,
     ReportingLines,
     RequestIndex,
     Slots,
 )
+from services.matching.domain.enrolment import Enrolment
+from services.matching.domain.program import Program
 from services.matching.domain.request import Request
 from shared.clock import Clock
 from shared.ports import EventStorePort, Transactions
@@ -34,5 +37,10 @@ class Deps:
     programs: Programs
     bulk_runs: BulkRuns
     views: ReadModel
+    program_repo: Repository[Program]
+    """Built by ``program.program_repository`` (its hook rewrites the program's view row)."""
+    enrolments: Enrolments
+    enrolment_repo: Repository[Enrolment]
+    """Built by ``program.enrolment_repository`` (its hook rewrites the enrolment row)."""
     default_response_days: int = 7
     bulk_candidates: int = 50

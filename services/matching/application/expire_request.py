@@ -16,6 +16,6 @@ async def handle(deps: Deps, conn: Conn, request_id: str, choice_rank: int | Non
     if request.choice_rank != choice_rank:
         return
     now = deps.clock.now()
-    program = await program_of(deps, conn)
+    program = await program_of(deps, conn, request.program_id)
     events = request.expire(now, await eligibility(deps, conn, request), program.respond_by(now))
     await deps.requests.commit(conn, request, events)

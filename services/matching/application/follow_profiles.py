@@ -72,9 +72,9 @@ async def _leave(deps: Deps, conn: Conn, participant_id: str, reason: str, envel
         request = await deps.requests.load(conn, request_id)
         await deps.requests.commit(conn, request, request.withdraw(reason), **ids)
     waiting = await deps.index.waiting_for(conn, participant_id)
-    program = await program_of(deps, conn)
     for request_id in waiting:
         request = await deps.requests.load(conn, request_id)
+        program = await program_of(deps, conn, request.program_id)
         respond_by = program.respond_by(deps.clock.now())
         events = request.pass_on(participant_id, await eligibility(deps, conn, request), respond_by)
         await deps.requests.commit(conn, request, events, **ids)

@@ -1,9 +1,10 @@
 """The request repository: the shared ``Repository`` with what a request's commit also does, in its transaction.
 
-After the append, in order: a ``MatchApproved`` takes the mentor's slot (``Slots.reserve``, which locks the
-mentor and refuses a full one), the request's view row is rewritten (``RequestIndex.save``, which refuses a
-second open request per mentee), and the response-deadline timer follows the request: armed for the choice it
-waits on, cancelled otherwise.  Any refusal rolls the events back with it.
+After the append, in order: a ``MatchApproved`` takes the mentor's slot in the request's program
+(``Slots.reserve``, which locks the mentor and refuses a full one), the request's view row is rewritten
+(``RequestIndex.save``, which refuses a second open request per mentee and program), and the response-deadline
+timer follows the request: armed for the choice it waits on, cancelled otherwise.  Any refusal rolls the events
+back with it.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def request_repository(
     async def take_slot(conn: Conn, request: Request, events: Sequence[Event], now: datetime) -> None:
         for event in events:
             if isinstance(event, MatchApproved):
-                await slots.reserve(conn, event.mentor_id, event.mentee_id, event.match_id, now)
+                await slots.reserve(conn, event.mentor_id, event.mentee_id, event.match_id, now, event.program_id)
 
     async def save_view(conn: Conn, request: Request, events: Sequence[Event], now: datetime) -> None:
         await index.save(conn, request, now)

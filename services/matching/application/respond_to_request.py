@@ -15,7 +15,7 @@ from services.matching.application.program import program_of
 async def handle(deps: Deps, cmd: RespondToRequest) -> int:
     async with deps.transactions() as conn:
         request = await deps.requests.get(conn, cmd.request_id)
-        program = await program_of(deps, conn)
+        program = await program_of(deps, conn, request.program_id)
         now = deps.clock.now()
         eligible = await eligibility(deps, conn, request)
         events = request.respond(cmd.mentor_id, cmd.accepted, cmd.reason, eligible, program.respond_by(now), now)

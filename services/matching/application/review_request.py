@@ -11,7 +11,7 @@ from services.matching.application.program import program_of
 async def handle(deps: Deps, cmd: ReviewRequest) -> int:
     async with deps.transactions() as conn:
         request = await deps.requests.get(conn, cmd.request_id)
-        program = await program_of(deps, conn)
+        program = await program_of(deps, conn, request.program_id)
         eligible = await eligibility(deps, conn, request)
         respond_by = program.respond_by(deps.clock.now())
         events = request.review(cmd.reviewer_id, cmd.approved, cmd.decline_reason, eligible, respond_by)

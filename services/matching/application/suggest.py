@@ -1,4 +1,5 @@
-"""Query: the mentors a mentee might ask, best first, with a score and a plain-language reason."""
+"""Query: the mentors a mentee might ask in a program, best first, with a score and a plain-language reason (the
+program's mentors with a free slot there, on the program's weights)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ async def handle(deps: Deps, query: SuggestMentors) -> list[Suggestion]:
         if mentee is None:
             raise NotFound(f"no active mentee {query.mentee_id}")
         current = await deps.slots.mentors_of(conn, query.mentee_id)
-        mentors = [m for m in await deps.directory.mentor_profiles(conn) if m.mentor_id not in current]
-        program = await program_of(deps, conn)
+        program = await program_of(deps, conn, query.program_id)
+        candidates = await deps.directory.mentor_profiles(conn, query.program_id)
+        mentors = [m for m in candidates if m.mentor_id not in current]
         line = await deps.lines.supervisors(conn)
     return suggest_mentors(mentee, mentors, program.weights, k=query.k, filters=default_filters(line))

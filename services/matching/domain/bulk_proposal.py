@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import asdict
+from collections import Counter
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import asdict, replace
 from typing import Any
 
+import numpy as np
+
+from services.matching.domain.bulk_report import BulkReport
 from services.matching.domain.bulk_run import BulkRun, Mode, run_bulk_match
 from services.matching.domain.candidates import build_candidates
 from services.matching.domain.cohort import Cohort
-from services.matching.domain.compatibility import MenteeProfile, MentorProfile, Weights
+from services.matching.domain.compatibility import MenteeProfile, MentorProfile, Weights, score
 from services.matching.domain.errors import InvalidCommand, MatchingRuleViolation, NotFound
 from services.matching.domain.hard_filters import InReportingLine, default_filters
 from services.matching.domain.overrides import OverrideConflict, Overrides
@@ -118,3 +122,101 @@ def check_still_free(mentee_ids: Sequence[str], free: Collection[str]) -> None:
         raise MatchingRuleViolation(
             f"since the run was proposed these mentees got an open request or a mentor, or left: {', '.join(busy)}"
         )
+
+
+# --- priority groups (issue 17) -------------------------------------------------------------------------------
+
+PRIORITY_BONUS = 15
+"""Policy "weight": points added to a priority-group mentee's compatibility with every mentor (capped at 100)."""
+
+
+def propose_with_priority(
+    mentees: list[MenteeProfile],
+    mentors: list[MentorProfile],
+    weights: Weights,
+    overrides: Overrides,
+    mode: Mode,
+    line: Mapping[str, str],
+    k: int,
+    *,
+    priority: Collection[str],
+    policy: str,
+) -> BulkRun:
+    """The run honouring the program's priority groups (``priority``: the cohort's mentees in one of them).
+
+    - ``"first"``: the priority mentees are matched first, on every mentor's open slots; the others then take
+      the capacity that is left (two runs; one report over both).
+    - ``"weight"``: one run in which every candidate pair of a priority mentee scores ``PRIORITY_BONUS`` more
+      (capped at 100), so they win close contests for a mentor without overriding large differences.
+    """
+    first = [m for m in mentees if m.mentee_id in priority]
+    if not first or (policy == "first" and len(first) == len(mentees)):
+        return propose(mentees, mentors, weights, overrides, mode, line, k)
+    if policy == "weight":
+        cohort = Cohort(mentees, mentors)
+        try:
+            graph = build_candidates(cohort, weights, k=k, overrides=overrides, filters=default_filters(line))
+            boosted = np.array([m in priority for m in graph.mentee_ids], dtype=bool)
+            per_edge = np.repeat(boosted, np.diff(graph.indptr))
+            graph = replace(graph, score=np.where(per_edge, np.minimum(graph.score + PRIORITY_BONUS, 100), graph.score))
+            return run_bulk_match(graph, mode, overrides)
+        except OverrideConflict as exc:
+            raise InvalidCommand("pinned", str(exc)) from exc
+    ids = {m.mentee_id for m in first}
+    rest = [m for m in mentees if m.mentee_id not in ids]
+    run1 = propose(first, mentors, weights, _only(overrides, ids), mode, line, k)
+    used = Counter(p.mentor_id for p in run1.pairs)
+    left = [replace(m, active_mentees=m.active_mentees + used[m.mentor_id]) for m in mentors]
+    run2 = propose(rest, left, weights, _only(overrides, {m.mentee_id for m in rest}), mode, line, k)
+    return _combined(run1, run2)
+
+
+def _only(overrides: Overrides, mentee_ids: Collection[str]) -> Overrides:
+    return Overrides(
+        pinned={m: t for m, t in overrides.pinned.items() if m in mentee_ids},
+        forbidden=frozenset(p for p in overrides.forbidden if p[0] in mentee_ids),
+    )
+
+
+def _combined(a: BulkRun, b: BulkRun) -> BulkRun:
+    pairs = tuple(sorted((*a.pairs, *b.pairs), key=lambda p: p.mentee_id))
+    scores = sorted(p.score for p in pairs)
+    ra, rb = a.report, b.report
+    merged = BulkReport(
+        mode=ra.mode,
+        mentees=ra.mentees + rb.mentees,
+        matched=len(pairs),
+        pinned=ra.pinned + rb.pinned,
+        by_choice=tuple(x + y for x, y in zip(ra.by_choice, rb.by_choice, strict=True)),  # type: ignore[arg-type]
+        total_score=sum(scores),
+        mean_score=sum(scores) / len(scores) if scores else 0.0,
+        min_score=scores[0] if scores else None,
+        p10_score=scores[math.ceil(0.1 * len(scores)) - 1] if scores else None,
+        blocking_pairs=ra.blocking_pairs + rb.blocking_pairs,
+        optimal_total=ra.optimal_total + rb.optimal_total,
+        stable_total=ra.stable_total + rb.stable_total,
+    )
+    return BulkRun(ra.mode, np.concatenate([a.chosen, b.chosen]), pairs, merged)
+
+
+# --- peer circles (issue 17) ----------------------------------------------------------------------------------
+
+
+def peer_score(weights: Weights) -> Callable[[MenteeProfile, MenteeProfile], int]:
+    """Two peers' compatibility: the mean of each one's score as the other's mentor (0-100), symmetric."""
+
+    def as_mentor(p: MenteeProfile) -> MentorProfile:
+        return MentorProfile(
+            mentor_id=p.mentee_id,
+            specialty=p.specialty,
+            career_stage=p.career_stage,
+            languages=p.languages,
+            interests=p.interests,
+            utc_offset_minutes=p.utc_offset_minutes,
+            department=p.department,
+        )
+
+    def pair(a: MenteeProfile, b: MenteeProfile) -> int:
+        return round((score(a, as_mentor(b), weights) + score(b, as_mentor(a), weights)) / 2)
+
+    return pair

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -22,6 +22,7 @@ from services.matching.domain.errors import (
 from shared.aggregate import Aggregate
 from shared.events import Event
 from shared.events.matching import (
+    DEFAULT_PROGRAM,
     MatchApproved,
     MentorResponded,
     RequestExpired,
@@ -78,6 +79,7 @@ class Request(Aggregate):
     decline_reason: str | None = None
     matched_mentor_id: str | None = None
     origin: Literal["mentee", "rematch"] = "mentee"
+    program_id: str = DEFAULT_PROGRAM
 
     @property
     def is_open(self) -> bool:
@@ -85,19 +87,34 @@ class Request(Aggregate):
 
     # --- commands -----------------------------------------------------------------
 
-    def submit(self, mentee_id: str, biography: str, motivation: str, ranked: Sequence[str]) -> list[Event]:
+    def submit(
+        self,
+        mentee_id: str,
+        biography: str,
+        motivation: str,
+        ranked: Sequence[str],
+        program_id: str = DEFAULT_PROGRAM,
+        *,
+        self_match: tuple[Eligible, datetime] | None = None,
+    ) -> list[Event]:
+        """``self_match`` (eligibility, respond-by) for a self-match program: the request skips the director's
+        review and goes straight to the first eligible choice."""
         if self.exists:
             raise MatchingRuleViolation(f"request {self.request_id} already exists")
         check_choices(mentee_id, ranked)
-        return [
-            RequestRanked(
-                request_id=self.request_id,
-                mentee_id=mentee_id,
-                biography=biography,
-                motivation=motivation,
-                ranked_mentor_ids=list(ranked),
-            )
-        ]
+        ranked_event = RequestRanked(
+            request_id=self.request_id,
+            mentee_id=mentee_id,
+            program_id=program_id,
+            biography=biography,
+            motivation=motivation,
+            ranked_mentor_ids=list(ranked),
+        )
+        if self_match is None:
+            return [ranked_event]
+        eligible, respond_by = self_match
+        submitted = replace(self, status="submitted", mentee_id=mentee_id, ranked=list(ranked), program_id=program_id)
+        return [ranked_event, *submitted._forward_from(0, eligible, respond_by)]
 
     def review(
         self, reviewer_id: str, approved: bool, reason: str | None, eligible: Eligible, respond_by: datetime
@@ -167,12 +184,19 @@ class Request(Aggregate):
             raise MatchingRuleViolation(f"request {self.request_id} is {self.status} and cannot be withdrawn")
         return [RequestWithdrawn(request_id=self.request_id, mentee_id=self.mentee_id, reason=reason)]
 
-    def reopen_for_rematch(self, mentee_id: str, previous_mentor_id: str) -> list[Event]:
+    def reopen_for_rematch(
+        self, mentee_id: str, previous_mentor_id: str, program_id: str = DEFAULT_PROGRAM
+    ) -> list[Event]:
         """A closed relationship asks for another mentor: a request waiting for the director."""
         if self.exists:
             return []
         return [
-            RequestUnmatched(request_id=self.request_id, mentee_id=mentee_id, tried_mentor_ids=[previous_mentor_id])
+            RequestUnmatched(
+                request_id=self.request_id,
+                mentee_id=mentee_id,
+                program_id=program_id,
+                tried_mentor_ids=[previous_mentor_id],
+            )
         ]
 
     def _require(self, status: Status, verb: str) -> None:
@@ -197,7 +221,10 @@ class Request(Aggregate):
                 ]
         return [
             RequestUnmatched(
-                request_id=self.request_id, mentee_id=self.mentee_id, tried_mentor_ids=self.forwarded_to or self.ranked
+                request_id=self.request_id,
+                mentee_id=self.mentee_id,
+                program_id=self.program_id,
+                tried_mentor_ids=self.forwarded_to or self.ranked,
             )
         ]
 
@@ -213,6 +240,7 @@ class Request(Aggregate):
         waited = (now - self.submitted_at).total_seconds() if self.submitted_at else None
         return MatchApproved(
             match_id=self.request_id,
+            program_id=self.program_id,
             mentee_id=self.mentee_id,
             mentor_id=mentor_id,
             mode=mode,
@@ -229,7 +257,7 @@ class Request(Aggregate):
             case RequestRanked():
                 self.status, self.mentee_id, self.submitted_at = "submitted", event.mentee_id, at
                 self.biography, self.motivation = event.biography, event.motivation
-                self.ranked = list(event.ranked_mentor_ids)
+                self.ranked, self.program_id = list(event.ranked_mentor_ids), event.program_id
             case RequestReviewed(approved=False):
                 self.status, self.decline_reason = "declined", event.decline_reason
             case RequestForwarded():
@@ -239,6 +267,7 @@ class Request(Aggregate):
             case RequestUnmatched():
                 if self.version == 1:
                     self.mentee_id, self.submitted_at, self.origin = event.mentee_id, at, "rematch"
+                    self.program_id = event.program_id
                 self.status, self.mentor_id, self.choice_rank, self.respond_by = "unmatched", None, None, None
             case MatchApproved():
                 self.status, self.matched_mentor_id, self.respond_by = "matched", event.mentor_id, None

@@ -1,6 +1,7 @@
 """Matching's named rules on facts its ports answer.  Pure: a port reads the facts, a rule decides.
 
-- ``SUBMISSION_RULES``: a mentee may ask for mentorship (registered and active, no open request, no mentor).
+- ``SUBMISSION_RULES``: a mentee may ask for mentorship in a program (registered and active, enrolled there,
+  no open request and no mentor *in that program*: one mentor per program at a time).
 - ``exclusion``: why a mentor may not be offered a mentee now (ranked choices, forwarding, admin matches).
 - ``check_reader`` / ``check_withdrawer``: who may read or withdraw a request; to anyone else a request
   does not exist (404, the same answer as for an id nobody holds), so ids cannot be probed.
@@ -28,7 +29,11 @@ class MenteeStanding:
     mentee_id: str
     active: bool | None
     open_request_id: str | None = None
+    """An open request in the program asked about."""
     mentor_id: str | None = None
+    """A mentor in the program asked about (one mentor per program at a time)."""
+    enrolled: bool = True
+    """Enrolled as a mentee in the program (everyone is, in "default")."""
 
 
 def registered_and_active(standing: MenteeStanding) -> None:
@@ -47,11 +52,19 @@ def one_open_request(standing: MenteeStanding) -> None:
 
 def not_already_paired(standing: MenteeStanding) -> None:
     if standing.mentor_id:
-        raise MatchingRuleViolation(f"mentee {standing.mentee_id} already has a mentor ({standing.mentor_id})")
+        raise MatchingRuleViolation(
+            f"mentee {standing.mentee_id} already has a mentor in this program ({standing.mentor_id})"
+        )
+
+
+def enrolled_in_program(standing: MenteeStanding) -> None:
+    if not standing.enrolled:
+        raise MatchingRuleViolation(f"mentee {standing.mentee_id} is not enrolled as a mentee in this program")
 
 
 SUBMISSION_RULES: tuple[Callable[[MenteeStanding], None], ...] = (
     registered_and_active,
+    enrolled_in_program,
     one_open_request,
     not_already_paired,
 )
@@ -74,6 +87,8 @@ class MentorStanding:
     load: int
     paired: bool
     """Already mentors this mentee."""
+    enrolled: bool = True
+    """Enrolled as a mentor in the request's program (everyone is, in "default")."""
 
 
 def exclusion(mentor_id: str, standing: MentorStanding | None, line_above: Collection[str]) -> str | None:
@@ -83,6 +98,8 @@ def exclusion(mentor_id: str, standing: MentorStanding | None, line_above: Colle
         return f"{mentor_id} is not a mentor in the directory"
     if not standing.active:
         return f"mentor {mentor_id} is not active"
+    if not standing.enrolled:
+        return f"mentor {mentor_id} is not enrolled as a mentor in this program"
     if standing.paired:
         return f"mentor {mentor_id} already mentors this mentee"
     if not standing.accepting_requests or standing.load >= standing.capacity:

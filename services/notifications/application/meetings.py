@@ -30,7 +30,7 @@ MEETING_HELD_CHECK = "meeting-held-check"
 
 async def _parties(deps: Deps, conn: Conn, relationship_id: str) -> list[str]:
     parties = await parties_of(deps, conn, relationship_id)
-    return [parties.mentor_id, *parties.mentee_ids]
+    return [p for p in (parties.mentor_id, *parties.mentee_ids) if p]
 
 
 def _url(deps: Deps, relationship_id: str, meeting_id: str) -> str:
@@ -144,8 +144,7 @@ async def inactive(deps: Deps, conn: Conn, event: RelationshipInactive, cause_id
         "relationship_id": event.relationship_id,
         "lagging_since": event.lagging_since.isoformat(),
         "last_meeting_on": event.last_meeting_on.isoformat() if event.last_meeting_on else None,
-        "mentor_id": event.mentor_id,
-        "mentee_ids": list(event.mentee_ids),
+        "attendee_ids": [p for p in (event.mentor_id, *event.co_mentor_ids, *event.mentee_ids) if p],
         "url": f"{deps.options.portal_url.rstrip('/')}/relationships/{event.relationship_id}",
     }
     await record(deps, conn, cause_id, [Notice(d, "relationship_inactive", context) for d in deps.directors])

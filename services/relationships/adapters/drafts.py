@@ -62,5 +62,7 @@ UPDATE agreement_drafts d SET updated_at = now(), terms = d.terms
     || jsonb_build_object('development_plan', (
         SELECT coalesce(jsonb_agg(m || jsonb_build_object('title', $2::text)), '[]'::jsonb)
         FROM jsonb_array_elements(coalesce(d.terms -> 'development_plan', '[]'::jsonb)) m))
-WHERE d.relationship_id IN (SELECT relationship_id FROM relationship_view WHERE mentor_id = $1 OR $1 = ANY(mentee_ids))
+WHERE d.relationship_id IN (SELECT relationship_id FROM relationship_view
+                            WHERE mentor_id = $1 OR $1 = ANY(co_mentor_ids) OR $1 = ANY(mentee_ids)
+                               OR $1 = ANY(left_ids))
 """

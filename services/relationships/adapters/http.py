@@ -29,6 +29,7 @@ from services.relationships.adapters.requests import (
 from services.relationships.application import (
     close_relationship,
     commands,
+    leave_relationship,
     log_meeting,
     progress_goal,
     propose_agreement,
@@ -84,12 +85,20 @@ async def list_relationships(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_COUNT)] = 0,
     lagging: Annotated[bool | None, Query(description="Only lagging (true) or only not lagging (false) pairs")] = None,
+    program_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")] = None,
 ) -> dict[str, Any]:
-    """The director sees every relationship; a participant only their own. Each row has the cadence's
-    `next_meeting_due_on` and `lagging`."""
+    """The director sees every relationship; a participant only their own (as mentor, co-mentor, mentee or
+    member). Each row has the model, `program_id`, `mentors`, `members`, the cadence's `next_meeting_due_on`
+    and `lagging`; `program_id` filters by program."""
     participant = None if principal.is_director else principal.subject
     items = await views.listing(
-        runtime.pool, participant_id=participant, phase=phase, limit=limit, offset=offset, lagging=lagging
+        runtime.pool,
+        participant_id=participant,
+        phase=phase,
+        limit=limit,
+        offset=offset,
+        lagging=lagging,
+        program_id=program_id,
     )
     return {"items": items}
 
@@ -187,6 +196,26 @@ async def post_closure(
         correlation_id=correlation_id,
     )
     return Changed(relationship_id=relationship_id, version=await close_relationship.handle(c, cmd))
+
+
+@router.post("/{relationship_id}/members/{participant_id}/leave", response_model=Changed)
+async def post_leave(
+    relationship_id: IdPath,
+    participant_id: IdPath,
+    c: ContainerDep,
+    correlation_id: CorrelationDep,
+    principal: Member,
+) -> Changed:
+    """A member leaves a group or a peer circle (themselves, or the director records it): `MemberLeft`; when
+    fewer than the model's minimum remain, also `RelationshipClosed` (`participant_left`)."""
+    cmd = commands.LeaveRelationship(
+        relationship_id,
+        principal.subject,
+        participant_id=participant_id,
+        by_director=principal.is_director,
+        correlation_id=correlation_id,
+    )
+    return Changed(relationship_id=relationship_id, version=await leave_relationship.handle(c, cmd))
 
 
 @router.post("/{relationship_id}/feedback", status_code=status.HTTP_201_CREATED)

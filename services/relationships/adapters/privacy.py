@@ -8,7 +8,10 @@ import asyncpg
 from services.relationships.application.erase_participant import ERASED
 from shared.privacy import Place
 
-_THEIRS = "SELECT relationship_id FROM relationship_view WHERE mentor_id = $1 OR $1 = ANY(mentee_ids)"
+_THEIRS = (
+    "SELECT relationship_id FROM relationship_view"
+    " WHERE mentor_id = $1 OR $1 = ANY(co_mentor_ids) OR $1 = ANY(mentee_ids) OR $1 = ANY(left_ids)"
+)
 
 _DRAFT_TEXTS = (
     """

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.relationships.domain.agreement import AgreementTerms, Milestone
+from services.relationships.domain.agreement import AgreementProposal, Milestone
 from shared.events.profiles import MeetingFormat
 from shared.events.relationships import ClosureReason, SmartGoal
 from shared.fields import MAX_BIOGRAPHY, MAX_COUNT, MAX_NOTES, Day, Id, Notes, TopicTag, items, line, text
@@ -16,13 +16,17 @@ Measure = text(500)
 Title = line(300)
 Comment = text(MAX_BIOGRAPHY)
 MenteeIds = items(Id, 20, min_items=1)
+CoMentorIds = items(Id, 20)
+AttendeeIds = items(Id, 40, min_items=1)
 TopicTags = items(TopicTag, 10)
 
 
 class StartRelationship(BaseModel):
     model: Literal["one_to_one", "group", "peer"]
-    mentor_id: Id
-    mentee_ids: MenteeIds
+    program_id: Id = Field(default="default", description="The program it belongs to")
+    mentor_id: Id | None = Field(default=None, description="The (lead) mentor; none for a peer circle")
+    co_mentor_ids: CoMentorIds = Field(default_factory=list, description="A group's further mentors")
+    mentee_ids: MenteeIds = Field(description="The mentees; a peer circle's members (2-20)")
     match_id: Id | None = None
 
 
@@ -40,10 +44,12 @@ class MilestoneIn(Milestone):
     due_on: Day
 
 
-class ProposeAgreement(AgreementTerms):
+class ProposeAgreement(AgreementProposal):
+    cadence_weeks_min: int | None = Field(default=None, ge=1, le=52, description="Default: the program's")
+    cadence_weeks_max: int | None = Field(default=None, ge=1, le=52, description="Default: the program's")
     goals: list[GoalIn] = Field(default_factory=list, max_length=20, description="SMART objectives")
     development_plan: list[MilestoneIn] = Field(default_factory=list, max_length=50)
-    review_due_on: Day | None = Field(default=None, description="Default: a year after signing")
+    review_due_on: Day | None = Field(default=None, description="Default: the program's review interval")
 
 
 class Signature(BaseModel):
@@ -60,6 +66,7 @@ class LogMeeting(BaseModel):
     format: MeetingFormat
     topic_tags: TopicTags = Field(default_factory=list)
     notes: Notes | None = Field(default=None, description=f"Confidential to the parties; up to {MAX_NOTES}")
+    attendee_ids: AttendeeIds | None = Field(default=None, description="Who attended (parties); default: every party")
 
 
 class NewGoal(BaseModel):
@@ -76,7 +83,7 @@ class GoalProgress(BaseModel):
 
 class Review(BaseModel):
     outcome: Literal["continued", "revised", "closing"]
-    next_review_due_on: Day | None = Field(default=None, description="Default: a year from today")
+    next_review_due_on: Day | None = Field(default=None, description="Default: the program's review interval")
 
 
 class Closure(BaseModel):

@@ -17,12 +17,15 @@ async def listing(
     limit: int,
     offset: int,
     lagging: bool | None = None,
+    program_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """``participant_id`` None: every relationship (the program director's view); else only theirs.
-    ``lagging``: only those that are (or are not) lagging now."""
+    """``participant_id`` None: every relationship (the program director's view); else only those they are a
+    mentor, co-mentor, mentee or member of now.  ``lagging``: only those that are (or are not) lagging now;
+    ``program_id``: only that program's."""
     rows = await pool.fetch(
         f"""SELECT * FROM ({STATUS}
-                WHERE $1::text IS NULL OR v.mentor_id = $1 OR $1 = ANY (v.mentee_ids)) AS r
+                WHERE ($1::text IS NULL OR v.mentor_id = $1 OR $1 = ANY (v.co_mentor_ids) OR $1 = ANY (v.mentee_ids))
+                  AND ($6::text IS NULL OR v.program_id = $6)) AS r
             WHERE ($2::text IS NULL OR r.phase = $2) AND ($5::boolean IS NULL OR r.lagging = $5)
             ORDER BY r.started_on, r.relationship_id LIMIT $3 OFFSET $4""",
         participant_id,
@@ -30,5 +33,6 @@ async def listing(
         limit,
         offset,
         lagging,
+        program_id,
     )
     return [dict(r) for r in rows]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.relationships.application.commands import CloseRelationship
 from services.relationships.application.container import Container
+from services.relationships.application.leave_relationship import leave_all
 from shared.envelope import Envelope
 from shared.events.profiles import ParticipantDeactivated
 from shared.ports import Conn
@@ -20,12 +21,8 @@ async def handle(c: Container, cmd: CloseRelationship) -> int:
 
 
 async def close_for_departure(c: Container, conn: Conn, event: ParticipantDeactivated, envelope: Envelope) -> None:
-    """Only leaving the institution ends relationships; leave or an admin pause does not."""
+    """Only leaving the institution ends relationships (a pair closes, a group or circle lets them go); leave or
+    an admin pause does not."""
     if event.reason != "left_institution":
         return
-    for relationship_id in await c.read_model.open_ids_of(conn, event.participant_id):
-        relationship = await c.relationships.load(conn, relationship_id)
-        events = relationship.participant_left(event.participant_id, c.today())
-        await c.relationships.commit(
-            conn, relationship, events, correlation_id=envelope.correlationid, causation_id=envelope.id
-        )
+    await leave_all(c, conn, event.participant_id, "left_institution", envelope.correlationid, envelope.id)

@@ -10,21 +10,35 @@ from dataclasses import KW_ONLY, dataclass, field
 from datetime import date
 from uuid import UUID
 
-from services.relationships.domain.agreement import AgreementTerms
+from services.relationships.domain.agreement import AgreementProposal, AgreementTerms
 from services.relationships.domain.relationship import GoalStatus, Model, ReviewOutcome
 from shared.events.profiles import MeetingFormat
-from shared.events.relationships import ClosureReason
+from shared.events.relationships import DEFAULT_PROGRAM, ClosureReason
 
 
 @dataclass(frozen=True)
 class StartRelationship:
-    """The director starts a relationship (group and peer ones; one-to-one ones also start from a match)."""
+    """The director starts a relationship (group and peer ones; one-to-one ones also start from a match, groups
+    and peer circles from a formed group)."""
 
     model: Model
-    mentor_id: str
+    mentor_id: str | None
     mentee_ids: Sequence[str]
     match_id: str | None = None
     correlation_id: UUID | None = None
+    co_mentor_ids: Sequence[str] = ()
+    program_id: str = DEFAULT_PROGRAM
+
+
+@dataclass(frozen=True)
+class StartGroup:
+    """Matching formed a group or a peer circle (``GroupFormed``): start it, once per match."""
+
+    match_id: str
+    program_id: str
+    model: Model
+    mentor_ids: Sequence[str]
+    mentee_ids: Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -40,7 +54,8 @@ class OnRelationship:
 
 @dataclass(frozen=True)
 class ProposeAgreement(OnRelationship):
-    terms: AgreementTerms
+    proposal: AgreementProposal | AgreementTerms
+    """A proposal takes the program's cadence where it has none; terms are taken as they are."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +72,7 @@ class LogMeeting(OnRelationship):
     format: MeetingFormat
     topic_tags: Sequence[str] = ()
     notes: str | None = None
+    attendee_ids: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,14 @@ class CloseRelationship(OnRelationship):
     reason: ClosureReason
     by_director: bool = field(default=False, kw_only=True)
     rematch_requested: bool = False
+
+
+@dataclass(frozen=True)
+class LeaveRelationship(OnRelationship):
+    """A member leaves a group or a peer circle (themselves, or the director records it)."""
+
+    participant_id: str
+    by_director: bool = field(default=False, kw_only=True)
 
 
 @dataclass(frozen=True)

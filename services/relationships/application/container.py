@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from services.relationships.application.cadence_watch import CadenceWatch
-from services.relationships.application.ports import AgreementDrafts, Cipher, ConfidentialTexts, ReadModel
+from services.relationships.application.ports import (
+    AgreementDrafts,
+    Cipher,
+    ConfidentialTexts,
+    PeopleStanding,
+    ProgramTerms,
+    ReadModel,
+)
 from services.relationships.domain.errors import RelationshipNotFound
 from services.relationships.domain.relationship import Relationship
 from services.relationships.domain.topics import PROGRAM_TOPICS
@@ -30,6 +37,8 @@ class Container:
     read_model: ReadModel
     cipher: Cipher
     clock: Clock
+    programs: ProgramTerms
+    standing: PeopleStanding
     cadence_grace: timedelta = timedelta(days=14)
     topics: tuple[str, ...] = PROGRAM_TOPICS
 

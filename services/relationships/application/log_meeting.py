@@ -22,7 +22,15 @@ async def log_in(c: Container, conn: Conn, cmd: LogMeeting, meeting_id: str) -> 
     """Log the meeting ``meeting_id`` in the caller's transaction (a scheduled meeting confirmed as held)."""
     relationship = await c.relationships.get(conn, cmd.relationship_id)
     events = relationship.log_meeting(
-        cmd.by, meeting_id, cmd.held_on, cmd.duration_minutes, cmd.format, list(cmd.topic_tags), c.today(), c.topics
+        cmd.by,
+        meeting_id,
+        cmd.held_on,
+        cmd.duration_minutes,
+        cmd.format,
+        list(cmd.topic_tags),
+        c.today(),
+        c.topics,
+        attendee_ids=list(cmd.attendee_ids) if cmd.attendee_ids else None,
     )
     await c.relationships.commit(conn, relationship, events, correlation_id=cmd.correlation_id)
     if cmd.notes:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from services.relationships.application.ports import ProgramTerms
 from services.relationships.application.scheduling_ports import ScheduledMeetings
 from services.relationships.domain.nudges import RelationshipNudges, nudges_stream
 from services.relationships.domain.relationship import Relationship
@@ -25,16 +26,15 @@ NUDGE, INACTIVITY, INACTIVE_NOTICE = "relationship-nudge", "relationship-inactiv
 @dataclass(frozen=True)
 class NudgeRules:
     grace: timedelta
+    programs: ProgramTerms
     nudge_days_before_lagging: int = 7
-    inactivity_days: int = 90
     inactive_notice_days: int = 30
 
 
 async def inactivity_days_for(rules: NudgeRules, conn: Conn, relationship: Relationship) -> int:
-    """THE single place the inactivity period is read.  Today: the setting
-    ``MENTORSHIP_RELATIONSHIPS_INACTIVITY_DAYS`` (default 90).  To be wired to the program's terms once the
-    relationship knows its program: ``(await ProgramTerms.terms(conn, program_id)).inactivity_days``."""
-    return rules.inactivity_days
+    """THE single place the inactivity period is read: the relationship's program's terms (``ProgramTerms``;
+    the built-in ``default`` program and one not heard of yet: 90 days)."""
+    return (await rules.programs.terms(conn, relationship.program_id)).inactivity_days
 
 
 def _at_start_of(day: date) -> datetime:

@@ -7,11 +7,13 @@ but a port all the same: which algorithm and which keys is the composition root'
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from services.relationships.domain.agreement import AgreementDraft
+from services.relationships.domain.program import Terms
 from services.relationships.domain.relationship import Relationship
 from shared.ports import Conn
 
@@ -100,4 +102,25 @@ class ReadModel(Protocol):
 
     async def open_ids_of(self, conn: Conn, participant_id: str) -> list[str]:
         """The relationships not closed in which ``participant_id`` is mentor or mentee, by id."""
+        ...
+
+
+class ProgramTerms(Protocol):
+    """The terms of each program (``domain/program.py``), kept from matching's program events."""
+
+    async def terms(self, conn: Conn, program_id: str) -> Terms:
+        """The program's terms; the built-in ``default`` program, and one not heard of yet, have today's
+        defaults (``DEFAULT_TERMS``, under the asked program id)."""
+        ...
+
+    async def save(self, conn: Conn, terms: Terms) -> None:
+        """Replace the program's terms (a ``ProgramDefined`` or ``ProgramChanged`` carries all of them)."""
+        ...
+
+
+class PeopleStanding(Protocol):
+    """Who this service heard was erased or deactivated (``shared.standing``)."""
+
+    async def not_active(self, conn: Conn, participant_ids: Sequence[str]) -> dict[str, str]:
+        """Of ``participant_ids``, those erased or deactivated: ``{participant_id: "erased" | "deactivated"}``."""
         ...

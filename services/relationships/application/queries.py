@@ -19,7 +19,7 @@ async def show_relationship(c: Container, relationship_id: str, reader: str, *, 
         row = await c.read_model.status(conn, relationship_id)
         if row is None:
             raise RelationshipNotFound(f"no relationship {relationship_id}")
-        if reader != row["mentor_id"] and reader not in row["mentee_ids"]:
+        if reader not in row["mentors"] and reader not in row["members"]:
             if director:
                 return row
             raise NotAParty(relationship_id)
@@ -67,4 +67,5 @@ def _meeting(m: Meeting) -> dict[str, Any]:
         "duration_minutes": m.duration_minutes,
         "format": m.format,
         "topic_tags": m.topic_tags,
+        "attendee_ids": m.attendee_ids,
     }

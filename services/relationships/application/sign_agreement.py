@@ -18,6 +18,7 @@ async def handle(c: Container, cmd: SignAgreement) -> AgreementDraft:
             c.today(),
             confidentiality_accepted=cmd.confidentiality_accepted,
             no_fault_acknowledged=cmd.no_fault_termination_acknowledged,
+            program=await c.programs.terms(conn, relationship.program_id),
         )
         assert draft is not None  # sign_agreement refuses a missing draft
         await c.drafts.save(conn, draft)

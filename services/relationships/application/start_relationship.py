@@ -1,10 +1,11 @@
-"""Use cases: the director starts a relationship; an approved match starts a one-to-one relationship."""
+"""Use cases: the director starts a relationship; an approved match starts a one-to-one relationship; a formed
+group starts a group or a peer circle."""
 
 from __future__ import annotations
 
 import uuid
 
-from services.relationships.application.commands import StartRelationship
+from services.relationships.application.commands import StartGroup, StartRelationship
 from services.relationships.application.container import Container
 from services.relationships.domain.errors import InvalidCommand, MatchCannotStart
 from shared.envelope import Envelope
@@ -25,7 +26,15 @@ async def handle(c: Container, cmd: StartRelationship) -> str:
     relationship_id = relationship_id_for(match_id)
     async with c.transactions() as conn:
         relationship = await c.relationships.load(conn, relationship_id)
-        events = relationship.start(cmd.model, cmd.mentor_id, list(cmd.mentee_ids), match_id, c.today())
+        events = relationship.start(
+            cmd.model,
+            cmd.mentor_id,
+            list(cmd.mentee_ids),
+            match_id,
+            c.today(),
+            co_mentor_ids=list(cmd.co_mentor_ids),
+            program_id=cmd.program_id,
+        )
         await c.relationships.commit(conn, relationship, events, correlation_id=cmd.correlation_id)
     return relationship_id
 
@@ -36,9 +45,41 @@ async def start_from_match(c: Container, conn: Conn, match: MatchApproved, envel
     if relationship.exists:
         return
     try:
-        events = relationship.start("one_to_one", match.mentor_id, [match.mentee_id], match.match_id, c.today())
+        events = relationship.start(
+            "one_to_one", match.mentor_id, [match.mentee_id], match.match_id, c.today(), program_id=match.program_id
+        )
     except InvalidCommand as exc:
         raise MatchCannotStart(f"match {match.match_id} cannot start a relationship: {exc}") from exc
+    await c.relationships.commit(
+        conn, relationship, events, correlation_id=envelope.correlationid, causation_id=envelope.id
+    )
+
+
+async def start_from_group(c: Container, conn: Conn, group: StartGroup, envelope: Envelope) -> None:
+    """A ``GroupFormed``: a group (first mentor leads, the others co-mentor) or a peer circle, once per match.
+    A group that can never start (a bad composition, someone erased or deactivated) is ``MatchCannotStart``:
+    the consumer dead-letters it with the reason."""
+    relationship = await c.relationships.load(conn, relationship_id_for(group.match_id))
+    if relationship.exists:
+        return
+    people = [*group.mentor_ids, *group.mentee_ids]
+    gone = await c.standing.not_active(conn, people)
+    if gone:
+        who = ", ".join(f"{p} ({gone[p]})" for p in people if p in gone)
+        raise MatchCannotStart(f"group {group.match_id} cannot start: {who}")
+    mentor_id = group.mentor_ids[0] if group.mentor_ids else None
+    try:
+        events = relationship.start(
+            group.model,
+            mentor_id,
+            list(group.mentee_ids),
+            group.match_id,
+            c.today(),
+            co_mentor_ids=list(group.mentor_ids[1:]),
+            program_id=group.program_id,
+        )
+    except InvalidCommand as exc:
+        raise MatchCannotStart(f"group {group.match_id} cannot start a relationship: {exc}") from exc
     await c.relationships.commit(
         conn, relationship, events, correlation_id=envelope.correlationid, causation_id=envelope.id
     )

@@ -16,6 +16,7 @@ from services.relationships.domain.errors import (
     InvalidCommand,
     RelationshipRuleViolation,
 )
+from services.relationships.domain.program import Terms
 from shared.events.profiles import MeetingFormat
 from shared.events.relationships import SmartGoal
 
@@ -54,6 +55,50 @@ class AgreementTerms(BaseModel):
         for i, milestone in enumerate(self.development_plan):
             if milestone.due_on < today:
                 raise InvalidCommand(f"development_plan.{i}.due_on", "a milestone lies on the timeline ahead")
+
+
+class AgreementProposal(BaseModel):
+    """Terms as a party proposes them: the cadence left out is the program's (``Terms``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cadence_weeks_min: int | None = Field(default=None, ge=1, le=52)
+    cadence_weeks_max: int | None = Field(default=None, ge=1, le=52)
+    format: MeetingFormat
+    goals: list[SmartGoal] = Field(default_factory=list, max_length=20)
+    development_plan: list[Milestone] = Field(default_factory=list, max_length=50)
+    review_due_on: date | None = Field(default=None, description="Default: the program's review interval")
+
+    @model_validator(mode="after")
+    def _coherent(self) -> AgreementProposal:
+        low, high = self.cadence_weeks_min, self.cadence_weeks_max
+        if low is not None and high is not None and low > high:
+            raise ValueError("cadence_weeks_min exceeds cadence_weeks_max")
+        if len({g.goal_id for g in self.goals}) != len(self.goals):
+            raise ValueError("goal ids must be distinct")
+        return self
+
+    def terms(self, program: Terms) -> AgreementTerms:
+        """The terms with the program's cadence where the proposal has none; a one-sided cadence keeps the
+        program's other bound unless it would cross the given one."""
+        low, high = self.cadence_weeks_min, self.cadence_weeks_max
+        if low is None:
+            low = program.cadence_weeks_min if high is None else min(program.cadence_weeks_min, high)
+        if high is None:
+            high = max(program.cadence_weeks_max, low)
+        if low > high:
+            raise InvalidCommand("cadence_weeks_min", "exceeds cadence_weeks_max")
+        try:
+            return AgreementTerms(
+                cadence_weeks_min=low,
+                cadence_weeks_max=high,
+                format=self.format,
+                goals=self.goals,
+                development_plan=self.development_plan,
+                review_due_on=self.review_due_on,
+            )
+        except ValueError as exc:
+            raise InvalidCommand("goals", "goal ids must be distinct") from exc
 
 
 @dataclass

@@ -29,6 +29,11 @@ class ConfidentialToParties(NotAllowed):
     """The program director asked for notes or comments only the parties read (403: they know it exists)."""
 
 
+class NotForThisRole(NotAllowed):
+    """The caller is a party, but not in the role the command needs (a group's mentee closing it, or proposing
+    its agreement; a member recording someone else's leaving) (403)."""
+
+
 class MatchCannotStart(RelationshipRuleViolation):
     """A match whose pair can never form a relationship (e.g. a mentee matched with themselves): the
     consumer dead-letters it rather than retrying."""
@@ -39,6 +44,7 @@ __all__ = [
     "InvalidCommand",
     "MatchCannotStart",
     "NotAParty",
+    "NotForThisRole",
     "RelationshipNotFound",
     "RelationshipRuleViolation",
 ]

@@ -93,6 +93,7 @@ class RelationshipNudges(Aggregate):
                 lagging_since=lagging_since,
                 last_meeting_on=relationship.last_meeting_on,
                 mentor_id=relationship.mentor_id,
+                co_mentor_ids=relationship.co_mentor_ids,
                 mentee_ids=relationship.mentee_ids,
             )
         ]

@@ -14,14 +14,17 @@ from services.relationships.domain.agreement import AgreementDraft, AgreementTer
 from services.relationships.domain.errors import (
     InvalidCommand,
     NotAParty,
+    NotForThisRole,
     RelationshipNotFound,
     RelationshipRuleViolation,
 )
+from services.relationships.domain.program import DEFAULT_TERMS, MIN_MEMBERS, MIN_MENTORS, Terms
 from services.relationships.domain.topics import PROGRAM_TOPICS
 from shared.aggregate import Aggregate
 from shared.events import Event
 from shared.events.profiles import MeetingFormat
 from shared.events.relationships import (
+    DEFAULT_PROGRAM,
     AgreementReviewDue,
     AgreementReviewed,
     AgreementSigned,
@@ -30,6 +33,7 @@ from shared.events.relationships import (
     GoalProgressed,
     GoalSet,
     MeetingLogged,
+    MemberLeft,
     RelationshipClosed,
     RelationshipLagging,
     RelationshipStarted,
@@ -39,6 +43,7 @@ from shared.events.relationships import (
 Phase = Literal["preparing", "enabling", "closed"]
 Model = Literal["one_to_one", "group", "peer"]
 GoalStatus = Literal["in_progress", "achieved", "dropped"]
+LeaveReason = Literal["withdrew", "left_institution", "erased"]
 ReviewOutcome = Literal["continued", "revised", "closing"]
 
 DEFAULT_CADENCE_WEEKS_MAX = 8
@@ -66,6 +71,7 @@ class Meeting:
     duration_minutes: int
     format: MeetingFormat
     topic_tags: list[str]
+    attendee_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -77,8 +83,11 @@ class Relationship(Aggregate):
     version: int = 0
     phase: Phase = "preparing"
     model: Model = "one_to_one"
-    mentor_id: str = ""
+    program_id: str = DEFAULT_PROGRAM
+    mentor_id: str | None = None
+    co_mentor_ids: list[str] = field(default_factory=list)
     mentee_ids: list[str] = field(default_factory=list)
+    left: dict[str, date] = field(default_factory=dict)
     match_id: str = ""
     started_on: date | None = None
     agreement: AgreementSigned | None = None
@@ -94,8 +103,23 @@ class Relationship(Aggregate):
     closure: RelationshipClosed | None = None
 
     @property
+    def mentors(self) -> list[str]:
+        """The mentors still in it: the lead mentor, then the co-mentors (none in a peer circle)."""
+        return [m for m in (self.mentor_id, *self.co_mentor_ids) if m is not None and m not in self.left]
+
+    @property
+    def members(self) -> list[str]:
+        """The mentees (a peer circle: its members) still in it."""
+        return [m for m in self.mentee_ids if m not in self.left]
+
+    @property
     def parties(self) -> list[str]:
-        return [self.mentor_id, *self.mentee_ids]
+        return [*self.mentors, *self.members]
+
+    def role_of(self, participant_id: str) -> Literal["mentor", "mentee", "peer"]:
+        if participant_id in (self.mentor_id, *self.co_mentor_ids):
+            return "mentor"
+        return "peer" if self.model == "peer" else "mentee"
 
     def is_party(self, participant_id: str) -> bool:
         return participant_id in self.parties
@@ -114,29 +138,52 @@ class Relationship(Aggregate):
     # --- commands -----------------------------------------------------------------
 
     def start(
-        self, model: Model, mentor_id: str, mentee_ids: list[str], match_id: str, started_on: date
+        self,
+        model: Model,
+        mentor_id: str | None,
+        mentee_ids: list[str],
+        match_id: str,
+        started_on: date,
+        *,
+        co_mentor_ids: list[str] | None = None,
+        program_id: str = DEFAULT_PROGRAM,
     ) -> list[Event]:
+        """one_to_one: a mentor and one mentee; group: a mentor (and co-mentors) and 1-20 mentees; peer: no
+        mentor, 2-20 members (``mentee_ids``)."""
         if self.exists:
             raise RelationshipRuleViolation(f"relationship {self.relationship_id} has already started")
+        co_mentor_ids = list(co_mentor_ids or [])
+        if model == "peer" and mentor_id is not None:
+            raise InvalidCommand("mentor_id", "a peer circle has no mentor: name every member in mentee_ids")
+        if model != "peer" and mentor_id is None:
+            raise InvalidCommand("mentor_id", f"a {model} relationship has a mentor")
+        if co_mentor_ids and model != "group":
+            raise InvalidCommand("co_mentor_ids", "only a group has co-mentors")
         try:
             started = RelationshipStarted(
                 relationship_id=self.relationship_id,
                 model=model,
+                program_id=program_id,
                 mentor_id=mentor_id,
+                co_mentor_ids=co_mentor_ids,
                 mentee_ids=mentee_ids,
                 match_id=match_id,
                 started_on=started_on,
             )
         except ValueError as exc:
-            raise InvalidCommand("mentee_ids", _first_error(exc)) from exc
+            field_name = "co_mentor_ids" if "mentors must be distinct" in str(exc) else "mentee_ids"
+            raise InvalidCommand(field_name, _first_error(exc)) from exc
         return [started]
 
     def propose_agreement(
         self, previous: AgreementDraft | None, by: str, terms: AgreementTerms, today: date
     ) -> AgreementDraft:
-        """A party proposes terms: the next revision of the draft, without any signature."""
+        """A party proposes terms: the next revision of the draft, without any signature.  In a group only a
+        mentor proposes (the mentees sign); in a pair or a peer circle any party."""
         self.require_party(by)
         self.require_open("negotiate an agreement")
+        if self.model == "group" and by not in self.mentors:
+            raise NotForThisRole("in a group a mentor proposes the agreement; every mentee then signs it")
         return AgreementDraft.propose(previous, self.relationship_id, terms, by, today)
 
     def sign_agreement(
@@ -148,6 +195,7 @@ class Relationship(Aggregate):
         *,
         confidentiality_accepted: bool,
         no_fault_acknowledged: bool,
+        program: Terms = DEFAULT_TERMS,
     ) -> list[Event]:
         """A party signs the current revision (the draft records it); the last signature concludes it."""
         self.require_party(by)
@@ -161,16 +209,18 @@ class Relationship(Aggregate):
             confidentiality_accepted=confidentiality_accepted,
             no_fault_acknowledged=no_fault_acknowledged,
         )
-        events = self.conclude_agreement(draft, today)
+        events = self.conclude_agreement(draft, today, program)
         draft.concluded = bool(events)
         return events
 
-    def conclude_agreement(self, draft: AgreementDraft, today: date) -> list[Event]:
+    def conclude_agreement(self, draft: AgreementDraft, today: date, program: Terms = DEFAULT_TERMS) -> list[Event]:
+        """``AgreementSigned`` once every party still in it signed (``signed_by`` lists them all); the review
+        falls due ``program.review_interval_months`` after signing unless the terms set a date."""
         self.require_open("sign an agreement")
-        if not draft.signed_by_all(self.parties):
+        if draft.concluded or not draft.signed_by_all(self.parties):
             return []
         terms = draft.terms
-        review_due_on = terms.review_due_on or today + A_YEAR
+        review_due_on = terms.review_due_on or program.review_after(today)
         _check_review_date("review_due_on", review_due_on, today)
         return [
             AgreementSigned(
@@ -182,7 +232,7 @@ class Relationship(Aggregate):
                 no_fault_termination_acknowledged=True,
                 goals=terms.goals,
                 development_plan_attached=bool(terms.development_plan),
-                signed_by=sorted(draft.signatures),
+                signed_by=sorted(set(draft.signatures) & set(self.parties)),
                 signed_on=today,
                 review_due_on=review_due_on,
             )
@@ -198,9 +248,15 @@ class Relationship(Aggregate):
         topic_tags: list[str],
         today: date,
         topics: tuple[str, ...] = PROGRAM_TOPICS,
+        attendee_ids: list[str] | None = None,
     ) -> list[Event]:
+        """``attendee_ids``: who attended, parties only (default: every party)."""
         self.require_party(by)
         self.require_open("log a meeting")
+        attendees = list(dict.fromkeys(attendee_ids)) if attendee_ids else self.parties
+        strangers = [a for a in attendees if a not in self.parties]
+        if strangers:
+            raise InvalidCommand("attendee_ids", f"not a party of this relationship: {', '.join(strangers)}")
         if held_on > today:
             raise InvalidCommand("held_on", "a meeting is logged once it took place, not ahead")
         if self.started_on and held_on < self.started_on:
@@ -218,14 +274,17 @@ class Relationship(Aggregate):
                 duration_minutes=duration_minutes,
                 format=format,
                 topic_tags=list(dict.fromkeys(topic_tags)),
+                attendee_ids=attendees,
             )
         ]
 
     def set_goal(self, by: str, mentee_id: str | None, goal: SmartGoal, today: date) -> list[Event]:
         self.require_party(by)
         self.require_open("set a goal")
-        mentee_id = mentee_id or (by if by in self.mentee_ids else self.mentee_ids[0])
-        if mentee_id not in self.mentee_ids:
+        if mentee_id is None and by not in self.members and len(self.members) > 1:
+            raise InvalidCommand("mentee_id", "name the mentee: goals are per mentee and this group has several")
+        mentee_id = mentee_id or (by if by in self.members else self.members[0])
+        if mentee_id not in self.members:
             raise InvalidCommand("mentee_id", f"{mentee_id} is not a mentee of this relationship")
         if goal.goal_id in self.goals:
             raise RelationshipRuleViolation(f"goal {goal.goal_id} is already set")
@@ -281,6 +340,7 @@ class Relationship(Aggregate):
         next_review_due_on: date | None = None,
         *,
         by_director: bool = False,
+        program: Terms = DEFAULT_TERMS,
     ) -> list[Event]:
         """The parties or the program director review the signed agreement (at least annually)."""
         if not by_director:
@@ -292,7 +352,7 @@ class Relationship(Aggregate):
             if next_review_due_on is not None:
                 raise InvalidCommand("next_review_due_on", "a closing agreement has no next review")
         else:
-            next_review_due_on = next_review_due_on or today + A_YEAR
+            next_review_due_on = next_review_due_on or program.review_after(today)
             _check_review_date("next_review_due_on", next_review_due_on, today)
         return [
             AgreementReviewed(
@@ -315,7 +375,7 @@ class Relationship(Aggregate):
                 relationship_id=self.relationship_id,
                 survey="relationship_feedback",
                 respondent_id=by,
-                respondent_role="mentor" if by == self.mentor_id else "mentee",
+                respondent_role="mentor" if by in self.mentors else "mentee",
                 satisfaction=satisfaction,
                 goals_met=goals_met,
                 would_recommend=would_recommend,
@@ -325,32 +385,75 @@ class Relationship(Aggregate):
     def close(
         self, by: str, reason: ClosureReason, today: date, *, by_director: bool, rematch_requested: bool = False
     ) -> list[Event]:
+        """A group closes as a whole, by a mentor or the director (a mentee leaves it instead); a peer circle by
+        any member (``objectives_achieved``) or the director."""
         if not by_director:
             self.require_party(by)
         self.require_open("close it")
+        if not by_director and self.model == "group" and by not in self.mentors:
+            raise NotForThisRole("a group is closed by a mentor or the director; a mentee leaves it instead")
         allowed = {
-            "no_fault_mentor": by == self.mentor_id,
-            "no_fault_mentee": by in self.mentee_ids,
+            "no_fault_mentor": by in self.mentors,
+            "no_fault_mentee": by in self.members and self.model == "one_to_one",
             "participant_left": by_director,
             "program_ended": by_director,
             "objectives_achieved": True,
         }
+        if reason == "no_fault_mentee" and self.model != "one_to_one":
+            raise InvalidCommand("reason", "a mentee or peer leaves a group or circle instead of closing it")
         if not allowed[reason]:
             raise InvalidCommand("reason", f"only {ONLY_BY[reason]} may close a relationship as {reason}")
         return [self._closed(reason, by, rematch_requested, today)]
 
-    def participant_left(self, participant_id: str, today: date) -> list[Event]:
-        """Someone left the institution: the relationship ends; mentees who lost their mentor get a rematch."""
+    def participant_left(
+        self, participant_id: str, today: date, reason: LeaveReason = "left_institution"
+    ) -> list[Event]:
+        """Someone left the institution: a pair ends (mentees who lost their mentor get a rematch); a group or a
+        peer circle goes on without them unless fewer than its model's minimum remain."""
         if self.phase == "closed" or not self.is_party(participant_id):
             return []
-        return [self._closed("participant_left", None, participant_id == self.mentor_id, today)]
+        if self.model == "one_to_one":
+            return [self._closed("participant_left", None, participant_id == self.mentor_id, today)]
+        return self._member_leaves(participant_id, reason, None, today)
+
+    def leave(self, participant_id: str, by: str, today: date, *, by_director: bool) -> list[Event]:
+        """A member leaves a group or a peer circle (themselves, or recorded by the director)."""
+        if not by_director:
+            self.require_party(by)
+            if by != participant_id:
+                raise NotForThisRole("a member leaves by themselves, or the director records it")
+        self.require_open("leave it")
+        if self.model == "one_to_one":
+            raise RelationshipRuleViolation("a one-to-one relationship is closed, not left: POST its closure")
+        if participant_id not in self.parties:
+            raise RelationshipNotFound(f"relationship {self.relationship_id} has no member {participant_id}")
+        return self._member_leaves(participant_id, "withdrew", by, today)
+
+    def _member_leaves(self, participant_id: str, reason: LeaveReason, by: str | None, today: date) -> list[Event]:
+        left = MemberLeft(
+            relationship_id=self.relationship_id,
+            participant_id=participant_id,
+            role=self.role_of(participant_id),
+            reason=reason,
+            by=by,
+            left_on=today,
+        )
+        mentors = [m for m in self.mentors if m != participant_id]
+        members = [m for m in self.members if m != participant_id]
+        if len(mentors) >= MIN_MENTORS[self.model] and len(members) >= MIN_MEMBERS[self.model]:
+            return [left]
+        lost_mentor = self.model == "group" and not mentors and bool(members)
+        return [left, self._closed("participant_left", by, lost_mentor, today)]
 
     # --- evolution ----------------------------------------------------------------
 
     def evolve(self, event: Event, at: datetime) -> None:
         if isinstance(event, RelationshipStarted):
             self.model, self.mentor_id, self.mentee_ids = event.model, event.mentor_id, list(event.mentee_ids)
+            self.program_id, self.co_mentor_ids = event.program_id, list(event.co_mentor_ids)
             self.match_id, self.started_on = event.match_id, event.started_on
+        elif isinstance(event, MemberLeft):
+            self.left[event.participant_id] = event.left_on
         elif isinstance(event, AgreementSigned):
             self.phase, self.agreement = "enabling", event
             self.cadence_weeks_max = event.cadence_weeks_max
@@ -364,7 +467,12 @@ class Relationship(Aggregate):
             goal.status, goal.progress_percent = event.status, event.progress_percent
         elif isinstance(event, MeetingLogged):
             self.meetings[event.meeting_id] = Meeting(
-                event.meeting_id, event.held_on, event.duration_minutes, event.format, list(event.topic_tags)
+                event.meeting_id,
+                event.held_on,
+                event.duration_minutes,
+                event.format,
+                list(event.topic_tags),
+                list(event.attendee_ids),
             )
             self.last_meeting_on = max(filter(None, (self.last_meeting_on, event.held_on)))
             self.lagging = False
@@ -403,7 +511,9 @@ class Relationship(Aggregate):
             relationship_id=self.relationship_id,
             reason=reason,
             closed_by=by,
+            program_id=self.program_id,
             mentor_id=self.mentor_id,
+            co_mentor_ids=self.co_mentor_ids,
             mentee_ids=self.mentee_ids,
             rematch_requested=rematch,
             closed_on=today,

@@ -42,7 +42,7 @@ async def test_nudges_go_to_both_parties_and_inactivity_to_the_directors(service
         ]
     [to_director] = service.mailbox.to(f"{DIRECTOR}@uni.example")
     [to_office] = service.mailbox.to("office@uni.example")
-    assert to_director["Subject"] == "Inactive mentoring relationship: Prof Mira Mentor and Tom Trainee"
+    assert to_director["Subject"] == "Inactive mentoring relationship: Prof Mira Mentor, Tom Trainee"
     assert to_office["Subject"] == to_director["Subject"]
     assert f"/relationships/{rid}" in service.mailbox.text(to_director) and "close it" in service.mailbox.text(
         to_office

@@ -52,17 +52,23 @@ async def test_group_and_peer_relationships_and_who_may_see_them(service) -> Non
         json={"model": "group", "mentor_id": "mentor-1", "mentee_ids": ["mentee-1", "mentee-2", "mentee-3"]},
     )
     peer = await service.client.post(
-        "/relationships", headers=DIRECTOR, json={"model": "peer", "mentor_id": "peer-a", "mentee_ids": ["peer-b"]}
+        "/relationships", headers=DIRECTOR, json={"model": "peer", "mentee_ids": ["peer-a", "peer-b"]}
     )
     assert group.status_code == peer.status_code == 201
-    bad = await service.client.post(
+    with_mentor = await service.client.post(
         "/relationships",
         headers=DIRECTOR,
         json={"model": "peer", "mentor_id": "peer-a", "mentee_ids": ["peer-b", "peer-c"]},
     )
-    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "mentee_ids"]
+    assert with_mentor.status_code == 422 and with_mentor.json()["detail"][0]["loc"] == ["body", "mentor_id"]
+    alone = await service.client.post("/relationships", headers=DIRECTOR, json={"model": "peer", "mentee_ids": ["p"]})
+    assert alone.status_code == 422 and alone.json()["detail"][0]["loc"] == ["body", "mentee_ids"]
+    pair_of_two = await service.client.post(
+        "/relationships", headers=DIRECTOR, json={"model": "one_to_one", "mentor_id": "m", "mentee_ids": ["a", "b"]}
+    )
+    assert pair_of_two.status_code == 422 and pair_of_two.json()["detail"][0]["loc"] == ["body", "mentee_ids"]
     by_mentor = await service.client.post(
-        "/relationships", headers=MENTOR, json={"model": "peer", "mentor_id": "peer-a", "mentee_ids": ["peer-b"]}
+        "/relationships", headers=MENTOR, json={"model": "peer", "mentee_ids": ["peer-a", "peer-b"]}
     )
     assert by_mentor.status_code == 403
 

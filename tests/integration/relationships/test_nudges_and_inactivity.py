@@ -95,6 +95,7 @@ async def test_inactive_pair_is_asked_to_reengage_then_the_director_is_told_and_
         "lagging_since": "2026-05-11",
         "last_meeting_on": None,
         "mentor_id": "mentor-1",
+        "co_mentor_ids": [],
         "mentee_ids": ["mentee-1"],
     }
     service.clock.advance(days(365))

@@ -49,7 +49,12 @@ def test_a_request_is_on_its_mentees_timeline_without_personal_text() -> None:
     entry = timeline.entry_for(record(RANKED))
     assert (entry.stream_kind, entry.stream_id, entry.parties) == ("request", "req-1", ("m1",))
     assert entry.participants == ["m1"]  # named by a participant field; the ranked mentors are not on it
-    assert entry.summary == {"request_id": "req-1", "mentee_id": "m1", "ranked_mentor_ids": ["a", "b"]}  # no bio
+    assert entry.summary == {
+        "request_id": "req-1",
+        "mentee_id": "m1",
+        "program_id": "default",
+        "ranked_mentor_ids": ["a", "b"],
+    }  # no bio
     reviewed = timeline.entry_for(record(RequestReviewed(request_id="req-1", reviewer_id="dir", approved=True)))
     assert (reviewed.stream_kind, reviewed.stream_id, reviewed.parties) == ("request", "req-1", ())
 

@@ -2,7 +2,9 @@
 
 The ports share one ``Tables`` state (the "database"), which ``MemoryTransactions`` saves and puts back when a
 use case raises, together with the event store and the timers.  They keep the Postgres adapters' contracts:
-one open request per mentee, a full or inactive mentor refuses a slot, the latest HR record wins.
+one open request per mentee, a full or inactive mentor refuses a slot, the latest HR record wins.  They model the
+built-in "default" program only (programs, enrolments and per-program slots are tested on Postgres:
+``tests/integration/matching/test_programs.py``); the program-aware arguments are accepted and ignored.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from typing import Any
 
 from services.matching.application.deps import Deps
 from services.matching.application.ports import BulkProposal, MenteeRecord
+from services.matching.application.program import enrolment_repository, program_repository
 from services.matching.application.request_repository import request_repository
 from services.matching.domain.bulk_run import ProposedPair
 from services.matching.domain.compatibility import MenteeProfile, MentorProfile
+from services.matching.domain.enrolment import PersonFacts
 from services.matching.domain.errors import MatchingRuleViolation
 from services.matching.domain.hard_filters import InReportingLine
 from services.matching.domain.program import Program
@@ -55,6 +59,11 @@ class Tables(Snapshotting):
     employees: dict[str, str] = field(default_factory=dict)
     supervisors: dict[str, tuple[str | None, date, datetime]] = field(default_factory=dict)
     programs: dict[str, Program] = field(default_factory=dict)
+    """Program views as the repository's hook saved them."""
+    legacy: dict[str, tuple[Any, int]] = field(default_factory=dict)
+    enrolments: dict[tuple[str, str], Any] = field(default_factory=dict)
+    groups: dict[str, Any] = field(default_factory=dict)
+    relationships: dict[str, tuple[str, str]] = field(default_factory=dict)
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)
     locks: list[str] = field(default_factory=list)
     """Locks the ports took (what the Postgres adapters would lock)."""
@@ -106,7 +115,7 @@ class MemoryDirectory:
     def __init__(self, tables: Tables) -> None:
         self.t = tables
 
-    async def mentee_standing(self, conn: Conn, mentee_id: str) -> MenteeStanding:
+    async def mentee_standing(self, conn: Conn, mentee_id: str, program_id: str = "default") -> MenteeStanding:
         self.t.locks.append(f"mentee-request:{mentee_id}")
         mentee = self.t.mentees.get(mentee_id)
         open_ids = [i for i, r in self.t.requests.items() if r["mentee_id"] == mentee_id and r["status"] in OPEN]
@@ -119,7 +128,7 @@ class MemoryDirectory:
         )
 
     async def mentor_standings(
-        self, conn: Conn, mentee_id: str, mentor_ids: Sequence[str]
+        self, conn: Conn, mentee_id: str, mentor_ids: Sequence[str], program_id: str = "default"
     ) -> dict[str, MentorStanding]:
         return {
             i: MentorStanding(
@@ -137,7 +146,7 @@ class MemoryDirectory:
         mentee = self.t.mentees.get(mentee_id)
         return mentee.profile if mentee is not None and mentee.active else None
 
-    async def mentor_profiles(self, conn: Conn) -> list[MentorProfile]:
+    async def mentor_profiles(self, conn: Conn, program_id: str = "default") -> list[MentorProfile]:
         return [
             dataclasses.replace(
                 m.profile, capacity=m.capacity if m.accepting_requests else 0, active_mentees=self.t.load(i)
@@ -149,7 +158,9 @@ class MemoryDirectory:
     async def mentees(self, conn: Conn, mentee_ids: Sequence[str]) -> dict[str, MenteeRecord]:
         return {i: MenteeRecord(m.profile, m.active) for i, m in self.t.mentees.items() if i in mentee_ids}
 
-    async def free_mentees(self, conn: Conn, among: Sequence[str] | None = None) -> list[MenteeProfile]:
+    async def free_mentees(
+        self, conn: Conn, among: Sequence[str] | None = None, program_id: str = "default"
+    ) -> list[MenteeProfile]:
         busy = {r["mentee_id"] for r in self.t.requests.values() if r["status"] in OPEN}
         busy |= {mentee for _, mentee in self.t.pairs}
         return [
@@ -219,7 +230,9 @@ class MemorySlots:
     def __init__(self, tables: Tables, lines: MemoryReportingLines) -> None:
         self.t, self.lines = tables, lines
 
-    async def reserve(self, conn: Conn, mentor_id: str, mentee_id: str, match_id: str, now: datetime) -> None:
+    async def reserve(
+        self, conn: Conn, mentor_id: str, mentee_id: str, match_id: str, now: datetime, program_id: str = "default"
+    ) -> None:
         self.t.locks.append(f"mentor:{mentor_id}")
         mentor = self.t.mentors.get(mentor_id)
         if mentor is None or not mentor.active:
@@ -235,9 +248,35 @@ class MemorySlots:
             raise MatchingRuleViolation(f"mentor {mentor_id} already mentors {mentee_id}")
         self.t.pairs[(mentor_id, mentee_id)] = match_id
 
-    async def hold(self, conn: Conn, mentor_id: str, mentee_ids: Sequence[str], match_id: str, since: datetime) -> None:
+    async def reserve_group(
+        self, conn: Conn, mentor_id: str, mentee_ids: Sequence[str], match_id: str, now: datetime, program_id: str
+    ) -> None:
+        raise NotImplementedError("groups are tested on Postgres")
+
+    async def hold(
+        self,
+        conn: Conn,
+        mentor_id: str,
+        mentee_ids: Sequence[str],
+        match_id: str,
+        since: datetime,
+        program_id: str = "default",
+        grouped: bool = False,
+    ) -> None:
         for mentee_id in mentee_ids:
             self.t.pairs.setdefault((mentor_id, mentee_id), match_id)
+
+    async def record_group(self, conn: Conn, formed: Any) -> None:
+        self.t.groups[formed.match_id] = formed
+
+    async def close_group(self, conn: Conn, match_id: str) -> None:
+        self.t.groups.pop(match_id, None)
+
+    async def link_relationship(self, conn: Conn, relationship_id: str, match_id: str, program_id: str) -> None:
+        self.t.relationships.setdefault(relationship_id, (match_id, program_id))
+
+    async def relationship_match(self, conn: Conn, relationship_id: str) -> tuple[str, str] | None:
+        return self.t.relationships.get(relationship_id)
 
     async def release(self, conn: Conn, mentor_id: str, mentee_ids: Sequence[str]) -> None:
         for mentee_id in mentee_ids:
@@ -251,13 +290,36 @@ class MemoryPrograms:
     def __init__(self, tables: Tables) -> None:
         self.t = tables
 
-    async def load(self, conn: Conn, program_id: str, *, for_update: bool = False) -> Program | None:
-        if for_update:
-            self.t.locks.append("program_settings")
-        return self.t.programs.get(program_id)
+    async def legacy(self, conn: Conn, program_id: str) -> tuple[Any, int] | None:
+        return self.t.legacy.get(program_id)
 
-    async def save(self, conn: Conn, program: Program) -> None:
+    async def save_view(self, conn: Conn, program: Program, now: datetime) -> None:
         self.t.programs[program.program_id] = program
+
+
+class MemoryEnrolments:
+    """No one is enrolled anywhere: the unit tests run in the built-in program."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.t = tables
+
+    async def person(self, conn: Conn, participant_id: str) -> PersonFacts:
+        return PersonFacts(participant_id)
+
+    async def save(self, conn: Conn, enrolment: Any, now: datetime) -> None:
+        self.t.enrolments[(enrolment.program_id, enrolment.participant_id)] = enrolment
+
+    async def record_hr(self, conn: Conn, employee_id: str, attributes: Any, effective: date, at: datetime) -> None:
+        return None
+
+    async def in_groups(self, conn: Conn, participant_ids: Sequence[str], groups: Collection[str]) -> set[str]:
+        return set()
+
+    async def role(self, conn: Conn, program_id: str, participant_id: str) -> str | None:
+        return None
+
+    async def enrolled(self, conn: Conn, program_id: str, role: str) -> list[str]:
+        return []
 
 
 class MemoryBulkRuns:
@@ -281,6 +343,12 @@ class MemoryBulkRuns:
 
     async def decide(self, conn: Conn, run_id: str, status: str, decided_by: str, now: datetime) -> None:
         self.t.runs[run_id].update(status=status, decided_by=decided_by, decided_at=now)
+
+    async def program(self, conn: Conn, run_id: str) -> str:
+        return self.t.runs[run_id].get("program_id", "default")
+
+    async def circles(self, conn: Conn, run_id: str) -> list[list[str]]:
+        return [list(c) for c in self.t.runs[run_id].get("circles", ())]
 
 
 @dataclass
@@ -308,6 +376,7 @@ def world(clock: FixedClock | None = None, *, response_days: int = 7, bulk_candi
     transactions = MemoryTransactions(store, timers, tables)
     lines = MemoryReportingLines(tables)
     slots, index = MemorySlots(tables, lines), MemoryRequestIndex(tables)
+    programs, enrolments = MemoryPrograms(tables), MemoryEnrolments(tables)
     deps = Deps(
         transactions=transactions,
         store=store,
@@ -317,10 +386,13 @@ def world(clock: FixedClock | None = None, *, response_days: int = 7, bulk_candi
         slots=slots,
         lines=lines,
         index=index,
-        programs=MemoryPrograms(tables),
+        programs=programs,
         bulk_runs=MemoryBulkRuns(tables),
         views=None,  # type: ignore[arg-type]  # routes read views; no use case does
         default_response_days=response_days,
         bulk_candidates=bulk_candidates,
+        program_repo=program_repository(store, programs),
+        enrolments=enrolments,
+        enrolment_repo=enrolment_repository(store, enrolments),
     )
     return World(deps, store, timers, tables, transactions, clock)

@@ -47,7 +47,8 @@ async def test_the_program_defaults_until_the_director_sets_it(w) -> None:
     default = await show_program(w.deps, "default")
     assert (default.weights, default.response_days) == (Weights(), 7)
     changed = await change_program.handle(w.deps, ChangeProgram("default", response_days=3))
-    assert changed.response_days == 3 and changed.weights == Weights() and "program_settings" in w.tables.locks
+    assert changed.response_days == 3 and changed.weights == Weights()
+    assert w.types("default") == ["ProgramChanged"] and w.tables.programs["default"].version == 1
     weighted = await change_program.handle(w.deps, ChangeProgram("default", weights=WEIGHTS))
     assert (weighted.weights, weighted.response_days) == (Weights(**WEIGHTS), 3)
     assert await show_program(w.deps, "default") == weighted
@@ -58,13 +59,13 @@ async def test_the_program_defaults_until_the_director_sets_it(w) -> None:
     assert w.tables.requests[request_id]["respond_by"] == w.clock.now() + timedelta(days=3)
 
 
-async def test_all_zero_weights_name_the_field_and_only_the_default_program_exists(w) -> None:
+async def test_all_zero_weights_name_the_field_and_an_undefined_program_is_not_found(w) -> None:
     with pytest.raises(InvalidCommand) as caught:
         await change_program.handle(w.deps, ChangeProgram("default", weights=dict.fromkeys(WEIGHTS, 0)))
     assert caught.value.field == "weights"
     with pytest.raises(InvalidCommand):  # the weights are checked before the program is looked up
         await change_program.handle(w.deps, ChangeProgram("other", weights=dict.fromkeys(WEIGHTS, 0)))
-    with pytest.raises(NotFound, match="only the 'default' program exists"):
+    with pytest.raises(NotFound, match="no program other"):
         await change_program.handle(w.deps, ChangeProgram("other", response_days=3))
     with pytest.raises(NotFound):
         await show_program(w.deps, "other")

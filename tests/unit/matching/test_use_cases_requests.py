@@ -65,7 +65,7 @@ async def test_the_ranked_choices_meaning_is_checked_before_anything_is_read(w, 
         ("unregistered", "is not a registered mentee"),
         ("deactivated", "is deactivated"),
         ("open", "already has an open request"),
-        ("paired", r"already has a mentor \(m1\)"),
+        ("paired", r"already has a mentor in this program \(m1\)"),
     ],
 )
 async def test_the_mentees_standing_rules(w, setup, message) -> None:

@@ -8,13 +8,15 @@ Each fake keeps its Postgres twin's contract where a use case could tell the dif
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from services.relationships.application.container import Container, relationship_repository
 from services.relationships.application.ports import Kind, Sealed, SealedText
 from services.relationships.domain.agreement import AgreementDraft
+from services.relationships.domain.program import DEFAULT_TERMS, Terms
 from services.relationships.domain.relationship import Relationship
 from services.relationships.domain.topics import PROGRAM_TOPICS
 from shared.ports import Conn
@@ -60,8 +62,13 @@ class MemoryReadModel(Snapshotting):
             "relationship_id": r.relationship_id,
             "version": r.version,
             "model": r.model,
-            "mentor_id": r.mentor_id,
-            "mentee_ids": list(r.mentee_ids),
+            "program_id": r.program_id,
+            "mentor_id": r.mentors[0] if r.mentors else None,
+            "co_mentor_ids": r.mentors[1:] if r.model == "group" else [],
+            "mentee_ids": list(r.members),
+            "mentors": list(r.mentors),
+            "members": list(r.members),
+            "left_ids": sorted(r.left),
             "match_id": r.match_id,
             "phase": r.phase,
             "started_on": r.started_on,
@@ -87,8 +94,27 @@ class MemoryReadModel(Snapshotting):
         return sorted(
             rid
             for rid, row in self.rows.items()
-            if row["phase"] != "closed" and participant_id in (row["mentor_id"], *row["mentee_ids"])
+            if row["phase"] != "closed" and participant_id in (*row["mentors"], *row["members"])
         )
+
+
+class MemoryPrograms(Snapshotting):
+    def __init__(self) -> None:
+        self.terms_of: dict[str, Terms] = {}
+
+    async def terms(self, conn: Conn, program_id: str) -> Terms:
+        return self.terms_of.get(program_id) or replace(DEFAULT_TERMS, program_id=program_id)
+
+    async def save(self, conn: Conn, terms: Terms) -> None:
+        self.terms_of[terms.program_id] = terms
+
+
+class MemoryStanding(Snapshotting):
+    def __init__(self) -> None:
+        self.standing: dict[str, str] = {}
+
+    async def not_active(self, conn: Conn, participant_ids: Sequence[str]) -> dict[str, str]:
+        return {p: self.standing[p] for p in participant_ids if p in self.standing}
 
 
 class MemoryTexts(Snapshotting):
@@ -140,6 +166,8 @@ class World:
     texts: MemoryTexts
     cipher: ContextCipher
     transactions: MemoryTransactions
+    programs: MemoryPrograms
+    standing: MemoryStanding
 
 
 def world(grace: timedelta = timedelta(days=14), topics: tuple[str, ...] = PROGRAM_TOPICS) -> World:
@@ -151,7 +179,8 @@ def world(grace: timedelta = timedelta(days=14), topics: tuple[str, ...] = PROGR
         MemoryTexts(),
     )
     read_model, cipher = MemoryReadModel(drafts), ContextCipher()
-    transactions = MemoryTransactions(store, timers, drafts, read_model, texts)
+    programs, standing = MemoryPrograms(), MemoryStanding()
+    transactions = MemoryTransactions(store, timers, drafts, read_model, texts, programs)
     c = Container(
         transactions=transactions,
         relationships=relationship_repository(store, read_model, timers, grace),
@@ -160,7 +189,9 @@ def world(grace: timedelta = timedelta(days=14), topics: tuple[str, ...] = PROGR
         read_model=read_model,
         cipher=cipher,
         clock=clock,
+        programs=programs,
+        standing=standing,
         cadence_grace=grace,
         topics=topics,
     )
-    return World(c, clock, store, timers, drafts, read_model, texts, cipher, transactions)
+    return World(c, clock, store, timers, drafts, read_model, texts, cipher, transactions, programs, standing)

@@ -25,6 +25,7 @@ from shared.events.relationships import (
     FeedbackSubmitted,
     GoalProgressed,
     MeetingLogged,
+    MemberLeft,
     RelationshipClosed,
     RelationshipLagging,
     SmartGoal,
@@ -71,7 +72,13 @@ def test_match_starts_preparing_and_groups_have_several_mentees() -> None:
     r = started("group", ("a", "b", "c"))
     assert r.phase == "preparing" and r.parties == ["mentor-1", "a", "b", "c"]
     with pytest.raises(InvalidCommand, match="exactly one mentee"):
+        Relationship("x").start("one_to_one", "p1", ["p2", "p3"], "m", DAY0)
+    with pytest.raises(InvalidCommand, match="no mentor") as refused:
         Relationship("x").start("peer", "p1", ["p2", "p3"], "m", DAY0)
+    assert refused.value.field == "mentor_id"
+    with pytest.raises(InvalidCommand, match="2 to 20 members") as refused:
+        Relationship("x").start("peer", None, ["p2"], "m", DAY0)
+    assert refused.value.field == "mentee_ids"
     with pytest.raises(RelationshipRuleViolation, match="already started"):
         r.start("group", "mentor-1", ["a"], "match-1", DAY0)
 
@@ -198,10 +205,15 @@ def test_closure_reasons_belong_to_who_closes() -> None:
 
 def test_a_departing_mentor_closes_with_a_rematch_for_the_mentees() -> None:
     r = started("group", ("a", "b"))
-    [closed] = r.participant_left("mentor-1", DAY0)
+    left, closed = r.participant_left("mentor-1", DAY0)
+    assert isinstance(left, MemberLeft) and left.role == "mentor" and left.reason == "left_institution"
     assert closed.reason == "participant_left" and closed.closed_by is None and closed.rematch_requested
-    assert started("group", ("a", "b")).participant_left("a", DAY0)[0].rematch_requested is False
+    assert closed.mentor_id == "mentor-1" and closed.mentee_ids == ["a", "b"]
+    [only_left] = started("group", ("a", "b")).participant_left("a", DAY0)
+    assert isinstance(only_left, MemberLeft) and only_left.role == "mentee"
     assert r.participant_left("stranger", DAY0) == []
+    [closed_pair] = started().participant_left("mentor-1", DAY0)
+    assert isinstance(closed_pair, RelationshipClosed) and closed_pair.rematch_requested
 
 
 @settings(max_examples=200, deadline=None)

@@ -129,12 +129,18 @@ async def test_the_director_starts_a_group_with_its_view_row_and_cadence_timer()
 async def test_a_start_that_breaks_the_model_names_its_field_and_leaves_nothing() -> None:
     w = world()
     with pytest.raises(InvalidCommand) as refused:
-        await start_relationship.handle(w.c, StartRelationship("peer", "p1", ("p2", "p3"), match_id="m1"))
+        await start_relationship.handle(w.c, StartRelationship("one_to_one", "p1", ("p2", "p3"), match_id="m1"))
     assert refused.value.field == "mentee_ids" and "exactly one mentee" in refused.value.reason
+    with pytest.raises(InvalidCommand) as refused:
+        await start_relationship.handle(w.c, StartRelationship("peer", None, ("p2",), match_id="m1"))
+    assert refused.value.field == "mentee_ids" and "2 to 20 members" in refused.value.reason
+    with pytest.raises(InvalidCommand) as refused:
+        await start_relationship.handle(w.c, StartRelationship("peer", "p1", ("p2", "p3"), match_id="m1"))
+    assert refused.value.field == "mentor_id"
     assert w.store.events() == [] and w.read_model.rows == {} and w.timers.armed == {}
-    await start_relationship.handle(w.c, StartRelationship("peer", "p1", ("p2",), match_id="m1"))
+    await start_relationship.handle(w.c, StartRelationship("peer", None, ("p1", "p2"), match_id="m1"))
     with pytest.raises(RelationshipRuleViolation, match="already started"):
-        await start_relationship.handle(w.c, StartRelationship("peer", "p1", ("p2",), match_id="m1"))
+        await start_relationship.handle(w.c, StartRelationship("peer", None, ("p1", "p2"), match_id="m1"))
 
 
 async def test_a_match_starts_one_relationship_however_often_it_arrives() -> None:
