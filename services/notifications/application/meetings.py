@@ -30,7 +30,7 @@ MEETING_HELD_CHECK = "meeting-held-check"
 
 async def _parties(deps: Deps, conn: Conn, relationship_id: str) -> list[str]:
     parties = await parties_of(deps, conn, relationship_id)
-    return [p for p in (parties.mentor_id, *parties.mentee_ids) if p]
+    return [p for p in dict.fromkeys((parties.mentor_id, *parties.co_mentor_ids, *parties.mentee_ids)) if p]
 
 
 def _url(deps: Deps, relationship_id: str, meeting_id: str) -> str:
@@ -124,7 +124,12 @@ async def nudge_due(deps: Deps, conn: Conn, event: MeetingNudgeDue, cause_id: st
         "cadence_weeks_max": event.cadence_weeks_max,
         "url": f"{deps.options.portal_url.rstrip('/')}/relationships/{event.relationship_id}",
     }
-    await record(deps, conn, cause_id, to_parties("meeting_nudge", parties.mentor_id, parties.mentee_ids, context))
+    await record(
+        deps,
+        conn,
+        cause_id,
+        to_parties("meeting_nudge", parties.mentor_id, parties.mentee_ids, context, parties.co_mentor_ids),
+    )
 
 
 async def reengagement(deps: Deps, conn: Conn, event: ReengagementNudged, cause_id: str) -> None:
@@ -135,7 +140,12 @@ async def reengagement(deps: Deps, conn: Conn, event: ReengagementNudged, cause_
         "inactivity_days": event.inactivity_days,
         "url": f"{deps.options.portal_url.rstrip('/')}/relationships/{event.relationship_id}",
     }
-    await record(deps, conn, cause_id, to_parties("reengagement_nudge", parties.mentor_id, parties.mentee_ids, context))
+    await record(
+        deps,
+        conn,
+        cause_id,
+        to_parties("reengagement_nudge", parties.mentor_id, parties.mentee_ids, context, parties.co_mentor_ids),
+    )
 
 
 async def inactive(deps: Deps, conn: Conn, event: RelationshipInactive, cause_id: str) -> None:

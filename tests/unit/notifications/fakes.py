@@ -92,8 +92,15 @@ class MemoryRelationships(Snapshotting):
         self.parties: dict[str, Parties] = {}
         self.cadence: dict[str, int] = {}
 
-    async def remember(self, conn: Conn, relationship_id: str, mentor_id: str, mentee_ids: Sequence[str]) -> None:
-        self.parties[relationship_id] = Parties(mentor_id, list(mentee_ids))
+    async def remember(
+        self,
+        conn: Conn,
+        relationship_id: str,
+        mentor_id: str | None,
+        mentee_ids: Sequence[str],
+        co_mentor_ids: Sequence[str] = (),
+    ) -> None:
+        self.parties[relationship_id] = Parties(mentor_id, list(mentee_ids), list(co_mentor_ids))
 
     async def parties_of(self, conn: Conn, relationship_id: str) -> Parties | None:
         return self.parties.get(relationship_id)
