@@ -97,6 +97,9 @@ class DashboardFilters(BaseModel):
     cohort: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$", description="Registration month, YYYY-MM")
     start: Day | None = None
     end: Day | None = None
+    program: str | None = Field(
+        default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", description="A program id (e.g. default)"
+    )
     generation: int | None = Field(default=None, ge=1, le=MAX_COUNT)
 
 
@@ -106,8 +109,11 @@ async def _figures(container: AnalyticsContainer, query: DashboardFilters, reade
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail=[{"loc": ["query", "end"], "msg": "end lies before start", "type": "value_error"}],
         )
-    filters = Filters(query.department or None, query.cohort or None, query.start, query.end)
-    return await container.reads.figures(filters, query.generation, reader.principal)
+    return await container.reads.figures(_filters(query), query.generation, reader.principal)
+
+
+def _filters(query: DashboardFilters) -> Filters:
+    return Filters(query.department or None, query.cohort or None, query.start, query.end, query.program or None)
 
 
 @router.get("/dashboard.json", tags=["dashboard"])
@@ -116,6 +122,16 @@ async def dashboard_json(
 ) -> dict:
     """The program-evaluation dashboard's figures as JSON, for the given filters (a snapshot: directors only)."""
     return _json(await _figures(container, query, reader))
+
+
+@router.get("/dashboard/programs.json", tags=["dashboard"])
+async def programs_json(
+    container: Container, reader: DashboardReader, query: Annotated[DashboardFilters, Query()]
+) -> dict:
+    """Programs compared: one row per program with its headline figures side by side (the other filters apply;
+    ``program`` is ignored here); small cells withheld, a program of too few people withheld whole."""
+    filters = _filters(query.model_copy(update={"program": None}))
+    return _json(await container.reads.comparison(filters, query.generation, reader.principal))
 
 
 @router.get("/dashboard.csv", tags=["dashboard"], response_class=PlainTextResponse)
@@ -144,5 +160,9 @@ async def dashboard(
     if reader.session is not None:
         roles = sorted(reader.principal.roles)
         account = dashboard_page.account_bar(reader.principal.subject, roles, reader.session.csrf_token)
-    page = dashboard_page.render(await _figures(container, query, reader), request.url.query, account)
+    figures = await _figures(container, query, reader)
+    compared = await container.reads.comparison(
+        _filters(query.model_copy(update={"program": None})), query.generation, reader.principal
+    )
+    page = dashboard_page.render(figures, request.url.query, account, compared)
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})

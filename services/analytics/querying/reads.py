@@ -8,13 +8,13 @@ one is being rebuilt, a snapshot must be replayed again.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
 
 import asyncpg
 
 from services.analytics.generation_names import schema_name
-from services.analytics.querying.dashboard import Filters, program_figures
+from services.analytics.querying.dashboard import Filters, program_comparison, program_figures
 from services.analytics.querying.timelines import participant_timeline, relationship_timeline
 from shared.auth import Principal, Role
 from shared.errors import NotAllowed, NotFound
@@ -93,7 +93,9 @@ class Reads:
         people the generation erased is part of that state too: an erasure carried over to a snapshot
         (``projecting.erasure``) moves no checkpoint of the snapshot (and changes no figure, by design)."""
         _snapshots_for_directors(viewer, generation)
-        schema = await self.schema(generation)
+        return await self._on_served(generation, lambda schema: self._figures_of(schema, filters))
+
+    async def _figures_of(self, schema: str, filters: Filters) -> dict:
         async with (
             self._pool().acquire() as conn,
             conn.transaction(isolation="repeatable_read", readonly=True),
@@ -113,6 +115,31 @@ class Reads:
         while len(self._figures) > FIGURES_KEPT:
             self._figures.popitem(last=False)
         return figures
+
+    async def comparison(self, filters: Filters, generation: int | None, viewer: Principal) -> dict:
+        """Every program's headline figures side by side (``querying.dashboard.program_comparison``), on one
+        snapshot of the generation."""
+        _snapshots_for_directors(viewer, generation)
+        return await self._on_served(generation, lambda schema: self._comparison_of(schema, filters))
+
+    async def _comparison_of(self, schema: str, filters: Filters) -> dict:
+        async with (
+            self._pool().acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            return await program_comparison(conn, schema, filters, self.min_cell)
+
+    async def _on_served(self, generation: int | None, read: Callable[[str], Awaitable[dict]]) -> dict:
+        """``read`` on the schema of the generation served; once more if that schema was dropped in between.
+
+        A replay swapping its generation in drops the previous live schema (``make_live``): a read that looked
+        the live generation up just before finds its tables gone.  The generation served now is read instead
+        (the drop waits for a read that already holds its tables, so the second try cannot lose them)."""
+        schema = await self.schema(generation)
+        try:
+            return await read(schema)
+        except (asyncpg.InvalidSchemaNameError, asyncpg.UndefinedTableError):
+            return await read(await self.schema(generation))
 
 
 def _snapshots_for_directors(viewer: Principal, generation: int | None) -> None:
