@@ -20,8 +20,19 @@ from services.relationships.adapters.http import install
 from services.relationships.adapters.privacy import inventory
 from services.relationships.adapters.programs import PostgresPeopleStanding, PostgresProgramTerms
 from services.relationships.adapters.read_model import PostgresReadModel
+from services.relationships.adapters.scheduling_bus import add_scheduling_handlers
+from services.relationships.adapters.scheduling_http import install_scheduling
+from services.relationships.adapters.scheduling_postgres import PostgresCalendars, PostgresScheduledMeetings
 from services.relationships.application.container import Container, relationship_repository
 from services.relationships.application.fire_timers import timer_handlers
+from services.relationships.application.nudge_watch import (
+    NudgeRules,
+    NudgeWatch,
+    Nudging,
+    nudge_timer_handlers,
+    nudges_repository,
+)
+from services.relationships.application.schedule_meeting import Scheduling, meeting_repository
 from services.relationships.settings import RelationshipsSettings
 from shared import privacy
 from shared.bus import topic_for
@@ -50,18 +61,52 @@ def build_app(
         store=store,
     )
     container = build_container(runtime, store, clock, options)
-    runtime.handlers = privacy.guarded(bus_handlers(container)).inbox_handlers()
-    runtime.timer_handlers = timer_handlers(container)
+    scheduling = build_scheduling(container, store)
+    runtime.handlers = privacy.guarded(add_scheduling_handlers(bus_handlers(container), scheduling)).inbox_handlers()
+    runtime.timer_handlers = {
+        **timer_handlers(container),
+        **nudge_timer_handlers(build_nudging(container, store, options)),
+    }
     app = create_app(
         runtime,
         title="Mentorship · relationships",
         description="Relationships, agreements, goals, meetings, cadence, reviews, feedback and closure.",
         tags={
             "relationships": "Relationships from start to closure: agreement, meetings, goals, reviews, feedback.",
+            "meetings": "Scheduled meetings: availability, proposals, acceptance, reschedule, cancellation, held.",
         },
     )
     install(app, container)
+    install_scheduling(app, scheduling)
     return app
+
+
+def build_nudging(container: Container, store: EventStore, options: RelationshipsSettings) -> Nudging:
+    """Nudges beside the cadence watch: their hook joins the relationship repository's (``nudge_watch.py``)."""
+    rules = NudgeRules(
+        grace=container.cadence_grace,
+        programs=container.programs,
+        nudge_days_before_lagging=options.nudge_days_before_lagging,
+        inactive_notice_days=options.inactive_notice_days,
+    )
+    timers = TimerBook()
+    repository = container.relationships
+    repository.on_commit = (*repository.on_commit, NudgeWatch(timers, rules))
+    return Nudging(
+        repository,
+        nudges_repository(store),
+        PostgresScheduledMeetings(),
+        timers,
+        rules,
+        container.today,
+        container.clock.now,
+    )
+
+
+def build_scheduling(container: Container, store: EventStore) -> Scheduling:
+    """Scheduled meetings beside the relationships: their repository and ports (``schedule_meeting.py``)."""
+    scheduled = PostgresScheduledMeetings()
+    return Scheduling(container, meeting_repository(store, scheduled), PostgresCalendars(), scheduled)
 
 
 def build_container(
