@@ -26,6 +26,7 @@ router = APIRouter(tags=["timelines"])
 Container = Annotated[AnalyticsContainer, Depends(get_container)]
 DashboardReader = Annotated[Reader, Depends(page_reader(Role.admin, Role.analyst))]
 """The director or an analyst: a bearer token, or a browser signed in to the dashboard (its session cookie)."""
+DirectorReader = Annotated[Reader, Depends(page_reader(Role.admin))]
 DashboardBrowser = Annotated[Reader, Depends(page_reader(Role.admin, Role.analyst, redirect=True))]
 GenerationParam = Annotated[
     int | None, Query(ge=1, le=MAX_COUNT, description="A snapshot generation (as-of replay); default live")
@@ -116,6 +117,16 @@ async def dashboard_json(
 ) -> dict:
     """The program-evaluation dashboard's figures as JSON, for the given filters (a snapshot: directors only)."""
     return _json(await _figures(container, query, reader))
+
+
+@router.get("/dashboard/mentors.json", tags=["dashboard"])
+async def mentor_responsiveness_json(
+    container: Container, reader: DirectorReader, query: Annotated[DashboardFilters, Query()]
+) -> dict:
+    """Each mentor's responsiveness (requests received, accepted, declined, expired, pending, median days to
+    answer), for the director only; analysts see the aggregate in ``/dashboard.json`` (``evaluation``)."""
+    filters = Filters(query.department or None, query.cohort or None, query.start, query.end)
+    return _json(await container.reads.mentor_responsiveness(filters, query.generation, reader.principal))
 
 
 @router.get("/dashboard.csv", tags=["dashboard"], response_class=PlainTextResponse)

@@ -15,6 +15,8 @@ import asyncpg
 
 from services.analytics.generation_names import schema_name
 from services.analytics.querying.dashboard import Filters, program_figures
+from services.analytics.querying.evaluation import mentor_responsiveness
+from services.analytics.querying.periods import as_of
 from services.analytics.querying.timelines import participant_timeline, relationship_timeline
 from shared.auth import Principal, Role
 from shared.errors import NotAllowed, NotFound
@@ -113,6 +115,18 @@ class Reads:
         while len(self._figures) > FIGURES_KEPT:
             self._figures.popitem(last=False)
         return figures
+
+    async def mentor_responsiveness(self, filters: Filters, generation: int | None, viewer: Principal) -> dict:
+        """Each mentor's responsiveness (mentor ids): the director's view only, never an analyst's."""
+        if not viewer.has_any({Role.admin}):
+            raise NotAllowed("the per-mentor view is for directors (admin) only")
+        schema = await self.schema(generation)
+        async with self._pool().acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            now = await as_of(conn, schema, filters)
+            program = getattr(filters, "program", None)
+            rows = await mentor_responsiveness(conn, schema, filters, now, program)
+        units = {"median_days_to_answer": "days"}
+        return {"as_of": now.isoformat(), "program": program, "units": units, "mentors": rows}
 
 
 def _snapshots_for_directors(viewer: Principal, generation: int | None) -> None:
