@@ -205,8 +205,9 @@ def account_bar(subject: str, roles: list[str], csrf_token: str) -> str:
     )
 
 
-def render(figures: dict, query: str, account: str = "") -> str:
-    """The page; ``account``: the ``account_bar`` of a browser session (none for a bearer token)."""
+def render(figures: dict, query: str, account: str = "", director: str = "") -> str:
+    """The page; ``account``: the ``account_bar`` of a browser session (none for a bearer token); ``director``:
+    what only a director sees (``evaluation_page.mentor_table``)."""
     form = account + _filter_form(figures.get("filters", {}))
     if figures.get("suppressed"):
         return (
@@ -232,7 +233,9 @@ def render(figures: dict, query: str, account: str = "") -> str:
         *evaluation_page.evaluation_tiles(figures, min_cell),
         "<section class='charts'>",
         *evaluation_page.evaluation_charts(figures, min_cell),
-        "</section></body></html>",
+        "</section>",
+        director,
+        "</body></html>",
     ]
     return _HEAD + "".join(body)
 

@@ -114,3 +114,22 @@ def evaluation_charts(figures: dict, min_cell: int) -> list[str]:
         )
     )
     return charts
+
+
+def mentor_table(view: dict) -> str:
+    """The director's per-mentor responsiveness (``Reads.mentor_responsiveness``) as a table; never an analyst's."""
+    head = "".join(
+        f"<th scope='col'>{escape(h)}</th>"
+        for h in ("mentor", "received", "accepted", "declined", "expired", "pending", "median time to answer")
+    )
+    rows = "".join(
+        f"<tr><th scope='row'>{escape(m['mentor_id'])}</th>"
+        + "".join(f"<td>{m[k]}</td>" for k in ("received", "accepted", "declined", "expired", "pending"))
+        + f"<td>{escape(formats.days(m['median_days_to_answer']))}</td></tr>"
+        for m in view["mentors"]
+    )
+    return (
+        "<section id='mentor-responsiveness'><h2>Mentor responsiveness (directors only)</h2>"
+        f"<table><caption>Requests forwarded to each mentor by {escape(view['as_of'])}</caption>"
+        f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></section>"
+    )

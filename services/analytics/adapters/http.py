@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.analytics.adapters import dashboard_page
+from services.analytics.adapters import dashboard_page, evaluation_page
 from services.analytics.adapters.container import AnalyticsContainer
 from services.analytics.projecting.replay import ReplayAlreadyRunning
 from services.analytics.projecting.snapshots import SnapshotLimitReached
@@ -155,5 +155,11 @@ async def dashboard(
     if reader.session is not None:
         roles = sorted(reader.principal.roles)
         account = dashboard_page.account_bar(reader.principal.subject, roles, reader.session.csrf_token)
-    page = dashboard_page.render(await _figures(container, query, reader), request.url.query, account)
+    figures = await _figures(container, query, reader)
+    director = ""
+    if reader.principal.has_any({Role.admin}):  # the per-mentor view: directors only
+        filters = Filters(query.department or None, query.cohort or None, query.start, query.end)
+        view = await container.reads.mentor_responsiveness(filters, query.generation, reader.principal)
+        director = evaluation_page.mentor_table(view)
+    page = dashboard_page.render(figures, request.url.query, account, director)
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})

@@ -461,6 +461,10 @@ async def test_responsiveness_per_mentor_program_filter_and_small_cells(pool, br
         assert response.json()["mentors"] == per_mentor and response.json()["as_of"] == "2026-06-29"
         figures = (await api.get("/dashboard.json", headers=ANALYST)).json()
         assert "mentor_id" not in str(figures["evaluation"])  # analysts see no per-mentor row
+        director_page = (await api.get("/dashboard", headers=DIRECTOR)).text
+        c_row = "<th scope='row'>c</th><td>2</td><td>1</td><td>0</td><td>0</td><td>1</td><td>under a day</td>"
+        assert c_row in director_page
+        assert "mentor-responsiveness" not in (await api.get("/dashboard", headers=ANALYST)).text
     async with pool.acquire() as conn:
         page = render(await program_figures(conn, schema, Filters(), 2), "")
     for chart in ("chart-promotion", "chart-responsiveness", "chart-fast-starts", "chart-priority-groups"):

@@ -95,3 +95,4 @@ def test_numbers_as_a_director_reads_them() -> None:
     assert formats.percent(0.4213) == "42 %" and formats.percent(1.0) == "100 %" and formats.percent(None) == "—"
     assert formats.days(12.4) == "12 days" and formats.days(1.2) == "1 day" and formats.days(0.3) == "under a day"
     assert formats.hours_as_days(48.0) == "2 days" and formats.days(None, "<5") == "<5"
+    assert formats.days(0.5) == "under a day" and formats.days(1.5) == "2 days" and formats.percent(0.125) == "13 %"
