@@ -461,6 +461,10 @@ async def test_responsiveness_per_mentor_program_filter_and_small_cells(pool, br
         assert response.json()["mentors"] == per_mentor and response.json()["as_of"] == "2026-06-29"
         figures = (await api.get("/dashboard.json", headers=ANALYST)).json()
         assert "mentor_id" not in str(figures["evaluation"])  # analysts see no per-mentor row
+        assert figures["evaluation"]["units"]["*_days"] == "days"  # raw numbers, with their units
+        csv = (await api.get("/dashboard.csv", headers=ANALYST)).text
+        assert "evaluation.fast_starts.overall.median_days_to_agreement,17\r\n" in csv
+        assert "evaluation.by_priority_group[committee_member].match_rate,1.0\r\n" in csv
         director_page = (await api.get("/dashboard", headers=DIRECTOR)).text
         c_row = "<th scope='row'>c</th><td>2</td><td>1</td><td>0</td><td>0</td><td>1</td><td>under a day</td>"
         assert c_row in director_page
