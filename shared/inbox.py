@@ -5,6 +5,10 @@ Outcomes of one message:
 * unparseable envelope, unknown or invalid payload, or a handler raising
   ``PermanentError``: published to the group's dead-letter topic with the
   error in its headers, then acknowledged; the consumer carries on;
+* a payload of a newer ``schemaversion`` than this code's catalog knows (its
+  producer was upgraded first): dead-lettered with reason
+  ``unknown-schema-version`` and an error naming the type and both versions,
+  never read as a shape the handler was not written for;
 * event type the group does not handle: acknowledged, nothing recorded;
 * event id already in the inbox: acknowledged, handler not called (redelivery);
 * handler error: retried with exponential back-off; after ``max_attempts``
@@ -31,7 +35,7 @@ from pydantic import ValidationError
 from shared import tracing
 from shared.bus import dead_letter_topic
 from shared.envelope import Envelope
-from shared.events.base import Event, UnknownEventType, decode
+from shared.events.base import Event, UnknownEventType, UnknownEventVersion, decode
 from shared.logging import bound_contextvars, get_logger
 from shared.metrics import consumed_events, handler_failures
 
@@ -100,6 +104,8 @@ class IdempotentConsumer:
         envelope = await self._opened(envelope)
         try:
             event = decode(envelope.type, envelope.data, envelope.schemaversion)
+        except UnknownEventVersion as exc:
+            return await self._dead_letter(delivery, "unknown-schema-version", exc, envelope.type, attempts=0)
         except (ValidationError, UnknownEventType) as exc:
             return await self._dead_letter(delivery, "invalid-payload", exc, envelope.type, attempts=0)
         with bound_contextvars(
@@ -129,7 +135,7 @@ class IdempotentConsumer:
                     continue
                 envelope = await self._opened(envelope)
                 batch.append((i, handler, decode(envelope.type, envelope.data, envelope.schemaversion), envelope))
-            except (ValidationError, UnknownEventType):
+            except (ValidationError, UnknownEventType, UnknownEventVersion):
                 pass  # left to ``process``, which dead-letters it
         try:
             handled = await self._handle_batch(batch, deliveries)

@@ -2,10 +2,19 @@
 
 ``schemas/`` is checked in so that reviewers see contract changes in a diff;
 ``stale_schemas`` lets a test fail when the code and the files disagree.
+
+Every version of an event keeps its file: ``schemas/events/<Type>.v<N>.json`` for each ``N`` up to the
+class's ``schema_version``.  The current version's file is generated from the model; an older version's
+file is kept exactly as it was committed when that version was current (it is the record of that version:
+the code no longer holds its model), and a missing one is an error (``missing_versions``).  The AsyncAPI
+document describes every version on the topic: ``<Type>Message`` is the current envelope,
+``<Type>Message.v<N>`` an older one (its ``data`` the kept schema), and the topic's payload lists
+``<Type>Message.versions``, a ``oneOf`` of them told apart by ``schemaversion``.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -22,6 +31,12 @@ from shared.events.catalog import events_by_topic, topic_of
 SCHEMA_DIR = "schemas"
 EVENTS_DIR = f"{SCHEMA_DIR}/events"
 API_VERSION = "1.0.0"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+"""Where ``schemas/`` is checked in: the older versions' files are read from there unless a root is given."""
+
+
+class MissingVersionRecord(LookupError):
+    """An event's older version has no schema file: its record cannot be generated again from the code."""
 
 
 def _dump(document: Any) -> str:
@@ -37,8 +52,34 @@ def event_schema(cls: type[Event]) -> dict[str, Any]:
     return schema
 
 
-def event_schema_path(cls: type[Event]) -> str:
-    return f"{EVENTS_DIR}/{cls.type_name()}.v{cls.schema_version}.json"
+def event_schema_path(cls: type[Event], version: int | None = None) -> str:
+    """The file of ``version`` of the event (default: its current version)."""
+    return f"{EVENTS_DIR}/{cls.type_name()}.v{version or cls.schema_version}.json"
+
+
+def _catalog() -> list[type[Event]]:
+    return [cls for classes in events_by_topic().values() for cls in classes]
+
+
+def missing_versions(root: Path = REPO_ROOT) -> list[str]:
+    """The files of older versions (below each event's current one) that are not under ``root``."""
+    return [
+        event_schema_path(cls, version)
+        for cls in _catalog()
+        for version in range(1, cls.schema_version)
+        if not (root / event_schema_path(cls, version)).exists()
+    ]
+
+
+def older_versions(root: Path = REPO_ROOT) -> dict[str, str]:
+    """The kept files of every older version found under ``root``, by path, as committed."""
+    kept = {}
+    for cls in _catalog():
+        for version in range(1, cls.schema_version):
+            path = root / event_schema_path(cls, version)
+            if path.exists():
+                kept[event_schema_path(cls, version)] = path.read_text(encoding="utf-8")
+    return kept
 
 
 def message_model(cls: type[Event]) -> type[Envelope]:
@@ -69,7 +110,7 @@ def asyncapi_broker() -> KafkaBroker:
     return broker
 
 
-def asyncapi_document() -> dict[str, Any]:
+def asyncapi_document(root: Path = REPO_ROOT) -> dict[str, Any]:
     spec = AsyncAPI(
         asyncapi_broker(),
         title="Mentoring program events",
@@ -79,7 +120,7 @@ def asyncapi_document() -> dict[str, Any]:
         "content-type header application/cloudevents+json, the key the subject.",
         schema_version="3.0.0",
     )
-    return conform(spec.to_specification().to_jsonable())
+    return with_older_versions(conform(spec.to_specification().to_jsonable()), older_versions(root))
 
 
 def conform(document: dict[str, Any]) -> dict[str, Any]:
@@ -122,6 +163,50 @@ def conform(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def with_older_versions(document: dict[str, Any], kept: dict[str, str]) -> dict[str, Any]:
+    """Every older version of an event beside its current one (``kept``: the older versions' files by path).
+
+    For an event with older versions: ``<Type>.v<N>`` (the kept payload schema, its ``$defs`` as
+    ``<Type>.v<N>.<Def>``), ``<Type>Message.v<N>`` (the envelope with ``schemaversion`` N carrying it) and
+    ``<Type>Message.versions``, a ``oneOf`` of the current message and the older ones, which the topic's
+    payload lists instead of ``<Type>Message``."""
+    schemas = document.get("components", {}).get("schemas", {})
+    by_type: dict[str, list[int]] = {}
+    for path, text in sorted(kept.items()):
+        type_name, version = Path(path).name.removesuffix(".json").rsplit(".v", 1)
+        by_type.setdefault(type_name, []).append(int(version))
+        old = json.loads(text)
+        name = f"{type_name}.v{version}"
+        defs = old.pop("$defs", {})
+        renamed = {f"#/$defs/{d}": f"#/components/schemas/{name}.{d}" for d in defs}
+        schemas[name] = _replace_refs(old, renamed) | {"title": name}
+        for d, definition in defs.items():
+            schemas[f"{name}.{d}"] = _replace_refs(definition, renamed) | {"title": f"{name}.{d}"}
+        message = copy.deepcopy(schemas[f"{type_name}Message"])
+        message["title"] = f"{type_name}Message.v{version}"
+        message["description"] = f"Envelope carrying a {type_name} event of schema version {version} (older)."
+        message["properties"]["schemaversion"] = {"const": int(version), "title": "Schemaversion", "type": "integer"}
+        message["properties"]["data"] = {"$ref": f"#/components/schemas/{name}"}
+        schemas[f"{type_name}Message.v{version}"] = message
+    replaced = {}
+    for type_name, versions in by_type.items():
+        current = schemas[f"{type_name}Message"]["properties"]["schemaversion"]["const"]
+        schemas[f"{type_name}Message.versions"] = {
+            "title": f"{type_name}Message.versions",
+            "description": f"A {type_name} event of any version the topic holds (current: {current}); "
+            "`schemaversion` says which. Readers upcast an older version to the current one.",
+            "oneOf": [{"$ref": f"#/components/schemas/{type_name}Message"}]
+            + [{"$ref": f"#/components/schemas/{type_name}Message.v{v}"} for v in sorted(versions, reverse=True)],
+        }
+        replaced[f"#/components/schemas/{type_name}Message"] = f"#/components/schemas/{type_name}Message.versions"
+    for name, schema in schemas.items():
+        if name.endswith(".Message.Payload"):
+            schemas[name] = _replace_refs(schema, replaced)
+    if "components" in document:
+        document["components"]["schemas"] = dict(sorted(schemas.items()))
+    return document
+
+
 def _replace_refs(node: Any, renamed: dict[str, str]) -> Any:
     if isinstance(node, dict):
         return {
@@ -133,12 +218,13 @@ def _replace_refs(node: Any, renamed: dict[str, str]) -> Any:
     return node
 
 
-def render_schemas() -> dict[str, str]:
+def render_schemas(root: Path = REPO_ROOT) -> dict[str, str]:
+    """Every file of ``schemas/``: the current versions generated, the older ones as kept under ``root``."""
     files = {f"{SCHEMA_DIR}/envelope.json": _dump(Envelope.model_json_schema())}
-    for classes in events_by_topic().values():
-        for cls in classes:
-            files[event_schema_path(cls)] = _dump(event_schema(cls))
-    files[f"{SCHEMA_DIR}/asyncapi.json"] = _dump(asyncapi_document())
+    for cls in _catalog():
+        files[event_schema_path(cls)] = _dump(event_schema(cls))
+    files |= older_versions(root)
+    files[f"{SCHEMA_DIR}/asyncapi.json"] = _dump(asyncapi_document(root))
     return dict(sorted(files.items()))
 
 
@@ -147,7 +233,12 @@ def _checked_in(root: Path) -> set[str]:
 
 
 def write_schemas(root: Path) -> list[Path]:
-    rendered = render_schemas()
+    """Writes the current versions and the document; an older version's file is never written (it is kept as
+    committed), and one that is missing is ``MissingVersionRecord`` (restore it from git history)."""
+    missing = missing_versions(root)
+    if missing:
+        raise MissingVersionRecord(f"older event versions have no schema file: {', '.join(missing)}")
+    rendered = render_schemas(root)
     for stale in _checked_in(root) - rendered.keys():
         (root / stale).unlink()
     written = []
@@ -161,9 +252,10 @@ def write_schemas(root: Path) -> list[Path]:
 
 
 def stale_schemas(root: Path) -> list[str]:
-    """Paths under ``root`` that are missing, out of date, or no longer generated."""
-    rendered = render_schemas()
-    stale = set(_checked_in(root) - rendered.keys())
+    """Paths under ``root`` that are missing, out of date, or no longer generated (an older version's missing
+    file among them)."""
+    rendered = render_schemas(root)
+    stale = set(_checked_in(root) - rendered.keys()) | set(missing_versions(root))
     for relative, text in rendered.items():
         path = root / relative
         if not path.exists() or path.read_text(encoding="utf-8") != text:

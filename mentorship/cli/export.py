@@ -68,7 +68,7 @@ def export(
     force: Annotated[bool, typer.Option("--force", help="Replace OUT if it holds an earlier export")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
 ) -> None:
-    """Write OUT/type=<EventType>/month=<YYYY-MM>/part-*.parquet and OUT/_manifest.json."""
+    """Write OUT/type=<EventType>/program=<id>/month=<YYYY-MM>/part-*.parquet and OUT/_manifest.json."""
     request = ExportRequest(
         out=out,
         bootstrap=bootstrap,

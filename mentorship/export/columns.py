@@ -33,7 +33,7 @@ ENVELOPE_COLUMNS = [
     pa.field("sequence", pa.int64(), nullable=False),
     pa.field("schemaversion", pa.int32(), nullable=False),
 ]
-PARTITION_COLUMNS = ("type", "month")
+PARTITION_COLUMNS = ("type", "program", "month")
 RESERVED = {f.name for f in ENVELOPE_COLUMNS} | set(PARTITION_COLUMNS)
 _SCALARS: list[tuple[type, pa.DataType]] = [
     (bool, pa.bool_()),

@@ -6,6 +6,11 @@ catalog does not know, or carries a payload its type rejects is counted in the
 manifest and skipped, never fatal.  Payloads are upcast to the current schema
 version before they are written (``schemaversion`` keeps the published one).
 
+Partitioned by type, program and month.  An event's program is its payload's ``program_id`` (a version-1
+payload from before programs is upcast to ``"default"``), else the program of the request, match, bulk run
+or relationship whose stream it belongs to (learnt from that stream's first event, which comes before it on
+its partition); events about no program (profiles, HR, notifications) are in the null partition.
+
 An event seen twice (a republish onto a topic that still held it) is written
 once: the export keeps the 16-byte ids it wrote, about 90 MB per million events,
 the one part of its memory that grows with the history.
@@ -33,6 +38,11 @@ from shared.events import decode
 from shared.events.catalog import catalog_events
 
 PSEUDONYM_KEY_ENV = "MENTORSHIP_EXPORT_PSEUDONYM_KEY"
+DEFAULT_PROGRAM = "default"
+STARTS_A_PROGRAM_STREAM = frozenset(
+    {"RequestRanked", "MatchApproved", "RequestUnmatched", "BulkMatchProposed", "RelationshipStarted", "GroupFormed"}
+)
+"""Types whose payload names their program (version 2 on; version 1 upcasts to "default")."""
 SKIP_REASONS = ("invalid_envelope", "outside_time_range", "other_types", "duplicates")
 
 
@@ -76,10 +86,13 @@ class _Tally:
         self.skipped: Counter[str] = Counter()
         self.unknown_types: Counter[str] = Counter()
         self.invalid_by_type: Counter[str] = Counter()
+        self.programs: dict[str, Counter[str]] = {}
 
-    def written_one(self, event_type: str, month: str, moment: datetime) -> None:
+    def written_one(self, event_type: str, month: str, moment: datetime, program: str | None = None) -> None:
         self.written[event_type] += 1
         self.months.setdefault(event_type, set()).add(month)
+        if program is not None:
+            self.programs.setdefault(event_type, Counter())[program] += 1
         self.first = moment if self.first is None else min(self.first, moment)
         self.last = moment if self.last is None else max(self.last, moment)
 
@@ -94,6 +107,7 @@ class HistoryWriter:
         self.writer = PartitionedWriter(root, chunk_rows=request.chunk_rows)
         self.tally = _Tally()
         self._seen: set[bytes] = set()
+        self._programs: dict[tuple[str, str], str] = {}  # (source, stream) → its program
 
     def add(self, value: bytes | None) -> None:
         tally, request = self.tally, self.request
@@ -123,9 +137,22 @@ class HistoryWriter:
             return
         columns = self.columns[envelope.type]
         month = moment.astimezone(UTC).strftime("%Y-%m")
-        self.writer.add(envelope.type, month, columns.schema, columns.row(envelope, payload, self.pseudonym))
-        tally.written_one(envelope.type, month, moment)
+        program = self._program_of(envelope, payload)
+        row = columns.row(envelope, payload, self.pseudonym)
+        self.writer.add(envelope.type, month, columns.schema, row, program)
+        tally.written_one(envelope.type, month, moment, program)
         self._seen.add(envelope.id.bytes)
+
+    def _program_of(self, envelope: Envelope, payload: object) -> str | None:
+        """The payload's program, else its stream's (only matching's and relationships' streams have one)."""
+        stream = (envelope.source, envelope.subject)
+        program = getattr(payload, "program_id", None)
+        if envelope.type in STARTS_A_PROGRAM_STREAM and not program:
+            program = DEFAULT_PROGRAM  # read by a catalog from before programs: version 1 is about "default"
+        if isinstance(program, str) and program:
+            self._programs.setdefault(stream, program)
+            return program
+        return self._programs.get(stream)
 
     def finish(self, info: TopicsRead) -> dict:
         self.writer.close()
@@ -152,8 +179,9 @@ def _manifest(
             privacy[name][1].insert(0, "subject")
     return {
         "created_at": datetime.now(UTC).isoformat(),
-        "layout": "Hive partitions type=<EventType>/month=<YYYY-MM> (UTC month of the event's own time);"
-        " type and month are not repeated inside the files",
+        "layout": "Hive partitions type=<EventType>/program=<program id>/month=<YYYY-MM> (UTC month of the"
+        " event's own time; program __HIVE_DEFAULT_PARTITION__, read as null, for events about no program);"
+        " type, program and month are not repeated inside the files",
         "filters": {
             "since": iso(request.since),
             "until": iso(request.until),
@@ -168,6 +196,7 @@ def _manifest(
             name: {
                 "events": tally.written[name],
                 "months": sorted(tally.months[name]),
+                "programs": dict(sorted(tally.programs.get(name, Counter()).items())),
                 "columns": {f.name: str(f.type) for f in columns[name].schema},
             }
             for name in exported

@@ -23,6 +23,20 @@ class UnknownEventType(LookupError):
     pass
 
 
+class UnknownEventVersion(LookupError):
+    """A payload of a newer ``schema_version`` than this code's catalog knows (its producer was upgraded first).
+
+    Consumers dead-letter it with this message (``shared.inbox``: reason ``unknown-schema-version``) rather
+    than read a shape they were not written for; once the consumer is upgraded the record can be sent again
+    from the dead-letter topic."""
+
+    def __init__(self, type_name: str, version: int, known: int) -> None:
+        self.type_name, self.version, self.known = type_name, version, known
+        super().__init__(
+            f"{type_name} has schema version {version}, newer than this reader's catalog (version {known})"
+        )
+
+
 class Event(BaseModel):
     """A fact that happened, in the past tense.
 
@@ -53,12 +67,22 @@ class Event(BaseModel):
 
     @classmethod
     def upcast(cls, data: dict[str, Any], from_version: int) -> dict[str, Any]:
+        """``data`` of ``from_version`` brought to the current version, one upcaster after another; a newer
+        version is returned as it is (callers that must not read it check ``knows`` first)."""
         for version in range(from_version, cls.schema_version):
             data = cls.upcasters[version](data)
         return data
 
     @classmethod
+    def knows(cls, schema_version: int) -> bool:
+        """Whether this code can read a payload of ``schema_version``: the current one or an older one."""
+        return 1 <= schema_version <= cls.schema_version
+
+    @classmethod
     def from_stored(cls, data: dict[str, Any], schema_version: int) -> Event:
+        """The current model of a stored or received payload; ``UnknownEventVersion`` for a newer version."""
+        if schema_version > cls.schema_version:
+            raise UnknownEventVersion(cls.type_name(), schema_version, cls.schema_version)
         return cls.model_validate(cls.upcast(dict(data), schema_version))
 
 

@@ -73,3 +73,34 @@ async def test_small_demo_fills_the_dashboard_with_two_past_years(postgres, tmp_
         assert all(plan.start <= at <= datetime.now(UTC) for at in stamped), (plan.start, stamped)
         assert (max(stamped) - min(stamped)).days > 30, "the clock moved through the simulated months"
         assert report.timer_steps > 0
+
+        # The three programs, each with its relationships.
+        assert len(report.programs) == 3 and "Faculty career mentoring" in report.programs[0]
+        listed = httpx.get(f"{urls['matching']}/programs", headers=DIRECTOR, timeout=30).json()["programs"]
+        programs = {p["program_id"]: p for p in listed}
+        assert programs["default"]["name"] == "Faculty career mentoring"
+        assert programs["default"]["matching_mode"] == "director_review"
+        circles_program = programs["new-hire-circles"]
+        assert circles_program["model"] == "peer" and circles_program["circle_size"] == 4
+        assert programs["residents-group"]["model"] == "group"
+
+        def relationships_in(program_id: str) -> list[dict]:
+            answer = httpx.get(
+                f"{urls['relationships']}/relationships",
+                params={"program_id": program_id, "limit": 500},
+                headers=DIRECTOR,
+                timeout=30,
+            )
+            return answer.json()["items"]
+
+        assert relationships_in("default"), "the history's pairs are the faculty program's"
+        circles = relationships_in("new-hire-circles")
+        assert len(circles) >= 2 and all(c["model"] == "peer" and c["mentor_id"] is None for c in circles)
+        assert all(3 <= len(c["mentee_ids"]) <= 5 for c in circles)
+        runs = httpx.get(f"{urls['matching']}/bulk-runs", headers=DIRECTOR, timeout=30).json()["items"]
+        assert any(r["program_id"] == "new-hire-circles" and r["status"] == "committed" for r in runs)
+        (group,) = relationships_in("residents-group")
+        assert group["model"] == "group" and group["co_mentor_ids"] and len(group["mentee_ids"]) == 4
+        assert group["phase"] == "enabling", "every member signed the agreement"
+        meetings = group["meetings"]
+        assert (meetings if isinstance(meetings, int) else len(meetings)) == 1

@@ -13,12 +13,15 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 
 from mentorship.export import MANIFEST, ExportRequest, export_history
+from mentorship.export.history import HistoryWriter
+from mentorship.export.writer import NO_PROGRAM
 from services.analytics.generation_names import schema_name
 from services.analytics.projecting.generations import ensure_live
 from services.analytics.projecting.projector import Projector
@@ -307,3 +310,45 @@ async def test_the_export_carries_no_personal_data(broker, published, tmp_path) 
 def test_the_readme_shows_this_very_query() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert f"```sql{DASHBOARD_MATCH_RATE_SQL}```" in readme
+
+
+async def test_the_export_partitions_by_program(broker, published, tmp_path, monkeypatch) -> None:
+    """Every request, match and relationship event of version 1 is about the built-in program ``default``, and
+    so is every later event of its stream; profiles' events are about no program (the null partition)."""
+    script, topics = published
+    out = tmp_path / "history"
+    manifest = await export_history(ExportRequest(out=out, bootstrap=broker.bootstrap, topics=tuple(topics)))
+    assert {p.name for p in (out / "type=RequestForwarded").iterdir()} == {"program=default"}
+    assert {p.name for p in (out / "type=MenteeRegistered").iterdir()} == {f"program={NO_PROGRAM}"}
+    assert manifest["by_type"]["RequestRanked"]["programs"] == {"default": 7}
+    assert manifest["by_type"]["MenteeRegistered"]["programs"] == {}
+    monkeypatch.chdir(tmp_path)
+    by_program = duckdb.sql(
+        "SELECT program, count(*) FROM read_parquet('history/**/*.parquet', hive_partitioning = true,"
+        " union_by_name = true) GROUP BY program ORDER BY program NULLS LAST"
+    ).fetchall()
+    about_people = sum(envelope.source == "/services/profiles" for _, envelope in script.events)
+    assert by_program == [("default", len(script.events) - about_people), (None, about_people)]
+
+
+def test_an_event_is_in_its_payloads_program_or_its_streams(tmp_path) -> None:
+    writer = HistoryWriter(tmp_path, ExportRequest(out=tmp_path, bootstrap="unused"))
+
+    def at(type_name: str, subject: str, source: str = "matching") -> Envelope:
+        return Envelope(
+            id=uuid.uuid4(),
+            source=f"/services/{source}",
+            type=type_name,
+            time=T0,
+            subject=subject,
+            correlationid=uuid.uuid4(),
+            sequence=1,
+            schemaversion=2,
+            data={},
+        )
+
+    assert writer._program_of(at("RequestRanked", "r9"), SimpleNamespace(program_id="faculty")) == "faculty"
+    assert writer._program_of(at("RequestReviewed", "r9"), SimpleNamespace()) == "faculty"  # the stream's
+    assert writer._program_of(at("RequestRanked", "r8"), SimpleNamespace()) == "default"  # version 1
+    assert writer._program_of(at("GoalSet", "rel-9", "relationships"), SimpleNamespace()) is None  # no start seen
+    assert writer._program_of(at("MentorRegistered", "p1", "profiles"), SimpleNamespace()) is None

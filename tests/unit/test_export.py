@@ -215,9 +215,9 @@ def test_hive_layout_with_typed_columns(tmp_path: Path) -> None:
     out, manifest = export(tmp_path, records, chunk_rows=2)
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.parquet"))
     assert files == [
-        "type=MatchApproved/month=2026-01/part-00000.parquet",
-        "type=MatchApproved/month=2026-01/part-00001.parquet",
-        "type=MatchApproved/month=2026-02/part-00000.parquet",
+        "type=MatchApproved/program=default/month=2026-01/part-00000.parquet",
+        "type=MatchApproved/program=default/month=2026-01/part-00001.parquet",
+        "type=MatchApproved/program=default/month=2026-02/part-00000.parquet",
     ]
     assert manifest["by_type"]["MatchApproved"]["months"] == ["2026-01", "2026-02"]
     schema = pq.read_schema(out / files[0])
@@ -241,7 +241,7 @@ def test_duckdb_reads_every_type_at_once(tmp_path: Path) -> None:
         ).fetchall()
     )
     assert counts == {name: 1 for name in VALID}
-    held_on = duckdb.sql(f"SELECT held_on FROM read_parquet('{out}/type=MeetingLogged/*/*.parquet')").fetchall()[0]
+    held_on = duckdb.sql(f"SELECT held_on FROM read_parquet('{out}/type=MeetingLogged/*/*/*.parquet')").fetchall()[0]
     assert str(held_on[0]) == "2025-04-01"
 
 

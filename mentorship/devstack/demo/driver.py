@@ -13,13 +13,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from mentorship.devstack.demo.plan import Action, Person, Plan, Staff
+from mentorship.devstack.demo.programs import ProgramsReport, play_programs
 from mentorship.devstack.demo.settle import Settler
 from shared.auth import Role, mint_token
 from shared.bus import HR_TOPIC
@@ -42,10 +43,12 @@ class DemoReport:
     timer_steps: int
     seconds: float
     waiting: dict[str, float]  # seconds spent stepping timers, settling, and in calls
+    programs: list[str] = field(default_factory=list)  # the three programs, one line each (``programs.py``)
 
     def __str__(self) -> str:
         parts = ", ".join(f"{k} {v:.0f}s" for k, v in self.waiting.items())
-        return f"{self.calls} calls and {self.timer_steps} timer steps in {self.seconds:.0f}s ({parts})"
+        text = f"{self.calls} calls and {self.timer_steps} timer steps in {self.seconds:.0f}s ({parts})"
+        return text + "".join(f"\n  program: {line}" for line in self.programs)
 
 
 class Driver:
@@ -114,6 +117,11 @@ class Driver:
             await self.settler.settle()
         self.clock.clear()
         return DemoReport(self.calls, steps, time.monotonic() - started, waiting)
+
+    async def play_programs(self) -> ProgramsReport:
+        """After the history, in real time: the demo's three programs (``programs.py``)."""
+        async with httpx.AsyncClient(timeout=30) as self.http:
+            return await play_programs(self.plan, self._call, DIRECTOR, Role.admin, Role.mentor, Role.mentee)
 
     async def _timer_due_by(self, at: datetime) -> bool:
         due = await self.settler.next_due()

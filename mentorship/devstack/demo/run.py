@@ -53,7 +53,9 @@ async def play(
     await producer.start()
     try:
         async with Settler({n: dsns[n] for n in PUBLISHERS}, bootstrap, GROUPS, TIMED) as settler:
-            report = await Driver(plan, dict(urls), settler, clock, producer, secret, progress).run()
+            driver = Driver(plan, dict(urls), settler, clock, producer, secret, progress)
+            report = await driver.run()
+            report.programs = (await driver.play_programs()).lines()
     finally:
         clock.clear()
         await producer.stop()

@@ -190,7 +190,7 @@ def _filter_form(filters: dict) -> str:
         + "".join(
             f"<label>{name} <input name='{name}' value='{escape(str(filters.get(name) or ''))}'"
             f"{' type=date' if name in ('start', 'end') else ''}></label> "
-            for name in ("department", "cohort", "start", "end")
+            for name in ("program", "department", "cohort", "start", "end")
         )
         + "<button>Filter</button></form>"
     )
@@ -205,16 +205,72 @@ def account_bar(subject: str, roles: list[str], csrf_token: str) -> str:
     )
 
 
-def render(figures: dict, query: str, account: str = "", director: str = "") -> str:
-    """The page; ``account``: the ``account_bar`` of a browser session (none for a bearer token); ``director``:
-    what only a director sees (``evaluation_page.mentor_table``)."""
+def program_table(compared: dict | None) -> str:
+    """Programs side by side: one row per program, its headline figures; withheld cells labelled, a program of
+    too few people withheld whole.  Each program's name links to the dashboard filtered by it."""
+    if not compared or not compared.get("programs"):
+        return ""
+    min_cell = compared["min_cell"]
+    columns = [
+        ("participants.mentors", "mentors"),
+        ("participants.mentees", "mentees"),
+        ("requests.submitted", "requests"),
+        ("requests.matched", "matched"),
+        ("requests.match_rate", "match rate"),
+        ("median_time_to_match_hours", "median time to match"),
+        ("relationships.started", "relationships"),
+        ("relationships.active", "active"),
+        ("relationships.lagging_now", "lagging now"),
+        ("relationships.closed", "closed"),
+        ("relationships.goals_achieved", "goals achieved"),
+        ("groups_formed", "groups formed"),
+        ("satisfaction.mean", "mean satisfaction"),
+    ]
+    head = "".join(f"<th>{escape(label)}</th>" for _, label in columns)
+    rows = []
+    for program in compared["programs"]:
+        pid = program["program_id"]
+        name = program.get("name") or pid
+        label = f"<a href='dashboard?program={escape(pid)}'>{escape(name)}</a>"
+        model = escape(program.get("model") or "")
+        if program["suppressed"]:
+            cells = f"<td colspan='{len(columns)}'>fewer than {min_cell} participants: withheld</td>"
+        else:
+            cells = "".join(f"<td>{_cell_text(program.get(key), min_cell, key)}</td>" for key, _ in columns)
+        rows.append(f"<tr data-program='{escape(pid)}'><th>{label}</th><td>{model}</td>{cells}</tr>")
+    return (
+        "<section id='programs'><h2>Programs compared</h2><table><tr><th>program</th><th>model</th>"
+        + head
+        + "</tr>"
+        + "".join(rows)
+        + "</table></section>"
+    )
+
+
+def _cell_text(value: object, min_cell: int, key: str = "") -> str:
+    """A cell as a director reads it: rates as percentages, hours as days (``formats``)."""
+    if value is None:
+        return escape(f"<{min_cell}")
+    if key.endswith("_rate"):
+        return escape(formats.percent(value))
+    if key.endswith("_hours"):
+        return escape(formats.hours_as_days(value))
+    return escape(str(value))
+
+
+def render(figures: dict, query: str, account: str = "", compared: dict | None = None, director: str = "") -> str:
+    """The page; ``account``: the ``account_bar`` of a browser session (none for a bearer token); ``compared``:
+    the programs side by side (``querying.dashboard.program_comparison``); ``director``: what only a director
+    sees (``evaluation_page.mentor_table``)."""
     form = account + _filter_form(figures.get("filters", {}))
     if figures.get("suppressed"):
         return (
             _HEAD
             + "<h1>Program evaluation</h1>"
             + form
-            + f"<p id='suppressed'>{escape(figures['reason'])}</p></body></html>"
+            + f"<p id='suppressed'>{escape(figures['reason'])}</p>"
+            + program_table(compared)
+            + "</body></html>"
         )
     links = (
         f"<p><a href='dashboard.json?{escape(query)}'>JSON</a> · <a href='dashboard.csv?{escape(query)}'>CSV</a>"
@@ -235,6 +291,7 @@ def render(figures: dict, query: str, account: str = "", director: str = "") -> 
         *evaluation_page.evaluation_charts(figures, min_cell),
         "</section>",
         director,
+        program_table(compared),
         "</body></html>",
     ]
     return _HEAD + "".join(body)

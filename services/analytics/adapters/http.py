@@ -98,6 +98,9 @@ class DashboardFilters(BaseModel):
     cohort: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$", description="Registration month, YYYY-MM")
     start: Day | None = None
     end: Day | None = None
+    program: str | None = Field(
+        default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", description="A program id (e.g. default)"
+    )
     generation: int | None = Field(default=None, ge=1, le=MAX_COUNT)
 
 
@@ -107,8 +110,11 @@ async def _figures(container: AnalyticsContainer, query: DashboardFilters, reade
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail=[{"loc": ["query", "end"], "msg": "end lies before start", "type": "value_error"}],
         )
-    filters = Filters(query.department or None, query.cohort or None, query.start, query.end)
-    return await container.reads.figures(filters, query.generation, reader.principal)
+    return await container.reads.figures(_filters(query), query.generation, reader.principal)
+
+
+def _filters(query: DashboardFilters) -> Filters:
+    return Filters(query.department or None, query.cohort or None, query.start, query.end, query.program or None)
 
 
 @router.get("/dashboard.json", tags=["dashboard"])
@@ -125,8 +131,17 @@ async def mentor_responsiveness_json(
 ) -> dict:
     """Each mentor's responsiveness (requests received, accepted, declined, expired, pending, median days to
     answer), for the director only; analysts see the aggregate in ``/dashboard.json`` (``evaluation``)."""
-    filters = Filters(query.department or None, query.cohort or None, query.start, query.end)
-    return _json(await container.reads.mentor_responsiveness(filters, query.generation, reader.principal))
+    return _json(await container.reads.mentor_responsiveness(_filters(query), query.generation, reader.principal))
+
+
+@router.get("/dashboard/programs.json", tags=["dashboard"])
+async def programs_json(
+    container: Container, reader: DashboardReader, query: Annotated[DashboardFilters, Query()]
+) -> dict:
+    """Programs compared: one row per program with its headline figures side by side (the other filters apply;
+    ``program`` is ignored here); small cells withheld, a program of too few people withheld whole."""
+    filters = _filters(query.model_copy(update={"program": None}))
+    return _json(await container.reads.comparison(filters, query.generation, reader.principal))
 
 
 @router.get("/dashboard.csv", tags=["dashboard"], response_class=PlainTextResponse)
@@ -156,10 +171,12 @@ async def dashboard(
         roles = sorted(reader.principal.roles)
         account = dashboard_page.account_bar(reader.principal.subject, roles, reader.session.csrf_token)
     figures = await _figures(container, query, reader)
+    compared = await container.reads.comparison(
+        _filters(query.model_copy(update={"program": None})), query.generation, reader.principal
+    )
     director = ""
     if reader.principal.has_any({Role.admin}):  # the per-mentor view: directors only
-        filters = Filters(query.department or None, query.cohort or None, query.start, query.end)
-        view = await container.reads.mentor_responsiveness(filters, query.generation, reader.principal)
+        view = await container.reads.mentor_responsiveness(_filters(query), query.generation, reader.principal)
         director = evaluation_page.mentor_table(view)
-    page = dashboard_page.render(figures, request.url.query, account, director)
+    page = dashboard_page.render(figures, request.url.query, account, compared, director)
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})

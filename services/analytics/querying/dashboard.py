@@ -2,8 +2,13 @@
 
 Any breakdown cell counting fewer than ``min_cell`` people is withheld (``None``)
 in the page, the JSON and the CSV alike, so no individual can be singled out;
-a department filter that selects fewer than ``min_cell`` participants withholds
-every figure.
+a department, cohort or program filter that selects fewer than ``min_cell``
+participants withholds every figure.
+
+The ``program`` filter: requests and relationships of that program (a version-1 event, from before
+programs, belongs to ``"default"``), its people (``program_members``), survey answers about its
+relationships, mentor load from its relationships.  ``program_comparison`` puts the headline figures of
+every program side by side, one row per program.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import asyncpg
 
 from services.analytics.querying.evaluation import evaluation_figures
 from services.analytics.querying.mentor_load import mentor_load
-from services.analytics.querying.periods import as_of, cell, population
+from services.analytics.querying.periods import as_of, cell, in_program, population
 from services.analytics.querying.retention import retention
 from services.analytics.querying.trends import cadence, lagging_over_time, participants_over_time, relationship_facts
 
@@ -27,6 +32,7 @@ class Filters:
     cohort: str | None = None
     start: date | None = None
     end: date | None = None
+    program: str | None = None
 
 
 def _where(filters: Filters, column_time: str, person: str, schema: str) -> tuple[str, list]:
@@ -48,7 +54,7 @@ async def program_figures(conn: asyncpg.Connection, schema: str, filters: Filter
         f"SELECT is_mentor, is_mentee, department, capacity, left_on FROM {schema}.participants WHERE " + people_where,
         *people_args,
     )
-    if (filters.department or filters.cohort) and len(people) < min_cell:
+    if (filters.department or filters.cohort or filters.program) and len(people) < min_cell:
         return {
             "suppressed": True,
             "reason": f"fewer than {min_cell} participants match the filter",
@@ -77,7 +83,7 @@ async def dated_figures(conn: asyncpg.Connection, schema: str, filters: Filters,
         "lagging_over_time": lagging_over_time(relationships, filters, now),
         "cadence": cadence(relationships, filters, now),
         "retention": await retention(conn, schema, filters, now, min_cell),
-        "evaluation": await evaluation_figures(conn, schema, filters, now, min_cell, getattr(filters, "program", None)),
+        "evaluation": await evaluation_figures(conn, schema, filters, now, min_cell, filters.program),
     }
 
 
@@ -101,6 +107,9 @@ def _participants(rows: list[asyncpg.Record], min_cell: int) -> dict:
 
 async def _requests(conn: asyncpg.Connection, schema: str, filters: Filters) -> dict:
     where, args = _where(filters, "ranked_at", "mentee_id", schema)
+    if filters.program:
+        args.append(filters.program)
+        where += f" AND coalesce(program_id, 'default') = ${len(args)}"
     rows = await conn.fetch(  # a request counts once its RequestRanked has been seen
         f"SELECT approved, matched_at, ranked_at, choice_rank, unmatched, withdrawn FROM {schema}.requests"
         " WHERE ranked_at IS NOT NULL AND " + where,
@@ -125,6 +134,9 @@ async def _requests(conn: asyncpg.Connection, schema: str, filters: Filters) -> 
 
 async def _relationships(conn: asyncpg.Connection, schema: str, filters: Filters, min_cell: int) -> dict:
     where, args = _where(filters, "started_on", "mentee_ids[1]", schema)
+    if filters.program:
+        args.append(filters.program)
+        where += f" AND program_id = ${len(args)}"
     rows = await conn.fetch(f"SELECT * FROM {schema}.program_relationships WHERE " + where, *args)
     closed = [r for r in rows if r["closed_on"]]
     reasons: dict[str, int] = {}
@@ -152,6 +164,7 @@ async def _satisfaction(conn: asyncpg.Connection, schema: str, filters: Filters,
         f"(SELECT mentee_ids[1] FROM {schema}.program_relationships r WHERE r.relationship_id = a.relationship_id)",
         schema,
     )
+    where += " AND " + in_program(filters, "a.relationship_id", schema, args)
     rows = await conn.fetch(f"SELECT * FROM {schema}.survey_answers a WHERE " + where, *args)
     if len(rows) < min_cell:
         return {"answers": len(rows), "suppressed": True}
@@ -166,6 +179,55 @@ async def _satisfaction(conn: asyncpg.Connection, schema: str, filters: Filters,
     }
 
 
+async def programs(conn: asyncpg.Connection, schema: str) -> list[dict]:
+    """Every program the generation has seen (``default`` among them once any request or relationship is
+    about it), with its name and model when a ProgramDefined/ProgramChanged gave them."""
+    rows = await conn.fetch(f"SELECT program_id, name, model FROM {schema}.programs ORDER BY program_id")
+    return [dict(r) for r in rows]
+
+
+COMPARED = (
+    ("participants", "mentors"),
+    ("participants", "mentees"),
+    ("requests", "submitted"),
+    ("requests", "matched"),
+    ("requests", "match_rate"),
+    ("relationships", "started"),
+    ("relationships", "active"),
+    ("relationships", "lagging_now"),
+    ("relationships", "closed"),
+    ("relationships", "goals_achieved"),
+    ("satisfaction", "mean"),
+)
+"""The headline figures the comparison puts side by side (section, figure)."""
+
+
+async def program_comparison(conn: asyncpg.Connection, schema: str, filters: Filters, min_cell: int = 5) -> dict:
+    """One row per program: its headline figures (the same as the dashboard filtered by that program, with the
+    other filters applied), and its groups formed.  A program selecting fewer than ``min_cell`` people has
+    every figure withheld (``suppressed``); counts of people below ``min_cell`` are withheld as anywhere."""
+    rows = []
+    for program in await programs(conn, schema):
+        figures = await program_figures(conn, schema, _with_program(filters, program["program_id"]), min_cell)
+        row: dict = {**program, "suppressed": bool(figures.get("suppressed"))}
+        if row["suppressed"]:
+            rows.append(row)
+            continue
+        for section, name in COMPARED:
+            value = figures[section].get(name)
+            row[f"{section}.{name}"] = cell(value, min_cell) if section == "participants" else value
+        row["median_time_to_match_hours"] = figures["requests"]["time_to_match_hours"]["median"]
+        row["groups_formed"] = await conn.fetchval(
+            f"SELECT count(*) FROM {schema}.program_groups WHERE program_id = $1", program["program_id"]
+        )
+        rows.append(row)
+    return {"filters": _filters_json(filters), "min_cell": min_cell, "programs": rows}
+
+
+def _with_program(filters: Filters, program: str) -> Filters:
+    return Filters(filters.department, filters.cohort, filters.start, filters.end, program)
+
+
 def _quantile(values: list[float], q: float) -> float | None:
     """Nearest-rank quantile of sorted values."""
     if not values:
@@ -175,7 +237,12 @@ def _quantile(values: list[float], q: float) -> float | None:
 
 
 def _filters_json(filters: Filters) -> dict:
-    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in vars(filters).items()}
+    """The filters as JSON; ``program`` only when one is selected (the figures of all programs read as before)."""
+    return {
+        k: (v.isoformat() if isinstance(v, date) else v)
+        for k, v in vars(filters).items()
+        if k != "program" or v is not None
+    }
 
 
 def figures_as_rows(figures: dict, prefix: str = "") -> list[tuple[str, object]]:

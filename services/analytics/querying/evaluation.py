@@ -12,12 +12,29 @@ complement is small too (promoted of a headcount), and a rate or median built on
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import asyncpg
 
 from services.analytics.querying.periods import PopulationFilters, cell, population, ratio, share_cell
 from services.analytics.querying.retention import Worker, anniversary, workers
+
+
+@dataclass(frozen=True)
+class _People:
+    """The person filters (department, cohort) without ``program``: each query applies the program to its own
+    facts (a request's, a relationship's), not to the people (``periods.population`` would)."""
+
+    department: str | None
+    cohort: str | None
+    start: date | None
+    end: date | None
+
+
+def _people(filters: PopulationFilters) -> _People:
+    return _People(filters.department, filters.cohort, filters.start, filters.end)
+
 
 UNITS = {
     "*_days": "days",
@@ -146,7 +163,7 @@ async def _forwards(
 ) -> dict[str, dict]:
     """Per mentor: requests forwarded to them by "now" and what became of each by "now"."""
     args: list = [now, program]
-    where = population(filters, "f.mentor_id", schema, args)
+    where = population(_people(filters), "f.mentor_id", schema, args)
     rows = await conn.fetch(
         f"""SELECT f.mentor_id, f.forwarded_at, a.outcome, a.answered_at
             FROM {schema}.eval_forwards f
@@ -278,7 +295,7 @@ async def fast_starts(
     30 days have passed (or that reached it already). By program and by cohort (the mentee's registration
     month), and overall. A group of fewer than ``min_cell`` relationships is withheld."""
     args: list = [now, program]
-    where = population(filters, "r.mentee_ids[1]", schema, args)
+    where = population(_people(filters), "r.mentee_ids[1]", schema, args)
     rows = [
         {
             "program": r["program_id"],
@@ -328,7 +345,7 @@ async def by_priority_group(
     rate of the mentees' requests, and the 12-month retention of participants who are HR workers (hired,
     and employed on their first anniversary, among those whose anniversary has passed)."""
     args: list = [now, program]
-    where = population(filters, "q.mentee_id", schema, args)
+    where = population(_people(filters), "q.mentee_id", schema, args)
     groups: dict[str, dict] = defaultdict(lambda: {"requests": 0, "matched": 0, "eligible": 0, "retained": 0})
     for r in await conn.fetch(
         f"""SELECT coalesce(g.priority_group, 'none') AS grp, q.matched_at IS NOT NULL
@@ -344,7 +361,7 @@ async def by_priority_group(
         groups[r["grp"]]["matched"] += r["matched"]
     participants, _ = await _participant_employees(conn, schema, now, program)
     args = [now]
-    where = population(filters, "a.participant_id", schema, args)
+    where = population(_people(filters), "a.participant_id", schema, args)
     people = {
         r["employee_id"]: r["grp"]
         for r in await conn.fetch(

@@ -11,7 +11,7 @@ from datetime import date
 
 import asyncpg
 
-from services.analytics.querying.periods import PopulationFilters, cell, population, ratio
+from services.analytics.querying.periods import PopulationFilters, cell, in_program, population, ratio
 
 BANDS = ("idle", "under_half", "half_or_more", "full", "over")
 
@@ -31,6 +31,7 @@ async def mentor_load(
 ) -> dict:
     args: list = [now]
     where = population(filters, "r.participant_id", schema, args)
+    of_program = in_program(filters, "a.relationship_id", schema, args)  # a program's load: its relationships
     rows = await conn.fetch(
         f"""SELECT r.participant_id,
               coalesce((SELECT c.capacity FROM {schema}.activity_capacity c
@@ -38,7 +39,7 @@ async def mentor_load(
                         ORDER BY c.at DESC LIMIT 1), 0) AS capacity,
               coalesce((SELECT sum(cardinality(a.mentee_ids)) FROM {schema}.activity_relationships a
                         WHERE a.mentor_id = r.participant_id AND a.started_on <= $1
-                          AND (a.closed_on IS NULL OR a.closed_on > $1)), 0)::int AS load
+                          AND (a.closed_on IS NULL OR a.closed_on > $1) AND {of_program}), 0)::int AS load
             FROM {schema}.activity_roles r
             WHERE r.role = 'mentor' AND r.registered_on <= $1 AND {where}
               AND coalesce((SELECT p.present FROM {schema}.activity_presence p

@@ -20,6 +20,7 @@ class PopulationFilters(Protocol):
     cohort: str | None
     start: date | None
     end: date | None
+    program: str | None
 
 
 async def as_of(conn: asyncpg.Connection, schema: str, filters: PopulationFilters) -> date:
@@ -42,7 +43,10 @@ def month_points(first: date | None, last: date) -> list[tuple[str, date, date]]
 
 
 def population(filters: PopulationFilters, person: str, schema: str, args: list) -> str:
-    """SQL condition: ``person`` is in the department/cohort the filters select (appends to ``args``)."""
+    """SQL condition: ``person`` is in the department/cohort/program the filters select (appends to ``args``).
+
+    A program's people are its members (``program_members``: enrolled, or asked, matched or started a
+    relationship or group in it)."""
     clauses = []
     for field in ("department", "cohort"):
         value = getattr(filters, field)
@@ -51,7 +55,24 @@ def population(filters: PopulationFilters, person: str, schema: str, args: list)
             clauses.append(
                 f"{person} IN (SELECT participant_id FROM {schema}.participants WHERE {field} = ${len(args)})"
             )
+    if program := getattr(filters, "program", None):
+        args.append(program)
+        clauses.append(
+            f"{person} IN (SELECT participant_id FROM {schema}.program_members WHERE program_id = ${len(args)})"
+        )
     return " AND ".join(clauses) or "true"
+
+
+def in_program(filters: PopulationFilters, relationship: str, schema: str, args: list) -> str:
+    """SQL condition: the relationship ``relationship`` (its id) belongs to the program the filters select."""
+    program = getattr(filters, "program", None)
+    if not program:
+        return "true"
+    args.append(program)
+    return (
+        f"{relationship} IN (SELECT relationship_id FROM {schema}.program_relationships"
+        f" WHERE program_id = ${len(args)})"
+    )
 
 
 def cell(count: int, min_cell: int) -> int | None:

@@ -8,13 +8,13 @@ one is being rebuilt, a snapshot must be replayed again.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
 
 import asyncpg
 
 from services.analytics.generation_names import schema_name
-from services.analytics.querying.dashboard import Filters, program_figures
+from services.analytics.querying.dashboard import Filters, program_comparison, program_figures
 from services.analytics.querying.evaluation import mentor_responsiveness
 from services.analytics.querying.periods import as_of
 from services.analytics.querying.timelines import participant_timeline, relationship_timeline
@@ -95,7 +95,9 @@ class Reads:
         people the generation erased is part of that state too: an erasure carried over to a snapshot
         (``projecting.erasure``) moves no checkpoint of the snapshot (and changes no figure, by design)."""
         _snapshots_for_directors(viewer, generation)
-        schema = await self.schema(generation)
+        return await self._on_served(generation, lambda schema: self._figures_of(schema, filters))
+
+    async def _figures_of(self, schema: str, filters: Filters) -> dict:
         async with (
             self._pool().acquire() as conn,
             conn.transaction(isolation="repeatable_read", readonly=True),
@@ -120,13 +122,40 @@ class Reads:
         """Each mentor's responsiveness (mentor ids): the director's view only, never an analyst's."""
         if not viewer.has_any({Role.admin}):
             raise NotAllowed("the per-mentor view is for directors (admin) only")
-        schema = await self.schema(generation)
+        _snapshots_for_directors(viewer, generation)
+        return await self._on_served(generation, lambda schema: self._mentor_responsiveness_of(schema, filters))
+
+    async def _mentor_responsiveness_of(self, schema: str, filters: Filters) -> dict:
         async with self._pool().acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             now = await as_of(conn, schema, filters)
-            program = getattr(filters, "program", None)
-            rows = await mentor_responsiveness(conn, schema, filters, now, program)
+            rows = await mentor_responsiveness(conn, schema, filters, now, filters.program)
         units = {"median_days_to_answer": "days"}
-        return {"as_of": now.isoformat(), "program": program, "units": units, "mentors": rows}
+        return {"as_of": now.isoformat(), "program": filters.program, "units": units, "mentors": rows}
+
+    async def comparison(self, filters: Filters, generation: int | None, viewer: Principal) -> dict:
+        """Every program's headline figures side by side (``querying.dashboard.program_comparison``), on one
+        snapshot of the generation."""
+        _snapshots_for_directors(viewer, generation)
+        return await self._on_served(generation, lambda schema: self._comparison_of(schema, filters))
+
+    async def _comparison_of(self, schema: str, filters: Filters) -> dict:
+        async with (
+            self._pool().acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            return await program_comparison(conn, schema, filters, self.min_cell)
+
+    async def _on_served(self, generation: int | None, read: Callable[[str], Awaitable[dict]]) -> dict:
+        """``read`` on the schema of the generation served; once more if that schema was dropped in between.
+
+        A replay swapping its generation in drops the previous live schema (``make_live``): a read that looked
+        the live generation up just before finds its tables gone.  The generation served now is read instead
+        (the drop waits for a read that already holds its tables, so the second try cannot lose them)."""
+        schema = await self.schema(generation)
+        try:
+            return await read(schema)
+        except (asyncpg.InvalidSchemaNameError, asyncpg.UndefinedTableError):
+            return await read(await self.schema(generation))
 
 
 def _snapshots_for_directors(viewer: Principal, generation: int | None) -> None:

@@ -22,7 +22,7 @@ from datetime import date
 
 import asyncpg
 
-from services.analytics.querying.periods import PopulationFilters, cell, ratio, share_cell
+from services.analytics.querying.periods import PopulationFilters, cell, population, ratio, share_cell
 
 
 @dataclass
@@ -91,12 +91,14 @@ def _group(people: list[Worker], now: date, min_cell: int) -> dict:
 async def retention(
     conn: asyncpg.Connection, schema: str, filters: PopulationFilters, now: date, min_cell: int
 ) -> dict:
-    participants = {
+    args: list = [now]
+    of_program = population(filters, "participant_id", schema, args) if getattr(filters, "program", None) else "true"
+    participants = {  # with a program filter: its members are the participants, everyone else is not
         r["employee_id"]
         for r in await conn.fetch(
             f"SELECT DISTINCT employee_id FROM {schema}.activity_roles"
-            " WHERE employee_id IS NOT NULL AND registered_on <= $1",
-            now,
+            f" WHERE employee_id IS NOT NULL AND registered_on <= $1 AND {of_program}",
+            *args,
         )
     }
     cohorts: dict[int, dict[bool, list[Worker]]] = defaultdict(lambda: {True: [], False: []})

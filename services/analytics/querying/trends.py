@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 
 import asyncpg
 
-from services.analytics.querying.periods import PopulationFilters, month_points, population, ratio
+from services.analytics.querying.periods import PopulationFilters, in_program, month_points, population, ratio
 
 
 async def participants_over_time(
@@ -86,6 +86,7 @@ async def relationship_facts(conn: asyncpg.Connection, schema: str, filters: Pop
     """Started relationships (of the filtered mentees) with their sorted meeting and lagging dates."""
     args: list = []
     where = population(filters, "r.mentee_ids[1]", schema, args)
+    where += " AND " + in_program(filters, "r.relationship_id", schema, args)
     return await conn.fetch(
         f"""WITH m AS (SELECT relationship_id, array_agg(held_on ORDER BY held_on) AS held,
                               array_agg(logged_at ORDER BY logged_at) AS logged

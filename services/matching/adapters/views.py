@@ -12,7 +12,7 @@ from shared.runtime import ServiceRuntime
 
 _REQUEST_COLUMNS = """r.request_id, r.version, r.mentee_id, r.status, r.origin, r.ranked_mentor_ids, r.biography,
 r.motivation, r.choice_rank, r.mentor_id, r.respond_by, r.forwarded_to, r.decline_reason, r.matched_mentor_id,
-r.submitted_at, r.updated_at, r.program_id, m.name AS mentee_name,
+r.submitted_at, r.updated_at, r.program_id, m.name AS mentee_name, m.priority_group,
 (SELECT coalesce(jsonb_object_agg(d.mentor_id, d.name), '{}'::jsonb) FROM mentor_directory d
   WHERE d.mentor_id = ANY (r.ranked_mentor_ids || r.forwarded_to || r.matched_mentor_id)) AS mentor_names"""
 _REQUESTS = f"SELECT {_REQUEST_COLUMNS} FROM requests r LEFT JOIN mentees m USING (mentee_id)"

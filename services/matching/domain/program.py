@@ -68,9 +68,10 @@ class Settings:
     starts_on: date | None = None
     ends_on: date | None = None
     eligibility: Eligibility = field(default_factory=Eligibility)
-    cadence_weeks_min: int = 2
-    cadence_weeks_max: int = 6
-    review_interval_months: int = 6
+    # The agreement's defaults (meet every 6-8 weeks, review yearly): the same as relationships' built-in terms.
+    cadence_weeks_min: int = 6
+    cadence_weeks_max: int = 8
+    review_interval_months: int = 12
     group_size_max: int | None = None
     circle_size: int | None = None
     inactivity_days: int = 90

@@ -159,4 +159,6 @@ def as_read_by(view: Mapping[str, Any], subject: str, *, director: bool) -> dict
         matched_mentor_id=view["matched_mentor_id"],
     ):
         shown.update(dict.fromkeys(PERSONAL_TEXT))
+    if not director and subject != view["mentee_id"]:
+        shown["priority_group"] = None  # the review queue's order is the director's; a mentor is never told it
     return shown

@@ -8,9 +8,11 @@ import pytest
 
 from services.analytics.bootstrap import build_app
 from services.analytics.generation_names import schema_name
-from services.analytics.projecting.generations import create_generation, make_live
+from services.analytics.projecting.generations import SHAPE, create_generation, make_live
+from services.analytics.querying.dashboard import Filters
+from services.analytics.querying.reads import Reads
 from services.analytics.settings import AnalyticsSettings
-from shared.auth import Role, mint_token
+from shared.auth import Principal, Role, mint_token
 from shared.db import migrate, migrations_from_package
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 
@@ -100,3 +102,63 @@ async def test_a_timeline_is_for_its_participants_and_directors(api, pool) -> No
         assert (response.status_code, response.json()) == (404, {"detail": "no relationship rel-1"})  # as if none
     assert (await api.get("/timelines/participants/m1", headers=ANALYST)).status_code == 403
     assert (await api.get("/replays/42", headers=ANALYST)).json() == {"detail": "no replay 42 in this process"}
+
+
+async def test_the_program_filter_and_the_programs_compared(api, pool) -> None:
+    async with pool.acquire() as conn:
+        live = await create_generation(conn)
+        await make_live(conn, live)
+    schema = schema_name(live)
+    await pool.execute(
+        f"INSERT INTO {schema}.programs VALUES ('default', NULL, NULL, now()),"
+        " ('faculty', 'Faculty', 'one_to_one', now())"
+    )
+    await pool.execute(
+        f"INSERT INTO {schema}.participants (participant_id, is_mentee, cohort, registered_at)"
+        " SELECT 'm' || i, true, '2026-01', now() FROM generate_series(1, 4) AS i"
+    )
+    await pool.execute(
+        f"INSERT INTO {schema}.program_members SELECT 'faculty', 'm' || i FROM generate_series(1, 3) AS i"
+    )
+    await pool.execute(
+        f"INSERT INTO {schema}.requests (request_id, mentee_id, ranked_at, program_id)"
+        " VALUES ('r1', 'm1', now(), 'faculty'), ('r2', 'm4', now(), NULL)"
+    )
+    faculty = (await api.get("/dashboard.json", params={"program": "faculty"}, headers=ANALYST)).json()
+    assert faculty["filters"]["program"] == "faculty"
+    assert (faculty["participants"]["mentees"], faculty["requests"]["submitted"]) == (3, 1)
+    default = (await api.get("/dashboard.json", params={"program": "default"}, headers=ANALYST)).json()
+    assert default["suppressed"] is True  # no member of "default" (fewer than min_cell 3)
+    everyone = (await api.get("/dashboard.json", headers=ANALYST)).json()
+    assert everyone["requests"]["submitted"] == 2 and "program" not in everyone["filters"]
+    bad = await api.get("/dashboard.json", params={"program": "Not a slug!"}, headers=ANALYST)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "program"]
+
+    compared = await api.get("/dashboard/programs.json", params={"program": "ignored"}, headers=ANALYST)
+    rows = {row["program_id"]: row for row in compared.json()["programs"]}
+    assert rows["default"] == {"program_id": "default", "name": None, "model": None, "suppressed": True}
+    assert rows["faculty"]["name"] == "Faculty" and rows["faculty"]["requests.submitted"] == 1
+    assert (await api.get("/dashboard/programs.json", headers=MENTEE)).status_code == 403
+    page = await api.get("/dashboard", params={"program": "faculty"}, headers=ANALYST)
+    assert page.status_code == 200
+    assert "<tr data-program='faculty'>" in page.text and "name='program' value='faculty'" in page.text
+
+
+async def test_a_read_whose_generation_was_swapped_out_meanwhile_reads_the_new_one(pool, monkeypatch) -> None:
+    """A replay's swap drops the previous live schema: a read that looked it up just before reads the new one."""
+    await migrate(pool, migrations_from_package("services.analytics.migrations"))
+    async with pool.acquire() as conn:
+        old = await create_generation(conn)
+        await make_live(conn, old)
+        new = await create_generation(conn)
+        await make_live(conn, new)  # drops the old one's schema
+    reads = Reads(lambda: pool, SHAPE, min_cell=3)
+    looked_up = [schema_name(old)]  # the lookup that raced the swap
+    served = reads.schema
+
+    async def stale_first(generation: int | None = None) -> str:
+        return looked_up.pop() if looked_up else await served(generation)
+
+    monkeypatch.setattr(reads, "schema", stale_first)
+    figures = await reads.figures(Filters(), None, Principal(subject="an-1", roles=frozenset({Role.analyst})))
+    assert figures["requests"]["submitted"] == 0 and not looked_up

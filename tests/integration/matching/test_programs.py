@@ -324,6 +324,10 @@ async def test_the_review_queue_serves_priority_groups_first_in_the_programs_ord
         service.clock.advance(timedelta(minutes=1))
     queue = (await service.client.get("/requests?status=submitted", headers=DIRECTOR)).json()["items"]
     assert [r["request_id"] for r in queue] == [order[2], order[3], order[1], order[0]]
+    assert [r["priority_group"] for r in queue] == ["urm", "urm", "veterans", None]
+    # The mentee reads their own group; anyone else but the director never learns it.
+    own = await service.client.get(f"/requests/{order[2]}", headers=auth(first_group, Role.mentee))
+    assert own.json()["priority_group"] == "urm"
 
 
 # --- groups and peer circles --------------------------------------------------------------------------------

@@ -95,13 +95,15 @@ def test_request_facts_upsert_from_either_stream_in_any_order() -> None:
         "choice_rank": 2,
         "unmatched": False,
         "withdrawn": False,
+        "program_id": "default",  # version 1: before programs
     }
     assert rows(in_order, "requests") == {"r1": expected}
     assert rows(match_first, "requests") == {"r1": {**expected, "approved": None}}
     withdrawn = folded(record(RequestWithdrawn(request_id="r2", mentee_id="m2")))
     assert rows(withdrawn, "requests")["r2"]["withdrawn"] is True
     no_request = folded(record(MatchApproved(match_id="mt-2", mentee_id="m1", mentor_id="b", mode="admin")))
-    assert not no_request.folds  # an admin match has no request row
+    assert [table for table, _, _ in no_request.folds] == ["programs"]  # an admin match has no request row
+    assert no_request.members == [("default", "m1"), ("default", "b")]  # its people take part in the program
 
 
 def test_a_relationship_folds_its_agreement_meetings_lagging_goals_and_closure() -> None:
@@ -121,6 +123,8 @@ def test_a_relationship_folds_its_agreement_meetings_lagging_goals_and_closure()
         "rel-1": {
             "relationship_id": "rel-1",
             "mentor_id": "b",
+            "program_id": "default",
+            "model": "one_to_one",
             "mentee_ids": ["m1"],
             "started_on": date(2026, 1, 9),
             "signed_on": date(2026, 1, 12),
@@ -147,3 +151,31 @@ def test_survey_answers_are_rows_of_their_own_and_a_bad_payload_is_skipped_whole
     prepared = program.prepare([answer, broken])
     assert prepared.answers == [(answer.id, "rel-1", "mentee", 5, True, False, T0)]
     assert not prepared.folds
+
+
+def test_programs_their_members_and_groups_from_the_contracts_events() -> None:
+    """Issue 17's events, read by type name and raw payload (their classes may not be in this catalog yet)."""
+    defined = {"program_id": "peers", "name": "Peer circles", "model": "peer", "matching_mode": "bulk"}
+    renamed = {**defined, "name": "New-hire peer circles"}
+    enrolled = {"program_id": "peers", "participant_id": "p1", "role": "peer", "capacity": None, "enrolled_by": "d"}
+    circle = {"match_id": "g1", "program_id": "peers", "model": "peer", "mentor_ids": [], "mentee_ids": ["p1", "p2"]}
+    ranked = {"request_id": "r1", "mentee_id": "m1", "ranked_mentor_ids": ["b"], "program_id": "faculty"}
+    prepared = folded(
+        record(type_name="ProgramDefined", data=defined, source="/services/matching", at=T0),
+        record(type_name="ProgramChanged", data=renamed, source="/services/matching", at=T0 + DAY),
+        record(type_name="ParticipantEnrolled", data=enrolled, source="/services/matching"),
+        record(type_name="GroupFormed", data=circle, source="/services/matching", at=T0 + 2 * DAY),
+        record(type_name="RequestRanked", data=ranked, source="/services/matching", schemaversion=2),
+        record(type_name="GroupFormed", data={"program_id": "peers"}, source="/services/matching"),  # no match id
+    )
+    programs = rows(prepared, "programs")
+    assert programs["peers"] == {
+        "program_id": "peers",
+        "name": "New-hire peer circles",
+        "model": "peer",
+        "first_seen": T0,
+    }
+    assert programs["faculty"]["name"] is None
+    assert prepared.members == [("peers", "p1"), ("peers", "p1"), ("peers", "p2"), ("faculty", "m1")]
+    assert prepared.groups == [("g1", "peers", "peer", 0, 2, T0 + 2 * DAY)]
+    assert rows(prepared, "requests")["r1"]["program_id"] == "faculty"

@@ -161,3 +161,14 @@ def test_the_event_id_is_the_rows_first_field() -> None:
     event_id = uuid.uuid4()
     prepared = timeline.prepare([record(MEETING, event_id=event_id)])
     assert event_id.bytes in prepared.encoded
+
+
+def test_a_peer_circle_and_a_group_are_on_every_members_timeline() -> None:
+    """RelationshipStarted version 2 (issue 17): no mentor for a peer circle, co-mentors for a group."""
+    started = STARTED.model_dump(mode="json")
+    circle = {**started, "mentor_id": None, "mentee_ids": ["p1", "p2", "p3"], "program_id": "peers", "model": "peer"}
+    entry = timeline.entry_for(record(type_name="RelationshipStarted", data=circle, schemaversion=2))
+    assert entry.parties == ("p1", "p2", "p3")
+    group = {**started, "co_mentor_ids": ["c"], "mentee_ids": ["m1", "m2"], "program_id": "residents"}
+    entry = timeline.entry_for(record(type_name="RelationshipStarted", data=group, schemaversion=2))
+    assert entry.parties == ("b", "c", "m1", "m2")

@@ -149,6 +149,13 @@ def test_a_mentor_reads_the_personal_text_only_while_asked_or_once_matched() -> 
         assert as_read_by(withdrawn, always, director=always == "director")["biography"] == "bio"
 
 
+def test_a_mentee_s_priority_group_is_told_to_the_mentee_and_the_director_only() -> None:
+    grouped = view(priority_group="urm")
+    assert as_read_by(grouped, "b", director=False)["priority_group"] is None  # the mentor asked now
+    assert as_read_by(grouped, "mentee", director=False)["priority_group"] == "urm"
+    assert as_read_by(grouped, "director", director=True)["priority_group"] == "urm"
+
+
 def test_to_anyone_else_a_request_is_not_found_in_the_words_of_a_missing_one() -> None:
     for outsider in ("c", "another-mentee"):
         with pytest.raises(NotFound, match=r"^no request r1$"):

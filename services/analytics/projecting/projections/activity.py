@@ -145,7 +145,7 @@ def _reactivated(b: _Batch, data, at, event_id) -> None:
 def _started(b: _Batch, data, at, event_id) -> None:
     b.relationship(
         data["relationship_id"],
-        mentor_id=data["mentor_id"],
+        mentor_id=data.get("mentor_id"),  # none for a peer circle
         mentee_ids=json.dumps(list(data["mentee_ids"])),
         started_on=date.fromisoformat(data["started_on"]),
     )

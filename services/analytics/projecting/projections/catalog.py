@@ -41,6 +41,28 @@ def by_type(rules: Mapping[type[Event], R]) -> dict[str, tuple[type[Event], int,
     return resolved
 
 
+def by_type_or_name(rules: Mapping[type[Event] | str, R]) -> dict[str, tuple[type[Event] | None, int, R]]:
+    """As ``by_type``, and rules keyed by a type *name* for events the contract names but this catalog may not
+    define yet (issue 17's ``ProgramDefined``, ``GroupFormed``…): the catalog's class when it has one (its
+    payloads upcast like any other), else ``(None, 0, rule)`` and the payload is read as it arrived."""
+    resolved: dict[str, tuple[type[Event] | None, int, R]] = {}
+    for key, rule in rules.items():
+        if isinstance(key, str):
+            event = PUBLISHED.get(key)
+            resolved[key] = (event, event.schema_version, rule) if event is not None else (None, 0, rule)
+        else:
+            resolved |= by_type({key: rule})
+    return resolved
+
+
+def payload(event: type[Event] | None, version: int, envelope: EnvelopeRecord) -> dict[str, Any]:
+    """The payload as the current version of its class (``by_type_or_name``'s entry): as decoded when the
+    versions match or the class is unknown here, else upcast."""
+    if event is None or envelope.schemaversion == version:
+        return envelope.data
+    return upcast(event, envelope)
+
+
 def upcast(event: type[Event], envelope: EnvelopeRecord) -> dict[str, Any]:
     """Called by a projection when ``envelope.schemaversion`` is not the current version ``by_type`` resolved
     (``data = envelope.data if envelope.schemaversion == version else upcast(event, envelope)``).

@@ -139,7 +139,8 @@ def _matched(envelope: EnvelopeRecord, data: dict) -> Stream:
 
 def _started(envelope: EnvelopeRecord, data: dict) -> Stream:
     link = ("relationship->match", data["relationship_id"], data["match_id"])
-    return "relationship", data["relationship_id"], link, (data["mentor_id"], *data["mentee_ids"])
+    mentors = (data.get("mentor_id"), *(data.get("co_mentor_ids") or ()))  # no mentor in a peer circle
+    return "relationship", data["relationship_id"], link, (*(m for m in mentors if m), *data["mentee_ids"])
 
 
 def _notified(envelope: EnvelopeRecord, data: dict) -> Stream | None:

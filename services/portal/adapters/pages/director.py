@@ -68,12 +68,16 @@ async def _reviews(
     conflict: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    queue = await section(viewer.api.get("matching", "/requests", {"status": "submitted", "limit": QUEUE_LIMIT}))
+    queue, programs = await asyncio.gather(
+        section(viewer.api.get("matching", "/requests", {"status": "submitted", "limit": QUEUE_LIMIT})),
+        section(viewer.api.get("matching", "/programs")),
+    )
     return render(
         viewer,
         "director/reviews.html",
         status_code,
         queue=queue,
+        program_names={p["program_id"]: p["name"] for p in (programs.value or {}).get("programs", [])},
         items=queue.value["items"] if queue.value else [],
         errs=lambda name: (errors or {}) if failed == name else None,
         conflict=conflict,
@@ -180,6 +184,7 @@ def _run_body(form: Form, errors: dict[str, str], *, pins: list[tuple[str, str]]
     forbidden = forbids + _pairs(form.one("forbidden"), "forbidden", errors)
     return {
         "mode": form.one("mode"),
+        "program_id": form.one("program_id") or "default",
         "mentee_ids": cohort or None,
         "pinned": pinned,
         "forbidden": [{"mentee_id": a, "mentor_id": b} for a, b in forbidden],
@@ -202,12 +207,18 @@ async def bulk_runs(viewer: ViewerDep) -> HTMLResponse:
 async def _bulk_runs(
     viewer: Viewer, *, errors: dict[str, str] | None = None, values: Form | None = None, status_code: int = 200
 ) -> HTMLResponse:
-    runs = await section(viewer.api.get("matching", "/bulk-runs", {"limit": 50}))
+    runs, programs = await asyncio.gather(
+        section(viewer.api.get("matching", "/bulk-runs", {"limit": 50})),
+        section(viewer.api.get("matching", "/programs")),
+    )
     return render(
         viewer,
         "director/bulk.html",
         status_code,
         runs=runs,
+        programs=[(p["program_id"], p["name"]) for p in (programs.value or {}).get("programs", [])]
+        or [("default", "default")],
+        program_names={p["program_id"]: p["name"] for p in (programs.value or {}).get("programs", [])},
         items=runs.value["items"] if runs.value else [],
         errors=errors or {},
         values=values or Form(),
@@ -244,7 +255,10 @@ async def _bulk_run(
 ) -> HTMLResponse:
     run = await viewer.api.get("matching", f"/bulk-runs/{run_id}")
     shown = run["pairs"][:PAIRS_SHOWN]
-    known = await names(viewer, {p["mentor_id"] for p in shown}, {p["mentee_id"] for p in shown}) if shown else {}
+    circles = run.get("circles") or []
+    members = {m for c in circles for m in c["member_ids"]}
+    mentees = {p["mentee_id"] for p in shown} | members
+    known = await names(viewer, {p["mentor_id"] for p in shown}, mentees) if shown or members else {}
     report = run.get("report") or {}
     scores = [p["score"] for p in run["pairs"]]
     return render(
@@ -254,6 +268,7 @@ async def _bulk_run(
         run=run,
         report=report,
         pairs=shown,
+        circles=circles,
         more=len(run["pairs"]) - len(shown),
         names=known,
         distribution=_distribution(scores),

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from services.portal.adapters.i18n import N_
+from services.portal.adapters.pages.pair import my_relationships_by_program
 from services.portal.adapters.web import ViewerDep, portal_of, render, sections
 from shared.auth import Role
 from shared.web_signin import set_login_csrf
@@ -45,6 +46,9 @@ async def home(viewer: ViewerDep) -> HTMLResponse:
     if viewer.has(Role.mentor) and not viewer.has(Role.admin):
         calls["inbox"] = viewer.api.get("matching", "/requests", {"status": "forwarded", "limit": 50})
     found = await sections(**calls)
+    relationships, by_program = None, []
+    if viewer.has(Role.mentor, Role.mentee):
+        relationships, by_program = await my_relationships_by_program(viewer)
     requests = found.get("requests")
     inbox = found.get("inbox")
     open_request = None
@@ -62,4 +66,6 @@ async def home(viewer: ViewerDep) -> HTMLResponse:
         open_request=open_request,
         inbox=inbox,
         waiting=waiting,
+        relationships=relationships,
+        by_program=by_program,
     )

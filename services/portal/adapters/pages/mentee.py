@@ -13,6 +13,7 @@ from services.portal.adapters.i18n import N_
 from services.portal.adapters.web import Viewer, ViewerDep, checked_form, done, render, section, sections
 from services.portal.application import forms, ranking
 from services.portal.application.errors import Conflict, FieldErrors, NotFound
+from services.portal.application.programs import REQUEST_MODES
 from services.portal.application.timeline import countdown, is_open, timeline
 from shared.auth import Role
 
@@ -21,7 +22,7 @@ NAV = [
     ((Role.mentee,), "/mentors", N_("Find a mentor")),
     ((Role.mentee,), "/request", N_("My request")),
 ]
-REQUEST_FIELDS = ("biography", "motivation", "ranked_mentor_ids")
+REQUEST_FIELDS = ("program_id", "biography", "motivation", "ranked_mentor_ids")
 DIRECTORY_LIMIT = 200
 
 
@@ -83,24 +84,41 @@ async def directory(
 
 
 @router.get("/request/new", response_class=HTMLResponse)
-async def compose(viewer: ViewerDep, add: str = Query(default="", max_length=200)) -> HTMLResponse:
+async def compose(
+    viewer: ViewerDep,
+    add: str = Query(default="", max_length=200),
+    program: str = Query(default="", max_length=40),
+) -> HTMLResponse:
     try:
         own = await viewer.api.get("profiles", f"/participants/{viewer.subject}")
     except NotFound:
         own = {}
-    values = {"biography": (own.get("profile") or {}).get("biography") or "", "motivation": ""}
+    values = {
+        "biography": (own.get("profile") or {}).get("biography") or "",
+        "motivation": "",
+        "program_id": program or "default",
+    }
     return await _compose_page(viewer, values, [add] if add else [])
 
 
 @router.post("/request/new", response_model=None)
 async def compose_post(viewer: ViewerDep) -> Response:
     form = await checked_form(viewer)
-    values = {"biography": form.one("biography"), "motivation": form.one("motivation")}
+    values = {
+        "biography": form.one("biography"),
+        "motivation": form.one("motivation"),
+        "program_id": form.one("program_id") or "default",
+    }
     ranked = form.many("ranked")
     action = form.one("action", "submit")
     if action != "submit":
         return await _compose_page(viewer, values, ranking.rearrange(ranked, action, form.one("candidate")))
-    body = {"biography": values["biography"], "motivation": values["motivation"], "ranked_mentor_ids": ranked}
+    body = {
+        "biography": values["biography"],
+        "motivation": values["motivation"],
+        "ranked_mentor_ids": ranked,
+        "program_id": values["program_id"],
+    }
     try:
         await viewer.api.send("matching", "POST", "/requests", body)
     except FieldErrors as exc:
@@ -120,7 +138,9 @@ async def _compose_page(
     refused: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    found = await sections(everyone=mentors_by_id(viewer), suggested=_suggestions(viewer))
+    found = await sections(
+        everyone=mentors_by_id(viewer), suggested=_suggestions(viewer), programs=_request_programs(viewer)
+    )
     everyone = found["everyone"].value or {}
     suggested = found["suggested"].value or []
     reasons = {s["mentor_id"]: s["reason"] for s in suggested}
@@ -140,7 +160,21 @@ async def _compose_page(
         refused=refused,
         down=found["everyone"].down or found["suggested"].down,
         max_choices=ranking.MAX_CHOICES,
+        programs=found["programs"].value or [("default", "default")],
     )
+
+
+async def _request_programs(viewer: Viewer) -> list[tuple[str, str]]:
+    """The programs a mentee may make a request in: "default", and those taking requests (director review or
+    self-match) they are enrolled in as a mentee."""
+    listed = await viewer.api.get("matching", "/programs")
+    mine = await viewer.api.get("matching", "/enrolments")
+    enrolled = {e["program_id"] for e in mine.get("enrolments", []) if e["role"] == "mentee"}
+    return [
+        (p["program_id"], p["name"])
+        for p in listed.get("programs", [])
+        if p["matching_mode"] in REQUEST_MODES and (p["program_id"] == "default" or p["program_id"] in enrolled)
+    ]
 
 
 @router.get("/request", response_class=HTMLResponse)

@@ -52,21 +52,44 @@ async def names(viewer: Viewer, mentor_ids: set[str], mentee_ids: set[str]) -> d
     return {person: name for person, name in found if name}
 
 
+def mentors_of(rel: dict[str, Any]) -> list[str]:
+    """A relationship's mentors, the lead first (a group's co-mentors after; none for a peer circle)."""
+    listed = rel.get("mentors") or [rel.get("mentor_id"), *(rel.get("co_mentor_ids") or [])]
+    return [m for m in listed if m]
+
+
 async def relationship_names(viewer: Viewer, relationships: list[dict[str, Any]]) -> dict[str, str]:
-    """``names`` of the mentors and mentees of these relationships."""
+    """``names`` of the mentors and mentees (a circle's members) of these relationships."""
     mentees = {m for r in relationships for m in r["mentee_ids"]}
-    return await names(viewer, {r["mentor_id"] for r in relationships}, mentees)
+    return await names(viewer, {m for r in relationships for m in mentors_of(r)}, mentees)
+
+
+async def my_relationships_by_program(viewer: Viewer) -> tuple[Section, list[tuple[str, list[dict[str, Any]]]]]:
+    """The viewer's relationships, each with ``partner`` (everyone else in it, by name) and ``mentoring`` (the
+    viewer is one of its mentors), grouped by program (the program's name; "default" first)."""
+    found = await section(viewer.api.get("relationships", "/relationships", {"limit": LIST_LIMIT}))
+    items = found.value["items"] if found.value else []
+    listed = await section(viewer.api.get("matching", "/programs")) if items else Section({})
+    program_names = {p["program_id"]: p["name"] for p in (listed.value or {}).get("programs", [])}
+    known = await relationship_names(viewer, items)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in items:
+        mentors = mentors_of(r)
+        others = [p for p in (*mentors, *r["mentee_ids"]) if p != viewer.subject]
+        r["partner"] = ", ".join(known.get(o, o) for o in others)
+        r["mentoring"] = viewer.subject in mentors
+        program_id = r.get("program_id") or "default"
+        groups.setdefault(program_names.get(program_id, program_id), []).append(r)
+    default = program_names.get("default", "default")
+    ordered = sorted(groups.items(), key=lambda g: (g[0] != default, g[0]))
+    return found, ordered
 
 
 @router.get("/relationships", response_class=HTMLResponse)
 async def my_relationships(viewer: ViewerDep) -> HTMLResponse:
-    found = await section(viewer.api.get("relationships", "/relationships", {"limit": LIST_LIMIT}))
-    items = found.value["items"] if found.value else []
-    known = await relationship_names(viewer, items)
-    for r in items:
-        others = r["mentee_ids"] if r["mentor_id"] == viewer.subject else [r["mentor_id"]]
-        r["partner"] = ", ".join(known.get(o, o) for o in others)
-    return render(viewer, "pair/list.html", relationships=found, items=items)
+    found, programs = await my_relationships_by_program(viewer)
+    items = [r for _, rs in programs for r in rs]
+    return render(viewer, "pair/list.html", relationships=found, items=items, programs=programs)
 
 
 @router.get("/relationships/{relationship_id}", response_class=HTMLResponse)
@@ -85,16 +108,19 @@ async def _workspace(
     status_code: int = 200,
 ) -> HTMLResponse:
     rel = await viewer.api.get("relationships", f"/relationships/{relationship_id}")
-    party = viewer.subject == rel["mentor_id"] or viewer.subject in rel["mentee_ids"]
+    mentors = mentors_of(rel)
+    party = viewer.subject in mentors or viewer.subject in rel["mentee_ids"]
     notes = Section([])
     if party:  # the notes are the pair's only: the director is not even asked them
         notes = await section(viewer.api.get("relationships", f"/relationships/{relationship_id}/notes"), [])
-    known = await names(viewer, {rel["mentor_id"]}, set(rel["mentee_ids"]))
+    known = await names(viewer, set(mentors), set(rel["mentee_ids"]))
     intro = Section()
-    if viewer.subject == rel["mentor_id"] and rel.get("match_id"):
+    model = rel.get("model", "one_to_one")
+    if viewer.subject in mentors and rel.get("match_id") and model == "one_to_one":
         intro = await section(viewer.api.get("matching", f"/requests/{rel['match_id']}"))
-    is_mentor = viewer.subject == rel["mentor_id"]
+    is_mentor = viewer.subject in mentors
     mentee_names = ", ".join(known.get(m, m) for m in rel["mentee_ids"])
+    others = [p for p in (*mentors, *rel["mentee_ids"]) if p != viewer.subject]
     return render(
         viewer,
         "pair/workspace.html",
@@ -103,7 +129,10 @@ async def _workspace(
         party=party,
         is_mentor=is_mentor,
         mentee_names=mentee_names,
-        partner=mentee_names if is_mentor else known.get(rel["mentor_id"], rel["mentor_id"]),
+        partner=", ".join(known.get(p, p) for p in others) if model != "one_to_one" or not is_mentor else mentee_names,
+        model=model,
+        mentors=mentors,
+        everyone=[*mentors, *rel["mentee_ids"]],
         errs=lambda name: (errors or {}) if failed == name else None,
         notes=notes,
         names=known,
@@ -256,8 +285,24 @@ async def log_meeting(viewer: ViewerDep, relationship_id: str) -> Response:
         "topic_tags": form.many("topic_tags"),
         "notes": _or_none(form.one("notes")),
     }
+    if form.one("attendance") == "ticked":  # a group's or circle's meeting: the attendees ticked
+        body["attendee_ids"] = form.many("attendee_ids")
     renamed = {"format": "meeting_format"}
     return await _act(viewer, relationship_id, form, "meeting", "POST", "/meetings", body, "pair_meeting", renamed)
+
+
+@router.post("/relationships/{relationship_id}/leave", response_class=HTMLResponse)
+async def leave(viewer: ViewerDep, relationship_id: str) -> Response:
+    """A member leaves a group or a circle (the others carry on; too few left and it closes)."""
+    form = await checked_form(viewer)
+    path = f"/members/{viewer.subject}/leave"
+    try:
+        await viewer.api.send("relationships", "POST", f"/relationships/{relationship_id}{path}")
+    except Conflict as exc:
+        return await _workspace(
+            viewer, relationship_id, failed="leave", conflict=exc.detail, values=form, status_code=409
+        )
+    return done("/relationships", "pair_left")
 
 
 @router.post("/relationships/{relationship_id}/goals", response_class=HTMLResponse)

@@ -18,10 +18,10 @@ from typing import NamedTuple
 import asyncpg
 
 from services.analytics.projecting.copying import insert_new
-from services.analytics.projecting.projections.catalog import upcast
+from services.analytics.projecting.projections.catalog import payload, upcast
 from services.analytics.projecting.projections.program import ddl
 from services.analytics.projecting.projections.program.ddl import DDL
-from services.analytics.projecting.projections.program.rules import KEYS, RULES
+from services.analytics.projecting.projections.program.rules import KEYS, PROGRAM_RULES, RULES, _program_seen
 from services.analytics.projecting.staging import StagedTable, write_changed
 from shared.envelope import EnvelopeRecord
 from shared.logging import get_logger
@@ -35,13 +35,17 @@ class Prepared(NamedTuple):
     tables: dict[str, StagedTable]
     folds: list[tuple[str | None, str | None, object]]
     answers: list[tuple]
+    members: list[tuple[str, str]]
+    groups: list[tuple]
 
 
 def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
     """Each event's change, and the rows they touch (no I/O: the projector runs this ahead)."""
     tables = ddl.tables()
-    folds, answers = [], []
+    folds, answers, members, groups = [], [], [], []
     for envelope in events:
+        if envelope.type in PROGRAM_RULES:
+            _program_facts(envelope, tables, folds, members, groups)
         found = RULES.get(envelope.type)
         if found is None:
             continue
@@ -58,7 +62,24 @@ def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
         elif key is not None:  # e.g. a match without a request has none
             tables[table].want(key)
             folds.append((table, key, change))
-    return Prepared(tables, folds, answers)
+    return Prepared(tables, folds, answers, members, groups)
+
+
+def _program_facts(envelope: EnvelopeRecord, tables: dict, folds: list, members: list, groups: list) -> None:
+    """The program an event names (first seen, or its settings), who it makes a member, a group formed."""
+    event, version, rule = PROGRAM_RULES[envelope.type]
+    try:
+        program, settings, people, group = rule(payload(event, version, envelope))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        log.warning("event not projectable into programs; skipped", event_id=str(envelope.id), error=repr(exc))
+        return
+    if not isinstance(program, str) or not program:
+        return
+    tables["programs"].want(program)
+    folds.append(("programs", program, (_program_seen, (envelope.time, settings))))
+    members.extend((program, person) for person in people)
+    if group is not None:
+        groups.append((*group, envelope.time))
 
 
 async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> None:
@@ -73,6 +94,8 @@ async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> No
     fold(prepared)
     await write_changed(conn, schema, list(prepared.tables.values()))
     await insert_new(conn, schema, "survey_answers", ddl.ANSWER_COLUMNS, prepared.answers)
+    await insert_new(conn, schema, "program_members", ddl.MEMBER_COLUMNS, prepared.members)
+    await insert_new(conn, schema, "program_groups", ddl.GROUP_COLUMNS, prepared.groups)
 
 
 def fold(prepared: Prepared) -> None:

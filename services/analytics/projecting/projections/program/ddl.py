@@ -28,11 +28,14 @@ CREATE TABLE {schema}.requests (
     matched_at  timestamptz,
     choice_rank integer,
     unmatched   boolean NOT NULL DEFAULT false,
-    withdrawn   boolean NOT NULL DEFAULT false
+    withdrawn   boolean NOT NULL DEFAULT false,
+    program_id  text  -- from the request's or the match's events (version 1 upcast: "default")
 ) WITH (fillfactor = 50);
 CREATE TABLE {schema}.program_relationships (
     relationship_id text PRIMARY KEY,
-    mentor_id       text NOT NULL,
+    mentor_id       text,  -- none for a peer circle
+    program_id      text NOT NULL DEFAULT 'default',
+    model           text,
     mentee_ids      text[] NOT NULL,
     started_on      date NOT NULL,
     signed_on       date,
@@ -53,6 +56,29 @@ CREATE TABLE {schema}.survey_answers (
     goals_met       boolean NOT NULL,
     would_recommend boolean NOT NULL,
     answered_at     timestamptz NOT NULL
+);
+-- Programs: every program id an event names (the built-in "default" among them), with the name and model
+-- its ProgramDefined / ProgramChanged gave it.  Who belongs to a program: whoever enrolled in it, asked for
+-- a mentor in it, was matched or started a relationship or group in it (kept after an unenrolment: they
+-- took part).  A group or peer circle formed (GroupFormed) is a row of program_groups.
+CREATE TABLE {schema}.programs (
+    program_id  text PRIMARY KEY,
+    name        text,
+    model       text,
+    first_seen  timestamptz NOT NULL
+) WITH (fillfactor = 70);
+CREATE TABLE {schema}.program_members (
+    program_id     text NOT NULL,
+    participant_id text NOT NULL,
+    PRIMARY KEY (program_id, participant_id)
+);
+CREATE TABLE {schema}.program_groups (
+    match_id   text PRIMARY KEY,
+    program_id text NOT NULL,
+    model      text,
+    mentors    integer NOT NULL,
+    mentees    integer NOT NULL,
+    formed_at  timestamptz NOT NULL
 );
 """
 
@@ -88,6 +114,7 @@ def requests() -> StagedTable:
             "choice_rank": "integer",
             "unmatched": "boolean",
             "withdrawn": "boolean",
+            "program_id": "text",
         },
         {
             "mentee_id": None,
@@ -97,6 +124,7 @@ def requests() -> StagedTable:
             "choice_rank": None,
             "unmatched": False,
             "withdrawn": False,
+            "program_id": None,
         },
     )
 
@@ -108,6 +136,8 @@ def relationships() -> StagedTable:
         {
             "relationship_id": "text",
             "mentor_id": "text",
+            "program_id": "text",
+            "model": "text",
             "mentee_ids": "text[]",
             "started_on": "date",
             "signed_on": "date",
@@ -121,6 +151,8 @@ def relationships() -> StagedTable:
             "closure_reason": "text",
         },
         {
+            "program_id": "default",
+            "model": None,
             "signed_on": None,
             "cadence_weeks": None,
             "meetings": 0,
@@ -133,6 +165,25 @@ def relationships() -> StagedTable:
         },
     )
 
+
+def programs() -> StagedTable:
+    return StagedTable(
+        "programs",
+        "program_id",
+        {"program_id": "text", "name": "text", "model": "text", "first_seen": "timestamptz"},
+        {"name": None, "model": None},
+    )
+
+
+MEMBER_COLUMNS = {"program_id": "text", "participant_id": "text"}
+GROUP_COLUMNS = {
+    "match_id": "text",
+    "program_id": "text",
+    "model": "text",
+    "mentors": "integer",
+    "mentees": "integer",
+    "formed_at": "timestamptz",
+}
 
 ANSWER_COLUMNS = {
     "event_id": "uuid",
@@ -147,4 +198,9 @@ ANSWER_COLUMNS = {
 
 def tables() -> dict[str, StagedTable]:
     """Fresh (empty) tables for one batch, by the name the rules use."""
-    return {"participants": participants(), "requests": requests(), "relationships": relationships()}
+    return {
+        "participants": participants(),
+        "requests": requests(),
+        "relationships": relationships(),
+        "programs": programs(),
+    }

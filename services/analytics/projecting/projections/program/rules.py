@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from services.analytics.projecting.projections.catalog import by_type
+from services.analytics.projecting.projections.catalog import by_type, by_type_or_name
 from services.analytics.projecting.staging import StagedTable
-from shared.events.matching import MatchApproved, RequestRanked, RequestReviewed, RequestUnmatched, RequestWithdrawn
+from shared.events.matching import (
+    BulkMatchProposed,
+    MatchApproved,
+    RequestRanked,
+    RequestReviewed,
+    RequestUnmatched,
+    RequestWithdrawn,
+)
 from shared.events.profiles import (
     MenteeRegistered,
     MentorCapacityChanged,
@@ -30,11 +37,19 @@ from shared.events.relationships import (
     RelationshipStarted,
 )
 
+DEFAULT_PROGRAM = "default"
+"""The built-in program: what a version-1 payload (before programs) was about."""
+
 KEYS = {
     "participants": lambda data: data["participant_id"],
     "requests": lambda data: data.get("request_id"),
     "relationships": lambda data: data["relationship_id"],
 }
+
+
+def program_of(data: dict) -> str:
+    """The payload's program (upcast version-1 payloads say "default"; read defensively all the same)."""
+    return data.get("program_id") or DEFAULT_PROGRAM
 
 
 def _registered(role: str):
@@ -90,7 +105,7 @@ def _upsert(table: StagedTable, key: str, values: dict) -> None:
 
 
 def _ranked(data, at, event_id):
-    return _upsert, ({"mentee_id": data["mentee_id"], "ranked_at": at},)
+    return _upsert, ({"mentee_id": data["mentee_id"], "ranked_at": at, "program_id": program_of(data)},)
 
 
 def _reviewed(data, at, event_id):
@@ -98,7 +113,7 @@ def _reviewed(data, at, event_id):
 
 
 def _unmatched(data, at, event_id):
-    return _upsert, ({"mentee_id": data["mentee_id"], "unmatched": True},)
+    return _upsert, ({"mentee_id": data["mentee_id"], "unmatched": True, "program_id": program_of(data)},)
 
 
 def _withdrawn(data, at, event_id):
@@ -106,15 +121,18 @@ def _withdrawn(data, at, event_id):
 
 
 def _matched(data, at, event_id):
-    return _upsert, ({"mentee_id": data["mentee_id"], "matched_at": at, "choice_rank": data.get("choice_rank")},)
+    values = {"mentee_id": data["mentee_id"], "matched_at": at, "choice_rank": data.get("choice_rank")}
+    return _upsert, (values | {"program_id": program_of(data)},)
 
 
 def _started(data, at, event_id):
     return _start, (
         {
-            "mentor_id": data["mentor_id"],
+            "mentor_id": data.get("mentor_id"),  # none for a peer circle (RelationshipStarted version 2)
             "mentee_ids": list(data["mentee_ids"]),
             "started_on": date.fromisoformat(data["started_on"]),
+            "program_id": program_of(data),
+            "model": data.get("model"),
         },
     )
 
@@ -214,3 +232,70 @@ RULES = by_type(
     }
 )
 """Per event type: the table whose row it changes (``None``: a survey answer, a row of its own) and its handler."""
+
+
+# --- programs ------------------------------------------------------------------------------------------------
+# Who belongs to which program, and what each program is.  Keyed by catalog class where this catalog has it,
+# by the contract's type name otherwise (issue 17's program events are added to the catalog by matching's
+# owners in parallel): ``by_type_or_name`` uses the class (payload upcast) as soon as it exists.
+# Each rule returns (program id, its settings or None, members [participant ids], a group row or None).
+
+
+def _members(*groups) -> list[str]:
+    return [p for group in groups for p in ([group] if isinstance(group, str) else group or ()) if p]
+
+
+def _request_program(data):
+    return program_of(data), None, _members(data.get("mentee_id")), None
+
+
+def _match_program(data):
+    return program_of(data), None, _members(data.get("mentee_id"), data.get("mentor_id")), None
+
+
+def _bulk_program(data):
+    return program_of(data), None, [], None
+
+
+def _relationship_program(data):
+    people = _members(data.get("mentor_id"), data.get("co_mentor_ids"), data.get("mentee_ids"))
+    return program_of(data), None, people, None
+
+
+def _defined_program(data):
+    return data["program_id"], {"name": data.get("name"), "model": data.get("model")}, [], None
+
+
+def _enrolled(data):
+    return data["program_id"], None, _members(data["participant_id"]), None
+
+
+def _group_formed(data):
+    mentors, mentees = list(data.get("mentor_ids") or ()), list(data.get("mentee_ids") or ())
+    group = (data["match_id"], program_of(data), data.get("model"), len(mentors), len(mentees))
+    return program_of(data), None, _members(mentors, mentees), group
+
+
+PROGRAM_RULES = by_type_or_name(
+    {
+        RequestRanked: _request_program,
+        RequestUnmatched: _request_program,
+        MatchApproved: _match_program,
+        BulkMatchProposed: _bulk_program,
+        RelationshipStarted: _relationship_program,
+        "ProgramDefined": _defined_program,
+        "ProgramChanged": _defined_program,
+        "ParticipantEnrolled": _enrolled,
+        "GroupFormed": _group_formed,
+    }
+)
+"""Per event type naming a program: (program id, settings or None, members, group row or None) from its payload."""
+
+
+def _program_seen(table: StagedTable, key: str, at: datetime, settings: dict | None) -> None:
+    """A program named by an event: created when first seen (the earliest event time, whatever the order the
+    topics are read in); its settings from ProgramDefined/ProgramChanged (one stream: in order)."""
+    row = table.touch(key) or table.create(key, first_seen=at)
+    row["first_seen"] = min(row["first_seen"], at)
+    if settings is not None:
+        row.update({k: v for k, v in settings.items() if v is not None})
