@@ -56,6 +56,13 @@ class NotificationsSettings(BaseSettings):
     claim_lease_seconds: float = Field(default=120, gt=0, description="A 'sending' claim older than this was lost")
     response_reminder_days: float = Field(default=2, ge=0, description="Reminder this long before respond_by")
     cadence_reminder_days: float = Field(default=7, ge=0, description="Reminder this long before the cadence ends")
+    meeting_reminder_hours: float = Field(
+        default=24, ge=0, le=24 * 14, description="Reminder this long before a meeting"
+    )
+    portal_url: str = Field(
+        default="http://localhost:8000", description="The portal's address, for links to its pages (no trailing /)"
+    )
+    calendar_domain: str = Field(default="mentorship", description="An invitation's UID is <meeting id>@<this>")
     digest_hour_utc: int = Field(default=7, ge=0, le=23)
     delivery_concurrency: int = Field(default=32, ge=1, le=200, description="Intents claimed (and sent) as one batch")
     delivery_batches: int = Field(

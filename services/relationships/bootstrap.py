@@ -20,13 +20,24 @@ from services.relationships.adapters.http import install
 from services.relationships.adapters.privacy import inventory
 from services.relationships.adapters.programs import PostgresPeopleStanding, PostgresProgramTerms
 from services.relationships.adapters.read_model import PostgresReadModel
+from services.relationships.adapters.scheduling_bus import add_scheduling_handlers
+from services.relationships.adapters.scheduling_http import install_scheduling
+from services.relationships.adapters.scheduling_postgres import PostgresCalendars, PostgresScheduledMeetings
 from services.relationships.adapters.survey_bus import add_survey_handlers, survey_timer_handlers
 from services.relationships.adapters.survey_http import install_surveys
 from services.relationships.adapters.survey_privacy import with_surveys
 from services.relationships.adapters.survey_store import PostgresSurveyStore
 from services.relationships.application.container import Container, relationship_repository
 from services.relationships.application.fire_timers import timer_handlers
+from services.relationships.application.nudge_watch import (
+    NudgeRules,
+    NudgeWatch,
+    Nudging,
+    nudge_timer_handlers,
+    nudges_repository,
+)
 from services.relationships.application.open_surveys import SurveyWatch
+from services.relationships.application.schedule_meeting import Scheduling, meeting_repository
 from services.relationships.application.survey_ports import Surveys
 from services.relationships.domain.survey import Survey, SurveyNotFound
 from services.relationships.settings import RelationshipsSettings
@@ -58,21 +69,57 @@ def build_app(
         store=store,
     )
     container = build_container(runtime, store, clock, options)
+    scheduling = build_scheduling(container, store)
     surveys = build_surveys(runtime, store, container, options)
-    handlers = add_survey_handlers(bus_handlers(container), surveys)
+    handlers = add_survey_handlers(add_scheduling_handlers(bus_handlers(container), scheduling), surveys)
     runtime.handlers = privacy.guarded(handlers).inbox_handlers()
-    runtime.timer_handlers = {**timer_handlers(container), **survey_timer_handlers(surveys)}
+    runtime.timer_handlers = {
+        **timer_handlers(container),
+        **nudge_timer_handlers(build_nudging(container, store, options)),
+        **survey_timer_handlers(surveys),
+    }
     app = create_app(
         runtime,
         title="Mentorship · relationships",
         description="Relationships, agreements, goals, meetings, cadence, reviews, feedback and closure.",
         tags={
             "relationships": "Relationships from start to closure: agreement, meetings, goals, reviews, feedback.",
+            "meetings": "Scheduled meetings: availability, proposals, acceptance, reschedule, cancellation, held.",
+            "surveys": "Surveys per program: templates, open surveys, answers (text answers for the respondent only).",
         },
     )
     install(app, container)
+    install_scheduling(app, scheduling)
     install_surveys(app, surveys)
     return app
+
+
+def build_nudging(container: Container, store: EventStore, options: RelationshipsSettings) -> Nudging:
+    """Nudges beside the cadence watch: their hook joins the relationship repository's (``nudge_watch.py``)."""
+    rules = NudgeRules(
+        grace=container.cadence_grace,
+        programs=container.programs,
+        nudge_days_before_lagging=options.nudge_days_before_lagging,
+        inactive_notice_days=options.inactive_notice_days,
+    )
+    timers = TimerBook()
+    repository = container.relationships
+    repository.on_commit = (*repository.on_commit, NudgeWatch(timers, rules))
+    return Nudging(
+        repository,
+        nudges_repository(store),
+        PostgresScheduledMeetings(),
+        timers,
+        rules,
+        container.today,
+        container.clock.now,
+    )
+
+
+def build_scheduling(container: Container, store: EventStore) -> Scheduling:
+    """Scheduled meetings beside the relationships: their repository and ports (``schedule_meeting.py``)."""
+    scheduled = PostgresScheduledMeetings()
+    return Scheduling(container, meeting_repository(store, scheduled), PostgresCalendars(), scheduled)
 
 
 def build_surveys(runtime: ServiceRuntime, store: EventStore, c: Container, options: RelationshipsSettings) -> Surveys:

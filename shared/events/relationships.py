@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -253,6 +253,125 @@ class RelationshipClosed(_RelationshipsEvent):
     mentee_ids: list[Id] = Field(min_length=1, max_length=20, json_schema_extra={"person_id": True})
     rematch_requested: bool = Field(description="The director should arrange another mentor")
     closed_on: date
+
+
+# --- scheduled meetings: one stream per meeting (stream id = meeting id) --------------------------------------------
+
+
+def _aware(moments: list[datetime]) -> None:
+    if any(m.tzinfo is None or m.utcoffset() is None for m in moments):
+        raise ValueError("times carry their UTC offset")
+
+
+class _MeetingEvent(_RelationshipsEvent):
+    """An event of a scheduled meeting's own stream; ``relationship_id`` names its relationship."""
+
+    meeting_id: Id
+
+
+class MeetingProposed(_MeetingEvent):
+    """A party proposes 1-5 times for a meeting with an agenda (goals and topics planned ahead)."""
+
+    proposed_by: Id = Field(json_schema_extra={"person_id": True})
+    candidates: list[datetime] = Field(min_length=1, max_length=5, description="Start times, with their UTC offset")
+    duration_minutes: int = Field(ge=5, le=600)
+    agenda_goals: list[Id] = Field(default_factory=list, max_length=20, description="Goals to talk about")
+    agenda_topics: list[Tag] = Field(default_factory=list, max_length=10, description="Program topics planned")
+    format: MeetingFormat = "video"
+
+    @model_validator(mode="after")
+    def _times(self) -> MeetingProposed:
+        _aware(self.candidates)
+        if len(set(self.candidates)) != len(self.candidates):
+            raise ValueError("candidate times are distinct")
+        return self
+
+
+class MeetingAccepted(_MeetingEvent):
+    """The other party chose one of the proposed times: the meeting is on (its invitation's ``sequence``)."""
+
+    accepted_by: Id = Field(json_schema_extra={"person_id": True})
+    organizer_id: Id = Field(description="Who proposed the time", json_schema_extra={"person_id": True})
+    starts_at: datetime
+    ends_at: datetime
+    sequence: int = Field(ge=0, description="iCalendar SEQUENCE: rises with every change of the meeting")
+    agenda_goals: list[Id] = Field(default_factory=list, max_length=20)
+    agenda_topics: list[Tag] = Field(default_factory=list, max_length=10)
+    format: MeetingFormat = "video"
+
+    @model_validator(mode="after")
+    def _times(self) -> MeetingAccepted:
+        _aware([self.starts_at, self.ends_at])
+        if self.ends_at <= self.starts_at:
+            raise ValueError("a meeting ends after it starts")
+        return self
+
+
+class MeetingRescheduled(_MeetingEvent):
+    """A party proposes new times for the meeting (a new proposal; the invitation's ``sequence`` rises)."""
+
+    proposed_by: Id = Field(json_schema_extra={"person_id": True})
+    organizer_id: Id = Field(json_schema_extra={"person_id": True})
+    candidates: list[datetime] = Field(min_length=1, max_length=5)
+    duration_minutes: int = Field(ge=5, le=600)
+    sequence: int = Field(ge=0)
+    agenda_goals: list[Id] = Field(default_factory=list, max_length=20)
+    agenda_topics: list[Tag] = Field(default_factory=list, max_length=10)
+    format: MeetingFormat = "video"
+
+    @model_validator(mode="after")
+    def _times(self) -> MeetingRescheduled:
+        _aware(self.candidates)
+        if len(set(self.candidates)) != len(self.candidates):
+            raise ValueError("candidate times are distinct")
+        return self
+
+
+class MeetingCancelled(_MeetingEvent):
+    cancelled_by: Id = Field(json_schema_extra={"person_id": True})
+    organizer_id: Id = Field(json_schema_extra={"person_id": True})
+    sequence: int = Field(ge=0)
+    starts_at: datetime | None = Field(default=None, description="The time it was set for, if one was accepted")
+    ends_at: datetime | None = None
+
+
+class MeetingHeld(_MeetingEvent):
+    """ "Did it happen?" answered yes: the meeting is also logged on the relationship (``MeetingLogged``)."""
+
+    confirmed_by: Id = Field(json_schema_extra={"person_id": True})
+    held_on: date
+    duration_minutes: int = Field(ge=1, le=600)
+
+
+# --- nudges and inactivity -------------------------------------------------------------------------------------------
+
+
+class MeetingNudgeDue(_RelationshipsEvent):
+    """Nothing is scheduled before the next meeting falls due: both parties are nudged to schedule one (once per
+    cadence period)."""
+
+    next_meeting_due_on: date
+    lagging_on: date = Field(description="The day the pair would count as lagging")
+    cadence_weeks_max: int = Field(ge=1, le=52)
+
+
+class ReengagementNudged(_RelationshipsEvent):
+    """Lagging for the program's inactivity period: both parties are asked to re-engage."""
+
+    lagging_since: date
+    inactivity_days: int = Field(ge=1, le=3650)
+
+
+class RelationshipInactive(_RelationshipsEvent):
+    """Still no meeting a further period after the re-engagement nudge: the director is told, and may close it."""
+
+    lagging_since: date
+    last_meeting_on: date | None = None
+    mentor_id: Id | None = Field(
+        default=None, description="None for a peer circle", json_schema_extra={"person_id": True}
+    )
+    co_mentor_ids: list[Id] = Field(default_factory=list, max_length=20, json_schema_extra={"person_id": True})
+    mentee_ids: list[Id] = Field(min_length=1, max_length=20, json_schema_extra={"person_id": True})
 
 
 # --- Surveys (issue 18) -------------------------------------------------------------------------------------------

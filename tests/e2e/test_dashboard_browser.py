@@ -90,7 +90,7 @@ async def test_dashboard_renders_its_charts_in_chromium(postgres, oidc_provider:
                 assert page.url == f"{url}/dashboard"
                 page.on("request", lambda request: requested.append(request.url))
                 await page.reload()  # from here on: the dashboard alone, no other host
-                assert await page.locator("figure.chart svg").count() == 10
+                assert await page.locator("figure.chart svg").count() == 14
                 assert await page.locator("#chart-departments rect.bar").count() == 3
                 # months 2025-12..2026-06, two lines; lagging: three lines over 2026-01..06
                 assert await page.locator("#chart-participants-over-time circle.point").count() == 14
@@ -101,7 +101,19 @@ async def test_dashboard_renders_its_charts_in_chromium(postgres, oidc_provider:
                 # 2024 and 2025, participants and non-participants; 2025's rates are withheld (under 2 people)
                 assert await page.locator("#chart-retention rect.bar").count() == 4
                 assert "<2" in (await page.locator("#chart-retention").text_content() or "")
-                assert "0.5" in await page.locator(".tiles").inner_text()  # match rate
+                assert "50 %" in await page.locator(".tiles").first.inner_text()  # match rate, as a percentage
+                # issue 18's charts: promotion by hire year (2 cohorts x 2 groups), mentors by time to answer (5
+                # bands), fast starts in the one program (2 milestones), priority groups (only "none", 2 figures)
+                for chart, bars in (
+                    ("promotion", 4),
+                    ("responsiveness", 5),
+                    ("fast-starts", 2),
+                    ("priority-groups", 2),
+                ):
+                    svg = page.locator(f"#chart-{chart} svg")
+                    assert await svg.get_attribute("aria-labelledby") == f"chart-{chart}-title"
+                    assert await page.locator(f"#chart-{chart} rect.bar title").count() == bars  # tooltips
+                assert await page.locator("#chart-promotion svg desc").count() == 1
                 ARTIFACTS.mkdir(exist_ok=True)
                 await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
             finally:

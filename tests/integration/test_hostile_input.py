@@ -134,6 +134,23 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
     },
     ("POST", "/relationships/{relationship_id}/reviews"): {"outcome": "continued"},
     ("POST", "/relationships/{relationship_id}/closure"): {"reason": "objectives_achieved"},
+    ("PUT", "/relationships/{relationship_id}/meetings/availability"): {
+        "windows": [{"weekday": 1, "start": "09:00", "end": "12:00"}]
+    },
+    ("POST", "/relationships/{relationship_id}/meetings/proposals"): {
+        "candidates": ["2030-03-10T14:00:00+01:00"],
+        "duration_minutes": 60,
+        "agenda_goals": ["g1"],
+        "agenda_topics": ["goals"],
+    },
+    ("POST", "/relationships/{relationship_id}/meetings/{meeting_id}/acceptance"): {
+        "starts_at": "2030-03-10T14:00:00+01:00"
+    },
+    ("POST", "/relationships/{relationship_id}/meetings/{meeting_id}/reschedule"): {
+        "candidates": ["2030-03-17T14:00:00+01:00"],
+        "duration_minutes": 45,
+    },
+    ("POST", "/relationships/{relationship_id}/meetings/{meeting_id}/held"): {"notes": "Went well."},
     ("POST", "/relationships/{relationship_id}/feedback"): {
         "satisfaction": 4,
         "goals_met": True,

@@ -53,6 +53,15 @@ NEW_SINCE_V1 = {
     "ParticipantUnenrolled",
     "GroupFormed",
     "MemberLeft",
+    # issue 18: scheduled meetings, nudges and inactivity
+    "MeetingProposed",
+    "MeetingAccepted",
+    "MeetingRescheduled",
+    "MeetingCancelled",
+    "MeetingHeld",
+    "MeetingNudgeDue",
+    "ReengagementNudged",
+    "RelationshipInactive",
     # issue 18: surveys throughout
     "SurveyOpened",
     "SurveyAnswered",

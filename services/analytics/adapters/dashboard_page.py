@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from services.analytics.adapters import evaluation_page, formats
 from services.analytics.adapters.surveys_page import survey_table
 
 BAR_WIDTH, BAR_GAP, CHART_HEIGHT = 46, 14, 160
@@ -11,21 +12,26 @@ COLOURS = ("#2f6f9f", "#d0812c", "#5a9f45", "#9f3f6f")
 STEP, MARGIN = 44, 36
 
 
-def _figure(chart_id: str, title: str, width: float, height: int) -> str:
-    """A chart's opening: its figure, caption and SVG canvas (closed by ``</svg></figure>``)."""
+def _figure(chart_id: str, title: str, width: float, height: int, desc: str = "") -> str:
+    """A chart's opening: its figure, caption and SVG canvas with its accessible name (``<title>``) and
+    description (``<desc>``); closed by ``</svg></figure>``."""
+    cid = escape(chart_id)
+    described = f' aria-describedby="{cid}-desc"' if desc else ""
     return (
-        f'<figure class="chart" id="{escape(chart_id)}"><figcaption>{escape(title)}</figcaption>'
-        f'<svg role="img" aria-label="{escape(title)}" width="{width}" height="{height}"'
-        f' viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
+        f'<figure class="chart" id="{cid}"><figcaption>{escape(title)}</figcaption>'
+        f'<svg role="img" aria-label="{escape(title)}" aria-labelledby="{cid}-title"{described}'
+        f' width="{width}" height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="{cid}-title">{escape(title)}</title>'
+        + (f'<desc id="{cid}-desc">{escape(desc)}</desc>' if desc else "")
     )
 
 
-def bar_chart(chart_id: str, title: str, bars: dict[str, int | None], min_cell: int) -> str:
+def bar_chart(chart_id: str, title: str, bars: dict[str, int | None], min_cell: int, desc: str = "") -> str:
     """An SVG bar chart; a withheld (small) cell is drawn as an empty, labelled slot."""
     known = [v for v in bars.values() if v]
     top = max(known, default=1)
     width = len(bars) * (BAR_WIDTH + BAR_GAP) + BAR_GAP
-    parts = [_figure(chart_id, title, width, CHART_HEIGHT + 40)]
+    parts = [_figure(chart_id, title, width, CHART_HEIGHT + 40, desc)]
     for i, (label, value) in enumerate(bars.items()):
         x = BAR_GAP + i * (BAR_WIDTH + BAR_GAP)
         height = 0 if not value else round(CHART_HEIGHT * value / top)
@@ -49,7 +55,7 @@ def bar_chart(chart_id: str, title: str, bars: dict[str, int | None], min_cell: 
 def _withheld(value: object, min_cell: int, percent: bool = False) -> str:
     if value is None:
         return f"<{min_cell}"
-    return f"{round(value * 100)}%" if percent else str(value)
+    return formats.percent(value) if percent else str(value)
 
 
 def _legend(names: list[str], y: int) -> str:
@@ -127,7 +133,12 @@ def _line(rows: list[dict], key: str, name: str, colour: str, y, min_cell: int, 
 
 
 def grouped_bar_chart(
-    chart_id: str, title: str, groups: dict[str, dict[str, float | None]], min_cell: int, percent: bool = False
+    chart_id: str,
+    title: str,
+    groups: dict[str, dict[str, float | None]],
+    min_cell: int,
+    percent: bool = False,
+    desc: str = "",
 ) -> str:
     """Bars side by side per group (e.g. participants vs non-participants per cohort); withheld = labelled slot."""
     names = list(next(iter(groups.values()), {}))
@@ -135,7 +146,7 @@ def grouped_bar_chart(
     width = max(360, 2 * MARGIN + group_width * len(groups), _legend_width(names))
     known = [v for bars in groups.values() for v in bars.values() if v is not None]
     top = 1 if percent else max(known, default=0) or 1
-    parts = [_figure(chart_id, title, width, CHART_HEIGHT + 64)]
+    parts = [_figure(chart_id, title, width, CHART_HEIGHT + 64, desc)]
     for g, (label, bars) in enumerate(groups.items()):
         x0 = MARGIN + g * group_width
         for n, name in enumerate(names):
@@ -207,7 +218,7 @@ def program_table(compared: dict | None) -> str:
         ("requests.submitted", "requests"),
         ("requests.matched", "matched"),
         ("requests.match_rate", "match rate"),
-        ("median_time_to_match_hours", "median hours to match"),
+        ("median_time_to_match_hours", "median time to match"),
         ("relationships.started", "relationships"),
         ("relationships.active", "active"),
         ("relationships.lagging_now", "lagging now"),
@@ -226,7 +237,7 @@ def program_table(compared: dict | None) -> str:
         if program["suppressed"]:
             cells = f"<td colspan='{len(columns)}'>fewer than {min_cell} participants: withheld</td>"
         else:
-            cells = "".join(f"<td>{_cell_text(program.get(key), min_cell)}</td>" for key, _ in columns)
+            cells = "".join(f"<td>{_cell_text(program.get(key), min_cell, key)}</td>" for key, _ in columns)
         rows.append(f"<tr data-program='{escape(pid)}'><th>{label}</th><td>{model}</td>{cells}</tr>")
     return (
         "<section id='programs'><h2>Programs compared</h2><table><tr><th>program</th><th>model</th>"
@@ -237,13 +248,21 @@ def program_table(compared: dict | None) -> str:
     )
 
 
-def _cell_text(value: object, min_cell: int) -> str:
-    return escape(f"<{min_cell}") if value is None else escape(str(value))
+def _cell_text(value: object, min_cell: int, key: str = "") -> str:
+    """A cell as a director reads it: rates as percentages, hours as days (``formats``)."""
+    if value is None:
+        return escape(f"<{min_cell}")
+    if key.endswith("_rate"):
+        return escape(formats.percent(value))
+    if key.endswith("_hours"):
+        return escape(formats.hours_as_days(value))
+    return escape(str(value))
 
 
-def render(figures: dict, query: str, account: str = "", compared: dict | None = None) -> str:
+def render(figures: dict, query: str, account: str = "", compared: dict | None = None, director: str = "") -> str:
     """The page; ``account``: the ``account_bar`` of a browser session (none for a bearer token); ``compared``:
-    the programs side by side (``querying.dashboard.program_comparison``)."""
+    the programs side by side (``querying.dashboard.program_comparison``); ``director``: what only a director
+    sees (``evaluation_page.mentor_table``)."""
     form = account + _filter_form(figures.get("filters", {}))
     if figures.get("suppressed"):
         return (
@@ -268,7 +287,12 @@ def render(figures: dict, query: str, account: str = "", compared: dict | None =
         *breakdown_charts(figures, min_cell),
         *dated_charts(figures, min_cell),
         "</section>",
+        *evaluation_page.evaluation_tiles(figures, min_cell),
+        "<section class='charts'>",
+        *evaluation_page.evaluation_charts(figures, min_cell),
+        "</section>",
         survey_table(figures.get("surveys"), min_cell),
+        director,
         program_table(compared),
         "</body></html>",
     ]
@@ -282,13 +306,13 @@ def headline_tiles(figures: dict) -> str:
             "mentors": people["mentors"],
             "mentees": people["mentees"],
             "requests": requests["submitted"],
-            "match rate": requests["match_rate"],
-            "median hours to match": requests["time_to_match_hours"]["median"],
+            "match rate": formats.percent(requests["match_rate"]),
+            "median time to match": formats.hours_as_days(requests["time_to_match_hours"]["median"]),
             "active relationships": rels["active"],
             "lagging now": rels["lagging_now"],
             "mean satisfaction": sat.get("mean"),
-            "keeping cadence": figures["cadence"]["share_keeping"],
-            "mentor capacity used": figures["mentor_load"]["utilisation"],
+            "keeping cadence": formats.percent(figures["cadence"]["share_keeping"]),
+            "mentor capacity used": formats.percent(figures["mentor_load"]["utilisation"]),
         }
     )
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.analytics.adapters import dashboard_page
+from services.analytics.adapters import dashboard_page, evaluation_page
 from services.analytics.adapters.container import AnalyticsContainer
 from services.analytics.projecting.replay import ReplayAlreadyRunning
 from services.analytics.projecting.snapshots import SnapshotLimitReached
@@ -26,6 +26,7 @@ router = APIRouter(tags=["timelines"])
 Container = Annotated[AnalyticsContainer, Depends(get_container)]
 DashboardReader = Annotated[Reader, Depends(page_reader(Role.admin, Role.analyst))]
 """The director or an analyst: a bearer token, or a browser signed in to the dashboard (its session cookie)."""
+DirectorReader = Annotated[Reader, Depends(page_reader(Role.admin))]
 DashboardBrowser = Annotated[Reader, Depends(page_reader(Role.admin, Role.analyst, redirect=True))]
 GenerationParam = Annotated[
     int | None, Query(ge=1, le=MAX_COUNT, description="A snapshot generation (as-of replay); default live")
@@ -124,6 +125,15 @@ async def dashboard_json(
     return _json(await _figures(container, query, reader))
 
 
+@router.get("/dashboard/mentors.json", tags=["dashboard"])
+async def mentor_responsiveness_json(
+    container: Container, reader: DirectorReader, query: Annotated[DashboardFilters, Query()]
+) -> dict:
+    """Each mentor's responsiveness (requests received, accepted, declined, expired, pending, median days to
+    answer), for the director only; analysts see the aggregate in ``/dashboard.json`` (``evaluation``)."""
+    return _json(await container.reads.mentor_responsiveness(_filters(query), query.generation, reader.principal))
+
+
 @router.get("/dashboard/programs.json", tags=["dashboard"])
 async def programs_json(
     container: Container, reader: DashboardReader, query: Annotated[DashboardFilters, Query()]
@@ -164,5 +174,9 @@ async def dashboard(
     compared = await container.reads.comparison(
         _filters(query.model_copy(update={"program": None})), query.generation, reader.principal
     )
-    page = dashboard_page.render(figures, request.url.query, account, compared)
+    director = ""
+    if reader.principal.has_any({Role.admin}):  # the per-mentor view: directors only
+        view = await container.reads.mentor_responsiveness(_filters(query), query.generation, reader.principal)
+        director = evaluation_page.mentor_table(view)
+    page = dashboard_page.render(figures, request.url.query, account, compared, director)
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})

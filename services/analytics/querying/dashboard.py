@@ -19,6 +19,7 @@ from datetime import date
 
 import asyncpg
 
+from services.analytics.querying.evaluation import evaluation_figures
 from services.analytics.querying.mentor_load import mentor_load
 from services.analytics.querying.periods import as_of, cell, in_program, population
 from services.analytics.querying.retention import retention
@@ -84,6 +85,7 @@ async def dated_figures(conn: asyncpg.Connection, schema: str, filters: Filters,
         "lagging_over_time": lagging_over_time(relationships, filters, now),
         "cadence": cadence(relationships, filters, now),
         "retention": await retention(conn, schema, filters, now, min_cell),
+        "evaluation": await evaluation_figures(conn, schema, filters, now, min_cell, filters.program),
     }
 
 

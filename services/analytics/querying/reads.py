@@ -15,6 +15,8 @@ import asyncpg
 
 from services.analytics.generation_names import schema_name
 from services.analytics.querying.dashboard import Filters, program_comparison, program_figures
+from services.analytics.querying.evaluation import mentor_responsiveness
+from services.analytics.querying.periods import as_of
 from services.analytics.querying.timelines import participant_timeline, relationship_timeline
 from shared.auth import Principal, Role
 from shared.errors import NotAllowed, NotFound
@@ -115,6 +117,20 @@ class Reads:
         while len(self._figures) > FIGURES_KEPT:
             self._figures.popitem(last=False)
         return figures
+
+    async def mentor_responsiveness(self, filters: Filters, generation: int | None, viewer: Principal) -> dict:
+        """Each mentor's responsiveness (mentor ids): the director's view only, never an analyst's."""
+        if not viewer.has_any({Role.admin}):
+            raise NotAllowed("the per-mentor view is for directors (admin) only")
+        _snapshots_for_directors(viewer, generation)
+        return await self._on_served(generation, lambda schema: self._mentor_responsiveness_of(schema, filters))
+
+    async def _mentor_responsiveness_of(self, schema: str, filters: Filters) -> dict:
+        async with self._pool().acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            now = await as_of(conn, schema, filters)
+            rows = await mentor_responsiveness(conn, schema, filters, now, filters.program)
+        units = {"median_days_to_answer": "days"}
+        return {"as_of": now.isoformat(), "program": filters.program, "units": units, "mentors": rows}
 
     async def comparison(self, filters: Filters, generation: int | None, viewer: Principal) -> dict:
         """Every program's headline figures side by side (``querying.dashboard.program_comparison``), on one

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from services.notifications.application import contacts, reminders, tell
+from services.notifications.application import contacts, meetings, reminders, tell
 from services.notifications.application.deps import Deps
 from services.notifications.domain.errors import UnknownSubject
 from shared.events import Event, matching, profiles, relationships
@@ -40,6 +40,14 @@ def bus_handlers(deps: Deps) -> EventHandlers:
         (relationships.MeetingLogged, noted(reminders.meeting_logged)),
         (relationships.RelationshipLagging, told(tell.relationship_lagging)),
         (relationships.AgreementReviewDue, told(tell.review_due)),
+        (relationships.MeetingProposed, told(meetings.proposed)),
+        (relationships.MeetingAccepted, told(meetings.accepted)),
+        (relationships.MeetingRescheduled, told(meetings.rescheduled)),
+        (relationships.MeetingCancelled, told(meetings.cancelled)),
+        (relationships.MeetingHeld, noted(meetings.held)),
+        (relationships.MeetingNudgeDue, told(meetings.nudge_due)),
+        (relationships.ReengagementNudged, told(meetings.reengagement)),
+        (relationships.RelationshipInactive, told(meetings.inactive)),
         (relationships.RelationshipClosed, noted(reminders.relationship_closed)),
         (relationships.RelationshipClosed, told(tell.relationship_closed)),
         (profiles.MentorRegistered, noted(contacts.registered)),

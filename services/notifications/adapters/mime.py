@@ -1,4 +1,5 @@
-"""An outgoing e-mail as bytes: multipart/alternative, plain text + HTML, both quoted-printable UTF-8.
+"""An outgoing e-mail as bytes: multipart/alternative, plain text + HTML, both quoted-printable UTF-8; with a
+meeting's invitation, multipart/mixed of those and the ``invite.ics`` attachment (text/calendar, base64).
 
 Built by hand rather than with ``email.message.EmailMessage``: the standard
 library's default policy parses every header it is given and costs about 2 ms
@@ -11,6 +12,7 @@ for non-ASCII headers, quoted-printable for bodies).  The result reads back with
 
 from __future__ import annotations
 
+import base64
 import binascii
 import uuid
 from email.header import Header
@@ -37,6 +39,28 @@ def _body(content_type: str, text: str) -> bytes:
     return (
         f'Content-Type: {content_type}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
     ).encode("ascii") + encoded.replace(b"\n", b"\r\n")
+
+
+def _with_calendar(boundary: str, alternative: bytes, calendar: str) -> bytes:
+    """multipart/mixed: the text and HTML alternatives, then the invitation as ``invite.ics`` (text/calendar with
+    the iTIP method, so calendar clients offer to add, update or remove the event)."""
+    inner = f"=_{uuid.uuid4().hex}"
+    method = next((line[7:].strip() for line in calendar.splitlines() if line.startswith("METHOD:")), "PUBLISH")
+    encoded = base64.encodebytes(calendar.encode("utf-8")).replace(b"\n", b"\r\n")
+    return b"".join(
+        (
+            f'--{boundary}\r\nContent-Type: multipart/alternative; boundary="{inner}"\r\n\r\n'.encode("ascii"),
+            alternative.replace(boundary.encode("ascii"), inner.encode("ascii")),
+            f"\r\n--{boundary}\r\n".encode("ascii"),
+            (
+                f'Content-Type: text/calendar; charset="utf-8"; method={method}; name="invite.ics"\r\n'
+                'Content-Disposition: attachment; filename="invite.ics"\r\n'
+                "Content-Transfer-Encoding: base64\r\n\r\n"
+            ).encode("ascii"),
+            encoded,
+            f"\r\n--{boundary}--\r\n".encode("ascii"),
+        )
+    )
 
 
 class MimeWriter:
@@ -72,13 +96,17 @@ class MimeWriter:
             )
         )
         part = f"\r\n--{boundary}\r\n".encode("ascii")
-        return b"".join(
+        alternative = b"".join(
             (
-                head,
                 part[2:],
                 _body("text/plain", message.text),
                 part,
                 _body("text/html", message.html),
                 f"\r\n--{boundary}--\r\n".encode("ascii"),
             )
+        )
+        if message.calendar is None:
+            return head + alternative
+        return head.replace(b"multipart/alternative", b"multipart/mixed", 1) + _with_calendar(
+            boundary, alternative, message.calendar
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from services.notifications.application import reminders
+from services.notifications.application import meetings, reminders
 from services.notifications.application.deliver import DELIVERY_RETRY, retry_due
 from services.notifications.application.deps import Deps
 from services.notifications.application.digest import digest_due
@@ -23,6 +23,8 @@ def timer_handlers(deps: Deps) -> dict[str, TimerHandler]:
     return {
         reminders.RESPONSE_REMINDER: fired(reminders.response_reminder_due),
         reminders.CADENCE_REMINDER: fired(reminders.cadence_reminder_due),
+        meetings.MEETING_REMINDER: fired(meetings.reminder_due),
+        meetings.MEETING_HELD_CHECK: fired(meetings.held_check_due),
         DIGEST: fired(digest_due),
         DELIVERY_RETRY: fired(retry_due),
     }

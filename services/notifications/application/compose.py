@@ -49,6 +49,7 @@ class Composer:
             subject=rendered.subject,
             text=rendered.text,
             html=rendered.html,
+            calendar=rendered.calendar,
         )
 
     async def digest_items(self, conn: Conn, recipient: str, items: list[str]) -> list[dict[str, Any]]:

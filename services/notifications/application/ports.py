@@ -35,7 +35,7 @@ class Contacts(Protocol):
     async def erased(self, conn: Conn, participant_id: str) -> bool: ...
 
     async def save(self, conn: Conn, participant_id: str, changes: Mapping[str, str | None]) -> None:
-        """Set the given fields (``name``, ``email``) of the contact, creating it (others empty) if new."""
+        """Set the given fields (``name``, ``email``, ``time_zone``) of the contact, creating it if new."""
         ...
 
     async def erase(self, conn: Conn, participant_id: str) -> None:
@@ -73,14 +73,23 @@ class Requests(Protocol):
 
 @dataclass(frozen=True)
 class Parties:
-    mentor_id: str
+    mentor_id: str | None
+    """None for a peer circle (its members are all in ``mentee_ids``)."""
     mentee_ids: list[str]
+    co_mentor_ids: list[str] = field(default_factory=list)
 
 
 class Relationships(Protocol):
     """What later events about a relationship need: its parties (``RelationshipStarted``) and cadence."""
 
-    async def remember(self, conn: Conn, relationship_id: str, mentor_id: str, mentee_ids: Sequence[str]) -> None: ...
+    async def remember(
+        self,
+        conn: Conn,
+        relationship_id: str,
+        mentor_id: str | None,
+        mentee_ids: Sequence[str],
+        co_mentor_ids: Sequence[str] = (),
+    ) -> None: ...
 
     async def parties_of(self, conn: Conn, relationship_id: str) -> Parties | None: ...
 

@@ -88,5 +88,6 @@ async def cadence_reminder_due(deps: Deps, conn: Conn, timer: Timer) -> None:
             "cadence_weeks_max": timer.payload["cadence_weeks_max"],
             "runs_out_on": (timer.due_at + timedelta(days=deps.options.cadence_reminder_days)).date().isoformat(),
         },
+        parties.co_mentor_ids,
     )
     await record(deps, conn, timer_cause_id(timer.key, timer.due_at), notices)

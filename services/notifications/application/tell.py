@@ -47,17 +47,23 @@ async def request_expired(deps: Deps, conn: Conn, event: matching.RequestExpired
 
 
 async def relationship_started(deps: Deps, conn: Conn, event: relationships.RelationshipStarted) -> None:
-    await deps.relationships.remember(conn, event.relationship_id, event.mentor_id, event.mentee_ids)
+    await deps.relationships.remember(
+        conn, event.relationship_id, event.mentor_id, event.mentee_ids, event.co_mentor_ids
+    )
 
 
 async def relationship_lagging(deps: Deps, conn: Conn, event: relationships.RelationshipLagging, cause_id: str) -> None:
     parties = await parties_of(deps, conn, event.relationship_id)
-    await record(deps, conn, cause_id, audience.lagging(event, parties.mentor_id, parties.mentee_ids))
+    await record(
+        deps, conn, cause_id, audience.lagging(event, parties.mentor_id, parties.mentee_ids, parties.co_mentor_ids)
+    )
 
 
 async def review_due(deps: Deps, conn: Conn, event: relationships.AgreementReviewDue, cause_id: str) -> None:
     parties = await parties_of(deps, conn, event.relationship_id)
-    await record(deps, conn, cause_id, audience.review_due(event, parties.mentor_id, parties.mentee_ids))
+    await record(
+        deps, conn, cause_id, audience.review_due(event, parties.mentor_id, parties.mentee_ids, parties.co_mentor_ids)
+    )
 
 
 async def relationship_closed(deps: Deps, conn: Conn, event: relationships.RelationshipClosed, cause_id: str) -> None:

@@ -135,12 +135,21 @@ def request_expired(event: RequestExpired, mentee_id: str) -> list[Notice]:
     ]
 
 
-def to_parties(template: str, mentor_id: str, mentee_ids: Sequence[str], context: dict[str, Any]) -> list[Notice]:
+def to_parties(
+    template: str,
+    mentor_id: str | None,
+    mentee_ids: Sequence[str],
+    context: dict[str, Any],
+    co_mentor_ids: Sequence[str] = (),
+) -> list[Notice]:
+    """Every party: the mentor (none in a peer circle), a group's co-mentors and the mentees (a circle's members)."""
     base = {**context, "mentor_id": mentor_id, "mentee_ids": list(mentee_ids)}
-    return [Notice(person, template, base) for person in [mentor_id, *mentee_ids]]
+    return [Notice(p, template, base) for p in dict.fromkeys((mentor_id, *co_mentor_ids, *mentee_ids)) if p]
 
 
-def lagging(event: RelationshipLagging, mentor_id: str, mentee_ids: Sequence[str]) -> list[Notice]:
+def lagging(
+    event: RelationshipLagging, mentor_id: str | None, mentee_ids: Sequence[str], co_mentor_ids: Sequence[str] = ()
+) -> list[Notice]:
     return to_parties(
         "relationship_lagging",
         mentor_id,
@@ -151,10 +160,13 @@ def lagging(event: RelationshipLagging, mentor_id: str, mentee_ids: Sequence[str
             "last_meeting_on": event.last_meeting_on.isoformat() if event.last_meeting_on else None,
             "cadence_weeks_max": event.cadence_weeks_max,
         },
+        co_mentor_ids,
     )
 
 
-def review_due(event: AgreementReviewDue, mentor_id: str, mentee_ids: Sequence[str]) -> list[Notice]:
+def review_due(
+    event: AgreementReviewDue, mentor_id: str | None, mentee_ids: Sequence[str], co_mentor_ids: Sequence[str] = ()
+) -> list[Notice]:
     return to_parties(
         "agreement_review_due",
         mentor_id,
@@ -163,4 +175,5 @@ def review_due(event: AgreementReviewDue, mentor_id: str, mentee_ids: Sequence[s
             "relationship_id": event.relationship_id,
             "due_on": event.due_on.isoformat(),
         },
+        co_mentor_ids,
     )

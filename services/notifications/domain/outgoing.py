@@ -19,15 +19,18 @@ class Outgoing:
     subject: str
     text: str
     html: str
+    calendar: str | None = None
+    """An iCalendar object (RFC 5545) sent with the message as ``invite.ics``: a meeting's invitation."""
 
 
 @dataclass(frozen=True)
 class Rendered:
-    """A template rendered for one recipient."""
+    """A template rendered for one recipient (with its invitation's iCalendar text, when it carries one)."""
 
     subject: str
     text: str
     html: str
+    calendar: str | None = None
 
 
 class Channel(Protocol):

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-PERSON_KEYS = frozenset({"mentee_id", "mentor_id", "other_id"})
-PEOPLE_KEYS = frozenset({"mentee_ids", "ranked_mentor_ids", "tried_mentor_ids"})
+PERSON_KEYS = frozenset({"mentee_id", "mentor_id", "other_id", "organizer_id"})
+PEOPLE_KEYS = frozenset({"mentee_ids", "ranked_mentor_ids", "tried_mentor_ids", "attendee_ids"})
 
 Person = dict[str, Any]
-"""``{"name": ..., "email": ...}`` as templates see it."""
+"""``{"name": ..., "email": ..., "time_zone": ...}`` as templates see it (a zone only when profiles gave one)."""
 
 
 def people_ids(recipient: str, context: Mapping[str, Any]) -> set[str]:

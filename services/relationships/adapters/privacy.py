@@ -31,6 +31,7 @@ async def inventory(conn: asyncpg.Connection, person_id: str) -> list[Place]:
     texts = await conn.fetchval("SELECT count(*) FROM confidential_texts WHERE author_id = $1", person_id)
     drafts = await conn.fetchrow(_DRAFT_TEXTS, person_id, ERASED)
     views = await conn.fetchval(f"SELECT count(*) FROM ({_THEIRS}) theirs", person_id)
+    calendars = await conn.fetchval("SELECT count(*) FROM scheduling_calendars WHERE person_id = $1", person_id)
     return [
         Place(
             "table confidential_texts",
@@ -40,4 +41,5 @@ async def inventory(conn: asyncpg.Connection, person_id: str) -> list[Place]:
         ),
         Place("table agreement_drafts", "goal texts, measures, milestones", drafts["rows"], drafts["readable"]),
         Place("table relationship_view", "ids, dates and phase only (no personal data)", views, 0),
+        Place("table scheduling_calendars", "time zone and weekly availability windows", calendars, calendars),
     ]

@@ -216,7 +216,7 @@ async def test_csv_rows_and_page_carry_the_same_withheld_cells(projected) -> Non
     assert rows["participants.by_department[Surgery].mentees"] is None
     assert rows["requests.match_rate"] == 0.5
     page = render(result, "")
-    assert page.count("<svg") == 10 and "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert page.count("<svg") == 14 and "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "&lt;2" in page and "<2" not in page  # withheld cells are labelled (escaped), not drawn
 
 

@@ -235,7 +235,7 @@ async def test_an_erased_participant_receives_nothing_and_their_address_is_gone(
     pool = service.runtime.pool
     assert await pool.fetchval("SELECT count(*) FROM contacts WHERE participant_id = $1", mentee) == 0
     dump = await pool.fetchval(
-        "SELECT string_agg(t::text, ' ') FROM (SELECT * FROM contacts UNION ALL"
+        "SELECT string_agg(t::text, ' ') FROM (SELECT participant_id, name, email FROM contacts UNION ALL"
         " SELECT participant_id, NULL, NULL FROM preferences) t"
     )
     assert f"{mentee}@uni.example" not in (dump or "")

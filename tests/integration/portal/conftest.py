@@ -80,8 +80,6 @@ def _settings(name: str, dsn: str, bootstrap: str, provider: OidcProvider, **mor
     )
 
 
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def stack(postgres: Postgres, broker, oidc_provider: OidcProvider) -> AsyncIterator[Stack]:
     prefix = f"t_portal_{uuid.uuid4().hex[:8]}"

@@ -146,8 +146,6 @@ class Stack:
         return found[0]
 
 
-
-
 @pytest.fixture(scope="module")
 async def stack(postgres, broker) -> AsyncIterator[Stack]:
     clock = FrozenClock(START)

@@ -137,9 +137,9 @@ async def test_a_formed_group_meets_under_its_programs_terms(service) -> None:
     )
     assert goal.status_code == 201
     service.clock.advance(days(3 * 7 + 14))  # the program's 3 weeks and the grace, without a meeting
-    assert await service.fire_timers() == 1
+    assert await service.fire_timers() == 2  # lagging, and the nudge of day 28 (too late by now: nudge_watch.py)
     service.clock.advance(days(182 - 35))  # the review date
-    assert await service.fire_timers() == 1
+    assert await service.fire_timers() == 2  # the review, and the re-engagement nudge 90 days after lagging
     assert (await service.event_types(rid))[-2:] == ["RelationshipLagging", "AgreementReviewDue"]
     continued = {"outcome": "continued"}
     reviewed = await service.client.post(f"/relationships/{rid}/reviews", headers=as_[mentees[2]], json=continued)
@@ -167,7 +167,7 @@ async def test_a_peer_circle_lags_on_the_moved_clock_like_a_pair(service) -> Non
     assert view["mentors"] == [] and view["members"] == members
 
     service.clock.advance(days(8 * 7 + 14 - 1))  # before an agreement: 8 weeks, plus the 14 days' grace
-    assert await service.fire_timers() == 0
+    assert await service.fire_timers() == 1  # the nudge to schedule a meeting (day 63; nudge_watch.py)
     service.clock.advance(days(1))
     assert await service.fire_timers() == 1
     assert (await service.client.get(f"/relationships/{rid}", headers=DIRECTOR)).json()["lagging"] is True

@@ -15,7 +15,7 @@ async def test_cadence_lagging_list_and_closing_survey(service) -> None:
     assert "goals" in mine["meeting_topics"]
 
     service.clock.advance(days(70))
-    assert await service.fire_timers() == 1
+    assert await service.fire_timers() == 2  # the lagging day, and the nudge of day 63 (too late by now)
     lagging = await service.client.get("/relationships?lagging=true", headers=DIRECTOR)
     assert lagging.status_code == 200
     assert [(r["relationship_id"], r["next_meeting_due_on"]) for r in lagging.json()["items"]] == [(rid, "2026-04-27")]

@@ -46,7 +46,7 @@ class MemoryContacts(Snapshotting):
 
     async def save(self, conn: Conn, participant_id: str, changes: Mapping[str, str | None]) -> None:
         contact = self.contacts.setdefault(participant_id, {"name": None, "email": None})
-        contact.update({k: v for k, v in changes.items() if k in ("name", "email")})
+        contact.update({k: v for k, v in changes.items() if k in ("name", "email", "time_zone")})
 
     async def erase(self, conn: Conn, participant_id: str) -> None:
         self.erased_ids.add(participant_id)
@@ -92,8 +92,15 @@ class MemoryRelationships(Snapshotting):
         self.parties: dict[str, Parties] = {}
         self.cadence: dict[str, int] = {}
 
-    async def remember(self, conn: Conn, relationship_id: str, mentor_id: str, mentee_ids: Sequence[str]) -> None:
-        self.parties[relationship_id] = Parties(mentor_id, list(mentee_ids))
+    async def remember(
+        self,
+        conn: Conn,
+        relationship_id: str,
+        mentor_id: str | None,
+        mentee_ids: Sequence[str],
+        co_mentor_ids: Sequence[str] = (),
+    ) -> None:
+        self.parties[relationship_id] = Parties(mentor_id, list(mentee_ids), list(co_mentor_ids))
 
     async def parties_of(self, conn: Conn, relationship_id: str) -> Parties | None:
         return self.parties.get(relationship_id)

@@ -183,6 +183,36 @@ async def test_relationship_events_reach_every_party_once_it_is_known() -> None:
     assert {r for r, _, t in to_whom(world) if t == "agreement_review_due"} == parties
 
 
+async def test_a_circle_without_a_mentor_and_a_groups_co_mentors_are_told_too() -> None:
+    world = World()
+    circle = RelationshipStarted(
+        relationship_id="circle-1",
+        model="peer",
+        mentor_id=None,
+        mentee_ids=["peer-1", "peer-2"],
+        match_id="match-2",
+        started_on=date(2026, 3, 1),
+    )
+    group = RelationshipStarted(
+        relationship_id="group-1",
+        model="group",
+        mentor_id="mentor-1",
+        co_mentor_ids=["mentor-2"],
+        mentee_ids=["mentee-1"],
+        match_id="match-3",
+        started_on=date(2026, 3, 1),
+    )
+    async with world.transactions() as conn:
+        for event in (circle, group):
+            await tell.relationship_started(world.deps, conn, event)
+            lagging = RelationshipLagging(
+                relationship_id=event.relationship_id, last_meeting_on=None, days_since=70, cadence_weeks_max=8
+            )
+            await tell.relationship_lagging(world.deps, conn, lagging, f"cause-{event.relationship_id}")
+    told = {r for r, _, t in to_whom(world) if t == "relationship_lagging"}
+    assert told == {"peer-1", "peer-2", "mentor-1", "mentor-2", "mentee-1"}
+
+
 @pytest.mark.parametrize(("rematch", "told"), [(True, {DIRECTOR, OFFICE}), (False, set())])
 async def test_a_closed_relationship_asks_the_directors_for_a_rematch_only_when_requested(rematch, told) -> None:
     world = World()
@@ -207,7 +237,23 @@ async def test_contacts_follow_registrations_and_changes_of_name_or_address_only
             FieldChange(field="profile.specialty", old="cardiology", new="oncology"),
         ]
         await contacts.profile_updated(world.deps, conn, ProfileUpdated(participant_id="mentee-1", changes=changes))
-    assert world.contacts.contacts["mentee-1"] == {"name": "Tom Trainee", "email": "tom@new.example"}
+    assert world.contacts.contacts["mentee-1"] == {
+        "name": "Tom Trainee",
+        "email": "tom@new.example",
+        "time_zone": "UTC",
+    }
+
+
+async def test_the_time_zone_follows_profile_changes_and_a_value_that_is_no_zone_is_ignored() -> None:
+    world = World()
+    async with world.transactions() as conn:
+        await contacts.registered(world.deps, conn, registered("mentee-1", "Tom Trainee"))
+        for new in ("Europe/Berlin", "<sealed>", "Not/AZone"):
+            change = FieldChange(field="profile.time_zone", old="UTC", new=new)
+            await contacts.profile_updated(
+                world.deps, conn, ProfileUpdated(participant_id="mentee-1", changes=[change])
+            )
+    assert world.contacts.contacts["mentee-1"]["time_zone"] == "Europe/Berlin"
 
 
 async def test_erasure_forgets_the_person_cancels_what_was_not_sent_and_ignores_later_events() -> None:

@@ -18,15 +18,18 @@ class PostgresContacts:
 
     async def save(self, conn: asyncpg.Connection, participant_id: str, changes: Mapping[str, str | None]) -> None:
         await conn.execute(
-            "INSERT INTO contacts (participant_id, name, email) VALUES ($1, $2, $3)"
+            "INSERT INTO contacts (participant_id, name, email, time_zone) VALUES ($1, $2, $3, $6)"
             " ON CONFLICT (participant_id) DO UPDATE SET"
             " name = CASE WHEN $4 THEN EXCLUDED.name ELSE contacts.name END,"
-            " email = CASE WHEN $5 THEN EXCLUDED.email ELSE contacts.email END",
+            " email = CASE WHEN $5 THEN EXCLUDED.email ELSE contacts.email END,"
+            " time_zone = CASE WHEN $7 THEN EXCLUDED.time_zone ELSE contacts.time_zone END",
             participant_id,
             changes.get("name"),
             changes.get("email"),
             "name" in changes,
             "email" in changes,
+            changes.get("time_zone"),
+            "time_zone" in changes,
         )
 
     async def erase(self, conn: asyncpg.Connection, participant_id: str) -> None:
@@ -35,9 +38,12 @@ class PostgresContacts:
 
     async def known(self, conn: asyncpg.Connection, participant_ids: Collection[str]) -> dict[str, Person]:
         rows = await conn.fetch(
-            "SELECT participant_id, name, email FROM contacts WHERE participant_id = ANY($1)", list(participant_ids)
+            "SELECT participant_id, name, email, time_zone FROM contacts WHERE participant_id = ANY($1)",
+            list(participant_ids),
         )
-        return {r["participant_id"]: {"name": r["name"], "email": r["email"]} for r in rows}
+        return {
+            r["participant_id"]: {"name": r["name"], "email": r["email"], "time_zone": r["time_zone"]} for r in rows
+        }
 
 
 class PostgresPreferences:

@@ -31,22 +31,30 @@ class PostgresRequests:
 
 class PostgresRelationships:
     async def remember(
-        self, conn: asyncpg.Connection, relationship_id: str, mentor_id: str, mentee_ids: Sequence[str]
+        self,
+        conn: asyncpg.Connection,
+        relationship_id: str,
+        mentor_id: str | None,
+        mentee_ids: Sequence[str],
+        co_mentor_ids: Sequence[str] = (),
     ) -> None:
         await conn.execute(
-            "INSERT INTO relationships (relationship_id, mentor_id, mentee_ids) VALUES ($1, $2, $3)"
-            " ON CONFLICT (relationship_id) DO UPDATE"
-            " SET mentor_id = EXCLUDED.mentor_id, mentee_ids = EXCLUDED.mentee_ids",
+            "INSERT INTO relationships (relationship_id, mentor_id, mentee_ids, co_mentor_ids) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (relationship_id) DO UPDATE SET mentor_id = EXCLUDED.mentor_id,"
+            " mentee_ids = EXCLUDED.mentee_ids, co_mentor_ids = EXCLUDED.co_mentor_ids",
             relationship_id,
             mentor_id,
             list(mentee_ids),
+            list(co_mentor_ids),
         )
 
     async def parties_of(self, conn: asyncpg.Connection, relationship_id: str) -> Parties | None:
         row = await conn.fetchrow(
-            "SELECT mentor_id, mentee_ids FROM relationships WHERE relationship_id = $1", relationship_id
+            "SELECT mentor_id, mentee_ids, co_mentor_ids FROM relationships WHERE relationship_id = $1", relationship_id
         )
-        return None if row is None else Parties(row["mentor_id"], list(row["mentee_ids"]))
+        if row is None:
+            return None
+        return Parties(row["mentor_id"], list(row["mentee_ids"]), list(row["co_mentor_ids"]))
 
     async def set_cadence(self, conn: asyncpg.Connection, relationship_id: str, cadence_weeks_max: int) -> None:
         await conn.execute(

@@ -1,0 +1,428 @@
+"""The evaluation figures directors ask for (issue 18): promotion beside retention, mentor responsiveness,
+fast starts or lagging, breakdowns by priority group. Every query takes ``program`` (a program id, or None
+for all): facts carry the program of their event (``projecting/projections/evaluation.py``).
+
+Units: JSON keeps raw numbers, named by their unit (``*_days`` in days, ``*_rate`` a fraction of 1) and
+listed in ``UNITS``; the page formats them ("42 %", "12 days").
+
+Small cells (``min_cell``): every count of people in a breakdown is withheld when small, a count whose
+complement is small too (promoted of a headcount), and a rate or median built on a withheld group.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import asyncpg
+
+from services.analytics.querying.periods import PopulationFilters, cell, population, ratio, share_cell
+from services.analytics.querying.retention import Worker, anniversary, workers
+
+
+@dataclass(frozen=True)
+class _People:
+    """The person filters (department, cohort) without ``program``: each query applies the program to its own
+    facts (a request's, a relationship's), not to the people (``periods.population`` would)."""
+
+    department: str | None
+    cohort: str | None
+    start: date | None
+    end: date | None
+
+
+def _people(filters: PopulationFilters) -> _People:
+    return _People(filters.department, filters.cohort, filters.start, filters.end)
+
+
+UNITS = {
+    "*_days": "days",
+    "*_rate": "fraction of 1 (0.42 = 42 %)",
+    "counts": "people or requests",
+}
+FAST_DAYS = 30
+"""A start is fast when the agreement is signed (or the first meeting held) within this many days of the match."""
+ANSWER_BANDS = ("within_1_day", "1_to_3_days", "3_to_7_days", "over_7_days", "no_answer")
+ANSWERED_BANDS = ("all", "half_or_more", "under_half", "none")
+
+
+def median(values: list[float]) -> float | None:
+    """The median (mean of the two middle values for an even count), rounded to 2 decimals."""
+    if not values:
+        return None
+    ordered, middle = sorted(values), len(values) // 2
+    value = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return round(value, 2)
+
+
+# --- promotion ---------------------------------------------------------------------------------------------
+
+
+async def _promotions(conn: asyncpg.Connection, schema: str) -> dict[str, list[date]]:
+    found: dict[str, list[date]] = defaultdict(list)
+    for row in await conn.fetch(
+        f"""SELECT employee_id, on_date FROM {schema}.eval_promotions f
+            WHERE NOT EXISTS (SELECT 1 FROM {schema}.hr_rescinded r WHERE r.rescinded_event_id = f.event_id::text)"""
+    ):
+        found[row["employee_id"]].append(row["on_date"])
+    return found
+
+
+async def _participant_employees(
+    conn: asyncpg.Connection, schema: str, now: date, program: str | None
+) -> tuple[set[str], set[str]]:
+    """(employees in the program's population, employees on any registration) by ``now``.
+
+    All programs: anyone registered as a mentor or mentee. One program: the people in its relationships
+    (mentor or mentee) or with a request in it; people registered but only in other programs are neither
+    participants nor non-participants of that program."""
+    registered = {
+        r["employee_id"]: r["participant_id"]
+        for r in await conn.fetch(
+            f"SELECT employee_id, participant_id FROM {schema}.activity_roles"
+            " WHERE employee_id IS NOT NULL AND registered_on <= $1",
+            now,
+        )
+    }
+    if program is None:
+        return set(registered), set(registered)
+    in_program = {
+        r["person"]
+        for r in await conn.fetch(
+            f"""SELECT unnest(mentee_ids) AS person FROM {schema}.eval_relationships WHERE program_id = $1
+                UNION SELECT a.mentor_id FROM {schema}.activity_relationships a
+                  JOIN {schema}.eval_relationships e USING (relationship_id) WHERE e.program_id = $1
+                UNION SELECT mentee_id FROM {schema}.eval_requests WHERE program_id = $1""",
+            program,
+        )
+    }
+    return {e for e, p in registered.items() if p in in_program}, set(registered)
+
+
+def _promotion_group(people: list[tuple[Worker, list[date]]], now: date, min_cell: int) -> dict:
+    headcount = len(people)
+    if cell(headcount, min_cell) is None:
+        return {"headcount": None, "promoted": None, "promotion_rate": None}
+    promoted = sum(any(min(w.hires) <= d <= now for d in days) for w, days in people)
+    promoted_cell = share_cell(promoted, headcount, min_cell)
+    return {
+        "headcount": headcount,
+        "promoted": promoted_cell,
+        "promotion_rate": ratio(promoted, headcount) if promoted_cell is not None else None,
+    }
+
+
+async def promotion(
+    conn: asyncpg.Connection,
+    schema: str,
+    filters: PopulationFilters,
+    now: date,
+    min_cell: int,
+    program: str | None = None,
+) -> dict:
+    """Per hire-year cohort, participants vs non-participants: ``headcount`` (hired by "now"), ``promoted``
+    (at least one job-level change effective between their first hire and "now"), ``promotion_rate``.
+    Facts count by effective date (a late, back-dated promotion counts from its date; one dated after "now"
+    does not yet); a rescinded fact counts for nothing. Filters as retention's (HR department at "now",
+    ``start``/``end`` bound the hire date)."""
+    participants, registered = await _participant_employees(conn, schema, now, program)
+    promotions = await _promotions(conn, schema)
+    cohorts: dict[int, dict[bool, list]] = defaultdict(lambda: {True: [], False: []})
+    for employee_id, worker in (await workers(conn, schema)).items():
+        if not worker.hires:
+            continue
+        hired = min(worker.hires)
+        if hired > now or (filters.start and hired < filters.start) or (filters.end and hired > filters.end):
+            continue
+        if filters.department and worker.department_on(now) != filters.department:
+            continue
+        if employee_id in participants:
+            cohorts[hired.year][True].append((worker, promotions.get(employee_id, [])))
+        elif employee_id not in registered:
+            cohorts[hired.year][False].append((worker, promotions.get(employee_id, [])))
+    return {
+        "as_of": now.isoformat(),
+        "cohort_by": "hire_year",
+        "cohorts": [
+            {
+                "cohort": str(year),
+                "participants": _promotion_group(groups[True], now, min_cell),
+                "non_participants": _promotion_group(groups[False], now, min_cell),
+            }
+            for year, groups in sorted(cohorts.items())
+        ],
+    }
+
+
+# --- mentor responsiveness ---------------------------------------------------------------------------------
+
+
+async def _forwards(
+    conn: asyncpg.Connection, schema: str, filters: PopulationFilters, now: date, program: str | None
+) -> dict[str, dict]:
+    """Per mentor: requests forwarded to them by "now" and what became of each by "now"."""
+    args: list = [now, program]
+    where = population(_people(filters), "f.mentor_id", schema, args)
+    rows = await conn.fetch(
+        f"""SELECT f.mentor_id, f.forwarded_at, a.outcome, a.answered_at
+            FROM {schema}.eval_forwards f
+            LEFT JOIN {schema}.eval_answers a
+              ON a.request_id = f.request_id AND a.choice_rank = f.choice_rank
+             AND (a.answered_at AT TIME ZONE 'UTC')::date <= $1
+            LEFT JOIN {schema}.eval_requests r ON r.request_id = f.request_id
+            WHERE (f.forwarded_at AT TIME ZONE 'UTC')::date <= $1
+              AND ($2::text IS NULL OR coalesce(r.program_id, 'default') = $2) AND {where}""",
+        *args,
+    )
+    mentors: dict[str, dict] = {}
+    for r in rows:
+        m = mentors.setdefault(
+            r["mentor_id"], {"received": 0, "accepted": 0, "declined": 0, "expired": 0, "pending": 0, "days": []}
+        )
+        m["received"] += 1
+        m[r["outcome"] or "pending"] += 1
+        if r["outcome"] in ("accepted", "declined"):
+            m["days"].append((r["answered_at"] - r["forwarded_at"]).total_seconds() / 86400)
+    return mentors
+
+
+def _mentor_row(mentor_id: str, m: dict) -> dict:
+    return {
+        "mentor_id": mentor_id,
+        **{k: m[k] for k in ("received", "accepted", "declined", "expired", "pending")},
+        "median_days_to_answer": median(m["days"]),
+    }
+
+
+async def mentor_responsiveness(
+    conn: asyncpg.Connection,
+    schema: str,
+    filters: PopulationFilters,
+    now: date,
+    program: str | None = None,
+) -> list[dict]:
+    """The director's per-mentor view (mentor ids, no suppression: never shown to analysts): requests
+    received (forwarded to them), accepted, declined, expired (deadline missed), pending at "now", and the
+    median days from forwarding to an answer (accepted or declined; an expiry is no answer)."""
+    return [_mentor_row(k, v) for k, v in sorted((await _forwards(conn, schema, filters, now, program)).items())]
+
+
+def _answer_band(days: float | None) -> str:
+    if days is None:
+        return "no_answer"
+    if days <= 1:
+        return "within_1_day"
+    if days <= 3:
+        return "1_to_3_days"
+    return "3_to_7_days" if days <= 7 else "over_7_days"
+
+
+def _answered_band(m: dict) -> str:
+    answered = m["accepted"] + m["declined"]
+    if answered == m["received"]:
+        return "all"
+    if answered == 0:
+        return "none"
+    return "half_or_more" if answered / m["received"] >= 0.5 else "under_half"
+
+
+async def responsiveness(
+    conn: asyncpg.Connection,
+    schema: str,
+    filters: PopulationFilters,
+    now: date,
+    min_cell: int,
+    program: str | None = None,
+) -> dict:
+    """For analysts: no per-mentor rows. Totals over mentors, the median days to answer over every answer,
+    and mentors by their own median time to answer and by the share of their requests they answered (each
+    band a group of mentors, withheld when small). Fewer than ``min_cell`` mentors withholds everything."""
+    mentors = await _forwards(conn, schema, filters, now, program)
+    if cell(len(mentors), min_cell) is None:
+        return {"mentors": None, "suppressed": True}
+    kinds = ("received", "accepted", "declined", "expired", "pending")
+    totals = {k: sum(m[k] for m in mentors.values()) for k in kinds}
+    by_time = [_answer_band(median(m["days"])) for m in mentors.values()]
+    by_share = [_answered_band(m) for m in mentors.values()]
+    return {
+        "mentors": len(mentors),
+        "suppressed": False,
+        **totals,
+        "answer_rate": ratio(totals["accepted"] + totals["declined"], totals["received"]),
+        "acceptance_rate": ratio(totals["accepted"], totals["received"]),
+        "median_days_to_answer": median([d for m in mentors.values() for d in m["days"]]),
+        "mentors_by_median_days_to_answer": {b: cell(by_time.count(b), min_cell) for b in ANSWER_BANDS},
+        "mentors_by_share_answered": {b: cell(by_share.count(b), min_cell) for b in ANSWERED_BANDS},
+    }
+
+
+# --- fast starts or lagging --------------------------------------------------------------------------------
+
+
+def _start_group(rows: list[dict], now: date, min_cell: int) -> dict:
+    count = len(rows)
+    figures: dict = {"relationships": cell(count, min_cell)}
+    for name, key in (("agreement", "signed"), ("first_meeting", "met")):
+        if figures["relationships"] is None or count == 0:
+            figures[f"median_days_to_{name}"] = figures[f"{name}_within_{FAST_DAYS}_days_rate"] = None
+            continue
+        days = [(r[key] - r["matched_on"]).days for r in rows if r[key] is not None and r[key] <= now]
+        # decided: reached within the window, or the window has passed (a later or no milestone = lagging)
+        decided = [r for r in rows if r["matched_on"] + timedelta(days=FAST_DAYS) <= now or _fast(r, key, now)]
+        fast = sum(_fast(r, key, now) for r in decided)
+        figures[f"median_days_to_{name}"] = median(days) if cell(len(days), min_cell) is not None else None
+        figures[f"{name}_within_{FAST_DAYS}_days_rate"] = (
+            ratio(fast, len(decided)) if cell(len(decided), min_cell) is not None else None
+        )
+    return figures
+
+
+def _fast(row: dict, key: str, now: date) -> bool:
+    return row[key] is not None and row[key] <= now and (row[key] - row["matched_on"]).days <= FAST_DAYS
+
+
+async def fast_starts(
+    conn: asyncpg.Connection,
+    schema: str,
+    filters: PopulationFilters,
+    now: date,
+    min_cell: int,
+    program: str | None = None,
+) -> dict:
+    """Days from the match (``MatchApproved``; the start for a relationship without one) to the agreement
+    signed and to the first meeting held: medians, and the share reached within 30 days among those whose
+    30 days have passed (or that reached it already). By program and by cohort (the mentee's registration
+    month), and overall. A group of fewer than ``min_cell`` relationships is withheld."""
+    args: list = [now, program]
+    where = population(_people(filters), "r.mentee_ids[1]", schema, args)
+    rows = [
+        {
+            "program": r["program_id"],
+            "cohort": r["cohort"] or "unknown",
+            "matched_on": r["matched_on"],
+            "signed": r["signed"],
+            "met": r["met"],
+        }
+        for r in await conn.fetch(
+            f"""SELECT r.program_id, p.cohort,
+                       coalesce((m.matched_at AT TIME ZONE 'UTC')::date, r.started_on) AS matched_on,
+                       s.on_date AS signed, f.on_date AS met
+                FROM {schema}.eval_relationships r
+                LEFT JOIN {schema}.eval_matches m ON m.match_id = r.match_id
+                LEFT JOIN {schema}.eval_milestones s ON s.relationship_id = r.relationship_id AND s.kind = 'signed'
+                LEFT JOIN {schema}.eval_milestones f ON f.relationship_id = r.relationship_id AND f.kind = 'meeting'
+                LEFT JOIN {schema}.participants p ON p.participant_id = r.mentee_ids[1]
+                WHERE r.started_on <= $1 AND ($2::text IS NULL OR r.program_id = $2) AND {where}""",
+            *args,
+        )
+    ]
+    by: dict[str, dict[str, list]] = {"program": defaultdict(list), "cohort": defaultdict(list)}
+    for r in rows:
+        by["program"][r["program"]].append(r)
+        by["cohort"][r["cohort"]].append(r)
+    return {
+        "as_of": now.isoformat(),
+        "fast_within_days": FAST_DAYS,
+        "overall": _start_group(rows, now, min_cell),
+        "by_program": [{"program": k, **_start_group(v, now, min_cell)} for k, v in sorted(by["program"].items())],
+        "by_cohort": [{"cohort": k, **_start_group(v, now, min_cell)} for k, v in sorted(by["cohort"].items())],
+    }
+
+
+# --- breakdowns by priority group --------------------------------------------------------------------------
+
+
+async def by_priority_group(
+    conn: asyncpg.Connection,
+    schema: str,
+    filters: PopulationFilters,
+    now: date,
+    min_cell: int,
+    program: str | None = None,
+) -> list[dict]:
+    """Per priority group (a participant's, set at registration; "none" without one): requests and the match
+    rate of the mentees' requests, and the 12-month retention of participants who are HR workers (hired,
+    and employed on their first anniversary, among those whose anniversary has passed)."""
+    args: list = [now, program]
+    where = population(_people(filters), "q.mentee_id", schema, args)
+    groups: dict[str, dict] = defaultdict(lambda: {"requests": 0, "matched": 0, "eligible": 0, "retained": 0})
+    for r in await conn.fetch(
+        f"""SELECT coalesce(g.priority_group, 'none') AS grp, q.matched_at IS NOT NULL
+                   AND (q.matched_at AT TIME ZONE 'UTC')::date <= $1 AS matched
+            FROM {schema}.requests q
+            LEFT JOIN {schema}.eval_requests e ON e.request_id = q.request_id
+            LEFT JOIN {schema}.eval_people g ON g.participant_id = q.mentee_id
+            WHERE q.ranked_at IS NOT NULL AND (q.ranked_at AT TIME ZONE 'UTC')::date <= $1
+              AND ($2::text IS NULL OR coalesce(e.program_id, 'default') = $2) AND {where}""",
+        *args,
+    ):
+        groups[r["grp"]]["requests"] += 1
+        groups[r["grp"]]["matched"] += r["matched"]
+    participants, _ = await _participant_employees(conn, schema, now, program)
+    args = [now]
+    where = population(_people(filters), "a.participant_id", schema, args)
+    people = {
+        r["employee_id"]: r["grp"]
+        for r in await conn.fetch(
+            f"""SELECT DISTINCT ON (a.employee_id) a.employee_id, coalesce(g.priority_group, 'none') AS grp
+                FROM {schema}.activity_roles a LEFT JOIN {schema}.eval_people g ON g.participant_id = a.participant_id
+                WHERE a.employee_id IS NOT NULL AND a.registered_on <= $1 AND {where}
+                ORDER BY a.employee_id, g.priority_group NULLS LAST""",
+            *args,
+        )
+    }
+    for employee_id, worker in (await workers(conn, schema)).items():
+        if employee_id not in people or employee_id not in participants or not worker.hires:
+            continue
+        first = anniversary(min(worker.hires))
+        if first <= now:
+            groups[people[employee_id]]["eligible"] += 1
+            groups[people[employee_id]]["retained"] += worker.employed_on(first)
+    rows = []
+    for name, g in sorted(groups.items()):
+        matched = _part(g["matched"], g["requests"], min_cell)
+        retained = _part(g["retained"], g["eligible"], min_cell)
+        rows.append(
+            {
+                "priority_group": name,
+                "requests": cell(g["requests"], min_cell),
+                "matched": matched,
+                "match_rate": ratio(g["matched"], g["requests"]) if matched is not None else None,
+                "eligible_12m": cell(g["eligible"], min_cell),
+                "retained_12m": retained,
+                "retention_rate_12m": ratio(g["retained"], g["eligible"]) if retained is not None else None,
+            }
+        )
+    return rows
+
+
+def _part(part: int, whole: int, min_cell: int) -> int | None:
+    """``part`` of ``whole``: withheld when the whole, the part or the rest is small."""
+    return share_cell(part, whole, min_cell) if cell(whole, min_cell) is not None else None
+
+
+DEMOGRAPHICS_NOTE = (
+    "not reported: demographics (given only with consent) are personal in the event catalog, so they reach "
+    "analytics sealed with the participant's key, and analytics holds no key to open them"
+)
+
+
+async def evaluation_figures(
+    conn: asyncpg.Connection,
+    schema: str,
+    filters: PopulationFilters,
+    now: date,
+    min_cell: int,
+    program: str | None = None,
+) -> dict:
+    """Every evaluation figure for the dashboard (analysts and directors alike: nothing per mentor)."""
+    return {
+        "units": UNITS,
+        "program": program,
+        "promotion": await promotion(conn, schema, filters, now, min_cell, program),
+        "responsiveness": await responsiveness(conn, schema, filters, now, min_cell, program),
+        "fast_starts": await fast_starts(conn, schema, filters, now, min_cell, program),
+        "by_priority_group": await by_priority_group(conn, schema, filters, now, min_cell, program),
+        "by_demographics": {"reported": False, "reason": DEMOGRAPHICS_NOTE},
+    }
