@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from html import escape
 
+from services.analytics.adapters.formats import percent
+
 
 def _text(value: object, min_cell: int) -> str:
     return escape(f"<{min_cell}") if value is None else escape(str(value))
 
 
 def _percent(value: float | None, min_cell: int) -> str:
-    return _text(None if value is None else f"{int(value * 100 + 0.5)}%", min_cell)
+    return escape(percent(value, f"<{min_cell}"))
 
 
 def survey_table(surveys: dict | None, min_cell: int) -> str:

@@ -132,7 +132,7 @@ async def test_the_page_shows_the_survey_table(projected) -> None:
         page = render(await program_figures(conn, schema, Filters(), 3), "")
     assert "<section id='surveys'>" in page
     pulse = page.split("data-survey='default/pulse'>")[1].split("</tr>")[0]
-    assert "<td>8</td><td>5</td><td>63%</td>" in pulse and "useful 3.6" in pulse
+    assert "<td>8</td><td>5</td><td>63 %</td>" in pulse and "useful 3.6" in pulse
     closure = page.split("data-survey='default/closure'>")[1].split("</tr>")[0]
     assert closure.count("&lt;3") >= 3
 
