@@ -6,10 +6,14 @@ availability), proposed → accepted by the other party → rescheduled → canc
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 from html import unescape
 
 from shared.auth import Role
+from tests.helpers import eventually
+from tests.integration.matching.conftest import mentee_registered, mentor_registered
+from tests.integration.service_harness import auth
 
 RADIO = re.compile(r'name="starts_at" value="([^"]+)"')
 
@@ -116,3 +120,41 @@ async def test_propose_accept_reschedule_cancel_and_held(stack) -> None:
     assert "Thank you: the meeting is logged." in page.text and "Held" in page.text
     page = await mentor.get(workspace)
     assert "2026-03-04 · 60 minutes" in page.text and "Private: we talked about the aims page" in page.text
+
+
+async def test_times_are_typed_and_shown_in_each_persons_zone_across_dst(stack) -> None:
+    """A mentor in New York (daylight saving starts on 2026-03-08) proposes 09:00 their time on 2026-03-10: sent as
+    13:00 UTC, inside the mentee's Tuesday 09:00-17:00 UTC; each reads it in their own zone."""
+    mentor_id, mentee_id = f"mentor-ny-{uuid.uuid4().hex[:6]}", f"mentee-{uuid.uuid4().hex[:6]}"
+    await stack.matching.feed(mentor_registered(mentor_id, time_zone="America/New_York"), mentee_registered(mentee_id))
+    rid = await stack.match(mentor_id, mentee_id)
+
+    async def zone_known() -> bool:
+        answer = await stack.relationships.client.get(
+            f"/relationships/{rid}/meetings/availability", headers=auth(mentor_id, Role.mentor)
+        )
+        return answer.json()[mentor_id]["time_zone"] == "America/New_York"
+
+    await eventually(zone_known, timeout=40)
+    mentor = await stack.sign_in(mentor_id, Role.mentor)
+    mentee = await stack.sign_in(mentee_id, Role.mentee)
+    window = {"windows.0.weekday": "1", "windows.0.start": "09:00", "windows.0.end": "17:00"}
+    assert (await mentee.post("/availability", window)).status_code == 303
+
+    workspace = f"/relationships/{rid}"
+    assert "Times are in your time zone, America/New_York." in (await mentor.get(workspace)).text
+    early = await mentor.post(
+        f"{workspace}/meetings/proposals",
+        {"proposal.candidates.0": "2026-03-10T04:00", "proposal.duration_minutes": "60"},  # 08:00 UTC
+    )
+    assert early.status_code == 422 and 'id="proposal-candidates-0-error">is outside' in early.text
+    made = await mentor.post(
+        f"{workspace}/meetings/proposals",
+        {"proposal.candidates.0": "2026-03-10T09:00", "proposal.duration_minutes": "60"},
+    )
+    assert made.status_code == 303, made.text
+    meeting_page = made.headers["location"].split("?")[0]
+    assert "2026-03-10 09:00 (America/New_York)" in (await mentor.get(meeting_page)).text
+    page = await mentee.get(meeting_page)
+    assert "2026-03-10 13:00 (UTC)" in page.text
+    assert [t[:19] for t in starts_of(page.text)] == ["2026-03-10T13:00:00"]
