@@ -4,7 +4,8 @@ test module. Every test under ``tests/integration`` carries the ``integration`` 
 The services use fixed topic names (``profiles.events``, ...), so a module that reads a whole topic or starts a
 service whose consumer group reads one would see the records other modules left there. A broker of its own (it
 starts in a fifth of a second) makes every module independent of which modules ran before it, in this process or
-in the other worker of ``make test`` (pytest-xdist, whole modules per worker)."""
+in the other worker of ``make test`` (pytest-xdist, whole modules per worker). An external broker (a Kafka
+container, or one named by the environment) is shared by the session instead."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import pytest
 import pytest_asyncio
 from hypothesis import settings as hypothesis_settings
 
-from mentorship.devstack.broker import Broker, start_broker
+from mentorship.devstack.broker import BOOTSTRAP_ENV, Broker, start_broker, start_tansu
+from mentorship.devstack.docker import docker_engine_available
 from mentorship.devstack.oidc import STAFF_ACCOUNTS, DevAccount, OidcProvider, start_oidc_provider
 from mentorship.devstack.postgres import Postgres, start_postgres
 from shared.db import create_pool, migrate, shared_migrations
@@ -46,9 +48,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
+@pytest.fixture(scope="session")
+def external_broker() -> Iterator[Broker | None]:
+    """A broker that is not ours to start per module: ``MENTORSHIP_KAFKA_BOOTSTRAP``, or a Kafka container where a
+    Docker engine answers (tens of seconds to start), shared by the session. None otherwise."""
+    if os.environ.get(BOOTSTRAP_ENV) or docker_engine_available():
+        with start_broker() as running:
+            yield running
+    else:
+        yield None
+
+
 @pytest.fixture(scope="module")
-def broker() -> Iterator[Broker]:
-    with start_broker() as running:
+def broker(external_broker: Broker | None) -> Iterator[Broker]:
+    """The module's own Tansu, or the session's external broker (whose topics the modules then share)."""
+    if external_broker is not None:
+        yield external_broker
+        return
+    with start_tansu() as running:
         yield running
 
 

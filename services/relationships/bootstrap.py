@@ -23,6 +23,10 @@ from services.relationships.adapters.read_model import PostgresReadModel
 from services.relationships.adapters.scheduling_bus import add_scheduling_handlers
 from services.relationships.adapters.scheduling_http import install_scheduling
 from services.relationships.adapters.scheduling_postgres import PostgresCalendars, PostgresScheduledMeetings
+from services.relationships.adapters.survey_bus import add_survey_handlers, survey_timer_handlers
+from services.relationships.adapters.survey_http import install_surveys
+from services.relationships.adapters.survey_privacy import with_surveys
+from services.relationships.adapters.survey_store import PostgresSurveyStore
 from services.relationships.application.container import Container, relationship_repository
 from services.relationships.application.fire_timers import timer_handlers
 from services.relationships.application.nudge_watch import (
@@ -32,7 +36,10 @@ from services.relationships.application.nudge_watch import (
     nudge_timer_handlers,
     nudges_repository,
 )
+from services.relationships.application.open_surveys import SurveyWatch
 from services.relationships.application.schedule_meeting import Scheduling, meeting_repository
+from services.relationships.application.survey_ports import Surveys
+from services.relationships.domain.survey import Survey, SurveyNotFound
 from services.relationships.settings import RelationshipsSettings
 from shared import privacy
 from shared.bus import topic_for
@@ -40,6 +47,7 @@ from shared.clock import Clock, clock_for
 from shared.db import migrations_from_package
 from shared.eventstore import EventStore
 from shared.http import create_app
+from shared.repository import Repository
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 from shared.startup_checks import Finding, placeholder
@@ -54,7 +62,7 @@ def build_app(
     store = EventStore(settings.service_name, clock)
     runtime = ServiceRuntime(
         settings,
-        privacy=inventory,
+        privacy=with_surveys(inventory),
         migrations=migrations_from_package("services.relationships.migrations"),
         consumes=[topic_for("matching"), topic_for("profiles")],
         clock=clock,
@@ -62,10 +70,13 @@ def build_app(
     )
     container = build_container(runtime, store, clock, options)
     scheduling = build_scheduling(container, store)
-    runtime.handlers = privacy.guarded(add_scheduling_handlers(bus_handlers(container), scheduling)).inbox_handlers()
+    surveys = build_surveys(runtime, store, container, options)
+    handlers = add_survey_handlers(add_scheduling_handlers(bus_handlers(container), scheduling), surveys)
+    runtime.handlers = privacy.guarded(handlers).inbox_handlers()
     runtime.timer_handlers = {
         **timer_handlers(container),
         **nudge_timer_handlers(build_nudging(container, store, options)),
+        **survey_timer_handlers(surveys),
     }
     app = create_app(
         runtime,
@@ -74,10 +85,12 @@ def build_app(
         tags={
             "relationships": "Relationships from start to closure: agreement, meetings, goals, reviews, feedback.",
             "meetings": "Scheduled meetings: availability, proposals, acceptance, reschedule, cancellation, held.",
+            "surveys": "Surveys per program: templates, open surveys, answers (text answers for the respondent only).",
         },
     )
     install(app, container)
     install_scheduling(app, scheduling)
+    install_surveys(app, surveys)
     return app
 
 
@@ -107,6 +120,23 @@ def build_scheduling(container: Container, store: EventStore) -> Scheduling:
     """Scheduled meetings beside the relationships: their repository and ports (``schedule_meeting.py``)."""
     scheduled = PostgresScheduledMeetings()
     return Scheduling(container, meeting_repository(store, scheduled), PostgresCalendars(), scheduled)
+
+
+def build_surveys(runtime: ServiceRuntime, store: EventStore, c: Container, options: RelationshipsSettings) -> Surveys:
+    """Surveys (issue 18): their repository, and a commit hook on the relationships' that opens them."""
+    surveys = Surveys(
+        transactions=runtime.transaction,
+        surveys=Repository(store, Survey, not_found=SurveyNotFound),
+        relationships=c.relationships,
+        store=PostgresSurveyStore(),
+        programs=c.programs,
+        timers=TimerBook(),
+        cipher=c.cipher,
+        clock=c.clock,
+        expires_after=timedelta(days=options.survey_expiry_days),
+    )
+    c.relationships.on_commit = (*c.relationships.on_commit, SurveyWatch(surveys))
+    return surveys
 
 
 def build_container(

@@ -24,3 +24,4 @@ class RelationshipsSettings(BaseSettings):
         default=30, ge=1, le=3650, description="Days after the re-engagement nudge before the director is told"
     )
     meeting_topics: list[str] = Field(default=list(PROGRAM_TOPICS), min_length=1)
+    survey_expiry_days: int = Field(default=30, ge=1, le=365, description="Days a survey stays open for answers")

@@ -372,3 +372,48 @@ class RelationshipInactive(_RelationshipsEvent):
     )
     co_mentor_ids: list[Id] = Field(default_factory=list, max_length=20, json_schema_extra={"person_id": True})
     mentee_ids: list[Id] = Field(min_length=1, max_length=20, json_schema_extra={"person_id": True})
+
+
+# --- Surveys (issue 18) -------------------------------------------------------------------------------------------
+
+SurveyKind = Literal["pulse", "mid_point", "annual_review", "closure", "end_of_training"]
+SURVEY_KINDS: tuple[str, ...] = ("pulse", "mid_point", "annual_review", "closure", "end_of_training")
+
+
+class _SurveyEvent(Event):
+    """Subject = the survey id (``survey_id``)."""
+
+    owner: ClassVar[str] = "relationships"
+
+    survey_id: Id
+    kind: SurveyKind
+    program_id: Id = DEFAULT_PROGRAM
+    relationship_id: Id | None = Field(default=None, description="None for the end-of-training survey")
+
+
+class SurveyOpened(_SurveyEvent):
+    """A survey opened for its respondents (analytics counts response rates from it)."""
+
+    respondent_ids: list[Id] = Field(
+        min_length=1,
+        max_length=64,
+        description="Who is asked (a relationship's parties: up to 41 in a group)",
+        json_schema_extra={"uniqueItems": True, "person_id": True},
+    )
+    opened_on: date
+    expires_on: date
+    occasion: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
+        description="What opened it: a meeting id, the review date, 'closure', 'training'"
+    )
+
+
+class SurveyAnswered(_SurveyEvent):
+    """One respondent's answers: scale scores and choices only; free-text answers stay sealed in relationships."""
+
+    respondent_id: Id = Field(json_schema_extra={"person_id": True})
+    respondent_role: Literal["mentor", "mentee", "peer"]
+    answered_on: date
+    scores: dict[Id, Annotated[int, Field(ge=1, le=5)]] = Field(default_factory=dict, max_length=50)
+    choices: dict[Id, Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
+        default_factory=dict, max_length=50
+    )

@@ -157,6 +157,10 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
         "would_recommend": True,
         "comment": "good",
     },
+    ("PUT", "/programs/{program_id}/surveys/{kind}"): {
+        "questions": [{"id": "q1", "text": "How useful?", "type": "scale"}],
+    },
+    ("POST", "/surveys/{survey_id}/responses"): {"answers": {"useful": 4, "next": "yes"}},
     ("PUT", "/participants/{participant_id}/preferences"): {"channels": ["email"], "digest": True},
     ("POST", "/replays"): {"as_of": "2026-01-01T00:00:00Z"},
 }

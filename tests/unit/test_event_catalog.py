@@ -174,6 +174,27 @@ VALID: dict[str, dict[str, Any]] = {
         "outcome": "continued",
         "next_review_due_on": "2027-03-01",
     },
+    "SurveyOpened": {
+        "survey_id": "s1",
+        "kind": "pulse",
+        "program_id": "default",
+        "relationship_id": "rel1",
+        "respondent_ids": ["p1", "p2"],
+        "opened_on": "2026-03-01",
+        "expires_on": "2026-03-31",
+        "occasion": "m1",
+    },
+    "SurveyAnswered": {
+        "survey_id": "s1",
+        "kind": "pulse",
+        "program_id": "default",
+        "relationship_id": "rel1",
+        "respondent_id": "p2",
+        "respondent_role": "mentee",
+        "answered_on": "2026-03-02",
+        "scores": {"useful": 4},
+        "choices": {"next": "yes"},
+    },
     "FeedbackSubmitted": {
         "relationship_id": "rel1",
         "survey": "relationship_feedback",
@@ -316,6 +337,8 @@ OWNERS = {
         "MeetingNudgeDue",
         "ReengagementNudged",
         "RelationshipInactive",
+        "SurveyOpened",
+        "SurveyAnswered",
     ],
     "notifications": ["NotificationSent", "NotificationFailed"],
     "hr": [
@@ -407,7 +430,7 @@ def test_an_unknown_field_from_a_newer_producer_is_ignored() -> None:
 
 
 def test_confidential_text_never_travels() -> None:
-    for name in ("MeetingLogged", "FeedbackSubmitted"):
+    for name in ("MeetingLogged", "FeedbackSubmitted", "SurveyAnswered", "SurveyOpened"):
         fields = set(event_class(name).model_fields)
         assert not fields & {"notes", "note", "comment", "comments", "text", "body"}, name
     for name in ("NotificationSent", "NotificationFailed"):

@@ -62,6 +62,9 @@ NEW_SINCE_V1 = {
     "MeetingNudgeDue",
     "ReengagementNudged",
     "RelationshipInactive",
+    # issue 18: surveys throughout
+    "SurveyOpened",
+    "SurveyAnswered",
 }
 """Event types added to the catalog after the v1 history was recorded; every other type is in it."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from services.analytics.adapters import evaluation_page, formats
+from services.analytics.adapters.surveys_page import survey_table
 
 BAR_WIDTH, BAR_GAP, CHART_HEIGHT = 46, 14, 160
 COLOURS = ("#2f6f9f", "#d0812c", "#5a9f45", "#9f3f6f")
@@ -290,6 +291,7 @@ def render(figures: dict, query: str, account: str = "", compared: dict | None =
         "<section class='charts'>",
         *evaluation_page.evaluation_charts(figures, min_cell),
         "</section>",
+        survey_table(figures.get("surveys"), min_cell),
         director,
         program_table(compared),
         "</body></html>",

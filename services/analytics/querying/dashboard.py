@@ -23,6 +23,7 @@ from services.analytics.querying.evaluation import evaluation_figures
 from services.analytics.querying.mentor_load import mentor_load
 from services.analytics.querying.periods import as_of, cell, in_program, population
 from services.analytics.querying.retention import retention
+from services.analytics.querying.surveys import survey_figures
 from services.analytics.querying.trends import cadence, lagging_over_time, participants_over_time, relationship_facts
 
 
@@ -68,6 +69,7 @@ async def program_figures(conn: asyncpg.Connection, schema: str, filters: Filter
         "requests": await _requests(conn, schema, filters),
         "relationships": await _relationships(conn, schema, filters, min_cell),
         "satisfaction": await _satisfaction(conn, schema, filters, min_cell),
+        "surveys": await survey_figures(conn, schema, filters, min_cell),
         **await dated_figures(conn, schema, filters, min_cell),
     }
 

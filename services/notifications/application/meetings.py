@@ -115,36 +115,37 @@ async def held_check_due(deps: Deps, conn: Conn, timer: Timer) -> None:
     await record(deps, conn, timer_cause_id(timer.key, timer.due_at), notices)
 
 
+async def _to_the_parties(deps: Deps, conn: Conn, cause_id: str, kind: str, relationship_id: str, **facts) -> None:
+    """A mail of ``kind`` to every party of the relationship, linking to its page in the portal."""
+    parties = await parties_of(deps, conn, relationship_id)
+    url = f"{deps.options.portal_url.rstrip('/')}/relationships/{relationship_id}"
+    context = {"relationship_id": relationship_id, **facts, "url": url}
+    notices = to_parties(kind, parties.mentor_id, parties.mentee_ids, context, parties.co_mentor_ids)
+    await record(deps, conn, cause_id, notices)
+
+
 async def nudge_due(deps: Deps, conn: Conn, event: MeetingNudgeDue, cause_id: str) -> None:
-    parties = await parties_of(deps, conn, event.relationship_id)
-    context = {
-        "relationship_id": event.relationship_id,
-        "next_meeting_due_on": event.next_meeting_due_on.isoformat(),
-        "lagging_on": event.lagging_on.isoformat(),
-        "cadence_weeks_max": event.cadence_weeks_max,
-        "url": f"{deps.options.portal_url.rstrip('/')}/relationships/{event.relationship_id}",
-    }
-    await record(
+    await _to_the_parties(
         deps,
         conn,
         cause_id,
-        to_parties("meeting_nudge", parties.mentor_id, parties.mentee_ids, context, parties.co_mentor_ids),
+        "meeting_nudge",
+        event.relationship_id,
+        next_meeting_due_on=event.next_meeting_due_on.isoformat(),
+        lagging_on=event.lagging_on.isoformat(),
+        cadence_weeks_max=event.cadence_weeks_max,
     )
 
 
 async def reengagement(deps: Deps, conn: Conn, event: ReengagementNudged, cause_id: str) -> None:
-    parties = await parties_of(deps, conn, event.relationship_id)
-    context = {
-        "relationship_id": event.relationship_id,
-        "lagging_since": event.lagging_since.isoformat(),
-        "inactivity_days": event.inactivity_days,
-        "url": f"{deps.options.portal_url.rstrip('/')}/relationships/{event.relationship_id}",
-    }
-    await record(
+    await _to_the_parties(
         deps,
         conn,
         cause_id,
-        to_parties("reengagement_nudge", parties.mentor_id, parties.mentee_ids, context, parties.co_mentor_ids),
+        "reengagement_nudge",
+        event.relationship_id,
+        lagging_since=event.lagging_since.isoformat(),
+        inactivity_days=event.inactivity_days,
     )
 
 

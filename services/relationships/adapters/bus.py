@@ -56,4 +56,5 @@ def terms_of(event: ProgramDefined | ProgramChanged) -> Terms:
         cadence_weeks_max=event.cadence_weeks_max,
         review_interval_months=event.review_interval_months,
         inactivity_days=event.inactivity_days,
+        surveys=tuple(event.surveys),
     )

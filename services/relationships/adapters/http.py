@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, status
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
 from pydantic import BaseModel
 
 from services.relationships.adapters import views
@@ -26,6 +26,7 @@ from services.relationships.adapters.requests import (
     Signature,
     StartRelationship,
 )
+from services.relationships.adapters.survey_http import open_surveys_of
 from services.relationships.application import (
     close_relationship,
     commands,
@@ -104,9 +105,15 @@ async def list_relationships(
 
 
 @router.get("/{relationship_id}")
-async def get_relationship(relationship_id: IdPath, c: ContainerDep, principal: Member) -> dict[str, Any]:
-    """The relationship's status; a party also gets the agreement, goals, meetings and an open survey."""
-    return await show_relationship(c, relationship_id, principal.subject, director=principal.is_director)
+async def get_relationship(
+    relationship_id: IdPath, c: ContainerDep, principal: Member, request: Request
+) -> dict[str, Any]:
+    """The relationship's status; a party also gets the agreement, goals, meetings, an open survey and
+    `open_surveys` (issue 18: the reader's surveys of this relationship still to answer)."""
+    shown = await show_relationship(c, relationship_id, principal.subject, director=principal.is_director)
+    if "agreement" in shown:  # a party's view
+        shown["open_surveys"] = await open_surveys_of(request.app, relationship_id, principal.subject)
+    return shown
 
 
 @router.put("/{relationship_id}/agreement")

@@ -27,6 +27,11 @@ class Terms:
     cadence_weeks_max: int = 8
     review_interval_months: int = 12
     inactivity_days: int = 90
+    surveys: tuple[str, ...] | None = None
+    """The survey kinds the program runs (``domain/survey.py``); None: every kind (the built-in program)."""
+
+    def surveys_on(self, kind: str) -> bool:
+        return self.surveys is None or kind in self.surveys
 
     def review_after(self, day: date) -> date:
         """The review date the agreement defaults to: ``review_interval_months`` after ``day``, a month being a

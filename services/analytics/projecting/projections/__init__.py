@@ -19,6 +19,6 @@ what it needs is logged and left out, the other projections still see it) and wr
 few statements (COPY, ``INSERT … SELECT FROM unnest``), never one statement per event.
 """
 
-from services.analytics.projecting.projections import activity, evaluation, program, timeline, workforce
+from services.analytics.projecting.projections import activity, evaluation, program, surveys, timeline, workforce
 
-ALL = (timeline, program, activity, workforce, evaluation)
+ALL = (timeline, program, activity, workforce, evaluation, surveys)
