@@ -121,6 +121,23 @@ async def test_propose_accept_reschedule_cancel_and_held(stack) -> None:
     page = await mentor.get(workspace)
     assert "2026-03-04 · 60 minutes" in page.text and "Private: we talked about the aims page" in page.text
 
+    # The meeting logged opens the pulse survey for both: answered from the workspace.
+    found = re.search(rf'href="({workspace}/surveys/[^"]+)">After the meeting: a short survey', page.text)
+    assert found, "the pulse survey is not linked from the workspace"
+    survey = found.group(1)
+    form = await mentor.get(survey)
+    assert form.status_code == 200 and "How useful was this meeting?" in form.text
+    assert 'name="answers.useful" value="5"' in form.text and 'name="answers.next" value="not_sure"' in form.text
+    missing = await mentor.post(survey, {"answers.next": "yes", "answers.comment": "Good pace"})
+    assert missing.status_code == 422 and 'id="answer-useful-error"' in missing.text
+    assert "Good pace</textarea>" in missing.text and 'value="yes" checked' in missing.text
+    answered = await mentor.post(survey, {"answers.useful": "4", "answers.next": "yes", "answers.comment": ""})
+    assert answered.status_code == 303 and answered.headers["location"] == f"{workspace}?done=survey_answered"
+    page = await mentor.get(answered.headers["location"])
+    assert "Thank you for your answers." in page.text and survey not in page.text
+    assert (await mentor.get(survey)).status_code == 404  # answered: no longer open
+    assert (await outsider.get(survey)).status_code == 404
+
 
 async def test_times_are_typed_and_shown_in_each_persons_zone_across_dst(stack) -> None:
     """A mentor in New York (daylight saving starts on 2026-03-08) proposes 09:00 their time on 2026-03-10: sent as
