@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 from shared.auth import Role
@@ -175,3 +175,13 @@ async def test_times_are_typed_and_shown_in_each_persons_zone_across_dst(stack) 
     page = await mentee.get(meeting_page)
     assert "2026-03-10 13:00 (UTC)" in page.text
     assert [t[:19] for t in starts_of(page.text)] == ["2026-03-10T13:00:00"]
+
+    # Accepted, then it did not happen: "No, it did not" cancels it.
+    assert (await mentee.post(f"{meeting_page}/acceptance", {"starts_at": starts_of(page.text)[0]})).status_code == 303
+    stack.clock.advance(datetime(2026, 3, 11, tzinfo=UTC) - stack.clock.now())  # past 2026-03-10 14:00 UTC
+    page = await mentor.get(meeting_page)
+    assert "Did it happen?" in page.text and "Reschedule" not in page.text
+    not_held = await mentor.post(f"{meeting_page}/cancellation", {"answer": "not_held"})
+    assert not_held.status_code == 303 and not_held.headers["location"].endswith("?done=meeting_not_held")
+    page = await mentor.get(not_held.headers["location"])
+    assert "Noted: the meeting did not take place." in page.text and "Cancelled" in page.text
