@@ -10,10 +10,21 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.portal.adapters.pages import dev_mail, director, home, mentee, mentor, pair, profile, programs
+from services.portal.adapters.pages import (
+    dev_mail,
+    director,
+    home,
+    meetings,
+    mentee,
+    mentor,
+    pair,
+    profile,
+    programs,
+    surveys,
+)
 from services.portal.adapters.web import Portal
 
-AREAS = (home, profile, mentee, mentor, pair, programs, director)
+AREAS = (home, profile, mentee, mentor, meetings, surveys, pair, programs, director)
 
 
 def install(app: FastAPI, portal: Portal) -> None:

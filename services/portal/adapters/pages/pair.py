@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 from services.portal.adapters.i18n import N_
 from services.portal.adapters.web import Form, Section, Viewer, ViewerDep, checked_form, done, render, section
 from services.portal.application.errors import ApiError, Conflict, FieldErrors, ServiceDown
+from services.portal.application.scheduling import CANDIDATE_ROWS, shown
 from shared.auth import Role
 
 router = APIRouter(include_in_schema=False)
@@ -119,6 +120,13 @@ async def _workspace(
     if viewer.subject in mentors and rel.get("match_id") and model == "one_to_one":
         intro = await section(viewer.api.get("matching", f"/requests/{rel['match_id']}"))
     is_mentor = viewer.subject in mentors
+    scheduled, zone_name = Section([]), "UTC"
+    if party:  # the pair's scheduled meetings and the viewer's time zone (times are typed and shown in it)
+        base = f"/relationships/{relationship_id}/meetings"
+        scheduled = await section(viewer.api.get("relationships", f"{base}/scheduled"), {"items": []})
+        calendars = await section(viewer.api.get("relationships", f"{base}/availability"), {})
+        zone_name = ((calendars.value or {}).get(viewer.subject) or {}).get("time_zone") or "UTC"
+    upcoming = [m for m in (scheduled.value or {}).get("items", []) if m["status"] in ("proposed", "accepted")]
     mentee_names = ", ".join(known.get(m, m) for m in rel["mentee_ids"])
     others = [p for p in (*mentors, *rel["mentee_ids"]) if p != viewer.subject]
     return render(
@@ -139,11 +147,20 @@ async def _workspace(
         intro=intro,
         agreement_rows=_agreement_rows(rel.get("agreement"), values),
         today=today(viewer).isoformat(),
+        scheduled=scheduled,
+        upcoming=upcoming,
+        zone=zone_name,
+        at=lambda v: shown(v, zone_name),
+        candidate_rows=range(CANDIDATE_ROWS),
         failed=failed,
         errors=errors or {},
         conflict=conflict,
         values=values or Form(),
     )
+
+
+render_workspace = _workspace
+"""The workspace with a refusal shown (the meetings' forms post elsewhere and come back here)."""
 
 
 async def _act(
