@@ -23,12 +23,21 @@ from mentorship.devstack.broker import BOOTSTRAP_ENV, Broker, start_broker, star
 from mentorship.devstack.docker import docker_engine_available
 from mentorship.devstack.oidc import STAFF_ACCOUNTS, DevAccount, OidcProvider, start_oidc_provider
 from mentorship.devstack.postgres import Postgres, start_postgres
+from mentorship.devstack.processes import PORTS_ENV, port_range
 from shared.db import create_pool, migrate, shared_migrations
 
 INTEGRATION = Path(__file__).parent / "integration"
 # The services the tests build or start run in development mode, where the development tokens the tests mint
 # (``shared.auth.mint_token``) are accepted; tests of production behaviour pass ``dev_mode=False`` themselves.
 os.environ.setdefault("MENTORSHIP_DEV_MODE", "1")
+# Each pytest-xdist worker (and every process it starts, which inherits this) takes its services' ports from a
+# slice of its own, so the two workers never hand out the same port (``free_port``).
+if (_worker := os.environ.get("PYTEST_XDIST_WORKER", "")).startswith("gw"):
+    _low, _high = port_range()
+    _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    _slice = (_high - _low + 1) // _workers
+    _first = _low + int(_worker[2:]) * _slice
+    os.environ[PORTS_ENV] = f"{_first}-{_first + _slice - 1}"
 # Property tests assert behaviour, never speed: Hypothesis' per-example deadline (200 ms) is a timed assertion that
 # a busy 2-core machine fails, so it is off for the whole suite (speed lives in bench/).
 hypothesis_settings.register_profile("suite", deadline=None)

@@ -19,11 +19,50 @@ import psutil
 _LIVE: set[ManagedProcess] = set()
 
 
+PORTS_ENV = "MENTORSHIP_DEV_PORTS"
+"""``LOW-HIGH``: where ``free_port`` looks (the tests give each pytest-xdist worker a slice of its own)."""
+_GIVEN: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def port_range() -> tuple[int, int]:
+    """The ports ``free_port`` hands out: ``MENTORSHIP_DEV_PORTS``, else 20000 up to the kernel's ephemeral range."""
+    if spec := os.environ.get(PORTS_ENV):
+        low, _, high = spec.partition("-")
+        return int(low), int(high)
+    return 20000, _ephemeral_low() - 1
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """Return a TCP port that is free on ``host`` right now (the usual bind-to-0 trick)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    """A TCP port free on ``host`` right now, below the kernel's ephemeral range and not handed out before by this
+    process.
+
+    Bind-to-0 gave a port from the ephemeral range, which every outgoing connection also draws from: a service
+    killed and restarted on its port (the fault cases, a pilot's restart) found it taken by some process's
+    connection to Postgres or the broker and could not bind. Ports below that range are never given to
+    connections, and a port this process handed out once is not handed out again while it may come back.
+    """
+    low, high = port_range()
+    span = high - low + 1
+    start = int.from_bytes(os.urandom(4), "big") % span
+    for step in range(span):
+        port = low + (start + step) % span
+        if port in _GIVEN:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
+        return port
+    raise RuntimeError(f"no free TCP port on {host} in {low}-{high}")
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
