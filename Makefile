@@ -28,9 +28,11 @@ run: setup
 
 ## Lint first (a finding fails the run), then the whole suite: unit, integration (real Postgres + broker), e2e.
 ## Two pytest-xdist workers, each taking whole modules (a module's stack is started once, in one worker); each
-## worker has its own Postgres server, and every module its own broker.
+## worker has its own Postgres server, and every module its own broker. Modules go in collection order (e2e,
+## faults, integration, unit): the long single-test modules first, not last as xdist's reordering by test count
+## would put them, where one of them alone made the run's tail.
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 test-unit: setup
 	$(BIN)/python -m pytest -m unit
