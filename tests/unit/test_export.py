@@ -60,6 +60,7 @@ NOT_PERSONS = {
     "cause_event_id",
     "goal_id",
     "meeting_id",
+    "survey_id",
     "department_id",
     "old_department_id",
     "new_department_id",
