@@ -25,6 +25,7 @@ from mentorship.devstack.oidc import STAFF_ACCOUNTS, DevAccount, OidcProvider, s
 from mentorship.devstack.postgres import Postgres, start_postgres
 from mentorship.devstack.processes import PORTS_ENV, port_range
 from shared.db import create_pool, migrate, shared_migrations
+from tests.faults.table import TABLE_PATH, clear_worker_rows, join_worker_rows
 
 INTEGRATION = Path(__file__).parent / "integration"
 # The services the tests build or start run in development mode, where the development tokens the tests mint
@@ -47,6 +48,23 @@ TEST_ACCOUNTS = (
     DevAccount("mentor", "Maria Mentor", "E20001", ("mentor",)),
     DevAccount("mentee", "Theo Mentee", "E20002", ("mentee",)),
 )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        clear_worker_rows()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """The pytest-xdist controller joins the workers' fault rows into one table (``tests/faults/table.py``)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None and (rows := join_worker_rows()):
+        from tests.faults.scenario import FaultRow, format_table
+
+        table = format_table([FaultRow(**row) for row in rows])
+        TABLE_PATH.write_text(table + "\n")
+        terminalreporter.write_sep("=", "fault injection")
+        terminalreporter.write_line(table)
+        terminalreporter.write_line(f"(also in {TABLE_PATH.relative_to(TABLE_PATH.parents[1])})")
 
 
 @pytest.hookimpl(tryfirst=True)

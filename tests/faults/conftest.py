@@ -9,8 +9,6 @@ how a flaky case is told from a broken one.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -19,13 +17,9 @@ import pytest
 
 from tests.faults.cluster import start_cluster
 from tests.faults.scenario import PLAN, CleanRun, FaultRow, format_table, settle
+from tests.faults.table import ROOT, TABLE_PATH, WORKER, save_worker_rows
 from tests.faults.workload import Api, Workload
 
-ROOT = Path(__file__).resolve().parents[2]
-TABLE_PATH = ROOT / "test-artifacts" / "faults.txt"
-WORKER = os.environ.get("PYTEST_XDIST_WORKER")
-"""Set in a pytest-xdist worker (``make test`` runs two): each keeps its rows in a file of its own, and the
-controller, which runs no test, joins them into one table."""
 ROWS: list[FaultRow] = []
 DESELECTED: list[str] = []
 
@@ -70,23 +64,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if item not in long]
 
 
-def _worker_files() -> list[Path]:
-    return sorted(TABLE_PATH.parent.glob("faults-rows-*.json"))
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    if WORKER is None:  # the controller, or a run without workers: no rows of an earlier run are joined in
-        for stale in _worker_files():
-            stale.unlink(missing_ok=True)
-
-
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    if WORKER is None and not ROWS:
-        for path in _worker_files():
-            ROWS.extend(FaultRow(**row) for row in json.loads(path.read_text()))
-            path.unlink()
-        if ROWS:
-            TABLE_PATH.write_text(format_table(ROWS) + "\n")
     if DESELECTED:
         terminalreporter.write_line(
             f"{len(DESELECTED)} long fault cases deselected (bounded CI subset);"
@@ -105,8 +83,8 @@ def fault_rows() -> Iterator[list[FaultRow]]:
         TABLE_PATH.parent.mkdir(exist_ok=True)
         if WORKER is None:
             TABLE_PATH.write_text(format_table(ROWS) + "\n")
-        else:
-            (TABLE_PATH.parent / f"faults-rows-{WORKER}.json").write_text(json.dumps([asdict(r) for r in ROWS]))
+        else:  # joined by the controller (tests/faults/table.py)
+            save_worker_rows([asdict(r) for r in ROWS])
 
 
 @pytest.fixture(scope="session")
