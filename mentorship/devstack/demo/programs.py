@@ -159,7 +159,9 @@ async def play_programs(plan: Plan, call: Call, director: str, admin: Any, mento
         key=lambda p: (p.career_stage not in ("trainee", "early_career", "student"), p.participant_id),
     )
     lead, *co = await enrol(RESIDENTS, mentors, "mentor", GROUP_MENTORS, capacity=1)
-    members = await enrol(RESIDENTS, residents, "mentee", GROUP_MENTEES)
+    # A mentor never mentors the same mentee twice, in any program: leave out their mentees of the two years.
+    theirs = await _mentees_of(call, director, admin, {lead, *co})
+    members = await enrol(RESIDENTS, [r for r in residents if r.participant_id not in theirs], "mentee", GROUP_MENTEES)
     await as_director("POST", f"/programs/{RESIDENTS}/groups", {"mentor_ids": [lead, *co], "mentee_ids": members})
     (group,) = await _relationships(call, director, admin, RESIDENTS, 1)
     rid = report.group = group["relationship_id"]
@@ -197,6 +199,17 @@ async def play_programs(plan: Plan, call: Call, director: str, admin: Any, mento
         },
     )
     return report
+
+
+async def _mentees_of(call: Call, director: str, admin: Any, mentors: set[str]) -> set[str]:
+    """Everyone these mentors mentor now, in any program (matching refuses a second relationship of a pair)."""
+    found = await call("relationships", "GET", "/relationships?limit=500", director, admin)
+    return {
+        mentee
+        for r in found["items"]
+        if r["phase"] != "closed" and mentors & {r.get("mentor_id"), *r.get("co_mentor_ids", [])}
+        for mentee in r.get("mentee_ids", [])
+    }
 
 
 async def _relationships(call: Call, director: str, admin: Any, program: str, at_least: int) -> list[dict]:
