@@ -20,7 +20,7 @@ import asyncpg
 
 from services.analytics.projecting import binary_copy
 from services.analytics.projecting.copying import copy_new, insert_new
-from services.analytics.projecting.projections.catalog import by_type, upcast
+from services.analytics.projecting.projections.catalog import apply_rules, by_type
 from shared.envelope import EnvelopeRecord
 from shared.events.profiles import (
     MenteeRegistered,
@@ -211,18 +211,13 @@ _RELATIONSHIP_TYPES = ("text", "text", "date", "date", "integer", "date", "times
 def prepare(events: Sequence[EnvelopeRecord]) -> _Batch:
     """The batch's dated facts (no I/O: the projector runs this ahead)."""
     batch = _Batch()
-    for envelope in events:
-        found = RULES.get(envelope.type)
-        if found is None:
-            continue
-        event, version, rule = found
-        try:
-            data = envelope.data if envelope.schemaversion == version else upcast(event, envelope)
-            rule(batch, data, envelope.time, envelope.id)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            log.warning(
-                "event not projectable into activity facts; skipped", event_id=str(envelope.id), error=repr(exc)
-            )
+    apply_rules(
+        events,
+        RULES,
+        lambda rule, envelope, data: rule(batch, data, envelope.time, envelope.id),
+        log,
+        "event not projectable into activity facts; skipped",
+    )
     batch.latest = max((e.time for e in events), default=None)
     if batch.meetings:  # nearly half of all events: encoded here, and only the bytes are kept
         batch.meetings_encoded = binary_copy.encode(_MEETING_TYPES, batch.meetings)

@@ -13,7 +13,7 @@ calls ``upcast`` on a copy of the payload.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from shared.envelope import EnvelopeRecord
@@ -71,3 +71,24 @@ def upcast(event: type[Event], envelope: EnvelopeRecord) -> dict[str, Any]:
     own payload is left as it arrived). A newer version than this code knows is read as it is (unknown
     fields are ignored, as the catalog's models do)."""
     return event.upcast(dict(envelope.data), envelope.schemaversion)
+
+
+def apply_rules(
+    events: Iterable[EnvelopeRecord],
+    rules: Mapping[str, tuple[type[Event], int, Any]],
+    call: Callable[[Any, EnvelopeRecord, dict[str, Any]], None],
+    log: Any,
+    skipped: str,
+) -> None:
+    """For each event a projection has a rule for: its payload at the current version (``upcast``), then
+    ``call(rule, envelope, data)``; a payload the rule cannot read is logged (``skipped``) and left out."""
+    for envelope in events:
+        found = rules.get(envelope.type)
+        if found is None:
+            continue
+        event, version, rule = found
+        try:
+            data = envelope.data if envelope.schemaversion == version else upcast(event, envelope)
+            call(rule, envelope, data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.warning(skipped, event_id=str(envelope.id), error=repr(exc))

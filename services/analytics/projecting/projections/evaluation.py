@@ -24,7 +24,7 @@ from typing import NamedTuple
 import asyncpg
 
 from services.analytics.projecting.copying import insert_new
-from services.analytics.projecting.projections.catalog import by_type, upcast
+from services.analytics.projecting.projections.catalog import apply_rules, by_type
 from shared.envelope import EnvelopeRecord
 from shared.events.hr import WorkerHired, WorkerPromoted, WorkerUpdated
 from shared.events.matching import (
@@ -212,16 +212,13 @@ RULES = by_type(
 def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
     """The batch's evaluation facts (no I/O: the projector runs this ahead)."""
     prepared = Prepared({table: [] for table in [*COLUMNS, "eval_relationships"]}, {}, {})
-    for envelope in events:
-        found = RULES.get(envelope.type)
-        if found is None:
-            continue
-        event, version, rule = found
-        try:
-            data = envelope.data if envelope.schemaversion == version else upcast(event, envelope)
-            rule(prepared, envelope.id, envelope.time, data)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            log.warning("not projectable into evaluation facts; skipped", event_id=str(envelope.id), error=repr(exc))
+    apply_rules(
+        events,
+        RULES,
+        lambda rule, envelope, data: rule(prepared, envelope.id, envelope.time, data),
+        log,
+        "not projectable into evaluation facts; skipped",
+    )
     return prepared
 
 

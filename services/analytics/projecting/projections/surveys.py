@@ -13,7 +13,7 @@ from typing import NamedTuple
 import asyncpg
 
 from services.analytics.projecting.copying import insert_new
-from services.analytics.projecting.projections.catalog import by_type, upcast
+from services.analytics.projecting.projections.catalog import apply_rules, by_type
 from shared.envelope import EnvelopeRecord
 from shared.events.relationships import SurveyAnswered, SurveyOpened
 from shared.logging import get_logger
@@ -89,16 +89,13 @@ RULES = by_type({SurveyOpened: _opened, SurveyAnswered: _answered})
 
 def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
     prepared = Prepared([], [], [], [])
-    for envelope in events:
-        found = RULES.get(envelope.type)
-        if found is None:
-            continue
-        event, version, rule = found
-        try:
-            data = envelope.data if envelope.schemaversion == version else upcast(event, envelope)
-            rule(prepared, envelope, data)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            log.warning("survey event not projectable; skipped", event_id=str(envelope.id), error=repr(exc))
+    apply_rules(
+        events,
+        RULES,
+        lambda rule, envelope, data: rule(prepared, envelope, data),
+        log,
+        "survey event not projectable; skipped",
+    )
     return prepared
 
 

@@ -22,7 +22,7 @@ from uuid import UUID
 import asyncpg
 
 from services.analytics.projecting.copying import insert_new
-from services.analytics.projecting.projections.catalog import by_type, upcast
+from services.analytics.projecting.projections.catalog import apply_rules, by_type
 from shared.envelope import EnvelopeRecord
 from shared.events.hr import HrEventRescinded, WorkerHired, WorkerTerminated, WorkerTransferred, WorkerUpdated
 from shared.logging import get_logger
@@ -102,18 +102,13 @@ RULES = by_type(
 def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
     """The batch's HR facts and rescinded event ids (no I/O: the projector runs this ahead)."""
     prepared = Prepared([], [])
-    for envelope in events:
-        found = RULES.get(envelope.type)
-        if found is None:
-            continue
-        event, version, rule = found
-        try:
-            data = envelope.data if envelope.schemaversion == version else upcast(event, envelope)
-            rule(prepared, envelope.id, data)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            log.warning(
-                "HR event not projectable into workforce facts; skipped", event_id=str(envelope.id), error=repr(exc)
-            )
+    apply_rules(
+        events,
+        RULES,
+        lambda rule, envelope, data: rule(prepared, envelope.id, data),
+        log,
+        "HR event not projectable into workforce facts; skipped",
+    )
     return prepared
 
 
