@@ -22,6 +22,7 @@ from services.profiles.adapters.read_model import ReadModel
 from services.profiles.adapters.scim_groups import PostgresScimGroups
 from services.profiles.adapters.scim_users import PostgresScimUsers
 from services.profiles.domain.participant import Participant, ParticipantNotFound
+from services.profiles.settings import ProfilesSettings
 from shared import privacy, standing
 from shared.bus import HR_TOPIC
 from shared.clock import Clock, clock_for
@@ -35,8 +36,11 @@ from shared.settings import ServiceSettings
 from shared.timers import TimerBook
 
 
-def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
+def build_app(
+    settings: ServiceSettings, clock: Clock | None = None, options: ProfilesSettings | None = None
+) -> FastAPI:
     clock = clock or clock_for(settings)
+    options = options or ProfilesSettings()
     personal_data = Sealing()
     store = EventStore(settings.service_name, clock, personal_data)
     runtime = ServiceRuntime(
@@ -48,7 +52,7 @@ def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
         codec=personal_data,
         store=store,
     )
-    container = build_container(runtime, store, personal_data, clock)
+    container = build_container(runtime, store, personal_data, clock, options)
     runtime.handlers = bus.hr_handlers(container).inbox_handlers()
     runtime.timer_handlers = bus.hr_timer_handlers(container)
     app = create_app(
@@ -62,6 +66,7 @@ def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
             "scim-users": "SCIM 2.0 users (RFC 7644) for identity providers: each user is an HR worker. "
             "Answers are application/scim+json; errors are SCIM error messages.",
             "scim-groups": "SCIM 2.0 groups: each group is a department; members move between departments.",
+            "aggregates": "Demographic aggregates with small cells withheld, for the analytics service only.",
             "scim-discovery": "SCIM 2.0 discovery: service provider configuration, resource types, schemas, search.",
         },
     )
@@ -71,7 +76,11 @@ def build_app(settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
 
 
 def build_container(
-    runtime: ServiceRuntime, store: EventStore, personal_data: Sealing, clock: Clock
+    runtime: ServiceRuntime,
+    store: EventStore,
+    personal_data: Sealing,
+    clock: Clock,
+    options: ProfilesSettings | None = None,
 ) -> ProfilesContainer:
     """The Postgres ports; transactions and reads use the runtime's pool once it exists."""
     read_model = ReadModel()
@@ -95,4 +104,5 @@ def build_container(
         receipts=privacy.Receipts(inventory),
         clock=clock,
         queries=Queries(runtime),
+        aggregates=options or ProfilesSettings(),
     )

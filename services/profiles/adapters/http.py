@@ -16,7 +16,7 @@ from fastapi import APIRouter, FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from services.profiles.adapters import directory, hr_import_api, scim_api
+from services.profiles.adapters import aggregates, directory, hr_import_api, scim_api
 from services.profiles.adapters.container import Container, ProfilesContainer
 from services.profiles.adapters.requests import (
     CapacityChange,
@@ -66,6 +66,7 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(directory.router)
     app.include_router(hr_import_api.router)
+    app.include_router(aggregates.router)
     scim_api.install(app)
     for not_storable in (
         asyncpg.CharacterNotInRepertoireError,

@@ -8,6 +8,7 @@ only while they accept requests.  Demographics are shown only when the mentor co
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -60,6 +61,16 @@ class Queries:
             "SELECT true FROM erased_participants WHERE participant_id = $1", participant_id
         )
         return erased or False
+
+    async def demographics(self, participant_ids: list[str]) -> dict[str, dict | None]:
+        """Each id's demographics as the read model keeps them (only while consented; ``None`` otherwise).
+        Ids profiles does not hold are absent: the aggregate counts them as answers not given."""
+        rows = await self.pool.fetch(
+            "SELECT participant_id, demographics FROM participants"
+            " WHERE participant_id = ANY($1::text[]) AND demographics IS NOT NULL",
+            participant_ids,
+        )
+        return {r["participant_id"]: _json(r["demographics"]) for r in rows}
 
     async def mentors(self, f: MentorFilter, limit: int, offset: int) -> tuple[list[dict], int]:
         """One page of the mentor directory and the number of mentors the filter matches."""
@@ -226,3 +237,8 @@ def _entry(row: dict) -> dict:
         "meeting_formats": availability.get("formats", []),
         "demographics": demographics if demographics and demographics.get("consented") else None,
     }
+
+
+def _json(value: object) -> dict | None:
+    """A jsonb value as the pool decodes it (text without a codec)."""
+    return json.loads(value) if isinstance(value, str) else value  # type: ignore[return-value]
