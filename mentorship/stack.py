@@ -59,6 +59,13 @@ def key_sources_env(name: str, urls: Mapping[str, list[str]]) -> dict[str, str]:
     return {"MENTORSHIP_KEY_SOURCES": json.dumps(sources)} if sources else {}
 
 
+def aggregate_sources_env(name: str, urls: Mapping[str, list[str]]) -> dict[str, str]:
+    """Analytics asks profiles for demographic aggregates (``MENTORSHIP_ANALYTICS_PROFILES_URL``): its first replica."""
+    if name != "analytics" or not urls.get("profiles"):
+        return {}
+    return {"MENTORSHIP_ANALYTICS_PROFILES_URL": urls["profiles"][0]}
+
+
 class Replica:
     """One process of a service; it can be killed (``SIGKILL``, no clean-up) and started again."""
 
@@ -175,6 +182,7 @@ def start_services(
             dsn = postgres.create_database(database)
             extra = {
                 **key_sources_env(name, urls),
+                **aggregate_sources_env(name, urls),
                 **(extra_env or {}),
                 **((service_env_overrides or {}).get(name, {})),
             }

@@ -6,10 +6,14 @@ API on one replica at a time, a replay builds a new generation) and serves what 
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 from fastapi import FastAPI
 
 from services.analytics.adapters import http, login
 from services.analytics.adapters.container import AnalyticsContainer
+from services.analytics.adapters.profiles_client import ProfilesAggregates
 from services.analytics.projecting.generations import SHAPE
 from services.analytics.projecting.live import live_projector
 from services.analytics.projecting.privacy import inventory
@@ -23,17 +27,40 @@ from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 
 
-def build_app(settings: ServiceSettings, options: AnalyticsSettings | None = None) -> FastAPI:
+def build_app(
+    settings: ServiceSettings,
+    options: AnalyticsSettings | None = None,
+    profiles_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """``profiles_transport``: how analytics reaches profiles' aggregate (tests: the profiles app in-process)."""
     options = options or AnalyticsSettings()
     snapshots = SnapshotPolicy(limit=options.max_snapshots, days=options.snapshot_days)
+    profiles_url = options.profiles_base_url(settings.dev_mode)
+    profiles = (
+        ProfilesAggregates(settings, profiles_url, options.profiles_timeout_seconds, profiles_transport)
+        if profiles_url
+        else None
+    )
+
+    async def close_profiles(_: ServiceRuntime, stop: asyncio.Event) -> None:
+        await stop.wait()
+        if profiles is not None:
+            await profiles.aclose()
+
     runtime = ServiceRuntime(
         settings,
         migrations=migrations_from_package("services.analytics.migrations"),
         publishes=False,
-        background=[live_projector(snapshots)],
+        background=[live_projector(snapshots), close_profiles],
         privacy=inventory,
     )
-    reads = Reads(lambda: runtime.pool, shape=SHAPE, min_cell=options.min_cell, snapshot_days=options.snapshot_days)
+    reads = Reads(
+        lambda: runtime.pool,
+        shape=SHAPE,
+        min_cell=options.min_cell,
+        snapshot_days=options.snapshot_days,
+        demographics=profiles,
+    )
     app = create_app(
         runtime,
         title="Mentorship · analytics",

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_PROFILES_URL = "http://127.0.0.1:8001"
+"""Where the development stack runs profiles: the default of ``profiles_url`` in development mode only."""
 
 
 class AnalyticsSettings(BaseSettings):
@@ -26,3 +31,26 @@ class AnalyticsSettings(BaseSettings):
         le=3650,
         description="Days an as-of snapshot is kept after it was started; then it is no longer served and is dropped",
     )
+    profiles_url: str | None = Field(
+        default=None,
+        description="Base URL of the profiles API, asked for demographic aggregates (the evaluation's breakdowns by"
+        f" consented demographics). Unset: {DEV_PROFILES_URL} in development mode; otherwise those breakdowns say"
+        " they are not configured",
+    )
+    profiles_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="Longest wait for profiles' answer before the block says so"
+    )
+
+    @field_validator("profiles_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL of the profiles API, e.g. https://profiles.internal")
+        return value.rstrip("/")
+
+    def profiles_base_url(self, dev_mode: bool) -> str | None:
+        """The URL to ask profiles at: the configured one, or the development stack's in development mode."""
+        return self.profiles_url or (DEV_PROFILES_URL if dev_mode else None)

@@ -109,10 +109,53 @@ def evaluation_charts(figures: dict, min_cell: int) -> list[str]:
             },
             min_cell,
             percent=True,
-            desc="Requests matched, and participants employed on their first anniversary, per priority group."
-            " Demographic breakdowns: " + evaluation["by_demographics"].get("reason", "none"),
+            desc="Requests matched, and participants employed on their first anniversary, per priority group.",
         )
     )
+    return charts + demographic_charts(evaluation["by_demographics"], min_cell)
+
+
+DIMENSION_LABELS = {
+    "gender": "gender",
+    "race_ethnicity": "race or ethnicity",
+    "first_generation": "first generation in college",
+}
+CATEGORY_LABELS = {"not_given": "not given", "other": "other (pooled)"}
+
+
+def demographic_charts(block: dict, min_cell: int) -> list[str]:
+    """Match rate and 12-month retention per category of each consented dimension, as profiles counted them
+    (small categories pooled into "other", cells withheld by profiles shown as "<n"); or why there are none."""
+    if not block.get("reported"):
+        return [
+            "<figure class='chart' id='chart-demographics'><figcaption>Match rate and 12-month retention, by consented"
+            f" demographics</figcaption><p>Not shown: {escape(block.get('reason', 'not computed'))}</p></figure>"
+        ]
+    shown = block.get("min_cell", min_cell)
+    charts = []
+    for dimension, figures in block["dimensions"].items():
+        rates: dict[str, dict[str, float | None]] = {}
+        for row in figures["match"]:
+            rates.setdefault(CATEGORY_LABELS.get(row["category"], row["category"]), {})["match rate"] = row[
+                "match_rate"
+            ]
+        for row in figures["retention_12m"]:
+            label = CATEGORY_LABELS.get(row["category"], row["category"])
+            rates.setdefault(label, {})["retained at 12 months"] = row["retention_rate_12m"]
+        bars = {label: {k: r.get(k) for k in ("match rate", "retained at 12 months")} for label, r in rates.items()}
+        name = DIMENSION_LABELS.get(dimension, dimension)
+        charts.append(
+            page.grouped_bar_chart(
+                f"chart-demographics-{dimension.replace('_', '-')}",
+                f"Match rate and 12-month retention, by {name} (answers given with consent)",
+                bars,
+                shown,
+                percent=True,
+                desc=f"Requests matched, and participants employed on their first anniversary, by {name}. Counted by"
+                f" profiles from consented answers only: categories of fewer than {shown} people are pooled into"
+                " other, cells of fewer are withheld, and people who gave no answer with consent are not given.",
+            )
+        )
     return charts
 
 

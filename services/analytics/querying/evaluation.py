@@ -1,6 +1,12 @@
 """The evaluation figures directors ask for (issue 18): promotion beside retention, mentor responsiveness,
-fast starts or lagging, breakdowns by priority group. Every query takes ``program`` (a program id, or None
-for all): facts carry the program of their event (``projecting/projections/evaluation.py``).
+fast starts or lagging, breakdowns by priority group and by consented demographics. Every query takes
+``program`` (a program id, or None for all): facts carry the program of their event
+(``projecting/projections/evaluation.py``).
+
+Demographics are personal and reach analytics sealed, with no key to open them: analytics computes the groups
+(participant ids) from its own facts (``demographic_groups``) and profiles counts each group's consented answers,
+withholding small cells itself (``by_demographics``, through a ``DemographicsSource``); analytics never holds one
+person's category.
 
 Units: JSON keeps raw numbers, named by their unit (``*_days`` in days, ``*_rate`` a fraction of 1) and
 listed in ``UNITS``; the page formats them ("42 %", "12 days").
@@ -14,6 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Protocol
 
 import asyncpg
 
@@ -402,10 +409,127 @@ def _part(part: int, whole: int, min_cell: int) -> int | None:
     return share_cell(part, whole, min_cell) if cell(whole, min_cell) is not None else None
 
 
-DEMOGRAPHICS_NOTE = (
-    "not reported: demographics (given only with consent) are personal in the event catalog, so they reach "
-    "analytics sealed with the participant's key, and analytics holds no key to open them"
-)
+# --- breakdowns by consented demographics ------------------------------------------------------------------
+
+DIMENSIONS = ("gender", "race_ethnicity", "first_generation")
+NOT_ASKED = "not computed here: the dashboard asks profiles for it (Reads, through a DemographicsSource)"
+
+
+class DemographicsUnavailable(Exception):
+    """Profiles could not answer (down, refused, timed out): the block says so, the rest of the figures stand."""
+
+
+class DemographicsSource(Protocol):
+    """Profiles' aggregate (``POST /aggregates/demographics``): per category of ``dimension``, the consented
+    people of each group, small cells withheld by profiles (``None``). Raises ``DemographicsUnavailable``."""
+
+    async def demographics(self, dimension: str, groups: dict[str, list[str]], min_cell: int) -> dict: ...
+
+
+async def demographic_groups(
+    conn: asyncpg.Connection,
+    schema: str,
+    filters: PopulationFilters,
+    now: date,
+    program: str | None = None,
+) -> dict[str, dict[str, list[str]]]:
+    """The people behind the priority-group breakdown, as participant ids (analytics never holds anyone's
+    demographics; profiles counts them): ``match``: mentees with a request by "now" (as ``by_priority_group``
+    counts requests), ``matched`` if one of them was matched by "now", else ``not_matched``; ``retention_12m``:
+    participants who are HR workers and whose first anniversary has passed, ``retained`` (employed on it) or
+    ``left``. Each person is in one group of each breakdown."""
+    args: list = [now, program]
+    where = population(_people(filters), "q.mentee_id", schema, args)
+    matched: dict[str, bool] = {}
+    for r in await conn.fetch(
+        f"""SELECT q.mentee_id, bool_or(q.matched_at IS NOT NULL AND (q.matched_at AT TIME ZONE 'UTC')::date <= $1)
+                   AS matched
+            FROM {schema}.requests q
+            LEFT JOIN {schema}.eval_requests e ON e.request_id = q.request_id
+            WHERE q.ranked_at IS NOT NULL AND (q.ranked_at AT TIME ZONE 'UTC')::date <= $1
+              AND ($2::text IS NULL OR coalesce(e.program_id, 'default') = $2) AND {where}
+            GROUP BY q.mentee_id""",
+        *args,
+    ):
+        matched[r["mentee_id"]] = r["matched"]
+    participants, _ = await _participant_employees(conn, schema, now, program)
+    args = [now]
+    where = population(_people(filters), "a.participant_id", schema, args)
+    people = {
+        r["employee_id"]: r["participant_id"]
+        for r in await conn.fetch(
+            f"""SELECT DISTINCT ON (a.employee_id) a.employee_id, a.participant_id
+                FROM {schema}.activity_roles a
+                WHERE a.employee_id IS NOT NULL AND a.registered_on <= $1 AND {where}
+                ORDER BY a.employee_id, a.participant_id""",
+            *args,
+        )
+    }
+    retained: dict[str, bool] = {}
+    for employee_id, worker in (await workers(conn, schema)).items():
+        if employee_id not in people or employee_id not in participants or not worker.hires:
+            continue
+        first = anniversary(min(worker.hires))
+        if first <= now:
+            retained[people[employee_id]] = worker.employed_on(first)
+    return {
+        "match": {
+            "matched": sorted(p for p, m in matched.items() if m),
+            "not_matched": sorted(p for p, m in matched.items() if not m),
+        },
+        "retention_12m": {
+            "retained": sorted(p for p, r in retained.items() if r),
+            "left": sorted(p for p, r in retained.items() if not r),
+        },
+    }
+
+
+def _match_row(row: dict) -> dict:
+    matched, not_matched = row["counts"]["matched"], row["counts"]["not_matched"]
+    return {
+        "category": row["category"],
+        "mentees": row["people"],
+        "matched": matched,
+        "match_rate": ratio(matched, row["people"]) if matched is not None and not_matched is not None else None,
+    }
+
+
+def _retention_row(row: dict) -> dict:
+    retained, left = row["counts"]["retained"], row["counts"]["left"]
+    return {
+        "category": row["category"],
+        "eligible_12m": row["people"],
+        "retained_12m": retained,
+        "retention_rate_12m": ratio(retained, row["people"]) if retained is not None and left is not None else None,
+    }
+
+
+async def by_demographics(
+    source: DemographicsSource | None, groups: dict[str, dict[str, list[str]]], min_cell: int
+) -> dict:
+    """Match rate and 12-month retention per category of each consented dimension (gender, race or ethnicity,
+    first generation), as profiles counts them from the groups (``demographic_groups``): profiles withholds
+    small cells, pools small categories into ``other`` and puts those who gave no answer with consent under
+    ``not_given``; a rate is withheld with its counts. ``reported: false`` with the reason when profiles is not
+    configured or does not answer: the rest of the dashboard answers all the same."""
+    if source is None:
+        return {"reported": False, "reason": "profiles' address is not configured (MENTORSHIP_ANALYTICS_PROFILES_URL)"}
+    dimensions: dict[str, dict] = {}
+    shown = min_cell
+    try:
+        for dimension in DIMENSIONS:
+            figures: dict[str, list[dict]] = {}
+            for name, rows_of in (("match", _match_row), ("retention_12m", _retention_row)):
+                if not any(groups[name].values()):
+                    figures[name] = []
+                    continue
+                answer = await source.demographics(dimension, groups[name], min_cell)
+                shown = max(shown, answer["min_cell"])
+                figures[name] = [rows_of(row) for row in answer["categories"]]
+            dimensions[dimension] = figures
+    except DemographicsUnavailable as exc:
+        return {"reported": False, "reason": f"profiles did not answer: {exc}"}
+    return {"reported": True, "min_cell": shown, "dimensions": dimensions}
 
 
 async def evaluation_figures(
@@ -424,5 +548,5 @@ async def evaluation_figures(
         "responsiveness": await responsiveness(conn, schema, filters, now, min_cell, program),
         "fast_starts": await fast_starts(conn, schema, filters, now, min_cell, program),
         "by_priority_group": await by_priority_group(conn, schema, filters, now, min_cell, program),
-        "by_demographics": {"reported": False, "reason": DEMOGRAPHICS_NOTE},
+        "by_demographics": {"reported": False, "reason": NOT_ASKED},
     }

@@ -15,7 +15,12 @@ import asyncpg
 
 from services.analytics.generation_names import schema_name
 from services.analytics.querying.dashboard import Filters, program_comparison, program_figures
-from services.analytics.querying.evaluation import mentor_responsiveness
+from services.analytics.querying.evaluation import (
+    DemographicsSource,
+    by_demographics,
+    demographic_groups,
+    mentor_responsiveness,
+)
 from services.analytics.querying.periods import as_of
 from services.analytics.querying.timelines import participant_timeline, relationship_timeline
 from shared.auth import Principal, Role
@@ -34,12 +39,20 @@ class Reads:
 
     ``pool`` gives the service's pool once it runs; ``shape`` is the projections' DDL digest of this
     version (``projecting.generations.SHAPE``, handed over by the composition root); ``min_cell`` the
-    small-cell threshold of the figures.
+    small-cell threshold of the figures; ``demographics`` profiles' aggregate (None: not configured).
     """
 
-    def __init__(self, pool: Callable[[], asyncpg.Pool], shape: str, min_cell: int, snapshot_days: int = 30) -> None:
+    def __init__(
+        self,
+        pool: Callable[[], asyncpg.Pool],
+        shape: str,
+        min_cell: int,
+        snapshot_days: int = 30,
+        demographics: DemographicsSource | None = None,
+    ) -> None:
         self._pool, self.shape, self.min_cell, self.snapshot_days = pool, shape, min_cell, snapshot_days
-        self._figures: OrderedDict[tuple[str, Filters, date], tuple[list[int], dict]] = OrderedDict()
+        self.demographics = demographics
+        self._figures: OrderedDict[tuple[str, Filters, date], tuple[list[int], dict, dict | None]] = OrderedDict()
 
     async def schema(self, generation: int | None = None) -> str:
         """The schema of ``generation`` (default: the live one), if it may be served: a snapshot past its
@@ -98,6 +111,10 @@ class Reads:
         return await self._on_served(generation, lambda schema: self._figures_of(schema, filters))
 
     async def _figures_of(self, schema: str, filters: Filters) -> dict:
+        """The figures, then the breakdowns by consented demographics: the groups (participant ids) are read in
+        the same snapshot, profiles is asked after the transaction (no connection held while it answers). Profiles'
+        answer is kept with the figures (a change of consent is a profiles event, which moves the checkpoints);
+        an answer it could not give is asked again at the next read."""
         async with (
             self._pool().acquire() as conn,
             conn.transaction(isolation="repeatable_read", readonly=True),
@@ -110,9 +127,19 @@ class Reads:
             kept = self._figures.get(key)
             if kept is not None and kept[0] == state:
                 self._figures.move_to_end(key)
-                return kept[1]
-            figures = await program_figures(conn, schema, filters, self.min_cell)
-        self._figures[key] = (state, figures)
+                figures, groups = kept[1], kept[2]
+                if groups is None or figures["evaluation"]["by_demographics"]["reported"]:
+                    return figures
+            else:
+                figures = await program_figures(conn, schema, filters, self.min_cell)
+                groups = None
+                if "evaluation" in figures:
+                    now = date.fromisoformat(figures["as_of"])
+                    groups = await demographic_groups(conn, schema, filters, now, filters.program)
+        if groups is not None:
+            block = await by_demographics(self.demographics, groups, self.min_cell)
+            figures = {**figures, "evaluation": {**figures["evaluation"], "by_demographics": block}}
+        self._figures[key] = (state, figures, groups)
         self._figures.move_to_end(key)
         while len(self._figures) > FIGURES_KEPT:
             self._figures.popitem(last=False)

@@ -96,3 +96,20 @@ def test_numbers_as_a_director_reads_them() -> None:
     assert formats.days(12.4) == "12 days" and formats.days(1.2) == "1 day" and formats.days(0.3) == "under a day"
     assert formats.hours_as_days(48.0) == "2 days" and formats.days(None, "<5") == "<5"
     assert formats.days(0.5) == "under a day" and formats.days(1.5) == "2 days" and formats.percent(0.125) == "13 %"
+
+
+async def test_demographic_breakdowns_say_why_they_are_missing() -> None:
+    groups = {"match": {"matched": ["m1"], "not_matched": []}, "retention_12m": {"retained": [], "left": []}}
+    unset = await rules.by_demographics(None, groups, 5)
+    assert unset == {
+        "reported": False,
+        "reason": "profiles' address is not configured (MENTORSHIP_ANALYTICS_PROFILES_URL)",
+    }
+
+    class Down:
+        async def demographics(self, dimension: str, groups: dict, min_cell: int) -> dict:
+            raise rules.DemographicsUnavailable("http://profiles answered 503")
+
+    assert (await rules.by_demographics(Down(), groups, 5))["reason"] == (
+        "profiles did not answer: http://profiles answered 503"
+    )

@@ -41,3 +41,17 @@ def test_the_snapshot_cap_and_expiry_come_from_the_environment(monkeypatch: pyte
     monkeypatch.setenv("MENTORSHIP_ANALYTICS_SNAPSHOT_DAYS", "0")
     with pytest.raises(ValueError, match="snapshot_days"):
         AnalyticsSettings()
+
+
+def test_profiles_is_asked_at_its_setting_or_in_development_mode_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MENTORSHIP_ANALYTICS_PROFILES_URL", raising=False)
+    assert AnalyticsSettings().profiles_base_url(dev_mode=False) is None
+    assert AnalyticsSettings().profiles_base_url(dev_mode=True) == "http://127.0.0.1:8001"
+    monkeypatch.setenv("MENTORSHIP_ANALYTICS_PROFILES_URL", "https://profiles.internal/")
+    assert AnalyticsSettings().profiles_base_url(dev_mode=False) == "https://profiles.internal"
+    monkeypatch.setenv("MENTORSHIP_ANALYTICS_PROFILES_URL", "profiles.internal")
+    with pytest.raises(ValueError, match="profiles_url"):
+        AnalyticsSettings()
+    monkeypatch.delenv("MENTORSHIP_ANALYTICS_PROFILES_URL")
+    outside = SERVICE.model_copy(update={"dev_mode": False})
+    assert build_app(outside, AnalyticsSettings()).state.container.reads.demographics is None
