@@ -58,6 +58,11 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
     },
     ("PUT", "/participants/{participant_id}/capacity"): {"capacity": 3},
     ("POST", "/participants/{participant_id}/training"): {"kind": "workshop", "completed_on": "2026-01-05"},
+    ("POST", "/aggregates/demographics"): {
+        "dimension": "gender",
+        "groups": {"matched": ["p1", "p2"], "not_matched": ["p3"]},
+        "min_cell": 5,
+    },
     ("POST", "/hr/imports"): {"mode": "snapshot", "roster": ["E1", "E2"], "max_leaver_share": 0.5},
     ("POST", "/hr/imports/{import_id}/rows"): {
         "rows": [{"row": 1, "fields": {"employee_id": "E1", "effective_date": "2026-01-01", "department": "Med"}}]

@@ -152,6 +152,7 @@ async def test_breakdowns_by_consented_demographics_against_hand_computed_figure
         figures = (await api.get("/dashboard.json", headers=ANALYST)).json()
         page = (await api.get("/dashboard", headers=DIRECTOR)).text
         csv = (await api.get("/dashboard.csv", headers=ANALYST)).text
+        in_default = (await api.get("/dashboard.json?program=default", headers=ANALYST)).json()
     block = figures["evaluation"]["by_demographics"]
     assert block == {
         "reported": True,
@@ -173,6 +174,7 @@ async def test_breakdowns_by_consented_demographics_against_hand_computed_figure
             "first_generation": NOTHING_ANSWERED,
         },
     }
+    assert in_default["evaluation"]["by_demographics"] == block  # every request is in the default program
     assert 'id="chart-demographics-gender"' in page and "60 %" in page
     assert "<title>woman match rate: 60 %</title>" in page
     assert "evaluation.by_demographics.dimensions.gender.match[woman].match_rate,0.6\r\n" in csv
