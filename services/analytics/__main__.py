@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.analytics.bootstrap import build_app
+from services.analytics.bootstrap import build_app, startup_findings
 from shared.serve import serve
 
 if __name__ == "__main__":
-    serve(build_app, service_name="analytics", default_port=8005)
+    serve(build_app, service_name="analytics", default_port=8005, checks=startup_findings)

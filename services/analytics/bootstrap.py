@@ -25,6 +25,7 @@ from shared.db import migrations_from_package
 from shared.http import create_app, detail_handler
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
+from shared.startup_checks import Finding
 
 
 def build_app(
@@ -77,3 +78,22 @@ def build_app(
     app.state.web_sign_in = login.dashboard_sign_in(settings, lambda: runtime.pool, app.state.token_verifier.issuer)
     app.include_router(login.router)
     return app
+
+
+def startup_findings() -> list[Finding]:
+    """Profiles' demographic aggregate is asked as a system of the institution: with
+    ``MENTORSHIP_ANALYTICS_PROFILES_URL`` set, analytics needs its own client at the provider (a development token
+    is refused outside development mode). Unset, the breakdowns by demographics say they are not configured."""
+    url = AnalyticsSettings().profiles_url
+    if not url:
+        return []
+    service = ServiceSettings(service_name="analytics")
+    secret = service.service_client_secret.get_secret_value() if service.service_client_secret else None
+    return [
+        Finding(setting, "is not set (needed with MENTORSHIP_ANALYTICS_PROFILES_URL)")
+        for setting, value in (
+            ("MENTORSHIP_SERVICE_CLIENT_ID", service.service_client_id),
+            ("MENTORSHIP_SERVICE_CLIENT_SECRET", secret),
+        )
+        if not value
+    ]

@@ -55,3 +55,21 @@ def test_profiles_is_asked_at_its_setting_or_in_development_mode_only(monkeypatc
     monkeypatch.delenv("MENTORSHIP_ANALYTICS_PROFILES_URL")
     outside = SERVICE.model_copy(update={"dev_mode": False})
     assert build_app(outside, AnalyticsSettings()).state.container.reads.demographics is None
+
+
+def test_asking_profiles_outside_development_needs_a_client_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.analytics.bootstrap import startup_findings
+
+    monkeypatch.setenv("MENTORSHIP_PG_DSN", "postgresql://analytics@127.0.0.1/analytics")
+    monkeypatch.delenv("MENTORSHIP_ANALYTICS_PROFILES_URL", raising=False)
+    for name in ("SERVICE_CLIENT_ID", "SERVICE_CLIENT_SECRET"):
+        monkeypatch.delenv(f"MENTORSHIP_{name}", raising=False)
+    assert startup_findings() == []  # not asked: the block says it is not configured
+    monkeypatch.setenv("MENTORSHIP_ANALYTICS_PROFILES_URL", "https://profiles.internal")
+    assert [f.setting for f in startup_findings()] == [
+        "MENTORSHIP_SERVICE_CLIENT_ID",
+        "MENTORSHIP_SERVICE_CLIENT_SECRET",
+    ]
+    monkeypatch.setenv("MENTORSHIP_SERVICE_CLIENT_ID", "analytics")
+    monkeypatch.setenv("MENTORSHIP_SERVICE_CLIENT_SECRET", "a-long-enough-client-secret")
+    assert startup_findings() == []
