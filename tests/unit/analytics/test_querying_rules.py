@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -169,3 +170,43 @@ def test_milestones_take_the_first_time_each_was_reached() -> None:
         ("MatchApproved", 3 * 86400.0),
         ("MeetingLogged", 6 * 86400.0),
     ]
+
+
+def _keeping_month_by_month(rows: list[dict], filters: Filters, now: date) -> list[int]:
+    """The definition of ``keeping_cadence`` per month, measured month by month (the sweep must agree)."""
+    first = filters.start or min((r["started_on"] for r in rows), default=None)
+    days = [day for _, _, day in month_points(first, now)]
+    keeping = [0] * len(days)
+    for r in rows:
+        if r["cadence_weeks"] is None:
+            continue
+        for i, day in enumerate(days):
+            if r["signed_on"] <= day and r["started_on"] <= day and (r["closed_on"] is None or day < r["closed_on"]):
+                held = sum(h <= day for h in r["held"])
+                keeping[i] += held >= max((day - r["started_on"]).days, 0) // (7 * r["cadence_weeks"])
+    return keeping
+
+
+def test_keeping_cadence_per_month_is_the_month_by_month_definition() -> None:
+    rng = random.Random(7)
+    for _ in range(200):
+        rows = []
+        for n in range(rng.randrange(1, 6)):
+            started = date(2024, 1, 1) + timedelta(days=rng.randrange(400))
+            signed = started + timedelta(days=rng.randrange(60))
+            closed = started + timedelta(days=rng.randrange(1, 500)) if rng.random() < 0.5 else None
+            held = sorted(started + timedelta(days=rng.randrange(-10, 500)) for _ in range(rng.randrange(12)))
+            rows.append(
+                relationship(
+                    relationship_id=f"rel-{n}",
+                    started_on=started,
+                    signed_on=signed,
+                    closed_on=closed,
+                    cadence_weeks=rng.choice([None, 1, 2, 4]),
+                    held=held,
+                )
+            )
+        now = date(2024, 6, 1) + timedelta(days=rng.randrange(500))
+        filters = Filters(start=date(2024, 3, 1)) if rng.random() < 0.3 else Filters()
+        figures = cadence(rows, filters, now)
+        assert [m["keeping_cadence"] for m in figures["over_time"]] == _keeping_month_by_month(rows, filters, now)
