@@ -59,9 +59,19 @@ def key_sources_env(name: str, urls: Mapping[str, list[str]]) -> dict[str, str]:
     return {"MENTORSHIP_KEY_SOURCES": json.dumps(sources)} if sources else {}
 
 
+AGGREGATE_SOURCES = {"analytics": ("profiles",)}
+"""The services that ask another for aggregates over HTTP as their own client (analytics: profiles' counts of
+consented demographics); like ``KEY_SOURCES``, they need a service client and a way through the network policies."""
+
+SERVICE_CALLS = {
+    s: (*KEY_SOURCES.get(s, ()), *AGGREGATE_SOURCES.get(s, ())) for s in (*KEY_SOURCES, *AGGREGATE_SOURCES)
+}
+"""Every service-to-service call made as the calling service's own client: the caller → the services it calls."""
+
+
 def aggregate_sources_env(name: str, urls: Mapping[str, list[str]]) -> dict[str, str]:
     """Analytics asks profiles for demographic aggregates (``MENTORSHIP_ANALYTICS_PROFILES_URL``): its first replica."""
-    if name != "analytics" or not urls.get("profiles"):
+    if "profiles" not in AGGREGATE_SOURCES.get(name, ()) or not urls.get("profiles"):
         return {}
     return {"MENTORSHIP_ANALYTICS_PROFILES_URL": urls["profiles"][0]}
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from deploy.k8s.acls import acl_markdown
-from mentorship.stack import KEY_SOURCES, PORTAL, PORTAL_CALLS
+from mentorship.stack import AGGREGATE_SOURCES, KEY_SOURCES, PORTAL, PORTAL_CALLS, SERVICE_CALLS
 from shared.bus import HR_TOPIC, PUBLISHING_SERVICES, SERVICES, dead_letter_topic, max_message_bytes, topic_for
 from shared.limits import BULK_BODY_BYTES, BULK_ROUTES, DEFAULT_BODY_BYTES, MIB
 from shared.settings import DEFAULT_MAX_EVENT_BYTES
@@ -86,14 +86,22 @@ def host(service: str) -> str:
 
 SERVICE_SECRETS = {
     "relationships": {"MENTORSHIP_RELATIONSHIPS_CONFIDENTIAL_KEYS": "relationships-confidential-keys"},
-    "analytics": {"MENTORSHIP_OIDC_CLIENT_SECRET": "analytics-oidc-client-secret"},
     PORTAL: {"MENTORSHIP_OIDC_CLIENT_SECRET": "portal-oidc-client-secret"},
-    # The consumers that open personal fields on the bus ask their producers for keys as their own client.
-    **{s: {"MENTORSHIP_SERVICE_CLIENT_SECRET": f"{s}-service-client-secret"} for s in KEY_SOURCES},
+    # The consumers that open personal fields on the bus ask their producers for keys as their own client, and
+    # analytics asks profiles for aggregates as its own.
+    **{s: {"MENTORSHIP_SERVICE_CLIENT_SECRET": f"{s}-service-client-secret"} for s in SERVICE_CALLS},
+}
+SERVICE_SECRETS["analytics"] = {  # the dashboard's sign-in beside its service client
+    **SERVICE_SECRETS["analytics"],
+    "MENTORSHIP_OIDC_CLIENT_SECRET": "analytics-oidc-client-secret",
 }
 SERVICE_SETTINGS = {
+    # Only analytics' own client may ask profiles for counts of consented demographics.
+    "profiles": {"MENTORSHIP_PROFILES_AGGREGATE_CALLERS": '["REPLACE-with-the-analytics-service-client-id"]'},
     # The dashboard's sign-in: its client at the provider, what it asks for, where browsers reach it.
     "analytics": {
+        "MENTORSHIP_ANALYTICS_PROFILES_URL": "http://profiles",
+        "MENTORSHIP_SERVICE_CLIENT_ID": "REPLACE-with-the-analytics-service-client-id",
         "MENTORSHIP_OIDC_CLIENT_ID": "REPLACE-with-the-dashboard-client-id",
         "MENTORSHIP_OIDC_SCOPES": "openid profile",
         "MENTORSHIP_PUBLIC_URL": "REPLACE-with-the-dashboard-https-url",
@@ -386,7 +394,7 @@ def config() -> list[dict]:
             "stringData": {
                 "analytics-oidc-client-secret": "REPLACE-with-the-dashboard-client-secret",
                 "portal-oidc-client-secret": "REPLACE-with-the-portal-client-secret",
-                **{f"{s}-service-client-secret": f"REPLACE-with-the-{s}-service-client-secret" for s in KEY_SOURCES},
+                **{f"{s}-service-client-secret": f"REPLACE-with-the-{s}-service-client-secret" for s in SERVICE_CALLS},
                 "relationships-confidential-keys": "REPLACE-with-k1:<base64 32-byte key>",
                 **{
                     f"{s}-pg-dsn": f"postgresql://{s}:REPLACE@{s}-db.{DATABASE_NAMESPACE}.svc:5432/{s}"
@@ -443,7 +451,7 @@ def service_policy(service: str) -> dict:
     portal, which calls its API as the signed-in person. Out: DNS, the broker (not the portal), its own database,
     the services it calls (the producers it asks for keys; the portal: the APIs of its pages), https (the
     provider; SMTP too for notifications)."""
-    called = PORTAL_CALLS if service == PORTAL else KEY_SOURCES.get(service, ())
+    called = PORTAL_CALLS if service == PORTAL else SERVICE_CALLS.get(service, ())
     egress = [
         DNS,
         *([{"to": [namespace_peer(KAFKA_NAMESPACE)], "ports": tcp(KAFKA_PORT)}] * uses_broker(service)),
@@ -456,6 +464,9 @@ def service_policy(service: str) -> dict:
     consumers = [c for c, opened in KEY_SOURCES.items() if service in opened]
     if consumers:  # GET /internal/person-keys
         ingress.append({"from": pods(*consumers), "ports": tcp(8000)})
+    askers = [c for c, asked in AGGREGATE_SOURCES.items() if service in asked]
+    if askers:  # POST /aggregates/demographics
+        ingress.append({"from": pods(*askers), "ports": tcp(8000)})
     if service in PORTAL_CALLS:  # the people's pages, as the person
         ingress.append({"from": pods(PORTAL), "ports": tcp(8000)})
     return network_policy(service, NAMESPACE, {"matchLabels": labels(service)}, ingress, egress)

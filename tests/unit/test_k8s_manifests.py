@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from deploy.k8s.generate import DEPLOYED, HERE, INGRESS_ADDRESSES, SERVICE_SETTINGS, render
-from mentorship.stack import KEY_SOURCES, PORTAL, PORTAL_CALLS
+from mentorship.stack import PORTAL, PORTAL_CALLS, SERVICE_CALLS
 from shared.bus import SERVICES, all_event_topics, dead_letter_topic
 
 pytestmark = pytest.mark.unit
@@ -162,9 +162,9 @@ def test_network_policies_let_in_only_the_ingress_and_reach_only_what_each_servi
         rule, *callers = spec["ingress"]
         sources = {p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in rule["from"]}
         assert sources == {"ingress-nginx", "monitoring"} and rule["ports"] == [{"protocol": "TCP", "port": 8000}]
-        # the consumers that open its personal fields ask it for keys (shared.keysource), the portal calls its API
-        # as the signed-in person, and only they
-        consumers = {c for c, producers in KEY_SOURCES.items() if service in producers}
+        # the consumers that open its personal fields ask it for keys (shared.keysource), analytics asks profiles
+        # for demographic aggregates, the portal calls its API as the signed-in person, and only they
+        consumers = {c for c, called in SERVICE_CALLS.items() if service in called}
         assert {p["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for r in callers for p in r["from"]} == (
             consumers | ({PORTAL} if service in PORTAL_CALLS else set())
         )
@@ -174,7 +174,8 @@ def test_network_policies_let_in_only_the_ingress_and_reach_only_what_each_servi
             for peer in r["to"]
             if "podSelector" in peer and "namespaceSelector" not in peer
         }
-        assert reached == set(PORTAL_CALLS if service == PORTAL else KEY_SOURCES.get(service, ()))
+        assert reached == set(PORTAL_CALLS if service == PORTAL else SERVICE_CALLS.get(service, ()))
+        assert service != "analytics" or reached == {"profiles"}, "analytics reaches profiles' aggregates only"
         broker = [r for r in spec["egress"] if any(namespace_of(peer) == "kafka" for peer in r["to"])]
         assert len(broker) == (0 if service == PORTAL else 1), "the portal reaches no broker"
         https = [r for r in spec["egress"] if {"protocol": "TCP", "port": 443} in r["ports"]]
