@@ -151,12 +151,6 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
         "duration_minutes": 45,
     },
     ("POST", "/relationships/{relationship_id}/meetings/{meeting_id}/held"): {"notes": "Went well."},
-    ("POST", "/relationships/{relationship_id}/feedback"): {
-        "satisfaction": 4,
-        "goals_met": True,
-        "would_recommend": True,
-        "comment": "good",
-    },
     ("PUT", "/programs/{program_id}/surveys/{kind}"): {
         "questions": [{"id": "q1", "text": "How useful?", "type": "scale"}],
     },

@@ -89,10 +89,3 @@ class Review(BaseModel):
 class Closure(BaseModel):
     reason: ClosureReason
     rematch_requested: bool = Field(default=False, description="Ask the director to arrange another mentor")
-
-
-class Feedback(BaseModel):
-    satisfaction: int = Field(ge=1, le=5)
-    goals_met: bool
-    would_recommend: bool
-    comment: Comment | None = Field(default=None, description=f"Confidential to the parties; up to {MAX_BIOGRAPHY}")
