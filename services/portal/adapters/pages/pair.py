@@ -4,7 +4,8 @@ The workspace shows the introduction (the other party's card, and for the mentor
 request), the agreement being negotiated (terms, revision, signatures) with the forms to propose a revision and to
 sign it, the cadence (next meeting due by, lagging), goals and their progress, meetings with the notes only the pair
 reads, the annual review, closure (no fault, with or without a rematch) and links to the surveys the reader has to
-answer (their pages are ``surveys.py``'s). Every form posts to the relationships API as the signed-in party; a refusal comes back next to the field it names (422) or as "someone
+answer (their pages are ``surveys.py``'s). Every form posts to the relationships API as the signed-in party; a
+refusal comes back next to the field it names (422) or as "someone
 changed this" (409).
 """
 
