@@ -242,8 +242,12 @@ async def whole_flow(stack: dict[str, RunningService], box: Mailbox) -> str:
         }
         await ok(await c.post(f"{r}/meetings", headers=AS_PERSON, json=meeting))
         await ok(await c.post(f"{r}/closure", headers=AS_PERSON, json={"reason": "no_fault_mentee"}))
-        feedback = {"satisfaction": 4, "goals_met": True, "would_recommend": True, "comment": f"Said {m['comment']}"}
-        await ok(await c.post(f"{r}/feedback", headers=AS_PERSON, json=feedback))
+        # the closing survey, with a comment in the person's own words (a text answer, sealed for them)
+        shown = await ok(await c.get(r, headers=AS_PERSON))
+        [closure] = [x for x in shown["open_surveys"] if x["kind"] == "closure"]
+        answers = {"satisfaction": 4, "goals": 4, "recommend": "yes", "comment": f"Said {m['comment']}"}
+        responses = f"{u['relationships']}/surveys/{closure['survey_id']}/responses"
+        await ok(await c.post(responses, headers=AS_PERSON, json={"answers": answers}))
 
         # Notification content: the mentor was sent the request's biography, the person their decline reason.
         await eventually(lambda: len(box.to(f"{m['email']}@example.edu")) >= 1, timeout=60)
@@ -251,7 +255,7 @@ async def whole_flow(stack: dict[str, RunningService], box: Mailbox) -> str:
 
         async def projected() -> bool:
             timeline = await c.get(f"{u['analytics']}/timelines/relationships/{rel}", headers=ADMIN)
-            return timeline.status_code == 200 and "FeedbackSubmitted" in timeline.text
+            return timeline.status_code == 200 and "SurveyAnswered" in timeline.text
 
         await eventually(projected, timeout=60, interval=0.3)
     return r
