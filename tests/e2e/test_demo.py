@@ -33,7 +33,7 @@ PROGRAM_EVENTS = {
     "RelationshipLagging",
     "GoalProgressed",
     "RelationshipClosed",
-    "FeedbackSubmitted",
+    "SurveyAnswered",
 }
 
 

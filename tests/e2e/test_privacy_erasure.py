@@ -25,6 +25,7 @@ from aiokafka import TopicPartition
 from aiosmtpd.controller import Controller
 
 from mentorship.stack import RunningService, start_services
+from services.relationships.domain.survey import survey_id_for
 from shared.auth import Role
 from shared.bus import PUBLISHING_SERVICES, new_admin, new_consumer, topic_for
 from tests.e2e.cli import WIDE_TERMINAL, mentorship, plain
@@ -242,8 +243,12 @@ async def whole_flow(stack: dict[str, RunningService], box: Mailbox) -> str:
         }
         await ok(await c.post(f"{r}/meetings", headers=AS_PERSON, json=meeting))
         await ok(await c.post(f"{r}/closure", headers=AS_PERSON, json={"reason": "no_fault_mentee"}))
-        feedback = {"satisfaction": 4, "goals_met": True, "would_recommend": True, "comment": f"Said {m['comment']}"}
-        await ok(await c.post(f"{r}/feedback", headers=AS_PERSON, json=feedback))
+        # the closing survey, with a comment in the person's own words (a text answer, sealed for them)
+        shown = await ok(await c.get(r, headers=AS_PERSON))
+        [closure] = [x for x in shown["open_surveys"] if x["kind"] == "closure"]
+        answers = {"satisfaction": 4, "goals": 4, "recommend": "yes", "comment": f"Said {m['comment']}"}
+        responses = f"{u['relationships']}/surveys/{closure['survey_id']}/responses"
+        await ok(await c.post(responses, headers=AS_PERSON, json={"answers": answers}))
 
         # Notification content: the mentor was sent the request's biography, the person their decline reason.
         await eventually(lambda: len(box.to(f"{m['email']}@example.edu")) >= 1, timeout=60)
@@ -251,7 +256,7 @@ async def whole_flow(stack: dict[str, RunningService], box: Mailbox) -> str:
 
         async def projected() -> bool:
             timeline = await c.get(f"{u['analytics']}/timelines/relationships/{rel}", headers=ADMIN)
-            return timeline.status_code == 200 and "FeedbackSubmitted" in timeline.text
+            return timeline.status_code == 200 and "SurveyAnswered" in timeline.text
 
         await eventually(projected, timeout=60, interval=0.3)
     return r
@@ -345,7 +350,9 @@ def scan_files(scan: Scan, label: str, paths: list[Path]) -> None:
 
 
 async def read_confidential_texts(scan: Scan, relationship: str) -> None:
-    """The notes and survey comments as the other party reads them (relationships keeps them encrypted)."""
+    """The notes and the earlier survey comments as the other party reads them, and the person's own text answers
+    to the closing survey as they read them (relationships keeps them encrypted; once erased the person's token is
+    refused, 410, and nothing of theirs is read)."""
     async with httpx.AsyncClient(timeout=20) as c:
         for path in ("notes", "feedback/comments"):
             scan.places += 1
@@ -353,6 +360,14 @@ async def read_confidential_texts(scan: Scan, relationship: str) -> None:
             assert answer.status_code == 200, answer.text
             scan.rows += len(answer.json())
             scan.look(f"relationships API /{path}", answer.text)
+        base, rid = relationship.rsplit("/relationships/", 1)
+        texts = f"{base}/surveys/{survey_id_for('closure', 'closure', rid)}/responses/{PERSON}/texts"
+        scan.places += 1
+        answer = await c.get(texts, headers=AS_PERSON)
+        assert answer.status_code in (200, 410), answer.text
+        if answer.status_code == 200:
+            scan.rows += len(answer.json())
+            scan.look("relationships API /surveys/.../texts", answer.text)
 
 
 def export(broker, out: Path) -> list[Path]:

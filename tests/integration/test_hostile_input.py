@@ -155,12 +155,10 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
         "candidates": ["2030-03-17T14:00:00+01:00"],
         "duration_minutes": 45,
     },
-    ("POST", "/relationships/{relationship_id}/meetings/{meeting_id}/held"): {"notes": "Went well."},
-    ("POST", "/relationships/{relationship_id}/feedback"): {
-        "satisfaction": 4,
-        "goals_met": True,
-        "would_recommend": True,
-        "comment": "good",
+    ("POST", "/relationships/{relationship_id}/meetings/{meeting_id}/held"): {
+        "notes": "Went well.",
+        "duration_minutes": 45,
+        "topics": ["goals"],
     },
     ("PUT", "/programs/{program_id}/surveys/{kind}"): {
         "questions": [{"id": "q1", "text": "How useful?", "type": "scale"}],

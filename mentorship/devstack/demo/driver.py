@@ -284,12 +284,31 @@ class Driver:
     async def _feedback(
         self, action: Action, pair: str, satisfaction: int, goals_met: bool, would_recommend: bool
     ) -> None:
-        await self._party_call(
-            action,
-            pair,
+        """The party answers the relationship's open closure survey, else its open annual-review survey (the surveys
+        relationships opens at closure and at the review); none open (expired, or the program runs none): nothing."""
+        role = Role.mentor if self.people[action.actor].role == "mentor" else Role.mentee
+        mine = await self._call("relationships", "GET", "/surveys", action.actor, role)
+        relationship_id = self.pairs[pair]
+        open_here = {s["kind"]: s for s in mine["items"] if s.get("relationship_id") == relationship_id}
+        survey = open_here.get("closure") or open_here.get("annual_review")
+        if survey is None:
+            return
+        answers: dict[str, Any] = {}
+        for question in survey["questions"]:
+            qid = question["id"]
+            if question["type"] == "scale":
+                answers[qid] = satisfaction if qid == "satisfaction" else (4 if goals_met else 2)
+            elif question["type"] == "choice":
+                options = question["options"]
+                wanted = {"recommend": "yes" if would_recommend else "no", "continue": "continue"}.get(qid)
+                answers[qid] = wanted if wanted in options else options[0]
+        await self._call(
+            "relationships",
             "POST",
-            "feedback",
-            {"satisfaction": satisfaction, "goals_met": goals_met, "would_recommend": would_recommend},
+            f"/surveys/{survey['survey_id']}/responses",
+            action.actor,
+            role,
+            {"answers": answers},
         )
 
     # --- plumbing -----------------------------------------------------------------------------------------

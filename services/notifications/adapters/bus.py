@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from services.notifications.application import contacts, meetings, reminders, tell
+from services.notifications.application import contacts, meetings, reminders, surveys, tell
 from services.notifications.application.deps import Deps
 from services.notifications.domain.errors import UnknownSubject
 from shared.events import Event, matching, profiles, relationships
@@ -48,6 +48,7 @@ def bus_handlers(deps: Deps) -> EventHandlers:
         (relationships.MeetingNudgeDue, told(meetings.nudge_due)),
         (relationships.ReengagementNudged, told(meetings.reengagement)),
         (relationships.RelationshipInactive, told(meetings.inactive)),
+        (relationships.SurveyOpened, told(surveys.opened)),
         (relationships.RelationshipClosed, noted(reminders.relationship_closed)),
         (relationships.RelationshipClosed, told(tell.relationship_closed)),
         (profiles.MentorRegistered, noted(contacts.registered)),

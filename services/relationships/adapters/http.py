@@ -17,7 +17,6 @@ from pydantic import BaseModel
 from services.relationships.adapters import views
 from services.relationships.adapters.requests import (
     Closure,
-    Feedback,
     GoalProgress,
     LogMeeting,
     NewGoal,
@@ -38,7 +37,6 @@ from services.relationships.application import (
     set_goal,
     sign_agreement,
     start_relationship,
-    submit_feedback,
 )
 from services.relationships.application.confidential import read_texts
 from services.relationships.application.container import Container
@@ -108,7 +106,7 @@ async def list_relationships(
 async def get_relationship(
     relationship_id: IdPath, c: ContainerDep, principal: Member, request: Request
 ) -> dict[str, Any]:
-    """The relationship's status; a party also gets the agreement, goals, meetings, an open survey and
+    """The relationship's status; a party also gets the agreement, goals, meetings and
     `open_surveys` (issue 18: the reader's surveys of this relationship still to answer)."""
     shown = await show_relationship(c, relationship_id, principal.subject, director=principal.is_director)
     if "agreement" in shown:  # a party's view
@@ -225,18 +223,8 @@ async def post_leave(
     return Changed(relationship_id=relationship_id, version=await leave_relationship.handle(c, cmd))
 
 
-@router.post("/{relationship_id}/feedback", status_code=status.HTTP_201_CREATED)
-async def post_feedback(
-    relationship_id: IdPath, body: Feedback, c: ContainerDep, correlation_id: CorrelationDep, principal: Party
-) -> dict[str, str]:
-    """A party answers the closing survey: `FeedbackSubmitted` (the comment is kept encrypted, never in the event)."""
-    cmd = commands.SubmitFeedback(
-        relationship_id, principal.subject, **body.model_dump(), correlation_id=correlation_id
-    )
-    return {"survey": await submit_feedback.handle(c, cmd)}
-
-
 @router.get("/{relationship_id}/feedback/comments", response_model=list[Note])
 async def get_comments(relationship_id: IdPath, c: ContainerDep, principal: Member) -> Any:
-    """The survey comments, for the parties only."""
+    """The comments of the earlier feedback survey (answered before the surveys of issue 18 replaced it), for the
+    parties only; comments on surveys now are their respondents' text answers (`/surveys/...`)."""
     return await read_texts(c, relationship_id, principal.subject, "feedback_comment", director=principal.is_director)

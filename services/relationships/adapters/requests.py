@@ -9,12 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.relationships.domain.agreement import AgreementProposal, Milestone
 from shared.events.profiles import MeetingFormat
 from shared.events.relationships import ClosureReason, SmartGoal
-from shared.fields import MAX_BIOGRAPHY, MAX_COUNT, MAX_NOTES, Day, Id, Notes, TopicTag, items, line, text
+from shared.fields import MAX_COUNT, MAX_NOTES, Day, Id, Notes, TopicTag, items, line, text
 
 GoalText = text(1000)
 Measure = text(500)
 Title = line(300)
-Comment = text(MAX_BIOGRAPHY)
 MenteeIds = items(Id, 20, min_items=1)
 CoMentorIds = items(Id, 20)
 AttendeeIds = items(Id, 40, min_items=1)
@@ -89,10 +88,3 @@ class Review(BaseModel):
 class Closure(BaseModel):
     reason: ClosureReason
     rematch_requested: bool = Field(default=False, description="Ask the director to arrange another mentor")
-
-
-class Feedback(BaseModel):
-    satisfaction: int = Field(ge=1, le=5)
-    goals_met: bool
-    would_recommend: bool
-    comment: Comment | None = Field(default=None, description=f"Confidential to the parties; up to {MAX_BIOGRAPHY}")

@@ -56,6 +56,8 @@ class Reschedule(BaseModel):
 
 class Held(BaseModel):
     notes: Notes | None = Field(default=None, description="Confidential to the parties")
+    duration_minutes: int | None = Field(default=None, ge=5, le=600, description="Default: as scheduled")
+    topics: Topics | None = Field(default=None, description="The program's topics covered; default: the agenda's")
 
 
 class WindowIn(BaseModel):
@@ -172,8 +174,15 @@ async def post_held(
     correlation_id: CorrelationDep,
     principal: Member,
 ) -> Changed:
-    """ "Did it happen?" — yes: `MeetingHeld`, and the meeting is logged on the relationship (`MeetingLogged`)."""
+    """ "Did it happen?" — yes: `MeetingHeld`, and the meeting is logged on the relationship (`MeetingLogged`) with
+    the duration and topics given (default: the scheduled duration, the agenda's topics)."""
     cmd = uc.ConfirmHeld(
-        relationship_id, principal.subject, meeting_id=meeting_id, notes=body.notes, correlation_id=correlation_id
+        relationship_id,
+        principal.subject,
+        meeting_id=meeting_id,
+        notes=body.notes,
+        duration_minutes=body.duration_minutes,
+        topics=body.topics,
+        correlation_id=correlation_id,
     )
     return Changed(meeting_id=meeting_id, version=await uc.confirm_held(s, cmd))

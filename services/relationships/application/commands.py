@@ -110,11 +110,3 @@ class LeaveRelationship(OnRelationship):
 
     participant_id: str
     by_director: bool = field(default=False, kw_only=True)
-
-
-@dataclass(frozen=True)
-class SubmitFeedback(OnRelationship):
-    satisfaction: int
-    goals_met: bool
-    would_recommend: bool
-    comment: str | None = None

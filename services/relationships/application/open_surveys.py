@@ -1,8 +1,9 @@
 """Use cases: surveys open at their moments (issue 18).
 
 - ``pulse`` after each meeting logged, for its attendees (every party when none were named);
-- ``mid_point`` halfway between the agreement's signing and its review date, on a durable timer;
-- ``annual_review`` when the review falls due (``AgreementReviewDue``);
+- ``mid_point`` halfway through every review period, on a durable timer: from the agreement's signing to its
+  review date, then from each annual review (``AgreementReviewed``) to the next review date;
+- ``annual_review`` when the review falls due (``AgreementReviewDue``), or at the review if it comes first;
 - ``closure`` at closure, for the parties;
 - ``end_of_training`` for a mentor when profiles' ``MentorTrainingCompleted`` arrives (no relationship).
 
@@ -13,7 +14,7 @@ recorded its occasion.  A kind the program does not run (its ``surveys`` list) o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 
 from services.relationships.application.survey_ports import Surveys
 from services.relationships.domain.relationship import Relationship
@@ -23,6 +24,7 @@ from shared.events.profiles import MentorTrainingCompleted
 from shared.events.relationships import (
     DEFAULT_PROGRAM,
     AgreementReviewDue,
+    AgreementReviewed,
     AgreementSigned,
     MeetingLogged,
     RelationshipClosed,
@@ -74,10 +76,18 @@ class SurveyWatch:
                 who = event.attendee_ids or relationship.parties
                 await open_survey(self.s, conn, "pulse", program, rid, who, event.meeting_id, rid)
             elif isinstance(event, AgreementSigned):
-                if not (await self.s.programs.terms(conn, program)).surveys_on("mid_point"):
+                await self._arm_mid_point(conn, relationship, event.signed_on, event.review_due_on, None)
+            elif isinstance(event, AgreementReviewed):
+                # reviewed before its date fell due: the period's annual-review survey opens now (the same id
+                # as the one AgreementReviewDue opens, so a review after the due date opens nothing more)
+                if relationship.last_review_due_on is not None:
+                    due_on = str(relationship.last_review_due_on)
+                    await open_survey(self.s, conn, "annual_review", program, rid, relationship.parties, due_on, rid)
+                if event.next_review_due_on is None:  # closing: no next period
+                    await self.s.timers.cancel(conn, _mid_key(rid))
                     continue
-                due = datetime.combine(mid_point(event.signed_on, event.review_due_on), time.min, tzinfo=UTC)
-                await self.s.timers.schedule(conn, _mid_key(rid), SURVEY_MID_POINT, rid, due)
+                occasion = f"review:{event.reviewed_on}"
+                await self._arm_mid_point(conn, relationship, event.reviewed_on, event.next_review_due_on, occasion)
             elif isinstance(event, AgreementReviewDue):
                 await open_survey(
                     self.s, conn, "annual_review", program, rid, relationship.parties, str(event.due_on), rid
@@ -86,13 +96,26 @@ class SurveyWatch:
                 await self.s.timers.cancel(conn, _mid_key(rid))
                 await open_survey(self.s, conn, "closure", program, rid, relationship.parties, "closure", rid)
 
+    async def _arm_mid_point(
+        self, conn: Conn, relationship: Relationship, start: date, review_due_on: date, occasion: str | None
+    ) -> None:
+        """The mid-point timer of the period from ``start`` to ``review_due_on`` (it replaces a pending one).
+        ``occasion`` names the period in the survey's id: the first period's is the signing day (left out)."""
+        if not (await self.s.programs.terms(conn, relationship.program_id)).surveys_on("mid_point"):
+            return
+        rid = relationship.relationship_id
+        due = datetime.combine(mid_point(start, review_due_on), time.min, tzinfo=UTC)
+        payload = {"occasion": occasion} if occasion else None
+        await self.s.timers.schedule(conn, _mid_key(rid), SURVEY_MID_POINT, rid, due, payload)
+
 
 async def on_mid_point_due(s: Surveys, conn: Conn, timer: Timer) -> None:
-    """The timer fired: the mid-point survey opens for the parties of a relationship still open."""
+    """The timer fired: the mid-point survey of the period opens for the parties of a relationship still open
+    (once per period: the first period's occasion is the signing day, a later one's the review that began it)."""
     relationship = await s.relationships.load(conn, timer.subject)
     if relationship.phase == "closed" or relationship.agreement is None:
         return
-    occasion = str(relationship.agreement.signed_on)
+    occasion = (timer.payload or {}).get("occasion") or str(relationship.agreement.signed_on)
     await open_survey(
         s, conn, "mid_point", relationship.program_id, timer.subject, relationship.parties, occasion, timer.subject
     )

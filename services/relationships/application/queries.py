@@ -13,7 +13,7 @@ from services.relationships.domain.relationship import Goal, Meeting, Relationsh
 
 async def show_relationship(c: Container, relationship_id: str, reader: str, *, director: bool) -> dict[str, Any]:
     """The status row for the director; for a party, status plus agreement, goals and meetings (without notes), the
-    day the pair counts as lagging if they have not met by then, the open survey and whether the reader answered it;
+    day the pair counts as lagging if they have not met by then (the route adds the reader's open surveys);
     to anyone else the relationship is not found (404, as an id nobody holds)."""
     async with c.transactions() as conn:
         row = await c.read_model.status(conn, relationship_id)
@@ -30,14 +30,11 @@ async def show_relationship(c: Container, relationship_id: str, reader: str, *, 
 
 def _detail(relationship: Relationship, draft: AgreementDraft | None, reader: str, grace: timedelta) -> dict[str, Any]:
     meetings = sorted(relationship.meetings.values(), key=lambda m: (m.held_on, m.meeting_id))
-    survey = relationship.survey
     return {
         "agreement": None if draft is None else _agreement(draft),
         "goals": [_goal(g) for g in relationship.goals.values()],
         "meetings": [_meeting(m) for m in meetings],
         "lagging_from": relationship.lagging_on(grace),
-        "open_survey": survey,
-        "open_survey_answered": survey is not None and reader in relationship.answered.get(survey, set()),
     }
 
 

@@ -68,6 +68,8 @@ class RescheduleMeeting(OnMeeting):
 @dataclass(frozen=True)
 class ConfirmHeld(OnMeeting):
     notes: str | None = None
+    duration_minutes: int | None = None
+    topics: Sequence[str] | None = None
 
 
 def pair_facts(relationship: Relationship, topics: Sequence[str]) -> PairFacts:
@@ -154,11 +156,12 @@ async def cancel(s: Scheduling, cmd: OnMeeting) -> int:
 
 async def confirm_held(s: Scheduling, cmd: ConfirmHeld) -> int:
     """Yes, it happened: ``MeetingHeld`` on the meeting and ``MeetingLogged`` on the relationship (its notes, if
-    any, sealed for the pair), both or neither."""
+    any, sealed for the pair; how long it lasted and its topics as given, else as scheduled), both or neither."""
     async with s.base.transactions() as conn:
         _, pair = await _pair(s, conn, cmd.relationship_id, cmd.by)
         meeting = await _meeting(s, conn, cmd)
-        events = meeting.confirm_held(pair, cmd.by, s.base.clock.now())
+        topics = None if cmd.topics is None else list(cmd.topics)
+        events = meeting.confirm_held(pair, cmd.by, s.base.clock.now(), cmd.duration_minutes, topics)
         version = await s.meetings.commit(conn, meeting, events, correlation_id=cmd.correlation_id)
         [held] = events
         logged = LogMeeting(
@@ -167,7 +170,7 @@ async def confirm_held(s: Scheduling, cmd: ConfirmHeld) -> int:
             held_on=held.held_on,  # type: ignore[attr-defined]
             duration_minutes=held.duration_minutes,  # type: ignore[attr-defined]
             format=meeting.format,
-            topic_tags=list(meeting.agenda.topics),
+            topic_tags=meeting.held_topics(topics),
             notes=cmd.notes,
             correlation_id=cmd.correlation_id,
         )

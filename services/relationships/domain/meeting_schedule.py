@@ -37,6 +37,8 @@ from shared.events.relationships import (
 
 Status = Literal["proposed", "accepted", "cancelled", "held"]
 MAX_CANDIDATES = 5
+HELD_MINUTES = (5, 600)
+"""How long a meeting confirmed as held may say it lasted."""
 
 
 @dataclass(frozen=True)
@@ -192,22 +194,40 @@ class MeetingSchedule(Aggregate):
             )
         ]
 
-    def confirm_held(self, pair: PairFacts, by: str, now: datetime) -> list[Event]:
-        """ "Did it happen?" — yes, once the meeting's time is over."""
+    def confirm_held(
+        self,
+        pair: PairFacts,
+        by: str,
+        now: datetime,
+        duration_minutes: int | None = None,
+        topics: Sequence[str] | None = None,
+    ) -> list[Event]:
+        """ "Did it happen?" — yes, once the meeting's time is over; how long it lasted (default: as scheduled)
+        and the topics it covered (default: the agenda's; only the program's topics, ``topics.N`` otherwise)."""
         self._require(pair, by)
         if self.status != "accepted" or self.starts_at is None or self.ends_at is None:
             raise RelationshipRuleViolation(f"meeting {self.meeting_id} is {self.status}: only an accepted one is held")
         if now < self.ends_at:
             raise RelationshipRuleViolation(f"meeting {self.meeting_id} ends at {self.ends_at.isoformat()}: not yet")
+        if duration_minutes is not None and not HELD_MINUTES[0] <= duration_minutes <= HELD_MINUTES[1]:
+            raise InvalidCommand("duration_minutes", f"from {HELD_MINUTES[0]} to {HELD_MINUTES[1]} minutes")
+        for n, topic in enumerate(topics or ()):
+            if topic not in pair.topics:
+                raise InvalidCommand(f"topics.{n}", "not on the program's topic list")
+        scheduled = min(600, int(self.duration.total_seconds() // 60))
         return [
             MeetingHeld(
                 relationship_id=self.relationship_id,
                 meeting_id=self.meeting_id,
                 confirmed_by=by,
                 held_on=self.starts_at.date(),
-                duration_minutes=min(600, int(self.duration.total_seconds() // 60)),
+                duration_minutes=scheduled if duration_minutes is None else duration_minutes,
             )
         ]
+
+    def held_topics(self, topics: Sequence[str] | None) -> list[str]:
+        """The topics a meeting confirmed as held is logged with: those given, else the agenda's."""
+        return list(dict.fromkeys(topics)) if topics is not None else list(self.agenda.topics)
 
     # --- evolution ----------------------------------------------------------------
 

@@ -29,7 +29,6 @@ from shared.events.relationships import (
     AgreementReviewed,
     AgreementSigned,
     ClosureReason,
-    FeedbackSubmitted,
     GoalProgressed,
     GoalSet,
     MeetingLogged,
@@ -98,8 +97,7 @@ class Relationship(Aggregate):
     meetings: dict[str, Meeting] = field(default_factory=dict)
     last_meeting_on: date | None = None
     lagging: bool = False
-    survey: str | None = None
-    answered: dict[str, set[str]] = field(default_factory=dict)
+    last_review_due_on: date | None = None
     closure: RelationshipClosed | None = None
 
     @property
@@ -363,25 +361,6 @@ class Relationship(Aggregate):
             )
         ]
 
-    def submit_feedback(self, by: str, satisfaction: int, goals_met: bool, would_recommend: bool) -> list[Event]:
-        """A survey is open at closure and at each annual review; each party answers it once."""
-        self.require_party(by)
-        if self.survey is None:
-            raise RelationshipRuleViolation("no survey is open: feedback is asked at each annual review and at closure")
-        if by in self.answered.get(self.survey, set()):
-            raise RelationshipRuleViolation(f"{by} has already answered the {self.survey} survey")
-        return [
-            FeedbackSubmitted(
-                relationship_id=self.relationship_id,
-                survey="relationship_feedback",
-                respondent_id=by,
-                respondent_role="mentor" if by in self.mentors else "mentee",
-                satisfaction=satisfaction,
-                goals_met=goals_met,
-                would_recommend=would_recommend,
-            )
-        ]
-
     def close(
         self, by: str, reason: ClosureReason, today: date, *, by_director: bool, rematch_requested: bool = False
     ) -> list[Event]:
@@ -480,21 +459,13 @@ class Relationship(Aggregate):
             self.lagging = True
         elif isinstance(event, AgreementReviewDue):
             self.review_flagged = True
-            self._open_survey(f"review:{event.due_on}")
         elif isinstance(event, AgreementReviewed):
-            self._open_survey(f"review:{self.review_due_on}")
+            self.last_review_due_on = self.review_due_on
             self.review_due_on, self.review_flagged = event.next_review_due_on, False
-        elif isinstance(event, FeedbackSubmitted):
-            assert self.survey is not None
-            self.answered.setdefault(self.survey, set()).add(event.respondent_id)
         elif isinstance(event, RelationshipClosed):
             self.phase, self.closure = "closed", event
-            self._open_survey("closure")
 
     # --- rules --------------------------------------------------------------------
-
-    def _open_survey(self, name: str) -> None:
-        self.survey = name
 
     def require_open(self, action: str) -> None:
         if not self.exists:

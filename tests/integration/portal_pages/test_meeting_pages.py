@@ -114,12 +114,34 @@ async def test_propose_accept_reschedule_cancel_and_held(stack) -> None:
     stack.clock.advance(timedelta(days=2, hours=3))  # past 2026-03-04 11:00
     page = await mentee.get(second)
     assert "Did it happen?" in page.text and "Yes, it happened" in page.text
-    held = await mentee.post(f"{second}/held", {"notes": "Private: we talked about the aims page"})
+    assert 'name="duration_minutes" type="number" value="60"' in page.text  # as scheduled, to correct
+    assert 'id="held-topic-funding" name="topics" value="funding">' in page.text  # the program's topics, unticked
+    too_long = await mentee.post(
+        f"{second}/held", {"duration_minutes": "700", "topics_shown": "yes", "topics": "funding", "notes": "kept"}
+    )
+    assert too_long.status_code == 422 and 'id="duration_minutes-error"' in too_long.text
+    assert 'value="funding" checked' in too_long.text and "kept</textarea>" in too_long.text
+    forged = await mentee.post(
+        f"{second}/held", {"duration_minutes": "40", "topics_shown": "yes", "topics": "astrology"}
+    )
+    assert forged.status_code == 422 and 'id="topics-error"' in forged.text
+    assert "not on the program&#39;s topic list" in forged.text or "not on the program's topic list" in forged.text
+    held = await mentee.post(
+        f"{second}/held",
+        [
+            ("duration_minutes", "40"),
+            ("topics_shown", "yes"),
+            ("topics", "funding"),
+            ("topics", "networking"),
+            ("notes", "Private: we talked about the aims page"),
+        ],
+    )
     assert held.status_code == 303, held.text
     page = await mentee.get(held.headers["location"])
     assert "Thank you: the meeting is logged." in page.text and "Held" in page.text
     page = await mentor.get(workspace)
-    assert "2026-03-04 · 60 minutes" in page.text and "Private: we talked about the aims page" in page.text
+    assert "2026-03-04 · 40 minutes" in page.text and "Private: we talked about the aims page" in page.text
+    assert "funding, networking" in page.text
 
     # The meeting logged opens the pulse survey for both: answered from the workspace.
     found = re.search(rf'href="({workspace}/surveys/[^"]+)">After the meeting: a short survey', page.text)

@@ -104,10 +104,15 @@ async def test_the_pair_negotiates_meets_progresses_and_closes(stack) -> None:
     closed = await mentee.post(f"{workspace}/closure", {"reason": "no_fault_mentee", "rematch_requested": "yes"})
     assert closed.status_code == 303, closed.text
     page = await mentee.get(f"{workspace}?done=pair_closed")
-    assert "Closing survey" in page.text and "Close the relationship" not in page.text
-    answered = await mentee.post(f"{workspace}/feedback", {"satisfaction": "4", "goals_met": "yes"})
-    assert answered.status_code == 303
-    assert "You have answered this survey" in (await mentee.get(workspace)).text
+    assert "Close the relationship" not in page.text and 'action="' + workspace + '/feedback"' not in page.text
+    found = re.search(rf'href="({workspace}/surveys/[^"]+)">Closing survey', page.text)
+    assert found, "the workspace links the closing survey's page"
+    survey = found.group(1)
+    answers = {"answers.satisfaction": "4", "answers.goals": "5", "answers.recommend": "yes"}
+    answered = await mentee.post(survey, answers)
+    assert answered.status_code == 303, answered.text
+    page = await mentee.get(workspace)
+    assert "Closing survey" not in page.text and survey not in page.text
 
     # The rematch waits in the director's unmatched queue; the director matches from a suggestion.
     rematch: list[str] = []

@@ -140,13 +140,15 @@ async def test_no_note_or_comment_text_on_any_topic_the_scenario_touches(service
         f"/relationships/{rid}/closure", headers=as_mentee, json={"reason": "objectives_achieved"}
     )
     assert closed.status_code == 200
-    for who in (as_mentor, as_mentee):
+    shown = (await service.client.get(f"/relationships/{rid}", headers=as_mentee)).json()
+    [closure] = [s for s in shown["open_surveys"] if s["kind"] == "closure"]
+    for who in (as_mentor, as_mentee):  # the closing survey, with a comment (a text answer, sealed)
         answered = await service.client.post(
-            f"/relationships/{rid}/feedback",
+            f"/surveys/{closure['survey_id']}/responses",
             headers=who,
-            json={"satisfaction": 4, "goals_met": True, "would_recommend": True, "comment": comment},
+            json={"answers": {"satisfaction": 4, "goals": 5, "recommend": "yes", "comment": comment}},
         )
-        assert answered.status_code == 201
+        assert answered.status_code == 201, answered.text
     await service.client.post(
         f"/relationships/{rid}/meetings",
         headers=as_mentor,
@@ -162,9 +164,9 @@ async def test_no_note_or_comment_text_on_any_topic_the_scenario_touches(service
         "MeetingLogged",
         "MeetingLogged",
         "RelationshipClosed",
-        "FeedbackSubmitted",
-        "FeedbackSubmitted",
     ]
+    survey = [Envelope.from_bytes(r.value).type for r in published if r.key == closure["survey_id"].encode()]
+    assert survey == ["SurveyOpened", "SurveyAnswered", "SurveyAnswered"]
     assert ours[0].causationid == approved.id
     for topic in (
         topic_for("relationships"),

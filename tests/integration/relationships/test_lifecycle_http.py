@@ -211,17 +211,24 @@ async def test_closure_then_nothing_more_happens_but_the_survey(service) -> None
     )
     assert again.status_code == 409
 
-    answer = {"satisfaction": 2, "goals_met": False, "would_recommend": True, "comment": "we never clicked"}
-    assert (await service.client.post(f"/relationships/{rid}/feedback", headers=MENTEE, json=answer)).status_code == 201
-    twice = await service.client.post(f"/relationships/{rid}/feedback", headers=MENTEE, json=answer)
-    assert twice.status_code == 409 and twice.json()["detail"] == "mentee-1 has already answered the closure survey"
-    out_of_range = await service.client.post(
-        f"/relationships/{rid}/feedback", headers=MENTOR, json={**answer, "satisfaction": 6}
+    # the closing feedback is the closure survey (the old /feedback route is gone)
+    old = {"satisfaction": 2, "goals_met": False, "would_recommend": True}
+    assert (await service.client.post(f"/relationships/{rid}/feedback", headers=MENTEE, json=old)).status_code in (
+        404,
+        405,
     )
-    assert out_of_range.status_code == 422 and out_of_range.json()["detail"][0]["loc"] == ["body", "satisfaction"]
-    comments = await service.client.get(f"/relationships/{rid}/feedback/comments", headers=MENTOR)
-    assert [c["text"] for c in comments.json()] == ["we never clicked"]
-    assert (await service.client.get(f"/relationships/{rid}/feedback/comments", headers=DIRECTOR)).status_code == 403
+    [closure] = (await service.client.get(f"/relationships/{rid}", headers=MENTEE)).json()["open_surveys"]
+    responses = f"/surveys/{closure['survey_id']}/responses"
+    answer = {"satisfaction": 2, "goals": 1, "recommend": "yes", "comment": "we never clicked"}
+    assert (await service.client.post(responses, headers=MENTEE, json={"answers": answer})).status_code == 201
+    twice = await service.client.post(responses, headers=MENTEE, json={"answers": answer})
+    assert twice.status_code == 409 and "already answered" in twice.json()["detail"]
+    out_of_range = await service.client.post(responses, headers=MENTOR, json={"answers": {**answer, "satisfaction": 6}})
+    assert out_of_range.status_code == 422 and out_of_range.json()["detail"][0]["loc"][-1] == "satisfaction"
+    texts = await service.client.get(f"{responses}/mentee-1/texts", headers=MENTEE)
+    assert texts.json() == {"comment": "we never clicked"}
+    assert (await service.client.get(f"{responses}/mentee-1/texts", headers=MENTOR)).status_code == 404
+    assert (await service.client.get(f"{responses}/mentee-1/texts", headers=DIRECTOR)).status_code == 403
 
     status = (await service.client.get(f"/relationships/{rid}", headers=DIRECTOR)).json()
     assert status["phase"] == "closed" and status["closure_reason"] == "no_fault_mentee"

@@ -153,7 +153,22 @@ async def test_did_it_happen_logs_the_meeting_on_the_relationship_with_private_n
     early = await service.client.post(f"{base}/held", headers=MENTOR, json={})
     assert early.status_code == 409
     service.clock.advance(timedelta(days=2, hours=8))  # 2026-03-04 17:00Z, after the end
-    held = await service.client.post(f"{base}/held", headers=MENTOR, json={"notes": "Talked about the K award."})
+    refusals = [
+        ({"duration_minutes": 4}, "duration_minutes"),
+        ({"duration_minutes": 601}, "duration_minutes"),
+        ({"topics": ["x" * 51]}, "topics.0"),
+        ({"topics": ["goals"] * 11}, "topics"),
+        ({"topics": ["funding", "astrology"]}, "topics.1"),  # not on the program's topic list
+    ]
+    for body, field in refusals:
+        refused = await service.client.post(f"{base}/held", headers=MENTOR, json=body)
+        assert refused.status_code == 422 and where(refused) == field, (body, refused.text)
+    assert (await service.event_types(mid))[-1] == "MeetingAccepted"  # nothing written by a refusal
+    held = await service.client.post(
+        f"{base}/held",
+        headers=MENTOR,
+        json={"notes": "Talked about the K award.", "duration_minutes": 50, "topics": ["funding", "goals"]},
+    )
     assert held.status_code == 200, held.text
     assert (await service.client.post(f"{base}/held", headers=MENTEE, json={})).status_code == 409
     status = (await service.client.get(f"/relationships/{rid}", headers=MENTEE)).json()
@@ -165,6 +180,30 @@ async def test_did_it_happen_logs_the_meeting_on_the_relationship_with_private_n
         "SELECT data FROM events WHERE stream_id = $1 AND event_type = 'MeetingLogged'", rid
     )
     assert logged[0]["data"]["meeting_id"] == mid and "notes" not in logged[0]["data"]
+    assert logged[0]["data"]["duration_minutes"] == 50 and logged[0]["data"]["topic_tags"] == ["funding", "goals"]
+    assert status["meetings"][0]["duration_minutes"] == 50
+    [confirmed] = await service.opened(
+        "SELECT stream_id, event_type, data FROM events WHERE stream_id = $1 AND event_type = 'MeetingHeld'", mid
+    )
+    assert confirmed["duration_minutes"] == 50
+
+
+async def test_a_meeting_held_without_duration_or_topics_keeps_the_scheduled_ones(service) -> None:
+    rid = await pair_in_two_zones(service)
+    mid = (
+        await propose(service, rid, MENTEE, "2026-03-04T16:00:00+00:00", minutes=45, agenda_topics=["networking"])
+    ).json()["meeting_id"]
+    base = f"/relationships/{rid}/meetings/{mid}"
+    accepted = await service.client.post(
+        f"{base}/acceptance", headers=MENTOR, json={"starts_at": "2026-03-04T16:00:00Z"}
+    )
+    assert accepted.status_code == 200
+    service.clock.advance(timedelta(days=2, hours=8))
+    assert (await service.client.post(f"{base}/held", headers=MENTEE, json={})).status_code == 200
+    [logged] = await service.runtime.pool.fetch(
+        "SELECT data FROM events WHERE stream_id = $1 AND event_type = 'MeetingLogged'", rid
+    )
+    assert logged["data"]["duration_minutes"] == 45 and logged["data"]["topic_tags"] == ["networking"]
 
 
 async def test_an_erased_persons_zone_and_windows_are_forgotten(service) -> None:

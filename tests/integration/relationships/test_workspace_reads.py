@@ -11,7 +11,7 @@ async def test_cadence_lagging_list_and_closing_survey(service) -> None:
     await service.agree(rid)  # every 6-8 weeks, grace 14 days
     mine = (await service.client.get(f"/relationships/{rid}", headers=MENTEE)).json()
     assert mine["next_meeting_due_on"] == "2026-04-27" and mine["lagging_from"] == "2026-05-11"
-    assert mine["lagging"] is False and mine["open_survey"] is None and mine["open_survey_answered"] is False
+    assert mine["lagging"] is False and mine["open_surveys"] == []
     assert "goals" in mine["meeting_topics"]
 
     service.clock.advance(days(70))
@@ -44,12 +44,13 @@ async def test_cadence_lagging_list_and_closing_survey(service) -> None:
     assert shut["phase"] == "closed" and shut["rematch_requested"] is True
     assert shut["closure_reason"] == "no_fault_mentee"
     assert shut["next_meeting_due_on"] is None and shut["lagging_from"] is None
-    assert shut["open_survey"] == "closure" and shut["open_survey_answered"] is False
+    [closure] = [s for s in shut["open_surveys"] if s["kind"] == "closure"]
+    assert "open_survey" not in shut
     answered = await service.client.post(
-        f"/relationships/{rid}/feedback",
+        f"/surveys/{closure['survey_id']}/responses",
         headers=MENTEE,
-        json={"satisfaction": 4, "goals_met": True, "would_recommend": True},
+        json={"answers": {"satisfaction": 4, "goals": 4, "recommend": "yes"}},
     )
     assert answered.status_code == 201, answered.text
-    assert (await service.client.get(f"/relationships/{rid}", headers=MENTEE)).json()["open_survey_answered"] is True
-    assert (await service.client.get(f"/relationships/{rid}", headers=MENTOR)).json()["open_survey_answered"] is False
+    assert closure not in (await service.client.get(f"/relationships/{rid}", headers=MENTEE)).json()["open_surveys"]
+    assert closure in (await service.client.get(f"/relationships/{rid}", headers=MENTOR)).json()["open_surveys"]

@@ -9,7 +9,7 @@ import pytest
 from services.analytics.projecting.projections import program
 from shared.events.matching import MatchApproved, RequestRanked, RequestReviewed, RequestWithdrawn
 from shared.events.profiles import MentorCapacityChanged, ParticipantDeactivated, ParticipantReactivated
-from shared.events.relationships import GoalProgressed, GoalSet
+from shared.events.relationships import GoalProgressed, GoalSet, SurveyAnswered
 from tests.unit.analytics.events import (
     DAY,
     T0,
@@ -151,6 +151,34 @@ def test_survey_answers_are_rows_of_their_own_and_a_bad_payload_is_skipped_whole
     prepared = program.prepare([answer, broken])
     assert prepared.answers == [(answer.id, "rel-1", "mentee", 5, True, False, T0)]
     assert not prepared.folds
+
+
+def answered(kind: str, scores: dict, choices: dict, role: str = "mentor") -> SurveyAnswered:
+    return SurveyAnswered(
+        survey_id="s1",
+        kind=kind,
+        relationship_id="rel-1",
+        respondent_id="p1",
+        respondent_role=role,
+        answered_on=date(2026, 3, 2),
+        scores=scores,
+        choices=choices,
+    )
+
+
+def test_closure_and_annual_review_survey_answers_feed_the_satisfaction_rows() -> None:
+    """The surveys that took over the closing and review feedback: satisfaction as scored, goals met from a goals
+    score of 4 or 5, would recommend from the "recommend" choice; answers without all three are no such row."""
+    closure = record(answered("closure", {"satisfaction": 3, "goals": 4}, {"recommend": "no"}), at=T0)
+    annual = record(answered("annual_review", {"satisfaction": 5, "goals": 2}, {"recommend": "yes"}, "mentee"), at=T0)
+    built_in_annual = record(answered("annual_review", {"satisfaction": 4, "goals": 4}, {"continue": "continue"}))
+    pulse = record(answered("pulse", {"useful": 4}, {"next": "yes"}))
+    custom = record(answered("closure", {"overall": 5}, {"recommend": "yes"}))
+    prepared = program.prepare([closure, annual, built_in_annual, pulse, custom])
+    assert prepared.answers == [
+        (closure.id, "rel-1", "mentor", 3, True, False, T0),
+        (annual.id, "rel-1", "mentee", 5, False, True, T0),
+    ]
 
 
 def test_programs_their_members_and_groups_from_the_contracts_events() -> None:

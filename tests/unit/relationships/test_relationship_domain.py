@@ -170,19 +170,26 @@ def test_review_due_once_then_reviewed_with_next_date_within_a_year() -> None:
     assert r.review_due_on == due + timedelta(days=365) and not r.review_flagged
 
 
-def test_feedback_once_per_survey_at_review_and_at_closure() -> None:
+def test_old_feedback_in_the_history_is_read_and_decides_nothing() -> None:
+    """The closure and review feedback is answered through the surveys now (``Survey``); a history recorded with
+    the old ``FeedbackSubmitted`` still rebuilds, and the review remembers which review date it closed."""
     r = signed()
-    with pytest.raises(RelationshipRuleViolation, match="no survey is open"):
-        r.submit_feedback("mentee-1", 4, True, True)
     r.apply_all(r.check_review(DAY0 + timedelta(days=365)), AT)
-    [answer] = r.submit_feedback("mentee-1", 4, True, True)
-    assert isinstance(answer, FeedbackSubmitted) and answer.respondent_role == "mentee"
-    r.apply(answer, AT)
-    with pytest.raises(RelationshipRuleViolation, match="already answered the review"):
-        r.submit_feedback("mentee-1", 5, True, True)
-    r.apply_all(r.close("mentee-1", "no_fault_mentee", DAY0 + timedelta(days=366), by_director=False), AT)
-    r.apply_all(r.submit_feedback("mentee-1", 2, False, False), AT)
-    assert r.answered["closure"] == {"mentee-1"}
+    old = FeedbackSubmitted(
+        relationship_id="rel-1",
+        survey="relationship_feedback",
+        respondent_id="mentee-1",
+        respondent_role="mentee",
+        satisfaction=4,
+        goals_met=True,
+        would_recommend=True,
+    )
+    before = r.version
+    r.apply(old, AT)
+    assert r.version == before + 1 and not hasattr(r, "submit_feedback")
+    due = r.review_due_on
+    r.apply_all(r.review("mentor-1", "continued", DAY0 + timedelta(days=365)), AT)
+    assert r.last_review_due_on == due and r.review_due_on != due
 
 
 def test_closure_reasons_belong_to_who_closes() -> None:
@@ -255,15 +262,13 @@ def decide(r: Relationship, command: str, i: int, today: date) -> list:
         return r.progress_goal("mentee-1", "g1", "in_progress", i)
     if command == "review":
         return r.review("mentor-1", "continued", today)
-    if command == "feedback":
-        return r.submit_feedback("mentee-1", 3, True, True)
     if command == "close":
         return r.close("mentee-1", "no_fault_mentee", today, by_director=False)
     return r.participant_left("mentor-1", today)
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.sampled_from(["meet", "goal", "review", "feedback", "close", "left"]), max_size=15))
+@given(st.lists(st.sampled_from(["meet", "goal", "review", "close", "left"]), max_size=15))
 def test_replaying_decided_events_rebuilds_the_same_state(commands: list[str]) -> None:
     r = Relationship("rel-1")
     history = r.start("one_to_one", "mentor-1", ["mentee-1"], "match-1", DAY0)

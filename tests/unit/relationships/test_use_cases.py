@@ -22,7 +22,6 @@ from services.relationships.application import (
     set_goal,
     sign_agreement,
     start_relationship,
-    submit_feedback,
 )
 from services.relationships.application.cadence_watch import CADENCE, REVIEW
 from services.relationships.application.commands import (
@@ -34,7 +33,6 @@ from services.relationships.application.commands import (
     SetGoal,
     SignAgreement,
     StartRelationship,
-    SubmitFeedback,
 )
 from services.relationships.application.confidential import read_texts
 from services.relationships.application.fire_timers import timer_handlers
@@ -309,7 +307,7 @@ async def test_goals_are_set_for_a_mentee_and_progress_until_final() -> None:
     assert len(w.store.events(rid)) == 4
 
 
-# --- timers, reviews, feedback, closure -------------------------------------------------------------------
+# --- timers, reviews, closure -------------------------------------------------------------------
 
 
 async def fire_due(w: World) -> list[str]:
@@ -334,14 +332,12 @@ async def test_a_due_cadence_timer_flags_the_pair_lagging_once() -> None:
     assert f"cadence:{rid}" in w.timers.armed and w.read_model.rows[rid]["lagging"] is False
 
 
-async def test_a_due_review_asks_for_the_review_and_opens_the_survey() -> None:
+async def test_a_due_review_asks_for_the_review() -> None:
     w = world(grace=timedelta(days=400))
     rid = await agreed(w)
     w.clock.advance(days=365)
     assert await fire_due(w) == [REVIEW]
     assert types(w, rid)[-1] == "AgreementReviewDue" and f"review:{rid}" not in w.timers.armed
-    survey = await submit_feedback.handle(w.c, SubmitFeedback(rid, "mentor-1", 4, True, True))
-    assert survey == f"review:{TODAY + timedelta(days=365)}"
 
 
 async def test_the_director_or_a_party_reviews_the_signed_agreement() -> None:
@@ -373,23 +369,8 @@ async def test_closing_cancels_the_timers_and_opens_the_closure_survey() -> None
     assert version == 3 and w.timers.armed == {}
     row = w.read_model.rows[rid]
     assert (row["phase"], row["closure_reason"], row["closed_on"]) == ("closed", "no_fault_mentee", TODAY)
-    survey = await submit_feedback.handle(w.c, SubmitFeedback(rid, "mentee-1", 2, False, False, "we never clicked"))
-    assert survey == "closure" and [t.record_id for t in w.texts.texts] == ["closure/mentee-1"]
-    with pytest.raises(RelationshipRuleViolation, match="mentee-1 has already answered the closure survey"):
-        await submit_feedback.handle(w.c, SubmitFeedback(rid, "mentee-1", 3, True, True, "second thoughts"))
-    assert len(w.texts.texts) == 1
-    [comment] = await read_texts(w.c, rid, "mentor-1", "feedback_comment")
-    assert comment.text == "we never clicked"
     with pytest.raises(RelationshipRuleViolation, match="was closed on"):
         await close_relationship.handle(w.c, CloseRelationship(rid, "director-1", "program_ended", by_director=True))
-
-
-async def test_feedback_waits_for_a_survey() -> None:
-    w = world()
-    rid = await agreed(w)
-    with pytest.raises(RelationshipRuleViolation, match="no survey is open"):
-        await submit_feedback.handle(w.c, SubmitFeedback(rid, "mentee-1", 5, True, True, "great"))
-    assert w.texts.texts == []
 
 
 async def test_leaving_the_institution_closes_that_persons_open_relationships() -> None:
@@ -434,7 +415,7 @@ async def test_the_director_sees_status_and_a_party_sees_the_detail() -> None:
     }
     assert [g["goal_id"] for g in detail["goals"]] == ["g1"] and detail["goals"][0]["status"] == "in_progress"
     assert detail["meetings"][0]["topic_tags"] == ["goals"] and "notes" not in detail["meetings"][0]
-    assert detail["open_survey"] is None and detail["meetings"][0]["held_on"] == TODAY
+    assert "open_survey" not in detail and detail["meetings"][0]["held_on"] == TODAY
     with pytest.raises(NotAParty, match=f"^no relationship {rid}$"):
         await show_relationship(w.c, rid, "mentee-9", director=False)
     with pytest.raises(RelationshipNotFound, match="no relationship nope"):

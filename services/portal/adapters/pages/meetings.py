@@ -108,7 +108,7 @@ async def _on_meeting(
     try:
         await viewer.api.send("relationships", "POST", f"{_base(relationship_id)}/{meeting_id}{path}", body)
     except FieldErrors as exc:
-        fields = sch.rows_back(exc.fields, "candidates", sent or [])
+        fields = _topics_at_their_field(sch.rows_back(exc.fields, "candidates", sent or []))
         return await _meeting(
             viewer, relationship_id, meeting_id, failed=name, errors=fields, values=form, status_code=422
         )
@@ -117,6 +117,15 @@ async def _on_meeting(
             viewer, relationship_id, meeting_id, failed=name, conflict=exc.detail, values=form, status_code=409
         )
     return done(f"{_base(relationship_id)}/{meeting_id}", flash)
+
+
+def _topics_at_their_field(fields: dict[str, str]) -> dict[str, str]:
+    """A refused topic (``topics.N``) is shown at the topics' fieldset, one checkbox group."""
+    shown = {k: v for k, v in fields.items() if not k.startswith("topics.")}
+    refused = [v for k, v in fields.items() if k.startswith("topics.")]
+    if refused:
+        shown["topics"] = "; ".join(([shown["topics"]] if "topics" in shown else []) + refused)
+    return shown
 
 
 @router.post("/relationships/{relationship_id}/meetings/{meeting_id}/acceptance", response_class=HTMLResponse)
@@ -150,7 +159,11 @@ async def cancel(viewer: ViewerDep, relationship_id: str, meeting_id: str) -> Re
 @router.post("/relationships/{relationship_id}/meetings/{meeting_id}/held", response_class=HTMLResponse)
 async def held(viewer: ViewerDep, relationship_id: str, meeting_id: str) -> Response:
     form = await checked_form(viewer)
-    body = {"notes": form.one("notes") or None}
+    body: dict[str, Any] = {"notes": form.one("notes") or None}
+    if form.one("duration_minutes"):
+        body["duration_minutes"] = form.one("duration_minutes")
+    if form.one("topics_shown"):  # the form offered the topics: none ticked means none covered
+        body["topics"] = form.many("topics")
     return await _on_meeting(viewer, relationship_id, meeting_id, form, "held", "/held", body, "meeting_held")
 
 

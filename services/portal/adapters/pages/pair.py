@@ -3,8 +3,9 @@
 The workspace shows the introduction (the other party's card, and for the mentor what the mentee wrote in the
 request), the agreement being negotiated (terms, revision, signatures) with the forms to propose a revision and to
 sign it, the cadence (next meeting due by, lagging), goals and their progress, meetings with the notes only the pair
-reads, the annual review, closure (no fault, with or without a rematch) and the open survey. Every form posts to the
-relationships API as the signed-in party; a refusal comes back next to the field it names (422) or as "someone
+reads, the annual review, closure (no fault, with or without a rematch) and links to the surveys the reader has to
+answer (their pages are ``surveys.py``'s). Every form posts to the relationships API as the signed-in party; a
+refusal comes back next to the field it names (422) or as "someone
 changed this" (409).
 """
 
@@ -289,7 +290,7 @@ async def sign(viewer: ViewerDep, relationship_id: str) -> Response:
     return await _act(viewer, relationship_id, form, "signature", "POST", "/agreement/signatures", body, "pair_signed")
 
 
-# --- meetings, goals, review, closure, survey ---------------------------------------------------------------
+# --- meetings, goals, review, closure ---------------------------------------------------------------------
 
 
 @router.post("/relationships/{relationship_id}/meetings", response_class=HTMLResponse)
@@ -351,15 +352,3 @@ async def close(viewer: ViewerDep, relationship_id: str) -> Response:
     form = await checked_form(viewer)
     body = {"reason": form.one("reason"), "rematch_requested": form.one("rematch_requested") == "yes"}
     return await _act(viewer, relationship_id, form, "closure", "POST", "/closure", body, "pair_closed")
-
-
-@router.post("/relationships/{relationship_id}/feedback", response_class=HTMLResponse)
-async def feedback(viewer: ViewerDep, relationship_id: str) -> Response:
-    form = await checked_form(viewer)
-    body = {
-        "satisfaction": form.one("satisfaction") or None,
-        "goals_met": form.one("goals_met") == "yes",
-        "would_recommend": form.one("would_recommend") == "yes",
-        "comment": _or_none(form.one("comment")),
-    }
-    return await _act(viewer, relationship_id, form, "feedback", "POST", "/feedback", body, "pair_feedback")

@@ -1,15 +1,17 @@
 """Answering a survey (issue 18: pulse after a meeting, mid-point, annual review, closure) from the relationship's
 workspace: ``/relationships/{id}/surveys/{survey_id}``, one of the reader's open surveys there (the relationship
-view's ``open_surveys``); anything else is the not-found page. Questions: a scale 1-5 and a choice as radio buttons,
-free text as a text area (sealed by relationships, readable by the respondent only). The question texts are the
-service's (in its language)."""
+view's ``open_surveys``); anything else is the not-found page. A survey of no relationship (the end-of-training
+survey) is answered at ``/surveys/{survey_id}`` (one of relationships' ``GET /surveys``), the link its invitation
+mail carries; a relationship's survey asked for there is sent to its page in the workspace. Questions: a scale 1-5
+and a choice as radio buttons, free text as a text area (sealed by relationships, readable by the respondent only).
+The question texts are the service's (in its language)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.portal.adapters.web import Form, Viewer, ViewerDep, checked_form, done, render
 from services.portal.application.errors import Conflict, FieldErrors, NotFound
@@ -45,7 +47,7 @@ async def survey_page(viewer: ViewerDep, relationship_id: str, survey_id: str) -
 
 def _page(
     viewer: Viewer,
-    rel: dict[str, Any],
+    rel: dict[str, Any] | None,
     survey: dict[str, Any],
     *,
     errors: dict[str, str] | None = None,
@@ -77,3 +79,34 @@ async def answer(viewer: ViewerDep, relationship_id: str, survey_id: str) -> Res
     except Conflict as exc:
         return _page(viewer, rel, survey, conflict=exc.detail, values=form, status_code=409)
     return done(f"/relationships/{relationship_id}", "survey_answered")
+
+
+async def _my_survey(viewer: Viewer, survey_id: str) -> dict[str, Any]:
+    for survey in (await viewer.api.get("relationships", "/surveys")).get("items") or []:
+        if survey["survey_id"] == survey_id:
+            return survey
+    raise NotFound("relationships", 404, f"no open survey {survey_id}")
+
+
+@router.get("/surveys/{survey_id}", response_class=HTMLResponse)
+async def lone_survey_page(viewer: ViewerDep, survey_id: str) -> Response:
+    """A survey of no relationship (end of training); a relationship's is answered in its workspace."""
+    survey = await _my_survey(viewer, survey_id)
+    if survey.get("relationship_id"):
+        where = f"/relationships/{survey['relationship_id']}/surveys/{survey_id}"
+        return RedirectResponse(where, status.HTTP_303_SEE_OTHER)
+    return _page(viewer, None, survey)
+
+
+@router.post("/surveys/{survey_id}", response_class=HTMLResponse)
+async def answer_lone(viewer: ViewerDep, survey_id: str) -> Response:
+    form = await checked_form(viewer)
+    survey = await _my_survey(viewer, survey_id)
+    body = {"answers": survey_answers(survey["questions"], form)}
+    try:
+        await viewer.api.send("relationships", "POST", f"/surveys/{survey_id}/responses", body)
+    except FieldErrors as exc:
+        return _page(viewer, None, survey, errors=exc.fields, values=form, status_code=422)
+    except Conflict as exc:
+        return _page(viewer, None, survey, conflict=exc.detail, values=form, status_code=409)
+    return done("/", "survey_thanks")

@@ -58,7 +58,8 @@ def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
             log.warning("event not projectable into program facts; skipped", event_id=str(envelope.id), error=repr(exc))
             continue
         if table is None:
-            answers.append(change)
+            if change is not None:  # a survey answer the satisfaction figures do not read
+                answers.append(change)
         elif key is not None:  # e.g. a match without a request has none
             tables[table].want(key)
             folds.append((table, key, change))

@@ -35,6 +35,7 @@ from shared.events.relationships import (
     RelationshipClosed,
     RelationshipLagging,
     RelationshipStarted,
+    SurveyAnswered,
 )
 
 DEFAULT_PROGRAM = "default"
@@ -202,6 +203,32 @@ def _feedback(data, at, event_id):
     )
 
 
+FEEDBACK_SURVEYS = ("closure", "annual_review")
+"""The surveys of issue 18 that took over the closing and review feedback (``FeedbackSubmitted``)."""
+
+
+def _survey_feedback(data, at, event_id):
+    """A closure or annual-review survey's answer as a row of the satisfaction figures, beside the older
+    ``FeedbackSubmitted``: the ``satisfaction`` score, goals met when the ``goals`` score is 4 or 5, would recommend
+    when the ``recommend`` choice is "yes".  An answer without all three (another kind, the built-in annual review,
+    which asks no ``recommend``, a program's template with other questions) is no such row (None): its scores show
+    in the survey results instead."""
+    if data.get("kind") not in FEEDBACK_SURVEYS:
+        return None
+    scores, choices = data.get("scores") or {}, data.get("choices") or {}
+    if "satisfaction" not in scores or "goals" not in scores or choices.get("recommend") not in ("yes", "no"):
+        return None
+    return (
+        event_id,
+        data.get("relationship_id"),
+        data["respondent_role"],
+        int(scores["satisfaction"]),
+        int(scores["goals"]) >= 4,
+        choices["recommend"] == "yes",
+        at,
+    )
+
+
 def _nothing(table: StagedTable, key: str) -> None:
     pass
 
@@ -229,9 +256,11 @@ RULES = by_type(
         GoalProgressed: ("relationships", _goal_progressed),
         RelationshipClosed: ("relationships", _closed),
         FeedbackSubmitted: (None, _feedback),
+        SurveyAnswered: (None, _survey_feedback),
     }
 )
-"""Per event type: the table whose row it changes (``None``: a survey answer, a row of its own) and its handler."""
+"""Per event type: the table whose row it changes (``None``: a survey answer, a row of its own, or None when the
+answer is not one the satisfaction figures read) and its handler."""
 
 
 # --- programs ------------------------------------------------------------------------------------------------
