@@ -16,7 +16,7 @@ from services.portal.adapters.api_client import ServiceClients
 from services.portal.adapters.tokens import TokenStore
 from services.portal.adapters.web import Portal, install_error_pages
 from services.portal.settings import PortalSettings
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, clock_for
 from shared.db import migrations_from_package
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
@@ -30,7 +30,8 @@ def build_app(
     clock: Clock | None = None,
 ) -> FastAPI:
     """``transport``: how the API clients reach the services (tests: in-process apps); the network by default.
-    ``clock``: what "now" is for deadlines shown (the services' own clock in tests)."""
+    ``clock``: what "now" is for deadlines shown and meetings ended (the services' own clock in tests; the
+    development clock file when the settings name one, as the services' processes read it)."""
     options = options or PortalSettings()
     clients = ServiceClients(options, settings.oidc_audience, transport)
 
@@ -54,7 +55,7 @@ def build_app(
     web_sign_in = sign_in.portal_sign_in(settings, lambda: runtime.pool, tokens, app.state.token_verifier.issuer)
     app.state.web_sign_in = web_sign_in
     dev_mail = options.dev_mail_url if settings.dev_mode else None
-    app.state.portal = Portal(options, web_sign_in, clients, tokens, clock or SystemClock(), dev_mail=dev_mail)
+    app.state.portal = Portal(options, web_sign_in, clients, tokens, clock or clock_for(settings), dev_mail=dev_mail)
     install_error_pages(app)
     pages.install(app, app.state.portal)  # first: the portal's own sign-in page answers GET /login
     app.include_router(sign_in.router)

@@ -5,9 +5,13 @@ development OpenID Connect provider and the development mail sink.
 Each person signs in through the provider and plays the director-reviewed flow by clicking: a mentee ranks three
 mentors, the director approves, the first choice declines, the second lets the deadline pass (the services' clock is
 moved), the third accepts, the introduction mail appears in the development mail view; the pair negotiates and signs
-an agreement, logs a meeting with a private note the director cannot read, sets a goal and records progress; the mentee
-closes with no fault and asks for a rematch; the director matches them from the unmatched queue with a suggestion,
-then runs, overrides (pin, forbid) and commits a bulk run for a small cohort.
+an agreement, logs a meeting with a private note the director cannot read, sets a goal and records progress; the
+mentee sets "my availability" (a window that ends before it starts is refused at its field first), the mentor proposes
+a meeting in the workspace (a time outside that availability refused at its field first), the mentee accepts it on
+the meeting's page, the clock moves past its end and the mentee answers "yes, it happened", then the pulse survey (a
+missing answer refused at its question first); the mentee closes with no fault and asks for a rematch; the director
+matches them from the unmatched queue with a suggestion, then runs, overrides (pin, forbid) and commits a bulk run
+for a small cohort, and defines a program on the programs pages (an end before the start refused at its field first).
 
 Every page the flow reaches is checked with axe-core (``node_modules/axe-core``, npm): no serious or critical
 violation. Each is saved as a screenshot under ``test-artifacts/portal/`` (``pages.txt`` lists them with their URL
@@ -23,7 +27,9 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -50,6 +56,10 @@ BACKEND = ("profiles", "matching", "relationships", "notifications")
 DIRECTOR_EMAIL = "director@portal-e2e.example"
 ADMIN = {"Authorization": f"Bearer {mint_token(DEV_JWT_SECRET, 'portal-e2e-seeder', [Role.admin])}"}
 SERIOUS = ("serious", "critical")
+WAIT_MS = 60_000
+"""How long a click, a navigation or an expectation waits for the page (a bound, not a speed check: on a busy 2-core
+machine a sign-in's redirects alone took over 20 s)."""
+ZONE = ZoneInfo(cardiologist_profile()["time_zone"])  # every person's
 
 
 @dataclass(frozen=True)
@@ -242,7 +252,7 @@ async def sign_in(browser, portal: str, person: str, *, width: int = 1280):
     """A fresh browser (no cookies) signed in to the portal as ``person`` through the provider's form; its page."""
     context = await browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)  # axe injected
     page = await context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(WAIT_MS)
     OPEN.append(page)
     await through_provider(page, portal, person)
     assert page.url == f"{portal}/", page.url
@@ -286,9 +296,12 @@ async def test_the_director_reviewed_flow_by_clicking(seeded: Stack, browser, pa
 async def _director_reviewed_flow(seeded: Stack, browser, pages: Pages) -> None:
     from playwright.async_api import expect
 
+    expect.set_options(timeout=WAIT_MS)
+
     portal = seeded.portal
     started = datetime.now(UTC)
     day = (started + timedelta(days=8)).date()  # the services' day once the deadline has passed
+    meeting_on = (started + timedelta(days=8)).astimezone(ZONE).date() + timedelta(days=2)  # a scheduled meeting
 
     # --- the mentee finds mentors and ranks three (in one order, then reordered) ----------------------------------
     mentee = await sign_in(browser, portal, MENTEE.username)
@@ -435,6 +448,80 @@ async def _director_reviewed_flow(seeded: Stack, browser, pages: Pages) -> None:
     await expect(mentee.locator("li", has_text="Present a poster at the spring meeting")).to_contain_text("40%")
     await pages.check(mentee, "pair-workspace-signed")
 
+    # --- my availability; a meeting proposed, accepted on its page, held; the pulse survey answered --------------
+    # Every person's profile names America/Chicago: times are typed and read there (``meeting_on``: two days on).
+    await mentee.get_by_role("link", name="My availability").first.click()  # in the navigation and the workspace
+    await until_shown(mentee, f"{portal}/availability", f"in your time zone, {ZONE.key}")
+    window = mentee.get_by_role("group", name="Window 1")
+    await window.get_by_label("Day").select_option(str(meeting_on.weekday()))
+    await window.get_by_label("From").fill("17:00")
+    await window.get_by_label("To").fill("09:00")  # ends before it starts
+    await mentee.get_by_role("button", name="Save my availability").click()
+    await expect(mentee.locator("#form-errors")).to_contain_text("Please correct the fields marked below.")
+    await expect(mentee.locator("#windows-0-start-error")).not_to_be_empty()
+    await expect(window.get_by_label("From")).to_have_attribute("aria-invalid", "true")
+    await expect(window.get_by_label("From")).to_have_value("17:00")  # what was typed is kept
+    await pages.check(mentee, "availability-refused")
+    await window.get_by_label("From").fill("09:00")
+    await window.get_by_label("To").fill("17:00")
+    await submitted(mentee, mentee.get_by_role("button", name="Save my availability"), "availability")
+    await expect(window.get_by_label("From")).to_have_value("09:00")
+    await pages.check(mentee, "availability")
+
+    await until_shown(third, workspace, f"Times are in your time zone, {ZONE.key}.")
+    await third.get_by_text("Propose a meeting").click()
+    proposal = third.locator("#proposal-form")
+    await proposal.get_by_label("Time 1").fill(f"{meeting_on.isoformat()}T18:00")  # after the mentee's window
+    await proposal.get_by_role("button", name="Propose these times").click()
+    await expect(third.locator("#proposal-candidates-0-error")).to_contain_text("is outside")
+    await expect(proposal.get_by_label("Time 1")).to_have_value(f"{meeting_on.isoformat()}T18:00")
+    await pages.check(third, "pair-proposal-refused")
+    await proposal.get_by_label("Time 1").fill(f"{meeting_on.isoformat()}T10:00")
+    await proposal.get_by_label("Present a poster at the spring meeting").check()  # on the agenda
+    await submitted(third, proposal.get_by_role("button", name="Propose these times"), "meeting_proposed")
+    meeting = third.url.split("?")[0]
+    assert re.search(r"/relationships/[^/]+/meetings/[^/?]+$", meeting), meeting
+    await expect(third.locator("main")).to_contain_text("Proposed: waiting")
+    await expect(third.get_by_role("button", name="Accept this time")).to_have_count(0)  # not one's own proposal
+    await pages.check(third, "meeting-proposed")
+    await mentee.goto(meeting)
+    when = f"{meeting_on.isoformat()} 10:00 ({ZONE.key})"
+    await expect(mentee.locator("#proposed-times")).to_contain_text(when)
+    await expect(mentee.locator("#agenda")).to_contain_text("Present a poster at the spring meeting")
+    await submitted(mentee, mentee.get_by_role("button", name="Accept this time"), "meeting_accepted")
+    await expect(mentee.locator("main")).to_contain_text("Agreed")
+    await expect(mentee.locator("#meeting-facts")).to_contain_text(when)
+    await pages.check(mentee, "meeting-accepted")
+
+    seeded.clock.set(datetime.combine(meeting_on, dtime(12), tzinfo=ZONE))  # an hour after its end
+    await mentee.goto(meeting)
+    await expect(mentee.locator("main")).to_contain_text("Did it happen?")
+    await pages.check(mentee, "meeting-did-it-happen")
+    await submitted(mentee, mentee.get_by_role("button", name="Yes, it happened"), "meeting_held")
+    await expect(mentee.locator("main")).to_contain_text("Thank you: the meeting is logged.")
+    await mentee.goto(workspace)
+    await expect(mentee.locator("main")).to_contain_text(f"{meeting_on.isoformat()} · 60 minutes")  # logged
+
+    pulses = mentee.locator("#open-surveys").get_by_role("link", name="After the meeting: a short survey")
+    await expect(pulses).to_have_count(2)  # one for the meeting logged by hand, one for this one
+    await pulses.first.click()
+    await mentee.wait_for_url(re.compile(r"/relationships/[^/]+/surveys/[^/?]+$"))
+    survey = mentee.url
+    useful = mentee.get_by_role("group", name=re.compile("^How useful was this meeting"))
+    planned = mentee.get_by_role("group", name=re.compile("^Is the next meeting planned"))
+    await planned.get_by_label("yes", exact=True).check()
+    await mentee.get_by_role("button", name="Send my answers").click()  # how useful: not answered
+    await expect(mentee.locator("#form-errors")).to_contain_text("Please correct the fields marked below.")
+    await expect(mentee.locator("#answer-useful-error")).not_to_be_empty()
+    await expect(planned.get_by_label("yes", exact=True)).to_be_checked()  # what was chosen is kept
+    await pages.check(mentee, "survey-refused")
+    await useful.get_by_label("4", exact=True).check()
+    await submitted(mentee, mentee.get_by_role("button", name="Send my answers"), "survey_answered")
+    await expect(mentee.locator("main")).to_contain_text("Thank you for your answers.")
+    await expect(pulses).to_have_count(1)
+    assert survey.removeprefix(portal) not in await mentee.locator("main").inner_html()
+    await pages.check(mentee, "pair-workspace-survey-answered")
+
     # --- the mentee closes with no fault and asks for a rematch -------------------------------------------------
     await mentee.locator("#closure-form").evaluate("form => form.closest('details').open = true")
     await mentee.locator("#rematch_requested").check()
@@ -484,6 +571,32 @@ async def _director_reviewed_flow(seeded: Stack, browser, pages: Pages) -> None:
     )
     await expect(director.locator("main")).to_contain_text("Committed: every pair below is matched.")
     await pages.check(director, "director-bulk-committed")
+
+    # --- the director's programs: the list, a program defined (refused at its field first, then fixed) ----------
+    await director.get_by_role("link", name="Programs", exact=True).click()
+    await director.wait_for_url(f"{portal}/director/programs")
+    await expect(director.locator("#program-default")).to_be_visible()
+    await pages.check(director, "director-programs")
+    await director.get_by_role("link", name="Define a program").click()
+    await director.wait_for_url(f"{portal}/director/programs/new")
+    form = director.locator("#program-form")
+    await form.get_by_label(re.compile("^Program id")).fill("fellows-2027")
+    await form.get_by_label("Name", exact=True).fill("Fellows' research mentoring")
+    await form.get_by_label("Starts on").fill(day.isoformat())
+    await form.get_by_label(re.compile("^Ends on")).fill((day - timedelta(days=30)).isoformat())  # before its start
+    await pages.check(director, "director-program-new")
+    await director.get_by_role("button", name="Define the program").click()
+    await expect(director.locator("#form-errors")).to_contain_text("Please correct the fields marked below.")
+    await expect(director.locator("#ends_on-error")).to_contain_text("ends before the program starts")
+    await expect(form.get_by_label(re.compile("^Ends on"))).to_have_attribute("aria-invalid", "true")
+    await expect(form.get_by_label("Name", exact=True)).to_have_value("Fellows' research mentoring")  # kept
+    await pages.check(director, "director-program-refused")
+    await form.get_by_label(re.compile("^Ends on")).fill((day + timedelta(days=365)).isoformat())
+    await submitted(director, director.get_by_role("button", name="Define the program"), "program_created")
+    await expect(director.locator("main")).to_contain_text("The program is defined.")
+    await pages.check(director, "director-program-defined")
+    await director.get_by_role("link", name="Programs", exact=True).click()
+    await expect(director.locator("#program-fellows-2027")).to_contain_text("Fellows' research mentoring")
 
     # --- the director's remaining pages ---------------------------------------------------------------------------
     for path, name in (("/director/program", "director-program"), ("/director/lagging", "director-lagging")):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -100,13 +99,11 @@ def mailbox():
     controller.stop()
 
 
-KEY_SOURCES = {"matching": ("profiles",), "notifications": ("profiles", "matching")}
-"""Whose sealed fields each consumer opens (shared.keysource): the rest, analytics included, see placeholders."""
-
-
 @pytest.fixture(scope="module")
 def stack(postgres, broker, mailbox, tmp_path_factory):
-    """The five services, each started once those whose keys it asks for answer (their ports are free ports)."""
+    """The five services, started together: the stack tells each consumer where its key sources listen (matching
+    opens profiles' fields, notifications profiles' and matching's; the rest, analytics included, see
+    placeholders), and a consumer asks for keys only when a record needs them."""
     _, smtp_port = mailbox
     log_dir = Path(tmp_path_factory.mktemp("privacy"))
     own = {
@@ -116,21 +113,15 @@ def stack(postgres, broker, mailbox, tmp_path_factory):
         },
         "analytics": {"MENTORSHIP_ANALYTICS_MIN_CELL": "1"},
     }
-    with ExitStack() as started:
-        running: dict[str, RunningService] = {}
-        for name in NAMES:
-            sources = {producer: running[producer].url for producer in KEY_SOURCES.get(name, ())}
-            running |= started.enter_context(
-                start_services(
-                    postgres,
-                    broker.bootstrap,
-                    log_dir,
-                    names=(name,),
-                    database_prefix=f"priv_{RUN}",
-                    extra_env={"MENTORSHIP_CONSUMER_SESSION_TIMEOUT_MS": "2000"},
-                    service_env_overrides={name: {**own.get(name, {}), "MENTORSHIP_KEY_SOURCES": json.dumps(sources)}},
-                )
-            )
+    with start_services(
+        postgres,
+        broker.bootstrap,
+        log_dir,
+        names=NAMES,
+        database_prefix=f"priv_{RUN}",
+        extra_env={"MENTORSHIP_CONSUMER_SESSION_TIMEOUT_MS": "2000"},
+        service_env_overrides=own,
+    ) as running:
         yield running
 
 
@@ -390,7 +381,7 @@ def replay(stack: dict[str, RunningService], *args: str) -> None:
     generation = int(result.stdout.split("generation ")[1].split()[0])
 
     def ended() -> bool:
-        state = httpx.get(f"{stack['analytics'].url}/replays/{generation}", headers=ADMIN).json()["state"]
+        state = httpx.get(f"{stack['analytics'].url}/replays/{generation}", headers=ADMIN, timeout=30).json()["state"]
         assert state != "failed"
         return state in ("live", "snapshot")
 
