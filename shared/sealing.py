@@ -202,9 +202,20 @@ def _aad(subjects: Sequence[str]) -> bytes:
 
 
 def seal_value(value: Any, subjects: Sequence[str], key: bytes) -> dict[str, Any]:
-    nonce = os.urandom(_NONCE)
-    sealed = AESGCM(key).encrypt(nonce, json.dumps(value).encode(), _aad(subjects))
-    return {MARK: base64.b64encode(nonce + sealed).decode(), "for": list(subjects)}
+    return _Sealer(subjects, key).seal(value)
+
+
+class _Sealer:
+    """``seal_value`` for many values of one payload: the cipher and the associated data made once, not per value
+    (bench/hr_import.py: a first import seals six values per row)."""
+
+    def __init__(self, subjects: Sequence[str], key: bytes) -> None:
+        self.subjects, self.cipher, self.aad = list(subjects), AESGCM(key), _aad(subjects)
+
+    def seal(self, value: Any) -> dict[str, Any]:
+        nonce = os.urandom(_NONCE)
+        sealed = self.cipher.encrypt(nonce, json.dumps(value).encode(), self.aad)
+        return {MARK: base64.b64encode(nonce + sealed).decode(), "for": list(self.subjects)}
 
 
 def open_value(value: dict[str, Any], keys: Keys, stream_id: str, placeholder: Any) -> Any:
@@ -267,15 +278,46 @@ def _placeholder_at(leaf: Leaf, container: Mapping[str, Any]) -> Any:
 def seal_payload(event_type: str, data: dict[str, Any], subjects: Sequence[str], keys: Keys) -> dict[str, Any]:
     """``data`` with every personal value sealed for ``subjects``; a copy.  Without a key for all of them (one
     was erased), the placeholders are stored instead: nothing personal about an erased person is kept."""
-    if not plan(event_type):
+    leaves = plan(event_type)
+    if not leaves:
         return data
-    out = copy.deepcopy(data)
+    out = _copied_along(data, leaves)
     key = _key_of(subjects, keys)
+    sealer = _Sealer(subjects, key) if key is not None else None
     for leaf, container, name in _each_leaf(event_type, out):
         value = container[name]
         if value is None or is_sealed(value):
             continue
-        container[name] = seal_value(value, subjects, key) if key is not None else _placeholder_at(leaf, container)
+        container[name] = sealer.seal(value) if sealer is not None else _placeholder_at(leaf, container)
+    return out
+
+
+def _copied_along(data: dict[str, Any], leaves: Sequence[Leaf]) -> dict[str, Any]:
+    """A copy of ``data`` in which every dict and list on the way to a personal field is new (what sealing
+    replaces a value in), the rest shared with ``data``: what ``copy.deepcopy`` gives for the sealing, without
+    copying every value (bench/hr_import.py: the deep copy was a third of sealing a row)."""
+    out = dict(data)
+    fresh: set[int] = {id(out)}
+
+    def own(container: dict[str, Any] | list[Any], where: str | int) -> Any:
+        value = container[where]  # type: ignore[index]
+        if isinstance(value, dict | list) and id(value) not in fresh:
+            value = dict(value) if isinstance(value, dict) else list(value)
+            fresh.add(id(value))
+            container[where] = value  # type: ignore[index]
+        return value
+
+    for leaf in leaves:
+        level: list[Any] = [out]
+        for part in leaf.path[:-1]:
+            below: list[Any] = []
+            for container in level:
+                if part == "*":
+                    if isinstance(container, list):
+                        below += [own(container, i) for i in range(len(container))]
+                elif isinstance(container, dict) and part in container:
+                    below.append(own(container, part))
+            level = below
     return out
 
 
