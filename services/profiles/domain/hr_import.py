@@ -61,8 +61,7 @@ def fact_id(row: ImportRow) -> uuid.UUID:
 
 
 def row_fact(row: ImportRow, recorded_at: datetime) -> WorkerUpdated:
-    # the row is a validated worker record already: its fields, not validated twice (bench/hr_import.py)
-    worker = Worker.model_construct(**{name: getattr(row, name) for name in Worker.model_fields})
+    worker = Worker.model_validate(row.model_dump(exclude={"effective_date"}))
     return WorkerUpdated(
         employee_id=row.employee_id,
         effective_date=row.effective_date,
