@@ -77,7 +77,7 @@ def check_json(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> None:
         value = pydantic_core.from_json(body, allow_inf_nan=False)
     except ValueError as exc:
         raise MalformedBody(_decode_error(str(exc))) from None
-    members = _walk(value, max_depth)
+    members = _members(value, max_depth, nul_possible=b"\\u0000" in body)
     del value  # before anything else is built: a batch body's objects are several times its size
     if members != body.count(b":"):  # a key written twice, or only a colon inside a string: look closer
         _refuse_duplicate_keys(body)
@@ -108,6 +108,34 @@ def _decode_error(message: str) -> str:
 def _where(message: str) -> str:
     at = message.rfind(" at line ")
     return message[at + 1 :] if at >= 0 else "in the body"
+
+
+def _members(value: Any, max_depth: int, *, nul_possible: bool) -> int:
+    """``_walk``'s answer, found level by level without a path per container or a call per value; ``_walk`` itself
+    only when something is wrong (for its message) or a NUL may be in a string (a valid body has a NUL only as the
+    escape ``\\u0000``, a raw one is refused by the decoder).  bench/hr_import.py: the walk was a third of the
+    time an import batch spent at the edge."""
+    if nul_possible or not isinstance(value, dict | list):
+        return _walk(value, max_depth)
+    members, depth, level = 0, 0, [value]
+    while level:
+        if depth >= max_depth:
+            return _walk(value, max_depth)
+        below: list[Any] = []
+        for container in level:
+            if type(container) is dict:
+                members += len(container)
+                items = container.values()
+            else:
+                items = container
+            for item in items:
+                kind = type(item)
+                if kind is dict or kind is list:
+                    below.append(item)
+                elif kind is float and not math.isfinite(item):
+                    return _walk(value, max_depth)
+        level, depth = below, depth + 1
+    return members
 
 
 def _walk(value: Any, max_depth: int) -> int:

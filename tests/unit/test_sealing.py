@@ -93,8 +93,11 @@ def test_every_personal_field_is_sealed_and_opens_again(cls) -> None:
     data, markers = _with_markers(type_name)
     subjects = ["p-about"]
     keys = _keys(*subjects)
+    before = json.loads(json.dumps(data))
 
     sealed = seal_payload(type_name, data, subjects, keys)
+
+    assert data == before, "sealing changed the payload it was given (it seals a copy)"
 
     text = json.dumps(sealed)
     assert not [m for m in markers if m in text], "a personal value is readable in the sealed form"

@@ -74,6 +74,26 @@ class PostgresHrImports:
         )
         return {r["employee_id"] for r in rows}
 
+    async def seen_rows(self, conn: asyncpg.Connection, hashes: list[bytes]) -> dict[bytes, str]:
+        rows = await conn.fetch(
+            "SELECT r.content_hash, r.employee_id FROM hr_import_rows r JOIN hr_facts f USING (event_id)"
+            " WHERE r.content_hash = ANY($1::bytea[])",
+            hashes,
+        )
+        return {bytes(r["content_hash"]): r["employee_id"] for r in rows}
+
+    async def keep_rows(self, conn: asyncpg.Connection, rows: list[tuple[bytes, str, str]]) -> None:
+        if not rows:
+            return
+        await conn.execute(
+            "INSERT INTO hr_import_rows (content_hash, employee_id, event_id)"
+            " SELECT r.* FROM unnest($1::bytea[], $2::text[], $3::text[]) AS r(content_hash, employee_id, event_id)"
+            " WHERE EXISTS (SELECT 1 FROM hr_facts f WHERE f.event_id = r.event_id) ON CONFLICT DO NOTHING",
+            [h for h, _, _ in rows],
+            [e for _, e, _ in rows],
+            [i for _, _, i in rows],
+        )
+
     async def current_workers(self, conn: asyncpg.Connection) -> list[str]:
         """Employees linked to a participant whose last applied status is not terminated."""
         rows = await conn.fetch(

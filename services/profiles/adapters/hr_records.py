@@ -139,6 +139,7 @@ class PostgresHrRecords:
             return
         await conn.execute("DELETE FROM hr_facts WHERE employee_id = $1", employee_id)
         await conn.execute("DELETE FROM hr_rescissions WHERE employee_id = $1", employee_id)
+        await conn.execute("DELETE FROM hr_import_rows WHERE employee_id = $1", employee_id)
         await conn.execute("DELETE FROM scim_users WHERE employee_id = $1", employee_id)
         await conn.execute(
             "UPDATE hr_workers SET applied = NULL, erased_at = now() WHERE employee_id = $1", employee_id

@@ -24,6 +24,7 @@ from services.profiles.domain.hr_import import (
     Outcome,
     RowError,
     changes,
+    content_hash,
     fact_id,
     outcome,
     parse_row,
@@ -74,15 +75,17 @@ async def handle(ports: Ports, cmd: ImportHrRows) -> tuple[list[RowResult], Coun
 
 
 async def _apply(ports: Ports, conn: Conn, session: dict, rows: list[tuple[int, dict]]) -> list[RowResult]:
-    """A row whose fact is already kept is the same fact again: unchanged, without deriving anything."""
-    parsed = [(number, fields, parse_row(fields)) for number, fields in rows]
+    """A row whose fact is already kept is the same fact again: unchanged, without deriving anything.  A row
+    sent before whose fact is still kept is known by its content hash, set-based, without being parsed."""
+    hashes = {number: content_hash(fields) for number, fields in rows}
+    seen = await ports.imports.seen_rows(conn, list(set(hashes.values())))
+    parsed = [(number, fields, parse_row(fields)) for number, fields in rows if hashes[number] not in seen]
     ids = {number: fact_id(row) for number, _, row in parsed if isinstance(row, ImportRow)}
     known = await ports.hr.known_facts(conn, [str(fid) for fid in ids.values()])
     named = None
     if session["mode"] == "snapshot":
-        named = await ports.imports.in_roster(
-            conn, session["import_id"], [row.employee_id for _, _, row in parsed if isinstance(row, ImportRow)]
-        )
+        employees = [row.employee_id for _, _, row in parsed if isinstance(row, ImportRow)]
+        named = await ports.imports.in_roster(conn, session["import_id"], employees + list(set(seen.values())))
     eligible = [
         (number, row)
         for number, _, row in parsed
@@ -90,7 +93,17 @@ async def _apply(ports: Ports, conn: Conn, session: dict, rows: list[tuple[int, 
     ]
     first_seen = await _new_workers(ports, conn, session["import_id"], parsed, eligible, ids)
     results = []
-    for number, fields, row in parsed:
+    by_number = {number: (fields, row) for number, fields, row in parsed}
+    for number, _ in rows:
+        if number not in by_number:  # sent before, its fact still kept
+            employee_id = seen[hashes[number]]
+            if named is not None and employee_id not in named:
+                error = RowError("employee_id", "is not in the snapshot's roster of employees")
+                results.append(RowResult(number, employee_id, "error", errors=[error]))
+            else:
+                results.append(RowResult(number, employee_id, "unchanged"))
+            continue
+        fields, row = by_number[number]
         if number in first_seen:
             results.append(first_seen[number])
             continue
@@ -105,6 +118,11 @@ async def _apply(ports: Ports, conn: Conn, session: dict, rows: list[tuple[int, 
             results.append(RowResult(number, row.employee_id, "unchanged"))
         else:
             results.append(await _apply_row(ports, conn, session["import_id"], number, row, ids[number]))
+    if not session["dry_run"]:
+        await ports.imports.keep_rows(
+            conn,
+            [(hashes[number], row.employee_id, str(ids[number])) for number, _, row in parsed if number in ids],
+        )
     return results
 
 

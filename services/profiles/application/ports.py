@@ -126,6 +126,14 @@ class HrImports(Protocol):
 
     async def in_roster(self, conn: Conn, import_id: UUID, employee_ids: list[str]) -> set[str]: ...
 
+    async def seen_rows(self, conn: Conn, hashes: list[bytes]) -> dict[bytes, str]:
+        """Of rows' content hashes, those of rows kept before whose fact is still kept, each with its employee."""
+        ...
+
+    async def keep_rows(self, conn: Conn, rows: list[tuple[bytes, str, str]]) -> None:
+        """Remember ``(content hash, employee id, fact event id)`` of rows whose fact is kept (the others not)."""
+        ...
+
     async def current_workers(self, conn: Conn) -> list[str]:
         """Employees linked to a participant whose last applied status is not terminated, in order."""
         ...

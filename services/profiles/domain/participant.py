@@ -21,7 +21,6 @@ from shared.events import Event
 from shared.events.profiles import (
     Availability,
     Demographics,
-    FieldChange,
     MenteeRegistered,
     MentorCapacityChanged,
     MentorRegistered,
@@ -157,11 +156,15 @@ class Participant(Aggregate):
             raise InvalidChange("availability", "only mentors have an availability")
         changes = self._with_consent_rules(changes)
         diff = [
-            FieldChange(field=path, old=self.fields.get(path), new=new)
+            {"field": path, "old": self.fields.get(path), "new": new}
             for path, new in changes.items()
             if self.fields.get(path) != new
         ]
-        return [ProfileUpdated(participant_id=self.participant_id, changes=diff, source=source)] if diff else []
+        if not diff:
+            return []
+        # one validation for the event and its changes, not one per change (bench/hr_import.py: six per imported row)
+        update = {"participant_id": self.participant_id, "changes": diff, "source": source}
+        return [ProfileUpdated.model_validate(update)]
 
     def change_capacity(self, new_capacity: int) -> list[Event]:
         self._require_mentor("change capacity")

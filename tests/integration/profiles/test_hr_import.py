@@ -203,3 +203,30 @@ async def test_a_new_worker_applied_in_bulk_gets_the_events_of_one_applied_row_b
     assert [(w["participant_id"], w["applied"]["status"]) for w in workers] == [("E1", "leave"), ("E2", "leave")]
     standing = await profiles_pool.fetch("SELECT participant_id, standing FROM participant_standing ORDER BY 1")
     assert [tuple(s) for s in standing] == [("E1", "deactivated"), ("E2", "deactivated")]  # may not act (403)
+
+
+async def test_a_row_sent_again_is_known_by_its_content_hash_until_its_worker_is_erased(api, profiles_pool) -> None:
+    rows = [row("E1"), row("E2", department_name="Medicine")]
+    await run_import(api, rows)
+    kept = await profiles_pool.fetch(
+        "SELECT r.employee_id, r.event_id = f.event_id AS same FROM hr_import_rows r"
+        " JOIN hr_facts f USING (employee_id) ORDER BY 1"
+    )
+    assert [tuple(k) for k in kept] == [("E1", True), ("E2", True)]
+    before = await events(profiles_pool)
+    # sent again, keys in another order (the hash is of the content): unchanged without being parsed
+    again = await run_import(api, [dict(reversed(list(r.items()))) for r in rows], snapshot=True)
+    assert again["batch"] == {"counts": {"unchanged": 2}, "rows": []}
+    assert await events(profiles_pool) == before
+    # a snapshot's roster still holds for a row known by its hash
+    opened = await api.post("/hr/imports", json={"mode": "snapshot", "roster": ["E1"], "force": True}, headers=HR)
+    lines = [{"row": n, "fields": fields} for n, fields in enumerate(rows, start=1)]
+    report = await api.post(f"/hr/imports/{opened.json()['import_id']}/rows", json={"rows": lines}, headers=HR)
+    assert report.json()["counts"] == {"unchanged": 1, "error": 1}
+    assert report.json()["rows"][0]["errors"] == [
+        {"field": "employee_id", "reason": "is not in the snapshot's roster of employees"}
+    ]
+    # erasing the worker forgets its rows with its facts
+    assert (await api.delete("/participants/E1", headers=auth("director", Role.admin))).status_code == 204
+    assert await profiles_pool.fetchval("SELECT count(*) FROM hr_import_rows WHERE employee_id = 'E1'") == 0
+    assert await profiles_pool.fetchval("SELECT count(*) FROM hr_import_rows") == 1

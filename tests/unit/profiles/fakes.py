@@ -234,6 +234,7 @@ class InMemoryHrImports(Snapshotting):
         self.hr = hr
         self.sessions: dict[uuid.UUID, dict[str, Any]] = {}
         self.rosters: dict[uuid.UUID, set[str]] = {}
+        self.rows: dict[bytes, tuple[str, str]] = {}
 
     async def create(
         self,
@@ -272,6 +273,15 @@ class InMemoryHrImports(Snapshotting):
 
     async def in_roster(self, conn: Conn, import_id: uuid.UUID, employee_ids: list[str]) -> set[str]:
         return set(employee_ids) & self.rosters.get(import_id, set())
+
+    async def seen_rows(self, conn: Conn, hashes: list[bytes]) -> dict[bytes, str]:
+        kept = {h: self.rows[h] for h in hashes if h in self.rows}
+        return {h: employee_id for h, (employee_id, event_id) in kept.items() if event_id in self.hr.facts}
+
+    async def keep_rows(self, conn: Conn, rows: list[tuple[bytes, str, str]]) -> None:
+        for content_hash, employee_id, event_id in rows:
+            if event_id in self.hr.facts:
+                self.rows.setdefault(content_hash, (employee_id, event_id))
 
     async def current_workers(self, conn: Conn) -> list[str]:
         return sorted(
