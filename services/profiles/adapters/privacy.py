@@ -14,7 +14,8 @@ SELECT
     (SELECT count(*) FROM worker) AS workers,
     (SELECT count(*) FROM worker WHERE applied IS NOT NULL) AS workers_readable,
     (SELECT count(*) FROM hr_facts WHERE employee_id IN (SELECT employee_id FROM worker)) AS hr_facts,
-    (SELECT count(*) FROM scim_users WHERE employee_id IN (SELECT employee_id FROM worker)) AS scim_users
+    (SELECT count(*) FROM scim_users WHERE employee_id IN (SELECT employee_id FROM worker)) AS scim_users,
+    (SELECT count(*) FROM hr_import_rows WHERE employee_id IN (SELECT employee_id FROM worker)) AS import_rows
 """
 
 
@@ -25,4 +26,7 @@ async def inventory(conn: asyncpg.Connection, person_id: str) -> list[Place]:
         Place("table hr_workers", "the HR record applied to them", n["workers"], n["workers_readable"]),
         Place("table hr_facts", "HR events about their worker", n["hr_facts"], n["hr_facts"]),
         Place("table scim_users", "their SCIM user", n["scim_users"], n["scim_users"]),
+        # a hash of each HR row received about them (to skip unchanged rows): no field can be read back, but a
+        # guess of the whole row could be checked against it, so it goes with their facts on erasure
+        Place("table hr_import_rows", "hashes of HR rows received about them", n["import_rows"], n["import_rows"]),
     ]
