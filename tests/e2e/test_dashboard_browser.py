@@ -16,7 +16,7 @@ from mentorship.stack import start_services
 from shared.auth import Role, mint_token
 from shared.bus import topic_for
 from shared.settings import DEV_JWT_SECRET
-from tests.helpers import eventually, send
+from tests.helpers import cardiologist_profile, eventually, send
 from tests.integration.analytics.test_dashboard_trends import trend_events
 
 pytestmark = pytest.mark.e2e
@@ -25,6 +25,11 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ANALYST = f"Bearer {mint_token(DEV_JWT_SECRET, 'analyst-1', [Role.analyst])}"
+GENDERS = {  # trend_events' mentees
+    **{f"m{i}": "woman" for i in range(1, 5)},
+    **{f"m{i}": "man" for i in range(5, 8)},
+    **{f"s{i}": "woman" if i % 2 else "man" for i in (1, 2, 3, 5)},
+}
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -53,18 +58,42 @@ async def test_dashboard_renders_its_charts_in_chromium(postgres, oidc_provider:
     from playwright.async_api import async_playwright
 
     assert Path(CHROMIUM).exists(), "Debian's chromium is installed by `make setup`"
+    prefix = f"dash_{uuid.uuid4().hex[:8]}"
     with (
-        start_tansu(log_dir=tmp_path) as broker,
+        start_tansu(log_dir=tmp_path / "broker") as broker,
+        # profiles answers the demographic breakdowns; on a broker of its own, so that its registrations below do
+        # not reach analytics, which projects the recorded history alone
+        start_tansu(log_dir=tmp_path / "profiles-broker") as profiles_broker,
+        start_services(
+            postgres,
+            profiles_broker.bootstrap,
+            tmp_path / "profiles",
+            names=("profiles",),
+            database_prefix=prefix,
+            extra_env={"MENTORSHIP_PROFILES_AGGREGATE_MIN_CELL": "2"},
+        ) as answering,
         start_services(
             postgres,
             broker.bootstrap,
-            tmp_path,
+            tmp_path / "analytics",
             names=("analytics",),
-            database_prefix=f"dash_{uuid.uuid4().hex[:8]}",
-            extra_env={"MENTORSHIP_ANALYTICS_MIN_CELL": "2"} | oidc_provider.service_env(),
+            database_prefix=prefix,
+            extra_env={
+                "MENTORSHIP_ANALYTICS_MIN_CELL": "2",
+                "MENTORSHIP_ANALYTICS_PROFILES_URL": answering["profiles"].url,
+            }
+            | oidc_provider.service_env(),
         ) as services,
     ):
         url = services["analytics"].url
+        for mentee, gender in GENDERS.items():  # the history's mentees, with consented answers
+            body = {"name": mentee, "email": f"{mentee}@example.edu", "profile": cardiologist_profile()}
+            body["demographics"] = {"consented": True, "gender": gender}
+            token = mint_token(DEV_JWT_SECRET, mentee, [Role.mentee])
+            created = httpx.post(
+                f"{answering['profiles'].url}/mentees", json=body, headers={"Authorization": f"Bearer {token}"}
+            )
+            assert created.status_code == 201, created.text
         await send(broker.bootstrap, ((topic_for(owner), env) for owner, env in trend_events()))
 
         async def projected() -> bool:
@@ -90,7 +119,7 @@ async def test_dashboard_renders_its_charts_in_chromium(postgres, oidc_provider:
                 assert page.url == f"{url}/dashboard"
                 page.on("request", lambda request: requested.append(request.url))
                 await page.reload()  # from here on: the dashboard alone, no other host
-                assert await page.locator("figure.chart svg").count() == 14
+                assert await page.locator("figure.chart svg").count() == 17  # 14, and one per demographic dimension
                 assert await page.locator("#chart-departments rect.bar").count() == 3
                 # months 2025-12..2026-06, two lines; lagging: three lines over 2026-01..06
                 assert await page.locator("#chart-participants-over-time circle.point").count() == 14
@@ -114,6 +143,13 @@ async def test_dashboard_renders_its_charts_in_chromium(postgres, oidc_provider:
                     assert await svg.get_attribute("aria-labelledby") == f"chart-{chart}-title"
                     assert await page.locator(f"#chart-{chart} rect.bar title").count() == bars  # tooltips
                 assert await page.locator("#chart-promotion svg desc").count() == 1
+                # by consented demographics (counted by profiles): every mentee answered gender, so it has bars
+                for dimension in ("gender", "race-ethnicity", "first-generation"):
+                    svg = page.locator(f"#chart-demographics-{dimension} svg")
+                    assert await svg.get_attribute("aria-labelledby") == f"chart-demographics-{dimension}-title"
+                gender = page.locator("#chart-demographics-gender")
+                assert await gender.locator("rect.bar title").count() >= 2  # tooltips
+                assert "woman" in (await gender.text_content() or "")
                 ARTIFACTS.mkdir(exist_ok=True)
                 await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
             finally:
