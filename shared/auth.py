@@ -250,7 +250,7 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
     """Dependency: the caller must hold at least one of ``roles``."""
     allowed = set(roles)
 
-    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.has_any(allowed):
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

@@ -47,6 +47,14 @@ class DevClock:
         self._seen: tuple[int, int, int] | None = None
         self._at: datetime | None = None
 
+    def stamp(self) -> tuple[int, int, int] | None:
+        """The file's identity now (None while it is absent): a change means the time was steered."""
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
     def now(self) -> datetime:
         try:
             stat = os.stat(self.path)

@@ -54,7 +54,7 @@ class ServiceRuntime:
     uses_broker: bool = True  # False: no topics, producer or consumers (the portal: pages and HTTP calls only)
     clock: Clock = field(default_factory=SystemClock)
     codec: PayloadCodec | None = None
-    consumer_batch_size: int = 1  # > 1: records handled in batches (``subscribe``), e.g. for a high event rate
+    consumer_batch_size: int | None = None  # None: the setting (``ServiceSettings.consumer_batch_size``); 1: one by one
     consumer_fetch_max_wait_ms: int | None = None  # None: the setting (``ServiceSettings.consumer_fetch_max_wait_ms``)
 
     pool: asyncpg.Pool | None = None
@@ -159,7 +159,7 @@ class ServiceRuntime:
             consumer,
             self.consumes,
             session_timeout_ms=s.consumer_session_timeout_ms,
-            batch_size=self.consumer_batch_size,
+            batch_size=self.consumer_batch_size or s.consumer_batch_size,
             fetch_max_wait_ms=self.consumer_fetch_max_wait_ms or s.consumer_fetch_max_wait_ms,
         )
         self.watchdog = ConsumerWatchdog(

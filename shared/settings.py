@@ -121,6 +121,13 @@ class ServiceSettings(BrokerSettings):
         description="How long the producer waits to fill a batch; 0: records go at once (the relay sends a"
         " round's rows together anyway)",
     )
+    consumer_batch_size: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description="Records a consumer handles in one transaction at most, with one offset commit (whatever has"
+        " arrived; it does not wait to fill a batch). 1: one transaction and one offset commit per record",
+    )
     consumer_fetch_max_wait_ms: int = Field(
         default=20,
         ge=1,

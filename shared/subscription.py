@@ -23,8 +23,10 @@ from shared.inbox import Delivery, IdempotentConsumer
 from shared.metrics import consumer_lag
 
 # A batch subscriber that found nothing waits this long, then sleeps as long again before it polls
-# (FastStream's loop): the most a record arriving at an idle consumer can wait for its poll.
-BATCH_WAIT_MS = 10
+# (FastStream's loop): the most a record arriving at an idle consumer can wait for its poll (a record
+# arriving while it waits is taken at once).  Every service's consumer takes batches
+# (``ServiceSettings.consumer_batch_size``), so this is on every hop's path (``bench/propagation.py``).
+BATCH_WAIT_MS = 5
 
 
 def _set_event() -> asyncio.Event:

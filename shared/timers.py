@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncpg
 
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, DevClock, SystemClock
 from shared.logging import get_logger
 from shared.ports import Timer
 
@@ -65,6 +65,9 @@ async def pending(conn: asyncpg.Connection, subject: str | None = None) -> list[
         subject,
     )
     return [_timer(r) for r in rows]
+
+
+DEV_CLOCK_WATCH_SECONDS = 0.005
 
 
 class TimerWheel:
@@ -151,8 +154,22 @@ class TimerWheel:
                 await self.fire_due()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("timer wheel round failed; retrying", error=repr(exc))
+            if isinstance(self.clock, DevClock):
+                await self._until_steered(self.clock, stop)
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
+
+    async def _until_steered(self, clock: DevClock, stop: asyncio.Event) -> None:
+        """Development only: the poll's wait, cut short when the dev clock's file changes (the demo steps the
+        time to a timer's due moment and waits for it to fire: a stat every few ms instead of a poll's wait per
+        step; ``mentorship dev up``'s demo timings)."""
+        mark = clock.stamp()
+        deadline = asyncio.get_running_loop().time() + self.poll_seconds
+        while not stop.is_set() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(DEV_CLOCK_WATCH_SECONDS)
+            if clock.stamp() != mark:
+                return
 
 
 def _json(payload: dict[str, Any]) -> str:

@@ -140,7 +140,7 @@ def set_login_csrf(response: Response, token: str, sign_in: WebSignIn, request: 
     )
 
 
-def get_sign_in(request: Request) -> WebSignIn:
+async def get_sign_in(request: Request) -> WebSignIn:
     return request.app.state.web_sign_in
 
 

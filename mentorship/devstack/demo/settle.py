@@ -149,9 +149,9 @@ class Settler:
     @staticmethod
     async def _wait(remaining, what: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        pause = 0.01
+        pause = 0.002
         while (left := await remaining()) > 0:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"demo: waited {timeout:.0f}s for {what}; {left} still pending")
             await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.1)  # quick when it is quick, light on a busy machine when it is not
+            pause = min(pause * 2, 0.05)  # quick when it is quick, light on a busy machine when it is not

@@ -28,7 +28,7 @@ Topics = items(TopicTag, 10)
 TimeOfDay = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, in the person's zone")]
 
 
-def get_scheduling(request: Request) -> Scheduling:
+async def get_scheduling(request: Request) -> Scheduling:
     return request.app.state.scheduling
 
 

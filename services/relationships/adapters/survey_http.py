@@ -21,7 +21,7 @@ Kind = Literal["pulse", "mid_point", "annual_review", "closure", "end_of_trainin
 KindPath = Annotated[Kind, Path(description="The survey kind")]
 
 
-def get_surveys(request: Request) -> Surveys:
+async def get_surveys(request: Request) -> Surveys:
     return request.app.state.surveys
 
 
