@@ -161,6 +161,7 @@ class StepResult:
     late: int = 0
     failures: Counter[str] = field(default_factory=Counter)  # errors by HTTP status (or exception name)
     examples: dict[str, str] = field(default_factory=dict)  # the first answer seen per status
+    wall: float = 0.0  # seconds from the step's first offer to its last answer (the drain included)
 
     def failures_text(self) -> str:
         return ", ".join(f"{cause} x{n}" for cause, n in sorted(self.failures.items())) or "none"
@@ -168,31 +169,38 @@ class StepResult:
 
 class OpenLoop:
     """Offers ``one`` open-loop at a rate: an offer is sent on time whatever the answers before it, unless
-    ``max_in_flight`` offers are outstanding (then it is counted as not sent)."""
+    ``max_in_flight`` offers are outstanding (then it is counted as not sent).
+
+    A latency runs from the moment the offer was due, not from when it was sent: an offer the client itself
+    could not send on time (its event loop busy) counts the delay (no coordinated omission). The outstanding
+    offers are counted when they are made, not when their task first runs, so a saturated client cannot queue
+    more than ``max_in_flight`` unseen."""
 
     def __init__(self, max_in_flight: int) -> None:
+        self.max_in_flight = max_in_flight
         self.gate = asyncio.Semaphore(max_in_flight)
         self.client = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=max_in_flight))
 
-    async def one(self, result: StepResult) -> None:
+    async def one(self, result: StepResult, due: float) -> None:
         raise NotImplementedError
 
     async def run_step(self, rate: float, seconds: float) -> StepResult:
         result = StepResult()
-        tasks = set()
+        tasks: set[asyncio.Task] = set()
         start = time.monotonic()
         n = 0
         while (due := start + n / rate) < start + seconds:
             await asyncio.sleep(max(0.0, due - time.monotonic()))
             n += 1
-            if self.gate.locked():
+            if len(tasks) >= self.max_in_flight:
                 result.late += 1  # the target is not keeping up: the offer is not sent
                 continue
-            task = asyncio.create_task(self.one(result))
+            task = asyncio.create_task(self.one(result, due))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         if tasks:
-            await asyncio.wait(tasks)
+            await asyncio.wait(set(tasks))
+        result.wall = time.monotonic() - start
         return result
 
 
@@ -204,7 +212,7 @@ class PeerDriver(OpenLoop):
         self.url = url
         self.count = 0
 
-    async def one(self, result: StepResult) -> None:
+    async def one(self, result: StepResult, due: float) -> None:
         async with self.gate:
             self.count += 1
             body = {
@@ -213,14 +221,13 @@ class PeerDriver(OpenLoop):
                 "email": f"peer-{self.count:07d}@example.edu",
                 "profile": profile(self.count),
             }
-            started = time.perf_counter()
             try:
                 response = await self.client.post(self.url + "/rows", json=body)
                 failure = "" if response.status_code < 300 else str(response.status_code)
                 text = response.text
             except httpx.HTTPError as exc:
                 failure, text = type(exc).__name__, repr(exc)
-            elapsed = time.perf_counter() - started
+            elapsed = time.monotonic() - due
         if failure:
             result.errors += 1
             result.failures[failure] += 1
@@ -273,10 +280,10 @@ class Driver(OpenLoop):
         self.count += 1
         return Journey(f"load-mentee-{self.count:06d}", self.rng.sample(self.mentors, 2))
 
-    async def one(self, result: StepResult) -> None:
-        await self.command(self.next_journey(), result)
+    async def one(self, result: StepResult, due: float) -> None:
+        await self.command(self.next_journey(), result, due)
 
-    async def command(self, j: Journey, result: StepResult) -> None:
+    async def command(self, j: Journey, result: StepResult, due: float | None = None) -> None:
         async with self.gate:
             outcome, elapsed = await self._timed(j)
             if outcome == "wait":  # the event it needs is still on its way: retry later; a new mentee instead
@@ -285,6 +292,8 @@ class Driver(OpenLoop):
                 self.count += 1
                 j = Journey(f"load-mentee-{self.count:06d}", self.rng.sample(self.mentors, 2))
                 outcome, elapsed = await self._timed(j)
+        if due is not None:  # from the moment the offer was due (see OpenLoop)
+            elapsed = time.monotonic() - due
         if outcome == "error":
             result.errors += 1
             result.failures[j.failure] += 1
@@ -627,7 +636,7 @@ async def _plain_measure(rate: float, result: StepResult, seconds: float) -> Ste
 
 
 def _step(rate: float, result: StepResult, seconds: float) -> Step:
-    sustained = len(result.latencies) / seconds
+    sustained = len(result.latencies) / max(seconds, result.wall)  # answers per second of the step and its drain
     p50, p99 = percentile(result.latencies, 50) * 1000, percentile(result.latencies, 99) * 1000
     return Step(rate, sustained, p50, p99, result)
 
