@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 DEFAULT_MAX_EVENT_BYTES = 1_000_000  # below Kafka's default message.max.bytes (1,048,588)
+
+
+def http_url(value: str | None, example: str) -> str | None:
+    """A setting's URL of another service's API: http(s) with a host, kept without its trailing slash."""
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http(s) URL of the service's API, e.g. {example}")
+    return value.rstrip("/")
 
 
 class BrokerSettings(BaseSettings):

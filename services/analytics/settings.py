@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.settings import http_url
 
 DEV_PROFILES_URL = "http://127.0.0.1:8001"
 """Where the development stack runs profiles: the default of ``profiles_url`` in development mode only."""
@@ -44,12 +44,7 @@ class AnalyticsSettings(BaseSettings):
     @field_validator("profiles_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL of the profiles API, e.g. https://profiles.internal")
-        return value.rstrip("/")
+        return http_url(value, "https://profiles.internal")
 
     def profiles_base_url(self, dev_mode: bool) -> str | None:
         """The URL to ask profiles at: the configured one, or the development stack's in development mode."""

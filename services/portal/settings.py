@@ -8,10 +8,11 @@ never a database (``tests/unit/portal/test_settings.py`` holds it to that).
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.settings import http_url
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 HTMX_FILE = REPOSITORY / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"
@@ -46,12 +47,7 @@ class PortalSettings(BaseSettings):
     )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL of the service's API, e.g. http://127.0.0.1:8002")
-        return value.rstrip("/")
+        return http_url(value, "http://127.0.0.1:8002")
 
     def base_url(self, service: str) -> str:
         return getattr(self, f"{service}_url")

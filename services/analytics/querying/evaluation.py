@@ -484,23 +484,22 @@ async def demographic_groups(
     }
 
 
-def _match_row(row: dict) -> dict:
-    matched, not_matched = row["counts"]["matched"], row["counts"]["not_matched"]
-    return {
-        "category": row["category"],
-        "mentees": row["people"],
-        "matched": matched,
-        "match_rate": ratio(matched, row["people"]) if matched is not None and not_matched is not None else None,
-    }
+OUTCOMES = {  # a breakdown → (its people, the outcome counted, the other group, the rate): the JSON's names
+    "match": ("mentees", "matched", "not_matched", "match_rate"),
+    "retention_12m": ("eligible_12m", "retained_12m", "left", "retention_rate_12m"),
+}
 
 
-def _retention_row(row: dict) -> dict:
-    retained, left = row["counts"]["retained"], row["counts"]["left"]
+def _outcome_row(breakdown: str, row: dict) -> dict:
+    """One category's row as profiles counted it: the rate is withheld with either of its counts."""
+    people, outcome, other, rate = OUTCOMES[breakdown]
+    counted = row["counts"][outcome.removesuffix("_12m")]
+    known = counted is not None and row["counts"][other] is not None
     return {
         "category": row["category"],
-        "eligible_12m": row["people"],
-        "retained_12m": retained,
-        "retention_rate_12m": ratio(retained, row["people"]) if retained is not None and left is not None else None,
+        people: row["people"],
+        outcome: counted,
+        rate: ratio(counted, row["people"]) if known else None,
     }
 
 
@@ -519,13 +518,13 @@ async def by_demographics(
     try:
         for dimension in DIMENSIONS:
             figures: dict[str, list[dict]] = {}
-            for name, rows_of in (("match", _match_row), ("retention_12m", _retention_row)):
+            for name in OUTCOMES:
                 if not any(groups[name].values()):
                     figures[name] = []
                     continue
                 answer = await source.demographics(dimension, groups[name], min_cell)
                 shown = max(shown, answer["min_cell"])
-                figures[name] = [rows_of(row) for row in answer["categories"]]
+                figures[name] = [_outcome_row(name, row) for row in answer["categories"]]
             dimensions[dimension] = figures
     except DemographicsUnavailable as exc:
         return {"reported": False, "reason": f"profiles did not answer: {exc}"}
