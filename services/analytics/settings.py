@@ -7,7 +7,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.settings import http_url
 
-DEV_PROFILES_URL = "http://127.0.0.1:8001"
 """Where the development stack runs profiles: the default of ``profiles_url`` in development mode only."""
 
 
@@ -34,8 +33,9 @@ class AnalyticsSettings(BaseSettings):
     profiles_url: str | None = Field(
         default=None,
         description="Base URL of the profiles API, asked for demographic aggregates (the evaluation's breakdowns by"
-        f" consented demographics). Unset: {DEV_PROFILES_URL} in development mode; otherwise those breakdowns say"
-        " they are not configured",
+        " consented demographics). Unset: those breakdowns say they are not configured. The development stack"
+        " sets it to its profiles; there is no fixed default, so a lone analytics never asks whatever listens on"
+        " a well-known port",
     )
     profiles_timeout_seconds: float = Field(
         default=5.0, gt=0, le=60, description="Longest wait for profiles' answer before the block says so"
@@ -47,5 +47,6 @@ class AnalyticsSettings(BaseSettings):
         return http_url(value, "https://profiles.internal")
 
     def profiles_base_url(self, dev_mode: bool) -> str | None:
-        """The URL to ask profiles at: the configured one, or the development stack's in development mode."""
-        return self.profiles_url or (DEV_PROFILES_URL if dev_mode else None)
+        """The URL to ask profiles at: the configured one, in development mode too (``mentorship dev up`` and the
+        tests' stacks set it to their own profiles)."""
+        return self.profiles_url

@@ -43,10 +43,10 @@ def test_the_snapshot_cap_and_expiry_come_from_the_environment(monkeypatch: pyte
         AnalyticsSettings()
 
 
-def test_profiles_is_asked_at_its_setting_or_in_development_mode_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_profiles_is_asked_only_at_its_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MENTORSHIP_ANALYTICS_PROFILES_URL", raising=False)
     assert AnalyticsSettings().profiles_base_url(dev_mode=False) is None
-    assert AnalyticsSettings().profiles_base_url(dev_mode=True) == "http://127.0.0.1:8001"
+    assert AnalyticsSettings().profiles_base_url(dev_mode=True) is None  # no well-known port guessed
     monkeypatch.setenv("MENTORSHIP_ANALYTICS_PROFILES_URL", "https://profiles.internal/")
     assert AnalyticsSettings().profiles_base_url(dev_mode=False) == "https://profiles.internal"
     monkeypatch.setenv("MENTORSHIP_ANALYTICS_PROFILES_URL", "profiles.internal")
