@@ -71,14 +71,23 @@ def _page(
 async def answer(viewer: ViewerDep, relationship_id: str, survey_id: str) -> Response:
     form = await checked_form(viewer)
     rel, survey = await _open_survey(viewer, relationship_id, survey_id)
+    refused = await _send_answers(viewer, rel, survey, form)
+    return refused or done(f"/relationships/{relationship_id}", "survey_answered")
+
+
+async def _send_answers(
+    viewer: Viewer, rel: dict[str, Any] | None, survey: dict[str, Any], form: Form
+) -> Response | None:
+    """The form's answers to relationships: None once taken, else the page again with the refusal at its field
+    (422) or the conflict (409), what was typed kept."""
     body = {"answers": survey_answers(survey["questions"], form)}
     try:
-        await viewer.api.send("relationships", "POST", f"/surveys/{survey_id}/responses", body)
+        await viewer.api.send("relationships", "POST", f"/surveys/{survey['survey_id']}/responses", body)
     except FieldErrors as exc:
         return _page(viewer, rel, survey, errors=exc.fields, values=form, status_code=422)
     except Conflict as exc:
         return _page(viewer, rel, survey, conflict=exc.detail, values=form, status_code=409)
-    return done(f"/relationships/{relationship_id}", "survey_answered")
+    return None
 
 
 async def _my_survey(viewer: Viewer, survey_id: str) -> dict[str, Any]:
@@ -102,11 +111,5 @@ async def lone_survey_page(viewer: ViewerDep, survey_id: str) -> Response:
 async def answer_lone(viewer: ViewerDep, survey_id: str) -> Response:
     form = await checked_form(viewer)
     survey = await _my_survey(viewer, survey_id)
-    body = {"answers": survey_answers(survey["questions"], form)}
-    try:
-        await viewer.api.send("relationships", "POST", f"/surveys/{survey_id}/responses", body)
-    except FieldErrors as exc:
-        return _page(viewer, None, survey, errors=exc.fields, values=form, status_code=422)
-    except Conflict as exc:
-        return _page(viewer, None, survey, conflict=exc.detail, values=form, status_code=409)
-    return done("/", "survey_thanks")
+    refused = await _send_answers(viewer, None, survey, form)
+    return refused or done("/", "survey_thanks")
