@@ -99,7 +99,9 @@ async def test_the_text_answer_never_travels_and_only_its_respondent_reads_it(se
     assert director.status_code == 403
 
     stored = await service.runtime.pool.fetchval(
-        "SELECT count(*) FROM survey_texts WHERE convert_from(ciphertext, 'LATIN1') LIKE $1", f"%{SECRET[:20]}%"
+        # compared as bytes: a ciphertext is not text (a zero byte in it made convert_from fail now and then)
+        "SELECT count(*) FROM survey_texts WHERE position($1::bytea IN ciphertext) > 0",
+        SECRET[:20].encode(),
     )
     assert stored == 0  # sealed
     assert await service.runtime.pool.fetchval("SELECT count(*) FROM survey_texts") == 1
