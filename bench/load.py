@@ -85,6 +85,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", metavar="DIR", help="cProfile every service process (MENTORSHIP_PROFILE_DIR), print top costs"
     )
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=0.0,
+        help="before the steps, measure each service's CPU this long with no load (its fixed cost per second)",
+    )
     parser.add_argument("--quick", action="store_true", help="two 5 s steps (2 and 5 commands/s): a smoke run")
     parser.add_argument(
         "--service-env",
@@ -595,6 +601,8 @@ async def drive(
         try:
             await driver.setup()
             publishers = [d for s, d in dsns.items() if s != "analytics"]
+            if args.idle_seconds:
+                await _idle_cpu(cpu, args.idle_seconds)
 
             platform_steps, platform_knee = await _platform_climb(args, driver, probe, cpu, publishers)
         finally:
@@ -629,6 +637,20 @@ async def drive(
     )
     if platform_knee and peer_knee:
         print(ratio("platform knee / bare knee", platform_knee, peer_knee, 0.5))
+
+
+async def _idle_cpu(cpu: CpuMeter, seconds: float) -> None:
+    """Each service's CPU while no command is offered (its consumers polling, relays and timers waiting): the part of
+    a step's CPU per command that does not grow with the commands."""
+    await asyncio.sleep(2)  # the setup's last events settle
+    before = cpu.read()
+    await asyncio.sleep(seconds)
+    after = cpu.read()
+    print(
+        f"idle for {seconds:g} s: "
+        + "; ".join(f"{n} {(after[n] - before[n]) * 1000 / seconds:.1f} ms CPU/s" for n in after),
+        flush=True,
+    )
 
 
 async def _plain_measure(rate: float, result: StepResult, seconds: float) -> Step:
