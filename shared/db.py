@@ -18,6 +18,8 @@ from importlib import resources
 
 import asyncpg
 
+from shared.metrics import db_statements as _statements
+
 MIGRATION_LOCK_KEY = 7_240_001
 
 
@@ -112,11 +114,14 @@ class Connection(asyncpg.Connection):
     _session_state = False
 
     async def execute(self, query: str, *args: object, timeout: float | None = None) -> str:
-        if not args and _leaves_session_state(query):  # with args it goes through ``_get_statement``
-            self._session_state = True
+        if not args:  # with args it goes through ``_get_statement``
+            _statements.inc()
+            if _leaves_session_state(query):
+                self._session_state = True
         return await super().execute(query, *args, timeout=timeout)
 
     async def _get_statement(self, query: str, timeout: float | None, **kwargs: object) -> object:
+        _statements.inc()  # every statement with arguments comes here first (fetch*, execute, executemany)
         if _leaves_session_state(query):
             self._session_state = True
         return await super()._get_statement(query, timeout, **kwargs)
