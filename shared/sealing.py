@@ -329,6 +329,12 @@ def _containers(paths: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ..
     return tuple(sorted(prefixes, key=len))
 
 
+def needs_sealing(event_type: str, data: dict[str, Any]) -> bool:
+    """Whether the payload holds a personal value to seal: one that is there, not ``None`` and not sealed yet
+    (``seal_payload`` leaves the others as they are, so a payload without one needs no subjects and no keys)."""
+    return any(c[n] is not None and not is_sealed(c[n]) for _, c, n in _each_leaf(event_type, data))
+
+
 def sealed_subjects(event_type: str, data: dict[str, Any], stream_id: str) -> list[str]:
     """Every person whose key a payload's sealed values need."""
     people: list[str] = []
@@ -409,7 +415,7 @@ class Sealing:
         earlier: Sequence[tuple[str, dict]] = (),
     ) -> dict:
         """``earlier``: the events appended before this one in the same statement (not stored yet)."""
-        if not plan(event_type):
+        if not needs_sealing(event_type, data):
             return data
         subjects = await self.subjects(conn, stream_id, event_type, data, earlier)
         return seal_payload(event_type, data, subjects, await self.keys(conn, subjects, create=True))
