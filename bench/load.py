@@ -85,6 +85,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", metavar="DIR", help="cProfile every service process (MENTORSHIP_PROFILE_DIR), print top costs"
     )
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=0.0,
+        help="before the steps, measure each service's CPU this long with no load (its fixed cost per second)",
+    )
     parser.add_argument("--quick", action="store_true", help="two 5 s steps (2 and 5 commands/s): a smoke run")
     parser.add_argument(
         "--service-env",
@@ -595,8 +601,9 @@ async def drive(
         try:
             await driver.setup()
             publishers = [d for s, d in dsns.items() if s != "analytics"]
+            idle = await _idle_cpu(cpu, args.idle_seconds) if args.idle_seconds else {}
 
-            platform_steps, platform_knee = await _platform_climb(args, driver, probe, cpu, publishers)
+            platform_steps, platform_knee = await _platform_climb(args, driver, probe, cpu, publishers, idle)
         finally:
             await driver.client.aclose()
             await probe.stop()
@@ -631,6 +638,31 @@ async def drive(
         print(ratio("platform knee / bare knee", platform_knee, peer_knee, 0.5))
 
 
+async def statements_sent(client: httpx.AsyncClient, urls: dict[str, list[str]]) -> dict[str, float]:
+    """Each service's SQL statements so far (``mentorship_db_statements_total`` on every replica's /metrics);
+    a service that does not count them is left out."""
+    sent: dict[str, float] = {}
+    for name, replicas in urls.items():
+        for url in replicas:
+            with contextlib.suppress(httpx.HTTPError):
+                for line in (await client.get(url + "/metrics")).text.splitlines():
+                    if line.startswith("mentorship_db_statements_total "):
+                        sent[name] = sent.get(name, 0.0) + float(line.split()[1])
+    return sent
+
+
+async def _idle_cpu(cpu: CpuMeter, seconds: float) -> dict[str, float]:
+    """Each service's CPU while no command is offered (its consumers polling, relays and timers waiting): the part of
+    a step's CPU per command that does not grow with the commands."""
+    await asyncio.sleep(2)  # the setup's last events settle
+    before = cpu.read()
+    await asyncio.sleep(seconds)
+    after = cpu.read()
+    idle = {n: (after[n] - before[n]) * 1000 / seconds for n in after}
+    print(f"idle for {seconds:g} s: " + "; ".join(f"{n} {ms:.1f} ms CPU/s" for n, ms in idle.items()), flush=True)
+    return idle
+
+
 async def _plain_measure(rate: float, result: StepResult, seconds: float) -> Step:
     return _step(rate, result, seconds)
 
@@ -642,7 +674,12 @@ def _step(rate: float, result: StepResult, seconds: float) -> Step:
 
 
 async def _platform_climb(
-    args: argparse.Namespace, driver: Driver, probe: LagProbe, cpu: CpuMeter, publishers: list[str]
+    args: argparse.Namespace,
+    driver: Driver,
+    probe: LagProbe,
+    cpu: CpuMeter,
+    publishers: list[str],
+    idle: dict[str, float] | None = None,
 ) -> tuple[list[Step], float | None]:
     class Measured(OpenLoop):
         """The driver, with the lag watched and the CPU counted while each step runs."""
@@ -650,18 +687,22 @@ async def _platform_climb(
         def __init__(self) -> None:
             self.gate, self.client = driver.gate, driver.client
             self.last: tuple[dict[str, int], dict[str, float], float] | None = None
+            self.statements: dict[str, float] = {}
 
         async def run_step(self, rate: float, seconds: float) -> StepResult:
             stop = asyncio.Event()
+            sent_before = await statements_sent(driver.client, driver.urls)
             before, started = cpu.read(), time.monotonic()
             watching = asyncio.create_task(probe.watch(stop))
             result = await driver.run_step(rate, seconds)
             elapsed = time.monotonic() - started
             after = cpu.read()
+            sent_after = await statements_sent(driver.client, driver.urls)
             stop.set()
             worst = await watching
             done = max(len(result.latencies), 1)
             self.last = (worst, {n: (after[n] - before[n]) * 1000 / done for n in after}, elapsed)
+            self.statements = {n: (sent_after[n] - sent_before[n]) / done for n in sent_after if n in sent_before}
             return result
 
     measured = Measured()
@@ -670,6 +711,19 @@ async def _platform_climb(
         worst, cpu_ms, elapsed = measured.last
         step = _step(rate, result, elapsed)
         step.lag, step.cpu_ms = worst, cpu_ms
+        if idle:  # what the commands cost beyond the services' idle CPU (ms per second, measured before the steps)
+            done = max(len(result.latencies), 1)
+            print(
+                "  CPU per command beyond idle: "
+                + "; ".join(f"{n} {ms - idle.get(n, 0.0) * elapsed / done:.2f} ms" for n, ms in cpu_ms.items()),
+                flush=True,
+            )
+        if measured.statements:
+            print(
+                "  SQL statements per command (round trips, the step's commands and what they set off): "
+                + "; ".join(f"{n} {v:.1f}" for n, v in measured.statements.items()),
+                flush=True,
+            )
         step.backlog = await outbox_backlog(publishers)
         return step
 

@@ -222,9 +222,17 @@ async def current_principal(
     """The bearer token's principal. Only a bearer header: no cookie authorises a service's API.
 
     A valid token of a person this service knows as erased (410) or deactivated (403 on commands) is refused
-    here, before the route runs (``shared.standing``)."""
+    here, before the route runs (``shared.standing``).
+
+    Once per request: the edge resolves a route's authentication before its body (``shared.edge``) and FastAPI
+    resolves it again with the route's other dependencies; the second time finds the first's principal on the
+    request's scope, so the token and the standing are checked once (bench/load.py --profile: the standing
+    query ran twice for every command with a body)."""
     if credentials is None:
         raise _unauthorized("missing bearer token")
+    known = request.scope.get(_PRINCIPAL_SCOPE_KEY)
+    if known is not None and known[0] == credentials.credentials:
+        return known[1]
     try:
         principal = await authenticate(request.app, credentials.credentials)
     except InvalidToken as exc:
@@ -232,7 +240,13 @@ async def current_principal(
     except IssuerUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"cannot check the token now: {exc}") from exc
     await _check_standing(request, principal)
+    request.scope[_PRINCIPAL_SCOPE_KEY] = (credentials.credentials, principal)
     return principal
+
+
+_PRINCIPAL_SCOPE_KEY = "mentorship.principal"
+"""Where ``current_principal`` keeps the request's accepted token and its principal (the ASGI scope lives as long
+as the request)."""
 
 
 async def _check_standing(request: Request, principal: Principal) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 import asyncpg
+
+from shared.metrics import db_statements as _statements
 
 MIGRATION_LOCK_KEY = 7_240_001
 
@@ -86,6 +89,59 @@ class Pool(asyncpg.Pool):
             raise PoolExhausted(bound) from exc
 
 
+_SESSION_STATE = re.compile(
+    r"advisory_lock|\bLISTEN\b|\bDECLARE\b|set_config|(?:\A|;)\s*(?:SET|RESET|PREPARE)\b", re.IGNORECASE
+)
+"""SQL that may leave state on the session past its transaction: a session advisory lock (``pg_advisory_xact_lock``
+does not match), LISTEN, a cursor, a ``SET`` or ``set_config`` (even ``SET LOCAL``: cheap to be safe), a prepared
+statement. Anything else a service runs ends with its transaction."""
+_SESSION_STATE_SEEN: dict[str, bool] = {}
+
+
+def _leaves_session_state(query: str) -> bool:
+    known = _SESSION_STATE_SEEN.get(query)
+    if known is None:
+        known = _SESSION_STATE.search(query) is not None
+        if len(_SESSION_STATE_SEEN) < 4096:  # the services' statements are a fixed set; generated ones are rare
+            _SESSION_STATE_SEEN[query] = known
+    return known
+
+
+class Connection(asyncpg.Connection):
+    """asyncpg's connection, noting whether it ran anything that outlives a transaction (``_SESSION_STATE``), so
+    the pool resets only such a connection when it is released (``_reset_session``)."""
+
+    _session_state = False
+
+    async def execute(self, query: str, *args: object, timeout: float | None = None) -> str:
+        if not args:  # with args it goes through ``_get_statement``
+            _statements.inc()
+            if _leaves_session_state(query):
+                self._session_state = True
+        return await super().execute(query, *args, timeout=timeout)
+
+    async def _get_statement(self, query: str, timeout: float | None, **kwargs: object) -> object:
+        _statements.inc()  # every statement with arguments comes here first (fetch*, execute, executemany)
+        if _leaves_session_state(query):
+            self._session_state = True
+        return await super()._get_statement(query, timeout, **kwargs)
+
+    async def add_listener(self, channel: str, callback: object) -> None:
+        self._session_state = True
+        await super().add_listener(channel, callback)
+
+
+async def _reset_session(conn: Connection) -> None:
+    """The pool's reset on release. asyncpg's default sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN
+    *; RESET ALL`` after every release: a round trip (and four statements for Postgres) for each acquire, the
+    standing check's and every command's and consumer batch's (bench/load.py --profile). Before this runs, asyncpg
+    has rolled back an open transaction and dropped the listeners; the query is sent only when the connection did
+    something that outlives a transaction, so what the next borrower gets is the same."""
+    if conn._session_state:
+        await conn.execute(conn.get_reset_query())
+        conn._session_state = False
+
+
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> Pool:
     pool = Pool(
         dsn,
@@ -94,8 +150,9 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> Poo
         max_queries=50_000,  # asyncpg.create_pool's defaults
         max_inactive_connection_lifetime=300.0,
         init=_init_connection,
+        reset=_reset_session,
         loop=None,
-        connection_class=asyncpg.Connection,
+        connection_class=Connection,
         record_class=asyncpg.Record,
     )
     return await pool

@@ -230,13 +230,13 @@ async def authenticate_first(request: Request, route: APIRoute) -> None:
     Anything else they raise, or a parameter they lack, is left to the route's own resolution after the
     body (as before): this step only moves the refusal of a caller without a valid token earlier.
     """
-    authenticators = [d for d in route.dependant.dependencies if _authenticates(d)]
-    if not authenticators:
+    authenticating = _authenticating(route)
+    if authenticating is None:
         return
     try:
         await solve_dependencies(
             request=request,
-            dependant=Dependant(dependencies=authenticators, path=route.path_format),
+            dependant=authenticating,
             body=None,
             dependency_overrides_provider=route.dependency_overrides_provider or request.scope.get("app"),
             async_exit_stack=request.scope["fastapi_inner_astack"],
@@ -246,6 +246,19 @@ async def authenticate_first(request: Request, route: APIRoute) -> None:
         raise
     except Exception:  # not a refusal of the caller: the route decides, after the body
         return
+
+
+_AUTHENTICATING = "_mentorship_authenticating"
+
+
+def _authenticating(route: APIRoute) -> Dependant | None:
+    """The route's authenticating dependencies as one dependant, built once per route (kept on the route), not
+    per request."""
+    if _AUTHENTICATING not in route.__dict__:
+        authenticators = [d for d in route.dependant.dependencies if _authenticates(d)]
+        dependant = Dependant(dependencies=authenticators, path=route.path_format) if authenticators else None
+        setattr(route, _AUTHENTICATING, dependant)
+    return route.__dict__[_AUTHENTICATING]
 
 
 def _authenticates(dependant: Dependant) -> bool:

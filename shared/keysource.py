@@ -38,6 +38,7 @@ from shared.settings import ServiceSettings
 log = get_logger(__name__)
 
 KEYS_PATH = "/internal/person-keys"
+DEV_TOKEN_REUSE_SECONDS = 3600.0
 MAX_PEOPLE = 50  # a group relationship names at most 20 mentees and a mentor
 PersonId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
 
@@ -77,11 +78,15 @@ class ServiceTokens:
 
     async def for_service(self, producer: str) -> str:
         s = self.settings
-        if not (s.oidc_issuer and s.service_client_id and s.service_client_secret):
-            return mint_token(s.jwt_secret, f"service:{s.service_name}", [Role.service])  # development mode only
         cached = self._tokens.get(producer)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
+        if not (s.oidc_issuer and s.service_client_id and s.service_client_secret):
+            # Development mode only. Minted once an hour, not per request (it lives 12 h): the producer then
+            # verifies one token, not one per key request (bench/load.py --profile).
+            token = mint_token(s.jwt_secret, f"service:{s.service_name}", [Role.service])
+            self._tokens[producer] = (token, time.monotonic() + DEV_TOKEN_REUSE_SECONDS)
+            return token
         audience = s.oidc_audience.replace("{service}", producer)
         if self._token_endpoint is None:
             discovery = await self.client.get(f"{s.oidc_issuer.rstrip('/')}/.well-known/openid-configuration")

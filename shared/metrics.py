@@ -49,3 +49,7 @@ http_shed = Counter(
     "Requests answered 503 with Retry-After because the service was at capacity, by reason",
     ["service", "reason"],
 )
+db_statements = Counter(
+    "mentorship_db_statements_total",
+    "SQL statements this process sent to Postgres, each a round trip (transaction control and resets included)",
+)

@@ -7,6 +7,7 @@ import asyncio
 import cProfile
 import os
 import signal
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -63,6 +64,11 @@ def _run(app: FastAPI, settings: ServiceSettings) -> None:
         port=settings.http_port,
         log_level="warning",
         access_log=False,
+        # uvloop's event loop and httptools' HTTP parser (uvicorn[standard]) rather than asyncio's and h11: the
+        # loop also runs asyncpg, aiokafka and the consumers, and both cut the CPU of every request and round trip
+        # (bench/load.py, CPU per command).
+        loop="uvloop",
+        http="httptools",
         timeout_graceful_shutdown=10,
         # Longer than any client's or proxy's idle keep-alive (httpx 5 s, ingress-nginx upstream 60 s): the client
         # closes an idle connection first, so a request is never sent on one the server is closing (a reset).
@@ -74,12 +80,16 @@ def _run(app: FastAPI, settings: ServiceSettings) -> None:
 def _profiled(service_name: str) -> Iterator[None]:
     """With ``MENTORSHIP_PROFILE_DIR`` set (benchmarks only: ``bench/load.py --profile``), the whole process
     runs under cProfile; ``SIGUSR2`` (and the end of the process) writes its statistics so far to
-    ``DIR/<service>-<pid>.prof``. Unset, nothing."""
+    ``DIR/<service>-<pid>.prof``. Unset, nothing.
+
+    The profile counts the process's CPU time (``time.process_time``), not wall time: on a busy machine a wall
+    clock charges a function for the time the process waited to be scheduled (a socket ``send`` looked like a
+    top cost), and the figure the bench reports is CPU per command."""
     directory = os.environ.get("MENTORSHIP_PROFILE_DIR")
     if not directory:
         yield
         return
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)
     path = os.path.join(directory, f"{service_name}-{os.getpid()}.prof")
 
     def dump(*_: object) -> None:  # runs in the main thread, the one profiled

@@ -17,11 +17,18 @@ from services.matching.domain.program import Program
 
 
 class PostgresPrograms:
+    def __init__(self) -> None:
+        self._legacy: dict[str, tuple[Weights, int] | None] = {}
+
     async def legacy(self, conn: asyncpg.Connection, program_id: str) -> tuple[Weights, int] | None:
-        row = await conn.fetchrow(
-            "SELECT weights, response_days FROM program_settings WHERE program_id = $1", program_id
-        )
-        return None if row is None else (Weights(**_json(row["weights"])), row["response_days"])
+        """Read once per process: ``program_settings`` is what was saved before programs were data, and nothing
+        writes it any more (every matching command on the built-in program read it: a round trip each)."""
+        if program_id not in self._legacy:
+            row = await conn.fetchrow(
+                "SELECT weights, response_days FROM program_settings WHERE program_id = $1", program_id
+            )
+            self._legacy[program_id] = None if row is None else (Weights(**_json(row["weights"])), row["response_days"])
+        return self._legacy[program_id]
 
     async def save_view(self, conn: asyncpg.Connection, program: Program, now: datetime) -> None:
         s = program.s

@@ -26,29 +26,29 @@ ON CONFLICT (request_id) DO UPDATE SET
 class PostgresRequestIndex:
     async def save(self, conn: asyncpg.Connection, r: Request, now: datetime) -> None:
         """The unique partial index ``requests_one_open_per_mentee_program`` refuses a second open request of the
-        mentee in one program."""
+        mentee in one program. The refusal rolls back the caller's whole transaction (nothing catches it to go
+        on), so no savepoint is taken around the statement: it cost two round trips per request commit."""
         try:
-            async with conn.transaction():
-                await conn.execute(
-                    _UPSERT,
-                    r.request_id,
-                    r.version,
-                    r.mentee_id,
-                    r.status,
-                    r.origin,
-                    r.ranked,
-                    r.biography,
-                    r.motivation,
-                    r.choice_rank,
-                    r.mentor_id,
-                    r.respond_by,
-                    r.forwarded_to,
-                    r.decline_reason,
-                    r.matched_mentor_id,
-                    r.submitted_at or now,
-                    now,
-                    r.program_id,
-                )
+            await conn.execute(
+                _UPSERT,
+                r.request_id,
+                r.version,
+                r.mentee_id,
+                r.status,
+                r.origin,
+                r.ranked,
+                r.biography,
+                r.motivation,
+                r.choice_rank,
+                r.mentor_id,
+                r.respond_by,
+                r.forwarded_to,
+                r.decline_reason,
+                r.matched_mentor_id,
+                r.submitted_at or now,
+                now,
+                r.program_id,
+            )
         except asyncpg.UniqueViolationError as exc:
             raise MatchingRuleViolation(
                 f"mentee {r.mentee_id} already has an open request in program {r.program_id}"

@@ -28,6 +28,11 @@ def deadline_key(request_id: str, choice_rank: int) -> str:
     return f"respond:{request_id}:{choice_rank}"
 
 
+def was_forwarded(request: Request, rank: int) -> bool:
+    """Whether the request was ever forwarded to its choice of that rank (ranked choices are distinct)."""
+    return rank <= len(request.ranked) and request.ranked[rank - 1] in request.forwarded_to
+
+
 def request_repository(
     store: EventStorePort, slots: Slots, index: RequestIndex, timers: TimersPort
 ) -> Repository[Request]:
@@ -40,12 +45,15 @@ def request_repository(
         await index.save(conn, request, now)
 
     async def follow_deadline(conn: Conn, request: Request, events: Sequence[Event], now: datetime) -> None:
+        """Only a choice the request was forwarded to can have a timer (this hook is what sets them), so only
+        those are cancelled: a new request cancels nothing, a forwarded one its own choices (each cancel is a
+        round trip; bench/load.py counted three per request commit)."""
         for rank in range(1, MAX_CHOICES + 1):
             key = deadline_key(request.request_id, rank)
             if request.status == "forwarded" and request.choice_rank == rank and request.respond_by is not None:
                 payload = {"choice_rank": rank}
                 await timers.schedule(conn, key, RESPONSE_DEADLINE, request.request_id, request.respond_by, payload)
-            else:
+            elif was_forwarded(request, rank):
                 await timers.cancel(conn, key)
 
     return Repository(
