@@ -26,6 +26,7 @@ from services.profiles.domain.hr_import import (
     changes,
     content_hash,
     fact_id,
+    not_in_roster,
     outcome,
     parse_row,
     row_fact,
@@ -57,11 +58,7 @@ async def handle(ports: Ports, cmd: ImportHrRows) -> tuple[list[RowResult], Coun
     """Every row's result and the batch's counts by outcome (added to the import's counts, dry run or not)."""
     try:
         async with ports.transactions() as conn:
-            session = await ports.imports.fetch(conn, cmd.import_id)
-            if session is None:
-                raise ImportNotFound(cmd.import_id)
-            if session["completed_at"] is not None:
-                raise ImportClosed(f"import {cmd.import_id} is completed; start a new one")
+            session = await open_session(ports, conn, cmd.import_id)
             results = await _apply(ports, conn, session, cmd.rows)
             counts = Counter(r.outcome for r in results)
             if session["dry_run"]:
@@ -72,6 +69,16 @@ async def handle(ports: Ports, cmd: ImportHrRows) -> tuple[list[RowResult], Coun
         async with ports.transactions() as conn:
             await ports.imports.add_counts(conn, cmd.import_id, counts)
     return results, counts
+
+
+async def open_session(ports: Ports, conn: Conn, import_id: UUID) -> dict:
+    """The import session rows are sent to: it exists (404) and is not completed (409)."""
+    session = await ports.imports.fetch(conn, import_id)
+    if session is None:
+        raise ImportNotFound(import_id)
+    if session["completed_at"] is not None:
+        raise ImportClosed(f"import {import_id} is completed; start a new one")
+    return session
 
 
 async def _apply(ports: Ports, conn: Conn, session: dict, rows: list[tuple[int, dict]]) -> list[RowResult]:
@@ -98,8 +105,7 @@ async def _apply(ports: Ports, conn: Conn, session: dict, rows: list[tuple[int, 
         if number not in by_number:  # sent before, its fact still kept
             employee_id = seen[hashes[number]]
             if named is not None and employee_id not in named:
-                error = RowError("employee_id", "is not in the snapshot's roster of employees")
-                results.append(RowResult(number, employee_id, "error", errors=[error]))
+                results.append(RowResult(number, employee_id, "error", errors=[not_in_roster()]))
             else:
                 results.append(RowResult(number, employee_id, "unchanged"))
             continue
@@ -112,8 +118,7 @@ async def _apply(ports: Ports, conn: Conn, session: dict, rows: list[tuple[int, 
             employee_id = employee_id if isinstance(employee_id, str) else None
             results.append(RowResult(number, employee_id, "error", errors=row))
         elif named is not None and row.employee_id not in named:
-            error = RowError("employee_id", "is not in the snapshot's roster of employees")
-            results.append(RowResult(number, row.employee_id, "error", errors=[error]))
+            results.append(RowResult(number, row.employee_id, "error", errors=[not_in_roster()]))
         elif str(ids[number]) in known:
             results.append(RowResult(number, row.employee_id, "unchanged"))
         else:

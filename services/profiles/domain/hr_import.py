@@ -10,19 +10,18 @@ the workforce unless forced.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-import msgspec
 from pydantic import JsonValue, ValidationError
 
 from services.profiles.domain.worker import WorkerView
 from shared.errors import NotFound, RuleViolation
 from shared.events.hr import Worker, WorkerTerminated, WorkerUpdated
+from shared.hr_rows import row_hash
 
 Outcome = Literal["created", "updated", "unchanged", "deactivated", "scheduled", "error"]
 FACT_NAMESPACE = uuid.UUID("6f1c1a52-1f0e-4c4e-9a54-3b1d2d0e7a11")
@@ -48,11 +47,12 @@ def parse_row(fields: dict[str, JsonValue]) -> ImportRow | list[RowError]:
         ]
 
 
-def content_hash(fields: dict[str, JsonValue]) -> bytes:
-    """The row's fields as sent, keys in order, hashed: the same bytes of content, the same hash, so the same
-    parsed row and fact (parsing depends on nothing else).  A row sent again is known by this without being
-    parsed (bench/hr_import.py: a nightly snapshot of unchanged rows)."""
-    return hashlib.blake2b(msgspec.json.encode(fields, order="sorted"), digest_size=16).digest()
+content_hash = row_hash
+"""A row sent again is known by the hash of its fields without being parsed (``shared.hr_rows``)."""
+
+
+def not_in_roster() -> RowError:
+    return RowError("employee_id", "is not in the snapshot's roster of employees")
 
 
 def fact_id(row: ImportRow) -> uuid.UUID:
