@@ -32,18 +32,26 @@ from services.profiles.domain.hr_import import (
     row_fact,
 )
 from services.profiles.domain.participant import EmailTaken, EmployeeTaken
-from services.profiles.domain.worker import HrFact, ImpossibleHrFact, check_fact, derive
+from services.profiles.domain.worker import HrFact, ImpossibleHrFact, WorkerView, derive
 from shared.errors import ConcurrencyConflict
 from shared.ports import Conn
 
 
 @dataclass
 class RowResult:
+    """A row's outcome; its changes are worked out from the views before and after only when a report lists
+    them (the CLI asks for errors only, bench/hr_import.py)."""
+
     row: int
     employee_id: str | None
     outcome: Outcome
-    changes: dict[str, dict[str, JsonValue]] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
+    before: WorkerView | None = None
+    after: WorkerView | None = None
+
+    @property
+    def changes(self) -> dict[str, dict[str, JsonValue]]:
+        return changes(self.before, self.after)
 
 
 class _DryRun(Exception):
@@ -164,15 +172,14 @@ async def _new_workers(
     for number, row, fid in candidates:
         if row.employee_id not in fresh:
             continue
-        fact = row_fact(row, now)
-        check_fact(fact, row.employee_id)
+        fact = row_fact(row, now)  # a worker's record about that worker: check_fact cannot refuse it
         view = derive([HrFact(str(fid), fact, 0)], today)
         if view is None:
             continue
         participant = ports.participants.new(view.employee_id)
         workers.append((str(fid), fact, participant.participant_id, view))
         decided.append((participant, follow_worker.decide(participant, None, view), fid))
-        results[number] = RowResult(number, row.employee_id, outcome(False, None, view, False), changes(None, view))
+        results[number] = RowResult(number, row.employee_id, outcome(False, None, view, False), after=view)
     if not workers:
         return {}
     try:
@@ -202,4 +209,4 @@ async def _apply_row(ports: Ports, conn: Conn, import_id: UUID, number: int, row
         error = RowError("work_email", f"{row.work_email} or {row.employee_id} belongs to another participant")
         return RowResult(number, row.employee_id, "error", errors=[error])
     kind = outcome(followed.linked, followed.before, followed.after, scheduled=row.effective_date > now.date())
-    return RowResult(number, row.employee_id, kind, changes(followed.before, followed.after))
+    return RowResult(number, row.employee_id, kind, before=followed.before, after=followed.after)
