@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import psutil
 
 from bench.common import durability, per_second, postgres_server, ratio, table
 from mentorship.devstack.broker import start_broker
@@ -102,14 +103,91 @@ class Run:
     rows: int
     seconds: float
     peak_rss_mb: float
+    cli_cpu: float = 0.0  # seconds of CPU (user + system) of the CLI process
+    server_cpu: float = 0.0  # of the profiles process
+    postgres_cpu: float = 0.0  # of the Postgres server's processes
 
     @property
     def rate(self) -> float:
         return self.rows / self.seconds
 
+    def per_row_ms(self, cpu: float) -> str:
+        return f"{cpu / self.rows * 1000:.3f}"
 
-def run_import(name: str, rows: int, url: str, file: Path, batch_size: int, parallel: int, *options: str) -> Run:
-    """The CLI as its own process; its wall time and its peak RSS (from ``wait4``)."""
+
+class CpuMeter:
+    """CPU seconds (user + system) the profiles process and the Postgres server spent: the machine is shared, so
+    CPU per row says more than wall time.  Postgres counts its live backends and those it has reaped."""
+
+    def __init__(self, profiles_pid: int, postgres: list[psutil.Process]) -> None:
+        self.profiles = psutil.Process(profiles_pid)
+        self.postgres = postgres
+
+    @classmethod
+    def find(cls, profiles_pid: int, dsn: str) -> CpuMeter:
+        async def postmaster() -> psutil.Process | None:
+            conn = await asyncpg.connect(dsn)
+            try:  # the backend serving this connection is a child of the server's postmaster
+                return psutil.Process(await conn.fetchval("SELECT pg_backend_pid()")).parent()
+            except psutil.Error:
+                return None  # a remote server: its CPU is not ours to see
+            finally:
+                await conn.close()
+
+        parent = asyncio.run(postmaster())
+        return cls(profiles_pid, [parent] if parent is not None else [])
+
+    def read(self) -> tuple[float, float]:
+        times = self.profiles.cpu_times()
+        server = times.user + times.system
+        pg = 0.0
+        for root in self.postgres:
+            try:
+                own = root.cpu_times()
+                pg += own.user + own.system + own.children_user + own.children_system
+                for child in root.children():
+                    try:
+                        t = child.cpu_times()
+                        pg += t.user + t.system
+                    except psutil.Error:
+                        continue
+            except psutil.Error:
+                continue
+        return server, pg
+
+
+def drained(dsn: str, timeout: float = 600) -> None:
+    """Wait until profiles' relay has published every event of the runs before: each run is then measured on
+    its own, not with the last one's publishing still going on."""
+
+    async def wait() -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            deadline = time.monotonic() + timeout
+            while await conn.fetchval("SELECT EXISTS (SELECT 1 FROM outbox)") and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+        finally:
+            await conn.close()
+
+    asyncio.run(wait())
+
+
+def run_import(
+    name: str,
+    rows: int,
+    url: str,
+    file: Path,
+    batch_size: int,
+    parallel: int,
+    *options: str,
+    cpu: CpuMeter | None,
+    outbox_of: str | None = None,
+) -> Run:
+    """The CLI as its own process; its wall time, its peak RSS and CPU (from ``wait4``), the server's CPU.
+    ``outbox_of``: profiles' database, whose outbox is drained first."""
+    if outbox_of is not None:
+        drained(outbox_of)
+    before = cpu.read() if cpu else (0.0, 0.0)
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(
@@ -142,7 +220,16 @@ def run_import(name: str, rows: int, url: str, file: Path, batch_size: int, para
     if process.returncode != 0:
         raise SystemExit(f"{name}: import failed ({process.returncode}):\n{stdout}\n{stderr}")
     print(f"{name}: {stdout.strip().splitlines()[0]}", flush=True)
-    return Run(name, rows, elapsed, usage.ru_maxrss / 1024)
+    after = cpu.read() if cpu else (0.0, 0.0)
+    return Run(
+        name,
+        rows,
+        elapsed,
+        usage.ru_maxrss / 1024,
+        usage.ru_utime + usage.ru_stime,
+        after[0] - before[0],
+        after[1] - before[1],
+    )
 
 
 async def raw_copy(dsn: str, file: Path) -> float:
@@ -193,21 +280,30 @@ def main() -> None:
         copy_db = pg.create_database(f"bench_copy_{uuid.uuid4().hex[:6]}")
         copy_seconds = asyncio.run(raw_copy(copy_db, first))
         server = asyncio.run(durability(copy_db))
+        cpu = CpuMeter.find(running["profiles"].process.pid, copy_db)
+        measure = {"cpu": cpu, "outbox_of": pg.dsn_for(running["profiles"].database)}
         runs = [
-            run_import("first import (all created)", n, url, first, size, parallel),
-            run_import(f"first import, {small_rows:,} other rows", small_rows, url, small, size, parallel),
-            run_import("same file again (no-op)", n, url, first, size, parallel),
+            run_import("first import (all created)", n, url, first, size, parallel, **measure),
+            run_import(f"first import, {small_rows:,} other rows", small_rows, url, small, size, parallel, **measure),
+            run_import("same file again (no-op)", n, url, first, size, parallel, **measure),
         ]
         second_small = write_jsonl(Path(tmp) / "snapshot.jsonl", _both(first, small))
         runs.append(
             run_import(
-                "nightly snapshot, nothing changed", n + small_rows, url, second_small, size, parallel, "--snapshot"
+                "nightly snapshot, nothing changed",
+                n + small_rows,
+                url,
+                second_small,
+                size,
+                parallel,
+                "--snapshot",
+                **measure,
             )
         )
         if not args.skip_changed:
             runs += [
-                run_import("10% changed, dry run", n, url, second, size, parallel, "--dry-run"),
-                run_import("10% changed, applied", n, url, second, size, parallel),
+                run_import("10% changed, dry run", n, url, second, size, parallel, "--dry-run", **measure),
+                run_import("10% changed, applied", n, url, second, size, parallel, **measure),
             ]
     print()
     print(f"{n:,} rows, batches of {size}, {parallel} in flight; wall time of the CLI process (parse + HTTP + apply)")
@@ -215,9 +311,18 @@ def main() -> None:
     copy_rate = n / copy_seconds
     print(
         table(
-            ["run", "rows", "seconds", "rows/s", "peak RSS MB"],
+            ["run", "rows", "seconds", "rows/s", "peak RSS MB", "CPU ms/row: CLI", "profiles", "Postgres"],
             [
-                (r.name, f"{r.rows:,}", f"{r.seconds:.1f}", per_second(r.rate, "rows/s"), f"{r.peak_rss_mb:.0f}")
+                (
+                    r.name,
+                    f"{r.rows:,}",
+                    f"{r.seconds:.1f}",
+                    per_second(r.rate, "rows/s"),
+                    f"{r.peak_rss_mb:.0f}",
+                    r.per_row_ms(r.cli_cpu),
+                    r.per_row_ms(r.server_cpu),
+                    r.per_row_ms(r.postgres_cpu),
+                )
                 for r in runs
             ]
             + [
@@ -226,6 +331,9 @@ def main() -> None:
                     f"{n:,}",
                     f"{copy_seconds:.1f}",
                     per_second(copy_rate, "rows/s"),
+                    "",
+                    "",
+                    "",
                     "",
                 )
             ],

@@ -21,6 +21,7 @@ from typing import Protocol
 from uuid import UUID, uuid4
 
 import asyncpg
+import msgspec
 
 from shared.bus import message_headers, message_size
 from shared.clock import Clock, SystemClock
@@ -310,7 +311,7 @@ class EventStore:
         so_far: dict[str, list[tuple[str, dict]]] = {}  # each stream's events before this one in the append
         for (stream_id, event), payload in zip(events, payloads, strict=True):
             earlier = so_far.setdefault(stream_id, [])
-            data = json.loads(payload)
+            data = _decode_json(payload)
             items.append((stream_id, event.type_name(), data, list(earlier)))
             earlier.append((event.type_name(), data))
         # Only a payload holding a personal value needs its subjects and keys read (two round trips): an
@@ -322,7 +323,7 @@ class EventStore:
         seal_many = getattr(self.codec, "seal_many", None)
         if seal_many is not None and len(todo) > 1:  # one round trip for the keys of all of them
             for i, sealed in zip(todo, await seal_many(conn, [items[i] for i in todo]), strict=True):
-                stored[i] = json.dumps(sealed)
+                stored[i] = _encode_json(sealed).decode()
             return stored
         for i in todo:
             stream_id, event_type, data, earlier = items[i]
@@ -425,6 +426,12 @@ class EventStore:
                 data=json.loads(data) if isinstance(data, str) else data,
             ),
         )
+
+
+_decode_json = msgspec.json.Decoder().decode
+_encode_json = msgspec.json.Encoder().encode
+"""A sealed payload's JSON round trip, several times the speed of ``json``'s (bench/hr_import.py: a fifth of
+appending a new participant's first event); the text is jsonb's input, so its spacing does not matter."""
 
 
 def _size_bound(payload_json: str, stream_id: str, event_type: str, source: str) -> int:

@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+from shared.roles import DEV_JWT_SECRET
+
 DEFAULT_MAX_EVENT_BYTES = 1_000_000  # below Kafka's default message.max.bytes (1,048,588)
 
 

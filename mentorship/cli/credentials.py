@@ -14,8 +14,7 @@ import sys
 
 import httpx
 
-from shared.roles import Role, mint_token
-from shared.settings import DEV_JWT_SECRET
+from shared.roles import DEV_JWT_SECRET, Role, mint_token
 
 DEFAULT_AUDIENCE = "urn:mentorship:{service}"
 

@@ -9,8 +9,8 @@ so one worker's rows are applied in file order.  Rows with errors are reported a
 from __future__ import annotations
 
 import csv
-from collections import Counter
-from collections.abc import Iterator
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,13 +24,14 @@ from rich.table import Table
 
 from mentorship.cli.console import LiveConsole
 from mentorship.cli.credentials import CredentialsError, bearer_for
+from shared.hr_rows import row_hash
 from shared.roles import Role
 
 app = typer.Typer(help="The institution's HR data: bulk imports.", no_args_is_help=True)
 out = LiveConsole()
 
 _JSON = {"Content-Type": "application/json"}
-MAX_BATCH = 5000  # what /hr/imports/{id}/rows takes at once
+MAX_BATCH = 5000  # what /hr/imports/{id}/rows and /hashes take at once
 Row = tuple[int, dict[str, Any] | None, str | None]  # row number, fields, or why the line could not be read
 
 
@@ -58,6 +59,29 @@ def read_rows(path: Path) -> Iterator[Row]:
 
 _decode = msgspec.json.Decoder().decode  # several times json.loads's speed: bench/hr_import.py
 _encode = msgspec.json.Encoder().encode
+
+
+class _Employee(msgspec.Struct):
+    employee_id: Any = None
+
+
+_decode_employee = msgspec.json.Decoder(_Employee).decode  # skips every other field: bench/hr_import.py
+
+
+def roster_of(path: Path) -> list[str]:
+    """A snapshot's first pass: the file's employee ids (sorted, once each); only they are kept."""
+    if path.suffix.lower() == ".csv":
+        return sorted({str(f["employee_id"]) for _, f, _ in read_rows(path) if f and f.get("employee_id")})
+    ids: set[str] = set()
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            try:
+                employee_id = _decode_employee(line).employee_id
+            except msgspec.DecodeError:  # blank, not JSON or not an object: the second pass reports it
+                continue
+            if employee_id:
+                ids.add(str(employee_id))
+    return sorted(ids)
 
 
 def _client(url: str) -> httpx.Client:
@@ -106,7 +130,7 @@ def import_file(
     start: dict[str, Any] = {"mode": "snapshot" if snapshot else "delta", "dry_run": dry_run}
     if snapshot:  # a first pass over the file: only its employee ids are kept
         start |= {
-            "roster": sorted({str(f["employee_id"]) for _, f, _ in read_rows(file) if f and f.get("employee_id")}),
+            "roster": roster_of(file),
             "max_leaver_share": max_leaver_share,
             "force": force,
             "as_of": as_of,
@@ -119,8 +143,18 @@ def import_file(
         with _client(url) as client:
             session = _checked(client.post("/hr/imports", json=start))
             import_id = session["import_id"]
-            with _progress(quiet) as progress, ThreadPoolExecutor(parallel) as pool:
+            with _progress(quiet) as progress, ThreadPoolExecutor(parallel + 1) as pool:
                 task = progress.add_task("importing", total=None if quiet else _count_rows(file))
+
+                def recognise(chunk: list[tuple[int, dict]]) -> tuple[dict, list[tuple[int, dict]]]:
+                    """The rows of ``chunk`` profiles does not know (the others it counted): they go in full."""
+                    body = {"rows": [n for n, _ in chunk], "hashes": [row_hash(fields).hex() for _, fields in chunk]}
+                    report = _checked(
+                        client.post(f"/hr/imports/{import_id}/hashes", content=_encode(body), headers=_JSON)
+                    )
+                    unknown = set(report["unknown"])
+                    progress.advance(task, len(chunk) - len(unknown))
+                    return report, [(n, fields) for n, fields in chunk if n in unknown]
 
                 def send(batch: list[tuple[int, dict]]) -> dict:
                     body = {"rows": [{"row": n, "fields": fields} for n, fields in batch]}
@@ -140,7 +174,8 @@ def import_file(
                             changed.append(r)
 
                 in_flight: list[tuple[Future[dict], set[str]]] = []
-                for batch in _batches(read_rows(file), batch_size, errors):
+                unknown = _unknown_rows(read_rows(file), errors, lambda chunk: pool.submit(recognise, chunk), take)
+                for batch in _batches(unknown, batch_size, errors):
                     workers = {str(fields.get("employee_id")) for _, fields in batch}
                     while in_flight and (
                         len(in_flight) >= parallel or any(workers & ids for _, ids in in_flight)
@@ -156,6 +191,31 @@ def import_file(
     _summary(counts, session, dry_run, quiet, sorted(changed, key=lambda r: r["row"]), sorted(errors))
     if errors:
         raise typer.Exit(1)
+
+
+def _unknown_rows(
+    rows: Iterator[Row],
+    unreadable: list[tuple[int, str, str]],
+    recognise: Callable[[list[tuple[int, dict]]], Future[tuple[dict, list[tuple[int, dict]]]]],
+    take: Callable[[dict], None],
+) -> Iterator[Row]:
+    """The rows profiles does not know yet, in file order: the file's rows go by their hashes first, a
+    chunk at a time with the next chunk asked about while this one's rows are sent (``take`` counts the
+    known ones); only the unknown rows are sent in full.  Streamed: two chunks in memory at most."""
+    asked: deque[Future[tuple[dict, list[tuple[int, dict]]]]] = deque()
+
+    def answered() -> Iterator[Row]:
+        report, unknown = asked.popleft().result()
+        take(report)
+        for number, fields in unknown:
+            yield number, fields, None
+
+    for chunk in _batches(rows, MAX_BATCH, unreadable):
+        asked.append(recognise(chunk))
+        if len(asked) > 1:
+            yield from answered()
+    while asked:
+        yield from answered()
 
 
 def _batches(

@@ -67,6 +67,7 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/hr/imports/{import_id}/rows"): {
         "rows": [{"row": 1, "fields": {"employee_id": "E1", "effective_date": "2026-01-01", "department": "Med"}}]
     },
+    ("POST", "/hr/imports/{import_id}/hashes"): {"rows": [1, 2], "hashes": ["0" * 32, "ab" * 16]},
     ("POST", "/scim/v2/Users"): SCIM_USER,
     ("PUT", "/scim/v2/Users/{user_id}"): SCIM_USER,
     ("PATCH", "/scim/v2/Users/{user_id}"): {

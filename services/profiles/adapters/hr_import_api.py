@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, Field, JsonValue, model_validator
+from pydantic import BaseModel, Field, JsonValue, StringConstraints, model_validator
 
 from services.profiles.adapters.container import Container, ProfilesContainer
-from services.profiles.application import complete_hr_import, import_hr_rows, start_hr_import
-from services.profiles.application.commands import CompleteHrImport, ImportHrRows, StartHrImport
+from services.profiles.application import complete_hr_import, import_hr_rows, recognise_hr_rows, start_hr_import
+from services.profiles.application.commands import CompleteHrImport, ImportHrRows, RecogniseHrRows, StartHrImport
 from services.profiles.domain.hr_import import ImportNotFound
 from shared.auth import HrIntegration
 from shared.fields import MAX_COUNT, Day, Id
+from shared.hr_rows import ROW_HASH_BYTES
 from shared.limits import BULK_BODY_BYTES
 
 router = APIRouter(prefix="/hr/imports", tags=["hr import"])
@@ -82,6 +83,31 @@ class BatchReport(BaseModel):
     rows: list[RowReport] = Field(description="Every row except the unchanged ones")
 
 
+RowNumber = Annotated[int, Field(ge=1, le=MAX_COUNT)]
+RowHash = Annotated[str, StringConstraints(pattern=f"^[0-9a-f]{{{2 * ROW_HASH_BYTES}}}$")]
+
+
+class RowHashes(BaseModel):
+    rows: list[RowNumber] = Field(min_length=1, max_length=MAX_BATCH, description="Row numbers in the file")
+    hashes: list[RowHash] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description="Each row's content hash (shared.hr_rows.row_hash, lowercase hex), in the order of rows",
+    )
+
+    @model_validator(mode="after")
+    def _one_hash_a_row(self) -> RowHashes:
+        if len(self.hashes) != len(self.rows):
+            raise ValueError(f"hashes has {len(self.hashes)} items, rows {len(self.rows)}: one hash a row")
+        return self
+
+
+class HashReport(BaseModel):
+    counts: dict[str, int] = Field(description="The known rows: unchanged, or errors (a snapshot's roster)")
+    rows: list[RowReport] = Field(description="The known rows with errors")
+    unknown: list[int] = Field(description="The rows profiles does not know: send them in full")
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ImportSession, max_body_size=BULK_BODY_BYTES)
 async def post_import(body: ImportStart, container: Container, _: HrIntegration) -> ImportSession:
     """Open a bulk HR import session (delta or snapshot, optionally a dry run); a snapshot names its roster
@@ -106,17 +132,30 @@ async def post_rows(import_id: UUID, body: ImportBatch, container: Container, _:
     return BatchReport(
         counts=dict(counts),
         rows=[
-            RowReport(
-                row=r.row,
-                employee_id=r.employee_id,
-                outcome=r.outcome,
-                changes=r.changes,
-                errors=[RowErrorOut(field=e.field, reason=e.reason) for e in r.errors],
-            )
+            _report(r)
             for r in results
             if r.outcome == "error" or (r.outcome != "unchanged" and body.report == "changes")
         ],
     )
+
+
+def _report(r: import_hr_rows.RowResult) -> RowReport:
+    return RowReport(
+        row=r.row,
+        employee_id=r.employee_id,
+        outcome=r.outcome,
+        changes=r.changes,
+        errors=[RowErrorOut(field=e.field, reason=e.reason) for e in r.errors],
+    )
+
+
+@router.post("/{import_id}/hashes", response_model=HashReport, max_body_size=BULK_BODY_BYTES)
+async def post_hashes(import_id: UUID, body: RowHashes, container: Container, _: HrIntegration) -> HashReport:
+    """Which rows profiles knows, by their content hashes (at most 5,000): a known row is counted unchanged (or
+    an error outside a snapshot's roster) as if sent in full; the answer names the unknown rows to send."""
+    check = RecogniseHrRows(import_id, [(n, bytes.fromhex(h)) for n, h in zip(body.rows, body.hashes, strict=True)])
+    results, counts, unknown = await recognise_hr_rows.handle(container, check)
+    return HashReport(counts=dict(counts), rows=[_report(r) for r in results], unknown=unknown)
 
 
 @router.post("/{import_id}/complete", response_model=ImportSession)

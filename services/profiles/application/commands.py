@@ -111,6 +111,14 @@ class ImportHrRows:
 
 
 @dataclass(frozen=True)
+class RecogniseHrRows:
+    """``rows``: ``(row number in the file, content hash of its fields as ``shared.hr_rows.row_hash`` makes it)``."""
+
+    import_id: UUID
+    rows: list[tuple[int, bytes]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class CompleteHrImport:
     import_id: UUID
 

@@ -26,23 +26,32 @@ from services.profiles.domain.hr_import import (
     changes,
     content_hash,
     fact_id,
+    not_in_roster,
     outcome,
     parse_row,
     row_fact,
 )
 from services.profiles.domain.participant import EmailTaken, EmployeeTaken
-from services.profiles.domain.worker import HrFact, ImpossibleHrFact, check_fact, derive
+from services.profiles.domain.worker import HrFact, ImpossibleHrFact, WorkerView, derive
 from shared.errors import ConcurrencyConflict
 from shared.ports import Conn
 
 
 @dataclass
 class RowResult:
+    """A row's outcome; its changes are worked out from the views before and after only when a report lists
+    them (the CLI asks for errors only, bench/hr_import.py)."""
+
     row: int
     employee_id: str | None
     outcome: Outcome
-    changes: dict[str, dict[str, JsonValue]] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
+    before: WorkerView | None = None
+    after: WorkerView | None = None
+
+    @property
+    def changes(self) -> dict[str, dict[str, JsonValue]]:
+        return changes(self.before, self.after)
 
 
 class _DryRun(Exception):
@@ -57,11 +66,7 @@ async def handle(ports: Ports, cmd: ImportHrRows) -> tuple[list[RowResult], Coun
     """Every row's result and the batch's counts by outcome (added to the import's counts, dry run or not)."""
     try:
         async with ports.transactions() as conn:
-            session = await ports.imports.fetch(conn, cmd.import_id)
-            if session is None:
-                raise ImportNotFound(cmd.import_id)
-            if session["completed_at"] is not None:
-                raise ImportClosed(f"import {cmd.import_id} is completed; start a new one")
+            session = await open_session(ports, conn, cmd.import_id)
             results = await _apply(ports, conn, session, cmd.rows)
             counts = Counter(r.outcome for r in results)
             if session["dry_run"]:
@@ -72,6 +77,16 @@ async def handle(ports: Ports, cmd: ImportHrRows) -> tuple[list[RowResult], Coun
         async with ports.transactions() as conn:
             await ports.imports.add_counts(conn, cmd.import_id, counts)
     return results, counts
+
+
+async def open_session(ports: Ports, conn: Conn, import_id: UUID) -> dict:
+    """The import session rows are sent to: it exists (404) and is not completed (409)."""
+    session = await ports.imports.fetch(conn, import_id)
+    if session is None:
+        raise ImportNotFound(import_id)
+    if session["completed_at"] is not None:
+        raise ImportClosed(f"import {import_id} is completed; start a new one")
+    return session
 
 
 async def _apply(ports: Ports, conn: Conn, session: dict, rows: list[tuple[int, dict]]) -> list[RowResult]:
@@ -98,8 +113,7 @@ async def _apply(ports: Ports, conn: Conn, session: dict, rows: list[tuple[int, 
         if number not in by_number:  # sent before, its fact still kept
             employee_id = seen[hashes[number]]
             if named is not None and employee_id not in named:
-                error = RowError("employee_id", "is not in the snapshot's roster of employees")
-                results.append(RowResult(number, employee_id, "error", errors=[error]))
+                results.append(RowResult(number, employee_id, "error", errors=[not_in_roster()]))
             else:
                 results.append(RowResult(number, employee_id, "unchanged"))
             continue
@@ -112,8 +126,7 @@ async def _apply(ports: Ports, conn: Conn, session: dict, rows: list[tuple[int, 
             employee_id = employee_id if isinstance(employee_id, str) else None
             results.append(RowResult(number, employee_id, "error", errors=row))
         elif named is not None and row.employee_id not in named:
-            error = RowError("employee_id", "is not in the snapshot's roster of employees")
-            results.append(RowResult(number, row.employee_id, "error", errors=[error]))
+            results.append(RowResult(number, row.employee_id, "error", errors=[not_in_roster()]))
         elif str(ids[number]) in known:
             results.append(RowResult(number, row.employee_id, "unchanged"))
         else:
@@ -159,15 +172,14 @@ async def _new_workers(
     for number, row, fid in candidates:
         if row.employee_id not in fresh:
             continue
-        fact = row_fact(row, now)
-        check_fact(fact, row.employee_id)
+        fact = row_fact(row, now)  # a worker's record about that worker: check_fact cannot refuse it
         view = derive([HrFact(str(fid), fact, 0)], today)
         if view is None:
             continue
         participant = ports.participants.new(view.employee_id)
         workers.append((str(fid), fact, participant.participant_id, view))
         decided.append((participant, follow_worker.decide(participant, None, view), fid))
-        results[number] = RowResult(number, row.employee_id, outcome(False, None, view, False), changes(None, view))
+        results[number] = RowResult(number, row.employee_id, outcome(False, None, view, False), after=view)
     if not workers:
         return {}
     try:
@@ -197,4 +209,4 @@ async def _apply_row(ports: Ports, conn: Conn, import_id: UUID, number: int, row
         error = RowError("work_email", f"{row.work_email} or {row.employee_id} belongs to another participant")
         return RowResult(number, row.employee_id, "error", errors=[error])
     kind = outcome(followed.linked, followed.before, followed.after, scheduled=row.effective_date > now.date())
-    return RowResult(number, row.employee_id, kind, changes(followed.before, followed.after))
+    return RowResult(number, row.employee_id, kind, before=followed.before, after=followed.after)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 from shared.auth import Role
+from shared.hr_rows import row_hash
 from shared.sealing import is_sealed
 from tests.helpers import import_row
 from tests.integration.service_harness import auth
 
 HR = auth("hr-bot", Role.hr_integration)
+ID = "00000000-0000-0000-0000-000000000000"
 
 
 def row(employee_id: str, **overrides) -> dict:
@@ -230,3 +232,52 @@ async def test_a_row_sent_again_is_known_by_its_content_hash_until_its_worker_is
     assert (await api.delete("/participants/E1", headers=auth("director", Role.admin))).status_code == 204
     assert await profiles_pool.fetchval("SELECT count(*) FROM hr_import_rows WHERE employee_id = 'E1'") == 0
     assert await profiles_pool.fetchval("SELECT count(*) FROM hr_import_rows") == 1
+
+
+async def test_rows_known_by_their_hashes_are_counted_and_only_the_unknown_are_asked_for(api, profiles_pool) -> None:
+    rows = [row("E1"), row("E2", department_name="Medicine")]
+    await run_import(api, rows)
+    before = await events(profiles_pool)
+    changed = row("E2", department_name="Oncology", effective_date="2025-02-01")
+    opened = await api.post("/hr/imports", json={"mode": "delta"}, headers=HR)
+    import_id = opened.json()["import_id"]
+    # the hash is of the content, whatever the order of the keys
+    sent = [dict(reversed(list(rows[0].items()))), rows[1], changed]
+    check = {"rows": [2, 3, 4], "hashes": [row_hash(fields).hex() for fields in sent]}
+    answer = await api.post(f"/hr/imports/{import_id}/hashes", json=check, headers=HR)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"counts": {"unchanged": 2}, "rows": [], "unknown": [4]}
+    assert await events(profiles_pool) == before  # nothing applied, nothing parsed
+    applied = await api.post(
+        f"/hr/imports/{import_id}/rows", json={"rows": [{"row": 4, "fields": changed}]}, headers=HR
+    )
+    assert applied.json()["counts"] == {"updated": 1}
+    done = await api.post(f"/hr/imports/{import_id}/complete", headers=HR)
+    assert done.json()["counts"] == {"unchanged": 2, "updated": 1}  # the import counts every row of the file
+
+
+async def test_a_known_row_outside_a_snapshots_roster_is_an_error(api) -> None:
+    rows = [row("E1"), row("E2")]
+    await run_import(api, rows)
+    opened = await api.post("/hr/imports", json={"mode": "snapshot", "roster": ["E1"], "force": True}, headers=HR)
+    import_id = opened.json()["import_id"]
+    check = {"rows": [2, 3], "hashes": [row_hash(fields).hex() for fields in rows]}
+    answer = (await api.post(f"/hr/imports/{import_id}/hashes", json=check, headers=HR)).json()
+    assert answer["counts"] == {"unchanged": 1, "error": 1} and answer["unknown"] == []
+    [refused] = answer["rows"]
+    assert refused["row"] == 3 and refused["employee_id"] == "E2"
+    assert refused["errors"] == [{"field": "employee_id", "reason": "is not in the snapshot's roster of employees"}]
+
+
+async def test_hashes_that_are_not_one_per_row_or_not_hashes_are_refused_naming_the_field(api) -> None:
+    import_id = (await api.post("/hr/imports", json={}, headers=HR)).json()["import_id"]
+    url = f"/hr/imports/{import_id}/hashes"
+    not_hex = await api.post(url, json={"rows": [1], "hashes": ["xyz"]}, headers=HR)
+    assert not_hex.status_code == 422 and not_hex.json()["detail"][0]["loc"] == ["body", "hashes", 0]
+    uneven = await api.post(url, json={"rows": [1, 2], "hashes": ["0" * 32]}, headers=HR)
+    assert uneven.status_code == 422 and "one hash a row" in uneven.text
+    await api.post(f"/hr/imports/{import_id}/complete", headers=HR)
+    closed = await api.post(url, json={"rows": [1], "hashes": ["0" * 32]}, headers=HR)
+    assert closed.status_code == 409
+    unknown = await api.post(f"/hr/imports/{ID}/hashes", json={"rows": [1], "hashes": ["0" * 32]}, headers=HR)
+    assert unknown.status_code == 404
