@@ -20,7 +20,14 @@ from mentorship.cli.console import LiveConsole
 from mentorship.devstack.broker import start_broker
 from mentorship.devstack.datadir import claim, outbox_backlog, queue_refill
 from mentorship.devstack.demo import SCALES
-from mentorship.devstack.demo.run import DEFAULT_SEED, already_played, play, service_env, wait_for_dashboard
+from mentorship.devstack.demo.run import (
+    DEFAULT_SEED,
+    already_played,
+    play,
+    service_env,
+    service_overrides,
+    wait_for_dashboard,
+)
 from mentorship.devstack.mailsink import MailSink, start_mail_sink
 from mentorship.devstack.oidc import DEFAULT_PORT as OIDC_PORT
 from mentorship.devstack.oidc import (
@@ -108,7 +115,9 @@ def up(
                         **provider.service_env(),
                         "MENTORSHIP_DEV_MODE": "1",
                     },
-                    service_env_overrides={"notifications": _mail_settings(sink)},
+                    service_env_overrides=_overrides(
+                        service_overrides() if demo else {}, {"notifications": _mail_settings(sink)}
+                    ),
                     started=kept.record_processes if kept else None,
                 )
             )
@@ -148,6 +157,15 @@ def up(
     except (RuntimeError, TimeoutError) as exc:
         console.print(f"[red]could not start the stack:[/red] {exc}", soft_wrap=True, highlight=False)
         raise typer.Exit(1) from None
+
+
+def _overrides(*layers: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Per-service settings merged, the later layer winning."""
+    merged: dict[str, dict[str, str]] = {}
+    for layer in layers:
+        for name, env in layer.items():
+            merged[name] = {**merged.get(name, {}), **env}
+    return merged
 
 
 def _service_settings() -> dict[str, str]:
