@@ -7,6 +7,7 @@ import os
 import signal
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from enum import StrEnum
 from pathlib import Path
@@ -83,19 +84,25 @@ def up(
     try:
         with ExitStack() as stack:
             kept = stack.enter_context(claim(data)) if data is not None else None
-            console.print("[bold]starting the broker and Postgres…[/bold]")
-            broker = stack.enter_context(start_broker(log_dir=log_dir))
-            postgres = stack.enter_context(start_kept_postgres(kept.postgres) if kept else start_postgres())
-            console.print(f"broker: {broker.kind} at {broker.bootstrap}; postgres: {postgres.kind}")
-            provider = stack.enter_context(
-                start_oidc_provider(
-                    port=OIDC_PORT if fixed_ports else None,
-                    accounts=demo_accounts(demo_seed, demo_scale.value),
-                    log_dir=log_dir,
+            console.print("[bold]starting the broker, Postgres, the sign-in provider and the mail sink…[/bold]")
+            # Together: none needs another, and Postgres alone takes seconds (each one's stop is on the stack).
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                starting = (
+                    pool.submit(stack.enter_context, start_broker(log_dir=log_dir)),
+                    pool.submit(stack.enter_context, start_kept_postgres(kept.postgres) if kept else start_postgres()),
+                    pool.submit(
+                        stack.enter_context,
+                        start_oidc_provider(
+                            port=OIDC_PORT if fixed_ports else None,
+                            accounts=demo_accounts(demo_seed, demo_scale.value),
+                            log_dir=log_dir,
+                        ),
+                    ),
+                    pool.submit(_start_mail_sink, stack, kept.path / "mail" if kept else None, fixed_ports, log_dir),
                 )
-            )
+                broker, postgres, provider, sink = (future.result() for future in starting)
+            console.print(f"broker: {broker.kind} at {broker.bootstrap}; postgres: {postgres.kind}")
             console.print(f"OpenID Connect provider (development): {provider.issuer}", highlight=False)
-            sink = _start_mail_sink(stack, kept.path / "mail" if kept else None, fixed_ports, log_dir)
             if kept:
                 kept.record_processes()
                 console.print(f"data: {kept.path} (Postgres in {kept.postgres})", soft_wrap=True, highlight=False)
