@@ -7,6 +7,7 @@ import os
 import signal
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from enum import StrEnum
 from pathlib import Path
@@ -20,7 +21,14 @@ from mentorship.cli.console import LiveConsole
 from mentorship.devstack.broker import start_broker
 from mentorship.devstack.datadir import claim, outbox_backlog, queue_refill
 from mentorship.devstack.demo import SCALES
-from mentorship.devstack.demo.run import DEFAULT_SEED, already_played, play, service_env, wait_for_dashboard
+from mentorship.devstack.demo.run import (
+    DEFAULT_SEED,
+    already_played,
+    play,
+    service_env,
+    service_overrides,
+    wait_for_dashboard,
+)
 from mentorship.devstack.mailsink import MailSink, start_mail_sink
 from mentorship.devstack.oidc import DEFAULT_PORT as OIDC_PORT
 from mentorship.devstack.oidc import (
@@ -76,19 +84,25 @@ def up(
     try:
         with ExitStack() as stack:
             kept = stack.enter_context(claim(data)) if data is not None else None
-            console.print("[bold]starting the broker and Postgres…[/bold]")
-            broker = stack.enter_context(start_broker(log_dir=log_dir))
-            postgres = stack.enter_context(start_kept_postgres(kept.postgres) if kept else start_postgres())
-            console.print(f"broker: {broker.kind} at {broker.bootstrap}; postgres: {postgres.kind}")
-            provider = stack.enter_context(
-                start_oidc_provider(
-                    port=OIDC_PORT if fixed_ports else None,
-                    accounts=demo_accounts(demo_seed, demo_scale.value),
-                    log_dir=log_dir,
+            console.print("[bold]starting the broker, Postgres, the sign-in provider and the mail sink…[/bold]")
+            # Together: none needs another, and Postgres alone takes seconds (each one's stop is on the stack).
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                starting = (
+                    pool.submit(stack.enter_context, start_broker(log_dir=log_dir)),
+                    pool.submit(stack.enter_context, start_kept_postgres(kept.postgres) if kept else start_postgres()),
+                    pool.submit(
+                        stack.enter_context,
+                        start_oidc_provider(
+                            port=OIDC_PORT if fixed_ports else None,
+                            accounts=demo_accounts(demo_seed, demo_scale.value),
+                            log_dir=log_dir,
+                        ),
+                    ),
+                    pool.submit(_start_mail_sink, stack, kept.path / "mail" if kept else None, fixed_ports, log_dir),
                 )
-            )
+                broker, postgres, provider, sink = (future.result() for future in starting)
+            console.print(f"broker: {broker.kind} at {broker.bootstrap}; postgres: {postgres.kind}")
             console.print(f"OpenID Connect provider (development): {provider.issuer}", highlight=False)
-            sink = _start_mail_sink(stack, kept.path / "mail" if kept else None, fixed_ports, log_dir)
             if kept:
                 kept.record_processes()
                 console.print(f"data: {kept.path} (Postgres in {kept.postgres})", soft_wrap=True, highlight=False)
@@ -108,7 +122,9 @@ def up(
                         **provider.service_env(),
                         "MENTORSHIP_DEV_MODE": "1",
                     },
-                    service_env_overrides={"notifications": _mail_settings(sink)},
+                    service_env_overrides=_overrides(
+                        service_overrides() if demo else {}, {"notifications": _mail_settings(sink)}
+                    ),
                     started=kept.record_processes if kept else None,
                 )
             )
@@ -148,6 +164,15 @@ def up(
     except (RuntimeError, TimeoutError) as exc:
         console.print(f"[red]could not start the stack:[/red] {exc}", soft_wrap=True, highlight=False)
         raise typer.Exit(1) from None
+
+
+def _overrides(*layers: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Per-service settings merged, the later layer winning."""
+    merged: dict[str, dict[str, str]] = {}
+    for layer in layers:
+        for name, env in layer.items():
+            merged[name] = {**merged.get(name, {}), **env}
+    return merged
 
 
 def _service_settings() -> dict[str, str]:

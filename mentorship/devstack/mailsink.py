@@ -17,14 +17,17 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email import policy
+from email.header import decode_header, make_header
+from email.message import Message
+from email.parser import BytesParser
 from pathlib import Path
 
 import httpx
@@ -77,18 +80,17 @@ class MailStore:
                     continue
 
     def add(self, mail_from: str, rcpt_tos: list[str], content: bytes) -> dict:
-        message = message_from_bytes(content, policy=policy.default)
-        assert isinstance(message, EmailMessage)
+        message = _PARSER.parsebytes(content)
         mail = {
             "id": (self.mails[-1]["id"] + 1) if self.mails else 1,
             "received_at": datetime.now(UTC).isoformat(),
             "envelope_from": mail_from,
             "envelope_to": list(rcpt_tos),
-            "from": str(message.get("From", "")),
-            "to": str(message.get("To", "")),
-            "subject": str(message.get("Subject", "")),
-            "message_id": str(message.get("Message-ID", "")),
-            "date": str(message.get("Date", "")),
+            "from": _header(message, "From"),
+            "to": _header(message, "To"),
+            "subject": _header(message, "Subject"),
+            "message_id": _header(message, "Message-ID"),
+            "date": _header(message, "Date"),
             "text": _body(message, "plain"),
             "html": _body(message, "html"),
         }
@@ -113,15 +115,31 @@ class MailStore:
         return next((m for m in self.mails if m["id"] == mail_id), None)
 
 
-def _body(message: EmailMessage, kind: str) -> str | None:
-    part = message.get_body(preferencelist=(kind,))
-    if part is None:
-        return None
-    try:
-        text = part.get_content()
-    except (LookupError, UnicodeDecodeError):
-        text = part.get_payload(decode=True).decode("utf-8", errors="replace")
-    return text.replace("\r\n", "\n")
+# The sink parses every mail the platform sends (5,300 in the full demo): the compat32 parser with the headers
+# decoded by hand gives what ``policy.default`` gave (unfolded, RFC 2047 words decoded) at a twentieth of its CPU
+# (3.3 ms → 0.2 ms a mail, ``tests/integration/test_mail_sink.py`` keeps them equal).
+_PARSER = BytesParser(policy=policy.compat32)
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+
+
+def _header(message: Message, name: str) -> str:
+    value = message.get(name)
+    if value is None:
+        return ""
+    return str(make_header(decode_header(_FOLD.sub("", str(value)))))
+
+
+def _body(message: Message, kind: str) -> str | None:
+    """The first ``text/<kind>`` part's text (the plain or the HTML alternative), or None."""
+    for part in message.walk():
+        if part.get_content_type() == f"text/{kind}" and part.get_content_disposition() != "attachment":
+            payload = part.get_payload(decode=True)
+            try:
+                text = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+            except LookupError:  # a charset Python does not know
+                text = payload.decode("utf-8", errors="replace")
+            return text.replace("\r\n", "\n")
+    return None
 
 
 class _Handler:

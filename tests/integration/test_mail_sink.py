@@ -49,3 +49,31 @@ def test_the_sink_keeps_what_it_receives_and_serves_it_as_json(tmp_path: Path) -
         with smtplib.SMTP(again.smtp_host, again.smtp_port) as smtp:
             smtp.send_message(_mail("ada@example.edu", "Reminder", "Soon."))
         assert again.mails(limit=1)[0]["id"] == 3
+
+
+def test_the_store_reads_a_mail_as_the_email_packages_default_policy_does(tmp_path: Path) -> None:
+    """The sink parses with the quick compat32 parser: headers unfolded and decoded, bodies decoded, as before."""
+    from email import message_from_bytes, policy
+
+    from mentorship.devstack.mailsink import MailStore
+
+    long_id = "<" + "a304329f-35d3-55cc-ba2e-2733326252b9" * 2 + "@notifications.mentorship.local>"
+    mails = [
+        _mail("Zoë Ångström <zoe@example.edu>", "Réunion — “notes” " + "long " * 30, "Bonjour Zoë — à bientôt."),
+        _mail('"Hopper, Maya" <maya@example.edu>', "Plain", "Dear Maya,\n\nline two\n"),
+    ]
+    mails[1].replace_header("Message-ID", long_id)  # folded when sent
+    plain = EmailMessage()
+    plain["To"], plain["Subject"] = "ada@example.edu", "Text only"
+    plain.set_content("No HTML here.")
+    store = MailStore(tmp_path)
+    for message in [*mails, plain]:
+        raw = message.as_bytes().replace(b"\n", b"\r\n")
+        kept = store.add("mentoring@example.org", ["x@example.edu"], raw)
+        expected = message_from_bytes(raw, policy=policy.default)
+        for field, header in (("from", "From"), ("to", "To"), ("subject", "Subject"), ("message_id", "Message-ID")):
+            assert kept[field] == str(expected.get(header, "")), field
+        for field, kind in (("text", "plain"), ("html", "html")):
+            body = expected.get_body(preferencelist=(kind,))
+            assert kept[field] == (None if body is None else body.get_content().replace("\r\n", "\n")), field
+    assert store.mails[-1]["html"] is None and store.mails[1]["message_id"] == long_id

@@ -1,8 +1,10 @@
 """Plays a demo plan against the running services: HTTP for the program, ``hr.events`` for the HR feed.
 
-Time: before each call the dev clock moves to the call's planned moment, stopping at every timer due
-on the way (matching's response deadlines, relationships' cadence and review checks) until it fired,
-so what the services stamp and decide is what the plan foresaw.  At each settle boundary the driver
+Time: before each round of calls (``rounds.py``: the calls of one simulated day that no timer, boundary or
+closure cuts, made together, each after the earlier ones about the same person, request or relationship) the
+dev clock moves to the round's first planned moment, stopping at every timer due on the way (matching's
+response deadlines, relationships' cadence and review checks) until it fired, so what the services stamp and
+decide is what the plan foresaw.  At each settle boundary the driver
 waits until the services have caught up (``settle.Settler``); after a closure, matching must have
 followed it before its next decision on a mentor's load.  At the end the clock file is removed and
 the services carry on in real time.
@@ -10,6 +12,7 @@ the services carry on in real time.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 import zlib
@@ -22,6 +25,7 @@ import httpx
 
 from mentorship.devstack.demo.plan import Action, Person, Plan, Staff
 from mentorship.devstack.demo.programs import ProgramsReport, play_programs
+from mentorship.devstack.demo.rounds import Entities, dependencies, playing_order, take
 from mentorship.devstack.demo.settle import Settler
 from shared.auth import Role, mint_token
 from shared.bus import HR_TOPIC
@@ -32,6 +36,7 @@ from shared.events.hr import Worker, WorkerHired, WorkerTerminated
 
 DIRECTOR = "demo-director"
 DECIDING = {"request", "review", "respond", "admin_match"}  # calls on which matching weighs mentors' load
+CALLS_AT_ONCE = 8  # a round's calls in flight together: below a service's 16 requests served at once
 
 
 class DemoError(RuntimeError):
@@ -45,10 +50,14 @@ class DemoReport:
     seconds: float
     waiting: dict[str, float]  # seconds spent stepping timers, settling, and in calls
     programs: list[str] = field(default_factory=list)  # the three programs, one line each (``programs.py``)
+    rounds: int = 0  # the rounds the calls were made in (``rounds.py``)
 
     def __str__(self) -> str:
         parts = ", ".join(f"{k} {v:.0f}s" for k, v in self.waiting.items())
-        text = f"{self.calls} calls and {self.timer_steps} timer steps in {self.seconds:.0f}s ({parts})"
+        text = (
+            f"{self.calls} calls in {self.rounds} rounds and {self.timer_steps} timer steps in {self.seconds:.0f}s"
+            f" ({parts})"
+        )
         return text + "".join(f"\n  program: {line}" for line in self.programs)
 
 
@@ -70,18 +79,17 @@ class Driver:
         self.requests: dict[str, str] = {}  # plan key → request id
         self.matches: dict[str, str] = {}  # plan match key → matching's request id (= match id)
         self.pairs: dict[str, str] = {}  # plan pair → relationship id
-        self.match_of: dict[str, tuple[str, str]] = {}  # plan pair → (match key, mentee)
         self.goals: dict[str, str] = {}
         self.tokens: dict[tuple[str, Role], str] = {}
         self.calls = 0
+        self.entities = Entities(plan)
+        self.slots = asyncio.Semaphore(CALLS_AT_ONCE)
 
     async def run(self) -> DemoReport:
         started = time.monotonic()
-        steps = 0
+        steps = rounds = 0
         self.clock.set(self.plan.start)
-        script: list[tuple[datetime, int, Action | None]] = [(a.at, 1, a) for a in self.plan.actions]
-        script += [(b, 0, None) for b in self.plan.boundaries()]
-        script.sort(key=lambda item: (item[0], item[1]))
+        script = playing_order(self.plan)
         waiting = {"timers": 0.0, "settling": 0.0, "calls": 0.0}
 
         def spent(what: str, since: float) -> float:
@@ -89,35 +97,78 @@ class Driver:
             waiting[what] += now - since
             return now
 
-        async with httpx.AsyncClient(timeout=30) as self.http:
+        # One client for every call, its connections kept alive; at most CALLS_AT_ONCE calls in flight.
+        limits = httpx.Limits(max_connections=CALLS_AT_ONCE, max_keepalive_connections=CALLS_AT_ONCE)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as self.http:
             changed = True  # whether a call since the last step may have set or moved a timer
             freed = False  # a closure matching may not have followed yet (it frees a mentor's slot)
-            for done, (at, _, action) in enumerate(script, 1):
+            index = 0
+            while index < len(script):
+                at, action = script[index]
                 mark = time.monotonic()
-                if freed and (action is None or action.kind in DECIDING or await self._timer_due_by(at)):
-                    await self.settler.settle(groups=("matching",), rounds=1)
-                    freed = False
-                    mark = spent("settling", mark)
-                steps += await self.settler.step_to(self.clock, at, timers_may_have_changed=changed)
-                changed = action is None or not action.kind.startswith("hr_")
-                mark = spent("timers", mark)
-                if action is not None:
-                    await self.perform(action)
-                    mark = spent("calls", mark)
-                if action is None:
+                if action is None:  # a settle boundary
+                    if freed:
+                        await self.settler.settle(groups=("matching",), rounds=1)
+                        freed = False
+                        mark = spent("settling", mark)
+                    steps += await self.settler.step_to(self.clock, at, timers_may_have_changed=changed)
+                    mark = spent("timers", mark)
                     await self.producer.flush()
                     await self.settler.settle()
                     spent("settling", mark)
-                elif action.settle_after:
-                    freed = True
-                if self.progress:
-                    self.progress(done, len(script))
+                    changed, index = True, index + 1
+                    self._progress(index, len(script))
+                    continue
+                if freed:
+                    candidates = script[index : take(script, index, None)]
+                    deciding = any(a is not None and a.kind in DECIDING for _, a in candidates)
+                    if deciding or await self._timer_due_by(at):
+                        await self.settler.settle(groups=("matching",), rounds=1)
+                        freed = False
+                        mark = spent("settling", mark)
+                steps += await self.settler.step_to(self.clock, at, timers_may_have_changed=changed)
+                mark = spent("timers", mark)
+                end = take(script, index, self.settler.known_next_due)
+                batch = [a for _, a in script[index:end] if a is not None]
+                await self.play_round(batch)
+                spent("calls", mark)
+                rounds += 1
+                changed = any(not a.kind.startswith("hr_") for a in batch)
+                freed = freed or any(a.settle_after for a in batch)
+                index = end
+                self._progress(index, len(script))
             # up to real time, so what falls due between the plan's end and now fires on time as well
             steps += await self.settler.step_to(self.clock, max(self.plan.end, datetime.now(UTC)))
             await self.producer.flush()
             await self.settler.settle()
         self.clock.clear()
-        return DemoReport(self.calls, steps, time.monotonic() - started, waiting)
+        return DemoReport(self.calls, steps, time.monotonic() - started, waiting, rounds=rounds)
+
+    async def play_round(self, actions: list[Action]) -> None:
+        """The round's calls together, each after the earlier ones touching what it touches (``rounds.py``).
+
+        A refused call fails the round with its own ``DemoError`` (the others are cancelled)."""
+        if len(actions) == 1:
+            await self.perform(actions[0])
+            return
+        after = dependencies([self.entities.of(a) for a in actions])
+        tasks: list[asyncio.Task[None]] = []
+
+        async def one(k: int) -> None:
+            if after[k]:
+                await asyncio.gather(*(tasks[d] for d in after[k]))
+            async with self.slots:
+                await self.perform(actions[k])
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks.extend(group.create_task(one(k)) for k in range(len(actions)))
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+
+    def _progress(self, done: int, total: int) -> None:
+        if self.progress:
+            self.progress(done, total)
 
     async def play_programs(self) -> ProgramsReport:
         """After the history, in real time: the demo's three programs (``programs.py``)."""

@@ -19,11 +19,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 from shared.bus import new_admin, new_consumer
 from shared.clock import DevClockFile
 
-# A timer whose handler keeps failing is postponed by the wheel; the demo does not wait on it.
+# A timer whose handler keeps failing is postponed by the wheel; the demo does not wait on it.  One query
+# answers both questions of a step: how many are still due by $1 (null: none asked), and the earliest pending.
 _DUE = (
-    "SELECT {what} FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND attempts < 3"
-    " AND ($1::timestamptz IS NULL OR due_at <= $1)"
+    "SELECT count(*) FILTER (WHERE due_at <= $1) AS due, min(due_at) AS next FROM timers"
+    " WHERE fired_at IS NULL AND cancelled_at IS NULL AND attempts < 3"
 )
+REWRITE_SECONDS = 0.02  # a step whose timers have not fired by then writes the clock again (``_fired``)
+_APPENDED = "SELECT event_id, position FROM events WHERE position > $1"
 
 
 class Settler:
@@ -40,6 +43,7 @@ class Settler:
         self.seen: dict[str, tuple[TopicPartition, int]] = {}  # event id → where it landed, until settled
         self.target: dict[TopicPartition, int] = {}  # offsets the groups must have committed
         self._next_due: datetime | None = None
+        self._set_at = 0.0  # when step_to last wrote the clock
 
     async def __aenter__(self) -> Settler:
         for name, dsn in self.dsns.items():
@@ -59,6 +63,7 @@ class Settler:
             TopicPartition(t, p) for t in topics for p in sorted(self.consumer.partitions_for_topic(t) or ())
         ]
         self.consumer.assign(self.partitions)
+        self.consumer.pause(*self.partitions)  # read only while settling (``_read``): idle, it would fetch all along
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -69,9 +74,21 @@ class Settler:
         if self.admin is not None:
             await self.admin.close()
 
+    @property
+    def known_next_due(self) -> datetime | None:
+        """The earliest pending timer as the last ``step_to`` found it (calls since may have set others)."""
+        return self._next_due
+
     async def next_due(self) -> datetime | None:
-        dues = [await self.conns[name].fetchval(_DUE.format(what="min(due_at)"), None) for name in self.timed]
-        return min((d for d in dues if d is not None), default=None)
+        due, _ = await self._timers(None)
+        return due
+
+    async def _timers(self, at: datetime | None) -> tuple[datetime | None, int]:
+        """The earliest pending timer of the timed services, and how many are due by ``at``: their databases
+        asked together (a step is a few of these; the demo makes hundreds of steps)."""
+        rows = await asyncio.gather(*(self.conns[name].fetchrow(_DUE, at) for name in self.timed))
+        nexts = [r["next"] for r in rows if r["next"] is not None]
+        return min(nexts, default=None), sum(r["due"] for r in rows)
 
     async def step_to(
         self, clock: DevClockFile, until: datetime, *, timers_may_have_changed: bool = True, timeout: float = 60
@@ -87,11 +104,23 @@ class Settler:
         while self._next_due is not None and self._next_due <= until:
             due = self._next_due
             clock.set(due)
-            await self._wait(partial(self._due_count, due), "timers due at " + due.isoformat(), timeout)
+            self._set_at = time.monotonic()
+            await self._wait(partial(self._fired, clock, due), "timers due at " + due.isoformat(), timeout, cap=0.01)
             steps += 1
-            self._next_due = await self.next_due()
         clock.set(until)
         return steps
+
+    async def _fired(self, clock: DevClockFile, due: datetime) -> int:
+        """Timers still due by ``due``; once none, the earliest pending one is the next stop.
+
+        While some are, the clock is written again (the same time): a wheel that was finishing its last round
+        when the clock moved may have taken the new time for the one it had seen, and would sleep its whole
+        poll; a write it has not seen wakes it (``shared.timers.TimerWheel._until_steered``)."""
+        self._next_due, left = await self._timers(due)
+        if left and time.monotonic() - self._set_at > REWRITE_SECONDS:
+            clock.set(due)
+            self._set_at = time.monotonic()
+        return left
 
     async def settle(self, groups: tuple[str, ...] | None = None, rounds: int = 2, timeout: float = 300) -> None:
         """Wait until what the services had appended is published and handled by the consumer ``groups``.
@@ -103,19 +132,25 @@ class Settler:
         a round up.
         """
         for _ in range(rounds):
+            names = list(self.conns)
+            found = await asyncio.gather(*(self.conns[n].fetch(_APPENDED, self.marks.get(n, 0)) for n in names))
             expected: set[str] = set()
-            for name, conn in self.conns.items():
-                mark = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
-                rows = await conn.fetch(
-                    "SELECT event_id FROM events WHERE position > $1 AND position <= $2", self.marks.get(name, 0), mark
-                )
+            for name, rows in zip(names, found, strict=True):
                 expected |= {str(r["event_id"]) for r in rows}
-                self.marks[name] = mark
-            await self._wait(partial(self._unseen, expected), "events to reach the broker", timeout)
+                self.marks[name] = max((r["position"] for r in rows), default=self.marks.get(name, 0))
+            await self._read(expected, timeout)
             for event_id in expected:
                 tp, offset = self.seen.pop(event_id)
                 self.target[tp] = max(self.target.get(tp, 0), offset + 1)
-            await self._wait(lambda: self.behind(self.target, groups), "consumers to catch up", timeout)
+            await self._wait(lambda: self.behind(self.target, groups), "consumers to catch up", timeout, cap=0.02)
+
+    async def _read(self, expected: set[str], timeout: float) -> None:
+        assert self.consumer is not None
+        self.consumer.resume(*self.partitions)
+        try:
+            await self._wait(partial(self._unseen, expected), "events to reach the broker", timeout, cap=0.02)
+        finally:
+            self.consumer.pause(*self.partitions)
 
     async def _unseen(self, expected: set[str]) -> int:
         """Reads what the topics hold (Tansu's ListOffsets can lag, so ends are found by reading)."""
@@ -132,26 +167,24 @@ class Settler:
     async def behind(self, target: Mapping[TopicPartition, int], groups: tuple[str, ...] | None = None) -> int:
         """Records up to ``target`` the consumer groups have not handled yet."""
         assert self.admin is not None
+        asked = [(g, [tp for tp in self.partitions if tp.topic in topics]) for g, topics in self.groups.items()]
+        asked = [(g, partitions) for g, partitions in asked if groups is None or g in groups]
+        answers = await asyncio.gather(
+            *(self.admin.list_consumer_group_offsets(g, partitions=partitions) for g, partitions in asked)
+        )
         missing = 0
-        for group, topics in self.groups.items():
-            if groups is not None and group not in groups:
-                continue
-            partitions = [tp for tp in self.partitions if tp.topic in topics]
-            committed = await self.admin.list_consumer_group_offsets(group, partitions=partitions)
+        for (_, partitions), committed in zip(asked, answers, strict=True):
             for tp in partitions:
                 done = committed.get(tp)
                 missing += max(target.get(tp, 0) - max(done.offset if done is not None else 0, 0), 0)
         return missing
 
-    async def _due_count(self, at: datetime) -> int:
-        return sum([await self.conns[n].fetchval(_DUE.format(what="count(*)"), at) for n in self.timed])
-
     @staticmethod
-    async def _wait(remaining, what: str, timeout: float) -> None:
+    async def _wait(remaining, what: str, timeout: float, cap: float = 0.05) -> None:
         deadline = time.monotonic() + timeout
         pause = 0.002
         while (left := await remaining()) > 0:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"demo: waited {timeout:.0f}s for {what}; {left} still pending")
             await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.05)  # quick when it is quick, light on a busy machine when it is not
+            pause = min(pause * 2, cap)  # quick when it is quick, light on a busy machine when it is not
