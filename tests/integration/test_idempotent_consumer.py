@@ -36,8 +36,8 @@ def envelope_of(event, subject: str = "m1", sequence: int = 1) -> Envelope:
 class Scenario:
     """A consumer group on its own topic, with an ``effects`` table the handlers write to."""
 
-    def __init__(self, bootstrap: str, pool: asyncpg.Pool, topic: str) -> None:
-        self.bootstrap, self.pool, self.topic = bootstrap, pool, topic
+    def __init__(self, bootstrap: str, pool: asyncpg.Pool, topic: str, batch_size: int = 1) -> None:
+        self.bootstrap, self.pool, self.topic, self.batch_size = bootstrap, pool, topic, batch_size
         self.group = f"group-{uuid.uuid4().hex[:8]}"
         self.calls: dict[int, int] = {}
 
@@ -68,7 +68,7 @@ class Scenario:
             backoff_seconds=0.01,
         )
         self.broker = new_broker(self.bootstrap)
-        subscribe(self.broker, consumer, [self.topic], session_timeout_ms=2_000)
+        subscribe(self.broker, consumer, [self.topic], session_timeout_ms=2_000, batch_size=self.batch_size)
         await self.broker.start()
 
     async def stop(self):
@@ -79,9 +79,10 @@ class Scenario:
         await self.producer.send_and_wait(self.topic, value=value, key=key)
 
 
-@pytest.fixture
-async def scenario(broker, pool, topic_name):
-    scenario = Scenario(broker.bootstrap, pool, topic_name)
+@pytest.fixture(params=[1, 10], ids=["one-by-one", "batches"])
+async def scenario(broker, pool, topic_name, request):
+    """Every case one record at a time, and in batches (a record waited for, then what was fetched with it)."""
+    scenario = Scenario(broker.bootstrap, pool, topic_name, request.param)
     await scenario.start()
     yield scenario
     await scenario.stop()
