@@ -23,6 +23,7 @@ later acknowledgement can never commit an offset past an unhandled message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ log = get_logger(__name__)
 Handler = Callable[[asyncpg.Connection, Event, Envelope], Awaitable[None]]
 Opener = Callable[[Envelope], Awaitable[Envelope]]
 """Turns a received envelope's sealed personal fields into what this consumer may read (``shared.keysource``)."""
+BatchOpener = Callable[[Sequence[Envelope]], Awaitable[list[Envelope]]]
+"""The same for a batch's envelopes at once (one request for their keys, ``BusOpener.open_many``)."""
 Outcome = Literal["handled", "duplicate", "ignored", "dead_lettered"]
 
 _INFRASTRUCTURE_ERRORS = (
@@ -83,8 +86,10 @@ class IdempotentConsumer:
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
         opener: Opener | None = None,
+        open_many: BatchOpener | None = None,
     ) -> None:
         self.opener = opener
+        self.open_many = open_many
         self.pool = pool
         self.group = group
         self.handlers = handlers
@@ -127,19 +132,23 @@ class IdempotentConsumer:
         """
         outcomes: list[Outcome | None] = [None] * len(deliveries)
         counts: Counter[tuple[str, Outcome]] = Counter()
-        batch: dict[int, tuple[Handler, Event, Envelope]] = {}
+        received: dict[int, tuple[Handler, Envelope]] = {}
         for i, delivery in enumerate(deliveries):
             try:
                 envelope = Envelope.from_bytes(delivery.value)
-                handler = self.handlers.get(envelope.type)
-                if handler is None:
-                    outcomes[i] = "ignored"
-                    counts[(envelope.type, "ignored")] += 1
-                    continue
-                envelope = await self._opened(envelope)
+            except ValidationError:
+                continue  # left to ``process``, which dead-letters it
+            handler = self.handlers.get(envelope.type)
+            if handler is None:
+                outcomes[i] = "ignored"
+                counts[(envelope.type, "ignored")] += 1
+            else:
+                received[i] = (handler, envelope)
+        opened = await self._opened_many([envelope for _, envelope in received.values()])
+        batch: dict[int, tuple[Handler, Event, Envelope]] = {}
+        for (i, (handler, _)), envelope in zip(received.items(), opened, strict=True):
+            with contextlib.suppress(ValidationError, UnknownEventType, UnknownEventVersion):  # left to ``process``
                 batch[i] = (handler, decode(envelope.type, envelope.data, envelope.schemaversion), envelope)
-            except (ValidationError, UnknownEventType, UnknownEventVersion):
-                pass  # left to ``process``, which dead-letters it
         try:
             handled = await self._handle_batch(batch, deliveries)
         except Exception as exc:
@@ -268,6 +277,19 @@ class IdempotentConsumer:
                 return await self.opener(envelope)
             except OSError as exc:
                 log.warning("keys unavailable; will retry", error=repr(exc), event_type=envelope.type)
+                await asyncio.sleep(self._delay(failures))
+                failures = min(failures + 1, 20)
+
+    async def _opened_many(self, envelopes: list[Envelope]) -> list[Envelope]:
+        """``_opened`` for a batch: with ``open_many``, one request for every record's keys, retried as one."""
+        if self.open_many is None or not envelopes:
+            return [await self._opened(envelope) for envelope in envelopes]
+        failures = 0
+        while True:
+            try:
+                return await self.open_many(envelopes)
+            except OSError as exc:
+                log.warning("keys unavailable; will retry", error=repr(exc), records=len(envelopes))
                 await asyncio.sleep(self._delay(failures))
                 failures = min(failures + 1, 20)
 

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from shared.bus import dead_letter_topic, ensure_topics, new_broker, new_producer
 from shared.envelope import Envelope
 from shared.events.profiles import MentorCapacityChanged, MentorTrainingCompleted
-from shared.inbox import IdempotentConsumer, PermanentError
+from shared.inbox import Delivery, IdempotentConsumer, PermanentError
 from shared.subscription import subscribe
 from tests.helpers import consume_all, eventually
 
@@ -163,3 +163,25 @@ async def test_events_the_group_does_not_handle_are_skipped(scenario: Scenario) 
 
 async def _has(scenario: Scenario, values: list[int]) -> bool:
     return await scenario.effects() == values
+
+
+async def test_a_batch_is_opened_at_once_and_handled_in_one_transaction(pool) -> None:
+    """With a batch opener, the batch's records are opened in one call (one request for their keys)."""
+    await pool.execute("CREATE TABLE effects (event_id uuid, value int)")
+    calls: list[int] = []
+
+    async def open_many(envelopes):
+        calls.append(len(envelopes))
+        return list(envelopes)
+
+    async def on_capacity(conn, event, envelope) -> None:
+        await conn.execute("INSERT INTO effects (event_id, value) VALUES ($1, $2)", envelope.id, event.new_capacity)
+
+    handlers = {"MentorCapacityChanged": on_capacity}
+    consumer = IdempotentConsumer(pool, "batch-opened", handlers, None, open_many=open_many)
+    other = envelope_of(MentorTrainingCompleted(participant_id="m1", kind="handbook", completed_on="2026-02-01"))
+    records = [capacity(1), other, capacity(2), capacity(3)]
+    deliveries = [Delivery(e.to_bytes(), "t", 0, offset) for offset, e in enumerate(records)]
+    assert await consumer.process_batch(deliveries) == ["handled", "ignored", "handled", "handled"]
+    assert calls == [3]  # the record no handler takes is not opened
+    assert sorted(r["value"] for r in await pool.fetch("SELECT value FROM effects")) == [1, 2, 3]
