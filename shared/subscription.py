@@ -90,11 +90,12 @@ def subscribe(
 ) -> Subscription:
     """Tansu admits a joining member only after about half the session timeout, so tests use a short one.
 
-    ``batch_size`` > 1 takes up to that many records at once (whatever has arrived; it does not wait
-    to fill a batch) into ``IdempotentConsumer.process_batch`` and commits the offsets once per batch.
-    ``fetch_max_wait_ms`` bounds how long the broker may hold a fetch that found nothing new: Tansu
-    holds it that long even when records arrive meanwhile, so it is also the latency an idle
-    consumer adds (Kafka's default 500 ms; a latency-sensitive consumer sets a few tens of ms).
+    ``batch_size`` > 1 takes up to that many records at once (the one waited for and whatever was fetched
+    with it, ``_fetched``) into ``IdempotentConsumer.process_batch`` and commits the offsets once per batch.
+    ``fetch_max_wait_ms`` bounds how long the broker may hold a fetch that found nothing new: Tansu looks
+    for records again after half of it, three quarters and so on, so a record arriving at an idle consumer
+    waits about half of it at most, and an idle consumer fetches that often (Kafka's default 500 ms; a
+    latency-sensitive consumer sets a few tens of ms).
     """
     options = {
         "group_id": consumer.group,
