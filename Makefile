@@ -74,6 +74,7 @@ bench: setup
 	$(BIN)/python -m bench.reads
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.propagation
+	$(BIN)/python -m bench.consumer
 
 clean:
 	rm -rf $(VENV) node_modules .mentorship .pytest_cache

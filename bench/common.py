@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 
 from mentorship.devstack.postgres import DSN_ENV, Postgres, start_postgres
+from mentorship.devstack.processes import die_with_this_process
 from shared.db import create_pool, migrate, shared_migrations
 from shared.events.profiles import MentorCapacityChanged, MentorRegistered
 
@@ -34,7 +35,11 @@ def postgres_server() -> Iterator[Postgres]:
 
     ``start_postgres()`` turns fsync off for a throwaway data dir; here commits must wait
     for the disk like in production, so the embedded server gets a data dir of ours instead.
+
+    Every bench starts its stack here first: from now on what it starts (this server, the broker, the
+    services) dies with the bench, however the bench dies (``die_with_this_process``).
     """
+    die_with_this_process()
     if os.environ.get(DSN_ENV):
         with start_postgres() as pg:
             yield pg

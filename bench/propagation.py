@@ -6,8 +6,10 @@ then registers mentors through profiles' API one at a time and times each from t
 taken by the database itself: the bench adds an ``AFTER INSERT`` trigger to each of the two tables (observers
 only) that sends a ``NOTIFY``, which Postgres delivers at commit, to a connection of the bench listening on
 each database. Measured at idle, then with the load of ``bench/load.py`` running at ``--load-rate`` (half the
-knee), beside raw aiokafka produce → consume on the same broker at the same moments (a producer with
-``linger_ms=0`` and a consumer with ``fetch_max_wait_ms=10``: what the broker itself takes).
+knee; in a process of its own, so that it does not delay the moments the bench notes), beside raw aiokafka
+produce → consume on the same broker at the same moments (a producer with ``linger_ms=0`` and a consumer with
+``fetch_max_wait_ms=10``: what the broker itself takes). Before the samples, it prints the CPU each service and
+the broker take at idle (waiting for records costs each consumer a fetch every ``consumer_fetch_max_wait_ms``).
 
 Target: platform p99 <= 2 x raw p99 + 20 ms.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import statistics
 import sys
 import tempfile
@@ -26,12 +29,13 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import psutil
 from aiosmtpd.controller import Controller
 
 from bench.common import postgres_server, table
 from bench.load import Driver, _Sink, profile, token
 from mentorship.devstack.broker import start_broker
-from mentorship.devstack.processes import free_port
+from mentorship.devstack.processes import ManagedProcess, free_port
 from mentorship.stack import start_services
 from shared.auth import Role
 from shared.bus import ensure_topics, new_consumer, new_producer
@@ -61,6 +65,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="commands/s of bench/load.py's journeys beside the second phase: half the knee it found (0: idle only)",
     )
     parser.add_argument("--service-env", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--drive-load", help=argparse.SUPPRESS)  # the load's own process (LoadProcess)
     args = parser.parse_args(argv)
     if args.samples < 10 or args.interval < 0 or args.load_rate < 0:
         parser.error("--samples must be >= 10, --interval and --load-rate >= 0")
@@ -189,7 +194,9 @@ async def phase(
     return [name, f"{p50:.1f}", f"{p99:.1f}", f"{raw50:.1f}", f"{raw99:.1f}", f"{limit:.1f}", line.split(": ", 1)[1]]
 
 
-async def drive(args: argparse.Namespace, urls: dict[str, list[str]], bootstrap: str, dsns: dict[str, str]) -> None:
+async def drive(
+    args: argparse.Namespace, urls: dict[str, list[str]], bootstrap: str, dsns: dict[str, str], logs: Path
+) -> None:
     await ensure_topics(bootstrap, [RAW_TOPIC], 3)
     commands, effects = Commits(), Commits()
     await commands.start(dsns["profiles"], "events", "stream_id")
@@ -200,25 +207,12 @@ async def drive(args: argparse.Namespace, urls: dict[str, list[str]], bootstrap:
             await platform_samples(client, urls["profiles"][0], commands, effects, 10, args.interval)  # warm-up
             rows.append(await phase("idle", args, client, urls, bootstrap, commands, effects))
             if args.load_rate > 0:
-                driver = Driver(urls, 100, 7, 200)
-                try:
-                    await driver.setup()
-                    stop = asyncio.Event()
-
-                    async def load() -> None:
-                        while not stop.is_set():
-                            result = await driver.run_step(args.load_rate, 5.0)
-                            sustained = len(result.latencies) / 5.0
-                            print(f"  load: {sustained:.1f}/s sustained, errors: {result.failures_text()}", flush=True)
-
-                    running = asyncio.create_task(load())
+                with LoadProcess(urls, args.load_rate, logs / "load.log") as load:
+                    await load.started()
                     await asyncio.sleep(5)  # the load under way
                     name = f"at {args.load_rate:g} commands/s"
                     rows.append(await phase(name, args, client, urls, bootstrap, commands, effects))
-                    stop.set()
-                    await running
-                finally:
-                    await driver.client.aclose()
+                    load.report()
     finally:
         await commands.stop()
         await effects.stop()
@@ -226,8 +220,76 @@ async def drive(args: argparse.Namespace, urls: dict[str, list[str]], bootstrap:
     print(table(["load", "p50 ms", "p99 ms", "raw p50 ms", "raw p99 ms", "limit ms", "ratio"], rows))
 
 
+class LoadProcess:
+    """``bench/load.py``'s journeys at a rate, in a process of their own (``--drive-load``).
+
+    In the bench's own event loop, the load's requests delayed the moments the bench notes (a commit's NOTIFY
+    waited for the loop) and the raw samples beside them: the figures under load were partly the bench's."""
+
+    def __init__(self, urls: dict[str, list[str]], rate: float, log_path: Path) -> None:
+        argv = [sys.executable, "-m", "bench.propagation", "--drive-load", json.dumps(urls), "--load-rate", str(rate)]
+        self.log_path = log_path
+        self.process = ManagedProcess(argv, log_path=log_path, name="load")
+
+    def __enter__(self) -> LoadProcess:
+        self.process.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.process.stop()
+
+    async def started(self, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while "load: " not in self.log_path.read_text(errors="replace"):
+            if not self.process.is_running() or time.monotonic() > deadline:
+                raise RuntimeError(f"the load did not start\n{self.process.log_tail()}")
+            await asyncio.sleep(0.2)
+
+    def report(self) -> None:
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            if line.startswith("load: "):
+                print(f"  {line}", flush=True)
+
+
+async def drive_load(urls: dict[str, list[str]], rate: float) -> None:
+    """The load's own process: journeys at ``rate`` in steps of 5 s until stopped."""
+    driver = Driver(urls, 100, 7, 200)
+    try:
+        await driver.setup()
+        while True:
+            result = await driver.run_step(rate, 5.0)
+            sustained = len(result.latencies) / 5.0
+            print(f"load: {sustained:.1f}/s sustained, errors: {result.failures_text()}", flush=True)
+    finally:
+        await driver.client.aclose()
+
+
+async def idle_cpu(services: dict[str, object], broker_pid: int | None, seconds: float = 10.0) -> None:
+    """Each process's CPU over ``seconds`` with nothing to do: what waiting for records costs."""
+    procs = {name: psutil.Process(s.process.pid) for name, s in services.items()}
+    if broker_pid is not None:
+        procs["broker"] = psutil.Process(broker_pid)
+    before = {name: _cpu(p) for name, p in procs.items()}
+    await asyncio.sleep(seconds)
+    shares = {name: (_cpu(p) - before[name]) / seconds * 100 for name, p in procs.items()}
+    print("idle CPU, % of a core: " + ", ".join(f"{name} {share:.1f}" for name, share in shares.items()), flush=True)
+
+
+def _cpu(proc: psutil.Process) -> float:
+    """CPU seconds of a process and its children (a service's own, the broker's)."""
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.drive_load:
+        asyncio.run(drive_load(json.loads(args.drive_load), args.load_rate))
+        return
     sink = Controller(_Sink(), hostname="127.0.0.1", port=free_port())
     sink.start()
     try:
@@ -250,7 +312,8 @@ def main(argv: list[str] | None = None) -> None:
                     print(f"platform up: broker {broker.kind}, Postgres {pg.kind}", flush=True)
                     urls = {name: [r.url for r in s.replicas] for name, s in services.items()}
                     dsns = {name: pg.dsn_for(s.database) for name, s in services.items()}
-                    asyncio.run(drive(args, urls, broker.bootstrap, dsns))
+                    asyncio.run(idle_cpu(services, broker.pid))
+                    asyncio.run(drive(args, urls, broker.bootstrap, dsns, Path(logs)))
             finally:
                 for name in ("profiles", "matching", "relationships", "notifications", "analytics"):
                     with contextlib.suppress(Exception):

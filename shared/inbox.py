@@ -23,6 +23,8 @@ later acknowledgement can never commit an offset past an unhandled message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -44,6 +46,8 @@ log = get_logger(__name__)
 Handler = Callable[[asyncpg.Connection, Event, Envelope], Awaitable[None]]
 Opener = Callable[[Envelope], Awaitable[Envelope]]
 """Turns a received envelope's sealed personal fields into what this consumer may read (``shared.keysource``)."""
+BatchOpener = Callable[[Sequence[Envelope]], Awaitable[list[Envelope]]]
+"""The same for a batch's envelopes at once (one request for their keys, ``BusOpener.open_many``)."""
 Outcome = Literal["handled", "duplicate", "ignored", "dead_lettered"]
 
 _INFRASTRUCTURE_ERRORS = (
@@ -82,8 +86,10 @@ class IdempotentConsumer:
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
         opener: Opener | None = None,
+        open_many: BatchOpener | None = None,
     ) -> None:
         self.opener = opener
+        self.open_many = open_many
         self.pool = pool
         self.group = group
         self.handlers = handlers
@@ -121,60 +127,72 @@ class IdempotentConsumer:
 
         Same outcomes as ``process`` on each record in turn: records that fail to parse go through
         ``process`` (and are dead-lettered); if any handler raises, the batch's transaction rolls back
-        and every record is handled on its own, with the usual retries and dead-lettering.
+        and every record is handled on its own, with the usual retries and dead-lettering.  Whatever is
+        left to be handled on its own is handled in the records' order, so dead letters keep it too.
         """
         outcomes: list[Outcome | None] = [None] * len(deliveries)
-        batch: list[tuple[int, Handler, Event, Envelope]] = []
+        counts: Counter[tuple[str, Outcome]] = Counter()
+        received: dict[int, tuple[Handler, Envelope]] = {}
         for i, delivery in enumerate(deliveries):
             try:
                 envelope = Envelope.from_bytes(delivery.value)
-                handler = self.handlers.get(envelope.type)
-                if handler is None:
-                    consumed_events.labels(self.group, envelope.type, "ignored").inc()
-                    outcomes[i] = "ignored"
-                    continue
-                envelope = await self._opened(envelope)
-                batch.append((i, handler, decode(envelope.type, envelope.data, envelope.schemaversion), envelope))
-            except (ValidationError, UnknownEventType, UnknownEventVersion):
-                pass  # left to ``process``, which dead-letters it
+            except ValidationError:
+                continue  # left to ``process``, which dead-letters it
+            handler = self.handlers.get(envelope.type)
+            if handler is None:
+                outcomes[i] = "ignored"
+                counts[(envelope.type, "ignored")] += 1
+            else:
+                received[i] = (handler, envelope)
+        opened = await self._opened_many([envelope for _, envelope in received.values()])
+        batch: dict[int, tuple[Handler, Event, Envelope]] = {}
+        for (i, (handler, _)), envelope in zip(received.items(), opened, strict=True):
+            with contextlib.suppress(ValidationError, UnknownEventType, UnknownEventVersion):  # left to ``process``
+                batch[i] = (handler, decode(envelope.type, envelope.data, envelope.schemaversion), envelope)
         try:
             handled = await self._handle_batch(batch, deliveries)
         except Exception as exc:
             log.warning("batch failed; handling its records one by one", error=repr(exc), records=len(batch))
             handled = {}
-        for i, handler, event, envelope in batch:
+        for i, delivery in enumerate(deliveries):
+            if outcomes[i] is not None:  # ignored: not a type the group handles
+                continue
             if i in handled:
                 outcomes[i] = handled[i]
-                consumed_events.labels(self.group, envelope.type, handled[i]).inc()
+                envelope = batch[i][2]
+                counts[(envelope.type, handled[i])] += 1
                 log.info(
                     "event consumed",
                     outcome=handled[i],
-                    topic=deliveries[i].topic,
-                    offset=deliveries[i].offset,
+                    topic=delivery.topic,
+                    offset=delivery.offset,
                     event_id=str(envelope.id),
                     event_type=envelope.type,
                     correlation_id=str(envelope.correlationid),
                     causation_id=str(envelope.causationid) if envelope.causationid else None,
                 )
-                continue
-            with bound_contextvars(
-                event_id=str(envelope.id),
-                event_type=envelope.type,
-                correlation_id=str(envelope.correlationid),
-                causation_id=str(envelope.causationid) if envelope.causationid else None,
-            ):
-                outcomes[i] = await self._handle_with_retries(deliveries[i], handler, event, envelope)
-        return [
-            outcome if outcome is not None else await self.process(delivery)
-            for outcome, delivery in zip(outcomes, deliveries, strict=False)
-        ]
+            elif i in batch:
+                handler, event, envelope = batch[i]
+                with bound_contextvars(
+                    event_id=str(envelope.id),
+                    event_type=envelope.type,
+                    correlation_id=str(envelope.correlationid),
+                    causation_id=str(envelope.causationid) if envelope.causationid else None,
+                ):
+                    outcomes[i] = await self._handle_with_retries(delivery, handler, event, envelope)
+            else:
+                outcomes[i] = await self.process(delivery)
+        for (event_type, outcome), count in counts.items():  # one metric update per type, not per record
+            consumed_events.labels(self.group, event_type, outcome).inc(count)
+        return outcomes  # type: ignore[return-value]  # every record has its outcome by now
 
     async def _handle_batch(
-        self, batch: list[tuple[int, Handler, Event, Envelope]], deliveries: Sequence[Delivery]
+        self, batch: dict[int, tuple[Handler, Event, Envelope]], deliveries: Sequence[Delivery]
     ) -> dict[int, Outcome]:
         if not batch:
             return {}
         outcomes: dict[int, Outcome] = {}
+        traced = tracing.enabled()
         async with self.pool.acquire() as conn, conn.transaction():
             first_time = {
                 r["event_id"]
@@ -183,27 +201,28 @@ class IdempotentConsumer:
                     " SELECT $1, e.id, e.type FROM unnest($2::uuid[], $3::text[]) AS e(id, type)"
                     " ON CONFLICT DO NOTHING RETURNING event_id",
                     self.group,
-                    [envelope.id for *_, envelope in batch],
-                    [envelope.type for *_, envelope in batch],
+                    [envelope.id for _, _, envelope in batch.values()],
+                    [envelope.type for _, _, envelope in batch.values()],
                 )
             }
-            for i, handler, event, envelope in batch:
+            for i, (handler, event, envelope) in batch.items():
                 if envelope.id not in first_time:
                     outcomes[i] = "duplicate"
                     continue
                 first_time.discard(envelope.id)  # the same event twice in one batch: the second is a duplicate
-                delivery = deliveries[i]
-                with (
-                    bound_contextvars(
-                        event_id=str(envelope.id),
-                        event_type=envelope.type,
-                        correlation_id=str(envelope.correlationid),
-                        causation_id=str(envelope.causationid) if envelope.causationid else None,
-                    ),
-                    tracing.consume_span(delivery.topic, delivery.headers, envelope.type, envelope.id),
+                with bound_contextvars(
+                    event_id=str(envelope.id),
+                    event_type=envelope.type,
+                    correlation_id=str(envelope.correlationid),
+                    causation_id=str(envelope.causationid) if envelope.causationid else None,
                 ):
-                    await tracing.begin(conn)  # what this record's handler appends continues its trace
-                    await handler(conn, event, envelope)
+                    if traced:
+                        delivery = deliveries[i]
+                        with tracing.consume_span(delivery.topic, delivery.headers, envelope.type, envelope.id):
+                            await tracing.begin(conn)  # what this record's handler appends continues its trace
+                            await handler(conn, event, envelope)
+                    else:
+                        await handler(conn, event, envelope)
                 outcomes[i] = "handled"
         return outcomes
 
@@ -258,6 +277,19 @@ class IdempotentConsumer:
                 return await self.opener(envelope)
             except OSError as exc:
                 log.warning("keys unavailable; will retry", error=repr(exc), event_type=envelope.type)
+                await asyncio.sleep(self._delay(failures))
+                failures = min(failures + 1, 20)
+
+    async def _opened_many(self, envelopes: list[Envelope]) -> list[Envelope]:
+        """``_opened`` for a batch: with ``open_many``, one request for every record's keys, retried as one."""
+        if self.open_many is None or not envelopes:
+            return [await self._opened(envelope) for envelope in envelopes]
+        failures = 0
+        while True:
+            try:
+                return await self.open_many(envelopes)
+            except OSError as exc:
+                log.warning("keys unavailable; will retry", error=repr(exc), records=len(envelopes))
                 await asyncio.sleep(self._delay(failures))
                 failures = min(failures + 1, 20)
 

@@ -184,6 +184,32 @@ class BusOpener:
         data = open_payload(envelope.type, envelope.data, keys, envelope.subject)
         return envelope.model_copy(update={"data": data})
 
+    async def open_many(self, envelopes: Sequence[Envelope]) -> list[Envelope]:
+        """``open`` for a consumer's batch: one request per producer for every person its records name (at most
+        ``MAX_PEOPLE`` a request), not one a record (``bench/propagation.py``: a batch's requests one after the
+        other were the tail of commit → effect under load)."""
+        wanted: dict[str, set[str]] = {}
+        sealed: list[tuple[int, str]] = []
+        for i, envelope in enumerate(envelopes):
+            if not plan(envelope.type) or not isinstance(envelope.data, dict):
+                continue
+            people = sealed_subjects(envelope.type, envelope.data, envelope.subject)
+            if people:
+                producer = envelope.source.rstrip("/").rsplit("/", 1)[-1]
+                sealed.append((i, producer))
+                wanted.setdefault(producer, set()).update(people)
+        keys: dict[str, dict[str, bytes | None]] = {}
+        for producer, people in wanted.items():
+            ordered, keys[producer] = sorted(people), {}
+            for start in range(0, len(ordered) if self.source is not None else 0, MAX_PEOPLE):
+                keys[producer].update(await self.source.keys(producer, ordered[start : start + MAX_PEOPLE]))
+        opened = list(envelopes)
+        for i, producer in sealed:
+            envelope = envelopes[i]
+            data = open_payload(envelope.type, envelope.data, keys[producer], envelope.subject)
+            opened[i] = envelope.model_copy(update={"data": data})
+        return opened
+
     def forget(self, person: str) -> None:
         if self.source is not None:
             self.source.forget(person)

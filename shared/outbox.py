@@ -146,6 +146,11 @@ class OutboxRelay:
     async def _run_once(self, stop: asyncio.Event) -> None:
         conn = await asyncpg.connect(self.dsn)
         try:
+            # What this connection commits is the deletion (or parking) of rows already published: lost in a
+            # crash, they are published again, which consumers already take as duplicates.  So each round's
+            # DELETE need not wait for the WAL to reach the disk before the relay reads the next rows
+            # (``bench/propagation.py``: a commit waiting behind the previous round's flush).
+            await conn.execute("SET synchronous_commit TO off")
             while not stop.is_set():
                 if await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_key):
                     break
@@ -164,8 +169,9 @@ class OutboxRelay:
         self._woken.set()
 
     async def _publish_until_stopped(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
-        """Pipelined rounds: the next batch is read and handed to the producer while the
-        previous one waits for its acknowledgements; rows are forgotten only once acknowledged."""
+        """Pipelined rounds: the next batch is read and handed to the producer while the previous one waits
+        for its acknowledgements (a full batch, or rows committed during the wait); rows are forgotten only
+        once acknowledged."""
         await self._count_parked(conn)
         in_flight: _Batch | None = None
         while not stop.is_set():
@@ -175,6 +181,8 @@ class OutboxRelay:
                 await self._settle(conn, in_flight)
             in_flight = batch
             if batch.fetched < self.batch_size:
+                if in_flight.positions and await _woken_before_acked(stop, self._woken, in_flight.acks):
+                    continue  # rows were committed meanwhile: read and send them, then settle this round
                 if in_flight.positions:
                     await self._settle(conn, in_flight)
                 in_flight = None
@@ -421,6 +429,22 @@ async def drop_parked(conn: asyncpg.Connection, stream_id: str | None = None) ->
 
 async def outbox_backlog(conn: asyncpg.Connection) -> int:
     return await conn.fetchval("SELECT count(*) FROM outbox")
+
+
+async def _woken_before_acked(stop: asyncio.Event, woken: asyncio.Event, acks: list[asyncio.Future]) -> bool:
+    """True when rows were committed to the outbox before the broker acknowledged all of ``acks``: the relay then
+    sends them at once instead of waiting for the acknowledgements first (``bench/propagation.py``: under load a
+    command committed while the previous round waited for its acknowledgements waited for them too)."""
+    if woken.is_set():
+        return True
+    acked = asyncio.gather(*acks, return_exceptions=True)  # never cancelled: that would cancel the sends
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(woken.wait())]
+    try:
+        await asyncio.wait([acked, *waits], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+    return woken.is_set() and not acked.done() and not stop.is_set()
 
 
 async def _sleep_or_wake(stop: asyncio.Event, woken: asyncio.Event, seconds: float) -> None:

@@ -153,6 +153,7 @@ class ServiceRuntime:
             max_attempts=s.consumer_max_attempts,
             backoff_seconds=s.consumer_backoff_seconds,
             opener=self.opener.open,
+            open_many=self.opener.open_many,
         )
         subscription = subscribe(
             self.broker,

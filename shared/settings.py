@@ -144,8 +144,9 @@ class ServiceSettings(BrokerSettings):
         default=20,
         ge=1,
         le=500,
-        description="Longest the broker may hold an empty fetch: the latency an idle consumer adds (Kafka's"
-        " default 500; Tansu holds a fetch that long even when records arrive meanwhile)",
+        description="Longest the broker may hold an empty fetch (Kafka's default 500): Tansu looks for records"
+        " again after half of it, then three quarters and so on, so a record waits about half of it at most, and"
+        " an idle consumer fetches this often",
     )
     max_event_bytes: int = Field(
         default=DEFAULT_MAX_EVENT_BYTES,

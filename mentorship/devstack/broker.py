@@ -31,6 +31,7 @@ class Broker:
     bootstrap: str
     kind: BrokerKind
     log_path: Path | None = None
+    pid: int | None = None  # a broker process started here (Tansu): the benches read its CPU
 
 
 @contextmanager
@@ -91,7 +92,7 @@ def start_tansu(
                     if attempt == 2:
                         raise
                     continue
-                yield Broker(bootstrap=f"127.0.0.1:{port}", kind="tansu", log_path=log_path)
+                yield Broker(bootstrap=f"127.0.0.1:{port}", kind="tansu", log_path=log_path, pid=proc.pid)
                 return
 
 

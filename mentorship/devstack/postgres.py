@@ -22,6 +22,7 @@ import psutil
 
 from ._sync import run_sync
 from .docker import docker_engine_available
+from .processes import reap_with_this_process
 
 DSN_ENV = "MENTORSHIP_PG_DSN"
 POSTGRES_IMAGE = "postgres:16-alpine"
@@ -76,6 +77,8 @@ class Postgres:
             user=self.system_user,
             timeout=60,
         )
+        if (postmaster := _postmaster_pid(self.data_dir)) is not None:
+            reap_with_this_process("postmaster", postmaster)
 
     def dsn_for(self, database: str) -> str:
         return dsn_with_database(self.admin_dsn, database)
@@ -244,6 +247,13 @@ def _postgres_processes(pgdata: Path) -> list[psutil.Process]:
     return found
 
 
+def _postmaster_pid(pgdata: Path) -> int | None:
+    try:
+        return int((pgdata / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _kill_leftovers(pgdata: Path) -> None:
     procs = _postgres_processes(pgdata)
     for proc in procs:
@@ -276,13 +286,21 @@ def _embedded(data_dir: Path | None) -> Iterator[Postgres]:
     try:
         # The library also registers an atexit stop; it becomes a no-op after cleanup() below.
         server = server_cls(pgdata, cleanup_mode="stop")
+        postmaster = _postmaster_pid(pgdata)
+        if postmaster is not None:  # stopped with this process if it dies (``die_with_this_process``: benches)
+            reap_with_this_process("postmaster", postmaster)
+        if tmp is not None:
+            reap_with_this_process("directory", tmp)
         yield Postgres(
             admin_dsn=server.get_uri("postgres"), kind="embedded", data_dir=pgdata, system_user=server.system_user
         )
     finally:
         if server is not None:
             server.cleanup()
+            if postmaster is not None:
+                reap_with_this_process("postmaster", postmaster, alive=False)
         if tmp is not None:
+            reap_with_this_process("directory", tmp, alive=False)
             # cleanup() stops the server only if this process was its last user, and a failed
             # startup may leave a half-started postmaster; a throwaway server is ours alone.
             _kill_leftovers(pgdata)

@@ -1,4 +1,13 @@
-"""Child processes that always die with their owner."""
+"""Child processes that always die with their owner.
+
+Each ``ManagedProcess`` leads a process group of its own, stopped group-wide on ``stop()``, at context exit
+and at interpreter exit.  None of those runs when the owner itself is killed (``kill`` of a bench: Python dies
+of SIGTERM without unwinding; ``kill -9``), so an owner that calls ``die_with_this_process()`` also starts a
+**reaper**: a small process of its own session that reads, on a pipe only the owner holds, which process
+groups (and embedded Postgres servers) are alive.  When the owner is gone the kernel closes the pipe; the
+reaper reads end-of-file and stops whatever is still registered.  A group stopped by its owner is
+unregistered first, so the reaper never signals a process group id that was reused since.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +17,8 @@ import os
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -73,6 +84,75 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+# The reaper (see the module's doc).  It imports nothing of ours: it must run whatever the owner's path was.
+# Lines: "+ group <pgid>", "- group <pgid>" (a process group: SIGTERM, then SIGKILL after 5 s), "+ postmaster <pid>"
+# (a Postgres server: SIGINT, its fast shutdown, then SIGQUIT), "+ directory <path>" (removed last).
+_REAPER = r"""
+import os, shutil, signal, sys, time
+live = {}
+for line in sys.stdin:
+    sign, kind, what = line.rstrip("\n").split(" ", 2)
+    if sign == "+":
+        live[(kind, what)] = None
+    else:
+        live.pop((kind, what), None)
+def alive(kind, what):
+    try:
+        (os.killpg if kind == "group" else os.kill)(int(what), 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+first = {"group": signal.SIGTERM, "postmaster": signal.SIGINT}
+last = {"group": signal.SIGKILL, "postmaster": signal.SIGQUIT}
+for stage in (first, last):
+    for kind, what in live:
+        if kind in stage and alive(kind, what):
+            try:
+                (os.killpg if kind == "group" else os.kill)(int(what), stage[kind])
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(alive(k, w) for k, w in live if k in stage):
+        time.sleep(0.05)
+for kind, what in live:
+    if kind == "directory":
+        shutil.rmtree(what, ignore_errors=True)
+"""
+_reaper_pipe: int | None = None
+_reaper_lock = threading.Lock()
+
+
+def die_with_this_process() -> None:
+    """From now on, what this process starts (``ManagedProcess``, an embedded Postgres) is stopped by a reaper
+    when this process dies, however it dies: a bench killed or interrupted leaves nothing running.  Idempotent.
+
+    Not the default: ``dev up --data`` killed alone leaves its stack running, and its next start stops it
+    (``mentorship.devstack.datadir``)."""
+    global _reaper_pipe
+    with _reaper_lock:
+        if _reaper_pipe is not None:
+            return
+        read, write = os.pipe()  # not inheritable: no other child keeps the owner's end open
+        try:
+            subprocess.Popen(
+                [sys.executable, "-c", _REAPER], stdin=read, stdout=subprocess.DEVNULL, start_new_session=True
+            )
+        finally:
+            os.close(read)
+        _reaper_pipe = write
+    for proc in list(_LIVE):
+        if proc.pid is not None:
+            reap_with_this_process("group", proc.pid)
+
+
+def reap_with_this_process(kind: str, what: object, *, alive: bool = True) -> None:
+    """Tell the reaper (if ``die_with_this_process`` started one) that ``what`` lives or no longer needs it."""
+    if _reaper_pipe is None:
+        return
+    with _reaper_lock, contextlib.suppress(OSError):
+        os.write(_reaper_pipe, f"{'+' if alive else '-'} {kind} {what}\n".encode())
+
+
 def _killpg(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, sig)
@@ -119,6 +199,7 @@ class ManagedProcess:
                 start_new_session=True,
             )
         _LIVE.add(self)
+        reap_with_this_process("group", self.popen.pid)
         return self
 
     def is_running(self) -> bool:
@@ -152,6 +233,7 @@ class ManagedProcess:
                 self.popen.wait(5)
         self._stopped = True
         _LIVE.discard(self)
+        reap_with_this_process("group", self.popen.pid, alive=False)
         return self.popen.returncode
 
     def wait_for_port(self, host: str, port: int, timeout: float = 30) -> None:

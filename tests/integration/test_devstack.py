@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -137,6 +139,54 @@ with claim(Path(sys.argv[1])) as data:
     child = ManagedProcess(["sleep", "1000"]).start()
     data.record_processes()
     print(child.pid, flush=True)
+    time.sleep(1000)
+"""
+
+
+def test_a_bench_killed_leaves_none_of_its_stack_running(tmp_path) -> None:
+    """A bench's stack dies with it, however it dies: killed with SIGKILL, no clean-up of its own runs, yet its
+    Postgres server, its broker, a managed process and that process's own child are all stopped (the reaper)."""
+    owner = subprocess.Popen(
+        [sys.executable, "-c", TIED_STACK, str(tmp_path / "pg")], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        stack = [psutil.Process(int(pid)) for pid in owner.stdout.readline().split()]
+    finally:
+        owner.kill()
+        owner.wait(10)
+    names = {p.pid: p.name() for p in stack}
+    assert "postgres" in names.values() and "sleep" in names.values() and len(stack) >= 5, names
+
+    def running() -> list[int]:
+        alive = []
+        for proc in stack:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(proc.pid)
+        return alive
+
+    deadline = time.monotonic() + 60  # a bound on waiting, not on speed: the reaper allows 5 s per stage
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert running() == [], {pid: names[pid] for pid in running()}
+
+
+TIED_STACK = """
+import os, sys, time
+from pathlib import Path
+import psutil
+from mentorship.devstack import ManagedProcess
+from mentorship.devstack.broker import start_tansu
+from mentorship.devstack.postgres import start_kept_postgres
+from mentorship.devstack.processes import die_with_this_process
+die_with_this_process()
+with start_kept_postgres(Path(sys.argv[1])) as pg, start_tansu() as broker:
+    child = ManagedProcess(["sh", "-c", "sleep 1000 & exec sleep 1001"]).start()
+    while len(psutil.Process(child.pid).children()) < 1:
+        time.sleep(0.05)
+    postmaster = int((Path(sys.argv[1]) / "postmaster.pid").read_text().split()[0])
+    ours = [p.pid for p in psutil.Process().children(recursive=True)]
+    print(postmaster, *ours, flush=True)
     time.sleep(1000)
 """
 

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from shared.bus import dead_letter_topic, ensure_topics, new_broker, new_producer
 from shared.envelope import Envelope
 from shared.events.profiles import MentorCapacityChanged, MentorTrainingCompleted
-from shared.inbox import IdempotentConsumer, PermanentError
+from shared.inbox import Delivery, IdempotentConsumer, PermanentError
 from shared.subscription import subscribe
 from tests.helpers import consume_all, eventually
 
@@ -36,8 +36,8 @@ def envelope_of(event, subject: str = "m1", sequence: int = 1) -> Envelope:
 class Scenario:
     """A consumer group on its own topic, with an ``effects`` table the handlers write to."""
 
-    def __init__(self, bootstrap: str, pool: asyncpg.Pool, topic: str) -> None:
-        self.bootstrap, self.pool, self.topic = bootstrap, pool, topic
+    def __init__(self, bootstrap: str, pool: asyncpg.Pool, topic: str, batch_size: int = 1) -> None:
+        self.bootstrap, self.pool, self.topic, self.batch_size = bootstrap, pool, topic, batch_size
         self.group = f"group-{uuid.uuid4().hex[:8]}"
         self.calls: dict[int, int] = {}
 
@@ -68,7 +68,7 @@ class Scenario:
             backoff_seconds=0.01,
         )
         self.broker = new_broker(self.bootstrap)
-        subscribe(self.broker, consumer, [self.topic], session_timeout_ms=2_000)
+        subscribe(self.broker, consumer, [self.topic], session_timeout_ms=2_000, batch_size=self.batch_size)
         await self.broker.start()
 
     async def stop(self):
@@ -79,9 +79,10 @@ class Scenario:
         await self.producer.send_and_wait(self.topic, value=value, key=key)
 
 
-@pytest.fixture
-async def scenario(broker, pool, topic_name):
-    scenario = Scenario(broker.bootstrap, pool, topic_name)
+@pytest.fixture(params=[1, 10], ids=["one-by-one", "batches"])
+async def scenario(broker, pool, topic_name, request):
+    """Every case one record at a time, and in batches (a record waited for, then what was fetched with it)."""
+    scenario = Scenario(broker.bootstrap, pool, topic_name, request.param)
     await scenario.start()
     yield scenario
     await scenario.stop()
@@ -162,3 +163,25 @@ async def test_events_the_group_does_not_handle_are_skipped(scenario: Scenario) 
 
 async def _has(scenario: Scenario, values: list[int]) -> bool:
     return await scenario.effects() == values
+
+
+async def test_a_batch_is_opened_at_once_and_handled_in_one_transaction(pool) -> None:
+    """With a batch opener, the batch's records are opened in one call (one request for their keys)."""
+    await pool.execute("CREATE TABLE effects (event_id uuid, value int)")
+    calls: list[int] = []
+
+    async def open_many(envelopes):
+        calls.append(len(envelopes))
+        return list(envelopes)
+
+    async def on_capacity(conn, event, envelope) -> None:
+        await conn.execute("INSERT INTO effects (event_id, value) VALUES ($1, $2)", envelope.id, event.new_capacity)
+
+    handlers = {"MentorCapacityChanged": on_capacity}
+    consumer = IdempotentConsumer(pool, "batch-opened", handlers, None, open_many=open_many)
+    other = envelope_of(MentorTrainingCompleted(participant_id="m1", kind="handbook", completed_on="2026-02-01"))
+    records = [capacity(1), other, capacity(2), capacity(3)]
+    deliveries = [Delivery(e.to_bytes(), "t", 0, offset) for offset, e in enumerate(records)]
+    assert await consumer.process_batch(deliveries) == ["handled", "ignored", "handled", "handled"]
+    assert calls == [3]  # the record no handler takes is not opened
+    assert sorted(r["value"] for r in await pool.fetch("SELECT value FROM effects")) == [1, 2, 3]

@@ -103,6 +103,54 @@ async def test_a_commit_wakes_the_relay_without_its_poll(pool, fresh_dsn, produc
     assert [json.loads(r.value)["sequence"] for r in records] == [sequence_text(n) for n in (1, 2, 3)]
 
 
+class HeldAcknowledgements:
+    """The real producer and broker; the broker's acknowledgements reach the relay only once released (a broker
+    slow to acknowledge).  ``sent`` counts what the relay handed to the producer."""
+
+    def __init__(self, producer) -> None:
+        self.producer, self.sent, self.release = producer, 0, asyncio.Event()
+
+    async def send(self, topic, **record):
+        ack = await self.producer.send(topic, **record)
+        self.sent += 1
+
+        async def held():
+            await self.release.wait()
+            return await ack
+
+        return asyncio.ensure_future(held())
+
+
+async def test_a_commit_while_a_round_waits_for_acknowledgements_is_sent_at_once(
+    pool, fresh_dsn, producer, topic, broker
+) -> None:
+    """The relay does not make a new event wait for the previous round's acknowledgements; rows are still forgotten
+    only once acknowledged, and an aggregate's events stay in order."""
+    store = EventStore("profiles")
+    held = HeldAcknowledgements(producer)
+    relay = relay_for(fresh_dsn, held, topic, poll_seconds=3600)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        await eventually(lambda: relay.stats.active)
+        for i in range(2):
+            async with pool.acquire() as conn, conn.transaction():
+                await store.append(conn, "held", i, [change("held", i)])
+            await eventually(lambda n=i + 1: held.sent == n)  # the second before the first is acknowledged
+        async with pool.acquire() as conn:
+            assert await outbox_backlog(conn) == 2 and relay.stats.published == 0
+        held.release.set()
+        await eventually(lambda: relay.stats.published == 2)
+        async with pool.acquire() as conn:
+            assert await outbox_backlog(conn) == 0
+    finally:
+        held.release.set()
+        stop.set()
+        await running
+    records = await consume_all(broker.bootstrap, topic, expected=2)
+    assert [json.loads(r.value)["sequence"] for r in records] == [sequence_text(n) for n in (1, 2)]
+
+
 async def test_late_commit_with_lower_position_is_not_skipped(pool, fresh_dsn, producer, topic, broker) -> None:
     """Transaction A takes position p, B takes p+1 and commits first; the relay runs in between."""
     store = EventStore("profiles")

@@ -76,3 +76,17 @@ def test_load_percentiles() -> None:
     assert percentile([0.1] * 99 + [2.0], 50) == 0.1
     assert percentile(list(range(1, 101)), 99) > 98
     assert percentile([3.0], 99) == 3.0
+
+
+def test_consumer_arguments_and_records() -> None:
+    from bench import consumer
+    from shared.envelope import Envelope
+
+    assert consumer.parse_args([]).batches == [1, 10, 100]
+    assert consumer.parse_args(["--batch", "5"]).batches == [5]
+    with pytest.raises(SystemExit):
+        consumer.parse_args(["--records", "10"])
+    records = consumer.deliveries(3)
+    envelopes = [Envelope.from_bytes(r.value) for r in records]
+    assert [e.type for e in envelopes] == ["MentorRegistered"] * 3 and len({e.id for e in envelopes}) == 3
+    assert [r.key.decode() for r in records] == [e.subject for e in envelopes]

@@ -42,10 +42,10 @@ def source(urls: list[str], asked: list[list[str]], keys: dict[str, bytes | None
     return KeySource({"matching": urls}, ServiceTokens(settings, client), client, cache_seconds=60, now=now)
 
 
-def ranked(sealed: bool = True) -> Envelope:
-    data = VALID["RequestRanked"]
+def ranked(sealed: bool = True, mentee: str = "p2") -> Envelope:
+    data = {**VALID["RequestRanked"], "mentee_id": mentee}
     if sealed:
-        data = seal_payload("RequestRanked", data, ["p2"], {"p2": KEY})
+        data = seal_payload("RequestRanked", data, [mentee], {mentee: KEY})
     return Envelope(
         id=uuid.uuid4(),
         source="/services/matching",
@@ -89,3 +89,17 @@ async def test_replicas_are_tried_in_turn_and_none_answering_is_an_outage() -> N
     assert (await opener.open(ranked())).data["biography"] == VALID["RequestRanked"]["biography"]
     with pytest.raises(KeysUnavailable, match="no key source of matching answered"):
         await BusOpener(source(["http://down"], [], {})).open(ranked())
+
+
+async def test_a_batch_is_opened_with_one_request_for_its_people_as_each_record_alone() -> None:
+    asked: list[list[str]] = []
+    people = [f"p{n}" for n in range(60)]
+    keys = source(["http://matching"], asked, {p: KEY for p in people[:-1]})  # the last one's key is shredded
+    batch = [ranked(mentee=p) for p in people] + [ranked(mentee="p0"), plain := ranked(sealed=False)]
+    opened = await BusOpener(keys).open_many(batch)
+    assert sorted(p for request in asked for p in request) == sorted(people)  # each person asked for once
+    assert [len(request) for request in asked] == [50, 10]  # at most MAX_PEOPLE a request
+    assert [e.data["biography"] for e in opened[:-3]] == [VALID["RequestRanked"]["biography"]] * 59
+    assert opened[59].data["biography"] == ERASED_TEXT and opened[-1] is plain
+    assert opened[-2].data == (await BusOpener(keys).open(batch[-2])).data
+    assert [e.data["biography"] for e in await BusOpener(None).open_many(batch[:2])] == [ERASED_TEXT] * 2
