@@ -190,8 +190,8 @@ class ReportingLines(Protocol):
 
     async def supervisors(self, conn: Conn, participant_ids: Collection[str]) -> dict[str, str]:
         """participant id → nearest participant above them in HR's reporting line, for every participant on the
-        lines above ``participant_ids`` (what ``InReportingLine.line_above`` walks for each of them) and for no
-        one else: a request reads its mentee's line, not the institution's."""
+        lines above ``participant_ids`` (what ``InReportingLine.line_above`` walks for each of them); others may be
+        left out: a request reads its mentee's line, not the institution's."""
         ...
 
     async def record(
