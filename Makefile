@@ -69,6 +69,7 @@ bench: setup
 	$(BIN)/python -m bench.relay
 	$(BIN)/python -m bench.bulk_match
 	$(BIN)/python -m bench.hr_import
+	$(BIN)/python -m bench.reporting_line
 	$(BIN)/python -m bench.notify_latency
 	$(BIN)/python -m bench.replay
 	$(BIN)/python -m bench.reads

@@ -2,26 +2,56 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 
 import asyncpg
 
 from services.matching.domain.reporting_line import participant_supervisors
 
-_BOTH_TABLES = """
-SELECT true AS participant, participant_id AS a, employee_id AS b FROM participant_employees
-UNION ALL
-SELECT false, employee_id, supervisor_id FROM hr_supervisors
+LEVELS_PER_STATEMENT = 32
+"""How far up one statement walks; a longer line (or a cycle's remainder) takes another statement from where it
+stopped, so the answer never depends on it, only the number of round trips."""
+
+# Walks HR's line upwards from the given participants' employees (or from given employees, when a walk continues)
+# along ``hr_supervisors``' primary key, at most $3 levels; then each reached employee's supervisor and every
+# participant who is that employee (``participant_employees_employee``).  UNION drops a row met before, so a cycle
+# repeats at most until the level bound, and merging lines are not walked twice at the same level.
+# Justified by bench/reporting_line.py: at 100,000 staff (20,000 participants) the whole-table read it replaced
+# (120,000 rows) made a submit cost 234 ms of CPU (client + Postgres), 120x a submit with no line; this one 2.0 ms,
+# 1.16x (one statement either way, all index scans).
+_WALK_UP = """
+WITH RECURSIVE up (employee_id, level) AS (
+    SELECT employee_id, 0 FROM participant_employees WHERE participant_id = ANY($1::text[])
+  UNION
+    SELECT unnest($2::text[]), 0
+  UNION
+    SELECT s.supervisor_id, up.level + 1
+    FROM up JOIN hr_supervisors s ON s.employee_id = up.employee_id
+    WHERE s.supervisor_id IS NOT NULL AND up.level < $3
+), reached AS (SELECT DISTINCT employee_id FROM up)
+SELECT r.employee_id, s.supervisor_id,
+       ARRAY(SELECT p.participant_id FROM participant_employees p WHERE p.employee_id = r.employee_id) AS participants
+FROM reached r LEFT JOIN hr_supervisors s ON s.employee_id = r.employee_id
 """
 
 
 class PostgresReportingLines:
-    async def supervisors(self, conn: asyncpg.Connection) -> dict[str, str]:
-        rows = await conn.fetch(_BOTH_TABLES)  # one round trip for both tables (it was two per request submitted)
-        return participant_supervisors(
-            {r["a"]: r["b"] for r in rows if r["participant"]},
-            {r["a"]: r["b"] for r in rows if not r["participant"]},
-        )
+    async def supervisors(self, conn: asyncpg.Connection, participant_ids: Collection[str]) -> dict[str, str]:
+        """Only the lines above ``participant_ids`` are read (one statement for lines up to
+        ``LEVELS_PER_STATEMENT`` employees long), never the whole tables: the reached employees are closed upwards,
+        so ``participant_supervisors`` over them answers for every participant on those lines exactly as over the
+        whole tables."""
+        employee_of: dict[str, str] = {}
+        supervisor_of: dict[str, str | None] = {}
+        starts, employees = sorted(set(participant_ids)), list[str]()
+        while starts or employees:
+            for row in await conn.fetch(_WALK_UP, starts, employees, LEVELS_PER_STATEMENT):
+                supervisor_of[row["employee_id"]] = row["supervisor_id"]
+                employee_of.update(dict.fromkeys(row["participants"], row["employee_id"]))
+            starts = []
+            employees = sorted({s for s in supervisor_of.values() if s is not None and s not in supervisor_of})
+        return participant_supervisors(employee_of, supervisor_of)
 
     async def record(
         self,

@@ -42,7 +42,7 @@ class PostgresSlots:
             raise MatchingRuleViolation(
                 f"mentor {mentor_id} has no capacity left{where} ({load} of {capacity} slots taken)"
             )
-        above = InReportingLine(await self.lines.supervisors(conn))
+        above = InReportingLine(await self.lines.supervisors(conn, mentee_ids))
         for mentee_id in mentee_ids:
             if mentor_id in above.line_above(mentee_id):
                 raise MatchingRuleViolation(f"mentor {mentor_id} is in mentee {mentee_id}'s reporting line")

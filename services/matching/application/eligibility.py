@@ -17,7 +17,7 @@ async def exclusions_for(
 ) -> dict[str, str | None]:
     """Per mentor, why they cannot be offered this mentee now in the program, or None."""
     standings = await deps.directory.mentor_standings(conn, mentee_id, mentor_ids, program_id)
-    above = InReportingLine(await deps.lines.supervisors(conn)).line_above(mentee_id)
+    above = InReportingLine(await deps.lines.supervisors(conn, [mentee_id])).line_above(mentee_id)
     return exclusions(mentor_ids, standings, set(above))
 
 

@@ -188,8 +188,10 @@ class Slots(Protocol):
 class ReportingLines(Protocol):
     """HR's employee → supervisor records and which participant is which employee."""
 
-    async def supervisors(self, conn: Conn) -> dict[str, str]:
-        """participant id → nearest participant above them in HR's reporting line."""
+    async def supervisors(self, conn: Conn, participant_ids: Collection[str]) -> dict[str, str]:
+        """participant id → nearest participant above them in HR's reporting line, for every participant on the
+        lines above ``participant_ids`` (what ``InReportingLine.line_above`` walks for each of them); others may be
+        left out: a request reads its mentee's line, not the institution's."""
         ...
 
     async def record(

@@ -47,7 +47,7 @@ async def handle(deps: Deps, cmd: ProposeBulkRun) -> str:
         if program.model == "peer":
             return await _peer_run(deps, conn, cmd, program, mentees, cohort_name)
         mentors = await deps.directory.mentor_profiles(conn, cmd.program_id)
-        line = await deps.lines.supervisors(conn)
+        line = await deps.lines.supervisors(conn, [m.mentee_id for m in mentees])
         groups = set(program.priority_groups)
         priority = await deps.enrolments.in_groups(conn, [m.mentee_id for m in mentees], groups) if groups else set()
     check_cohort(mentees, mentors)

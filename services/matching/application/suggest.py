@@ -22,5 +22,5 @@ async def handle(deps: Deps, query: SuggestMentors) -> list[Suggestion]:
         program = await program_of(deps, conn, query.program_id)
         candidates = await deps.directory.mentor_profiles(conn, query.program_id)
         mentors = [m for m in candidates if m.mentor_id not in current]
-        line = await deps.lines.supervisors(conn)
+        line = await deps.lines.supervisors(conn, [query.mentee_id])
     return suggest_mentors(mentee, mentors, program.weights, k=query.k, filters=default_filters(line))

@@ -209,8 +209,13 @@ class MemoryReportingLines:
     def __init__(self, tables: Tables) -> None:
         self.t = tables
 
-    async def supervisors(self, conn: Conn) -> dict[str, str]:
-        return participant_supervisors(self.t.employees, {e: s for e, (s, _, _) in self.t.supervisors.items()})
+    async def supervisors(self, conn: Conn, participant_ids: Collection[str]) -> dict[str, str]:
+        """The whole tables' answer cut down to the lines above ``participant_ids``, as Postgres reads them: a use
+        case that asks for the wrong participants' lines misses the rule here as it would there."""
+        whole = participant_supervisors(self.t.employees, {e: s for e, (s, _, _) in self.t.supervisors.items()})
+        line = InReportingLine(whole)
+        wanted = {q for p in participant_ids for q in (p, *line.line_above(p))}
+        return {p: boss for p, boss in whole.items() if p in wanted}
 
     async def record(
         self, conn: Conn, employee_id: str, supervisor_id: str | None, effective_date: date, recorded_at: datetime
@@ -242,7 +247,7 @@ class MemorySlots:
             raise MatchingRuleViolation(
                 f"mentor {mentor_id} has no capacity left ({load} of {mentor.capacity} mentees)"
             )
-        if mentor_id in InReportingLine(await self.lines.supervisors(conn)).line_above(mentee_id):
+        if mentor_id in InReportingLine(await self.lines.supervisors(conn, [mentee_id])).line_above(mentee_id):
             raise MatchingRuleViolation(f"mentor {mentor_id} is in mentee {mentee_id}'s reporting line")
         if (mentor_id, mentee_id) in self.t.pairs:
             raise MatchingRuleViolation(f"mentor {mentor_id} already mentors {mentee_id}")
