@@ -21,7 +21,6 @@ from shared.events import Event
 from shared.events.profiles import (
     Availability,
     Demographics,
-    FieldChange,
     MenteeRegistered,
     MentorCapacityChanged,
     MentorRegistered,
@@ -163,8 +162,6 @@ class Participant(Aggregate):
         ]
         if not diff:
             return []
-        if source == "hr_feed":
-            return [_hr_update(self.participant_id, diff)]
         # one validation for the event and its changes, not one per change (bench/hr_import.py: six per imported row)
         update = {"participant_id": self.participant_id, "changes": diff, "source": source}
         return [ProfileUpdated.model_validate(update)]
@@ -271,15 +268,6 @@ class Participant(Aggregate):
         if CONSENT in changes:
             return {**changes, **{path: None for path in DEMOGRAPHIC_ANSWERS if self.fields.get(path) is not None}}
         return changes
-
-
-def _hr_update(participant_id: str, diff: list[dict[str, JsonValue]]) -> ProfileUpdated:
-    """HR's changes as the event, built without validating it again: it holds by construction. The id is a
-    stream's id an earlier event or the HR worker validated (1-64 characters), each path is an editable field
-    once (the keys of a dict), the values are a validated HR worker's fields (``WorkerView``) or the
-    participant's own from its events (bench/hr_import.py: validating it was a sixteenth of a new row)."""
-    changes = [FieldChange.model_construct(field=c["field"], old=c["old"], new=c["new"]) for c in diff]
-    return ProfileUpdated.model_construct(participant_id=participant_id, changes=changes, source="hr_feed")
 
 
 def _flatten(prefix: str, values: dict[str, JsonValue]) -> dict[str, JsonValue]:

@@ -137,23 +137,3 @@ def test_applying_an_edit_reaches_the_target_and_repeating_it_changes_nothing(ch
     assert all(m.fields.get(path) == value for path, value in changes.items())
     assert m.edit(changes, "participant") == []
     assert all(c.old != c.new for e in events for c in e.changes)
-
-
-def test_hrs_changes_make_the_same_event_as_a_validated_one() -> None:
-    """HR's ``ProfileUpdated`` is built without validating it again: it is the event validation would make."""
-    from services.profiles.domain.participant import Participant
-    from shared.events.profiles import ProfileUpdated
-
-    participant = Participant("W0000001")
-    participant.fields["profile.location"] = "North site"
-    changes = {"employee_id": "W0000001", "name": "Worker 1", "profile.location": "South clinic"}
-    [event] = participant.edit(changes, source="hr_feed")
-    validated = ProfileUpdated.model_validate(event.model_dump())
-    assert event == validated
-    assert event.model_dump_json() == validated.model_dump_json()
-    assert event.model_fields_set == validated.model_fields_set
-    assert [(c.field, c.old, c.new) for c in event.changes] == [
-        ("employee_id", None, "W0000001"),
-        ("name", None, "Worker 1"),
-        ("profile.location", "North site", "South clinic"),
-    ]
