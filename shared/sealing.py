@@ -30,6 +30,7 @@ import json
 import os
 import types
 import typing
+from binascii import b2a_base64
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -226,7 +227,7 @@ class _Sealer:
             self.nonces = os.urandom(_NONCE * 8)
         nonce, self.nonces = self.nonces[:_NONCE], self.nonces[_NONCE:]
         sealed = self.cipher.encrypt(nonce, _encode(value), self.aad)
-        return {MARK: base64.b64encode(nonce + sealed).decode(), "for": list(self.subjects)}
+        return {MARK: b2a_base64(nonce + sealed, newline=False).decode(), "for": list(self.subjects)}
 
 
 _encode = msgspec.json.Encoder().encode
@@ -259,21 +260,19 @@ def sealed_for(value: dict[str, Any], stream_id: str) -> list[str]:
 # --- walking a payload -----------------------------------------------------------------------------------------
 
 
-def _slots(data: Any, path: tuple[str, ...]) -> Iterator[tuple[dict[str, Any], str]]:
-    """Every (container, key) the path reaches in ``data``."""
-    if not path or not isinstance(data, dict):
-        return
-    head, rest = path[0], path[1:]
-    if head not in data:
-        return
-    if not rest:
-        yield data, head
-        return
-    if rest[0] == "*":
-        for item in data[head] if isinstance(data[head], list) else ():
-            yield from _slots(item, rest[1:])
-    else:
-        yield from _slots(data[head], rest)
+def _slots(data: Any, path: tuple[str, ...]) -> list[tuple[dict[str, Any], str]]:
+    """Every (container, key) the path reaches in ``data`` (``*``: each item of a list), in order.  Level by level,
+    not a recursive generator: half the time, and walking is a third of sealing a payload (bench/hr_import.py)."""
+    if not path:
+        return []
+    level = [data]
+    for part in path[:-1]:
+        if part == "*":
+            level = [item for container in level if isinstance(container, list) for item in container]
+        else:
+            level = [container[part] for container in level if isinstance(container, dict) and part in container]
+    last = path[-1]
+    return [(container, last) for container in level if isinstance(container, dict) and last in container]
 
 
 def _each_leaf(event_type: str, data: dict[str, Any]) -> Iterator[tuple[Leaf, dict[str, Any], str]]:
