@@ -202,3 +202,18 @@ def test_a_payload_without_sealed_values_passes_unchanged() -> None:
     data = VALID["RequestRanked"]
     assert open_payload("RequestRanked", data, {}, "r1") is data
     assert seal_payload("MatchApproved", VALID["MatchApproved"], ["p2"], {}) is VALID["MatchApproved"]
+
+
+@pytest.mark.parametrize(
+    "subjects",
+    [["W0000001"], ["é-person"], ['quo"te'], ["back\\slash"], ["del\x7f"], ["tab\t"], [" spaced "], ["a", "b"]],
+)
+def test_the_associated_data_is_json_dumps_bytes_for_every_id(subjects: list[str]) -> None:
+    """A value sealed before the shortcut opens after it: the associated data is byte for byte json.dumps'."""
+    from shared.sealing import _aad, open_value, seal_value
+
+    assert _aad(subjects) == json.dumps(subjects, separators=(",", ":")).encode()
+    if len(subjects) == 1:
+        key = AESGCM.generate_key(bit_length=256)
+        sealed = seal_value({"name": "Ada"}, subjects, key)
+        assert open_value(sealed, {subjects[0]: key}, subjects[0], None) == {"name": "Ada"}

@@ -14,6 +14,7 @@ from services.profiles.application import complete_hr_import, import_hr_rows, re
 from services.profiles.application.commands import CompleteHrImport, ImportHrRows, RecogniseHrRows, StartHrImport
 from services.profiles.domain.hr_import import ImportNotFound
 from shared.auth import HrIntegration
+from shared.collecting import bulk_work
 from shared.fields import MAX_COUNT, Day, Id
 from shared.hr_rows import ROW_HASH_BYTES
 from shared.limits import BULK_BODY_BYTES
@@ -128,7 +129,8 @@ async def post_rows(import_id: UUID, body: ImportBatch, container: Container, _:
     """Apply a batch of at most 5,000 rows (a row with errors is not applied, the others are); answers the
     counts and every row that changed or failed (``report: errors``: only the rows that failed)."""
     batch = ImportHrRows(import_id, [(line.row, line.fields) for line in body.rows])
-    results, counts = await import_hr_rows.handle(container, batch)
+    with bulk_work():  # no cycle collection while the batch's objects are alive (shared.collecting)
+        results, counts = await import_hr_rows.handle(container, batch)
     return BatchReport(
         counts=dict(counts),
         rows=[

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import json
-
 import asyncpg
+import msgspec
 
 from services.profiles.adapters.postgres import json_value
 from services.profiles.domain.participant import EmployeeTaken
 from services.profiles.domain.worker import HrFact, WorkerView
 from shared.events import Event, decode
 from shared.events.hr import HrEventRescinded
+
+
+def _json_text(value: object) -> str:
+    """jsonb's input text, with msgspec rather than json (a few times faster; jsonb keeps no spacing)."""
+    return _encode(value).decode()
+
+
+_encode = msgspec.json.Encoder().encode
 
 
 class PostgresHrRecords:
@@ -56,7 +63,7 @@ class PostgresHrRecords:
             " ON CONFLICT DO NOTHING RETURNING employee_id",
             [fact.employee_id for _, fact, _, _ in ordered],
             [participant_id for _, _, participant_id, _ in ordered],
-            [json.dumps(view.to_json()) for _, _, _, view in ordered],
+            [_json_text(view.to_json()) for _, _, _, view in ordered],
         )
         if len(linked) != len(workers):
             return False

@@ -96,7 +96,8 @@ async def _apply(ports: Ports, conn: Conn, session: dict, rows: list[tuple[int, 
     seen = await ports.imports.seen_rows(conn, list(set(hashes.values())))
     parsed = [(number, fields, parse_row(fields)) for number, fields in rows if hashes[number] not in seen]
     ids = {number: fact_id(row) for number, _, row in parsed if isinstance(row, ImportRow)}
-    known = await ports.hr.known_facts(conn, [str(fid) for fid in ids.values()])
+    texts = {number: str(fid) for number, fid in ids.items()}  # each id written out once, not at every use
+    known = await ports.hr.known_facts(conn, list(texts.values()))
     named = None
     if session["mode"] == "snapshot":
         employees = [row.employee_id for _, _, row in parsed if isinstance(row, ImportRow)]
@@ -104,9 +105,9 @@ async def _apply(ports: Ports, conn: Conn, session: dict, rows: list[tuple[int, 
     eligible = [
         (number, row)
         for number, _, row in parsed
-        if isinstance(row, ImportRow) and (named is None or row.employee_id in named) and str(ids[number]) not in known
+        if isinstance(row, ImportRow) and (named is None or row.employee_id in named) and texts[number] not in known
     ]
-    first_seen = await _new_workers(ports, conn, session["import_id"], parsed, eligible, ids)
+    first_seen = await _new_workers(ports, conn, session["import_id"], parsed, eligible, ids, texts)
     results = []
     by_number = {number: (fields, row) for number, fields, row in parsed}
     for number, _ in rows:
@@ -127,14 +128,14 @@ async def _apply(ports: Ports, conn: Conn, session: dict, rows: list[tuple[int, 
             results.append(RowResult(number, employee_id, "error", errors=row))
         elif named is not None and row.employee_id not in named:
             results.append(RowResult(number, row.employee_id, "error", errors=[not_in_roster()]))
-        elif str(ids[number]) in known:
+        elif texts[number] in known:
             results.append(RowResult(number, row.employee_id, "unchanged"))
         else:
             results.append(await _apply_row(ports, conn, session["import_id"], number, row, ids[number]))
     if not session["dry_run"]:
         await ports.imports.keep_rows(
             conn,
-            [(hashes[number], row.employee_id, str(ids[number])) for number, _, row in parsed if number in ids],
+            [(hashes[number], row.employee_id, texts[number]) for number, _, row in parsed if number in ids],
         )
     return results
 
@@ -146,6 +147,7 @@ async def _new_workers(
     parsed: list[tuple[int, dict, ImportRow | list[RowError]]],
     eligible: list[tuple[int, ImportRow]],
     ids: dict[int, UUID],
+    texts: dict[int, str],
 ) -> dict[int, RowResult]:
     """The rows that make a worker profiles knows nothing about into a new participant, all at once.
 
@@ -158,26 +160,26 @@ async def _new_workers(
     employees = Counter(row.employee_id for _, _, row in parsed if isinstance(row, ImportRow))
     emails = Counter(row.work_email.lower() for _, _, row in parsed if isinstance(row, ImportRow))
     candidates = [
-        (number, row, ids[number])
+        (number, row, ids[number], texts[number])
         for number, row in eligible
         if row.effective_date <= today and employees[row.employee_id] == 1 and emails[row.work_email.lower()] == 1
     ]
     if not candidates:
         return {}
-    fresh = await ports.hr.new_workers(conn, [(row.employee_id, str(fid)) for _, row, fid in candidates])
+    fresh = await ports.hr.new_workers(conn, [(row.employee_id, text) for _, row, _, text in candidates])
     fresh &= await ports.people.unclaimed(
-        conn, [(row.employee_id, row.work_email) for _, row, _ in candidates if row.employee_id in fresh]
+        conn, [(row.employee_id, row.work_email) for _, row, _, _ in candidates if row.employee_id in fresh]
     )
     workers, decided, results = [], [], {}
-    for number, row, fid in candidates:
+    for number, row, fid, text in candidates:
         if row.employee_id not in fresh:
             continue
         fact = row_fact(row, now)  # a worker's record about that worker: check_fact cannot refuse it
-        view = derive([HrFact(str(fid), fact, 0)], today)
+        view = derive([HrFact(text, fact, 0)], today)
         if view is None:
             continue
         participant = ports.participants.new(view.employee_id)
-        workers.append((str(fid), fact, participant.participant_id, view))
+        workers.append((text, fact, participant.participant_id, view))
         decided.append((participant, follow_worker.decide(participant, None, view), fid))
         results[number] = RowResult(number, row.employee_id, outcome(False, None, view, False), after=view)
     if not workers:

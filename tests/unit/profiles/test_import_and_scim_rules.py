@@ -141,3 +141,31 @@ def test_a_user_needs_a_username_an_employee_id_and_an_email() -> None:
     for bad in (user(userName=" "), {**user(), ENTERPRISE: {}}, user(userName="ada")):
         with pytest.raises(ScimProblem):
             scim.worker(scim.clean(bad), date(2025, 1, 1), date(2025, 1, 1))
+
+
+def test_a_rows_fact_id_is_uuid5_of_its_sorted_json() -> None:
+    """Fact ids are kept: a row imported before the id was computed faster is still the same fact."""
+    import json
+    import uuid
+
+    from services.profiles.domain.hr_import import FACT_NAMESPACE, fact_id, parse_row
+
+    fields = {
+        "employee_id": "E1",
+        "legal_name": 'Zoë "Q" \\ ☃',
+        "work_email": "zoe@example.edu",
+        "title": "Nurse",
+        "job_function": "clinical",
+        "department_id": "D1",
+        "department_name": "Medicine",
+        "location": "North site",
+        "country": "US",
+        "original_hire_date": "2001-02-03",
+        "last_hire_date": "2001-02-03",
+        "effective_date": "2025-01-01",
+    }
+    row = parse_row(fields)
+    assert not isinstance(row, list), row
+    text = "row|" + json.dumps(row.model_dump(mode="json"), sort_keys=True)
+    assert fact_id(row) == uuid.uuid5(FACT_NAMESPACE, text)
+    assert fact_id(row).version == 5
