@@ -149,27 +149,32 @@ class TimerWheel:
         log.warning("timer handler failed; postponed", timer=key, attempts=attempts, error=repr(error))
 
     async def run(self, stop: asyncio.Event) -> None:
+        steered = self.clock if isinstance(self.clock, DevClock) else None
         while not stop.is_set():
+            # the dev clock's file as the round is about to read it: a change during the round shows after it
+            mark = steered.stamp() if steered is not None else None
             try:
                 await self.fire_due()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("timer wheel round failed; retrying", error=repr(exc))
-            if isinstance(self.clock, DevClock):
-                await self._until_steered(self.clock, stop)
+            if steered is not None:
+                await self._until_steered(steered, mark, stop)
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
 
-    async def _until_steered(self, clock: DevClock, stop: asyncio.Event) -> None:
+    async def _until_steered(self, clock: DevClock, mark: tuple[int, int, int] | None, stop: asyncio.Event) -> None:
         """Development only: the poll's wait, cut short when the dev clock's file changes (the demo steps the
         time to a timer's due moment and waits for it to fire: a stat every few ms instead of a poll's wait per
-        step; ``mentorship dev up``'s demo timings)."""
-        mark = clock.stamp()
+        step; ``mentorship dev up``'s demo timings).
+
+        ``mark`` is the file as it was before the round: a change made while the round ran (after it had read the
+        clock for the last time) starts the next round at once instead of waiting out the poll."""
         deadline = asyncio.get_running_loop().time() + self.poll_seconds
-        while not stop.is_set() and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(DEV_CLOCK_WATCH_SECONDS)
-            if clock.stamp() != mark:
+        while not stop.is_set() and clock.stamp() == mark:
+            if asyncio.get_running_loop().time() >= deadline:
                 return
+            await asyncio.sleep(DEV_CLOCK_WATCH_SECONDS)
 
 
 def _json(payload: dict[str, Any]) -> str:
