@@ -1,7 +1,10 @@
 """Durable timers in the owning service's database.
 
 ``schedule`` and ``cancel`` run inside the caller's transaction, so a timer is
-set or cleared together with the state change that needs it.  ``TimerWheel``
+set or cleared together with the state change that needs it.  Inside a timer unit
+(``gathered(conn)``, or ``gathering(hooks)`` around a repository's commit hooks) the
+``TimerBook`` only queues them and writes the unit's schedules and cancels in one
+statement when the unit ends (``_write``), with the same outcome as one by one.  ``TimerWheel``
 fires due timers: each one in its own transaction that also marks it fired, so
 a timer fires once even with several replicas (``FOR UPDATE SKIP LOCKED``) and
 across restarts.  Time comes from an injectable clock: tests move the clock
@@ -13,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -55,6 +60,129 @@ async def cancel(conn: asyncpg.Connection, key: str) -> bool:
         key,
     )
     return status.endswith(" 1")
+
+
+@dataclass(frozen=True)
+class _Arm:
+    """A unit's last word on a key that it scheduled: armed as given, or (``cancelled``) armed then cancelled."""
+
+    kind: str
+    subject: str
+    due_at: datetime
+    payload: dict[str, Any]
+    cancelled: bool = False
+
+
+_CANCEL = "cancel"  # a unit's last word on a key it only cancelled
+
+
+@dataclass
+class _Unit:
+    """The schedules and cancels made on ``conn`` since the unit began, folded per key in the order made."""
+
+    conn: asyncpg.Connection
+    last: dict[str, _Arm | str] = field(default_factory=dict)
+
+    def schedule(self, key: str, kind: str, subject: str, due_at: datetime, payload: dict[str, Any] | None) -> None:
+        self.last[key] = _Arm(kind, subject, due_at, dict(payload or {}))
+
+    def cancel(self, key: str) -> None:
+        word = self.last.pop(key, _CANCEL)
+        self.last[key] = replace(word, cancelled=True) if isinstance(word, _Arm) else _CANCEL
+
+    def take(self) -> dict[str, _Arm | str]:
+        taken, self.last = self.last, {}
+        return taken
+
+
+_unit: ContextVar[_Unit | None] = ContextVar("timer_unit", default=None)
+
+
+def _unit_of(conn: asyncpg.Connection) -> _Unit | None:
+    unit = _unit.get()
+    return unit if unit is not None and unit.conn is conn else None
+
+
+_WRITE = """
+    WITH cancelled AS (
+        UPDATE timers SET cancelled_at = now()
+        WHERE timer_key = ANY($1::text[]) AND fired_at IS NULL AND cancelled_at IS NULL
+    )
+    INSERT INTO timers (timer_key, kind, subject, due_at, payload, cancelled_at)
+    SELECT t.timer_key, t.kind, t.subject, t.due_at::timestamptz, t.payload::jsonb,
+           CASE WHEN t.timer_key = ANY($7::text[]) THEN now() END
+    FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+        AS t (timer_key, kind, subject, due_at, payload)
+    ON CONFLICT (timer_key) DO UPDATE SET
+        kind = EXCLUDED.kind, subject = EXCLUDED.subject, due_at = EXCLUDED.due_at,
+        payload = EXCLUDED.payload, fired_at = NULL, cancelled_at = EXCLUDED.cancelled_at
+"""
+"""Every array is text: asyncpg knows ``text[]`` without asking, while a ``timestamptz[]`` or ``bool[]`` parameter
+costs each pooled connection a type introspection the first time (4 more statements on ``start`` in
+tests/integration/relationships/test_timer_statements.py, and a session reset for its ``set_config``)."""
+
+
+async def _write(conn: asyncpg.Connection, last: dict[str, _Arm | str]) -> None:
+    """A unit's timer work in one statement (a relationship's commit made 4-6 one by one: bench/load.py's
+    ``mentorship_db_statements_total`` per command).
+
+    Each key is written once, by its last word, with what the calls in their order would have left: a key only
+    cancelled is cancelled if pending; a scheduled one is armed (a cancel before the schedule changes nothing), and
+    a schedule followed by a cancel leaves it armed and cancelled.  A statement may change a row only once, which
+    the folding per key guarantees; keys go in sorted order so two units lock shared keys in the same order."""
+    if not last:
+        return
+    cancels, arms = [], []
+    for key in sorted(last):
+        word = last[key]
+        if isinstance(word, _Arm):
+            arms.append((key, word))
+        else:
+            cancels.append(key)
+    await conn.execute(
+        _WRITE,
+        cancels,
+        [key for key, _ in arms],
+        [arm.kind for _, arm in arms],
+        [arm.subject for _, arm in arms],
+        [arm.due_at.astimezone(UTC).isoformat() for _, arm in arms],  # a naive time is local, as asyncpg takes it
+        [_json(arm.payload) for _, arm in arms],
+        [key for key, arm in arms if arm.cancelled],
+    )
+
+
+@contextlib.asynccontextmanager
+async def gathered(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """A timer unit on ``conn``: the ``TimerBook``'s schedules and cancels on it inside the block are queued and
+    written together (``_write``) when the block ends without an error; one that raises writes nothing (its
+    transaction is rolled back anyway).  A block inside a unit on the same connection joins it."""
+    if _unit_of(conn) is not None:
+        yield
+        return
+    unit = _Unit(conn)
+    token = _unit.set(unit)
+    try:
+        yield
+    finally:
+        _unit.reset(token)
+    await _write(conn, unit.take())
+
+
+A = TypeVar("A")
+Hook = Callable[[asyncpg.Connection, A, Sequence[Any], datetime], Awaitable[None]]
+
+
+def gathering(hooks: Sequence[Hook[A]]) -> Hook[A]:
+    """One commit hook (``shared.repository``) running ``hooks`` in order inside one timer unit: the timer work of
+    all of them goes in one statement after the last."""
+    hooks = tuple(hooks)
+
+    async def run(conn: asyncpg.Connection, aggregate: A, events: Sequence[Any], now: datetime) -> None:
+        async with gathered(conn):
+            for hook in hooks:
+                await hook(conn, aggregate, events, now)
+
+    return run
 
 
 async def pending(conn: asyncpg.Connection, subject: str | None = None) -> list[Timer]:
@@ -149,27 +277,32 @@ class TimerWheel:
         log.warning("timer handler failed; postponed", timer=key, attempts=attempts, error=repr(error))
 
     async def run(self, stop: asyncio.Event) -> None:
+        steered = self.clock if isinstance(self.clock, DevClock) else None
         while not stop.is_set():
+            # the dev clock's file as the round is about to read it: a change during the round shows after it
+            mark = steered.stamp() if steered is not None else None
             try:
                 await self.fire_due()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("timer wheel round failed; retrying", error=repr(exc))
-            if isinstance(self.clock, DevClock):
-                await self._until_steered(self.clock, stop)
+            if steered is not None:
+                await self._until_steered(steered, mark, stop)
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
 
-    async def _until_steered(self, clock: DevClock, stop: asyncio.Event) -> None:
+    async def _until_steered(self, clock: DevClock, mark: tuple[int, int, int] | None, stop: asyncio.Event) -> None:
         """Development only: the poll's wait, cut short when the dev clock's file changes (the demo steps the
         time to a timer's due moment and waits for it to fire: a stat every few ms instead of a poll's wait per
-        step; ``mentorship dev up``'s demo timings)."""
-        mark = clock.stamp()
+        step; ``mentorship dev up``'s demo timings).
+
+        ``mark`` is the file as it was before the round: a change made while the round ran (after it had read the
+        clock for the last time) starts the next round at once instead of waiting out the poll."""
         deadline = asyncio.get_running_loop().time() + self.poll_seconds
-        while not stop.is_set() and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(DEV_CLOCK_WATCH_SECONDS)
-            if clock.stamp() != mark:
+        while not stop.is_set() and clock.stamp() == mark:
+            if asyncio.get_running_loop().time() >= deadline:
                 return
+            await asyncio.sleep(DEV_CLOCK_WATCH_SECONDS)
 
 
 def _json(payload: dict[str, Any]) -> str:
@@ -181,7 +314,10 @@ def _timer(row: asyncpg.Record) -> Timer:
 
 
 class TimerBook:
-    """The timers as a port (``shared.ports.TimersPort``): what use cases and hooks are handed."""
+    """The timers as a port (``shared.ports.TimersPort``): what use cases and hooks are handed.
+
+    Outside a timer unit each call is its statement; inside one (``gathered``) schedules and cancels are queued
+    for the unit's one ``_write``, and ``pending`` writes what is queued first, so it reads what was asked."""
 
     async def schedule(
         self,
@@ -192,10 +328,19 @@ class TimerBook:
         due_at: datetime,
         payload: dict[str, Any] | None = None,
     ) -> None:
+        if (unit := _unit_of(conn)) is not None:
+            unit.schedule(key, kind, subject, due_at, payload)
+            return
         await schedule(conn, key, kind, subject, due_at, payload)
 
     async def cancel(self, conn: asyncpg.Connection, key: str) -> bool:
+        """Whether a pending timer was cancelled; inside a unit the cancel is queued and the answer is True."""
+        if (unit := _unit_of(conn)) is not None:
+            unit.cancel(key)
+            return True
         return await cancel(conn, key)
 
     async def pending(self, conn: asyncpg.Connection, subject: str | None = None) -> list[Timer]:
+        if (unit := _unit_of(conn)) is not None:
+            await _write(conn, unit.take())
         return await pending(conn, subject)

@@ -31,7 +31,7 @@ from shared.eventstore import EventStore
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
-from shared.timers import TimerBook
+from shared.timers import TimerBook, gathering
 
 
 def build_app(
@@ -52,10 +52,13 @@ def build_app(
     slots = PostgresSlots(lines)
     index = PostgresRequestIndex()
     programs, enrolments = PostgresPrograms(), PostgresEnrolments()
+    requests = request_repository(store, slots, index, TimerBook())
+    # a forwarded request's deadline timers (the next choice's armed, the last one's cancelled): one statement
+    requests.on_commit = (gathering(requests.on_commit),)
     deps = Deps(
         transactions=runtime.transaction,
         store=store,
-        requests=request_repository(store, slots, index, TimerBook()),
+        requests=requests,
         clock=clock,
         directory=PostgresDirectory(),
         slots=slots,

@@ -51,7 +51,7 @@ from shared.repository import Repository
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 from shared.startup_checks import Finding, placeholder
-from shared.timers import TimerBook
+from shared.timers import TimerBook, gathering
 
 
 def build_app(
@@ -78,6 +78,8 @@ def build_app(
         **nudge_timer_handlers(build_nudging(container, store, options)),
         **survey_timer_handlers(surveys),
     }
+    # every hook is on by now: the cadence, nudge and survey watches' timer work goes in one statement per commit
+    container.relationships.on_commit = (gathering(container.relationships.on_commit),)
     app = create_app(
         runtime,
         title="Mentorship · relationships",

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from shared.clock import FrozenClock
-from shared.timers import Timer, TimerWheel, cancel, pending, schedule
+from shared.timers import Timer, TimerBook, TimerWheel, cancel, gathered, pending, schedule
 
 pytestmark = pytest.mark.integration
 
@@ -112,3 +112,80 @@ async def test_a_failing_timer_is_postponed_and_does_not_block_others(fired_tabl
     assert row["attempts"] == 2 and "mail server down" in row["last_error"] and row["fired_at"] is not None
     # the failed attempts' effects were rolled back with them
     assert await pool.fetchval("SELECT count(*) FROM fired WHERE timer_key = 'half-done'") == 1
+
+
+async def _rows(pool, keys: list[str]) -> list[tuple]:
+    rows = await pool.fetch(
+        "SELECT timer_key, kind, subject, due_at, payload::text AS payload, fired_at IS NULL AS unfired,"
+        " cancelled_at IS NULL AS uncancelled FROM timers WHERE timer_key = ANY($1::text[]) ORDER BY timer_key",
+        keys,
+    )
+    side = {"one": "the side", "unit": "the side"}  # set_timer's subject: the side's name
+    return [
+        (r["timer_key"].split(":", 1)[1], r["kind"], side.get(r["subject"], r["subject"]), *tuple(r)[3:]) for r in rows
+    ]
+
+
+async def test_a_timer_unit_leaves_what_its_calls_one_by_one_leave_in_one_statement(fired_table) -> None:
+    """The same calls, one by one and in a unit (``gathered``), on two sets of keys in the same states before."""
+    pool, due = fired_table, START + timedelta(days=1)
+    names = ["armed", "fired", "pending", "moved", "armed-then-cancelled", "fired-then-armed-then-cancelled",
+             "cancelled-then-armed", "twice", "new-cancelled"]  # fmt: skip
+    for side in ("one", "unit"):
+        for name in ("armed", "fired", "pending", "moved", "fired-then-armed-then-cancelled", "cancelled-then-armed"):
+            await set_timer(pool, f"{side}:{name}", due, payload={"n": name})
+    await pool.execute("UPDATE timers SET fired_at = $1 WHERE timer_key LIKE '%:fired%'", START)
+
+    async def calls(book: TimerBook, conn, side: str) -> None:
+        later = due + timedelta(days=3)
+        await book.cancel(conn, f"{side}:fired")  # fired: nothing to cancel
+        await book.cancel(conn, f"{side}:pending")
+        await book.schedule(conn, f"{side}:moved", "reminder", "s", later, {"moved": True})
+        await book.schedule(conn, f"{side}:armed-then-cancelled", "deadline", "s", later)
+        await book.cancel(conn, f"{side}:armed-then-cancelled")
+        await book.schedule(conn, f"{side}:fired-then-armed-then-cancelled", "deadline", "s", later)
+        await book.cancel(conn, f"{side}:fired-then-armed-then-cancelled")
+        await book.cancel(conn, f"{side}:cancelled-then-armed")
+        await book.schedule(conn, f"{side}:cancelled-then-armed", "deadline", "s", later)
+        await book.schedule(conn, f"{side}:twice", "deadline", "s", later)
+        await book.schedule(conn, f"{side}:twice", "reminder", "t", later + timedelta(hours=1), {"second": 2})
+        await book.cancel(conn, f"{side}:new-cancelled")
+
+    book = TimerBook()
+    async with pool.acquire() as conn, conn.transaction():
+        await calls(book, conn, "one")
+    statements: list[str] = []
+    async with pool.acquire() as conn, conn.transaction():
+
+        def logged(query) -> None:
+            if " timers " in query.query:  # not asyncpg's type introspection the first time a connection sees an array
+                statements.append(query.query)
+
+        conn.add_query_logger(logged)
+        async with gathered(conn):
+            await calls(book, conn, "unit")
+            assert statements == []  # queued until the unit ends
+        conn.remove_query_logger(logged)
+    assert len(statements) == 1
+
+    one, unit = await _rows(pool, [f"one:{n}" for n in names]), await _rows(pool, [f"unit:{n}" for n in names])
+    assert one == unit
+    assert {name for name, *_, unfired, uncancelled in unit if unfired and uncancelled} == {
+        "armed", "moved", "cancelled-then-armed", "twice"}  # fmt: skip
+
+
+async def test_a_timer_unit_that_raises_writes_nothing_and_pending_reads_what_it_queued(fired_table) -> None:
+    pool, book = fired_table, TimerBook()
+    async with pool.acquire() as conn, conn.transaction():
+        with pytest.raises(RuntimeError):
+            async with gathered(conn):
+                await book.schedule(conn, "a:deadline", "deadline", "a", START)
+                raise RuntimeError("the hook failed")
+        assert await pending(conn) == []
+        async with gathered(conn):
+            await book.schedule(conn, "b:deadline", "deadline", "b", START)
+            async with gathered(conn):  # joins the unit
+                await book.schedule(conn, "c:deadline", "deadline", "c", START)
+            assert [t.key for t in await book.pending(conn)] == ["b:deadline", "c:deadline"]
+            await book.cancel(conn, "b:deadline")
+        assert [t.key for t in await pending(conn)] == ["c:deadline"]
