@@ -25,7 +25,6 @@ _DUE = (
     "SELECT count(*) FILTER (WHERE due_at <= $1) AS due, min(due_at) AS next FROM timers"
     " WHERE fired_at IS NULL AND cancelled_at IS NULL AND attempts < 3"
 )
-REWRITE_SECONDS = 0.02  # a step whose timers have not fired by then writes the clock again (``_fired``)
 _APPENDED = "SELECT event_id, position FROM events WHERE position > $1"
 
 
@@ -43,7 +42,6 @@ class Settler:
         self.seen: dict[str, tuple[TopicPartition, int]] = {}  # event id → where it landed, until settled
         self.target: dict[TopicPartition, int] = {}  # offsets the groups must have committed
         self._next_due: datetime | None = None
-        self._set_at = 0.0  # when step_to last wrote the clock
 
     async def __aenter__(self) -> Settler:
         for name, dsn in self.dsns.items():
@@ -104,22 +102,15 @@ class Settler:
         while self._next_due is not None and self._next_due <= until:
             due = self._next_due
             clock.set(due)
-            self._set_at = time.monotonic()
-            await self._wait(partial(self._fired, clock, due), "timers due at " + due.isoformat(), timeout, cap=0.01)
+            await self._wait(partial(self._fired, due), "timers due at " + due.isoformat(), timeout, cap=0.01)
             steps += 1
         clock.set(until)
         return steps
 
-    async def _fired(self, clock: DevClockFile, due: datetime) -> int:
-        """Timers still due by ``due``; once none, the earliest pending one is the next stop.
-
-        While some are, the clock is written again (the same time): a wheel that was finishing its last round
-        when the clock moved may have taken the new time for the one it had seen, and would sleep its whole
-        poll; a write it has not seen wakes it (``shared.timers.TimerWheel._until_steered``)."""
+    async def _fired(self, due: datetime) -> int:
+        """Timers still due by ``due``; once none, the earliest pending one is the next stop.  (A wheel sees a
+        clock change made during its round: ``shared.timers.TimerWheel``, so the clock is written once.)"""
         self._next_due, left = await self._timers(due)
-        if left and time.monotonic() - self._set_at > REWRITE_SECONDS:
-            clock.set(due)
-            self._set_at = time.monotonic()
         return left
 
     async def settle(self, groups: tuple[str, ...] | None = None, rounds: int = 2, timeout: float = 300) -> None:
