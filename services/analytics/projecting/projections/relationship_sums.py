@@ -1,0 +1,404 @@
+"""Per-month sums of the relationships' dated figures: lagging and cadence over time read a few rows.
+
+The dashboard's lagging and cadence figures used to read every relationship with every meeting and
+nudge at each cold read (``bench/reads.py --scale 0.1``: 0.9 s of its 1.9 s of CPU, growing with the
+history). Here every figure is a sum over relationships of a value each relationship has on a day,
+so the projector keeps, per relationship, the days that value *changes* (``rel_sum_days``) and their
+sums per key and month (``rel_sum_months``); a read adds up a month's rows instead of replaying history.
+
+Each measure (``MEASURES``) is a change on a day: a *level* (active, lagging, keeping its cadence…) is
+the sum of its changes up to a day; a *count* (started, meetings held, first lagging in a month) is the
+sum of its changes over the days of a period. The rules are the dashboard's (``querying/trends.py``):
+
+- ``active``: started on or before the day and not closed by it. ``lagging_at``: in a lagging spell on
+  the day (a spell starts at a ``RelationshipLagging``, ends at the next meeting logged or the closing).
+  ``lagging_before``: in a spell on the *next* day, counting the ending day (so a month's sum up to the
+  month before answers "lagging on the month's first day"); ``lagging_entered``: the first day of a
+  month it is in a spell, when it was not on the 1st. Lagging at some time in a month = both.
+- ``agreed``: agreement signed (and started) and not closed; ``keeping``: agreed and has held at least
+  ``days since start // (7 x cadence weeks)`` meetings by the day; ``held``: a meeting held that day.
+- The cadence totals at "now" (``*_by``): relationships started by it (``in_range``), with an agreement
+  signed by it (``agreed_by``), their meetings held and expected by "now" or their closing, and whether
+  they keep their cadence, are behind by one or by two or more. Expected meetings of a relationship
+  still open grow forever: they are not kept here (``expected_by`` is 0 for them) and a read adds
+  them from ``rel_sum_keys`` (the open relationships only).
+
+A relationship is counted under the key a dashboard filter selects it by: the current department and
+cohort of its (first) mentee (``participants``), and its program when the mentee is a member of it.
+Every batch recomputes the relationships it touches, and those of the people whose registration or
+membership it touches (a re-registration moves a person to another department: their relationships
+move with them), from their facts as they are now, and moves the month sums by the difference. So the
+sums equal the sum of every relationship's changes whatever order or batches the events arrived in,
+and a replay builds the same rows (tests compare every figure with a scan of the whole history).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NamedTuple
+
+import asyncpg
+
+from shared.envelope import EnvelopeRecord
+
+MEASURES = (
+    "started",
+    "active",
+    "lagging_at",
+    "lagging_before",
+    "lagging_entered",
+    "agreed",
+    "keeping",
+    "held",
+    "in_range",
+    "agreed_by",
+    "held_by",
+    "expected_by",
+    "keeping_by",
+    "behind_one",
+    "behind_two",
+)
+"""The measures, in the column order of ``rel_sum_days`` and ``rel_sum_months``."""
+(
+    STARTED,
+    ACTIVE,
+    LAGGING_AT,
+    LAGGING_BEFORE,
+    LAGGING_ENTERED,
+    AGREED,
+    KEEPING,
+    HELD,
+    IN_RANGE,
+    AGREED_BY,
+    HELD_BY,
+    EXPECTED_BY,
+    KEEPING_BY,
+    BEHIND_ONE,
+    BEHIND_TWO,
+) = range(len(MEASURES))
+_COLUMNS = ",\n    ".join(f"{m} integer NOT NULL DEFAULT 0" for m in MEASURES)
+
+DDL = f"""
+CREATE TABLE {{schema}}.rel_sum_keys (
+    relationship_id text PRIMARY KEY,
+    mentee_id       text,
+    program_id      text,  -- null unless the mentee is a member of the relationship's program
+    department      text,
+    cohort          text,
+    started_on      date NOT NULL,
+    signed_on       date,
+    cadence_weeks   integer,
+    closed_on       date,
+    UNIQUE (mentee_id, relationship_id)  -- found by mentee in every batch: never deferred
+);
+CREATE TABLE {{schema}}.rel_sum_days (
+    relationship_id text NOT NULL,
+    day             date NOT NULL,
+    {_COLUMNS},
+    PRIMARY KEY (relationship_id, day)
+);
+CREATE TABLE {{schema}}.rel_sum_months (
+    program_id text,
+    department text,
+    cohort     text,
+    month      integer NOT NULL,  -- year * 12 + month - 1
+    {_COLUMNS},
+    UNIQUE NULLS NOT DISTINCT (program_id, department, cohort, month)
+) WITH (fillfactor = 70);
+-- The nudges of the relationships a batch touches are read in every batch: not deferred to a rebuild's end.
+ALTER TABLE {{schema}}.activity_lagging ADD UNIQUE (relationship_id, event_id);
+CREATE INDEX ON {{schema}}.rel_sum_days (day);
+CREATE INDEX ON {{schema}}.rel_sum_keys (started_on)
+"""
+
+_RELATIONSHIP_EVENTS = frozenset(
+    {"RelationshipStarted", "AgreementSigned", "RelationshipClosed", "MeetingLogged", "RelationshipLagging"}
+)
+_PERSON_FIELDS = ("participant_id", "mentee_id", "mentor_id")
+_PEOPLE_FIELDS = ("mentee_ids", "mentor_ids", "co_mentor_ids")
+
+
+class Prepared(NamedTuple):
+    relationships: set[str]
+    people: set[str]
+
+
+def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
+    """The relationships the batch changes, and the people whose registration or programs it may change
+    (more than needed is harmless: those are recomputed to the same rows)."""
+    relationships: set[str] = set()
+    people: set[str] = set()
+    for envelope in events:
+        data = envelope.data
+        if not isinstance(data, dict):
+            continue
+        if envelope.type in _RELATIONSHIP_EVENTS and isinstance(data.get("relationship_id"), str):
+            relationships.add(data["relationship_id"])
+        for field in _PERSON_FIELDS:
+            if isinstance(data.get(field), str):
+                people.add(data[field])
+        for field in _PEOPLE_FIELDS:
+            if isinstance(data.get(field), list):
+                people.update(p for p in data[field] if isinstance(p, str))
+    return Prepared(relationships, people)
+
+
+class Facts(NamedTuple):
+    """One started relationship's dated facts (``held`` and ``logged`` sorted, ``lagging`` sorted)."""
+
+    started_on: date
+    signed_on: date | None
+    cadence_weeks: int | None
+    closed_on: date | None
+    closed_at: datetime | None
+    held: list[date]
+    logged: list[datetime]
+    lagging: list[datetime]
+
+
+def _day(at: datetime) -> date:
+    return at.astimezone(UTC).date()
+
+
+def lagging_spells(facts: Facts) -> list[tuple[date, date | None]]:
+    """(first day lagging, day it ended or None) per spell: from a nudge to the next meeting logged or the
+    closing; nudges before that meeting are one spell."""
+    ends: dict[datetime | None, datetime] = {}
+    for start in facts.lagging:
+        later = facts.logged[bisect.bisect_right(facts.logged, start) :][:1]
+        if facts.closed_at is not None and facts.closed_at > start:
+            later.append(facts.closed_at)
+        end = min(later, default=None)
+        ends[end] = min(ends.get(end, start), start)
+    return sorted((_day(start), None if end is None else _day(end)) for end, start in ends.items())
+
+
+def _lagging_days(spells: list[tuple[date, date | None]]) -> list[tuple[date, date | None]]:
+    """The days in some spell (ending days included) as runs of consecutive days (None: no end)."""
+    runs: list[list] = []
+    for start, end in spells:
+        if runs and (runs[-1][1] is None or start <= runs[-1][1] + timedelta(days=1)):
+            runs[-1][1] = None if end is None or runs[-1][1] is None else max(runs[-1][1], end)
+        else:
+            runs.append([start, end])
+    return [(start, end) for start, end in runs]
+
+
+def changes(facts: Facts) -> dict[date, list[int]]:
+    """Per day, the change of every measure (``MEASURES``) this relationship makes on it (days without a
+    change left out)."""
+    out: dict[date, list[int]] = defaultdict(lambda: [0] * len(MEASURES))
+    started, closed, held = facts.started_on, facts.closed_on, facts.held
+    out[started][STARTED] += 1
+    for day in held:
+        out[day][HELD] += 1
+    spells = lagging_spells(facts)
+    runs = _lagging_days(spells)
+    previous_end: date | None = None
+    for n, (start, end) in enumerate(runs):
+        first = start.replace(day=1)
+        if start != first and (n == 0 or (previous_end is not None and previous_end < first)):
+            out[start][LAGGING_ENTERED] += 1
+        previous_end = end
+    # cadence_weeks_max is at least 1 in the catalog; a payload saying otherwise is no agreement
+    weeks = facts.cadence_weeks if facts.cadence_weeks and facts.cadence_weeks > 0 else None
+    agreed_from = max(facts.signed_on, started) if weeks and facts.signed_on else None
+    one = timedelta(days=1)
+    candidates = {started, *held}
+    if closed is not None:
+        candidates.add(closed)
+    for start, end in spells:
+        candidates.update((start - one, start))
+        if end is not None:
+            candidates.add(end)
+    if agreed_from is not None:
+        period = 7 * weeks
+        candidates.add(agreed_from)
+        # the days the meetings expected go up, from the agreement on: to the closing, or (still open) until
+        # it is two or more behind for good (no meeting held after, expected past every one held)
+        last_held = max(held[-1] if held else agreed_from, agreed_from)
+        k = max(1, (agreed_from - started).days // period)
+        while True:
+            day = started + timedelta(days=k * period)
+            if closed is not None and day > closed:
+                break
+            if closed is None and day > last_held and k >= len(held) + 2:
+                candidates.add(day)
+                break
+            candidates.add(day)
+            k += 1
+    previous = [0] * len(MEASURES)
+    for day in sorted(candidates):
+        now = _levels(facts, weeks, agreed_from, spells, day)
+        for i, (value, before) in enumerate(zip(now, previous, strict=True)):
+            if value != before:
+                out[day][i] += value - before
+        previous = now
+    return {day: values for day, values in out.items() if any(values)}
+
+
+def _levels(
+    facts: Facts, weeks: int | None, agreed_from: date | None, spells: list[tuple[date, date | None]], day: date
+) -> list[int]:
+    """The level measures on ``day`` (count measures left 0)."""
+    values = [0] * len(MEASURES)
+    started, closed = facts.started_on, facts.closed_on
+    values[ACTIVE] = started <= day and (closed is None or day < closed)
+    values[LAGGING_AT] = any(s <= day and (e is None or day < e) for s, e in spells)
+    following = day + timedelta(days=1)
+    values[LAGGING_BEFORE] = any(s <= following and (e is None or following <= e) for s, e in spells)
+    values[IN_RANGE] = started <= day
+    if agreed_from is None or weeks is None or day < agreed_from:
+        return [int(v) for v in values]
+    period = 7 * weeks
+    values[AGREED] = closed is None or day < closed
+    values[KEEPING] = values[AGREED] and bisect.bisect_right(facts.held, day) >= (day - started).days // period
+    until = day if closed is None else min(day, closed)
+    held = bisect.bisect_right(facts.held, until)
+    expected = max((until - started).days, 0) // period
+    behind = expected - held
+    values[AGREED_BY] = 1
+    values[HELD_BY] = held
+    values[EXPECTED_BY] = expected if closed is not None else 0  # an open one's grow: added by the read
+    values[KEEPING_BY] = behind <= 0
+    values[BEHIND_ONE] = behind == 1
+    values[BEHIND_TWO] = behind >= 2
+    return [int(v) for v in values]
+
+
+def month_of(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+_FACTS = """
+    SELECT r.relationship_id, r.mentee_ids[1] AS mentee_id, r.started_on, r.signed_on, r.cadence_weeks,
+           r.closed_on, r.closed_at, p.department, p.cohort,
+           CASE WHEN EXISTS (SELECT 1 FROM {schema}.program_members pm
+                             WHERE pm.program_id = pr.program_id AND pm.participant_id = r.mentee_ids[1])
+                THEN pr.program_id END AS program_id,
+           coalesce((SELECT array_agg(held_on ORDER BY held_on) FROM {schema}.activity_meetings m
+                     WHERE m.relationship_id = r.relationship_id), '{{}}') AS held,
+           coalesce((SELECT array_agg(logged_at ORDER BY logged_at) FROM {schema}.activity_meetings m
+                     WHERE m.relationship_id = r.relationship_id), '{{}}') AS logged,
+           coalesce((SELECT array_agg(lagging_at ORDER BY lagging_at) FROM {schema}.activity_lagging l
+                     WHERE l.relationship_id = r.relationship_id), '{{}}') AS lagging
+    FROM {schema}.activity_relationships r
+    LEFT JOIN {schema}.participants p ON p.participant_id = r.mentee_ids[1]
+    LEFT JOIN {schema}.program_relationships pr ON pr.relationship_id = r.relationship_id
+    WHERE r.relationship_id = ANY($1) AND r.started_on IS NOT NULL
+"""
+
+Key = tuple[str | None, str | None, str | None]  # program, department, cohort
+
+
+async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> None:
+    """Recompute the relationships the batch touches (runs after the program and activity facts are written
+    in the same transaction) and move the month sums by what changed."""
+    ids = set(prepared.relationships)
+    if prepared.people:
+        ids.update(
+            await conn.fetchval(
+                f"SELECT coalesce(array_agg(relationship_id), '{{}}') FROM {schema}.rel_sum_keys"
+                " WHERE mentee_id = ANY($1)",
+                list(prepared.people),
+            )
+        )
+    if not ids:
+        return
+    wanted = list(ids)
+    facts = await conn.fetch(_FACTS.format(schema=schema), wanted)
+    old_keys = {
+        r["relationship_id"]: r
+        for r in await conn.fetch(f"SELECT * FROM {schema}.rel_sum_keys WHERE relationship_id = ANY($1)", wanted)
+    }
+    old_days: dict[str, dict[date, list[int]]] = defaultdict(dict)
+    names = ", ".join(MEASURES)
+    for r in await conn.fetch(
+        f"SELECT relationship_id, day, {names} FROM {schema}.rel_sum_days WHERE relationship_id = ANY($1)", wanted
+    ):
+        old_days[r["relationship_id"]][r["day"]] = [r[m] for m in MEASURES]
+    months: dict[tuple[Key, int], list[int]] = defaultdict(lambda: [0] * len(MEASURES))
+    changed, key_rows, day_rows = [], [], []
+    seen = set()
+    for row in facts:
+        rid = row["relationship_id"]
+        seen.add(rid)
+        key: Key = (row["program_id"], row["department"], row["cohort"])
+        new = changes(
+            Facts(
+                row["started_on"],
+                row["signed_on"],
+                row["cadence_weeks"],
+                row["closed_on"],
+                row["closed_at"],
+                list(row["held"]),
+                list(row["logged"]),
+                list(row["lagging"]),
+            )
+        )
+        key_row = (
+            rid,
+            row["mentee_id"],
+            *key,
+            row["started_on"],
+            row["signed_on"],
+            row["cadence_weeks"],
+            row["closed_on"],
+        )
+        old = old_keys.get(rid)
+        if old is not None and tuple(old.values()) == key_row and old_days.get(rid, {}) == new:
+            continue
+        changed.append(rid)
+        key_rows.append(key_row)
+        if old is not None:
+            _add(months, (old["program_id"], old["department"], old["cohort"]), old_days.get(rid, {}), -1)
+        _add(months, key, new, 1)
+        day_rows += [(rid, day, *values) for day, values in new.items()]
+    for rid in old_keys.keys() - seen:  # not started any more: cannot happen, but the sums stay right
+        old = old_keys[rid]
+        changed.append(rid)
+        _add(months, (old["program_id"], old["department"], old["cohort"]), old_days.get(rid, {}), -1)
+    if not changed:
+        return
+    await conn.execute(f"DELETE FROM {schema}.rel_sum_days WHERE relationship_id = ANY($1)", changed)
+    await conn.execute(f"DELETE FROM {schema}.rel_sum_keys WHERE relationship_id = ANY($1)", changed)
+    await _insert(
+        conn,
+        f"{schema}.rel_sum_keys",
+        ("text", "text", "text", "text", "text", "date", "date", "integer", "date"),
+        key_rows,
+    )
+    await _insert(conn, f"{schema}.rel_sum_days", ("text", "date", *("integer",) * len(MEASURES)), day_rows)
+    sums = [(*key, month, *values) for (key, month), values in months.items() if any(values)]
+    if sums:
+        types = ("text", "text", "text", "integer", *("integer",) * len(MEASURES))
+        params = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(types))
+        await conn.execute(
+            f"""INSERT INTO {schema}.rel_sum_months AS s (program_id, department, cohort, month, {names})
+                SELECT * FROM unnest({params})
+                ON CONFLICT (program_id, department, cohort, month) DO UPDATE SET
+                {", ".join(f"{m} = s.{m} + EXCLUDED.{m}" for m in MEASURES)}""",
+            *(list(column) for column in zip(*sums, strict=True)),
+        )
+
+
+def _add(months: dict, key: Key, days: dict[date, list[int]], sign: int) -> None:
+    for day, values in days.items():
+        total = months[(key, month_of(day))]
+        for i, value in enumerate(values):
+            total[i] += sign * value
+
+
+async def _insert(conn: asyncpg.Connection, table: str, types: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        params = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(types))
+        await conn.execute(
+            f"INSERT INTO {table} SELECT * FROM unnest({params})", *(list(c) for c in zip(*rows, strict=True))
+        )
+
+
+async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[EnvelopeRecord]) -> None:
+    await write(conn, schema, prepare(events))
