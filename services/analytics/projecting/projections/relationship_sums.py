@@ -117,33 +117,39 @@ CREATE INDEX ON {{schema}}.rel_sum_keys (started_on)
 _RELATIONSHIP_EVENTS = frozenset(
     {"RelationshipStarted", "AgreementSigned", "RelationshipClosed", "MeetingLogged", "RelationshipLagging"}
 )
+_REGISTRATIONS = frozenset({"MentorRegistered", "MenteeRegistered"})  # set a person's department and cohort
 _PERSON_FIELDS = ("participant_id", "mentee_id", "mentor_id")
 _PEOPLE_FIELDS = ("mentee_ids", "mentor_ids", "co_mentor_ids")
 
 
 class Prepared(NamedTuple):
     relationships: set[str]
-    people: set[str]
+    registered: set[str]
+    """People registered in the batch: their department or cohort may have changed."""
+    named: set[str]
+    """People the batch names otherwise: they may have become members of a program."""
 
 
 def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
-    """The relationships the batch changes, and the people whose registration or programs it may change
-    (more than needed is harmless: those are recomputed to the same rows)."""
+    """The relationships the batch changes, and the people whose key it may change (more than needed is
+    harmless: those are recomputed to the same rows)."""
     relationships: set[str] = set()
-    people: set[str] = set()
+    registered: set[str] = set()
+    named: set[str] = set()
     for envelope in events:
         data = envelope.data
         if not isinstance(data, dict):
             continue
         if envelope.type in _RELATIONSHIP_EVENTS and isinstance(data.get("relationship_id"), str):
             relationships.add(data["relationship_id"])
+        people = registered if envelope.type in _REGISTRATIONS else named
         for field in _PERSON_FIELDS:
             if isinstance(data.get(field), str):
                 people.add(data[field])
         for field in _PEOPLE_FIELDS:
             if isinstance(data.get(field), list):
                 people.update(p for p in data[field] if isinstance(p, str))
-    return Prepared(relationships, people)
+    return Prepared(relationships, registered, named - registered)
 
 
 class Facts(NamedTuple):
@@ -298,12 +304,14 @@ async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> No
     """Recompute the relationships the batch touches (runs after the program and activity facts are written
     in the same transaction) and move the month sums by what changed."""
     ids = set(prepared.relationships)
-    if prepared.people:
+    if prepared.registered or prepared.named:
+        # a membership is never taken back: only a relationship not counted under its program yet can change
         ids.update(
             await conn.fetchval(
                 f"SELECT coalesce(array_agg(relationship_id), '{{}}') FROM {schema}.rel_sum_keys"
-                " WHERE mentee_id = ANY($1)",
-                list(prepared.people),
+                " WHERE mentee_id = ANY($1) OR (mentee_id = ANY($2) AND program_id IS NULL)",
+                list(prepared.registered),
+                list(prepared.named),
             )
         )
     if not ids:
