@@ -5,11 +5,20 @@ figures read from ``relationship_sums`` must equal (``querying/trends.py`` docum
 from __future__ import annotations
 
 import bisect
-from datetime import UTC, date, datetime
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
-from services.analytics.querying.periods import PopulationFilters, in_program, month_points, population, ratio
+from services.analytics.querying.evaluation import FAST_DAYS, _people, median
+from services.analytics.querying.periods import (
+    PopulationFilters,
+    cell,
+    in_program,
+    month_points,
+    population,
+    ratio,
+)
 
 
 class _Months:
@@ -158,4 +167,77 @@ def cadence(rows: list[asyncpg.Record], filters: PopulationFilters, now: date) -
         "behind_by_one": sum(b == 1 for b in behind),
         "behind_by_two_or_more": sum(b >= 2 for b in behind),
         "over_time": over_time,
+    }
+
+
+# --- fast starts, as computed before Postgres counted them (querying/evaluation.py) -------------------------
+
+
+def _start_group(rows: list[dict], now: date, min_cell: int) -> dict:
+    count = len(rows)
+    figures: dict = {"relationships": cell(count, min_cell)}
+    for name, key in (("agreement", "signed"), ("first_meeting", "met")):
+        if figures["relationships"] is None or count == 0:
+            figures[f"median_days_to_{name}"] = figures[f"{name}_within_{FAST_DAYS}_days_rate"] = None
+            continue
+        days = [(r[key] - r["matched_on"]).days for r in rows if r[key] is not None and r[key] <= now]
+        # decided: reached within the window, or the window has passed (a later or no milestone = lagging)
+        decided = [r for r in rows if r["matched_on"] + timedelta(days=FAST_DAYS) <= now or _fast(r, key, now)]
+        fast = sum(_fast(r, key, now) for r in decided)
+        figures[f"median_days_to_{name}"] = median(days) if cell(len(days), min_cell) is not None else None
+        figures[f"{name}_within_{FAST_DAYS}_days_rate"] = (
+            ratio(fast, len(decided)) if cell(len(decided), min_cell) is not None else None
+        )
+    return figures
+
+
+def _fast(row: dict, key: str, now: date) -> bool:
+    return row[key] is not None and row[key] <= now and (row[key] - row["matched_on"]).days <= FAST_DAYS
+
+
+async def fast_starts_scan(
+    conn: asyncpg.Connection,
+    schema: str,
+    filters: PopulationFilters,
+    now: date,
+    min_cell: int,
+    program: str | None = None,
+) -> dict:
+    """Days from the match (``MatchApproved``; the start for a relationship without one) to the agreement
+    signed and to the first meeting held: medians, and the share reached within 30 days among those whose
+    30 days have passed (or that reached it already). By program and by cohort (the mentee's registration
+    month), and overall. A group of fewer than ``min_cell`` relationships is withheld."""
+    args: list = [now, program]
+    where = population(_people(filters), "r.mentee_ids[1]", schema, args)
+    rows = [
+        {
+            "program": r["program_id"],
+            "cohort": r["cohort"] or "unknown",
+            "matched_on": r["matched_on"],
+            "signed": r["signed"],
+            "met": r["met"],
+        }
+        for r in await conn.fetch(
+            f"""SELECT r.program_id, p.cohort,
+                       coalesce((m.matched_at AT TIME ZONE 'UTC')::date, r.started_on) AS matched_on,
+                       s.on_date AS signed, f.on_date AS met
+                FROM {schema}.eval_relationships r
+                LEFT JOIN {schema}.eval_matches m ON m.match_id = r.match_id
+                LEFT JOIN {schema}.eval_milestones s ON s.relationship_id = r.relationship_id AND s.kind = 'signed'
+                LEFT JOIN {schema}.eval_milestones f ON f.relationship_id = r.relationship_id AND f.kind = 'meeting'
+                LEFT JOIN {schema}.participants p ON p.participant_id = r.mentee_ids[1]
+                WHERE r.started_on <= $1 AND ($2::text IS NULL OR r.program_id = $2) AND {where}""",
+            *args,
+        )
+    ]
+    by: dict[str, dict[str, list]] = {"program": defaultdict(list), "cohort": defaultdict(list)}
+    for r in rows:
+        by["program"][r["program"]].append(r)
+        by["cohort"][r["cohort"]].append(r)
+    return {
+        "as_of": now.isoformat(),
+        "fast_within_days": FAST_DAYS,
+        "overall": _start_group(rows, now, min_cell),
+        "by_program": [{"program": k, **_start_group(v, now, min_cell)} for k, v in sorted(by["program"].items())],
+        "by_cohort": [{"cohort": k, **_start_group(v, now, min_cell)} for k, v in sorted(by["cohort"].items())],
     }

@@ -1,4 +1,4 @@
-"""Lagging and cadence from the projector's per-month sums equal a scan of the whole history.
+"""Lagging and cadence from the projector's per-month sums, and fast starts counted by Postgres, equal a scan.
 
 ``tests/analytics_oracle.py`` keeps the computation the dashboard made before the sums (every relationship
 with all its meetings and nudges, read at each cold read). Every comparison below projects a history into
@@ -26,13 +26,14 @@ from services.analytics.generation_names import schema_name
 from services.analytics.projecting.generations import create_generation
 from services.analytics.projecting.projections import ALL
 from services.analytics.querying.dashboard import Filters
+from services.analytics.querying.evaluation import fast_starts
 from services.analytics.querying.periods import as_of
 from services.analytics.querying.trends import relationship_figures
 from shared.db import create_pool, migrate, migrations_from_package
 from shared.envelope import Envelope, read_envelope
 from shared.events import profiles, relationships
-from shared.events.matching import ParticipantEnrolled
-from tests.analytics_oracle import cadence, lagging_over_time, relationship_facts
+from shared.events.matching import MatchApproved, ParticipantEnrolled
+from tests.analytics_oracle import cadence, fast_starts_scan, lagging_over_time, relationship_facts
 from tests.fixtures.history import history_v1
 from tests.integration.analytics.test_dashboard import person
 from tests.integration.analytics.test_dashboard_trends import trend_events
@@ -56,10 +57,16 @@ async def project(conn: asyncpg.Connection, events: list, sizes: list[int] | Non
 
 
 async def same_figures(conn: asyncpg.Connection, schema: str, filters: Filters) -> None:
+    """The sums' figures are the scan's, and the fast starts Postgres counts are the Python scan's (as JSON:
+    an int stays an int, a float a float)."""
     now = await as_of(conn, schema, filters)
     rows = await relationship_facts(conn, schema, filters)
     scanned = (lagging_over_time(rows, filters, now), cadence(rows, filters, now))
     assert await relationship_figures(conn, schema, filters, now) == scanned, (filters, now)
+    for min_cell in (1, 2, 5):
+        counted = await fast_starts(conn, schema, filters, now, min_cell, filters.program)
+        expected = await fast_starts_scan(conn, schema, filters, now, min_cell, filters.program)
+        assert json.dumps(counted) == json.dumps(expected), (filters, now, min_cell)
 
 
 async def sums(conn: asyncpg.Connection, schema: str) -> tuple[list, list, list]:
@@ -172,6 +179,18 @@ def histories(draw) -> list[Envelope]:
             program_id=draw(st.sampled_from(PROGRAMS)),
         )
         events.append(_envelope(start, rel, _at(started, draw(minutes)), "relationships"))
+        if draw(st.booleans()):  # matched some days before it started (fast starts count from the match)
+            match = MatchApproved(
+                match_id=f"match-{n}",
+                mentee_id=start.mentee_ids[0],
+                mentor_id="a",
+                mode="director",
+                request_id=f"req-{n}",
+                choice_rank=1,
+                program_id=start.program_id,
+            )
+            matched = _at(started - timedelta(days=draw(st.integers(0, 60))), draw(minutes))
+            events.append(_envelope(match, f"match-{n}", matched, "matching"))
         if draw(st.integers(0, 3)):
             signed = started + timedelta(days=draw(st.integers(-5, 90)))
             agreement = relationships.AgreementSigned(
@@ -262,3 +281,58 @@ def migrated_dsn(fresh_dsn: str) -> str:
 
     asyncio.run(run())
     return fresh_dsn
+
+
+async def test_fast_starts_counted_by_postgres_keep_the_edges_of_the_window(conn) -> None:
+    """The cases of the unit test of the scan's rule, through the projections and Postgres' counts: 30 days is
+    fast, 31 lagging; nothing after 120 days is lagging; fast already within its window counts; a window still
+    open counts neither way; signed after "now" is not yet."""
+    cases = [
+        (date(2026, 3, 1), date(2026, 3, 31), date(2026, 4, 1)),
+        (date(2026, 3, 1), None, None),
+        (date(2026, 6, 20), date(2026, 6, 25), None),
+        (date(2026, 6, 20), None, None),
+        (date(2026, 6, 20), date(2026, 7, 1), None),
+    ]
+    events = []
+    for n, (matched, signed, met) in enumerate(cases):
+        rel = f"rel-{n}"
+        match = MatchApproved(match_id=f"match-{n}", mentee_id=f"m{n}", mentor_id="a", mode="admin")
+        events.append(_envelope(match, f"match-{n}", _at(matched, 600), "matching"))
+        start = relationships.RelationshipStarted(
+            relationship_id=rel,
+            model="one_to_one",
+            mentor_id="a",
+            mentee_ids=[f"m{n}"],
+            match_id=f"match-{n}",
+            started_on=matched,
+        )
+        events.append(_envelope(start, rel, _at(matched, 700), "relationships"))
+        if signed:
+            agreement = relationships.AgreementSigned(
+                relationship_id=rel,
+                format="video",
+                confidentiality_accepted=True,
+                no_fault_termination_acknowledged=True,
+                signed_by=["a", f"m{n}"],
+                signed_on=signed,
+                review_due_on=date(2028, 1, 1),
+            )
+            events.append(_envelope(agreement, rel, _at(signed, 600), "relationships"))
+        if met:
+            meeting = relationships.MeetingLogged(
+                relationship_id=rel, meeting_id=f"{rel}-1", held_on=met, duration_minutes=30, format="video"
+            )
+            events.append(_envelope(meeting, rel, _at(met, 600), "relationships"))
+    schema = await project(conn, events)
+    now = date(2026, 6, 29)
+    group = (await fast_starts(conn, schema, Filters(end=now), now, 2))["overall"]
+    assert group == {
+        "relationships": 5,
+        "median_days_to_agreement": 17.5,  # 30 and 5
+        "agreement_within_30_days_rate": 0.6667,  # 2 fast of 3 decided
+        "median_days_to_first_meeting": None,  # one meeting: withheld
+        "first_meeting_within_30_days_rate": 0.0,  # 0 fast of the 2 whose window has passed
+    }
+    assert (await fast_starts(conn, schema, Filters(end=now), now, 6))["overall"]["relationships"] is None
+    await same_figures(conn, schema, Filters(end=now))

@@ -391,6 +391,15 @@ async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> No
                 {", ".join(f"{m} = s.{m} + EXCLUDED.{m}" for m in MEASURES)}""",
             *(list(column) for column in zip(*sums, strict=True)),
         )
+        # a month whose changes cancelled out is no row at all, as if it had never had any
+        await conn.execute(
+            f"""DELETE FROM {schema}.rel_sum_months s USING unnest($1::text[], $2::text[], $3::text[], $4::int[])
+                    AS u(program_id, department, cohort, month)
+                WHERE s.program_id IS NOT DISTINCT FROM u.program_id AND s.department IS NOT DISTINCT FROM u.department
+                  AND s.cohort IS NOT DISTINCT FROM u.cohort AND s.month = u.month
+                  AND {" AND ".join(f"s.{m} = 0" for m in MEASURES)}""",
+            *(list(column) for column in list(zip(*sums, strict=True))[:4]),
+        )
 
 
 def _add(months: dict, key: Key, days: dict[date, list[int]], sign: int) -> None:
