@@ -155,15 +155,9 @@ async def relationship_figures(
     month_end = _month_end(now)
     after = {m: 0 for m in _READ}  # the changes after "now" in its month
     if now < month_end:
-        row = await conn.fetchrow(
-            f"SELECT {', '.join(f'coalesce(sum(d.{m}), 0)::bigint AS {m}' for m in _READ)}"
-            f" FROM {schema}.rel_sum_days d JOIN {schema}.rel_sum_keys s USING (relationship_id)"
-            f" WHERE d.day > ${len(args) + 1} AND d.day <= ${len(args) + 2} AND {where}",
-            *args,
-            now,
-            month_end,
+        after |= await _changes(
+            conn, schema, f"d.day > ${len(args) + 1} AND d.day <= ${len(args) + 2}", where, args, now, month_end
         )
-        after = dict(row)
     first = filters.start or await _first_started(conn, schema, sums, where, args, now)
     points = month_points(first, now)
     lagging, over_time = [], []
@@ -209,6 +203,20 @@ async def relationship_figures(
     return lagging, cadence
 
 
+async def _changes(
+    conn: asyncpg.Connection, schema: str, days: str, where: str, args: list, *more: object
+) -> dict[str, int]:
+    """The relationships' changes on the days ``days`` selects, summed per measure (``rel_sum_days``)."""
+    rows = await conn.fetch(
+        f"SELECT d.measure, sum(d.change)::bigint AS change"
+        f" FROM {schema}.rel_sum_days d JOIN {schema}.rel_sum_keys s USING (relationship_id)"
+        f" WHERE {days} AND {where} GROUP BY d.measure",
+        *args,
+        *more,
+    )
+    return {r["measure"]: r["change"] for r in rows}
+
+
 async def _first_started(
     conn: asyncpg.Connection, schema: str, sums: _Sums, where: str, args: list, now: date
 ) -> date | None:
@@ -242,15 +250,17 @@ async def _cadence_totals(
     """The cadence totals at "now" of the relationships started by then (from ``start`` when given)."""
     n = len(args)
     if filters.start:
-        row = await conn.fetchrow(
-            f"SELECT {', '.join(f'coalesce(sum(d.{m}), 0)::bigint AS {m}' for m in _TOTALS)}"
-            f" FROM {schema}.rel_sum_days d JOIN {schema}.rel_sum_keys s USING (relationship_id)"
-            f" WHERE s.started_on BETWEEN ${n + 1} AND ${n + 2} AND d.day <= ${n + 2} AND {where}",
-            *args,
+        totals = {m: 0 for m in _TOTALS}
+        changed = await _changes(
+            conn,
+            schema,
+            f"s.started_on BETWEEN ${n + 1} AND ${n + 2} AND d.day <= ${n + 2}",
+            where,
+            args,
             filters.start,
             now,
         )
-        totals = dict(row)
+        totals |= {m: v for m, v in changed.items() if m in totals}
     else:
         totals = {m: sums.level(m, _month(now)) - after[m] for m in _TOTALS}
     totals["expected_by"] += await conn.fetchval(

@@ -77,7 +77,7 @@ async def same_figures(conn: asyncpg.Connection, schema: str, filters: Filters) 
 async def sums(conn: asyncpg.Connection, schema: str) -> tuple[list, list, list]:
     """The sums' rows (months whose sums are all zero left out: a difference that cancelled)."""
     months = await conn.fetch(f"SELECT * FROM {schema}.rel_sum_months ORDER BY program_id, department, cohort, month")
-    days = await conn.fetch(f"SELECT * FROM {schema}.rel_sum_days ORDER BY relationship_id, day")
+    days = await conn.fetch(f"SELECT * FROM {schema}.rel_sum_days ORDER BY relationship_id, day, measure")
     keys = await conn.fetch(f"SELECT * FROM {schema}.rel_sum_keys ORDER BY relationship_id")
     nonzero = [tuple(r.values()) for r in months if any(v for k, v in r.items() if k not in _KEY)]
     return nonzero, [tuple(r.values()) for r in days], [tuple(r.values()) for r in keys]

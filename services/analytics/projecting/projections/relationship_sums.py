@@ -61,7 +61,7 @@ MEASURES = (
     "behind_one",
     "behind_two",
 )
-"""The measures, in the column order of ``rel_sum_days`` and ``rel_sum_months``."""
+"""The measures: ``rel_sum_days.measure``, and the column order of ``rel_sum_months``."""
 (
     STARTED,
     ACTIVE,
@@ -79,6 +79,7 @@ MEASURES = (
     BEHIND_ONE,
     BEHIND_TWO,
 ) = range(len(MEASURES))
+_INDEX = {name: i for i, name in enumerate(MEASURES)}
 _COLUMNS = ",\n    ".join(f"{m} integer NOT NULL DEFAULT 0" for m in MEASURES)
 
 DDL = f"""
@@ -94,11 +95,14 @@ CREATE TABLE {{schema}}.rel_sum_keys (
     closed_on       date,
     UNIQUE (mentee_id, relationship_id)  -- found by mentee in every batch: never deferred
 );
+-- One row per measure that changes on a day (most days change one or two of them: a row per day with every
+-- measure was mostly zeros, and encoding them was a fifth of a rebuild's catch-up).
 CREATE TABLE {{schema}}.rel_sum_days (
-    relationship_id text NOT NULL,
-    day             date NOT NULL,
-    {_COLUMNS},
-    PRIMARY KEY (relationship_id, day)
+    relationship_id text    NOT NULL,
+    day             date    NOT NULL,
+    measure         text    NOT NULL,
+    change          integer NOT NULL,
+    PRIMARY KEY (relationship_id, day, measure)
 );
 CREATE TABLE {{schema}}.rel_sum_months (
     program_id text,
@@ -361,10 +365,11 @@ async def _recompute(conn: asyncpg.Connection, schema: str, ids: set[str]) -> No
     }
     old_days: dict[str, dict[date, list[int]]] = defaultdict(dict)
     names = ", ".join(MEASURES)
-    for r in await conn.fetch(
-        f"SELECT relationship_id, day, {names} FROM {schema}.rel_sum_days WHERE relationship_id = ANY($1)", wanted
+    for rid, day, measure, change in await conn.fetch(
+        f"SELECT relationship_id, day, measure, change FROM {schema}.rel_sum_days WHERE relationship_id = ANY($1)",
+        wanted,
     ):
-        old_days[r["relationship_id"]][r["day"]] = [r[m] for m in MEASURES]
+        old_days[rid].setdefault(day, [0] * len(MEASURES))[_INDEX[measure]] = change
     months: dict[tuple[Key, int], list[int]] = defaultdict(lambda: [0] * len(MEASURES))
     changed, key_rows, day_rows = [], [], []
     seen = set()
@@ -401,7 +406,7 @@ async def _recompute(conn: asyncpg.Connection, schema: str, ids: set[str]) -> No
         if old is not None:
             _add(months, (old["program_id"], old["department"], old["cohort"]), old_days.get(rid, {}), -1)
         _add(months, key, new, 1)
-        day_rows += [(rid, day, *values) for day, values in new.items()]
+        day_rows += [(rid, day, MEASURES[i], v) for day, values in new.items() for i, v in enumerate(values) if v]
     for rid in old_keys.keys() - seen:  # not started any more: cannot happen, but the sums stay right
         old = old_keys[rid]
         changed.append(rid)
@@ -416,7 +421,7 @@ async def _recompute(conn: asyncpg.Connection, schema: str, ids: set[str]) -> No
         ("text", "text", "text", "text", "text", "date", "date", "integer", "date"),
         key_rows,
     )
-    await _insert(conn, f"{schema}.rel_sum_days", ("text", "date", *("integer",) * len(MEASURES)), day_rows)
+    await _insert(conn, f"{schema}.rel_sum_days", ("text", "date", "text", "integer"), day_rows)
     sums = [(*key, month, *values) for (key, month), values in months.items() if any(values)]
     if sums:
         types = ("text", "text", "text", "integer", *("integer",) * len(MEASURES))
@@ -443,7 +448,8 @@ def _add(months: dict, key: Key, days: dict[date, list[int]], sign: int) -> None
     for day, values in days.items():
         total = months[(key, month_of(day))]
         for i, value in enumerate(values):
-            total[i] += sign * value
+            if value:
+                total[i] += sign * value
 
 
 async def _insert(conn: asyncpg.Connection, table: str, types: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
