@@ -86,9 +86,10 @@ async def create_generation(
 async def build_indexes(conn: asyncpg.Connection, generation: int) -> None:
     """The secondary indexes a generation made with ``defer_indexes`` left out, and the relationships' sums its
     batches left to the end (run once, before serving it)."""
+    # the sums first: they read by keys only, and their day rows' index is then built by one sort too
+    await relationship_sums.catch_up(conn, schema_name(generation))
     for statement in _statements(indexes=True):
         await conn.execute(statement.format(schema=schema_name(generation)))
-    await relationship_sums.catch_up(conn, schema_name(generation))
 
 
 async def make_live(conn: asyncpg.Connection, generation: int) -> int | None:

@@ -42,6 +42,7 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
+from services.analytics.projecting import binary_copy
 from shared.envelope import EnvelopeRecord
 
 MEASURES = (
@@ -203,83 +204,111 @@ def _lagging_days(spells: list[tuple[date, date | None]]) -> list[tuple[date, da
 def changes(facts: Facts) -> dict[date, list[int]]:
     """Per day, the change of every measure (``MEASURES``) this relationship makes on it (days without a
     change left out)."""
-    out: dict[date, list[int]] = defaultdict(lambda: [0] * len(MEASURES))
-    started, closed, held = facts.started_on, facts.closed_on, facts.held
-    out[started][STARTED] += 1
+    return {date.fromordinal(day): values for day, values in _changes(facts).items()}
+
+
+def _changes(facts: Facts) -> dict[int, list[int]]:
+    """``changes`` keyed by the days' ordinals. A sweep over the days a level may change on (the start, the
+    meetings, the closing, the spells' edges, the days the meetings expected go up), the levels measured on
+    each with plain ints: a rebuild's ``catch_up`` runs it for every relationship (``bench/replay.py``: ~1 µs
+    per candidate day here, ~6 with a list of the levels built from dates per day)."""
+    n = len(MEASURES)
+    out: dict[int, list[int]] = {}
+
+    def on(day: int) -> list[int]:
+        row = out.get(day)
+        if row is None:
+            row = out[day] = [0] * n
+        return row
+
+    started = facts.started_on.toordinal()
+    closed = None if facts.closed_on is None else facts.closed_on.toordinal()
+    held = [day.toordinal() for day in facts.held]
+    on(started)[STARTED] += 1
     for day in held:
-        out[day][HELD] += 1
-    spells = lagging_spells(facts)
-    runs = _lagging_days(spells)
+        on(day)[HELD] += 1
+    spell_days = lagging_spells(facts)
     previous_end: date | None = None
-    for n, (start, end) in enumerate(runs):
+    for i, (start, end) in enumerate(_lagging_days(spell_days)):
         first = start.replace(day=1)
-        if start != first and (n == 0 or (previous_end is not None and previous_end < first)):
-            out[start][LAGGING_ENTERED] += 1
+        if start != first and (i == 0 or (previous_end is not None and previous_end < first)):
+            on(start.toordinal())[LAGGING_ENTERED] += 1
         previous_end = end
+    spells = [(s.toordinal(), None if e is None else e.toordinal()) for s, e in spell_days]
+    # in a spell on the next day, counting the ending day: the spell moved a day earlier, its end included
+    spells_before = [(s - 1, None if e is None else e - 1) for s, e in spells]
     # cadence_weeks_max is at least 1 in the catalog; a payload saying otherwise is no agreement
     weeks = facts.cadence_weeks if facts.cadence_weeks and facts.cadence_weeks > 0 else None
-    agreed_from = max(facts.signed_on, started) if weeks and facts.signed_on else None
-    one = timedelta(days=1)
+    agreed_from = (
+        max(facts.signed_on.toordinal(), started) if weeks is not None and facts.signed_on is not None else None
+    )
     candidates = {started, *held}
     if closed is not None:
         candidates.add(closed)
     for start, end in spells:
-        candidates.update((start - one, start))
+        candidates.update((start - 1, start))
         if end is not None:
             candidates.add(end)
+    period = 7 * weeks if weeks is not None else 0
     if agreed_from is not None:
-        period = 7 * weeks
         candidates.add(agreed_from)
         # the days the meetings expected go up, from the agreement on: to the closing, or (still open) until
         # it is two or more behind for good (no meeting held after, expected past every one held)
         last_held = max(held[-1] if held else agreed_from, agreed_from)
-        k = max(1, (agreed_from - started).days // period)
+        k = max(1, (agreed_from - started) // period)
         while True:
-            day = started + timedelta(days=k * period)
+            day = started + k * period
             if closed is not None and day > closed:
                 break
-            if closed is None and day > last_held and k >= len(held) + 2:
-                candidates.add(day)
-                break
             candidates.add(day)
+            if closed is None and day > last_held and k >= len(held) + 2:
+                break
             k += 1
-    previous = [0] * len(MEASURES)
+    previous: tuple[int, ...] = (0,) * n
     for day in sorted(candidates):
-        now = _levels(facts, weeks, agreed_from, spells, day)
-        for i, (value, before) in enumerate(zip(now, previous, strict=True)):
-            if value != before:
-                out[day][i] += value - before
+        active = started <= day and (closed is None or day < closed)
+        lagging_at = lagging_before = False
+        for s, e in spells:
+            if s <= day and (e is None or day < e):
+                lagging_at = True
+                break
+        for s, e in spells_before:
+            if s <= day and (e is None or day <= e):
+                lagging_before = True
+                break
+        if agreed_from is None or day < agreed_from:
+            now: tuple[int, ...] = (0, active, lagging_at, lagging_before, 0, 0, 0, 0, started <= day, 0, 0, 0, 0, 0, 0)
+        else:
+            agreed = closed is None or day < closed
+            keeping = agreed and bisect.bisect_right(held, day) >= (day - started) // period
+            until = day if closed is None else min(day, closed)
+            held_by = bisect.bisect_right(held, until)
+            expected = max(until - started, 0) // period
+            behind = expected - held_by
+            now = (
+                0,
+                active,
+                lagging_at,
+                lagging_before,
+                0,
+                agreed,
+                keeping,
+                0,
+                started <= day,
+                1,
+                held_by,
+                expected if closed is not None else 0,  # an open one's grow: added by the read
+                behind <= 0,
+                behind == 1,
+                behind >= 2,
+            )
+        if now != previous:
+            row = on(day)
+            for i in range(n):
+                if now[i] != previous[i]:
+                    row[i] += now[i] - previous[i]
         previous = now
     return {day: values for day, values in out.items() if any(values)}
-
-
-def _levels(
-    facts: Facts, weeks: int | None, agreed_from: date | None, spells: list[tuple[date, date | None]], day: date
-) -> list[int]:
-    """The level measures on ``day`` (count measures left 0)."""
-    values = [0] * len(MEASURES)
-    started, closed = facts.started_on, facts.closed_on
-    values[ACTIVE] = started <= day and (closed is None or day < closed)
-    values[LAGGING_AT] = any(s <= day and (e is None or day < e) for s, e in spells)
-    following = day + timedelta(days=1)
-    values[LAGGING_BEFORE] = any(s <= following and (e is None or following <= e) for s, e in spells)
-    values[IN_RANGE] = started <= day
-    if agreed_from is None or weeks is None or day < agreed_from:
-        return [int(v) for v in values]
-    period = 7 * weeks
-    values[AGREED] = closed is None or day < closed
-    values[KEEPING] = values[AGREED] and bisect.bisect_right(facts.held, day) >= (day - started).days // period
-    until = day if closed is None else min(day, closed)
-    held = bisect.bisect_right(facts.held, until)
-    expected = max((until - started).days, 0) // period
-    behind = expected - held
-    values[AGREED_BY] = 1
-    values[HELD_BY] = held
-    values[EXPECTED_BY] = expected if closed is not None else 0  # an open one's grow: added by the read
-    values[KEEPING_BY] = behind <= 0
-    values[BEHIND_ONE] = behind == 1
-    values[BEHIND_TWO] = behind >= 2
-    return [int(v) for v in values]
 
 
 def month_of(day: date) -> int:
@@ -313,23 +342,110 @@ async def defer(conn: asyncpg.Connection, schema: str) -> None:
 
 
 CATCH_UP_CHUNK = 2_000
+_KEY_COLUMNS = (
+    "relationship_id",
+    "mentee_id",
+    "program_id",
+    "department",
+    "cohort",
+    "started_on",
+    "signed_on",
+    "cadence_weeks",
+    "closed_on",
+)
+_KEY_TYPES = ("text", "text", "text", "text", "text", "date", "date", "integer", "date")
+_DAY_COLUMNS = ("relationship_id", "day", "measure", "change")
+_MONTH_COLUMNS = ("program_id", "department", "cohort", "month", *MEASURES)
+_MONTH_TYPES = ("text", "text", "text", "integer", *("integer",) * len(MEASURES))
+_DAY_ROW = binary_copy.row_start(4)
+_MEASURE_FIELDS = [binary_copy.text_field(m) for m in MEASURES]
 
 
 async def catch_up(conn: asyncpg.Connection, schema: str) -> None:
     """The sums of every relationship, once, after a rebuild's batches (``generations.build_indexes``); from
     then on each batch keeps them. A replay of 300,000 events that kept them batch by batch spent 15.7 of its
-    30.7 s in them (``bench/replay.py``): a relationship's facts were read and recomputed at each of its batches;
-    computed once at the end they took about 6 s of 22.7 (on a loaded machine)."""
+    30.7 s in them (``bench/replay.py``): a relationship's facts were read and recomputed at each of its batches.
+    Here the tables start empty, so nothing old is read or taken off: each chunk of relationships is computed,
+    its rows sent as binary COPY, and the month sums added up on the way and copied at the end (summed by
+    Postgres, ``INSERT … SELECT … GROUP BY`` over the days, they cost it more than the days' COPY; see the
+    README's "What the sums cost the projector" for ``bench/replay.py``'s figures)."""
     if not await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {schema}.rel_sum_deferred)"):
         return
     async with conn.transaction():
+        # a rebuild's batches wrote no sums; anything there (a catch-up cut short cannot commit) is redone
+        await conn.execute(f"TRUNCATE {schema}.rel_sum_days, {schema}.rel_sum_keys, {schema}.rel_sum_months")
         ids = await conn.fetchval(
             f"SELECT coalesce(array_agg(relationship_id ORDER BY relationship_id), '{{}}')"
             f" FROM {schema}.activity_relationships WHERE started_on IS NOT NULL"
         )
+        months: dict[tuple[Key, int], list[int]] = {}
         for i in range(0, len(ids), CATCH_UP_CHUNK):
-            await _recompute(conn, schema, set(ids[i : i + CATCH_UP_CHUNK]))
+            facts = await conn.fetch(_FACTS.format(schema=schema), ids[i : i + CATCH_UP_CHUNK])
+            keys, days = _encode_chunk(facts, months)
+            await binary_copy.copy_encoded(conn, schema, "rel_sum_keys", _KEY_COLUMNS, keys)
+            await binary_copy.copy_encoded(conn, schema, "rel_sum_days", _DAY_COLUMNS, days)
+        sums = [(*key, month, *values) for (key, month), values in months.items() if any(values)]
+        encoded = binary_copy.encode(_MONTH_TYPES, sums)
+        await binary_copy.copy_encoded(conn, schema, "rel_sum_months", _MONTH_COLUMNS, encoded)
         await conn.execute(f"DELETE FROM {schema}.rel_sum_deferred")
+
+
+def _encode_chunk(facts: Sequence[asyncpg.Record], months: dict[tuple[Key, int], list[int]]) -> tuple[bytes, bytes]:
+    """The key rows and the day rows of these relationships, as binary COPY streams; their changes added to
+    ``months`` (per key and month)."""
+    key_rows = []
+    month_of_day: dict[int, int] = {}
+    parts = [binary_copy.HEADER]
+    append = parts.append
+    day_fields: dict[int, bytes] = {}
+    change_fields: dict[int, bytes] = {}
+    for row in facts:
+        rid = row["relationship_id"]
+        key: Key = (row["program_id"], row["department"], row["cohort"])
+        key_rows.append(
+            (
+                rid,
+                row["mentee_id"],
+                *key,
+                row["started_on"],
+                row["signed_on"],
+                row["cadence_weeks"],
+                row["closed_on"],
+            )
+        )
+        new = _changes(
+            Facts(
+                row["started_on"],
+                row["signed_on"],
+                row["cadence_weeks"],
+                row["closed_on"],
+                row["closed_at"],
+                row["held"],
+                row["logged"],
+                row["lagging"],
+            )
+        )
+        start = _DAY_ROW + binary_copy.text_field(rid)
+        for day, values in new.items():
+            day_field = day_fields.get(day)
+            if day_field is None:
+                day_field = day_fields[day] = binary_copy.ordinal_date_field(day)
+                month_of_day[day] = month_of(date.fromordinal(day))
+            total = months.get((key, month_of_day[day]))
+            if total is None:
+                total = months[(key, month_of_day[day])] = [0] * len(MEASURES)
+            for i, value in enumerate(values):
+                if value:
+                    total[i] += value
+                    change = change_fields.get(value)
+                    if change is None:
+                        change = change_fields[value] = binary_copy.int4_field(value)
+                    append(start)
+                    append(day_field)
+                    append(_MEASURE_FIELDS[i])
+                    append(change)
+    append(binary_copy.TRAILER)
+    return binary_copy.encode(_KEY_TYPES, key_rows), b"".join(parts)
 
 
 async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> None:
