@@ -341,7 +341,7 @@ async def defer(conn: asyncpg.Connection, schema: str) -> None:
     await conn.execute(f"INSERT INTO {schema}.rel_sum_deferred DEFAULT VALUES ON CONFLICT DO NOTHING")
 
 
-CATCH_UP_CHUNK = 2_000
+CATCH_UP_CHUNK = 500  # relationships per read and COPY: what a chunk holds (its rows encoded) stays a few MB
 _KEY_COLUMNS = (
     "relationship_id",
     "mentee_id",
