@@ -98,12 +98,14 @@ CREATE TABLE {{schema}}.rel_sum_keys (
 );
 -- One row per measure that changes on a day (most days change one or two of them: a row per day with every
 -- measure was mostly zeros, and encoding them was a fifth of a rebuild's catch-up).
+-- No key: only this module writes it, a row per (relationship, day, measure) by construction. Its indexes are
+-- secondary, so a rebuild's catch-up copies ~120 rows per relationship into a bare table and they are built by one
+-- sort each (a btree insert per row was most of the catch-up's Postgres CPU).
 CREATE TABLE {{schema}}.rel_sum_days (
     relationship_id text    NOT NULL,
     day             date    NOT NULL,
     measure         text    NOT NULL,
-    change          integer NOT NULL,
-    PRIMARY KEY (relationship_id, day, measure)
+    change          integer NOT NULL
 );
 CREATE TABLE {{schema}}.rel_sum_months (
     program_id text,
@@ -118,6 +120,7 @@ CREATE TABLE {{schema}}.rel_sum_months (
 CREATE TABLE {{schema}}.rel_sum_deferred (singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton));
 -- The nudges of the relationships a batch touches are read in every batch: not deferred to a rebuild's end.
 ALTER TABLE {{schema}}.activity_lagging ADD UNIQUE (relationship_id, event_id);
+CREATE INDEX ON {{schema}}.rel_sum_days (relationship_id);
 CREATE INDEX ON {{schema}}.rel_sum_days (day);
 CREATE INDEX ON {{schema}}.rel_sum_keys (started_on)
 """
