@@ -86,6 +86,14 @@ ENCODERS: dict[str, Callable[[object], bytes]] = {
 
 
 text_field, uuid_field, timestamptz_field, text_array_field = _text, _uuid, _timestamptz, _text_array
+int4_field = _int4
+
+
+def ordinal_date_field(ordinal: int) -> bytes:
+    """A date given as its ``date.toordinal()`` (a day computed as an int need not become a ``date``)."""
+    return _INT4.pack(4, ordinal - _PG_EPOCH_DAY)
+
+
 HEADER, TRAILER = _HEADER, _TRAILER
 
 

@@ -13,7 +13,7 @@ import asyncpg
 
 from services.analytics.generation_names import schema_name
 from services.analytics.projecting import erasure
-from services.analytics.projecting.projections import ALL
+from services.analytics.projecting.projections import ALL, relationship_sums
 
 CHECKPOINTS_DDL = """
 CREATE TABLE {schema}.checkpoints (
@@ -61,7 +61,8 @@ async def create_generation(
     With ``defer_indexes`` (a rebuild) the tables get only their keys (what projecting reads and the
     upserts need); the secondary indexes, used only by queries, are built once by ``build_indexes``
     before the generation is served: one sort instead of an index insert per row, and less work for
-    the projector's Postgres backend during the replay.
+    the projector's Postgres backend during the replay. The relationships' sums wait for it too
+    (``relationship_sums.catch_up``).
     """
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
@@ -71,6 +72,8 @@ async def create_generation(
         statements = _statements(indexes=False) + ([] if defer_indexes else _statements(indexes=True))
         for statement in statements:
             await conn.execute(statement.format(schema=schema))
+        if defer_indexes:
+            await relationship_sums.defer(conn, schema)
         await conn.execute(
             "INSERT INTO projection_generations (generation, state, as_of, shape) VALUES ($1, 'building', $2, $3)",
             generation,
@@ -81,7 +84,10 @@ async def create_generation(
 
 
 async def build_indexes(conn: asyncpg.Connection, generation: int) -> None:
-    """The secondary indexes a generation made with ``defer_indexes`` left out (run once, before serving it)."""
+    """The secondary indexes a generation made with ``defer_indexes`` left out, and the relationships' sums its
+    batches left to the end (run once, before serving it)."""
+    # the sums first: they read by keys only, and their day rows' index is then built by one sort too
+    await relationship_sums.catch_up(conn, schema_name(generation))
     for statement in _statements(indexes=True):
         await conn.execute(statement.format(schema=schema_name(generation)))
 

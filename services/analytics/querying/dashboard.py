@@ -22,9 +22,9 @@ import asyncpg
 from services.analytics.querying.evaluation import evaluation_figures
 from services.analytics.querying.mentor_load import mentor_load
 from services.analytics.querying.periods import as_of, cell, in_program, population
-from services.analytics.querying.retention import retention
+from services.analytics.querying.retention import retention, workers
 from services.analytics.querying.surveys import survey_figures
-from services.analytics.querying.trends import cadence, lagging_over_time, participants_over_time, relationship_facts
+from services.analytics.querying.trends import participants_over_time, relationship_figures
 
 
 @dataclass(frozen=True)
@@ -77,15 +77,16 @@ async def program_figures(conn: asyncpg.Connection, schema: str, filters: Filter
 async def dated_figures(conn: asyncpg.Connection, schema: str, filters: Filters, min_cell: int) -> dict:
     """Figures over time and as at "now" (the generation's latest event, or the ``end`` filter)."""
     now = await as_of(conn, schema, filters)
-    relationships = await relationship_facts(conn, schema, filters)
+    lagging, cadence = await relationship_figures(conn, schema, filters, now)
+    staff = await workers(conn, schema)  # every HR worker: retention and evaluation read them once
     return {
         "as_of": now.isoformat(),
         "participants_over_time": await participants_over_time(conn, schema, filters, now),
         "mentor_load": await mentor_load(conn, schema, filters, now, min_cell),
-        "lagging_over_time": lagging_over_time(relationships, filters, now),
-        "cadence": cadence(relationships, filters, now),
-        "retention": await retention(conn, schema, filters, now, min_cell),
-        "evaluation": await evaluation_figures(conn, schema, filters, now, min_cell, filters.program),
+        "lagging_over_time": lagging,
+        "cadence": cadence,
+        "retention": await retention(conn, schema, filters, now, min_cell, staff),
+        "evaluation": await evaluation_figures(conn, schema, filters, now, min_cell, filters.program, staff),
     }
 
 

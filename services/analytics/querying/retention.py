@@ -89,8 +89,14 @@ def _group(people: list[Worker], now: date, min_cell: int) -> dict:
 
 
 async def retention(
-    conn: asyncpg.Connection, schema: str, filters: PopulationFilters, now: date, min_cell: int
+    conn: asyncpg.Connection,
+    schema: str,
+    filters: PopulationFilters,
+    now: date,
+    min_cell: int,
+    staff: dict[str, Worker] | None = None,
 ) -> dict:
+    """``staff``: ``workers`` already read in this transaction (every worker; the dashboard reads them once)."""
     args: list = [now]
     of_program = population(filters, "participant_id", schema, args) if getattr(filters, "program", None) else "true"
     participants = {  # with a program filter: its members are the participants, everyone else is not
@@ -102,7 +108,8 @@ async def retention(
         )
     }
     cohorts: dict[int, dict[bool, list[Worker]]] = defaultdict(lambda: {True: [], False: []})
-    for employee_id, worker in (await workers(conn, schema)).items():
+    staff = staff if staff is not None else await workers(conn, schema)
+    for employee_id, worker in staff.items():
         if not worker.hires:
             continue  # known only from a termination or a transfer: no cohort
         hired = min(worker.hires)

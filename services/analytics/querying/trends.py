@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import date, timedelta
 
 import asyncpg
 
-from services.analytics.querying.periods import PopulationFilters, in_program, month_points, population, ratio
+from services.analytics.querying.periods import PopulationFilters, month_points, population, ratio
 
 
 async def participants_over_time(
@@ -82,121 +82,193 @@ class _Months:
         return out
 
 
-async def relationship_facts(conn: asyncpg.Connection, schema: str, filters: PopulationFilters) -> list[asyncpg.Record]:
-    """Started relationships (of the filtered mentees) with their sorted meeting and lagging dates."""
+_LEVELS = ("active", "lagging_at", "agreed", "keeping", "held")
+_TOTALS = ("in_range", "agreed_by", "held_by", "expected_by", "keeping_by", "behind_one", "behind_two")
+_READ = ("started", "lagging_before", "lagging_entered", *_LEVELS, *_TOTALS)
+
+
+def _month(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _month_end(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def _keyed(filters: PopulationFilters, alias: str, args: list) -> str:
+    """SQL condition on the key a relationship's sums are kept under (its mentee's department and cohort, its
+    program when the mentee is a member of it): the relationships ``population`` and ``in_program`` select."""
+    clauses = []
+    for field in ("department", "cohort", "program"):
+        value = getattr(filters, field, None)
+        if value:
+            args.append(value)
+            clauses.append(f"{alias}.{'program_id' if field == 'program' else field} = ${len(args)}")
+    return " AND ".join(clauses) or "true"
+
+
+class _Sums:
+    """The month sums of every measure (``relationship_sums``), summed over the filtered keys."""
+
+    def __init__(self, rows: list[asyncpg.Record]) -> None:
+        self.months = [r["month"] for r in rows]
+        self.rows = {r["month"]: r for r in rows}
+        self.running: dict[str, list[int]] = {}
+        for name in _READ:
+            total, out = 0, []
+            for r in rows:
+                total += r[name]
+                out.append(total)
+            self.running[name] = out
+
+    def level(self, name: str, month: int) -> int:
+        """The measure summed over every day up to the end of ``month``."""
+        i = bisect.bisect_right(self.months, month)
+        return self.running[name][i - 1] if i else 0
+
+    def within(self, name: str, month: int) -> int:
+        """The measure summed over the days of ``month``."""
+        row = self.rows.get(month)
+        return row[name] if row is not None else 0
+
+
+async def relationship_figures(
+    conn: asyncpg.Connection, schema: str, filters: PopulationFilters, now: date
+) -> tuple[list[dict], dict]:
+    """``lagging_over_time`` and ``cadence``, from the per-month sums the projector keeps
+    (``projecting/projections/relationship_sums.py``): a few rows per month whatever the history's length.
+
+    A month's sums give its figures at its last day; the month "now" falls in is measured at "now", so the
+    changes of the days after "now" in that month are taken off again (``rel_sum_days``, one month at
+    most). The meetings expected of relationships still open at "now" grow with it: they are added from the
+    open relationships. ``start`` crops the series and selects the relationships cadence counts: the
+    totals of those started from then are summed from their own days."""
     args: list = []
-    where = population(filters, "r.mentee_ids[1]", schema, args)
-    where += " AND " + in_program(filters, "r.relationship_id", schema, args)
-    return await conn.fetch(
-        f"""WITH m AS (SELECT relationship_id, array_agg(held_on ORDER BY held_on) AS held,
-                              array_agg(logged_at ORDER BY logged_at) AS logged
-                       FROM {schema}.activity_meetings GROUP BY relationship_id),
-                 l AS (SELECT relationship_id, array_agg(lagging_at ORDER BY lagging_at) AS lagging
-                       FROM {schema}.activity_lagging GROUP BY relationship_id)
-            SELECT r.*, coalesce(m.held, '{{}}') AS held, coalesce(m.logged, '{{}}') AS logged,
-                   coalesce(l.lagging, '{{}}') AS lagging
-            FROM {schema}.activity_relationships r
-            LEFT JOIN m USING (relationship_id) LEFT JOIN l USING (relationship_id)
-            WHERE r.started_on IS NOT NULL AND {where}""",
+    where = _keyed(filters, "s", args)
+    sums = _Sums(
+        await conn.fetch(
+            f"SELECT month, {', '.join(f'sum({m})::bigint AS {m}' for m in _READ)}"
+            f" FROM {schema}.rel_sum_months s WHERE {where} GROUP BY month ORDER BY month",
+            *args,
+        )
+    )
+    month_end = _month_end(now)
+    after = {m: 0 for m in _READ}  # the changes after "now" in its month
+    if now < month_end:
+        after |= await _changes(
+            conn, schema, f"d.day > ${len(args) + 1} AND d.day <= ${len(args) + 2}", where, args, now, month_end
+        )
+    first = filters.start or await _first_started(conn, schema, sums, where, args, now)
+    points = month_points(first, now)
+    lagging, over_time = [], []
+    for label, month_start, day in points:
+        month = _month(month_start)
+        last = day == now  # the month "now" falls in: measured at "now"
+
+        def at_day(name: str, month: int = month, last: bool = last) -> int:
+            return sums.level(name, month) - (after[name] if last else 0)
+
+        during = sums.level("lagging_before", month - 1) + sums.within("lagging_entered", month)
+        lagging.append(
+            {
+                "month": label,
+                "active": at_day("active"),
+                "lagging_during_month": during - (after["lagging_entered"] if last else 0),
+                "lagging_at_month_end": at_day("lagging_at"),
+            }
+        )
+        keeping, agreed = at_day("keeping"), at_day("agreed")
+        over_time.append(
+            {
+                "month": label,
+                "meetings_held": sums.within("held", month) - (after["held"] if last else 0),
+                "with_agreement": agreed,
+                "keeping_cadence": keeping,
+                "share_keeping": ratio(keeping, agreed),
+            }
+        )
+    totals = await _cadence_totals(conn, schema, filters, sums, after, where, args, now)
+    agreed, keeping = totals["agreed_by"], totals["keeping_by"]
+    cadence = {
+        "relationships_with_agreement": agreed,
+        "without_agreement": totals["in_range"] - agreed,
+        "meetings_held": totals["held_by"],
+        "meetings_expected": totals["expected_by"],
+        "keeping_cadence": keeping,
+        "share_keeping": ratio(keeping, agreed),
+        "behind_by_one": totals["behind_one"],
+        "behind_by_two_or_more": totals["behind_two"],
+        "over_time": over_time,
+    }
+    return lagging, cadence
+
+
+async def _changes(
+    conn: asyncpg.Connection, schema: str, days: str, where: str, args: list, *more: object
+) -> dict[str, int]:
+    """The relationships' changes on the days ``days`` selects, summed per measure (``rel_sum_days``)."""
+    rows = await conn.fetch(
+        f"SELECT d.measure, sum(d.change)::bigint AS change"
+        f" FROM {schema}.rel_sum_days d JOIN {schema}.rel_sum_keys s USING (relationship_id)"
+        f" WHERE {days} AND {where} GROUP BY d.measure",
         *args,
+        *more,
+    )
+    return {r["measure"]: r["change"] for r in rows}
+
+
+async def _first_started(
+    conn: asyncpg.Connection, schema: str, sums: _Sums, where: str, args: list, now: date
+) -> date | None:
+    """The day the first of the filtered relationships started (to its month, unless that is "now"'s month,
+    where the day decides whether it started by "now")."""
+    month = next((m for m in sums.months if sums.within("started", m)), None)
+    if month is None:
+        return None
+    first = date(month // 12, month % 12 + 1, 1)
+    if month != _month(now):
+        return first
+    return await conn.fetchval(
+        f"SELECT min(started_on) FROM {schema}.rel_sum_keys s"
+        f" WHERE started_on BETWEEN ${len(args) + 1} AND ${len(args) + 2} AND {where}",
+        *args,
+        first,
+        _month_end(first),
     )
 
 
-def _day(at: datetime) -> date:
-    return at.astimezone(UTC).date()
-
-
-def lagging_spells(row: asyncpg.Record) -> list[tuple[date, date | None]]:
-    """(first day lagging, day it ended or None) per spell of one relationship."""
-    ends: dict[datetime | None, datetime] = {}
-    for start in row["lagging"]:
-        later = row["logged"][bisect.bisect_right(row["logged"], start) :][:1]
-        if row["closed_at"] is not None and row["closed_at"] > start:
-            later.append(row["closed_at"])
-        end = min(later, default=None)
-        ends[end] = min(ends.get(end, start), start)
-    return sorted((_day(start), None if end is None else _day(end)) for end, start in ends.items())
-
-
-def _until(days: list[date], end: date | None) -> int:
-    """The first month index whose measuring day is on or after ``end`` (all months when there is no end)."""
-    return len(days) if end is None else bisect.bisect_left(days, end)
-
-
-def lagging_over_time(rows: list[asyncpg.Record], filters: PopulationFilters, now: date) -> list[dict]:
-    """Per month: relationships active at its end, lagging at some time in it, lagging at its end.
-
-    Each relationship adds to the months it covers (intervals of months, not a scan of every month)."""
-    first = filters.start or min((r["started_on"] for r in rows), default=None)
-    points = month_points(first, now)
-    days, starts = [day for _, _, day in points], [start for _, start, _ in points]
-    active, during, at_end = _Months(len(points)), _Months(len(points)), _Months(len(points))
-    for row in rows:
-        active.add(bisect.bisect_left(days, row["started_on"]), _until(days, row["closed_on"]))
-        spells = lagging_spells(row)
-        during.add_union(
-            [
-                (bisect.bisect_left(days, s), len(days) if e is None else bisect.bisect_right(starts, e))
-                for s, e in spells
-            ]
+async def _cadence_totals(
+    conn: asyncpg.Connection,
+    schema: str,
+    filters: PopulationFilters,
+    sums: _Sums,
+    after: dict[str, int],
+    where: str,
+    args: list,
+    now: date,
+) -> dict[str, int]:
+    """The cadence totals at "now" of the relationships started by then (from ``start`` when given)."""
+    n = len(args)
+    if filters.start:
+        totals = {m: 0 for m in _TOTALS}
+        changed = await _changes(
+            conn,
+            schema,
+            f"s.started_on BETWEEN ${n + 1} AND ${n + 2} AND d.day <= ${n + 2}",
+            where,
+            args,
+            filters.start,
+            now,
         )
-        at_end.add_union([(bisect.bisect_left(days, s), _until(days, e)) for s, e in spells])
-    actives, durings, ends = active.totals(), during.totals(), at_end.totals()
-    return [
-        {"month": month, "active": actives[i], "lagging_during_month": durings[i], "lagging_at_month_end": ends[i]}
-        for i, (month, _, _) in enumerate(points)
-    ]
-
-
-def _cadence_at(row: asyncpg.Record, day: date) -> tuple[int, int]:
-    """(meetings held, meetings expected) by ``day``."""
-    until = min(day, row["closed_on"]) if row["closed_on"] else day
-    held = bisect.bisect_right(row["held"], until)
-    return held, max((until - row["started_on"]).days, 0) // (7 * row["cadence_weeks"])
-
-
-def cadence(rows: list[asyncpg.Record], filters: PopulationFilters, now: date) -> dict:
-    """Relationships started in the date range, measured from their start to their closing or ``now``."""
-    in_range = [r for r in rows if r["started_on"] <= now and (not filters.start or r["started_on"] >= filters.start)]
-    agreed = [r for r in in_range if r["cadence_weeks"] is not None and r["signed_on"] <= now]
-    counts = [_cadence_at(r, now) for r in agreed]
-    behind = [expected - held for held, expected in counts]
-    first = filters.start or min((r["started_on"] for r in rows), default=None)
-    points = month_points(first, now)
-    days = [day for _, _, day in points]
-    held_anywhere = sorted(day for r in rows for day in r["held"])
-    with_agreement, keeping = _Months(len(points)), [0] * len(points)
-    for r in rows:
-        if r["cadence_weeks"] is None:
-            continue
-        since = max(bisect.bisect_left(days, r["signed_on"]), bisect.bisect_left(days, r["started_on"]))
-        until = _until(days, r["closed_on"])
-        with_agreement.add(since, until)
-        held, weeks, started = r["held"], 7 * r["cadence_weeks"], r["started_on"]
-        meetings = bisect.bisect_right(held, days[since]) if since < until else 0
-        for i in range(since, until):  # active and agreed: the day is before any closing
-            while meetings < len(held) and held[meetings] <= days[i]:
-                meetings += 1
-            keeping[i] += meetings >= max((days[i] - started).days, 0) // weeks
-    current = with_agreement.totals()
-    over_time = [
-        {
-            "month": month,
-            "meetings_held": bisect.bisect_right(held_anywhere, day) - bisect.bisect_left(held_anywhere, month_start),
-            "with_agreement": current[i],
-            "keeping_cadence": keeping[i],
-            "share_keeping": ratio(keeping[i], current[i]),
-        }
-        for i, (month, month_start, day) in enumerate(points)
-    ]
-    return {
-        "relationships_with_agreement": len(agreed),
-        "without_agreement": len(in_range) - len(agreed),
-        "meetings_held": sum(held for held, _ in counts),
-        "meetings_expected": sum(expected for _, expected in counts),
-        "keeping_cadence": sum(b <= 0 for b in behind),
-        "share_keeping": ratio(sum(b <= 0 for b in behind), len(agreed)),
-        "behind_by_one": sum(b == 1 for b in behind),
-        "behind_by_two_or_more": sum(b >= 2 for b in behind),
-        "over_time": over_time,
-    }
+        totals |= {m: v for m, v in changed.items() if m in totals}
+    else:
+        totals = {m: sums.level(m, _month(now)) - after[m] for m in _TOTALS}
+    totals["expected_by"] += await conn.fetchval(
+        f"SELECT coalesce(sum((${n + 1}::date - started_on) / (7 * cadence_weeks)), 0)::bigint"
+        f" FROM {schema}.rel_sum_keys s WHERE closed_on IS NULL AND cadence_weeks > 0 AND signed_on <= ${n + 1}"
+        f" AND started_on BETWEEN ${n + 2} AND ${n + 1} AND {where}",
+        *args,
+        now,
+        filters.start or date.min,
+    )
+    return totals

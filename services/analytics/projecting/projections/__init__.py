@@ -19,6 +19,15 @@ what it needs is logged and left out, the other projections still see it) and wr
 few statements (COPY, ``INSERT … SELECT FROM unnest``), never one statement per event.
 """
 
-from services.analytics.projecting.projections import activity, evaluation, program, surveys, timeline, workforce
+from services.analytics.projecting.projections import (
+    activity,
+    evaluation,
+    program,
+    relationship_sums,
+    surveys,
+    timeline,
+    workforce,
+)
 
-ALL = (timeline, program, activity, workforce, evaluation, surveys)
+ALL = (timeline, program, activity, workforce, evaluation, surveys, relationship_sums)
+"""In write order: ``relationship_sums`` reads the program and activity facts the batch has just written."""
