@@ -265,14 +265,19 @@ def _slots(data: Any, path: tuple[str, ...]) -> list[tuple[dict[str, Any], str]]
     not a recursive generator: half the time, and walking is a third of sealing a payload (bench/hr_import.py)."""
     if not path:
         return []
-    level = [data]
-    for part in path[:-1]:
+    level = _descend([data], path[:-1])
+    last = path[-1]
+    return [(container, last) for container in level if isinstance(container, dict) and last in container]
+
+
+def _descend(level: list[Any], parts: tuple[str, ...]) -> list[Any]:
+    """What the ``parts`` reach from the containers of ``level``, level by level (``*``: each item of a list)."""
+    for part in parts:
         if part == "*":
             level = [item for container in level if isinstance(container, list) for item in container]
         else:
             level = [container[part] for container in level if isinstance(container, dict) and part in container]
-    last = path[-1]
-    return [(container, last) for container in level if isinstance(container, dict) and last in container]
+    return level
 
 
 def _each_leaf(event_type: str, data: dict[str, Any]) -> Iterator[tuple[Leaf, dict[str, Any], str]]:
@@ -310,14 +315,8 @@ def _copied_along(data: dict[str, Any], leaves: Sequence[Leaf]) -> dict[str, Any
     copying every value (bench/hr_import.py: the deep copy was a third of sealing a row)."""
     out = dict(data)
     for prefix in _containers(tuple(leaf.path for leaf in leaves)):
-        level: list[Any] = [out]
-        for part in prefix[:-1]:
-            if part == "*":
-                level = [item for container in level if isinstance(container, list) for item in container]
-            else:
-                level = [c[part] for c in level if isinstance(c, dict) and part in c]
         last = prefix[-1]
-        for container in level:
+        for container in _descend([out], prefix[:-1]):
             if last == "*" and isinstance(container, list):
                 container[:] = [_shallow(item) for item in container]
             elif last != "*" and isinstance(container, dict) and last in container:

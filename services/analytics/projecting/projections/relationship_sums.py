@@ -405,17 +405,7 @@ def _encode_chunk(facts: Sequence[asyncpg.Record], months: dict[tuple[Key, int],
     for row in facts:
         rid = row["relationship_id"]
         key: Key = (row["program_id"], row["department"], row["cohort"])
-        key_rows.append(
-            (
-                rid,
-                row["mentee_id"],
-                *key,
-                row["started_on"],
-                row["signed_on"],
-                row["cadence_weeks"],
-                row["closed_on"],
-            )
-        )
+        key_rows.append(_key_row(row, key))
         new = _changes(
             Facts(
                 row["started_on"],
@@ -508,15 +498,7 @@ async def _recompute(conn: asyncpg.Connection, schema: str, ids: set[str]) -> No
                 list(row["lagging"]),
             )
         )
-        key_row = (
-            rid,
-            row["mentee_id"],
-            *key,
-            row["started_on"],
-            row["signed_on"],
-            row["cadence_weeks"],
-            row["closed_on"],
-        )
+        key_row = _key_row(row, key)
         old = old_keys.get(rid)
         if old is not None and tuple(old.values()) == key_row and old_days.get(rid, {}) == new:
             continue
@@ -561,6 +543,19 @@ async def _recompute(conn: asyncpg.Connection, schema: str, ids: set[str]) -> No
                   AND {" AND ".join(f"s.{m} = 0" for m in MEASURES)}""",
             *(list(column) for column in list(zip(*sums, strict=True))[:4]),
         )
+
+
+def _key_row(row: asyncpg.Record, key: Key) -> tuple[Any, ...]:
+    """A relationship's ``rel_sum_keys`` row from its facts."""
+    return (
+        row["relationship_id"],
+        row["mentee_id"],
+        *key,
+        row["started_on"],
+        row["signed_on"],
+        row["cadence_weeks"],
+        row["closed_on"],
+    )
 
 
 def _add(months: dict, key: Key, days: dict[date, list[int]], sign: int) -> None:
