@@ -19,35 +19,7 @@ from services.analytics.querying.periods import (
     population,
     ratio,
 )
-
-
-class _Months:
-    """Counts per month over intervals of month indices (a difference array): O(intervals + months)."""
-
-    def __init__(self, months: int) -> None:
-        self.months, self.diff = months, [0] * (months + 1)
-
-    def add(self, first: int, until: int) -> None:
-        """One more in months ``first`` .. ``until - 1``."""
-        first, until = max(first, 0), min(until, self.months)
-        if first < until:
-            self.diff[first] += 1
-            self.diff[until] -= 1
-
-    def add_union(self, intervals: list[tuple[int, int]]) -> None:
-        """One more in every month covered by any of ``intervals`` (overlaps counted once)."""
-        end = -1
-        for first, until in sorted(intervals):
-            first = max(first, end)
-            self.add(first, until)
-            end = max(end, until)
-
-    def totals(self) -> list[int]:
-        running, out = 0, []
-        for change in self.diff[:-1]:
-            running += change
-            out.append(running)
-        return out
+from services.analytics.querying.trends import _Months
 
 
 async def relationship_facts(conn: asyncpg.Connection, schema: str, filters: PopulationFilters) -> list[asyncpg.Record]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
@@ -35,6 +34,7 @@ from shared.events import profiles, relationships
 from shared.events.matching import MatchApproved, ParticipantEnrolled
 from tests.analytics_oracle import cadence, fast_starts_scan, lagging_over_time, relationship_facts
 from tests.fixtures.history import history_v1
+from tests.helpers import envelope_of
 from tests.integration.analytics.test_dashboard import person
 from tests.integration.analytics.test_dashboard_trends import trend_events
 
@@ -136,17 +136,7 @@ def _at(day: date, minute: int) -> datetime:
 
 
 def _envelope(event, subject: str, at: datetime, source: str) -> Envelope:
-    return Envelope(
-        id=uuid.uuid4(),
-        source=f"/services/{source}",
-        type=event.type_name(),
-        time=at,
-        subject=subject,
-        correlationid=uuid.uuid4(),
-        sequence=1,
-        schemaversion=event.schema_version,
-        data=event.model_dump(mode="json"),
-    )
+    return envelope_of(event, subject, f"/services/{source}", time=at)
 
 
 days = st.integers(min_value=0, max_value=700)

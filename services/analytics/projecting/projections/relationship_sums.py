@@ -406,18 +406,7 @@ def _encode_chunk(facts: Sequence[asyncpg.Record], months: dict[tuple[Key, int],
         rid = row["relationship_id"]
         key: Key = (row["program_id"], row["department"], row["cohort"])
         key_rows.append(_key_row(row, key))
-        new = _changes(
-            Facts(
-                row["started_on"],
-                row["signed_on"],
-                row["cadence_weeks"],
-                row["closed_on"],
-                row["closed_at"],
-                row["held"],
-                row["logged"],
-                row["lagging"],
-            )
-        )
+        new = _changes(_facts(row))
         start = _DAY_ROW + binary_copy.text_field(rid)
         for day, values in new.items():
             day_field = day_fields.get(day)
@@ -486,18 +475,7 @@ async def _recompute(conn: asyncpg.Connection, schema: str, ids: set[str]) -> No
         rid = row["relationship_id"]
         seen.add(rid)
         key: Key = (row["program_id"], row["department"], row["cohort"])
-        new = changes(
-            Facts(
-                row["started_on"],
-                row["signed_on"],
-                row["cadence_weeks"],
-                row["closed_on"],
-                row["closed_at"],
-                list(row["held"]),
-                list(row["logged"]),
-                list(row["lagging"]),
-            )
-        )
+        new = changes(_facts(row))
         key_row = _key_row(row, key)
         old = old_keys.get(rid)
         if old is not None and tuple(old.values()) == key_row and old_days.get(rid, {}) == new:
@@ -543,6 +521,20 @@ async def _recompute(conn: asyncpg.Connection, schema: str, ids: set[str]) -> No
                   AND {" AND ".join(f"s.{m} = 0" for m in MEASURES)}""",
             *(list(column) for column in list(zip(*sums, strict=True))[:4]),
         )
+
+
+def _facts(row: asyncpg.Record) -> Facts:
+    """A relationship's facts from its row of ``_FACTS`` (asyncpg gives its arrays as lists)."""
+    return Facts(
+        row["started_on"],
+        row["signed_on"],
+        row["cadence_weeks"],
+        row["closed_on"],
+        row["closed_at"],
+        row["held"],
+        row["logged"],
+        row["lagging"],
+    )
 
 
 def _key_row(row: asyncpg.Record, key: Key) -> tuple[Any, ...]:
