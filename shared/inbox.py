@@ -75,6 +75,16 @@ class Delivery:
     headers: tuple[tuple[str, bytes], ...] = ()
 
 
+def _event_context(envelope: Envelope) -> dict[str, str | None]:
+    """What a record's log lines say about its event (bound while it is handled, or logged with its outcome)."""
+    return {
+        "event_id": str(envelope.id),
+        "event_type": envelope.type,
+        "correlation_id": str(envelope.correlationid),
+        "causation_id": str(envelope.causationid) if envelope.causationid else None,
+    }
+
+
 class IdempotentConsumer:
     def __init__(
         self,
@@ -114,12 +124,7 @@ class IdempotentConsumer:
             return await self._dead_letter(delivery, "unknown-schema-version", exc, envelope.type, attempts=0)
         except (ValidationError, UnknownEventType) as exc:
             return await self._dead_letter(delivery, "invalid-payload", exc, envelope.type, attempts=0)
-        with bound_contextvars(
-            event_id=str(envelope.id),
-            event_type=envelope.type,
-            correlation_id=str(envelope.correlationid),
-            causation_id=str(envelope.causationid) if envelope.causationid else None,
-        ):
+        with bound_contextvars(**_event_context(envelope)):
             return await self._handle_with_retries(delivery, handler, event, envelope)
 
     async def process_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
@@ -166,19 +171,11 @@ class IdempotentConsumer:
                     outcome=handled[i],
                     topic=delivery.topic,
                     offset=delivery.offset,
-                    event_id=str(envelope.id),
-                    event_type=envelope.type,
-                    correlation_id=str(envelope.correlationid),
-                    causation_id=str(envelope.causationid) if envelope.causationid else None,
+                    **_event_context(envelope),
                 )
             elif i in batch:
                 handler, event, envelope = batch[i]
-                with bound_contextvars(
-                    event_id=str(envelope.id),
-                    event_type=envelope.type,
-                    correlation_id=str(envelope.correlationid),
-                    causation_id=str(envelope.causationid) if envelope.causationid else None,
-                ):
+                with bound_contextvars(**_event_context(envelope)):
                     outcomes[i] = await self._handle_with_retries(delivery, handler, event, envelope)
             else:
                 outcomes[i] = await self.process(delivery)
@@ -210,12 +207,7 @@ class IdempotentConsumer:
                     outcomes[i] = "duplicate"
                     continue
                 first_time.discard(envelope.id)  # the same event twice in one batch: the second is a duplicate
-                with bound_contextvars(
-                    event_id=str(envelope.id),
-                    event_type=envelope.type,
-                    correlation_id=str(envelope.correlationid),
-                    causation_id=str(envelope.causationid) if envelope.causationid else None,
-                ):
+                with bound_contextvars(**_event_context(envelope)):
                     if traced:
                         delivery = deliveries[i]
                         with tracing.consume_span(delivery.topic, delivery.headers, envelope.type, envelope.id):
