@@ -70,11 +70,13 @@ class NotificationsSettings(BaseSettings):
     )
     delivery_poll_seconds: float = Field(default=1.0, gt=0)
     consumer_fetch_wait_ms: int = Field(
-        default=20,
+        default=100,
         ge=1,
         le=500,
         description="Longest the broker may hold an empty fetch: the latency an idle consumer adds"
-        " (Kafka's default 500)",
+        " (Kafka's default 500). Each fetch costs the consumer about 1.5 ms of CPU, so at 20 ms an idle"
+        " notifications process spent 89 ms CPU/s waiting; a mail may well wait 50 ms more"
+        " (bench/load.py --idle-seconds, bench/notify_latency.py)",
     )
     consumer_batch: int = Field(
         default=100, ge=1, le=1000, description="Events handled in one consumer transaction at most (1: one by one)"

@@ -51,10 +51,11 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         """Claim batches as intents come due and keep up to ``delivery_batches`` of them in flight; woken by
-        the consumer's NOTIFY, and polling as a fallback; lapsed leases are looked for once per poll."""
+        the consumer's NOTIFY, and polling as a fallback; lapsed leases are looked for every ``recovery``."""
         slots = asyncio.Semaphore(self.deps.options.delivery_batches)
         in_flight: set[asyncio.Task[None]] = set()
         poll = self.deps.options.delivery_poll_seconds
+        recovery = recovery_interval(poll, self.deps.options.claim_lease_seconds)
         recovered_at = float("-inf")
         async with self.pool.acquire() as listener:
             await listener.add_listener(WAKE_CHANNEL, self._on_wake)
@@ -63,12 +64,11 @@ class DeliveryWorker:
                     self._wake.clear()
                     backlog = False
                     try:
-                        if time.monotonic() - recovered_at >= poll:
-                            # Leases run for minutes: looking for lapsed claims once per poll is plenty,
-                            # and a wake-up (a new intent) need not wait for that transaction.
+                        if time.monotonic() - recovered_at >= recovery:
+                            # A wake-up (a new intent) need not wait for that transaction.
                             await self.recover_lapsed()
                             recovered_at = time.monotonic()
-                        backlog = await self._claim_while_due(slots, in_flight, recovered_at + poll)
+                        backlog = await self._claim_while_due(slots, in_flight, recovered_at + recovery)
                     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                         log.warning("delivery round failed; retrying", error=repr(exc))
                     if backlog:
@@ -122,6 +122,13 @@ class DeliveryWorker:
 
     def _on_wake(self, *_: object) -> None:
         self._wake.set()
+
+
+def recovery_interval(poll_seconds: float, lease_seconds: float) -> float:
+    """How often the worker looks for lapsed claims: a quarter of the lease (it runs for minutes), so a lost
+    claim is sent again at most a quarter lease late, but never more often than it polls. Once per poll
+    (every second) was a transaction of two statements a second for nothing (bench/load.py --idle-seconds)."""
+    return max(poll_seconds, lease_seconds / 4)
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
