@@ -84,7 +84,12 @@ class DeliveryWorker:
         self, slots: asyncio.Semaphore, in_flight: set[asyncio.Task[None]], check_leases_at: float
     ) -> bool:
         """Claim batch after batch (each sent and recorded in a task of its own) until none is due; ``True``
-        if still claiming when the leases are due to be checked again (a backlog: no waiting)."""
+        if still claiming when the leases are due to be checked again (a backlog: no waiting).
+
+        A claim of fewer than ``delivery_concurrency`` intents took every one due: claiming again at once
+        would find nothing (one statement per wake-up for nothing); an intent recorded since was recorded
+        after the wake-up was reset, so its NOTIFY wakes the worker again."""
+        full = self.deps.options.delivery_concurrency
         while not self._stopping:
             if time.monotonic() >= check_leases_at:
                 return True
@@ -100,6 +105,8 @@ class DeliveryWorker:
             task = asyncio.create_task(deliver.finish(self.delivery, *batch), name="delivery-batch")
             in_flight.add(task)
             task.add_done_callback(lambda t: (in_flight.discard(t), slots.release(), _log_failure(t)))
+            if len(batch[0]) < full:
+                return False
         return False
 
     async def deliver_due(self) -> int:
