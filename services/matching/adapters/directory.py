@@ -81,7 +81,9 @@ SELECT (SELECT active FROM mentees WHERE mentee_id = $1) AS active,
        (SELECT request_id FROM requests WHERE mentee_id = $1 AND program_id = $3 AND status = ANY($2::text[])
         LIMIT 1) AS open_request_id,
        (SELECT mentor_id FROM active_pairs WHERE mentee_id = $1 AND program_id = $3 LIMIT 1) AS mentor_id,
-       (SELECT role FROM enrolments WHERE program_id = $3 AND participant_id = $1) AS enrolled_as
+       (SELECT role FROM enrolments WHERE program_id = $3 AND participant_id = $1) AS enrolled_as,
+       ARRAY(SELECT request_id FROM requests WHERE mentee_id = $1 AND program_id = $3 AND status = 'unmatched'
+             ORDER BY request_id) AS unmatched_request_ids
 """
 
 
@@ -93,7 +95,7 @@ class PostgresDirectory:
 
         The lock is its own statement, so the reads after it see what a transaction that held it committed (a
         statement reads the rows committed when it starts); the reads are one statement (they were four round
-        trips)."""
+        trips; and a fifth for the requests a new one supersedes)."""
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('mentee-request:' || $1))", mentee_id)
         row = await conn.fetchrow(_MENTEE_STANDING, mentee_id, list(OPEN), program_id)
         return MenteeStanding(
@@ -102,6 +104,7 @@ class PostgresDirectory:
             open_request_id=row["open_request_id"],
             mentor_id=row["mentor_id"],
             enrolled=program_id == DEFAULT_PROGRAM or row["enrolled_as"] == "mentee",
+            unmatched_request_ids=tuple(row["unmatched_request_ids"]),
         )
 
     async def mentor_standings(

@@ -35,8 +35,11 @@ class PostgresSlots:
         )
         if active is None:
             raise MatchingRuleViolation(f"mentor {mentor_id} is not an active mentor")
-        capacity = await conn.fetchval("SELECT mentor_capacity($1, $2)", mentor_id, program_id)
-        load = await conn.fetchval("SELECT mentor_load($1, $2)", mentor_id, program_id)
+        # Both after the lock, in a statement of their own (its snapshot sees the match committed by whoever held the
+        # lock before), and together: one round trip (bench/load.py, statements per command).
+        capacity, load = await conn.fetchrow(
+            "SELECT mentor_capacity($1, $2), mentor_load($1, $2)", mentor_id, program_id
+        )
         if load >= capacity:
             where = "" if program_id == DEFAULT_PROGRAM else f" in program {program_id}"
             raise MatchingRuleViolation(

@@ -74,7 +74,8 @@ class Directory(Protocol):
     """Matching's copies of mentors and mentees (kept from profiles' events)."""
 
     async def mentee_standing(self, conn: Conn, mentee_id: str, program_id: str = DEFAULT_PROGRAM) -> MenteeStanding:
-        """Where the mentee stands for a new request in the program (open request, mentor: in that program).
+        """Where the mentee stands for a new request in the program (open request, mentor, unmatched requests: in
+        that program).
         Takes the per-mentee advisory lock first (held until the transaction ends), so two submissions of one
         mentee are decided one after the other."""
         ...

@@ -34,14 +34,13 @@ async def handle(deps: Deps, cmd: SubmitRequest) -> str:
         events = request.submit(
             cmd.mentee_id, cmd.biography, cmd.motivation, cmd.ranked_mentor_ids, cmd.program_id, self_match=self_match
         )
-        check_submission(await deps.directory.mentee_standing(conn, cmd.mentee_id, cmd.program_id))
+        standing = await deps.directory.mentee_standing(conn, cmd.mentee_id, cmd.program_id)
+        check_submission(standing)
         for why in (await exclusions_for(deps, conn, cmd.mentee_id, cmd.ranked_mentor_ids, cmd.program_id)).values():
             if why is not None:
                 raise InvalidCommand("ranked_mentor_ids", why)
-        for waiting_id in await deps.index.of_mentee(conn, cmd.mentee_id, ["unmatched"]):
+        for waiting_id in standing.unmatched_request_ids:  # read with the standing: no round trip of their own
             waiting = await deps.requests.load(conn, waiting_id)
-            if waiting.program_id != cmd.program_id:
-                continue
             superseded = waiting.withdraw(f"superseded by request {request.request_id}")
             await deps.requests.commit(conn, waiting, superseded, correlation_id=cmd.correlation_id)
         await deps.requests.commit(conn, request, events, correlation_id=cmd.correlation_id)

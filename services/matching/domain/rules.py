@@ -34,6 +34,8 @@ class MenteeStanding:
     """A mentor in the program asked about (one mentor per program at a time)."""
     enrolled: bool = True
     """Enrolled as a mentee in the program (everyone is, in "default")."""
+    unmatched_request_ids: tuple[str, ...] = ()
+    """Their requests in the program left unmatched: a new request there supersedes them."""
 
 
 def registered_and_active(standing: MenteeStanding) -> None:

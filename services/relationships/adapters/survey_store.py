@@ -33,23 +33,29 @@ class PostgresSurveyStore:
         )
 
     async def save_view(self, conn: asyncpg.Connection, survey: Survey, questions: list[dict[str, Any]] | None) -> None:
-        if questions is not None:
-            assert survey.expires_on is not None
+        """The survey's view row: created with its questions when it opens (an existing row keeps its own), and its
+        answered respondents set, in one statement (a pulse survey opens with every meeting logged: bench/load.py
+        counted an INSERT and an UPDATE per meeting)."""
+        answered = sorted(survey.answered)
+        if questions is None:
             await conn.execute(
-                "INSERT INTO survey_view (survey_id, kind, program_id, relationship_id, respondent_ids, questions,"
-                " opened_on, expires_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-                " ON CONFLICT (survey_id) DO NOTHING",
-                survey.survey_id,
-                survey.kind,
-                survey.program_id,
-                survey.relationship_id,
-                survey.respondent_ids,
-                questions,
-                survey.opened_on,
-                survey.expires_on,
+                "UPDATE survey_view SET answered_ids = $2 WHERE survey_id = $1", survey.survey_id, answered
             )
+            return
+        assert survey.expires_on is not None
         await conn.execute(
-            "UPDATE survey_view SET answered_ids = $2 WHERE survey_id = $1", survey.survey_id, sorted(survey.answered)
+            "INSERT INTO survey_view (survey_id, kind, program_id, relationship_id, respondent_ids, questions,"
+            " opened_on, expires_on, answered_ids) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            " ON CONFLICT (survey_id) DO UPDATE SET answered_ids = EXCLUDED.answered_ids",
+            survey.survey_id,
+            survey.kind,
+            survey.program_id,
+            survey.relationship_id,
+            survey.respondent_ids,
+            questions,
+            survey.opened_on,
+            survey.expires_on,
+            answered,
         )
 
     async def questions(self, conn: asyncpg.Connection, survey_id: str) -> list[dict[str, Any]] | None:

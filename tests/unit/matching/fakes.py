@@ -120,11 +120,17 @@ class MemoryDirectory:
         mentee = self.t.mentees.get(mentee_id)
         open_ids = [i for i, r in self.t.requests.items() if r["mentee_id"] == mentee_id and r["status"] in OPEN]
         mentors = [mentor for mentor, mentee in self.t.pairs if mentee == mentee_id]
+        unmatched = [
+            i
+            for i, r in self.t.requests.items()
+            if r["mentee_id"] == mentee_id and r["program_id"] == program_id and r["status"] == "unmatched"
+        ]
         return MenteeStanding(
             mentee_id,
             active=None if mentee is None else mentee.active,
             open_request_id=open_ids[0] if open_ids else None,
             mentor_id=mentors[0] if mentors else None,
+            unmatched_request_ids=tuple(sorted(unmatched)),
         )
 
     async def mentor_standings(
