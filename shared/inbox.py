@@ -9,7 +9,9 @@ Outcomes of one message:
   producer was upgraded first): dead-lettered with reason
   ``unknown-schema-version`` and an error naming the type and both versions,
   never read as a shape the handler was not written for;
-* event type the group does not handle: acknowledged, nothing recorded;
+* event type the group does not handle: acknowledged, nothing recorded; a record whose ``event_type``
+  header (``shared.bus.message_headers``) names such a type is not even parsed (a group reads whole
+  topics and handles some of their types: ``bench/consumer.py``'s ignored records);
 * event id already in the inbox: acknowledged, handler not called (redelivery);
 * handler error: retried with exponential back-off; after ``max_attempts``
   tries the message is dead-lettered;
@@ -27,7 +29,7 @@ import contextlib
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -75,6 +77,14 @@ class Delivery:
     headers: tuple[tuple[str, bytes], ...] = ()
 
 
+def _routed_type(delivery: Delivery) -> str | None:
+    """The record's ``event_type`` header, which the relay writes for routing without parsing; None without one."""
+    for name, value in delivery.headers:
+        if name == "event_type":
+            return value.decode(errors="replace")
+    return None
+
+
 def _event_context(envelope: Envelope) -> dict[str, str | None]:
     """What a record's log lines say about its event (bound while it is handled, or logged with its outcome)."""
     return {
@@ -83,6 +93,15 @@ def _event_context(envelope: Envelope) -> dict[str, str | None]:
         "correlation_id": str(envelope.correlationid),
         "causation_id": str(envelope.causationid) if envelope.causationid else None,
     }
+
+
+class _Received(NamedTuple):
+    """A batch's record ready for its handler, with the context its log lines carry (built once)."""
+
+    handler: Handler
+    event: Event
+    envelope: Envelope
+    context: dict[str, str | None]
 
 
 class IdempotentConsumer:
@@ -109,6 +128,10 @@ class IdempotentConsumer:
         self.dead_letter_topic = dead_letter_topic(group)
 
     async def process(self, delivery: Delivery) -> Outcome:
+        routed = _routed_type(delivery)
+        if routed is not None and routed not in self.handlers:
+            consumed_events.labels(self.group, routed, "ignored").inc()
+            return "ignored"
         try:
             envelope = Envelope.from_bytes(delivery.value)
         except ValidationError as exc:
@@ -139,6 +162,11 @@ class IdempotentConsumer:
         counts: Counter[tuple[str, Outcome]] = Counter()
         received: dict[int, tuple[Handler, Envelope]] = {}
         for i, delivery in enumerate(deliveries):
+            routed = _routed_type(delivery)
+            if routed is not None and routed not in self.handlers:
+                outcomes[i] = "ignored"
+                counts[(routed, "ignored")] += 1
+                continue
             try:
                 envelope = Envelope.from_bytes(delivery.value)
             except ValidationError:
@@ -150,10 +178,11 @@ class IdempotentConsumer:
             else:
                 received[i] = (handler, envelope)
         opened = await self._opened_many([envelope for _, envelope in received.values()])
-        batch: dict[int, tuple[Handler, Event, Envelope]] = {}
+        batch: dict[int, _Received] = {}
         for (i, (handler, _)), envelope in zip(received.items(), opened, strict=True):
             with contextlib.suppress(ValidationError, UnknownEventType, UnknownEventVersion):  # left to ``process``
-                batch[i] = (handler, decode(envelope.type, envelope.data, envelope.schemaversion), envelope)
+                event = decode(envelope.type, envelope.data, envelope.schemaversion)
+                batch[i] = _Received(handler, event, envelope, _event_context(envelope))
         try:
             handled = await self._handle_batch(batch, deliveries)
         except Exception as exc:
@@ -164,28 +193,24 @@ class IdempotentConsumer:
                 continue
             if i in handled:
                 outcomes[i] = handled[i]
-                envelope = batch[i][2]
-                counts[(envelope.type, handled[i])] += 1
+                record = batch[i]
+                counts[(record.envelope.type, handled[i])] += 1
                 log.info(
-                    "event consumed",
-                    outcome=handled[i],
-                    topic=delivery.topic,
-                    offset=delivery.offset,
-                    **_event_context(envelope),
+                    "event consumed", outcome=handled[i], topic=delivery.topic, offset=delivery.offset, **record.context
                 )
             elif i in batch:
-                handler, event, envelope = batch[i]
-                with bound_contextvars(**_event_context(envelope)):
-                    outcomes[i] = await self._handle_with_retries(delivery, handler, event, envelope)
+                record = batch[i]
+                with bound_contextvars(**record.context):
+                    outcomes[i] = await self._handle_with_retries(
+                        delivery, record.handler, record.event, record.envelope
+                    )
             else:
                 outcomes[i] = await self.process(delivery)
         for (event_type, outcome), count in counts.items():  # one metric update per type, not per record
             consumed_events.labels(self.group, event_type, outcome).inc(count)
         return outcomes  # type: ignore[return-value]  # every record has its outcome by now
 
-    async def _handle_batch(
-        self, batch: dict[int, tuple[Handler, Event, Envelope]], deliveries: Sequence[Delivery]
-    ) -> dict[int, Outcome]:
+    async def _handle_batch(self, batch: dict[int, _Received], deliveries: Sequence[Delivery]) -> dict[int, Outcome]:
         if not batch:
             return {}
         outcomes: dict[int, Outcome] = {}
@@ -198,16 +223,16 @@ class IdempotentConsumer:
                     " SELECT $1, e.id, e.type FROM unnest($2::uuid[], $3::text[]) AS e(id, type)"
                     " ON CONFLICT DO NOTHING RETURNING event_id",
                     self.group,
-                    [envelope.id for _, _, envelope in batch.values()],
-                    [envelope.type for _, _, envelope in batch.values()],
+                    [record.envelope.id for record in batch.values()],
+                    [record.envelope.type for record in batch.values()],
                 )
             }
-            for i, (handler, event, envelope) in batch.items():
+            for i, (handler, event, envelope, context) in batch.items():
                 if envelope.id not in first_time:
                     outcomes[i] = "duplicate"
                     continue
                 first_time.discard(envelope.id)  # the same event twice in one batch: the second is a duplicate
-                with bound_contextvars(**_event_context(envelope)):
+                with bound_contextvars(**context):
                     if traced:
                         delivery = deliveries[i]
                         with tracing.consume_span(delivery.topic, delivery.headers, envelope.type, envelope.id):

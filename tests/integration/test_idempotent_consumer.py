@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from shared.bus import dead_letter_topic, ensure_topics, new_broker, new_producer
+from shared.bus import dead_letter_topic, ensure_topics, message_headers, new_broker, new_producer
 from shared.envelope import Envelope
 from shared.events.profiles import MentorCapacityChanged, MentorTrainingCompleted
 from shared.inbox import Delivery, IdempotentConsumer, PermanentError
@@ -185,3 +185,21 @@ async def test_a_batch_is_opened_at_once_and_handled_in_one_transaction(pool) ->
     assert await consumer.process_batch(deliveries) == ["handled", "ignored", "handled", "handled"]
     assert calls == [3]  # the record no handler takes is not opened
     assert sorted(r["value"] for r in await pool.fetch("SELECT value FROM effects")) == [1, 2, 3]
+
+
+async def test_a_record_whose_header_names_a_type_the_group_does_not_handle_is_not_parsed(pool) -> None:
+    """The relay's ``event_type`` header routes a record without parsing it (``bench/consumer.py``): one of a type
+    the group does not handle is ignored as it is, whatever its value; one the group handles is read as ever."""
+    await pool.execute("CREATE TABLE effects (event_id uuid, value int)")
+
+    async def on_capacity(conn, event, envelope) -> None:
+        await conn.execute("INSERT INTO effects (event_id, value) VALUES ($1, $2)", envelope.id, event.new_capacity)
+
+    consumer = IdempotentConsumer(pool, "routed", {"MentorCapacityChanged": on_capacity}, None)
+    unhandled = Delivery(b"not an envelope", "t", 0, 0, headers=(("event_type", b"MentorTrainingCompleted"),))
+    handled = capacity(5)
+    routed = Delivery(handled.to_bytes(), "t", 0, 1, headers=tuple(message_headers(handled.type, handled.id)))
+    assert await consumer.process_batch([unhandled, routed]) == ["ignored", "handled"]
+    assert await consumer.process(unhandled) == "ignored"
+    assert await pool.fetchval("SELECT count(*) FROM inbox") == 1
+    assert [r["value"] for r in await pool.fetch("SELECT value FROM effects")] == [5]
