@@ -65,13 +65,18 @@ async def records_after(
     for tp, offset in offsets.items():
         probe.seek(tp, offset)
     deadline = time.monotonic() + timeout
-    while True:
-        await probe.getmany(timeout_ms=200, max_records=1)
-        ends = {tp: probe.highwater(tp) for tp in offsets}
-        if None not in ends.values():
-            return {tp: max(end - offsets[tp], 0) for tp, end in ends.items()}
-        if time.monotonic() > deadline:
-            return None
+    try:
+        while True:
+            await probe.getmany(timeout_ms=200, max_records=1)
+            ends = {tp: probe.highwater(tp) for tp in offsets}
+            if None not in ends.values():
+                return {tp: max(end - offsets[tp], 0) for tp, end in ends.items()}
+            if time.monotonic() > deadline:
+                return None
+    finally:
+        # Left assigned, the probe's fetcher would go on long-polling those partitions between checks, a
+        # fetch every ``fetch_max_wait_ms`` for nothing (about 0.5 ms of CPU each: bench/consumer.py).
+        probe.unsubscribe()
 
 
 Stuck = tuple[str, str]
