@@ -13,7 +13,9 @@ from shared.events.hr import HrEventRescinded
 
 
 def _json_text(value: object) -> str:
-    """jsonb's input text, with msgspec rather than json (a few times faster; jsonb keeps no spacing)."""
+    """jsonb's input text, with msgspec rather than json (a few times faster; jsonb keeps no spacing).  A batch's
+    rows go as one JSON array of objects (``json_to_recordset``), not one array per column: asyncpg checks every
+    item of an array argument against the collection ABCs in Python (bench/hr_import.py --profile)."""
     return _encode(value).decode()
 
 
@@ -59,25 +61,36 @@ class PostgresHrRecords:
         ordered = sorted(workers, key=lambda w: w[1].employee_id)  # one lock order for concurrent writers
         linked = await conn.fetch(
             "INSERT INTO hr_workers (employee_id, participant_id, applied)"
-            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[]::jsonb[]) ORDER BY 1"
-            " ON CONFLICT DO NOTHING RETURNING employee_id",
-            [fact.employee_id for _, fact, _, _ in ordered],
-            [participant_id for _, _, participant_id, _ in ordered],
-            [_json_text(view.to_json()) for _, _, _, view in ordered],
+            " SELECT * FROM json_to_recordset($1::json) AS w(employee_id text, participant_id text, applied jsonb)"
+            " ORDER BY 1 ON CONFLICT DO NOTHING RETURNING employee_id",
+            _json_text(
+                [
+                    {"employee_id": fact.employee_id, "participant_id": participant_id, "applied": view.to_json()}
+                    for _, fact, participant_id, view in ordered
+                ]
+            ),
         )
         if len(linked) != len(workers):
             return False
         await conn.execute(
             "INSERT INTO hr_facts (event_id, employee_id, event_type, schema_version, effective_date, recorded_at,"
-            " data) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::date[],"
-            " $6::timestamptz[], $7::text[]::jsonb[]) ON CONFLICT (event_id) DO NOTHING",
-            [event_id for event_id, _, _, _ in workers],
-            [fact.employee_id for _, fact, _, _ in workers],
-            [fact.type_name() for _, fact, _, _ in workers],
-            [fact.schema_version for _, fact, _, _ in workers],
-            [fact.effective_date for _, fact, _, _ in workers],
-            [fact.recorded_at for _, fact, _, _ in workers],
-            [fact.model_dump_json() for _, fact, _, _ in workers],
+            " data) SELECT * FROM json_to_recordset($1::json) AS f(event_id text, employee_id text, event_type text,"
+            " schema_version integer, effective_date date, recorded_at timestamptz, data jsonb)"
+            " ON CONFLICT (event_id) DO NOTHING",
+            _json_text(
+                [
+                    {
+                        "event_id": event_id,
+                        "employee_id": fact.employee_id,
+                        "event_type": fact.type_name(),
+                        "schema_version": fact.schema_version,
+                        "effective_date": fact.effective_date,
+                        "recorded_at": fact.recorded_at,
+                        "data": msgspec.Raw(fact.model_dump_json()),  # the fact's JSON as add_fact stores it
+                    }
+                    for event_id, fact, _, _ in workers
+                ]
+            ),
         )
         return True
 
