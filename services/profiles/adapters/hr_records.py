@@ -38,18 +38,20 @@ class PostgresHrRecords:
         )
 
     async def known_facts(self, conn: asyncpg.Connection, event_ids: list[str]) -> set[str]:
-        rows = await conn.fetch("SELECT event_id FROM hr_facts WHERE event_id = ANY($1::text[])", event_ids)
+        rows = await conn.fetch(
+            "SELECT event_id FROM hr_facts WHERE event_id = ANY(ARRAY(SELECT json_array_elements_text($1::json)))",
+            _json_text(event_ids),
+        )
         return {r["event_id"] for r in rows}
 
     async def new_workers(self, conn: asyncpg.Connection, facts: list[tuple[str, str]]) -> set[str]:
         """Of ``(employee_id, fact event id)``, the employees profiles holds nothing about (no worker row, so no
         fact, link or erasure) whose fact no rescission names."""
         rows = await conn.fetch(
-            "SELECT f.employee_id FROM unnest($1::text[], $2::text[]) AS f(employee_id, event_id)"
+            "SELECT f.employee_id FROM json_to_recordset($1::json) AS f(employee_id text, event_id text)"
             " WHERE NOT EXISTS (SELECT 1 FROM hr_workers w WHERE w.employee_id = f.employee_id)"
             " AND NOT EXISTS (SELECT 1 FROM hr_rescissions r WHERE r.rescinded_event_id = f.event_id)",
-            [employee_id for employee_id, _ in facts],
-            [event_id for _, event_id in facts],
+            _json_text([{"employee_id": employee_id, "event_id": event_id} for employee_id, event_id in facts]),
         )
         return {r["employee_id"] for r in rows}
 
