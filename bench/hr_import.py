@@ -13,10 +13,10 @@ Each run's CPU per row is given per process (the CLI, profiles with its relay, P
 runs, and in all, with the relay's publishing of the run's events after the CLI ended (``+ relay``): the
 machine is shared, so CPU per row says more than wall time.  ``--profile DIR`` writes a cProfile of profiles
 (``shared.serve``) and of the CLI's main thread per run, and, where the server has pg_stat_statements loaded,
-prints each run's top statements by execution time.
+prints each run's top statements by execution time (``--statements``: only those).
 
     python -m bench.hr_import [--rows 100000] [--batch-size 1000] [--parallel 2] [--seed 7] [--skip-changed]
-                              [--profile DIR]
+                              [--profile DIR] [--statements]
 """
 
 from __future__ import annotations
@@ -224,12 +224,14 @@ class Profiler:
     cumulative: each run's share is the difference from the run before), each run's top functions printed;
     with pg_stat_statements loaded in the server, each run's top statements."""
 
-    def __init__(self, directory: Path, profiles_pid: int, dsn: str) -> None:
+    def __init__(self, directory: Path | None, profiles_pid: int, dsn: str) -> None:
         self.directory, self.profiles_pid, self.dsn = directory, profiles_pid, dsn
         self.before: dict = {}
         self.statements = asyncio.run(self._sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")) is not None
 
     def cli_prefix(self, run: str) -> list[str]:
+        if self.directory is None:
+            return []
         return ["-m", "cProfile", "-o", str(self.directory / f"cli-{_slug(run)}.prof")]
 
     def start(self) -> None:
@@ -237,6 +239,13 @@ class Profiler:
             asyncio.run(self._sql("SELECT pg_stat_statements_reset()"))
 
     def report(self, run: str) -> None:
+        if self.directory is not None:
+            self._functions(run)
+        if self.statements:
+            self._statements(run)
+
+    def _functions(self, run: str) -> None:
+        assert self.directory is not None
         path = self.directory / f"profiles-{self.profiles_pid}.prof"
         since = path.stat().st_mtime if path.exists() else 0.0
         os.kill(self.profiles_pid, signal.SIGUSR2)  # profiles writes its statistics so far
@@ -254,17 +263,18 @@ class Profiler:
         if cli.exists():
             print(f"\n--- CLI (main thread), {run}: top functions by own time ---")
             _print_top(_difference(pstats.Stats(str(cli)).stats, {}))  # type: ignore[attr-defined]
-        if self.statements:
-            rows = asyncio.run(
-                self._sql(
-                    "SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 150) AS q"
-                    " FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15",
-                    fetch=True,
-                )
+
+    def _statements(self, run: str) -> None:
+        rows = asyncio.run(
+            self._sql(
+                "SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 150) AS q"
+                " FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15",
+                fetch=True,
             )
-            print(f"\n--- Postgres, {run}: top statements by execution time ---")
-            for r in rows or []:
-                print(f"{r['total_exec_time']:9.0f} ms {r['calls']:7} calls {r['rows']:8} rows  {r['q']}")
+        )
+        print(f"\n--- Postgres, {run}: top statements by execution time ---")
+        for r in rows or []:
+            print(f"{r['total_exec_time']:9.0f} ms {r['calls']:7} calls {r['rows']:8} rows  {r['q']}")
 
     async def _sql(self, statement: str, fetch: bool = False) -> list | str | None:
         conn = await asyncpg.connect(self.dsn)
@@ -388,6 +398,9 @@ def main() -> None:
         "--skip-changed", action="store_true", help="leave out the two runs of the file with 10%% changed rows"
     )
     parser.add_argument("--profile", metavar="DIR", help="cProfile profiles and the CLI, top statements per run")
+    parser.add_argument(
+        "--statements", action="store_true", help="each run's top statements (pg_stat_statements), no cProfile"
+    )
     args = parser.parse_args()
     profile_dir = Path(args.profile).resolve() if args.profile else None
     if profile_dir is not None:
@@ -419,7 +432,7 @@ def main() -> None:
         measure = {
             "cpu": cpu,
             "outbox_of": pg.dsn_for(running["profiles"].database),
-            "profiler": Profiler(profile_dir, profiles_pid, copy_db) if profile_dir else None,
+            "profiler": Profiler(profile_dir, profiles_pid, copy_db) if profile_dir or args.statements else None,
         }
         runs = [
             run_import("first import (all created)", n, url, first, size, parallel, **measure),

@@ -24,7 +24,7 @@ from rich.table import Table
 
 from mentorship.cli.console import LiveConsole
 from mentorship.cli.credentials import CredentialsError, bearer_for
-from shared.collecting import bulk_work
+from shared.collecting import bulk_work, collect_young
 from shared.hr_rows import row_hash
 from shared.roles import Role
 
@@ -210,6 +210,7 @@ def _unknown_rows(
     def answered() -> Iterator[Row]:
         report, unknown = asked.popleft().result()
         take(report)
+        collect_young()  # the HTTP client's garbage of the chunk's requests, under bulk_work
         for number, fields in unknown:
             yield number, fields, None
 
