@@ -80,14 +80,10 @@ _START_STREAMS = _appending(
 )
 
 # Many new streams, each with its events from version 1 and its own correlation and causation, in one statement.
-# The events come as one JSON array of objects (``_encode_json``; the payloads spliced in as stored), not one
-# array argument per column: asyncpg checks each item of an array argument against the collection ABCs in
-# Python (bench/hr_import.py --profile: a first import appends a thousand new streams a batch).
 _NEW_STREAMS = _appending(
     """SELECT e.event_id, e.stream_id, e.version, e.event_type, e.schema_version, $1, e.correlation_id,
-           e.causation_id, e.data
-    FROM ROWS FROM (json_to_recordset($2::json) AS (event_id uuid, stream_id text, version int, event_type text,
-                    schema_version int, correlation_id uuid, causation_id uuid, data jsonb))
+           e.causation_id, e.data::jsonb
+    FROM unnest($2::uuid[], $3::text[], $4::int[], $5::text[], $6::int[], $7::uuid[], $8::uuid[], $9::text[])
          WITH ORDINALITY AS e(event_id, stream_id, version, event_type, schema_version, correlation_id,
                               causation_id, data, ord)
     ORDER BY e.ord""",
@@ -268,21 +264,14 @@ class EventStore:
             await conn.fetchval(
                 _NEW_STREAMS,
                 occurred_at,
-                _encode_json(
-                    [
-                        {
-                            "event_id": ids[i],
-                            "stream_id": stream_id,
-                            "version": versions[i],
-                            "event_type": event.type_name(),
-                            "schema_version": event.schema_version,
-                            "correlation_id": correlations[i],
-                            "causation_id": causations[i],
-                            "data": msgspec.Raw(payload),
-                        }
-                        for i, ((stream_id, event), payload) in enumerate(zip(flat, stored, strict=True))
-                    ]
-                ).decode(),
+                ids,
+                [stream_id for stream_id, _ in flat],
+                versions,
+                [event.type_name() for _, event in flat],
+                [event.schema_version for _, event in flat],
+                correlations,
+                causations,
+                stored,
             )
         return occurred_at
 

@@ -13,9 +13,7 @@ from shared.events.hr import HrEventRescinded
 
 
 def _json_text(value: object) -> str:
-    """jsonb's input text, with msgspec rather than json (a few times faster; jsonb keeps no spacing).  A batch's
-    rows go as one JSON array of objects (``json_to_recordset``), not one array per column: asyncpg checks every
-    item of an array argument against the collection ABCs in Python (bench/hr_import.py --profile)."""
+    """jsonb's input text, with msgspec rather than json (a few times faster; jsonb keeps no spacing)."""
     return _encode(value).decode()
 
 
@@ -38,20 +36,18 @@ class PostgresHrRecords:
         )
 
     async def known_facts(self, conn: asyncpg.Connection, event_ids: list[str]) -> set[str]:
-        rows = await conn.fetch(
-            "SELECT event_id FROM hr_facts WHERE event_id = ANY(ARRAY(SELECT json_array_elements_text($1::json)))",
-            _json_text(event_ids),
-        )
+        rows = await conn.fetch("SELECT event_id FROM hr_facts WHERE event_id = ANY($1::text[])", event_ids)
         return {r["event_id"] for r in rows}
 
     async def new_workers(self, conn: asyncpg.Connection, facts: list[tuple[str, str]]) -> set[str]:
         """Of ``(employee_id, fact event id)``, the employees profiles holds nothing about (no worker row, so no
         fact, link or erasure) whose fact no rescission names."""
         rows = await conn.fetch(
-            "SELECT f.employee_id FROM json_to_recordset($1::json) AS f(employee_id text, event_id text)"
+            "SELECT f.employee_id FROM unnest($1::text[], $2::text[]) AS f(employee_id, event_id)"
             " WHERE NOT EXISTS (SELECT 1 FROM hr_workers w WHERE w.employee_id = f.employee_id)"
             " AND NOT EXISTS (SELECT 1 FROM hr_rescissions r WHERE r.rescinded_event_id = f.event_id)",
-            _json_text([{"employee_id": employee_id, "event_id": event_id} for employee_id, event_id in facts]),
+            [employee_id for employee_id, _ in facts],
+            [event_id for _, event_id in facts],
         )
         return {r["employee_id"] for r in rows}
 
@@ -63,36 +59,25 @@ class PostgresHrRecords:
         ordered = sorted(workers, key=lambda w: w[1].employee_id)  # one lock order for concurrent writers
         linked = await conn.fetch(
             "INSERT INTO hr_workers (employee_id, participant_id, applied)"
-            " SELECT * FROM json_to_recordset($1::json) AS w(employee_id text, participant_id text, applied jsonb)"
-            " ORDER BY 1 ON CONFLICT DO NOTHING RETURNING employee_id",
-            _json_text(
-                [
-                    {"employee_id": fact.employee_id, "participant_id": participant_id, "applied": view.to_json()}
-                    for _, fact, participant_id, view in ordered
-                ]
-            ),
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[]::jsonb[]) ORDER BY 1"
+            " ON CONFLICT DO NOTHING RETURNING employee_id",
+            [fact.employee_id for _, fact, _, _ in ordered],
+            [participant_id for _, _, participant_id, _ in ordered],
+            [_json_text(view.to_json()) for _, _, _, view in ordered],
         )
         if len(linked) != len(workers):
             return False
         await conn.execute(
             "INSERT INTO hr_facts (event_id, employee_id, event_type, schema_version, effective_date, recorded_at,"
-            " data) SELECT * FROM json_to_recordset($1::json) AS f(event_id text, employee_id text, event_type text,"
-            " schema_version integer, effective_date date, recorded_at timestamptz, data jsonb)"
-            " ON CONFLICT (event_id) DO NOTHING",
-            _json_text(
-                [
-                    {
-                        "event_id": event_id,
-                        "employee_id": fact.employee_id,
-                        "event_type": fact.type_name(),
-                        "schema_version": fact.schema_version,
-                        "effective_date": fact.effective_date,
-                        "recorded_at": fact.recorded_at,
-                        "data": msgspec.Raw(fact.model_dump_json()),  # the fact's JSON as add_fact stores it
-                    }
-                    for event_id, fact, _, _ in workers
-                ]
-            ),
+            " data) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::date[],"
+            " $6::timestamptz[], $7::text[]::jsonb[]) ON CONFLICT (event_id) DO NOTHING",
+            [event_id for event_id, _, _, _ in workers],
+            [fact.employee_id for _, fact, _, _ in workers],
+            [fact.type_name() for _, fact, _, _ in workers],
+            [fact.schema_version for _, fact, _, _ in workers],
+            [fact.effective_date for _, fact, _, _ in workers],
+            [fact.recorded_at for _, fact, _, _ in workers],
+            [fact.model_dump_json() for _, fact, _, _ in workers],
         )
         return True
 

@@ -91,12 +91,13 @@ class ReadModel:
         """Of ``(employee_id, email)``, the employee ids that no participant holds, as its employee id, its own
         id or (case-insensitively) its email, and that name no erased participant."""
         rows = await conn.fetch(
-            "SELECT w.employee_id FROM json_to_recordset($1::json) AS w(employee_id text, email text)"
+            "SELECT w.employee_id FROM unnest($1::text[], $2::text[]) AS w(employee_id, email)"
             " WHERE NOT EXISTS (SELECT 1 FROM participants p WHERE p.employee_id = w.employee_id)"
             " AND NOT EXISTS (SELECT 1 FROM participants p WHERE p.participant_id = w.employee_id)"
             " AND NOT EXISTS (SELECT 1 FROM participants p WHERE lower(p.email) = lower(w.email))"
             " AND NOT EXISTS (SELECT 1 FROM erased_participants e WHERE e.participant_id = w.employee_id)",
-            _encode([{"employee_id": employee_id, "email": email} for employee_id, email in people]).decode(),
+            [employee_id for employee_id, _ in people],
+            [email for _, email in people],
         )
         return {r["employee_id"] for r in rows}
 
