@@ -9,7 +9,14 @@ COPY of the same rows (the file read and parsed, the rows copied into a table of
 their columns) on the same Postgres.  Each CLI run's peak RSS is measured; a first
 import of a file a tenth the size shows whether memory grows with the file.
 
+Each run's CPU per row is given per process (the CLI, profiles with its relay, Postgres, Tansu) while the CLI
+runs, and in all, with the relay's publishing of the run's events after the CLI ended (``+ relay``): the
+machine is shared, so CPU per row says more than wall time.  ``--profile DIR`` writes a cProfile of profiles
+(``shared.serve``) and of the CLI's main thread per run, and, where the server has pg_stat_statements loaded,
+prints each run's top statements by execution time (``--statements``: only those).
+
     python -m bench.hr_import [--rows 100000] [--batch-size 1000] [--parallel 2] [--seed 7] [--skip-changed]
+                              [--profile DIR] [--statements]
 """
 
 from __future__ import annotations
@@ -18,7 +25,10 @@ import argparse
 import asyncio
 import json
 import os
+import pstats
 import random
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -98,14 +108,43 @@ def write_jsonl(path: Path, rows: Iterator[dict]) -> Path:
 
 
 @dataclass(frozen=True)
+class Cpu:
+    """CPU seconds (user + system) each process of an import spent."""
+
+    cli: float = 0.0
+    profiles: float = 0.0  # the service, its relay included
+    postgres: float = 0.0  # the server's processes
+    tansu: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.cli + self.profiles + self.postgres + self.tansu
+
+    def __add__(self, other: Cpu) -> Cpu:
+        return Cpu(
+            self.cli + other.cli,
+            self.profiles + other.profiles,
+            self.postgres + other.postgres,
+            self.tansu + other.tansu,
+        )
+
+    def __sub__(self, other: Cpu) -> Cpu:
+        return Cpu(
+            self.cli - other.cli,
+            self.profiles - other.profiles,
+            self.postgres - other.postgres,
+            self.tansu - other.tansu,
+        )
+
+
+@dataclass(frozen=True)
 class Run:
     name: str
     rows: int
     seconds: float
     peak_rss_mb: float
-    cli_cpu: float = 0.0  # seconds of CPU (user + system) of the CLI process
-    server_cpu: float = 0.0  # of the profiles process
-    postgres_cpu: float = 0.0  # of the Postgres server's processes
+    during: Cpu = Cpu()  # while the CLI ran
+    relay: Cpu = Cpu()  # after it, until the relay had published the run's events
 
     @property
     def rate(self) -> float:
@@ -116,15 +155,16 @@ class Run:
 
 
 class CpuMeter:
-    """CPU seconds (user + system) the profiles process and the Postgres server spent: the machine is shared, so
-    CPU per row says more than wall time.  Postgres counts its live backends and those it has reaped."""
+    """CPU seconds (user + system) the profiles process, the Postgres server and Tansu spent: the machine is
+    shared, so CPU per row says more than wall time.  Postgres counts its live backends and those it has reaped."""
 
-    def __init__(self, profiles_pid: int, postgres: list[psutil.Process]) -> None:
+    def __init__(self, profiles_pid: int, postgres: list[psutil.Process], tansu_pid: int | None = None) -> None:
         self.profiles = psutil.Process(profiles_pid)
         self.postgres = postgres
+        self.tansu = psutil.Process(tansu_pid) if tansu_pid is not None else None
 
     @classmethod
-    def find(cls, profiles_pid: int, dsn: str) -> CpuMeter:
+    def find(cls, profiles_pid: int, dsn: str, tansu_pid: int | None = None) -> CpuMeter:
         async def postmaster() -> psutil.Process | None:
             conn = await asyncpg.connect(dsn)
             try:  # the backend serving this connection is a child of the server's postmaster
@@ -135,9 +175,9 @@ class CpuMeter:
                 await conn.close()
 
         parent = asyncio.run(postmaster())
-        return cls(profiles_pid, [parent] if parent is not None else [])
+        return cls(profiles_pid, [parent] if parent is not None else [], tansu_pid)
 
-    def read(self) -> tuple[float, float]:
+    def read(self) -> Cpu:
         times = self.profiles.cpu_times()
         server = times.user + times.system
         pg = 0.0
@@ -153,7 +193,14 @@ class CpuMeter:
                         continue
             except psutil.Error:
                 continue
-        return server, pg
+        tansu = 0.0
+        if self.tansu is not None:
+            try:
+                t = self.tansu.cpu_times()
+                tansu = t.user + t.system + t.children_user + t.children_system
+            except psutil.Error:
+                pass
+        return Cpu(profiles=server, postgres=pg, tansu=tansu)
 
 
 def drained(dsn: str, timeout: float = 600) -> None:
@@ -172,6 +219,95 @@ def drained(dsn: str, timeout: float = 600) -> None:
     asyncio.run(wait())
 
 
+class Profiler:
+    """``--profile DIR``: the CLI under cProfile (its main thread) and profiles' own cProfile (``shared.serve``,
+    cumulative: each run's share is the difference from the run before), each run's top functions printed;
+    with pg_stat_statements loaded in the server, each run's top statements."""
+
+    def __init__(self, directory: Path | None, profiles_pid: int, dsn: str) -> None:
+        self.directory, self.profiles_pid, self.dsn = directory, profiles_pid, dsn
+        self.before: dict = {}
+        self.statements = asyncio.run(self._sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")) is not None
+
+    def cli_prefix(self, run: str) -> list[str]:
+        if self.directory is None:
+            return []
+        return ["-m", "cProfile", "-o", str(self.directory / f"cli-{_slug(run)}.prof")]
+
+    def start(self) -> None:
+        if self.statements:
+            asyncio.run(self._sql("SELECT pg_stat_statements_reset()"))
+
+    def report(self, run: str) -> None:
+        if self.directory is not None:
+            self._functions(run)
+        if self.statements:
+            self._statements(run)
+
+    def _functions(self, run: str) -> None:
+        assert self.directory is not None
+        path = self.directory / f"profiles-{self.profiles_pid}.prof"
+        since = path.stat().st_mtime if path.exists() else 0.0
+        os.kill(self.profiles_pid, signal.SIGUSR2)  # profiles writes its statistics so far
+        deadline = time.monotonic() + 30
+        while (not path.exists() or path.stat().st_mtime == since) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1)  # the file is written whole
+        kept = self.directory / f"profiles-{_slug(run)}.prof"
+        shutil.copy(path, kept)
+        now = pstats.Stats(str(kept)).stats  # type: ignore[attr-defined]
+        print(f"\n--- profiles, {run}: top functions by own CPU (this run) ---")
+        _print_top(_difference(now, self.before))
+        self.before = now
+        cli = self.directory / f"cli-{_slug(run)}.prof"
+        if cli.exists():
+            print(f"\n--- CLI (main thread), {run}: top functions by own time ---")
+            _print_top(_difference(pstats.Stats(str(cli)).stats, {}))  # type: ignore[attr-defined]
+
+    def _statements(self, run: str) -> None:
+        rows = asyncio.run(
+            self._sql(
+                "SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 150) AS q"
+                " FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15",
+                fetch=True,
+            )
+        )
+        print(f"\n--- Postgres, {run}: top statements by execution time ---")
+        for r in rows or []:
+            print(f"{r['total_exec_time']:9.0f} ms {r['calls']:7} calls {r['rows']:8} rows  {r['q']}")
+
+    async def _sql(self, statement: str, fetch: bool = False) -> list | str | None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            return await (conn.fetch(statement) if fetch else conn.execute(statement))
+        except asyncpg.PostgresError:
+            return None
+        finally:
+            await conn.close()
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name).strip("-")
+
+
+def _difference(now: dict, before: dict) -> list[tuple[float, float, int, tuple]]:
+    """(own time, cumulative time, calls, function) of each function, less what ``before`` had."""
+    out = []
+    for func, (_, calls, own, cumulative, _) in now.items():
+        _, calls0, own0, cumulative0, _ = before.get(func, (0, 0, 0.0, 0.0, None))
+        if own - own0 > 0 or cumulative - cumulative0 > 0:
+            out.append((own - own0, cumulative - cumulative0, calls - calls0, func))
+    return out
+
+
+def _print_top(rows: list[tuple[float, float, int, tuple]], top: int = 30) -> None:
+    total = sum(own for own, _, _, _ in rows)
+    print(f"{'own s':>8} {'cum s':>8} {'calls':>9}  function   (own time in all: {total:.2f} s)")
+    for own, cumulative, calls, (file, line, name) in sorted(rows, reverse=True)[:top]:
+        where = "/".join(Path(file).parts[-2:]) if file != "~" else ""
+        print(f"{own:8.3f} {cumulative:8.3f} {calls:9}  {name} {where}:{line}")
+
+
 def run_import(
     name: str,
     rows: int,
@@ -182,17 +318,22 @@ def run_import(
     *options: str,
     cpu: CpuMeter | None,
     outbox_of: str | None = None,
+    profiler: Profiler | None = None,
 ) -> Run:
-    """The CLI as its own process; its wall time, its peak RSS and CPU (from ``wait4``), the server's CPU.
-    ``outbox_of``: profiles' database, whose outbox is drained first."""
+    """The CLI as its own process; its wall time, its peak RSS and CPU (from ``wait4``), the server's CPU, then
+    what publishing the run's events took after the CLI ended.  ``outbox_of``: profiles' database, whose
+    outbox is drained before and after."""
     if outbox_of is not None:
         drained(outbox_of)
-    before = cpu.read() if cpu else (0.0, 0.0)
+    if profiler is not None:
+        profiler.start()
+    before = cpu.read() if cpu else Cpu()
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(
             [
                 sys.executable,
+                *(profiler.cli_prefix(name) if profiler else []),
                 "-m",
                 "mentorship.cli",
                 "hr",
@@ -220,16 +361,14 @@ def run_import(
     if process.returncode != 0:
         raise SystemExit(f"{name}: import failed ({process.returncode}):\n{stdout}\n{stderr}")
     print(f"{name}: {stdout.strip().splitlines()[0]}", flush=True)
-    after = cpu.read() if cpu else (0.0, 0.0)
-    return Run(
-        name,
-        rows,
-        elapsed,
-        usage.ru_maxrss / 1024,
-        usage.ru_utime + usage.ru_stime,
-        after[0] - before[0],
-        after[1] - before[1],
-    )
+    after = cpu.read() if cpu else Cpu()
+    if outbox_of is not None:
+        drained(outbox_of)
+    settled = cpu.read() if cpu else Cpu()
+    if profiler is not None:
+        profiler.report(name)
+    cli = Cpu(cli=usage.ru_utime + usage.ru_stime)
+    return Run(name, rows, elapsed, usage.ru_maxrss / 1024, after - before + cli, settled - after)
 
 
 async def raw_copy(dsn: str, file: Path) -> float:
@@ -258,7 +397,14 @@ def main() -> None:
     parser.add_argument(
         "--skip-changed", action="store_true", help="leave out the two runs of the file with 10%% changed rows"
     )
+    parser.add_argument("--profile", metavar="DIR", help="cProfile profiles and the CLI, top statements per run")
+    parser.add_argument(
+        "--statements", action="store_true", help="each run's top statements (pg_stat_statements), no cProfile"
+    )
     args = parser.parse_args()
+    profile_dir = Path(args.profile).resolve() if args.profile else None
+    if profile_dir is not None:
+        profile_dir.mkdir(parents=True, exist_ok=True)
     small_rows = max(args.rows // 10, 1)
     with (
         tempfile.TemporaryDirectory(prefix="bench-hr-import-") as tmp,
@@ -270,7 +416,8 @@ def main() -> None:
             Path(tmp),
             names=("profiles",),
             database_prefix=f"bench_{uuid.uuid4().hex[:6]}",
-            extra_env={"MENTORSHIP_LOG_LEVEL": "WARNING"},
+            extra_env={"MENTORSHIP_LOG_LEVEL": "WARNING"}
+            | ({"MENTORSHIP_PROFILE_DIR": str(profile_dir)} if profile_dir else {}),
         ) as running,
     ):
         url, n, size, parallel = running["profiles"].url, args.rows, args.batch_size, args.parallel
@@ -280,8 +427,13 @@ def main() -> None:
         copy_db = pg.create_database(f"bench_copy_{uuid.uuid4().hex[:6]}")
         copy_seconds = asyncio.run(raw_copy(copy_db, first))
         server = asyncio.run(durability(copy_db))
-        cpu = CpuMeter.find(running["profiles"].process.pid, copy_db)
-        measure = {"cpu": cpu, "outbox_of": pg.dsn_for(running["profiles"].database)}
+        profiles_pid = running["profiles"].process.pid
+        cpu = CpuMeter.find(profiles_pid, copy_db, broker.pid)
+        measure = {
+            "cpu": cpu,
+            "outbox_of": pg.dsn_for(running["profiles"].database),
+            "profiler": Profiler(profile_dir, profiles_pid, copy_db) if profile_dir or args.statements else None,
+        }
         runs = [
             run_import("first import (all created)", n, url, first, size, parallel, **measure),
             run_import(f"first import, {small_rows:,} other rows", small_rows, url, small, size, parallel, **measure),
@@ -311,7 +463,19 @@ def main() -> None:
     copy_rate = n / copy_seconds
     print(
         table(
-            ["run", "rows", "seconds", "rows/s", "peak RSS MB", "CPU ms/row: CLI", "profiles", "Postgres"],
+            [
+                "run",
+                "rows",
+                "seconds",
+                "rows/s",
+                "peak RSS MB",
+                "CPU ms/row: CLI",
+                "profiles",
+                "Postgres",
+                "Tansu",
+                "all",
+                "+ relay after",
+            ],
             [
                 (
                     r.name,
@@ -319,9 +483,12 @@ def main() -> None:
                     f"{r.seconds:.1f}",
                     per_second(r.rate, "rows/s"),
                     f"{r.peak_rss_mb:.0f}",
-                    r.per_row_ms(r.cli_cpu),
-                    r.per_row_ms(r.server_cpu),
-                    r.per_row_ms(r.postgres_cpu),
+                    r.per_row_ms(r.during.cli),
+                    r.per_row_ms(r.during.profiles),
+                    r.per_row_ms(r.during.postgres),
+                    r.per_row_ms(r.during.tansu),
+                    r.per_row_ms(r.during.total),
+                    r.per_row_ms(r.relay.total),
                 )
                 for r in runs
             ]
@@ -331,10 +498,7 @@ def main() -> None:
                     f"{n:,}",
                     f"{copy_seconds:.1f}",
                     per_second(copy_rate, "rows/s"),
-                    "",
-                    "",
-                    "",
-                    "",
+                    *[""] * 7,
                 )
             ],
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 
 import pytest
 
@@ -70,3 +71,21 @@ def test_overlapping_work_past_the_pause_limit_collects_young_cycles(monkeypatch
     assert not gc.isenabled()
     second.__exit__(None, None, None)
     assert gc.isenabled()
+
+
+def test_collect_young_frees_the_cycles_made_during_bulk_work() -> None:
+    """The CLI's HTTP client makes cyclic garbage with each request: collected between chunks, not kept."""
+
+    class Node:
+        pass
+
+    gc.enable()
+    with bulk_work():
+        node = Node()
+        node.me = node  # a cycle: reference counting alone never frees it
+        alive = weakref.ref(node)
+        del node
+        assert alive() is not None
+        collecting.collect_young()
+        assert alive() is None
+        assert not gc.isenabled()

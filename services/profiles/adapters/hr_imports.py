@@ -38,7 +38,8 @@ class PostgresHrImports:
 
     async def add_roster(self, conn: asyncpg.Connection, import_id: UUID, employee_ids: list[str]) -> None:
         """The session is new, so its roster is copied in (COPY, each id once): a nightly snapshot names every
-        worker, and an INSERT of them cost twice the time (bench/hr_import.py)."""
+        worker, and an INSERT of them cost twice the time (bench/hr_import.py); unlogged, without a foreign key
+        (migration 010)."""
         await conn.copy_records_to_table(
             "hr_import_roster",
             records=((import_id, employee_id) for employee_id in sorted(set(employee_ids))),
@@ -65,7 +66,9 @@ class PostgresHrImports:
         )
 
     async def mark_completed(self, conn: asyncpg.Connection, import_id: UUID, at: datetime) -> None:
+        """A completed session takes no more rows, so its roster is no longer read: it goes."""
         await conn.execute("UPDATE hr_imports SET completed_at = $2 WHERE import_id = $1", import_id, at)
+        await conn.execute("DELETE FROM hr_import_roster WHERE import_id = $1", import_id)
 
     async def in_roster(self, conn: asyncpg.Connection, import_id: UUID, employee_ids: list[str]) -> set[str]:
         rows = await conn.fetch(

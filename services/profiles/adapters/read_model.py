@@ -10,15 +10,17 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
+import msgspec
 
 from services.profiles.domain.participant import EmailTaken, EmployeeTaken, Participant
 from shared.events import Event
 
-_UPSERT = """
+_INTO = """
 INSERT INTO participants (participant_id, email, name, roles, capacity, profile, active, version, employee_id,
                           demographics, availability, training_status, training, priority_group, inactive_reason,
                           updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now())
+"""
+_ON_CONFLICT = """
 ON CONFLICT (participant_id) DO UPDATE SET
     email = EXCLUDED.email, name = EXCLUDED.name, roles = EXCLUDED.roles, capacity = EXCLUDED.capacity,
     profile = EXCLUDED.profile, active = EXCLUDED.active, version = EXCLUDED.version,
@@ -27,6 +29,26 @@ ON CONFLICT (participant_id) DO UPDATE SET
     training = EXCLUDED.training, priority_group = EXCLUDED.priority_group,
     inactive_reason = EXCLUDED.inactive_reason, updated_at = now()
 """
+_UPSERT = _INTO + "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now())" + _ON_CONFLICT
+
+_COLUMNS = (
+    "participant_id", "email", "name", "roles", "capacity", "profile", "active", "version", "employee_id",
+    "demographics", "availability", "training_status", "training", "priority_group", "inactive_reason",
+)  # fmt: skip
+# ``_UPSERT`` for many rows in one statement, their values one JSON array of objects (``_row``'s, by
+# ``_COLUMNS``): a first HR import's 1,000 new participants a batch were 1,000 statements, each row's
+# arguments encoded one by one (bench/hr_import.py --profile: Postgres' largest statement, and a tenth of
+# profiles' CPU in asyncpg's encoding of them).
+_UPSERT_ALL = (
+    _INTO
+    + """SELECT r.*, now() FROM json_to_recordset($1::json) AS r(
+    participant_id text, email text, name text, roles text[], capacity integer, profile jsonb, active boolean,
+    version integer, employee_id text, demographics jsonb, availability jsonb, training_status text,
+    training jsonb, priority_group text, inactive_reason text
+)"""
+    + _ON_CONFLICT
+)
+_encode = msgspec.json.Encoder().encode
 
 
 class ReadModel:
@@ -47,13 +69,19 @@ class ReadModel:
     async def rewrite_rows(
         self, conn: asyncpg.Connection, committed: Sequence[tuple[Participant, Sequence[Event]]], now: datetime
     ) -> None:
-        """``rewrite_row`` for many participants committed together (the repository's batch hook), pipelined."""
+        """``rewrite_row`` for many participants committed together (the repository's batch hook): one statement."""
         erased = [participant for participant, _ in committed if participant.erased]
         for participant in erased:
             await _save(conn, participant)
-        rows = [_row(participant) for participant, _ in committed if not participant.erased]
+        rows = [
+            dict(zip(_COLUMNS, _row(participant), strict=True))
+            for participant, _ in committed
+            if not participant.erased
+        ]
+        if not rows:
+            return
         try:
-            await conn.executemany(_UPSERT, rows)
+            await conn.execute(_UPSERT_ALL, _encode(rows).decode())
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "participants_employee_id_key":
                 raise EmployeeTaken("an employee id of the batch is already registered") from exc

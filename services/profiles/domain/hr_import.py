@@ -69,17 +69,18 @@ _SORTED_JSON = json.JSONEncoder(sort_keys=True).encode
 
 
 def row_fact(row: ImportRow, recorded_at: datetime) -> WorkerUpdated:
-    """The row as the fact it is.  The row was validated as a ``Worker`` already (``ImportRow`` is one) and the
-    fact's own rules hold by construction (the worker's employee id is the fact's, one changed field; the
-    clock's time is aware), so it is built without validating again (bench/hr_import.py: validating the
-    worker twice more cost as much as parsing the row)."""
-    worker = Worker.model_construct(**{name: getattr(row, name) for name in _WORKER_FIELDS})
-    return WorkerUpdated.model_construct(
-        employee_id=row.employee_id,
-        effective_date=row.effective_date,
-        recorded_at=recorded_at,
-        worker=worker,
-        changed_fields=["bulk_import"],
+    """The row as the fact it is: the row's worker fields (validated as a ``Worker`` already: ``ImportRow`` is one)
+    validated once more, with the fact's own, in pydantic-core; the fact's rules hold by construction (the
+    worker's employee id is the fact's, one changed field; the clock's time is aware).  Not ``model_construct``:
+    it runs in Python, for the worker and the fact, and took 8.0 µs a row to this 5.0 (timeit, process time)."""
+    return WorkerUpdated.model_validate(
+        {
+            "employee_id": row.employee_id,
+            "effective_date": row.effective_date,
+            "recorded_at": recorded_at,
+            "worker": {name: getattr(row, name) for name in _WORKER_FIELDS},
+            "changed_fields": ["bulk_import"],
+        }
     )
 
 
