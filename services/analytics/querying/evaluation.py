@@ -25,7 +25,7 @@ from typing import Protocol
 import asyncpg
 
 from services.analytics.querying.periods import PopulationFilters, cell, population, ratio, share_cell
-from services.analytics.querying.retention import Worker, anniversary, workers
+from services.analytics.querying.retention import Staff, Standing, hired_by, read_staff
 
 
 @dataclass(frozen=True)
@@ -107,11 +107,11 @@ async def _participant_employees(
     return {e for e, p in registered.items() if p in in_program}, set(registered)
 
 
-def _promotion_group(people: list[tuple[Worker, list[date]]], now: date, min_cell: int) -> dict:
+def _promotion_group(people: list[tuple[Standing, list[date]]], now: date, min_cell: int) -> dict:
     headcount = len(people)
     if cell(headcount, min_cell) is None:
         return {"headcount": None, "promoted": None, "promotion_rate": None}
-    promoted = sum(any(min(w.hires) <= d <= now for d in days) for w, days in people)
+    promoted = sum(any(s.hired <= d <= now for d in days) for s, days in people)
     promoted_cell = share_cell(promoted, headcount, min_cell)
     return {
         "headcount": headcount,
@@ -127,7 +127,7 @@ async def promotion(
     now: date,
     min_cell: int,
     program: str | None = None,
-    staff: dict[str, Worker] | None = None,
+    staff: Staff | None = None,
 ) -> dict:
     """Per hire-year cohort, participants vs non-participants: ``headcount`` (hired by "now"), ``promoted``
     (at least one job-level change effective between their first hire and "now"), ``promotion_rate``.
@@ -137,19 +137,12 @@ async def promotion(
     participants, registered = await _participant_employees(conn, schema, now, program)
     promotions = await _promotions(conn, schema)
     cohorts: dict[int, dict[bool, list]] = defaultdict(lambda: {True: [], False: []})
-    staff = staff if staff is not None else await workers(conn, schema)
-    for employee_id, worker in staff.items():
-        if not worker.hires:
-            continue
-        hired = min(worker.hires)
-        if hired > now or (filters.start and hired < filters.start) or (filters.end and hired > filters.end):
-            continue
-        if filters.department and worker.department_on(now) != filters.department:
-            continue
+    staff = staff if staff is not None else await read_staff(conn, schema)
+    for employee_id, s in hired_by(staff, filters, now):
         if employee_id in participants:
-            cohorts[hired.year][True].append((worker, promotions.get(employee_id, [])))
+            cohorts[s.year][True].append((s, promotions.get(employee_id, [])))
         elif employee_id not in registered:
-            cohorts[hired.year][False].append((worker, promotions.get(employee_id, [])))
+            cohorts[s.year][False].append((s, promotions.get(employee_id, [])))
     return {
         "as_of": now.isoformat(),
         "cohort_by": "hire_year",
@@ -368,7 +361,7 @@ async def by_priority_group(
     now: date,
     min_cell: int,
     program: str | None = None,
-    staff: dict[str, Worker] | None = None,
+    staff: Staff | None = None,
 ) -> list[dict]:
     """Per priority group (a participant's, set at registration; "none" without one): requests and the match
     rate of the mentees' requests, and the 12-month retention of participants who are HR workers (hired,
@@ -401,14 +394,12 @@ async def by_priority_group(
             *args,
         )
     }
-    staff = staff if staff is not None else await workers(conn, schema)
-    for employee_id, worker in staff.items():
-        if employee_id not in people or employee_id not in participants or not worker.hires:
-            continue
-        first = anniversary(min(worker.hires))
-        if first <= now:
-            groups[people[employee_id]]["eligible"] += 1
-            groups[people[employee_id]]["retained"] += worker.employed_on(first)
+    standings = (staff if staff is not None else await read_staff(conn, schema)).at(now)
+    for employee_id, group in people.items():
+        s = standings.get(employee_id)
+        if s is not None and s.eligible and employee_id in participants:
+            groups[group]["eligible"] += 1
+            groups[group]["retained"] += s.retained
     rows = []
     for name, g in sorted(groups.items()):
         matched = _part(g["matched"], g["requests"], min_cell)
@@ -455,6 +446,7 @@ async def demographic_groups(
     filters: PopulationFilters,
     now: date,
     program: str | None = None,
+    staff: Staff | None = None,
 ) -> dict[str, dict[str, list[str]]]:
     """The people behind the priority-group breakdown, as participant ids (analytics never holds anyone's
     demographics; profiles counts them): ``match``: mentees with a request by "now" (as ``by_priority_group``
@@ -489,12 +481,11 @@ async def demographic_groups(
         )
     }
     retained: dict[str, bool] = {}
-    for employee_id, worker in (await workers(conn, schema)).items():
-        if employee_id not in people or employee_id not in participants or not worker.hires:
-            continue
-        first = anniversary(min(worker.hires))
-        if first <= now:
-            retained[people[employee_id]] = worker.employed_on(first)
+    standings = (staff if staff is not None else await read_staff(conn, schema)).at(now)
+    for employee_id, participant_id in people.items():
+        s = standings.get(employee_id)
+        if s is not None and s.eligible and employee_id in participants:
+            retained[participant_id] = s.retained
     return {
         "match": {
             "matched": sorted(p for p, m in matched.items() if m),
@@ -561,11 +552,11 @@ async def evaluation_figures(
     now: date,
     min_cell: int,
     program: str | None = None,
-    staff: dict[str, Worker] | None = None,
+    staff: Staff | None = None,
 ) -> dict:
     """Every evaluation figure for the dashboard (analysts and directors alike: nothing per mentor). ``staff``:
-    ``retention.workers`` already read in this transaction (read once, not by each figure)."""
-    staff = staff if staff is not None else await workers(conn, schema)
+    the workers already read in this snapshot (``retention.Staff``: read once, not by each figure)."""
+    staff = staff if staff is not None else await read_staff(conn, schema)
     return {
         "units": UNITS,
         "program": program,

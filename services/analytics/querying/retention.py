@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 import asyncpg
 
@@ -49,6 +50,95 @@ def anniversary(day: date) -> date:
         return day.replace(year=day.year + 1, month=3, day=1)
 
 
+class Standing(NamedTuple):
+    """What the figures ask of a hired worker at a "now": their first hire and its year, their HR department at
+    "now", employed at "now", first anniversary passed by "now" (``eligible``), employed on that anniversary."""
+
+    hired: date
+    year: int
+    department: str | None
+    employed: bool
+    eligible: bool
+    retained: bool
+
+
+class _Settled(NamedTuple):
+    """A worker's standing that no "now" changes: the first hire, its anniversary, employed on it; and, for any
+    "now" after the worker's last fact (``settled``), employed then and the department then."""
+
+    hired: date
+    anniversary: date
+    retained: bool
+    settled: date
+    employed_after: bool
+    department_after: str | None
+
+
+def _settle(worker: Worker) -> _Settled:
+    hired = min(worker.hires)
+    first = anniversary(hired)
+    last = max([*worker.hires, *worker.terminations, *(d for d, _ in worker.departments)])
+    return _Settled(
+        hired, first, worker.employed_on(first), last, worker.employed_on(date.max), worker.department_on(date.max)
+    )
+
+
+def standing(worker: Worker, now: date) -> Standing:
+    """``worker``'s standing at ``now`` (a worker with a hire), worked out from their facts."""
+    hired = min(worker.hires)
+    first = anniversary(hired)
+    return Standing(
+        hired,
+        hired.year,
+        worker.department_on(now),
+        worker.employed_on(now),
+        first <= now,
+        first <= now and worker.employed_on(first),
+    )
+
+
+class Staff:
+    """Every HR worker (``workers``) and their standings at each "now" asked, worked out once.
+
+    The dashboard reads every worker for retention and evaluation: at 100,000 staff, reading them and
+    working out each one's standing took most of a computed dashboard (``bench/reads.py``). ``Reads`` keeps a
+    ``Staff`` while the generation's checkpoints stand still, so each filter's figures reuse it; a "now"
+    after a worker's last fact gives the standing settled once (``_Settled``), any other is worked out again."""
+
+    KEPT = 16
+    """Standings kept, by "now" (the generation's "now" and each period filter's end)."""
+
+    def __init__(self, found: dict[str, Worker]) -> None:
+        self.workers = found
+        self._settled = {e: (w, _settle(w)) for e, w in found.items() if w.hires}
+        self._at: dict[date, dict[str, Standing]] = {}
+
+    def at(self, now: date) -> dict[str, Standing]:
+        """Every worker hired by ``now`` (known from a hire: a termination or transfer alone has no cohort),
+        with their standing at ``now``."""
+        kept = self._at.get(now)
+        if kept is None:
+            kept = {}
+            for employee_id, (worker, s) in self._settled.items():
+                if s.hired > now:
+                    continue
+                eligible = s.anniversary <= now
+                if now > s.settled:
+                    kept[employee_id] = Standing(
+                        s.hired, s.hired.year, s.department_after, s.employed_after, eligible, eligible and s.retained
+                    )
+                else:
+                    kept[employee_id] = standing(worker, now)
+            while len(self._at) >= self.KEPT:
+                self._at.pop(next(iter(self._at)))
+            self._at[now] = kept
+        return kept
+
+
+async def read_staff(conn: asyncpg.Connection, schema: str) -> Staff:
+    return Staff(await workers(conn, schema))
+
+
 async def workers(conn: asyncpg.Connection, schema: str) -> dict[str, Worker]:
     found: dict[str, Worker] = defaultdict(Worker)
     for row in await conn.fetch(
@@ -66,6 +156,10 @@ async def workers(conn: asyncpg.Connection, schema: str) -> dict[str, Worker]:
 
 
 def _group(people: list[Worker], now: date, min_cell: int) -> dict:
+    return _counted([standing(w, now) for w in people], min_cell)
+
+
+def _counted(people: list[Standing], min_cell: int) -> dict:
     headcount = len(people)
     if cell(headcount, min_cell) is None:
         return {
@@ -75,16 +169,16 @@ def _group(people: list[Worker], now: date, min_cell: int) -> dict:
             "retained_12m": None,
             "retention_rate_12m": None,
         }
-    leavers = sum(not w.employed_on(now) for w in people)
-    eligible = [w for w in people if anniversary(min(w.hires)) <= now]
-    retained = sum(w.employed_on(anniversary(min(w.hires))) for w in eligible)
-    retained_cell = share_cell(retained, len(eligible), min_cell) if cell(len(eligible), min_cell) is not None else None
+    leavers = sum(not s.employed for s in people)
+    eligible = sum(s.eligible for s in people)
+    retained = sum(s.retained for s in people)
+    retained_cell = share_cell(retained, eligible, min_cell) if cell(eligible, min_cell) is not None else None
     return {
         "headcount": headcount,
         "leavers": share_cell(leavers, headcount, min_cell),
-        "eligible_12m": cell(len(eligible), min_cell),
+        "eligible_12m": cell(eligible, min_cell),
         "retained_12m": retained_cell,
-        "retention_rate_12m": ratio(retained, len(eligible)) if retained_cell is not None else None,
+        "retention_rate_12m": ratio(retained, eligible) if retained_cell is not None else None,
     }
 
 
@@ -94,9 +188,9 @@ async def retention(
     filters: PopulationFilters,
     now: date,
     min_cell: int,
-    staff: dict[str, Worker] | None = None,
+    staff: Staff | None = None,
 ) -> dict:
-    """``staff``: ``workers`` already read in this transaction (every worker; the dashboard reads them once)."""
+    """``staff``: the workers already read in this snapshot (``Staff``; the dashboard reads them once)."""
     args: list = [now]
     of_program = population(filters, "participant_id", schema, args) if getattr(filters, "program", None) else "true"
     participants = {  # with a program filter: its members are the participants, everyone else is not
@@ -107,26 +201,30 @@ async def retention(
             *args,
         )
     }
-    cohorts: dict[int, dict[bool, list[Worker]]] = defaultdict(lambda: {True: [], False: []})
-    staff = staff if staff is not None else await workers(conn, schema)
-    for employee_id, worker in staff.items():
-        if not worker.hires:
-            continue  # known only from a termination or a transfer: no cohort
-        hired = min(worker.hires)
-        if hired > now or (filters.start and hired < filters.start) or (filters.end and hired > filters.end):
-            continue
-        if filters.department and worker.department_on(now) != filters.department:
-            continue
-        cohorts[hired.year][employee_id in participants].append(worker)
+    cohorts: dict[int, dict[bool, list[Standing]]] = defaultdict(lambda: {True: [], False: []})
+    staff = staff if staff is not None else await read_staff(conn, schema)
+    for employee_id, s in hired_by(staff, filters, now):
+        cohorts[s.year][employee_id in participants].append(s)
     return {
         "as_of": now.isoformat(),
         "cohort_by": "hire_year",
         "cohorts": [
             {
                 "cohort": str(year),
-                "participants": _group(groups[True], now, min_cell),
-                "non_participants": _group(groups[False], now, min_cell),
+                "participants": _counted(groups[True], min_cell),
+                "non_participants": _counted(groups[False], min_cell),
             }
             for year, groups in sorted(cohorts.items())
         ],
     }
+
+
+def hired_by(staff: Staff, filters: PopulationFilters, now: date) -> list[tuple[str, Standing]]:
+    """The workers hired by ``now`` whom the filters select: hired within ``start``/``end``, in the HR
+    ``department`` at ``now``."""
+    start, end, department = filters.start, filters.end, filters.department
+    return [
+        (employee_id, s)
+        for employee_id, s in staff.at(now).items()
+        if not ((start and s.hired < start) or (end and s.hired > end) or (department and s.department != department))
+    ]
