@@ -163,30 +163,34 @@ async def promotion(
 async def _forwards(
     conn: asyncpg.Connection, schema: str, filters: PopulationFilters, now: date, program: str | None
 ) -> dict[str, dict]:
-    """Per mentor: requests forwarded to them by "now" and what became of each by "now"."""
+    """Per mentor: requests forwarded to them by "now" and what became of each by "now", counted by Postgres
+    (a Python row per forward grew with the history: ``bench/reads.py``); the days to each answer as spans."""
     args: list = [now, program]
     where = population(_people(filters), "f.mentor_id", schema, args)
     rows = await conn.fetch(
-        f"""SELECT f.mentor_id, f.forwarded_at, a.outcome, a.answered_at
+        f"""SELECT f.mentor_id, count(*) AS received, count(*) FILTER (WHERE a.outcome = 'accepted') AS accepted,
+                   count(*) FILTER (WHERE a.outcome = 'declined') AS declined,
+                   count(*) FILTER (WHERE a.outcome = 'expired') AS expired,
+                   count(*) FILTER (WHERE a.outcome IS NULL) AS pending,
+                   array_agg(a.answered_at - f.forwarded_at) FILTER (WHERE a.outcome IN ('accepted', 'declined'))
+                     AS spans
             FROM {schema}.eval_forwards f
             LEFT JOIN {schema}.eval_answers a
               ON a.request_id = f.request_id AND a.choice_rank = f.choice_rank
              AND (a.answered_at AT TIME ZONE 'UTC')::date <= $1
             LEFT JOIN {schema}.eval_requests r ON r.request_id = f.request_id
             WHERE (f.forwarded_at AT TIME ZONE 'UTC')::date <= $1
-              AND ($2::text IS NULL OR coalesce(r.program_id, 'default') = $2) AND {where}""",
+              AND ($2::text IS NULL OR coalesce(r.program_id, 'default') = $2) AND {where}
+            GROUP BY f.mentor_id""",
         *args,
     )
-    mentors: dict[str, dict] = {}
-    for r in rows:
-        m = mentors.setdefault(
-            r["mentor_id"], {"received": 0, "accepted": 0, "declined": 0, "expired": 0, "pending": 0, "days": []}
-        )
-        m["received"] += 1
-        m[r["outcome"] or "pending"] += 1
-        if r["outcome"] in ("accepted", "declined"):
-            m["days"].append((r["answered_at"] - r["forwarded_at"]).total_seconds() / 86400)
-    return mentors
+    return {
+        r["mentor_id"]: {
+            **{k: r[k] for k in ("received", "accepted", "declined", "expired", "pending")},
+            "days": [span.total_seconds() / 86400 for span in r["spans"] or ()],
+        }
+        for r in rows
+    }
 
 
 def _mentor_row(mentor_id: str, m: dict) -> dict:
@@ -370,16 +374,17 @@ async def by_priority_group(
     where = population(_people(filters), "q.mentee_id", schema, args)
     groups: dict[str, dict] = defaultdict(lambda: {"requests": 0, "matched": 0, "eligible": 0, "retained": 0})
     for r in await conn.fetch(
-        f"""SELECT coalesce(g.priority_group, 'none') AS grp, q.matched_at IS NOT NULL
-                   AND (q.matched_at AT TIME ZONE 'UTC')::date <= $1 AS matched
+        f"""SELECT coalesce(g.priority_group, 'none') AS grp, count(*) AS requests,
+                   count(*) FILTER (WHERE (q.matched_at AT TIME ZONE 'UTC')::date <= $1) AS matched
             FROM {schema}.requests q
             LEFT JOIN {schema}.eval_requests e ON e.request_id = q.request_id
             LEFT JOIN {schema}.eval_people g ON g.participant_id = q.mentee_id
             WHERE q.ranked_at IS NOT NULL AND (q.ranked_at AT TIME ZONE 'UTC')::date <= $1
-              AND ($2::text IS NULL OR coalesce(e.program_id, 'default') = $2) AND {where}""",
+              AND ($2::text IS NULL OR coalesce(e.program_id, 'default') = $2) AND {where}
+            GROUP BY 1""",
         *args,
     ):
-        groups[r["grp"]]["requests"] += 1
+        groups[r["grp"]]["requests"] += r["requests"]
         groups[r["grp"]]["matched"] += r["matched"]
     participants, _ = await _participant_employees(conn, schema, now, program)
     args = [now]
