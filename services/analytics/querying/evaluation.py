@@ -25,7 +25,7 @@ from typing import Protocol
 import asyncpg
 
 from services.analytics.querying.periods import PopulationFilters, cell, population, ratio, share_cell
-from services.analytics.querying.retention import Staff, Standing, hired_by, read_staff
+from services.analytics.querying.retention import HEADCOUNT, PROMOTED, Staff, cohorts, read_staff
 
 
 @dataclass(frozen=True)
@@ -66,16 +66,6 @@ def median(values: list[float]) -> float | None:
 # --- promotion ---------------------------------------------------------------------------------------------
 
 
-async def _promotions(conn: asyncpg.Connection, schema: str) -> dict[str, list[date]]:
-    found: dict[str, list[date]] = defaultdict(list)
-    for row in await conn.fetch(
-        f"""SELECT employee_id, on_date FROM {schema}.eval_promotions f
-            WHERE NOT EXISTS (SELECT 1 FROM {schema}.hr_rescinded r WHERE r.rescinded_event_id = f.event_id::text)"""
-    ):
-        found[row["employee_id"]].append(row["on_date"])
-    return found
-
-
 async def _participant_employees(
     conn: asyncpg.Connection, schema: str, now: date, program: str | None
 ) -> tuple[set[str], set[str]]:
@@ -107,11 +97,11 @@ async def _participant_employees(
     return {e for e, p in registered.items() if p in in_program}, set(registered)
 
 
-def _promotion_group(people: list[tuple[Standing, list[date]]], now: date, min_cell: int) -> dict:
-    headcount = len(people)
+def _promotion_group(counts: list[int], min_cell: int) -> dict:
+    headcount = counts[HEADCOUNT]
     if cell(headcount, min_cell) is None:
         return {"headcount": None, "promoted": None, "promotion_rate": None}
-    promoted = sum(any(s.hired <= d <= now for d in days) for s, days in people)
+    promoted = counts[PROMOTED]
     promoted_cell = share_cell(promoted, headcount, min_cell)
     return {
         "headcount": headcount,
@@ -135,24 +125,18 @@ async def promotion(
     does not yet); a rescinded fact counts for nothing. Filters as retention's (HR department at "now",
     ``start``/``end`` bound the hire date)."""
     participants, registered = await _participant_employees(conn, schema, now, program)
-    promotions = await _promotions(conn, schema)
-    cohorts: dict[int, dict[bool, list]] = defaultdict(lambda: {True: [], False: []})
     staff = staff if staff is not None else await read_staff(conn, schema)
-    for employee_id, s in hired_by(staff, filters, now):
-        if employee_id in participants:
-            cohorts[s.year][True].append((s, promotions.get(employee_id, [])))
-        elif employee_id not in registered:
-            cohorts[s.year][False].append((s, promotions.get(employee_id, [])))
+    besides = frozenset(registered - participants)  # registered, but only in other programs: neither group
     return {
         "as_of": now.isoformat(),
         "cohort_by": "hire_year",
         "cohorts": [
             {
                 "cohort": str(year),
-                "participants": _promotion_group(groups[True], now, min_cell),
-                "non_participants": _promotion_group(groups[False], now, min_cell),
+                "participants": _promotion_group(inside, min_cell),
+                "non_participants": _promotion_group(rest, min_cell),
             }
-            for year, groups in sorted(cohorts.items())
+            for year, (inside, rest) in cohorts(staff, filters, now, participants, besides).items()
         ],
     }
 
