@@ -131,8 +131,9 @@ class Staff:
     worker's last fact gives the standing settled once (``_Settled``), any other is worked out again. A filter
     without a hire-date bound adds up the tallies of its department and goes through the participants only."""
 
-    KEPT = 16
-    """Standings kept, by "now" (the generation's "now" and each period filter's end)."""
+    KEPT = 3
+    """Standings kept, by "now", the least recently asked dropped first: the generation's "now" (most filters')
+    and a period filter's end or two (a "now" holds a standing per worker: tens of MB at 100,000 staff)."""
 
     def __init__(self, found: dict[str, Worker], promotions: dict[str, list[date]]) -> None:
         self.workers, self.promotions = found, promotions
@@ -149,8 +150,9 @@ class Staff:
         return self._standings(now)[1]
 
     def _standings(self, now: date) -> tuple[dict[str, Standing], dict[tuple[str | None, int], list[int]]]:
-        kept = self._at.get(now)
+        kept = self._at.pop(now, None)
         if kept is not None:
+            self._at[now] = kept  # the most recently asked last
             return kept
         standings: dict[str, Standing] = {}
         tallies: dict[tuple[str | None, int], list[int]] = defaultdict(lambda: [0] * len(TALLIED))

@@ -56,7 +56,7 @@ def _scanned(found, promoted, filters, now, among, besides):
     found=staffs,
     promoted=promotions,
     filters=filters,
-    nows=st.lists(days, min_size=1, max_size=3),
+    nows=st.lists(days, min_size=1, max_size=5),
     among=employees,
     besides=employees,
 )
