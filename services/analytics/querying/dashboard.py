@@ -13,16 +13,15 @@ every program side by side, one row per program.
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import asyncpg
 
 from services.analytics.querying.evaluation import evaluation_figures
 from services.analytics.querying.mentor_load import mentor_load
 from services.analytics.querying.periods import as_of, cell, in_program, population
-from services.analytics.querying.retention import retention, workers
+from services.analytics.querying.retention import Staff, read_staff, retention
 from services.analytics.querying.surveys import survey_figures
 from services.analytics.querying.trends import participants_over_time, relationship_figures
 
@@ -49,7 +48,10 @@ def _where(filters: Filters, column_time: str, person: str, schema: str) -> tupl
     return " AND ".join(clauses), args
 
 
-async def program_figures(conn: asyncpg.Connection, schema: str, filters: Filters, min_cell: int = 5) -> dict:
+async def program_figures(
+    conn: asyncpg.Connection, schema: str, filters: Filters, min_cell: int = 5, staff: Staff | None = None
+) -> dict:
+    """``staff``: the HR workers already read in this snapshot (``retention.Staff``), else read here."""
     people_where, people_args = _where(filters, "registered_at", "participant_id", schema)
     people = await conn.fetch(
         f"SELECT is_mentor, is_mentee, department, capacity, left_on FROM {schema}.participants WHERE " + people_where,
@@ -70,15 +72,17 @@ async def program_figures(conn: asyncpg.Connection, schema: str, filters: Filter
         "relationships": await _relationships(conn, schema, filters, min_cell),
         "satisfaction": await _satisfaction(conn, schema, filters, min_cell),
         "surveys": await survey_figures(conn, schema, filters, min_cell),
-        **await dated_figures(conn, schema, filters, min_cell),
+        **await dated_figures(conn, schema, filters, min_cell, staff),
     }
 
 
-async def dated_figures(conn: asyncpg.Connection, schema: str, filters: Filters, min_cell: int) -> dict:
+async def dated_figures(
+    conn: asyncpg.Connection, schema: str, filters: Filters, min_cell: int, staff: Staff | None = None
+) -> dict:
     """Figures over time and as at "now" (the generation's latest event, or the ``end`` filter)."""
     now = await as_of(conn, schema, filters)
     lagging, cadence = await relationship_figures(conn, schema, filters, now)
-    staff = await workers(conn, schema)  # every HR worker: retention and evaluation read them once
+    staff = staff if staff is not None else await read_staff(conn, schema)  # retention and evaluation read them once
     return {
         "as_of": now.isoformat(),
         "participants_over_time": await participants_over_time(conn, schema, filters, now),
@@ -109,76 +113,107 @@ def _participants(rows: list[asyncpg.Record], min_cell: int) -> dict:
 
 
 async def _requests(conn: asyncpg.Connection, schema: str, filters: Filters) -> dict:
+    """Counted by Postgres, the time to match's quantiles taken by it (``percentile_disc``: the nearest rank,
+    as ``_quantile``) instead of a Python row per request (``bench/reads.py``: the rows grow with the history)."""
     where, args = _where(filters, "ranked_at", "mentee_id", schema)
     if filters.program:
         args.append(filters.program)
         where += f" AND coalesce(program_id, 'default') = ${len(args)}"
-    rows = await conn.fetch(  # a request counts once its RequestRanked has been seen
-        f"SELECT approved, matched_at, ranked_at, choice_rank, unmatched, withdrawn FROM {schema}.requests"
-        " WHERE ranked_at IS NOT NULL AND " + where,
+    row = await conn.fetchrow(  # a request counts once its RequestRanked has been seen
+        f"""SELECT count(*) AS submitted, count(*) FILTER (WHERE approved) AS approved,
+                   count(*) FILTER (WHERE NOT approved) AS declined, count(matched_at) AS matched,
+                   count(*) FILTER (WHERE unmatched) AS unmatched, count(*) FILTER (WHERE withdrawn) AS withdrawn,
+                   percentile_disc(0.5) WITHIN GROUP (ORDER BY matched_at - ranked_at) AS median,
+                   percentile_disc(0.9) WITHIN GROUP (ORDER BY matched_at - ranked_at) AS p90,
+                   {", ".join(f"count(matched_at) FILTER (WHERE choice_rank = {k}) AS rank{k}" for k in (1, 2, 3))}
+            FROM {schema}.requests WHERE ranked_at IS NOT NULL AND """
+        + where,
         *args,
     )
-    hours = sorted((r["matched_at"] - r["ranked_at"]).total_seconds() / 3600 for r in rows if r["matched_at"])
-    matched = len(hours)
+    submitted, matched = row["submitted"], row["matched"]
     return {
-        "submitted": len(rows),
-        "approved": sum(r["approved"] is True for r in rows),
-        "declined": sum(r["approved"] is False for r in rows),
+        "submitted": submitted,
+        "approved": row["approved"],
+        "declined": row["declined"],
         "matched": matched,
-        "unmatched": sum(r["unmatched"] for r in rows),
-        "withdrawn": sum(r["withdrawn"] for r in rows),
-        "match_rate": round(matched / len(rows), 4) if rows else None,
-        "time_to_match_hours": {"median": _quantile(hours, 0.5), "p90": _quantile(hours, 0.9)},
-        "matched_by_choice_rank": {
-            str(k): sum(r["choice_rank"] == k for r in rows if r["matched_at"]) for k in (1, 2, 3)
-        },
+        "unmatched": row["unmatched"],
+        "withdrawn": row["withdrawn"],
+        "match_rate": round(matched / submitted, 4) if submitted else None,
+        "time_to_match_hours": {"median": _hours(row["median"]), "p90": _hours(row["p90"])},
+        "matched_by_choice_rank": {str(k): row[f"rank{k}"] for k in (1, 2, 3)},
     }
 
 
+def _hours(span: timedelta | None) -> float | None:
+    return None if span is None else round(span.total_seconds() / 3600, 2)
+
+
 async def _relationships(conn: asyncpg.Connection, schema: str, filters: Filters, min_cell: int) -> dict:
+    """Counted by Postgres (the median duration the nearest rank, as ``_quantile``)."""
     where, args = _where(filters, "started_on", "mentee_ids[1]", schema)
     if filters.program:
         args.append(filters.program)
         where += f" AND program_id = ${len(args)}"
-    rows = await conn.fetch(f"SELECT * FROM {schema}.program_relationships WHERE " + where, *args)
-    closed = [r for r in rows if r["closed_on"]]
-    reasons: dict[str, int] = {}
-    for r in closed:
-        reasons[r["closure_reason"]] = reasons.get(r["closure_reason"], 0) + 1
+    row = await conn.fetchrow(
+        f"""SELECT count(*) AS started, count(closed_on) AS closed, count(*) FILTER (WHERE lagging) AS lagging_now,
+                   count(*) FILTER (WHERE lagging_spells > 0) AS ever_lagging, count(signed_on) AS signed,
+                   coalesce(sum(meetings), 0) AS meetings, coalesce(sum(goals_set), 0) AS goals_set,
+                   coalesce(sum(goals_achieved), 0) AS goals_achieved,
+                   percentile_disc(0.5) WITHIN GROUP (ORDER BY closed_on - started_on) AS median_duration
+            FROM {schema}.program_relationships WHERE """
+        + where,
+        *args,
+    )
+    reasons = {
+        r["closure_reason"]: r["closed"]
+        for r in await conn.fetch(
+            f"SELECT closure_reason, count(*) AS closed FROM {schema}.program_relationships"
+            f" WHERE closed_on IS NOT NULL AND {where} GROUP BY closure_reason",
+            *args,
+        )
+    }
+    started, closed = row["started"], row["closed"]
     return {
-        "started": len(rows),
-        "active": len(rows) - len(closed),
-        "lagging_now": sum(r["lagging"] for r in rows),
-        "ever_lagging": sum(r["lagging_spells"] > 0 for r in rows),
-        "agreements_signed": sum(r["signed_on"] is not None for r in rows),
-        "meetings_per_relationship": round(statistics.fmean(r["meetings"] for r in rows), 2) if rows else None,
-        "goals_set": sum(r["goals_set"] for r in rows),
-        "goals_achieved": sum(r["goals_achieved"] for r in rows),
-        "closed": len(closed),
+        "started": started,
+        "active": started - closed,
+        "lagging_now": row["lagging_now"],
+        "ever_lagging": row["ever_lagging"],
+        "agreements_signed": row["signed"],
+        "meetings_per_relationship": round(row["meetings"] / started, 2) if started else None,
+        "goals_set": row["goals_set"],
+        "goals_achieved": row["goals_achieved"],
+        "closed": closed,
         "closure_reasons": {k: cell(v, min_cell) for k, v in sorted(reasons.items())},
-        "median_duration_days": _quantile(sorted((r["closed_on"] - r["started_on"]).days for r in closed), 0.5),
+        "median_duration_days": row["median_duration"],
     }
 
 
 async def _satisfaction(conn: asyncpg.Connection, schema: str, filters: Filters, min_cell: int) -> dict:
-    where, args = _where(
-        filters,
-        "answered_at",
-        f"(SELECT mentee_ids[1] FROM {schema}.program_relationships r WHERE r.relationship_id = a.relationship_id)",
-        schema,
-    )
+    """Counted by Postgres, an answer joined to its relationship's mentee (a correlated subquery per answer
+    took 0.19 s of a computed dashboard at ``bench/reads.py --scale 0.1``, EXPLAIN ANALYZE)."""
+    where, args = _where(filters, "a.answered_at", "r.mentee_ids[1]", schema)
     where += " AND " + in_program(filters, "a.relationship_id", schema, args)
-    rows = await conn.fetch(f"SELECT * FROM {schema}.survey_answers a WHERE " + where, *args)
-    if len(rows) < min_cell:
-        return {"answers": len(rows), "suppressed": True}
-    if not rows:  # min_cell 0 shows even an empty cell: no answers have no mean
+    row = await conn.fetchrow(
+        f"""SELECT count(*) AS answers, sum(a.satisfaction) AS satisfaction,
+                   {", ".join(f"count(*) FILTER (WHERE a.satisfaction = {k}) AS s{k}" for k in range(1, 6))},
+                   count(*) FILTER (WHERE a.goals_met) AS goals_met,
+                   count(*) FILTER (WHERE a.would_recommend) AS would_recommend
+            FROM {schema}.survey_answers a LEFT JOIN {schema}.program_relationships r USING (relationship_id)
+            WHERE """
+        + where,
+        *args,
+    )
+    answers = row["answers"]
+    if answers < min_cell:
+        return {"answers": answers, "suppressed": True}
+    if not answers:  # min_cell 0 shows even an empty cell: no answers have no mean
         return {"answers": 0, "suppressed": False}
     return {
-        "answers": len(rows),
-        "mean": round(statistics.fmean(r["satisfaction"] for r in rows), 2),
-        "distribution": {str(k): cell(sum(r["satisfaction"] == k for r in rows), min_cell) for k in range(1, 6)},
-        "goals_met_rate": round(sum(r["goals_met"] for r in rows) / len(rows), 4),
-        "would_recommend_rate": round(sum(r["would_recommend"] for r in rows) / len(rows), 4),
+        "answers": answers,
+        "mean": round(row["satisfaction"] / answers, 2),
+        "distribution": {str(k): cell(row[f"s{k}"], min_cell) for k in range(1, 6)},
+        "goals_met_rate": round(row["goals_met"] / answers, 4),
+        "would_recommend_rate": round(row["would_recommend"] / answers, 4),
     }
 
 
@@ -210,8 +245,9 @@ async def program_comparison(conn: asyncpg.Connection, schema: str, filters: Fil
     other filters applied), and its groups formed.  A program selecting fewer than ``min_cell`` people has
     every figure withheld (``suppressed``); counts of people below ``min_cell`` are withheld as anywhere."""
     rows = []
+    staff = await read_staff(conn, schema)
     for program in await programs(conn, schema):
-        figures = await program_figures(conn, schema, _with_program(filters, program["program_id"]), min_cell)
+        figures = await program_figures(conn, schema, _with_program(filters, program["program_id"]), min_cell, staff)
         row: dict = {**program, "suppressed": bool(figures.get("suppressed"))}
         if row["suppressed"]:
             rows.append(row)
@@ -232,7 +268,7 @@ def _with_program(filters: Filters, program: str) -> Filters:
 
 
 def _quantile(values: list[float], q: float) -> float | None:
-    """Nearest-rank quantile of sorted values."""
+    """Nearest-rank quantile of sorted values: the rule of ``percentile_disc``, which the queries use."""
     if not values:
         return None
     rank = max(1, -(-len(values) * q // 1))

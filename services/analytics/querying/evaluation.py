@@ -25,7 +25,7 @@ from typing import Protocol
 import asyncpg
 
 from services.analytics.querying.periods import PopulationFilters, cell, population, ratio, share_cell
-from services.analytics.querying.retention import Worker, anniversary, workers
+from services.analytics.querying.retention import HEADCOUNT, PROMOTED, Staff, cohorts, read_staff
 
 
 @dataclass(frozen=True)
@@ -66,16 +66,6 @@ def median(values: list[float]) -> float | None:
 # --- promotion ---------------------------------------------------------------------------------------------
 
 
-async def _promotions(conn: asyncpg.Connection, schema: str) -> dict[str, list[date]]:
-    found: dict[str, list[date]] = defaultdict(list)
-    for row in await conn.fetch(
-        f"""SELECT employee_id, on_date FROM {schema}.eval_promotions f
-            WHERE NOT EXISTS (SELECT 1 FROM {schema}.hr_rescinded r WHERE r.rescinded_event_id = f.event_id::text)"""
-    ):
-        found[row["employee_id"]].append(row["on_date"])
-    return found
-
-
 async def _participant_employees(
     conn: asyncpg.Connection, schema: str, now: date, program: str | None
 ) -> tuple[set[str], set[str]]:
@@ -107,11 +97,11 @@ async def _participant_employees(
     return {e for e, p in registered.items() if p in in_program}, set(registered)
 
 
-def _promotion_group(people: list[tuple[Worker, list[date]]], now: date, min_cell: int) -> dict:
-    headcount = len(people)
+def _promotion_group(counts: list[int], min_cell: int) -> dict:
+    headcount = counts[HEADCOUNT]
     if cell(headcount, min_cell) is None:
         return {"headcount": None, "promoted": None, "promotion_rate": None}
-    promoted = sum(any(min(w.hires) <= d <= now for d in days) for w, days in people)
+    promoted = counts[PROMOTED]
     promoted_cell = share_cell(promoted, headcount, min_cell)
     return {
         "headcount": headcount,
@@ -127,7 +117,7 @@ async def promotion(
     now: date,
     min_cell: int,
     program: str | None = None,
-    staff: dict[str, Worker] | None = None,
+    staff: Staff | None = None,
 ) -> dict:
     """Per hire-year cohort, participants vs non-participants: ``headcount`` (hired by "now"), ``promoted``
     (at least one job-level change effective between their first hire and "now"), ``promotion_rate``.
@@ -135,31 +125,18 @@ async def promotion(
     does not yet); a rescinded fact counts for nothing. Filters as retention's (HR department at "now",
     ``start``/``end`` bound the hire date)."""
     participants, registered = await _participant_employees(conn, schema, now, program)
-    promotions = await _promotions(conn, schema)
-    cohorts: dict[int, dict[bool, list]] = defaultdict(lambda: {True: [], False: []})
-    staff = staff if staff is not None else await workers(conn, schema)
-    for employee_id, worker in staff.items():
-        if not worker.hires:
-            continue
-        hired = min(worker.hires)
-        if hired > now or (filters.start and hired < filters.start) or (filters.end and hired > filters.end):
-            continue
-        if filters.department and worker.department_on(now) != filters.department:
-            continue
-        if employee_id in participants:
-            cohorts[hired.year][True].append((worker, promotions.get(employee_id, [])))
-        elif employee_id not in registered:
-            cohorts[hired.year][False].append((worker, promotions.get(employee_id, [])))
+    staff = staff if staff is not None else await read_staff(conn, schema)
+    besides = frozenset(registered - participants)  # registered, but only in other programs: neither group
     return {
         "as_of": now.isoformat(),
         "cohort_by": "hire_year",
         "cohorts": [
             {
                 "cohort": str(year),
-                "participants": _promotion_group(groups[True], now, min_cell),
-                "non_participants": _promotion_group(groups[False], now, min_cell),
+                "participants": _promotion_group(inside, min_cell),
+                "non_participants": _promotion_group(rest, min_cell),
             }
-            for year, groups in sorted(cohorts.items())
+            for year, (inside, rest) in cohorts(staff, filters, now, participants, besides).items()
         ],
     }
 
@@ -170,30 +147,34 @@ async def promotion(
 async def _forwards(
     conn: asyncpg.Connection, schema: str, filters: PopulationFilters, now: date, program: str | None
 ) -> dict[str, dict]:
-    """Per mentor: requests forwarded to them by "now" and what became of each by "now"."""
+    """Per mentor: requests forwarded to them by "now" and what became of each by "now", counted by Postgres
+    (a Python row per forward grew with the history: ``bench/reads.py``); the days to each answer as spans."""
     args: list = [now, program]
     where = population(_people(filters), "f.mentor_id", schema, args)
     rows = await conn.fetch(
-        f"""SELECT f.mentor_id, f.forwarded_at, a.outcome, a.answered_at
+        f"""SELECT f.mentor_id, count(*) AS received, count(*) FILTER (WHERE a.outcome = 'accepted') AS accepted,
+                   count(*) FILTER (WHERE a.outcome = 'declined') AS declined,
+                   count(*) FILTER (WHERE a.outcome = 'expired') AS expired,
+                   count(*) FILTER (WHERE a.outcome IS NULL) AS pending,
+                   array_agg(a.answered_at - f.forwarded_at) FILTER (WHERE a.outcome IN ('accepted', 'declined'))
+                     AS spans
             FROM {schema}.eval_forwards f
             LEFT JOIN {schema}.eval_answers a
               ON a.request_id = f.request_id AND a.choice_rank = f.choice_rank
              AND (a.answered_at AT TIME ZONE 'UTC')::date <= $1
             LEFT JOIN {schema}.eval_requests r ON r.request_id = f.request_id
             WHERE (f.forwarded_at AT TIME ZONE 'UTC')::date <= $1
-              AND ($2::text IS NULL OR coalesce(r.program_id, 'default') = $2) AND {where}""",
+              AND ($2::text IS NULL OR coalesce(r.program_id, 'default') = $2) AND {where}
+            GROUP BY f.mentor_id""",
         *args,
     )
-    mentors: dict[str, dict] = {}
-    for r in rows:
-        m = mentors.setdefault(
-            r["mentor_id"], {"received": 0, "accepted": 0, "declined": 0, "expired": 0, "pending": 0, "days": []}
-        )
-        m["received"] += 1
-        m[r["outcome"] or "pending"] += 1
-        if r["outcome"] in ("accepted", "declined"):
-            m["days"].append((r["answered_at"] - r["forwarded_at"]).total_seconds() / 86400)
-    return mentors
+    return {
+        r["mentor_id"]: {
+            **{k: r[k] for k in ("received", "accepted", "declined", "expired", "pending")},
+            "days": [span.total_seconds() / 86400 for span in r["spans"] or ()],
+        }
+        for r in rows
+    }
 
 
 def _mentor_row(mentor_id: str, m: dict) -> dict:
@@ -368,7 +349,7 @@ async def by_priority_group(
     now: date,
     min_cell: int,
     program: str | None = None,
-    staff: dict[str, Worker] | None = None,
+    staff: Staff | None = None,
 ) -> list[dict]:
     """Per priority group (a participant's, set at registration; "none" without one): requests and the match
     rate of the mentees' requests, and the 12-month retention of participants who are HR workers (hired,
@@ -377,16 +358,17 @@ async def by_priority_group(
     where = population(_people(filters), "q.mentee_id", schema, args)
     groups: dict[str, dict] = defaultdict(lambda: {"requests": 0, "matched": 0, "eligible": 0, "retained": 0})
     for r in await conn.fetch(
-        f"""SELECT coalesce(g.priority_group, 'none') AS grp, q.matched_at IS NOT NULL
-                   AND (q.matched_at AT TIME ZONE 'UTC')::date <= $1 AS matched
+        f"""SELECT coalesce(g.priority_group, 'none') AS grp, count(*) AS requests,
+                   count(*) FILTER (WHERE (q.matched_at AT TIME ZONE 'UTC')::date <= $1) AS matched
             FROM {schema}.requests q
             LEFT JOIN {schema}.eval_requests e ON e.request_id = q.request_id
             LEFT JOIN {schema}.eval_people g ON g.participant_id = q.mentee_id
             WHERE q.ranked_at IS NOT NULL AND (q.ranked_at AT TIME ZONE 'UTC')::date <= $1
-              AND ($2::text IS NULL OR coalesce(e.program_id, 'default') = $2) AND {where}""",
+              AND ($2::text IS NULL OR coalesce(e.program_id, 'default') = $2) AND {where}
+            GROUP BY 1""",
         *args,
     ):
-        groups[r["grp"]]["requests"] += 1
+        groups[r["grp"]]["requests"] += r["requests"]
         groups[r["grp"]]["matched"] += r["matched"]
     participants, _ = await _participant_employees(conn, schema, now, program)
     args = [now]
@@ -401,14 +383,12 @@ async def by_priority_group(
             *args,
         )
     }
-    staff = staff if staff is not None else await workers(conn, schema)
-    for employee_id, worker in staff.items():
-        if employee_id not in people or employee_id not in participants or not worker.hires:
-            continue
-        first = anniversary(min(worker.hires))
-        if first <= now:
-            groups[people[employee_id]]["eligible"] += 1
-            groups[people[employee_id]]["retained"] += worker.employed_on(first)
+    standings = (staff if staff is not None else await read_staff(conn, schema)).at(now)
+    for employee_id, group in people.items():
+        s = standings.get(employee_id)
+        if s is not None and s.eligible and employee_id in participants:
+            groups[group]["eligible"] += 1
+            groups[group]["retained"] += s.retained
     rows = []
     for name, g in sorted(groups.items()):
         matched = _part(g["matched"], g["requests"], min_cell)
@@ -455,6 +435,7 @@ async def demographic_groups(
     filters: PopulationFilters,
     now: date,
     program: str | None = None,
+    staff: Staff | None = None,
 ) -> dict[str, dict[str, list[str]]]:
     """The people behind the priority-group breakdown, as participant ids (analytics never holds anyone's
     demographics; profiles counts them): ``match``: mentees with a request by "now" (as ``by_priority_group``
@@ -489,12 +470,11 @@ async def demographic_groups(
         )
     }
     retained: dict[str, bool] = {}
-    for employee_id, worker in (await workers(conn, schema)).items():
-        if employee_id not in people or employee_id not in participants or not worker.hires:
-            continue
-        first = anniversary(min(worker.hires))
-        if first <= now:
-            retained[people[employee_id]] = worker.employed_on(first)
+    standings = (staff if staff is not None else await read_staff(conn, schema)).at(now)
+    for employee_id, participant_id in people.items():
+        s = standings.get(employee_id)
+        if s is not None and s.eligible and employee_id in participants:
+            retained[participant_id] = s.retained
     return {
         "match": {
             "matched": sorted(p for p, m in matched.items() if m),
@@ -561,11 +541,11 @@ async def evaluation_figures(
     now: date,
     min_cell: int,
     program: str | None = None,
-    staff: dict[str, Worker] | None = None,
+    staff: Staff | None = None,
 ) -> dict:
     """Every evaluation figure for the dashboard (analysts and directors alike: nothing per mentor). ``staff``:
-    ``retention.workers`` already read in this transaction (read once, not by each figure)."""
-    staff = staff if staff is not None else await workers(conn, schema)
+    the workers already read in this snapshot (``retention.Staff``: read once, not by each figure)."""
+    staff = staff if staff is not None else await read_staff(conn, schema)
     return {
         "units": UNITS,
         "program": program,

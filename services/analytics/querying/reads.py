@@ -22,6 +22,7 @@ from services.analytics.querying.evaluation import (
     mentor_responsiveness,
 )
 from services.analytics.querying.periods import as_of
+from services.analytics.querying.retention import Staff, read_staff
 from services.analytics.querying.timelines import participant_timeline, relationship_timeline
 from shared.auth import Principal, Role
 from shared.errors import NotAllowed, NotFound
@@ -53,6 +54,7 @@ class Reads:
         self._pool, self.shape, self.min_cell, self.snapshot_days = pool, shape, min_cell, snapshot_days
         self.demographics = demographics
         self._figures: OrderedDict[tuple[str, Filters, date], tuple[list[int], dict, dict | None]] = OrderedDict()
+        self._staff: tuple[str, list[int], Staff] | None = None
 
     async def schema(self, generation: int | None = None) -> str:
         """The schema of ``generation`` (default: the live one), if it may be served: a snapshot past its
@@ -131,11 +133,12 @@ class Reads:
                 if groups is None or figures["evaluation"]["by_demographics"]["reported"]:
                     return figures
             else:
-                figures = await program_figures(conn, schema, filters, self.min_cell)
+                staff = await self._staff_of(conn, schema, state)
+                figures = await program_figures(conn, schema, filters, self.min_cell, staff)
                 groups = None
                 if "evaluation" in figures:
                     now = date.fromisoformat(figures["as_of"])
-                    groups = await demographic_groups(conn, schema, filters, now, filters.program)
+                    groups = await demographic_groups(conn, schema, filters, now, filters.program, staff)
         if groups is not None:
             block = await by_demographics(self.demographics, groups, self.min_cell)
             figures = {**figures, "evaluation": {**figures["evaluation"], "by_demographics": block}}
@@ -144,6 +147,15 @@ class Reads:
         while len(self._figures) > FIGURES_KEPT:
             self._figures.popitem(last=False)
         return figures
+
+    async def _staff_of(self, conn: asyncpg.Connection, schema: str, state: list[int]) -> Staff:
+        """The HR workers of ``schema`` at the checkpoints ``state`` (read in the caller's snapshot): read once
+        while the checkpoints stand still and reused by every filter's figures (one generation's kept)."""
+        if self._staff is not None and self._staff[:2] == (schema, state):
+            return self._staff[2]
+        staff = await read_staff(conn, schema)
+        self._staff = (schema, state, staff)
+        return staff
 
     async def mentor_responsiveness(self, filters: Filters, generation: int | None, viewer: Principal) -> dict:
         """Each mentor's responsiveness (mentor ids): the director's view only, never an analyst's."""

@@ -17,8 +17,10 @@ bound the hire date; the registration-month ``cohort`` filter does not apply (co
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 import asyncpg
 
@@ -49,6 +51,152 @@ def anniversary(day: date) -> date:
         return day.replace(year=day.year + 1, month=3, day=1)
 
 
+class Standing(NamedTuple):
+    """What the figures ask of a hired worker at a "now": their first hire and its year, their HR department at
+    "now", employed at "now", first anniversary passed by "now" (``eligible``), employed on that anniversary,
+    promoted between their first hire and "now"."""
+
+    hired: date
+    year: int
+    department: str | None
+    employed: bool
+    eligible: bool
+    retained: bool
+    promoted: bool = False
+
+
+TALLIED = ("headcount", "leavers", "eligible", "retained", "promoted")
+"""What is counted of a group of workers (``tally``): the figures of retention and promotion."""
+HEADCOUNT, LEAVERS, ELIGIBLE, RETAINED, PROMOTED = range(len(TALLIED))
+
+
+def tally(people: list[Standing]) -> list[int]:
+    counts = [0] * len(TALLIED)
+    for s in people:
+        _add(counts, s)
+    return counts
+
+
+def _add(counts: list[int], s: Standing, sign: int = 1) -> None:
+    counts[HEADCOUNT] += sign
+    counts[LEAVERS] += sign * (not s.employed)
+    counts[ELIGIBLE] += sign * s.eligible
+    counts[RETAINED] += sign * s.retained
+    counts[PROMOTED] += sign * s.promoted
+
+
+class _Settled(NamedTuple):
+    """A worker's standing that no "now" changes: the first hire, its anniversary, employed on it; and, for any
+    "now" after the worker's last fact (``settled``), employed then and the department then."""
+
+    hired: date
+    anniversary: date
+    retained: bool
+    settled: date
+    employed_after: bool
+    department_after: str | None
+
+
+def _settle(worker: Worker) -> _Settled:
+    hired = min(worker.hires)
+    first = anniversary(hired)
+    last = max([*worker.hires, *worker.terminations, *(d for d, _ in worker.departments)])
+    return _Settled(
+        hired, first, worker.employed_on(first), last, worker.employed_on(date.max), worker.department_on(date.max)
+    )
+
+
+def standing(worker: Worker, now: date, promotions: Iterable[date] = ()) -> Standing:
+    """``worker``'s standing at ``now`` (a worker with a hire), worked out from their facts."""
+    hired = min(worker.hires)
+    first = anniversary(hired)
+    return Standing(
+        hired,
+        hired.year,
+        worker.department_on(now),
+        worker.employed_on(now),
+        first <= now,
+        first <= now and worker.employed_on(first),
+        any(hired <= d <= now for d in promotions),
+    )
+
+
+class Staff:
+    """Every HR worker (``workers``, with their promotions) and their standings at each "now" asked, worked out
+    once, with the tallies of the workers per HR department and hire year.
+
+    The dashboard reads every worker for retention and evaluation: at 100,000 staff, reading them and working out
+    each one's standing at each read took most of a computed dashboard (``bench/reads.py``). ``Reads`` keeps a
+    ``Staff`` while the generation's checkpoints stand still, so each filter's figures reuse it; a "now" after a
+    worker's last fact gives the standing settled once (``_Settled``), any other is worked out again. A filter
+    without a hire-date bound adds up the tallies of its department and goes through the participants only."""
+
+    KEPT = 3
+    """Standings kept, by "now", the least recently asked dropped first: the generation's "now" (most filters')
+    and a period filter's end or two (a "now" holds a standing per worker: tens of MB at 100,000 staff)."""
+
+    def __init__(self, found: dict[str, Worker], promotions: dict[str, list[date]]) -> None:
+        self.workers, self.promotions = found, promotions
+        self._settled = {e: (w, _settle(w)) for e, w in found.items() if w.hires}
+        self._at: dict[date, tuple[dict[str, Standing], dict[tuple[str | None, int], list[int]]]] = {}
+
+    def at(self, now: date) -> dict[str, Standing]:
+        """Every worker hired by ``now`` (known from a hire: a termination or transfer alone has no cohort),
+        with their standing at ``now``."""
+        return self._standings(now)[0]
+
+    def tallies(self, now: date) -> dict[tuple[str | None, int], list[int]]:
+        """The tally of the workers hired by ``now`` per (HR department at ``now``, hire year)."""
+        return self._standings(now)[1]
+
+    def _standings(self, now: date) -> tuple[dict[str, Standing], dict[tuple[str | None, int], list[int]]]:
+        kept = self._at.pop(now, None)
+        if kept is not None:
+            self._at[now] = kept  # the most recently asked last
+            return kept
+        standings: dict[str, Standing] = {}
+        tallies: dict[tuple[str | None, int], list[int]] = defaultdict(lambda: [0] * len(TALLIED))
+        for employee_id, (worker, s) in self._settled.items():
+            if s.hired > now:
+                continue
+            promotions = self.promotions.get(employee_id, ())
+            if now > s.settled:
+                eligible = s.anniversary <= now
+                promoted = any(s.hired <= d <= now for d in promotions)
+                found = Standing(
+                    s.hired,
+                    s.hired.year,
+                    s.department_after,
+                    s.employed_after,
+                    eligible,
+                    eligible and s.retained,
+                    promoted,
+                )
+            else:
+                found = standing(worker, now, promotions)
+            standings[employee_id] = found
+            _add(tallies[found.department, found.year], found)
+        while len(self._at) >= self.KEPT:
+            self._at.pop(next(iter(self._at)))
+        self._at[now] = kept = (standings, dict(tallies))
+        return kept
+
+
+async def read_staff(conn: asyncpg.Connection, schema: str) -> Staff:
+    return Staff(await workers(conn, schema), await _promotions(conn, schema))
+
+
+async def _promotions(conn: asyncpg.Connection, schema: str) -> dict[str, list[date]]:
+    """Each worker's job-level changes by effective date (``eval_promotions``), rescinded ones left out."""
+    found: dict[str, list[date]] = defaultdict(list)
+    for row in await conn.fetch(
+        f"""SELECT employee_id, on_date FROM {schema}.eval_promotions f
+            WHERE NOT EXISTS (SELECT 1 FROM {schema}.hr_rescinded r WHERE r.rescinded_event_id = f.event_id::text)"""
+    ):
+        found[row["employee_id"]].append(row["on_date"])
+    return found
+
+
 async def workers(conn: asyncpg.Connection, schema: str) -> dict[str, Worker]:
     found: dict[str, Worker] = defaultdict(Worker)
     for row in await conn.fetch(
@@ -66,7 +214,11 @@ async def workers(conn: asyncpg.Connection, schema: str) -> dict[str, Worker]:
 
 
 def _group(people: list[Worker], now: date, min_cell: int) -> dict:
-    headcount = len(people)
+    return _counted(tally([standing(w, now) for w in people]), min_cell)
+
+
+def _counted(counts: list[int], min_cell: int) -> dict:
+    headcount = counts[HEADCOUNT]
     if cell(headcount, min_cell) is None:
         return {
             "headcount": None,
@@ -75,16 +227,14 @@ def _group(people: list[Worker], now: date, min_cell: int) -> dict:
             "retained_12m": None,
             "retention_rate_12m": None,
         }
-    leavers = sum(not w.employed_on(now) for w in people)
-    eligible = [w for w in people if anniversary(min(w.hires)) <= now]
-    retained = sum(w.employed_on(anniversary(min(w.hires))) for w in eligible)
-    retained_cell = share_cell(retained, len(eligible), min_cell) if cell(len(eligible), min_cell) is not None else None
+    leavers, eligible, retained = counts[LEAVERS], counts[ELIGIBLE], counts[RETAINED]
+    retained_cell = share_cell(retained, eligible, min_cell) if cell(eligible, min_cell) is not None else None
     return {
         "headcount": headcount,
         "leavers": share_cell(leavers, headcount, min_cell),
-        "eligible_12m": cell(len(eligible), min_cell),
+        "eligible_12m": cell(eligible, min_cell),
         "retained_12m": retained_cell,
-        "retention_rate_12m": ratio(retained, len(eligible)) if retained_cell is not None else None,
+        "retention_rate_12m": ratio(retained, eligible) if retained_cell is not None else None,
     }
 
 
@@ -94,9 +244,9 @@ async def retention(
     filters: PopulationFilters,
     now: date,
     min_cell: int,
-    staff: dict[str, Worker] | None = None,
+    staff: Staff | None = None,
 ) -> dict:
-    """``staff``: ``workers`` already read in this transaction (every worker; the dashboard reads them once)."""
+    """``staff``: the workers already read in this snapshot (``Staff``; the dashboard reads them once)."""
     args: list = [now]
     of_program = population(filters, "participant_id", schema, args) if getattr(filters, "program", None) else "true"
     participants = {  # with a program filter: its members are the participants, everyone else is not
@@ -107,26 +257,49 @@ async def retention(
             *args,
         )
     }
-    cohorts: dict[int, dict[bool, list[Worker]]] = defaultdict(lambda: {True: [], False: []})
-    staff = staff if staff is not None else await workers(conn, schema)
-    for employee_id, worker in staff.items():
-        if not worker.hires:
-            continue  # known only from a termination or a transfer: no cohort
-        hired = min(worker.hires)
-        if hired > now or (filters.start and hired < filters.start) or (filters.end and hired > filters.end):
-            continue
-        if filters.department and worker.department_on(now) != filters.department:
-            continue
-        cohorts[hired.year][employee_id in participants].append(worker)
+    staff = staff if staff is not None else await read_staff(conn, schema)
     return {
         "as_of": now.isoformat(),
         "cohort_by": "hire_year",
         "cohorts": [
             {
                 "cohort": str(year),
-                "participants": _group(groups[True], now, min_cell),
-                "non_participants": _group(groups[False], now, min_cell),
+                "participants": _counted(inside, min_cell),
+                "non_participants": _counted(rest, min_cell),
             }
-            for year, groups in sorted(cohorts.items())
+            for year, (inside, rest) in cohorts(staff, filters, now, participants).items()
         ],
     }
+
+
+def cohorts(
+    staff: Staff, filters: PopulationFilters, now: date, among: set[str], besides: frozenset[str] = frozenset()
+) -> dict[int, tuple[list[int], list[int]]]:
+    """Per hire year, in order, of the workers hired by ``now`` whom the filters select (hired within
+    ``start``/``end``, in the HR ``department`` at ``now``): the tally of those ``among`` the given employees,
+    and of the rest (leaving out those ``besides``, in neither). A year with neither is left out."""
+    start, end, department = filters.start, filters.end, filters.department
+    standings = staff.at(now)
+    zero = [0] * len(TALLIED)
+    inside: dict[int, list[int]] = defaultdict(lambda: list(zero))
+    rest: dict[int, list[int]] = defaultdict(lambda: list(zero))
+    if start or end:  # bounds on the hire date: worker by worker
+        for employee_id, s in standings.items():
+            if (start and s.hired < start) or (end and s.hired > end) or (department and s.department != department):
+                continue
+            if employee_id in among:
+                _add(inside[s.year], s)
+            elif employee_id not in besides:
+                _add(rest[s.year], s)
+    else:  # the department's tallies, less those among the given employees (or besides them)
+        for (of, year), counts in staff.tallies(now).items():
+            if not department or of == department:
+                rest[year] = [a + b for a, b in zip(rest[year], counts, strict=True)]
+        for employee_id in among | besides:
+            s = standings.get(employee_id)
+            if s is not None and (not department or s.department == department):
+                _add(rest[s.year], s, -1)
+                if employee_id in among:
+                    _add(inside[s.year], s)
+    years = sorted(year for year in {*inside, *rest} if inside[year][HEADCOUNT] or rest[year][HEADCOUNT])
+    return {year: (inside[year], rest[year]) for year in years}
