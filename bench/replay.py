@@ -681,11 +681,19 @@ async def _replay(dsn: str, bootstrap: str, topics: list[str], batch_size: int, 
         cpu_before, pg_before = time.process_time(), _process_cpu(backend)
         start = time.perf_counter()
         progress = await projector.run(asyncio.Event(), until_caught_up=True)
-        indexing_from = time.perf_counter()
+        batches_rss, batches_cpu = _peak_rss_mb(), time.process_time() - cpu_before
+        indexing_from, indexing_pg = time.perf_counter(), _process_cpu(backend)
         async with pool.acquire() as conn:  # part of the rebuild: the generation is not served without them
             await build_indexes(conn, generation)
         spent["indexes"] = indexing = time.perf_counter() - indexing_from
         cpu, pg_cpu = time.process_time() - cpu_before, _process_cpu(backend)
+        # the end of a rebuild (the relationships' sums caught up, the secondary indexes): its own figures
+        end = {
+            "cpu": cpu - batches_cpu,
+            "pg_cpu": None if pg_cpu is None or indexing_pg is None else pg_cpu - indexing_pg,
+            "rss_before": batches_rss,
+            "rss_after": _peak_rss_mb(),
+        }
         schema = schema_name(generation)
         rows = {
             name: await pool.fetchval(f"SELECT count(*) FROM {schema}.{name}")
@@ -702,6 +710,7 @@ async def _replay(dsn: str, bootstrap: str, topics: list[str], batch_size: int, 
             "spent": spent,
             "pg_spent": pg_spent,
             "prepared_cpu": prepared_cpu,
+            "end": end,
         }
     finally:
         await pool.close()
@@ -810,6 +819,13 @@ def main(argv: list[str] | None = None) -> None:
         + ", ".join(
             f"{name} {seconds:.1f}/{replay['pg_spent'].get(name, 0.0):.1f}" for name, seconds in replay["spent"].items()
         )
+    )
+    end = replay["end"]
+    end_pg = f", its Postgres backend {end['pg_cpu']:.1f} s" if end["pg_cpu"] is not None else ""
+    print(
+        f"end of the rebuild (sums caught up, indexes): {replay['spent']['indexes']:.1f} s wall,"
+        f" projector {end['cpu']:.1f} s CPU{end_pg}; projector's peak RSS {end['rss_before']:.0f} MB after the batches,"
+        f" {end['rss_after']:.0f} MB after the end"
     )
     print(
         "rows: "

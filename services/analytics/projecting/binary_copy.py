@@ -59,8 +59,9 @@ def _bool(value: bool) -> bytes:
     return _TRUE if value else _FALSE
 
 
-_TEXT_OID = 25
-_ARRAY_HEADER = Struct("!iiiii")  # dimensions (1), has nulls (0), element type, length, lower bound (1)
+_INT2 = Struct("!ih")  # length 2, value
+_TEXT_OID, INT2_OID, INT4_OID, DATE_OID = 25, 21, 23, 1082
+_ARRAY_HEADER = Struct("!iiiiii")  # field length, dimensions (1), has nulls (0), element type, length, lower bound
 _EMPTY_TEXT_ARRAY = _LENGTH.pack(12) + Struct("!iii").pack(0, 0, _TEXT_OID)
 
 
@@ -69,8 +70,14 @@ def _text_array(values: Sequence[str]) -> bytes:
     if not values:
         return _EMPTY_TEXT_ARRAY
     elements = b"".join([_text(v) for v in values])
-    body = _ARRAY_HEADER.pack(1, 0, _TEXT_OID, len(values), 1) + elements
-    return _LENGTH.pack(len(body)) + body
+    return _ARRAY_HEADER.pack(len(elements) + 20, 1, 0, _TEXT_OID, len(values), 1) + elements
+
+
+def array_field(element_oid: int, elements: Sequence[bytes]) -> bytes:
+    """A one-dimensional array, not empty and without nulls, of elements already encoded as fields (length and
+    value: ``int4_field``, ``int2_field``, ``ordinal_date_field``), so repeated ones are encoded once."""
+    body = b"".join(elements)
+    return _ARRAY_HEADER.pack(len(body) + 20, 1, 0, element_oid, len(elements), 1) + body
 
 
 ENCODERS: dict[str, Callable[[object], bytes]] = {
@@ -87,6 +94,10 @@ ENCODERS: dict[str, Callable[[object], bytes]] = {
 
 text_field, uuid_field, timestamptz_field, text_array_field = _text, _uuid, _timestamptz, _text_array
 int4_field = _int4
+
+
+def int2_field(value: int) -> bytes:
+    return _INT2.pack(2, value)
 
 
 def ordinal_date_field(ordinal: int) -> bytes:

@@ -155,9 +155,8 @@ async def relationship_figures(
     month_end = _month_end(now)
     after = {m: 0 for m in _READ}  # the changes after "now" in its month
     if now < month_end:
-        after |= await _changes(
-            conn, schema, f"d.day > ${len(args) + 1} AND d.day <= ${len(args) + 2}", where, args, now, month_end
-        )
+        days = f"d.month = ${len(args) + 3} AND d.day > ${len(args) + 1} AND d.day <= ${len(args) + 2}"
+        after |= await _changes(conn, schema, days, where, args, now, month_end, _month(now))
     first = filters.start or await _first_started(conn, schema, sums, where, args, now)
     points = month_points(first, now)
     lagging, over_time = [], []

@@ -34,6 +34,7 @@ and a replay builds the same rows (tests compare every figure with a scan of the
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 from collections import defaultdict
 from collections.abc import Sequence
@@ -42,7 +43,7 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
-from services.analytics.projecting import binary_copy
+from services.analytics.projecting import binary_copy, workers
 from shared.envelope import EnvelopeRecord
 
 MEASURES = (
@@ -62,7 +63,8 @@ MEASURES = (
     "behind_one",
     "behind_two",
 )
-"""The measures: ``rel_sum_days.measure``, and the column order of ``rel_sum_months``."""
+"""The measures: ``rel_sum_changes.measures`` hold their indexes (``rel_sum_days.measure`` their names), and the
+column order of ``rel_sum_months``."""
 (
     STARTED,
     ACTIVE,
@@ -80,8 +82,8 @@ MEASURES = (
     BEHIND_ONE,
     BEHIND_TWO,
 ) = range(len(MEASURES))
-_INDEX = {name: i for i, name in enumerate(MEASURES)}
 _COLUMNS = ",\n    ".join(f"{m} integer NOT NULL DEFAULT 0" for m in MEASURES)
+_NAMES = ", ".join(f"'{m}'" for m in MEASURES)
 
 DDL = f"""
 CREATE TABLE {{schema}}.rel_sum_keys (
@@ -96,17 +98,21 @@ CREATE TABLE {{schema}}.rel_sum_keys (
     closed_on       date,
     UNIQUE (mentee_id, relationship_id)  -- found by mentee in every batch: never deferred
 );
--- One row per measure that changes on a day (most days change one or two of them: a row per day with every
--- measure was mostly zeros, and encoding them was a fifth of a rebuild's catch-up).
--- No key: only this module writes it, a row per (relationship, day, measure) by construction. Its indexes are
--- secondary, so a rebuild's catch-up copies ~120 rows per relationship into a bare table and they are built by one
--- sort each (a btree insert per row was most of the catch-up's Postgres CPU).
-CREATE TABLE {{schema}}.rel_sum_days (
-    relationship_id text    NOT NULL,
-    day             date    NOT NULL,
-    measure         text    NOT NULL,
-    change          integer NOT NULL
+-- A relationship's changes in a month, one row: per change its day, measure (index in ``MEASURES``) and value,
+-- as three arrays of the same length. A row per (relationship, day, measure) was ~120 rows per relationship, and
+-- copying them and sorting their two indexes was most of a rebuild's catch-up (``bench/replay.py``).
+CREATE TABLE {{schema}}.rel_sum_changes (
+    relationship_id text     NOT NULL,
+    month           integer  NOT NULL,  -- year * 12 + month - 1, as in rel_sum_months
+    days            date[]   NOT NULL,
+    measures        smallint[] NOT NULL,
+    changes         integer[]  NOT NULL,
+    PRIMARY KEY (relationship_id, month)
 );
+-- The changes a row per (relationship, day, measure), as the reads ask for them: the month narrows them to its rows.
+CREATE VIEW {{schema}}.rel_sum_days AS
+    SELECT r.relationship_id, r.month, c.day, (ARRAY[{_NAMES}])[c.measure + 1] AS measure, c.change
+    FROM {{schema}}.rel_sum_changes r, unnest(r.days, r.measures, r.changes) AS c(day, measure, change);
 CREATE TABLE {{schema}}.rel_sum_months (
     program_id text,
     department text,
@@ -120,8 +126,7 @@ CREATE TABLE {{schema}}.rel_sum_months (
 CREATE TABLE {{schema}}.rel_sum_deferred (singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton));
 -- The nudges of the relationships a batch touches are read in every batch: not deferred to a rebuild's end.
 ALTER TABLE {{schema}}.activity_lagging ADD UNIQUE (relationship_id, event_id);
-CREATE INDEX ON {{schema}}.rel_sum_days (relationship_id);
-CREATE INDEX ON {{schema}}.rel_sum_days (day);
+CREATE INDEX ON {{schema}}.rel_sum_changes (month);
 CREATE INDEX ON {{schema}}.rel_sum_keys (started_on)
 """
 
@@ -204,14 +209,9 @@ def _lagging_days(spells: list[tuple[date, date | None]]) -> list[tuple[date, da
     return [(start, end) for start, end in runs]
 
 
-def changes(facts: Facts) -> dict[date, list[int]]:
-    """Per day, the change of every measure (``MEASURES``) this relationship makes on it (days without a
-    change left out)."""
-    return {date.fromordinal(day): values for day, values in _changes(facts).items()}
-
-
 def _changes(facts: Facts) -> dict[int, list[int]]:
-    """``changes`` keyed by the days' ordinals. A sweep over the days a level may change on (the start, the
+    """Per day (its ordinal), the change of every measure (``MEASURES``) this relationship makes on it (days
+    without a change left out). A sweep over the days a level may change on (the start, the
     meetings, the closing, the spells' edges, the days the meetings expected go up), the levels measured on
     each with plain ints: a rebuild's ``catch_up`` runs it for every relationship (``bench/replay.py``: ~1 µs
     per candidate day here, ~6 with a list of the levels built from dates per day)."""
@@ -357,11 +357,11 @@ _KEY_COLUMNS = (
     "closed_on",
 )
 _KEY_TYPES = ("text", "text", "text", "text", "text", "date", "date", "integer", "date")
-_DAY_COLUMNS = ("relationship_id", "day", "measure", "change")
+_CHANGE_COLUMNS = ("relationship_id", "month", "days", "measures", "changes")
 _MONTH_COLUMNS = ("program_id", "department", "cohort", "month", *MEASURES)
 _MONTH_TYPES = ("text", "text", "text", "integer", *("integer",) * len(MEASURES))
-_DAY_ROW = binary_copy.row_start(4)
-_MEASURE_FIELDS = [binary_copy.text_field(m) for m in MEASURES]
+_CHANGE_ROW = binary_copy.row_start(len(_CHANGE_COLUMNS))
+_MEASURE_ELEMENTS = [binary_copy.int2_field(i) for i in range(len(MEASURES))]
 
 
 async def catch_up(conn: asyncpg.Connection, schema: str) -> None:
@@ -371,63 +371,129 @@ async def catch_up(conn: asyncpg.Connection, schema: str) -> None:
     Here the tables start empty, so nothing old is read or taken off: each chunk of relationships is computed,
     its rows sent as binary COPY, and the month sums added up on the way and copied at the end (summed by
     Postgres, ``INSERT … SELECT … GROUP BY`` over the days, they cost it more than the days' COPY; see the
-    README's "What the sums cost the projector" for ``bench/replay.py``'s figures)."""
+    README's "What the sums cost the projector" for ``bench/replay.py``'s figures).
+
+    Computing a chunk's rows is pure Python (``_encode_chunk``: 1.3 s CPU for the 5,874 relationships of 300,000
+    events of ``bench/replay.py``'s history, Postgres 0.7 s for their reads and copies), so it runs in a worker
+    thread while Postgres copies the chunk before and reads the next one; with the interpreter tuned as for the
+    batches (``workers.tuned_for_batches``: the young objects collected less often, 0.9 s instead of 1.2 for the
+    sweep). Worker processes were dearer on two cores: 4 s of CPU in them for the same chunks (starting them,
+    pickling the facts)."""
     if not await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {schema}.rel_sum_deferred)"):
         return
     async with conn.transaction():
         # a rebuild's batches wrote no sums; anything there (a catch-up cut short cannot commit) is redone
-        await conn.execute(f"TRUNCATE {schema}.rel_sum_days, {schema}.rel_sum_keys, {schema}.rel_sum_months")
+        await conn.execute(f"TRUNCATE {schema}.rel_sum_changes, {schema}.rel_sum_keys, {schema}.rel_sum_months")
         ids = await conn.fetchval(
             f"SELECT coalesce(array_agg(relationship_id ORDER BY relationship_id), '{{}}')"
             f" FROM {schema}.activity_relationships WHERE started_on IS NOT NULL"
         )
         months: dict[tuple[Key, int], list[int]] = {}
-        for i in range(0, len(ids), CATCH_UP_CHUNK):
-            facts = await conn.fetch(_FACTS.format(schema=schema), ids[i : i + CATCH_UP_CHUNK])
-            keys, days = _encode_chunk(facts, months)
-            await binary_copy.copy_encoded(conn, schema, "rel_sum_keys", _KEY_COLUMNS, keys)
-            await binary_copy.copy_encoded(conn, schema, "rel_sum_days", _DAY_COLUMNS, days)
+        loop = asyncio.get_running_loop()
+        with workers.tuned_for_batches(), workers.preparing_in("thread") as worker:
+            encoding: asyncio.Future | None = None  # the chunk before, being computed
+            for i in range(0, len(ids) + CATCH_UP_CHUNK, CATCH_UP_CHUNK):
+                chunk = ids[i : i + CATCH_UP_CHUNK]
+                facts = await conn.fetch(_FACTS.format(schema=schema), chunk) if chunk else None
+                encoded = await encoding if encoding is not None else None
+                # this chunk computed while Postgres copies the one before and reads the next
+                encoding = loop.run_in_executor(worker, _encode_chunk, facts, months) if facts is not None else None
+                if encoded is not None:
+                    await binary_copy.copy_encoded(conn, schema, "rel_sum_keys", _KEY_COLUMNS, encoded[0])
+                    await binary_copy.copy_encoded(conn, schema, "rel_sum_changes", _CHANGE_COLUMNS, encoded[1])
         sums = [(*key, month, *values) for (key, month), values in months.items() if any(values)]
-        encoded = binary_copy.encode(_MONTH_TYPES, sums)
-        await binary_copy.copy_encoded(conn, schema, "rel_sum_months", _MONTH_COLUMNS, encoded)
+        month_rows = binary_copy.encode(_MONTH_TYPES, sums)
+        await binary_copy.copy_encoded(conn, schema, "rel_sum_months", _MONTH_COLUMNS, month_rows)
         await conn.execute(f"DELETE FROM {schema}.rel_sum_deferred")
 
 
 def _encode_chunk(facts: Sequence[asyncpg.Record], months: dict[tuple[Key, int], list[int]]) -> tuple[bytes, bytes]:
-    """The key rows and the day rows of these relationships, as binary COPY streams; their changes added to
-    ``months`` (per key and month)."""
+    """The key rows and the ``rel_sum_changes`` rows of these relationships, as binary COPY streams; their changes
+    added to ``months`` (per key and month)."""
     key_rows = []
-    month_of_day: dict[int, int] = {}
     parts = [binary_copy.HEADER]
-    append = parts.append
-    day_fields: dict[int, bytes] = {}
-    change_fields: dict[int, bytes] = {}
     for row in facts:
-        rid = row["relationship_id"]
         key: Key = (row["program_id"], row["department"], row["cohort"])
         key_rows.append(_key_row(row, key))
-        new = _changes(_facts(row))
-        start = _DAY_ROW + binary_copy.text_field(rid)
-        for day, values in new.items():
-            day_field = day_fields.get(day)
-            if day_field is None:
-                day_field = day_fields[day] = binary_copy.ordinal_date_field(day)
-                month_of_day[day] = month_of(date.fromordinal(day))
-            total = months.get((key, month_of_day[day]))
-            if total is None:
-                total = months[(key, month_of_day[day])] = [0] * len(MEASURES)
-            for i, value in enumerate(values):
-                if value:
-                    total[i] += value
-                    change = change_fields.get(value)
-                    if change is None:
-                        change = change_fields[value] = binary_copy.int4_field(value)
-                    append(start)
-                    append(day_field)
-                    append(_MEASURE_FIELDS[i])
-                    append(change)
-    append(binary_copy.TRAILER)
+        _encode_changes(row["relationship_id"], key, _changes(_facts(row)), months, parts)
+    parts.append(binary_copy.TRAILER)
     return binary_copy.encode(_KEY_TYPES, key_rows), b"".join(parts)
+
+
+_DAYS: dict[int, tuple[int, bytes]] = {}
+"""Per day (an ordinal): its month (``month_of``) and its encoded array element; a few thousand days at most."""
+_VALUES: dict[int, bytes] = {}
+"""Encoded array elements of the changes' values (small ints)."""
+
+
+def _encoded_day(ordinal: int) -> tuple[int, bytes]:
+    found = _DAYS.get(ordinal)
+    if found is None:
+        found = _DAYS[ordinal] = (month_of(date.fromordinal(ordinal)), binary_copy.ordinal_date_field(ordinal))
+    return found
+
+
+def _encode_changes(
+    rid: str, key: Key, new: dict[int, list[int]], months: dict[tuple[Key, int], list[int]], parts: list[bytes]
+) -> None:
+    """Append the ``rel_sum_changes`` rows of a relationship (a row per month it changes in, its changes in day
+    and measure order) to a binary COPY stream, and add its changes to ``months`` under ``key``."""
+    rid_field = binary_copy.text_field(rid)
+    month, total = None, []
+    days: list[bytes] = []
+    measures: list[bytes] = []
+    values: list[bytes] = []
+    for day in sorted(new):
+        found = _DAYS.get(day)
+        if found is None:
+            found = _encoded_day(day)
+        if found[0] != month:
+            if days:
+                _encode_row(rid_field, month, days, measures, values, parts)
+            month = found[0]
+            days, measures, values = [], [], []
+            total = months.get((key, month))
+            if total is None:
+                total = months[(key, month)] = [0] * len(MEASURES)
+        day_element = found[1]
+        for i, value in enumerate(new[day]):
+            if value:
+                total[i] += value
+                element = _VALUES.get(value)
+                if element is None:
+                    element = _VALUES[value] = binary_copy.int4_field(value)
+                days.append(day_element)
+                measures.append(_MEASURE_ELEMENTS[i])
+                values.append(element)
+    if days:
+        _encode_row(rid_field, month, days, measures, values, parts)
+
+
+def _encode_row(
+    rid_field: bytes, month: int, days: list[bytes], measures: list[bytes], values: list[bytes], parts: list[bytes]
+) -> None:
+    """One ``rel_sum_changes`` row: its three arrays have the same length, their headers encoded once per length."""
+    headers = _HEADERS.get(len(days))
+    if headers is None:
+        headers = _HEADERS[len(days)] = _array_headers(len(days))
+    parts += (_CHANGE_ROW, rid_field, binary_copy.int4_field(month), headers[0], *days)
+    parts.append(headers[1])
+    parts += measures
+    parts.append(headers[2])
+    parts += values
+
+
+_HEADERS: dict[int, tuple[bytes, bytes, bytes]] = {}
+
+
+def _array_headers(n: int) -> tuple[bytes, bytes, bytes]:
+    """The headers of ``n``-element ``date[]``, ``smallint[]`` and ``integer[]`` fields (``binary_copy.array_field``
+    with their elements left out)."""
+    return (
+        binary_copy.array_field(binary_copy.DATE_OID, [b"\0" * 8] * n)[:24],
+        binary_copy.array_field(binary_copy.INT2_OID, [b"\0" * 6] * n)[:24],
+        binary_copy.array_field(binary_copy.INT4_OID, [b"\0" * 8] * n)[:24],
+    )
 
 
 async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> None:
@@ -461,21 +527,24 @@ async def _recompute(conn: asyncpg.Connection, schema: str, ids: set[str]) -> No
         r["relationship_id"]: r
         for r in await conn.fetch(f"SELECT * FROM {schema}.rel_sum_keys WHERE relationship_id = ANY($1)", wanted)
     }
-    old_days: dict[str, dict[date, list[int]]] = defaultdict(dict)
+    old_days: dict[str, dict[int, list[int]]] = defaultdict(dict)
     names = ", ".join(MEASURES)
-    for rid, day, measure, change in await conn.fetch(
-        f"SELECT relationship_id, day, measure, change FROM {schema}.rel_sum_days WHERE relationship_id = ANY($1)",
+    for rid, days, measures, values in await conn.fetch(
+        f"SELECT relationship_id, days, measures, changes FROM {schema}.rel_sum_changes"
+        " WHERE relationship_id = ANY($1)",
         wanted,
     ):
-        old_days[rid].setdefault(day, [0] * len(MEASURES))[_INDEX[measure]] = change
+        for day, measure, value in zip(days, measures, values, strict=True):
+            old_days[rid].setdefault(day.toordinal(), [0] * len(MEASURES))[measure] = value
     months: dict[tuple[Key, int], list[int]] = defaultdict(lambda: [0] * len(MEASURES))
-    changed, key_rows, day_rows = [], [], []
+    changed, key_rows = [], []
+    parts = [binary_copy.HEADER]
     seen = set()
     for row in facts:
         rid = row["relationship_id"]
         seen.add(rid)
         key: Key = (row["program_id"], row["department"], row["cohort"])
-        new = changes(_facts(row))
+        new = _changes(_facts(row))
         key_row = _key_row(row, key)
         old = old_keys.get(rid)
         if old is not None and tuple(old.values()) == key_row and old_days.get(rid, {}) == new:
@@ -484,15 +553,14 @@ async def _recompute(conn: asyncpg.Connection, schema: str, ids: set[str]) -> No
         key_rows.append(key_row)
         if old is not None:
             _add(months, (old["program_id"], old["department"], old["cohort"]), old_days.get(rid, {}), -1)
-        _add(months, key, new, 1)
-        day_rows += [(rid, day, MEASURES[i], v) for day, values in new.items() for i, v in enumerate(values) if v]
+        _encode_changes(rid, key, new, months, parts)
     for rid in old_keys.keys() - seen:  # not started any more: cannot happen, but the sums stay right
         old = old_keys[rid]
         changed.append(rid)
         _add(months, (old["program_id"], old["department"], old["cohort"]), old_days.get(rid, {}), -1)
     if not changed:
         return
-    await conn.execute(f"DELETE FROM {schema}.rel_sum_days WHERE relationship_id = ANY($1)", changed)
+    await conn.execute(f"DELETE FROM {schema}.rel_sum_changes WHERE relationship_id = ANY($1)", changed)
     await conn.execute(f"DELETE FROM {schema}.rel_sum_keys WHERE relationship_id = ANY($1)", changed)
     await _insert(
         conn,
@@ -500,7 +568,8 @@ async def _recompute(conn: asyncpg.Connection, schema: str, ids: set[str]) -> No
         ("text", "text", "text", "text", "text", "date", "date", "integer", "date"),
         key_rows,
     )
-    await _insert(conn, f"{schema}.rel_sum_days", ("text", "date", "text", "integer"), day_rows)
+    parts.append(binary_copy.TRAILER)
+    await binary_copy.copy_encoded(conn, schema, "rel_sum_changes", _CHANGE_COLUMNS, b"".join(parts))
     sums = [(*key, month, *values) for (key, month), values in months.items() if any(values)]
     if sums:
         types = ("text", "text", "text", "integer", *("integer",) * len(MEASURES))
@@ -550,9 +619,9 @@ def _key_row(row: asyncpg.Record, key: Key) -> tuple[Any, ...]:
     )
 
 
-def _add(months: dict, key: Key, days: dict[date, list[int]], sign: int) -> None:
+def _add(months: dict, key: Key, days: dict[int, list[int]], sign: int) -> None:
     for day, values in days.items():
-        total = months[(key, month_of(day))]
+        total = months[(key, _encoded_day(day)[0])]
         for i, value in enumerate(values):
             if value:
                 total[i] += sign * value
