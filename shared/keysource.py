@@ -32,6 +32,7 @@ from shared.auth import Principal, Role, mint_token, require_roles
 from shared.envelope import Envelope
 from shared.fields import MAX_ID
 from shared.logging import get_logger
+from shared.metrics import key_fetch_latency
 from shared.sealing import Keys, Sealing, open_payload, plan, sealed_subjects
 from shared.settings import ServiceSettings
 
@@ -152,11 +153,12 @@ class KeySource:
         for url in self.sources[producer]:
             try:
                 token = await self.tokens.for_service(producer)
-                response = await self.client.get(
-                    f"{url.rstrip('/')}{KEYS_PATH}",
-                    params=[("person", p) for p in people],
-                    headers={"Authorization": f"Bearer {token}"},
-                )
+                with key_fetch_latency.labels(producer).time():
+                    response = await self.client.get(
+                        f"{url.rstrip('/')}{KEYS_PATH}",
+                        params=[("person", p) for p in people],
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
                 if response.status_code != 200:
                     errors.append(f"{url}: {response.status_code} {response.text[:200]}")
                     continue
