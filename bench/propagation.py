@@ -175,7 +175,8 @@ class Scrape:
         self.before: dict[float, float] = {}
 
     async def read(self, client: httpx.AsyncClient) -> dict[float, float]:
-        """Cumulative count per bucket's upper bound (``inf`` included), and ``-1``: the sum of seconds."""
+        """Cumulative count per bucket's upper bound (``inf`` included), ``-1``: the sum of seconds, ``-2``: the
+        requests answered with another status than 200."""
         text = (await client.get(f"{self.url}/metrics")).text
         counts: dict[float, float] = {}
         for line in text.splitlines():
@@ -187,6 +188,8 @@ class Scrape:
                 counts[float(bound)] = counts.get(float(bound), 0.0) + float(value)
             elif name.startswith(f"{self.metric}_sum"):
                 counts[-1.0] = counts.get(-1.0, 0.0) + float(value)
+            elif name.startswith(f"{self.metric}_count") and 'status="' in name and 'status="200"' not in name:
+                counts[-2.0] = counts.get(-2.0, 0.0) + float(value)  # answered otherwise (503: shed)
         return counts
 
     async def begin(self, client: httpx.AsyncClient) -> None:
@@ -205,7 +208,8 @@ class Scrape:
             return f"<= {bound * 1000:g} ms" if bound != float("inf") else "over the last bucket"
 
         mean = delta.get(-1.0, 0.0) / total * 1000
-        return f"{total:.0f} requests, mean {mean:.1f} ms, p50 {under(0.5)}, p99 {under(0.99)}"
+        refused = f", {delta[-2.0]:.0f} not answered 200" if delta.get(-2.0) else ""
+        return f"{total:.0f} requests, mean {mean:.1f} ms, p50 {under(0.5)}, p99 {under(0.99)}{refused}"
 
 
 def hops(commands: Commits, published: Published, effects: Commits, mentors: list[str]) -> str:

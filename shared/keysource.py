@@ -19,6 +19,7 @@ development mode, a development token.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -40,6 +41,7 @@ log = get_logger(__name__)
 
 KEYS_PATH = "/internal/person-keys"
 DEV_TOKEN_REUSE_SECONDS = 3600.0
+KEY_CONNECTION_KEEPALIVE_SECONDS = 60.0  # below the producer's keep-alive (``shared.serve``): see ``key_client``
 MAX_PEOPLE = 50  # a group relationship names at most 20 mentees and a mentor
 PersonId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
 
@@ -200,11 +202,20 @@ class BusOpener:
                 producer = envelope.source.rstrip("/").rsplit("/", 1)[-1]
                 sealed.append((i, producer))
                 wanted.setdefault(producer, set()).update(people)
-        keys: dict[str, dict[str, bytes | None]] = {}
-        for producer, people in wanted.items():
-            ordered, keys[producer] = sorted(people), {}
-            for start in range(0, len(ordered) if self.source is not None else 0, MAX_PEOPLE):
-                keys[producer].update(await self.source.keys(producer, ordered[start : start + MAX_PEOPLE]))
+        keys: dict[str, dict[str, bytes | None]] = {producer: {} for producer in wanted}
+        requests: list[tuple[str, list[str]]] = []
+        for producer, people in wanted.items() if self.source is not None else ():
+            ordered = sorted(people)
+            requests += [(producer, ordered[i : i + MAX_PEOPLE]) for i in range(0, len(ordered), MAX_PEOPLE)]
+        # All at once: a batch naming two producers' people (notifications) or more than MAX_PEOPLE waited for each
+        # answer in turn, a round trip to another process each (bench/propagation.py, "key requests").
+        answers = await asyncio.gather(
+            *(self.source.keys(producer, people) for producer, people in requests), return_exceptions=True
+        )
+        for (producer, _), answer in zip(requests, answers, strict=True):
+            if isinstance(answer, BaseException):
+                raise answer  # as it is: ``KeysUnavailable`` is an outage, retried by the consumer
+            keys[producer].update(answer)
         opened = list(envelopes)
         for i, producer in sealed:
             envelope = envelopes[i]
@@ -215,6 +226,17 @@ class BusOpener:
     def forget(self, person: str) -> None:
         if self.source is not None:
             self.source.forget(person)
+
+
+def key_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The one HTTP client a consumer process asks its producers for keys with: its connections are kept between
+    requests.  httpx closes an idle one after 5 s, so a key request after a quiet spell (the usual case: one person
+    registered now and then) paid a new TCP connection to the producer first, a round trip and an accept on the
+    producer's busy loop; 60 s stays below the services' own keep-alive (75 s, ``shared.serve``), so the producer
+    never closes a connection the client is about to use."""
+    return httpx.AsyncClient(
+        timeout=5.0, transport=transport, limits=httpx.Limits(keepalive_expiry=KEY_CONNECTION_KEEPALIVE_SECONDS)
+    )
 
 
 def parse_sources(value: Mapping[str, str]) -> dict[str, list[str]]:
