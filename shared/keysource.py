@@ -223,10 +223,14 @@ class BusOpener:
             ordered = sorted(people)
             requests += [(producer, ordered[i : i + MAX_PEOPLE]) for i in range(0, len(ordered), MAX_PEOPLE)]
         # All at once: a batch naming two producers' people (notifications) or more than MAX_PEOPLE waited for each
-        # answer in turn, a round trip to another process each (bench/propagation.py, "key requests").
-        answers = await asyncio.gather(
-            *(self.source.keys(producer, people) for producer, people in requests), return_exceptions=True
-        )
+        # answer in turn, a round trip to another process each (bench/propagation.py, "key requests").  A single
+        # request is awaited as it is: ``gather`` would make it a task, two more turns of a busy event loop.
+        if len(requests) == 1:
+            answers: list[Keys | BaseException] = [await self.source.keys(*requests[0])]
+        else:
+            answers = await asyncio.gather(
+                *(self.source.keys(producer, people) for producer, people in requests), return_exceptions=True
+            )
         for (producer, _), answer in zip(requests, answers, strict=True):
             if isinstance(answer, BaseException):
                 raise answer  # as it is: ``KeysUnavailable`` is an outage, retried by the consumer
