@@ -5,11 +5,16 @@ then registers mentors through profiles' API one at a time and times each from t
 ``MentorRegistered`` in profiles to the commit of its row in matching's mentor directory. Both moments are
 taken by the database itself: the bench adds an ``AFTER INSERT`` trigger to each of the two tables (observers
 only) that sends a ``NOTIFY``, which Postgres delivers at commit, to a connection of the bench listening on
-each database. Measured at idle, then with the load of ``bench/load.py`` running at ``--load-rate`` (half the
-knee; in a process of its own, so that it does not delay the moments the bench notes), beside raw aiokafka
-produce → consume on the same broker at the same moments (a producer with ``linger_ms=0`` and a consumer with
-``fetch_max_wait_ms=10``: what the broker itself takes). Before the samples, it prints the CPU each service and
-the broker take at idle (waiting for records costs each consumer a fetch every ``consumer_fetch_max_wait_ms``).
+each database. Measured at idle, then with the load of ``bench/load.py`` running at half the knee (``--knee``,
+by default the one ``bench/load.py`` measured last on this machine; the line names the rate and why; in a process
+of its own, so that it does not delay the moments the bench notes), beside raw aiokafka produce → consume on the
+same broker at the same moments (a producer with ``linger_ms=0`` and a consumer with ``fetch_max_wait_ms=10``: what
+the broker itself takes). Before the samples, it prints the CPU each service and the broker take at idle (waiting
+for records costs each consumer a fetch every ``consumer_fetch_max_wait_ms``).
+
+Per phase it also prints each hop by the wall clock: commit → sent by profiles' relay (the record's timestamp),
+sent → fetched by a consumer of the bench's own, and from there → matching's row committed; and matching's key
+requests to profiles, as matching timed them and as profiles served them (histograms of their ``/metrics``).
 
 Target: platform p99 <= 2 x raw p99 + 20 ms.
 """
@@ -38,9 +43,12 @@ from mentorship.devstack.broker import start_broker
 from mentorship.devstack.processes import ManagedProcess, free_port
 from mentorship.stack import start_services
 from shared.auth import Role
-from shared.bus import ensure_topics, new_consumer, new_producer
+from shared.bus import ensure_topics, new_consumer, new_producer, topic_for
+from shared.keysource import KEYS_PATH
 
 PREFIX = "prop-mentor-"
+LAST_KNEE = 84.4
+"""``bench/load.py``'s knee measured last on this machine (README, issue 20's figures): half of it is the load."""
 RAW_TOPIC = "bench.propagation"
 
 TRIGGER = """
@@ -59,16 +67,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=200, help="mentors registered per phase")
     parser.add_argument("--interval", type=float, default=0.05, help="seconds between two registrations")
     parser.add_argument(
+        "--knee",
+        type=float,
+        default=LAST_KNEE,
+        help=f"the knee bench/load.py found on this machine, commands/s (default {LAST_KNEE:g}, the last measured;"
+        " 0: idle only): the second phase runs its journeys at half of it, as issue 20 defines the loaded measurement",
+    )
+    parser.add_argument(
         "--load-rate",
         type=float,
-        default=60.0,
-        help="commands/s of bench/load.py's journeys beside the second phase: half the knee it found (0: idle only)",
+        help="commands/s of the load beside the second phase, instead of half the knee (a different measurement)",
     )
     parser.add_argument("--service-env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--drive-load", help=argparse.SUPPRESS)  # the load's own process (LoadProcess)
     args = parser.parse_args(argv)
-    if args.samples < 10 or args.interval < 0 or args.load_rate < 0:
-        parser.error("--samples must be >= 10, --interval and --load-rate >= 0")
+    if args.samples < 10 or args.interval < 0 or args.knee < 0 or (args.load_rate or 0) < 0:
+        parser.error("--samples must be >= 10, --interval, --knee and --load-rate >= 0")
+    if args.load_rate is None:
+        args.load_rate = round(args.knee / 2, 1)
+        args.load_why = f"half the knee of {args.knee:g} commands/s"
+    else:
+        args.load_why = "--load-rate" + (f", not half the knee of {args.knee:g}" if args.knee else "")
     return args
 
 
@@ -78,6 +97,7 @@ class Commits:
 
     def __init__(self) -> None:
         self.seen: dict[str, float] = {}
+        self.wall: dict[str, float] = {}  # the same moments by the wall clock, beside the broker's timestamps
         self.waiting: dict[str, asyncio.Future[float]] = {}
         self.conn: asyncpg.Connection | None = None
 
@@ -89,6 +109,7 @@ class Commits:
     def _notified(self, _conn: object, _pid: int, _channel: str, key: str) -> None:
         at = time.perf_counter()
         self.seen[key] = at
+        self.wall[key] = time.time()
         future = self.waiting.pop(key, None)
         if future is not None and not future.done():
             future.set_result(at)
@@ -104,8 +125,114 @@ class Commits:
             await self.conn.close()
 
 
+class Published:
+    """When each registration's record left profiles' relay (the producer's timestamp, ms) and reached a consumer of
+    the bench's own (``fetch_max_wait_ms=10``, as the raw one): the hops between the two commits."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self.sent: dict[str, float] = {}
+        self.seen: dict[str, float] = {}
+        self.consumer = new_consumer(
+            bootstrap,
+            topic_for("profiles"),
+            group_id=f"bench-hops-{uuid.uuid4().hex[:8]}",
+            auto_offset_reset="latest",
+            fetch_max_wait_ms=10,
+            enable_auto_commit=False,
+        )
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        while not self.consumer.assignment():
+            await self.consumer.getmany(timeout_ms=100)
+        await self.consumer.getmany(timeout_ms=200)  # positions resolved before the first registration
+        self.task = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while True:
+            batches = await self.consumer.getmany(timeout_ms=1000)
+            now = time.time()
+            for record in (r for records in batches.values() for r in records):
+                key = (record.key or b"").decode(errors="replace")
+                if key.startswith(PREFIX) and key not in self.seen:
+                    self.sent[key], self.seen[key] = record.timestamp / 1000, now
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        await self.consumer.stop()
+
+
+class Scrape:
+    """A histogram of a service's ``/metrics`` between two moments: how a phase's key requests went."""
+
+    def __init__(self, url: str, metric: str, match: str) -> None:
+        self.url, self.metric, self.match = url, metric, match
+        self.before: dict[float, float] = {}
+
+    async def read(self, client: httpx.AsyncClient) -> dict[float, float]:
+        """Cumulative count per bucket's upper bound (``inf`` included), ``-1``: the sum of seconds, ``-2``: the
+        requests answered with another status than 200."""
+        text = (await client.get(f"{self.url}/metrics")).text
+        counts: dict[float, float] = {}
+        for line in text.splitlines():
+            if not line.startswith(self.metric) or self.match not in line:
+                continue
+            name, value = line.rsplit(" ", 1)
+            if name.startswith(f"{self.metric}_bucket"):
+                bound = name.split('le="', 1)[1].split('"', 1)[0]
+                counts[float(bound)] = counts.get(float(bound), 0.0) + float(value)
+            elif name.startswith(f"{self.metric}_sum"):
+                counts[-1.0] = counts.get(-1.0, 0.0) + float(value)
+            elif name.startswith(f"{self.metric}_count") and 'status="' in name and 'status="200"' not in name:
+                counts[-2.0] = counts.get(-2.0, 0.0) + float(value)  # answered otherwise (503: shed)
+        return counts
+
+    async def begin(self, client: httpx.AsyncClient) -> None:
+        self.before = await self.read(client)
+
+    async def summary(self, client: httpx.AsyncClient) -> str:
+        after = await self.read(client)
+        delta = {b: after[b] - self.before.get(b, 0.0) for b in after}
+        bounds = sorted(b for b in delta if b >= 0)
+        total = delta.get(float("inf"), 0.0)
+        if not total:
+            return "none"
+
+        def under(q: float) -> str:
+            bound = next(b for b in bounds if delta[b] >= q * total)
+            return f"<= {bound * 1000:g} ms" if bound != float("inf") else "over the last bucket"
+
+        mean = delta.get(-1.0, 0.0) / total * 1000
+        refused = f", {delta[-2.0]:.0f} not answered 200" if delta.get(-2.0) else ""
+        return f"{total:.0f} requests, mean {mean:.1f} ms, p50 {under(0.5)}, p99 {under(0.99)}{refused}"
+
+
+def hops(commands: Commits, published: Published, effects: Commits, mentors: list[str]) -> str:
+    """p50/p99 of each hop, by the wall clock (a producer's timestamp has ms resolution)."""
+    parts = {"commit → relay sent": [], "sent → a consumer has it": [], "has it → matching committed": []}
+    for m in mentors:
+        if m in published.sent and m in commands.wall and m in effects.wall:
+            parts["commit → relay sent"].append(published.sent[m] - commands.wall[m])
+            parts["sent → a consumer has it"].append(published.seen[m] - published.sent[m])
+            parts["has it → matching committed"].append(effects.wall[m] - published.seen[m])
+    if len(parts["commit → relay sent"]) < 10:
+        return "too few records seen by the bench's consumer"
+    return "; ".join(f"{name} p50 {quantile(v, 50):.1f}, p99 {quantile(v, 99):.1f} ms" for name, v in parts.items())
+
+
 async def platform_samples(
-    client: httpx.AsyncClient, profiles_url: str, commands: Commits, effects: Commits, n: int, interval: float
+    client: httpx.AsyncClient,
+    profiles_url: str,
+    commands: Commits,
+    effects: Commits,
+    n: int,
+    interval: float,
+    mentors: list[str] | None = None,
 ) -> list[float]:
     admin = token("propagation-director", Role.admin)
     latencies = []
@@ -123,6 +250,8 @@ async def platform_samples(
         committed = await commands.wait(mentor)
         effect = await effects.wait(mentor)
         latencies.append(effect - committed)
+        if mentors is not None:
+            mentors.append(mentor)
         await asyncio.sleep(interval)
     return latencies
 
@@ -179,7 +308,18 @@ async def phase(
     commands: Commits,
     effects: Commits,
 ) -> list[object]:
-    platform = await platform_samples(client, urls["profiles"][0], commands, effects, args.samples, args.interval)
+    published, mentors = Published(bootstrap), []
+    asked = Scrape(urls["matching"][0], "mentorship_key_fetch_seconds", 'producer="profiles"')
+    served = Scrape(urls["profiles"][0], "mentorship_http_request_seconds", f'route="{KEYS_PATH}"')
+    await published.start()
+    await asked.begin(client)
+    await served.begin(client)
+    try:
+        platform = await platform_samples(
+            client, urls["profiles"][0], commands, effects, args.samples, args.interval, mentors
+        )
+    finally:
+        await published.stop()
     raw = await raw_samples(bootstrap, args.samples, args.interval)
     p50, p99, raw50, raw99 = quantile(platform, 50), quantile(platform, 99), quantile(raw, 50), quantile(raw, 99)
     limit = 2 * raw99 + 20
@@ -190,6 +330,9 @@ async def phase(
         f" raw aiokafka p50 {raw50:.1f} ms, p99 {raw99:.1f} ms",
         flush=True,
     )
+    print(f"  per hop: {hops(commands, published, effects, mentors)}", flush=True)
+    print(f"  matching's key requests to profiles (its /metrics): {await asked.summary(client)}", flush=True)
+    print(f"  profiles' key route, served (its /metrics): {await served.summary(client)}", flush=True)
     print(line, flush=True)
     return [name, f"{p50:.1f}", f"{p99:.1f}", f"{raw50:.1f}", f"{raw99:.1f}", f"{limit:.1f}", line.split(": ", 1)[1]]
 
@@ -210,7 +353,7 @@ async def drive(
                 with LoadProcess(urls, args.load_rate, logs / "load.log") as load:
                     await load.started()
                     await asyncio.sleep(5)  # the load under way
-                    name = f"at {args.load_rate:g} commands/s"
+                    name = f"at {args.load_rate:g} commands/s ({args.load_why})"
                     rows.append(await phase(name, args, client, urls, bootstrap, commands, effects))
                     load.report()
     finally:

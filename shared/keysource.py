@@ -19,6 +19,7 @@ development mode, a development token.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -32,6 +33,7 @@ from shared.auth import Principal, Role, mint_token, require_roles
 from shared.envelope import Envelope
 from shared.fields import MAX_ID
 from shared.logging import get_logger
+from shared.metrics import key_fetch_latency
 from shared.sealing import Keys, Sealing, open_payload, plan, sealed_subjects
 from shared.settings import ServiceSettings
 
@@ -39,8 +41,13 @@ log = get_logger(__name__)
 
 KEYS_PATH = "/internal/person-keys"
 DEV_TOKEN_REUSE_SECONDS = 3600.0
+KEY_CONNECTION_KEEPALIVE_SECONDS = 60.0  # below the producer's keep-alive (``shared.serve``): see ``key_client``
 MAX_PEOPLE = 50  # a group relationship names at most 20 mentees and a mentor
 PersonId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
+
+
+_releasing: set[asyncio.Future[None]] = set()
+"""The key route's connections on their way back to the pool (held here: the loop keeps only weak references)."""
 
 
 class KeysUnavailable(OSError):
@@ -61,8 +68,19 @@ def install_keys_route(app: FastAPI, runtime: Any) -> None:
         codec = runtime.store.codec
         if not isinstance(codec, Sealing):
             return {"keys": {p: None for p in person}}
-        async with runtime.pool.acquire() as conn:
+        conn = await runtime.pool.acquire()
+        try:
             keys = await codec.keys(conn, person, create=False)
+        except BaseException:
+            await runtime.pool.release(conn)
+            raise
+        # The connection goes back beside the answer, not before it: asyncpg's release takes three turns of the event
+        # loop (a task of its own behind ``asyncio.shield``), and on a loop busy with commands the consumer waiting
+        # for its keys waited for them too (bench/propagation.py: the route's release p99 21 ms at half the knee).
+        # A task, not a background task of the response: that one would never run if sending the answer failed.
+        releasing = asyncio.ensure_future(runtime.pool.release(conn))
+        _releasing.add(releasing)
+        releasing.add_done_callback(_releasing.discard)
         return {"keys": {p: base64.b64encode(k).decode() if k else None for p, k in keys.items()}}
 
     app.include_router(router)
@@ -152,11 +170,12 @@ class KeySource:
         for url in self.sources[producer]:
             try:
                 token = await self.tokens.for_service(producer)
-                response = await self.client.get(
-                    f"{url.rstrip('/')}{KEYS_PATH}",
-                    params=[("person", p) for p in people],
-                    headers={"Authorization": f"Bearer {token}"},
-                )
+                with key_fetch_latency.labels(producer).time():
+                    response = await self.client.get(
+                        f"{url.rstrip('/')}{KEYS_PATH}",
+                        params=[("person", p) for p in people],
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
                 if response.status_code != 200:
                     errors.append(f"{url}: {response.status_code} {response.text[:200]}")
                     continue
@@ -198,11 +217,24 @@ class BusOpener:
                 producer = envelope.source.rstrip("/").rsplit("/", 1)[-1]
                 sealed.append((i, producer))
                 wanted.setdefault(producer, set()).update(people)
-        keys: dict[str, dict[str, bytes | None]] = {}
-        for producer, people in wanted.items():
-            ordered, keys[producer] = sorted(people), {}
-            for start in range(0, len(ordered) if self.source is not None else 0, MAX_PEOPLE):
-                keys[producer].update(await self.source.keys(producer, ordered[start : start + MAX_PEOPLE]))
+        keys: dict[str, dict[str, bytes | None]] = {producer: {} for producer in wanted}
+        requests: list[tuple[str, list[str]]] = []
+        for producer, people in wanted.items() if self.source is not None else ():
+            ordered = sorted(people)
+            requests += [(producer, ordered[i : i + MAX_PEOPLE]) for i in range(0, len(ordered), MAX_PEOPLE)]
+        # All at once: a batch naming two producers' people (notifications) or more than MAX_PEOPLE waited for each
+        # answer in turn, a round trip to another process each (bench/propagation.py, "key requests").  A single
+        # request is awaited as it is: ``gather`` would make it a task, two more turns of a busy event loop.
+        if len(requests) == 1:
+            answers: list[Keys | BaseException] = [await self.source.keys(*requests[0])]
+        else:
+            answers = await asyncio.gather(
+                *(self.source.keys(producer, people) for producer, people in requests), return_exceptions=True
+            )
+        for (producer, _), answer in zip(requests, answers, strict=True):
+            if isinstance(answer, BaseException):
+                raise answer  # as it is: ``KeysUnavailable`` is an outage, retried by the consumer
+            keys[producer].update(answer)
         opened = list(envelopes)
         for i, producer in sealed:
             envelope = envelopes[i]
@@ -213,6 +245,17 @@ class BusOpener:
     def forget(self, person: str) -> None:
         if self.source is not None:
             self.source.forget(person)
+
+
+def key_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The one HTTP client a consumer process asks its producers for keys with: its connections are kept between
+    requests.  httpx closes an idle one after 5 s, so a key request after a quiet spell (the usual case: one person
+    registered now and then) paid a new TCP connection to the producer first, a round trip and an accept on the
+    producer's busy loop; 60 s stays below the services' own keep-alive (75 s, ``shared.serve``), so the producer
+    never closes a connection the client is about to use."""
+    return httpx.AsyncClient(
+        timeout=5.0, transport=transport, limits=httpx.Limits(keepalive_expiry=KEY_CONNECTION_KEEPALIVE_SECONDS)
+    )
 
 
 def parse_sources(value: Mapping[str, str]) -> dict[str, list[str]]:

@@ -53,3 +53,9 @@ db_statements = Counter(
     "mentorship_db_statements_total",
     "SQL statements this process sent to Postgres, each a round trip (transaction control and resets included)",
 )
+key_fetch_latency = Histogram(
+    "mentorship_key_fetch_seconds",
+    "A consumer's request for a producer's person keys (shared/keysource.py), from asking to the answer",
+    ["producer"],
+    buckets=(0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5),
+)

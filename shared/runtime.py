@@ -26,7 +26,7 @@ from shared.envelope import Envelope
 from shared.events.base import Event
 from shared.eventstore import EventStore, PayloadCodec
 from shared.inbox import Handler, IdempotentConsumer
-from shared.keysource import BusOpener, KeySource, ServiceTokens, parse_sources
+from shared.keysource import BusOpener, KeySource, ServiceTokens, key_client, parse_sources
 from shared.logging import configure_logging, get_logger
 from shared.outbox import OutboxRelay
 from shared.privacy import Inventory, receipted
@@ -176,7 +176,7 @@ class ServiceRuntime:
         sources = parse_sources(self.settings.key_sources)
         if not sources:
             return None
-        self.key_client = httpx.AsyncClient(timeout=5.0, transport=self.key_transport)
+        self.key_client = key_client(self.key_transport)
         tokens = ServiceTokens(self.settings, self.key_client)
         return KeySource(sources, tokens, self.key_client, cache_seconds=self.settings.key_cache_seconds)
 

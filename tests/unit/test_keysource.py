@@ -3,6 +3,7 @@ a producer that does not answer is an outage (``KeysUnavailable``), not a record
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from datetime import UTC, datetime
@@ -103,3 +104,40 @@ async def test_a_batch_is_opened_with_one_request_for_its_people_as_each_record_
     assert opened[59].data["biography"] == ERASED_TEXT and opened[-1] is plain
     assert opened[-2].data == (await BusOpener(keys).open(batch[-2])).data
     assert [e.data["biography"] for e in await BusOpener(None).open_many(batch[:2])] == [ERASED_TEXT] * 2
+
+
+def envelope_of(producer: str, mentee: str) -> Envelope:
+    return ranked(mentee=mentee).model_copy(update={"source": f"/services/{producer}"})
+
+
+async def test_a_batch_asks_every_producer_at_once_and_an_outage_of_one_is_an_outage() -> None:
+    """Both producers' requests are in flight together: each answers only once the other was asked."""
+    asked: list[str] = []
+    both_asked = asyncio.Event()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "down":
+            raise httpx.ConnectError("refused", request=request)
+        asked.append(request.url.host)
+        if len(asked) == 2:
+            both_asked.set()
+        await both_asked.wait()
+        person = request.url.params["person"]
+        return httpx.Response(200, json={"keys": {person: base64.b64encode(KEY).decode()}})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    settings = ServiceSettings(service_name="notifications", pg_dsn="postgresql://unused", dev_mode=True)
+    sources = {"profiles": ["http://profiles"], "matching": ["http://matching"]}
+    opener = BusOpener(KeySource(sources, ServiceTokens(settings, client), client))
+    batch = [envelope_of("profiles", "p1"), envelope_of("matching", "p2")]
+
+    opened = await asyncio.wait_for(opener.open_many(batch), 30)  # a guard against hanging, not a timing
+
+    assert sorted(asked) == ["matching", "profiles"]
+    assert [e.data["biography"] for e in opened] == [VALID["RequestRanked"]["biography"]] * 2
+    down = {"profiles": ["http://profiles"], "matching": ["http://down"]}
+    both_asked.set()
+    with pytest.raises(KeysUnavailable, match="no key source of matching answered"):
+        await BusOpener(KeySource(down, ServiceTokens(settings, client), client)).open_many(
+            [envelope_of("profiles", "p3"), envelope_of("matching", "p4")]
+        )
