@@ -344,7 +344,8 @@ async def defer(conn: asyncpg.Connection, schema: str) -> None:
     await conn.execute(f"INSERT INTO {schema}.rel_sum_deferred DEFAULT VALUES ON CONFLICT DO NOTHING")
 
 
-CATCH_UP_CHUNK = 500  # relationships per read and COPY: what a chunk holds (its rows encoded) stays a few MB
+CATCH_UP_CHUNK = 250  # relationships per read and COPY: three chunks are alive at once (read, computed, copied);
+# at 500 the catch-up raised the projector's peak by 28 MB, at 250 by nothing measurable (bench/replay.py)
 _KEY_COLUMNS = (
     "relationship_id",
     "mentee_id",
