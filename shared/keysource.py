@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
@@ -136,7 +137,9 @@ class KeySource:
     ) -> None:
         self.sources = {name: list(urls) for name, urls in sources.items() if urls}
         self.tokens, self.client, self.cache_seconds, self.now = tokens, client, cache_seconds, now
-        self._cache: dict[tuple[str, str], tuple[bytes | None, float]] = {}
+        # In the order the entries expire (one lifetime for all, an entry fetched again moves to the end), so the
+        # expired ones are always at the front: dropped there on each fetch, not kept for every person ever seen.
+        self._cache: OrderedDict[tuple[str, str], tuple[bytes | None, float]] = OrderedDict()
 
     def opens(self, producer: str) -> bool:
         return producer in self.sources
@@ -155,10 +158,23 @@ class KeySource:
                 missing.append(person)
         if missing:
             fetched = await self._fetch(producer, missing)
+            self._drop_expired(now)
             for person in missing:
                 found[person] = fetched.get(person)
                 self._cache[(producer, person)] = (found[person], now + self.cache_seconds)
+                self._cache.move_to_end((producer, person))
         return found
+
+    def _drop_expired(self, now: float) -> None:
+        while self._cache:
+            cache_key, (_, expires) = next(iter(self._cache.items()))
+            if expires > now:
+                return
+            del self._cache[cache_key]
+
+    def cached(self) -> int:
+        """How many people's keys are held now (expired ones go at the next fetch)."""
+        return len(self._cache)
 
     def forget(self, person: str) -> None:
         """Drop a person's keys of every producer (their erasure)."""

@@ -76,6 +76,26 @@ async def test_keys_are_asked_for_once_kept_briefly_and_forgotten_on_erasure() -
     assert asked == [["p2"]] * 3
 
 
+async def test_expired_keys_are_dropped_not_kept_for_everyone_ever_seen() -> None:
+    asked: list[list[str]] = []
+    clock = [0.0]
+    people = {f"p{i}": KEY for i in range(6)}
+    keys = source(["http://matching"], asked, people, now=lambda: clock[0])
+
+    await keys.keys("matching", ["p0", "p1", "p2"])
+    clock[0] = 30.0
+    await keys.keys("matching", ["p3"])
+    await keys.keys("matching", ["p0"])  # still fresh: not fetched again, not moved
+    assert keys.cached() == 4
+    clock[0] = 61.0  # p0-p2 expired, p3 not
+    await keys.keys("matching", ["p4", "p1"])
+    assert keys.cached() == 3  # p3, p4 and p1 fetched again; p0 and p2 gone
+    clock[0] = 200.0
+    await keys.keys("matching", ["p5"])
+    assert keys.cached() == 1
+    assert asked == [["p0", "p1", "p2"], ["p3"], ["p4", "p1"], ["p5"]]
+
+
 async def test_a_shredded_key_opens_to_placeholders_and_an_unsealed_record_passes_as_it_is() -> None:
     opener = BusOpener(source(["http://matching"], [], {"p2": None}))
     assert (await opener.open(ranked())).data["biography"] == ERASED_TEXT
