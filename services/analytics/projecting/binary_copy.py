@@ -70,14 +70,14 @@ def _text_array(values: Sequence[str]) -> bytes:
     if not values:
         return _EMPTY_TEXT_ARRAY
     elements = b"".join([_text(v) for v in values])
-    return _ARRAY_HEADER.pack(len(elements) + 20, 1, 0, _TEXT_OID, len(values), 1) + elements
+    return array_header(_TEXT_OID, len(values), len(elements)) + elements
 
 
-def array_field(element_oid: int, elements: Sequence[bytes]) -> bytes:
-    """A one-dimensional array, not empty and without nulls, of elements already encoded as fields (length and
-    value: ``int4_field``, ``int2_field``, ``ordinal_date_field``), so repeated ones are encoded once."""
-    body = b"".join(elements)
-    return _ARRAY_HEADER.pack(len(body) + 20, 1, 0, element_oid, len(elements), 1) + body
+def array_header(element_oid: int, count: int, elements_length: int) -> bytes:
+    """The start of a one-dimensional array field, not empty and without nulls, of ``count`` elements that take
+    ``elements_length`` bytes encoded as fields (length and value: ``int4_field``, ``int2_field``,
+    ``ordinal_date_field``); the elements follow it, so repeated ones can be encoded once."""
+    return _ARRAY_HEADER.pack(elements_length + 20, 1, 0, element_oid, count, 1)
 
 
 ENCODERS: dict[str, Callable[[object], bytes]] = {

@@ -488,12 +488,12 @@ _HEADERS: dict[int, tuple[bytes, bytes, bytes]] = {}
 
 
 def _array_headers(n: int) -> tuple[bytes, bytes, bytes]:
-    """The headers of ``n``-element ``date[]``, ``smallint[]`` and ``integer[]`` fields (``binary_copy.array_field``
-    with their elements left out)."""
+    """The headers of ``n``-element ``date[]``, ``smallint[]`` and ``integer[]`` fields (each element a 4-byte length
+    and its value: 4, 2 and 4 bytes)."""
     return (
-        binary_copy.array_field(binary_copy.DATE_OID, [b"\0" * 8] * n)[:24],
-        binary_copy.array_field(binary_copy.INT2_OID, [b"\0" * 6] * n)[:24],
-        binary_copy.array_field(binary_copy.INT4_OID, [b"\0" * 8] * n)[:24],
+        binary_copy.array_header(binary_copy.DATE_OID, n, 8 * n),
+        binary_copy.array_header(binary_copy.INT2_OID, n, 6 * n),
+        binary_copy.array_header(binary_copy.INT4_OID, n, 8 * n),
     )
 
 
