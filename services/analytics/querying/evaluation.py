@@ -18,6 +18,7 @@ complement is small too (promoted of a headcount), and a rate or median built on
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -342,6 +343,25 @@ async def fast_starts(
 # --- breakdowns by priority group --------------------------------------------------------------------------
 
 
+async def _retained_participants(
+    conn: asyncpg.Connection,
+    schema: str,
+    staff: Staff | None,
+    now: date,
+    employees: Iterable[str],
+    participants: set[str],
+) -> dict[str, bool]:
+    """Of ``employees``, the ``participants`` hired and past their first anniversary by "now": employed on it or not
+    (``staff`` as read for this snapshot, else read here)."""
+    standings = (staff if staff is not None else await read_staff(conn, schema)).at(now)
+    found: dict[str, bool] = {}
+    for employee_id in employees:
+        s = standings.get(employee_id)
+        if s is not None and s.eligible and employee_id in participants:
+            found[employee_id] = s.retained
+    return found
+
+
 async def by_priority_group(
     conn: asyncpg.Connection,
     schema: str,
@@ -383,12 +403,10 @@ async def by_priority_group(
             *args,
         )
     }
-    standings = (staff if staff is not None else await read_staff(conn, schema)).at(now)
-    for employee_id, group in people.items():
-        s = standings.get(employee_id)
-        if s is not None and s.eligible and employee_id in participants:
-            groups[group]["eligible"] += 1
-            groups[group]["retained"] += s.retained
+    for employee_id, kept in (await _retained_participants(conn, schema, staff, now, people, participants)).items():
+        group = groups[people[employee_id]]
+        group["eligible"] += 1
+        group["retained"] += kept
     rows = []
     for name, g in sorted(groups.items()):
         matched = _part(g["matched"], g["requests"], min_cell)
@@ -469,12 +487,10 @@ async def demographic_groups(
             *args,
         )
     }
-    retained: dict[str, bool] = {}
-    standings = (staff if staff is not None else await read_staff(conn, schema)).at(now)
-    for employee_id, participant_id in people.items():
-        s = standings.get(employee_id)
-        if s is not None and s.eligible and employee_id in participants:
-            retained[participant_id] = s.retained
+    retained = {
+        people[employee_id]: kept
+        for employee_id, kept in (await _retained_participants(conn, schema, staff, now, people, participants)).items()
+    }
     return {
         "match": {
             "matched": sorted(p for p, m in matched.items() if m),
