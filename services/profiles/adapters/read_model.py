@@ -15,37 +15,30 @@ import msgspec
 from services.profiles.domain.participant import EmailTaken, EmployeeTaken, Participant
 from shared.events import Event
 
-_INTO = """
-INSERT INTO participants (participant_id, email, name, roles, capacity, profile, active, version, employee_id,
-                          demographics, availability, training_status, training, priority_group, inactive_reason,
-                          updated_at)
-"""
-_ON_CONFLICT = """
-ON CONFLICT (participant_id) DO UPDATE SET
-    email = EXCLUDED.email, name = EXCLUDED.name, roles = EXCLUDED.roles, capacity = EXCLUDED.capacity,
-    profile = EXCLUDED.profile, active = EXCLUDED.active, version = EXCLUDED.version,
-    employee_id = EXCLUDED.employee_id, demographics = EXCLUDED.demographics,
-    availability = EXCLUDED.availability, training_status = EXCLUDED.training_status,
-    training = EXCLUDED.training, priority_group = EXCLUDED.priority_group,
-    inactive_reason = EXCLUDED.inactive_reason, updated_at = now()
-"""
-_UPSERT = _INTO + "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now())" + _ON_CONFLICT
-
-_COLUMNS = (
-    "participant_id", "email", "name", "roles", "capacity", "profile", "active", "version", "employee_id",
-    "demographics", "availability", "training_status", "training", "priority_group", "inactive_reason",
+_COLUMN_TYPES = (
+    ("participant_id", "text"), ("email", "text"), ("name", "text"), ("roles", "text[]"), ("capacity", "integer"),
+    ("profile", "jsonb"), ("active", "boolean"), ("version", "integer"), ("employee_id", "text"),
+    ("demographics", "jsonb"), ("availability", "jsonb"), ("training_status", "text"), ("training", "jsonb"),
+    ("priority_group", "text"), ("inactive_reason", "text"),
 )  # fmt: skip
+"""The row's columns in ``_row``'s order, with their types; every statement below is written from them."""
+_COLUMNS = tuple(name for name, _ in _COLUMN_TYPES)
+_INTO = f"INSERT INTO participants ({', '.join(_COLUMNS)}, updated_at)\n"
+_ON_CONFLICT = (
+    "\nON CONFLICT (participant_id) DO UPDATE SET "
+    + ", ".join(f"{name} = EXCLUDED.{name}" for name in _COLUMNS[1:])
+    + ", updated_at = now()"
+)
+_UPSERT = _INTO + f"VALUES ({', '.join(f'${i}' for i in range(1, len(_COLUMNS) + 1))}, now())" + _ON_CONFLICT
 # ``_UPSERT`` for many rows in one statement, their values one JSON array of objects (``_row``'s, by
 # ``_COLUMNS``): a first HR import's 1,000 new participants a batch were 1,000 statements, each row's
 # arguments encoded one by one (bench/hr_import.py --profile: Postgres' largest statement, and a tenth of
 # profiles' CPU in asyncpg's encoding of them).
 _UPSERT_ALL = (
     _INTO
-    + """SELECT r.*, now() FROM json_to_recordset($1::json) AS r(
-    participant_id text, email text, name text, roles text[], capacity integer, profile jsonb, active boolean,
-    version integer, employee_id text, demographics jsonb, availability jsonb, training_status text,
-    training jsonb, priority_group text, inactive_reason text
-)"""
+    + "SELECT r.*, now() FROM json_to_recordset($1::json) AS r("
+    + ", ".join(f"{name} {kind}" for name, kind in _COLUMN_TYPES)
+    + ")"
     + _ON_CONFLICT
 )
 _encode = msgspec.json.Encoder().encode
