@@ -127,10 +127,15 @@ class IdempotentConsumer:
         self.backoff_seconds = backoff_seconds
         self.dead_letter_topic = dead_letter_topic(group)
 
-    async def process(self, delivery: Delivery) -> Outcome:
+    def _unhandled_by_header(self, delivery: Delivery) -> str | None:
+        """The type the record's ``event_type`` header names, when the group does not handle it: ignored unparsed."""
         routed = _routed_type(delivery)
-        if routed is not None and routed not in self.handlers:
-            consumed_events.labels(self.group, routed, "ignored").inc()
+        return routed if routed is not None and routed not in self.handlers else None
+
+    async def process(self, delivery: Delivery) -> Outcome:
+        unhandled = self._unhandled_by_header(delivery)
+        if unhandled is not None:
+            consumed_events.labels(self.group, unhandled, "ignored").inc()
             return "ignored"
         try:
             envelope = Envelope.from_bytes(delivery.value)
@@ -162,10 +167,10 @@ class IdempotentConsumer:
         counts: Counter[tuple[str, Outcome]] = Counter()
         received: dict[int, tuple[Handler, Envelope]] = {}
         for i, delivery in enumerate(deliveries):
-            routed = _routed_type(delivery)
-            if routed is not None and routed not in self.handlers:
+            unhandled = self._unhandled_by_header(delivery)
+            if unhandled is not None:
                 outcomes[i] = "ignored"
-                counts[(routed, "ignored")] += 1
+                counts[(unhandled, "ignored")] += 1
                 continue
             try:
                 envelope = Envelope.from_bytes(delivery.value)
