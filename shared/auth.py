@@ -210,6 +210,8 @@ async def authenticate(app: Any, token: str) -> Principal:
 
 
 _bearer = HTTPBearer(auto_error=False)
+BEARER = _bearer
+"""The bearer scheme ``current_principal`` reads its credentials with (``shared.edge`` recognises it)."""
 
 
 def _unauthorized(detail: str) -> HTTPException:
@@ -260,6 +262,17 @@ async def _check_standing(request: Request, principal: Principal) -> None:
         raise HTTPException(refused[0], detail=refused[1])
 
 
+async def bearer_principal(request: Request) -> Principal:
+    """``current_principal`` with its bearer credentials read as its dependency reads them (``_bearer``): what FastAPI
+    resolves for the dependency, called directly (``shared.edge`` authenticates a route before its body so)."""
+    return await current_principal(request, await _bearer(request))
+
+
+ROLE_CHECKS: set[Callable[..., Any]] = set()
+"""Every dependency ``require_roles`` made: each takes only ``current_principal``'s principal (``shared.edge``
+calls them directly, with ``bearer_principal``)."""
+
+
 def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
     """Dependency: the caller must hold at least one of ``roles``."""
     allowed = set(roles)
@@ -272,6 +285,7 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
             )
         return principal
 
+    ROLE_CHECKS.add(check)
     return check
 
 
