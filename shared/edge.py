@@ -42,7 +42,7 @@ from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.auth import BEARER, ROLE_CHECKS, bearer_principal, current_principal
+from shared.auth import BEARER, ROLE_CHECKS, current_principal
 from shared.db import acquire_bound
 from shared.limits import check_json, check_media_type
 from shared.metrics import http_shed
@@ -236,9 +236,9 @@ async def authenticate_first(request: Request, route: APIRoute) -> None:
     checks = _direct_checks(route)
     try:
         if checks is not None and not _overridden(route, request):
-            principal = await bearer_principal(request)
+            credentials = await BEARER(request)
             for check in checks:
-                await check(principal)
+                await check(request, credentials)
             return
         await solve_dependencies(
             request=request,
@@ -270,35 +270,28 @@ def _authenticating(route: APIRoute) -> Dependant | None:
 _DIRECT = "_mentorship_direct_checks"
 
 
-def _direct_checks(route: APIRoute) -> list[Callable[[Any], Any]] | None:
-    """The route's authenticating dependencies as calls, when each is ``current_principal`` on the bearer scheme or a
-    ``require_roles`` check on it (every route of the services): ``authenticate_first`` then calls them directly
-    with the principal ``bearer_principal`` gives, which is what FastAPI's resolution of them does. Resolving them
+def _direct_checks(route: APIRoute) -> list[Callable[..., Any]] | None:
+    """The route's authenticating dependencies as calls, when each is ``current_principal`` or a ``require_roles``
+    check on the bearer scheme alone (every route of the services): ``authenticate_first`` then calls them directly
+    with the request and the scheme's credentials, which is what FastAPI's resolution of them does. Resolving them
     with ``solve_dependencies`` cost more than the token check and the standing query together (FastAPI works out
     each dependency's cache key and scopes again on every request; bench/load.py --profile). None: any other shape,
     resolved by FastAPI. Built once per route."""
     if _DIRECT not in route.__dict__:
-        checks: list[Callable[[Any], Any]] | None = []
+        checks: list[Callable[..., Any]] | None = []
         for dependant in (d for d in route.dependant.dependencies if _authenticates(d)):
-            if _is_principal(dependant):
-                continue
-            if (
-                dependant.call in ROLE_CHECKS
-                and len(dependant.dependencies) == 1
-                and _is_principal(dependant.dependencies[0])
-            ):
-                checks.append(dependant.call)
-                continue
-            checks = None
-            break
+            if not _on_bearer_alone(dependant):
+                checks = None
+                break
+            checks.append(dependant.call)
         setattr(route, _DIRECT, checks)
     return route.__dict__[_DIRECT]
 
 
-def _is_principal(dependant: Dependant) -> bool:
-    """``current_principal`` with only its own parameters (the request, the bearer scheme's credentials)."""
+def _on_bearer_alone(dependant: Dependant) -> bool:
+    """``current_principal`` or a ``require_roles`` check, taking only the request and the bearer scheme."""
     return (
-        dependant.call is current_principal
+        (dependant.call is current_principal or dependant.call in ROLE_CHECKS)
         and len(dependant.dependencies) == 1
         and dependant.dependencies[0].call is BEARER
         and not dependant.dependencies[0].dependencies
