@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 import sys
 
-import httpx
-
 from shared.roles import DEV_JWT_SECRET, Role, mint_token
 
 DEFAULT_AUDIENCE = "urn:mentorship:{service}"
@@ -33,6 +31,8 @@ def audience_for(service: str) -> str:
 
 def client_credentials(issuer: str, client_id: str, client_secret: str, audience: str, scope: str | None) -> str:
     """An access token for ``audience`` from ``issuer``'s token endpoint (client_secret_basic)."""
+    import httpx  # here: a development token, the usual case, needs no HTTP client
+
     try:
         discovery = httpx.get(f"{issuer.rstrip('/')}/.well-known/openid-configuration", timeout=10)
         discovery.raise_for_status()

@@ -19,7 +19,6 @@ import httpx
 import msgspec
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from mentorship.cli.console import LiveConsole
@@ -248,14 +247,34 @@ def _count_rows(path: Path) -> int:
     return max(lines - (path.suffix.lower() == ".csv"), 0)
 
 
-def _progress(quiet: bool) -> Progress:
+class _NoProgress:
+    """``--quiet``'s progress display: nothing shown, and rich's progress machinery not even imported."""
+
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def add_task(self, *_: Any, **__: Any) -> int:
+        return 0
+
+    def advance(self, *_: Any) -> None:
+        return None
+
+
+def _progress(quiet: bool) -> Any:
+    """A rich progress bar, or with ``quiet`` nothing (bench/hr_import.py: the CLI's start-up in every run)."""
+    if quiet:
+        return _NoProgress()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
         console=out.now(),
-        disable=quiet,
     )
 
 
