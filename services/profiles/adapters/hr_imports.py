@@ -115,9 +115,10 @@ class PostgresHrImports:
         )
 
     async def current_workers(self, conn: asyncpg.Connection) -> list[str]:
-        """Employees linked to a participant whose last applied status is not terminated."""
-        rows = await conn.fetch(
-            "SELECT employee_id FROM hr_workers"
-            " WHERE participant_id IS NOT NULL AND applied ->> 'status' <> 'terminated' ORDER BY employee_id"
+        """Employees linked to a participant whose last applied status is not terminated, in order.  One array,
+        not a row each: a nightly snapshot's 110,000 records were 47 -> 10 ms of profiles' CPU as it opens
+        (bench/hr_import.py)."""
+        return await conn.fetchval(
+            "SELECT coalesce(array_agg(employee_id ORDER BY employee_id), '{}') FROM hr_workers"
+            " WHERE participant_id IS NOT NULL AND applied ->> 'status' <> 'terminated'"
         )
-        return [r["employee_id"] for r in rows]
