@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from services.profiles.adapters.postgres import json_value
+from shared.hr_rows import ROW_HASH_BYTES
 
 _SESSION = "import_id, mode, dry_run, as_of, counts, leavers, created_at, completed_at"
 
@@ -39,10 +40,12 @@ class PostgresHrImports:
     async def add_roster(self, conn: asyncpg.Connection, import_id: UUID, employee_ids: list[str]) -> None:
         """The session is new, so its roster is copied in (COPY, each id once): a nightly snapshot names every
         worker, and an INSERT of them cost twice the time (bench/hr_import.py); unlogged, without a foreign key
-        (migration 010)."""
+        (migration 010).  The session's id as text: asyncpg parses it once a row in C, where a ``UUID`` cost a call
+        of its ``bytes`` property a row."""
+        session = str(import_id)
         await conn.copy_records_to_table(
             "hr_import_roster",
-            records=((import_id, employee_id) for employee_id in sorted(set(employee_ids))),
+            records=((session, employee_id) for employee_id in sorted(set(employee_ids))),
             columns=("import_id", "employee_id"),
         )
 
@@ -97,9 +100,17 @@ class PostgresHrImports:
         employee's rows with their facts, in one transaction), so hr_import_rows is read alone.  Joined to
         hr_facts to see the fact again it cost three times the Postgres CPU, 2 µs a row of a nightly snapshot
         (bench/hr_import.py)."""
-        rows = await conn.fetch(
-            "SELECT content_hash, employee_id FROM hr_import_rows WHERE content_hash = ANY($1::bytea[])", hashes
-        )
+        if all(len(h) == ROW_HASH_BYTES for h in hashes):  # one bytea, cut by Postgres: as ids in ``in_roster``
+            rows = await conn.fetch(
+                "SELECT content_hash, employee_id FROM hr_import_rows WHERE content_hash = ANY(ARRAY("
+                f"SELECT substring($1::bytea FROM n * {ROW_HASH_BYTES} + 1 FOR {ROW_HASH_BYTES})"
+                f" FROM generate_series(0, length($1::bytea) / {ROW_HASH_BYTES} - 1) AS n))",
+                b"".join(hashes),
+            )
+        else:
+            rows = await conn.fetch(
+                "SELECT content_hash, employee_id FROM hr_import_rows WHERE content_hash = ANY($1::bytea[])", hashes
+            )
         return {r[0]: r[1] for r in rows}  # bytea comes back as bytes
 
     async def keep_rows(self, conn: asyncpg.Connection, rows: list[tuple[bytes, str, str]]) -> None:
