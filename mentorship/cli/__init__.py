@@ -40,11 +40,6 @@ def main() -> None:
     # (``hr import``: bench/hr_import.py, the nightly snapshot).
     sys.modules.setdefault("httpx._main", None)
     name = sys.argv[1] if len(sys.argv) > 1 else None
-    if name == "hr":
-        # PyJWT loads cryptography's asymmetric algorithms when it is imported; ``hr`` mints (HS256, hmac) or
-        # fetches its tokens and never seals nor verifies, so without cryptography (PyJWT's documented fallback
-        # when it is not installed) the command starts with about an eighth fewer instructions (callgrind).
-        sys.modules.setdefault("cryptography", None)
     build(name if name in _GROUPS + _COMMANDS else None)()
 
 
