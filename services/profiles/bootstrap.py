@@ -48,6 +48,7 @@ def build_app(
         privacy=inventory,
         migrations=migrations_from_package("services.profiles.migrations"),
         consumes=[HR_TOPIC],
+        consumer_fetch_max_wait_ms=options.hr_feed_fetch_wait_ms,
         clock=clock,
         codec=personal_data,
         store=store,

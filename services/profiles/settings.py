@@ -20,3 +20,12 @@ class ProfilesSettings(BaseSettings):
         le=1000,
         description="Smallest cell a demographic aggregate ever shows, whatever `min_cell` the caller asks for",
     )
+    hr_feed_fetch_wait_ms: int = Field(
+        default=250,
+        ge=1,
+        le=500,
+        description="Longest the broker may hold an empty fetch of the HR feed (hr.events): how long an HR fact may"
+        " wait after a quiet spell (Kafka's default 500). The feed has no user waiting on it, and at the services'"
+        " 20 ms an idle profiles process fetched 45 times a second for nothing, a third of its CPU per command and"
+        " as much again in the broker (bench/load.py --idle-seconds)",
+    )
