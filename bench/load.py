@@ -516,7 +516,7 @@ PEER_HEADER = ["offered/s", "sustained/s", "p50 ms", "p99 ms", "errors", "not se
 
 
 class CpuMeter:
-    """CPU seconds of each service's processes (every replica, with its children)."""
+    """CPU seconds of each service's processes (every replica, with its children), and of a local broker's."""
 
     def __init__(self, pids: dict[str, list[int]]) -> None:
         self.processes = {name: [psutil.Process(pid) for pid in ids] for name, ids in pids.items()}
@@ -767,7 +767,10 @@ def main(argv: list[str] | None = None) -> None:
                     urls = {name: [r.url for r in s.replicas] for name, s in services.items()}
                     dsns = {name: pg.dsn_for(s.database) for name, s in services.items()}
                     pids = {name: [r.process.pid for r in s.replicas] for name, s in services.items()}
-                    asyncio.run(drive(args, urls, broker.bootstrap, dsns, pids, peer_url))
+                    # The broker's CPU beside the services' when it is a process of this bench (Tansu): it shares
+                    # the machine, and every fetch, offset commit and produce costs it (shared/subscription.py).
+                    metered = {**pids, "broker": [broker.pid]} if broker.pid is not None else pids
+                    asyncio.run(drive(args, urls, broker.bootstrap, dsns, metered, peer_url))
                     if profile_dir is not None:  # each service writes its profile so far (shared/serve.py)
                         for pid in (p for ids in pids.values() for p in ids):
                             os.kill(pid, signal.SIGUSR2)
