@@ -97,6 +97,8 @@ ENCODERS: dict[str, Callable[[object], bytes]] = {
 
 
 text_field, uuid_field, timestamptz_field, text_array_field = _text, _uuid, _timestamptz, _text_array
+length_prefix = _LENGTH.pack
+"""A field's 4-byte length: followed by that many bytes, a text field of bytes already UTF-8 (``text_field``)."""
 int4_field = _int4
 
 
