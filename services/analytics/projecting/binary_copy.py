@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from itertools import chain, repeat
 from struct import Struct
 from uuid import UUID
 
@@ -151,15 +152,16 @@ def encode(types: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
     if unknown:
         raise ValueError(f"no binary COPY encoder for column type {', '.join(unknown)}")
     encoders = [ENCODERS[t] for t in types]
-    count = _FIELD_COUNT.pack(len(types))
-    parts = [_HEADER]
-    append = parts.append
-    for row in rows:
-        append(count)
-        for encoder, value in zip(encoders, row, strict=False):
-            append(_NULL if value is None else encoder(value))
-    append(_TRAILER)
-    return b"".join(parts)
+    if not rows:
+        return _HEADER + _TRAILER
+    # Column by column (a comprehension per column), then interleaved with the rows' field counts in C: about a
+    # third less than a Python loop over every row's fields (``bench/replay.py``: a meeting per event of two).
+    columns = [
+        [_NULL if value is None else encoder(value) for value in column]
+        for encoder, column in zip(encoders, zip(*rows, strict=True), strict=False)
+    ]
+    fields = chain.from_iterable(zip(repeat(_FIELD_COUNT.pack(len(types)), len(rows)), *columns, strict=True))
+    return b"".join((_HEADER, *fields, _TRAILER))
 
 
 async def copy_encoded(conn: asyncpg.Connection, schema: str, table: str, columns: Sequence[str], data: bytes) -> None:

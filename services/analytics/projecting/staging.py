@@ -8,6 +8,8 @@ into a session-local staging table and one ``INSERT … SELECT … ON CONFLICT D
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 import asyncpg
 
 from services.analytics.projecting import binary_copy
@@ -74,7 +76,8 @@ class StagedTable:
             return
         names = list(self.columns)
         stage = self.stage
-        rows = [tuple(self.rows[key][c] for c in names) for key in self.changed]
+        values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)  # a tuple either way
+        rows = [values(self.rows[key]) for key in self.changed]
         await binary_copy.copy_encoded(conn, "pg_temp", stage, names, binary_copy.encode(self.columns.values(), rows))
         await conn.execute(
             f"INSERT INTO {schema}.{self.name} ({', '.join(names)}) SELECT {', '.join(names)} FROM {stage}"
