@@ -270,6 +270,7 @@ def _changes(facts: Facts) -> dict[int, list[int]]:
                 break
             k += 1
     previous: tuple[int, ...] = (0,) * n
+    bisect_right = bisect.bisect_right
     for day in sorted(candidates):
         active = started <= day and (closed is None or day < closed)
         lagging_at = lagging_before = False
@@ -285,9 +286,13 @@ def _changes(facts: Facts) -> dict[int, list[int]]:
             now: tuple[int, ...] = (0, active, lagging_at, lagging_before, 0, 0, 0, 0, started <= day, 0, 0, 0, 0, 0, 0)
         else:
             agreed = closed is None or day < closed
-            keeping = agreed and bisect.bisect_right(held, day) >= (day - started) // period
-            until = day if closed is None else min(day, closed)
-            held_by = bisect.bisect_right(held, until)
+            if agreed:  # counted up to the day itself (one search for both)
+                until = day
+                held_by = bisect_right(held, day)
+                keeping = held_by >= (day - started) // period
+            else:  # closed on or before the day: counted up to the closing
+                until, keeping = closed, False
+                held_by = bisect_right(held, until)
             expected = max(until - started, 0) // period
             behind = expected - held_by
             now = (
