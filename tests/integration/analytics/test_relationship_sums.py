@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from services.analytics.generation_names import schema_name
 from services.analytics.projecting.generations import build_indexes, create_generation
 from services.analytics.projecting.projections import ALL
+from services.analytics.projecting.projections.relationship_sums import TOTALS
 from services.analytics.querying.dashboard import Filters
 from services.analytics.querying.evaluation import fast_starts
 from services.analytics.querying.periods import as_of
@@ -333,3 +334,35 @@ async def test_fast_starts_counted_by_postgres_keep_the_edges_of_the_window(conn
     }
     assert (await fast_starts(conn, schema, Filters(end=now), now, 6))["overall"]["relationships"] is None
     await same_figures(conn, schema, Filters(end=now))
+
+
+async def started_sums(conn: asyncpg.Connection, schema: str) -> list[tuple]:
+    """``rel_sum_started``'s rows, and the same totals summed from the relationships' days (they must agree)."""
+    kept = await conn.fetch(f"SELECT * FROM {schema}.rel_sum_started ORDER BY started_month, month")
+    summed = await conn.fetch(
+        f"""SELECT (extract(year FROM s.started_on) * 12 + extract(month FROM s.started_on) - 1)::int AS started_month,
+                   d.month, d.measure, sum(d.change)::int AS change
+            FROM {schema}.rel_sum_days d JOIN {schema}.rel_sum_keys s USING (relationship_id)
+            WHERE d.measure = ANY($1) GROUP BY 1, 2, 3""",
+        list(TOTALS),
+    )
+    expected: dict[tuple[int, int], dict[str, int]] = {}
+    for r in summed:
+        expected.setdefault((r["started_month"], r["month"]), dict.fromkeys(TOTALS, 0))[r["measure"]] = r["change"]
+    rows = [(r["started_month"], r["month"], *(r[m] for m in TOTALS)) for r in kept]
+    assert rows == [(*k, *v.values()) for k, v in sorted(expected.items()) if any(v.values())]
+    return rows
+
+
+async def test_the_totals_per_start_month_are_the_days_summed_in_one_batch_many_or_a_rebuild(conn) -> None:
+    """A period filter sums ``rel_sum_started`` (``trends._started_totals``): kept by every batch, or computed once
+    at a rebuild's end, it holds the totals of the relationships' days (re-registrations and closures included)."""
+    events = [read_envelope(json.dumps(r["value"]).encode()) for r in history_v1()]
+    trend = [env for _, env in trend_events()]
+    random.Random(11).shuffle(trend)
+    for history in (events, trend):
+        one = await project(conn, history)
+        many = await project(conn, history, [5, 1, 37])
+        rebuilt = await project(conn, history, [5, 1, 37], rebuild=True)
+        assert await started_sums(conn, one) == await started_sums(conn, many) == await started_sums(conn, rebuilt)
+        assert await started_sums(conn, one)

@@ -85,6 +85,9 @@ column order of ``rel_sum_months``."""
     BEHIND_TWO,
 ) = range(len(MEASURES))
 _COLUMNS = ",\n    ".join(f"{m} integer NOT NULL DEFAULT 0" for m in MEASURES)
+TOTALS = MEASURES[IN_RANGE:]
+"""The cadence totals at "now" (``*_by``), kept per start month too (``rel_sum_started``)."""
+_TOTAL_COLUMNS = ",\n    ".join(f"{m} integer NOT NULL DEFAULT 0" for m in TOTALS)
 _NAMES = ", ".join(f"'{m}'" for m in MEASURES)
 
 DDL = f"""
@@ -123,6 +126,14 @@ CREATE TABLE {{schema}}.rel_sum_months (
     {_COLUMNS},
     UNIQUE NULLS NOT DISTINCT (program_id, department, cohort, month)
 ) WITH (fillfactor = 70);
+-- The cadence totals' changes of every relationship (whatever its key) per the month it started and the month of the
+-- change: a period filter (``start``) sums the months its relationships started in instead of their days.
+CREATE TABLE {{schema}}.rel_sum_started (
+    started_month integer NOT NULL,  -- year * 12 + month - 1
+    month         integer NOT NULL,
+    {_TOTAL_COLUMNS},
+    PRIMARY KEY (started_month, month)
+);
 -- While it holds its row (a rebuild, created with deferred indexes), batches leave the sums alone and
 -- ``catch_up`` computes them once at the end: every relationship once, not again at each of its batches.
 CREATE TABLE {{schema}}.rel_sum_deferred (singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton));
@@ -343,6 +354,9 @@ _FACTS = """
 """
 
 Key = tuple[str | None, str | None, str | None]  # program, department, cohort
+Started = dict[tuple[int, int], list[int]]  # (start month, month) → the changes of ``TOTALS``
+_STARTED_COLUMNS = ("started_month", "month", *TOTALS)
+_STARTED_TYPES = ("integer", "integer", *("integer",) * len(TOTALS))
 
 
 async def defer(conn: asyncpg.Connection, schema: str) -> None:
@@ -391,12 +405,16 @@ async def catch_up(conn: asyncpg.Connection, schema: str) -> None:
         return
     async with conn.transaction():
         # a rebuild's batches wrote no sums; anything there (a catch-up cut short cannot commit) is redone
-        await conn.execute(f"TRUNCATE {schema}.rel_sum_changes, {schema}.rel_sum_keys, {schema}.rel_sum_months")
+        await conn.execute(
+            f"TRUNCATE {schema}.rel_sum_changes, {schema}.rel_sum_keys, {schema}.rel_sum_months,"
+            f" {schema}.rel_sum_started"
+        )
         ids = await conn.fetchval(
             f"SELECT coalesce(array_agg(relationship_id ORDER BY relationship_id), '{{}}')"
             f" FROM {schema}.activity_relationships WHERE started_on IS NOT NULL"
         )
         months: dict[tuple[Key, int], list[int]] = {}
+        started: Started = {}
         loop = asyncio.get_running_loop()
         with workers.tuned_for_batches(), workers.preparing_in("thread") as worker:
             encoding: asyncio.Future | None = None  # the chunk before, being computed
@@ -405,25 +423,35 @@ async def catch_up(conn: asyncpg.Connection, schema: str) -> None:
                 facts = await conn.fetch(_FACTS.format(schema=schema), chunk) if chunk else None
                 encoded = await encoding if encoding is not None else None
                 # this chunk computed while Postgres copies the one before and reads the next
-                encoding = loop.run_in_executor(worker, _encode_chunk, facts, months) if facts is not None else None
+                encoding = (
+                    loop.run_in_executor(worker, _encode_chunk, facts, months, started) if facts is not None else None
+                )
                 if encoded is not None:
                     await binary_copy.copy_encoded(conn, schema, "rel_sum_keys", _KEY_COLUMNS, encoded[0])
                     await binary_copy.copy_encoded(conn, schema, "rel_sum_changes", _CHANGE_COLUMNS, encoded[1])
         sums = [(*key, month, *values) for (key, month), values in months.items() if any(values)]
         month_rows = binary_copy.encode(_MONTH_TYPES, sums)
         await binary_copy.copy_encoded(conn, schema, "rel_sum_months", _MONTH_COLUMNS, month_rows)
+        started_rows = [(*months_of, *values) for months_of, values in started.items() if any(values)]
+        await binary_copy.copy_encoded(
+            conn, schema, "rel_sum_started", _STARTED_COLUMNS, binary_copy.encode(_STARTED_TYPES, started_rows)
+        )
         await conn.execute(f"DELETE FROM {schema}.rel_sum_deferred")
 
 
-def _encode_chunk(facts: Sequence[asyncpg.Record], months: dict[tuple[Key, int], list[int]]) -> tuple[bytes, bytes]:
+def _encode_chunk(
+    facts: Sequence[asyncpg.Record], months: dict[tuple[Key, int], list[int]], started: Started
+) -> tuple[bytes, bytes]:
     """The key rows and the ``rel_sum_changes`` rows of these relationships, as binary COPY streams; their changes
-    added to ``months`` (per key and month)."""
+    added to ``months`` (per key and month) and their totals' to ``started`` (per start month and month)."""
     key_rows = []
     parts = [binary_copy.HEADER]
     for row in facts:
         key: Key = (row["program_id"], row["department"], row["cohort"])
         key_rows.append(_key_row(row, key))
-        _encode_changes(row["relationship_id"], key, _changes(_facts(row)), months, parts)
+        changes = _changes(_facts(row))
+        _encode_changes(row["relationship_id"], key, changes, months, parts)
+        _add_started(started, month_of(row["started_on"]), changes, 1)
     parts.append(binary_copy.TRAILER)
     return binary_copy.encode(_KEY_TYPES, key_rows), b"".join(parts)
 
@@ -546,6 +574,7 @@ async def _recompute(conn: asyncpg.Connection, schema: str, ids: set[str]) -> No
         for day, measure, value in zip(days, measures, values, strict=True):
             old_days[rid].setdefault(day.toordinal(), [0] * len(MEASURES))[measure] = value
     months: dict[tuple[Key, int], list[int]] = defaultdict(lambda: [0] * len(MEASURES))
+    started: Started = {}
     changed, key_rows = [], []
     parts = [binary_copy.HEADER]
     seen = set()
@@ -562,11 +591,14 @@ async def _recompute(conn: asyncpg.Connection, schema: str, ids: set[str]) -> No
         key_rows.append(key_row)
         if old is not None:
             _add(months, (old["program_id"], old["department"], old["cohort"]), old_days.get(rid, {}), -1)
+            _add_started(started, month_of(old["started_on"]), old_days.get(rid, {}), -1)
         _encode_changes(rid, key, new, months, parts)
+        _add_started(started, month_of(row["started_on"]), new, 1)
     for rid in old_keys.keys() - seen:  # not started any more: cannot happen, but the sums stay right
         old = old_keys[rid]
         changed.append(rid)
         _add(months, (old["program_id"], old["department"], old["cohort"]), old_days.get(rid, {}), -1)
+        _add_started(started, month_of(old["started_on"]), old_days.get(rid, {}), -1)
     if not changed:
         return
     await conn.execute(f"DELETE FROM {schema}.rel_sum_changes WHERE relationship_id = ANY($1)", changed)
@@ -599,6 +631,27 @@ async def _recompute(conn: asyncpg.Connection, schema: str, ids: set[str]) -> No
                   AND {" AND ".join(f"s.{m} = 0" for m in MEASURES)}""",
             *(list(column) for column in list(zip(*sums, strict=True))[:4]),
         )
+    await _move_started(conn, schema, started)
+
+
+async def _move_started(conn: asyncpg.Connection, schema: str, started: Started) -> None:
+    """Move ``rel_sum_started`` by the differences ``started``; a row whose totals cancelled out is removed."""
+    rows = [(*months_of, *values) for months_of, values in started.items() if any(values)]
+    if not rows:
+        return
+    params = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(_STARTED_TYPES))
+    columns, moved = ", ".join(_STARTED_COLUMNS), ", ".join(f"{m} = s.{m} + EXCLUDED.{m}" for m in TOTALS)
+    await conn.execute(
+        f"""INSERT INTO {schema}.rel_sum_started AS s ({columns}) SELECT * FROM unnest({params})
+            ON CONFLICT (started_month, month) DO UPDATE SET {moved}""",
+        *(list(column) for column in zip(*rows, strict=True)),
+    )
+    await conn.execute(
+        f"""DELETE FROM {schema}.rel_sum_started s USING unnest($1::int[], $2::int[]) AS u(started_month, month)
+            WHERE s.started_month = u.started_month AND s.month = u.month
+              AND {" AND ".join(f"s.{m} = 0" for m in TOTALS)}""",
+        *(list(column) for column in list(zip(*rows, strict=True))[:2]),
+    )
 
 
 def _facts(row: asyncpg.Record) -> Facts:
@@ -626,6 +679,19 @@ def _key_row(row: asyncpg.Record, key: Key) -> tuple[Any, ...]:
         row["cadence_weeks"],
         row["closed_on"],
     )
+
+
+def _add_started(started: Started, started_month: int, days: dict[int, list[int]], sign: int) -> None:
+    """Add a relationship's changes of the totals (``TOTALS``) to ``started`` under its start month."""
+    for day, values in days.items():
+        totals = values[IN_RANGE:]
+        if any(totals):
+            month = _encoded_day(day)[0]
+            kept = started.get((started_month, month))
+            if kept is None:
+                kept = started[(started_month, month)] = [0] * len(TOTALS)
+            for i, value in enumerate(totals):
+                kept[i] += sign * value
 
 
 def _add(months: dict, key: Key, days: dict[int, list[int]], sign: int) -> None:
