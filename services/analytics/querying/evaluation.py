@@ -68,13 +68,23 @@ def median(values: list[float]) -> float | None:
 
 
 async def _participant_employees(
-    conn: asyncpg.Connection, schema: str, now: date, program: str | None
+    conn: asyncpg.Connection, schema: str, now: date, program: str | None, staff: Staff | None = None
 ) -> tuple[set[str], set[str]]:
     """(employees in the program's population, employees on any registration) by ``now``.
 
     All programs: anyone registered as a mentor or mentee. One program: the people in its relationships
     (mentor or mentee) or with a request in it; people registered but only in other programs are neither
-    participants nor non-participants of that program."""
+    participants nor non-participants of that program. Kept with ``staff`` (read in the same snapshot): promotion,
+    the priority groups and the demographic groups ask for the same (``bench/reads.py``: three reads of every
+    registration per computed dashboard)."""
+    if staff is not None:
+        return await staff.kept(
+            ("participant_employees", now, program), lambda: _employees_of(conn, schema, now, program)
+        )
+    return await _employees_of(conn, schema, now, program)
+
+
+async def _employees_of(conn: asyncpg.Connection, schema: str, now: date, program: str | None) -> tuple[set, set]:
     registered = {
         r["employee_id"]: r["participant_id"]
         for r in await conn.fetch(
@@ -125,7 +135,7 @@ async def promotion(
     Facts count by effective date (a late, back-dated promotion counts from its date; one dated after "now"
     does not yet); a rescinded fact counts for nothing. Filters as retention's (HR department at "now",
     ``start``/``end`` bound the hire date)."""
-    participants, registered = await _participant_employees(conn, schema, now, program)
+    participants, registered = await _participant_employees(conn, schema, now, program, staff)
     staff = staff if staff is not None else await read_staff(conn, schema)
     besides = frozenset(registered - participants)  # registered, but only in other programs: neither group
     return {
@@ -390,7 +400,7 @@ async def by_priority_group(
     ):
         groups[r["grp"]]["requests"] += r["requests"]
         groups[r["grp"]]["matched"] += r["matched"]
-    participants, _ = await _participant_employees(conn, schema, now, program)
+    participants, _ = await _participant_employees(conn, schema, now, program, staff)
     args = [now]
     where = population(_people(filters), "a.participant_id", schema, args)
     people = {
@@ -474,7 +484,7 @@ async def demographic_groups(
         *args,
     ):
         matched[r["mentee_id"]] = r["matched"]
-    participants, _ = await _participant_employees(conn, schema, now, program)
+    participants, _ = await _participant_employees(conn, schema, now, program, staff)
     args = [now]
     where = population(_people(filters), "a.participant_id", schema, args)
     people = {

@@ -17,14 +17,16 @@ bound the hire date; the registration-month ``cohort`` filter does not apply (co
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import asyncpg
 
 from services.analytics.querying.periods import PopulationFilters, cell, population, ratio, share_cell
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -139,6 +141,19 @@ class Staff:
         self.workers, self.promotions = found, promotions
         self._settled = {e: (w, _settle(w)) for e, w in found.items() if w.hires}
         self._at: dict[date, tuple[dict[str, Standing], dict[tuple[str | None, int], list[int]]]] = {}
+        self._kept: dict[Hashable, Any] = {}
+
+    async def kept(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+        """What ``compute()`` finds, kept under ``key`` with the workers (read in the same snapshot, it holds while
+        they do): the ``KEPT`` most recently asked; ``compute`` runs only when nothing is kept."""
+        if key in self._kept:
+            found = self._kept.pop(key)
+        else:
+            found = await compute()
+            while len(self._kept) >= self.KEPT:
+                self._kept.pop(next(iter(self._kept)))
+        self._kept[key] = found  # the most recently asked last
+        return found
 
     def at(self, now: date) -> dict[str, Standing]:
         """Every worker hired by ``now`` (known from a hire: a termination or transfer alone has no cohort),
