@@ -108,6 +108,13 @@ def _settle(worker: Worker) -> _Settled:
     )
 
 
+def _first_promotion(worker: Worker, promotions: Iterable[date]) -> date | None:
+    """The first promotion on or after the worker's first hire: promoted by a "now" when it is on or before it (a
+    test of each promotion per worker and "now" took a third of a period filter's cold read, ``bench/reads.py``)."""
+    hired = min(worker.hires)
+    return min((d for d in promotions if d >= hired), default=None)
+
+
 def standing(worker: Worker, now: date, promotions: Iterable[date] = ()) -> Standing:
     """``worker``'s standing at ``now`` (a worker with a hire), worked out from their facts."""
     hired = min(worker.hires)
@@ -139,7 +146,9 @@ class Staff:
 
     def __init__(self, found: dict[str, Worker], promotions: dict[str, list[date]]) -> None:
         self.workers, self.promotions = found, promotions
-        self._settled = {e: (w, _settle(w)) for e, w in found.items() if w.hires}
+        self._settled = {
+            e: (w, _settle(w), _first_promotion(w, promotions.get(e, ()))) for e, w in found.items() if w.hires
+        }
         self._at: dict[date, tuple[dict[str, Standing], dict[tuple[str | None, int], list[int]]]] = {}
         self._kept: dict[Hashable, Any] = {}
 
@@ -171,13 +180,12 @@ class Staff:
             return kept
         standings: dict[str, Standing] = {}
         tallies: dict[tuple[str | None, int], list[int]] = defaultdict(lambda: [0] * len(TALLIED))
-        for employee_id, (worker, s) in self._settled.items():
+        for employee_id, (worker, s, promoted_on) in self._settled.items():
             if s.hired > now:
                 continue
-            promotions = self.promotions.get(employee_id, ())
             if now > s.settled:
                 eligible = s.anniversary <= now
-                promoted = any(s.hired <= d <= now for d in promotions)
+                promoted = promoted_on is not None and promoted_on <= now
                 found = Standing(
                     s.hired,
                     s.hired.year,
@@ -188,7 +196,7 @@ class Staff:
                     promoted,
                 )
             else:
-                found = standing(worker, now, promotions)
+                found = standing(worker, now, self.promotions.get(employee_id, ()))
             standings[employee_id] = found
             _add(tallies[found.department, found.year], found)
         while len(self._at) >= self.KEPT:
