@@ -363,10 +363,10 @@ async def _retained_participants(
 ) -> dict[str, bool]:
     """Of ``employees``, the ``participants`` hired and past their first anniversary by "now": employed on it or not
     (``staff`` as read for this snapshot, else read here)."""
-    standings = (staff if staff is not None else await read_staff(conn, schema)).at(now)
+    staff = staff if staff is not None else await read_staff(conn, schema)
     found: dict[str, bool] = {}
     for employee_id in employees:
-        s = standings.get(employee_id)
+        s = staff.standing_of(employee_id, now)
         if s is not None and s.eligible and employee_id in participants:
             found[employee_id] = s.retained
     return found
