@@ -449,9 +449,7 @@ def _encode_chunk(
     for row in facts:
         key: Key = (row["program_id"], row["department"], row["cohort"])
         key_rows.append(_key_row(row, key))
-        changes = _changes(_facts(row))
-        _encode_changes(row["relationship_id"], key, changes, months, parts)
-        _add_started(started, month_of(row["started_on"]), changes, 1)
+        _encode_changes(row["relationship_id"], key, _changes(_facts(row)), months, parts, started, row["started_on"])
     parts.append(binary_copy.TRAILER)
     return binary_copy.encode(_KEY_TYPES, key_rows), b"".join(parts)
 
@@ -470,12 +468,21 @@ def _encoded_day(ordinal: int) -> tuple[int, bytes]:
 
 
 def _encode_changes(
-    rid: str, key: Key, new: dict[int, list[int]], months: dict[tuple[Key, int], list[int]], parts: list[bytes]
+    rid: str,
+    key: Key,
+    new: dict[int, list[int]],
+    months: dict[tuple[Key, int], list[int]],
+    parts: list[bytes],
+    started: Started,
+    started_on: date,
 ) -> None:
     """Append the ``rel_sum_changes`` rows of a relationship (a row per month it changes in, its changes in day
-    and measure order) to a binary COPY stream, and add its changes to ``months`` under ``key``."""
+    and measure order) to a binary COPY stream, and add its changes to ``months`` under ``key`` and those of the
+    totals to ``started`` under its start month (on the way: a pass of their own added 1 µs per day changed to a
+    rebuild's catch-up, ``bench/replay.py``)."""
     rid_field = binary_copy.text_field(rid)
-    month, total = None, []
+    started_month = month_of(started_on)
+    month, total, totals = None, [], []
     days: list[bytes] = []
     measures: list[bytes] = []
     values: list[bytes] = []
@@ -491,11 +498,16 @@ def _encode_changes(
             total = months.get((key, month))
             if total is None:
                 total = months[(key, month)] = [0] * len(MEASURES)
+            totals = started.get((started_month, month))
+            if totals is None:
+                totals = started[(started_month, month)] = [0] * len(TOTALS)
         day_element = found[1]
         day_values = new[day]
         for i in compress(_MEASURE_INDEXES, day_values):  # a day changes two or three of the measures: the rest
             value = day_values[i]  # skipped in C, not one by one (``catch_up``, ``bench/replay.py``)
             total[i] += value
+            if i >= IN_RANGE:
+                totals[i - IN_RANGE] += value
             element = _VALUES.get(value)
             if element is None:
                 element = _VALUES[value] = binary_copy.int4_field(value)
@@ -592,8 +604,7 @@ async def _recompute(conn: asyncpg.Connection, schema: str, ids: set[str]) -> No
         if old is not None:
             _add(months, (old["program_id"], old["department"], old["cohort"]), old_days.get(rid, {}), -1)
             _add_started(started, month_of(old["started_on"]), old_days.get(rid, {}), -1)
-        _encode_changes(rid, key, new, months, parts)
-        _add_started(started, month_of(row["started_on"]), new, 1)
+        _encode_changes(rid, key, new, months, parts, started, row["started_on"])
     for rid in old_keys.keys() - seen:  # not started any more: cannot happen, but the sums stay right
         old = old_keys[rid]
         changed.append(rid)
