@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
 import sys
 import time
@@ -30,7 +29,6 @@ from shared.db import create_pool, migrate, shared_migrations
 from shared.envelope import Envelope
 from shared.events.profiles import MentorCapacityChanged
 from shared.inbox import IdempotentConsumer
-from shared.logging import configure_logging
 from shared.subscription import subscribe
 
 
@@ -124,22 +122,7 @@ async def measure(bootstrap: str, dsn: str, broker_pid: int, interval: float, ar
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    # Log lines as a service writes them (JSON to stderr, bench/consumer.py), kept out of the terminal.
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 2)
-    try:
-        configure_logging("bench", "INFO", True)
-        rows = _measure_all(args)
-    finally:
-        os.dup2(saved, 2)
-    print(f"\n{args.rate:g} records/s, batches of up to 100, fetch wait 20 ms:")
-    print(table(["commit interval s", "records", "ms CPU/record (consumer process)", "ms CPU/record (broker)"], rows))
-
-
-def _measure_all(args: argparse.Namespace) -> list[list[object]]:
-    rows: list[list[object]] = []
+    rows = []
     with postgres_server() as pg, start_broker() as broker:
         if broker.pid is None:
             sys.exit("bench.commits needs a broker of its own (Tansu): unset MENTORSHIP_KAFKA_BOOTSTRAP")
@@ -159,7 +142,8 @@ def _measure_all(args: argparse.Namespace) -> list[list[object]]:
                 row = asyncio.run(measure(broker.bootstrap, dsn, broker.pid, interval, args))
                 print(f"interval {row[0]} s: {row[2]:.2f} ms CPU/record here, {row[3]:.2f} in the broker", flush=True)
                 rows.append([row[0], row[1], f"{row[2]:.2f}", f"{row[3]:.2f}"])
-    return rows
+    print(f"\n{args.rate:g} records/s, batches of up to 100, fetch wait 20 ms:")
+    print(table(["commit interval s", "records", "ms CPU/record (consumer process)", "ms CPU/record (broker)"], rows))
 
 
 if __name__ == "__main__":
