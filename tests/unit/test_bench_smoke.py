@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import append, commits, relay, replay
+from bench import append, relay, replay
 from bench.common import pg_params, ratio, spread_cell, table
 
 pytestmark = pytest.mark.unit
@@ -17,13 +17,6 @@ def test_append_arguments() -> None:
 def test_relay_arguments() -> None:
     assert relay.parse_args(["--batch-size", "2000"]).events == 50_000
     assert relay.parse_args(["--quick"]).events == 5_000
-
-
-def test_commits_arguments() -> None:
-    args = commits.parse_args([])
-    assert (args.rate, args.seconds, args.rounds, args.interval) == (40.0, 10.0, 2, 0.2)
-    with pytest.raises(SystemExit):
-        commits.parse_args(["--interval", "0"])
 
 
 def test_replay_arguments() -> None:
