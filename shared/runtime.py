@@ -164,7 +164,6 @@ class ServiceRuntime:
             session_timeout_ms=s.consumer_session_timeout_ms,
             batch_size=self.consumer_batch_size or s.consumer_batch_size,
             fetch_max_wait_ms=self.consumer_fetch_max_wait_ms or s.consumer_fetch_max_wait_ms,
-            commit_interval_seconds=s.consumer_commit_interval_ms / 1000,
         )
         self.watchdog = ConsumerWatchdog(
             subscription,

@@ -140,14 +140,6 @@ class ServiceSettings(BrokerSettings):
         description="Records a consumer handles in one transaction at most, with one offset commit (whatever has"
         " arrived; it does not wait to fill a batch). 1: one transaction and one offset commit per record",
     )
-    consumer_commit_interval_ms: int = Field(
-        default=200,
-        ge=0,
-        le=5000,
-        description="How long a consumer may hold the offsets of handled batches before it commits them together"
-        " (0: a commit per batch). Each commit costs the consumer and the broker about a millisecond of CPU; after"
-        " a crash the next member gets up to this much again, which the inbox takes as duplicates",
-    )
     consumer_fetch_max_wait_ms: int = Field(
         default=20,
         ge=1,
