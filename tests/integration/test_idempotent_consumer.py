@@ -36,11 +36,8 @@ def envelope_of(event, subject: str = "m1", sequence: int = 1) -> Envelope:
 class Scenario:
     """A consumer group on its own topic, with an ``effects`` table the handlers write to."""
 
-    def __init__(
-        self, bootstrap: str, pool: asyncpg.Pool, topic: str, batch_size: int = 1, commit_interval: float = 0.2
-    ) -> None:
+    def __init__(self, bootstrap: str, pool: asyncpg.Pool, topic: str, batch_size: int = 1) -> None:
         self.bootstrap, self.pool, self.topic, self.batch_size = bootstrap, pool, topic, batch_size
-        self.commit_interval = commit_interval
         self.group = f"group-{uuid.uuid4().hex[:8]}"
         self.calls: dict[int, int] = {}
 
@@ -71,14 +68,7 @@ class Scenario:
             backoff_seconds=0.01,
         )
         self.broker = new_broker(self.bootstrap)
-        self.subscription = subscribe(
-            self.broker,
-            consumer,
-            [self.topic],
-            session_timeout_ms=2_000,
-            batch_size=self.batch_size,
-            commit_interval_seconds=self.commit_interval,
-        )
+        subscribe(self.broker, consumer, [self.topic], session_timeout_ms=2_000, batch_size=self.batch_size)
         await self.broker.start()
 
     async def stop(self):
@@ -150,37 +140,17 @@ async def test_offsets_are_committed_after_handling(scenario: Scenario, broker) 
         await scenario.send(capacity(value).to_bytes())
     await eventually(lambda: _has(scenario, [5, 6, 7]))
 
-    await eventually(lambda: _committed(scenario, broker.bootstrap, 3), timeout=10)
+    partition = TopicPartition(scenario.topic, 0)
 
+    async def committed_all() -> bool:
+        reader = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=scenario.group, enable_auto_commit=False)
+        await reader.start()
+        try:
+            return await reader.committed(partition) == 3
+        finally:
+            await reader.stop()
 
-async def test_a_batchs_offsets_wait_for_the_next_commit_and_are_committed_before_the_consumer_stops(
-    broker, pool, topic_name
-) -> None:
-    """Batches' offsets go together in the next commit (here not before an hour); what is pending is committed
-    when the consumer is about to stop (``Subscription.flush``: a restart, the service's end)."""
-    scenario = Scenario(broker.bootstrap, pool, topic_name, batch_size=10, commit_interval=3600)
-    await scenario.start()
-    try:
-        await scenario.send(capacity(5).to_bytes())
-        await eventually(lambda: _has(scenario, [5]))
-        await scenario.subscription.flush()  # the first commit goes at once: none was sent before
-        await scenario.send(capacity(6).to_bytes())
-        await scenario.send(capacity(7).to_bytes())
-        await eventually(lambda: _has(scenario, [5, 6, 7]))
-        assert await _committed(scenario, broker.bootstrap, 1)
-        await scenario.subscription.flush()
-        assert await _committed(scenario, broker.bootstrap, 3)
-    finally:
-        await scenario.stop()
-
-
-async def _committed(scenario: Scenario, bootstrap: str, offset: int) -> bool:
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=scenario.group, enable_auto_commit=False)
-    await reader.start()
-    try:
-        return await reader.committed(TopicPartition(scenario.topic, 0)) == offset
-    finally:
-        await reader.stop()
+    await eventually(committed_all, timeout=10)
 
 
 async def test_events_the_group_does_not_handle_are_skipped(scenario: Scenario) -> None:
