@@ -113,8 +113,6 @@ class ServiceRuntime:
             if watching is not None:  # before the broker stops: a restart in progress must not start it again
                 watching.cancel()
                 await asyncio.gather(watching, return_exceptions=True)
-            if self.watchdog is not None:  # the offsets of what the consumer handled, before it stops
-                await self.watchdog.subscription.flush()
             if self.broker is not None:
                 await self.broker.stop()
             for task in tasks:

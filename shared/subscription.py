@@ -7,13 +7,6 @@ handler's transaction or dead-lettered the message.
 ``subscribe`` returns a ``Subscription``: the subscriber, what its handler is doing (``Progress``) and
 ``restart``, which the consumer watchdog (``shared.watchdog``) uses to make a stuck consumer leave its
 group and join again as a new member.
-
-A batch's offsets are committed after its effect, as before, but not each on its own request: the offsets of
-the batches handled within ``commit_interval_seconds`` of the last commit go together in the next one
-(``PendingOffsets``).  An offset commit cost the consumer about 0.4 ms of CPU and the broker (Tansu) about
-0.7 ms, one per batch, a few per command under load (``bench/load.py``: CPU per command, the broker's with
-it).  A crash then hands the next member up to that interval's records again, which the inbox takes as
-duplicates, as it does a crash between an effect and its commit.
 """
 
 from __future__ import annotations
@@ -22,19 +15,12 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
 from shared.inbox import Delivery, IdempotentConsumer
-from shared.logging import get_logger
 from shared.metrics import consumer_lag
-
-log = get_logger(__name__)
-
-COMMIT_INTERVAL_SECONDS = 0.2
-"""How long handled offsets may wait for the next commit (``PendingOffsets``)."""
 
 
 def _set_event() -> asyncio.Event:
@@ -63,82 +49,12 @@ class Progress:
         self.idle.set()
 
 
-class PendingOffsets:
-    """Offsets of handled records not committed yet: committed together, at most ``interval`` after the first.
-
-    Only offsets of records already handled are ever committed (explicitly, per partition: never the consumer's
-    position, which runs ahead to records fetched and not handled), one commit at a time so that a later offset is
-    never overtaken by an earlier one.  Before the consumer stops, and when a rebalance takes partitions away, what
-    is pending is committed first.  A commit the group refuses (a rebalance under way) is dropped: the partition's
-    next owner gets those records again and the inbox takes them as duplicates."""
-
-    def __init__(self, interval: float = COMMIT_INTERVAL_SECONDS) -> None:
-        self.interval = interval
-        self.offsets: dict[TopicPartition, int] = {}
-        self.last = 0.0  # when the last commit was sent
-        self._lock = asyncio.Lock()
-        self._later: asyncio.Task[None] | None = None
-
-    def handled(self, records: list[ConsumerRecord]) -> None:
-        for record in records:  # in offset order within a partition
-            self.offsets[TopicPartition(record.topic, record.partition)] = record.offset + 1
-
-    async def commit_due(self, consumer: AIOKafkaConsumer) -> None:
-        """Commit now if the last commit is ``interval`` old, else once it is (unless one is already planned)."""
-        wait = self.last + self.interval - time.monotonic()
-        if wait <= 0:
-            await self.commit(consumer)
-        elif self._later is None or self._later.done():
-            self._later = asyncio.create_task(self._commit_after(consumer, wait))
-
-    async def _commit_after(self, consumer: AIOKafkaConsumer, wait: float) -> None:
-        await asyncio.sleep(wait)
-        await self.commit(consumer)
-
-    async def commit(self, consumer: AIOKafkaConsumer | None) -> None:
-        """Commit what is pending, for the partitions the consumer still holds."""
-        async with self._lock:
-            if not self.offsets or consumer is None:
-                return
-            offsets, self.offsets = self.offsets, {}
-            self.last = time.monotonic()
-            held = consumer.assignment()
-            offsets = {tp: offset for tp, offset in offsets.items() if tp in held}
-            if not offsets:
-                return
-            try:
-                await consumer.commit(offsets)
-            except (CommitFailedError, IllegalStateError, KafkaError) as exc:
-                log.warning("offset commit refused; the records will be delivered again", error=repr(exc))
-
-    async def close(self, consumer: AIOKafkaConsumer | None) -> None:
-        """Commit what is pending now (the consumer is about to stop), with no later commit left planned."""
-        if self._later is not None and not self._later.done():
-            self._later.cancel()
-            await asyncio.gather(self._later, return_exceptions=True)
-        await self.commit(consumer)
-
-
-class _CommitBeforeRevoke(ConsumerRebalanceListener):
-    """A rebalance takes partitions away only after what is pending on them is committed."""
-
-    def __init__(self, pending: PendingOffsets, subscriber: object) -> None:
-        self.pending, self.subscriber = pending, subscriber
-
-    async def on_partitions_revoked(self, revoked: object) -> None:
-        await self.pending.commit(getattr(self.subscriber, "consumer", None))
-
-    async def on_partitions_assigned(self, assigned: object) -> None:
-        return None
-
-
 @dataclass
 class Subscription:
     subscriber: object  # FastStream's Kafka subscriber (start, stop, consumer)
     group: str
     topics: list[str]
     progress: Progress
-    pending: PendingOffsets | None = None  # the batch path's offsets not committed yet
 
     @property
     def consumer(self) -> AIOKafkaConsumer | None:
@@ -156,17 +72,11 @@ class Subscription:
         self.progress.paused = True
         try:
             await self.progress.idle.wait()
-            await self.flush()
             await self.subscriber.stop()
         finally:
             self.progress.paused = False
         self.progress.last_record = time.monotonic()
         await self.subscriber.start()
-
-    async def flush(self) -> None:
-        """Commit the offsets of the records handled so far (before the consumer stops)."""
-        if self.pending is not None:
-            await self.pending.close(self.consumer)
 
 
 def subscribe(
@@ -177,13 +87,11 @@ def subscribe(
     session_timeout_ms: int = 10_000,
     batch_size: int = 1,
     fetch_max_wait_ms: int = 500,
-    commit_interval_seconds: float = COMMIT_INTERVAL_SECONDS,
 ) -> Subscription:
     """Tansu admits a joining member only after about half the session timeout, so tests use a short one.
 
     ``batch_size`` > 1 takes up to that many records at once (the one waited for and whatever was fetched
-    with it, ``_fetched``) into ``IdempotentConsumer.process_batch``; the batches' offsets are committed after
-    them, together at most every ``commit_interval_seconds`` (``PendingOffsets``).
+    with it, ``_fetched``) into ``IdempotentConsumer.process_batch`` and commits the offsets once per batch.
     ``fetch_max_wait_ms`` bounds how long the broker may hold a fetch that found nothing new: Tansu looks
     for records again after half of it, three quarters and so on, so a record arriving at an idle consumer
     waits about half of it at most, and an idle consumer fetches that often (Kafka's default 500 ms; a
@@ -198,11 +106,8 @@ def subscribe(
         "fetch_max_wait_ms": fetch_max_wait_ms,
     }
     progress = Progress()
+    subscriber = broker.subscriber(*topics, **options)
     if batch_size > 1:
-        pending = PendingOffsets(commit_interval_seconds)
-        listener = _CommitBeforeRevoke(pending, None)
-        subscriber = broker.subscriber(*topics, **options, listener=listener)
-        listener.subscriber = subscriber
 
         @subscriber
         async def on_batch(msg: KafkaMessage) -> None:
@@ -212,17 +117,14 @@ def subscribe(
             try:
                 records = [msg.raw_message, *await _fetched(msg.consumer, batch_size - 1)]
                 await consumer.process_batch([_delivery(record) for record in records])
-                pending.handled(records)
             finally:
                 progress.done()
-            await pending.commit_due(msg.consumer)
+            await msg.ack()
             last = {(r.topic, r.partition): r for r in records}
             for record in last.values():
                 _record_lag(consumer.group, msg, record)
 
-        return Subscription(subscriber, consumer.group, list(topics), progress, pending)
-
-    subscriber = broker.subscriber(*topics, **options)
+        return Subscription(subscriber, consumer.group, list(topics), progress)
 
     @subscriber
     async def on_message(msg: KafkaMessage) -> None:
