@@ -109,6 +109,13 @@ def _settle(worker: Worker) -> _Settled:
     )
 
 
+def _make_room(kept: dict[Any, Any], limit: int) -> None:
+    """Drop the oldest entries of ``kept`` (insertion order) until one more fits under ``limit``: what ``Staff``
+    keeps per "now" and per question stays bounded."""
+    while len(kept) >= limit:
+        kept.pop(next(iter(kept)))
+
+
 def _first_promotion(worker: Worker, promotions: Iterable[date]) -> date | None:
     """The first promotion on or after the worker's first hire: promoted by a "now" when it is on or before it (a
     test of each promotion per worker and "now" took a third of a period filter's cold read, ``bench/reads.py``)."""
@@ -163,8 +170,7 @@ class Staff:
             found = self._kept.pop(key)
         else:
             found = await compute()
-            while len(self._kept) >= self.KEPT:
-                self._kept.pop(next(iter(self._kept)))
+            _make_room(self._kept, self.KEPT)
         self._kept[key] = found  # the most recently asked last
         return found
 
@@ -182,8 +188,7 @@ class Staff:
             return kept[0].get(employee_id)
         some = self._some.get(now)
         if some is None:
-            while len(self._some) >= self.KEPT:
-                self._some.pop(next(iter(self._some)))
+            _make_room(self._some, self.KEPT)
             some = self._some[now] = {}
         if employee_id not in some:
             entry = self._settled.get(employee_id)
@@ -223,8 +228,7 @@ class Staff:
             found = self._standing(employee_id, now)
             standings[employee_id] = found
             _add(tallies[found.department, found.year], found)
-        while len(self._at) >= self.KEPT:
-            self._at.pop(next(iter(self._at)))
+        _make_room(self._at, self.KEPT)
         self._at[now] = kept = (standings, dict(tallies))
         return kept
 
