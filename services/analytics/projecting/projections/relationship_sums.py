@@ -577,7 +577,6 @@ async def _recompute(conn: asyncpg.Connection, schema: str, ids: set[str]) -> No
         for r in await conn.fetch(f"SELECT * FROM {schema}.rel_sum_keys WHERE relationship_id = ANY($1)", wanted)
     }
     old_days: dict[str, dict[int, list[int]]] = defaultdict(dict)
-    names = ", ".join(MEASURES)
     for rid, days, measures, values in await conn.fetch(
         f"SELECT relationship_id, days, measures, changes FROM {schema}.rel_sum_changes"
         " WHERE relationship_id = ANY($1)",
@@ -622,46 +621,49 @@ async def _recompute(conn: asyncpg.Connection, schema: str, ids: set[str]) -> No
     )
     parts.append(binary_copy.TRAILER)
     await binary_copy.copy_encoded(conn, schema, "rel_sum_changes", _CHANGE_COLUMNS, b"".join(parts))
-    sums = [(*key, month, *values) for (key, month), values in months.items() if any(values)]
-    if sums:
-        types = ("text", "text", "text", "integer", *("integer",) * len(MEASURES))
-        params = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(types))
-        await conn.execute(
-            f"""INSERT INTO {schema}.rel_sum_months AS s (program_id, department, cohort, month, {names})
-                SELECT * FROM unnest({params})
-                ON CONFLICT (program_id, department, cohort, month) DO UPDATE SET
-                {", ".join(f"{m} = s.{m} + EXCLUDED.{m}" for m in MEASURES)}""",
-            *(list(column) for column in zip(*sums, strict=True)),
-        )
-        # a month whose changes cancelled out is no row at all, as if it had never had any
-        await conn.execute(
-            f"""DELETE FROM {schema}.rel_sum_months s USING unnest($1::text[], $2::text[], $3::text[], $4::int[])
-                    AS u(program_id, department, cohort, month)
-                WHERE s.program_id IS NOT DISTINCT FROM u.program_id AND s.department IS NOT DISTINCT FROM u.department
-                  AND s.cohort IS NOT DISTINCT FROM u.cohort AND s.month = u.month
-                  AND {" AND ".join(f"s.{m} = 0" for m in MEASURES)}""",
-            *(list(column) for column in list(zip(*sums, strict=True))[:4]),
-        )
-    await _move_started(conn, schema, started)
+    await _move_sums(
+        conn,
+        f"{schema}.rel_sum_months",
+        {"program_id": "text", "department": "text", "cohort": "text", "month": "integer"},
+        MEASURES,
+        [(*key, month, *values) for (key, month), values in months.items()],
+    )
+    await _move_sums(
+        conn,
+        f"{schema}.rel_sum_started",
+        {"started_month": "integer", "month": "integer"},
+        TOTALS,
+        [(*months_of, *values) for months_of, values in started.items()],
+    )
 
 
-async def _move_started(conn: asyncpg.Connection, schema: str, started: Started) -> None:
-    """Move ``rel_sum_started`` by the differences ``started``; a row whose totals cancelled out is removed."""
-    rows = [(*months_of, *values) for months_of, values in started.items() if any(values)]
+async def _move_sums(
+    conn: asyncpg.Connection,
+    table: str,
+    keys: dict[str, str],
+    measures: Sequence[str],
+    rows: list[tuple[Any, ...]],
+) -> None:
+    """Move the sums of ``table`` (its ``keys`` columns and types, then ``measures``) by the differences ``rows``
+    (the key's values, then the measures'); a row whose sums cancelled out is no row at all, as if it had never had
+    any (``rel_sum_months`` per key and month, ``rel_sum_started`` per start month and month)."""
+    rows = [row for row in rows if any(row[len(keys) :])]
     if not rows:
         return
-    params = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(_STARTED_TYPES))
-    columns, moved = ", ".join(_STARTED_COLUMNS), ", ".join(f"{m} = s.{m} + EXCLUDED.{m}" for m in TOTALS)
+    types = (*keys.values(), *("integer",) * len(measures))
+    params = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(types))
+    moved = ", ".join(f"{m} = s.{m} + EXCLUDED.{m}" for m in measures)
     await conn.execute(
-        f"""INSERT INTO {schema}.rel_sum_started AS s ({columns}) SELECT * FROM unnest({params})
-            ON CONFLICT (started_month, month) DO UPDATE SET {moved}""",
+        f"""INSERT INTO {table} AS s ({", ".join((*keys, *measures))}) SELECT * FROM unnest({params})
+            ON CONFLICT ({", ".join(keys)}) DO UPDATE SET {moved}""",
         *(list(column) for column in zip(*rows, strict=True)),
     )
+    key_params = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(keys.values()))
     await conn.execute(
-        f"""DELETE FROM {schema}.rel_sum_started s USING unnest($1::int[], $2::int[]) AS u(started_month, month)
-            WHERE s.started_month = u.started_month AND s.month = u.month
-              AND {" AND ".join(f"s.{m} = 0" for m in TOTALS)}""",
-        *(list(column) for column in list(zip(*rows, strict=True))[:2]),
+        f"""DELETE FROM {table} s USING unnest({key_params}) AS u({", ".join(keys)})
+            WHERE {" AND ".join(f"s.{k} IS NOT DISTINCT FROM u.{k}" for k in keys)}
+              AND {" AND ".join(f"s.{m} = 0" for m in measures)}""",
+        *(list(column) for column in list(zip(*rows, strict=True))[: len(keys)]),
     )
 
 
