@@ -257,7 +257,8 @@ async def _check_standing(request: Request, principal: Principal) -> None:
     pool = getattr(runtime, "pool", None)
     if pool is None:
         return
-    refused = refusal(principal.subject, await standing_of(pool, principal.subject), request.method)
+    cache = getattr(request.app.state, "standing_cache", None)
+    refused = refusal(principal.subject, await standing_of(pool, principal.subject, cache), request.method)
     if refused is not None:
         raise HTTPException(refused[0], detail=refused[1])
 

@@ -25,6 +25,7 @@ from shared.metrics import http_latency, http_shed
 from shared.outbox import requeue_all
 from shared.privacy import router as privacy_router
 from shared.runtime import ServiceRuntime
+from shared.standing import StandingCache
 
 CONTACT = {"name": "Mentoring platform team", "email": "platform@example.edu"}
 OPS_TAG = {
@@ -63,6 +64,9 @@ def create_app(
     if tracing.configure(runtime.service, s.tracing_otlp_endpoint, sample_ratio=s.tracing_sample_ratio):
         tracing.instrument_app(app)
     app.state.token_verifier = TokenVerifier.from_settings(runtime.settings)
+    # The standing check's answers, kept while its connection listens for changes (shared.standing).
+    app.state.standing_cache = StandingCache(s.pg_dsn)
+    runtime.background.append(app.state.standing_cache.run)
     # Added first, so it sits inside ``Correlate``: the route reads its body straight through it (shared.edge).
     admission = Admission(s.http_max_in_flight, s.http_max_queued, s.http_queue_seconds)
     app.add_middleware(

@@ -12,12 +12,28 @@ every route, before the route runs (``refusal``):
 
 Erasure is final: a later deactivation or reactivation does not change it.  Nothing of a refused command
 runs, so nothing is written.
+
+The check is asked on every authenticated request, and almost every answer is "nothing known": a process keeps the
+answers (``StandingCache``) while it listens for the table's changes.  A trigger NOTIFYs the participant's id at
+the commit of any change to ``participant_standing`` (shared/migrations/009_standing_notify.sql), whoever wrote it
+(a replica's consumer, profiles' own command, an operator's SQL); the process forgets that participant's answer.
+``note`` forgets it too, in the writing process, before its transaction commits, so the next request of a client
+that saw the change committed asks the table again.  Without a live listening connection nothing is kept and each
+request asks the table, as before.  So an answer is never older than the change's NOTIFY's way from the commit to
+the process (about as long as a request's own query takes); the change itself still comes from an event that took
+longer to arrive.  Without the cache the query was a pool acquire and a round trip per request, the most frequent
+statement of the command path (bench/load.py, SQL statements per command).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
 from collections.abc import Iterable
 from typing import Any
+
+import asyncpg
 
 from shared.envelope import Envelope
 from shared.events import Event
@@ -30,6 +46,8 @@ COMMAND_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 async def note(conn: Any, event: Event) -> None:
     """Follow one profiles event in the caller's transaction (a no-op for any other event)."""
+    if isinstance(event, ParticipantErased | ParticipantDeactivated | ParticipantReactivated):
+        forget_everywhere(event.participant_id)
     if isinstance(event, ParticipantErased):
         await conn.execute(
             "INSERT INTO participant_standing (participant_id, standing) VALUES ($1, 'erased')"
@@ -66,8 +84,112 @@ def steps() -> EventHandlers:
     return handlers
 
 
-async def standing_of(pool: Any, participant_id: str) -> str | None:
-    return await pool.fetchval("SELECT standing FROM participant_standing WHERE participant_id = $1", participant_id)
+STANDING_QUERY = "SELECT standing FROM participant_standing WHERE participant_id = $1"
+NOTIFY_CHANNEL = "participant_standing"  # the trigger's channel; the payload is the participant's id
+CACHE_SIZE = 65_536  # answers a process keeps (the oldest forgotten first): a few MB at most
+CHECK_SECONDS = 10.0  # how often the listening connection is checked to be alive (a silent network loss)
+
+
+async def standing_of(pool: Any, participant_id: str, cache: StandingCache | None = None) -> str | None:
+    """The participant's standing in this service's table: ``cache``'s answer while it may give one."""
+    if cache is not None:
+        return await cache.standing_of(pool, participant_id)
+    return await pool.fetchval(STANDING_QUERY, participant_id)
+
+
+_CACHES: weakref.WeakSet[StandingCache] = weakref.WeakSet()
+
+
+def forget_everywhere(participant_id: str) -> None:
+    """Every cache of this process forgets the participant (a writer's own change, before its commit)."""
+    for cache in list(_CACHES):
+        cache.forget(participant_id)
+
+
+class StandingCache:
+    """The answers of ``participant_standing`` a process asked for, kept only while ``listen`` has a live
+    connection LISTENing on ``NOTIFY_CHANNEL`` (see the module docstring).
+
+    ``_generation`` counts forgettings: an answer read while any participant was forgotten, or while the listening
+    connection was lost, is not kept (it may predate the change), so a NOTIFY arriving during the query cannot be
+    overtaken by the query's older answer."""
+
+    def __init__(self, dsn: str, *, size: int = CACHE_SIZE) -> None:
+        self.dsn = dsn
+        self.size = size
+        self.listening = False
+        self._known: dict[str, str | None] = {}
+        self._generation = 0
+        _CACHES.add(self)
+
+    async def standing_of(self, pool: Any, participant_id: str) -> str | None:
+        if not self.listening:
+            return await pool.fetchval(STANDING_QUERY, participant_id)
+        try:
+            return self._known[participant_id]
+        except KeyError:
+            pass
+        generation = self._generation
+        standing = await pool.fetchval(STANDING_QUERY, participant_id)
+        if self.listening and generation == self._generation:
+            if len(self._known) >= self.size:
+                del self._known[next(iter(self._known))]
+            self._known[participant_id] = standing
+        return standing
+
+    def forget(self, participant_id: str) -> None:
+        self._generation += 1
+        self._known.pop(participant_id, None)
+
+    def _forget_all(self) -> None:
+        self._generation += 1
+        self._known.clear()
+
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        if payload:
+            self.forget(payload)
+        else:  # the table was truncated
+            self._forget_all()
+
+    async def listen(self, stop: asyncio.Event, *, retry_seconds: float = 1.0) -> None:
+        """Keep a connection LISTENing until ``stop``; answers are kept only while it lives (a runtime task)."""
+        while not stop.is_set():
+            try:
+                await self._listen_once(stop)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                pass
+            finally:
+                self.listening = False
+                self._forget_all()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), retry_seconds)
+
+    async def _listen_once(self, stop: asyncio.Event) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        lost = asyncio.Event()
+        try:
+            conn.add_termination_listener(lambda _conn: lost.set())
+            await conn.add_listener(NOTIFY_CHANNEL, self._notified)
+            self._forget_all()
+            self.listening = True  # from here on every committed change is NOTIFYed to this connection
+            while not (stop.is_set() or lost.is_set()):
+                waiting = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(lost.wait())]
+                try:
+                    await asyncio.wait(waiting, timeout=CHECK_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for task in waiting:
+                        task.cancel()
+                if not (stop.is_set() or lost.is_set()):
+                    await conn.fetchval("SELECT 1", timeout=CHECK_SECONDS)  # raises when the connection is gone
+        finally:
+            self.listening = False
+            self._forget_all()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), CHECK_SECONDS)
+
+    async def run(self, runtime: Any, stop: asyncio.Event) -> None:
+        """``ServiceRuntime.background`` form of ``listen``."""
+        await self.listen(stop)
 
 
 def refusal(participant_id: str, standing: str | None, method: str) -> tuple[int, str] | None:
