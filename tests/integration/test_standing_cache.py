@@ -14,7 +14,7 @@ import asyncpg
 import pytest_asyncio
 
 from shared.events.profiles import ParticipantDeactivated, ParticipantErased
-from shared.standing import StandingCache, note
+from shared.standing import LISTENER_NAME, StandingCache, note
 from tests.helpers import eventually
 
 
@@ -34,17 +34,17 @@ async def listening(fresh_dsn: str, pool: asyncpg.Pool) -> AsyncIterator[Standin
     cache = StandingCache(fresh_dsn)
     stop = asyncio.Event()
     task = asyncio.create_task(cache.listen(stop, retry_seconds=0.1))
-    await eventually(lambda: cache.listening)
+    await eventually(lambda: cache.whole_table)
     yield cache
     stop.set()
     await task
 
 
-async def test_an_answer_is_kept_until_the_table_changes(pool: asyncpg.Pool, listening: StandingCache) -> None:
+async def test_the_table_is_read_once_and_followed_as_it_changes(pool: asyncpg.Pool, listening: StandingCache) -> None:
     counted = Counted(pool)
     assert await listening.standing_of(counted, "p-1") is None
     assert await listening.standing_of(counted, "p-1") is None
-    assert counted.asked == 1
+    assert counted.asked == 0  # nobody is in the table: nothing to ask
 
     await pool.execute("INSERT INTO participant_standing (participant_id, standing) VALUES ('p-1', 'deactivated')")
     await eventually(lambda: _is(listening, counted, "p-1", "deactivated"))
@@ -70,6 +70,43 @@ async def test_the_writing_process_sees_its_change_as_soon_as_it_commits(
     assert await listening.standing_of(pool, "p-2") == "erased"
 
 
+async def test_the_rows_there_when_it_starts_listening_are_known(fresh_dsn: str, pool: asyncpg.Pool) -> None:
+    await pool.execute(
+        "INSERT INTO participant_standing (participant_id, standing) VALUES ('p-5', 'erased'), ('p-6', 'deactivated')"
+    )
+    cache = StandingCache(fresh_dsn)
+    stop = asyncio.Event()
+    task = asyncio.create_task(cache.listen(stop))
+    try:
+        await eventually(lambda: cache.whole_table)
+        counted = Counted(pool)
+        assert [await cache.standing_of(counted, p) for p in ("p-5", "p-6", "p-7")] == ["erased", "deactivated", None]
+        assert counted.asked == 0
+    finally:
+        stop.set()
+        await task
+
+
+async def test_a_larger_table_is_asked_participant_by_participant(fresh_dsn: str, pool: asyncpg.Pool) -> None:
+    await pool.execute(
+        "INSERT INTO participant_standing (participant_id, standing) VALUES ('p-8', 'erased'), ('p-9', 'erased')"
+    )
+    cache = StandingCache(fresh_dsn, size=2)
+    stop = asyncio.Event()
+    task = asyncio.create_task(cache.listen(stop))
+    try:
+        await eventually(lambda: cache.listening)
+        counted = Counted(pool)
+        assert await cache.standing_of(counted, "p-8") == "erased"
+        assert await cache.standing_of(counted, "p-10") is None
+        assert await cache.standing_of(counted, "p-8") == "erased"
+        assert not cache.whole_table
+        assert counted.asked >= 2
+    finally:
+        stop.set()
+        await task
+
+
 async def test_nothing_is_kept_without_a_listening_connection(fresh_dsn: str, pool: asyncpg.Pool) -> None:
     counted = Counted(pool)
     cache = StandingCache(fresh_dsn)
@@ -85,18 +122,14 @@ async def test_a_lost_listening_connection_forgets_and_listens_again(
     assert await listening.standing_of(counted, "p-4") is None
     terminated = await pool.fetchval(
         "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
-        " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+        " WHERE datname = current_database() AND application_name = $1",
+        LISTENER_NAME,
     )
     assert terminated == 1
-    await eventually(lambda: _forgotten(listening, "p-4"))
     await pool.execute("INSERT INTO participant_standing (participant_id, standing) VALUES ('p-4', 'erased')")
     await eventually(lambda: _is(listening, counted, "p-4", "erased"))
     await eventually(lambda: listening.listening)
     assert await listening.standing_of(counted, "p-4") == "erased"
-
-
-def _forgotten(cache: StandingCache, participant_id: str) -> bool:
-    return participant_id not in cache._known
 
 
 async def _is(cache: StandingCache, pool: object, participant_id: str, standing: str | None) -> bool:
