@@ -193,8 +193,16 @@ def new_admin(broker: Broker, **options: Any) -> AIOKafkaAdminClient:
 
 
 def new_broker(broker: Broker) -> KafkaBroker:
+    """FastStream's broker for ``shared.subscription``, without dependency injection (``apply_types``): its
+    handlers take the message as their decoder hands it over (``subscription._the_message``)."""
     access = BrokerAccess.of(broker)
-    return KafkaBroker(access.bootstrap, security=access.faststream_security(), enable_idempotence=False, logger=None)
+    return KafkaBroker(
+        access.bootstrap,
+        security=access.faststream_security(),
+        enable_idempotence=False,
+        logger=None,
+        apply_types=False,
+    )
 
 
 # Kafka error codes that create_topics reports per topic (aiokafka returns them, it does not raise).
