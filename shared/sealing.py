@@ -31,7 +31,7 @@ import os
 import types
 import typing
 from binascii import b2a_base64
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -262,7 +262,17 @@ def sealed_for(value: dict[str, Any], stream_id: str) -> list[str]:
 
 def _slots(data: Any, path: tuple[str, ...]) -> list[tuple[dict[str, Any], str]]:
     """Every (container, key) the path reaches in ``data`` (``*``: each item of a list), in order.  Level by level,
-    not a recursive generator: half the time, and walking is a third of sealing a payload (bench/hr_import.py)."""
+    not a recursive generator: half the time, and walking is a third of sealing a payload (bench/hr_import.py).
+    A top-level field and a field of each item of a top-level list (``ProfileUpdated.changes[].new``, what a
+    first import seals six of per row) are reached directly, without the levels' lists."""
+    if len(path) == 1:
+        return [(data, path[0])] if isinstance(data, dict) and path[0] in data else []
+    if len(path) == 3 and path[1] == "*" and path[0] != "*" and path[2] != "*":
+        items = data.get(path[0]) if isinstance(data, dict) else None
+        last = path[2]
+        if not isinstance(items, list):
+            return []
+        return [(item, last) for item in items if isinstance(item, dict) and last in item]
     if not path:
         return []
     level = _descend([data], path[:-1])
@@ -280,10 +290,10 @@ def _descend(level: list[Any], parts: tuple[str, ...]) -> list[Any]:
     return level
 
 
-def _each_leaf(event_type: str, data: dict[str, Any]) -> Iterator[tuple[Leaf, dict[str, Any], str]]:
-    for leaf in plan(event_type):
-        for container, key in _slots(data, leaf.path):
-            yield leaf, container, key
+def _each_leaf(event_type: str, data: dict[str, Any]) -> list[tuple[Leaf, dict[str, Any], str]]:
+    """Every personal field's (leaf, container, key) in ``data``, leaf by leaf; a list, not a generator (a
+    generator's resumptions were a tenth of sealing a row: bench/hr_import.py --profile)."""
+    return [(leaf, container, key) for leaf in plan(event_type) for container, key in _slots(data, leaf.path)]
 
 
 def _placeholder_at(leaf: Leaf, container: Mapping[str, Any]) -> Any:
@@ -294,19 +304,66 @@ def _placeholder_at(leaf: Leaf, container: Mapping[str, Any]) -> Any:
 
 def seal_payload(event_type: str, data: dict[str, Any], subjects: Sequence[str], keys: Keys) -> dict[str, Any]:
     """``data`` with every personal value sealed for ``subjects``; a copy.  Without a key for all of them (one
-    was erased), the placeholders are stored instead: nothing personal about an erased person is kept."""
-    leaves = plan(event_type)
-    if not leaves:
+    was erased), the placeholders are stored instead: nothing personal about an erased person is kept.
+
+    Copies the containers on the way to a personal field and seals in the same walk (``_tree``), as
+    ``_copied_along`` and ``_each_leaf`` would in two (bench/hr_import.py --profile: the walks were most of
+    sealing a first import's row, its six encryptions a tenth)."""
+    tree = _tree(event_type)
+    if tree is None:
         return data
-    out = _copied_along(data, leaves)
     key = _key_of(subjects, keys)
     sealer = _Sealer(subjects, key) if key is not None else None
-    for leaf, container, name in _each_leaf(event_type, out):
-        value = container[name]
-        if value is None or is_sealed(value):
-            continue
-        container[name] = sealer.seal(value) if sealer is not None else _placeholder_at(leaf, container)
+    out = dict(data)
+    _seal_in(out, tree, sealer)
     return out
+
+
+@dataclass(frozen=True)
+class _Node:
+    """The personal fields of one level of a payload: those held here, and the levels below (``*``: a list's items)."""
+
+    leaves: tuple[Leaf, ...]
+    below: tuple[tuple[str, _Node], ...]
+
+
+@functools.cache
+def _tree(event_type: str) -> _Node | None:
+    """``plan(event_type)`` as a tree of the levels it walks through (None: nothing personal)."""
+    leaves = plan(event_type)
+    return _node(leaves, 0) if leaves else None
+
+
+def _node(leaves: Sequence[Leaf], depth: int) -> _Node:
+    here = tuple(leaf for leaf in leaves if len(leaf.path) == depth + 1)
+    parts = list(dict.fromkeys(leaf.path[depth] for leaf in leaves if len(leaf.path) > depth + 1))
+    below = tuple(
+        (part, _node([leaf for leaf in leaves if len(leaf.path) > depth + 1 and leaf.path[depth] == part], depth + 1))
+        for part in parts
+    )
+    return _Node(here, below)
+
+
+def _seal_in(value: Any, node: _Node, sealer: _Sealer | None) -> None:
+    """Seal (or, without a sealer, replace by placeholders) ``node``'s fields in ``value``, a copy already, each
+    container below it copied on the way: what ``_copied_along`` copies and ``_each_leaf`` reaches."""
+    if isinstance(value, dict):
+        for part, below in node.below:
+            if part != "*" and part in value:
+                value[part] = inner = _shallow(value[part])
+                _seal_in(inner, below, sealer)
+        for leaf in node.leaves:
+            name = leaf.path[-1]
+            if name in value:
+                field = value[name]
+                if field is not None and not is_sealed(field):
+                    value[name] = sealer.seal(field) if sealer is not None else _placeholder_at(leaf, value)
+    elif isinstance(value, list):
+        for part, below in node.below:
+            if part == "*":
+                for i, item in enumerate(value):
+                    value[i] = item = _shallow(item)
+                    _seal_in(item, below, sealer)
 
 
 def _copied_along(data: dict[str, Any], leaves: Sequence[Leaf]) -> dict[str, Any]:
@@ -338,7 +395,21 @@ def _containers(paths: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ..
 def needs_sealing(event_type: str, data: dict[str, Any]) -> bool:
     """Whether the payload holds a personal value to seal: one that is there, not ``None`` and not sealed yet
     (``seal_payload`` leaves the others as they are, so a payload without one needs no subjects and no keys)."""
-    return any(c[n] is not None and not is_sealed(c[n]) for _, c, n in _each_leaf(event_type, data))
+    tree = _tree(event_type)
+    return tree is not None and _holds_unsealed(data, tree)
+
+
+def _holds_unsealed(value: Any, node: _Node) -> bool:
+    """``needs_sealing`` on the tree ``seal_payload`` walks, stopping at the first value to seal."""
+    if isinstance(value, dict):
+        for leaf in node.leaves:
+            field = value.get(leaf.path[-1])
+            if field is not None and not is_sealed(field):
+                return True
+        return any(part != "*" and part in value and _holds_unsealed(value[part], below) for part, below in node.below)
+    if isinstance(value, list):
+        return any(part == "*" and any(_holds_unsealed(item, below) for item in value) for part, below in node.below)
+    return False
 
 
 def sealed_subjects(event_type: str, data: dict[str, Any], stream_id: str) -> list[str]:

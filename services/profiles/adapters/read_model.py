@@ -117,19 +117,20 @@ async def _save(conn: asyncpg.Connection, participant: Participant) -> None:
 
 
 def _row(p: Participant) -> tuple:
-    demographics = p.section("demographics")
+    sections = p.sections()
+    demographics = sections.get("demographics", {})
     return (
         p.participant_id,
         p.fields["email"],
         p.fields["name"],
         sorted(p.roles),
         p.capacity,
-        p.section("profile"),
+        sections.get("profile", {}),
         p.active,
         p.version,
         p.fields.get("employee_id"),
         demographics if demographics.get("consented") else None,
-        p.section("availability") or None,
+        sections.get("availability") or None,
         p.training_status,
         {kind: on.isoformat() for kind, on in sorted(p.training.items())},
         p.fields.get("priority_group"),
