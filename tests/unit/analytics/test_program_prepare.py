@@ -140,6 +140,40 @@ def test_a_relationship_folds_its_agreement_meetings_lagging_goals_and_closure()
     }
 
 
+def test_runs_of_meetings_and_lagging_spells_fold_as_one_change_each_with_the_same_rows() -> None:
+    """A worker hands each row's run of meetings (or of lagging spells) over as one change with its count: the
+    rows are those of folding the events one by one, whatever other rows' events come in between."""
+    known = {
+        "rel-1": {"relationship_id": "rel-1", "meetings": 4, "lagging": True, "lagging_spells": 1},
+        "rel-2": {"relationship_id": "rel-2", "meetings": 0, "lagging": False, "lagging_spells": 0},
+    }
+    events = [
+        meeting("rel-1", "x1", date(2026, 2, 1)),
+        meeting("rel-2", "y1", date(2026, 2, 2)),
+        meeting("rel-1", "x2", date(2026, 2, 3)),
+        lagging("rel-2"),
+        lagging("rel-2"),
+        meeting("rel-1", "x3", date(2026, 2, 4)),
+        lagging("rel-1"),
+        meeting("rel-2", "y2", date(2026, 3, 1)),
+        GoalProgressed(relationship_id="rel-1", goal_id="g2", status="in_progress", progress_percent=50),
+        lagging("rel-2"),
+    ]
+    prepared = folded(*(record(event) for event in events), known={"relationships": known})
+    assert [(key, change[0].__name__, change[1]) for _, key, change in prepared.folds] == [
+        ("rel-1", "_meet", (3,)),
+        ("rel-1", "_lag", (1,)),
+        ("rel-2", "_meet", (1,)),
+        ("rel-2", "_lag", (2,)),
+        ("rel-2", "_meet", (1,)),
+        ("rel-2", "_lag", (1,)),
+    ]
+    assert rows(prepared, "relationships") == {
+        "rel-1": {"relationship_id": "rel-1", "meetings": 7, "lagging": True, "lagging_spells": 2},
+        "rel-2": {"relationship_id": "rel-2", "meetings": 2, "lagging": True, "lagging_spells": 3},
+    }
+
+
 def test_a_relationship_not_started_yet_ignores_what_happens_to_it() -> None:
     prepared = folded(record(meeting("rel-2", "x1", date(2026, 2, 1))), record(lagging("rel-2")))
     assert not prepared.tables["relationships"].changed

@@ -21,7 +21,14 @@ from services.analytics.projecting.copying import insert_new
 from services.analytics.projecting.projections.catalog import payload, upcast
 from services.analytics.projecting.projections.program import ddl
 from services.analytics.projecting.projections.program.ddl import DDL
-from services.analytics.projecting.projections.program.rules import KEYS, PROGRAM_RULES, RULES, _program_seen
+from services.analytics.projecting.projections.program.rules import (
+    _NOTHING,
+    KEYS,
+    PROGRAM_RULES,
+    REPEATABLE,
+    RULES,
+    _program_seen,
+)
 from services.analytics.projecting.staging import StagedTable, write_changed
 from shared.envelope import EnvelopeRecord
 from shared.logging import get_logger
@@ -63,7 +70,29 @@ def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
         elif key is not None:  # e.g. a match without a request has none
             tables[table].want(key)
             folds.append((table, key, change))
-    return Prepared(tables, folds, answers, members, groups)
+    return Prepared(tables, _collapsed(folds), answers, members, groups)
+
+
+def _collapsed(folds: list[tuple[str, str, tuple]]) -> list[tuple[str, str, tuple]]:
+    """The same changes of each row in the same order, a run of repeatable ones (``rules.REPEATABLE``: a meeting, a
+    lagging spell) as one with its count, and none that changes nothing. A row's changes touch that row alone,
+    so folding them row by row gives the same rows; half as many changes pickled back from a worker process and
+    folded on the projector's event loop (``bench/replay.py``)."""
+    by_row: dict[tuple[str, str], list[list]] = {}
+    for table, key, change in folds:
+        if change is _NOTHING:
+            continue
+        changes = by_row.setdefault((table, key), [])
+        function, args = change
+        if function in REPEATABLE and changes and changes[-1][0] is function:
+            changes[-1][1] += 1
+        else:
+            changes.append([function, 1 if function in REPEATABLE else args])
+    return [
+        (table, key, (function, (args,) if function in REPEATABLE else args))
+        for (table, key), changes in by_row.items()
+        for function, args in changes
+    ]
 
 
 def _program_facts(envelope: EnvelopeRecord, tables: dict, folds: list, members: list, groups: list) -> None:

@@ -156,9 +156,11 @@ def _meeting(data, at, event_id):
     return _meet, ()
 
 
-def _meet(table: StagedTable, key: str) -> None:
-    if (row := table.touch(key)) is not None:  # folded in the projector for nearly half of a replay's events
-        row["meetings"] += 1
+def _meet(table: StagedTable, key: str, times: int = 1) -> None:
+    """``times`` meetings in a row (``program.prepare`` collapses a row's run of them: nearly half of a replay's
+    events)."""
+    if (row := table.touch(key)) is not None:
+        row["meetings"] += times
         row["lagging"] = False
 
 
@@ -166,9 +168,9 @@ def _lagging(data, at, event_id):
     return _lag, ()
 
 
-def _lag(table: StagedTable, key: str) -> None:
+def _lag(table: StagedTable, key: str, times: int = 1) -> None:
     if (row := table.touch(key)) is not None:
-        row.update(lagging=True, lagging_spells=row["lagging_spells"] + 1)
+        row.update(lagging=True, lagging_spells=row["lagging_spells"] + times)
 
 
 def _goal_set(data, at, event_id):
@@ -235,6 +237,8 @@ def _nothing(table: StagedTable, key: str) -> None:
 
 
 _NOTHING = (_nothing, ())
+REPEATABLE = frozenset((_meet, _lag))
+"""Changes that ``times`` of in a row make at once."""
 
 
 RULES = by_type(
