@@ -201,7 +201,7 @@ async def build(dsn: str, history: History, events: int, batch_size: int) -> dic
         projected = time.perf_counter() - started
         indexing = time.perf_counter()
         async with pool.acquire() as conn:
-            await build_indexes(conn, generation)
+            await build_indexes(conn, generation, pool)
             await conn.execute("ANALYZE")
             await make_live(conn, generation)
         indexed = time.perf_counter() - indexing

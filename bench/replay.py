@@ -683,10 +683,21 @@ async def _replay(dsn: str, bootstrap: str, topics: list[str], batch_size: int, 
         progress = await projector.run(asyncio.Event(), until_caught_up=True)
         batches_rss, batches_cpu = _peak_rss_mb(), time.process_time() - cpu_before
         indexing_from, indexing_pg = time.perf_counter(), _process_cpu(backend)
-        async with pool.acquire() as conn:  # part of the rebuild: the generation is not served without them
-            await build_indexes(conn, generation)
+        # part of the rebuild: the generation is not served without them; as the service does, with a second
+        # connection building indexes beside the sums' catch-up (its server process's CPU counted with the first's)
+        aside = await create_pool(dsn, min_size=1, max_size=1)
+        try:
+            aside_backend = await aside.fetchval("SELECT pg_backend_pid()")
+            aside_pg = _process_cpu(aside_backend)
+            async with pool.acquire() as conn:
+                await build_indexes(conn, generation, aside)
+            aside_pg_spent = None if aside_pg is None else _process_cpu(aside_backend) - aside_pg
+        finally:
+            await aside.close()
         spent["indexes"] = indexing = time.perf_counter() - indexing_from
         cpu, pg_cpu = time.process_time() - cpu_before, _process_cpu(backend)
+        if pg_cpu is not None and aside_pg_spent is not None:
+            pg_cpu += aside_pg_spent
         # the end of a rebuild (the relationships' sums caught up, the secondary indexes): its own figures
         end = {
             "cpu": cpu - batches_cpu,

@@ -106,7 +106,7 @@ async def _rebuild_outdated(runtime: Runtime, outdated: int, topics: list[str], 
     if stop.is_set():
         return  # a later start builds again; this generation stays 'building' and is never served
     async with runtime.pool.acquire() as conn:
-        await build_indexes(conn, generation)
+        await build_indexes(conn, generation, runtime.pool)
         await make_live(conn, generation)
     log.info("rebuilt projections are live", generation=generation, events=projector.progress.applied)
 

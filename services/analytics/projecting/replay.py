@@ -124,7 +124,7 @@ class Replays:
         try:
             await replay.projector.run(asyncio.Event(), until_caught_up=True)
             async with self.pool.acquire() as conn:
-                await build_indexes(conn, replay.generation)  # left out while projecting; needed to serve it
+                await build_indexes(conn, replay.generation, self.pool)  # left out while projecting; needed to serve it
                 if replay.as_of is None:
                     await make_live(conn, replay.generation)
                     replay.state = "live"
