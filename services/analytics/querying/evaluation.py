@@ -159,30 +159,39 @@ async def _forwards(
     conn: asyncpg.Connection, schema: str, filters: PopulationFilters, now: date, program: str | None
 ) -> dict[str, dict]:
     """Per mentor: requests forwarded to them by "now" and what became of each by "now", counted by Postgres
-    (a Python row per forward grew with the history: ``bench/reads.py``); the days to each answer as spans."""
-    args: list = [now, program]
+    (a Python row per forward grew with the history: ``bench/reads.py``); the days to each answer.
+
+    The days are worked out by Postgres as Python did (``timedelta.total_seconds() / 86400``: the exact seconds,
+    rounded once to a float, divided by 86,400), so the medians are the same floats; a float array decodes
+    faster than one interval per answer. The request is joined only for its program, when one is asked for."""
+    args: list = [now]
+    by_program = ""
+    if program is not None:
+        args.append(program)
+        by_program = (
+            f"AND coalesce((SELECT r.program_id FROM {schema}.eval_requests r WHERE r.request_id = f.request_id),"
+            f" 'default') = $2"
+        )
     where = population(_people(filters), "f.mentor_id", schema, args)
     rows = await conn.fetch(
         f"""SELECT f.mentor_id, count(*) AS received, count(*) FILTER (WHERE a.outcome = 'accepted') AS accepted,
                    count(*) FILTER (WHERE a.outcome = 'declined') AS declined,
                    count(*) FILTER (WHERE a.outcome = 'expired') AS expired,
                    count(*) FILTER (WHERE a.outcome IS NULL) AS pending,
-                   array_agg(a.answered_at - f.forwarded_at) FILTER (WHERE a.outcome IN ('accepted', 'declined'))
-                     AS spans
+                   array_agg(extract(epoch FROM a.answered_at - f.forwarded_at)::float8 / 86400)
+                     FILTER (WHERE a.outcome IN ('accepted', 'declined')) AS days
             FROM {schema}.eval_forwards f
             LEFT JOIN {schema}.eval_answers a
               ON a.request_id = f.request_id AND a.choice_rank = f.choice_rank
              AND (a.answered_at AT TIME ZONE 'UTC')::date <= $1
-            LEFT JOIN {schema}.eval_requests r ON r.request_id = f.request_id
-            WHERE (f.forwarded_at AT TIME ZONE 'UTC')::date <= $1
-              AND ($2::text IS NULL OR coalesce(r.program_id, 'default') = $2) AND {where}
+            WHERE (f.forwarded_at AT TIME ZONE 'UTC')::date <= $1 {by_program} AND {where}
             GROUP BY f.mentor_id""",
         *args,
     )
     return {
         r["mentor_id"]: {
             **{k: r[k] for k in ("received", "accepted", "declined", "expired", "pending")},
-            "days": [span.total_seconds() / 86400 for span in r["spans"] or ()],
+            "days": r["days"] or [],
         }
         for r in rows
     }
@@ -372,6 +381,39 @@ async def _retained_participants(
     return found
 
 
+async def _mentees_requests(
+    conn: asyncpg.Connection,
+    schema: str,
+    filters: PopulationFilters,
+    now: date,
+    program: str | None,
+    staff: Staff | None,
+) -> list[asyncpg.Record]:
+    """Per mentee with a request by "now" (ranked; in ``program`` when one is given): their priority group ("none"
+    without one), requests and those matched by "now". The priority groups' breakdown sums them per group, the
+    demographic groups take who was matched: kept with ``staff`` (read in the same snapshot), one scan of the
+    requests for both (``bench/reads.py``: each scanned them, a tenth of a computed dashboard)."""
+
+    async def scan() -> list[asyncpg.Record]:
+        args: list = [now, program]
+        where = population(_people(filters), "q.mentee_id", schema, args)
+        return await conn.fetch(
+            f"""SELECT q.mentee_id, coalesce(g.priority_group, 'none') AS grp, count(*) AS requests,
+                       count(*) FILTER (WHERE (q.matched_at AT TIME ZONE 'UTC')::date <= $1) AS matched
+                FROM {schema}.requests q
+                LEFT JOIN {schema}.eval_requests e ON e.request_id = q.request_id
+                LEFT JOIN {schema}.eval_people g ON g.participant_id = q.mentee_id
+                WHERE q.ranked_at IS NOT NULL AND (q.ranked_at AT TIME ZONE 'UTC')::date <= $1
+                  AND ($2::text IS NULL OR coalesce(e.program_id, 'default') = $2) AND {where}
+                GROUP BY q.mentee_id, g.priority_group""",
+            *args,
+        )
+
+    if staff is None:
+        return await scan()
+    return await staff.kept(("mentees_requests", _people(filters), now, program), scan)
+
+
 async def by_priority_group(
     conn: asyncpg.Connection,
     schema: str,
@@ -384,20 +426,8 @@ async def by_priority_group(
     """Per priority group (a participant's, set at registration; "none" without one): requests and the match
     rate of the mentees' requests, and the 12-month retention of participants who are HR workers (hired,
     and employed on their first anniversary, among those whose anniversary has passed)."""
-    args: list = [now, program]
-    where = population(_people(filters), "q.mentee_id", schema, args)
     groups: dict[str, dict] = defaultdict(lambda: {"requests": 0, "matched": 0, "eligible": 0, "retained": 0})
-    for r in await conn.fetch(
-        f"""SELECT coalesce(g.priority_group, 'none') AS grp, count(*) AS requests,
-                   count(*) FILTER (WHERE (q.matched_at AT TIME ZONE 'UTC')::date <= $1) AS matched
-            FROM {schema}.requests q
-            LEFT JOIN {schema}.eval_requests e ON e.request_id = q.request_id
-            LEFT JOIN {schema}.eval_people g ON g.participant_id = q.mentee_id
-            WHERE q.ranked_at IS NOT NULL AND (q.ranked_at AT TIME ZONE 'UTC')::date <= $1
-              AND ($2::text IS NULL OR coalesce(e.program_id, 'default') = $2) AND {where}
-            GROUP BY 1""",
-        *args,
-    ):
+    for r in await _mentees_requests(conn, schema, filters, now, program, staff):
         groups[r["grp"]]["requests"] += r["requests"]
         groups[r["grp"]]["matched"] += r["matched"]
     participants, _ = await _participant_employees(conn, schema, now, program, staff)
@@ -470,20 +500,9 @@ async def demographic_groups(
     counts requests), ``matched`` if one of them was matched by "now", else ``not_matched``; ``retention_12m``:
     participants who are HR workers and whose first anniversary has passed, ``retained`` (employed on it) or
     ``left``. Each person is in one group of each breakdown."""
-    args: list = [now, program]
-    where = population(_people(filters), "q.mentee_id", schema, args)
-    matched: dict[str, bool] = {}
-    for r in await conn.fetch(
-        f"""SELECT q.mentee_id, bool_or(q.matched_at IS NOT NULL AND (q.matched_at AT TIME ZONE 'UTC')::date <= $1)
-                   AS matched
-            FROM {schema}.requests q
-            LEFT JOIN {schema}.eval_requests e ON e.request_id = q.request_id
-            WHERE q.ranked_at IS NOT NULL AND (q.ranked_at AT TIME ZONE 'UTC')::date <= $1
-              AND ($2::text IS NULL OR coalesce(e.program_id, 'default') = $2) AND {where}
-            GROUP BY q.mentee_id""",
-        *args,
-    ):
-        matched[r["mentee_id"]] = r["matched"]
+    matched = {
+        r["mentee_id"]: r["matched"] > 0 for r in await _mentees_requests(conn, schema, filters, now, program, staff)
+    }
     participants, _ = await _participant_employees(conn, schema, now, program, staff)
     args = [now]
     where = population(_people(filters), "a.participant_id", schema, args)
