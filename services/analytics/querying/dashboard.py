@@ -13,6 +13,8 @@ every program side by side, one row per program.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -49,9 +51,17 @@ def _where(filters: Filters, column_time: str, person: str, schema: str) -> tupl
 
 
 async def program_figures(
-    conn: asyncpg.Connection, schema: str, filters: Filters, min_cell: int = 5, staff: Staff | None = None
+    conn: asyncpg.Connection,
+    schema: str,
+    filters: Filters,
+    min_cell: int = 5,
+    staff: Staff | None = None,
+    aside: asyncpg.Connection | None = None,
 ) -> dict:
-    """``staff``: the HR workers already read in this snapshot (``retention.Staff``), else read here."""
+    """``staff``: the HR workers already read in this snapshot (``retention.Staff``), else read here. ``aside``: a
+    second connection in the same snapshot (``SET TRANSACTION SNAPSHOT``), on which the evaluation figures are
+    worked out while ``conn`` works out the rest: the same queries on the same data, Postgres and Python each
+    busy while the other waits (``bench/reads.py``: the computed dashboard's latency)."""
     people_where, people_args = _where(filters, "registered_at", "participant_id", schema)
     people = await conn.fetch(
         f"SELECT is_mentor, is_mentee, department, capacity, left_on FROM {schema}.participants WHERE " + people_where,
@@ -64,22 +74,40 @@ async def program_figures(
             "filters": _filters_json(filters),
             "min_cell": min_cell,
         }
-    return {
-        "filters": _filters_json(filters),
-        "min_cell": min_cell,
-        "participants": _participants(people, min_cell),
-        "requests": await _requests(conn, schema, filters),
-        "relationships": await _relationships(conn, schema, filters, min_cell),
-        "satisfaction": await _satisfaction(conn, schema, filters, min_cell),
-        "surveys": await survey_figures(conn, schema, filters, min_cell),
-        **await dated_figures(conn, schema, filters, min_cell, staff),
-    }
+    evaluation = None
+    if aside is not None:
+        now = await as_of(conn, schema, filters)
+        staff = staff if staff is not None else await read_staff(conn, schema)
+        evaluation = asyncio.ensure_future(
+            evaluation_figures(aside, schema, filters, now, min_cell, filters.program, staff)
+        )
+    try:
+        return {
+            "filters": _filters_json(filters),
+            "min_cell": min_cell,
+            "participants": _participants(people, min_cell),
+            "requests": await _requests(conn, schema, filters),
+            "relationships": await _relationships(conn, schema, filters, min_cell),
+            "satisfaction": await _satisfaction(conn, schema, filters, min_cell),
+            "surveys": await survey_figures(conn, schema, filters, min_cell),
+            **await dated_figures(conn, schema, filters, min_cell, staff, evaluation),
+        }
+    finally:
+        if evaluation is not None and not evaluation.done():  # an error on ``conn``: nothing left running on ``aside``
+            evaluation.cancel()
+            await asyncio.gather(evaluation, return_exceptions=True)
 
 
 async def dated_figures(
-    conn: asyncpg.Connection, schema: str, filters: Filters, min_cell: int, staff: Staff | None = None
+    conn: asyncpg.Connection,
+    schema: str,
+    filters: Filters,
+    min_cell: int,
+    staff: Staff | None = None,
+    evaluation: Awaitable[dict] | None = None,
 ) -> dict:
-    """Figures over time and as at "now" (the generation's latest event, or the ``end`` filter)."""
+    """Figures over time and as at "now" (the generation's latest event, or the ``end`` filter). ``evaluation``: the
+    evaluation figures being worked out elsewhere (``program_figures``' ``aside``), else worked out here."""
     now = await as_of(conn, schema, filters)
     lagging, cadence = await relationship_figures(conn, schema, filters, now)
     staff = staff if staff is not None else await read_staff(conn, schema)  # retention and evaluation read them once
@@ -90,7 +118,9 @@ async def dated_figures(
         "lagging_over_time": lagging,
         "cadence": cadence,
         "retention": await retention(conn, schema, filters, now, min_cell, staff),
-        "evaluation": await evaluation_figures(conn, schema, filters, now, min_cell, filters.program, staff),
+        "evaluation": await evaluation
+        if evaluation is not None
+        else await evaluation_figures(conn, schema, filters, now, min_cell, filters.program, staff),
     }
 
 

@@ -8,7 +8,8 @@ one is being rebuilt, a snapshot must be replayed again.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import date
 
 import asyncpg
@@ -29,6 +30,11 @@ from shared.errors import NotAllowed, NotFound
 
 FIGURES_KEPT = 64
 """Dashboard figures kept for reuse (per generation and filters), the least recently read dropped first."""
+
+
+ASIDE_WAIT = 0.05
+"""Seconds a computed dashboard waits for a second connection of the pool (``Reads._aside``) before it works out
+its figures on one."""
 
 
 class NotServed(Exception):
@@ -134,7 +140,8 @@ class Reads:
                     return figures
             else:
                 staff = await self._staff_of(conn, schema, state)
-                figures = await program_figures(conn, schema, filters, self.min_cell, staff)
+                async with self._aside(conn) as aside:
+                    figures = await program_figures(conn, schema, filters, self.min_cell, staff, aside)
                 groups = None
                 if "evaluation" in figures:
                     now = date.fromisoformat(figures["as_of"])
@@ -147,6 +154,25 @@ class Reads:
         while len(self._figures) > FIGURES_KEPT:
             self._figures.popitem(last=False)
         return figures
+
+    @asynccontextmanager
+    async def _aside(self, conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection | None]:
+        """A second connection reading ``conn``'s snapshot (its transaction's, exported), for the figures worked out
+        beside ``conn``'s (``program_figures``); None when the pool has no connection to spare (the figures are then
+        worked out on ``conn`` alone): a read holding a connection never waits long on the pool for another."""
+        pool = self._pool()
+        try:
+            aside = await pool.acquire(timeout=ASIDE_WAIT)
+        except TimeoutError:
+            yield None
+            return
+        try:
+            async with aside.transaction(isolation="repeatable_read", readonly=True):
+                snapshot = await conn.fetchval("SELECT pg_export_snapshot()")
+                await aside.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+                yield aside
+        finally:
+            await pool.release(aside)
 
     async def _staff_of(self, conn: asyncpg.Connection, schema: str, state: list[int]) -> Staff:
         """The HR workers of ``schema`` at the checkpoints ``state`` (read in the caller's snapshot): read once
