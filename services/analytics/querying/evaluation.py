@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import asyncpg
 
@@ -414,6 +414,53 @@ async def _mentees_requests(
     return await staff.kept(("mentees_requests", _people(filters), now, program), scan)
 
 
+class _Registered(NamedTuple):
+    """The employees on a registration by "now" whom the person filters select (``_registered_employees``)."""
+
+    groups: dict[str, str]
+    """employee id → the priority group of the first of their registrations in the group's order ("none" last)"""
+    participants: dict[str, str]
+    """employee id → the first of their participant ids"""
+    retained: dict[str, bool]
+    """of them, the participants past their first anniversary: employed on it or not (``_retained_participants``)"""
+
+
+async def _registered_employees(
+    conn: asyncpg.Connection,
+    schema: str,
+    filters: PopulationFilters,
+    now: date,
+    program: str | None,
+    staff: Staff | None,
+) -> _Registered:
+    """What the priority groups' retention and the demographic groups' retention ask of the registered employees,
+    read once for both and kept with ``staff`` (``bench/reads.py``: each read the registrations and worked out the
+    standings of the same employees). The first registration in each order is Postgres' (``first_value``, ``min``:
+    its collation), as each breakdown's ``DISTINCT ON`` took it."""
+
+    async def read() -> _Registered:
+        args: list = [now]
+        where = population(_people(filters), "a.participant_id", schema, args)
+        rows = await conn.fetch(
+            f"""SELECT DISTINCT ON (a.employee_id) a.employee_id,
+                       first_value(coalesce(g.priority_group, 'none'))
+                         OVER (PARTITION BY a.employee_id ORDER BY g.priority_group NULLS LAST) AS grp,
+                       min(a.participant_id) OVER (PARTITION BY a.employee_id) AS participant_id
+                FROM {schema}.activity_roles a LEFT JOIN {schema}.eval_people g ON g.participant_id = a.participant_id
+                WHERE a.employee_id IS NOT NULL AND a.registered_on <= $1 AND {where}
+                ORDER BY a.employee_id""",
+            *args,
+        )
+        groups = {r["employee_id"]: r["grp"] for r in rows}
+        participants, _ = await _participant_employees(conn, schema, now, program, staff)
+        retained = await _retained_participants(conn, schema, staff, now, groups, participants)
+        return _Registered(groups, {r["employee_id"]: r["participant_id"] for r in rows}, retained)
+
+    if staff is None:
+        return await read()
+    return await staff.kept(("registered_employees", _people(filters), now, program), read)
+
+
 async def by_priority_group(
     conn: asyncpg.Connection,
     schema: str,
@@ -430,21 +477,9 @@ async def by_priority_group(
     for r in await _mentees_requests(conn, schema, filters, now, program, staff):
         groups[r["grp"]]["requests"] += r["requests"]
         groups[r["grp"]]["matched"] += r["matched"]
-    participants, _ = await _participant_employees(conn, schema, now, program, staff)
-    args = [now]
-    where = population(_people(filters), "a.participant_id", schema, args)
-    people = {
-        r["employee_id"]: r["grp"]
-        for r in await conn.fetch(
-            f"""SELECT DISTINCT ON (a.employee_id) a.employee_id, coalesce(g.priority_group, 'none') AS grp
-                FROM {schema}.activity_roles a LEFT JOIN {schema}.eval_people g ON g.participant_id = a.participant_id
-                WHERE a.employee_id IS NOT NULL AND a.registered_on <= $1 AND {where}
-                ORDER BY a.employee_id, g.priority_group NULLS LAST""",
-            *args,
-        )
-    }
-    for employee_id, kept in (await _retained_participants(conn, schema, staff, now, people, participants)).items():
-        group = groups[people[employee_id]]
+    people = await _registered_employees(conn, schema, filters, now, program, staff)
+    for employee_id, kept in people.retained.items():
+        group = groups[people.groups[employee_id]]
         group["eligible"] += 1
         group["retained"] += kept
     rows = []
@@ -503,23 +538,8 @@ async def demographic_groups(
     matched = {
         r["mentee_id"]: r["matched"] > 0 for r in await _mentees_requests(conn, schema, filters, now, program, staff)
     }
-    participants, _ = await _participant_employees(conn, schema, now, program, staff)
-    args = [now]
-    where = population(_people(filters), "a.participant_id", schema, args)
-    people = {
-        r["employee_id"]: r["participant_id"]
-        for r in await conn.fetch(
-            f"""SELECT DISTINCT ON (a.employee_id) a.employee_id, a.participant_id
-                FROM {schema}.activity_roles a
-                WHERE a.employee_id IS NOT NULL AND a.registered_on <= $1 AND {where}
-                ORDER BY a.employee_id, a.participant_id""",
-            *args,
-        )
-    }
-    retained = {
-        people[employee_id]: kept
-        for employee_id, kept in (await _retained_participants(conn, schema, staff, now, people, participants)).items()
-    }
+    people = await _registered_employees(conn, schema, filters, now, program, staff)
+    retained = {people.participants[employee_id]: kept for employee_id, kept in people.retained.items()}
     return {
         "match": {
             "matched": sorted(p for p, m in matched.items() if m),
