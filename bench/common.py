@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -50,6 +51,24 @@ def postgres_server() -> Iterator[Postgres]:
             yield pg
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def service_logs_kept_out() -> Iterator[None]:
+    """The service code's log lines, as a service writes them (JSON to stderr, at INFO), kept out of the terminal
+    while a bench runs that code in its own process; stderr is given back after."""
+    from shared.logging import configure_logging
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+    try:
+        configure_logging("bench", "INFO", True)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 @contextmanager

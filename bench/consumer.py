@@ -19,20 +19,18 @@ import argparse
 import asyncio
 import cProfile
 import json
-import os
 import statistics
 import sys
 import time
 import uuid
 from datetime import UTC, datetime
 
-from bench.common import fresh_database, mentor_registered, migrated, postgres_server, table
+from bench.common import fresh_database, mentor_registered, migrated, postgres_server, service_logs_kept_out, table
 from shared.bus import message_headers
 from shared.db import create_pool
 from shared.envelope import Envelope
 from shared.events.profiles import MentorCapacityChanged
 from shared.inbox import Delivery, IdempotentConsumer
-from shared.logging import configure_logging
 
 TOPIC = "profiles.events"
 HANDLED = b"MentorRegistered"
@@ -172,17 +170,8 @@ async def run(args: argparse.Namespace, dsn: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    # Log lines as a service writes them (JSON to stderr), kept out of the terminal.
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 2)
-    try:
-        configure_logging("bench", "INFO", True)
-        with postgres_server() as pg, fresh_database(pg, "bench_consumer") as dsn:
-            asyncio.run(run(args, dsn))
-    finally:
-        os.dup2(saved, 2)
+    with service_logs_kept_out(), postgres_server() as pg, fresh_database(pg, "bench_consumer") as dsn:
+        asyncio.run(run(args, dsn))
 
 
 if __name__ == "__main__":

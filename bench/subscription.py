@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
 import statistics
 import subprocess
@@ -27,12 +26,11 @@ import uuid
 
 import psutil
 
-from bench.common import postgres_server, table
+from bench.common import postgres_server, service_logs_kept_out, table
 from mentorship.devstack.broker import start_broker
 from shared.bus import ensure_topics, new_broker, new_producer
 from shared.db import create_pool, migrate, shared_migrations
 from shared.inbox import IdempotentConsumer
-from shared.logging import configure_logging
 from shared.subscription import subscribe
 
 PRODUCER = """
@@ -135,16 +133,8 @@ async def measure(bootstrap: str, dsn: str, broker_pid: int, args: argparse.Name
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    # Log lines as a service writes them (JSON to stderr, bench/consumer.py), kept out of the terminal.
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 2)
-    try:
-        configure_logging("bench", "INFO", True)
+    with service_logs_kept_out():
         rows = _measure_all(args)
-    finally:
-        os.dup2(saved, 2)
     print(
         f"\n{args.rate:g} records/s on {args.topics} topics x 3 partitions, batches of up to {args.batch},"
         f" fetch wait {args.fetch_wait} ms:"
