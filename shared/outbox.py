@@ -38,7 +38,6 @@ setting, leaves that to a topic configured below it, and the relay logs each suc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -55,6 +54,7 @@ from shared.logging import get_logger
 from shared.metrics import outbox_backlog as backlog_gauge
 from shared.metrics import outbox_parked as parked_gauge
 from shared.metrics import outbox_parked_events, outbox_published, relay_latency
+from shared.waiting import until_any
 
 log = get_logger(__name__)
 
@@ -141,7 +141,7 @@ class OutboxRelay:
                 self.stats.active = False
                 self.stats.last_error = repr(exc)
                 log.warning("outbox relay interrupted; retrying", error=repr(exc))
-                await _sleep_or_stop(stop, self.standby_poll_seconds)
+                await until_any(stop, seconds=self.standby_poll_seconds)
 
     async def _run_once(self, stop: asyncio.Event) -> None:
         conn = await asyncpg.connect(self.dsn)
@@ -154,7 +154,7 @@ class OutboxRelay:
             while not stop.is_set():
                 if await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_key):
                     break
-                await _sleep_or_stop(stop, self.standby_poll_seconds)
+                await until_any(stop, seconds=self.standby_poll_seconds)
             else:
                 return
             await conn.add_listener(NOTIFY_CHANNEL, self._notified)
@@ -188,7 +188,7 @@ class OutboxRelay:
                 in_flight = None
                 if time.monotonic() - self._parked_counted > PARKED_GAUGE_SECONDS:
                     await self._count_parked(conn)
-                await _sleep_or_wake(stop, self._woken, self.poll_seconds)
+                await until_any(stop, self._woken, seconds=self.poll_seconds)  # woken: rows committed to the outbox
         if in_flight is not None:
             await self._settle(conn, in_flight)
 
@@ -445,20 +445,3 @@ async def _woken_before_acked(stop: asyncio.Event, woken: asyncio.Event, acks: l
         for wait in waits:
             wait.cancel()
     return woken.is_set() and not acked.done() and not stop.is_set()
-
-
-async def _sleep_or_wake(stop: asyncio.Event, woken: asyncio.Event, seconds: float) -> None:
-    """Until ``stop``, ``woken`` (rows were committed to the outbox) or ``seconds`` (the fallback poll)."""
-    if woken.is_set() or stop.is_set():
-        return
-    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(woken.wait())]
-    try:
-        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for wait in waits:
-            wait.cancel()
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -41,6 +41,7 @@ from shared.events import Event
 from shared.events.profiles import ParticipantDeactivated, ParticipantErased, ParticipantReactivated
 from shared.handlers import EventHandlers
 from shared.logging import get_logger
+from shared.waiting import until_any
 
 log = get_logger(__name__)
 
@@ -203,8 +204,7 @@ class StandingCache:
             finally:
                 self.listening = False
                 self._forget_all()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), retry_seconds)
+            await until_any(stop, seconds=retry_seconds)
 
     async def _listen_once(self, stop: asyncio.Event) -> None:
         conn = await asyncpg.connect(self.dsn, server_settings={"application_name": LISTENER_NAME})
@@ -216,12 +216,7 @@ class StandingCache:
             self.listening = True  # from here on every committed change is NOTIFYed to this connection
             await self._read_whole_table(conn)
             while not (stop.is_set() or lost.is_set()):
-                waiting = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(lost.wait())]
-                try:
-                    await asyncio.wait(waiting, timeout=CHECK_SECONDS, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    for task in waiting:
-                        task.cancel()
+                await until_any(stop, lost, seconds=CHECK_SECONDS)
                 if not (stop.is_set() or lost.is_set()):
                     await conn.fetchval("SELECT 1", timeout=CHECK_SECONDS)  # raises when the connection is gone
         finally:

@@ -27,6 +27,7 @@ import asyncpg
 from shared.clock import Clock, DevClock, SystemClock
 from shared.logging import get_logger
 from shared.ports import Timer
+from shared.waiting import until_any
 
 log = get_logger(__name__)
 
@@ -288,8 +289,7 @@ class TimerWheel:
             if steered is not None:
                 await self._until_steered(steered, mark, stop)
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
+            await until_any(stop, seconds=self.poll_seconds)
 
     async def _until_steered(self, clock: DevClock, mark: tuple[int, int, int] | None, stop: asyncio.Event) -> None:
         """Development only: the poll's wait, cut short when the dev clock's file changes (the demo steps the

@@ -29,7 +29,6 @@ the watchdog waits; a new assignment also gets a bound to start on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -42,6 +41,7 @@ from shared.bus import Broker, new_admin, new_consumer
 from shared.logging import get_logger
 from shared.metrics import consumer_recoveries
 from shared.subscription import Subscription
+from shared.waiting import until_any
 
 log = get_logger(__name__)
 
@@ -128,8 +128,7 @@ class ConsumerWatchdog:
                     log.warning("consumer watchdog round failed", group=self.subscription.group, error=repr(exc))
                 except Exception:  # never let the watchdog die quietly: say so and look again next round
                     log.exception("consumer watchdog round failed", group=self.subscription.group)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.interval)
+                await until_any(stop, seconds=self.interval)
         finally:
             if self._admin is not None:
                 await self._admin.close()

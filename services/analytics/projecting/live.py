@@ -9,7 +9,6 @@ over to the snapshots (``erasure``) and drops the expired ones (``snapshots``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -30,6 +29,7 @@ from services.analytics.projecting.snapshots import SnapshotPolicy
 from shared.bus import all_event_topics, ensure_topics
 from shared.logging import get_logger
 from shared.settings import ServiceSettings
+from shared.waiting import until_any
 
 log = get_logger(__name__)
 
@@ -74,7 +74,7 @@ async def project_live(runtime: Runtime, stop: asyncio.Event, policy: SnapshotPo
                     continue
         except Exception as exc:
             log.warning("projector stopped; restarting", error=repr(exc))
-        await _sleep_or_stop(stop, 1)
+        await until_any(stop, seconds=1)
 
 
 async def _project_generations(runtime: Runtime, stop: asyncio.Event, policy: SnapshotPolicy) -> None:
@@ -111,11 +111,6 @@ async def _rebuild_outdated(runtime: Runtime, outdated: int, topics: list[str], 
     log.info("rebuilt projections are live", generation=generation, events=projector.progress.applied)
 
 
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-
-
 async def _until_swapped(
     runtime: Runtime, generation: int, stop: asyncio.Event, swapped: asyncio.Event, policy: SnapshotPolicy
 ) -> None:
@@ -128,6 +123,6 @@ async def _until_swapped(
                 await snapshots.drop_expired(runtime.pool, policy)
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("expired snapshots not dropped; trying again", error=repr(exc))
-        await _sleep_or_stop(stop, 1)
+        await until_any(stop, seconds=1)
         seconds += 1
     swapped.set()
