@@ -18,15 +18,17 @@ complement is small too (promoted of a headcount), and a rate or median built on
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, TypeVar
 
 import asyncpg
 
 from services.analytics.querying.periods import PopulationFilters, cell, population, ratio, share_cell
 from services.analytics.querying.retention import HEADCOUNT, PROMOTED, Staff, cohorts, read_staff
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -77,11 +79,13 @@ async def _participant_employees(
     participants nor non-participants of that program. Kept with ``staff`` (read in the same snapshot): promotion,
     the priority groups and the demographic groups ask for the same (``bench/reads.py``: three reads of every
     registration per computed dashboard)."""
-    if staff is not None:
-        return await staff.kept(
-            ("participant_employees", now, program), lambda: _employees_of(conn, schema, now, program)
-        )
-    return await _employees_of(conn, schema, now, program)
+    key = ("participant_employees", now, program)
+    return await _kept(staff, key, lambda: _employees_of(conn, schema, now, program))
+
+
+async def _kept(staff: Staff | None, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+    """What ``compute()`` finds, kept with ``staff`` under ``key`` when there is one (``Staff.kept``)."""
+    return await compute() if staff is None else await staff.kept(key, compute)
 
 
 async def _employees_of(conn: asyncpg.Connection, schema: str, now: date, program: str | None) -> tuple[set, set]:
@@ -409,9 +413,7 @@ async def _mentees_requests(
             *args,
         )
 
-    if staff is None:
-        return await scan()
-    return await staff.kept(("mentees_requests", _people(filters), now, program), scan)
+    return await _kept(staff, ("mentees_requests", _people(filters), now, program), scan)
 
 
 class _Registered(NamedTuple):
@@ -456,9 +458,7 @@ async def _registered_employees(
         retained = await _retained_participants(conn, schema, staff, now, groups, participants)
         return _Registered(groups, {r["employee_id"]: r["participant_id"] for r in rows}, retained)
 
-    if staff is None:
-        return await read()
-    return await staff.kept(("registered_employees", _people(filters), now, program), read)
+    return await _kept(staff, ("registered_employees", _people(filters), now, program), read)
 
 
 async def by_priority_group(
