@@ -74,9 +74,8 @@ async def program_figures(
             "filters": _filters_json(filters),
             "min_cell": min_cell,
         }
-    evaluation = None
+    now, evaluation = await as_of(conn, schema, filters), None
     if aside is not None:
-        now = await as_of(conn, schema, filters)
         staff = staff if staff is not None else await read_staff(conn, schema)
         evaluation = asyncio.ensure_future(
             evaluation_figures(aside, schema, filters, now, min_cell, filters.program, staff)
@@ -90,7 +89,7 @@ async def program_figures(
             "relationships": await _relationships(conn, schema, filters, min_cell),
             "satisfaction": await _satisfaction(conn, schema, filters, min_cell),
             "surveys": await survey_figures(conn, schema, filters, min_cell),
-            **await dated_figures(conn, schema, filters, min_cell, staff, evaluation),
+            **await dated_figures(conn, schema, filters, min_cell, now, staff, evaluation),
         }
     finally:
         if evaluation is not None and not evaluation.done():  # an error on ``conn``: nothing left running on ``aside``
@@ -103,12 +102,13 @@ async def dated_figures(
     schema: str,
     filters: Filters,
     min_cell: int,
+    now: date,
     staff: Staff | None = None,
     evaluation: Awaitable[dict] | None = None,
 ) -> dict:
-    """Figures over time and as at "now" (the generation's latest event, or the ``end`` filter). ``evaluation``: the
-    evaluation figures being worked out elsewhere (``program_figures``' ``aside``), else worked out here."""
-    now = await as_of(conn, schema, filters)
+    """Figures over time and as at ``now`` (``periods.as_of``: the generation's latest event, or the ``end``
+    filter). ``evaluation``: the evaluation figures being worked out elsewhere (``program_figures``' ``aside``),
+    else worked out here."""
     lagging, cadence = await relationship_figures(conn, schema, filters, now)
     staff = staff if staff is not None else await read_staff(conn, schema)  # retention and evaluation read them once
     return {
