@@ -112,7 +112,7 @@ def test_both_sequence_forms_are_read_by_both_readers(wire) -> None:
     assert json.loads(Envelope.from_bytes(raw).to_bytes())["sequence"] == "0000000012"
 
 
-@pytest.mark.parametrize("wire", ["0000000000", "", "1e3", "-1", " 12", True, 1.5, None])
+@pytest.mark.parametrize("wire", ["0000000000", "", "1e3", "-1", " 12", "12\n", "\uff11\uff12", True, 1.5, None])
 def test_a_sequence_in_neither_form_is_rejected(wire) -> None:
     raw = json.dumps(sample(sequence=wire)).encode()
     with pytest.raises(ValidationError):
