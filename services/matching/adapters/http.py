@@ -42,7 +42,7 @@ from services.matching.domain.program import Eligibility, Program, Settings
 from services.matching.domain.rules import as_read_by
 from shared.auth import Director, DirectorOrMentee, Member, Mentee, Mentor, Role
 from shared.fields import MAX_COUNT, IdPath
-from shared.http import CorrelationDep, get_container
+from shared.http import CorrelationDep, get_container, include_routes
 from shared.limits import BULK_BODY_BYTES
 
 router = APIRouter()
@@ -86,7 +86,7 @@ class DirectoryPage(BaseModel):
 
 def install(app: FastAPI, deps: Deps) -> None:
     app.state.container = deps
-    app.include_router(router)
+    include_routes(app, router)
 
 
 @router.get("/directory/mentors", response_model=DirectoryPage, tags=["directory"])

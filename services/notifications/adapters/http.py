@@ -13,7 +13,7 @@ from services.notifications.application.preferences import set_preferences, show
 from services.notifications.domain.preferences import Preferences
 from shared.auth import Member
 from shared.fields import IdPath
-from shared.http import get_container
+from shared.http import get_container, include_routes
 
 router = APIRouter(prefix="/participants", tags=["preferences"])
 
@@ -49,4 +49,4 @@ async def read_preferences(participant_id: IdPath, principal: Member, deps: Cont
 
 def install(app: FastAPI, deps: Deps) -> None:
     app.state.container = deps
-    app.include_router(router)
+    include_routes(app, router)

@@ -43,7 +43,7 @@ from services.profiles.domain.participant import ParticipantNotFound
 from shared.auth import DirectorOrMentee, DirectorOrMentor, Member, Principal, Role
 from shared.events.profiles import MenteeRegistered, MentorRegistered
 from shared.fields import IdPath
-from shared.http import CorrelationDep
+from shared.http import CorrelationDep, include_routes
 
 router = APIRouter(tags=["participants"])
 
@@ -63,10 +63,10 @@ class Edited(BaseModel):
 
 def install(app: FastAPI) -> None:
     """Every route of the service and the two answers ``shared.http`` does not give (unstorable text, SCIM errors)."""
-    app.include_router(router)
-    app.include_router(directory.router)
-    app.include_router(hr_import_api.router)
-    app.include_router(aggregates.router)
+    include_routes(app, router)
+    include_routes(app, directory.router)
+    include_routes(app, hr_import_api.router)
+    include_routes(app, aggregates.router)
     scim_api.install(app)
     for not_storable in (
         asyncpg.CharacterNotInRepertoireError,

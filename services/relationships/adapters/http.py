@@ -43,7 +43,7 @@ from services.relationships.application.container import Container
 from services.relationships.application.queries import show_relationship
 from shared.auth import Director, Member, Party
 from shared.fields import MAX_COUNT, IdPath
-from shared.http import CorrelationDep, RuntimeDep, get_container
+from shared.http import CorrelationDep, RuntimeDep, get_container, include_routes
 
 router = APIRouter(prefix="/relationships", tags=["relationships"])
 
@@ -64,7 +64,7 @@ class Note(BaseModel):
 
 def install(app: FastAPI, container: Container) -> None:
     app.state.container = container
-    app.include_router(router)
+    include_routes(app, router)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Changed)

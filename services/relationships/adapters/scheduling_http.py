@@ -18,7 +18,7 @@ from services.relationships.domain.scheduling_availability import Window
 from shared.auth import Member
 from shared.events.profiles import MeetingFormat
 from shared.fields import Id, IdPath, Moment, Notes, TopicTag, items
-from shared.http import CorrelationDep
+from shared.http import CorrelationDep, include_routes
 
 router = APIRouter(prefix="/relationships/{relationship_id}/meetings", tags=["meetings"])
 
@@ -77,7 +77,7 @@ class Changed(BaseModel):
 
 def install_scheduling(app: FastAPI, scheduling: Scheduling) -> None:
     app.state.scheduling = scheduling
-    app.include_router(router)
+    include_routes(app, router)
 
 
 @router.get("/availability")

@@ -14,7 +14,7 @@ from services.relationships.application.survey_ports import Surveys
 from services.relationships.domain.survey import MAX_QUESTIONS, TEXT_MAX, Question, Template
 from shared.auth import Director, Member, Party
 from shared.fields import Id, IdPath, items, line, text
-from shared.http import CorrelationDep
+from shared.http import CorrelationDep, include_routes
 
 router = APIRouter(tags=["surveys"])
 Kind = Literal["pulse", "mid_point", "annual_review", "closure", "end_of_training"]
@@ -52,7 +52,7 @@ class Answers(BaseModel):
 
 def install_surveys(app: FastAPI, surveys: Surveys) -> None:
     app.state.surveys = surveys
-    app.include_router(router)
+    include_routes(app, router)
 
 
 @router.put("/programs/{program_id}/surveys/{kind}")
