@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Annotated
 
 import httpx
@@ -13,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from shared.edge import refuse_unread_body
 from shared.http import include_routes, install_error_handlers
+from shared.settings import ServiceSettings
 
 pytestmark = pytest.mark.unit
 
@@ -114,3 +116,19 @@ def test_a_router_with_other_routes_is_included_as_it_was() -> None:
     include_routes(app, api)
     assert not any(getattr(r, "path", "") == "/ws" for r in app.router.routes)  # kept in its included router
     assert len(app.router.routes) == 5  # the docs routes and the included router
+
+
+@pytest.mark.parametrize(
+    ("service", "path"),
+    [
+        ("profiles", "/mentees"),
+        ("matching", "/requests/{request_id}/response"),
+        ("relationships", "/relationships/{relationship_id}/agreement/signatures"),
+        ("relationships", "/relationships/{relationship_id}/meetings"),
+        ("notifications", "/participants/{participant_id}/preferences"),
+    ],
+)
+def test_the_services_command_routes_are_their_apps_own(service: str, path: str) -> None:
+    bootstrap = importlib.import_module(f"services.{service}.bootstrap")
+    app = bootstrap.build_app(ServiceSettings(service_name=service, pg_dsn="postgresql://unused/unused"))
+    assert path in {r.path for r in app.router.routes if type(r) is APIRoute}
