@@ -6,8 +6,9 @@ requests ``bench/load.py`` sends — ``POST /mentees`` (register, a body, the di
 ``GET /participants/{id}`` (a read, no body) — at a fixed concurrency, and reports the process's CPU per request
 (``time.process_time``: the app, the pool, the relay publishing what the commands appended). Beside it, in the
 same process and run, the same requests to a bare FastAPI app (``bench/peer_app.py``'s endpoint: one single-row
-INSERT) give the floor of FastAPI + asyncpg. ``--profile`` prints the top costs (cProfile, CPU clock) of the
-platform's requests.
+INSERT) give the floor of FastAPI + asyncpg; the kinds are interleaved in slices, so both see the same machine, and
+the ratio lines (bare / platform) are what to compare between two trees on a shared machine. ``--profile`` prints
+the top costs (cProfile, CPU clock) of the platform's requests.
 """
 
 from __future__ import annotations
@@ -92,10 +93,15 @@ async def call(app: Callable, method: str, path: str, body: bytes = b"") -> int:
 
 
 async def cpu_per_request(
-    requests: Callable[[int], Awaitable[int]], count: int, concurrency: int, profiler: cProfile.Profile | None
+    requests: Callable[[int], Awaitable[int]],
+    numbers: range,
+    concurrency: int,
+    profiler: cProfile.Profile | None,
+    settle: float = 0.0,
 ) -> float:
-    """CPU ms per request over ``count`` requests, ``concurrency`` at once; every answer must be a success."""
-    queue = iter(range(count))
+    """CPU seconds of ``requests`` numbered ``numbers``, ``concurrency`` at once, and of the ``settle`` seconds after
+    (the relay publishing what they appended); every answer must be a success."""
+    queue = iter(numbers)
     bad: list[int] = []
 
     async def worker() -> None:
@@ -108,12 +114,14 @@ async def cpu_per_request(
         profiler.enable()
     started = time.process_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
+    if settle:
+        await asyncio.sleep(settle)
     cpu = time.process_time() - started
     if profiler is not None:
         profiler.disable()
     if bad:
         raise SystemExit(f"{len(bad)} requests failed, e.g. status {bad[0]}")
-    return cpu * 1000 / count
+    return cpu
 
 
 class Row(BaseModel):
@@ -167,14 +175,20 @@ async def run(args: argparse.Namespace, dsn: str, peer_dsn: str, bootstrap: str)
     rows: list[list[object]] = []
     results: dict[str, list[float]] = {}
     async with app.router.lifespan_context(app):
-        offset = 0
-        for rnd in range(args.rounds):  # alternating platform and bare, so both see the same machine
-            for name, requests in kinds(app, peer, offset):
-                measured = profiler if name.startswith(f"platform {args.profile} ") and rnd > 0 else None
-                ms = await cpu_per_request(requests, args.requests, args.concurrency, measured)
-                results.setdefault(name, []).append(ms)
-                await asyncio.sleep(0.5)  # the relay publishes what was appended (its CPU counts in the next)
-            offset += args.requests
+        # Each round interleaves the kinds in ``--slices`` slices, so the platform and the bare app see the same
+        # machine (other processes' load changes what a CPU second buys); the first round warms up.
+        per_slice = max(args.requests // args.slices, 1)
+        for rnd in range(args.rounds):
+            cpu: dict[str, float] = {}
+            for piece in range(args.slices):
+                numbers = range(piece * per_slice, (piece + 1) * per_slice)
+                for name, requests in kinds(app, peer, rnd * args.requests):
+                    measured = profiler if name.startswith(f"platform {args.profile} ") and rnd > 0 else None
+                    settle = 0.05 if name == "platform POST /mentees" else 0.0
+                    spent = await cpu_per_request(requests, numbers, args.concurrency, measured, settle)
+                    cpu[name] = cpu.get(name, 0.0) + spent
+            for name, seconds in cpu.items():
+                results.setdefault(name, []).append(seconds * 1000 / (per_slice * args.slices))
         for name, values in results.items():
             kept = values[1:] if len(values) > 1 else values  # the first round warms up
             rows.append([name, f"{statistics.median(kept):.3f}", " ".join(f"{v:.3f}" for v in kept)])
@@ -194,7 +208,8 @@ async def run(args: argparse.Namespace, dsn: str, peer_dsn: str, bootstrap: str)
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000, help="requests of each kind per round")
-    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds (the first warms up)")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds (the first warms up)")
+    parser.add_argument("--slices", type=int, default=10, help="interleaved slices of each kind per round")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument(
         "--profile", choices=("POST", "GET"), help="cProfile the platform's requests of this kind (not round 1)"
