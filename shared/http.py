@@ -114,16 +114,21 @@ def create_app(
     return app
 
 
+_NO_LIFESPAN = type(APIRouter().lifespan_context)
+"""The lifespan of a router that declares none."""
+
+
 def include_routes(app: FastAPI, router: APIRouter) -> None:
-    """Every route of ``router`` added to the app itself, as ``app.include_router(router)`` would serve it (the same
-    path, dependencies after the app's, tags, responses, body limit, OpenAPI operation), but as a route of the app.
+    """Every route ``router`` has now added to the app itself, as ``app.include_router(router)`` would serve it (the
+    same path, dependencies after the app's, tags, responses, body limit, OpenAPI operation), but as the app's own.
 
     FastAPI keeps an included router as one entry of the app's routes and scans the router's routes twice per
-    request (once to match, once to handle), each candidate with its own scope bookkeeping: 60-100 µs of every
-    request in a service with a few dozen routes, more than the whole route of a bare FastAPI app
-    (``bench/command_path.py``).  The app's own routes are matched once.  A route that is not a FastAPI route (a
-    mount, a websocket) keeps the router included as it was."""
-    if not all(type(route) is APIRoute for route in router.routes):
+    request (once to match, once to handle), each candidate with its own scope bookkeeping: 20-100 µs of every
+    request in a service with a few dozen routes, as much as the whole route of a bare FastAPI app
+    (``bench/command_path.py``).  The app's own routes are matched once.  A router with anything else (a mount, a
+    websocket, its own lifespan or start-up and shutdown handlers) is included as before."""
+    plain = all(type(route) is APIRoute for route in router.routes)
+    if not plain or router.on_startup or router.on_shutdown or type(router.lifespan_context) is not _NO_LIFESPAN:
         app.include_router(router)
         return
     for route in router.routes:

@@ -132,3 +132,17 @@ def test_the_services_command_routes_are_their_apps_own(service: str, path: str)
     bootstrap = importlib.import_module(f"services.{service}.bootstrap")
     app = bootstrap.build_app(ServiceSettings(service_name=service, pg_dsn="postgresql://unused/unused"))
     assert path in {r.path for r in app.router.routes if type(r) is APIRoute}
+
+
+def test_a_router_with_start_up_handlers_is_included_as_it_was() -> None:
+    started: list[str] = []
+    api = APIRouter(on_startup=[lambda: started.append("router")])
+
+    @api.get("/x")
+    async def x() -> dict[str, int]:
+        return {"x": 1}
+
+    app = FastAPI()
+    include_routes(app, api)
+    assert not any(type(r) is APIRoute and r.path == "/x" for r in app.router.routes)
+    assert (len(app.router.on_startup), started) == (1, [])
