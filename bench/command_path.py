@@ -203,6 +203,8 @@ async def run(args: argparse.Namespace, dsn: str, peer_dsn: str, bootstrap: str)
         stats.sort_stats(args.sort).print_stats(args.top)
         for name in args.callees:
             stats.print_callees(name)
+        for name in args.callers:
+            stats.print_callers(name)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -217,6 +219,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--callees", action="append", default=[], help="also print what these functions call")
+    parser.add_argument("--callers", action="append", default=[], help="also print what calls these functions")
     args = parser.parse_args(argv)
     with (
         postgres_server() as pg,
