@@ -21,7 +21,7 @@ statement run. The correlation id (``X-Correlation-ID``, the envelope's ``correl
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from opentelemetry import propagate, trace
@@ -115,14 +115,25 @@ def publish_span(topic: str, traceparent: str | None, event_type: str, event_id:
     return span, [(name, value.encode()) for name, value in carrier.items()]
 
 
-@contextmanager
 def consume_span(
     topic: str, headers: tuple[tuple[str, bytes], ...], event_type: str, event_id: object
-) -> Iterator[None]:
-    """The current span while a consumed record is handled: a consumer span continuing the record's context."""
+) -> AbstractContextManager[None]:
+    """The current span while a consumed record is handled: a consumer span continuing the record's context.
+
+    Off, one shared ``nullcontext``: a generator-based context manager per record cost 3 µs where this costs 0.4
+    (timeit), for every record every consumer handles."""
     if not enabled():
-        yield
-        return
+        return _NO_SPAN
+    return _consume_span(topic, headers, event_type, event_id)
+
+
+_NO_SPAN = nullcontext()
+
+
+@contextmanager
+def _consume_span(
+    topic: str, headers: tuple[tuple[str, bytes], ...], event_type: str, event_id: object
+) -> Iterator[None]:
     carrier = {name: value.decode(errors="replace") for name, value in headers if name in ("traceparent", "tracestate")}
     parent = propagate.extract(carrier)
     with _state["tracer"].start_as_current_span(
