@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, status
-from pydantic import BaseModel, Field, JsonValue, StringConstraints, model_validator
+from fastapi import APIRouter, Request, Response, status
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field, JsonValue, StringConstraints, ValidationError, model_validator
 
 from services.profiles.adapters.container import Container, ProfilesContainer
 from services.profiles.application import complete_hr_import, import_hr_rows, recognise_hr_rows, start_hr_import
@@ -19,8 +21,44 @@ from shared.fields import MAX_COUNT, Day, Id
 from shared.hr_rows import ROW_HASH_BYTES
 from shared.limits import BULK_BODY_BYTES
 
-router = APIRouter(prefix="/hr/imports", tags=["hr import"])
 MAX_BATCH = 5_000
+
+
+class _BodyParsedOnce(Request):
+    """A request whose JSON body is validated as ``model`` straight from its bytes (pydantic-core's parser):
+    FastAPI decodes a body with ``json.loads`` and then validates the objects, which for a batch of import rows
+    (``fields``: JSON values) cost several times the direct validation (bench/hr_import.py: 12.5 -> 2.6 ms of a
+    1,000-row batch, timeit).  FastAPI then sees a valid instance of its body model, which it takes as it is.  A
+    body that fails goes FastAPI's own way (``json.loads`` and validation), so its errors are the same as ever."""
+
+    model: type[BaseModel]
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            try:
+                self._json = self.model.model_validate_json(await self.body())
+            except ValidationError:
+                return await super().json()
+        return self._json
+
+
+class _BulkRoute(APIRoute):
+    """A route whose JSON body (a pydantic model) is validated from its bytes (``_BodyParsedOnce``)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+        model = self.body_field.field_info.annotation if self.body_field is not None else None
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return handle
+        parsed = type(f"{model.__name__}Request", (_BodyParsedOnce,), {"model": model})
+
+        async def handler(request: Request) -> Response:
+            return await handle(parsed(request.scope, request.receive, request._send))
+
+        return handler
+
+
+router = APIRouter(prefix="/hr/imports", tags=["hr import"], route_class=_BulkRoute)
 
 
 class ImportStart(BaseModel):
