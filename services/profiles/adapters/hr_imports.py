@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.profiles.adapters.postgres import json_value
+from services.profiles.adapters.postgres import json_value, text_array, text_columns
 from shared.hr_rows import ROW_HASH_BYTES
 
 _SESSION = "import_id, mode, dry_run, as_of, counts, leavers, created_at, completed_at"
@@ -116,13 +116,23 @@ class PostgresHrImports:
     async def keep_rows(self, conn: asyncpg.Connection, rows: list[tuple[bytes, str, str]]) -> None:
         if not rows:
             return
+        joined, columns = text_columns([e for _, e, _ in rows], [i for _, _, i in rows])
+        hashes = [h for h, _, _ in rows]
+        if all(len(h) == ROW_HASH_BYTES for h in hashes):  # one bytea, cut by Postgres: as in ``seen_rows``
+            hashes_sql = (
+                f"ARRAY(SELECT substring($1::bytea FROM n * {ROW_HASH_BYTES} + 1 FOR {ROW_HASH_BYTES})"
+                f" FROM generate_series(0, length($1::bytea) / {ROW_HASH_BYTES} - 1) AS n ORDER BY n)"
+            )
+            hashes_arg: bytes | list[bytes] = b"".join(hashes)
+        else:
+            hashes_sql, hashes_arg = "$1::bytea[]", hashes
         await conn.execute(
             "INSERT INTO hr_import_rows (content_hash, employee_id, event_id)"
-            " SELECT r.* FROM unnest($1::bytea[], $2::text[], $3::text[]) AS r(content_hash, employee_id, event_id)"
+            f" SELECT r.* FROM unnest({hashes_sql}, {text_array(2, joined)}, {text_array(3, joined)})"
+            " AS r(content_hash, employee_id, event_id)"
             " WHERE EXISTS (SELECT 1 FROM hr_facts f WHERE f.event_id = r.event_id) ON CONFLICT DO NOTHING",
-            [h for h, _, _ in rows],
-            [e for _, e, _ in rows],
-            [i for _, _, i in rows],
+            hashes_arg,
+            *columns,
         )
 
     async def current_workers(self, conn: asyncpg.Connection) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
-from services.profiles.adapters.postgres import json_value
+from services.profiles.adapters.postgres import json_value, text_array, text_columns
 from services.profiles.domain.participant import EmployeeTaken
 from services.profiles.domain.worker import HrFact, WorkerView
 from shared.events import Event, decode
@@ -36,18 +36,20 @@ class PostgresHrRecords:
         )
 
     async def known_facts(self, conn: asyncpg.Connection, event_ids: list[str]) -> set[str]:
-        rows = await conn.fetch("SELECT event_id FROM hr_facts WHERE event_id = ANY($1::text[])", event_ids)
+        joined, (ids,) = text_columns(event_ids)
+        rows = await conn.fetch(f"SELECT event_id FROM hr_facts WHERE event_id = ANY({text_array(1, joined)})", ids)
         return {r["event_id"] for r in rows}
 
     async def new_workers(self, conn: asyncpg.Connection, facts: list[tuple[str, str]]) -> set[str]:
         """Of ``(employee_id, fact event id)``, the employees profiles holds nothing about (no worker row, so no
         fact, link or erasure) whose fact no rescission names."""
+        joined, columns = text_columns([employee_id for employee_id, _ in facts], [event_id for _, event_id in facts])
         rows = await conn.fetch(
-            "SELECT f.employee_id FROM unnest($1::text[], $2::text[]) AS f(employee_id, event_id)"
+            f"SELECT f.employee_id FROM unnest({text_array(1, joined)}, {text_array(2, joined)})"
+            " AS f(employee_id, event_id)"
             " WHERE NOT EXISTS (SELECT 1 FROM hr_workers w WHERE w.employee_id = f.employee_id)"
             " AND NOT EXISTS (SELECT 1 FROM hr_rescissions r WHERE r.rescinded_event_id = f.event_id)",
-            [employee_id for employee_id, _ in facts],
-            [event_id for _, event_id in facts],
+            *columns,
         )
         return {r["employee_id"] for r in rows}
 
@@ -57,27 +59,36 @@ class PostgresHrRecords:
         """Keep each new worker's first fact and link them, ``(fact event id, fact, participant id, view applied)``
         each; False when another writer holds one of them by now (then the caller undoes what this wrote)."""
         ordered = sorted(workers, key=lambda w: w[1].employee_id)  # one lock order for concurrent writers
-        linked = await conn.fetch(
-            "INSERT INTO hr_workers (employee_id, participant_id, applied)"
-            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[]::jsonb[]) ORDER BY 1"
-            " ON CONFLICT DO NOTHING RETURNING employee_id",
+        joined, columns = text_columns(
             [fact.employee_id for _, fact, _, _ in ordered],
             [participant_id for _, _, participant_id, _ in ordered],
             [_json_text(view.to_json()) for _, _, _, view in ordered],
         )
+        linked = await conn.fetch(
+            "INSERT INTO hr_workers (employee_id, participant_id, applied) SELECT w.employee_id, w.participant_id,"
+            f" w.applied::jsonb FROM unnest({', '.join(text_array(n, joined) for n in (1, 2, 3))})"
+            " AS w(employee_id, participant_id, applied) ORDER BY 1 ON CONFLICT DO NOTHING RETURNING employee_id",
+            *columns,
+        )
         if len(linked) != len(workers):
             return False
-        await conn.execute(
-            "INSERT INTO hr_facts (event_id, employee_id, event_type, schema_version, effective_date, recorded_at,"
-            " data) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::date[],"
-            " $6::timestamptz[], $7::text[]::jsonb[]) ON CONFLICT (event_id) DO NOTHING",
+        joined, columns = text_columns(
             [event_id for event_id, _, _, _ in workers],
             [fact.employee_id for _, fact, _, _ in workers],
             [fact.type_name() for _, fact, _, _ in workers],
+            [fact.model_dump_json() for _, fact, _, _ in workers],
+        )
+        event_ids, employee_ids, event_types, data = (text_array(n, joined) for n in (1, 2, 3, 4))
+        await conn.execute(
+            "INSERT INTO hr_facts (event_id, employee_id, event_type, schema_version, effective_date, recorded_at,"
+            " data) SELECT f.event_id, f.employee_id, f.event_type, f.schema_version, f.effective_date, f.recorded_at,"
+            f" f.data::jsonb FROM unnest({event_ids}, {employee_ids}, {event_types}, $5::int[], $6::date[],"
+            f" $7::timestamptz[], {data}) AS f(event_id, employee_id, event_type, schema_version, effective_date,"
+            " recorded_at, data) ON CONFLICT (event_id) DO NOTHING",
+            *columns,
             [fact.schema_version for _, fact, _, _ in workers],
             [fact.effective_date for _, fact, _, _ in workers],
             [fact.recorded_at for _, fact, _, _ in workers],
-            [fact.model_dump_json() for _, fact, _, _ in workers],
         )
         return True
 

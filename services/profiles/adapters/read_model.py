@@ -12,6 +12,7 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from services.profiles.adapters.postgres import text_array, text_columns
 from services.profiles.domain.participant import EmailTaken, EmployeeTaken, Participant
 from shared.events import Event
 
@@ -83,14 +84,15 @@ class ReadModel:
     async def unclaimed(self, conn: asyncpg.Connection, people: list[tuple[str, str]]) -> set[str]:
         """Of ``(employee_id, email)``, the employee ids that no participant holds, as its employee id, its own
         id or (case-insensitively) its email, and that name no erased participant."""
+        joined, columns = text_columns([employee_id for employee_id, _ in people], [email for _, email in people])
         rows = await conn.fetch(
-            "SELECT w.employee_id FROM unnest($1::text[], $2::text[]) AS w(employee_id, email)"
+            f"SELECT w.employee_id FROM unnest({text_array(1, joined)}, {text_array(2, joined)})"
+            " AS w(employee_id, email)"
             " WHERE NOT EXISTS (SELECT 1 FROM participants p WHERE p.employee_id = w.employee_id)"
             " AND NOT EXISTS (SELECT 1 FROM participants p WHERE p.participant_id = w.employee_id)"
             " AND NOT EXISTS (SELECT 1 FROM participants p WHERE lower(p.email) = lower(w.email))"
             " AND NOT EXISTS (SELECT 1 FROM erased_participants e WHERE e.participant_id = w.employee_id)",
-            [employee_id for employee_id, _ in people],
-            [email for _, email in people],
+            *columns,
         )
         return {r["employee_id"] for r in rows}
 

@@ -284,3 +284,30 @@ async def test_hashes_that_are_not_one_per_row_or_not_hashes_are_refused_naming_
     assert closed.status_code == 409
     unknown = await api.post(f"/hr/imports/{ID}/hashes", json={"rows": [1], "hashes": ["0" * 32]}, headers=HR)
     assert unknown.status_code == 404
+
+
+async def test_bulk_statements_take_texts_with_line_breaks_or_empty_as_arrays(profiles_pool) -> None:
+    """The bulk statements send text columns as one text of lines (``text_columns``); a value with a line break,
+    or an empty one, goes as an array, with the same answers."""
+    from services.profiles.adapters.hr_imports import PostgresHrImports
+    from services.profiles.adapters.hr_records import PostgresHrRecords
+    from services.profiles.adapters.read_model import ReadModel
+
+    records, imports = PostgresHrRecords(), PostgresHrImports()
+    async with profiles_pool.acquire() as conn, conn.transaction():
+        for odd in ("E\n1", ""):
+            assert await records.new_workers(conn, [(odd, "f1"), ("E2", "f2")]) == {odd, "E2"}
+            assert await ReadModel().unclaimed(conn, [(odd, "a@example.edu"), ("E2", "b@example.edu")]) == {odd, "E2"}
+            assert await records.known_facts(conn, [odd, "f2"]) == set()
+            await imports.keep_rows(conn, [(b"h" * 16, odd, "no such fact"), (b"short", "E2", "nor this")])
+        assert await conn.fetchval("SELECT count(*) FROM hr_import_rows") == 0  # no fact kept: no row kept
+
+
+def test_text_columns_are_lines_unless_a_value_breaks_a_line_or_is_empty() -> None:
+    from services.profiles.adapters.postgres import text_array, text_columns
+
+    assert text_columns(["E1", "E2"], ["a", "b"]) == (True, ["E1\nE2", "a\nb"])
+    assert text_columns(["E1", "E\n2"], ["a", "b"]) == (False, [["E1", "E\n2"], ["a", "b"]])
+    assert text_columns(["E1", ""], ["a", "b"]) == (False, [["E1", ""], ["a", "b"]])
+    assert text_columns([], []) == (False, [[], []])
+    assert text_array(2, True) == "string_to_array($2::text, E'\\n')" and text_array(2, False) == "$2::text[]"
