@@ -44,11 +44,14 @@ class PostgresHrRecords:
         """Of ``(employee_id, fact event id)``, the employees profiles holds nothing about (no worker row, so no
         fact, link or erasure) whose fact no rescission names."""
         joined, columns = text_columns([employee_id for employee_id, _ in facts], [event_id for _, event_id in facts])
-        rows = await conn.fetch(
-            f"SELECT f.employee_id FROM unnest({text_array(1, joined)}, {text_array(2, joined)})"
-            " AS f(employee_id, event_id)"
-            " WHERE NOT EXISTS (SELECT 1 FROM hr_workers w WHERE w.employee_id = f.employee_id)"
-            " AND NOT EXISTS (SELECT 1 FROM hr_rescissions r WHERE r.rescinded_event_id = f.event_id)",
+        rows = await conn.fetch(  # looked up by the batch's keys, not joined: as ``ReadModel.unclaimed``
+            "WITH f AS MATERIALIZED ("
+            f"SELECT * FROM unnest({text_array(1, joined)}, {text_array(2, joined)}) AS f(employee_id, event_id)),"
+            " batch AS (SELECT array_agg(employee_id) AS ids, array_agg(event_id) AS events FROM f)"
+            " SELECT f.employee_id FROM f WHERE f.employee_id NOT IN"
+            " (SELECT w.employee_id FROM hr_workers w, batch WHERE w.employee_id = ANY(batch.ids))"
+            " AND f.event_id NOT IN (SELECT r.rescinded_event_id FROM hr_rescissions r, batch"
+            " WHERE r.rescinded_event_id = ANY(batch.events))",
             *columns,
         )
         return {r["employee_id"] for r in rows}

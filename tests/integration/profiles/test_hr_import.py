@@ -303,6 +303,35 @@ async def test_bulk_statements_take_texts_with_line_breaks_or_empty_as_arrays(pr
         assert await conn.fetchval("SELECT count(*) FROM hr_import_rows") == 0  # no fact kept: no row kept
 
 
+async def test_a_new_worker_is_one_nobody_holds_by_id_email_or_erasure(profiles_pool) -> None:
+    """``unclaimed`` and ``new_workers`` look the batch's keys up: each way a worker is held is still seen."""
+    from services.profiles.adapters.hr_records import PostgresHrRecords
+    from services.profiles.adapters.read_model import ReadModel
+
+    async with profiles_pool.acquire() as conn:
+        transaction = conn.transaction()  # rolled back: nothing of this test is kept
+        await transaction.start()
+        await conn.execute(
+            "INSERT INTO participants (participant_id, email, name, roles, profile, version, employee_id)"
+            " VALUES ('P1', 'Ada@Example.edu', 'Ada', '{}', '{}', 1, 'E1'),"
+            " ('E2', 'bo@example.edu', 'Bo', '{}', '{}', 1, NULL)"
+        )
+        await conn.execute("INSERT INTO erased_participants (participant_id, erased_at) VALUES ('E3', now())")
+        people = [("E1", "x1@example.edu"), ("E2", "x2@example.edu"), ("E3", "x3@example.edu")]
+        people += [("E4", "ada@example.EDU"), ("E5", "x5@example.edu")]
+        assert await ReadModel().unclaimed(conn, people) == {"E5"}
+        await conn.execute("INSERT INTO hr_workers (employee_id) VALUES ('E6')")
+        await conn.execute(
+            "INSERT INTO hr_rescissions (rescinded_event_id, employee_id, rescinded_type, rescinded_by)"
+            " VALUES ('f7', 'E7', 'WorkerUpdated', 'r7')"
+        )
+        facts = [("E6", "f6"), ("E7", "f7"), ("E8", "f8")]
+        try:
+            assert await PostgresHrRecords().new_workers(conn, facts) == {"E8"}
+        finally:
+            await transaction.rollback()
+
+
 def test_text_columns_are_lines_unless_a_value_breaks_a_line_or_is_empty() -> None:
     from services.profiles.adapters.postgres import text_array, text_columns
 
