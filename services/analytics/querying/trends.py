@@ -46,21 +46,27 @@ async def participants_over_time(
         f"""WITH roles AS (
                 SELECT r.participant_id, r.role, {index.format(day="r.registered_on")} AS registered
                 FROM {schema}.activity_roles r WHERE r.role IN ('mentor', 'mentee') AND {where}),
-            changes AS (  -- each role's presence from the first month on, then from each fact's month on
-                SELECT participant_id, role, registered, 0 AS since, true AS present,
-                       NULL::date AS effective_on, NULL::timestamptz AS at
-                FROM roles
-                UNION ALL
-                SELECT r.participant_id, r.role, r.registered, {index.format(day="p.effective_on")}, p.present,
-                       p.effective_on, p.at
+            facts AS (
+                SELECT r.participant_id, r.role, r.registered, {index.format(day="p.effective_on")} AS since,
+                       p.present, p.effective_on, p.at
                 FROM roles r JOIN {schema}.activity_presence p ON p.participant_id = r.participant_id),
-            spans AS (
-                SELECT role, greatest(since, registered) AS first,
+            changes AS (  -- a role with presence facts: present from the first month on, then as each fact says
+                SELECT DISTINCT participant_id, role, registered, 0 AS since, true AS present,
+                       NULL::date AS effective_on, NULL::timestamptz AS at
+                FROM facts
+                UNION ALL
+                SELECT * FROM facts),
+            spans AS (  -- months first .. until - 1 present, for n roles
+                SELECT role, greatest(since, registered) AS first, present, 1 AS n,
                        lead(since, 1, ${n + 3}) OVER (
-                         PARTITION BY participant_id, role ORDER BY effective_on NULLS FIRST, at NULLS FIRST) AS until,
-                       present
-                FROM changes)
-            SELECT role, month, sum(change)::int AS change
+                         PARTITION BY participant_id COLLATE "C", role
+                         ORDER BY effective_on NULLS FIRST, at NULLS FIRST) AS until
+                FROM changes
+                UNION ALL  -- the roles without any: present from their registration on
+                SELECT role, registered, true, count(*)::int, ${n + 3} FROM roles r
+                WHERE NOT EXISTS (SELECT FROM {schema}.activity_presence p WHERE p.participant_id = r.participant_id)
+                GROUP BY role, registered)
+            SELECT role, month, sum(change * n)::int AS change
             FROM spans, LATERAL (VALUES (first, 1), (until, -1)) AS c(month, change)
             WHERE present AND first < until
             GROUP BY role, month""",
@@ -76,8 +82,9 @@ async def participants_over_time(
     return [{"month": month, "mentors": mentors[i], "mentees": mentees[i]} for i, (month, _, _) in enumerate(points)]
 
 
-_MONTH_SQL = "(extract(year FROM {day})::int * 12 + extract(month FROM {day})::int - 1)"
-"""A day's month as ``_month`` gives it (year * 12 + month - 1), in SQL."""
+_MONTH_SQL = "(date_part('year', {day})::int * 12 + date_part('month', {day})::int - 1)"
+"""A day's month as ``_month`` gives it (year * 12 + month - 1), in SQL (``date_part``'s float, not ``extract``'s
+numeric: a third of the query's time went to the numerics)."""
 
 
 class _Months:
