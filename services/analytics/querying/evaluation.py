@@ -379,9 +379,8 @@ async def _retained_participants(
     staff = staff if staff is not None else await read_staff(conn, schema)
     found: dict[str, bool] = {}
     for employee_id in employees:
-        s = staff.standing_of(employee_id, now)
-        if s is not None and s.eligible and employee_id in participants:
-            found[employee_id] = s.retained
+        if employee_id in participants and (retained := staff.retained(employee_id, now)) is not None:
+            found[employee_id] = retained
     return found
 
 

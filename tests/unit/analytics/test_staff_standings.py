@@ -70,3 +70,6 @@ def test_standings_and_tallies_equal_a_scan_of_every_worker(found, promoted, fil
         assert cohorts(staff, filters, now, set(among), besides) == _scanned(
             found, promoted, filters, now, among, besides
         )
+        for e, w in found.items():  # retained on the first anniversary: of those whose anniversary has passed
+            s = standing(w, now, promoted.get(e, ())) if w.hires and min(w.hires) <= now else None
+            assert staff.retained(e, now) == (s.retained if s is not None and s.eligible else None)
