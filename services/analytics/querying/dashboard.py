@@ -216,16 +216,23 @@ async def _relationships(conn: asyncpg.Connection, schema: str, filters: Filters
 
 
 async def _satisfaction(conn: asyncpg.Connection, schema: str, filters: Filters, min_cell: int) -> dict:
-    """Counted by Postgres, an answer joined to its relationship's mentee (a correlated subquery per answer
-    took 0.19 s of a computed dashboard at ``bench/reads.py --scale 0.1``, EXPLAIN ANALYZE)."""
-    where, args = _where(filters, "a.answered_at", "r.mentee_ids[1]", schema)
+    """Counted by Postgres, an answer selected by its relationship's mentee (a correlated subquery per answer
+    took 0.19 s of a computed dashboard at ``bench/reads.py --scale 0.1``, EXPLAIN ANALYZE): the relationships of
+    the filtered people first, then their answers (every answer joined to every relationship, then filtered, took
+    0.75 s of a department's read at ``--scale 1``, EXPLAIN ANALYZE); no relationship is read without a filter."""
+    where, args = _where(Filters(start=filters.start, end=filters.end), "a.answered_at", "", schema)
+    people = population(filters, "r.mentee_ids[1]", schema, args)
+    if people != "true":
+        where += (
+            f" AND a.relationship_id IN (SELECT r.relationship_id FROM {schema}.program_relationships r WHERE {people})"
+        )
     where += " AND " + in_program(filters, "a.relationship_id", schema, args)
     row = await conn.fetchrow(
         f"""SELECT count(*) AS answers, sum(a.satisfaction) AS satisfaction,
                    {", ".join(f"count(*) FILTER (WHERE a.satisfaction = {k}) AS s{k}" for k in range(1, 6))},
                    count(*) FILTER (WHERE a.goals_met) AS goals_met,
                    count(*) FILTER (WHERE a.would_recommend) AS would_recommend
-            FROM {schema}.survey_answers a LEFT JOIN {schema}.program_relationships r USING (relationship_id)
+            FROM {schema}.survey_answers a
             WHERE """
         + where,
         *args,
