@@ -179,13 +179,11 @@ async def _forwards(
     the middle ones only (every answer's days decoded and sorted in Python took 56-92 ms of CPU per unfiltered or
     period read, ``bench/reads.py --scale 1``). The request is joined only for its program, when one is asked for."""
     args: list = [now]
-    by_program = ""
-    if program is not None:
+    join = by_program = ""
+    if program is not None:  # a request without its own row is the default program's
         args.append(program)
-        by_program = (
-            f"AND coalesce((SELECT r.program_id FROM {schema}.eval_requests r WHERE r.request_id = f.request_id),"
-            f" 'default') = $2"
-        )
+        join = f"LEFT JOIN {schema}.eval_requests r ON r.request_id = f.request_id"
+        by_program = "AND (r.program_id = $2 OR (r.program_id IS NULL AND $2 = 'default'))"
     where = population(_people(filters), "f.mentor_id", schema, args)
     rows = await conn.fetch(
         f"""WITH answered AS (
@@ -196,6 +194,7 @@ async def _forwards(
                 LEFT JOIN {schema}.eval_answers a
                   ON a.request_id = f.request_id AND a.choice_rank = f.choice_rank
                  AND (a.answered_at AT TIME ZONE 'UTC')::date <= $1
+                {join}
                 WHERE (f.forwarded_at AT TIME ZONE 'UTC')::date <= $1 {by_program} AND {where})
             SELECT grouping(mentor_id) AS every, mentor_id, count(*) AS received,
                    count(*) FILTER (WHERE outcome = 'accepted') AS accepted,
