@@ -11,10 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.roles import DEV_JWT_SECRET
 
 DEFAULT_MAX_EVENT_BYTES = 1_000_000  # below Kafka's default message.max.bytes (1,048,588)
-DEFAULT_COMMIT_INTERVAL_MS = 0
-"""A consumer's offset commits at most this often (``shared.subscription.Commits``); 0: after every batch.  Not 500:
-whoever reads the group's committed offsets to know a consumer is done (the demo's settling, the tests, an operator's
-lag alert) waited up to that long after each burst (``make run``'s demo: settling 4 -> 42 s of its play)."""
+DEFAULT_COMMIT_INTERVAL_MS = 500  # a consumer's offset commits at most this often (shared.subscription.Commits)
 
 
 def http_url(value: str | None, example: str) -> str | None:
@@ -150,7 +147,7 @@ class ServiceSettings(BrokerSettings):
         le=10_000,
         description="How often a consumer commits its offsets at most; always before its partitions are taken"
         " away and when it stops. A crash redelivers at most this long's records (the inbox makes them"
-        " duplicates); consumer lag as the broker sees it trails by as much. 0 (the default): after every batch",
+        " duplicates); consumer lag as the broker sees it trails by as much. 0: after every batch",
     )
     consumer_fetch_max_wait_ms: int = Field(
         default=20,

@@ -71,9 +71,7 @@ class Commits(ConsumerRebalanceListener):
     record).  ``note`` keeps the offsets of a batch whose effects are committed; the first note after a quiet
     interval is committed at once (in a task of its own: the next batch does not wait for it), later ones gather
     until ``interval`` has passed since the last commit.
-    Redelivery after a crash is at most an interval's records, which the inbox turns into duplicates.  The services'
-    interval is 0 unless set (``shared.settings.DEFAULT_COMMIT_INTERVAL_MS`` says why): a commit after every batch,
-    still off the handler's path.
+    Redelivery after a crash is at most an interval's records, which the inbox turns into duplicates.
 
     As the group's rebalance listener it commits what it holds of the partitions being taken away before they
     go (aiokafka calls it before rejoining), and forgets them: a new owner starts from there.  ``last`` commits
