@@ -113,8 +113,6 @@ class ServiceRuntime:
             if watching is not None:  # before the broker stops: a restart in progress must not start it again
                 watching.cancel()
                 await asyncio.gather(watching, return_exceptions=True)
-            if self.watchdog is not None:  # no record handled any more; the offsets held are committed
-                await self.watchdog.subscription.close()
             if self.broker is not None:
                 await self.broker.stop()
             for task in tasks:
