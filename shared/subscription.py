@@ -65,18 +65,17 @@ class Progress:
 class Commits(ConsumerRebalanceListener):
     """The offsets after the handled records, committed at most every ``interval`` seconds.
 
-    A commit is one request to the broker, which stores each offset: at the load bench's rates a batch is one or two
-    records, so one commit per batch was one request per record, 0.19 ms CPU in the consumer and 0.25 ms in Tansu
-    each (1,000 commits on a private Tansu; ``bench/subscription.py`` at 40 records/s: 1.0 -> 0.05 commits per
-    record).  ``note`` keeps the offsets of a batch whose effects are committed; the first note after a quiet
-    interval is committed at once (in a task of its own: the next batch does not wait for it), later ones gather
-    until ``interval`` has passed since the last commit.
+    A commit is one request to the broker, which stores each offset: at the load bench's rates a batch is one or
+    two records, so one commit per batch was one request per record (``bench/subscription.py`` at 20 records/s:
+    consumer 0.2 ms and broker 0.25 ms CPU per commit).  ``note`` keeps the offsets of a batch whose effects
+    are committed; the first note after a quiet interval is committed at once (in a task of its own: the next
+    batch does not wait for it), later ones gather until ``interval`` has passed since the last commit.
     Redelivery after a crash is at most an interval's records, which the inbox turns into duplicates.
 
     As the group's rebalance listener it commits what it holds of the partitions being taken away before they
     go (aiokafka calls it before rejoining), and forgets them: a new owner starts from there.  ``last`` commits
-    everything held before the consumer goes (a restart, closing).  Only the partitions that had records are
-    committed (FastStream's ``ack`` committed every assigned partition's position, most of them unchanged:
+    everything held before the consumer goes (a restart, closing).  Only the partitions that had records are committed
+    (FastStream's ``ack`` committed every assigned partition's position, most of them unchanged:
     ``bench/subscription.py``, the broker's CPU per record 2.31 -> 2.06 ms), and only those still assigned: a
     partition revoked meanwhile is left to its new owner.
     """
@@ -168,10 +167,10 @@ class Subscription:
     async def restart(self) -> None:
         """Leave the group and join again as a new member, losing and repeating nothing.
 
-        The record in hand is finished first (its effect and dead letter are not cut in half) and the offsets held
-        are committed (``Commits.last``); records fetched after it are left unacknowledged, so the next consumer
-        starts from the last committed offset and the inbox turns any second delivery into a duplicate.  Stopping
-        the subscriber stops its aiokafka consumer, which sends LeaveGroup; starting it builds a fresh consumer.
+        The record in hand is finished first (its effect and dead letter are not cut in half); records
+        fetched after it are left unacknowledged, so the next consumer starts from the last committed
+        offset and the inbox turns any second delivery into a duplicate.  Stopping the subscriber stops
+        its aiokafka consumer, which sends LeaveGroup; starting it builds a fresh consumer.
         """
         self.progress.paused = True
         try:
