@@ -32,9 +32,6 @@ from shared.settings import DEFAULT_COMMIT_INTERVAL_MS
 
 log = get_logger(__name__)
 
-LAST_COMMIT_SECONDS = 5.0
-"""How long a consumer that is going waits to commit its last offsets (``Commits.last``)."""
-
 
 def _set_event() -> asyncio.Event:
     event = asyncio.Event()
@@ -73,8 +70,8 @@ class Commits(ConsumerRebalanceListener):
     Redelivery after a crash is at most an interval's records, which the inbox turns into duplicates.
 
     As the group's rebalance listener it commits what it holds of the partitions being taken away before they
-    go (aiokafka calls it before rejoining), and forgets them: a new owner starts from there.  ``last`` commits
-    everything held before the consumer goes (a restart, closing).  Only the partitions that had records are committed
+    go (aiokafka calls it before rejoining), and forgets them: a new owner starts from there.  ``flush``
+    commits everything held (a restart, closing).  Only the partitions that had records are committed
     (FastStream's ``ack`` committed every assigned partition's position, most of them unchanged:
     ``bench/subscription.py``, the broker's CPU per record 2.31 -> 2.06 ms), and only those still assigned: a
     partition revoked meanwhile is left to its new owner.
@@ -128,21 +125,11 @@ class Commits(ConsumerRebalanceListener):
             except KafkaError as exc:
                 log.warning("offset commit failed; its records will come again", error=repr(exc), offsets=len(offsets))
 
-    async def last(self, timeout: float = LAST_COMMIT_SECONDS) -> None:
-        """Before the consumer goes: what is held is committed, and no commit waits for its interval any more.
-
-        Bounded: aiokafka retries a commit for as long as the broker does not answer, and a service stopping in
-        an outage must still stop (the offsets not committed only mean their records come again, as duplicates).
-        """
-        try:
-            async with asyncio.timeout(timeout):
-                await self.flush()
-        except TimeoutError:
-            log.warning("offsets not committed before the consumer stopped; their records will come again")
-        finally:
-            if self._later is not None:
-                self._later.cancel()
-                self._later = None
+    def cancel(self) -> None:
+        """Stops a commit waiting for its interval (the consumer is going; ``flush`` first to keep the offsets)."""
+        if self._later is not None:
+            self._later.cancel()
+            self._later = None
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         await self.flush(revoked)
@@ -175,7 +162,8 @@ class Subscription:
         self.progress.paused = True
         try:
             await self.progress.idle.wait()
-            await self.commits.last()
+            await self.commits.flush()
+            self.commits.cancel()
             await self.subscriber.stop()
         finally:
             self.progress.paused = False
@@ -189,7 +177,8 @@ class Subscription:
         a batch that ends after this is not committed, and comes again to the next consumer as duplicates.
         """
         self.progress.paused = True
-        await self.commits.last()
+        await self.commits.flush()
+        self.commits.cancel()
 
 
 def subscribe(

@@ -51,7 +51,7 @@ async def test_the_first_batch_after_a_quiet_interval_is_committed_at_once_later
     assert kafka.commits == [{A: 5}]  # held until the interval has passed
     await commits.flush()
     assert kafka.commits == [{A: 5}, {A: 7, B: 1}]  # the last offset of each partition, once
-    await commits.last()
+    commits.cancel()
 
 
 async def test_held_offsets_are_committed_when_the_interval_has_passed() -> None:
@@ -76,7 +76,7 @@ async def test_partitions_being_revoked_are_committed_first_and_only_they() -> N
     kafka.assigned = {A}
     await commits.flush()
     assert kafka.commits == [{A: 1}, {B: 8}, {A: 2}]
-    await commits.last()
+    commits.cancel()
 
 
 async def test_a_partition_no_longer_assigned_is_left_to_its_new_owner() -> None:
@@ -89,7 +89,7 @@ async def test_a_partition_no_longer_assigned_is_left_to_its_new_owner() -> None
     assert kafka.commits == [{A: 1}, {A: 2}]
     await commits.flush()
     assert kafka.commits == [{A: 1}, {A: 2}]  # B's offset is not kept for later either
-    await commits.last()
+    commits.cancel()
 
 
 async def test_a_refused_commit_is_dropped_not_retried() -> None:
@@ -101,7 +101,7 @@ async def test_a_refused_commit_is_dropped_not_retried() -> None:
     kafka.refuse = False
     await commits.flush()
     assert kafka.commits == []
-    await commits.last()
+    commits.cancel()
 
 
 async def test_a_new_consumer_starts_with_nothing_held() -> None:
@@ -114,20 +114,4 @@ async def test_a_new_consumer_starts_with_nothing_held() -> None:
     await commits.flush()
     assert old.commits == [{A: 1}]
     assert new.commits == [{A: 6}]
-    await commits.last()
-
-
-class SilentConsumer(FakeConsumer):
-    """A broker that does not answer: aiokafka retries the commit until it does."""
-
-    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
-        await asyncio.Event().wait()
-
-
-async def test_the_last_commit_is_bounded_when_the_broker_does_not_answer() -> None:
-    kafka, commits = SilentConsumer(A), Commits(interval=3600)
-    commits.note(kafka, [record(A, 0)])
-    await settled()
-    commits.note(kafka, [record(A, 1)])
-    await commits.last(timeout=0.05)  # returns: a service stopping in an outage still stops
-    assert commits._later is None
+    commits.cancel()
