@@ -1,17 +1,17 @@
 """The consumer path over a live broker: CPU per record in the consuming process and in the broker.
 
 ``shared.subscription.subscribe`` with an ``IdempotentConsumer`` as the services run it (FastStream, aiokafka,
-batches, offsets committed at most every ``--commit-interval`` ms, Postgres), on a local Tansu, takes records
-offered at a fixed rate on ``--topics`` topics of three partitions (a group reads several topics, as matching
-and notifications do); each record is one row in a table.  The records come from a child process, so this
-process's CPU (``getrusage``) is the consumer's alone: fetches, the handler's transaction, the offset commits.
-The broker's CPU (psutil) includes taking the records in.  Each round uses fresh topics and a fresh group; the
-medians of ``--rounds`` are printed.
+batches, one offset commit per batch, Postgres), on a local Tansu, takes records offered at a fixed rate on
+``--topics`` topics of three partitions (a group reads several topics, as matching and notifications do); each
+record is one row in a table.  The records come from a child process, so this process's CPU
+(``getrusage``) is the consumer's alone: fetches, the handler's transaction, the offset commit.  The broker's
+CPU (psutil) includes taking the records in.  Each round uses fresh topics and a fresh group; the medians of
+``--rounds`` are printed.
 
 It measures one checkout: compare two by running it in each, in turn (the machine is shared: whatever else
 runs falls on both alike).  The numbers behind ``shared/subscription.py``'s handler argument and commits.
 
-    python -m bench.subscription [--rate 40] [--seconds 8] [--rounds 3] [--topics 3] [--commit-interval 500]
+    python -m bench.subscription [--rate 40] [--seconds 8] [--rounds 3] [--topics 3]
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from mentorship.devstack.broker import start_broker
 from shared.bus import ensure_topics, new_broker, new_producer
 from shared.db import create_pool, migrate, shared_migrations
 from shared.inbox import IdempotentConsumer
-from shared.settings import DEFAULT_COMMIT_INTERVAL_MS
 from shared.subscription import subscribe
 
 PRODUCER = """
@@ -71,17 +70,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--topics", type=int, default=3, help="topics the group reads (three partitions each)")
     parser.add_argument("--batch", type=int, default=100, help="the consumer's batch size")
     parser.add_argument("--fetch-wait", type=int, default=20, help="the consumer's fetch_max_wait_ms")
-    parser.add_argument(
-        "--commit-interval",
-        type=int,
-        default=DEFAULT_COMMIT_INTERVAL_MS,
-        help="the consumer's commit_interval_ms (0: a commit after every batch)",
-    )
     args = parser.parse_args(argv)
     if args.rate <= 0 or args.seconds <= 0 or min(args.rounds, args.topics, args.batch, args.fetch_wait) < 1:
         parser.error("--rate and --seconds must be > 0, --rounds, --topics, --batch and --fetch-wait >= 1")
-    if args.commit_interval < 0:
-        parser.error("--commit-interval must be >= 0")
     return args
 
 
@@ -113,13 +104,7 @@ async def measure(bootstrap: str, dsn: str, broker_pid: int, args: argparse.Name
     )
     broker = new_broker(bootstrap)
     subscribe(
-        broker,
-        consumer,
-        topics,
-        session_timeout_ms=6000,
-        batch_size=args.batch,
-        fetch_max_wait_ms=args.fetch_wait,
-        commit_interval_ms=args.commit_interval,
+        broker, consumer, topics, session_timeout_ms=6000, batch_size=args.batch, fetch_max_wait_ms=args.fetch_wait
     )
     await broker.start()
     broker_process = psutil.Process(broker_pid)
@@ -152,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
         rows = _measure_all(args)
     print(
         f"\n{args.rate:g} records/s on {args.topics} topics x 3 partitions, batches of up to {args.batch},"
-        f" fetch wait {args.fetch_wait} ms, commits at most every {args.commit_interval} ms:"
+        f" fetch wait {args.fetch_wait} ms:"
     )
     consumer, broker = statistics.median(r[1] for r in rows), statistics.median(r[2] for r in rows)
     print(table(["round", "records", "ms CPU/record (consumer process)", "ms CPU/record (broker)"], [
