@@ -162,7 +162,6 @@ class ServiceRuntime:
             session_timeout_ms=s.consumer_session_timeout_ms,
             batch_size=self.consumer_batch_size or s.consumer_batch_size,
             fetch_max_wait_ms=self.consumer_fetch_max_wait_ms or s.consumer_fetch_max_wait_ms,
-            commit_interval_ms=s.consumer_commit_interval_ms,
         )
         self.watchdog = ConsumerWatchdog(
             subscription,

@@ -11,7 +11,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.roles import DEV_JWT_SECRET
 
 DEFAULT_MAX_EVENT_BYTES = 1_000_000  # below Kafka's default message.max.bytes (1,048,588)
-DEFAULT_COMMIT_INTERVAL_MS = 500  # a consumer's offset commits at most this often (shared.subscription.Commits)
 
 
 def http_url(value: str | None, example: str) -> str | None:
@@ -140,14 +139,6 @@ class ServiceSettings(BrokerSettings):
         le=1000,
         description="Records a consumer handles in one transaction at most, with one offset commit (whatever has"
         " arrived; it does not wait to fill a batch). 1: one transaction and one offset commit per record",
-    )
-    consumer_commit_interval_ms: int = Field(
-        default=DEFAULT_COMMIT_INTERVAL_MS,
-        ge=0,
-        le=10_000,
-        description="How often a consumer commits its offsets at most; always before its partitions are taken"
-        " away and when it stops. A crash redelivers at most this long's records (the inbox makes them"
-        " duplicates); consumer lag as the broker sees it trails by as much. 0: after every batch",
     )
     consumer_fetch_max_wait_ms: int = Field(
         default=20,

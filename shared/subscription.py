@@ -7,10 +7,6 @@ handler's transaction or dead-lettered the message.
 ``subscribe`` returns a ``Subscription``: the subscriber, what its handler is doing (``Progress``) and
 ``restart``, which the consumer watchdog (``shared.watchdog``) uses to make a stuck consumer leave its
 group and join again as a new member.
-
-Offsets are committed by ``Commits``, at most once per ``commit_interval_ms`` and never before the effects of
-the records they pass: always before the group takes partitions away (the rebalance listener), before a
-restart and when the subscription is closed; when the consumer falls idle, within the interval.
 """
 
 from __future__ import annotations
@@ -20,17 +16,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
 from shared.inbox import Delivery, IdempotentConsumer
-from shared.logging import get_logger
 from shared.metrics import consumer_lag
-from shared.settings import DEFAULT_COMMIT_INTERVAL_MS
-
-log = get_logger(__name__)
 
 
 def _set_event() -> asyncio.Event:
@@ -59,92 +50,12 @@ class Progress:
         self.idle.set()
 
 
-class Commits(ConsumerRebalanceListener):
-    """The offsets after the handled records, committed at most every ``interval`` seconds.
-
-    A commit is one request to the broker, which stores each offset: at the load bench's rates a batch is one or
-    two records, so one commit per batch was one request per record (``bench/subscription.py`` at 20 records/s:
-    consumer 0.2 ms and broker 0.25 ms CPU per commit).  ``note`` keeps the offsets of a batch whose effects
-    are committed; the first note after a quiet interval is committed at once (in a task of its own: the next
-    batch does not wait for it), later ones gather until ``interval`` has passed since the last commit.
-    Redelivery after a crash is at most an interval's records, which the inbox turns into duplicates.
-
-    As the group's rebalance listener it commits what it holds of the partitions being taken away before they
-    go (aiokafka calls it before rejoining), and forgets them: a new owner starts from there.  ``flush``
-    commits everything held (a restart, closing).  Only the partitions that had records are committed
-    (FastStream's ``ack`` committed every assigned partition's position, most of them unchanged:
-    ``bench/subscription.py``, the broker's CPU per record 2.31 -> 2.06 ms), and only those still assigned: a
-    partition revoked meanwhile is left to its new owner.
-    """
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self.pending: dict[TopicPartition, int] = {}
-        self.kafka: AIOKafkaConsumer | None = None
-        self.last_commit = float("-inf")
-        self._later: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()  # one commit at a time: offsets go to the broker in the order noted
-
-    def note(self, kafka: AIOKafkaConsumer, last: Iterable[ConsumerRecord]) -> None:
-        """The records handled (``last``: the last one of each partition); committed now or within ``interval``."""
-        if kafka is not self.kafka:  # a new consumer (after a restart): nothing held belongs to it
-            self.pending.clear()
-            self.kafka = kafka
-        for record in last:
-            self.pending[TopicPartition(record.topic, record.partition)] = record.offset + 1
-        if self._later is None:
-            delay = max(self.last_commit + self.interval - time.monotonic(), 0.0)
-            self._later = asyncio.create_task(self._commit_after(delay), name="offset-commits")
-
-    async def _commit_after(self, delay: float) -> None:
-        if delay:
-            await asyncio.sleep(delay)
-        self._later = None  # what is noted from here on is committed by the next task
-        await self.flush()
-
-    async def flush(self, partitions: Iterable[TopicPartition] | None = None) -> None:
-        """Commits what is held (of ``partitions`` only, if given), of the partitions the consumer still holds.
-
-        A commit the broker refuses (the group moved on: the partitions may be another member's now) is logged
-        and its offsets dropped: their records are delivered again to whoever holds the partitions next, and the
-        inbox makes them duplicates.  A broker that does not answer is waited for (aiokafka retries).
-        """
-        async with self._lock:
-            kafka = self.kafka
-            if kafka is None or not self.pending:
-                return
-            wanted = self.pending.keys() if partitions is None else set(partitions) & self.pending.keys()
-            assigned = kafka.assignment()
-            offsets = {tp: self.pending.pop(tp) for tp in list(wanted)}
-            offsets = {tp: offset for tp, offset in offsets.items() if tp in assigned}
-            if not offsets:
-                return
-            self.last_commit = time.monotonic()
-            try:
-                await kafka.commit(offsets)
-            except KafkaError as exc:
-                log.warning("offset commit failed; its records will come again", error=repr(exc), offsets=len(offsets))
-
-    def cancel(self) -> None:
-        """Stops a commit waiting for its interval (the consumer is going; ``flush`` first to keep the offsets)."""
-        if self._later is not None:
-            self._later.cancel()
-            self._later = None
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self.flush(revoked)
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        return None
-
-
 @dataclass
 class Subscription:
     subscriber: object  # FastStream's Kafka subscriber (start, stop, consumer)
     group: str
     topics: list[str]
     progress: Progress
-    commits: Commits = field(default_factory=lambda: Commits(DEFAULT_COMMIT_INTERVAL_MS / 1000))
 
     @property
     def consumer(self) -> AIOKafkaConsumer | None:
@@ -162,23 +73,11 @@ class Subscription:
         self.progress.paused = True
         try:
             await self.progress.idle.wait()
-            await self.commits.flush()
-            self.commits.cancel()
             await self.subscriber.stop()
         finally:
             self.progress.paused = False
         self.progress.last_record = time.monotonic()
         await self.subscriber.start()
-
-    async def close(self) -> None:
-        """Before the broker stops: no record is handled any more, and the offsets of those handled are committed.
-
-        It does not wait for a record in hand (the service is stopping, perhaps because the database is gone):
-        a batch that ends after this is not committed, and comes again to the next consumer as duplicates.
-        """
-        self.progress.paused = True
-        await self.commits.flush()
-        self.commits.cancel()
 
 
 def subscribe(
@@ -189,7 +88,6 @@ def subscribe(
     session_timeout_ms: int = 10_000,
     batch_size: int = 1,
     fetch_max_wait_ms: int = 500,
-    commit_interval_ms: int = DEFAULT_COMMIT_INTERVAL_MS,
 ) -> Subscription:
     """Tansu admits a joining member only after about half the session timeout, so tests use a short one.
 
@@ -198,8 +96,7 @@ def subscribe(
     ``fetch_max_wait_ms`` bounds how long the broker may hold a fetch that found nothing new: Tansu looks
     for records again after half of it, three quarters and so on, so a record arriving at an idle consumer
     waits about half of it at most, and an idle consumer fetches that often (Kafka's default 500 ms; a
-    latency-sensitive consumer sets a few tens of ms).  ``commit_interval_ms``: how often offsets are committed
-    at most (``Commits``; 0: after every batch, still off the handler's path).
+    latency-sensitive consumer sets a few tens of ms).
     """
     options = {
         "group_id": consumer.group,
@@ -210,8 +107,7 @@ def subscribe(
         "fetch_max_wait_ms": fetch_max_wait_ms,
     }
     progress = Progress()
-    commits = Commits(commit_interval_ms / 1000)
-    subscriber = broker.subscriber(*topics, listener=commits, **options)
+    subscriber = broker.subscriber(*topics, **options)
     if batch_size > 1:
 
         @subscriber(decoder=_the_message)
@@ -225,11 +121,11 @@ def subscribe(
             finally:
                 progress.done()
             last = {(r.topic, r.partition): r for r in records}
-            commits.note(msg.consumer, last.values())
+            await _commit(msg.consumer, last.values())
             for record in last.values():
                 _record_lag(consumer.group, msg, record)
 
-        return Subscription(subscriber, consumer.group, list(topics), progress, commits)
+        return Subscription(subscriber, consumer.group, list(topics), progress)
 
     @subscriber(decoder=_the_message)
     async def on_message(msg: KafkaMessage) -> None:
@@ -241,10 +137,10 @@ def subscribe(
             await consumer.process(_delivery(record))
         finally:
             progress.done()
-        commits.note(msg.consumer, [record])
+        await _commit(msg.consumer, [record])
         _record_lag(consumer.group, msg, record)
 
-    return Subscription(subscriber, consumer.group, list(topics), progress, commits)
+    return Subscription(subscriber, consumer.group, list(topics), progress)
 
 
 async def _the_message(msg: KafkaMessage) -> KafkaMessage:
@@ -270,6 +166,22 @@ async def _fetched(kafka: AIOKafkaConsumer, most: int) -> list[ConsumerRecord]:
     """
     batches = await kafka.getmany(timeout_ms=0, max_records=most)
     return [record for records in batches.values() for record in records]
+
+
+async def _commit(kafka: AIOKafkaConsumer, last: Iterable[ConsumerRecord]) -> None:
+    """Commits the offsets after the handled records (``last``: the last one of each partition), only theirs.
+
+    FastStream's ``ack`` committed the position of every assigned partition (nine for a group reading three
+    topics), most of them unchanged: the broker stored each offset again and the consumer encoded them
+    (``bench/subscription.py``: the broker's CPU per record 2.31 -> 2.06 ms).  A partition revoked meanwhile is
+    left to its new owner, as ``ack`` left it: it commits only what is assigned.
+    """
+    assigned = kafka.assignment()
+    offsets = {
+        tp: record.offset + 1 for record in last if (tp := TopicPartition(record.topic, record.partition)) in assigned
+    }
+    if offsets:
+        await kafka.commit(offsets)
 
 
 def _delivery(record: ConsumerRecord) -> Delivery:

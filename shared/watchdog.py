@@ -130,8 +130,6 @@ class ConsumerWatchdog:
                     log.exception("consumer watchdog round failed", group=self.subscription.group)
                 await until_any(stop, seconds=self.interval)
         finally:
-            # The runtime ends the watchdog before it stops the broker: the last offsets are committed here.
-            await self.subscription.close()
             if self._admin is not None:
                 await self._admin.close()
             if self._probe is not None:

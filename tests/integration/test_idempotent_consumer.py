@@ -36,11 +36,8 @@ def envelope_of(event, subject: str = "m1", sequence: int = 1) -> Envelope:
 class Scenario:
     """A consumer group on its own topic, with an ``effects`` table the handlers write to."""
 
-    def __init__(
-        self, bootstrap: str, pool: asyncpg.Pool, topic: str, batch_size: int = 1, commit_interval_ms: int = 500
-    ) -> None:
+    def __init__(self, bootstrap: str, pool: asyncpg.Pool, topic: str, batch_size: int = 1) -> None:
         self.bootstrap, self.pool, self.topic, self.batch_size = bootstrap, pool, topic, batch_size
-        self.commit_interval_ms = commit_interval_ms
         self.group = f"group-{uuid.uuid4().hex[:8]}"
         self.calls: dict[int, int] = {}
 
@@ -70,16 +67,8 @@ class Scenario:
             max_attempts=3,
             backoff_seconds=0.01,
         )
-        self.consumer = consumer
         self.broker = new_broker(self.bootstrap)
-        self.subscription = subscribe(
-            self.broker,
-            consumer,
-            [self.topic],
-            session_timeout_ms=2_000,
-            batch_size=self.batch_size,
-            commit_interval_ms=self.commit_interval_ms,
-        )
+        subscribe(self.broker, consumer, [self.topic], session_timeout_ms=2_000, batch_size=self.batch_size)
         await self.broker.start()
 
     async def stop(self):
@@ -151,72 +140,17 @@ async def test_offsets_are_committed_after_handling(scenario: Scenario, broker) 
         await scenario.send(capacity(value).to_bytes())
     await eventually(lambda: _has(scenario, [5, 6, 7]))
 
+    partition = TopicPartition(scenario.topic, 0)
+
     async def committed_all() -> bool:
-        return await committed(scenario) == 3
+        reader = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=scenario.group, enable_auto_commit=False)
+        await reader.start()
+        try:
+            return await reader.committed(partition) == 3
+        finally:
+            await reader.stop()
 
     await eventually(committed_all, timeout=10)
-
-
-async def committed(scenario: Scenario) -> int | None:
-    """The group's committed offset on the topic's one partition, as the broker has it."""
-    reader = AIOKafkaConsumer(bootstrap_servers=scenario.bootstrap, group_id=scenario.group, enable_auto_commit=False)
-    await reader.start()
-    try:
-        return await reader.committed(TopicPartition(scenario.topic, 0))
-    finally:
-        await reader.stop()
-
-
-@pytest.fixture(params=[1, 10], ids=["one-by-one", "batches"])
-async def holding(broker, pool, topic_name, request):
-    """A consumer whose commit interval is never reached in a test: what it holds goes only when it must."""
-    scenario = Scenario(broker.bootstrap, pool, topic_name, request.param, commit_interval_ms=600_000)
-    await scenario.start()
-    yield scenario
-    await scenario.stop()
-
-
-async def _handled_with_two_held(scenario: Scenario) -> None:
-    """5 handled and committed at once (the first batch after a quiet interval), then 6 and 7 handled and held."""
-    await scenario.send(capacity(5).to_bytes())
-    await eventually(lambda: _has(scenario, [5]))
-
-    async def first_committed() -> bool:
-        return await committed(scenario) == 1
-
-    await eventually(first_committed, timeout=10)
-    for value in (6, 7):
-        await scenario.send(capacity(value).to_bytes())
-    await eventually(lambda: _has(scenario, [5, 6, 7]))
-    assert await committed(scenario) == 1
-
-
-async def test_held_offsets_are_committed_before_the_group_takes_the_partition_away(holding: Scenario) -> None:
-    """A second member joins: the rebalance revokes the partition from the first, which commits what it held
-    first, so the partition's next owner starts after 7 (no interval passes)."""
-    await _handled_with_two_held(holding)
-    second = new_broker(holding.bootstrap)
-    subscribe(second, holding.consumer, [holding.topic], session_timeout_ms=2_000, commit_interval_ms=600_000)
-    await second.start()
-    try:
-
-        async def all_committed() -> bool:
-            return await committed(holding) == 3
-
-        await eventually(all_committed, timeout=15)
-    finally:
-        await second.stop()
-    assert holding.calls == {5: 1, 6: 1, 7: 1}
-
-
-async def test_held_offsets_are_committed_when_the_subscription_closes(holding: Scenario) -> None:
-    await _handled_with_two_held(holding)
-    await holding.subscription.close()
-    assert await committed(holding) == 3
-    await holding.send(capacity(8).to_bytes())  # closed: left unacknowledged for the next consumer
-    await holding.send(capacity(9).to_bytes())
-    await holding.broker.stop()
-    assert await committed(holding) == 3
 
 
 async def test_events_the_group_does_not_handle_are_skipped(scenario: Scenario) -> None:
