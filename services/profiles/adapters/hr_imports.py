@@ -100,32 +100,17 @@ class PostgresHrImports:
         employee's rows with their facts, in one transaction), so hr_import_rows is read alone.  Joined to
         hr_facts to see the fact again it cost three times the Postgres CPU, 2 µs a row of a nightly snapshot
         (bench/hr_import.py)."""
-        if all(len(h) == ROW_HASH_BYTES for h in hashes):  # one bytea, cut by Postgres: as ids in ``in_roster``
-            rows = await conn.fetch(
-                "SELECT content_hash, employee_id FROM hr_import_rows WHERE content_hash = ANY(ARRAY("
-                f"SELECT substring($1::bytea FROM n * {ROW_HASH_BYTES} + 1 FOR {ROW_HASH_BYTES})"
-                f" FROM generate_series(0, length($1::bytea) / {ROW_HASH_BYTES} - 1) AS n))",
-                b"".join(hashes),
-            )
-        else:
-            rows = await conn.fetch(
-                "SELECT content_hash, employee_id FROM hr_import_rows WHERE content_hash = ANY($1::bytea[])", hashes
-            )
+        hashes_sql, hashes_arg = _hash_array(hashes)
+        rows = await conn.fetch(
+            f"SELECT content_hash, employee_id FROM hr_import_rows WHERE content_hash = ANY({hashes_sql})", hashes_arg
+        )
         return {r[0]: r[1] for r in rows}  # bytea comes back as bytes
 
     async def keep_rows(self, conn: asyncpg.Connection, rows: list[tuple[bytes, str, str]]) -> None:
         if not rows:
             return
         joined, columns = text_columns([e for _, e, _ in rows], [i for _, _, i in rows])
-        hashes = [h for h, _, _ in rows]
-        if all(len(h) == ROW_HASH_BYTES for h in hashes):  # one bytea, cut by Postgres: as in ``seen_rows``
-            hashes_sql = (
-                f"ARRAY(SELECT substring($1::bytea FROM n * {ROW_HASH_BYTES} + 1 FOR {ROW_HASH_BYTES})"
-                f" FROM generate_series(0, length($1::bytea) / {ROW_HASH_BYTES} - 1) AS n ORDER BY n)"
-            )
-            hashes_arg: bytes | list[bytes] = b"".join(hashes)
-        else:
-            hashes_sql, hashes_arg = "$1::bytea[]", hashes
+        hashes_sql, hashes_arg = _hash_array([h for h, _, _ in rows])
         # The kept facts are looked up by the batch's event ids (``= ANY``, an index search each), not joined:
         # the planner hashed all of hr_facts for every batch of a first import, unanalysed as it grows (after
         # 20,000 rows, 18-45 ms of the backend a batch; EXPLAIN ANALYZE, bench/hr_import.py).
@@ -150,3 +135,16 @@ class PostgresHrImports:
             "SELECT coalesce(array_agg(employee_id ORDER BY employee_id), '{}') FROM hr_workers"
             " WHERE participant_id IS NOT NULL AND applied ->> 'status' <> 'terminated'"
         )
+
+
+def _hash_array(hashes: list[bytes]) -> tuple[str, bytes | list[bytes]]:
+    """Parameter ``$1`` as the ``bytea[]`` of ``hashes``, in order, and its argument: when each is a row hash
+    (``ROW_HASH_BYTES``), one ``bytea`` that Postgres cuts (as ids in ``in_roster``: asyncpg checks each item of an
+    array argument against the collection ABCs in Python); else the array itself."""
+    if all(len(h) == ROW_HASH_BYTES for h in hashes):
+        return (
+            f"ARRAY(SELECT substring($1::bytea FROM n * {ROW_HASH_BYTES} + 1 FOR {ROW_HASH_BYTES})"
+            f" FROM generate_series(0, length($1::bytea) / {ROW_HASH_BYTES} - 1) AS n ORDER BY n)",
+            b"".join(hashes),
+        )
+    return "$1::bytea[]", hashes
