@@ -74,24 +74,15 @@ class PostgresHrImports:
         await conn.execute("DELETE FROM hr_import_roster WHERE import_id = $1", import_id)
 
     async def in_roster(self, conn: asyncpg.Connection, import_id: UUID, employee_ids: list[str]) -> set[str]:
-        """The ids go as one text, a line each, split by Postgres: asyncpg checks each element of a text[]
-        argument against abstract base classes in Python (``ABCMeta.__instancecheck__`` twice an id), profiles'
-        largest own cost in a nightly snapshot under cProfile (bench/hr_import.py --profile).  An id is one line
-        (``shared.fields.Id``); one with a line break, or an empty one, goes in an array as before."""
-        lines = "\n".join(employee_ids)
-        if lines.count("\n") != max(len(employee_ids) - 1, 0) or "" in employee_ids:
-            rows = await conn.fetch(
-                "SELECT employee_id FROM hr_import_roster WHERE import_id = $1 AND employee_id = ANY($2::text[])",
-                import_id,
-                employee_ids,
-            )
-        else:
-            rows = await conn.fetch(
-                "SELECT employee_id FROM hr_import_roster"
-                " WHERE import_id = $1 AND employee_id = ANY(string_to_array($2::text, E'\\n'))",
-                import_id,
-                lines,
-            )
+        """The ids as one text of lines split by Postgres (``text_columns``): asyncpg's checks of a text[] argument's
+        items were profiles' largest own cost in a nightly snapshot under cProfile (bench/hr_import.py --profile)."""
+        joined, (ids,) = text_columns(employee_ids)
+        rows = await conn.fetch(
+            "SELECT employee_id FROM hr_import_roster"
+            f" WHERE import_id = $1 AND employee_id = ANY({text_array(2, joined)})",
+            import_id,
+            ids,
+        )
         return {r[0] for r in rows}
 
     async def seen_rows(self, conn: asyncpg.Connection, hashes: list[bytes]) -> dict[bytes, str]:

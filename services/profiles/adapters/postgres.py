@@ -26,7 +26,7 @@ def text_columns(*columns: Sequence[str]) -> tuple[bool, list[Any]]:
     never do); else each a ``text[]`` as before.  asyncpg checks every element of an array argument against
     abstract base classes in Python (``ABCMeta.__instancecheck__`` twice a text): 1,000 rows of two such
     columns cost 0.9 -> 0.3 µs a row of client CPU as texts (timeit against Postgres; bench/hr_import.py, the
-    first import's new workers, as ``PostgresHrImports.in_roster`` does for a snapshot's roster)."""
+    first import's new workers; a snapshot's roster in ``PostgresHrImports.in_roster``)."""
     joined = ["\n".join(column) for column in columns]
     if all(
         text.count("\n") == len(column) - 1 and "" not in column for text, column in zip(joined, columns, strict=True)
