@@ -214,19 +214,38 @@ def seal_value(value: Any, subjects: Sequence[str], key: bytes) -> dict[str, Any
     return _Sealer(subjects, key).seal(value)
 
 
-class _Sealer:
-    """``seal_value`` for many values of one payload: the cipher, the associated data and the random nonces made
-    once, not per value (bench/hr_import.py: a first import seals six values per row)."""
+class _Nonces:
+    """Random nonces handed out in turn from one read of the random source, another read when they run out: a
+    bulk seal reads it once for a batch, not once a payload (``os.urandom`` was 2 µs of a first import's row).
+    Belongs to one call (``seal_payload``, ``Sealing.seal_many``), never shared between threads."""
 
-    def __init__(self, subjects: Sequence[str], key: bytes) -> None:
-        self.subjects, self.cipher, self.aad = list(subjects), AESGCM(key), _aad(subjects)
-        self.nonces = b""
+    __slots__ = ("at", "pool", "refill")
+
+    def __init__(self, count: int = 8) -> None:
+        self.refill = _NONCE * max(count, 8)
+        self.pool, self.at = os.urandom(self.refill), 0
+
+    def take(self) -> bytes:
+        at = self.at
+        if at + _NONCE > len(self.pool):
+            self.pool, at = os.urandom(self.refill), 0
+        self.at = at + _NONCE
+        return self.pool[at : at + _NONCE]
+
+
+class _Sealer:
+    """``seal_value`` for many values of one payload: the cipher and the associated data made once, not per value,
+    the nonces from a ``_Nonces`` (bench/hr_import.py: a first import seals six values per row)."""
+
+    __slots__ = ("aad", "encrypt", "nonces", "subjects")
+
+    def __init__(self, subjects: Sequence[str], key: bytes, nonces: _Nonces | None = None) -> None:
+        self.subjects, self.encrypt, self.aad = list(subjects), AESGCM(key).encrypt, _aad(subjects)
+        self.nonces = nonces if nonces is not None else _Nonces()
 
     def seal(self, value: Any) -> dict[str, Any]:
-        if not self.nonces:
-            self.nonces = os.urandom(_NONCE * 8)
-        nonce, self.nonces = self.nonces[:_NONCE], self.nonces[_NONCE:]
-        sealed = self.cipher.encrypt(nonce, _encode(value), self.aad)
+        nonce = self.nonces.take()
+        sealed = self.encrypt(nonce, _encode(value), self.aad)
         return {MARK: b2a_base64(nonce + sealed, newline=False).decode(), "for": list(self.subjects)}
 
 
@@ -309,22 +328,36 @@ def seal_payload(event_type: str, data: dict[str, Any], subjects: Sequence[str],
     Copies the containers on the way to a personal field and seals in the same walk (``_tree``), as
     ``_copied_along`` and ``_each_leaf`` would in two (bench/hr_import.py --profile: the walks were most of
     sealing a first import's row, its six encryptions a tenth)."""
+    return _seal_payload(event_type, data, subjects, keys, None)
+
+
+def _seal_payload(
+    event_type: str, data: dict[str, Any], subjects: Sequence[str], keys: Keys, nonces: _Nonces | None
+) -> dict[str, Any]:
+    """``seal_payload``, its nonces from ``nonces`` (a batch's) when given."""
     tree = _tree(event_type)
     if tree is None:
         return data
     key = _key_of(subjects, keys)
-    sealer = _Sealer(subjects, key) if key is not None else None
+    sealer = _Sealer(subjects, key, nonces) if key is not None else None
     out = dict(data)
     _seal_in(out, tree, sealer)
     return out
 
 
-@dataclass(frozen=True)
 class _Node:
-    """The personal fields of one level of a payload: those held here, and the levels below (``*``: a list's items)."""
+    """The personal fields of one level of a payload: those held here, and the levels below (``*``: a list's items).
+    For the walk: the fields here by name, the levels below a dict's keys, that of a list's items, and whether
+    nothing lies below (the items of ``ProfileUpdated.changes``: sealed in their list's loop, without a call each)."""
 
-    leaves: tuple[Leaf, ...]
-    below: tuple[tuple[str, _Node], ...]
+    __slots__ = ("below", "flat", "items", "keyed", "leaves", "named")
+
+    def __init__(self, leaves: tuple[Leaf, ...], below: tuple[tuple[str, _Node], ...]) -> None:
+        self.leaves, self.below = leaves, below
+        self.named = tuple((leaf.path[-1], leaf) for leaf in leaves)
+        self.keyed = tuple((part, node) for part, node in below if part != "*")
+        self.items = next((node for part, node in below if part == "*"), None)
+        self.flat = not below
 
 
 @functools.cache
@@ -348,22 +381,35 @@ def _seal_in(value: Any, node: _Node, sealer: _Sealer | None) -> None:
     """Seal (or, without a sealer, replace by placeholders) ``node``'s fields in ``value``, a copy already, each
     container below it copied on the way: what ``_copied_along`` copies and ``_each_leaf`` reaches."""
     if isinstance(value, dict):
-        for part, below in node.below:
-            if part != "*" and part in value:
+        for part, below in node.keyed:
+            if part in value:
                 value[part] = inner = _shallow(value[part])
                 _seal_in(inner, below, sealer)
-        for leaf in node.leaves:
-            name = leaf.path[-1]
-            if name in value:
-                field = value[name]
-                if field is not None and not is_sealed(field):
-                    value[name] = sealer.seal(field) if sealer is not None else _placeholder_at(leaf, value)
-    elif isinstance(value, list):
-        for part, below in node.below:
-            if part == "*":
-                for i, item in enumerate(value):
-                    value[i] = item = _shallow(item)
-                    _seal_in(item, below, sealer)
+        if node.named:
+            _seal_here(value, node.named, sealer)
+    elif isinstance(value, list) and node.items is not None:
+        below = node.items
+        if not below.flat:
+            for i, item in enumerate(value):
+                value[i] = item = _shallow(item)
+                _seal_in(item, below, sealer)
+            return
+        named = below.named
+        for i, item in enumerate(value):  # what _seal_in does with each item, in this loop
+            if isinstance(item, dict):
+                value[i] = item = dict(item)
+                _seal_here(item, named, sealer)
+            elif isinstance(item, list):
+                value[i] = list(item)
+
+
+def _seal_here(value: dict[str, Any], named: tuple[tuple[str, Leaf], ...], sealer: _Sealer | None) -> None:
+    """The fields of one container (a copy): each there, not ``None`` and not sealed yet, sealed or replaced."""
+    for name, leaf in named:
+        field = value.get(name)
+        if field is None or (isinstance(field, dict) and (MARK in field or LEGACY_MARK in field)):
+            continue
+        value[name] = sealer.seal(field) if sealer is not None else _placeholder_at(leaf, value)
 
 
 def _copied_along(data: dict[str, Any], leaves: Sequence[Leaf]) -> dict[str, Any]:
@@ -402,13 +448,14 @@ def needs_sealing(event_type: str, data: dict[str, Any]) -> bool:
 def _holds_unsealed(value: Any, node: _Node) -> bool:
     """``needs_sealing`` on the tree ``seal_payload`` walks, stopping at the first value to seal."""
     if isinstance(value, dict):
-        for leaf in node.leaves:
-            field = value.get(leaf.path[-1])
-            if field is not None and not is_sealed(field):
+        for name, _ in node.named:
+            field = value.get(name)
+            if field is not None and not (isinstance(field, dict) and (MARK in field or LEGACY_MARK in field)):
                 return True
-        return any(part != "*" and part in value and _holds_unsealed(value[part], below) for part, below in node.below)
-    if isinstance(value, list):
-        return any(part == "*" and any(_holds_unsealed(item, below) for item in value) for part, below in node.below)
+        return any(part in value and _holds_unsealed(value[part], below) for part, below in node.keyed)
+    if isinstance(value, list) and node.items is not None:
+        below = node.items
+        return any(_holds_unsealed(item, below) for item in value)
     return False
 
 
@@ -549,8 +596,10 @@ class Sealing:
         ]
         people = [p for found in subjects for p in found]
         keys = await self.keys(conn, people, create=True) if people else {}
+        nonces = _Nonces(8 * len(items))  # one read of the random source for the batch (six values a row sealed)
         return [
-            seal_payload(t, d, found, keys) if found else d for (_, t, d, _), found in zip(items, subjects, strict=True)
+            _seal_payload(t, d, found, keys, nonces) if found else d
+            for (_, t, d, _), found in zip(items, subjects, strict=True)
         ]
 
     async def keys(self, conn: asyncpg.Connection, people: Sequence[str], *, create: bool) -> dict[str, bytes | None]:
