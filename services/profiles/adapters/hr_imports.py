@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Collection
 from datetime import date, datetime
 from uuid import UUID
 
@@ -97,25 +98,37 @@ class PostgresHrImports:
         )
         return {r[0]: r[1] for r in rows}  # bytea comes back as bytes
 
-    async def keep_rows(self, conn: asyncpg.Connection, rows: list[tuple[bytes, str, str]]) -> None:
+    async def keep_rows(
+        self, conn: asyncpg.Connection, rows: list[tuple[bytes, str, str]], written: Collection[str] = ()
+    ) -> None:
+        """``written``: event ids of facts this transaction wrote itself (a first import's new workers), kept
+        without looking them up again; the others' facts are looked up (the row is kept only with its fact)."""
         if not rows:
             return
+        if written:  # the written ones first: ``$4`` of them skip the look-up (the same rows kept, in any order)
+            rows = [r for r in rows if r[2] in written] + [r for r in rows if r[2] not in written]
+            known = sum(1 for r in rows if r[2] in written)
+        else:
+            known = 0
         joined, columns = text_columns([e for _, e, _ in rows], [i for _, _, i in rows])
         hashes_sql, hashes_arg = _hash_array([h for h, _, _ in rows])
         # The kept facts are looked up by the batch's event ids (``= ANY``, an index search each), not joined:
         # the planner hashed all of hr_facts for every batch of a first import, unanalysed as it grows (after
-        # 20,000 rows, 18-45 ms of the backend a batch; EXPLAIN ANALYZE, bench/hr_import.py).
+        # 20,000 rows, 18-45 ms of the backend a batch; EXPLAIN ANALYZE, bench/hr_import.py).  Those of facts
+        # the transaction wrote are not looked up: a first import's 1,000 index searches a batch.
         await conn.execute(
             "WITH r AS MATERIALIZED ("
             f"SELECT * FROM unnest({hashes_sql}, {text_array(2, joined)}, {text_array(3, joined)})"
-            " AS r(content_hash, employee_id, event_id)),"
-            " batch AS (SELECT array_agg(event_id) AS events FROM r)"
+            " WITH ORDINALITY AS r(content_hash, employee_id, event_id, n)),"
+            " batch AS (SELECT array_agg(event_id) FILTER (WHERE n > $4) AS events FROM r)"
             " INSERT INTO hr_import_rows (content_hash, employee_id, event_id)"
             " SELECT r.content_hash, r.employee_id, r.event_id FROM r"
-            " WHERE r.event_id IN (SELECT f.event_id FROM hr_facts f, batch WHERE f.event_id = ANY(batch.events))"
+            " WHERE r.n <= $4"
+            " OR r.event_id IN (SELECT f.event_id FROM hr_facts f, batch WHERE f.event_id = ANY(batch.events))"
             " ON CONFLICT DO NOTHING",
             hashes_arg,
             *columns,
+            known,
         )
 
     async def current_workers(self, conn: asyncpg.Connection) -> list[str]:

@@ -75,23 +75,28 @@ class PostgresHrRecords:
         )
         if len(linked) != len(workers):
             return False
+        # Every column as a text of lines (``text_columns``), the number, date and time ones cast by Postgres from
+        # their text (exact: ISO dates, times to the microsecond with their offset): asyncpg checks each item of
+        # an array argument in Python (0.5 µs a row each of the three, timeit).
         joined, columns = text_columns(
             [event_id for event_id, _, _, _ in workers],
             [fact.employee_id for _, fact, _, _ in workers],
             [fact.type_name() for _, fact, _, _ in workers],
             [fact.model_dump_json() for _, fact, _, _ in workers],
+            [str(fact.schema_version) for _, fact, _, _ in workers],
+            [fact.effective_date.isoformat() for _, fact, _, _ in workers],
+            [fact.recorded_at.isoformat() for _, fact, _, _ in workers],
         )
-        event_ids, employee_ids, event_types, data = (text_array(n, joined) for n in (1, 2, 3, 4))
+        event_ids, employee_ids, event_types, data, versions, dates, times = (
+            text_array(n, joined) for n in range(1, 8)
+        )
         await conn.execute(
             "INSERT INTO hr_facts (event_id, employee_id, event_type, schema_version, effective_date, recorded_at,"
             " data) SELECT f.event_id, f.employee_id, f.event_type, f.schema_version, f.effective_date, f.recorded_at,"
-            f" f.data::jsonb FROM unnest({event_ids}, {employee_ids}, {event_types}, $5::int[], $6::date[],"
-            f" $7::timestamptz[], {data}) AS f(event_id, employee_id, event_type, schema_version, effective_date,"
-            " recorded_at, data) ON CONFLICT (event_id) DO NOTHING",
+            f" f.data::jsonb FROM unnest({event_ids}, {employee_ids}, {event_types}, {versions}::int[],"
+            f" {dates}::date[], {times}::timestamptz[], {data}) AS f(event_id, employee_id, event_type,"
+            " schema_version, effective_date, recorded_at, data) ON CONFLICT (event_id) DO NOTHING",
             *columns,
-            [fact.schema_version for _, fact, _, _ in workers],
-            [fact.effective_date for _, fact, _, _ in workers],
-            [fact.recorded_at for _, fact, _, _ in workers],
         )
         return True
 

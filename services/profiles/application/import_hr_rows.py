@@ -136,6 +136,7 @@ async def _apply(ports: Ports, conn: Conn, session: dict, rows: list[tuple[int, 
         await ports.imports.keep_rows(
             conn,
             [(hashes[number], row.employee_id, texts[number]) for number, _, row in parsed if number in ids],
+            written={texts[number] for number in first_seen},  # the new workers' facts, written just now
         )
     return results
 

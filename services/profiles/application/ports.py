@@ -10,6 +10,7 @@ are ``shared.sealing.Sealing``); the in-memory ones for unit tests in ``tests/un
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -130,8 +131,9 @@ class HrImports(Protocol):
         """Of rows' content hashes, those of rows kept before whose fact is still kept, each with its employee."""
         ...
 
-    async def keep_rows(self, conn: Conn, rows: list[tuple[bytes, str, str]]) -> None:
-        """Remember ``(content hash, employee id, fact event id)`` of rows whose fact is kept (the others not)."""
+    async def keep_rows(self, conn: Conn, rows: list[tuple[bytes, str, str]], written: Collection[str] = ()) -> None:
+        """Remember ``(content hash, employee id, fact event id)`` of rows whose fact is kept (the others not);
+        ``written``: event ids of facts this transaction wrote, kept without a look-up."""
         ...
 
     async def current_workers(self, conn: Conn) -> list[str]:

@@ -303,6 +303,25 @@ async def test_bulk_statements_take_texts_with_line_breaks_or_empty_as_arrays(pr
         assert await conn.fetchval("SELECT count(*) FROM hr_import_rows") == 0  # no fact kept: no row kept
 
 
+async def test_rows_of_facts_the_transaction_wrote_are_kept_without_a_look_up_the_others_with_their_fact(
+    profiles_pool,
+) -> None:
+    """``keep_rows``' ``written`` (a first import's new workers): kept as named; a row not named is kept only
+    when its fact is there, whatever the order of the rows."""
+    from services.profiles.adapters.hr_imports import PostgresHrImports
+
+    imports = PostgresHrImports()
+    async with profiles_pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO hr_facts (event_id, employee_id, event_type, schema_version, effective_date, recorded_at,"
+            " data) VALUES ('f2', 'E2', 'WorkerUpdated', 1, '2025-01-01', now(), '{}')"
+        )
+        rows = [(b"1" * 16, "E1", "no such fact"), (b"2" * 16, "E2", "f2"), (b"3" * 16, "E3", "f3")]
+        await imports.keep_rows(conn, rows, written={"f3"})
+        kept = await conn.fetch("SELECT employee_id, event_id FROM hr_import_rows ORDER BY 1")
+        assert [tuple(k) for k in kept] == [("E2", "f2"), ("E3", "f3")]
+
+
 async def test_a_new_worker_is_one_nobody_holds_by_id_email_or_erasure(profiles_pool) -> None:
     """``unclaimed`` and ``new_workers`` look the batch's keys up: each way a worker is held is still seen."""
     from services.profiles.adapters.hr_records import PostgresHrRecords

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -278,8 +279,9 @@ class InMemoryHrImports(Snapshotting):
         kept = {h: self.rows[h] for h in hashes if h in self.rows}
         return {h: employee_id for h, (employee_id, event_id) in kept.items() if event_id in self.hr.facts}
 
-    async def keep_rows(self, conn: Conn, rows: list[tuple[bytes, str, str]]) -> None:
+    async def keep_rows(self, conn: Conn, rows: list[tuple[bytes, str, str]], written: Collection[str] = ()) -> None:
         for content_hash, employee_id, event_id in rows:
+            assert event_id not in written or event_id in self.hr.facts, "a written fact is kept"
             if event_id in self.hr.facts:
                 self.rows.setdefault(content_hash, (employee_id, event_id))
 
