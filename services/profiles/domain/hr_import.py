@@ -100,19 +100,18 @@ def row_fact(row: ImportRow, recorded_at: datetime) -> WorkerUpdated:
     """The row as the fact it is: the row's worker fields (validated as a ``Worker`` already: ``ImportRow`` is one)
     validated once more, with the fact's own, in pydantic-core; the fact's rules hold by construction (the
     worker's employee id is the fact's, one changed field; the clock's time is aware).  Not ``model_construct``:
-    it runs in Python, for the worker and the fact, and took 8.0 µs a row to this 5.0 (timeit, process time)."""
+    it runs in Python, for the worker and the fact, and took 8.0 µs a row to this 5.0 (timeit, process time).
+    The worker is the row's own values as they are (a ``Worker`` ignores the row's ``effective_date``, an extra
+    field to it), not a dict of them built field by field: 7.3 -> 4.2 µs (timeit, min of 7)."""
     return WorkerUpdated.model_validate(
         {
             "employee_id": row.employee_id,
             "effective_date": row.effective_date,
             "recorded_at": recorded_at,
-            "worker": {name: getattr(row, name) for name in _WORKER_FIELDS},
+            "worker": row.__dict__,  # read, never changed
             "changed_fields": ["bulk_import"],
         }
     )
-
-
-_WORKER_FIELDS = tuple(Worker.model_fields)
 
 
 def leaver_fact_id(employee_id: str, as_of: date) -> uuid.UUID:
