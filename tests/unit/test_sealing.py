@@ -217,3 +217,33 @@ def test_the_associated_data_is_json_dumps_bytes_for_every_id(subjects: list[str
         key = AESGCM.generate_key(bit_length=256)
         sealed = seal_value({"name": "Ada"}, subjects, key)
         assert open_value(sealed, {subjects[0]: key}, subjects[0], None) == {"name": "Ada"}
+
+
+def test_a_bulk_seal_gives_every_value_its_own_nonce_and_each_opens_with_its_persons_key() -> None:
+    """``Sealing.seal_many`` takes the batch's nonces from one read of the random source: none is used twice,
+    past the first read's end too, and each value opens (and only) with its own person's key."""
+    import asyncio
+    import base64
+
+    from shared.sealing import MARK, Sealing
+
+    people = [f"W{n:07}" for n in range(300)]  # 300 payloads of 10 sealed values: more than the first read holds
+    keys = _keys(*people)
+
+    class Conn:
+        async def fetch(self, query: str, ids: list[str], *fresh: object) -> list[dict[str, Any]]:
+            return [{"participant_id": p, "data_key": keys[p]} for p in ids]
+
+    def payload(person: str) -> dict[str, Any]:
+        changes = [{"field": f, "old": None, "new": f"{f} of {person}"} for f in "abcdefghij"]
+        return {"participant_id": person, "changes": changes, "source": "hr_feed"}
+
+    items = [(p, "ProfileUpdated", payload(p), []) for p in people]
+    sealed = asyncio.run(Sealing().seal_many(Conn(), items))
+
+    nonces = [base64.b64decode(c["new"][MARK])[:12] for s in sealed for c in s["changes"]]
+    assert len(nonces) == 10 * len(people) == len(set(nonces))
+    for person, data in zip(people, sealed, strict=True):
+        assert open_payload("ProfileUpdated", data, keys, person) == payload(person)
+        other = people[(people.index(person) + 1) % len(people)]
+        assert open_payload("ProfileUpdated", data, {person: keys[other]}, person)["changes"][0]["new"] is None
