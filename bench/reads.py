@@ -14,31 +14,40 @@ Then, against analytics and matching running as their own processes, it measures
 (``/timelines/participants/{id}``, mentees with several relationships) and matching's mentor directory
 (``/directory/mentors``, pages across the whole directory), each beside its limit.
 
-    python -m bench.reads [--scale 1.0] [--events N] [--samples 100] [--batch-size 10000]
+    python -m bench.reads [--scale 1.0] [--events N] [--samples 100] [--batch-size 10000] [--keep DIR]
 
 The full build takes long on a small machine: ``--scale 0.1`` (10,000 staff, 2,000 participants,
-500,000 events) is a quick look; the scale used is printed with the results.
+500,000 events) is a quick look; the scale used is printed with the results. ``--keep DIR`` keeps the built
+database (an embedded server's data in ``DIR``) and reuses it at the next run with the same ``--keep``: the reads
+again, without the build (``--hashes FILE`` writes a digest of every dashboard's JSON, to compare two trees' figures
+on the same history).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import os
+import pickle
 import random
 import statistics
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 import httpx
+import psutil
 
-from bench.common import durability, per_second, postgres_server, table
+from bench.common import die_with_this_process, durability, per_second, postgres_server, table
 from bench.replay import DEPARTMENTS, START, Fact, Institution
 from mentorship.devstack.broker import start_broker
+from mentorship.devstack.postgres import start_kept_postgres
 from mentorship.stack import start_services
 from services.analytics.projecting import batches
 from services.analytics.projecting.generations import build_indexes, create_generation, make_live
@@ -62,6 +71,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--events", type=int, default=None, help="events (default 5,000,000 x scale)")
     p.add_argument("--samples", type=int, default=100, help="timed requests per read")
     p.add_argument("--batch-size", type=int, default=10_000, help="events per projector batch")
+    p.add_argument("--keep", type=Path, default=None, help="keep the built database here; reuse it if built")
+    p.add_argument("--hashes", type=Path, default=None, help="write the sha256 of every dashboard read's JSON here")
     return p
 
 
@@ -252,17 +263,59 @@ async def wait_for_directory(dsn: str, mentors: int, timeout: float) -> float:
 # --- the reads ---------------------------------------------------------------------------------------
 
 
-def timed(client: httpx.Client, paths: list[str], samples: int) -> tuple[list[float], list[float]]:
+def timed(
+    client: httpx.Client, paths: list[str], samples: int, meter: CpuMeter | None = None
+) -> tuple[list[float], list[float], tuple[float, float]]:
     """Milliseconds per request: the first request of each path (nothing of it read before: for the
-    dashboard, its figures computed), then ``samples`` requests cycling over ``paths``."""
+    dashboard, its figures computed), then ``samples`` requests cycling over ``paths``; and the CPU seconds the
+    first requests took in the service and in its Postgres backends (``meter``, (0, 0) without one)."""
 
     def once(path: str) -> float:
         started = time.perf_counter()
         _ok(client.get(path))
         return (time.perf_counter() - started) * 1000
 
+    before = meter.read() if meter else (0.0, 0.0)
     first = [once(path) for path in paths]
-    return first, [once(paths[n % len(paths)]) for n in range(samples)]
+    after = meter.read() if meter else (0.0, 0.0)
+    cpu = (after[0] - before[0], after[1] - before[1])
+    return first, [once(paths[n % len(paths)]) for n in range(samples)], cpu
+
+
+class CpuMeter:
+    """CPU seconds so far of a service's processes (psutil) and of the Postgres backends serving its database
+    (``/proc/<pid>/stat`` of each client backend connected to it; a backend that closed in between is not counted,
+    the service's pool keeps its connections)."""
+
+    def __init__(self, pid: int, dsn: str, database: str) -> None:
+        self.process, self.dsn, self.database = psutil.Process(pid), dsn, database
+
+    def read(self) -> tuple[float, float]:
+        service = 0.0
+        for process in (self.process, *self.process.children(recursive=True)):
+            times = process.cpu_times()
+            service += times.user + times.system
+        pids = asyncio.run(self._backends())
+        backends = 0.0
+        ticks = os.sysconf("SC_CLK_TCK")
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            backends += (int(fields[11]) + int(fields[12])) / ticks
+        return service, backends
+
+    async def _backends(self) -> list[int]:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            return await conn.fetchval(
+                "SELECT coalesce(array_agg(pid), '{}') FROM pg_stat_activity"
+                " WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+                self.database,
+            )
+        finally:
+            await conn.close()
 
 
 def _ok(response: httpx.Response) -> httpx.Response:
@@ -271,8 +324,63 @@ def _ok(response: httpx.Response) -> httpx.Response:
     return response
 
 
+def write_hashes(client: httpx.Client, out: Path, cohorts: list[str]) -> None:
+    """The sha256 of the JSON of every dashboard read of the bench, and of more filter combinations, one per line."""
+    paths = [path for group in dashboard_reads(cohorts).values() for path in group]
+    paths += [f"/dashboard.json?department={d}&cohort={c}" for d in DEPARTMENTS[:3] for c in cohorts[:3]]
+    paths += [f"/dashboard.json?end={START.year + y}-06-30" for y in range(YEARS)]
+    paths += ["/dashboard.json?program=none", "/dashboard.json?cohort=2031-01", "/dashboard.json?start=2031-01-01"]
+    lines = [f"{hashlib.sha256(_ok(client.get(path)).content).hexdigest()} {path}" for path in paths]
+    out.write_text("\n".join(lines) + "\n")
+    print(f"{len(lines)} dashboard digests written to {out}", flush=True)
+
+
 def percentile(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] if len(values) > 1 else values[0]
+
+
+def dashboard_reads(cohorts: list[str]) -> dict[str, list[str]]:
+    """The dashboard's reads: unfiltered, by department, cohort, period and program (alone and with the others)."""
+    years = [f"start={START.year + y}-01-01&end={START.year + y}-12-31" for y in range(YEARS)]
+    return {
+        "dashboard, unfiltered": ["/dashboard.json"],
+        "dashboard, by department": [f"/dashboard.json?department={d}" for d in DEPARTMENTS],
+        "dashboard, by cohort": [f"/dashboard.json?cohort={c}" for c in cohorts],
+        "dashboard, by period": [f"/dashboard.json?{year}" for year in years],
+        "dashboard, by program": [
+            "/dashboard.json?program=default",
+            *(f"/dashboard.json?program=default&department={d}" for d in DEPARTMENTS),
+            *(f"/dashboard.json?program=default&cohort={c}" for c in cohorts[::4]),
+            *(f"/dashboard.json?program=default&{year}" for year in years[::2]),
+        ],
+    }
+
+
+def kept_build(args: argparse.Namespace, pg, history: History, events: int, prefix: str) -> tuple[str, dict, list]:
+    """``(prefix, built, mentees)``: built now (and kept when ``--keep`` says where), or as kept before."""
+    kept = args.keep / "built.pickle" if args.keep else None
+    if kept is not None and kept.exists():
+        saved = pickle.loads(kept.read_bytes())
+        print(f"reusing the database built in {args.keep} ({saved['built']['events']:,} events)", flush=True)
+        return saved["prefix"], saved["built"], saved["mentees"]
+    analytics_dsn = pg.create_database(f"{prefix}_analytics")
+    built = asyncio.run(build(analytics_dsn, history, events, args.batch_size))
+    mentees = [participant_id for participant_id, _, _ in history.mentees]
+    if kept is not None:
+        kept.write_bytes(pickle.dumps({"prefix": prefix, "built": built, "mentees": mentees}))
+    return prefix, built, mentees
+
+
+@contextmanager
+def server(keep: Path | None) -> Iterator:
+    if keep is None:
+        with postgres_server() as pg:
+            yield pg
+        return
+    die_with_this_process()
+    keep.mkdir(parents=True, exist_ok=True)
+    with start_kept_postgres(keep / "pgdata") as pg:
+        yield pg
 
 
 def main() -> None:
@@ -283,12 +391,12 @@ def main() -> None:
     history = History(SEED, staff, participants)
     prefix = f"bench_reads_{uuid.uuid4().hex[:6]}"
     token = mint_token(DEV_JWT_SECRET, "director", [Role.admin])
-    with postgres_server() as pg, start_broker() as broker:
-        analytics_dsn = pg.create_database(f"{prefix}_analytics")
+    with server(args.keep) as pg, start_broker() as broker:
         print(f"building: {staff:,} staff, {participants:,} participants, {events:,} events", flush=True)
-        built = asyncio.run(build(analytics_dsn, history, events, args.batch_size))
-        server = asyncio.run(durability(analytics_dsn))
-        asyncio.run(publish_profiles(broker.bootstrap, built.pop("profiles_messages")))
+        prefix, built, mentees = kept_build(args, pg, history, events, prefix)
+        analytics_dsn = pg.dsn_for(f"{prefix}_analytics")
+        server_line = asyncio.run(durability(analytics_dsn))
+        asyncio.run(publish_profiles(broker.bootstrap, built["profiles_messages"]))
         logs = Path(f"/tmp/{prefix}")
         logs.mkdir(exist_ok=True)
         with start_services(
@@ -303,21 +411,9 @@ def main() -> None:
                 wait_for_directory(pg.dsn_for(running["matching"].database), built["mentors"], 1800)
             )
             headers = {"Authorization": f"Bearer {token}"}
-            mentees = [participant_id for participant_id, _, _ in history.mentees]
             cohorts = sorted({f"{START.year + y}-{m:02}" for y in range(2) for m in range(1, 13)})
-            reads = {
-                "dashboard, unfiltered": ("analytics", "dashboard", ["/dashboard.json"]),
-                "dashboard, by department": (
-                    "analytics",
-                    "dashboard",
-                    [f"/dashboard.json?department={d}" for d in DEPARTMENTS],
-                ),
-                "dashboard, by cohort": ("analytics", "dashboard", [f"/dashboard.json?cohort={c}" for c in cohorts]),
-                "dashboard, by period": (
-                    "analytics",
-                    "dashboard",
-                    [f"/dashboard.json?start={START.year + y}-01-01&end={START.year + y}-12-31" for y in range(YEARS)],
-                ),
+            reads = {name: ("analytics", "dashboard", paths) for name, paths in dashboard_reads(cohorts).items()}
+            reads |= {
                 "participant timeline": (
                     "analytics",
                     "timeline",
@@ -332,13 +428,21 @@ def main() -> None:
                     ],
                 ),
             }
+            if args.hashes is not None:
+                with httpx.Client(base_url=running["analytics"].url, headers=headers, timeout=300) as client:
+                    write_hashes(client, args.hashes, cohorts)
+                return  # the figures are kept now: timed reads would not compute them
             results, computed = [], []
+            analytics = running["analytics"]
+            meter = CpuMeter(analytics.process.pid, analytics_dsn, analytics.database)
+            cpu = [0.0, 0.0]
             for name, (service, kind, paths) in reads.items():
                 with httpx.Client(base_url=running[service].url, headers=headers, timeout=300) as client:
-                    first, spent = timed(client, paths, args.samples)
+                    first, spent, used = timed(client, paths, args.samples, meter if kind == "dashboard" else None)
                 results.append((name, kind, percentile(spent, 50), percentile(spent, 95)))
                 if kind == "dashboard":
                     computed += first
+                    cpu = [cpu[0] + used[0], cpu[1] + used[1]]
             results.append(
                 (
                     "dashboard, first read of its filters (computed)",
@@ -356,7 +460,11 @@ def main() -> None:
         f"scale {args.scale:g}: {staff:,} staff, {participants:,} participants, {built['events']:,} events"
         f" ({built['mentors']:,} mentors); {args.samples} requests per read, one at a time"
     )
-    print(server)
+    print(server_line)
+    print(
+        f"computed dashboards ({len(computed)}): CPU per read {cpu[0] / len(computed) * 1000:.0f} ms in analytics,"
+        f" {cpu[1] / len(computed) * 1000:.0f} ms in its Postgres backends"
+    )
     print(
         f"build: projected in {built['projected_seconds']:.0f} s"
         f" ({per_second(built['events'] / built['projected_seconds'])}), indexes {built['index_seconds']:.0f} s;"
