@@ -17,11 +17,12 @@ complement is small too (promoted of a headcount), and a rate or median built on
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
-from typing import NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import asyncpg
 
@@ -289,8 +290,8 @@ async def responsiveness(
 # --- fast starts or lagging --------------------------------------------------------------------------------
 
 
-def _start_group(row: asyncpg.Record, min_cell: int) -> dict:
-    """One group's figures from its counts and medians (``fast_starts``' query)."""
+def _start_group(row: Mapping[str, Any], min_cell: int) -> dict:
+    """One group's figures from its counts and medians (``_Starts.row``)."""
     count = row["relationships"]
     figures: dict = {"relationships": cell(count, min_cell)}
     for name in ("agreement", "first_meeting"):
@@ -315,11 +316,49 @@ def _median_of(value: float | None, count: int) -> float | None:
     return int(value) if count % 2 else round(value, 2)
 
 
-_MILESTONES = """
-    count({days}) AS {name}_reached,
-    percentile_cont(0.5) WITHIN GROUP (ORDER BY {days}) AS {name}_median,
-    count(*) FILTER (WHERE {days} <= {fast}) AS {name}_fast,
-    count(*) FILTER (WHERE passed OR {days} <= {fast}) AS {name}_decided"""
+def _percentile_cont(days: dict[int, int]) -> float | None:
+    """``percentile_cont(0.5)`` of the days counted in ``days`` (day → how many), as Postgres works it out: the
+    middle value, or the lower of the two middle ones plus half their difference (a float either way)."""
+    count = sum(days.values())
+    if not count:
+        return None
+    position = (count - 1) / 2
+    low, high = math.floor(position), math.ceil(position)
+    found: dict[int, float] = {}
+    seen = 0
+    for day in sorted(days):
+        seen += days[day]
+        for rank in (low, high):
+            if rank < seen:
+                found.setdefault(rank, float(day))
+        if high in found:
+            break
+    return found[low] + (found[high] - found[low]) * (position - low)
+
+
+_STARTS = ("agreement", "first_meeting")
+
+
+@dataclass
+class _Starts:
+    """One group's relationships (``fast_starts``' rows): how many, and per milestone its days (day → how many
+    relationships reached it in that many days by "now"), how many reached it within the fast days and how many
+    are decided (reached it so, or their fast days have passed)."""
+
+    relationships: int = 0
+    days: dict[str, dict[int, int]] = field(default_factory=lambda: {name: {} for name in _STARTS})
+    fast: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_STARTS, 0))
+    decided: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_STARTS, 0))
+
+    def row(self) -> dict:
+        """The counts and medians as ``_start_group`` reads them."""
+        row: dict = {"relationships": self.relationships}
+        for name in _STARTS:
+            row[f"{name}_reached"] = sum(self.days[name].values())
+            row[f"{name}_median"] = _percentile_cont(self.days[name])
+            row[f"{name}_fast"] = self.fast[name]
+            row[f"{name}_decided"] = self.decided[name]
+        return row
 
 
 async def fast_starts(
@@ -336,45 +375,49 @@ async def fast_starts(
     (the mentee's registration month), and overall. A group of fewer than ``min_cell`` relationships is
     withheld, and so is a median or rate over fewer.
 
-    Counted and the medians taken by Postgres, one pass with grouping sets (days are whole, so the median is
-    the middle day or the mean of the two middle ones): building a Python row per relationship took 0.19 s
-    of a cold read's 0.49 s here (``bench/reads.py --scale 0.1``, cProfile)."""
+    From the projector's row per relationship (``projections/fast_starts.py``: its program, its mentee's department
+    and cohort, its match, start and milestone days), which Postgres counts per program, cohort, whether the 30 days
+    have passed and the days to each milestone by "now"; the groups and their medians are added up here from those
+    counts (a few hundred rows). The same figures as the join of the evaluation facts this replaced
+    (``tests/analytics_oracle.py``), which took ~300 ms of Postgres CPU per read at ``bench/reads.py --scale 1``."""
     args: list = [now, program]
-    where = population(_people(filters), "r.mentee_ids[1]", schema, args)
-    milestones = ",".join(
-        _MILESTONES.format(name=name, days=days, fast=FAST_DAYS)
-        for name, days in (("agreement", "signed_days"), ("first_meeting", "met_days"))
-    )
+    clauses = ["started_on <= $1", "($2::text IS NULL OR program_id = $2)"]
+    for column in ("department", "cohort"):
+        if value := getattr(filters, column):
+            args.append(value)
+            clauses.append(f"{column} = ${len(args)}")  # the mentee's now, as ``periods.population`` selects them
     rows = await conn.fetch(
-        f"""WITH started AS (
-                SELECT r.program_id AS program, coalesce(p.cohort, 'unknown') AS cohort,
-                       coalesce((m.matched_at AT TIME ZONE 'UTC')::date, r.started_on) AS matched_on,
-                       s.on_date AS signed, f.on_date AS met
-                FROM {schema}.eval_relationships r
-                LEFT JOIN {schema}.eval_matches m ON m.match_id = r.match_id
-                LEFT JOIN {schema}.eval_milestones s ON s.relationship_id = r.relationship_id AND s.kind = 'signed'
-                LEFT JOIN {schema}.eval_milestones f ON f.relationship_id = r.relationship_id AND f.kind = 'meeting'
-                LEFT JOIN {schema}.participants p ON p.participant_id = r.mentee_ids[1]
-                WHERE r.started_on <= $1 AND ($2::text IS NULL OR r.program_id = $2) AND {where}),
-            days AS (
-                SELECT program, cohort, matched_on + {FAST_DAYS} <= $1 AS passed,
-                       CASE WHEN signed <= $1 THEN signed - matched_on END AS signed_days,
-                       CASE WHEN met <= $1 THEN met - matched_on END AS met_days
-                FROM started)
-            SELECT grouping(program) AS all_programs, grouping(cohort) AS all_cohorts, program, cohort,
-                   count(*) AS relationships, {milestones}
-            FROM days GROUP BY GROUPING SETS ((), (program), (cohort))""",
+        f"""WITH days AS (
+                SELECT program_id AS program, coalesce(cohort, 'unknown') AS cohort,
+                       matched_on + {FAST_DAYS} <= $1 AS passed,
+                       CASE WHEN signed_on <= $1 THEN signed_on - matched_on END AS agreement,
+                       CASE WHEN met_on <= $1 THEN met_on - matched_on END AS first_meeting
+                FROM {schema}.fast_starts WHERE {" AND ".join(clauses)})
+            SELECT grouping(agreement) = 0 AS of_agreement, program, cohort, passed,
+                   coalesce(agreement, first_meeting) AS days, count(*) AS n
+            FROM days GROUP BY GROUPING SETS ((program, cohort, passed, agreement),
+                                              (program, cohort, passed, first_meeting))""",
         *args,
     )
-    overall = next(r for r in rows if r["all_programs"] and r["all_cohorts"])
-    by_program = sorted((r for r in rows if not r["all_programs"]), key=lambda r: r["program"])
-    by_cohort = sorted((r for r in rows if not r["all_cohorts"]), key=lambda r: r["cohort"])
+    overall: _Starts = _Starts()
+    programs: dict[str, _Starts] = defaultdict(_Starts)
+    by_cohort: dict[str, _Starts] = defaultdict(_Starts)
+    for row in rows:
+        name, days, n = "agreement" if row["of_agreement"] else "first_meeting", row["days"], row["n"]
+        fast = days is not None and days <= FAST_DAYS
+        for group in (overall, programs[row["program"]], by_cohort[row["cohort"]]):
+            if name == "agreement":  # each relationship is in one row of the agreement's and one of the meeting's
+                group.relationships += n
+            if days is not None:
+                group.days[name][days] = group.days[name].get(days, 0) + n
+            group.fast[name] += n if fast else 0
+            group.decided[name] += n if fast or row["passed"] else 0
     return {
         "as_of": now.isoformat(),
         "fast_within_days": FAST_DAYS,
-        "overall": _start_group(overall, min_cell),
-        "by_program": [{"program": r["program"], **_start_group(r, min_cell)} for r in by_program],
-        "by_cohort": [{"cohort": r["cohort"], **_start_group(r, min_cell)} for r in by_cohort],
+        "overall": _start_group(overall.row(), min_cell),
+        "by_program": [{"program": p, **_start_group(programs[p].row(), min_cell)} for p in sorted(programs)],
+        "by_cohort": [{"cohort": c, **_start_group(by_cohort[c].row(), min_cell)} for c in sorted(by_cohort)],
     }
 
 

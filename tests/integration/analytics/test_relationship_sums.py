@@ -75,13 +75,15 @@ async def same_figures(conn: asyncpg.Connection, schema: str, filters: Filters) 
         assert json.dumps(counted) == json.dumps(expected), (filters, now, min_cell)
 
 
-async def sums(conn: asyncpg.Connection, schema: str) -> tuple[list, list, list]:
-    """The sums' rows (months whose sums are all zero left out: a difference that cancelled)."""
+async def sums(conn: asyncpg.Connection, schema: str) -> tuple[list, list, list, list]:
+    """The sums' rows (months whose sums are all zero left out: a difference that cancelled), and the fast starts'
+    rows (``projections/fast_starts.py``: kept batch by batch, or written at a rebuild's end)."""
     months = await conn.fetch(f"SELECT * FROM {schema}.rel_sum_months ORDER BY program_id, department, cohort, month")
     days = await conn.fetch(f"SELECT * FROM {schema}.rel_sum_days ORDER BY relationship_id, day, measure")
     keys = await conn.fetch(f"SELECT * FROM {schema}.rel_sum_keys ORDER BY relationship_id")
     nonzero = [tuple(r.values()) for r in months if any(v for k, v in r.items() if k not in _KEY)]
-    return nonzero, [tuple(r.values()) for r in days], [tuple(r.values()) for r in keys]
+    starts = await conn.fetch(f"SELECT * FROM {schema}.fast_starts ORDER BY relationship_id")
+    return nonzero, [tuple(r.values()) for r in days], [tuple(r.values()) for r in keys], [tuple(r) for r in starts]
 
 
 _KEY = ("program_id", "department", "cohort", "month")

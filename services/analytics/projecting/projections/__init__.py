@@ -22,6 +22,7 @@ few statements (COPY, ``INSERT … SELECT FROM unnest``), never one statement pe
 from services.analytics.projecting.projections import (
     activity,
     evaluation,
+    fast_starts,
     program,
     relationship_sums,
     surveys,
@@ -29,5 +30,6 @@ from services.analytics.projecting.projections import (
     workforce,
 )
 
-ALL = (timeline, program, activity, workforce, evaluation, surveys, relationship_sums)
-"""In write order: ``relationship_sums`` reads the program and activity facts the batch has just written."""
+ALL = (timeline, program, activity, workforce, evaluation, fast_starts, surveys, relationship_sums)
+"""In write order: ``relationship_sums`` reads the program and activity facts the batch has just written,
+``fast_starts`` the program and evaluation facts."""
