@@ -283,39 +283,45 @@ def timed(
 
 
 class CpuMeter:
-    """CPU seconds so far of a service's processes (psutil) and of the Postgres backends serving its database
-    (``/proc/<pid>/stat`` of each client backend connected to it; a backend that closed in between is not counted,
-    the service's pool keeps its connections)."""
+    """CPU seconds so far of a service's processes (psutil) and of Postgres for its database: the client backends
+    connected to it (``/proc/<pid>/stat``; the service's pool keeps them) and what the server's processes that ended
+    took (the postmaster's reaped children: the parallel workers of the backends' queries, an autovacuum worker)."""
 
     def __init__(self, pid: int, dsn: str, database: str) -> None:
-        self.process, self.dsn, self.database = psutil.Process(pid), dsn, database
+        self.process, self.database = psutil.Process(pid), database
+        self.ticks = os.sysconf("SC_CLK_TCK")
+        self.loop = asyncio.new_event_loop()  # one connection of its own throughout: none ends in between
+        self.conn = self.loop.run_until_complete(asyncpg.connect(dsn))
 
     def read(self) -> tuple[float, float]:
         service = 0.0
         for process in (self.process, *self.process.children(recursive=True)):
             times = process.cpu_times()
             service += times.user + times.system
-        pids = asyncio.run(self._backends())
-        backends = 0.0
-        ticks = os.sysconf("SC_CLK_TCK")
+        pids = self.loop.run_until_complete(self._backends())
+        postgres, postmaster = 0.0, None
         for pid in pids:
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            backends += (int(fields[11]) + int(fields[12])) / ticks
-        return service, backends
+            postgres += (int(fields[11]) + int(fields[12])) / self.ticks
+            postmaster = int(fields[1])
+        if postmaster is not None:
+            fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+            postgres += (int(fields[13]) + int(fields[14])) / self.ticks
+        return service, postgres
 
     async def _backends(self) -> list[int]:
-        conn = await asyncpg.connect(self.dsn)
-        try:
-            return await conn.fetchval(
-                "SELECT coalesce(array_agg(pid), '{}') FROM pg_stat_activity"
-                " WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
-                self.database,
-            )
-        finally:
-            await conn.close()
+        return await self.conn.fetchval(
+            "SELECT coalesce(array_agg(pid), '{}') FROM pg_stat_activity"
+            " WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+            self.database,
+        )
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.conn.close())
+        self.loop.close()
 
 
 def _ok(response: httpx.Response) -> httpx.Response:
@@ -325,11 +331,14 @@ def _ok(response: httpx.Response) -> httpx.Response:
 
 
 def write_hashes(client: httpx.Client, out: Path, cohorts: list[str]) -> None:
-    """The sha256 of the JSON of every dashboard read of the bench, and of more filter combinations, one per line."""
+    """The sha256 of the JSON of every dashboard read of the bench, of more filter combinations and of the director's
+    per-mentor figures, one per line."""
     paths = [path for group in dashboard_reads(cohorts).values() for path in group]
     paths += [f"/dashboard.json?department={d}&cohort={c}" for d in DEPARTMENTS[:3] for c in cohorts[:3]]
     paths += [f"/dashboard.json?end={START.year + y}-06-30" for y in range(YEARS)]
     paths += ["/dashboard.json?program=none", "/dashboard.json?cohort=2031-01", "/dashboard.json?start=2031-01-01"]
+    paths += [f"/dashboard/mentors.json{query}" for query in ("", "?program=default", f"?department={DEPARTMENTS[1]}")]
+    paths += [f"/dashboard/mentors.json?start={START.year + 2}-01-01&end={START.year + 2}-12-31"]
     lines = [f"{hashlib.sha256(_ok(client.get(path)).content).hexdigest()} {path}" for path in paths]
     out.write_text("\n".join(lines) + "\n")
     print(f"{len(lines)} dashboard digests written to {out}", flush=True)
@@ -443,6 +452,7 @@ def main() -> None:
                 if kind == "dashboard":
                     computed += first
                     cpu = [cpu[0] + used[0], cpu[1] + used[1]]
+            meter.close()
             results.append(
                 (
                     "dashboard, first read of its filters (computed)",
@@ -463,7 +473,7 @@ def main() -> None:
     print(server_line)
     print(
         f"computed dashboards ({len(computed)}): CPU per read {cpu[0] / len(computed) * 1000:.0f} ms in analytics,"
-        f" {cpu[1] / len(computed) * 1000:.0f} ms in its Postgres backends"
+        f" {cpu[1] / len(computed) * 1000:.0f} ms in Postgres (its backends and their parallel workers)"
     )
     print(
         f"build: projected in {built['projected_seconds']:.0f} s"

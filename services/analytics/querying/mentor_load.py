@@ -11,7 +11,7 @@ from datetime import date
 
 import asyncpg
 
-from services.analytics.querying.periods import PopulationFilters, cell, in_program, population, ratio
+from services.analytics.querying.periods import PopulationFilters, cell, in_program, next_day, population, ratio
 
 BANDS = ("idle", "under_half", "half_or_more", "full", "over")
 
@@ -39,7 +39,7 @@ async def mentor_load(
                 GROUP BY a.mentor_id),
             capacity AS (
                 SELECT DISTINCT ON (c.participant_id) c.participant_id, c.capacity FROM {schema}.activity_capacity c
-                WHERE (c.at AT TIME ZONE 'UTC')::date <= $1 ORDER BY c.participant_id, c.at DESC),
+                WHERE c.at < {next_day("$1")} ORDER BY c.participant_id, c.at DESC),
             presence AS (
                 SELECT DISTINCT ON (p.participant_id) p.participant_id, p.present FROM {schema}.activity_presence p
                 WHERE p.effective_on <= $1 ORDER BY p.participant_id, p.effective_on DESC, p.at DESC)
