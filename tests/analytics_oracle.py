@@ -213,3 +213,49 @@ async def fast_starts_scan(
         "by_program": [{"program": k, **_start_group(v, now, min_cell)} for k, v in sorted(by["program"].items())],
         "by_cohort": [{"cohort": k, **_start_group(v, now, min_cell)} for k, v in sorted(by["cohort"].items())],
     }
+
+
+# --- responsiveness, as computed before the projector kept a row per forward (querying/evaluation.py) -------------
+
+
+async def forwards_joined(
+    conn: asyncpg.Connection, schema: str, filters: PopulationFilters, now: date, program: str | None
+) -> tuple[dict[str, dict], list[float]]:
+    """``evaluation._forwards`` as it was: every forward joined with its answer (and its request for a program)."""
+    args: list = [now]
+    join = by_program = ""
+    if program is not None:
+        args.append(program)
+        join = f"LEFT JOIN {schema}.eval_requests r ON r.request_id = f.request_id"
+        by_program = "AND (r.program_id = $2 OR (r.program_id IS NULL AND $2 = 'default'))"
+    where = population(_people(filters), "f.mentor_id", schema, args)
+    rows = await conn.fetch(
+        f"""WITH answered AS (
+                SELECT f.mentor_id, a.outcome,
+                       CASE WHEN a.outcome IN ('accepted', 'declined')
+                            THEN extract(epoch FROM a.answered_at - f.forwarded_at)::float8 / 86400 END AS days
+                FROM {schema}.eval_forwards f
+                LEFT JOIN {schema}.eval_answers a
+                  ON a.request_id = f.request_id AND a.choice_rank = f.choice_rank
+                 AND (a.answered_at AT TIME ZONE 'UTC')::date <= $1
+                {join}
+                WHERE (f.forwarded_at AT TIME ZONE 'UTC')::date <= $1 {by_program} AND {where})
+            SELECT grouping(mentor_id) AS every, mentor_id, count(*) AS received,
+                   count(*) FILTER (WHERE outcome = 'accepted') AS accepted,
+                   count(*) FILTER (WHERE outcome = 'declined') AS declined,
+                   count(*) FILTER (WHERE outcome = 'expired') AS expired,
+                   count(*) FILTER (WHERE outcome IS NULL) AS pending,
+                   coalesce((array_agg(days ORDER BY days) FILTER (WHERE days IS NOT NULL))
+                            [(count(days) + 1) / 2 : (count(days) + 2) / 2], '{{}}') AS middle
+            FROM answered GROUP BY GROUPING SETS ((mentor_id), ())""",
+        *args,
+    )
+    mentors = {
+        r["mentor_id"]: {
+            **{k: r[k] for k in ("received", "accepted", "declined", "expired", "pending")},
+            "middle": r["middle"],
+        }
+        for r in rows
+        if not r["every"]
+    }
+    return mentors, next(r["middle"] for r in rows if r["every"])

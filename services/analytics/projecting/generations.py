@@ -14,7 +14,7 @@ import asyncpg
 
 from services.analytics.generation_names import schema_name
 from services.analytics.projecting import erasure
-from services.analytics.projecting.projections import ALL, fast_starts, relationship_sums
+from services.analytics.projecting.projections import ALL, answer_days, fast_starts, relationship_sums
 
 CHECKPOINTS_DDL = """
 CREATE TABLE {schema}.checkpoints (
@@ -94,6 +94,7 @@ async def build_indexes(conn: asyncpg.Connection, generation: int, aside: asyncp
     time, had the two one after the other).  A build takes a SHARE lock, which the catch-up's reads pass."""
     schema = schema_name(generation)
     await fast_starts.catch_up(conn, schema)  # before rel_sum_deferred goes, which tells it is a rebuild
+    await answer_days.catch_up(conn, schema)
     statements = [statement.format(schema=schema) for statement in _statements(indexes=True)]
     sums = [statement for statement in statements if f"{schema}.rel_sum_" in statement]  # what catch_up writes
     others = [statement for statement in statements if statement not in sums]

@@ -26,14 +26,14 @@ from services.analytics.projecting.generations import build_indexes, create_gene
 from services.analytics.projecting.projections import ALL
 from services.analytics.projecting.projections.relationship_sums import TOTALS
 from services.analytics.querying.dashboard import Filters
-from services.analytics.querying.evaluation import fast_starts
+from services.analytics.querying.evaluation import _forwards, fast_starts
 from services.analytics.querying.periods import as_of
 from services.analytics.querying.trends import relationship_figures
 from shared.db import create_pool, migrate, migrations_from_package
 from shared.envelope import Envelope, read_envelope
 from shared.events import profiles, relationships
 from shared.events.matching import MatchApproved, ParticipantEnrolled
-from tests.analytics_oracle import cadence, fast_starts_scan, lagging_over_time, relationship_facts
+from tests.analytics_oracle import cadence, fast_starts_scan, forwards_joined, lagging_over_time, relationship_facts
 from tests.fixtures.history import history_v1
 from tests.helpers import envelope_of
 from tests.integration.analytics.test_dashboard import person
@@ -125,6 +125,30 @@ async def test_the_v1_history_gives_the_scanned_figures(conn) -> None:
     for row in departments:
         await same_figures(conn, schema, Filters(department=row["department"]))
         await same_figures(conn, schema, Filters(cohort=row["cohort"], program="default"))
+
+
+async def test_the_answers_kept_per_forward_give_the_joined_responsiveness(conn) -> None:
+    """Responsiveness from ``answer_days`` (kept batch by batch, in any order, or written at a rebuild's end) equals
+    the join of forwards, answers and requests it replaced, for every "now" and filter, on the v1 history."""
+    events = [read_envelope(json.dumps(r["value"]).encode()) for r in history_v1()]
+    random.Random(11).shuffle(events)
+    one = await project(conn, events)
+    many = await project(conn, events, [5, 1, 9])
+    rebuilt = await project(conn, events, [5, 1, 9], rebuild=True)
+    rows = [await conn.fetch(f"SELECT * FROM {s}.answer_days ORDER BY request_id, choice_rank") for s in (one, many)]
+    assert rows[0] and rows[0] == rows[1] == await conn.fetch(
+        f"SELECT * FROM {rebuilt}.answer_days ORDER BY request_id, choice_rank"
+    )
+    first, last = (
+        await conn.fetchrow(f"SELECT min(forwarded_at)::date, max(answered_at)::date FROM {many}.answer_days")
+    ).values()
+    departments = [r["department"] for r in await conn.fetch(f"SELECT DISTINCT department FROM {many}.participants")]
+    for now in (first - timedelta(days=1), first, first + (last - first) / 2, last, last + timedelta(days=1)):
+        for program in (None, "default", "another"):
+            for department in (None, *departments):
+                filters = Filters(department=department, end=now, program=program)
+                expected = await forwards_joined(conn, many, filters, now, program)
+                assert await _forwards(conn, many, filters, now, program) == expected, (now, program, department)
 
 
 # --- randomized histories ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ few statements (COPY, ``INSERT … SELECT FROM unnest``), never one statement pe
 
 from services.analytics.projecting.projections import (
     activity,
+    answer_days,
     evaluation,
     fast_starts,
     program,
@@ -30,6 +31,6 @@ from services.analytics.projecting.projections import (
     workforce,
 )
 
-ALL = (timeline, program, activity, workforce, evaluation, fast_starts, surveys, relationship_sums)
+ALL = (timeline, program, activity, workforce, evaluation, fast_starts, answer_days, surveys, relationship_sums)
 """In write order: ``relationship_sums`` reads the program and activity facts the batch has just written,
-``fast_starts`` the program and evaluation facts."""
+``fast_starts`` the program and evaluation facts, ``answer_days`` the evaluation facts."""
