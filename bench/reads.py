@@ -10,9 +10,10 @@ does), into a generation that is then made live. The profiles events also go to 
 matching service builds its mentor directory from them as it does in production.
 
 Then, against analytics and matching running as their own processes, it measures p50/p95 over HTTP of
-``/dashboard.json`` (unfiltered, by department, by cohort, by period), a participant's timeline
-(``/timelines/participants/{id}``, mentees with several relationships) and matching's mentor directory
-(``/directory/mentors``, pages across the whole directory), each beside its limit.
+``/dashboard.json`` (unfiltered, by department, by cohort, by period, by program alone and with the others), a
+participant's timeline (``/timelines/participants/{id}``, mentees with several relationships) and matching's mentor
+directory (``/directory/mentors``, pages across the whole directory), each beside its limit; and the CPU per computed
+dashboard in analytics and in Postgres.
 
     python -m bench.reads [--scale 1.0] [--events N] [--samples 100] [--batch-size 10000] [--keep DIR]
 
