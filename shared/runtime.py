@@ -26,7 +26,7 @@ from shared.envelope import Envelope
 from shared.events.base import Event
 from shared.eventstore import EventStore, PayloadCodec
 from shared.inbox import Handler, IdempotentConsumer
-from shared.keysource import BusOpener, KeySource, ServiceTokens, key_client, parse_sources
+from shared.keysource import BusOpener, KeySource, PlainHttp, ServiceTokens, key_client, parse_sources
 from shared.logging import configure_logging, get_logger
 from shared.outbox import OutboxRelay
 from shared.privacy import Inventory, receipted
@@ -67,6 +67,8 @@ class ServiceRuntime:
     privacy: Inventory | None = None
     """Where the service keeps a person's data (``shared.privacy``): ``GET /privacy/{id}`` and erasure receipts."""
     key_client: httpx.AsyncClient | None = None
+    key_plain: PlainHttp | None = None
+    """The key requests' own HTTP/1.1 connections when the key client reaches its producers over the network."""
     key_transport: httpx.AsyncBaseTransport | None = None
     """How the key client reaches its producers: the network (None), or an in-process app in a test's stack."""
 
@@ -121,6 +123,8 @@ class ServiceRuntime:
                 await self.producer.stop()
             if self.key_client is not None:
                 await self.key_client.aclose()
+            if self.key_plain is not None:
+                await self.key_plain.aclose()
             await self.pool.close()
             tracing.shutdown()
             log.info("service stopped")
@@ -178,7 +182,10 @@ class ServiceRuntime:
             return None
         self.key_client = key_client(self.key_transport)
         tokens = ServiceTokens(self.settings, self.key_client)
-        return KeySource(sources, tokens, self.key_client, cache_seconds=self.settings.key_cache_seconds)
+        self.key_plain = PlainHttp() if self.key_transport is None else None
+        return KeySource(
+            sources, tokens, self.key_client, cache_seconds=self.settings.key_cache_seconds, plain=self.key_plain
+        )
 
     def _with_erasure(self, handlers: dict[str, Handler]) -> dict[str, Handler]:
         """A person's erasure also shreds the keys this service sealed their data with, after the service's own

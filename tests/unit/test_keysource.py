@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -13,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shared.envelope import Envelope
-from shared.keysource import KEYS_PATH, BusOpener, KeySource, KeysUnavailable, ServiceTokens
+from shared.keysource import KEYS_PATH, BusOpener, KeySource, KeysUnavailable, PlainHttp, ServiceTokens
 from shared.sealing import ERASED_TEXT, seal_payload
 from shared.settings import ServiceSettings
 from tests.unit.test_event_catalog import VALID
@@ -161,3 +162,92 @@ async def test_a_batch_asks_every_producer_at_once_and_an_outage_of_one_is_an_ou
         await BusOpener(KeySource(down, ServiceTokens(settings, client), client)).open_many(
             [envelope_of("profiles", "p3"), envelope_of("matching", "p4")]
         )
+
+
+class Producer:
+    """A producer on a real socket, answering each request with the next of ``answers`` (raw HTTP/1.1 bytes)."""
+
+    def __init__(self, answers: list[bytes], *, close_after_each: bool = False) -> None:
+        self.answers, self.close_after_each = answers, close_after_each
+        self.requests: list[bytes] = []
+        self.connections = 0
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self.serve, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def __aexit__(self, *_: object) -> None:
+        self.server.close()
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while self.answers:
+                self.requests.append(await reader.readuntil(b"\r\n\r\n"))
+                writer.write(self.answers.pop(0))
+                await writer.drain()
+                if self.close_after_each:
+                    break
+        except asyncio.IncompleteReadError:
+            pass
+        writer.close()
+
+
+def answer(body: bytes, *extra: str) -> bytes:
+    return b"\r\n".join(
+        [b"HTTP/1.1 200 OK", f"content-length: {len(body)}".encode(), *map(str.encode, extra), b"", body]
+    )
+
+
+async def test_plain_http_asks_on_one_kept_connection_and_reads_chunked_answers() -> None:
+    chunked = b'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4\r\n{"a"\r\n4;x=1\r\n: 1}\r\n0\r\n\r\n'
+    producer = Producer([answer(b'{"keys": {}}'), chunked])
+    plain = PlainHttp()
+    async with producer as url:
+        assert await plain.get(f"{url}/base{KEYS_PATH}", [("person", "p 1&x"), ("person", "é")], {"A": "b"}) == (
+            200,
+            b'{"keys": {}}',
+        )
+        assert await plain.get(f"{url}{KEYS_PATH}", [], {}) == (200, b'{"a": 1}')
+        await plain.aclose()
+    assert producer.connections == 1
+    first = producer.requests[0].decode()
+    assert first.startswith(f"GET /base{KEYS_PATH}?person=p+1%26x&person=%C3%A9 HTTP/1.1\r\n")
+    assert f"Host: {url.removeprefix('http://')}\r\n" in first and "A: b\r\n" in first
+
+
+async def test_plain_http_asks_again_on_a_new_connection_when_the_producer_closed_the_idle_one() -> None:
+    producer = Producer(
+        [answer(b"1"), answer(b"2"), answer(b"3", "connection: close"), answer(b"4")], close_after_each=True
+    )
+    plain = PlainHttp()
+    async with producer as url:
+        for expected, idle in ((b"1", 0), (b"2", 0), (b"3", 0.05), (b"4", 0)):
+            await asyncio.sleep(idle)  # the producer's close seen while the connection is idle, or only on asking
+            assert await plain.get(url, [], {}) == (200, expected)
+        await plain.aclose()
+    assert producer.connections == 4
+
+
+async def test_keys_through_plain_http_and_a_producer_down_is_an_outage() -> None:
+    body = json.dumps({"keys": {"p2": base64.b64encode(KEY).decode(), "p3": None}}).encode()
+    settings = ServiceSettings(service_name="notifications", pg_dsn="postgresql://unused", dev_mode=True)
+    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda _: httpx.Response(500)))  # not asked
+    plain = PlainHttp(timeout=2)
+    async with Producer([answer(body), answer(b"refused", "x: y").replace(b"200 OK", b"403 Forbidden")]) as url:
+        keys = KeySource({"matching": [url]}, ServiceTokens(settings, client), client, plain=plain)
+        assert await keys.keys("matching", ["p2", "p3"]) == {"p2": KEY, "p3": None}
+        with pytest.raises(KeysUnavailable, match="403 refused"):
+            await keys.keys("matching", ["p4"])
+    async with Producer([b""], close_after_each=True) as silent:  # a new connection closed without an answer
+        with pytest.raises(KeysUnavailable, match="IncompleteReadError"):
+            await KeySource({"matching": [silent]}, ServiceTokens(settings, client), client, plain=plain).keys(
+                "matching", ["p5"]
+            )
+    async with Producer([]) as down:
+        pass  # closed: nothing listens there any more
+    with pytest.raises(KeysUnavailable, match="no key source of matching answered"):
+        await KeySource({"matching": [down]}, ServiceTokens(settings, client), client, plain=plain).keys(
+            "matching", ["p5"]
+        )
+    await plain.aclose()
