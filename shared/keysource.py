@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
+import httptools
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Query
 from pydantic import StringConstraints
@@ -211,7 +212,8 @@ class KeySource:
 
 
 class PlainHttp:
-    """GET over HTTP/1.1 on kept-alive connections, for the key requests a consumer makes per new person.
+    """GET over HTTP/1.1 on kept-alive connections (answers parsed by httptools), for the key requests a consumer
+    makes per new person.
 
     httpx took about 0.65 ms of CPU per request here (building and parsing its URL, its cookie jar, httpcore's
     connection pool and h11), this about 0.08 (a local uvicorn answering the same JSON; bench/load.py: the key
@@ -273,35 +275,50 @@ class PlainHttp:
         self._idle.clear()
 
 
+class _Answer:
+    """httptools' callbacks for one answer: its body's parts, whether it is complete and whether the connection
+    stays open (asked when the head is read: after the message the parser has reset for the next one)."""
+
+    __slots__ = ("body", "complete", "keep", "parser")
+
+    def __init__(self) -> None:
+        self.body: list[bytes] = []
+        self.complete = self.keep = False
+        self.parser = httptools.HttpResponseParser(self)
+
+    def on_headers_complete(self) -> None:
+        self.keep = self.parser.should_keep_alive()
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
 async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
-    """An HTTP/1.1 answer's status, body (by ``Content-Length`` or chunked) and whether the connection stays open."""
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.LimitOverrunError as exc:
-        raise ValueError("the answer's head is too long") from exc
-    status_line, *header_lines = head[:-4].decode("latin-1").split("\r\n")
-    version, status = status_line.split(" ", 2)[:2]
-    fields: dict[str, str] = {}
-    for line in header_lines:
-        name, _, value = line.partition(":")
-        fields[name.strip().lower()] = value.strip()
-    keep = version == "HTTP/1.1" and fields.get("connection", "").lower() != "close"
-    if int(status) in (204, 304) or int(status) < 200:
-        return int(status), b"", keep
-    if "chunked" in fields.get("transfer-encoding", "").lower():
-        chunks = []
-        while True:
-            size = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0], 16)
-            if size == 0:
-                while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers, up to the empty line
-                    pass
-                break
-            chunks.append(await reader.readexactly(size))
-            await reader.readexactly(2)
-        return int(status), b"".join(chunks), keep
-    if "content-length" in fields:
-        return int(status), await reader.readexactly(int(fields["content-length"])), keep
-    return int(status), await reader.read(), False  # until the producer closes the connection
+    """An HTTP/1.1 answer's status, body and whether the connection stays open, parsed by httptools (uvicorn's
+    parser, llhttp): ``Content-Length`` and chunked bodies.  The key route always sends a length; an answer the
+    producer ends by closing the connection before it is complete is ``IncompleteReadError`` (an ``EOFError``)."""
+    answer = _Answer()
+    parser = answer.parser
+    received = 0
+    while not answer.complete:
+        data = await reader.read(_READ_SIZE)
+        if not data:
+            raise asyncio.IncompleteReadError(b"", None)
+        received += len(data)
+        if received > _MAX_ANSWER:
+            raise ValueError(f"the answer is over {_MAX_ANSWER} bytes")
+        try:
+            parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            raise ValueError(f"not an HTTP/1.1 answer: {exc}") from exc
+    return parser.get_status_code(), b"".join(answer.body), answer.keep
+
+
+_READ_SIZE = 65536
+_MAX_ANSWER = 4 * 1024 * 1024  # MAX_PEOPLE keys are a few kB: more is not a key source's answer
 
 
 class BusOpener:
