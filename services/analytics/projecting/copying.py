@@ -9,7 +9,7 @@ rows are merged with ``INSERT … ON CONFLICT DO NOTHING`` from a staging copy i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import asyncpg
 
@@ -44,9 +44,48 @@ async def insert_new(
     event loop may wait for the GIL while the worker thread prepares the next batch.
     """
     if rows:
-        params = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(columns.values()))
+        params, args = unnest_arguments(columns.values(), list(zip(*rows, strict=False)))
         await conn.execute(
             f"INSERT INTO {schema}.{table} ({', '.join(columns)}) SELECT * FROM unnest({params})"
             " ON CONFLICT DO NOTHING",
-            *(list(column) for column in zip(*rows, strict=False)),
+            *args,
         )
+
+
+def unnest_arguments(types: Iterable[str], columns: Sequence[Sequence[object]], first: int = 1) -> tuple[str, list]:
+    """The arrays of a bulk statement (``unnest(…)``'s arguments, parameters from ``$first`` on) and their values.
+
+    A ``text`` column goes as one text of lines split by Postgres (``text_array``) when it can (every value a
+    non-empty ``str`` without a line break: ids, kinds, departments), any other column as an array. asyncpg
+    checks every element of an array argument against the collection ABCs in Python (twice per text): for a
+    replay's few million array elements that was the projector's largest cost after aiokafka's decoding,
+    on the process every batch waits for (``bench/replay.py``). The rows Postgres makes are the same.
+    """
+    params, args = [], []
+    for number, (kind, column) in enumerate(zip(types, columns, strict=True), start=first):
+        lines = _lines(column) if kind == "text" else None
+        params.append(text_array(number) if lines is not None else f"${number}::{kind}[]")
+        args.append(lines if lines is not None else list(column))
+    return ", ".join(params), args
+
+
+def text_values(values: Sequence[object], number: int = 1) -> tuple[str, object]:
+    """One ``text[]`` parameter (``$number``) as ``unnest_arguments`` sends a text column: SQL and value."""
+    lines = _lines(values)
+    return (text_array(number), lines) if lines is not None else (f"${number}::text[]", list(values))
+
+
+def text_array(number: int) -> str:
+    """Parameter ``$number``, one text of lines, as a ``text[]``."""
+    return f"string_to_array(${number}::text, E'\\n')"
+
+
+def _lines(values: Sequence[object]) -> str | None:
+    """``values`` as one text, a line each, if Postgres splits it back into exactly them; else ``None``."""
+    try:
+        joined = "\n".join(values)  # a None (NULL) or a value not a str: TypeError
+    except TypeError:
+        return None
+    if joined.count("\n") != len(values) - 1 or "" in values:  # a line break inside a value; an empty one
+        return None
+    return joined

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from services.analytics.generation_names import schema_name
+from services.analytics.projecting.copying import text_values
 
 DDL = """
 CREATE TABLE {schema}.erased_participants (
@@ -49,9 +50,10 @@ async def erase_late_arrivals(conn: asyncpg.Connection, schema: str, people: Seq
     """Remove again what a batch added for anyone among ``people`` this generation has erased already."""
     if not people:
         return
+    array, values = text_values(list(people))
     erased = await conn.fetchval(
-        f"SELECT array_agg(participant_id) FROM {schema}.erased_participants WHERE participant_id = ANY($1::text[])",
-        list(people),
+        f"SELECT array_agg(participant_id) FROM {schema}.erased_participants WHERE participant_id = ANY({array})",
+        values,
     )
     if erased:
         await _remove(conn, schema, erased)

@@ -13,6 +13,7 @@ from operator import itemgetter
 import asyncpg
 
 from services.analytics.projecting import binary_copy
+from services.analytics.projecting.copying import text_values
 
 
 class StagedTable:
@@ -36,9 +37,9 @@ class StagedTable:
 
     async def load(self, conn: asyncpg.Connection, schema: str) -> None:
         if self.wanted:
+            keys, values = text_values(self.wanted)
             found = await conn.fetch(
-                f"SELECT {', '.join(self.columns)} FROM {schema}.{self.name} WHERE {self.key} = ANY($1::text[])",
-                self.wanted,
+                f"SELECT {', '.join(self.columns)} FROM {schema}.{self.name} WHERE {self.key} = ANY({keys})", values
             )
             self.rows.update((r[self.key], dict(r)) for r in found)
             self.wanted.clear()

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 import asyncpg
 
 from services.analytics.projecting import binary_copy
-from services.analytics.projecting.copying import copy_new, insert_new
+from services.analytics.projecting.copying import copy_new, insert_new, unnest_arguments
 from services.analytics.projecting.projections.catalog import apply_rules, by_type
 from shared.envelope import EnvelopeRecord
 from shared.events.profiles import (
@@ -249,16 +249,17 @@ async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[En
 async def _write_roles(conn: asyncpg.Connection, schema: str, roles: dict) -> None:
     if roles:
         keys = list(roles)
+        params, args = unnest_arguments(
+            ("text", "text", "date", "text"),
+            [[k[0] for k in keys], [k[1] for k in keys], [roles[k][0] for k in keys], [roles[k][1] for k in keys]],
+        )
         await conn.execute(
             f"""INSERT INTO {schema}.activity_roles AS r
-                SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[])
+                SELECT * FROM unnest({params})
                 ON CONFLICT (participant_id, role) DO UPDATE SET
                     registered_on = least(r.registered_on, EXCLUDED.registered_on),
                     employee_id = coalesce(EXCLUDED.employee_id, r.employee_id)""",
-            [k[0] for k in keys],
-            [k[1] for k in keys],
-            [roles[k][0] for k in keys],
-            [roles[k][1] for k in keys],
+            *args,
         )
 
 
@@ -267,18 +268,19 @@ async def _write_relationships(conn: asyncpg.Connection, schema: str, relationsh
     if not relationships:
         return
     ids = list(relationships)
-    params = ", ".join(f"${i + 2}::{t}[]" for i, t in enumerate(_RELATIONSHIP_TYPES))
+    params, args = unnest_arguments(
+        ("text", *_RELATIONSHIP_TYPES), [ids, *([relationships[i].get(c) for i in ids] for c in _RELATIONSHIP_COLUMNS)]
+    )
     names = ", ".join(_RELATIONSHIP_COLUMNS)
     await conn.execute(
         f"""INSERT INTO {schema}.activity_relationships AS r (relationship_id, {names})
             SELECT id, mentor_id, CASE WHEN mentee_ids IS NOT NULL
                    THEN ARRAY(SELECT jsonb_array_elements_text(mentee_ids::jsonb)) END, started_on, signed_on,
                    cadence_weeks, closed_on, closed_at
-            FROM unnest($1::text[], {params}) AS u(id, {names})
+            FROM unnest({params}) AS u(id, {names})
             ON CONFLICT (relationship_id) DO UPDATE SET
             {", ".join(f"{c} = coalesce(EXCLUDED.{c}, r.{c})" for c in _RELATIONSHIP_COLUMNS)}""",
-        ids,
-        *([relationships[i].get(c) for i in ids] for c in _RELATIONSHIP_COLUMNS),
+        *args,
     )
 
 

@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import asyncpg
 
-from services.analytics.projecting.copying import insert_new
+from services.analytics.projecting.copying import insert_new, unnest_arguments
 from services.analytics.projecting.projections.catalog import apply_rules, by_type
 from shared.envelope import EnvelopeRecord
 from shared.events.hr import WorkerHired, WorkerPromoted, WorkerUpdated
@@ -226,32 +226,33 @@ async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> No
     for table, columns in COLUMNS.items():
         await insert_new(conn, schema, table, columns, prepared.rows[table])
     if relationships := prepared.rows["eval_relationships"]:
+        params, args = unnest_arguments(
+            ("text", "text", "text", "text", "date"), list(zip(*relationships, strict=True))
+        )
         await conn.execute(
             f"""INSERT INTO {schema}.eval_relationships (relationship_id, match_id, program_id, mentee_ids, started_on)
                 SELECT r, m, p, string_to_array(ids, chr(31)), s
-                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[]) AS u(r, m, p, ids, s)
+                FROM unnest({params}) AS u(r, m, p, ids, s)
                 ON CONFLICT DO NOTHING""",
-            *(list(column) for column in zip(*relationships, strict=True)),
+            *args,
         )
     if prepared.people:
-        ids, groups = zip(*prepared.people.items(), strict=True)
+        params, args = unnest_arguments(("text", "text"), list(zip(*prepared.people.items(), strict=True)))
         await conn.execute(
             f"""INSERT INTO {schema}.eval_people AS p (participant_id, priority_group)
-                SELECT * FROM unnest($1::text[], $2::text[])
+                SELECT * FROM unnest({params})
                 ON CONFLICT (participant_id)
                 DO UPDATE SET priority_group = coalesce(EXCLUDED.priority_group, p.priority_group)""",
-            list(ids),
-            list(groups),
+            *args,
         )
     if prepared.milestones:
         keys, days = zip(*prepared.milestones.items(), strict=True)
+        params, args = unnest_arguments(("text", "text", "date"), [[k[0] for k in keys], [k[1] for k in keys], days])
         await conn.execute(
             f"""INSERT INTO {schema}.eval_milestones AS m (relationship_id, kind, on_date)
-                SELECT * FROM unnest($1::text[], $2::text[], $3::date[])
+                SELECT * FROM unnest({params})
                 ON CONFLICT (relationship_id, kind) DO UPDATE SET on_date = least(m.on_date, EXCLUDED.on_date)""",
-            [k[0] for k in keys],
-            [k[1] for k in keys],
-            list(days),
+            *args,
         )
 
 
