@@ -35,7 +35,7 @@ class Batch:
     skipped_invalid: int
     skipped_after_cut: int
     id_bytes: bytes
-    """The events' ids, each once, in log order, as 16-byte strings back to back."""
+    """The events' ids, each once, in byte order (``projected_events``' key order), as 16-byte strings back to back."""
     encoded_ids: bytes
     """The same ids as a binary COPY stream for ``projected_events``."""
     prepared: list[object]
@@ -87,8 +87,11 @@ def decode(records: Records, as_of: datetime | None) -> tuple[list[EnvelopeRecor
 def prepare_batch(records: Records, as_of: datetime | None, *, keep_events: bool = True) -> Batch:
     events, invalid, after_cut, erased = decode(records, as_of)
     # a copy later in the same batch: only the first counts. Each id's bytes taken once and deduplicated as bytes
-    # (hashed in C; a ``UUID`` hashes in Python): ``bench/replay.py``.
-    ids = list(dict.fromkeys([e.id.bytes for e in events]))
+    # (hashed in C; a ``UUID`` hashes in Python): ``bench/replay.py``. In the key's order (a uuid compares as its
+    # bytes): the COPY then inserts into ``projected_events``' key page after page instead of at random, which cost
+    # Postgres about a sixth more for a replay's million ids (1.6 vs 1.3-1.4 s, 100 batches of 10,000); the sort
+    # costs the worker ~1 ms a batch.
+    ids = sorted(set([e.id.bytes for e in events]))
     return Batch(
         records=[],  # the caller has them, and needs them only for a batch prepared in a worker process
         next_offsets={tp: next_offset for tp, _, next_offset in records},

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from services.analytics.projecting import binary_copy
-from services.analytics.projecting.copying import copy_new, insert_new
+from services.analytics.projecting.copying import copy_new, insert_new, text_values, unnest_arguments
 
 pytestmark = pytest.mark.integration
 
@@ -127,3 +127,34 @@ async def test_insert_new_leaves_out_what_is_there(pool: asyncpg.Pool) -> None:
         )
         stored = {r["event_id"]: r["relationship_id"] for r in await conn.fetch("SELECT * FROM lagging")}
     assert stored == {first: "r1", second: "r2"}
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ["r1", "r2", "日本 \t x"],  # sent as one text of lines
+        ["a line\nbreak", "r2"],  # a value Postgres would split: sent as an array
+        ["", "r2"],  # an empty value (a lone one would split into no line at all): an array
+        [None, "r2"],  # a NULL: an array
+        [""],
+    ],
+)
+async def test_insert_new_stores_every_text_as_it_was_sent(pool: asyncpg.Pool, labels: list) -> None:
+    """A text column goes as one text of lines only when Postgres splits it back into exactly its values."""
+    rows = [(i, label) for i, label in enumerate(labels)]
+    async with pool.acquire() as conn:
+        await conn.execute("CREATE TABLE labels (n integer PRIMARY KEY, label text)")
+        await insert_new(conn, "public", "labels", {"n": "integer", "label": "text"}, rows)
+        stored = [tuple(r) for r in await conn.fetch("SELECT n, label FROM labels ORDER BY n")]
+    assert stored == rows
+
+
+def test_a_text_column_is_sent_as_lines_only_when_they_split_back_into_its_values() -> None:
+    params, args = unnest_arguments(
+        ("text", "uuid", "text", "text", "text"),
+        [("a", "b"), (uuid.UUID(int=1), uuid.UUID(int=2)), ("a\nb", "c"), ("", "c"), (None, "c")],
+    )
+    assert params == ("string_to_array($1::text, E'\\n'), $2::uuid[], $3::text[], $4::text[], $5::text[]")
+    assert args == ["a\nb", [uuid.UUID(int=1), uuid.UUID(int=2)], ["a\nb", "c"], ["", "c"], [None, "c"]]
+    assert text_values(["p1", "p2"], 3) == ("string_to_array($3::text, E'\\n')", "p1\np2")
+    assert text_values([]) == ("$1::text[]", [])

@@ -34,3 +34,13 @@ def test_a_batch_prepared_in_a_worker_process_travels_without_its_events() -> No
     assert batch.events is None and batch.records == []
     batch.records = records  # the projector keeps them, for the rare batch with a republished copy
     assert [e.type for e in batch.decoded_events(None)] == ["MeetingLogged"]
+
+
+def test_a_batch_ids_are_each_once_in_the_key_order() -> None:
+    """In ``projected_events``' key order (a uuid compares as its bytes), whatever the log order."""
+    events = [raw(meeting("rel-1", f"x{i}", date(2026, 1, 6)), at=T0) for i in range(20)]
+    batch = batches.prepare_batch([(("relationships.events", 0), [*events, events[3]], 21)], None)
+    ids = [e.id for e in batch.events]
+    assert batch.count == 21 and batch.unique_ids == 20
+    assert batch.ids() == sorted(set(ids), key=lambda i: i.bytes)
+    assert batch.ids() != ids[:20]  # the log order is not the key order (twenty random ids)
