@@ -328,7 +328,7 @@ class EventStore:
             return stored
         for i in todo:
             stream_id, event_type, data, earlier = items[i]
-            stored[i] = json.dumps(await self.codec.seal(conn, stream_id, event_type, data, earlier))
+            stored[i] = _encode_json(await self.codec.seal(conn, stream_id, event_type, data, earlier)).decode()
         return stored
 
     async def stream_version(self, conn: asyncpg.Connection, stream_id: str) -> int:
