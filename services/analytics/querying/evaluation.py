@@ -179,7 +179,8 @@ async def _forwards(
     rounded once to a float, divided by 86,400), so the medians are the same floats; Postgres sorts them and sends
     the middle ones only (every answer's days decoded and sorted in Python took 56-92 ms of CPU per unfiltered or
     period read, ``bench/reads.py --scale 1``). From the projector's row per forward (``projections/answer_days.py``:
-    its answer, days and request's program kept with it), not the join of forwards, answers and requests at each
+    its answer and request's program kept with it; the days worked out here from its two times, so the row holds
+    only facts), not the join of forwards, answers and requests at each
     read (``bench/reads.py --scale 1``, unfiltered: 200 -> 90 ms of Postgres CPU)."""
     args: list = [now]
     by_program = ""
@@ -191,7 +192,8 @@ async def _forwards(
     rows = await conn.fetch(
         f"""WITH answered AS (
                 SELECT f.mentor_id, CASE WHEN {answered_by} THEN f.outcome END AS outcome,
-                       CASE WHEN {answered_by} THEN f.days END AS days
+                       CASE WHEN {answered_by} AND f.outcome IN ('accepted', 'declined')
+                            THEN extract(epoch FROM f.answered_at - f.forwarded_at)::float8 / 86400 END AS days
                 FROM {schema}.answer_days f
                 WHERE f.forwarded_at < {next_day("$1")} {by_program} AND {where})
             SELECT grouping(mentor_id) AS every, mentor_id, count(*) AS received,

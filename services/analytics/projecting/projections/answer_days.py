@@ -6,8 +6,9 @@ The dashboard's responsiveness (``querying/evaluation._forwards``: per mentor, t
 computed dashboard's Postgres CPU left at ``bench/reads.py --scale 1`` once fast starts were kept
 (``fast_starts.py``). Here the projector keeps that join's result (``answer_days``): the forward's mentor and time,
 its request's program (null while the request has no row: the default program, as the read takes it), its answer's
-time and outcome, and the days to answer worked out once by Postgres as the read did (the exact seconds over
-86,400, as a float). The rows keep times, not figures: a read at any "now" (``end``) leaves out what came after it.
+time and outcome. The rows keep times, not figures (the read works out the days to answer from them, as it did
+from the join; a duration kept here would differ between two runs of the same history, as the clocks did): a
+read at any "now" (``end``) leaves out what came after it.
 
 Every batch writes again, from the evaluation facts it has just written, the rows of the requests it forwards,
 answers, lets expire or ranks (a request's program comes with its ``RequestRanked``); a row that comes out the same
@@ -33,7 +34,6 @@ CREATE TABLE {schema}.answer_days (
     forwarded_at timestamptz NOT NULL,
     answered_at  timestamptz,
     outcome      text,  -- accepted, declined, expired, null while pending
-    days         float8,  -- days from the forward to an acceptance or a decline
     PRIMARY KEY (request_id, choice_rank)
 )
 """
@@ -55,11 +55,9 @@ def prepare(events: Sequence[EnvelopeRecord]) -> Prepared:
     return Prepared(sorted(requests))
 
 
-_COLUMNS = "request_id, choice_rank, mentor_id, program_id, forwarded_at, answered_at, outcome, days"
+_COLUMNS = "request_id, choice_rank, mentor_id, program_id, forwarded_at, answered_at, outcome"
 _ROWS = """
-    SELECT f.request_id, f.choice_rank, f.mentor_id, r.program_id, f.forwarded_at, a.answered_at, a.outcome,
-           CASE WHEN a.outcome IN ('accepted', 'declined')
-                THEN extract(epoch FROM a.answered_at - f.forwarded_at)::float8 / 86400 END
+    SELECT f.request_id, f.choice_rank, f.mentor_id, r.program_id, f.forwarded_at, a.answered_at, a.outcome
     FROM {schema}.eval_forwards f
     LEFT JOIN {schema}.eval_answers a ON a.request_id = f.request_id AND a.choice_rank = f.choice_rank
     LEFT JOIN {schema}.eval_requests r ON r.request_id = f.request_id
