@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import asyncpg
 
+from services.analytics.projecting.projections import kept_rows
 from shared.envelope import EnvelopeRecord
 
 DDL = """
@@ -64,14 +65,10 @@ _ROWS = """
 """
 
 
-async def _deferred(conn: asyncpg.Connection, schema: str) -> bool:
-    return await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {schema}.rel_sum_deferred)")
-
-
 async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> None:
     """Write again, from the facts, the rows of the requests the batch names (after ``evaluation`` wrote them, in
     the same transaction); a row that comes out the same is left as it is."""
-    if not prepared.requests or await _deferred(conn, schema):
+    if not prepared.requests or await kept_rows.rebuilding(conn, schema):
         return
     await conn.execute(
         f"""INSERT INTO {schema}.answer_days AS d ({_COLUMNS})
@@ -84,13 +81,8 @@ async def write(conn: asyncpg.Connection, schema: str, prepared: Prepared) -> No
 
 
 async def catch_up(conn: asyncpg.Connection, schema: str, *, force: bool = False) -> None:
-    """Every row, once, from the facts a rebuild's batches wrote (they left the rows alone: ``write``), before its
-    indexes are built; ``force`` writes them whatever the generation says (a generation built before this table)."""
-    if not force and not await _deferred(conn, schema):
-        return
-    async with conn.transaction():
-        await conn.execute(f"TRUNCATE {schema}.answer_days")
-        await conn.execute(f"INSERT INTO {schema}.answer_days ({_COLUMNS}) {_ROWS.format(schema=schema)}")
+    """Every row once at a rebuild's end (``kept_rows.rebuild``)."""
+    await kept_rows.rebuild(conn, schema, "answer_days", _COLUMNS, _ROWS.format(schema=schema), force=force)
 
 
 async def apply_batch(conn: asyncpg.Connection, schema: str, events: Sequence[EnvelopeRecord]) -> None:
