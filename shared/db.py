@@ -10,7 +10,7 @@ import asyncio
 import json
 import re
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -185,3 +185,24 @@ async def migrate(pool: asyncpg.Pool, migrations: list[Migration]) -> list[str]:
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
     return applied
+
+
+def text_lines(values: Sequence[object]) -> str | None:
+    """``values`` as one text, a line each, if Postgres splits it back into exactly them (``lines_as_text_array``);
+    else ``None`` (a value not a ``str``, a ``None``, an empty one or one holding a line break).
+
+    Why: asyncpg checks every element of a ``text[]`` argument against the collection ABCs in Python (twice per
+    text); one text a column, split by Postgres, skips that (bench/hr_import.py's first import, bench/replay.py's
+    projector). The rows Postgres makes are the same."""
+    try:
+        joined = "\n".join(values)  # type: ignore[arg-type]  # a None (NULL) or a value not a str: TypeError
+    except TypeError:
+        return None
+    if joined.count("\n") != len(values) - 1 or "" in values:  # a line break inside a value; an empty one
+        return None
+    return joined
+
+
+def lines_as_text_array(number: int) -> str:
+    """Parameter ``$number``, one text of lines (``text_lines``), as a ``text[]`` in SQL."""
+    return f"string_to_array(${number}::text, E'\\n')"

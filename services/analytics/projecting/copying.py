@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import asyncpg
 
 from services.analytics.projecting.binary_copy import copy_encoded
+from shared.db import lines_as_text_array, text_lines
 
 
 async def copy_new(conn: asyncpg.Connection, schema: str, table: str, columns: Sequence[str], encoded: bytes) -> None:
@@ -55,7 +56,7 @@ async def insert_new(
 def unnest_arguments(types: Iterable[str], columns: Sequence[Sequence[object]], first: int = 1) -> tuple[str, list]:
     """The arrays of a bulk statement (``unnest(…)``'s arguments, parameters from ``$first`` on) and their values.
 
-    A ``text`` column goes as one text of lines split by Postgres (``text_array``) when it can (every value a
+    A ``text`` column goes as one text of lines split by Postgres (``shared.db.text_lines``) when it can (every value a
     non-empty ``str`` without a line break: ids, kinds, departments), any other column as an array. asyncpg
     checks every element of an array argument against the collection ABCs in Python (twice per text): for a
     replay's few million array elements that was the projector's largest cost after aiokafka's decoding,
@@ -63,29 +64,13 @@ def unnest_arguments(types: Iterable[str], columns: Sequence[Sequence[object]], 
     """
     params, args = [], []
     for number, (kind, column) in enumerate(zip(types, columns, strict=True), start=first):
-        lines = _lines(column) if kind == "text" else None
-        params.append(text_array(number) if lines is not None else f"${number}::{kind}[]")
+        lines = text_lines(column) if kind == "text" else None
+        params.append(lines_as_text_array(number) if lines is not None else f"${number}::{kind}[]")
         args.append(lines if lines is not None else list(column))
     return ", ".join(params), args
 
 
 def text_values(values: Sequence[object], number: int = 1) -> tuple[str, object]:
     """One ``text[]`` parameter (``$number``) as ``unnest_arguments`` sends a text column: SQL and value."""
-    lines = _lines(values)
-    return (text_array(number), lines) if lines is not None else (f"${number}::text[]", list(values))
-
-
-def text_array(number: int) -> str:
-    """Parameter ``$number``, one text of lines, as a ``text[]``."""
-    return f"string_to_array(${number}::text, E'\\n')"
-
-
-def _lines(values: Sequence[object]) -> str | None:
-    """``values`` as one text, a line each, if Postgres splits it back into exactly them; else ``None``."""
-    try:
-        joined = "\n".join(values)  # a None (NULL) or a value not a str: TypeError
-    except TypeError:
-        return None
-    if joined.count("\n") != len(values) - 1 or "" in values:  # a line break inside a value; an empty one
-        return None
-    return joined
+    lines = text_lines(values)
+    return (lines_as_text_array(number), lines) if lines is not None else (f"${number}::text[]", list(values))

@@ -9,6 +9,8 @@ from typing import Any
 
 import asyncpg
 
+from shared.db import lines_as_text_array, text_lines
+
 
 def savepoint(conn: asyncpg.Connection) -> AbstractAsyncContextManager[Any]:
     """The ``Savepoints`` port: a transaction nested in ``conn``'s."""
@@ -22,19 +24,16 @@ def json_value(value: object) -> Any:
 
 def text_columns(*columns: Sequence[str]) -> tuple[bool, list[Any]]:
     """Text columns of a bulk statement as its arguments: each column one text, a line a value, split by
-    Postgres (``text_array``), when no value holds a line break or is empty (ids, emails, UUIDs and JSON texts
-    never do); else each a ``text[]`` as before.  asyncpg checks every element of an array argument against
-    abstract base classes in Python (``ABCMeta.__instancecheck__`` twice a text): 1,000 rows of two such
-    columns cost 0.9 -> 0.3 µs a row of client CPU as texts (timeit against Postgres; bench/hr_import.py, the
-    first import's new workers; a snapshot's roster in ``PostgresHrImports.in_roster``)."""
-    joined = ["\n".join(column) for column in columns]
-    if all(
-        text.count("\n") == len(column) - 1 and "" not in column for text, column in zip(joined, columns, strict=True)
-    ):
+    Postgres (``text_array``), when every column can be (``shared.db.text_lines``: ids, emails, UUIDs and JSON
+    texts never hold a line break); else each a ``text[]`` as before.  1,000 rows of two such columns cost 0.9 ->
+    0.3 µs a row of client CPU as texts (timeit against Postgres; bench/hr_import.py, the first import's new
+    workers; a snapshot's roster in ``PostgresHrImports.in_roster``)."""
+    joined = [text_lines(column) for column in columns]
+    if None not in joined:
         return True, joined
     return False, [list(column) for column in columns]
 
 
 def text_array(number: int, joined: bool) -> str:
     """Parameter ``$number`` as a ``text[]`` in SQL, given as one text of lines or as an array (``text_columns``)."""
-    return f"string_to_array(${number}::text, E'\\n')" if joined else f"${number}::text[]"
+    return lines_as_text_array(number) if joined else f"${number}::text[]"
